@@ -1,0 +1,1 @@
+"""Domain logic: search, filters, check-in, subscriptions. Knows neither Telegram nor HTTP."""

@@ -1,0 +1,171 @@
+"""Translations (gettext catalogs under ``locales/``) and locale-aware formatting.
+
+Every user-facing string goes through a :class:`Translator`; message ids are the English text, and
+placeholders are filled with ``str.format`` after translation, so translators can move them::
+
+    t = translator("de")
+    t.gettext("Chargers near {place}", place=escaped_place)
+    t.ngettext("{n} charger", "{n} chargers", n)
+    t.number(3.7)            # "3,7"
+
+``python -m ocm_bot.i18n extract`` refreshes the catalogs from the code (English is filled with the
+message ids, so it is always complete); ``python -m ocm_bot.i18n compile`` builds the ``.mo`` files,
+which the run and test commands do on every start.
+"""
+
+from __future__ import annotations
+
+import gettext as _gettext
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_timedelta
+from babel.numbers import format_decimal
+
+DOMAIN = "ocm_bot"
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+SOURCE_LANGUAGE = "en"
+
+
+def N_(message: str) -> str:
+    """Mark a constant for extraction; translate it later with ``Translator.gettext``."""
+    return message
+
+
+def available_languages() -> tuple[str, ...]:
+    """Languages with a catalog, source language first."""
+    found = sorted(p.parent.parent.name for p in LOCALES_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+    return (SOURCE_LANGUAGE, *(lang for lang in found if lang != SOURCE_LANGUAGE))
+
+
+def negotiate_language(*candidates: str | None, default: str = SOURCE_LANGUAGE) -> str:
+    """The first candidate (override, Telegram ``language_code`` like ``pt-br``) we have a catalog for."""
+    languages = available_languages()
+    for candidate in candidates:
+        if not candidate:
+            continue
+        code = candidate.replace("-", "_").lower()
+        for option in (code, code.split("_")[0]):
+            match = next((lang for lang in languages if lang.lower() == option), None)
+            if match:
+                return match
+    return default if default in languages else SOURCE_LANGUAGE
+
+
+@dataclass(frozen=True)
+class Translator:
+    """Translates and formats for one language."""
+
+    language: str
+    _catalog: _gettext.NullTranslations
+
+    def gettext(self, message: str, /, **values: object) -> str:
+        text = self._catalog.gettext(message)
+        return text.format(**values) if values else text
+
+    def ngettext(self, singular: str, plural: str, n: int, /, **values: object) -> str:
+        text = self._catalog.ngettext(singular, plural, n)
+        return text.format(n=n, **values)
+
+    @property
+    def locale(self) -> Locale:
+        try:
+            return Locale.parse(self.language)
+        except (UnknownLocaleError, ValueError):
+            return Locale.parse(SOURCE_LANGUAGE)
+
+    def number(self, value: float, *, digits: int = 1) -> str:
+        """A number with at most ``digits`` decimals, in the user's locale ("3.7", "3,7", "50")."""
+        pattern = "#,##0." + "#" * digits if digits else "#,##0"
+        return format_decimal(value, format=pattern, locale=self.locale)
+
+    def ago(self, moment: datetime, *, now: datetime) -> str:
+        """How long ago, in words ("3 days ago")."""
+        delta: timedelta = moment - now
+        return format_timedelta(delta, add_direction=True, threshold=1.0, locale=self.locale)
+
+
+@cache
+def translator(language: str | None = None) -> Translator:
+    """The translator for ``language`` (falls back to English where a catalog is missing)."""
+    lang = negotiate_language(language)
+    catalog = _gettext.translation(DOMAIN, localedir=LOCALES_DIR, languages=[lang], fallback=True)
+    return Translator(lang, catalog)
+
+
+# Catalog maintenance -----------------------------------------------------------------------------
+
+
+def _po_files() -> Iterable[Path]:
+    return sorted(LOCALES_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+
+
+def compile_catalogs() -> int:
+    """Compile every ``.po`` into its ``.mo``; returns how many were written."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    count = 0
+    for po_path in _po_files():
+        with po_path.open("rb") as handle:
+            catalog = read_po(handle, locale=po_path.parent.parent.name)
+        with po_path.with_suffix(".mo").open("wb") as handle:
+            write_mo(handle, catalog, use_fuzzy=False)
+        count += 1
+    translator.cache_clear()
+    return count
+
+
+def extract_catalogs(languages: Iterable[str] = ()) -> None:
+    """Extract message ids from the package and update (or create) every catalog."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.pofile import read_po, write_po
+
+    package_dir = Path(__file__).resolve().parent
+    template = Catalog(project="ocm-bot", domain=DOMAIN)
+    for filename, lineno, message, comments, context in extract_from_dir(
+        str(package_dir),
+        method_map=[("**.py", "python")],
+        keywords={"gettext": None, "ngettext": (1, 2), "N_": None},
+    ):
+        template.add(message, None, [(f"ocm_bot/{filename}", lineno)], auto_comments=comments, context=context)
+
+    wanted = set(languages) | {p.parent.parent.name for p in _po_files()} | {SOURCE_LANGUAGE}
+    for lang in sorted(wanted):
+        po_path = LOCALES_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+        if po_path.exists():
+            with po_path.open("rb") as handle:
+                catalog = read_po(handle, locale=lang)
+        else:
+            po_path.parent.mkdir(parents=True, exist_ok=True)
+            catalog = Catalog(locale=lang, project="ocm-bot", domain=DOMAIN)
+        catalog.update(template, no_fuzzy_matching=True)
+        catalog.obsolete.clear()
+        if lang == SOURCE_LANGUAGE:
+            for message in catalog:
+                if message.id and not message.string:
+                    message.string = message.id
+        with po_path.open("wb") as handle:
+            write_po(handle, catalog, width=100, sort_output=False, omit_header=False)
+
+
+def main(argv: list[str]) -> int:
+    command = argv[0] if argv else ""
+    if command == "compile":
+        compile_catalogs()
+        return 0
+    if command == "extract":
+        extract_catalogs(argv[1:])
+        return 0
+    print("usage: python -m ocm_bot.i18n {compile | extract [LANG ...]}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

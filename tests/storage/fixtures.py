@@ -1,0 +1,1 @@
+"""Pytest fixtures (filled in by the feature that owns this file)."""
