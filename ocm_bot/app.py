@@ -1,0 +1,164 @@
+"""The composition root's second half: builds the python-telegram-bot Application.
+
+``ocm-bot run``, ``ocm-bot webhook``, the offline demo and the end-to-end tests all build the
+bot here, so every one of them runs the same handlers. Long-lived clients (HTTP, storage) are
+opened in ``post_init`` and closed in ``post_shutdown``.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.constants import ParseMode
+from telegram.error import Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+
+from ocm_bot import __version__
+from ocm_bot.context import BotApplication, BotContext, BotData, Services
+from ocm_bot.handlers import start
+from ocm_bot.handlers.common import translator_for
+from ocm_bot.i18n import N_, translator
+from ocm_bot.settings import Settings
+from ocm_bot.views.callbacks import CallbackCodec
+from ocm_bot.views.common import unexpected_error_text
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"ocm-bot/{__version__} (Telegram bot; +https://github.com/ocm-bot/ocm-bot)"
+
+# The command menu Telegram shows; descriptions are translated per language in post_init.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", N_("Find chargers near you")),
+    ("settings", N_("Power, plugs, radius, units, language")),
+    ("favourites", N_("Your saved chargers")),
+    ("help", N_("What this bot can do")),
+)
+
+
+def feature_modules() -> list[Any]:
+    """Feature modules in the order their handlers are tried (deep links before plain /start)."""
+    modules: list[Any] = []
+    for name in ("search", "settings", "checkin", "account"):
+        try:
+            module = __import__(f"ocm_bot.handlers.{name}", fromlist=["handlers"])
+        except ModuleNotFoundError as error:
+            if error.name != f"ocm_bot.handlers.{name}":
+                raise
+            continue
+        modules.append(module)
+    return [*modules, start]
+
+
+def build_application(settings: Settings, *, services: Services | None = None) -> BotApplication:
+    """The bot, wired to the Bot API server at ``settings.telegram_api_url``.
+
+    ``services`` is for callers that open the services themselves (the offline demo);
+    otherwise they are opened from ``settings`` in ``post_init``.
+    """
+    if settings.telegram_bot_token is None:
+        raise ValueError("build_application needs TELEGRAM_BOT_TOKEN")
+    root = settings.telegram_api_url
+    builder: ApplicationBuilder = (
+        Application.builder()
+        .token(settings.telegram_bot_token.get())
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        .context_types(ContextTypes(context=BotContext, bot_data=BotData))
+        .rate_limiter(AIORateLimiter(max_retries=2))
+        .concurrent_updates(True)
+        .post_init(_post_init(settings, services))
+        .post_shutdown(_post_shutdown)
+    )
+    application = builder.build()
+    register_handlers(application)
+    return application
+
+
+def register_handlers(application: BotApplication) -> None:
+    """Every feature's handlers in group 0, the catch-alls in group 1, and the error handler."""
+    for module in feature_modules():
+        application.add_handlers(module.handlers(), group=0)
+    application.add_handlers(start.fallback_handlers(), group=1)
+    for module in feature_modules():
+        for job in getattr(module, "jobs", lambda: [])():
+            job(application)
+    application.add_error_handler(on_error)
+
+
+def _post_init(settings: Settings, prepared: Services | None):
+    async def post_init(application: BotApplication) -> None:
+        services = prepared or await open_services(settings)
+        application.bot_data.services = services
+        await _set_commands(application)
+
+    return post_init
+
+
+async def _post_shutdown(application: BotApplication) -> None:
+    services: Services | None = getattr(application.bot_data, "services", None)
+    if services is not None:
+        await close_services(services)
+
+
+async def open_services(settings: Settings) -> Services:
+    """Open storage, the OCM source, the geocoder and the domain services from ``settings``."""
+    services = Services(
+        settings=settings,
+        callbacks=CallbackCodec.for_token(
+            settings.telegram_bot_token.get() if settings.telegram_bot_token else None
+        ),
+    )
+    return services
+
+
+async def close_services(services: Services) -> None:
+    for close in reversed(services.closers):
+        try:
+            await close()
+        except Exception:
+            log.exception("closing a service failed")
+
+
+async def _set_commands(application: BotApplication) -> None:
+    from ocm_bot.i18n import available_languages
+
+    try:
+        for language in available_languages():
+            t = translator(language)
+            commands = [BotCommand(name, t.gettext(description)) for name, description in COMMANDS]
+            code = None if language == "en" else language.split("_")[0]
+            await application.bot.set_my_commands(commands, language_code=code)
+    except (NetworkError, RetryAfter) as error:
+        log.warning("could not set the command menu: %s", error)
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Log the failure with its traceback and tell the user, in their language, without details."""
+    error = context.error
+    if isinstance(error, Forbidden):
+        log.info("a user blocked the bot: %s", error)
+        return
+    if isinstance(error, TimedOut | RetryAfter | NetworkError) and not isinstance(update, Update):
+        log.warning("Telegram connection problem: %s", error)
+        return
+    log.error("handler failed for update %s", _describe(update), exc_info=error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    try:
+        t = await translator_for(update, context)
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        await context.bot.send_message(
+            update.effective_chat.id, html.escape(unexpected_error_text(t)), parse_mode=ParseMode.HTML
+        )
+    except Exception:
+        log.warning("could not send the apology", exc_info=True)
+
+
+def _describe(update: object) -> str:
+    if isinstance(update, Update):
+        return f"#{update.update_id}"
+    return type(update).__name__

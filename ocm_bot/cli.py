@@ -1,0 +1,136 @@
+"""The ``ocm-bot`` command: ``run`` (long polling), ``webhook``, ``check`` and ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from ocm_bot import __version__
+from ocm_bot.settings import Settings, SettingsError
+
+NO_TOKEN_HELP = """\
+No TELEGRAM_BOT_TOKEN is set, so the bot cannot connect to Telegram.
+
+To run it for real, set these (in the environment or in a .env file in this folder):
+  TELEGRAM_BOT_TOKEN  the token @BotFather gives you: open https://t.me/BotFather, send /newbot
+  OCM_API_KEY         your Open Charge Map API key: sign in at https://openchargemap.org,
+                      then "my profile" > "my apps" (https://openchargemap.org/site/profile/applications)
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 0
+    try:
+        settings = Settings.from_env(os.environ, dotenv=Path(args.env_file))
+    except SettingsError as error:
+        print("The configuration has problems:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        print("Fix them in the environment or in .env, then start again.", file=sys.stderr)
+        return 2
+    from ocm_bot.logging_setup import configure_logging
+
+    configure_logging(settings.log_level, _secret_values(settings))
+    return args.handler(settings, args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ocm-bot",
+        description="A Telegram bot that finds EV chargers with Open Charge Map.",
+    )
+    parser.add_argument("--version", action="version", version=f"ocm-bot {__version__}")
+    parser.add_argument("--env-file", default=".env", help="a .env file to read settings from (default: .env)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run", help="run the bot with long polling (the offline demo when no token is set)"
+    )
+    run.set_defaults(handler=_run)
+    webhook = commands.add_parser("webhook", help="run the bot behind a webhook (WEBHOOK_URL, PORT)")
+    webhook.set_defaults(handler=_webhook)
+    check = commands.add_parser(
+        "check", help="validate the configuration and check that Telegram, OCM and Nominatim answer"
+    )
+    check.set_defaults(handler=_check)
+    demo = commands.add_parser("demo", help="chat with the bot in this terminal, on bundled offline data")
+    demo.add_argument("--no-color", action="store_true", help="plain text, no colours")
+    demo.set_defaults(handler=_demo, no_color=False)
+    return parser
+
+
+def _secret_values(settings: Settings) -> list[str]:
+    secrets = [
+        settings.telegram_bot_token,
+        settings.ocm_api_key,
+        settings.ocm_write_key,
+        settings.database_url,
+        settings.storage_secret,
+        settings.webhook_secret,
+    ]
+    return [secret.get() for secret in secrets if secret is not None]
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.telegram_bot_token is None:
+        print(NO_TOKEN_HELP)
+        print("Meanwhile, here is the offline demo on bundled data:\n")
+        return _demo(settings, argparse.Namespace(no_color=False))
+    from ocm_bot.app import build_application
+
+    application = build_application(settings)
+    application.run_polling(allowed_updates=None, drop_pending_updates=False)
+    return 0
+
+
+def _webhook(settings: Settings, args: argparse.Namespace) -> int:
+    problems = []
+    if settings.telegram_bot_token is None:
+        problems.append("TELEGRAM_BOT_TOKEN is not set")
+    if settings.webhook_url is None:
+        problems.append("WEBHOOK_URL is not set (the public https:// URL Telegram should post to)")
+    if problems:
+        print("ocm-bot webhook cannot start:", *(f"  - {p}" for p in problems), sep="\n", file=sys.stderr)
+        return 2
+    from ocm_bot.app import build_application
+
+    application = build_application(settings)
+    url_path = settings.webhook_url.rstrip("/").rsplit("/", 1)[-1] if settings.webhook_url else ""
+    application.run_webhook(
+        listen=settings.webhook_listen,
+        port=settings.port,
+        url_path=url_path,
+        webhook_url=settings.webhook_url,
+        secret_token=settings.webhook_secret.get() if settings.webhook_secret else None,
+    )
+    return 0
+
+
+def _check(settings: Settings, args: argparse.Namespace) -> int:
+    from ocm_bot.health import check_services
+
+    print("Configuration:")
+    for name, value in settings.masked().items():
+        print(f"  {name:<22} {value}")
+    print("\nServices:")
+    results = asyncio.run(check_services(settings))
+    for result in results:
+        mark = "ok  " if result.ok else "FAIL"
+        print(f"  [{mark}] {result.service:<10} {result.detail}")
+    return 0 if all(result.ok for result in results) else 1
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        from ocm_bot.demo.terminal import run_demo
+    except ModuleNotFoundError:
+        print("The offline demo is not available in this version.", file=sys.stderr)
+        return 2
+    return run_demo(settings, color=not args.no_color)

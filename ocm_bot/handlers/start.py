@@ -1,0 +1,56 @@
+"""/start, /help and the catch-all answers for things the bot does not understand."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ChatType, ParseMode
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from ocm_bot.context import BotContext
+from ocm_bot.handlers.common import translator_for
+from ocm_bot.views.common import expired_button_text, help_text, location_keyboard, welcome_text
+
+
+async def start(update: Update, context: BotContext) -> None:
+    """Greet the driver and offer the "Send my location" button."""
+    t = await translator_for(update, context)
+    user = update.effective_user
+    private = update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
+    await update.effective_message.reply_text(
+        welcome_text(t, user.first_name if user else None),
+        parse_mode=ParseMode.HTML,
+        reply_markup=location_keyboard(t) if private else None,
+    )
+
+
+async def show_help(update: Update, context: BotContext) -> None:
+    """List what the bot can do."""
+    t = await translator_for(update, context)
+    await update.effective_message.reply_text(help_text(t), parse_mode=ParseMode.HTML)
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """Answer a command the bot does not have."""
+    t = await translator_for(update, context)
+    await update.effective_message.reply_text(t.gettext("I don't know that command. /help lists what I can do."))
+
+
+async def stale_button(update: Update, context: BotContext) -> None:
+    """Any button no feature claimed: forged, malformed or from an old message."""
+    t = await translator_for(update, context)
+    await update.callback_query.answer(expired_button_text(t), show_alert=False)
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        CommandHandler("start", start),
+        CommandHandler("help", show_help),
+    ]
+
+
+def fallback_handlers() -> list[BaseHandler]:
+    """Handlers for whatever no feature claimed (registered in a later group)."""
+    return [
+        MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, unknown_command),
+        CallbackQueryHandler(stale_button),
+    ]

@@ -1,0 +1,72 @@
+"""``ocm-bot check``: does each service the bot needs answer, with these settings?"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import httpx
+
+from ocm_bot import __version__
+from ocm_bot.settings import Settings
+
+USER_AGENT = f"ocm-bot/{__version__} (configuration check)"
+TIMEOUT = httpx.Timeout(10.0)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    service: str
+    ok: bool
+    detail: str
+
+
+async def check_services(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> list[CheckResult]:
+    async with httpx.AsyncClient(timeout=TIMEOUT, headers={"User-Agent": USER_AGENT}, transport=transport) as http:
+        return list(
+            await asyncio.gather(
+                _check_telegram(http, settings), _check_ocm(http, settings), _check_nominatim(http, settings)
+            )
+        )
+
+
+async def _check_telegram(http: httpx.AsyncClient, settings: Settings) -> CheckResult:
+    if settings.telegram_bot_token is None:
+        return CheckResult("Telegram", False, "TELEGRAM_BOT_TOKEN is not set (get one from @BotFather)")
+    url = f"{settings.telegram_api_url}/bot{settings.telegram_bot_token.get()}/getMe"
+    try:
+        response = await http.get(url)
+        body = response.json()
+    except (httpx.HTTPError, ValueError) as error:
+        return CheckResult("Telegram", False, f"{settings.telegram_api_url} did not answer ({type(error).__name__})")
+    if response.status_code == 401 or not body.get("ok"):
+        return CheckResult("Telegram", False, f"the token was refused: {body.get('description', response.status_code)}")
+    return CheckResult("Telegram", True, f"signed in as @{body['result'].get('username')}")
+
+
+async def _check_ocm(http: httpx.AsyncClient, settings: Settings) -> CheckResult:
+    if settings.ocm_data_file is not None:
+        return CheckResult("OCM", True, f"local data file {settings.ocm_data_file}")
+    headers = {"X-API-Key": settings.ocm_api_key.get()} if settings.ocm_api_key else {}
+    params = {"maxresults": "1", "compact": "true", "verbose": "false"}
+    try:
+        response = await http.get(f"{settings.ocm_api_url}/poi", params=params, headers=headers)
+    except httpx.HTTPError as error:
+        return CheckResult("OCM", False, f"{settings.ocm_api_url} did not answer ({type(error).__name__})")
+    if response.status_code == 403:
+        return CheckResult("OCM", False, "the API key was refused: set OCM_API_KEY to your key from openchargemap.org")
+    if response.status_code != 200:
+        return CheckResult("OCM", False, f"{settings.ocm_api_url} answered HTTP {response.status_code}")
+    return CheckResult("OCM", True, f"{settings.ocm_api_url} answers")
+
+
+async def _check_nominatim(http: httpx.AsyncClient, settings: Settings) -> CheckResult:
+    params = {"q": "London", "format": "jsonv2", "limit": "1"}
+    try:
+        response = await http.get(f"{settings.nominatim_url}/search", params=params)
+        response.json()
+    except (httpx.HTTPError, ValueError) as error:
+        return CheckResult("Nominatim", False, f"{settings.nominatim_url} did not answer ({type(error).__name__})")
+    if response.status_code != 200:
+        return CheckResult("Nominatim", False, f"{settings.nominatim_url} answered HTTP {response.status_code}")
+    return CheckResult("Nominatim", True, f"{settings.nominatim_url} answers")

@@ -1,0 +1,92 @@
+"""Texts and keyboards shared by every feature: welcome, help, errors, the location keyboard."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
+
+from ocm_bot.i18n import Translator
+from ocm_bot.ocm.errors import (
+    OcmAuthError,
+    OcmBadResponse,
+    OcmBlockedAsRobot,
+    OcmError,
+    OcmRateLimited,
+    OcmRejected,
+    OcmUnavailable,
+)
+
+OCM_ADD_CHARGER_URL = "https://openchargemap.org/site/poi/add"
+
+
+def welcome_text(t: Translator, first_name: str | None) -> str:
+    from html import escape
+
+    greeting = (
+        t.gettext("Hi {name}!", name=escape(first_name)) if first_name else t.gettext("Hi!")
+    )
+    return "\n\n".join(
+        [
+            f"<b>{greeting}</b> "
+            + t.gettext("I find electric-vehicle chargers near you, using Open Charge Map."),
+            t.gettext(
+                "Send me your location with the button below, or type an address, a place name, "
+                "coordinates or a map link."
+            ),
+            t.gettext("Set the power and plugs your car needs in /settings. /help lists everything I can do."),
+        ]
+    )
+
+
+def help_text(t: Translator) -> str:
+    lines = [
+        "<b>" + t.gettext("What I can do") + "</b>",
+        t.gettext("📍 Send a location, an address, coordinates or a map link: the nearest chargers."),
+        t.gettext("/settings: minimum power, plugs, operators, radius, units, language."),
+        t.gettext("/favourites: your saved chargers with their current status."),
+        t.gettext("/charger ID: one charger by its Open Charge Map ID."),
+        t.gettext("/checkin ID: tell other drivers how charging went."),
+        t.gettext("/forget: delete everything I store about you."),
+        "",
+        t.gettext("Charger data: Open Charge Map and its data providers, credited on each card."),
+    ]
+    return "\n".join(lines)
+
+
+def location_keyboard(t: Translator) -> ReplyKeyboardMarkup:
+    """The reply keyboard with the "Send my location" button (private chats only)."""
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(t.gettext("📍 Send my location"), request_location=True)]],
+        resize_keyboard=True,
+        input_field_placeholder=t.gettext("An address, a place or a map link"),
+    )
+
+
+def expired_button_text(t: Translator) -> str:
+    return t.gettext("This button has expired. Please search again.")
+
+
+def unexpected_error_text(t: Translator) -> str:
+    return t.gettext("Sorry, something went wrong on my side. Please try again in a moment.")
+
+
+def ocm_error_text(t: Translator, error: OcmError) -> str:
+    """What a driver is told when Open Charge Map fails (the retry path is offered by the caller)."""
+    if isinstance(error, OcmRateLimited):
+        return t.gettext("Open Charge Map asks us to slow down. Please try again in a minute.")
+    if isinstance(error, OcmAuthError) and error.is_user_token:
+        return t.gettext("Your Open Charge Map sign-in has expired. Please /login again.")
+    if isinstance(error, OcmAuthError | OcmBlockedAsRobot):
+        return t.gettext(
+            "Open Charge Map refused this bot's request. The bot's operator has been told; please try later."
+        )
+    if isinstance(error, OcmRejected):
+        return t.gettext("Open Charge Map did not accept that request.")
+    if isinstance(error, OcmBadResponse):
+        return t.gettext("Open Charge Map sent an answer I could not read. Please try again in a minute.")
+    if isinstance(error, OcmUnavailable):
+        return t.gettext("Open Charge Map is not answering right now. Please try again in a minute.")
+    return t.gettext("Open Charge Map could not answer. Please try again in a minute.")
+
+
+def retry_keyboard(t: Translator, callback_data: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(t.gettext("🔄 Retry"), callback_data=callback_data)]])
