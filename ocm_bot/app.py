@@ -15,6 +15,7 @@ from telegram import BotCommand, Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.request import BaseRequest
 
 from ocm_bot import __version__
 from ocm_bot.context import BotApplication, BotContext, BotData, Services
@@ -52,11 +53,14 @@ def feature_modules() -> list[Any]:
     return [*modules, start]
 
 
-def build_application(settings: Settings, *, services: Services | None = None) -> BotApplication:
+def build_application(
+    settings: Settings, *, services: Services | None = None, request: BaseRequest | None = None
+) -> BotApplication:
     """The bot, wired to the Bot API server at ``settings.telegram_api_url``.
 
     ``services`` is for callers that open the services themselves (the offline demo);
-    otherwise they are opened from ``settings`` in ``post_init``.
+    otherwise they are opened from ``settings`` in ``post_init``. ``request`` replaces the HTTP
+    transport to the Bot API (the offline demo answers Bot API calls in memory).
     """
     if settings.telegram_bot_token is None:
         raise ValueError("build_application needs TELEGRAM_BOT_TOKEN")
@@ -72,6 +76,8 @@ def build_application(settings: Settings, *, services: Services | None = None) -
         .post_init(_post_init(settings, services))
         .post_shutdown(_post_shutdown)
     )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
     application = builder.build()
     register_handlers(application)
     return application
@@ -111,6 +117,10 @@ async def open_services(settings: Settings) -> Services:
             settings.telegram_bot_token.get() if settings.telegram_bot_token else None
         ),
     )
+    for module in feature_modules():
+        setup = getattr(module, "setup", None)
+        if setup is not None:
+            await setup(services)
     return services
 
 
