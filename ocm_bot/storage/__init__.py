@@ -1,1 +1,70 @@
-"""Storage behind one small interface: SQLite by default, PostgreSQL through DATABASE_URL."""
+"""Storage behind one small interface: SQLite by default, PostgreSQL through DATABASE_URL.
+
+>>> storage = await open_storage(None, data_dir=Path("data"), secret=None)  # data/ocm-bot.sqlite3
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from ocm_bot.storage.base import (
+    JSON,
+    OcmToken,
+    OutboxItem,
+    SchemaTooNew,
+    Storage,
+    StorageError,
+    Subscription,
+    TokensDisabled,
+    UnsupportedDatabaseUrl,
+)
+from ocm_bot.storage.persistence import StoragePersistence
+
+SQLITE_FILE_NAME = "ocm-bot.sqlite3"
+
+
+async def open_storage(database_url: str | None, *, data_dir: Path, secret: str | None) -> Storage:
+    """Open (and migrate) the storage that ``database_url`` names.
+
+    None or "" means the SQLite file ``data_dir/ocm-bot.sqlite3``; ``sqlite:///relative/path`` and
+    ``sqlite:////absolute/path`` name another file; ``postgresql://`` or ``postgres://`` a server.
+    ``secret`` (STORAGE_SECRET) enables encrypted OCM sign-in tokens.
+    """
+    if not database_url:
+        return await _open_sqlite(Path(data_dir) / SQLITE_FILE_NAME, secret)
+    scheme = urlsplit(database_url).scheme.lower()
+    if scheme == "sqlite":
+        path = unquote(database_url.split(":", 1)[1].removeprefix("///"))
+        if not path:
+            raise UnsupportedDatabaseUrl("sqlite:/// needs a file path, e.g. sqlite:///data/bot.db")
+        return await _open_sqlite(Path(path), secret)
+    if scheme in ("postgresql", "postgres"):
+        from ocm_bot.storage.postgres import PostgresStorage
+
+        return await PostgresStorage(database_url, secret=secret).open()
+    raise UnsupportedDatabaseUrl(
+        f"DATABASE_URL must start with sqlite:/// or postgresql://, not {scheme or 'nothing'}://"
+    )
+
+
+async def _open_sqlite(path: Path, secret: str | None) -> Storage:
+    from ocm_bot.storage.sqlite import SqliteStorage
+
+    return await SqliteStorage(path, secret=secret).open()
+
+
+__all__ = [
+    "JSON",
+    "SQLITE_FILE_NAME",
+    "OcmToken",
+    "OutboxItem",
+    "SchemaTooNew",
+    "Storage",
+    "StorageError",
+    "StoragePersistence",
+    "Subscription",
+    "TokensDisabled",
+    "UnsupportedDatabaseUrl",
+    "open_storage",
+]

@@ -1,0 +1,96 @@
+"""SQLite backend: one file, zero set-up, for a single bot process.
+
+aiosqlite runs the connection in its own thread, so no query blocks the event loop. One connection
+serves the process, one transaction at a time (an asyncio lock), which is what SQLite allows for
+writes anyway. WAL lets other processes (a backup, a second tool) read while the bot writes.
+``synchronous=NORMAL`` in WAL mode survives any crash of the process (kill -9 included); only a
+power cut or an OS crash can undo the last transactions, never corrupt the file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from ocm_bot.storage.sql import SqlStorage
+
+
+class _SqliteTransaction:
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._connection = connection
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        async with self._connection.execute(sql, params) as cursor:
+            return [tuple(row) for row in await cursor.fetchall()]
+
+    async def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        async with self._connection.execute(sql, params) as cursor:
+            return cursor.rowcount
+
+
+class SqliteStorage(SqlStorage):
+    """Storage in one SQLite file.
+
+    >>> storage = SqliteStorage(Path("data/ocm-bot.sqlite3"), secret=None)
+    >>> await storage.open()          # creates the file and migrates it
+    >>> await storage.set_value("last_poll", "2026-01-01T00:00:00Z")
+    >>> await storage.close()
+    """
+
+    id_type = "INTEGER PRIMARY KEY AUTOINCREMENT"
+    bigint_type = "INTEGER"
+    real_type = "REAL"
+    now_sql = "((julianday('now') - 2440587.5) * 86400.0)"
+
+    def __init__(self, path: Path, *, secret: str | None, busy_timeout_ms: int = 10_000) -> None:
+        super().__init__(secret=secret)
+        self.path = Path(path)
+        self._busy_timeout_ms = busy_timeout_ms
+        self._connection: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    async def open(self, *, target_version: int | None = None) -> SqliteStorage:
+        """Open (creating the file and its directory if needed) and migrate."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN ourselves, so that writes take the lock up front.
+        connection = await aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            await connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+            await connection.execute("PRAGMA journal_mode = WAL")
+            await connection.execute("PRAGMA synchronous = NORMAL")
+            await connection.execute("PRAGMA foreign_keys = ON")
+        except BaseException:
+            await connection.close()
+            raise
+        self._connection = connection
+        try:
+            await self.migrate(target_version)
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    @asynccontextmanager
+    async def _transaction(self, *, write: bool = True) -> AsyncIterator[_SqliteTransaction]:
+        connection = self._connection
+        if connection is None:
+            raise RuntimeError("the storage is not open (call open(), or use open_storage)")
+        async with self._lock:
+            # IMMEDIATE takes the write lock at BEGIN: no deadlock upgrading a read lock later.
+            await connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield _SqliteTransaction(connection)
+            except BaseException:
+                await asyncio.shield(connection.execute("ROLLBACK"))
+                raise
+            await connection.execute("COMMIT")
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.close()
