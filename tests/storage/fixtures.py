@@ -1,1 +1,205 @@
-"""Pytest fixtures (filled in by the feature that owns this file)."""
+"""Storage fixtures: a private PostgreSQL server for the test session, and opened storages.
+
+``postgres_server`` starts a throwaway cluster (initdb + pg_ctl from /usr/lib/postgresql/*/bin) in a
+temporary directory, listening on 127.0.0.1 on a free port, and removes it at the end of the session.
+As root it runs the server as the unprivileged ``postgres`` user (or ``nobody``). Without the server
+binaries the fixture fails (``scripts/test`` installs them): storage tests are never skipped.
+
+Fixtures:
+    postgres_server   the session's cluster (``PostgresCluster``)
+    postgres_url      the URL of a fresh, empty database (one per test)
+    postgres_storage  a ``PostgresStorage`` on a fresh, migrated database
+    sqlite_storage    a ``SqliteStorage`` in a fresh file under tmp_path
+"""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+import itertools
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from ocm_bot.storage.postgres import PostgresStorage
+from ocm_bot.storage.sqlite import SqliteStorage
+
+_MIGRATED_TEMPLATE = "ocm_bot_migrated"
+
+
+def find_postgres_bin() -> Path:
+    """The newest /usr/lib/postgresql/<version>/bin that has initdb and pg_ctl."""
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda path: int(Path(path).parent.parent.name),
+    )
+    if not candidates:
+        pytest.fail(
+            "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin. The storage"
+            " tests start their own server: run scripts/test (it installs the Debian 'postgresql'"
+            " package as root) or `apt-get install postgresql`.",
+            pytrace=False,
+        )
+    return Path(candidates[-1]).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _server_account() -> tuple[int, int] | None:
+    """The unprivileged uid/gid to run the server as when we are root (initdb refuses root)."""
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "nobody"):
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            continue
+        return entry.pw_uid, entry.pw_gid
+    pytest.fail("running as root, but there is no 'postgres' or 'nobody' user to run PostgreSQL")
+
+
+class PostgresCluster:
+    """A throwaway PostgreSQL cluster; ``create_database()`` gives a fresh database's URL."""
+
+    def __init__(self, bin_dir: Path) -> None:
+        self.bin_dir = bin_dir
+        self.account = _server_account()
+        self.root = Path(tempfile.mkdtemp(prefix="ocm-bot-pg-"))
+        self.data_dir = self.root / "data"
+        self.port = _free_port()
+        self._names = itertools.count(1)
+
+    def _run(self, *args: str) -> None:
+        uid, gid = self.account or (None, None)
+        result = subprocess.run(
+            args,
+            user=uid,
+            group=gid,
+            extra_groups=[] if uid is not None else None,
+            env={**os.environ, "HOME": str(self.root), "LC_ALL": "C"},
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            log = self.root / "server.log"
+            details = log.read_text() if log.exists() else ""
+            raise RuntimeError(f"{args[0]} failed:\n{result.stdout}{result.stderr}{details}")
+
+    def start(self) -> None:
+        if self.account is not None:
+            os.chown(self.root, *self.account)
+        self._run(
+            str(self.bin_dir / "initdb"),
+            "--pgdata", str(self.data_dir),
+            "--username", "postgres",
+            "--auth", "trust",
+            "--encoding", "UTF8",
+            "--locale", "C",
+            "--no-sync",
+        )  # fmt: skip
+        # A test server: durability of the server itself is not under test, speed is.
+        options = (
+            f"-c listen_addresses=127.0.0.1 -c port={self.port}"
+            f" -c unix_socket_directories={self.root} -c fsync=off -c synchronous_commit=off"
+            " -c full_page_writes=off -c max_connections=100"
+        )
+        self._run(
+            str(self.bin_dir / "pg_ctl"),
+            "--pgdata", str(self.data_dir),
+            "--log", str(self.root / "server.log"),
+            "--options", options,
+            "--wait",
+            "start",
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        try:
+            self._run(
+                str(self.bin_dir / "pg_ctl"), "--pgdata", str(self.data_dir),
+                "--mode", "immediate", "stop",
+            )  # fmt: skip
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, template: str = "template0") -> str:
+        """Create a new database (a copy of ``template``) and return its URL."""
+        name = f"test_{next(self._names)}"
+        with psycopg.connect(self.url(), autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        return self.url(name)
+
+    def drop_database(self, url: str) -> None:
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(self.url(), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresCluster]:
+    cluster = PostgresCluster(find_postgres_bin())
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresCluster) -> Iterator[str]:
+    """A fresh, empty database (no schema yet), dropped after the test."""
+    url = postgres_server.create_database()
+    yield url
+    postgres_server.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def _postgres_migrated_template(postgres_server: PostgresCluster) -> str:
+    url = postgres_server.create_database()
+
+    async def migrate() -> None:
+        await (await PostgresStorage(url, secret=None).open()).close()
+
+    asyncio.run(migrate())
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(postgres_server.url(), autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{name}" RENAME TO "{_MIGRATED_TEMPLATE}"')
+    return _MIGRATED_TEMPLATE
+
+
+@pytest.fixture
+def postgres_migrated_url(postgres_server: PostgresCluster, _postgres_migrated_template: str) -> Iterator[str]:
+    """A fresh database already migrated to the newest schema (copied from a template: fast)."""
+    url = postgres_server.create_database(template=_postgres_migrated_template)
+    yield url
+    postgres_server.drop_database(url)
+
+
+@pytest.fixture
+async def postgres_storage(postgres_migrated_url: str) -> AsyncIterator[PostgresStorage]:
+    storage = await PostgresStorage(postgres_migrated_url, secret="test secret").open()
+    yield storage
+    await storage.close()
+
+
+@pytest.fixture
+async def sqlite_storage(tmp_path: Path) -> AsyncIterator[SqliteStorage]:
+    storage = await SqliteStorage(tmp_path / "ocm-bot.sqlite3", secret="test secret").open()
+    yield storage
+    await storage.close()
