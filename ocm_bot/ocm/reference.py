@@ -30,72 +30,95 @@ from ocm_bot.ocm.models import (
 T = TypeVar("T")
 
 
-def _by_id(items: Iterable[Mapping[str, Any]] | None, build: Callable[[Mapping[str, Any]], T]) -> dict[int, T]:
-    return {int(item["ID"]): build(item) for item in items or () if item and item.get("ID") is not None}
+def _by_id(
+    items: Iterable[Mapping[str, Any]] | None, build: Callable[[Mapping[str, Any]], T]
+) -> dict[int, T]:
+    result: dict[int, T] = {}
+    for raw in items or ():
+        item = _ci(raw)
+        if item.get("id") is not None:
+            result[int(item["id"])] = build(item)
+    return result
 
 
 def _title(item: Mapping[str, Any]) -> str:
-    return str(item.get("Title") or "").strip()
+    return str(item.get("title") or "").strip()
 
 
-def connection_type_from(item: Mapping[str, Any]) -> ConnectionType:
+def _ci(item: Mapping[str, Any]) -> dict[str, Any]:
+    """Keys lower-cased: OCM's PascalCase (``ISOCode``) and camelCase (``isoCode``) read alike."""
+    return {key.lower(): value for key, value in item.items()}
+
+
+def connection_type_from(raw: Mapping[str, Any]) -> ConnectionType:
+    item = _ci(raw)
     return ConnectionType(
-        int(item["ID"]), _title(item), item.get("FormalName"), item.get("IsDiscontinued"), item.get("IsObsolete")
+        int(item["id"]), _title(item), item.get("formalname"), item.get("isdiscontinued"), item.get("isobsolete")
     )
 
 
-def operator_from(item: Mapping[str, Any]) -> Operator:
+def operator_from(raw: Mapping[str, Any]) -> Operator:
+    item = _ci(raw)
     return Operator(
-        int(item["ID"]),
+        int(item["id"]),
         _title(item),
-        item.get("WebsiteURL"),
-        item.get("PhonePrimaryContact"),
-        item.get("IsPrivateIndividual"),
+        item.get("websiteurl"),
+        item.get("phoneprimarycontact"),
+        item.get("isprivateindividual"),
     )
 
 
-def status_type_from(item: Mapping[str, Any]) -> StatusType:
-    return StatusType(int(item["ID"]), _title(item), item.get("IsOperational"), item.get("IsUserSelectable"))
+def status_type_from(raw: Mapping[str, Any]) -> StatusType:
+    item = _ci(raw)
+    return StatusType(int(item["id"]), _title(item), item.get("isoperational"), item.get("isuserselectable"))
 
 
-def usage_type_from(item: Mapping[str, Any]) -> UsageType:
+def usage_type_from(raw: Mapping[str, Any]) -> UsageType:
+    item = _ci(raw)
     return UsageType(
-        int(item["ID"]),
+        int(item["id"]),
         _title(item),
-        item.get("IsPayAtLocation"),
-        item.get("IsMembershipRequired"),
-        item.get("IsAccessKeyRequired"),
+        item.get("ispayatlocation"),
+        item.get("ismembershiprequired"),
+        item.get("isaccesskeyrequired"),
     )
 
 
-def level_from(item: Mapping[str, Any]) -> Level:
-    return Level(int(item["ID"]), _title(item), item.get("IsFastChargeCapable"))
+def level_from(raw: Mapping[str, Any]) -> Level:
+    item = _ci(raw)
+    return Level(int(item["id"]), _title(item), item.get("isfastchargecapable"))
 
 
-def current_type_from(item: Mapping[str, Any]) -> CurrentType:
-    return CurrentType(int(item["ID"]), _title(item), item.get("Description"))
+def current_type_from(raw: Mapping[str, Any]) -> CurrentType:
+    item = _ci(raw)
+    return CurrentType(int(item["id"]), _title(item), item.get("description"))
 
 
-def country_from(item: Mapping[str, Any]) -> Country:
-    return Country(int(item["ID"]), _title(item), item.get("ISOCode"), item.get("ContinentCode"))
+def country_from(raw: Mapping[str, Any]) -> Country:
+    item = _ci(raw)
+    return Country(int(item["id"]), _title(item), item.get("isocode"), item.get("continentcode"))
 
 
-def data_provider_from(item: Mapping[str, Any]) -> DataProvider:
+def data_provider_from(raw: Mapping[str, Any]) -> DataProvider:
+    item = _ci(raw)
     return DataProvider(
-        int(item["ID"]), _title(item), item.get("WebsiteURL"), item.get("License"), item.get("IsOpenDataLicensed")
+        int(item["id"]), _title(item), item.get("websiteurl"), item.get("license"), item.get("isopendatalicensed")
     )
 
 
-def comment_type_from(item: Mapping[str, Any]) -> CommentType:
-    return CommentType(int(item["ID"]), _title(item))
+def comment_type_from(raw: Mapping[str, Any]) -> CommentType:
+    item = _ci(raw)
+    return CommentType(int(item["id"]), _title(item))
 
 
-def checkin_status_type_from(item: Mapping[str, Any]) -> CheckinStatusType:
-    return CheckinStatusType(int(item["ID"]), _title(item), item.get("IsPositive"), item.get("IsAutomatedCheckin"))
+def checkin_status_type_from(raw: Mapping[str, Any]) -> CheckinStatusType:
+    item = _ci(raw)
+    return CheckinStatusType(int(item["id"]), _title(item), item.get("ispositive"), item.get("isautomatedcheckin"))
 
 
-def submission_status_type_from(item: Mapping[str, Any]) -> SubmissionStatusType:
-    return SubmissionStatusType(int(item["ID"]), _title(item), item.get("IsLive"))
+def submission_status_type_from(raw: Mapping[str, Any]) -> SubmissionStatusType:
+    item = _ci(raw)
+    return SubmissionStatusType(int(item["id"]), _title(item), item.get("islive"))
 
 
 @dataclass(frozen=True)
@@ -142,6 +165,4 @@ def _pascal(key: str) -> str:
 
 
 def _items(data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
-    return [
-        {_pascal(k): v for k, v in item.items()} for item in data.get(key) or () if isinstance(item, Mapping)
-    ]
+    return [item for item in data.get(key) or () if isinstance(item, Mapping)]

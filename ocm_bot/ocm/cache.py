@@ -1,0 +1,208 @@
+"""Answering searches from earlier OCM answers, so repeat and nearby searches cost no request.
+
+A cached search remembers the disc inside which it knows *every* charger matching its filters:
+
+- OCM returned fewer chargers than ``maxresults``: the whole search circle;
+- OCM stopped at ``maxresults``: only the circle up to the farthest charger it returned
+  (a charger just beyond it may have been cut off).
+
+A new search at a point P' with radius r wanting k results is answered from a cached search at P
+whose filters are the same or fewer (and which, once re-filtered locally, yields exactly what OCM
+would have answered) when either its whole circle lies inside the known disc, or at least k
+matching chargers lie closer to P' than the edge of the known disc ("safe" distance): any charger
+OCM knows but we do not is outside that disc, hence farther than those k.
+
+Distances are haversine kilometres, with a small margin because OCM measures on the ellipsoid.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+
+from cachetools import TTLCache
+
+from ocm_bot.ocm.models import Charger
+from ocm_bot.ocm.query import OutputFormat, PoiQuery
+
+EARTH_RADIUS_KM = 6371.0088
+# OCM measures distance on the ellipsoid, we on a sphere: up to ~0.5 % apart.
+_DISTANCE_MARGIN = 0.995
+
+# Parameters after which a result is no longer "the nearest chargers matching filters in a circle".
+_NOT_AREA = ("boundingbox", "polygon", "polyline", "chargepointid", "modifiedsince", "callback")
+
+
+def haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi, dlmb = phi2 - phi1, math.radians(lng2 - lng1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def is_area_search(query: PoiQuery) -> bool:
+    """True for "nearest chargers around a point" searches, the only ones answered by containment."""
+    return (
+        query.output is OutputFormat.JSON
+        and query.has_point
+        and query.sortby is None
+        and query.greaterthanid is None
+        and not any(getattr(query, name) for name in _NOT_AREA)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CachedSearch:
+    """What OCM answered to ``query`` (as sent), and how far that answer is complete."""
+
+    query: PoiQuery
+    chargers: tuple[Charger, ...]
+    complete_km: float
+
+    @classmethod
+    def from_answer(cls, query: PoiQuery, chargers: Iterable[Charger], *, raw_count: int) -> CachedSearch:
+        """``raw_count`` is how many POIs OCM sent (before skipping unusable ones)."""
+        chargers = tuple(chargers)
+        radius = query.radius_km if query.radius_km is not None else math.inf
+        truncated = query.maxresults is not None and raw_count >= query.maxresults
+        if truncated and query.has_point:
+            farthest = max((_distance(query, c) for c in chargers), default=0.0)
+            complete = min(radius, farthest) * _DISTANCE_MARGIN
+        else:
+            complete = radius * _DISTANCE_MARGIN if not truncated else 0.0
+        return cls(query, chargers, complete)
+
+
+def answer_from(cached: CachedSearch, query: PoiQuery, default_results: int) -> list[Charger] | None:
+    """``query``'s answer computed from ``cached``, or None when ``cached`` cannot prove it complete."""
+    wider = cached.query
+    if not (is_area_search(wider) and is_area_search(query) and filters_contain(wider, query)):
+        return None
+    if query.includecomments and not wider.includecomments:
+        return None
+    assert query.latitude is not None and query.longitude is not None
+    assert wider.latitude is not None and wider.longitude is not None
+    offset = haversine_km(wider.latitude, wider.longitude, query.latitude, query.longitude)
+    safe = cached.complete_km - offset
+    if safe <= 0:
+        return None
+    radius = query.radius_km if query.radius_km is not None else math.inf
+    wanted = query.maxresults or default_results
+    candidates = sorted(
+        ((d, c) for c in cached.chargers if matches(query, c) and (d := _distance(query, c)) <= radius),
+        key=lambda pair: pair[0],
+    )
+    if radius > safe:
+        proven = sum(1 for d, _ in candidates[:wanted] if d <= safe)
+        if proven < wanted:
+            return None
+    chosen = [c for _, c in candidates[:wanted]]
+    if wider.includecomments and not query.includecomments:
+        chosen = [replace(c, comments=(), media_items=()) for c in chosen]
+    return chosen
+
+
+def filters_contain(wider: PoiQuery, narrower: PoiQuery) -> bool:
+    """Every charger matching ``narrower``'s filters also matches ``wider``'s."""
+    for name in (
+        "countrycode",
+        "countryid",
+        "operatorid",
+        "connectiontypeid",
+        "levelid",
+        "usagetypeid",
+        "statustypeid",
+        "dataproviderid",
+    ):
+        broad, narrow = getattr(wider, name), getattr(narrower, name)
+        if broad and not (narrow and set(narrow) <= set(broad)):
+            return False
+    if wider.minpowerkw is not None and (narrower.minpowerkw is None or narrower.minpowerkw < wider.minpowerkw):
+        return False
+    if wider.maxpowerkw is not None and (narrower.maxpowerkw is None or narrower.maxpowerkw > wider.maxpowerkw):
+        return False
+    return not (wider.opendata and not narrower.opendata)
+
+
+def matches(query: PoiQuery, charger: Charger) -> bool:
+    """Whether OCM would return ``charger`` for ``query``'s filters (location aside).
+
+    Same rules as OCM's POI manager: connection filters match when *any* connection does.
+    """
+    if query.operatorid and _id(charger.operator) not in query.operatorid:
+        return False
+    if query.usagetypeid and _id(charger.usage_type) not in query.usagetypeid:
+        return False
+    if query.statustypeid and _id(charger.status) not in query.statustypeid:
+        return False
+    if query.dataproviderid and _id(charger.data_provider) not in query.dataproviderid:
+        return False
+    country = charger.address.country
+    if query.countryid and _id(country) not in query.countryid:
+        return False
+    if query.countrycode and (country is None or (country.iso_code or "").upper() not in query.countrycode):
+        return False
+    if query.opendata and not (charger.data_provider and charger.data_provider.is_open_data_licensed):
+        return False
+    connections = charger.connections
+    if query.connectiontypeid and not any(_id(c.connection_type) in query.connectiontypeid for c in connections):
+        return False
+    if query.levelid and not any(_id(c.level) in query.levelid for c in connections):
+        return False
+    if query.minpowerkw is not None and not any(
+        c.power_kw is not None and c.power_kw >= query.minpowerkw for c in connections
+    ):
+        return False
+    return query.maxpowerkw is None or any(
+        c.power_kw is not None and c.power_kw <= query.maxpowerkw for c in connections
+    )
+
+
+class SearchCache:
+    """A TTL cache of OCM search answers, looked up exactly first, then by containment.
+
+    Example::
+
+        cache = SearchCache(maxsize=256, ttl=600)
+        cache.put(CachedSearch.from_answer(sent, chargers, raw_count=len(payload)))
+        cache.answer(PoiQuery(latitude=..., longitude=..., distance=2, maxresults=5), 10)
+    """
+
+    def __init__(self, *, maxsize: int, ttl: float, timer: Callable[[], float]) -> None:
+        self._entries: TTLCache[tuple[tuple[str, str], ...], CachedSearch] = TTLCache(
+            maxsize=maxsize, ttl=ttl, timer=timer
+        )
+
+    def __len__(self) -> int:
+        self._entries.expire()
+        return len(self._entries)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def put(self, entry: CachedSearch) -> None:
+        self._entries[entry.query.cache_key()] = entry
+
+    def exact(self, query: PoiQuery) -> CachedSearch | None:
+        return self._entries.get(query.cache_key())
+
+    def answer(self, query: PoiQuery, default_results: int) -> list[Charger] | None:
+        """The answer to ``query`` from any cached search that provably contains it."""
+        if not is_area_search(query):
+            return None
+        self._entries.expire()
+        for entry in reversed(list(self._entries.values())):  # newest first
+            found = answer_from(entry, query, default_results)
+            if found is not None:
+                return found
+        return None
+
+
+def _distance(query: PoiQuery, charger: Charger) -> float:
+    assert query.latitude is not None and query.longitude is not None
+    return haversine_km(query.latitude, query.longitude, charger.latitude, charger.longitude)
+
+
+def _id(entity: object | None) -> int | None:
+    return getattr(entity, "id", None)

@@ -1,0 +1,670 @@
+"""The Open Charge Map API v3 client: the only place that speaks HTTP to OCM.
+
+Fair use (https://openchargemap.org/site/develop/api, ``DEVELOPERS.md``) is built in:
+
+- the API key travels only in the ``X-API-Key`` header (never in a URL, a log line or a repr);
+- a descriptive ``User-Agent`` and ``client=`` name the bot, so OCM never takes it for a robot;
+- searches ask for ``compact=true&verbose=false`` and reference IDs are resolved locally;
+- answers are cached; a search inside a cached wider one is answered locally
+  (:mod:`ocm_bot.ocm.cache`); identical concurrent requests share one HTTP request;
+- only idempotent GETs are retried, with jittered exponential backoff honouring ``Retry-After``;
+- hard caps (results per request, radius, requests per minute) make crawling impossible:
+  over the per-minute budget the client raises :class:`OcmRateLimited` without calling OCM.
+
+Example::
+
+    async with httpx.AsyncClient() as http:
+        ocm = OcmClient(http, base_url="https://api.openchargemap.io/v3", api_key=key,
+                        reference_cache_path=Path("var/ocm-reference.json"))
+        await ocm.start()
+        chargers = await ocm.search(PoiQuery(latitude=51.52, longitude=-0.03, distance=2,
+                                             maxresults=10, minpowerkw=50))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import json
+import logging
+import math
+import os
+import random
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from cachetools import TTLCache
+
+from ocm_bot import __version__
+from ocm_bot.ocm.cache import CachedSearch, SearchCache, is_area_search
+from ocm_bot.ocm.errors import (
+    OcmAuthError,
+    OcmBadResponse,
+    OcmBlockedAsRobot,
+    OcmError,
+    OcmRateLimited,
+    OcmRejected,
+    OcmUnavailable,
+)
+from ocm_bot.ocm.models import Charger
+from ocm_bot.ocm.parse import parse_pois
+from ocm_bot.ocm.query import OutputFormat, PoiQuery, SortBy
+from ocm_bot.ocm.reference import ReferenceData
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_BASE_URL = "https://api.openchargemap.io/v3"
+USER_AGENT = f"ocm-bot/{__version__} (+https://github.com/ocm-bot; Telegram bot for EV drivers)"
+CLIENT_NAME = "ocm-bot"
+
+# One table from HTTP status to error (geopy's ERROR_CODE_MAP); special bodies are read first
+# in _error_for: 503 robots JSON, 200 "Error: Validation Failed", unreadable 200 bodies.
+ERROR_CODE_MAP: dict[int, type[OcmError]] = {
+    400: OcmRejected,
+    401: OcmAuthError,
+    403: OcmAuthError,
+    404: OcmRejected,
+    408: OcmUnavailable,
+    409: OcmRejected,
+    413: OcmRejected,
+    422: OcmRejected,
+    429: OcmRateLimited,
+    500: OcmUnavailable,
+    502: OcmUnavailable,
+    503: OcmUnavailable,
+    504: OcmUnavailable,
+}
+_ROBOTS_MESSAGE = "requests by robots"
+_VALIDATION_FAILED = "Error: Validation Failed"
+
+
+@dataclass(frozen=True, slots=True)
+class OcmLimits:
+    """Timeouts, caps and cache sizes. Tests shrink the delays; production keeps the defaults."""
+
+    connect_timeout: float = 5.0
+    read_timeout: float = 15.0
+    total_timeout: float = 25.0  # OCM has hung for 20 s and more on valid requests (ocm-system#260)
+    max_concurrency: int = 4
+    requests_per_minute: int = 60
+    max_results: int = 200  # per request: with the radius cap, paging the world is impossible
+    default_results: int = 10
+    prefetch_results: int = 100  # an area search asks OCM for this many, to answer the next ones
+    max_radius_km: float = 100.0
+    retries: int = 2
+    backoff_base: float = 0.5
+    backoff_max: float = 8.0
+    max_retry_after: float = 30.0  # a longer Retry-After is handed to the caller instead
+    search_ttl: float = 600.0
+    search_cache_size: int = 512
+    charger_ttl: float = 600.0
+    reference_max_age: timedelta = timedelta(days=1)
+
+    def __post_init__(self) -> None:
+        for name in ("max_concurrency", "requests_per_minute", "max_results", "default_results"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"OcmLimits.{name} must be at least 1")
+        if self.retries < 0 or self.max_radius_km <= 0:
+            raise ValueError("OcmLimits.retries must be >= 0 and max_radius_km > 0")
+
+
+@dataclass(frozen=True, slots=True)
+class OcmSession:
+    """A signed-in OCM user; ``token`` is the JWT for ``Authorization: Bearer``."""
+
+    token: str = field(repr=False)
+    user_id: int | None
+    username: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CommentSubmission:
+    """A check-in or comment for ``POST /comment`` (OCM's rules checked before sending).
+
+    Example::
+
+        CommentSubmission(charger_id=100627, checkin_status_type_id=10, rating=5, comment="Quick")
+    """
+
+    charger_id: int
+    comment_type_id: int | None = None  # OCM uses 10 "General Comment" when absent
+    checkin_status_type_id: int | None = None
+    rating: int | None = None
+    comment: str | None = None
+    user_name: str | None = None
+    related_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.charger_id, bool) or not isinstance(self.charger_id, int) or self.charger_id < 1:
+            raise ValueError(f"charger_id must be a positive OCM ID, got {self.charger_id!r}")
+        if self.rating is not None and not (isinstance(self.rating, int) and 1 <= self.rating <= 5):
+            raise ValueError(f"rating must be 1 to 5, got {self.rating!r}")
+        for name, longest in (("comment", 4000), ("user_name", 100), ("related_url", 500)):
+            value = getattr(self, name)
+            if value is not None and len(value) > longest:
+                raise ValueError(f"{name} is longer than OCM's {longest} characters")
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "ChargePointID": self.charger_id,
+            "CommentTypeID": self.comment_type_id,
+            "CheckinStatusTypeID": self.checkin_status_type_id,
+            "Rating": self.rating,
+            "Comment": self.comment,
+            "UserName": self.user_name,
+            "RelatedURL": self.related_url,
+        }
+        return {key: value for key, value in body.items() if value is not None}
+
+
+class OcmClient:
+    """Open Charge Map API v3 on an injected ``httpx.AsyncClient`` (a :class:`ChargerSource`).
+
+    Example::
+
+        ocm = OcmClient(http, base_url=settings.ocm_api_url, api_key=settings.ocm_api_key,
+                        reference_cache_path=Path("var/ocm-reference.json"))
+        await ocm.start()
+        near = await ocm.search(PoiQuery(latitude=53.8, longitude=-1.5, distance=5))
+        [detail] = await ocm.get_chargers([near[0].id], include_comments=True)
+        await ocm.aclose()
+    """
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        api_key: str | None = None,
+        reference_cache_path: Path | None = None,
+        limits: OcmLimits | None = None,
+        user_agent: str = USER_AGENT,
+        client_name: str = CLIENT_NAME,
+        reference_country_ids: Iterable[int] = (),
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        owns_http: bool = False,
+    ) -> None:
+        self._http = http
+        self._owns_http = owns_http
+        self._base_url = base_url.rstrip("/")
+        self._api_key = api_key or None
+        self._reference_path = reference_cache_path
+        self.limits = limits or OcmLimits()
+        self._user_agent = user_agent
+        self._client_name = client_name
+        self._reference_country_ids = tuple(sorted(set(reference_country_ids)))
+        self._clock = clock
+        self._now = now
+        self._sleep = sleep
+        self._timeout = httpx.Timeout(
+            self.limits.read_timeout, connect=self.limits.connect_timeout
+        )
+        self._semaphore = asyncio.Semaphore(self.limits.max_concurrency)
+        self._sent_at: deque[float] = deque()
+        self._in_flight: dict[Any, asyncio.Future[Any]] = {}
+        self._searches = SearchCache(
+            maxsize=self.limits.search_cache_size, ttl=self.limits.search_ttl, timer=clock
+        )
+        self._chargers: TTLCache[tuple[int, bool], Charger] = TTLCache(
+            maxsize=self.limits.search_cache_size * 20, ttl=self.limits.charger_ttl, timer=clock
+        )
+        self._reference: ReferenceData | None = None
+        self._reference_fetched_at: datetime | None = None
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        api_key: str | None = None,
+        reference_cache_path: Path | None = None,
+        limits: OcmLimits | None = None,
+        **options: Any,
+    ) -> OcmClient:
+        """A client with its own keep-alive HTTP/1.1 connection pool (closed by :meth:`aclose`)."""
+        limits = limits or OcmLimits()
+        http = httpx.AsyncClient(
+            timeout=httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout),
+            limits=httpx.Limits(
+                max_connections=limits.max_concurrency,
+                max_keepalive_connections=limits.max_concurrency,
+                keepalive_expiry=30.0,
+            ),
+            http1=True,
+            http2=False,
+        )
+        return cls(
+            http,
+            base_url=base_url,
+            api_key=api_key,
+            reference_cache_path=reference_cache_path,
+            limits=limits,
+            owns_http=True,
+            **options,
+        )
+
+    def __repr__(self) -> str:
+        key = "'***'" if self._api_key else "None"
+        return f"OcmClient(base_url={self._base_url!r}, api_key={key})"
+
+    # Life cycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load reference data: a fresh disk copy, else OCM, else (OCM down) a stale disk copy."""
+        stored = self._read_reference_file()
+        if stored is not None and self._now() - stored[1] < self.limits.reference_max_age:
+            self._reference, self._reference_fetched_at = stored
+            return
+        try:
+            await self._fetch_reference_data()
+        except OcmError:
+            if stored is None:
+                raise
+            log.warning("OCM unreachable; starting from reference data of %s", stored[1].isoformat())
+            self._reference, self._reference_fetched_at = stored
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> OcmClient:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # Reference data ---------------------------------------------------------------------------
+
+    async def reference_data(self) -> ReferenceData:
+        """The current reference data (loaded on first use if :meth:`start` was not called)."""
+        if self._reference is None:
+            await self.start()
+        assert self._reference is not None
+        return self._reference
+
+    async def refresh_reference_data(self) -> bool:
+        """Fetch reference data again (the daily job); on failure keep the current copy.
+
+        Returns True when refreshed, False when OCM could not be reached (logged).
+        """
+        try:
+            await self._fetch_reference_data()
+        except OcmError as exc:
+            log.warning("reference data refresh failed, keeping the current copy: %s", exc)
+            return False
+        return True
+
+    async def _fetch_reference_data(self) -> ReferenceData:
+        async def fetch() -> ReferenceData:
+            params = {"client": self._client_name}
+            if self._reference_country_ids:
+                params["countryid"] = ",".join(str(i) for i in self._reference_country_ids)
+            payload = _json(await self._get("/referencedata", params))
+            if not isinstance(payload, Mapping):
+                raise OcmBadResponse("reference data is not a JSON object")
+            try:
+                reference = ReferenceData.from_json(payload)
+            except (TypeError, ValueError, KeyError, AttributeError) as exc:
+                raise OcmBadResponse(f"unreadable reference data: {exc}") from exc
+            if not reference.connection_types or not reference.status_types:
+                raise OcmBadResponse("reference data without connection or status types")
+            self._reference, self._reference_fetched_at = reference, self._now()
+            self._write_reference_file(payload)
+            return reference
+
+        return await self._coalesced(("referencedata",), fetch)
+
+    def _read_reference_file(self) -> tuple[ReferenceData, datetime] | None:
+        if self._reference_path is None or not self._reference_path.exists():
+            return None
+        try:
+            stored = json.loads(self._reference_path.read_text(encoding="utf-8"))
+            fetched_at = datetime.fromisoformat(stored["fetched_at"])
+            return ReferenceData.from_json(stored["payload"]), fetched_at
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.warning("ignoring unreadable reference data file %s: %s", self._reference_path, exc)
+            return None
+
+    def _write_reference_file(self, payload: Mapping[str, Any]) -> None:
+        if self._reference_path is None:
+            return
+        document = {"fetched_at": self._now().isoformat(), "payload": payload}
+        temporary = self._reference_path.with_name(self._reference_path.name + ".tmp")
+        try:
+            self._reference_path.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(json.dumps(document), encoding="utf-8")
+            os.replace(temporary, self._reference_path)  # readers never see half a file
+        except OSError as exc:
+            log.warning("could not save reference data to %s: %s", self._reference_path, exc)
+
+    # Searching --------------------------------------------------------------------------------
+
+    async def search(self, query: PoiQuery) -> list[Charger]:
+        """Chargers matching ``query``, nearest first when it has a point.
+
+        Answered from the cache when an earlier answer provably contains it; otherwise one
+        request (shared with identical concurrent searches) that also fills the cache.
+        """
+        if query.output is not OutputFormat.JSON or query.callback is not None:
+            raise ValueError("search() reads JSON; use export() for other formats and JSONP")
+        query = self._capped(query)
+        found = self._searches.answer(query, self.limits.default_results)
+        if found is not None:
+            return found
+        sent = self._prefetching(query)
+        entry = self._searches.exact(sent) or await self._coalesced(
+            ("poi", sent.cache_key()), lambda: self._search_ocm(sent)
+        )
+        if sent is query:
+            return list(entry.chargers)
+        answered = self._searches.answer(query, self.limits.default_results)
+        return answered if answered is not None else list(entry.chargers[: query.maxresults])
+
+    async def get_chargers(self, ids: list[int], *, include_comments: bool = False) -> list[Charger]:
+        """Chargers by OCM ID, in the order asked; unknown IDs are left out."""
+        wanted = list(dict.fromkeys(int(i) for i in ids))
+        if not wanted:
+            return []
+        if len(wanted) > self.limits.max_results:
+            raise ValueError(f"at most {self.limits.max_results} chargers per call")
+        known = {i: c for i in wanted if (c := self._chargers.get((i, include_comments))) is not None}
+        missing = [i for i in wanted if i not in known]
+        if missing:
+            query = PoiQuery(
+                chargepointid=tuple(missing), maxresults=len(missing), includecomments=include_comments
+            )
+            entry = await self._coalesced(("poi", query.cache_key()), lambda: self._search_ocm(query))
+            known.update((c.id, c) for c in entry.chargers)
+        return [known[i] for i in wanted if i in known]
+
+    async def modified_since(
+        self,
+        since: datetime,
+        *,
+        bbox: tuple[tuple[float, float], tuple[float, float]] | None = None,
+        maxresults: int | None = None,
+    ) -> list[Charger]:
+        """Chargers added or changed after ``since`` (oldest change first), for the group poll.
+
+        Never answered from cache: the poll exists to see what changed.
+        """
+        query = self._capped(
+            PoiQuery(
+                modifiedsince=since,
+                boundingbox=bbox,
+                maxresults=maxresults or self.limits.max_results,
+                sortby=SortBy.MODIFIED_ASC,
+            )
+        )
+        key = ("poi-fresh", query.cache_key())
+        entry = await self._coalesced(key, lambda: self._search_ocm(query, cache=False))
+        return list(entry.chargers)
+
+    async def export(self, query: PoiQuery) -> bytes:
+        """OCM's own rendering of ``query`` (xml, csv, kml, geojson, json) as raw bytes."""
+        query = self._capped(query)
+        return (await self._get("/poi", self._poi_params(query))).content
+
+    async def _search_ocm(self, query: PoiQuery, *, cache: bool = True) -> CachedSearch:
+        reference = await self.reference_data()
+        payload = _json(await self._get("/poi", self._poi_params(query)))
+        chargers = parse_pois(payload, reference)
+        entry = CachedSearch.from_answer(query, chargers, raw_count=len(payload))
+        if cache:
+            if is_area_search(query):
+                self._searches.put(entry)
+            for charger in chargers:
+                self._chargers[(charger.id, query.includecomments)] = charger
+                if query.includecomments:
+                    self._chargers[(charger.id, False)] = _without_comments(charger)
+        return entry
+
+    def _poi_params(self, query: PoiQuery) -> dict[str, str]:
+        return {**query.to_params(), "client": self._client_name}
+
+    def _capped(self, query: PoiQuery) -> PoiQuery:
+        """``query`` within the hard caps: results per request and radius are clamped."""
+        changes: dict[str, Any] = {}
+        results = query.maxresults or self.limits.default_results
+        if results > self.limits.max_results or query.maxresults is None:
+            changes["maxresults"] = min(results, self.limits.max_results)
+        radius = query.radius_km
+        if radius is not None and radius > self.limits.max_radius_km:
+            unit = 1.609344 if query.distance_in_miles else 1.0
+            changes["distance"] = self.limits.max_radius_km / unit
+        return query.replace(**changes) if changes else query
+
+    def _prefetching(self, query: PoiQuery) -> PoiQuery:
+        """What to ask OCM for ``query``: an area search asks for more, to answer the next ones."""
+        if not is_area_search(query) or query.maxresults is None:
+            return query
+        wanted = min(max(query.maxresults, self.limits.prefetch_results), self.limits.max_results)
+        return query.replace(maxresults=wanted) if wanted != query.maxresults else query
+
+    # Writing ----------------------------------------------------------------------------------
+
+    async def authenticate(self, email: str, password: str) -> OcmSession:
+        """Sign a user in; the password goes to OCM only and is never kept or logged."""
+        response = await self._post("/profile/authenticate", {"emailaddress": email, "password": password})
+        data = _ci(_ci(_json(response)).get("data"))
+        profile = _ci(data.get("userprofile"))
+        token = data.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise OcmBadResponse("authentication answer without an access token")
+        user_id = profile.get("id")
+        return OcmSession(
+            token=token,
+            user_id=int(user_id) if isinstance(user_id, int) else None,
+            username=profile.get("username"),
+        )
+
+    async def submit_comment(
+        self, submission: CommentSubmission, *, token: str | None = None, write_key: str | None = None
+    ) -> None:
+        """``POST /comment`` as the signed-in user (``token``) or with a write-enabled app key.
+
+        Raises OcmAuthError(401) without either, OcmRejected with OCM's description when refused.
+        """
+        if not token and not write_key:
+            raise OcmAuthError("a user token or a write-enabled API key is needed", status=401)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = await self._post("/comment", submission.to_json(), headers=headers, api_key=write_key)
+        answer = _ci(_json(response))
+        if str(answer.get("status", "")).upper() != "OK":
+            raise OcmRejected(str(answer.get("description") or "OCM did not accept the comment"), status=200)
+
+    # HTTP -------------------------------------------------------------------------------------
+
+    def _headers(self, api_key: str | None = None, accept: str = "application/json") -> dict[str, str]:
+        headers = {"User-Agent": self._user_agent, "Accept": accept}
+        key = api_key or self._api_key
+        if key:
+            headers["X-API-Key"] = key
+        return headers
+
+    async def _get(self, path: str, params: Mapping[str, str]) -> httpx.Response:
+        """An idempotent GET: retried on unavailability and 429, with jittered backoff."""
+        attempt = 0
+        while True:
+            try:
+                return await self._send("GET", path, params=params)
+            except (OcmUnavailable, OcmRateLimited) as exc:
+                if attempt >= self.limits.retries or (exc.status is None and isinstance(exc, OcmRateLimited)):
+                    raise  # a local budget refusal is never retried
+                retry_after = getattr(exc, "retry_after", None)
+                if retry_after is not None and retry_after > self.limits.max_retry_after:
+                    raise
+                delay = min(self.limits.backoff_max, self.limits.backoff_base * 2**attempt)
+                delay = random.uniform(delay / 2, delay)
+                if retry_after is not None:
+                    delay = max(delay, retry_after)
+                log.info("OCM %s %s failed (%s); retry %d in %.2fs", "GET", path, exc, attempt + 1, delay)
+                await self._sleep(delay)
+                attempt += 1
+
+    async def _post(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        *,
+        headers: Mapping[str, str] | None = None,
+        api_key: str | None = None,
+    ) -> httpx.Response:
+        """A POST: never retried (OCM has no idempotency keys; a retry could post twice)."""
+        return await self._send("POST", path, json_body=body, headers=headers, api_key=api_key)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        api_key: str | None = None,
+    ) -> httpx.Response:
+        self._take_budget()
+        request_headers = {**self._headers(api_key), **(headers or {})}
+        url = f"{self._base_url}{path}"
+        async with self._semaphore:
+            started = self._clock()
+            try:
+                async with asyncio.timeout(self.limits.total_timeout):
+                    response = await self._http.request(
+                        method, url, params=params, json=json_body, headers=request_headers, timeout=self._timeout
+                    )
+            except (httpx.TimeoutException, TimeoutError) as exc:
+                raise OcmUnavailable(f"OCM did not answer {method} {path} in time") from exc
+            except httpx.TransportError as exc:
+                raise OcmUnavailable(f"could not reach OCM for {method} {path}: {type(exc).__name__}") from exc
+        log.debug(
+            "OCM %s %s -> %d (%d bytes, %.0f ms)",
+            method,
+            path,
+            response.status_code,
+            len(response.content),
+            (self._clock() - started) * 1000,
+        )
+        _raise_for_response(response)
+        return response
+
+    def _take_budget(self) -> None:
+        """Count one request against the per-minute budget, or refuse without calling OCM."""
+        now = self._clock()
+        while self._sent_at and now - self._sent_at[0] >= 60.0:
+            self._sent_at.popleft()
+        if len(self._sent_at) >= self.limits.requests_per_minute:
+            wait = max(0.0, 60.0 - (now - self._sent_at[0]))
+            raise OcmRateLimited(
+                f"local budget of {self.limits.requests_per_minute} OCM requests per minute used up",
+                status=None,
+                retry_after=math.ceil(wait),
+            )
+        self._sent_at.append(now)
+
+    async def _coalesced(self, key: Any, run: Callable[[], Awaitable[T]]) -> T:
+        """Run ``run`` once for all concurrent callers with the same ``key``."""
+        future = self._in_flight.get(key)
+        if future is None:
+            future = asyncio.ensure_future(run())
+            self._in_flight[key] = future
+            future.add_done_callback(lambda _: self._in_flight.pop(key, None))
+        return await asyncio.shield(future)
+
+
+# Response checking ------------------------------------------------------------------------------
+
+
+def _raise_for_response(response: httpx.Response) -> None:
+    """Raise the error ``response`` stands for, ``from`` httpx's own status error."""
+    error = _error_for(response)
+    if error is None:
+        return
+    try:
+        response.raise_for_status()
+    except httpx.HTTPStatusError as exc:
+        raise error from exc
+    raise error
+
+
+def _error_for(response: httpx.Response) -> OcmError | None:
+    status = response.status_code
+    text = _text_of(response)
+    description = _description(text)
+    if status == 503 and _ROBOTS_MESSAGE in text.lower():
+        return OcmBlockedAsRobot(description or "OCM took us for a robot", status=status)
+    if 200 <= status < 300:
+        if text.strip().startswith(_VALIDATION_FAILED):
+            return OcmRejected(_VALIDATION_FAILED, status=status)
+        return None
+    kind = ERROR_CODE_MAP.get(status) or (OcmUnavailable if status >= 500 else OcmRejected)
+    if kind is OcmRateLimited:
+        return OcmRateLimited(
+            description or "OCM asks us to slow down", status=status, retry_after=_retry_after(response)
+        )
+    if kind is OcmRejected:
+        return OcmRejected(description or f"HTTP {status}", status=status)
+    message = f"HTTP {status}: {description}" if description else f"HTTP {status}"
+    return kind(message, status=status)
+
+
+def _text_of(response: httpx.Response) -> str:
+    try:
+        return response.text
+    except (UnicodeDecodeError, LookupError):
+        return ""
+
+
+def _description(text: str) -> str:
+    """OCM's ``description`` from a JSON error, or the start of a text/HTML error page."""
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        with contextlib.suppress(ValueError, AttributeError):
+            payload = _ci(json.loads(stripped))
+            if payload.get("description"):
+                return str(payload["description"])
+    return " ".join(stripped.split())[:200]
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise OcmBadResponse(f"OCM sent unreadable JSON for {response.request.url.path}") from exc
+
+
+def _ci(value: Any) -> dict[str, Any]:
+    return {str(k).lower(): v for k, v in value.items()} if isinstance(value, Mapping) else {}
+
+
+def _without_comments(charger: Charger) -> Charger:
+    return replace(charger, comments=(), media_items=())

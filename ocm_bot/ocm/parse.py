@@ -1,0 +1,303 @@
+"""Turn OCM ``/poi`` JSON into :class:`~ocm_bot.ocm.models.Charger` objects.
+
+OCM answers in three shapes, each also available with camelCase keys:
+
+- verbose (OCM's default): every field, nulls kept, reference objects inline
+  (``"StatusTypeID": 50, "StatusType": {...}``);
+- ``verbose=false``: null fields left out;
+- ``compact=true``: reference objects left out, IDs only (``"StatusTypeID": 50``).
+
+All of them parse to *equal* objects because reference entities are always taken from
+:class:`~ocm_bot.ocm.reference.ReferenceData` by ID. An inline object is used only for an ID the
+reference data does not know (OCM added an operator since our last refresh); with neither, the
+entity keeps its ID and gets an empty title, so filters by ID still work and views can say
+"unknown".
+
+A POI without usable coordinates is skipped (logged once per page); one broken POI never loses
+the rest of the page. A payload that is not a list of objects raises
+:class:`~ocm_bot.ocm.errors.OcmBadResponse`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from ocm_bot.ocm import reference as ref
+from ocm_bot.ocm.errors import OcmBadResponse
+from ocm_bot.ocm.models import (
+    Address,
+    Charger,
+    CheckinStatusType,
+    Comment,
+    CommentType,
+    Connection,
+    ConnectionType,
+    Country,
+    CurrentType,
+    DataProvider,
+    Level,
+    MediaItem,
+    Operator,
+    StatusType,
+    SubmissionStatusType,
+    UsageType,
+)
+from ocm_bot.ocm.reference import ReferenceData
+
+log = logging.getLogger(__name__)
+
+E = TypeVar("E")
+Raw = Mapping[str, Any]
+
+
+def parse_pois(payload: Any, reference: ReferenceData) -> list[Charger]:
+    """Every usable POI of a ``/poi`` answer, in OCM's order."""
+    if not isinstance(payload, list):
+        raise OcmBadResponse(f"expected a JSON list of POIs, got {type(payload).__name__}")
+    chargers: list[Charger] = []
+    skipped: list[str] = []
+    for item in payload:
+        charger = None
+        try:
+            charger = parse_poi(item, reference) if isinstance(item, Mapping) else None
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+            log.debug("unreadable POI %r: %s", _raw_id(item), exc)
+        if charger is None:
+            skipped.append(str(_raw_id(item)))
+        else:
+            chargers.append(charger)
+    if skipped:
+        log.warning(
+            "skipped %d of %d POIs without an ID or coordinates: %s",
+            len(skipped),
+            len(payload),
+            ", ".join(skipped[:10]),
+        )
+    return chargers
+
+
+def parse_poi(item: Raw, reference: ReferenceData) -> Charger | None:
+    """One POI, or None when it has no ID or no usable coordinates."""
+    poi = _ci(item)
+    poi_id = _int(poi.get("id"))
+    address = _parse_address(_ci(poi.get("addressinfo")), reference)
+    if poi_id is None or address is None:
+        return None
+    return Charger(
+        id=poi_id,
+        address=address,
+        uuid=_text(poi.get("uuid")),
+        connections=tuple(
+            _parse_connection(_ci(c), reference) for c in _list(poi.get("connections"))
+        ),
+        operator=_resolve(
+            reference.operators, poi.get("operatorid"), poi.get("operatorinfo"), ref.operator_from, Operator
+        ),
+        usage_type=_resolve(
+            reference.usage_types, poi.get("usagetypeid"), poi.get("usagetype"), ref.usage_type_from, UsageType
+        ),
+        usage_cost=_text(poi.get("usagecost")),
+        status=_resolve(
+            reference.status_types, poi.get("statustypeid"), poi.get("statustype"), ref.status_type_from, StatusType
+        ),
+        data_provider=_resolve(
+            reference.data_providers,
+            poi.get("dataproviderid"),
+            poi.get("dataprovider"),
+            ref.data_provider_from,
+            DataProvider,
+        ),
+        submission_status=_resolve(
+            reference.submission_status_types,
+            poi.get("submissionstatustypeid"),
+            poi.get("submissionstatus"),
+            ref.submission_status_type_from,
+            SubmissionStatusType,
+        ),
+        number_of_points=_int(poi.get("numberofpoints")),
+        general_comments=_text(poi.get("generalcomments")),
+        date_created=_date(poi.get("datecreated")),
+        date_last_verified=_date(poi.get("datelastverified")),
+        date_last_status_update=_date(poi.get("datelaststatusupdate")),
+        date_planned=_date(poi.get("dateplanned")),
+        data_quality_level=_int(poi.get("dataqualitylevel")),
+        comments=tuple(_parse_comment(_ci(c), reference) for c in _list(poi.get("usercomments"))),
+        media_items=tuple(_parse_media_item(_ci(m)) for m in _list(poi.get("mediaitems"))),
+    )
+
+
+def _parse_address(info: dict[str, Any], reference: ReferenceData) -> Address | None:
+    latitude, longitude = _float(info.get("latitude")), _float(info.get("longitude"))
+    if latitude is None or longitude is None:
+        return None
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180) or (latitude == 0 and longitude == 0):
+        return None  # (0, 0) is OCM's placeholder for "never geocoded"
+    return Address(
+        title=_text(info.get("title")),
+        latitude=latitude,
+        longitude=longitude,
+        address_line1=_text(info.get("addressline1")),
+        address_line2=_text(info.get("addressline2")),
+        town=_text(info.get("town")),
+        state_or_province=_text(info.get("stateorprovince")),
+        postcode=_text(info.get("postcode")),
+        country=_resolve(reference.countries, info.get("countryid"), info.get("country"), ref.country_from, Country),
+        phone=_text(info.get("contacttelephone1")),
+        email=_text(info.get("contactemail")),
+        access_comments=_text(info.get("accesscomments")),
+        related_url=_text(info.get("relatedurl")),
+    )
+
+
+def _parse_connection(conn: dict[str, Any], reference: ReferenceData) -> Connection:
+    return Connection(
+        id=_int(conn.get("id")),
+        connection_type=_resolve(
+            reference.connection_types,
+            conn.get("connectiontypeid"),
+            conn.get("connectiontype"),
+            ref.connection_type_from,
+            ConnectionType,
+        ),
+        status=_resolve(
+            reference.status_types, conn.get("statustypeid"), conn.get("statustype"), ref.status_type_from, StatusType
+        ),
+        level=_resolve(reference.levels, conn.get("levelid"), conn.get("level"), ref.level_from, Level),
+        amps=_int(conn.get("amps")),
+        voltage=_int(conn.get("voltage")),
+        power_kw=_float(conn.get("powerkw")),
+        current_type=_resolve(
+            reference.current_types,
+            conn.get("currenttypeid"),
+            conn.get("currenttype"),
+            ref.current_type_from,
+            CurrentType,
+        ),
+        quantity=_int(conn.get("quantity")),
+        comments=_text(conn.get("comments")),
+    )
+
+
+def _parse_comment(comment: dict[str, Any], reference: ReferenceData) -> Comment:
+    user = _ci(comment.get("user"))
+    return Comment(
+        id=_int(comment.get("id")),
+        comment_type=_resolve(
+            reference.comment_types,
+            comment.get("commenttypeid"),
+            comment.get("commenttype"),
+            ref.comment_type_from,
+            CommentType,
+        ),
+        checkin_status=_resolve(
+            reference.checkin_status_types,
+            comment.get("checkinstatustypeid"),
+            comment.get("checkinstatustype"),
+            ref.checkin_status_type_from,
+            CheckinStatusType,
+        ),
+        rating=_int(comment.get("rating")),
+        text=_text(comment.get("comment")),
+        user_name=_text(comment.get("username")) or _text(user.get("username")),
+        date_created=_date(comment.get("datecreated")),
+    )
+
+
+def _parse_media_item(item: dict[str, Any]) -> MediaItem:
+    return MediaItem(
+        id=_int(item.get("id")),
+        url=_text(item.get("itemurl")),
+        thumbnail_url=_text(item.get("itemthumbnailurl")),
+        comment=_text(item.get("comment")),
+        date_created=_date(item.get("datecreated")),
+    )
+
+
+# Small readers: OCM data is hand-entered, so every one of them tolerates nulls and odd types.
+
+
+def _resolve(
+    known: Mapping[int, E],
+    raw_id: Any,
+    inline: Any,
+    build: Callable[[Raw], E],
+    kind: Callable[..., E],
+) -> E | None:
+    inline_fields = _ci(inline)
+    entity_id = _int(raw_id)
+    if entity_id is None:
+        entity_id = _int(inline_fields.get("id"))
+    if entity_id is None:
+        return None
+    found = known.get(entity_id)
+    if found is not None:
+        return found
+    if inline_fields:
+        try:
+            return build(inline_fields)
+        except (TypeError, ValueError, KeyError):
+            pass
+    return kind(entity_id, "")
+
+
+def _ci(value: Any) -> dict[str, Any]:
+    """Keys lower-cased, so PascalCase and camelCase payloads read alike; a non-object is empty."""
+    if not isinstance(value, Mapping):
+        return {}
+    return {str(key).lower(): v for key, v in value.items()}
+
+
+def _list(value: Any) -> list[Any]:
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _int(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(number) if math.isfinite(number) and number == int(number) else None
+
+
+def _float(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _date(value: Any) -> datetime | None:
+    """OCM dates are UTC, with or without a ``Z`` and with 0-7 fractional digits."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if "." in text:  # fromisoformat takes at most 6 fractional digits before 3.12 on some inputs
+        head, _, tail = text.partition(".")
+        digits = "".join(ch for ch in tail if ch.isdigit())
+        zone = tail[len(digits) :]
+        text = f"{head}.{digits[:6].ljust(6, '0')}{zone}" if digits else f"{head}{zone}"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _raw_id(item: Any) -> Any:
+    return _ci(item).get("id", "?")
