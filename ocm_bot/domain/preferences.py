@@ -20,6 +20,7 @@ from typing import Any
 POWER_STEPS_KW: tuple[float, ...] = (3.7, 7, 11, 22, 50, 100, 150, 350)
 RADIUS_STEPS_KM: tuple[float, ...] = (2, 5, 10, 25, 50)
 PAGE_SIZES: tuple[int, ...] = (3, 5, 8)
+MAX_PAGE_SIZE = 10
 MILES_BY_DEFAULT = frozenset({"US", "GB", "LR", "MM"})
 
 
@@ -29,7 +30,7 @@ class DistanceUnitChoice(enum.StrEnum):
 
 
 class UsageChoice(enum.StrEnum):
-    """Which usage types to show (OCM usage type IDs are mapped in the search filters)."""
+    """Which usage types to show; :func:`ocm_bot.domain.settings_edit.usage_type_ids` maps them to OCM IDs."""
 
     PUBLIC_ONLY = "public"
     INCLUDE_MEMBERSHIP = "membership"
@@ -50,11 +51,16 @@ class UserPreferences:
     open_data_only: bool = False
     page_size: int = 5
 
-    def unit_for(self, country_iso: str | None) -> DistanceUnitChoice:
-        """The saved unit, or miles in the countries that drive in miles."""
+    def unit_for(self, country_iso: str | None, *, language_code: str | None = None) -> DistanceUnitChoice:
+        """The saved unit, or miles in the countries that drive in miles.
+
+        The country is the searched place's when known, else the region of the user's Telegram
+        ``language_code`` (``en-US``, ``en-GB``); a bare ``en`` says nothing about miles.
+        """
         if self.unit is not None:
             return self.unit
-        return DistanceUnitChoice.MILES if (country_iso or "").upper() in MILES_BY_DEFAULT else DistanceUnitChoice.KM
+        country = (country_iso or region_of(language_code) or "").upper()
+        return DistanceUnitChoice.MILES if country in MILES_BY_DEFAULT else DistanceUnitChoice.KM
 
     def to_dict(self) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -83,6 +89,13 @@ class UserPreferences:
         return cls(**values)
 
 
+def region_of(language_code: str | None) -> str | None:
+    """The region of an IETF language tag (``en-GB`` -> ``GB``), or None when it has none."""
+    parts = (language_code or "").replace("_", "-").split("-")
+    region = parts[1] if len(parts) > 1 else ""
+    return region.upper() if len(region) == 2 and region.isalpha() else None
+
+
 def _coerce(name: str, raw: Any, default: Any) -> Any:
     if name == "unit":
         return None if raw is None else DistanceUnitChoice(raw)
@@ -91,7 +104,17 @@ def _coerce(name: str, raw: Any, default: Any) -> Any:
     if name == "language":
         return None if raw is None else str(raw)
     if name == "min_power_kw":
-        return None if raw is None else float(raw)
+        if raw is None:
+            return None
+        power = float(raw)
+        if not 0 < power < 10_000:
+            raise ValueError(name)
+        return power
+    if name == "page_size":
+        size = int(raw)
+        if not 1 <= size <= MAX_PAGE_SIZE:
+            raise ValueError(name)
+        return size
     if isinstance(default, frozenset):
         return frozenset(int(value) for value in raw)
     if isinstance(default, bool):
@@ -102,7 +125,7 @@ def _coerce(name: str, raw: Any, default: Any) -> Any:
         return int(raw)
     if isinstance(default, float):
         value = float(raw)
-        if value <= 0:
+        if not 0 < value < 10_000:
             raise ValueError(name)
         return value
     return raw
