@@ -1,1 +1,41 @@
-"""Pytest fixtures (filled in by the feature that owns this file)."""
+"""Pytest fixtures of the fake Telegram Bot API (loaded as a plugin by tests/conftest.py).
+
+    async def test_start(telegram, telegram_server):
+        ada = telegram.user("Ada")
+        ...
+
+`telegram_server` is started for each test (start-up takes a few milliseconds) and fails the test
+at teardown if the bot broke the Bot API in a way nobody took with `take_violations()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from .driver import TelegramDriver
+from .server import DEFAULT_TOKEN, FakeTelegramServer
+
+BOT_TOKEN = DEFAULT_TOKEN
+
+
+@pytest.fixture
+def telegram_server() -> Iterator[FakeTelegramServer]:
+    server = FakeTelegramServer(BOT_TOKEN).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+    violations = server.take_violations()
+    if violations:
+        pytest.fail(
+            f"The bot broke the Telegram Bot API ({server.schema.version}) "
+            f"{len(violations)} time(s):\n" + "\n".join(f"  - {v}" for v in violations),
+            pytrace=False,
+        )
+
+
+@pytest.fixture
+def telegram(telegram_server: FakeTelegramServer) -> TelegramDriver:
+    return TelegramDriver(telegram_server)

@@ -1,0 +1,1328 @@
+"""A Telegram Bot API server on 127.0.0.1 that keeps real state and checks every request.
+
+It runs tornado on its own event loop in a background thread, so a bot under test can reach it from
+the test's event loop, from a synchronous test or from a subprocess:
+
+    server = FakeTelegramServer().start()
+    app = Application.builder().token(server.token).base_url(server.api_url).build()
+    ...
+    server.calls("sendMessage")     # recorded requests, parameters already decoded
+    server.take_violations()        # Bot API misuse seen so far (the fixture fails on leftovers)
+    server.stop()
+
+The state it keeps is what the bot can observe: chats, members and admins, the messages of each
+chat (so edits and deletions fail or succeed as on Telegram), pending updates, callback and inline
+queries and their answers, the webhook. Tests play the people through `driver.TelegramDriver`.
+"""
+
+# The wait helpers take timeout= because that reads best in a test (wait_for_message(timeout=5)).
+# ruff: noqa: ASYNC109
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import tornado.httpserver
+import tornado.httputil
+import tornado.netutil
+import tornado.web
+
+from .formatting import EntityParseError, ParsedText, parse_html, strip_edges
+from .schema import Problem, Schema, load_schema
+
+DEFAULT_TOKEN = "123456:TEST-TOKEN"
+
+
+class TelegramErrors:
+    """Telegram's own error descriptions, for assertions and inject_error()."""
+
+    NOT_MODIFIED = (
+        "Bad Request: message is not modified: specified new message content and reply markup are"
+        " exactly the same as a current content and reply markup of the message"
+    )
+    MESSAGE_TO_EDIT_NOT_FOUND = "Bad Request: message to edit not found"
+    MESSAGE_TO_DELETE_NOT_FOUND = "Bad Request: message to delete not found"
+    MESSAGE_CANT_BE_EDITED = "Bad Request: message can't be edited"
+    NO_TEXT_TO_EDIT = "Bad Request: there is no text in the message to edit"
+    NO_CAPTION_TO_EDIT = "Bad Request: there is no caption in the message to edit"
+    CHAT_NOT_FOUND = "Bad Request: chat not found"
+    USER_NOT_FOUND = "Bad Request: user not found"
+    BLOCKED = "Forbidden: bot was blocked by the user"
+    CANT_INITIATE = "Forbidden: bot can't initiate conversation with a user"
+    TEXT_EMPTY = "Bad Request: message text is empty"
+    TEXT_TOO_LONG = "Bad Request: message is too long"
+    CAPTION_TOO_LONG = "Bad Request: message caption is too long"
+    QUERY_TOO_OLD = (
+        "Bad Request: query is too old and response timeout expired or query ID is invalid"
+    )
+    GET_UPDATES_WITH_WEBHOOK = (
+        "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to "
+        "delete the webhook first"
+    )
+    GET_UPDATES_TERMINATED = (
+        "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
+        "is running"
+    )
+    MESSAGE_NOT_LIVE = "Bad Request: message can't be edited"
+
+    @staticmethod
+    def too_many_requests(retry_after: int) -> str:
+        return f"Too Many Requests: retry after {retry_after}"
+
+    @staticmethod
+    def kicked(chat_type: str) -> str:
+        return f"Forbidden: bot was kicked from the {_group_word(chat_type)} chat"
+
+    @staticmethod
+    def not_member(chat_type: str) -> str:
+        return f"Forbidden: bot is not a member of the {_group_word(chat_type)} chat"
+
+
+def _group_word(chat_type: str) -> str:
+    return {"group": "group", "supergroup": "supergroup", "channel": "channel"}.get(chat_type,
+                                                                                    "group")
+
+
+_ERROR_PREFIX = {400: "Bad Request: ", 401: "Unauthorized", 403: "Forbidden: ", 404: "Not Found",
+                 409: "Conflict: ", 429: "Too Many Requests: "}
+# Update types Telegram leaves out unless asked for in allowed_updates.
+_NOT_DELIVERED_BY_DEFAULT = frozenset({"chat_member", "message_reaction",
+                                       "message_reaction_count"})
+_CHAT_ACTIONS = frozenset({"typing", "upload_photo", "record_video", "upload_video",
+                           "record_voice", "upload_voice", "upload_document", "choose_sticker",
+                           "find_location", "record_video_note", "upload_video_note"})
+_PARSE_MODES = {"html": "HTML", "markdownv2": "MarkdownV2", "markdown": "Markdown"}
+
+
+class ApiError(Exception):
+    """A Telegram error answer: {"ok": false, "error_code": ..., "description": ...}."""
+
+    def __init__(self, code: int, description: str, retry_after: int | None = None,
+                 migrate_to_chat_id: int | None = None) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.retry_after = retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id
+
+    def body(self) -> dict:
+        body: dict[str, Any] = {"ok": False, "error_code": self.code,
+                                "description": self.description}
+        parameters = {}
+        if self.retry_after is not None:
+            parameters["retry_after"] = self.retry_after
+        if self.migrate_to_chat_id is not None:
+            parameters["migrate_to_chat_id"] = self.migrate_to_chat_id
+        if parameters:
+            body["parameters"] = parameters
+        return body
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A request that breaks the Bot API (schema or formatting rules)."""
+
+    method: str
+    problem: str
+    telegram_error: str | None = None
+
+    def __str__(self) -> str:
+        answer = f" -> Telegram answers {self.telegram_error!r}" if self.telegram_error else (
+            " (Telegram would accept it silently)")
+        return f"{self.method}: {self.problem}{answer}"
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    params: dict[str, Any]
+    time: float
+    ok: bool = True
+    result: Any = None
+    error: str | None = None
+
+
+@dataclass
+class InjectedError:
+    method: str  # lower-case method name or "*"
+    error: ApiError
+    times: int
+    chat_id: int | str | None
+
+
+@dataclass
+class StoredMessage:
+    """One message in a chat, as Telegram keeps it, plus what a person sees around it."""
+
+    message: dict[str, Any]
+    from_bot: bool
+    source_text: str | None = None  # text or caption as the bot sent it (before parse_mode)
+    parse_mode: str | None = None
+    reply_keyboard: dict | None = None  # ReplyKeyboardMarkup / ReplyKeyboardRemove / ForceReply
+    edits: int = 0
+    deleted: bool = False
+    live_until: float | None = None
+
+
+@dataclass
+class ChatState:
+    chat: dict[str, Any]  # the short Chat object
+    members: dict[int, str] = field(default_factory=dict)  # user id -> status
+    bot_status: str = "left"  # member / administrator / left / kicked
+    known_to_bot: bool = False  # False: "chat not found"
+    blocked: bool = False  # private chats: the user blocked the bot
+    messages: dict[int, StoredMessage] = field(default_factory=dict)
+    next_message_id: int = 1
+    menu_button: dict | None = None
+    description: str | None = None
+
+    @property
+    def id(self) -> int:
+        return self.chat["id"]
+
+    @property
+    def type(self) -> str:
+        return self.chat["type"]
+
+
+@dataclass
+class Webhook:
+    url: str
+    secret_token: str | None = None
+    max_connections: int = 40
+    allowed_updates: list[str] | None = None
+    last_error_date: int | None = None
+    last_error_message: str | None = None
+    deliveries: list[tuple[int, int | str]] = field(default_factory=list)  # (update_id, status)
+
+
+@dataclass
+class CallbackQueryState:
+    id: str
+    user_id: int
+    chat_id: int | None
+    message_id: int | None
+    data: str | None
+    answer: dict | None = None
+
+
+@dataclass
+class InlineQueryState:
+    id: str
+    user_id: int
+    query: str
+    answer: dict | None = None
+
+
+class FakeTelegramServer:
+    """The loopback Bot API. See the module docstring and tests/fakes/telegram/README.md."""
+
+    def __init__(
+        self,
+        token: str = DEFAULT_TOKEN,
+        *,
+        bot_first_name: str = "OCM Test Bot",
+        bot_username: str = "ocm_test_bot",
+        privacy_mode: bool = True,
+        schema: Schema | None = None,
+        webhook_retry_delay: float = 0.05,
+    ) -> None:
+        self.token = token
+        self.schema = schema or load_schema()
+        self.bot_id = int(token.split(":", 1)[0])
+        self.bot_user = {"id": self.bot_id, "is_bot": True, "first_name": bot_first_name,
+                         "username": bot_username}
+        self.privacy_mode = privacy_mode
+        self.webhook_retry_delay = webhook_retry_delay
+        self._lock = threading.RLock()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._http: tornado.httpserver.HTTPServer | None = None
+        self._port: int | None = None
+        self._watchers: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = []
+        self._version = 0
+        self._reset_state()
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> FakeTelegramServer:
+        if self._thread is not None:
+            return self
+        sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+        self._port = sockets[0].getsockname()[1]
+        ready = threading.Event()
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            self._loop = loop
+            self._arrival = asyncio.Event()
+            app = tornado.web.Application(
+                [
+                    (r"/bot([^/]*)/([A-Za-z0-9_]*)", _ApiHandler, {"server": self}),
+                    (r"/file/bot([^/]*)/(.+)", _FileHandler, {"server": self}),
+                ],
+                log_function=lambda handler: None,
+            )
+            self._http = tornado.httpserver.HTTPServer(app, xheaders=False)
+            self._http.add_sockets(sockets)
+            self._webhook_task = loop.create_task(self._webhook_worker())
+            loop.call_soon(ready.set)
+            loop.run_forever()
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="fake-telegram", daemon=True)
+        self._thread.start()
+        ready.wait(5)
+        return self
+
+    def stop(self) -> None:
+        thread, loop = self._thread, self._loop
+        if thread is None or loop is None:
+            return
+
+        async def shutdown() -> None:
+            assert self._http is not None
+            self._http.stop()
+            self._webhook_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._webhook_task
+            await self._http.close_all_connections()
+            for task in asyncio.all_tasks():
+                if task is not asyncio.current_task():
+                    task.cancel()
+            loop.stop()
+
+        loop.call_soon_threadsafe(lambda: loop.create_task(shutdown()))
+        thread.join(5)
+        self._thread = None
+        self._loop = None
+
+    def __enter__(self) -> FakeTelegramServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The server root, e.g. http://127.0.0.1:PORT (what TELEGRAM_API_URL takes)."""
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def api_url(self) -> str:
+        """python-telegram-bot's `base_url`: the bot calls {api_url}{token}/{method}."""
+        return f"{self.url}/bot"
+
+    @property
+    def file_url(self) -> str:
+        """python-telegram-bot's `base_file_url`."""
+        return f"{self.url}/file/bot"
+
+    def method_url(self, method: str) -> str:
+        return f"{self.api_url}{self.token}/{method}"
+
+    def reset(self) -> None:
+        """Forget everything but the bot itself (for a server shared between tests)."""
+        with self._lock:
+            self._reset_state()
+        self._notify()
+
+    def _reset_state(self) -> None:
+        self.requests: list[RecordedRequest] = []
+        self.violations: list[Violation] = []
+        self.errors: list[tuple[str, str]] = []  # (method, description) of every error answer
+        self.chats: dict[int, ChatState] = {}
+        self.users: dict[int, dict] = {}
+        self.injected: list[InjectedError] = []
+        self.callback_queries: dict[str, CallbackQueryState] = {}
+        self.inline_queries: dict[str, InlineQueryState] = {}
+        self.commands: dict[str, list[dict]] = {}
+        self.default_menu_button: dict = {"type": "commands"}
+        self.webhook: Webhook | None = None
+        self.files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
+        self._pending: list[dict] = []
+        self._next_update_id = 1
+        self._allowed_updates: list[str] = []
+        self._poll_generation = 0
+        self._ids = itertools.count(1)
+
+    # --- assertions -----------------------------------------------------------------------------
+
+    def calls(self, method: str) -> list[dict[str, Any]]:
+        """Decoded parameters of every request to `method` (case-insensitive), oldest first."""
+        with self._lock:
+            wanted = method.lower()
+            return [r.params for r in self.requests if r.method.lower() == wanted]
+
+    def take_violations(self) -> list[Violation]:
+        """Return the violations recorded so far and forget them (the fixture won't fail)."""
+        with self._lock:
+            taken, self.violations = self.violations, []
+            return taken
+
+    def inject_error(
+        self,
+        method: str,
+        error_code: int,
+        description: str | None = None,
+        *,
+        times: int = 1,
+        retry_after: int | None = None,
+        chat_id: int | str | None = None,
+    ) -> None:
+        """Make the next `times` calls of `method` ("*" for any) fail with this error.
+
+        The description gets Telegram's prefix when it lacks one ("message is not modified" ->
+        "Bad Request: message is not modified"); a 429 defaults to "Too Many Requests: retry
+        after N" with parameters.retry_after.
+        """
+        if error_code == 429 and retry_after is None:
+            retry_after = 1
+        if description is None:
+            description = (TelegramErrors.too_many_requests(retry_after or 1)
+                           if error_code == 429 else _ERROR_PREFIX.get(error_code, "Error"))
+        prefix = _ERROR_PREFIX.get(error_code, "")
+        if prefix.endswith(": ") and not description.startswith(prefix.split(":")[0]):
+            description = prefix + description
+        with self._lock:
+            self.injected.append(InjectedError(method.lower(), ApiError(
+                error_code, description, retry_after=retry_after), times, chat_id))
+
+    # --- waiting from another event loop --------------------------------------------------------
+
+    @property
+    def version(self) -> int:
+        """Grows with every change of state; see wait_for_change()."""
+        return self._version
+
+    async def wait_for_change(self, version: int, timeout: float) -> None:
+        """Return once the state changed after `version` was read, or after `timeout` seconds."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        with self._lock:
+            if self._version != version:
+                return
+            self._watchers.append((loop, future))
+        try:
+            await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            pass
+        finally:
+            with self._lock, contextlib.suppress(ValueError):
+                self._watchers.remove((loop, future))
+
+    def _notify(self) -> None:
+        with self._lock:
+            self._version += 1
+            watchers, self._watchers = self._watchers, []
+        for loop, future in watchers:
+            with contextlib.suppress(RuntimeError):  # that loop is closed
+                loop.call_soon_threadsafe(_resolve, future)
+        if self._loop is not None:
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._wake_pollers)
+
+    def _wake_pollers(self) -> None:
+        self._arrival.set()
+        self._arrival = asyncio.Event()
+
+    # --- the world (used by the driver) ---------------------------------------------------------
+
+    def new_id(self) -> int:
+        return next(self._ids)
+
+    def add_user(self, user: dict) -> None:
+        with self._lock:
+            self.users[user["id"]] = user
+            self.chats.setdefault(user["id"], ChatState(chat=_private_chat(user)))
+
+    def add_group(self, chat: dict, members: dict[int, str]) -> ChatState:
+        with self._lock:
+            state = ChatState(chat=chat, members=dict(members))
+            self.chats[chat["id"]] = state
+            return state
+
+    def chat(self, chat_id: int) -> ChatState:
+        with self._lock:
+            return self.chats[chat_id]
+
+    def push_update(self, kind: str, payload: dict) -> int:
+        """Queue an update of `kind` ("message", "callback_query", ...) for the bot."""
+        with self._lock:
+            update_id = self._next_update_id
+            self._next_update_id += 1
+            self._pending.append({"update_id": update_id, kind: payload})
+        self._notify()
+        return update_id
+
+    def user_message(
+        self, chat_id: int, user: dict, content: dict[str, Any], *, deliver: bool | None = None
+    ) -> dict:
+        """Store a message a person sent in a chat and, if the bot may see it, queue the update."""
+        with self._lock:
+            chat = self.chats[chat_id]
+            if chat.type == "private":
+                chat.known_to_bot = True
+            message = {"message_id": chat.next_message_id, "from": user,
+                       "chat": dict(chat.chat), "date": int(time.time()), **content}
+            chat.next_message_id += 1
+            chat.messages[message["message_id"]] = StoredMessage(message, from_bot=False)
+            if deliver is None:
+                deliver = self._bot_sees(chat, message)
+        if deliver:
+            self.push_update("message", message)
+        else:
+            self._notify()
+        return message
+
+    def user_edits_message(self, chat_id: int, message_id: int, changes: dict[str, Any]) -> dict:
+        with self._lock:
+            stored = self.chats[chat_id].messages[message_id]
+            stored.message.update(changes)
+            stored.message["edit_date"] = int(time.time())
+            stored.edits += 1
+            message = json.loads(json.dumps(stored.message))
+            deliver = self._bot_sees(self.chats[chat_id], message)
+        if deliver:
+            self.push_update("edited_message", message)
+        return message
+
+    def _bot_sees(self, chat: ChatState, message: dict) -> bool:
+        if chat.type == "private":
+            return not chat.blocked
+        if chat.bot_status not in ("member", "administrator"):
+            return False
+        if not self.privacy_mode or chat.bot_status == "administrator":
+            return True
+        # Privacy mode: https://core.telegram.org/bots/features#privacy-mode
+        text = message.get("text", "")
+        if text.startswith("/"):
+            command = text.split()[0]
+            return "@" not in command or command.endswith("@" + self.bot_user["username"])
+        reply = message.get("reply_to_message")
+        if reply and reply.get("from", {}).get("id") == self.bot_id:
+            return True
+        return any(key in message for key in ("new_chat_members", "left_chat_member",
+                                               "group_chat_created", "migrate_to_chat_id"))
+
+    def new_callback_query(self, user: dict, chat_id: int, message_id: int, data: str) -> str:
+        with self._lock:
+            stored = self.chats[chat_id].messages[message_id]
+            query_id = str(self.new_id() * 7919 + 10**15)
+            self.callback_queries[query_id] = CallbackQueryState(query_id, user["id"], chat_id,
+                                                                 message_id, data)
+            payload = {"id": query_id, "from": user, "message": json.loads(json.dumps(
+                stored.message)), "chat_instance": str(abs(chat_id) * 31 + 17), "data": data}
+        self.push_update("callback_query", payload)
+        return query_id
+
+    def new_inline_query(self, user: dict, query: str, offset: str, chat_type: str | None,
+                         location: dict | None) -> str:
+        with self._lock:
+            query_id = str(self.new_id() * 104729 + 2 * 10**15)
+            self.inline_queries[query_id] = InlineQueryState(query_id, user["id"], query)
+        payload: dict[str, Any] = {"id": query_id, "from": user, "query": query, "offset": offset}
+        if chat_type:
+            payload["chat_type"] = chat_type
+        if location:
+            payload["location"] = location
+        self.push_update("inline_query", payload)
+        return query_id
+
+    def set_bot_status(self, chat_id: int, status: str, by: dict) -> None:
+        """Bot added/removed/promoted in a chat: the my_chat_member update Telegram sends."""
+        with self._lock:
+            chat = self.chats[chat_id]
+            old = chat.bot_status if chat.type != "private" else (
+                "kicked" if chat.blocked else "member")
+            if chat.type == "private":
+                chat.blocked = status == "kicked"
+            else:
+                chat.bot_status = status
+            chat.known_to_bot = True
+            payload = {"chat": dict(chat.chat), "from": by, "date": int(time.time()),
+                       "old_chat_member": self._member_object(chat, self.bot_user, old),
+                       "new_chat_member": self._member_object(chat, self.bot_user, status)}
+        self.push_update("my_chat_member", payload)
+
+    def stored_messages(self, chat_id: int) -> list[StoredMessage]:
+        with self._lock:
+            chat = self.chats.get(chat_id)
+            return list(chat.messages.values()) if chat else []
+
+    # --- HTTP entry -----------------------------------------------------------------------------
+
+    def handle(self, token: str, method: str, raw: dict[str, Any],
+               files: dict[str, tuple[str, bytes]]) -> tuple[int, dict]:
+        """Answer one (non-long-polling) request; returns (HTTP status, JSON body)."""
+        if token != self.token:
+            with self._lock:
+                self.errors.append((method, "Unauthorized"))
+            return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+        checked = self.schema.check_request(method, raw, frozenset(files))
+        name = checked.method or method
+        record = RecordedRequest(name, checked.params, time.time())
+        with self._lock:
+            self.requests.append(record)
+            for problem in checked.problems:
+                self._violate(name, problem)
+        try:
+            if checked.method is None:
+                raise ApiError(404, "Not Found")
+            if checked.rejection:
+                raise ApiError(400, checked.rejection)
+            with self._lock:
+                self._raise_injected(name, checked.params)
+                result, extra = self._dispatch(name, checked.params, files)
+        except ApiError as error:
+            record.ok, record.error = False, error.description
+            with self._lock:
+                self.errors.append((name, error.description))
+            self._notify()
+            return error.code, error.body()
+        record.result = result
+        self._notify()
+        return 200, {"ok": True, "result": result, **extra}
+
+    def _violate(self, method: str, problem: Problem | str, telegram_error: str | None = None
+                 ) -> None:
+        if isinstance(problem, Problem):
+            self.violations.append(Violation(method, str(problem), problem.telegram_error))
+        else:
+            self.violations.append(Violation(method, problem, telegram_error))
+
+    def _raise_injected(self, method: str, params: dict) -> None:
+        for injected in self.injected:
+            if injected.method not in ("*", method.lower()):
+                continue
+            if injected.chat_id is not None and str(params.get("chat_id")) != str(
+                    injected.chat_id):
+                continue
+            injected.times -= 1
+            if injected.times <= 0:
+                self.injected.remove(injected)
+            raise injected.error
+
+    def _dispatch(self, method: str, params: dict, files: dict) -> tuple[Any, dict]:
+        handler: Callable | None = getattr(self, f"_api_{method}", None)
+        if handler is not None:
+            result = handler(params, files)
+            if isinstance(result, tuple):
+                return result
+            return result, {}
+        return self._api_generic(method, params), {}
+
+    # --- long polling ---------------------------------------------------------------------------
+
+    async def get_updates(self, token: str, raw: dict[str, Any]) -> tuple[int, dict]:
+        if token != self.token:
+            return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+        checked = self.schema.check_request("getUpdates", raw)
+        params = checked.params
+        record = RecordedRequest("getUpdates", params, time.time())
+        with self._lock:
+            self.requests.append(record)
+            for problem in checked.problems:
+                self._violate("getUpdates", problem)
+            self._poll_generation += 1
+            generation = self._poll_generation
+        try:
+            if checked.rejection:
+                raise ApiError(400, checked.rejection)
+            with self._lock:
+                self._raise_injected("getUpdates", params)
+                if self.webhook is not None:
+                    raise ApiError(409, TelegramErrors.GET_UPDATES_WITH_WEBHOOK)
+                if isinstance(params.get("allowed_updates"), list):
+                    self._allowed_updates = params["allowed_updates"]
+            self._wake_pollers()  # an older long poll now ends with 409
+            deadline = time.monotonic() + max(0.0, min(float(params.get("timeout") or 0), 50.0))
+            while True:
+                with self._lock:
+                    if self._poll_generation != generation:
+                        raise ApiError(409, TelegramErrors.GET_UPDATES_TERMINATED)
+                    updates = self._take_updates(params)
+                remaining = deadline - time.monotonic()
+                if updates or remaining <= 0:
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._arrival.wait(), remaining)
+        except ApiError as error:
+            record.ok, record.error = False, error.description
+            with self._lock:
+                self.errors.append(("getUpdates", error.description))
+            return error.code, error.body()
+        record.result = updates
+        if updates:
+            self._notify()
+        return 200, {"ok": True, "result": updates}
+
+    def _take_updates(self, params: dict) -> list[dict]:
+        offset = params.get("offset")
+        if isinstance(offset, int) and offset < 0:
+            self._pending = self._pending[offset:]
+        elif isinstance(offset, int):
+            self._pending = [u for u in self._pending if u["update_id"] >= offset]
+        self._pending = [u for u in self._pending if self._allowed(u, self._allowed_updates)]
+        limit = params.get("limit") or 100
+        return self._pending[: max(1, min(int(limit), 100))]
+
+    @staticmethod
+    def _allowed(update: dict, allowed: list[str] | None) -> bool:
+        kind = next(k for k in update if k != "update_id")
+        if allowed:
+            return kind in allowed
+        return kind not in _NOT_DELIVERED_BY_DEFAULT
+
+    # --- webhooks -------------------------------------------------------------------------------
+
+    async def _webhook_worker(self) -> None:
+        async with httpx.AsyncClient(timeout=10) as client:
+            while True:
+                with self._lock:
+                    hook = self.webhook
+                    if hook is not None:
+                        self._pending = [u for u in self._pending
+                                         if self._allowed(u, hook.allowed_updates)]
+                    update = self._pending[0] if hook is not None and self._pending else None
+                if hook is None or update is None:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._arrival.wait(), 1.0)
+                    continue
+                headers = {"Content-Type": "application/json"}
+                if hook.secret_token:
+                    headers["X-Telegram-Bot-Api-Secret-Token"] = hook.secret_token
+                status: int | str
+                try:
+                    response = await client.post(hook.url, content=json.dumps(update),
+                                                 headers=headers)
+                    status = response.status_code
+                    delivered = 200 <= status < 300
+                    error = f"Wrong response from the webhook: {status} {response.reason_phrase}"
+                except httpx.HTTPError as exc:
+                    status, delivered = type(exc).__name__, False
+                    error = f"Connection failed: {type(exc).__name__}"
+                with self._lock:
+                    hook.deliveries.append((update["update_id"], status))
+                    if delivered:
+                        self._pending = [u for u in self._pending if u is not update]
+                    else:
+                        hook.last_error_date = int(time.time())
+                        hook.last_error_message = error
+                self._notify()
+                if delivered:
+                    self._answer_in_webhook_response(response)
+                else:
+                    await asyncio.sleep(self.webhook_retry_delay)
+
+    def _answer_in_webhook_response(self, response: httpx.Response) -> None:
+        """A bot may answer a webhook with a method call in the response body."""
+        if "json" not in response.headers.get("content-type", ""):
+            return
+        try:
+            body = response.json()
+        except ValueError:
+            return
+        if isinstance(body, dict) and isinstance(body.get("method"), str):
+            params = {k: v for k, v in body.items() if k != "method"}
+            self.handle(self.token, body["method"], params, {})
+
+    def _api_setWebhook(self, params: dict, files: dict) -> tuple[bool, dict]:
+        url = params.get("url", "")
+        if not url:
+            return self._api_deleteWebhook(params, files)
+        if not url.startswith(("http://", "https://")):
+            raise ApiError(400, "Bad Request: bad webhook: Webhook can be set up only on ports "
+                           "80, 88, 443 or 8443")
+        if params.get("drop_pending_updates"):
+            self._pending.clear()
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+        self.webhook = Webhook(url, secret, params.get("max_connections", 40),
+                               params.get("allowed_updates"))
+        return True, {"description": "Webhook was set"}
+
+    def _api_deleteWebhook(self, params: dict, files: dict) -> tuple[bool, dict]:
+        if params.get("drop_pending_updates"):
+            self._pending.clear()
+        was_set, self.webhook = self.webhook is not None, None
+        return True, {"description": "Webhook was deleted" if was_set else
+                      "Webhook is already deleted"}
+
+    def _api_getWebhookInfo(self, params: dict, files: dict) -> dict:
+        hook = self.webhook
+        if hook is None:
+            return {"url": "", "has_custom_certificate": False,
+                    "pending_update_count": len(self._pending)}
+        info: dict[str, Any] = {"url": hook.url, "has_custom_certificate": False,
+                                "pending_update_count": len(self._pending),
+                                "max_connections": hook.max_connections}
+        if hook.allowed_updates is not None:
+            info["allowed_updates"] = hook.allowed_updates
+        if hook.last_error_date:
+            info["last_error_date"] = hook.last_error_date
+            info["last_error_message"] = hook.last_error_message
+        return info
+
+    # --- chats ----------------------------------------------------------------------------------
+
+    def _find_chat(self, chat_id: int | str) -> ChatState:
+        chat = None
+        if isinstance(chat_id, int):
+            chat = self.chats.get(chat_id)
+        elif isinstance(chat_id, str) and chat_id.startswith("@"):
+            chat = next((c for c in self.chats.values()
+                         if c.chat.get("username", "").lower() == chat_id[1:].lower()), None)
+        if chat is None or not chat.known_to_bot:
+            raise ApiError(400, TelegramErrors.CHAT_NOT_FOUND)
+        return chat
+
+    def _writable_chat(self, chat_id: int | str) -> ChatState:
+        chat = self._find_chat(chat_id)
+        if chat.type == "private":
+            if chat.blocked:
+                raise ApiError(403, TelegramErrors.BLOCKED)
+        elif chat.bot_status == "kicked":
+            raise ApiError(403, TelegramErrors.kicked(chat.type))
+        elif chat.bot_status == "left":
+            raise ApiError(403, TelegramErrors.not_member(chat.type))
+        return chat
+
+    def _member_object(self, chat: ChatState, user: dict, status: str) -> dict:
+        member: dict[str, Any] = {"status": status, "user": user}
+        if status == "creator":
+            member["is_anonymous"] = False
+        elif status == "administrator":
+            member.update(
+                can_be_edited=False, is_anonymous=False, can_manage_chat=True,
+                can_delete_messages=True, can_manage_video_chats=True, can_restrict_members=True,
+                can_promote_members=False, can_change_info=True, can_invite_users=True,
+                can_post_stories=False, can_edit_stories=False, can_delete_stories=False,
+                can_pin_messages=True, can_manage_topics=False,
+                can_manage_direct_messages=False, can_manage_tags=False)
+        elif status == "kicked":
+            member["until_date"] = 0
+        elif status == "restricted":
+            member.update(is_member=True, until_date=0)
+        return member
+
+    def _resolve_user(self, user_id: int) -> dict:
+        user = self.bot_user if user_id == self.bot_id else self.users.get(user_id)
+        if user is None:
+            raise ApiError(400, TelegramErrors.USER_NOT_FOUND)
+        return user
+
+    def _status_in(self, chat: ChatState, user_id: int) -> str:
+        if user_id == self.bot_id:
+            return chat.bot_status if chat.type != "private" else "member"
+        if chat.type == "private":
+            return "member" if user_id == chat.id else "left"
+        return chat.members.get(user_id, "left")
+
+    def _api_getMe(self, params: dict, files: dict) -> dict:
+        return {**self.bot_user, "can_join_groups": True,
+                "can_read_all_group_messages": not self.privacy_mode,
+                "supports_inline_queries": True, "can_connect_to_business": False,
+                "has_main_web_app": False}
+
+    def _api_getChat(self, params: dict, files: dict) -> dict:
+        chat = self._find_chat(params["chat_id"])
+        if chat.type != "private" and chat.bot_status == "kicked":
+            raise ApiError(403, TelegramErrors.kicked(chat.type))
+        info = {**chat.chat, "accent_color_id": 0, "max_reaction_count": 11,
+                "accepted_gift_types": {"unlimited_gifts": True, "limited_gifts": True,
+                                        "unique_gifts": True, "premium_subscription": True,
+                                        "gifts_from_channels": True}}
+        if chat.description:
+            info["description"] = chat.description
+        return info
+
+    def _api_getChatMember(self, params: dict, files: dict) -> dict:
+        chat = self._find_chat(params["chat_id"])
+        user = self._resolve_user(params["user_id"])
+        return self._member_object(chat, user, self._status_in(chat, user["id"]))
+
+    def _api_getChatAdministrators(self, params: dict, files: dict) -> list[dict]:
+        chat = self._find_chat(params["chat_id"])
+        if chat.type == "private":
+            raise ApiError(400, "Bad Request: there are no administrators in the private chat")
+        admins = [self._member_object(chat, self._resolve_user(uid), status)
+                  for uid, status in chat.members.items() if status in ("creator",
+                                                                          "administrator")]
+        if chat.bot_status == "administrator":
+            admins.append(self._member_object(chat, self.bot_user, "administrator"))
+        return admins
+
+    def _api_getChatMemberCount(self, params: dict, files: dict) -> int:
+        chat = self._find_chat(params["chat_id"])
+        if chat.type == "private":
+            return 2
+        in_chat = ("creator", "administrator", "member", "restricted")
+        bot = chat.bot_status in in_chat
+        return sum(1 for s in chat.members.values() if s in in_chat) + int(bot)
+
+    def _api_leaveChat(self, params: dict, files: dict) -> bool:
+        chat = self._find_chat(params["chat_id"])
+        if chat.type == "private":
+            raise ApiError(400, "Bad Request: chat member status can't be changed in private "
+                           "chats")
+        if chat.bot_status in ("left", "kicked"):
+            raise ApiError(403, TelegramErrors.not_member(chat.type))
+        old = chat.bot_status
+        chat.bot_status = "left"
+        self._queue_locked("my_chat_member", {
+            "chat": dict(chat.chat), "from": self.bot_user, "date": int(time.time()),
+            "old_chat_member": self._member_object(chat, self.bot_user, old),
+            "new_chat_member": self._member_object(chat, self.bot_user, "left")})
+        return True
+
+    def _queue_locked(self, kind: str, payload: dict) -> None:
+        update_id = self._next_update_id
+        self._next_update_id += 1
+        self._pending.append({"update_id": update_id, kind: payload})
+
+    # --- sending --------------------------------------------------------------------------------
+
+    def _new_bot_message(self, chat: ChatState, content: dict, params: dict) -> dict:
+        message: dict[str, Any] = {"message_id": chat.next_message_id, "from": self.bot_user,
+                                   "chat": dict(chat.chat), "date": int(time.time())}
+        chat.next_message_id += 1
+        reply_to = self._reply_target(chat, params)
+        if reply_to is not None:
+            message["reply_to_message"] = reply_to
+        message.update(content)
+        markup = params.get("reply_markup")
+        stored = StoredMessage(message, from_bot=True)
+        if isinstance(markup, dict):
+            if "inline_keyboard" in markup:
+                message["reply_markup"] = markup
+            else:
+                stored.reply_keyboard = markup
+        if params.get("protect_content"):
+            message["has_protected_content"] = True
+        chat.messages[message["message_id"]] = stored
+        return message
+
+    def _reply_target(self, chat: ChatState, params: dict) -> dict | None:
+        reply = params.get("reply_parameters")
+        message_id = reply.get("message_id") if isinstance(reply, dict) else None
+        if message_id is None:
+            return None
+        target = chat.messages.get(message_id)
+        if target is None or target.deleted:
+            if isinstance(reply, dict) and reply.get("allow_sending_without_reply"):
+                return None
+            raise ApiError(400, "Bad Request: message to be replied not found")
+        return {k: v for k, v in target.message.items() if k != "reply_to_message"}
+
+    def _formatted(self, method: str, params: dict, key: str, entities_key: str,
+                   limit: int, *, required: bool) -> ParsedText | None:
+        """Apply parse_mode like Telegram and check the length of what is left."""
+        source = params.get(key)
+        if source is None:
+            return None
+        mode = params.get("parse_mode")
+        if mode is not None and mode.lower() not in _PARSE_MODES:
+            raise ApiError(400, f"Bad Request: unsupported parse_mode {mode!r}")
+        if mode is not None and mode.lower() == "html":
+            try:
+                parsed = parse_html(source)
+            except EntityParseError as error:
+                description = f"Bad Request: can't parse entities: {error}"
+                self._violate(method, f"{key}: invalid HTML: {error}: {source[:200]!r}",
+                              description)
+                raise ApiError(400, description) from None
+            for warning in parsed.warnings:
+                self._violate(method, f"{key}: {warning}")
+        else:
+            entities = params.get(entities_key)
+            parsed = ParsedText(source, list(entities) if isinstance(entities, list) else [])
+        parsed = strip_edges(parsed)
+        if required and not parsed.text:
+            self._violate(method, f"{key} is empty after entity parsing: {source!r}",
+                          TelegramErrors.TEXT_EMPTY)
+            raise ApiError(400, TelegramErrors.TEXT_EMPTY)
+        if len(parsed.text) > limit:
+            error = TelegramErrors.TEXT_TOO_LONG if key == "text" else (
+                TelegramErrors.CAPTION_TOO_LONG)
+            self._violate(method, f"{key} has {len(parsed.text)} characters after entity "
+                          f"parsing (at most {limit})", error)
+            raise ApiError(400, error)
+        return parsed
+
+    def _text_content(self, parsed: ParsedText, key: str = "text") -> dict:
+        content: dict[str, Any] = {key: parsed.text}
+        if parsed.entities:
+            content["entities" if key == "text" else "caption_entities"] = parsed.entities
+        return content
+
+    def _api_sendMessage(self, params: dict, files: dict) -> dict:
+        chat = self._writable_chat(params["chat_id"])
+        parsed = self._formatted("sendMessage", params, "text", "entities", 4096, required=True)
+        assert parsed is not None
+        content = self._text_content(parsed)
+        if isinstance(params.get("link_preview_options"), dict):
+            content["link_preview_options"] = params["link_preview_options"]
+        message = self._new_bot_message(chat, content, params)
+        stored = chat.messages[message["message_id"]]
+        stored.source_text, stored.parse_mode = params["text"], params.get("parse_mode")
+        return message
+
+    def _api_sendLocation(self, params: dict, files: dict) -> dict:
+        chat = self._writable_chat(params["chat_id"])
+        location = {"latitude": params["latitude"], "longitude": params["longitude"]}
+        for key in ("horizontal_accuracy", "live_period", "heading", "proximity_alert_radius"):
+            if key in params:
+                location[key] = params[key]
+        live_period = params.get("live_period")
+        if live_period is not None and not (60 <= live_period <= 86400 or live_period ==
+                                            0x7FFFFFFF):
+            self._violate("sendLocation", f"live_period {live_period} not in 60..86400",
+                          "Bad Request: wrong live location period specified")
+            raise ApiError(400, "Bad Request: wrong live location period specified")
+        message = self._new_bot_message(chat, {"location": location}, params)
+        if live_period:
+            chat.messages[message["message_id"]].live_until = time.time() + live_period
+        return message
+
+    def _api_sendVenue(self, params: dict, files: dict) -> dict:
+        chat = self._writable_chat(params["chat_id"])
+        location = {"latitude": params["latitude"], "longitude": params["longitude"]}
+        venue: dict[str, Any] = {"location": location, "title": params["title"],
+                                 "address": params["address"]}
+        for key in ("foursquare_id", "foursquare_type", "google_place_id", "google_place_type"):
+            if key in params:
+                venue[key] = params[key]
+        return self._new_bot_message(chat, {"venue": venue, "location": location}, params)
+
+    def _api_sendContact(self, params: dict, files: dict) -> dict:
+        chat = self._writable_chat(params["chat_id"])
+        contact = {k: params[k] for k in ("phone_number", "first_name", "last_name", "vcard")
+                   if k in params}
+        return self._new_bot_message(chat, {"contact": contact}, params)
+
+    def _store_file(self, field_name: str, value: Any, files: dict, kind: str) -> str:
+        """An uploaded file (multipart) or attach:// reference gets a file_id; ids pass through."""
+        name = field_name
+        if isinstance(value, str) and value.startswith("attach://"):
+            name = value.removeprefix("attach://")
+        if name in files:
+            file_id = f"{kind}-{self.new_id()}"
+            filename, content = files[name]
+            self.files[file_id] = (f"{kind}s/{file_id}_{filename}", content)
+            return file_id
+        return str(value)
+
+    def _api_sendPhoto(self, params: dict, files: dict) -> dict:
+        chat = self._writable_chat(params["chat_id"])
+        file_id = self._store_file("photo", params.get("photo"), files, "photo")
+        parsed = self._formatted("sendPhoto", params, "caption", "caption_entities", 1024,
+                                 required=False)
+        size = len(self.files.get(file_id, ("", b""))[1])
+        content: dict[str, Any] = {"photo": [{"file_id": file_id,
+                                              "file_unique_id": f"u{file_id}"[:32],
+                                              "width": 800, "height": 600, "file_size": size}]}
+        if parsed is not None:
+            content.update(self._text_content(parsed, "caption"))
+        message = self._new_bot_message(chat, content, params)
+        if parsed is not None:
+            stored = chat.messages[message["message_id"]]
+            stored.source_text, stored.parse_mode = params["caption"], params.get("parse_mode")
+        return message
+
+    def _api_sendDocument(self, params: dict, files: dict) -> dict:
+        chat = self._writable_chat(params["chat_id"])
+        file_id = self._store_file("document", params.get("document"), files, "document")
+        parsed = self._formatted("sendDocument", params, "caption", "caption_entities", 1024,
+                                 required=False)
+        content: dict[str, Any] = {"document": {"file_id": file_id,
+                                                "file_unique_id": f"u{file_id}"[:32]}}
+        if parsed is not None:
+            content.update(self._text_content(parsed, "caption"))
+        return self._new_bot_message(chat, content, params)
+
+    def _api_getFile(self, params: dict, files: dict) -> dict:
+        file_id = params["file_id"]
+        if file_id not in self.files:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        path, content = self.files[file_id]
+        return {"file_id": file_id, "file_unique_id": f"u{file_id}"[:32],
+                "file_size": len(content), "file_path": path}
+
+    def _api_sendChatAction(self, params: dict, files: dict) -> bool:
+        self._writable_chat(params["chat_id"])
+        if params["action"] not in _CHAT_ACTIONS:
+            self._violate("sendChatAction", f"unknown action {params['action']!r}",
+                          "Bad Request: wrong parameter action in request")
+            raise ApiError(400, "Bad Request: wrong parameter action in request")
+        return True
+
+    # --- editing --------------------------------------------------------------------------------
+
+    def _message_to_edit(self, method: str, params: dict) -> tuple[ChatState, StoredMessage]:
+        if "inline_message_id" in params:
+            raise ApiError(400, "Bad Request: MESSAGE_ID_INVALID")
+        if "chat_id" not in params or "message_id" not in params:
+            self._violate(method, "needs chat_id and message_id (or inline_message_id)",
+                          "Bad Request: message identifier is not specified")
+            raise ApiError(400, "Bad Request: message identifier is not specified")
+        chat = self._writable_chat(params["chat_id"])
+        stored = chat.messages.get(params["message_id"])
+        if stored is None or stored.deleted:
+            raise ApiError(400, TelegramErrors.MESSAGE_TO_EDIT_NOT_FOUND)
+        if not stored.from_bot:
+            raise ApiError(400, TelegramErrors.MESSAGE_CANT_BE_EDITED)
+        return chat, stored
+
+    def _apply_edit(self, stored: StoredMessage, changes: dict, removed: tuple[str, ...],
+                    markup: Any) -> dict:
+        message = stored.message
+        before = {k: message.get(k) for k in (*changes, *removed, "reply_markup")}
+        new_markup = markup if isinstance(markup, dict) and "inline_keyboard" in markup else None
+        after = {**{k: None for k in removed}, **changes, "reply_markup": new_markup}
+        if all(before.get(k) == after.get(k) for k in set(before) | set(after)):
+            raise ApiError(400, TelegramErrors.NOT_MODIFIED)
+        for key in removed:
+            message.pop(key, None)
+        message.update(changes)
+        if new_markup is None:
+            message.pop("reply_markup", None)
+        else:
+            message["reply_markup"] = new_markup
+        message["edit_date"] = int(time.time())
+        stored.edits += 1
+        return message
+
+    def _api_editMessageText(self, params: dict, files: dict) -> dict:
+        _chat, stored = self._message_to_edit("editMessageText", params)
+        if "text" not in stored.message:
+            raise ApiError(400, TelegramErrors.NO_TEXT_TO_EDIT)
+        parsed = self._formatted("editMessageText", params, "text", "entities", 4096,
+                                 required=True)
+        assert parsed is not None
+        changes = self._text_content(parsed)
+        changes.setdefault("entities", None)
+        message = self._apply_edit(stored, changes, (), params.get("reply_markup"))
+        if message.get("entities") is None:
+            message.pop("entities", None)
+        stored.source_text, stored.parse_mode = params["text"], params.get("parse_mode")
+        return message
+
+    def _api_editMessageCaption(self, params: dict, files: dict) -> dict:
+        _chat, stored = self._message_to_edit("editMessageCaption", params)
+        if not any(k in stored.message for k in ("photo", "document", "video", "audio",
+                                                   "animation", "voice")):
+            raise ApiError(400, TelegramErrors.NO_CAPTION_TO_EDIT)
+        parsed = self._formatted("editMessageCaption", params, "caption", "caption_entities",
+                                 1024, required=False) or ParsedText("")
+        changes: dict[str, Any] = {"caption": parsed.text or None,
+                                   "caption_entities": parsed.entities or None}
+        message = self._apply_edit(stored, changes, (), params.get("reply_markup"))
+        for key in ("caption", "caption_entities"):
+            if message.get(key) is None:
+                message.pop(key, None)
+        stored.source_text, stored.parse_mode = params.get("caption"), params.get("parse_mode")
+        return message
+
+    def _api_editMessageReplyMarkup(self, params: dict, files: dict) -> dict:
+        _chat, stored = self._message_to_edit("editMessageReplyMarkup", params)
+        return self._apply_edit(stored, {}, (), params.get("reply_markup"))
+
+    def _api_editMessageLiveLocation(self, params: dict, files: dict) -> dict:
+        _chat, stored = self._message_to_edit("editMessageLiveLocation", params)
+        location = stored.message.get("location")
+        if location is None or stored.live_until is None or stored.live_until < time.time():
+            raise ApiError(400, TelegramErrors.MESSAGE_NOT_LIVE)
+        new_location = {**location, "latitude": params["latitude"],
+                        "longitude": params["longitude"]}
+        for key in ("horizontal_accuracy", "heading", "proximity_alert_radius"):
+            if key in params:
+                new_location[key] = params[key]
+        if "live_period" in params:
+            new_location["live_period"] = params["live_period"]
+        return self._apply_edit(stored, {"location": new_location}, (),
+                                params.get("reply_markup"))
+
+    def _api_stopMessageLiveLocation(self, params: dict, files: dict) -> dict:
+        _chat, stored = self._message_to_edit("stopMessageLiveLocation", params)
+        if stored.live_until is None or stored.live_until < time.time():
+            raise ApiError(400, "Bad Request: message can't be edited")
+        stored.live_until = time.time() - 1
+        stored.edits += 1
+        stored.message["edit_date"] = int(time.time())
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict):
+            stored.message["reply_markup"] = markup
+        else:
+            stored.message.pop("reply_markup", None)
+        return stored.message
+
+    def _api_deleteMessage(self, params: dict, files: dict) -> bool:
+        chat = self._find_chat(params["chat_id"])
+        stored = chat.messages.get(params["message_id"])
+        if stored is None or stored.deleted:
+            raise ApiError(400, TelegramErrors.MESSAGE_TO_DELETE_NOT_FOUND)
+        stored.deleted = True
+        return True
+
+    def _api_deleteMessages(self, params: dict, files: dict) -> bool:
+        chat = self._find_chat(params["chat_id"])
+        for message_id in params["message_ids"]:
+            stored = chat.messages.get(message_id)
+            if stored is not None:
+                stored.deleted = True
+        return True
+
+    # --- queries --------------------------------------------------------------------------------
+
+    def _api_answerCallbackQuery(self, params: dict, files: dict) -> bool:
+        query = self.callback_queries.get(params["callback_query_id"])
+        if query is None or query.answer is not None:
+            raise ApiError(400, TelegramErrors.QUERY_TOO_OLD)
+        query.answer = {k: params[k] for k in ("text", "show_alert", "url", "cache_time")
+                        if k in params}
+        return True
+
+    def _api_answerInlineQuery(self, params: dict, files: dict) -> bool:
+        query = self.inline_queries.get(params["inline_query_id"])
+        if query is None or query.answer is not None:
+            raise ApiError(400, TelegramErrors.QUERY_TOO_OLD)
+        query.answer = {k: v for k, v in params.items() if k != "inline_query_id"}
+        return True
+
+    # --- bot settings ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _commands_key(params: dict) -> str:
+        scope = params.get("scope") or {"type": "default"}
+        return json.dumps([scope, params.get("language_code", "")], sort_keys=True)
+
+    def _api_setMyCommands(self, params: dict, files: dict) -> bool:
+        if len(params["commands"]) > 100:
+            raise ApiError(400, "Bad Request: too many commands")
+        self.commands[self._commands_key(params)] = params["commands"]
+        return True
+
+    def _api_getMyCommands(self, params: dict, files: dict) -> list[dict]:
+        return self.commands.get(self._commands_key(params), [])
+
+    def _api_deleteMyCommands(self, params: dict, files: dict) -> bool:
+        self.commands.pop(self._commands_key(params), None)
+        return True
+
+    def _api_setChatMenuButton(self, params: dict, files: dict) -> bool:
+        button = params.get("menu_button") or {"type": "default"}
+        if "chat_id" in params:
+            self._find_chat(params["chat_id"]).menu_button = button
+        else:
+            self.default_menu_button = button
+        return True
+
+    def _api_getChatMenuButton(self, params: dict, files: dict) -> dict:
+        if "chat_id" in params:
+            return self._find_chat(params["chat_id"]).menu_button or self.default_menu_button
+        return self.default_menu_button
+
+    def _api_logOut(self, params: dict, files: dict) -> bool:
+        return True
+
+    def _api_close(self, params: dict, files: dict) -> bool:
+        return True
+
+    def _api_generic(self, method: str, params: dict) -> Any:
+        """A method this fake does not model: accept it, shaped by what it returns."""
+        returns = self.schema.methods[method].get("returns", ["Boolean"])
+        if returns[0] == "Message" and "chat_id" in params:
+            return self._new_bot_message(self._writable_chat(params["chat_id"]), {}, params)
+        if returns[0].startswith("Array of"):
+            return []
+        return True
+
+
+def _resolve(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _private_chat(user: dict) -> dict:
+    chat = {"id": user["id"], "type": "private", "first_name": user["first_name"]}
+    for key in ("last_name", "username"):
+        if user.get(key):
+            chat[key] = user[key]
+    return chat
+
+
+class _ApiHandler(tornado.web.RequestHandler):
+    SUPPORTED_METHODS = ("GET", "POST")
+
+    def initialize(self, server: FakeTelegramServer) -> None:
+        self.server = server
+
+    async def get(self, token: str, method: str) -> None:
+        await self.post(token, method)
+
+    async def post(self, token: str, method: str) -> None:
+        try:
+            raw, files = self._parameters()
+        except ValueError:
+            self._reply(400, {"ok": False, "error_code": 400,
+                              "description": "Bad Request: can't parse JSON encoded request"})
+            return
+        if method.lower() == "getupdates":
+            status, body = await self.server.get_updates(token, raw)
+        else:
+            status, body = self.server.handle(token, method, raw, files)
+        self._reply(status, body)
+
+    def _parameters(self) -> tuple[dict[str, Any], dict[str, tuple[str, bytes]]]:
+        request = self.request
+        raw: dict[str, Any] = {k: v[-1].decode("utf-8") for k, v in request.query_arguments.items()}
+        files: dict[str, tuple[str, bytes]] = {}
+        content_type = request.headers.get("Content-Type", "")
+        if content_type.startswith("application/json"):
+            if request.body.strip():
+                body = json.loads(request.body)
+                if not isinstance(body, dict):
+                    raise ValueError("a JSON body must be an object")
+                raw.update(body)
+        else:
+            body_args: dict[str, list[bytes]] = {}
+            uploads: dict[str, list[tornado.httputil.HTTPFile]] = {}
+            tornado.httputil.parse_body_arguments(content_type, request.body, body_args, uploads)
+            raw.update({k: v[-1].decode("utf-8") for k, v in body_args.items()})
+            for name, parts in uploads.items():
+                files[name] = (parts[-1].filename or name, parts[-1].body)
+                raw.setdefault(name, f"attach://{name}")
+        return raw, files
+
+    def _reply(self, status: int, body: dict) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body, ensure_ascii=False))
+
+
+class _FileHandler(tornado.web.RequestHandler):
+    def initialize(self, server: FakeTelegramServer) -> None:
+        self.server = server
+
+    def get(self, token: str, path: str) -> None:
+        with self.server._lock:
+            content = next((c for p, c in self.server.files.values() if p == path), None)
+        if token != self.server.token or content is None:
+            self.set_status(404)
+            self.finish(json.dumps({"ok": False, "error_code": 404, "description": "Not Found"}))
+            return
+        self.finish(content)
