@@ -1,0 +1,410 @@
+"""A real HTTP server on 127.0.0.1 for fakes of web services, with a request log and fault injection.
+
+Each server runs tornado on its own event loop in a daemon thread, so it answers tests running in any
+asyncio loop, synchronous clients, and bots started as subprocesses. Subclasses implement
+``dispatch(request) -> Response`` (sync or async). Used by the OCM, Nominatim and OSRM fakes.
+
+    server = MyFake().start()
+    server.inject("status503", times=2, path_prefix="/search")
+    ...
+    assert server.requests_to("/search")[0].params["q"] == "Leeds"
+    server.stop()
+
+Faults every server understands (``inject(kind, ...)``):
+
+    delay        answer normally after ``delay`` seconds
+    hang         never answer until ``reset()``/``stop()`` (then the connection is closed unanswered)
+    status500    500 with a short JSON error body
+    status503    503 with a text body
+    502-text     502 with an HTML gateway page (as a proxy in front of the service would send)
+    429          429 with ``Retry-After`` (``retry_after`` seconds, default 60)
+    bad-json     200 application/json with a truncated JSON document
+    empty        200 with an empty body
+    reset        close the connection without any answer
+
+Subclasses may add kinds through ``fault_response``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import tornado.httpserver
+import tornado.web
+
+COMMON_FAULTS = frozenset({"delay", "hang", "status500", "status503", "502-text", "429", "bad-json", "empty", "reset"})
+
+GATEWAY_PAGE = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>cloudflare</center>\r\n"
+    b"</body>\r\n</html>\r\n"
+)
+
+
+@dataclass
+class Response:
+    """What a fake answers: status, body bytes and headers (``content_type=None`` sends none)."""
+
+    status: int = 200
+    body: bytes = b""
+    content_type: str | None = "application/json; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def json(cls, data: Any, status: int = 200, **kwargs: Any) -> Response:
+        body = json.dumps(data, ensure_ascii=False).encode()
+        return cls(status=status, body=body, **kwargs)
+
+    @classmethod
+    def text(cls, text: str, status: int = 200, content_type: str | None = None) -> Response:
+        return cls(status=status, body=text.encode(), content_type=content_type)
+
+    def with_headers(self, headers: Mapping[str, str]) -> Response:
+        self.headers.update(headers)
+        return self
+
+
+@dataclass
+class RecordedRequest:
+    """One request as the fake saw it, and what it answered."""
+
+    method: str
+    path: str
+    query: str
+    raw_params: dict[str, str]
+    headers: Mapping[str, str]
+    body: bytes
+    timestamp: float
+    monotonic: float
+    status: int | None = None
+    response_bytes: int = 0
+    fault: str | None = None
+
+    @property
+    def params(self) -> dict[str, str]:
+        """Query parameters with lower-cased names (as ASP.NET binds them); the last value wins."""
+        return {k.lower(): v for k, v in self.raw_params.items()}
+
+    @property
+    def json(self) -> Any:
+        """The body parsed as JSON, or None when there is no body or it is not JSON."""
+        if not self.body:
+            return None
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+    @property
+    def user_agent(self) -> str | None:
+        return self.headers.get("User-Agent")
+
+
+@dataclass
+class Fault:
+    kind: str
+    times: int | None
+    path_prefix: str
+    delay: float = 0.0
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def matches(self, path: str) -> bool:
+        return path.startswith(self.path_prefix)
+
+
+class _Handler(tornado.web.RequestHandler):
+    SUPPORTED_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
+
+    def initialize(self, owner: LoopbackServer) -> None:
+        self.owner = owner
+
+    async def _serve(self, *_args: str) -> None:
+        await self.owner._serve(self)
+
+    get = head = post = put = delete = patch = options = _serve
+
+    def compute_etag(self) -> None:
+        return None
+
+    def log_exception(self, typ, value, tb) -> None:
+        # A client that times out and hangs up is normal here, not worth a traceback.
+        if not isinstance(value, (asyncio.CancelledError, tornado.iostream.StreamClosedError)):
+            super().log_exception(typ, value, tb)
+
+
+class LoopbackServer:
+    """Base class: background tornado server, request log, faults. Subclasses define dispatch()."""
+
+    fault_kinds: frozenset[str] = COMMON_FAULTS
+    default_fault_prefix = "/"
+
+    def __init__(self) -> None:
+        self.requests: list[RecordedRequest] = []
+        self.port: int | None = None
+        self._faults: list[Fault] = []
+        self._lock = threading.RLock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._http: tornado.httpserver.HTTPServer | None = None
+        self._release: asyncio.Event | None = None
+        self._started = threading.Event()
+        self._start_error: BaseException | None = None
+
+    # ---------------------------------------------------------------- lifecycle
+    @property
+    def root_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> LoopbackServer:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(128)
+        sock.setblocking(False)
+        self.port = sock.getsockname()[1]
+        self._thread = threading.Thread(
+            target=self._run, args=(sock,), name=f"{type(self).__name__}:{self.port}", daemon=True
+        )
+        self._thread.start()
+        if not self._started.wait(10):
+            raise RuntimeError(f"{type(self).__name__} did not start")
+        if self._start_error is not None:
+            raise RuntimeError(f"{type(self).__name__} failed to start") from self._start_error
+        return self
+
+    def _run(self, sock: socket.socket) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            app = tornado.web.Application([(r"/.*", _Handler, {"owner": self})], log_function=_no_access_log)
+            self._http = tornado.httpserver.HTTPServer(
+                app, xheaders=False, idle_connection_timeout=300, max_body_size=20 * 1024 * 1024
+            )
+            self._http.add_sockets([sock])
+            self._release = asyncio.Event()
+        except BaseException as exc:  # pragma: no cover - start-up failure is reported to start()
+            self._start_error = exc
+            self._started.set()
+            return
+        self._started.set()
+        try:
+            loop.run_forever()
+        finally:
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop listening, release hung requests, close connections, end the thread. Never hangs."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None or not thread.is_alive():
+            return
+
+        async def shutdown() -> None:
+            assert self._http is not None
+            self._http.stop()
+            self._release_hung()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._http.close_all_connections(), timeout / 2)
+
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(shutdown(), loop).result(timeout)
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout)
+        self._loop = None
+        self._thread = None
+
+    def __enter__(self) -> LoopbackServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def reset(self) -> None:
+        """Forget requests and faults and release hung requests; subclasses also restore their data."""
+        with self._lock:
+            self._faults.clear()
+            self.requests.clear()
+        self.call_in_loop(self._release_hung)
+
+    def clear(self) -> None:
+        """Forget the recorded requests only."""
+        self.requests.clear()
+
+    def call_in_loop(self, fn: Any) -> None:
+        loop = self._loop
+        if loop is not None and loop.is_running():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(fn)
+
+    def _release_hung(self) -> None:
+        if self._release is not None:
+            self._release.set()
+            self._release = asyncio.Event()
+
+    # ---------------------------------------------------------------- faults
+    def inject(
+        self,
+        kind: str,
+        *,
+        times: int | None = 1,
+        path_prefix: str | None = None,
+        delay: float = 0.0,
+        **options: Any,
+    ) -> None:
+        """Make the next ``times`` requests under ``path_prefix`` fail with ``kind`` (None: forever)."""
+        if kind not in self.fault_kinds:
+            raise ValueError(f"unknown fault {kind!r}; known: {sorted(self.fault_kinds)}")
+        if kind == "delay" and delay <= 0:
+            raise ValueError("a delay fault needs delay=<seconds>")
+        prefix = self.default_fault_prefix if path_prefix is None else path_prefix
+        with self._lock:
+            self._faults.append(Fault(kind, times, prefix, delay, options))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def _take_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(path):
+                    if fault.times is not None:
+                        fault.times -= 1
+                        if fault.times <= 0:
+                            self._faults.remove(fault)
+                    return fault
+        return None
+
+    def fault_response(self, fault: Fault, request: RecordedRequest) -> Response | None:
+        """The answer for a fault kind; None means "answer normally" (used by delay)."""
+        kind = fault.kind
+        if kind == "status500":
+            return Response.json({"error": "Internal Server Error"}, status=500)
+        if kind == "status503":
+            return Response.text("Service Unavailable", 503, "text/plain; charset=utf-8")
+        if kind == "502-text":
+            return Response(502, GATEWAY_PAGE, "text/html")
+        if kind == "429":
+            retry_after = str(fault.options.get("retry_after", 60))
+            too_many = Response.text("Too Many Requests", 429, "text/plain; charset=utf-8")
+            return too_many.with_headers({"Retry-After": retry_after})
+        if kind == "bad-json":
+            return Response(200, b'[{"ID": 1, "AddressInfo": {"Title": "Trunc', "application/json")
+        if kind == "empty":
+            return Response(200, b"", "application/json")
+        return None
+
+    # ---------------------------------------------------------------- log
+    def requests_to(self, path_prefix: str, method: str | None = None) -> list[RecordedRequest]:
+        return [
+            r
+            for r in list(self.requests)
+            if r.path.startswith(path_prefix) and (method is None or r.method == method.upper())
+        ]
+
+    # ---------------------------------------------------------------- serving
+    def dispatch(self, request: RecordedRequest) -> Any:
+        raise NotImplementedError
+
+    async def _serve(self, handler: _Handler) -> None:
+        req = handler.request
+        record = RecordedRequest(
+            method=req.method or "GET",
+            path=req.path,
+            query=req.query,
+            raw_params=dict(parse_qsl(req.query, keep_blank_values=True)),
+            headers=req.headers.copy(),
+            body=req.body or b"",
+            timestamp=time.time(),
+            monotonic=time.monotonic(),
+        )
+        self.requests.append(record)
+        fault = self._take_fault(record.path)
+        response: Response | None = None
+        if fault is not None:
+            record.fault = fault.kind
+            if fault.kind == "hang":
+                await self._wait_released()
+                self._drop(handler, record)
+                return
+            if fault.kind == "reset":
+                self._drop(handler, record)
+                return
+            if fault.kind == "delay":
+                await self._sleep_or_release(fault.delay)
+            response = self.fault_response(fault, record)
+        if response is None:
+            try:
+                result = self.dispatch(record)
+                if asyncio.iscoroutine(result):
+                    result = await result
+                response = result
+            except Exception as exc:  # a bug in a fake must show up as a 500, not a hang
+                response = Response.text(f"fake server error: {exc!r}", 500, "text/plain")
+                handler.log_exception(type(exc), exc, exc.__traceback__)
+        self._write(handler, record, response)
+
+    async def _wait_released(self) -> None:
+        release = self._release
+        if release is not None:
+            await release.wait()
+
+    async def _sleep_or_release(self, seconds: float) -> None:
+        release = self._release
+        if release is None:
+            await asyncio.sleep(seconds)
+            return
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(release.wait(), seconds)
+
+    @staticmethod
+    def _drop(handler: _Handler, record: RecordedRequest) -> None:
+        record.status = None
+        with contextlib.suppress(Exception):
+            handler.request.connection.stream.close()  # type: ignore[union-attr]
+        handler._finished = True  # tornado must not try to answer on the closed stream
+
+    @staticmethod
+    def _write(handler: _Handler, record: RecordedRequest, response: Response) -> None:
+        handler.set_status(response.status)
+        handler.clear_header("Content-Type")
+        handler.clear_header("Server")
+        if response.content_type:
+            handler.set_header("Content-Type", response.content_type)
+        for name, value in response.headers.items():
+            handler.set_header(name, value)
+        record.status = response.status
+        record.response_bytes = len(response.body)
+        if response.body and handler.request.method != "HEAD":
+            handler.write(response.body)
+        handler.finish()
+
+
+def _no_access_log(handler: tornado.web.RequestHandler) -> None:
+    """Fakes keep their own request log; tornado's access log would only add noise to test output."""
+
+
+def csv_ints(value: str | None) -> list[int]:
+    """Parse "1, 2,x,3" -> [1, 2, 3] the lenient way ASP.NET's int.TryParse loop does."""
+    out: list[int] = []
+    for part in (value or "").split(","):
+        part = part.strip()
+        if part.lstrip("+-").isdigit():
+            out.append(int(part))
+    return out
+
+
+def first(values: Iterable[Any], default: Any = None) -> Any:
+    return next(iter(values), default)

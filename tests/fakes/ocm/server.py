@@ -1,0 +1,579 @@
+"""A fake Open Charge Map API v3 on loopback, with OCM's real answers, auth rules and quirks.
+
+    server = FakeOcmServer().start()
+    httpx.get(f"{server.url}/poi", params={"latitude": 45.5122, "longitude": -122.6587,
+              "distance": 5, "distanceunit": "km", "compact": "true", "verbose": "false"},
+              headers={"X-API-Key": server.api_key, "User-Agent": "ocm-bot-tests/1.0"})
+    server.generate_chargers(5000, center=(51.52, -0.03), radius_km=10, seed=1)
+    server.inject("hang", path_prefix="/v3/poi")
+    server.register_user("ann@example.org", "s3cret", username="Ann")
+    server.stop()
+
+What the real server does and where the fake differs: tests/fakes/README-servers.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import csv
+import hashlib
+import hmac
+import io
+import json
+import re
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from xml.sax.saxutils import escape
+
+from .loopback import COMMON_FAULTS, Fault, LoopbackServer, RecordedRequest, Response
+from .query import parse_query, run_search
+from .store import PoiStore, ReferenceData, camelise, format_ocm_date, strip_nulls, utc_now
+
+MISSING_KEY = "You must specify an API key using the key query parameter or x-api-key header."
+INVALID_KEY = "Invalid API key."
+ROBOTS = "API requests by robots are temporarily disabled."
+READ_ONLY = "API is read only. Submissions not currently being accepted."
+GUID = re.compile(r"^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$")
+ROBOT_MARKERS = (
+    "robot", "crawler", "spider", "slurp", "googlebot", "kml-google", "apache-httpclient",
+    "okhttp/3.9.1", "dart:io",
+)  # fmt: skip
+CONTENT_TYPES = {
+    "json": "application/json",
+    "geojson": "application/geo+json",
+    "xml": "text/xml",
+    "csv": "text/csv; header=present; charset=UTF-8;",
+    "kml": "application/vnd.google-earth.kml+xml",
+}
+DEFAULT_API_KEY = "3f8b6c1e-5d2a-4e7b-9c0f-1a2b3c4d5e6f"
+TOKEN_LIFETIME_S = 3600 * 24
+
+
+@dataclass
+class FakeUser:
+    id: int
+    email: str
+    password: str
+    username: str
+    session_nonce: str = field(default_factory=lambda: secrets.token_hex(8))
+    reputation: int = 10
+
+    def profile(self) -> dict[str, Any]:
+        email_hash = hashlib.md5(self.email.lower().encode()).hexdigest()
+        return {
+            "ID": self.id,
+            "Username": self.username,
+            "Profile": None,
+            "Location": None,
+            "WebsiteURL": None,
+            "ReputationPoints": self.reputation,
+            "Permissions": None,
+            "DateCreated": "2024-01-01T00:00:00",
+            "DateLastLogin": format_ocm_date(utc_now())[:-1],
+            "IsProfilePublic": True,
+            "Latitude": None,
+            "Longitude": None,
+            "EmailAddress": self.email,
+            "EmailHash": None,
+            "ProfileImageURL": f"https://www.gravatar.com/avatar/{email_hash}?s=80&d=robohash",
+        }
+
+
+@dataclass
+class StoredComment:
+    """A comment the fake accepted, for assertions (``server.comments``)."""
+
+    poi_id: int
+    user_id: int
+    username: str
+    via: str  # "token" or "write-key"
+    body: dict[str, Any]
+    stored: dict[str, Any]
+
+    @property
+    def rating(self) -> int | None:
+        return self.stored.get("Rating")
+
+    @property
+    def comment(self) -> str | None:
+        return self.stored.get("Comment")
+
+    @property
+    def checkin_status_type_id(self) -> int | None:
+        return self.stored.get("CheckinStatusTypeID")
+
+    @property
+    def comment_type_id(self) -> int | None:
+        return self.stored.get("CommentTypeID")
+
+
+class FakeOcmServer(LoopbackServer):
+    """Open Charge Map API v3 (``/v3/poi``, ``/v3/referencedata``, ``/v3/comment``, ``/v3/profile/authenticate``)."""
+
+    fault_kinds = COMMON_FAULTS | {"validation-failed", "robot"}
+    default_fault_prefix = "/v3/poi"
+
+    def __init__(self, *, api_key: str = DEFAULT_API_KEY, load_samples: bool = True) -> None:
+        super().__init__()
+        self.api_key = api_key
+        self._load_samples = load_samples
+        self.ref = ReferenceData.load()
+        self.store = PoiStore(self.ref)
+        self._baseline: PoiStore | None = None
+        self.api_keys: set[str] = set()
+        self.write_keys: set[str] = set()
+        self.users: dict[str, FakeUser] = {}
+        self.comments: list[StoredComment] = []
+        self.read_only = False
+        self._secret = secrets.token_bytes(32)
+        self._next_user_id = 100_000
+        self._reset_state()
+
+    # ------------------------------------------------------------------ state
+    @property
+    def url(self) -> str:
+        return f"{self.root_url}/v3"
+
+    def _reset_state(self) -> None:
+        with self.store.lock:
+            if self._baseline is None:
+                if self._load_samples:
+                    self.store.load_shared_samples()
+                self._baseline = self._snapshot()
+            else:
+                self._restore(self._baseline)
+        self.api_keys = {self.api_key.lower()}
+        self.write_keys = set()
+        self.users = {}
+        self.comments = []
+        self.read_only = False
+        self._secret = secrets.token_bytes(32)
+
+    def _snapshot(self) -> PoiStore:
+        clone = PoiStore(self.ref)
+        clone.records = copy.deepcopy(self.store.records)
+        clone.grid = {cell: set(ids) for cell, ids in self.store.grid.items()}
+        return clone
+
+    def _restore(self, baseline: PoiStore) -> None:
+        store = self.store
+        # Records are replaced, never mutated in place, so sharing the baseline's dicts is safe.
+        store.records = dict(baseline.records)
+        store.grid = {cell: set(ids) for cell, ids in baseline.grid.items()}
+        store.version += 1
+        store._shape_cache.clear()
+        store._order_cache.clear()
+        store._next_generated = 90_000_000
+
+    def reset(self) -> None:
+        """Back to the shared sample POIs, no users/comments/extra keys, no faults, empty log."""
+        super().reset()
+        self._reset_state()
+
+    # ------------------------------------------------------------------ data API
+    def add_pois(self, pois: list[dict[str, Any]]) -> list[int]:
+        """Add (or merge into) POIs given in any OCM shape; returns their IDs."""
+        return self.store.add(pois)
+
+    def generate_chargers(
+        self,
+        n: int,
+        center: tuple[float, float],
+        radius_km: float = 5.0,
+        seed: int | None = 0,
+        country_id: int | None = None,
+    ) -> list[int]:
+        """Add ``n`` synthetic chargers (IDs 90_000_001+, provider "generated test data")."""
+        return self.store.generate(n, center, radius_km, seed, country_id)
+
+    def modify_poi(self, poi_id: int, **changes: Any) -> dict[str, Any]:
+        """Change top-level fields (``AddressInfo={...}`` merges); bumps DateLastStatusUpdate to now."""
+        return self.store.modify(poi_id, changes)
+
+    def remove_poi(self, poi_id: int) -> None:
+        self.store.remove(poi_id)
+
+    def poi(self, poi_id: int) -> dict[str, Any]:
+        """The stored full (verbose) record."""
+        return self.store.records[poi_id]
+
+    def register_user(self, email: str, password: str, username: str | None = None) -> FakeUser:
+        self._next_user_id += 1
+        user = FakeUser(self._next_user_id, email, password, username or email.split("@")[0])
+        self.users[email.lower()] = user
+        return user
+
+    def add_write_key(self, key: str | None = None, username: str = "ocm-bot") -> str:
+        """An application key that may post comments (as a user named ``username``)."""
+        key = (key or str(uuid.uuid4())).lower()
+        self.write_keys.add(key)
+        self.api_keys.add(key)
+        self._next_user_id += 1
+        self.users[f"app:{key}"] = FakeUser(self._next_user_id, f"{key}@apps", "", username)
+        return key
+
+    def expire_tokens(self) -> None:
+        """Invalidate every access token issued so far (later calls with them get 401)."""
+        for user in self.users.values():
+            user.session_nonce = secrets.token_hex(8)
+
+    def token_for(self, email: str) -> str:
+        return self._issue_token(self.users[email.lower()])
+
+    # ------------------------------------------------------------------ faults
+    def fault_response(self, fault: Fault, request: RecordedRequest) -> Response | None:
+        if fault.kind == "validation-failed":
+            return Response.text("Error: Validation Failed", 200)
+        if fault.kind == "robot":
+            return _error(ROBOTS, 503)
+        return super().fault_response(fault, request)
+
+    # ------------------------------------------------------------------ dispatch
+    def dispatch(self, request: RecordedRequest) -> Response:
+        path = request.path.lower()
+        if request.method == "OPTIONS":
+            return Response(200, b"", None, {"Allow": "GET, HEAD, POST, OPTIONS"})
+        if not path.startswith("/v3/"):
+            return Response.text("Not Found", 404, "text/plain")
+        key = self._api_key_of(request)
+        if key is None:
+            return Response.text(MISSING_KEY, 403, "text/plain;charset=UTF-8")
+        if not GUID.match(key) or key.strip("{}") not in self.api_keys:
+            return Response.text(INVALID_KEY, 403, "text/plain;charset=UTF-8")
+        if request.method == "POST" and not path.startswith("/v3/profile/"):
+            return self._post_input(request, path)
+        if _is_robot(request.headers.get("User-Agent") or ""):
+            return _error(ROBOTS, 503)
+        if path.startswith("/v3/poi"):
+            return self._get_poi(request)
+        if path.startswith("/v3/referencedata"):
+            return self._get_reference_data(request)
+        if path.startswith("/v3/profile/authenticate"):
+            return self._authenticate(request)
+        return Response(200, b"", None)  # OCM answers unknown actions with an empty 200
+
+    @staticmethod
+    def _api_key_of(request: RecordedRequest) -> str | None:
+        from_query = request.raw_params.get("key")
+        key = (from_query if from_query is not None else request.headers.get("X-API-Key", "")).strip()
+        if not key or key in ("test", "null"):
+            return None
+        return key.lower()
+
+    # ------------------------------------------------------------------ GET /poi
+    def _get_poi(self, request: RecordedRequest) -> Response:
+        q = parse_query(request.params, self.ref.countries_by_iso)
+        with self.store.lock:
+            hits = run_search(self.store, q)
+            unit = 1 if q.distance_unit_km else 2
+            distance_key, unit_key = ("distance", "distanceUnit") if q.camelcase else ("Distance", "DistanceUnit")
+            address_key = "addressInfo" if q.camelcase else "AddressInfo"
+            pois = []
+            for poi_id, distance in hits:
+                shaped = self.store.shaped(poi_id, q.shape)
+                out = dict(shaped)
+                address = dict(shaped[address_key])
+                if distance is not None:
+                    address[distance_key] = distance
+                    address[unit_key] = unit
+                else:
+                    if q.verbose:
+                        address[distance_key] = None
+                    address[unit_key] = 0
+                out[address_key] = address
+                pois.append(out)
+        return self._output(pois, q.output, q.compact, q.callback)
+
+    def _output(self, pois: list[dict[str, Any]], output: str, compact: bool, callback: str | None) -> Response:
+        if output == "json":
+            body = _json_bytes(pois, indent=not compact)
+            if callback:
+                body = callback.encode() + b"(" + body + b")"
+            return Response(200, body, CONTENT_TYPES["json"], _CORS)
+        if output == "geojson":
+            return Response(200, _json_bytes(_geojson(pois), indent=not compact), CONTENT_TYPES["geojson"], _CORS)
+        if output == "csv":
+            return Response(200, _csv(pois).encode(), CONTENT_TYPES["csv"], _CORS)
+        if output == "kml":
+            return Response(200, _kml(pois).encode(), CONTENT_TYPES["kml"], _CORS)
+        return Response(200, _xml(pois).encode(), CONTENT_TYPES["xml"], _CORS)  # OCM's fallback is XML
+
+    # ------------------------------------------------------------------ GET /referencedata
+    def _get_reference_data(self, request: RecordedRequest) -> Response:
+        q = parse_query(request.params, self.ref.countries_by_iso)
+        document: Any = self.ref.document
+        if not q.verbose:
+            document = strip_nulls(document)
+        if q.camelcase:
+            document = camelise(document)
+        body = _json_bytes(document, indent=not q.compact)
+        if q.callback:
+            body = q.callback.encode() + b"(" + body + b")"
+        return Response(200, body, CONTENT_TYPES["json"], _CORS)
+
+    # ------------------------------------------------------------------ POST /profile/authenticate
+    def _authenticate(self, request: RecordedRequest) -> Response:
+        try:
+            login = json.loads(request.body or b"null")
+        except ValueError:
+            # The real handler throws inside its middleware, which logs and ends the response: 200, no body.
+            return Response(200, b"", None)
+        if not isinstance(login, dict):
+            return Response(401, b"", None)
+        fields = {k.lower(): v for k, v in login.items()}
+        email, password = fields.get("emailaddress"), fields.get("password")
+        user = self.users.get(str(email).lower()) if isinstance(email, str) else None
+        if user is None or user.email.startswith("app:") or password != user.password:
+            return Response(401, b"", None)
+        envelope = {
+            "Data": {"UserProfile": user.profile(), "access_token": self._issue_token(user)},
+            "Metadata": {"StatusCode": 200},
+        }
+        return Response(200, _json_bytes(envelope, indent=True), CONTENT_TYPES["json"], _CORS)
+
+    def _issue_token(self, user: FakeUser) -> str:
+        header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+        now = int(time.time())
+        claims = {"UserID": str(user.id), "nonce": user.session_nonce, "iat": now, "exp": now + TOKEN_LIFETIME_S}
+        payload = _b64(json.dumps(claims).encode())
+        signature = hmac.new(self._secret, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+        return f"{header}.{payload}.{_b64(signature)}"
+
+    def _user_from_token(self, token: str) -> FakeUser | None:
+        try:
+            header, payload, signature = token.split(".")
+            expected = hmac.new(self._secret, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+            if not hmac.compare_digest(_b64(expected), signature):
+                return None
+            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        except (ValueError, TypeError):
+            return None
+        if claims.get("exp", 0) < time.time():
+            return None
+        for user in self.users.values():
+            if str(user.id) == claims.get("UserID") and user.session_nonce == claims.get("nonce"):
+                return user
+        return None
+
+    # ------------------------------------------------------------------ POST /comment
+    def _post_input(self, request: RecordedRequest, path: str) -> Response:
+        if self.read_only:
+            return _error(READ_ONLY, 400)
+        user, via = self._submitting_user(request)
+        if user is None:
+            return Response(401, b"", None)
+        if not path.startswith("/v3/comment"):
+            return _error("Failed", 400)  # media items and POI edits are not faked
+        parsed = _parse_comment(request.body)
+        if parsed is None:
+            return Response.text("Error: Validation Failed", 200)
+        poi_id = parsed.get("ChargePointID") or 0
+        with self.store.lock:
+            if poi_id not in self.store.records or not self._comment_storable(parsed):
+                return _error("Failed", 400)
+            comment = {
+                "CommentTypeID": parsed.get("CommentTypeID") or 10,
+                "UserName": user.username,
+                "Comment": parsed.get("Comment"),
+                "Rating": parsed.get("Rating"),
+                "RelatedURL": parsed.get("RelatedURL"),
+                "DateCreated": utc_now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+                "User": {"ID": user.id, "Username": user.username, "ReputationPoints": user.reputation},
+                "CheckinStatusTypeID": parsed.get("CheckinStatusTypeID"),
+            }
+            stored = self.store.add_comment(poi_id, comment)
+        user.reputation += 1
+        self.comments.append(StoredComment(poi_id, user.id, user.username, via, parsed, stored))
+        return Response(200, b'{"status":"OK","description":"OK"}', None)
+
+    def _submitting_user(self, request: RecordedRequest) -> tuple[FakeUser | None, str]:
+        app_key = (request.raw_params.get("apikey") or request.headers.get("X-API-Key") or "").lower()
+        if app_key in self.write_keys:
+            return self.users.get(f"app:{app_key}"), "write-key"
+        auth = request.headers.get("Authorization") or ""
+        token = auth.removeprefix("Bearer ") or request.raw_params.get("jwt-bearer")
+        if not token:
+            return None, ""
+        return self._user_from_token(token.strip()), "token"
+
+    def _comment_storable(self, parsed: dict[str, Any]) -> bool:
+        """What the database would refuse (a failed save answers 400 "Failed")."""
+        comment_type = parsed.get("CommentTypeID")
+        if comment_type is not None and comment_type not in self.ref.by_id["UserCommentTypes"]:
+            return False
+        checkin = parsed.get("CheckinStatusTypeID")
+        if checkin is not None and checkin not in self.ref.by_id["CheckinStatusTypes"]:
+            return False
+        rating = parsed.get("Rating")
+        if rating is not None and not 1 <= rating <= 5:
+            return False
+        text = parsed.get("Comment")
+        return text is None or len(text) <= 4000
+
+
+_CORS = {"Access-Control-Allow-Origin": "*"}
+_COMMENT_INT_FIELDS = ("ID", "ChargePointID", "CommentTypeID", "Rating", "CheckinStatusTypeID")
+_COMMENT_TEXT_FIELDS = ("UserName", "Comment", "RelatedURL")
+
+
+def _parse_comment(body: bytes) -> dict[str, Any] | None:
+    """Json.NET's view of a UserComment body: case-insensitive names, lenient ints; None if it throws."""
+    try:
+        text = body.decode("utf-8").strip().replace("UserCommentTypeID", "CommentTypeID")
+        raw = json.loads(text)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(raw, dict):
+        return None
+    by_lower = {k.lower(): v for k, v in raw.items()}
+    parsed: dict[str, Any] = {}
+    for name in _COMMENT_INT_FIELDS:
+        value = by_lower.get(name.lower())
+        if value is None:
+            parsed[name] = None
+            continue
+        number = _json_int(value)
+        if number is _INVALID:
+            return None
+        parsed[name] = number
+    for name in _COMMENT_TEXT_FIELDS:
+        value = by_lower.get(name.lower())
+        if isinstance(value, (dict, list)):
+            return None
+        parsed[name] = None if value is None else str(value) if not isinstance(value, bool) else str(value).lower()
+    for name, id_name in (("CommentType", "CommentTypeID"), ("CheckinStatusType", "CheckinStatusTypeID")):
+        nested = by_lower.get(name.lower())
+        if isinstance(nested, dict) and parsed.get(id_name) is None:
+            inner = _json_int({k.lower(): v for k, v in nested.items()}.get("id", 0))
+            if inner is _INVALID:
+                return None
+            parsed[id_name] = inner
+    if parsed["ChargePointID"] is None:
+        parsed["ChargePointID"] = 0
+    return parsed
+
+
+_INVALID = object()
+
+
+def _json_int(value: Any) -> Any:
+    if isinstance(value, bool):
+        return _INVALID
+    if isinstance(value, int):
+        return value if -(2**31) <= value < 2**31 else _INVALID
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else _INVALID
+    if isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"[+-]?\d+", text):
+            return int(text)
+        return None if text == "" else _INVALID
+    return _INVALID
+
+
+def _is_robot(user_agent: str) -> bool:
+    ua = user_agent.lower()
+    return (
+        any(marker in ua for marker in ROBOT_MARKERS)
+        or ua == "apache"
+        or ua.startswith("nameofagent")
+        or ua.startswith("php")
+    )
+
+
+def _error(description: str, status: int) -> Response:
+    body = json.dumps({"status": "error", "description": description}, separators=(",", ":")).encode()
+    return Response(status, body, None)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _json_bytes(data: Any, *, indent: bool) -> bytes:
+    if indent:
+        return json.dumps(data, indent=2).encode()
+    return json.dumps(data, separators=(",", ":")).encode()
+
+
+def _field(poi: dict[str, Any], *names: str) -> Any:
+    for name in names:
+        if name in poi:
+            return poi[name]
+        lowered = name[0].lower() + name[1:]
+        if lowered in poi:
+            return poi[lowered]
+    return None
+
+
+def _address(poi: dict[str, Any]) -> dict[str, Any]:
+    return _field(poi, "AddressInfo") or {}
+
+
+def _geojson(pois: list[dict[str, Any]]) -> dict[str, Any]:
+    features = []
+    for poi in pois:
+        address = _address(poi)
+        lat = _field(address, "Latitude")
+        lon = _field(address, "Longitude")
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": poi,
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _csv(pois: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(
+        ["ID", "LocationTitle", "AddressLine1", "Town", "StateOrProvince", "Postcode", "CountryID",
+         "Latitude", "Longitude", "Distance", "DistanceUnit", "OperatorID", "UsageTypeID",
+         "StatusTypeID", "NumberOfPoints", "DateLastStatusUpdate"]
+    )  # fmt: skip
+    for poi in pois:
+        a = _address(poi)
+        writer.writerow(
+            [_field(poi, "ID"), _field(a, "Title"), _field(a, "AddressLine1"), _field(a, "Town"),
+             _field(a, "StateOrProvince"), _field(a, "Postcode"), _field(a, "CountryID"),
+             _field(a, "Latitude"), _field(a, "Longitude"), _field(a, "Distance"),
+             _field(a, "DistanceUnit"), _field(poi, "OperatorID"), _field(poi, "UsageTypeID"),
+             _field(poi, "StatusTypeID"), _field(poi, "NumberOfPoints"),
+             _field(poi, "DateLastStatusUpdate")]
+        )  # fmt: skip
+    return out.getvalue()
+
+
+def _kml(pois: list[dict[str, Any]]) -> str:
+    marks = []
+    for poi in pois:
+        a = _address(poi)
+        marks.append(
+            f'<Placemark id="OCM-{_field(poi, "ID")}"><name>{escape(str(_field(a, "Title") or ""))}</name>'
+            f"<Point><coordinates>{_field(a, 'Longitude')},{_field(a, 'Latitude')}</coordinates></Point>"
+            "</Placemark>"
+        )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        '<kml xmlns="http://www.opengis.net/kml/2.2"><Document>' + "".join(marks) + "</Document></kml>"
+    )
+
+
+def _xml(pois: list[dict[str, Any]]) -> str:
+    items = []
+    for poi in pois:
+        a = _address(poi)
+        items.append(
+            f'<ChargePoint ID="{_field(poi, "ID")}"><AddressInfo>'
+            f"<LocationTitle>{escape(str(_field(a, 'Title') or ''))}</LocationTitle>"
+            f"<Latitude>{_field(a, 'Latitude')}</Latitude><Longitude>{_field(a, 'Longitude')}</Longitude>"
+            "</AddressInfo></ChargePoint>"
+        )
+    return '<?xml version="1.0" encoding="utf-8"?><ChargePoints>' + "".join(items) + "</ChargePoints>"

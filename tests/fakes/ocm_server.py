@@ -1,0 +1,5 @@
+"""Import path kept for convenience: the fake OCM server lives in the package tests/fakes/ocm/."""
+
+from tests.fakes.ocm import DEFAULT_API_KEY, GENERATED_ID_BASE, FakeOcmServer, RecordedRequest
+
+__all__ = ["DEFAULT_API_KEY", "GENERATED_ID_BASE", "FakeOcmServer", "RecordedRequest"]
