@@ -34,7 +34,7 @@ from ocm_bot.i18n import N_, Translator
 from ocm_bot.ocm.models import Operator
 from ocm_bot.ocm.query import KM_PER_MILE
 from ocm_bot.ocm.reference import ReferenceData
-from ocm_bot.views.callbacks import CallbackCodec
+from ocm_bot.views.callbacks import Callback, CallbackCodec, InvalidCallback
 
 SETTINGS_ACTION = "st"
 ACCOUNT_ACTION = "ac"
@@ -466,8 +466,103 @@ def language_menu(
     return View(text, InlineKeyboardMarkup([*rows, _back(t, codec)]))
 
 
-def private_chat_only(t: Translator) -> str:
-    return escape(t.gettext("Settings are personal: send /settings to me in a private chat."))
+@dataclass(frozen=True, slots=True)
+class MenuContext:
+    """What every settings screen is drawn from.
+
+    ``automatic_unit`` is the unit used while the driver has not chosen one; ``telegram_language``
+    the language used while they have not chosen one; ``languages`` those with a catalog.
+    """
+
+    t: Translator
+    prefs: UserPreferences
+    reference: ReferenceData
+    codec: CallbackCodec
+    automatic_unit: DistanceUnitChoice
+    telegram_language: str
+    languages: Sequence[str]
+
+    @property
+    def unit(self) -> DistanceUnitChoice:
+        return self.prefs.unit or self.automatic_unit
+
+
+def render(screen: Screen, menu: MenuContext) -> View:
+    """The view of ``screen`` (the operator search results are drawn by :func:`operator_matches`)."""
+    t, prefs, codec = menu.t, menu.prefs, menu.codec
+    if screen is Screen.POWER:
+        return power_menu(t, prefs, codec)
+    if screen is Screen.CONNECTORS:
+        return connectors_menu(t, prefs, menu.reference, codec)
+    if screen is Screen.USAGE:
+        return usage_menu(t, prefs, codec)
+    if screen is Screen.OPERATORS:
+        return operators_menu(t, prefs, menu.reference, codec)
+    if screen is Screen.OPERATOR_SEARCH:
+        if not menu.reference.operators:
+            return operators_unavailable(t, codec)
+        return operator_search_prompt(t, codec)
+    if screen is Screen.RADIUS:
+        return radius_menu(t, prefs, codec, unit=menu.unit)
+    if screen is Screen.UNIT:
+        return unit_menu(t, prefs, codec, automatic=menu.automatic_unit)
+    if screen is Screen.PAGE_SIZE:
+        return page_size_menu(t, prefs, codec)
+    if screen is Screen.LANGUAGE:
+        return language_menu(t, prefs, codec, languages=menu.languages, telegram_language=menu.telegram_language)
+    return main_menu(
+        t, prefs, menu.reference, codec, unit=menu.unit, telegram_language=menu.telegram_language
+    )
+
+
+def screen_after(setting: Setting) -> Screen:
+    """Where a choice leads: multi-selects stay open, everything else returns to the overview
+    (a new language shows the whole menu in it at once)."""
+    if setting is Setting.CONNECTORS:
+        return Screen.CONNECTORS
+    if setting is Setting.OPERATORS:
+        return Screen.OPERATORS
+    return Screen.MAIN
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsButton:
+    """A pressed settings button: show ``screen``, apply ``setting`` with ``values``, or close."""
+
+    screen: Screen | None = None
+    setting: Setting | None = None
+    values: tuple[str, ...] = ()
+    close: bool = False
+
+
+def read_settings_button(callback: Callback) -> SettingsButton:
+    """Parse decoded ``st`` callback data; InvalidCallback when it is not a settings button."""
+    kind, *rest = callback.args or ("",)
+    try:
+        if callback.action == SETTINGS_ACTION and kind == SHOW and len(rest) == 1:
+            return SettingsButton(screen=Screen(rest[0]))
+        if callback.action == SETTINGS_ACTION and kind == SET and rest:
+            return SettingsButton(setting=Setting(rest[0]), values=tuple(rest[1:]))
+    except ValueError as error:
+        raise InvalidCallback(f"unknown settings button {callback!r}") from error
+    if callback.action == SETTINGS_ACTION and kind == CLOSE and not rest:
+        return SettingsButton(close=True)
+    raise InvalidCallback(f"not a settings button: {callback!r}")
+
+
+def read_account_button(callback: Callback) -> AccountChoice:
+    """Parse decoded ``ac`` callback data; InvalidCallback when it is not an account button."""
+    if callback.action != ACCOUNT_ACTION or len(callback.args) != 1:
+        raise InvalidCallback(f"not an account button: {callback!r}")
+    try:
+        return AccountChoice(callback.args[0])
+    except ValueError as error:
+        raise InvalidCallback(f"unknown account button {callback!r}") from error
+
+
+def private_chat_only(t: Translator, command: str) -> str:
+    """The answer to a personal command sent in a group (``command`` like "/settings")."""
+    return escape(t.gettext("This is personal: send {command} to me in a private chat.", command=command))
 
 
 def settings_button_expired(t: Translator) -> str:

@@ -1,0 +1,213 @@
+"""/settings: a driver's filters and preferences, in one message edited in place.
+
+Buttons (signed ``st`` callback data, see :mod:`ocm_bot.views.settings`) open a screen or apply
+a choice; every choice is saved at once. Adding an operator asks for a name: the menu remembers
+that it waits (in ``user_data``, so it survives a restart with persistence) and the next text
+message in the private chat is read as that name, not as a place to search.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any
+
+from telegram import Message, Update
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest
+from telegram.ext import (
+    ApplicationHandlerStop,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from ocm_bot.context import BotContext
+from ocm_bot.domain.preferences import UserPreferences
+from ocm_bot.domain.settings_edit import InvalidChoice, Setting, apply_choice, search_operators
+from ocm_bot.i18n import Translator, available_languages, negotiate_language, translator
+from ocm_bot.ocm.errors import OcmError
+from ocm_bot.ocm.reference import ReferenceData
+from ocm_bot.views.callbacks import InvalidCallback, action_pattern
+from ocm_bot.views.settings import (
+    SETTINGS_ACTION,
+    MenuContext,
+    Screen,
+    View,
+    closed_menu,
+    operator_matches,
+    private_chat_only,
+    read_settings_button,
+    render,
+    saved_notice,
+    screen_after,
+    settings_button_expired,
+)
+
+log = logging.getLogger(__name__)
+
+AWAITING_OPERATOR = "settings.awaiting_operator"
+"""user_data key: the settings message ({"chat_id", "message_id", "since"}) waiting for an operator's name."""
+AWAITING_OPERATOR_SECONDS = 15 * 60
+"""After this long, a text is a place to search again, not an operator's name."""
+
+
+async def show_settings(update: Update, context: BotContext) -> None:
+    """Send the settings overview (private chats only: settings are per driver)."""
+    _, prefs = await load_preferences(update, context)
+    if not _is_private(update):
+        t = driver_translator(update, context, prefs)
+        await update.effective_message.reply_text(private_chat_only(t, "/settings"), parse_mode=ParseMode.HTML)
+        return
+    context.user_data.pop(AWAITING_OPERATOR, None)
+    await send_view(update.effective_message, render(Screen.MAIN, await menu_context(update, context, prefs)))
+
+
+async def on_button(update: Update, context: BotContext) -> None:
+    """Show a settings screen or apply a choice, editing the menu message in place."""
+    query = update.callback_query
+    document, prefs = await load_preferences(update, context)
+    try:
+        button = read_settings_button(context.services.callbacks.decode(query.data))
+        if button.setting is not None:
+            operators = (await reference_data(context)).operators if button.setting is Setting.OPERATORS else {}
+            prefs = apply_choice(
+                prefs, button.setting, *button.values, languages=available_languages(), operators=operators
+            )
+    except (InvalidCallback, InvalidChoice) as error:
+        log.info("settings button refused: %s", error)
+        await query.answer(settings_button_expired(driver_translator(update, context, prefs)))
+        return
+    if button.setting is not None:
+        await save_preferences(context, update.effective_user.id, document, prefs)
+    menu = await menu_context(update, context, prefs)
+    context.user_data.pop(AWAITING_OPERATOR, None)
+    if button.close:
+        view = closed_menu(menu.t, prefs, menu.reference, unit=menu.unit)
+    else:
+        screen = button.screen or screen_after(button.setting)
+        view = render(screen, menu)
+        if screen is Screen.OPERATOR_SEARCH and menu.reference.operators and query.message is not None:
+            context.user_data[AWAITING_OPERATOR] = {
+                "chat_id": query.message.chat.id,
+                "message_id": query.message.message_id,
+                "since": time.time(),
+            }
+    await query.answer(saved_notice(menu.t) if button.setting is not None else None)
+    await edit_view(query.edit_message_text, view)
+
+
+async def on_operator_name(update: Update, context: BotContext) -> None:
+    """The name typed after "Add an operator": show the matching operators in the menu message."""
+    waiting = context.user_data.pop(AWAITING_OPERATOR, None)
+    if not waiting or time.time() - waiting.get("since", 0) > AWAITING_OPERATOR_SECONDS:
+        return  # not for us: the driver is searching for a place
+    _, prefs = await load_preferences(update, context)
+    menu = await menu_context(update, context, prefs)
+    query_text = update.effective_message.text or ""
+    matches = search_operators(menu.reference.operators, query_text)
+    view = operator_matches(menu.t, prefs, query_text, matches, context.services.callbacks)
+    edit = partial(context.bot.edit_message_text, chat_id=waiting["chat_id"], message_id=waiting["message_id"])
+    try:
+        await edit_view(edit, view)
+    except BadRequest:  # the menu message is gone or too old to edit: send it anew
+        await send_view(update.effective_message, view)
+    raise ApplicationHandlerStop
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        CommandHandler("settings", show_settings),
+        CallbackQueryHandler(on_button, pattern=action_pattern(SETTINGS_ACTION)),
+    ]
+
+
+def priority_handlers() -> list[BaseHandler]:
+    """Handlers to run before every feature's (a group before 0): the operator name typed after
+    "Add an operator" must not reach the search as a place. They stop the update only when they
+    used it."""
+    return [MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, on_operator_name)]
+
+
+# Helpers shared with the account module --------------------------------------------------------
+
+
+async def load_preferences(update: Update, context: BotContext) -> tuple[dict[str, Any], UserPreferences]:
+    """The user's stored document (other features may keep keys there too) and their preferences."""
+    user, storage = update.effective_user, context.services.storage
+    document = (await storage.get_user(user.id) or {}) if user is not None and storage is not None else {}
+    return document, UserPreferences.from_dict(document)
+
+
+async def save_preferences(
+    context: BotContext, user_id: int, document: dict[str, Any], prefs: UserPreferences
+) -> None:
+    """Save ``prefs`` into the user's document, keeping whatever else is stored there."""
+    storage = context.services.storage
+    if storage is None:
+        raise RuntimeError("settings cannot be saved: storage is not configured")
+    await storage.save_user(user_id, {**document, **prefs.to_dict()})
+
+
+async def reference_data(context: BotContext) -> ReferenceData:
+    """OCM's reference data (cached by the client); empty when OCM cannot be reached."""
+    chargers = context.services.chargers
+    if chargers is None:
+        return ReferenceData()
+    try:
+        return await chargers.reference_data()
+    except OcmError as error:
+        log.warning("reference data unavailable for the settings menu: %s", error)
+        return ReferenceData()
+
+
+def driver_translator(update: Update, context: BotContext, prefs: UserPreferences) -> Translator:
+    """The translator for ``prefs`` (just changed, perhaps), without reading storage again."""
+    return translator(negotiate_language(prefs.language, _telegram_code(update), default=_default_language(context)))
+
+
+async def menu_context(update: Update, context: BotContext, prefs: UserPreferences) -> MenuContext:
+    return MenuContext(
+        t=driver_translator(update, context, prefs),
+        prefs=prefs,
+        reference=await reference_data(context),
+        codec=context.services.callbacks,
+        automatic_unit=UserPreferences().unit_for(None, language_code=_telegram_code(update)),
+        telegram_language=negotiate_language(_telegram_code(update), default=_default_language(context)),
+        languages=available_languages(),
+    )
+
+
+async def send_view(message: Message, view: View) -> None:
+    await message.reply_text(view.text, parse_mode=ParseMode.HTML, reply_markup=view.keyboard)
+
+
+async def edit_view(edit: Callable[..., Awaitable[object]], view: View) -> None:
+    """Edit a message with ``edit`` (an ``edit_message_text``); tapping the current choice again
+    changes nothing, and Telegram's "message is not modified" for that is fine."""
+    try:
+        await edit(text=view.text, parse_mode=ParseMode.HTML, reply_markup=view.keyboard)
+    except BadRequest as error:
+        if not _not_modified(error):
+            raise
+
+
+def _not_modified(error: BadRequest) -> bool:
+    # https://core.telegram.org/bots/api#editmessagetext answers 400 "message is not modified"
+    return "message is not modified" in error.message.lower()
+
+
+def _is_private(update: Update) -> bool:
+    return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
+
+
+def _telegram_code(update: Update) -> str | None:
+    return update.effective_user.language_code if update.effective_user else None
+
+
+def _default_language(context: BotContext) -> str:
+    return context.services.settings.default_language
