@@ -1,0 +1,506 @@
+"""Check-ins: the draft a driver fills in step by step, and the ``POST /comment`` it becomes.
+
+Pure rules, no Telegram and no HTTP. The handler keeps one :class:`CheckinDraft` per driver in
+storage (so a half-finished check-in survives a restart) and moves it through :class:`Step`::
+
+    draft = CheckinDraft.start(charger_id=1234, charger_name="Lidl Garforth", chat_id=42)
+    draft = draft.with_outcome(outcome_by_id(10)).with_rating(4).with_comment("Quick and easy")
+    comment_payload(draft, user_name="Ada")
+    # {"ChargePointID": 1234, "CommentTypeID": 10, "CheckinStatusTypeID": 10,
+    #  "Rating": 4, "Comment": "Quick and easy", "UserName": "Ada"}
+
+The draft's ``key`` is its idempotency key: the outbox accepts one submission per key, so a double
+tap, a retried webhook delivery or a restart never posts the same check-in twice.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ocm_bot.domain.accounts import Accounts
+from ocm_bot.domain.outbox import Outbox, QueuedCheckin, Submitter
+from ocm_bot.i18n import N_
+from ocm_bot.ocm.errors import OcmError
+from ocm_bot.ocm.models import CheckinStatusType
+from ocm_bot.storage.base import OutboxItem, Storage, TokensDisabled
+
+log = logging.getLogger(__name__)
+
+GENERAL_COMMENT = 10
+"""OCM comment type "General Comment" (the server's default)."""
+FAULT_REPORT = 1000
+"""OCM comment type "Fault Report (Notice To Users And Operator)"."""
+
+MAX_COMMENT_CHARS = 4000
+MAX_USER_NAME_CHARS = 100
+DEFAULT_MIN_INTERVAL = timedelta(minutes=10)
+DRAFT_LIFETIME = timedelta(minutes=15)
+
+OCM_DETAILS_URL = "https://openchargemap.org/site/poi/details/{id}"
+OCM_ADD_COMMENT_URL = "https://openchargemap.org/site/poi/addcomment/{id}"
+
+
+class Step(enum.StrEnum):
+    """Where a draft is; also the conversation's state names."""
+
+    OUTCOME = "outcome"
+    RATING = "rating"
+    COMMENT = "comment"
+    SUMMARY = "summary"
+
+
+PREVIOUS_STEP: dict[Step, Step] = {
+    Step.RATING: Step.OUTCOME,
+    Step.COMMENT: Step.RATING,
+    Step.SUMMARY: Step.COMMENT,
+}
+
+
+class Sentiment(enum.StrEnum):
+    POSITIVE = "positive"
+    NEGATIVE = "negative"
+    NEUTRAL = "neutral"
+
+    @property
+    def emoji(self) -> str:
+        return {"positive": "✅", "negative": "⚠️", "neutral": "❓"}[self.value]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One check-in status type as the driver sees it (``label`` is a message id to translate)."""
+
+    id: int
+    label: str
+    sentiment: Sentiment
+
+    @property
+    def is_failure(self) -> bool:
+        return self.sentiment is Sentiment.NEGATIVE
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeGroup:
+    """A first-screen button: one outcome (``outcomes`` has one item) or a group that opens a list."""
+
+    name: str
+    label: str
+    emoji: str
+    outcomes: tuple[Outcome, ...]
+
+    @property
+    def is_single(self) -> bool:
+        return len(self.outcomes) == 1
+
+
+# OCM's check-in status types (reference data ``CheckinStatusTypes``) with short labels drivers
+# read at a glance. Types OCM adds later fall into "Other" by their IsPositive flag.
+_KNOWN: dict[int, tuple[str, Sentiment, str]] = {
+    10: (N_("Charged successfully"), Sentiment.POSITIVE, "ok"),
+    20: (N_("Failed: not operational"), Sentiment.NEGATIVE, "failed"),
+    22: (N_("Failed: not fully installed"), Sentiment.NEGATIVE, "failed"),
+    25: (N_("Failed: equipment problem"), Sentiment.NEGATIVE, "failed"),
+    30: (N_("Failed: not compatible with my car"), Sentiment.NEGATIVE, "failed"),
+    40: (N_("Failed: needed another card or app"), Sentiment.NEGATIVE, "failed"),
+    50: (N_("Failed: no charging equipment here"), Sentiment.NEGATIVE, "failed"),
+    100: (N_("In use by another EV"), Sentiment.POSITIVE, "in_use"),
+    110: (N_("Blocked by a non-EV"), Sentiment.NEGATIVE, "blocked"),
+    120: (N_("Not accessible (locked or closed)"), Sentiment.NEGATIVE, "blocked"),
+    130: (N_("Not found (wrong details)"), Sentiment.NEGATIVE, "blocked"),
+    140: (N_("Equipment and location confirmed"), Sentiment.POSITIVE, "other"),
+    150: (N_("Duplicate of another charger"), Sentiment.NEGATIVE, "other"),
+    160: (N_("Decommissioned"), Sentiment.NEGATIVE, "other"),
+    200: (N_("Other (bad)"), Sentiment.NEGATIVE, "other"),
+    210: (N_("Other (good)"), Sentiment.POSITIVE, "other"),
+    0: (N_("Did not visit"), Sentiment.NEUTRAL, "other"),
+}
+
+_GROUPS: tuple[tuple[str, str, str], ...] = (
+    ("ok", N_("Charged successfully"), "✅"),
+    ("failed", N_("Could not charge"), "⚠️"),
+    ("in_use", N_("Spot taken by another EV"), "🚗"),
+    ("blocked", N_("Blocked / not accessible"), "🚫"),
+    ("other", N_("Other"), "❓"),
+)
+
+_SENTIMENT_ORDER = {Sentiment.POSITIVE: 0, Sentiment.NEGATIVE: 1, Sentiment.NEUTRAL: 2}
+
+
+def _sentiment(is_positive: bool | None) -> Sentiment:
+    if is_positive is None:
+        return Sentiment.NEUTRAL
+    return Sentiment.POSITIVE if is_positive else Sentiment.NEGATIVE
+
+
+def outcomes_from(types: Iterable[CheckinStatusType] | None) -> tuple[Outcome, ...]:
+    """The outcomes a driver may pick: OCM's types without the automated ones, known types first.
+
+    With no reference data at hand the bot still offers the types it knows.
+    """
+    result: list[Outcome] = []
+    seen: set[int] = set()
+    for status in types or ():
+        if status.is_automated_checkin or status.id in seen:
+            continue
+        seen.add(status.id)
+        known = _KNOWN.get(status.id)
+        if known:
+            result.append(Outcome(status.id, known[0], known[1]))
+        else:
+            result.append(Outcome(status.id, status.title or f"#{status.id}", _sentiment(status.is_positive)))
+    if not result:
+        result = [Outcome(type_id, label, sentiment) for type_id, (label, sentiment, _) in _KNOWN.items()]
+    return tuple(result)
+
+
+def group_outcomes(outcomes: Iterable[Outcome]) -> tuple[OutcomeGroup, ...]:
+    """The first screen: five groups in the order of UX.md; empty groups are left out."""
+    members: dict[str, list[Outcome]] = {name: [] for name, _, _ in _GROUPS}
+    for outcome in outcomes:
+        known = _KNOWN.get(outcome.id)
+        members[known[2] if known else "other"].append(outcome)
+    groups = []
+    for name, label, emoji in _GROUPS:
+        items = sorted(members[name], key=lambda o: (_SENTIMENT_ORDER[o.sentiment], o.id))
+        if items:
+            groups.append(OutcomeGroup(name, label, emoji, tuple(items)))
+    return tuple(groups)
+
+
+def find_outcome(outcomes: Iterable[Outcome], outcome_id: int) -> Outcome | None:
+    return next((o for o in outcomes if o.id == outcome_id), None)
+
+
+def default_comment_type(outcome: Outcome | None) -> int:
+    """A failed charge is reported to users and the operator as a fault; anything else is general."""
+    return FAULT_REPORT if outcome is not None and outcome.is_failure else GENERAL_COMMENT
+
+
+class CheckinInputError(ValueError):
+    """The driver's input cannot go into a check-in (the view explains which rule)."""
+
+
+class CommentTooLong(CheckinInputError):
+    pass
+
+
+class InvalidRating(CheckinInputError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinDraft:
+    """A check-in being filled in; stored as a dict between steps."""
+
+    key: str
+    charger_id: int
+    charger_name: str
+    chat_id: int
+    step: Step = Step.OUTCOME
+    outcome_id: int | None = None
+    outcome_failed: bool = False
+    rating: int | None = None
+    comment: str | None = None
+    comment_type_id: int = GENERAL_COMMENT
+    panel_message_id: int | None = None
+    updated_at: datetime | None = None
+
+    @classmethod
+    def start(
+        cls, *, charger_id: int, charger_name: str, chat_id: int, now: datetime | None = None
+    ) -> CheckinDraft:
+        return cls(
+            key=new_idempotency_key(),
+            charger_id=charger_id,
+            charger_name=charger_name,
+            chat_id=chat_id,
+            updated_at=now or datetime.now(UTC),
+        )
+
+    def with_outcome(self, outcome: Outcome) -> CheckinDraft:
+        return replace(
+            self,
+            outcome_id=outcome.id,
+            outcome_failed=outcome.is_failure,
+            comment_type_id=default_comment_type(outcome),
+            step=Step.RATING,
+        )
+
+    def with_rating(self, rating: int | None) -> CheckinDraft:
+        if rating is not None and not 1 <= rating <= 5:
+            raise InvalidRating(rating)
+        return replace(self, rating=rating, step=Step.COMMENT)
+
+    def with_comment(self, text: str | None) -> CheckinDraft:
+        comment = (text or "").strip() or None
+        if comment is not None and len(comment) > MAX_COMMENT_CHARS:
+            raise CommentTooLong(len(comment))
+        return replace(self, comment=comment, step=Step.SUMMARY)
+
+    def with_comment_type(self, comment_type_id: int) -> CheckinDraft:
+        if comment_type_id not in (GENERAL_COMMENT, FAULT_REPORT):
+            raise CheckinInputError(comment_type_id)
+        return replace(self, comment_type_id=comment_type_id)
+
+    def back(self) -> CheckinDraft:
+        """One step back; the answers already given stay (they are shown as chosen)."""
+        return replace(self, step=PREVIOUS_STEP.get(self.step, Step.OUTCOME))
+
+    def at(self, step: Step) -> CheckinDraft:
+        return replace(self, step=step)
+
+    def touched(self, now: datetime | None = None) -> CheckinDraft:
+        return replace(self, updated_at=now or datetime.now(UTC))
+
+    def is_stale(self, now: datetime, lifetime: timedelta = DRAFT_LIFETIME) -> bool:
+        """Left alone longer than a conversation may idle (timeouts do not survive restarts)."""
+        return self.updated_at is not None and now - self.updated_at > lifetime
+
+    @property
+    def is_complete(self) -> bool:
+        return self.outcome_id is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "v": 1,
+            "key": self.key,
+            "charger_id": self.charger_id,
+            "charger_name": self.charger_name,
+            "chat_id": self.chat_id,
+            "step": self.step.value,
+            "outcome_id": self.outcome_id,
+            "outcome_failed": self.outcome_failed,
+            "rating": self.rating,
+            "comment": self.comment,
+            "comment_type_id": self.comment_type_id,
+            "panel_message_id": self.panel_message_id,
+            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> CheckinDraft | None:
+        """The stored draft, or None when the document is missing or not a draft we can read."""
+        if not data:
+            return None
+        try:
+            updated = data.get("updated_at")
+            return cls(
+                key=str(data["key"]),
+                charger_id=int(data["charger_id"]),
+                charger_name=str(data.get("charger_name") or f"#{data['charger_id']}"),
+                chat_id=int(data["chat_id"]),
+                step=Step(data.get("step") or Step.OUTCOME),
+                outcome_id=_optional_int(data.get("outcome_id")),
+                outcome_failed=bool(data.get("outcome_failed")),
+                rating=_optional_int(data.get("rating")),
+                comment=data.get("comment") or None,
+                comment_type_id=int(data.get("comment_type_id") or GENERAL_COMMENT),
+                panel_message_id=_optional_int(data.get("panel_message_id")),
+                updated_at=datetime.fromisoformat(updated) if updated else None,
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def new_idempotency_key() -> str:
+    return uuid.uuid4().hex
+
+
+def comment_payload(draft: CheckinDraft, *, user_name: str | None) -> dict[str, Any]:
+    """The ``POST /comment`` body (OCM's openapi ``/comment`` schema); skipped answers are left out.
+
+    ``UserName`` is shown for submissions made with the bot's application key; for a signed-in
+    driver OCM uses the profile's name instead.
+    """
+    if draft.outcome_id is None:
+        raise CheckinInputError("a check-in needs an outcome")
+    payload: dict[str, Any] = {
+        "ChargePointID": draft.charger_id,
+        "CommentTypeID": draft.comment_type_id,
+        "CheckinStatusTypeID": draft.outcome_id,
+    }
+    if draft.rating is not None:
+        payload["Rating"] = draft.rating
+    if draft.comment:
+        payload["Comment"] = draft.comment[:MAX_COMMENT_CHARS]
+    name = (user_name or "").strip()
+    if name:
+        payload["UserName"] = name[:MAX_USER_NAME_CHARS]
+    return payload
+
+
+def choose_submitter(*, has_user_token: bool, has_write_key: bool) -> Submitter:
+    """A driver's own sign-in wins: the check-in is then credited to their OCM profile."""
+    if has_user_token:
+        return Submitter.USER
+    if has_write_key:
+        return Submitter.APP
+    return Submitter.NONE
+
+
+def wait_before_next_checkin(
+    last_created_at: datetime | None,
+    now: datetime,
+    *,
+    min_interval: timedelta = DEFAULT_MIN_INTERVAL,
+) -> timedelta | None:
+    """How long the driver must wait before another check-in at the same charger, or None.
+
+    One check-in per driver per charger per ``min_interval`` stops accidental floods.
+    """
+    if last_created_at is None or min_interval <= timedelta(0):
+        return None
+    elapsed = now - last_created_at
+    if elapsed < timedelta(0) or elapsed >= min_interval:
+        return None
+    return min_interval - elapsed
+
+
+def details_url(charger_id: int) -> str:
+    return OCM_DETAILS_URL.format(id=charger_id)
+
+
+def add_comment_url(charger_id: int) -> str:
+    return OCM_ADD_COMMENT_URL.format(id=charger_id)
+
+
+def parse_charger_id(text: str | None) -> int | None:
+    """A charger ID from ``/checkin 1234``, ``#1234`` or an OCM details link; None if there is none."""
+    if not text:
+        return None
+    candidate = text.strip().rstrip("/").rsplit("/", 1)[-1].lstrip("#")
+    if candidate.isdigit() and 0 < int(candidate) < 2**31:
+        return int(candidate)
+    return None
+
+
+# The service the handlers call -------------------------------------------------------------------
+
+
+class SubmitStatus(enum.StrEnum):
+    QUEUED = "queued"  # in the outbox, about to be posted
+    ALREADY_QUEUED = "already_queued"  # this draft's key was queued before (double tap, replay)
+    TOO_SOON = "too_soon"  # the driver checked in at this charger a moment ago
+    NO_CREDENTIALS = "no_credentials"  # neither a sign-in nor a write key: use OCM's page
+    INCOMPLETE = "incomplete"  # no outcome chosen (a stale button)
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    status: SubmitStatus
+    item: OutboxItem | None = None
+    wait: timedelta | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerLookup:
+    """A charger's name for the conversation; ``found`` False when OCM says there is no such ID."""
+
+    name: str
+    found: bool = True
+
+
+@dataclass
+class CheckinService:
+    """Drafts in storage, the 10-minute rule, and handing finished check-ins to the outbox.
+
+    Example::
+
+        service = CheckinService(storage, outbox, accounts, chargers=source, write_key_configured=True)
+        draft = await service.begin(user_id=7, chat_id=7, charger_id=1234)
+        ...
+        result = await service.submit(7, draft, user_name="Ada", language="en")
+    """
+
+    storage: Storage
+    outbox: Outbox
+    accounts: Accounts
+    chargers: Any = None  # ChargerSource
+    write_key_configured: bool = False
+    min_interval: timedelta = DEFAULT_MIN_INTERVAL
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    async def outcomes(self) -> tuple[Outcome, ...]:
+        types = None
+        if self.chargers is not None:
+            try:
+                types = (await self.chargers.reference_data()).checkin_status_types.values()
+            except OcmError as error:
+                log.info("check-in status types from reference data unavailable: %s", error)
+        return outcomes_from(types)
+
+    async def lookup_charger(self, charger_id: int) -> ChargerLookup:
+        """The charger's name; when OCM cannot be asked the check-in still goes ahead by ID."""
+        if self.chargers is None:
+            return ChargerLookup(f"#{charger_id}")
+        try:
+            found = await self.chargers.get_chargers([charger_id])
+        except OcmError as error:
+            log.info("charger %s not looked up for a check-in: %s", charger_id, error)
+            return ChargerLookup(f"#{charger_id}")
+        if not found:
+            return ChargerLookup(f"#{charger_id}", found=False)
+        return ChargerLookup(found[0].name)
+
+    async def wait_before(self, user_id: int, charger_id: int, *, draft_key: str | None = None) -> timedelta | None:
+        """How long until the driver may check in here again; a draft's own submission never counts."""
+        latest = await self.storage.latest_outbox_for(user_id, charger_id)
+        if latest is None or latest.status == "failed" or latest.key == draft_key:
+            return None
+        return wait_before_next_checkin(latest.created_at, self.now(), min_interval=self.min_interval)
+
+    async def load_draft(self, user_id: int) -> CheckinDraft | None:
+        return CheckinDraft.from_dict(await self.storage.get_draft(user_id))
+
+    async def save_draft(self, user_id: int, draft: CheckinDraft) -> CheckinDraft:
+        draft = draft.touched(self.now())
+        await self.storage.save_draft(user_id, draft.to_dict())
+        return draft
+
+    async def discard_draft(self, user_id: int) -> bool:
+        return await self.storage.delete_draft(user_id)
+
+    async def submitter_for(self, user_id: int) -> Submitter:
+        has_token = False
+        if self.accounts.enabled:
+            try:
+                has_token = await self.storage.get_ocm_token(user_id) is not None
+            except TokensDisabled:
+                has_token = False
+        return choose_submitter(has_user_token=has_token, has_write_key=self.write_key_configured)
+
+    async def submit(self, user_id: int, draft: CheckinDraft, *, user_name: str | None, language: str) -> SubmitResult:
+        """Queue the draft under its idempotency key and drop it; nothing is posted twice."""
+        existing = await self.storage.get_outbox(draft.key)
+        if existing is not None:
+            await self.discard_draft(user_id)
+            return SubmitResult(SubmitStatus.ALREADY_QUEUED, existing)
+        if not draft.is_complete:
+            return SubmitResult(SubmitStatus.INCOMPLETE)
+        wait = await self.wait_before(user_id, draft.charger_id, draft_key=draft.key)
+        if wait is not None:
+            return SubmitResult(SubmitStatus.TOO_SOON, wait=wait)
+        submitter = await self.submitter_for(user_id)
+        if submitter is Submitter.NONE:
+            return SubmitResult(SubmitStatus.NO_CREDENTIALS)
+        queued = QueuedCheckin(
+            submission=comment_payload(draft, user_name=user_name),
+            submitter=submitter,
+            charger_name=draft.charger_name,
+            language=language,
+            panel_message_id=draft.panel_message_id,
+        )
+        created = await self.outbox.enqueue(key=draft.key, user_id=user_id, chat_id=draft.chat_id, checkin=queued)
+        await self.discard_draft(user_id)
+        item = await self.storage.get_outbox(draft.key)
+        return SubmitResult(SubmitStatus.QUEUED if created else SubmitStatus.ALREADY_QUEUED, item)

@@ -1,0 +1,322 @@
+"""Delivering check-ins to OCM: nothing lost, nothing twice.
+
+A submitted check-in goes into the storage outbox under its draft's idempotency key, so a double
+tap, a retried webhook delivery or a restart finds the key taken and posts nothing new. Delivery
+claims due items with a lease (one instance per item), posts each once, and records what happened:
+
+    delivered        OCM said OK (or a post whose answer was lost turned out to be on OCM)
+    retry            OCM down, slow, 5xx, 429, read-only: kept and retried with backoff
+    needs_sign_in    the driver's OCM sign-in expired (401): kept until they /login again
+    rejected         OCM refused it (400, "Error: Validation Failed"): never marked delivered
+    gave_up          still failing after ``max_age``: the driver is told and given OCM's own page
+
+OCM's ``POST /comment`` has no idempotency key, so a post whose answer never came (timeout, reset,
+a crash mid-request) may have been stored anyway. Such an item is marked *in doubt*; before posting
+it again the outbox reads the charger's comments and looks for it. Example::
+
+    outbox = Outbox(storage, ocm_client, write_key=None)
+    await outbox.enqueue(key=draft.key, user_id=7, chat_id=7, checkin=queued)
+    for delivery in await outbox.deliver_due():
+        ...  # tell delivery.item.chat_id what happened (the handler layer does)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import logging
+import socket
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from ocm_bot.ocm.client import CommentSubmission
+from ocm_bot.ocm.errors import OcmAuthError, OcmError, OcmRateLimited, OcmRejected
+from ocm_bot.ocm.models import Comment
+from ocm_bot.ocm.query import PoiQuery
+from ocm_bot.storage.base import OutboxItem, Storage, TokensDisabled, utc_now
+
+log = logging.getLogger(__name__)
+
+IN_DOUBT = "in-doubt"
+NEEDS_SIGN_IN = "needs-sign-in"
+_INFLIGHT_PREFIX = "outbox-inflight:"
+# A comment's DateCreated comes from OCM's clock; allow for skew when matching a lost post.
+_CLOCK_SKEW = timedelta(minutes=10)
+
+
+class Submitter(enum.StrEnum):
+    """Whose credentials post a check-in."""
+
+    USER = "user"  # the driver's own OCM sign-in (Bearer token)
+    APP = "app"  # the operator's write-enabled application key
+    NONE = "none"  # neither: the driver is sent to OCM's own check-in page
+
+
+class DeliveryResult(enum.StrEnum):
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    NEEDS_SIGN_IN = "needs_sign_in"
+    REJECTED = "rejected"
+    GAVE_UP = "gave_up"
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedCheckin:
+    """What an outbox item carries: the ``POST /comment`` body and what to tell the driver."""
+
+    submission: dict[str, Any]
+    submitter: Submitter
+    charger_name: str
+    language: str = "en"
+    panel_message_id: int | None = None
+
+    @property
+    def charger_id(self) -> int:
+        return int(self.submission["ChargePointID"])
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "v": 1,
+            "submission": dict(self.submission),
+            "submitter": self.submitter.value,
+            "charger_name": self.charger_name,
+            "language": self.language,
+            "panel_message_id": self.panel_message_id,
+        }
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> QueuedCheckin:
+        return cls(
+            submission=dict(payload["submission"]),
+            submitter=Submitter(payload.get("submitter") or Submitter.APP),
+            charger_name=str(payload.get("charger_name") or ""),
+            language=str(payload.get("language") or "en"),
+            panel_message_id=payload.get("panel_message_id"),
+        )
+
+    def comment_submission(self) -> CommentSubmission:
+        body = self.submission
+        return CommentSubmission(
+            charger_id=int(body["ChargePointID"]),
+            comment_type_id=body.get("CommentTypeID"),
+            checkin_status_type_id=body.get("CheckinStatusTypeID"),
+            rating=body.get("Rating"),
+            comment=body.get("Comment"),
+            user_name=body.get("UserName"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The outcome of one delivery attempt, for the driver's notification."""
+
+    item: OutboxItem
+    checkin: QueuedCheckin
+    result: DeliveryResult
+    error: OcmError | None = None
+    retry_at: datetime | None = None
+
+    @property
+    def first_attempt(self) -> bool:
+        return self.item.attempts == 0
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Exponential backoff between attempts: 30 s, 1 min, 2 min, ... at most 30 min."""
+
+    base: timedelta = timedelta(seconds=30)
+    cap: timedelta = timedelta(minutes=30)
+
+    def delay(self, attempts: int, retry_after: float | None = None) -> timedelta:
+        wait = min(self.cap, self.base * (2 ** max(0, attempts)))
+        if retry_after is not None:
+            wait = max(wait, timedelta(seconds=retry_after))
+        return wait
+
+
+def matches_submission(comment: Comment, submission: Mapping[str, Any], *, since: datetime) -> bool:
+    """Whether ``comment`` on OCM is the post of ``submission`` made at or after ``since``."""
+    if comment.date_created is not None:
+        created = comment.date_created
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=since.tzinfo)
+        if created < since - _CLOCK_SKEW:
+            return False
+    status_id = comment.checkin_status.id if comment.checkin_status else None
+    return (
+        status_id == submission.get("CheckinStatusTypeID")
+        and comment.rating == submission.get("Rating")
+        and (comment.text or None) == (submission.get("Comment") or None)
+    )
+
+
+@dataclass
+class Outbox:
+    """Queues check-ins and delivers them to OCM (see the module docstring)."""
+
+    storage: Storage
+    client: Any  # OcmClient: submit_comment, search
+    write_key: str | None = None
+    instance_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}")
+    backoff: Backoff = field(default_factory=Backoff)
+    lease_seconds: float = 90.0  # longer than the OCM client's total timeout plus the check read
+    max_age: timedelta = timedelta(days=2)
+    park_for: timedelta = timedelta(days=30)
+    now: Callable[[], datetime] = utc_now
+    refresh_charger: Callable[[int], Any] | None = None
+
+    async def enqueue(self, *, key: str, user_id: int, chat_id: int, checkin: QueuedCheckin) -> bool:
+        """Queue a check-in; False when this key was queued before (a double tap, a retry)."""
+        return await self.storage.enqueue_outbox(
+            key, user_id, chat_id, checkin.to_payload(), charger_id=checkin.charger_id, now=self.now()
+        )
+
+    async def deliver_due(self, *, limit: int = 20) -> list[Delivery]:
+        """Claim and deliver every due item; one entry per item attempted."""
+        items = await self.storage.claim_due_outbox(
+            self.instance_id, now=self.now(), lease_seconds=self.lease_seconds, limit=limit
+        )
+        deliveries = []
+        for item in items:
+            try:
+                deliveries.append(await self._deliver(item))
+            except Exception:
+                # One broken item must not block the others; its lease expires and it is retried.
+                log.exception("delivering outbox item %s failed", item.key)
+        return deliveries
+
+    async def retry_now(self, key: str, user_id: int) -> OutboxItem | None:
+        """Make the driver's waiting item due at once (the "Retry" button); None if not theirs or done."""
+        item = await self.storage.get_outbox(key)
+        if item is None or item.user_id != user_id:
+            return None
+        if item.status == "pending" and item.next_attempt_at > self.now() and not self._leased(item):
+            await self._reschedule(item, self.now())
+            return await self.storage.get_outbox(key)
+        return item
+
+    async def resume_after_sign_in(self, user_id: int) -> int:
+        """After a new sign-in, items that waited for one are due at once; how many."""
+        count = 0
+        for item in await self.storage.outbox_for_user(user_id):
+            if item.status == "pending" and item.last_error == NEEDS_SIGN_IN and not self._leased(item):
+                await self._reschedule(item, self.now())
+                count += 1
+        return count
+
+    async def pending_for(self, user_id: int) -> list[OutboxItem]:
+        return [i for i in await self.storage.outbox_for_user(user_id) if i.status == "pending"]
+
+    # Delivery -----------------------------------------------------------------------------------
+
+    async def _deliver(self, item: OutboxItem) -> Delivery:
+        checkin = QueuedCheckin.from_payload(item.payload)
+        inflight_key = _INFLIGHT_PREFIX + item.key
+        in_doubt = item.last_error == IN_DOUBT or await self.storage.get_value(inflight_key) is not None
+        if in_doubt:
+            try:
+                if await self._already_on_ocm(item, checkin):
+                    log.info("outbox item %s was already on OCM; not posting it again", item.key)
+                    return await self._delivered(item, checkin, {"status": "OK", "found": True})
+            except OcmError as error:
+                # Not knowing whether it is there, posting again could double it: wait and look again.
+                return await self._retry(item, checkin, error, keep_doubt=True)
+
+        credentials = await self._credentials(item, checkin)
+        if credentials is None:
+            if checkin.submitter is Submitter.USER:
+                return await self._park_for_sign_in(item, checkin, None)
+            error = OcmAuthError("no write-enabled application key is configured", status=403)
+            await self.storage.mark_outbox_failed(item.key, "no-credentials", permanent=True)
+            return Delivery(item, checkin, DeliveryResult.REJECTED, error)
+
+        await self.storage.set_value(inflight_key, {"by": self.instance_id, "at": self.now().isoformat()})
+        try:
+            await self.client.submit_comment(checkin.comment_submission(), **credentials)
+        except OcmRejected as error:
+            await self.storage.set_value(inflight_key, None)
+            if "read only" in error.description.lower():
+                return await self._retry(item, checkin, error)
+            log.warning("OCM rejected outbox item %s: %s", item.key, error.description)
+            await self.storage.mark_outbox_failed(item.key, f"rejected: {error.description}"[:500], permanent=True)
+            return Delivery(item, checkin, DeliveryResult.REJECTED, error)
+        except OcmAuthError as error:
+            await self.storage.set_value(inflight_key, None)
+            if error.is_user_token and checkin.submitter is Submitter.USER:
+                await self._forget_token(item.user_id)
+                return await self._park_for_sign_in(item, checkin, error)
+            return await self._retry(item, checkin, error)
+        except OcmRateLimited as error:
+            await self.storage.set_value(inflight_key, None)
+            return await self._retry(item, checkin, error)
+        except OcmError as error:
+            # Unavailable (timeout, reset, 5xx) or unreadable: the post may be stored on OCM anyway.
+            await self.storage.set_value(inflight_key, None)
+            return await self._retry(item, checkin, error, keep_doubt=True)
+        delivery = await self._delivered(item, checkin, {"status": "OK"})
+        await self.storage.set_value(inflight_key, None)
+        return delivery
+
+    async def _credentials(self, item: OutboxItem, checkin: QueuedCheckin) -> dict[str, str] | None:
+        if checkin.submitter is Submitter.USER:
+            try:
+                stored = await self.storage.get_ocm_token(item.user_id)
+            except TokensDisabled:
+                return None
+            return {"token": stored.token} if stored is not None else None
+        return {"write_key": self.write_key} if self.write_key else None
+
+    async def _already_on_ocm(self, item: OutboxItem, checkin: QueuedCheckin) -> bool:
+        query = PoiQuery(chargepointid=(checkin.charger_id,), maxresults=1, includecomments=True)
+        chargers = await self.client.search(query)
+        return any(
+            matches_submission(comment, checkin.submission, since=item.created_at)
+            for charger in chargers
+            if charger.id == checkin.charger_id
+            for comment in charger.comments
+        )
+
+    async def _delivered(self, item: OutboxItem, checkin: QueuedCheckin, result: dict[str, Any]) -> Delivery:
+        await self.storage.mark_outbox_sent(item.key, result)
+        if self.refresh_charger is not None:
+            try:
+                await self.refresh_charger(checkin.charger_id)
+            except Exception as error:  # a stale card is not worth failing a delivered check-in
+                log.info("could not refresh charger %s after a check-in: %s", checkin.charger_id, error)
+        return Delivery(item, checkin, DeliveryResult.DELIVERED)
+
+    async def _retry(
+        self, item: OutboxItem, checkin: QueuedCheckin, error: OcmError, *, keep_doubt: bool = False
+    ) -> Delivery:
+        now = self.now()
+        if now - item.created_at > self.max_age:
+            await self.storage.mark_outbox_failed(item.key, f"gave up: {error}"[:500], permanent=True)
+            return Delivery(item, checkin, DeliveryResult.GAVE_UP, error)
+        retry_after = error.retry_after if isinstance(error, OcmRateLimited) else None
+        retry_at = now + self.backoff.delay(item.attempts, retry_after)
+        note = IN_DOUBT if keep_doubt or item.last_error == IN_DOUBT else f"retry: {error}"[:500]
+        await self.storage.mark_outbox_failed(item.key, note, next_attempt_at=retry_at)
+        log.info("outbox item %s not delivered (%s); next attempt at %s", item.key, error, retry_at.isoformat())
+        return Delivery(item, checkin, DeliveryResult.RETRY, error, retry_at)
+
+    async def _park_for_sign_in(
+        self, item: OutboxItem, checkin: QueuedCheckin, error: OcmError | None
+    ) -> Delivery:
+        await self.storage.mark_outbox_failed(item.key, NEEDS_SIGN_IN, next_attempt_at=self.now() + self.park_for)
+        return Delivery(item, checkin, DeliveryResult.NEEDS_SIGN_IN, error)
+
+    def _leased(self, item: OutboxItem) -> bool:
+        """Claimed by a delivery that may still be running (moving it then could post it twice)."""
+        return item.lease_until is not None and item.lease_until > self.now()
+
+    async def _reschedule(self, item: OutboxItem, when: datetime) -> None:
+        # mark_outbox_failed is the storage's only way to move next_attempt_at; the note is kept.
+        await self.storage.mark_outbox_failed(item.key, item.last_error or "rescheduled", next_attempt_at=when)
+
+    async def _forget_token(self, user_id: int) -> None:
+        with contextlib.suppress(TokensDisabled):
+            await self.storage.delete_ocm_token(user_id)

@@ -1,0 +1,453 @@
+"""What a driver sees while checking in and signing in (UX.md, "Check-in"). Pure functions.
+
+Every screen is a :class:`Screen`: HTML text (OCM text escaped) and its inline keyboard, with
+signed callback data from :class:`~ocm_bot.views.callbacks.CallbackCodec`. Example::
+
+    screen = outcome_screen(t, codec, draft, group_outcomes(outcomes))
+    await message.reply_text(screen.text, parse_mode="HTML", reply_markup=screen.keyboard)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from ocm_bot.domain.checkin import (
+    FAULT_REPORT,
+    GENERAL_COMMENT,
+    MAX_COMMENT_CHARS,
+    CheckinDraft,
+    Outcome,
+    OutcomeGroup,
+    add_comment_url,
+    details_url,
+    find_outcome,
+)
+from ocm_bot.domain.outbox import Delivery, DeliveryResult, Submitter
+from ocm_bot.i18n import Translator
+from ocm_bot.ocm.errors import OcmAuthError, OcmRateLimited
+from ocm_bot.storage.base import OutboxItem
+from ocm_bot.views.callbacks import CallbackCodec
+
+# Callback actions (``ci`` is the "Check in" button on search cards and details).
+START = "ci"
+OUTCOME = "ci-o"
+GROUP = "ci-g"
+BACK = "ci-b"
+RATE = "ci-r"
+COMMENT_TYPE = "ci-t"
+SKIP_COMMENT = "ci-s"
+SUBMIT = "ci-y"
+CANCEL = "ci-x"
+RETRY = "ci-q"
+
+SKIP_RATING = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Screen:
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
+
+
+def _name(draft_or_name: CheckinDraft | str) -> str:
+    name = draft_or_name.charger_name if isinstance(draft_or_name, CheckinDraft) else draft_or_name
+    return f"<b>{escape(name)}</b>"
+
+
+def outcome_label(t: Translator, outcome: Outcome) -> str:
+    """The outcome's short label in the driver's language (OCM's own title for types we do not know)."""
+    return f"{outcome.sentiment.emoji} {t.gettext(outcome.label)}"
+
+
+def _cancel_button(t: Translator, codec: CallbackCodec) -> InlineKeyboardButton:
+    return InlineKeyboardButton(t.gettext("Cancel"), callback_data=codec.encode(CANCEL))
+
+
+def _back_button(t: Translator, codec: CallbackCodec) -> InlineKeyboardButton:
+    return InlineKeyboardButton(t.gettext("‹ Back"), callback_data=codec.encode(BACK))
+
+
+# Step 1: outcome ---------------------------------------------------------------------------------
+
+
+def outcome_screen(t: Translator, codec: CallbackCodec, draft: CheckinDraft, groups: tuple[OutcomeGroup, ...]) -> Screen:
+    rows = []
+    for group in groups:
+        if group.is_single:
+            outcome = group.outcomes[0]
+            data = codec.encode(OUTCOME, outcome.id)
+            label = f"{group.emoji} {t.gettext(group.label)}"
+        else:
+            data = codec.encode(GROUP, group.name)
+            label = f"{group.emoji} {t.gettext(group.label)} ▸"
+        if draft.outcome_id is not None and any(o.id == draft.outcome_id for o in group.outcomes):
+            label = f"• {label}"
+        rows.append([InlineKeyboardButton(label, callback_data=data)])
+    rows.append([_cancel_button(t, codec)])
+    return Screen(t.gettext("How did it go at {name}?", name=_name(draft)), InlineKeyboardMarkup(rows))
+
+
+def outcome_group_screen(t: Translator, codec: CallbackCodec, draft: CheckinDraft, group: OutcomeGroup) -> Screen:
+    rows = []
+    for outcome in group.outcomes:
+        label = outcome_label(t, outcome)
+        if outcome.id == draft.outcome_id:
+            label = f"• {label}"
+        rows.append([InlineKeyboardButton(label, callback_data=codec.encode(OUTCOME, outcome.id))])
+    rows.append([_back_button(t, codec), _cancel_button(t, codec)])
+    text = t.gettext("How did it go at {name}?", name=_name(draft)) + "\n" + escape(
+        f"{group.emoji} {t.gettext(group.label)}"
+    )
+    return Screen(text, InlineKeyboardMarkup(rows))
+
+
+# Step 2: rating ----------------------------------------------------------------------------------
+
+
+def stars(rating: int) -> str:
+    return "★" * rating + "☆" * (5 - rating)
+
+
+def rating_screen(t: Translator, codec: CallbackCodec, draft: CheckinDraft) -> Screen:
+    numbers = [
+        InlineKeyboardButton(f"•{n}•" if draft.rating == n else str(n), callback_data=codec.encode(RATE, n))
+        for n in range(1, 6)
+    ]
+    rows = [
+        numbers,
+        [
+            InlineKeyboardButton(t.gettext("Skip"), callback_data=codec.encode(RATE, SKIP_RATING)),
+            _back_button(t, codec),
+            _cancel_button(t, codec),
+        ],
+    ]
+    text = t.gettext("Rate {name}: 1 is poor, 5 is excellent.", name=_name(draft))
+    return Screen(text, InlineKeyboardMarkup(rows))
+
+
+# Step 3: comment ---------------------------------------------------------------------------------
+
+
+def comment_screen(t: Translator, codec: CallbackCodec, draft: CheckinDraft) -> Screen:
+    lines = [t.gettext("Anything to add for other drivers? Send a message, or tap Skip.")]
+    rows = []
+    if draft.outcome_failed:
+        fault = draft.comment_type_id == FAULT_REPORT
+        lines.append(
+            t.gettext("It will be posted as a fault report, which the operator is told about.")
+            if fault
+            else t.gettext("It will be posted as a general comment.")
+        )
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    ("✓ " if fault else "") + t.gettext("🛠 Fault report"),
+                    callback_data=codec.encode(COMMENT_TYPE, FAULT_REPORT),
+                ),
+                InlineKeyboardButton(
+                    ("" if fault else "✓ ") + t.gettext("💬 General comment"),
+                    callback_data=codec.encode(COMMENT_TYPE, GENERAL_COMMENT),
+                ),
+            ]
+        )
+    if draft.comment:
+        lines.append(t.gettext("Your comment so far: {comment}", comment=f"<i>{escape(draft.comment)}</i>"))
+    skip = t.gettext("Keep this comment") if draft.comment else t.gettext("Skip")
+    rows.append(
+        [
+            InlineKeyboardButton(skip, callback_data=codec.encode(SKIP_COMMENT)),
+            _back_button(t, codec),
+            _cancel_button(t, codec),
+        ]
+    )
+    return Screen("\n".join(lines), InlineKeyboardMarkup(rows))
+
+
+def comment_too_long_text(t: Translator, length: int) -> str:
+    return t.gettext(
+        "That is {length} characters; Open Charge Map takes at most {limit}. Please send a shorter comment.",
+        length=t.number(length, digits=0),
+        limit=t.number(MAX_COMMENT_CHARS, digits=0),
+    )
+
+
+# Step 4: summary ---------------------------------------------------------------------------------
+
+
+def summary_screen(
+    t: Translator,
+    codec: CallbackCodec,
+    draft: CheckinDraft,
+    outcomes: tuple[Outcome, ...],
+    submitter: Submitter,
+    *,
+    sign_in_available: bool,
+) -> Screen:
+    outcome = find_outcome(outcomes, draft.outcome_id) if draft.outcome_id is not None else None
+    lines = [t.gettext("Your check-in at {name}", name=_name(draft))]
+    if outcome is not None:
+        lines.append(escape(outcome_label(t, outcome)))
+    lines.append(
+        t.gettext("Rating: {stars} ({rating}/5)", stars=stars(draft.rating), rating=draft.rating)
+        if draft.rating
+        else t.gettext("Rating: skipped")
+    )
+    lines.append(
+        t.gettext("Comment: {comment}", comment=f"<i>{escape(draft.comment)}</i>")
+        if draft.comment
+        else t.gettext("Comment: none")
+    )
+    if draft.comment_type_id == FAULT_REPORT:
+        lines.append(t.gettext("Posted as a fault report."))
+    if submitter is Submitter.USER:
+        lines.append(t.gettext("It will be posted with your Open Charge Map account."))
+    elif submitter is Submitter.APP:
+        lines.append(t.gettext("It will be posted by this bot under your Telegram name."))
+
+    if submitter is Submitter.NONE:
+        lines.append("")
+        lines.append(
+            t.gettext("I cannot post it for you until you sign in: send /login, then come back here.")
+            if sign_in_available
+            else t.gettext("This bot has no write access to Open Charge Map, so I cannot post it for you.")
+        )
+        lines.append(t.gettext("You can check in on the Open Charge Map site instead:"))
+        rows = [
+            [InlineKeyboardButton(t.gettext("Check in on Open Charge Map ↗"), url=add_comment_url(draft.charger_id))],
+            [_back_button(t, codec), _cancel_button(t, codec)],
+        ]
+    else:
+        rows = [
+            [
+                InlineKeyboardButton(t.gettext("Submit"), callback_data=codec.encode(SUBMIT, draft.key)),
+                _back_button(t, codec),
+                _cancel_button(t, codec),
+            ]
+        ]
+    return Screen("\n".join(lines), InlineKeyboardMarkup(rows))
+
+
+def sending_text(t: Translator, charger_name: str) -> str:
+    return t.gettext("Sending your check-in at {name} to Open Charge Map…", name=_name(charger_name))
+
+
+# Delivery outcomes -------------------------------------------------------------------------------
+
+
+def _details_keyboard(t: Translator, charger_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(t.gettext("Open in OCM ↗"), url=details_url(charger_id))]]
+    )
+
+
+def _add_comment_keyboard(t: Translator, charger_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(t.gettext("Check in on Open Charge Map ↗"), url=add_comment_url(charger_id))]]
+    )
+
+
+def delivery_screen(t: Translator, codec: CallbackCodec, delivery: Delivery) -> Screen:
+    """What the driver is told after an attempt to post their check-in."""
+    checkin = delivery.checkin
+    charger_id = checkin.charger_id
+    name = _name(checkin.charger_name or f"#{charger_id}")
+    link = f'<a href="{escape(details_url(charger_id))}">{escape(t.gettext("the charger page"))}</a>'
+    result = delivery.result
+    if result is DeliveryResult.DELIVERED:
+        if delivery.first_attempt:
+            text = t.gettext("Thanks! Your check-in at {name} is on Open Charge Map: {link}.", name=name, link=link)
+        else:
+            text = t.gettext(
+                "Open Charge Map is back: your check-in at {name} is now posted. Thanks! See {link}.",
+                name=name,
+                link=link,
+            )
+        return Screen(text, _details_keyboard(t, charger_id))
+    if result is DeliveryResult.NEEDS_SIGN_IN:
+        return Screen(
+            t.gettext(
+                "Your Open Charge Map sign-in has expired. Your check-in at {name} is kept: "
+                "send /login and I will post it.",
+                name=name,
+            )
+        )
+    if result is DeliveryResult.REJECTED:
+        error = delivery.error
+        if isinstance(error, OcmAuthError):
+            reason = t.gettext("this bot is not allowed to post to Open Charge Map right now.")
+        else:
+            description = getattr(error, "description", "") or str(error or "")
+            reason = t.gettext("it answered “{answer}”.", answer=escape(description[:200]))
+        text = t.gettext(
+            "Open Charge Map did not accept your check-in at {name}, so it is not posted: {reason} "
+            "You can check in on the Open Charge Map site instead.",
+            name=name,
+            reason=reason,
+        )
+        return Screen(text, _add_comment_keyboard(t, charger_id))
+    if result is DeliveryResult.GAVE_UP:
+        text = t.gettext(
+            "I could not reach Open Charge Map for two days, so your check-in at {name} was not posted. "
+            "You can check in on the Open Charge Map site instead.",
+            name=name,
+        )
+        return Screen(text, _add_comment_keyboard(t, charger_id))
+    if isinstance(delivery.error, OcmRateLimited):
+        reason = t.gettext("Open Charge Map asks us to slow down.")
+    elif delivery.error is not None and "read only" in str(delivery.error).lower():
+        reason = t.gettext("Open Charge Map is not taking check-ins right now (maintenance).")
+    else:
+        reason = t.gettext("Open Charge Map is not answering right now.")
+    text = reason + " " + t.gettext("Your check-in at {name} is saved; I'll send it as soon as it is back.", name=name)
+    keyboard = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(t.gettext("🔄 Retry now"), callback_data=codec.encode(RETRY, delivery.item.key))]]
+    )
+    return Screen(text, keyboard)
+
+
+def queued_item_text(t: Translator, item: OutboxItem | None) -> str:
+    """A submission that exists already (a second tap on Submit, a replayed update)."""
+    if item is not None and item.status == "sent":
+        return t.gettext("This check-in is already on Open Charge Map.")
+    if item is not None and item.status == "failed":
+        return t.gettext("Open Charge Map did not take this check-in; it was not posted.")
+    return t.gettext("This check-in is already on its way to Open Charge Map.")
+
+
+def retry_started_text(t: Translator) -> str:
+    return t.gettext("Trying again…")
+
+
+# Entry, exits and other messages -----------------------------------------------------------------
+
+
+def too_soon_text(t: Translator, charger_name: str, wait: timedelta) -> str:
+    minutes = max(1, math.ceil(wait.total_seconds() / 60))
+    return t.ngettext(
+        "You checked in at {name} a moment ago. You can check in there again in {n} minute.",
+        "You checked in at {name} a moment ago. You can check in there again in {n} minutes.",
+        minutes,
+        name=_name(charger_name),
+    )
+
+
+def unknown_charger_text(t: Translator, charger_id: int) -> str:
+    return t.gettext("I could not find charger #{id} on Open Charge Map.", id=charger_id)
+
+
+def checkin_usage_text(t: Translator) -> str:
+    return t.gettext(
+        "Send /checkin followed by the charger's ID, for example /checkin 12345, "
+        "or tap ✅ Check in on a charger."
+    )
+
+
+def private_chat_screen(t: Translator, bot_username: str, charger_id: int) -> Screen:
+    """In a group, a check-in continues in a private chat so the group is not flooded."""
+    url = private_checkin_url(bot_username, charger_id)
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(t.gettext("✅ Check in privately"), url=url)]])
+    return Screen(t.gettext("Check-ins continue in a private chat with me, so the group stays quiet."), keyboard)
+
+
+def private_checkin_url(bot_username: str, charger_id: int) -> str:
+    return f"https://t.me/{bot_username}?start=checkin-{charger_id}"
+
+
+def cancelled_text(t: Translator) -> str:
+    return t.gettext("Check-in cancelled. Nothing was sent.")
+
+
+def timed_out_text(t: Translator) -> str:
+    return t.gettext(
+        "I put this check-in aside after 15 minutes without an answer; nothing was sent. "
+        "Tap ✅ Check in on a charger to start again."
+    )
+
+
+def no_open_checkin_text(t: Translator) -> str:
+    return t.gettext("This check-in is no longer open. Tap ✅ Check in on a charger to start again.")
+
+
+def use_buttons_text(t: Translator) -> str:
+    return t.gettext("Please use the buttons above, or /cancel to stop the check-in.")
+
+
+# Sign-in ------------------------------------------------------------------------------------------
+
+
+def login_private_only_text(t: Translator) -> str:
+    return t.gettext("For your safety, sign in only in a private chat with me.")
+
+
+def login_disabled_text(t: Translator) -> str:
+    return t.gettext(
+        "Signing in is turned off on this bot: its operator has not set up safe storage for sign-ins "
+        "(STORAGE_SECRET). You can still check in on the Open Charge Map site."
+    )
+
+
+def ask_email_text(t: Translator) -> str:
+    return t.gettext(
+        "Sign in to Open Charge Map so your check-ins are posted with your account.\n"
+        "What is the e-mail address of your Open Charge Map account? (/cancel to stop)"
+    )
+
+
+def not_an_email_text(t: Translator) -> str:
+    return t.gettext(
+        "That does not look like an e-mail address. Send the e-mail of your Open Charge Map account, or /cancel."
+    )
+
+
+def ask_password_text(t: Translator) -> str:
+    return t.gettext(
+        "Now your Open Charge Map password. I delete your message at once and keep only the sign-in "
+        "token Open Charge Map gives back, encrypted."
+    )
+
+
+def signed_in_text(t: Translator, username: str | None, resumed: int) -> str:
+    text = (
+        t.gettext("Signed in to Open Charge Map as {name}.", name=f"<b>{escape(username)}</b>")
+        if username
+        else t.gettext("Signed in to Open Charge Map.")
+    )
+    text += " " + t.gettext("Your check-ins are now posted with your account. /logout signs you out.")
+    if resumed:
+        text += "\n" + t.ngettext(
+            "Sending the {n} check-in that waited for your sign-in.",
+            "Sending the {n} check-ins that waited for your sign-in.",
+            resumed,
+        )
+    return text
+
+
+def wrong_password_text(t: Translator) -> str:
+    return t.gettext("Open Charge Map did not accept that e-mail and password. Send /login to try again.")
+
+
+def login_failed_text(t: Translator, reason: str) -> str:
+    return reason + " " + t.gettext("Send /login to try again.")
+
+
+def login_cancelled_text(t: Translator) -> str:
+    return t.gettext("Sign-in cancelled.")
+
+
+def login_timed_out_text(t: Translator) -> str:
+    return t.gettext("Sign-in timed out. Send /login to start again.")
+
+
+def signed_out_text(t: Translator, was_signed_in: bool) -> str:
+    if was_signed_in:
+        return t.gettext("Signed out. I no longer keep your Open Charge Map sign-in.")
+    return t.gettext("You were not signed in.")
+
+
+def resume_summary_hint_text(t: Translator) -> str:
+    return t.gettext("Your check-in is still open: here it is again.")
