@@ -1,0 +1,376 @@
+"""Nearby search: asks OCM as rarely as it can and remembers results for paging.
+
+:class:`SearchService` answers "the nearest chargers around this point for these preferences"
+with a :class:`SearchResult` (distances and bearings computed here, nearest first), kept under a
+short id so that paging, details and filter chips work without asking OCM again.
+
+When OCM is asked, and when not:
+
+- Every OCM answer (a *fetch*) is kept for ``fetch_ttl`` seconds with the server-side filters it
+  was asked with and the circle it covers (the radius, or the distance of the farthest charger
+  when OCM stopped at ``maxresults``).
+- A new search reuses a fetch whose server filters are no narrower than the ones wanted
+  (:meth:`ServerFilter.covers`) and whose circle, seen from the new point, still covers the
+  radius — or still holds at least :data:`REUSE_MIN_HITS` matching chargers. The local filter
+  (:func:`~ocm_bot.domain.filters.matches`) then narrows it. So paging, a narrower filter, a
+  status or usage change, and a live location moving inside the circle cost no OCM call; a new
+  place, a wider radius or a wider server filter does.
+- A result with few chargers says which active filters hide how many (:class:`RelaxHint`) and
+  whether a wider radius is possible.
+
+Example::
+
+    service = SearchService(ocm_client)
+    result = await service.nearby(GeoPoint(45.5122, -122.6587), prefs, label="Pioneer Square")
+    result.page(0, 5)                 # the first five hits
+    service.get(result.id)            # the same result, from memory (None once expired)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import secrets
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from cachetools import TTLCache
+
+from ocm_bot.domain.filters import (
+    MAX_RESULTS,
+    FilterKey,
+    ServerFilter,
+    active_filters,
+    failed_filters,
+    ocm_query,
+    without,
+)
+from ocm_bot.domain.geo import GeoPoint, haversine_km, initial_bearing
+from ocm_bot.domain.preferences import RADIUS_STEPS_KM, UserPreferences
+from ocm_bot.ocm.errors import OcmUnavailable
+from ocm_bot.ocm.models import Charger
+from ocm_bot.ocm.source import ChargerSource
+
+REUSE_MIN_HITS = 10
+"""A truncated fetch that covers less than the radius is still used if it has two pages of matches."""
+MAX_RADIUS_KM = 200.0
+WIDER_RADIUS_STEPS_KM = (*RADIUS_STEPS_KM, 100.0, MAX_RADIUS_KM)
+_CELL_DEGREES = 0.5  # fetches are indexed by 0.5° cells (about 55 km north-south)
+_EDGE_TOLERANCE = 1.005  # OCM's and our distance formulas differ a little at the edge of the radius
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A charger as seen from the search point."""
+
+    charger: Charger
+    distance_km: float
+    bearing: float
+
+
+@dataclass(frozen=True, slots=True)
+class RelaxHint:
+    """An active filter that hides results; ``hidden`` is None when OCM applied it (count unknown)."""
+
+    key: FilterKey
+    hidden: int | None
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    id: str
+    point: GeoPoint
+    label: str | None
+    radius_km: float
+    prefs: UserPreferences
+    hits: tuple[Hit, ...]
+    relax: tuple[RelaxHint, ...] = ()
+    can_widen: bool = False
+    country_iso: str | None = None
+
+    def page_count(self, size: int | None = None) -> int:
+        size = size or self.prefs.page_size
+        return max(1, math.ceil(len(self.hits) / size))
+
+    def page(self, number: int, size: int | None = None) -> tuple[Hit, ...]:
+        """Hits on page ``number`` (0-based; clamped to the pages there are)."""
+        size = size or self.prefs.page_size
+        number = min(max(0, number), self.page_count(size) - 1)
+        return self.hits[number * size : (number + 1) * size]
+
+    @property
+    def few(self) -> bool:
+        return len(self.hits) < self.prefs.page_size
+
+
+@dataclass(frozen=True, slots=True)
+class _Fetch:
+    point: GeoPoint
+    server: ServerFilter
+    chargers: tuple[Charger, ...]
+    radius_km: float
+    coverage_km: float
+    complete: bool
+    expires_at: float
+
+
+@dataclass
+class SearchStats:
+    """Counters for the benchmark and the logs."""
+
+    searches: int = 0
+    ocm_searches: int = 0
+    ocm_lookups: int = 0
+    reused: int = 0
+    by_reason: dict[str, int] = field(default_factory=dict)
+
+
+class SearchService:
+    """Nearby search, details and favourites' lookups over a :class:`ChargerSource`."""
+
+    def __init__(
+        self,
+        source: ChargerSource,
+        *,
+        max_results: int = MAX_RESULTS,
+        fetch_ttl: float = 600.0,
+        result_ttl: float = 3600.0,
+        detail_ttl: float = 300.0,
+        max_cached_results: int = 20_000,
+        deadline: float = 8.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._source = source
+        self._max_results = max_results
+        self._fetch_ttl = fetch_ttl
+        self._deadline = deadline
+        self._clock = clock
+        self._cells: TTLCache[tuple[int, int], list[_Fetch]] = TTLCache(4096, fetch_ttl, timer=clock)
+        self._results: TTLCache[str, SearchResult] = TTLCache(max_cached_results, result_ttl, timer=clock)
+        self._details: TTLCache[tuple[int, bool], Charger] = TTLCache(4096, detail_ttl, timer=clock)
+        self._notes: TTLCache[str, Any] = TTLCache(max_cached_results, result_ttl, timer=clock)
+        self.stats = SearchStats()
+
+    # Searching ---------------------------------------------------------------------------------
+
+    async def nearby(
+        self,
+        point: GeoPoint,
+        prefs: UserPreferences,
+        *,
+        label: str | None = None,
+        radius_km: float | None = None,
+    ) -> SearchResult:
+        """The chargers around ``point`` that ``prefs`` lets through, nearest first."""
+        radius = min(radius_km or prefs.radius_km, MAX_RADIUS_KM)
+        server = ServerFilter.of(prefs)
+        self.stats.searches += 1
+        fetch = self._reusable(point, server, prefs, radius)
+        if fetch is None:
+            fetch = await self._fetch(point, server, prefs, radius)
+        else:
+            self.stats.reused += 1
+        return self._store(self._result(fetch, point, prefs, radius, label))
+
+    def get(self, search_id: str) -> SearchResult | None:
+        """A result kept from an earlier search (None once expired or unknown)."""
+        return self._results.get(search_id)
+
+    async def refine(self, search_id: str, prefs: UserPreferences) -> SearchResult | None:
+        """The same search with other preferences (the same point, label and radius)."""
+        previous = self.get(search_id)
+        if previous is None:
+            return None
+        return await self.nearby(previous.point, prefs, label=previous.label, radius_km=previous.radius_km)
+
+    async def relax(self, search_id: str, key: FilterKey) -> SearchResult | None:
+        """The same search with one filter switched off."""
+        previous = self.get(search_id)
+        if previous is None:
+            return None
+        return await self.refine(search_id, without(previous.prefs, key))
+
+    async def widen(self, search_id: str) -> SearchResult | None:
+        """The same search with the next larger radius."""
+        previous = self.get(search_id)
+        if previous is None:
+            return None
+        radius = wider_radius(previous.radius_km)
+        return await self.nearby(previous.point, previous.prefs, label=previous.label, radius_km=radius)
+
+    # Single chargers ---------------------------------------------------------------------------
+
+    async def charger(self, charger_id: int, *, include_comments: bool = False) -> Charger | None:
+        """One charger by OCM ID (kept a few minutes), or None when OCM does not know it."""
+        key = (charger_id, include_comments)
+        cached = self._details.get(key)
+        if cached is not None:
+            return cached
+        found = await self.chargers([charger_id], include_comments=include_comments)
+        return found[0] if found else None
+
+    async def chargers(self, charger_ids: list[int], *, include_comments: bool = False) -> list[Charger]:
+        """Several chargers in one OCM request, in the order asked; unknown IDs are left out."""
+        if not charger_ids:
+            return []
+        self.stats.ocm_lookups += 1
+        found = await self._with_deadline(
+            self._source.get_chargers(list(charger_ids), include_comments=include_comments)
+        )
+        for charger in found:
+            self._details[(charger.id, include_comments)] = charger
+            if include_comments:
+                self._details[(charger.id, False)] = charger
+        return found
+
+    # Short-lived notes (button payloads too big for callback data) ------------------------------
+
+    def remember(self, value: Any) -> str:
+        """Keep ``value`` for as long as results are kept; returns a short id for callback data."""
+        note_id = _new_id()
+        self._notes[note_id] = value
+        return note_id
+
+    def recall(self, note_id: str) -> Any:
+        return self._notes.get(note_id)
+
+    # Internals ---------------------------------------------------------------------------------
+
+    async def _fetch(self, point: GeoPoint, server: ServerFilter, prefs: UserPreferences, radius: float) -> _Fetch:
+        query = ocm_query(prefs, point, radius_km=radius, max_results=self._max_results)
+        self.stats.ocm_searches += 1
+        chargers = await self._with_deadline(self._source.search(query))
+        complete = len(chargers) < self._max_results
+        coverage = radius
+        if not complete:
+            coverage = min(radius, max((haversine_km(point, _where(c)) for c in chargers), default=radius))
+        fetch = _Fetch(point, server, tuple(chargers), radius, coverage, complete, self._clock() + self._fetch_ttl)
+        cell = _cell(point)
+        entries = [f for f in self._cells.get(cell, []) if f.expires_at > self._clock()][-7:]
+        self._cells[cell] = [*entries, fetch]
+        return fetch
+
+    def _reusable(self, point: GeoPoint, server: ServerFilter, prefs: UserPreferences, radius: float) -> _Fetch | None:
+        now = self._clock()
+        best: _Fetch | None = None
+        for cell in _neighbour_cells(point):
+            for fetch in self._cells.get(cell, ()):
+                if fetch.expires_at <= now or not fetch.server.covers(server):
+                    continue
+                usable = fetch.coverage_km - haversine_km(fetch.point, point)
+                if usable <= 0:
+                    continue
+                if usable >= radius:
+                    return fetch
+                if fetch.complete or radius > fetch.radius_km:
+                    continue  # a wider search than the cached one: only OCM knows what lies beyond
+                matching = sum(
+                    1
+                    for c in fetch.chargers
+                    if haversine_km(point, _where(c)) <= usable and not failed_filters(c, prefs, stop_at_first=True)
+                )
+                if matching >= REUSE_MIN_HITS:
+                    best = fetch
+        return best
+
+    def _result(
+        self, fetch: _Fetch, point: GeoPoint, prefs: UserPreferences, radius: float, label: str | None
+    ) -> SearchResult:
+        reach = min(radius, fetch.coverage_km - haversine_km(fetch.point, point)) * _EDGE_TOLERANCE
+        same_point = fetch.point == point
+        hits: list[Hit] = []
+        hidden: dict[FilterKey, int] = {}
+        for charger in fetch.chargers:
+            where = _where(charger)
+            distance = haversine_km(point, where)
+            if distance > reach and not (same_point and distance <= radius * 1.02):
+                continue
+            failed = failed_filters(charger, prefs)
+            if not failed:
+                hits.append(Hit(charger, distance, initial_bearing(point, where)))
+            elif len(failed) == 1 and None not in failed:
+                key = next(iter(failed))
+                assert key is not None
+                hidden[key] = hidden.get(key, 0) + 1
+        hits.sort(key=lambda hit: (hit.distance_km, hit.charger.id))
+        result = SearchResult(
+            id=_new_id(),
+            point=point,
+            label=label,
+            radius_km=radius,
+            prefs=prefs,
+            hits=tuple(hits),
+            country_iso=_country_of(hits, fetch.chargers),
+        )
+        if result.few:
+            result = replace(
+                result,
+                relax=_relax_hints(prefs, fetch.server, hidden),
+                can_widen=radius < MAX_RADIUS_KM,
+            )
+        return result
+
+    def _store(self, result: SearchResult) -> SearchResult:
+        self._results[result.id] = result
+        return result
+
+    async def _with_deadline(self, call: Any) -> Any:
+        """Await an OCM call, giving up after ``deadline`` seconds (OCM has hung for 20 s and more)."""
+        try:
+            async with asyncio.timeout(self._deadline):
+                return await call
+        except TimeoutError as error:
+            raise OcmUnavailable(f"no answer within {self._deadline:g} s") from error
+
+
+def wider_radius(radius_km: float) -> float:
+    """The next step up from ``radius_km`` (at most :data:`MAX_RADIUS_KM`)."""
+    return next((step for step in WIDER_RADIUS_STEPS_KM if step > radius_km + 1e-9), MAX_RADIUS_KM)
+
+
+def _relax_hints(
+    prefs: UserPreferences, fetched_with: ServerFilter, hidden: dict[FilterKey, int]
+) -> tuple[RelaxHint, ...]:
+    """Active filters that hide chargers: counted ones first (most hidden first), then the ones OCM applied."""
+    applied_by_ocm = {key for key in active_filters(prefs) if _server_applied(key, fetched_with)}
+    counted = [RelaxHint(key, count) for key, count in hidden.items() if count > 0 and key not in applied_by_ocm]
+    counted.sort(key=lambda hint: -(hint.hidden or 0))
+    unknown = [RelaxHint(key, None) for key in active_filters(prefs) if key in applied_by_ocm]
+    return tuple(counted + unknown)
+
+
+def _server_applied(key: FilterKey, server: ServerFilter) -> bool:
+    return {
+        FilterKey.MIN_POWER: server.min_power_kw is not None,
+        FilterKey.CONNECTORS: bool(server.connection_type_ids),
+        FilterKey.OPERATORS: bool(server.operator_ids),
+        FilterKey.LEVELS: bool(server.level_ids),
+        FilterKey.OPEN_DATA: server.open_data_only,
+    }.get(key, False)
+
+
+def _country_of(hits: list[Hit], chargers: tuple[Charger, ...]) -> str | None:
+    for charger in [hit.charger for hit in hits[:1]] + list(chargers[:1]):
+        country = charger.address.country
+        if country is not None and country.iso_code:
+            return country.iso_code.upper()
+    return None
+
+
+def _where(charger: Charger) -> GeoPoint:
+    return GeoPoint(charger.latitude, charger.longitude)
+
+
+def _cell(point: GeoPoint) -> tuple[int, int]:
+    return (math.floor(point.latitude / _CELL_DEGREES), math.floor(point.longitude / _CELL_DEGREES))
+
+
+def _neighbour_cells(point: GeoPoint) -> list[Hashable]:
+    row, column = _cell(point)
+    return [(row + dr, column + dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1)]
+
+
+def _new_id() -> str:
+    return secrets.token_urlsafe(6)

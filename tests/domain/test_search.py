@@ -1,0 +1,196 @@
+from dataclasses import replace
+
+import pytest
+
+from ocm_bot.domain.filters import FilterKey
+from ocm_bot.domain.geo import GeoPoint, haversine_km
+from ocm_bot.domain.preferences import UsageChoice, UserPreferences
+from ocm_bot.domain.search import MAX_RADIUS_KM, SearchService, wider_radius
+from ocm_bot.ocm.errors import OcmUnavailable
+from tests.domain.samples import PORTLAND, SampleSource, sample_chargers
+
+EVERYTHING = UserPreferences(operational_only=False, usage=UsageChoice.INCLUDE_RESTRICTED)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def source():
+    return SampleSource()
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def service(source, clock):
+    return SearchService(source, clock=clock)
+
+
+def expected_portland(prefs=EVERYTHING, radius=10.0):
+    from ocm_bot.domain.filters import matches
+
+    nearby = [
+        (haversine_km(PORTLAND, GeoPoint(c.latitude, c.longitude)), c.id)
+        for c in sample_chargers()
+        if haversine_km(PORTLAND, GeoPoint(c.latitude, c.longitude)) <= radius and matches(c, prefs)
+    ]
+    return [charger_id for _, charger_id in sorted(nearby)]
+
+
+async def test_nearby_returns_chargers_nearest_first_with_distances(service):
+    result = await service.nearby(PORTLAND, EVERYTHING)
+    assert [hit.charger.id for hit in result.hits] == expected_portland()
+    for hit in result.hits:
+        where = GeoPoint(hit.charger.latitude, hit.charger.longitude)
+        assert hit.distance_km == pytest.approx(haversine_km(PORTLAND, where))
+        assert 0 <= hit.bearing < 360
+    assert result.country_iso == "US"
+
+
+async def test_removed_chargers_never_appear(service):
+    result = await service.nearby(PORTLAND, EVERYTHING, radius_km=50)
+    assert all(hit.charger.status is None or hit.charger.status.id not in (200, 210) for hit in result.hits)
+
+
+async def test_paging_uses_the_kept_result_without_asking_ocm(service, source):
+    result = await service.nearby(PORTLAND, replace(EVERYTHING, page_size=3))
+    assert len(source.queries) == 1
+    kept = service.get(result.id)
+    assert kept is result
+    pages = [kept.page(n) for n in range(kept.page_count())]
+    assert [hit for page in pages for hit in page] == list(result.hits)
+    assert kept.page(99) == pages[-1]
+    assert len(source.queries) == 1
+
+
+async def test_unknown_or_expired_result_ids_are_none(service, clock):
+    result = await service.nearby(PORTLAND, EVERYTHING)
+    assert service.get("nope") is None
+    clock.now += 3601
+    assert service.get(result.id) is None
+
+
+async def test_a_narrower_filter_refilters_the_cached_answer(service, source):
+    await service.nearby(PORTLAND, EVERYTHING)
+    narrower = replace(EVERYTHING, min_power_kw=11, operational_only=True, usage=UsageChoice.PUBLIC_ONLY)
+    result = await service.nearby(PORTLAND, narrower)
+    assert len(source.queries) == 1
+    assert [hit.charger.id for hit in result.hits] == expected_portland(narrower)
+
+
+async def test_a_wider_server_filter_asks_ocm_again(service, source):
+    await service.nearby(PORTLAND, replace(EVERYTHING, min_power_kw=11))
+    await service.nearby(PORTLAND, EVERYTHING)
+    assert len(source.queries) == 2
+    assert source.queries[0].minpowerkw == 11 and source.queries[1].minpowerkw is None
+
+
+async def test_a_new_place_asks_ocm(service, source):
+    await service.nearby(PORTLAND, EVERYTHING)
+    await service.nearby(GeoPoint(53.79762, -1.379818), EVERYTHING)
+    assert len(source.queries) == 2
+
+
+async def test_moving_a_little_inside_a_complete_answer_reuses_it(service, source):
+    await service.nearby(PORTLAND, replace(EVERYTHING, radius_km=25))
+    moved = GeoPoint(45.5122, -122.6587 + 0.01)  # about 800 m east
+    result = await service.nearby(moved, replace(EVERYTHING, radius_km=10))
+    assert len(source.queries) == 1
+    assert result.hits[0].distance_km == pytest.approx(
+        haversine_km(moved, GeoPoint(result.hits[0].charger.latitude, result.hits[0].charger.longitude))
+    )
+
+
+async def test_cached_answers_expire(service, source, clock):
+    await service.nearby(PORTLAND, EVERYTHING)
+    clock.now += 601
+    await service.nearby(PORTLAND, EVERYTHING)
+    assert len(source.queries) == 2
+
+
+async def test_a_truncated_answer_only_counts_for_the_circle_it_covers(source, clock):
+    service = SearchService(source, max_results=5, clock=clock)
+    first = await service.nearby(PORTLAND, EVERYTHING, radius_km=25)
+    assert len(first.hits) == 5
+    farthest = max(hit.distance_km for hit in first.hits)
+    # 5 km away the 5 cached chargers cover nothing useful: OCM is asked again.
+    away = GeoPoint(45.5122, -122.6587 + 0.07)
+    await service.nearby(away, EVERYTHING, radius_km=25)
+    assert len(source.queries) == 2
+    assert farthest < 25
+
+
+async def test_few_results_name_the_filters_that_hide_them(service):
+    prefs = replace(
+        UserPreferences(), min_power_kw=3, usage=UsageChoice.PUBLIC_ONLY, operational_only=True, radius_km=1.4
+    )
+    result = await service.nearby(PORTLAND, prefs)
+    assert result.few
+    keys = [hint.key for hint in result.relax]
+    assert FilterKey.MIN_POWER in keys
+    power = next(hint for hint in result.relax if hint.key is FilterKey.MIN_POWER)
+    assert power.hidden is None  # OCM applied it: how many it hides is not known
+    usage = next(hint for hint in result.relax if hint.key is FilterKey.USAGE)
+    assert usage.hidden == 2  # Kimpton Riverplace (membership) and the Marriott (staff and guests)
+    assert result.can_widen
+
+
+async def test_relaxing_a_local_filter_needs_no_ocm_call(service, source):
+    prefs = replace(UserPreferences(), usage=UsageChoice.PUBLIC_ONLY, radius_km=1.4)
+    result = await service.nearby(PORTLAND, prefs)
+    usage = [hint for hint in result.relax if hint.key is FilterKey.USAGE]
+    assert usage and usage[0].hidden
+    relaxed = await service.relax(result.id, FilterKey.USAGE)
+    assert len(source.queries) == 1
+    assert len(relaxed.hits) == len(result.hits) + usage[0].hidden
+
+
+async def test_wider_radius_steps_up_and_asks_ocm(service, source):
+    result = await service.nearby(PORTLAND, replace(EVERYTHING, radius_km=2))
+    wider = await service.widen(result.id)
+    assert wider.radius_km == 5
+    assert len(wider.hits) >= len(result.hits)
+    assert len(source.queries) == 2
+    assert wider_radius(50) == 100
+    assert wider_radius(MAX_RADIUS_KM) == MAX_RADIUS_KM
+
+
+async def test_a_point_in_the_ocean_has_no_hits_and_offers_a_wider_radius(service):
+    result = await service.nearby(GeoPoint(0, -30), UserPreferences())
+    assert result.hits == () and result.few and result.can_widen
+
+
+async def test_chargers_by_id_are_kept_for_a_while(service, source):
+    first = await service.charger(100627, include_comments=True)
+    again = await service.charger(100627, include_comments=True)
+    plain = await service.charger(100627)
+    assert first is again is plain
+    assert source.lookups == [([100627], True)]
+    assert await service.charger(1) is None
+
+
+async def test_a_hanging_ocm_is_given_up_on(clock):
+    import asyncio
+
+    class Hanging(SampleSource):
+        async def search(self, query):
+            await asyncio.sleep(30)
+
+    service = SearchService(Hanging(), deadline=0.05, clock=clock)
+    with pytest.raises(OcmUnavailable):
+        await service.nearby(PORTLAND, EVERYTHING)
+
+
+async def test_notes_keep_values_for_buttons(service):
+    note = service.remember(["a", "b"])
+    assert service.recall(note) == ["a", "b"]
+    assert service.recall("other") is None
