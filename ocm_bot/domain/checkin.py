@@ -212,9 +212,7 @@ class CheckinDraft:
     updated_at: datetime | None = None
 
     @classmethod
-    def start(
-        cls, *, charger_id: int, charger_name: str, chat_id: int, now: datetime | None = None
-    ) -> CheckinDraft:
+    def start(cls, *, charger_id: int, charger_name: str, chat_id: int, now: datetime | None = None) -> CheckinDraft:
         return cls(
             key=new_idempotency_key(),
             charger_id=charger_id,

@@ -303,9 +303,7 @@ class Outbox:
         log.info("outbox item %s not delivered (%s); next attempt at %s", item.key, error, retry_at.isoformat())
         return Delivery(item, checkin, DeliveryResult.RETRY, error, retry_at)
 
-    async def _park_for_sign_in(
-        self, item: OutboxItem, checkin: QueuedCheckin, error: OcmError | None
-    ) -> Delivery:
+    async def _park_for_sign_in(self, item: OutboxItem, checkin: QueuedCheckin, error: OcmError | None) -> Delivery:
         await self.storage.mark_outbox_failed(item.key, NEEDS_SIGN_IN, next_attempt_at=self.now() + self.park_for)
         return Delivery(item, checkin, DeliveryResult.NEEDS_SIGN_IN, error)
 

@@ -75,7 +75,9 @@ def _back_button(t: Translator, codec: CallbackCodec) -> InlineKeyboardButton:
 # Step 1: outcome ---------------------------------------------------------------------------------
 
 
-def outcome_screen(t: Translator, codec: CallbackCodec, draft: CheckinDraft, groups: tuple[OutcomeGroup, ...]) -> Screen:
+def outcome_screen(
+    t: Translator, codec: CallbackCodec, draft: CheckinDraft, groups: tuple[OutcomeGroup, ...]
+) -> Screen:
     rows = []
     for group in groups:
         if group.is_single:
@@ -100,8 +102,10 @@ def outcome_group_screen(t: Translator, codec: CallbackCodec, draft: CheckinDraf
             label = f"• {label}"
         rows.append([InlineKeyboardButton(label, callback_data=codec.encode(OUTCOME, outcome.id))])
     rows.append([_back_button(t, codec), _cancel_button(t, codec)])
-    text = t.gettext("How did it go at {name}?", name=_name(draft)) + "\n" + escape(
-        f"{group.emoji} {t.gettext(group.label)}"
+    text = (
+        t.gettext("How did it go at {name}?", name=_name(draft))
+        + "\n"
+        + escape(f"{group.emoji} {t.gettext(group.label)}")
     )
     return Screen(text, InlineKeyboardMarkup(rows))
 
@@ -240,9 +244,7 @@ def sending_text(t: Translator, charger_name: str) -> str:
 
 
 def _details_keyboard(t: Translator, charger_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(t.gettext("Open in OCM ↗"), url=details_url(charger_id))]]
-    )
+    return InlineKeyboardMarkup([[InlineKeyboardButton(t.gettext("Open in OCM ↗"), url=details_url(charger_id))]])
 
 
 def _add_comment_keyboard(t: Translator, charger_id: int) -> InlineKeyboardMarkup:
@@ -342,8 +344,7 @@ def unknown_charger_text(t: Translator, charger_id: int) -> str:
 
 def checkin_usage_text(t: Translator) -> str:
     return t.gettext(
-        "Send /checkin followed by the charger's ID, for example /checkin 12345, "
-        "or tap ✅ Check in on a charger."
+        "Send /checkin followed by the charger's ID, for example /checkin 12345, or tap ✅ Check in on a charger."
     )
 
 

@@ -1,0 +1,724 @@
+"""Check-in conversation (charger -> outcome -> rating -> comment -> summary -> POST /comment), /login, /logout.
+
+Entry: the "✅ Check in" button on a card (callback ``ci|<id>``), ``/checkin <id>``, or the deep link
+``/start checkin-<id>`` that group cards use so a check-in continues in a private chat. The draft lives
+in storage and the conversation is persistent, so a half-finished check-in survives a restart; a
+submission goes to the outbox and is delivered by :func:`deliver_outbox` (right away, then by a
+repeating job with backoff). The states are the draft's steps::
+
+    OUTCOME --outcome--> RATING --rating/skip--> COMMENT --text/skip--> SUMMARY --submit--> END
+       ^------back---------'  ^------back-----------'  ^------back-----------'
+    /cancel and [Cancel] end it anywhere; 15 idle minutes end it politely.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import timedelta
+from functools import wraps
+
+from telegram import Message, Update
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import (
+    Application,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from ocm_bot.context import BotContext, Services
+from ocm_bot.domain.accounts import Accounts, SignInDisabled, looks_like_email
+from ocm_bot.domain.checkin import (
+    CheckinDraft,
+    CheckinService,
+    CommentTooLong,
+    Step,
+    SubmitStatus,
+    group_outcomes,
+    parse_charger_id,
+)
+from ocm_bot.domain.outbox import Delivery, DeliveryResult, Outbox
+from ocm_bot.handlers.common import translator_for
+from ocm_bot.i18n import Translator, translator
+from ocm_bot.ocm.errors import OcmAuthError, OcmError
+from ocm_bot.ocm.query import PoiQuery
+from ocm_bot.views import checkin as views
+from ocm_bot.views.callbacks import InvalidCallback, action_pattern
+from ocm_bot.views.common import expired_button_text, ocm_error_text
+
+log = logging.getLogger(__name__)
+
+CONVERSATION_TIMEOUT = timedelta(minutes=15)
+LOGIN_TIMEOUT = timedelta(minutes=5)
+OUTBOX_POLL_SECONDS = 10.0
+"""How often the outbox job looks for due check-ins (the backoff decides when each one is due)."""
+
+State = Step
+"""The conversation's named states are the draft's steps (``outcome``, ``rating``, ...)."""
+
+
+class LoginState(enum.StrEnum):
+    EMAIL = "email"
+    PASSWORD = "password"
+
+
+END = ConversationHandler.END
+_DEEP_LINK = re.compile(r"^/start(?:@\w+)?\s+checkin-(\d+)\s*$")
+_STEP_ACTIONS = (views.OUTCOME, views.GROUP, views.BACK, views.RATE, views.COMMENT_TYPE, views.SKIP_COMMENT)
+
+# E-mail addresses typed at /login wait here for the password, in memory only: they are never
+# written to storage, and a restart just means typing /login again.
+_pending_emails: dict[int, str] = {}
+
+
+# Services ----------------------------------------------------------------------------------------
+
+
+async def setup(services: Services) -> None:
+    """Build the check-in service and its outbox (called once in ``post_init``)."""
+    if services.checkin is None and services.storage is not None:
+        services.checkin = build_service(services)
+
+
+def build_service(services: Services) -> CheckinService:
+    settings = services.settings
+    write_key = settings.ocm_write_key.get() if settings.ocm_write_key else None
+    client = services.ocm_client
+    reader = services.chargers or client
+
+    async def refresh_charger(charger_id: int) -> None:
+        # An ID query is never answered from the search cache, and its answer replaces the cached
+        # charger, so the driver's next look shows their check-in.
+        if reader is not None and hasattr(reader, "search"):
+            await reader.search(PoiQuery(chargepointid=(charger_id,), maxresults=1, includecomments=True))
+
+    outbox = Outbox(services.storage, client, write_key=write_key, refresh_charger=refresh_charger)
+    accounts = Accounts(services.storage, client)
+    return CheckinService(
+        services.storage, outbox, accounts, chargers=reader, write_key_configured=write_key is not None
+    )
+
+
+def _service(context: BotContext) -> CheckinService | None:
+    services = context.services
+    if services.checkin is None and services.storage is not None:
+        services.checkin = build_service(services)
+    return services.checkin
+
+
+# Entry -------------------------------------------------------------------------------------------
+
+
+async def start_from_button(update: Update, context: BotContext) -> object:
+    """The "✅ Check in" button on a charger card."""
+    query = update.callback_query
+    try:
+        charger_id = context.services.callbacks.decode(query.data).int_arg(0)
+    except InvalidCallback:
+        t = await translator_for(update, context)
+        await query.answer(expired_button_text(t))
+        return END
+    if not _is_private(update):
+        # answerCallbackQuery may open a t.me/<bot>?start= link: the check-in goes on in private.
+        await query.answer(url=views.private_checkin_url(context.bot.username, charger_id))
+        return END
+    await query.answer()
+    return await _begin(update, context, charger_id)
+
+
+async def start_from_command(update: Update, context: BotContext) -> object:
+    """``/checkin <id>``."""
+    t = await translator_for(update, context)
+    charger_id = parse_charger_id(" ".join(context.args or []))
+    if charger_id is None:
+        await update.effective_message.reply_text(views.checkin_usage_text(t))
+        return END
+    if not _is_private(update):
+        screen = views.private_chat_screen(t, context.bot.username, charger_id)
+        await update.effective_message.reply_text(screen.text, reply_markup=screen.keyboard)
+        return END
+    return await _begin(update, context, charger_id)
+
+
+async def start_from_deep_link(update: Update, context: BotContext) -> object:
+    """``/start checkin-<id>``, from a group card's button."""
+    match = _DEEP_LINK.match(update.effective_message.text or "")
+    if match is None or not _is_private(update):
+        return END
+    return await _begin(update, context, int(match.group(1)))
+
+
+async def _begin(update: Update, context: BotContext, charger_id: int) -> object:
+    t = await translator_for(update, context)
+    service = _service(context)
+    message = update.effective_message
+    if service is None:
+        await context.bot.send_message(update.effective_chat.id, views.no_open_checkin_text(t))
+        return END
+    user_id = update.effective_user.id
+    lookup = await service.lookup_charger(charger_id)
+    if not lookup.found:
+        await context.bot.send_message(update.effective_chat.id, views.unknown_charger_text(t, charger_id))
+        return END
+    wait = await service.wait_before(user_id, charger_id)
+    if wait is not None:
+        await context.bot.send_message(
+            update.effective_chat.id, views.too_soon_text(t, lookup.name, wait), parse_mode=ParseMode.HTML
+        )
+        return END
+    draft = CheckinDraft.start(charger_id=charger_id, charger_name=lookup.name, chat_id=update.effective_chat.id)
+    groups = group_outcomes(await service.outcomes())
+    screen = views.outcome_screen(t, context.services.callbacks, draft, groups)
+    panel = await context.bot.send_message(
+        update.effective_chat.id,
+        screen.text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=screen.keyboard,
+        reply_to_message_id=message.message_id if message is not None and update.callback_query is None else None,
+    )
+    await service.save_draft(user_id, replace(draft, panel_message_id=panel.message_id))
+    return State.OUTCOME
+
+
+# Steps -------------------------------------------------------------------------------------------
+
+
+class _Step:
+    """What every step handler needs: the translator, the service and the driver's open draft."""
+
+    def __init__(self, t: Translator, service: CheckinService, draft: CheckinDraft) -> None:
+        self.t, self.service, self.draft = t, service, draft
+
+
+class _Stop(Exception):
+    """Leave a step handler early, moving the conversation to ``state`` (None keeps the state)."""
+
+    def __init__(self, state: object) -> None:
+        self.state = state
+
+
+StepHandler = Callable[[Update, BotContext, _Step], Awaitable[object]]
+
+
+def _step(handler: StepHandler) -> Callable[[Update, BotContext], Awaitable[object]]:
+    """Run ``handler`` with the driver's open draft; a gone or expired draft ends the conversation."""
+
+    @wraps(handler)
+    async def run(update: Update, context: BotContext) -> object:
+        try:
+            step = await _open_step(update, context)
+            if update.callback_query is not None:
+                await update.callback_query.answer()
+            return await handler(update, context, step)
+        except _Stop as stop:
+            return stop.state
+
+    return run
+
+
+async def _open_step(update: Update, context: BotContext) -> _Step:
+    """The driver's draft; raises _Stop after telling them it is gone, expired or not this panel's."""
+    t = await translator_for(update, context)
+    service = _service(context)
+    query = update.callback_query
+    draft = await service.load_draft(update.effective_user.id) if service is not None else None
+    if draft is not None and draft.is_stale(service.now(), CONVERSATION_TIMEOUT):
+        # The timeout job does not survive a restart; the draft's age does.
+        await service.discard_draft(update.effective_user.id)
+        await _close_panel(context, draft)
+        if query is not None:
+            await query.answer()
+        await _say(update, context, views.timed_out_text(t))
+        raise _Stop(END)
+    if draft is None:
+        if query is not None:
+            await query.answer(views.no_open_checkin_text(t), show_alert=True)
+        else:
+            await _say(update, context, views.no_open_checkin_text(t))
+        raise _Stop(END)
+    if query is not None and query.message is not None and query.message.message_id != draft.panel_message_id:
+        await query.answer(expired_button_text(t))
+        raise _Stop(None)
+    return _Step(t, service, draft)
+
+
+async def _show(update: Update, context: BotContext, step: _Step, draft: CheckinDraft) -> object:
+    """Save ``draft`` and show its step on the panel (edited in place, or a new panel after text)."""
+    t, service, codec = step.t, step.service, context.services.callbacks
+    outcomes = await service.outcomes()
+    if draft.step is Step.OUTCOME:
+        screen = views.outcome_screen(t, codec, draft, group_outcomes(outcomes))
+    elif draft.step is Step.RATING:
+        screen = views.rating_screen(t, codec, draft)
+    elif draft.step is Step.COMMENT:
+        screen = views.comment_screen(t, codec, draft)
+    else:
+        submitter = await service.submitter_for(update.effective_user.id)
+        screen = views.summary_screen(t, codec, draft, outcomes, submitter, sign_in_available=service.accounts.enabled)
+    draft = await _put_on_panel(update, context, draft, screen)
+    await service.save_draft(update.effective_user.id, draft)
+    return draft.step
+
+
+async def _put_on_panel(update: Update, context: BotContext, draft: CheckinDraft, screen: views.Screen) -> CheckinDraft:
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        with contextlib.suppress(BadRequest):  # "message is not modified" after a repeated tap
+            await query.edit_message_text(screen.text, parse_mode=ParseMode.HTML, reply_markup=screen.keyboard)
+        return draft
+    await _close_panel(context, draft)
+    panel = await context.bot.send_message(
+        draft.chat_id, screen.text, parse_mode=ParseMode.HTML, reply_markup=screen.keyboard
+    )
+    return replace(draft, panel_message_id=panel.message_id)
+
+
+async def _close_panel(context: BotContext, draft: CheckinDraft) -> None:
+    """Take the buttons off the draft's panel message (best effort: it may be gone)."""
+    if draft.panel_message_id is None:
+        return
+    with contextlib.suppress(TelegramError):
+        await context.bot.edit_message_reply_markup(draft.chat_id, draft.panel_message_id, reply_markup=None)
+
+
+async def _say(update: Update, context: BotContext, text: str) -> Message | None:
+    if update.effective_chat is None:
+        return None
+    return await context.bot.send_message(update.effective_chat.id, text, parse_mode=ParseMode.HTML)
+
+
+def _int_arg(context: BotContext, update: Update) -> int | None:
+    try:
+        return context.services.callbacks.decode(update.callback_query.data).int_arg(0)
+    except InvalidCallback:
+        return None
+
+
+@_step
+async def on_group(update: Update, context: BotContext, step: _Step) -> object:
+    """Open one outcome group ("Could not charge ▸") to pick the detailed OCM status."""
+    try:
+        name = context.services.callbacks.decode(update.callback_query.data).args[0]
+    except (InvalidCallback, IndexError):
+        return State.OUTCOME
+    group = next((g for g in group_outcomes(await step.service.outcomes()) if g.name == name), None)
+    if group is None:
+        return State.OUTCOME
+    screen = views.outcome_group_screen(step.t, context.services.callbacks, step.draft, group)
+    await _put_on_panel(update, context, step.draft, screen)
+    return State.OUTCOME
+
+
+@_step
+async def on_outcome(update: Update, context: BotContext, step: _Step) -> object:
+    """An outcome was chosen: on to the rating."""
+    outcome_id = _int_arg(context, update)
+    outcome = next((o for o in await step.service.outcomes() if o.id == outcome_id), None)
+    if outcome is None:
+        return State.OUTCOME
+    return await _show(update, context, step, step.draft.with_outcome(outcome))
+
+
+@_step
+async def on_rating(update: Update, context: BotContext, step: _Step) -> object:
+    """A rating (or Skip): on to the comment."""
+    rating = _int_arg(context, update)
+    if rating is None or not 0 <= rating <= 5:
+        return State.RATING
+    return await _show(update, context, step, step.draft.with_rating(rating or None))
+
+
+@_step
+async def on_comment_type(update: Update, context: BotContext, step: _Step) -> object:
+    """Switch between a fault report and a general comment (offered for failed outcomes)."""
+    comment_type = _int_arg(context, update)
+    try:
+        draft = step.draft.with_comment_type(comment_type or 0)
+    except ValueError:
+        return State.COMMENT
+    return await _show(update, context, step, draft)
+
+
+@_step
+async def on_comment_text(update: Update, context: BotContext, step: _Step) -> object:
+    """The driver's comment: on to the summary."""
+    try:
+        draft = step.draft.with_comment(update.effective_message.text)
+    except CommentTooLong as error:
+        await update.effective_message.reply_text(views.comment_too_long_text(step.t, error.args[0]))
+        return State.COMMENT
+    return await _show(update, context, step, draft)
+
+
+@_step
+async def on_skip_comment(update: Update, context: BotContext, step: _Step) -> object:
+    """No comment (or keep the one given before going back): on to the summary."""
+    return await _show(update, context, step, step.draft.with_comment(step.draft.comment))
+
+
+@_step
+async def on_back(update: Update, context: BotContext, step: _Step) -> object:
+    """One step back; from an outcome group, back to the groups."""
+    return await _show(update, context, step, step.draft.back() if step.draft.step is not Step.OUTCOME else step.draft)
+
+
+async def on_submit(update: Update, context: BotContext) -> object:
+    """Queue the check-in under its idempotency key and deliver it at once."""
+    query = update.callback_query
+    t = await translator_for(update, context)
+    service = _service(context)
+    try:
+        key = context.services.callbacks.decode(query.data).args[0]
+    except (InvalidCallback, IndexError):
+        await query.answer(expired_button_text(t))
+        return END
+    user = update.effective_user
+    draft = await service.load_draft(user.id) if service is not None else None
+    if service is None or draft is None or draft.key != key:
+        item = await service.storage.get_outbox(key) if service is not None else None
+        mine = item is not None and item.user_id == user.id
+        await query.answer(views.queued_item_text(t, item) if mine else views.no_open_checkin_text(t), show_alert=True)
+        return END
+    result = await service.submit(user.id, draft, user_name=user.full_name, language=t.language)
+    if result.status is SubmitStatus.ALREADY_QUEUED:
+        await query.answer(views.queued_item_text(t, result.item), show_alert=True)
+        return END
+    if result.status is SubmitStatus.TOO_SOON:
+        await query.answer()
+        await service.discard_draft(user.id)
+        with contextlib.suppress(BadRequest):
+            await query.edit_message_text(
+                views.too_soon_text(t, draft.charger_name, result.wait or timedelta(0)), parse_mode=ParseMode.HTML
+            )
+        return END
+    if result.status is not SubmitStatus.QUEUED:
+        # No credentials any more (signed out meanwhile) or an incomplete draft: show where it stands.
+        await query.answer()
+        step = _Step(t, service, draft)
+        return await _show(update, context, step, draft.at(Step.SUMMARY if draft.is_complete else Step.OUTCOME))
+    await query.answer()
+    with contextlib.suppress(BadRequest):
+        await query.edit_message_text(views.sending_text(t, draft.charger_name), parse_mode=ParseMode.HTML)
+    context.application.create_task(deliver_outbox(context.application), update=update)
+    return END
+
+
+async def on_cancel(update: Update, context: BotContext) -> object:
+    """/cancel or [Cancel]: drop the draft; nothing is sent."""
+    t = await translator_for(update, context)
+    service = _service(context)
+    draft = await service.load_draft(update.effective_user.id) if service is not None else None
+    if service is not None:
+        await service.discard_draft(update.effective_user.id)
+    query = update.callback_query
+    if query is not None:
+        await query.answer()
+        with contextlib.suppress(BadRequest):
+            await query.edit_message_text(views.cancelled_text(t))
+        return END
+    if draft is not None:
+        await _close_panel(context, draft)
+    await update.effective_message.reply_text(views.cancelled_text(t))
+    return END
+
+
+async def on_timeout(update: Update, context: BotContext) -> None:
+    """Fifteen idle minutes: end politely and drop the draft."""
+    t = await translator_for(update, context)
+    service = _service(context)
+    user = update.effective_user
+    draft = await service.load_draft(user.id) if service is not None and user is not None else None
+    if draft is None:
+        return
+    await service.discard_draft(user.id)
+    await _close_panel(context, draft)
+    with contextlib.suppress(Forbidden):
+        await context.bot.send_message(draft.chat_id, views.timed_out_text(t))
+
+
+# Delivery ----------------------------------------------------------------------------------------
+
+
+async def deliver_outbox(application: Application) -> list[Delivery]:
+    """Deliver every due check-in and tell each driver what happened."""
+    services: Services | None = getattr(application.bot_data, "services", None)
+    if services is None or services.storage is None:
+        return []
+    if services.checkin is None:
+        services.checkin = build_service(services)
+    deliveries = await services.checkin.outbox.deliver_due()
+    for delivery in deliveries:
+        await notify(application, delivery)
+    return deliveries
+
+
+async def notify(application: Application, delivery: Delivery) -> None:
+    """Tell the driver; a retry is announced once (on the first failure), not on every attempt."""
+    if delivery.result is DeliveryResult.RETRY and not delivery.first_attempt:
+        return
+    t = translator(delivery.checkin.language)
+    screen = views.delivery_screen(t, application.bot_data.services.callbacks, delivery)
+    chat_id = delivery.item.chat_id
+    panel = delivery.checkin.panel_message_id
+    try:
+        if delivery.first_attempt and panel is not None:
+            try:
+                await application.bot.edit_message_text(
+                    screen.text, chat_id, panel, parse_mode=ParseMode.HTML, reply_markup=screen.keyboard
+                )
+                return
+            except BadRequest:
+                pass  # the panel is gone or unchanged: send a new message instead
+        await application.bot.send_message(
+            chat_id, screen.text, parse_mode=ParseMode.HTML, reply_markup=screen.keyboard
+        )
+    except Forbidden:
+        log.info("chat %s blocked the bot; check-in %s notice not sent", chat_id, delivery.item.key)
+    except TelegramError as error:
+        log.warning("could not tell chat %s about check-in %s: %s", chat_id, delivery.item.key, error)
+
+
+async def outbox_job(context: BotContext) -> None:
+    """The repeating job: deliver whatever is due (each item's backoff decides when it is due)."""
+    await deliver_outbox(context.application)
+
+
+def register_outbox_job(application: Application) -> None:
+    if application.job_queue is None:
+        log.warning("no job queue: queued check-ins are delivered only when a driver submits or retries")
+        return
+    application.job_queue.run_repeating(outbox_job, interval=OUTBOX_POLL_SECONDS, first=1.0, name="checkin-outbox")
+
+
+async def on_retry(update: Update, context: BotContext) -> None:
+    """[🔄 Retry now] under "OCM is not answering": try the driver's check-in at once."""
+    query = update.callback_query
+    t = await translator_for(update, context)
+    service = _service(context)
+    try:
+        key = context.services.callbacks.decode(query.data).args[0]
+    except (InvalidCallback, IndexError):
+        await query.answer(expired_button_text(t))
+        return
+    item = await service.outbox.retry_now(key, update.effective_user.id) if service is not None else None
+    if item is None:
+        await query.answer(expired_button_text(t))
+        return
+    if item.status != "pending":
+        await query.answer(views.queued_item_text(t, item), show_alert=True)
+        return
+    await query.answer(views.retry_started_text(t))
+    deliveries = await service.outbox.deliver_due()
+    for delivery in deliveries:
+        if delivery.item.key != key:
+            await notify(context.application, delivery)
+            continue
+        screen = views.delivery_screen(t, context.services.callbacks, delivery)
+        with contextlib.suppress(BadRequest):
+            await query.edit_message_text(screen.text, parse_mode=ParseMode.HTML, reply_markup=screen.keyboard)
+
+
+# Sign-in -----------------------------------------------------------------------------------------
+
+
+async def login_start(update: Update, context: BotContext) -> object:
+    """/login: private chats only; asks for the OCM e-mail."""
+    t = await translator_for(update, context)
+    message = update.effective_message
+    if not _is_private(update):
+        await message.reply_text(views.login_private_only_text(t))
+        return END
+    service = _service(context)
+    if service is None or not service.accounts.enabled:
+        await message.reply_text(views.login_disabled_text(t))
+        return END
+    await message.reply_text(views.ask_email_text(t))
+    return LoginState.EMAIL
+
+
+async def login_email(update: Update, context: BotContext) -> object:
+    """The e-mail: kept in memory until the password arrives."""
+    t = await translator_for(update, context)
+    text = (update.effective_message.text or "").strip()
+    if not looks_like_email(text):
+        # It might be the password typed first: it must not stay in the chat either.
+        with contextlib.suppress(TelegramError):
+            await update.effective_message.delete()
+        await context.bot.send_message(update.effective_chat.id, views.not_an_email_text(t))
+        return LoginState.EMAIL
+    _pending_emails[update.effective_user.id] = text
+    await update.effective_message.reply_text(views.ask_password_text(t))
+    return LoginState.PASSWORD
+
+
+async def login_password(update: Update, context: BotContext) -> object:
+    """The password: deleted from the chat at once, sent to OCM once, never stored or logged."""
+    t = await translator_for(update, context)
+    message = update.effective_message
+    password = message.text or ""
+    with contextlib.suppress(TelegramError):
+        await message.delete()
+    chat_id = update.effective_chat.id
+    user_id = update.effective_user.id
+    email = _pending_emails.pop(user_id, None)
+    service = _service(context)
+    if email is None or service is None:
+        await context.bot.send_message(chat_id, views.login_failed_text(t, ""))
+        return END
+    try:
+        username = await service.accounts.sign_in(user_id, email, password)
+    except SignInDisabled:
+        await context.bot.send_message(chat_id, views.login_disabled_text(t))
+        return END
+    except OcmAuthError as error:
+        refused = error.is_user_token
+        reason = views.wrong_password_text(t) if refused else views.login_failed_text(t, ocm_error_text(t, error))
+        await context.bot.send_message(chat_id, reason)
+        return END
+    except OcmError as error:
+        await context.bot.send_message(chat_id, views.login_failed_text(t, ocm_error_text(t, error)))
+        return END
+    resumed = await service.outbox.resume_after_sign_in(user_id)
+    await context.bot.send_message(chat_id, views.signed_in_text(t, username, resumed), parse_mode=ParseMode.HTML)
+    if resumed:
+        context.application.create_task(deliver_outbox(context.application), update=update)
+    await _reshow_open_summary(update, context, service, t)
+    return END
+
+
+async def _reshow_open_summary(update: Update, context: BotContext, service: CheckinService, t: Translator) -> None:
+    """A check-in waiting at its summary gets its [Submit] button now that the driver is signed in."""
+    draft = await service.load_draft(update.effective_user.id)
+    if draft is None or draft.step is not Step.SUMMARY:
+        return
+    await context.bot.send_message(update.effective_chat.id, views.resume_summary_hint_text(t))
+    await _show(update, context, _Step(t, service, draft), draft)
+
+
+async def login_cancel(update: Update, context: BotContext) -> object:
+    _pending_emails.pop(update.effective_user.id, None)
+    t = await translator_for(update, context)
+    await update.effective_message.reply_text(views.login_cancelled_text(t))
+    return END
+
+
+async def login_timeout(update: Update, context: BotContext) -> None:
+    if update.effective_user is not None:
+        _pending_emails.pop(update.effective_user.id, None)
+    t = await translator_for(update, context)
+    if update.effective_chat is not None:
+        with contextlib.suppress(Forbidden):
+            await context.bot.send_message(update.effective_chat.id, views.login_timed_out_text(t))
+
+
+async def logout(update: Update, context: BotContext) -> None:
+    """/logout: forget the driver's OCM sign-in."""
+    t = await translator_for(update, context)
+    service = _service(context)
+    was_signed_in = await service.accounts.sign_out(update.effective_user.id) if service is not None else False
+    await update.effective_message.reply_text(views.signed_out_text(t, was_signed_in))
+
+
+# Wiring ------------------------------------------------------------------------------------------
+
+
+def _is_private(update: Update) -> bool:
+    return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
+
+
+def _buttons(action: str) -> CallbackQueryHandler:
+    handlers = {
+        views.OUTCOME: on_outcome,
+        views.GROUP: on_group,
+        views.BACK: on_back,
+        views.RATE: on_rating,
+        views.COMMENT_TYPE: on_comment_type,
+        views.SKIP_COMMENT: on_skip_comment,
+        views.SUBMIT: on_submit,
+        views.CANCEL: on_cancel,
+    }
+    return CallbackQueryHandler(handlers[action], pattern=action_pattern(action))
+
+
+def checkin_conversation() -> ConversationHandler:
+    text = filters.TEXT & ~filters.COMMAND
+    return ConversationHandler(
+        entry_points=[
+            CallbackQueryHandler(start_from_button, pattern=action_pattern(views.START)),
+            CommandHandler("checkin", start_from_command),
+            CommandHandler("start", start_from_deep_link, filters=filters.Regex(_DEEP_LINK)),
+        ],
+        states={
+            State.OUTCOME: [_buttons(views.OUTCOME), _buttons(views.GROUP), _buttons(views.BACK)],
+            State.RATING: [_buttons(views.RATE), _buttons(views.BACK)],
+            State.COMMENT: [
+                MessageHandler(text, on_comment_text),
+                _buttons(views.COMMENT_TYPE),
+                _buttons(views.SKIP_COMMENT),
+                _buttons(views.BACK),
+            ],
+            State.SUMMARY: [_buttons(views.SUBMIT), _buttons(views.BACK)],
+            ConversationHandler.TIMEOUT: [TypeHandler(Update, on_timeout)],
+        },
+        fallbacks=[
+            CommandHandler("cancel", on_cancel),
+            _buttons(views.CANCEL),
+            # A tap on a button of another step (an old panel, a replayed update) re-checks the draft.
+            *(_stale_step(action) for action in (*_STEP_ACTIONS, views.SUBMIT)),
+        ],
+        allow_reentry=True,
+        conversation_timeout=CONVERSATION_TIMEOUT,
+        name="checkin",
+        persistent=True,
+    )
+
+
+def _stale_step(action: str) -> CallbackQueryHandler:
+    async def stale(update: Update, context: BotContext) -> object:
+        if action == views.SUBMIT:
+            return await on_submit(update, context)
+        t = await translator_for(update, context)
+        await update.callback_query.answer(expired_button_text(t))
+        return None
+
+    return CallbackQueryHandler(stale, pattern=action_pattern(action))
+
+
+def login_conversation() -> ConversationHandler:
+    text = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
+    return ConversationHandler(
+        entry_points=[CommandHandler("login", login_start)],
+        states={
+            LoginState.EMAIL: [MessageHandler(text, login_email)],
+            LoginState.PASSWORD: [MessageHandler(text, login_password)],
+            ConversationHandler.TIMEOUT: [TypeHandler(Update, login_timeout)],
+        },
+        fallbacks=[CommandHandler("cancel", login_cancel)],
+        allow_reentry=True,
+        conversation_timeout=LOGIN_TIMEOUT,
+        name="login",
+    )
+
+
+def handlers() -> list[BaseHandler]:
+    """Sign-in first, so its e-mail and password never reach the check-in's comment step."""
+    return [
+        login_conversation(),
+        CommandHandler("logout", logout),
+        CallbackQueryHandler(on_retry, pattern=action_pattern(views.RETRY)),
+        checkin_conversation(),
+    ]
+
+
+def jobs() -> list:
+    return [register_outbox_job]
