@@ -12,7 +12,8 @@ would have answered) when either its whole circle lies inside the known disc, or
 matching chargers lie closer to P' than the edge of the known disc ("safe" distance): any charger
 OCM knows but we do not is outside that disc, hence farther than those k.
 
-Distances are haversine kilometres, with a small margin because OCM measures on the ellipsoid.
+Distances are haversine kilometres (OCM's own ``Distance`` formula). OCM's radius filter may measure
+on the ellipsoid, so the edge of a truncated answer is trusted only up to 99.5 % of its distance.
 """
 
 from __future__ import annotations
@@ -64,13 +65,18 @@ class CachedSearch:
     def from_answer(cls, query: PoiQuery, chargers: Iterable[Charger], *, raw_count: int) -> CachedSearch:
         """``raw_count`` is how many POIs OCM sent (before skipping unusable ones)."""
         chargers = tuple(chargers)
-        radius = query.radius_km if query.radius_km is not None else math.inf
         truncated = query.maxresults is not None and raw_count >= query.maxresults
-        if truncated and query.has_point:
+        if not query.has_point:
+            complete = 0.0
+        elif query.radius_km is None or truncated:
+            # Without a distance OCM applies a radius of its own choosing; either way we only
+            # know the disc up to the farthest charger it sent.
             farthest = max((_distance(query, c) for c in chargers), default=0.0)
-            complete = min(radius, farthest) * _DISTANCE_MARGIN
+            complete = min(query.radius_km or math.inf, farthest) * _DISTANCE_MARGIN
         else:
-            complete = radius * _DISTANCE_MARGIN if not truncated else 0.0
+            # Not truncated: OCM sent everything within its radius. Only a charger within a hair
+            # (the ellipsoid/sphere difference) of the edge could be judged differently.
+            complete = query.radius_km
         return cls(query, chargers, complete)
 
 
@@ -122,7 +128,8 @@ def filters_contain(wider: PoiQuery, narrower: PoiQuery) -> bool:
         return False
     if wider.maxpowerkw is not None and (narrower.maxpowerkw is None or narrower.maxpowerkw > wider.maxpowerkw):
         return False
-    return not (wider.opendata and not narrower.opendata)
+    # opendata=false is a filter too: OCM then returns only data without an open licence.
+    return wider.opendata is None or narrower.opendata == wider.opendata
 
 
 def matches(query: PoiQuery, charger: Charger) -> bool:
@@ -143,7 +150,9 @@ def matches(query: PoiQuery, charger: Charger) -> bool:
         return False
     if query.countrycode and (country is None or (country.iso_code or "").upper() not in query.countrycode):
         return False
-    if query.opendata and not (charger.data_provider and charger.data_provider.is_open_data_licensed):
+    if query.opendata is not None and query.opendata != bool(
+        charger.data_provider and charger.data_provider.is_open_data_licensed
+    ):
         return False
     connections = charger.connections
     if query.connectiontypeid and not any(_id(c.connection_type) in query.connectiontypeid for c in connections):

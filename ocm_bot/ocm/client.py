@@ -207,15 +207,11 @@ class OcmClient:
         self._clock = clock
         self._now = now
         self._sleep = sleep
-        self._timeout = httpx.Timeout(
-            self.limits.read_timeout, connect=self.limits.connect_timeout
-        )
+        self._timeout = httpx.Timeout(self.limits.read_timeout, connect=self.limits.connect_timeout)
         self._semaphore = asyncio.Semaphore(self.limits.max_concurrency)
         self._sent_at: deque[float] = deque()
         self._in_flight: dict[Any, asyncio.Future[Any]] = {}
-        self._searches = SearchCache(
-            maxsize=self.limits.search_cache_size, ttl=self.limits.search_ttl, timer=clock
-        )
+        self._searches = SearchCache(maxsize=self.limits.search_cache_size, ttl=self.limits.search_ttl, timer=clock)
         self._chargers: TTLCache[tuple[int, bool], Charger] = TTLCache(
             maxsize=self.limits.search_cache_size * 20, ttl=self.limits.charger_ttl, timer=clock
         )
@@ -363,6 +359,9 @@ class OcmClient:
         found = self._searches.answer(query, self.limits.default_results)
         if found is not None:
             return found
+        exact = self._searches.exact(query)
+        if exact is not None:
+            return list(exact.chargers)
         sent = self._prefetching(query)
         entry = self._searches.exact(sent) or await self._coalesced(
             ("poi", sent.cache_key()), lambda: self._search_ocm(sent)
@@ -382,9 +381,7 @@ class OcmClient:
         known = {i: c for i in wanted if (c := self._chargers.get((i, include_comments))) is not None}
         missing = [i for i in wanted if i not in known]
         if missing:
-            query = PoiQuery(
-                chargepointid=tuple(missing), maxresults=len(missing), includecomments=include_comments
-            )
+            query = PoiQuery(chargepointid=tuple(missing), maxresults=len(missing), includecomments=include_comments)
             entry = await self._coalesced(("poi", query.cache_key()), lambda: self._search_ocm(query))
             known.update((c.id, c) for c in entry.chargers)
         return [known[i] for i in wanted if i in known]
@@ -423,8 +420,7 @@ class OcmClient:
         chargers = parse_pois(payload, reference)
         entry = CachedSearch.from_answer(query, chargers, raw_count=len(payload))
         if cache:
-            if is_area_search(query):
-                self._searches.put(entry)
+            self._searches.put(entry)
             for charger in chargers:
                 self._chargers[(charger.id, query.includecomments)] = charger
                 if query.includecomments:

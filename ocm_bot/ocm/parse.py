@@ -91,9 +91,7 @@ def parse_poi(item: Raw, reference: ReferenceData) -> Charger | None:
         id=poi_id,
         address=address,
         uuid=_text(poi.get("uuid")),
-        connections=tuple(
-            _parse_connection(_ci(c), reference) for c in _list(poi.get("connections"))
-        ),
+        connections=tuple(_parse_connection(_ci(c), reference) for c in _list(poi.get("connections"))),
         operator=_resolve(
             reference.operators, poi.get("operatorid"), poi.get("operatorinfo"), ref.operator_from, Operator
         ),

@@ -106,6 +106,11 @@ class PoiQuery:
         for name in _ID_LIST_FIELDS:
             _set(self, name, _id_list(name, getattr(self, name)))
         _set(self, "countrycode", _country_codes(self.countrycode))
+        if len(self.countrycode) > 1:
+            # OCM looks up one ISO code and silently ignores "GB,IE" (no filter at all).
+            raise ValueError("countrycode takes one country; use countryid for several")
+        if self.countrycode and self.countryid:
+            raise ValueError("give countrycode or countryid, not both (OCM would drop countryid)")
 
         if self.maxresults is not None:
             _set(self, "maxresults", _positive_int("maxresults", self.maxresults))
@@ -133,11 +138,7 @@ class PoiQuery:
                 if value < 0:
                     raise ValueError(f"{name} must not be negative, got {value!r}")
                 _set(self, name, value)
-        if (
-            self.minpowerkw is not None
-            and self.maxpowerkw is not None
-            and self.minpowerkw > self.maxpowerkw
-        ):
+        if self.minpowerkw is not None and self.maxpowerkw is not None and self.minpowerkw > self.maxpowerkw:
             raise ValueError(f"minpowerkw {self.minpowerkw} is above maxpowerkw {self.maxpowerkw}")
 
         if self.modifiedsince is not None:
@@ -210,9 +211,7 @@ class PoiQuery:
             params["callback"] = self.callback
         if self.boundingbox is not None:
             (lat1, lng1), (lat2, lng2) = self.boundingbox
-            params["boundingbox"] = (
-                f"({_number(lat1)},{_number(lng1)}),({_number(lat2)},{_number(lng2)})"
-            )
+            params["boundingbox"] = f"({_number(lat1)},{_number(lng1)}),({_number(lat2)},{_number(lng2)})"
         if self.polygon:
             params["polygon"] = polyline_codec.encode(list(self.polygon))
         if self.polyline:
@@ -328,8 +327,7 @@ def _bounding_box(box: Any) -> tuple[tuple[float, float], tuple[float, float]]:
     (north, west), (south, east) = _point("boundingbox", top_left), _point("boundingbox", bottom_right)
     if north <= south or west >= east:
         raise ValueError(
-            "boundingbox corners must be top-left (north-west) then bottom-right (south-east), "
-            f"got {box!r}"
+            f"boundingbox corners must be top-left (north-west) then bottom-right (south-east), got {box!r}"
         )
     return (north, west), (south, east)
 

@@ -30,9 +30,7 @@ from ocm_bot.ocm.models import (
 T = TypeVar("T")
 
 
-def _by_id(
-    items: Iterable[Mapping[str, Any]] | None, build: Callable[[Mapping[str, Any]], T]
-) -> dict[int, T]:
+def _by_id(items: Iterable[Mapping[str, Any]] | None, build: Callable[[Mapping[str, Any]], T]) -> dict[int, T]:
     result: dict[int, T] = {}
     for raw in items or ():
         item = _ci(raw)

@@ -30,6 +30,8 @@ from ocm_bot.ocm.query import OutputFormat, PoiQuery, SortBy
         ({"statustypeid": ["50"]}, "statustypeid must hold integer IDs"),
         ({"countrycode": ["GBR"]}, "countrycode must be a 2-letter ISO code"),
         ({"countrycode": []}, "countrycode is an empty list"),
+        ({"countrycode": ("GB", "IE")}, "countrycode takes one country; use countryid for several"),
+        ({"countrycode": "GB", "countryid": (1,)}, "give countrycode or countryid, not both"),
         ({"boundingbox": ((51.4, -0.2), (51.6, 0.1))}, "top-left (north-west) then bottom-right"),
         ({"boundingbox": ((51.6, 0.1), (51.4, -0.2))}, "top-left (north-west) then bottom-right"),
         ({"boundingbox": ((91, 0.1), (51.4, 0.2))}, "boundingbox latitude must be between"),
@@ -59,7 +61,6 @@ def test_every_parameter_renders_in_ocms_documented_format() -> None:
     query = PoiQuery(
         output="json",
         maxresults=25,
-        countrycode=("gb", "IE"),
         countryid=(1, 103),
         latitude=51.5194,
         longitude=-0.0310432,
@@ -90,7 +91,6 @@ def test_every_parameter_renders_in_ocms_documented_format() -> None:
     assert query.to_params() == {
         "output": "json",
         "maxresults": "25",
-        "countrycode": "GB,IE",
         "countryid": "1,103",
         "latitude": "51.5194",
         "longitude": "-0.031043",
@@ -125,6 +125,10 @@ def test_distance_unit_is_always_explicit_because_ocm_defaults_to_miles() -> Non
     params = PoiQuery(latitude=53.8, longitude=-1.5, distance=10).to_params()
     assert params["distanceunit"] == "km"
     assert PoiQuery(latitude=53.8, longitude=-1.5).to_params()["distanceunit"] == "km"
+
+
+def test_country_code_is_upper_case() -> None:
+    assert PoiQuery(countrycode="gb").to_params()["countrycode"] == "GB"
 
 
 def test_opendata_false_is_sent_and_absent_opendata_is_not() -> None:
@@ -165,9 +169,7 @@ def test_replace_validates_again() -> None:
 
 
 def test_radius_is_converted_to_kilometres() -> None:
-    assert PoiQuery(latitude=0, longitude=0, distance=10, distance_in_miles=True).radius_km == pytest.approx(
-        16.09344
-    )
+    assert PoiQuery(latitude=0, longitude=0, distance=10, distance_in_miles=True).radius_km == pytest.approx(16.09344)
 
 
 @given(
@@ -179,9 +181,7 @@ def test_radius_is_converted_to_kilometres() -> None:
 def test_any_valid_point_search_renders_parseable_numbers(
     lat: float, lng: float, distance: float, ids: list[int]
 ) -> None:
-    params = PoiQuery(
-        latitude=lat, longitude=lng, distance=distance, connectiontypeid=tuple(ids)
-    ).to_params()
+    params = PoiQuery(latitude=lat, longitude=lng, distance=distance, connectiontypeid=tuple(ids)).to_params()
     assert abs(float(params["latitude"]) - lat) < 1e-6
     assert abs(float(params["longitude"]) - lng) < 1e-6
     assert "e" not in params["distance"].lower()

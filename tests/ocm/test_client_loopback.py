@@ -1,0 +1,661 @@
+"""OcmClient against the loopback OCM server: what reaches OCM, and what the bot gets back.
+
+Frugality (cache, coalescing, caps) is asserted from the server's request log, never from
+counters inside the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import shutil
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import polyline
+import pytest
+
+from ocm_bot.ocm.cache import haversine_km
+from ocm_bot.ocm.client import CommentSubmission, OcmClient, OcmLimits
+from ocm_bot.ocm.errors import (
+    OcmAuthError,
+    OcmBadResponse,
+    OcmBlockedAsRobot,
+    OcmRateLimited,
+    OcmRejected,
+    OcmUnavailable,
+)
+from ocm_bot.ocm.parse import parse_pois
+from ocm_bot.ocm.query import PoiQuery
+from tests.fakes.ocm import FakeOcmServer
+
+BOW = (51.5255, -0.0335)  # east London: 100 real compact POIs from poi-more.json
+FAST = OcmLimits(
+    connect_timeout=0.5,
+    read_timeout=0.4,
+    total_timeout=1.0,
+    retries=2,
+    backoff_base=0.001,
+    backoff_max=0.002,
+    max_retry_after=5,
+    prefetch_results=0,  # the tests that measure prefetching turn it on
+)
+
+
+class Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Sleeps:
+    """Records the backoff delays the client asks for, without waiting them out."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+        await asyncio.sleep(0)
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture(scope="session")
+def reference_file(ocm_server_session: FakeOcmServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Reference data fetched from the fake once per session, as the client stores it."""
+    path = tmp_path_factory.mktemp("ocm") / "reference.json"
+
+    async def fetch() -> None:
+        async with httpx.AsyncClient() as http:
+            client = OcmClient(
+                http, base_url=ocm_server_session.url, api_key=ocm_server_session.api_key, reference_cache_path=path
+            )
+            await client.start()
+
+    asyncio.run(fetch())
+    return path
+
+
+@pytest.fixture
+def make_client(
+    http: httpx.AsyncClient, ocm_server: FakeOcmServer, tmp_path: Path, sleeps: Sleeps, reference_file: Path
+) -> Callable[..., OcmClient]:
+    """Clients sharing one reference file, fresh for a day (no reference request at start)."""
+    path = tmp_path / "reference.json"
+    shutil.copyfile(reference_file, path)
+
+    def make(**options: Any) -> OcmClient:
+        settings: dict[str, Any] = {
+            "base_url": ocm_server.url,
+            "api_key": ocm_server.api_key,
+            "reference_cache_path": path,
+            "limits": FAST,
+            "sleep": sleeps,
+        }
+        settings.update(options)
+        return OcmClient(http, **settings)
+
+    return make
+
+
+@pytest.fixture
+async def ocm(make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer) -> OcmClient:
+    client = make_client()
+    await client.start()
+    ocm_server.clear()  # tests look at what happens after start-up
+    return client
+
+
+def poi_requests(server: FakeOcmServer) -> list[Any]:
+    return server.requests_to("/v3/poi")
+
+
+# What reaches OCM -------------------------------------------------------------------------------
+
+
+async def test_api_key_travels_only_in_the_header_with_a_descriptive_user_agent(
+    ocm: OcmClient, ocm_server: FakeOcmServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        chargers = await ocm.search(PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=1))
+    assert chargers
+    [request] = poi_requests(ocm_server)
+    assert request.headers["X-API-Key"] == ocm_server.api_key
+    assert ocm_server.api_key not in request.query and "key" not in request.params
+    assert request.user_agent and request.user_agent.startswith("ocm-bot/")
+    assert request.params["client"] == "ocm-bot"
+    assert ocm_server.api_key not in caplog.text
+    assert ocm_server.api_key not in repr(ocm)
+
+
+async def test_default_search_asks_for_compact_non_verbose_answers(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
+    await ocm.search(PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=1, maxresults=5))
+    [request] = poi_requests(ocm_server)
+    assert request.params["compact"] == "true" and request.params["verbose"] == "false"
+    assert request.params["distanceunit"] == "km"
+
+
+async def test_every_search_parameter_reaches_ocm_in_its_documented_format(
+    ocm: OcmClient, ocm_server: FakeOcmServer
+) -> None:
+    route = ((51.53, -0.05), (51.52, -0.03), (51.51, -0.01))
+    query = PoiQuery(
+        maxresults=7,
+        countryid=(1,),
+        operatorid=(8, 3),
+        connectiontypeid=(33, 25),
+        levelid=(3,),
+        minpowerkw=22,
+        maxpowerkw=350,
+        usagetypeid=(1, 4),
+        statustypeid=(50,),
+        dataproviderid=(1, 18),
+        modifiedsince=datetime(2015, 1, 2, 3, 4, 59, tzinfo=UTC),
+        opendata=True,
+        includecomments=True,
+        boundingbox=((51.6, -0.1), (51.4, 0.05)),
+        polygon=route,
+        polyline=route,
+        distance=3,
+        sortby="id_asc",
+        greaterthanid=10,
+    )
+    await ocm.search(query)
+    [request] = poi_requests(ocm_server)
+    assert request.params == {
+        "output": "json",
+        "client": "ocm-bot",
+        "maxresults": "7",
+        "countryid": "1",
+        "operatorid": "3,8",
+        "connectiontypeid": "25,33",
+        "levelid": "3",
+        "minpowerkw": "22",
+        "maxpowerkw": "350",
+        "usagetypeid": "1,4",
+        "statustypeid": "50",
+        "dataproviderid": "1,18",
+        "modifiedsince": "2015-01-02T03:04",
+        "opendata": "true",
+        "includecomments": "true",
+        "verbose": "false",
+        "compact": "true",
+        "boundingbox": "(51.6,-0.1),(51.4,0.05)",
+        "polygon": polyline.encode(list(route)),
+        "polyline": polyline.encode(list(route)),
+        "distance": "3",
+        "distanceunit": "km",
+        "sortby": "id_asc",
+        "greaterthanid": "10",
+    }
+
+
+async def test_filters_are_understood_by_ocm(ocm: OcmClient) -> None:
+    near = await ocm.search(
+        PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=2, maxresults=50, connectiontypeid=(33,))
+    )
+    assert near and all(any(c.connection_type and c.connection_type.id == 33 for c in x.connections) for x in near)
+    distances = [haversine_km(*BOW, c.latitude, c.longitude) for c in near]
+    assert distances == sorted(distances) and distances[-1] <= 2.0
+    box = ((51.53, -0.04), (51.52, -0.02))
+    inside = await ocm.search(PoiQuery(boundingbox=box, maxresults=100))
+    assert inside and all(51.52 <= c.latitude <= 51.53 and -0.04 <= c.longitude <= -0.02 for c in inside)
+    along = await ocm.search(PoiQuery(polyline=((51.5, -0.04), (51.55, -0.04)), distance=0.3, maxresults=100))
+    assert along and all(abs(c.longitude + 0.04) < 0.01 for c in along)
+    uk = await ocm.search(PoiQuery(countrycode="GB", maxresults=20))
+    assert uk and all(c.address.country and c.address.country.iso_code == "GB" for c in uk)
+
+
+async def test_miles_are_asked_as_miles_and_reused_for_kilometres(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
+    miles = await ocm.search(
+        PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=1, distance_in_miles=True, maxresults=100)
+    )
+    km = await ocm.search(PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=1.609344, maxresults=100))
+    [request] = poi_requests(ocm_server)
+    assert (request.params["distance"], request.params["distanceunit"]) == ("1", "miles")
+    assert miles and [c.id for c in miles] == [c.id for c in km]
+
+
+async def test_the_same_poi_parses_equally_in_every_shape_ocm_serves(
+    ocm: OcmClient, ocm_server: FakeOcmServer, http: httpx.AsyncClient
+) -> None:
+    base = {"output": "json", "chargepointid": "100627,52224", "includecomments": "true"}
+    answers = []
+    for shape in (
+        {},
+        {"verbose": "false"},
+        {"compact": "true", "verbose": "false"},
+        {"camelcase": "true"},
+        {"camelcase": "true", "compact": "true"},
+    ):
+        response = await http.get(
+            f"{ocm_server.url}/poi",
+            params={**base, **shape},
+            headers={"X-API-Key": ocm_server.api_key, "User-Agent": "ocm-bot-tests/1.0"},
+        )
+        answers.append(response.json())
+    reference = await ocm.reference_data()
+    parsed = [sorted(parse_pois(a, reference), key=lambda c: c.id) for a in answers]
+    assert len(parsed[0]) == 2 and parsed[0][0].comments
+    assert all(p == parsed[0] for p in parsed)
+
+
+# Failures -----------------------------------------------------------------------------------------
+
+POINT = PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=1)
+
+
+async def test_hanging_ocm_times_out_as_unavailable(
+    make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer
+) -> None:
+    ocm = make_client(limits=OcmLimits(read_timeout=0.2, total_timeout=0.5, retries=1, backoff_base=0.001))
+    ocm_server.inject("hang", times=None)
+    with pytest.raises(OcmUnavailable) as caught:
+        await ocm.search(POINT)
+    assert isinstance(caught.value.__cause__, (httpx.TimeoutException, TimeoutError))
+    assert len(poi_requests(ocm_server)) == 2  # first try and one retry
+
+
+@pytest.mark.parametrize("fault", ["status500", "status503", "502-text", "reset"])
+async def test_server_errors_are_retried_then_reported_unavailable(
+    ocm: OcmClient, ocm_server: FakeOcmServer, fault: str, sleeps: Sleeps
+) -> None:
+    ocm_server.inject(fault, times=None)
+    with pytest.raises(OcmUnavailable):
+        await ocm.search(POINT)
+    assert len(poi_requests(ocm_server)) == 3
+    assert len(sleeps.delays) == 2
+
+
+async def test_a_passing_server_error_is_retried_transparently(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
+    ocm_server.inject("502-text", times=1)
+    assert await ocm.search(POINT)
+    assert [r.status for r in poi_requests(ocm_server)] == [502, 200]
+
+
+async def test_rate_limit_retry_waits_as_long_as_ocm_asks(
+    ocm: OcmClient, ocm_server: FakeOcmServer, sleeps: Sleeps
+) -> None:
+    ocm_server.inject("429", times=1, retry_after=2)
+    assert await ocm.search(POINT)
+    assert [r.status for r in poi_requests(ocm_server)] == [429, 200]
+    assert sleeps.delays == [2.0]
+
+
+async def test_a_long_retry_after_is_handed_to_the_caller_at_once(
+    ocm: OcmClient, ocm_server: FakeOcmServer, sleeps: Sleeps
+) -> None:
+    ocm_server.inject("429", times=None, retry_after=60)
+    with pytest.raises(OcmRateLimited) as caught:
+        await ocm.search(POINT)
+    assert caught.value.retry_after == 60
+    assert len(poi_requests(ocm_server)) == 1 and sleeps.delays == []
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        ("bad-json", OcmBadResponse),
+        ("empty", OcmBadResponse),
+        ("robot", OcmBlockedAsRobot),
+        ("validation-failed", OcmRejected),
+    ],
+)
+async def test_answers_that_are_not_transient_are_not_retried(
+    ocm: OcmClient, ocm_server: FakeOcmServer, fault: str, error: type[Exception]
+) -> None:
+    ocm_server.inject(fault, times=None)
+    with pytest.raises(error):
+        await ocm.search(POINT)
+    assert len(poi_requests(ocm_server)) == 1
+
+
+async def test_a_robot_like_user_agent_is_blocked_and_ours_is_not(
+    make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer
+) -> None:
+    robot = make_client(user_agent="okhttp/3.9.1")
+    with pytest.raises(OcmBlockedAsRobot):
+        await robot.search(POINT)
+    assert await make_client().search(POINT)
+
+
+@pytest.mark.parametrize(("key", "message"), [(None, "You must specify an API key"), ("nonsense", "Invalid API key")])
+async def test_missing_or_invalid_api_key_is_an_auth_error(
+    make_client: Callable[..., OcmClient], key: str | None, message: str
+) -> None:
+    client = make_client(api_key=key)
+    with pytest.raises(OcmAuthError) as caught:
+        await client.search(POINT)
+    assert caught.value.status == 403 and not caught.value.is_user_token
+    assert message in str(caught.value)
+
+
+# Frugality ----------------------------------------------------------------------------------------
+
+
+async def test_a_repeated_search_is_answered_from_the_cache(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
+    first = await ocm.search(POINT)
+    second = await ocm.search(PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=1.0))
+    assert first == second
+    assert len(poi_requests(ocm_server)) == 1
+
+
+async def test_cache_entries_expire(make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer) -> None:
+    clock = Clock()
+    ocm = make_client(clock=clock)
+    await ocm.search(POINT)
+    clock.now += FAST.search_ttl + 1
+    await ocm.search(POINT)
+    assert len(poi_requests(ocm_server)) == 2
+
+
+@pytest.mark.parametrize(
+    "narrower",
+    [
+        PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=0.8, maxresults=5),
+        PoiQuery(latitude=BOW[0] + 0.002, longitude=BOW[1], distance=0.5, maxresults=5),
+        PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=1.5, maxresults=5, connectiontypeid=(33,)),
+        PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=1.5, maxresults=5, minpowerkw=40),
+        PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=1.5, maxresults=5, statustypeid=(50,)),
+        PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=1.5, maxresults=5, opendata=True),
+        PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=1.5, maxresults=5, operatorid=(3, 8)),
+    ],
+    ids=["smaller circle", "nearby point", "connector", "power", "status", "opendata", "operator"],
+)
+async def test_a_search_inside_a_cached_wider_one_is_answered_locally_with_ocms_answer(
+    ocm: OcmClient, make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer, narrower: PoiQuery
+) -> None:
+    await ocm.search(PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=1.5, maxresults=200))
+    local = await ocm.search(narrower)
+    assert len(poi_requests(ocm_server)) == 1
+    direct = await make_client().search(narrower)  # a fresh client asks OCM itself
+    assert len(poi_requests(ocm_server)) == 2
+    assert local and [c.id for c in local] == [c.id for c in direct]
+
+
+async def test_a_truncated_wider_search_only_answers_inside_its_farthest_charger(
+    ocm: OcmClient, ocm_server: FakeOcmServer
+) -> None:
+    wide = await ocm.search(PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=5, maxresults=10))
+    farthest = max(haversine_km(*BOW, c.latitude, c.longitude) for c in wide)
+    assert farthest < 4  # truncated by maxresults: chargers beyond it are unknown
+    inside = await ocm.search(PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=farthest * 0.9, maxresults=10))
+    assert len(poi_requests(ocm_server)) == 1 and inside
+    await ocm.search(PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=4.5, maxresults=20))
+    assert len(poi_requests(ocm_server)) == 2
+
+
+async def test_a_wider_or_extra_filter_search_goes_to_ocm(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
+    await ocm.search(PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=1, maxresults=200, connectiontypeid=(33,)))
+    await ocm.search(PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=1, maxresults=200))  # fewer filters
+    await ocm.search(PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=2, maxresults=200))  # bigger circle
+    await ocm.search(PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=1, maxresults=5, includecomments=True))
+    assert len(poi_requests(ocm_server)) == 4
+
+
+async def test_prefetching_answers_the_next_page_without_a_request(
+    make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer
+) -> None:
+    ocm = make_client(limits=OcmLimits(prefetch_results=100))
+    page1 = await ocm.search(PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=2, maxresults=5))
+    pages = await ocm.search(PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=2, maxresults=10))
+    [request] = poi_requests(ocm_server)
+    assert request.params["maxresults"] == "100"
+    assert len(page1) == 5 and pages[:5] == page1 and len(pages) == 10
+
+
+async def test_identical_concurrent_searches_share_one_request(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
+    ocm_server.inject("delay", delay=0.2)
+    results = await asyncio.gather(*(ocm.search(POINT) for _ in range(5)))
+    assert all(r == results[0] for r in results) and results[0]
+    assert len(poi_requests(ocm_server)) == 1
+
+
+async def test_maxresults_and_radius_are_capped(
+    make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer
+) -> None:
+    ocm = make_client(limits=OcmLimits(max_results=50, max_radius_km=20, prefetch_results=0))
+    await ocm.search(PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=500, maxresults=5000))
+    await ocm.search(PoiQuery(latitude=53.8, longitude=-1.5, distance=100, distance_in_miles=True))
+    first, second = poi_requests(ocm_server)
+    assert (first.params["maxresults"], first.params["distance"]) == ("50", "20")
+    assert second.params["distanceunit"] == "miles" and float(second.params["distance"]) == pytest.approx(12.43, 0.01)
+
+
+async def test_over_the_per_minute_budget_the_client_refuses_without_calling_ocm(
+    make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer
+) -> None:
+    clock = Clock()
+    ocm = make_client(limits=OcmLimits(requests_per_minute=3, prefetch_results=0), clock=clock)
+    for n in range(3):
+        await ocm.get_chargers([100627 + n])
+    with pytest.raises(OcmRateLimited) as caught:
+        await ocm.get_chargers([52224])
+    assert caught.value.status is None and caught.value.retry_after == 60
+    assert len(poi_requests(ocm_server)) == 3
+    clock.now += 61
+    await ocm.get_chargers([52224])
+    assert len(poi_requests(ocm_server)) == 4
+
+
+# Chargers by ID -----------------------------------------------------------------------------------
+
+
+async def test_get_chargers_keeps_the_order_asked_and_leaves_out_unknown_ids(
+    ocm: OcmClient, ocm_server: FakeOcmServer
+) -> None:
+    chargers = await ocm.get_chargers([52224, 999_999_999, 100627])
+    assert [c.id for c in chargers] == [52224, 100627]
+    [request] = poi_requests(ocm_server)
+    assert request.params["chargepointid"] == "52224,100627,999999999"
+
+
+async def test_chargers_seen_in_a_search_need_no_second_request(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
+    found = await ocm.search(POINT)
+    again = await ocm.get_chargers([c.id for c in found[:3]])
+    assert again == found[:3]
+    assert len(poi_requests(ocm_server)) == 1
+
+
+async def test_details_with_comments_ask_ocm_for_comments(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
+    [plain] = await ocm.get_chargers([100627])
+    [detail] = await ocm.get_chargers([100627], include_comments=True)
+    assert plain.comments == () and detail.comments[0].text == "24/7"
+    assert [r.params.get("includecomments") for r in poi_requests(ocm_server)] == [None, "true"]
+
+
+# Reference data -----------------------------------------------------------------------------------
+
+
+async def test_reference_data_is_fetched_once_and_kept_on_disk(
+    make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer, tmp_path: Path
+) -> None:
+    (tmp_path / "reference.json").unlink()
+    first = make_client()
+    await first.start()
+    reference = await first.reference_data()
+    assert reference.connection_types[33].title == "CCS (Type 2)"
+    assert (tmp_path / "reference.json").exists()
+    second = make_client()
+    await second.start()
+    assert await second.reference_data() == reference
+    assert len(ocm_server.requests_to("/v3/referencedata")) == 1
+
+
+async def test_stale_reference_data_is_fetched_again(
+    make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer
+) -> None:
+    await make_client().start()
+    assert ocm_server.requests_to("/v3/referencedata") == []
+    later = datetime.now(UTC) + timedelta(days=2)
+    await make_client(now=lambda: later).start()
+    assert len(ocm_server.requests_to("/v3/referencedata")) == 1
+
+
+async def test_the_bot_starts_from_the_disk_copy_when_ocm_is_down(
+    make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer
+) -> None:
+    ocm_server.inject("status503", times=None, path_prefix="/v3/")
+    later = datetime.now(UTC) + timedelta(days=3)
+    client = make_client(now=lambda: later)
+    await client.start()
+    assert (await client.reference_data()).status_types[50].is_operational is True
+
+
+async def test_without_a_disk_copy_a_down_ocm_stops_the_start(
+    make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer
+) -> None:
+    ocm_server.inject("status503", times=None, path_prefix="/v3/")
+    with pytest.raises(OcmUnavailable):
+        await make_client(reference_cache_path=None).start()
+
+
+async def test_daily_refresh_keeps_the_current_copy_when_ocm_fails(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
+    before = await ocm.reference_data()
+    ocm_server.inject("bad-json", times=None, path_prefix="/v3/referencedata")
+    assert await ocm.refresh_reference_data() is False
+    assert await ocm.reference_data() is before
+    ocm_server.clear_faults()
+    assert await ocm.refresh_reference_data() is True
+    assert len(ocm_server.requests_to("/v3/referencedata")) == 2
+
+
+# Sign-in and check-ins ----------------------------------------------------------------------------
+
+
+async def test_sign_in_then_check_in_reaches_ocm_as_that_user(
+    ocm: OcmClient, ocm_server: FakeOcmServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    ocm_server.register_user("ann@example.org", "pa55-word", username="Ann")
+    with caplog.at_level(logging.DEBUG):
+        session = await ocm.authenticate("ann@example.org", "pa55-word")
+    assert session.username == "Ann" and session.user_id and session.token
+    assert "pa55-word" not in caplog.text and session.token not in repr(session)
+    checkin = CommentSubmission(charger_id=100627, checkin_status_type_id=10, rating=5, comment="Fast & free")
+    await ocm.submit_comment(checkin, token=session.token)
+    [stored] = ocm_server.comments
+    assert (stored.poi_id, stored.username, stored.via) == (100627, "Ann", "token")
+    assert (stored.rating, stored.comment, stored.checkin_status_type_id) == (5, "Fast & free", 10)
+    [post] = ocm_server.requests_to("/v3/comment")
+    assert post.headers["Authorization"] == f"Bearer {session.token}"
+
+
+async def test_wrong_password_is_a_user_auth_error(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
+    ocm_server.register_user("ann@example.org", "right")
+    with pytest.raises(OcmAuthError) as caught:
+        await ocm.authenticate("ann@example.org", "wrong")
+    assert caught.value.is_user_token
+
+
+async def test_expired_token_is_a_user_auth_error_and_not_retried(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
+    ocm_server.register_user("ann@example.org", "pw")
+    session = await ocm.authenticate("ann@example.org", "pw")
+    ocm_server.expire_tokens()
+    with pytest.raises(OcmAuthError) as caught:
+        await ocm.submit_comment(CommentSubmission(charger_id=100627, rating=3), token=session.token)
+    assert caught.value.status == 401
+    assert len(ocm_server.requests_to("/v3/comment")) == 1 and ocm_server.comments == []
+
+
+async def test_write_key_posts_without_a_user(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
+    key = ocm_server.add_write_key(username="ocm-bot")
+    await ocm.submit_comment(CommentSubmission(charger_id=52224, comment="Works"), write_key=key)
+    [stored] = ocm_server.comments
+    assert stored.via == "write-key"
+    assert ocm_server.requests_to("/v3/comment")[0].headers["X-API-Key"] == key
+
+
+async def test_no_token_no_request(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
+    with pytest.raises(OcmAuthError):
+        await ocm.submit_comment(CommentSubmission(charger_id=52224, comment="x"))
+    assert ocm_server.requests_to("/v3/comment") == []
+
+
+@pytest.mark.parametrize(
+    ("setup", "charger_id", "description"),
+    [
+        (
+            lambda s: setattr(s, "read_only", True),
+            100627,
+            "API is read only. Submissions not currently being accepted.",
+        ),
+        (lambda s: None, 123456789, "Failed"),
+    ],
+    ids=["read only", "unknown charger"],
+)
+async def test_refused_comments_carry_ocms_reason(
+    ocm: OcmClient, ocm_server: FakeOcmServer, setup: Callable[[FakeOcmServer], None], charger_id: int, description: str
+) -> None:
+    ocm_server.register_user("ann@example.org", "pw")
+    session = await ocm.authenticate("ann@example.org", "pw")
+    setup(ocm_server)
+    with pytest.raises(OcmRejected) as caught:
+        await ocm.submit_comment(CommentSubmission(charger_id=charger_id, rating=4), token=session.token)
+    assert caught.value.description == description
+
+
+async def test_a_failed_post_is_never_retried(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
+    ocm_server.register_user("ann@example.org", "pw")
+    session = await ocm.authenticate("ann@example.org", "pw")
+    ocm_server.inject("status500", times=None, path_prefix="/v3/comment")
+    with pytest.raises(OcmUnavailable):
+        await ocm.submit_comment(CommentSubmission(charger_id=100627, rating=4), token=session.token)
+    assert len(ocm_server.requests_to("/v3/comment")) == 1
+
+
+def test_submission_is_checked_before_sending() -> None:
+    with pytest.raises(ValueError, match="rating must be 1 to 5"):
+        CommentSubmission(charger_id=1, rating=6)
+    with pytest.raises(ValueError, match="4000"):
+        CommentSubmission(charger_id=1, comment="x" * 4001)
+    with pytest.raises(ValueError, match="positive OCM ID"):
+        CommentSubmission(charger_id=0)
+
+
+# Exports and the group poll -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fmt", "start"),
+    [("kml", b"<?xml"), ("xml", b"<?xml"), ("csv", b"ID,"), ("geojson", b"{")],
+)
+async def test_exports_come_back_as_ocms_bytes(
+    ocm: OcmClient, ocm_server: FakeOcmServer, fmt: str, start: bytes
+) -> None:
+    data = await ocm.export(PoiQuery(output=fmt, latitude=BOW[0], longitude=BOW[1], distance=1, maxresults=3))
+    assert data.startswith(start)
+    assert poi_requests(ocm_server)[-1].params["output"] == fmt
+    if fmt == "geojson":
+        assert len(json.loads(data)["features"]) == 3
+
+
+async def test_modified_since_finds_a_changed_charger_every_time_it_polls(
+    ocm: OcmClient, ocm_server: FakeOcmServer
+) -> None:
+    since = datetime.now(UTC) - timedelta(minutes=5)
+    assert await ocm.modified_since(since) == []
+    ocm_server.modify_poi(100627, UsageCost="Free")
+    [changed] = await ocm.modified_since(since)
+    assert changed.id == 100627 and changed.usage_cost == "Free"
+    polls = poi_requests(ocm_server)
+    assert len(polls) == 2
+    assert polls[0].params["modifiedsince"] == since.strftime("%Y-%m-%dT%H:%M")
+    assert polls[0].params["sortby"] == "modified_asc"
