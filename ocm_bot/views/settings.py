@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from html import escape
+from html import escape as escape_html
 
 from babel import Locale, UnknownLocaleError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -71,6 +71,11 @@ class View:
 
     text: str
     keyboard: InlineKeyboardMarkup | None = None
+
+
+def escape(text: str) -> str:
+    """Text for an HTML message (quotes stay as they are: they are not inside attributes)."""
+    return escape_html(text, quote=False)
 
 
 # Labels of the connector groups in ocm_bot.domain.settings_edit.COMMON_CONNECTORS.
