@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from ocm_bot.storage.base import (
@@ -19,7 +20,9 @@ from ocm_bot.storage.base import (
     TokensDisabled,
     UnsupportedDatabaseUrl,
 )
-from ocm_bot.storage.persistence import StoragePersistence
+
+if TYPE_CHECKING:
+    from ocm_bot.storage.persistence import StoragePersistence
 
 SQLITE_FILE_NAME = "ocm-bot.sqlite3"
 
@@ -46,6 +49,15 @@ async def open_storage(database_url: str | None, *, data_dir: Path, secret: str 
     raise UnsupportedDatabaseUrl(
         f"DATABASE_URL must start with sqlite:/// or postgresql://, not {scheme or 'nothing'}://"
     )
+
+
+def __getattr__(name: str) -> object:
+    # Imported on first use: it pulls in python-telegram-bot, which storage alone does not need.
+    if name == "StoragePersistence":
+        from ocm_bot.storage.persistence import StoragePersistence
+
+        return StoragePersistence
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 async def _open_sqlite(path: Path, secret: str | None) -> Storage:

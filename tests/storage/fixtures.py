@@ -7,14 +7,13 @@ binaries the fixture fails (``scripts/test`` installs them): storage tests are n
 
 Fixtures:
     postgres_server   the session's cluster (``PostgresCluster``)
-    postgres_url      the URL of a fresh, empty database (one per test)
+    postgres_url      the URL of a fresh, empty database (a schema of its own; one per test)
     postgres_storage  a ``PostgresStorage`` on a fresh, migrated database
     sqlite_storage    a ``SqliteStorage`` in a fresh file under tmp_path
 """
 
 from __future__ import annotations
 
-import asyncio
 import glob
 import itertools
 import os
@@ -31,8 +30,6 @@ import pytest
 
 from ocm_bot.storage.postgres import PostgresStorage
 from ocm_bot.storage.sqlite import SqliteStorage
-
-_MIGRATED_TEMPLATE = "ocm_bot_migrated"
 
 
 def find_postgres_bin() -> Path:
@@ -76,7 +73,10 @@ class PostgresCluster:
     def __init__(self, bin_dir: Path) -> None:
         self.bin_dir = bin_dir
         self.account = _server_account()
-        self.root = Path(tempfile.mkdtemp(prefix="ocm-bot-pg-"))
+        # On tmpfs when there is one: creating tables is several times faster there.
+        shm = Path("/dev/shm")
+        in_memory = shm.is_dir() and os.access(shm, os.W_OK)
+        self.root = Path(tempfile.mkdtemp(prefix="ocm-bot-pg-", dir=shm if in_memory else None))
         self.data_dir = self.root / "data"
         self.port = _free_port()
         self._names = itertools.count(1)
@@ -138,17 +138,27 @@ class PostgresCluster:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
-    def create_database(self, template: str = "template0") -> str:
-        """Create a new database (a copy of ``template``) and return its URL."""
+    def create_database(self) -> str:
+        """Create a new, empty database and return its URL."""
         name = f"test_{next(self._names)}"
         with psycopg.connect(self.url(), autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
         return self.url(name)
 
-    def drop_database(self, url: str) -> None:
-        name = url.rsplit("/", 1)[1]
+    def create_schema(self) -> str:
+        """A URL whose connections see only a new, empty schema: a fresh database for a test.
+
+        Creating a schema takes a millisecond where creating a database takes a third of a second.
+        """
+        name = f"test_{next(self._names)}"
         with psycopg.connect(self.url(), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f'CREATE SCHEMA "{name}"')
+        return f"{self.url()}?options=-csearch_path%3D{name}"
+
+    def drop_schema(self, url: str) -> None:
+        name = url.rsplit("%3D", 1)[1]
+        with psycopg.connect(self.url(), autocommit=True) as admin:
+            admin.execute(f'DROP SCHEMA "{name}" CASCADE')
 
 
 @pytest.fixture(scope="session")
@@ -163,43 +173,23 @@ def postgres_server() -> Iterator[PostgresCluster]:
 
 @pytest.fixture
 def postgres_url(postgres_server: PostgresCluster) -> Iterator[str]:
-    """A fresh, empty database (no schema yet), dropped after the test."""
-    url = postgres_server.create_database()
+    """The URL of a fresh, empty database (a schema of its own), removed after the test."""
+    url = postgres_server.create_schema()
     yield url
-    postgres_server.drop_database(url)
-
-
-@pytest.fixture(scope="session")
-def _postgres_migrated_template(postgres_server: PostgresCluster) -> str:
-    url = postgres_server.create_database()
-
-    async def migrate() -> None:
-        await (await PostgresStorage(url, secret=None).open()).close()
-
-    asyncio.run(migrate())
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(postgres_server.url(), autocommit=True) as admin:
-        admin.execute(f'ALTER DATABASE "{name}" RENAME TO "{_MIGRATED_TEMPLATE}"')
-    return _MIGRATED_TEMPLATE
+    postgres_server.drop_schema(url)
 
 
 @pytest.fixture
-def postgres_migrated_url(postgres_server: PostgresCluster, _postgres_migrated_template: str) -> Iterator[str]:
-    """A fresh database already migrated to the newest schema (copied from a template: fast)."""
-    url = postgres_server.create_database(template=_postgres_migrated_template)
-    yield url
-    postgres_server.drop_database(url)
-
-
-@pytest.fixture
-async def postgres_storage(postgres_migrated_url: str) -> AsyncIterator[PostgresStorage]:
-    storage = await PostgresStorage(postgres_migrated_url, secret="test secret").open()
+async def postgres_storage(postgres_url: str) -> AsyncIterator[PostgresStorage]:
+    """A ``PostgresStorage`` on a fresh database, migrated, with a STORAGE_SECRET."""
+    storage = await PostgresStorage(postgres_url, secret="test secret").open()
     yield storage
     await storage.close()
 
 
 @pytest.fixture
 async def sqlite_storage(tmp_path: Path) -> AsyncIterator[SqliteStorage]:
+    """A ``SqliteStorage`` in a fresh file, migrated, with a STORAGE_SECRET."""
     storage = await SqliteStorage(tmp_path / "ocm-bot.sqlite3", secret="test secret").open()
     yield storage
     await storage.close()
