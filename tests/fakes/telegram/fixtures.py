@@ -4,8 +4,8 @@
         ada = telegram.user("Ada")
         ...
 
-`telegram_server` is started for each test (start-up takes a few milliseconds) and fails the test
-at teardown if the bot broke the Bot API in a way nobody took with `take_violations()`.
+`telegram_server` is started for each test (start-up takes about a millisecond) and fails the test
+at teardown if the bot broke the Bot API in a way the test did not take with `take_violations()`.
 """
 
 from __future__ import annotations
@@ -20,13 +20,8 @@ from .server import DEFAULT_TOKEN, FakeTelegramServer
 BOT_TOKEN = DEFAULT_TOKEN
 
 
-@pytest.fixture
-def telegram_server() -> Iterator[FakeTelegramServer]:
-    server = FakeTelegramServer(BOT_TOKEN).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+def fail_on_violations(server: FakeTelegramServer) -> None:
+    """Fail the current test, naming each Bot API violation the server recorded."""
     violations = server.take_violations()
     if violations:
         pytest.fail(
@@ -37,5 +32,17 @@ def telegram_server() -> Iterator[FakeTelegramServer]:
 
 
 @pytest.fixture
+def telegram_server() -> Iterator[FakeTelegramServer]:
+    """A fresh fake Bot API server on 127.0.0.1 for this test (token BOT_TOKEN)."""
+    server = FakeTelegramServer(BOT_TOKEN).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+    fail_on_violations(server)
+
+
+@pytest.fixture
 def telegram(telegram_server: FakeTelegramServer) -> TelegramDriver:
+    """The people of the test: telegram.user("Ada"), telegram.group("EV Club", ...)."""
     return TelegramDriver(telegram_server)

@@ -119,7 +119,8 @@ class Schema:
         if not isinstance(value, str):
             # A JSON body: Telegram's server turns top-level values into strings first, so
             # numbers for String fields are fine; objects are checked as they are.
-            if isinstance(value, int | float) and not isinstance(value, bool) and "String" in types:
+            numeric = isinstance(value, int | float) and not isinstance(value, bool)
+            if numeric and "String" in types and not {"Integer", "Float"} & set(types):
                 return str(value), []
             return value, self.check_value(value, types, where, top=param)
         for kind in types:

@@ -296,15 +296,15 @@ class FakeTelegramServer:
             assert self._http is not None
             self._http.stop()
             self._webhook_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._webhook_task
             await self._http.close_all_connections()
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            if others:
+                await asyncio.wait(others, timeout=1)
             loop.stop()
 
-        loop.call_soon_threadsafe(lambda: loop.create_task(shutdown()))
+        asyncio.run_coroutine_threadsafe(shutdown(), loop)  # holds the task until it is done
         thread.join(5)
         self._thread = None
         self._loop = None
@@ -433,6 +433,17 @@ class FakeTelegramServer:
         if self._loop is not None:
             with contextlib.suppress(RuntimeError):
                 self._loop.call_soon_threadsafe(self._wake_pollers)
+
+    async def _until_woken(self, timeout: float) -> None:
+        """Sleep until the state changes or `timeout` passes.
+
+        Not asyncio.wait_for: on Python 3.11 it can swallow a cancellation, which hung stop().
+        """
+        waiter = asyncio.ensure_future(self._arrival.wait())
+        try:
+            await asyncio.wait({waiter}, timeout=timeout)
+        finally:
+            waiter.cancel()
 
     def _wake_pollers(self) -> None:
         self._arrival.set()
@@ -657,8 +668,7 @@ class FakeTelegramServer:
                 remaining = deadline - time.monotonic()
                 if updates or remaining <= 0:
                     break
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._arrival.wait(), remaining)
+                await self._until_woken(remaining)
         except ApiError as error:
             record.ok, record.error = False, error.description
             with self._lock:
@@ -689,6 +699,8 @@ class FakeTelegramServer:
     # --- webhooks -------------------------------------------------------------------------------
 
     async def _webhook_worker(self) -> None:
+        while self.webhook is None:  # an httpx client costs ~30 ms (SSL): only make it if needed
+            await self._until_woken(1.0)
         async with httpx.AsyncClient(timeout=10) as client:
             while True:
                 with self._lock:
@@ -698,8 +710,7 @@ class FakeTelegramServer:
                                          if self._allowed(u, hook.allowed_updates)]
                     update = self._pending[0] if hook is not None and self._pending else None
                 if hook is None or update is None:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._arrival.wait(), 1.0)
+                    await self._until_woken(1.0)
                     continue
                 headers = {"Content-Type": "application/json"}
                 if hook.secret_token:

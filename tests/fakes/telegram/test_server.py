@@ -1,0 +1,428 @@
+"""The fake Bot API server speaks HTTP like Telegram: bodies, answers, errors, state, webhooks."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, RetryAfter
+
+from .fixtures import fail_on_violations
+from .schema import load_schema
+from .server import FakeTelegramServer, TelegramErrors
+
+_HTTP = httpx.Client(timeout=5)  # one client: each new one costs ~30 ms of SSL set-up
+
+
+def call(server: FakeTelegramServer, method: str, **params) -> httpx.Response:
+    return _HTTP.post(server.method_url(method), json=params)
+
+
+@pytest.fixture
+async def bot(telegram_server):
+    async with Bot(telegram_server.token, base_url=telegram_server.api_url,
+                   base_file_url=telegram_server.file_url) as bot:
+        yield bot
+
+
+def test_server_starts_and_stops_in_milliseconds():
+    load_schema()  # read once per process
+    started = time.perf_counter()
+    server = FakeTelegramServer().start()
+    server.stop()
+    assert time.perf_counter() - started < 0.05
+
+
+def test_get_me_answers_the_bot_user_from_a_synchronous_client(telegram_server):
+    body = httpx.get(telegram_server.method_url("getMe")).json()
+
+    assert body["ok"] is True
+    assert body["result"]["id"] == 123456
+    assert body["result"]["is_bot"] is True
+
+
+def test_wrong_token_is_unauthorized(telegram_server):
+    response = httpx.post(f"{telegram_server.api_url}999:WRONG/getMe")
+
+    assert response.status_code == 401
+    assert response.json() == {"ok": False, "error_code": 401, "description": "Unauthorized"}
+
+
+@pytest.mark.parametrize("encoding", ["json", "form", "multipart", "query"])
+def test_every_body_encoding_sends_a_message(telegram, telegram_server, encoding):
+    ada = telegram.user("Ada")
+    telegram_server.user_message(ada.chat_id, ada.user, {"text": "hi"})
+    markup = {"inline_keyboard": [[{"text": "Go", "callback_data": "go"}]]}
+    url = telegram_server.method_url("sendMessage")
+    form = {"chat_id": str(ada.chat_id), "text": "Hello", "reply_markup": json.dumps(markup)}
+    if encoding == "json":
+        response = httpx.post(url, json={"chat_id": ada.chat_id, "text": "Hello",
+                                         "reply_markup": markup})
+    elif encoding == "form":
+        response = httpx.post(url, data=form)
+    elif encoding == "multipart":
+        response = httpx.post(url, data=form, files={"unused": ("x.txt", b"x")})
+        telegram_server.take_violations()  # the extra file part is an unknown parameter
+    else:
+        response = httpx.get(url, params=form)
+
+    message = response.json()["result"]
+    assert message["text"] == "Hello"
+    assert message["chat"] == {"id": ada.chat_id, "type": "private", "first_name": "Ada"}
+    assert message["from"]["is_bot"] is True
+    assert message["reply_markup"] == markup
+    assert ada.messages[-1].callback_buttons == {"Go": "go"}
+
+
+def test_message_ids_increase_per_chat_and_dates_are_seconds(telegram, telegram_server):
+    ada, bob = telegram.user("Ada"), telegram.user("Bob")
+    for person in (ada, bob):
+        telegram_server.user_message(person.chat_id, person.user, {"text": "hi"})
+    ids = [call(telegram_server, "sendMessage", chat_id=person.chat_id, text="x").json()
+           ["result"]["message_id"] for person in (ada, ada, bob)]
+
+    assert ids == [2, 3, 2]
+    assert abs(ada.messages[0].raw["date"] - time.time()) < 5
+
+
+def test_unknown_method_is_404_and_a_violation(telegram_server):
+    response = call(telegram_server, "sendTeleportation", chat_id=1)
+
+    assert response.status_code == 404
+    assert response.json()["description"] == "Not Found"
+    assert [v.problem for v in telegram_server.take_violations()] == [
+        "sendTeleportation: unknown method"]
+
+
+def test_unknown_parameter_is_accepted_like_telegram_but_recorded(telegram, telegram_server):
+    ada = telegram.user("Ada")
+    telegram_server.user_message(ada.chat_id, ada.user, {"text": "hi"})
+
+    response = call(telegram_server, "sendMessage", chat_id=ada.chat_id, text="x", colour="red")
+
+    assert response.json()["ok"] is True
+    assert [str(v) for v in telegram_server.take_violations()] == [
+        "sendMessage: sendMessage.colour: unknown parameter (Telegram would accept it silently)"]
+
+
+def test_schema_method_without_a_model_is_accepted_and_recorded(telegram_server):
+    response = call(telegram_server, "setMyShortDescription", short_description="EV chargers")
+
+    assert response.json() == {"ok": True, "result": True}
+    assert telegram_server.calls("setMyShortDescription") == [
+        {"short_description": "EV chargers"}]
+
+
+def test_wrong_types_are_rejected_with_the_field_named(telegram_server):
+    response = call(telegram_server, "sendMessage", chat_id=1, text="x",
+                    reply_markup={"inline_keyboard": [[{"text": 5, "callback_data": "a"}]]})
+
+    assert response.status_code == 400
+    assert 'Field "text" must be of type String' in response.json()["description"]
+    (violation,) = telegram_server.take_violations()
+    assert "sendMessage.reply_markup.inline_keyboard[0][0].text: expected String" in str(violation)
+
+
+def test_missing_required_parameter_is_telegrams_error(telegram_server):
+    response = call(telegram_server, "sendMessage", chat_id=1)
+
+    assert response.json()["description"] == "Bad Request: message text is empty"
+    assert "sendMessage.text: required parameter missing" in str(
+        telegram_server.take_violations())
+
+
+async def test_callback_data_over_64_bytes_is_caught_and_named(telegram, telegram_server, bot):
+    ada = telegram.user("Ada")
+    await ada.send_text("hi")
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("Details", callback_data="d" * 65)]])
+
+    with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
+        await bot.send_message(ada.chat_id, "Charger", reply_markup=markup)
+
+    (violation,) = telegram_server.take_violations()
+    assert "callback_data: 65 bytes (must be 1-64)" in violation.problem
+
+
+async def test_invalid_html_is_rejected_like_telegram(telegram, telegram_server, bot):
+    ada = telegram.user("Ada")
+    await ada.send_text("hi")
+
+    with pytest.raises(BadRequest, match=r'(?i)unsupported start tag "br" at byte offset 5'):
+        await bot.send_message(ada.chat_id, "Power<br>50 kW", parse_mode="HTML")
+    with pytest.raises(BadRequest, match=r"(?i)can't find end tag"):
+        await bot.send_message(ada.chat_id, "<b>Power", parse_mode="HTML")
+
+    problems = [v.problem for v in telegram_server.take_violations()]
+    assert problems[0].startswith("text: invalid HTML: Unsupported start tag \"br\"")
+    assert ada.messages == []
+
+
+async def test_unescaped_ampersand_is_shown_but_recorded(telegram, telegram_server, bot):
+    ada = telegram.user("Ada")
+    await ada.send_text("hi")
+
+    await bot.send_message(ada.chat_id, "<b>A&W</b> car park", parse_mode="HTML")
+
+    assert ada.messages[-1].text == "A&W car park"
+    (violation,) = telegram_server.take_violations()
+    assert "unescaped '&'" in violation.problem
+
+
+async def test_text_length_is_counted_after_entity_parsing(telegram, telegram_server, bot):
+    ada = telegram.user("Ada")
+    await ada.send_text("hi")
+
+    await bot.send_message(ada.chat_id, "<b>" + "x" * 4096 + "</b>", parse_mode="HTML")
+    with pytest.raises(BadRequest, match=r"(?i)message is too long"):
+        await bot.send_message(ada.chat_id, "x" * 4097)
+    with pytest.raises(BadRequest, match=r"(?i)message text is empty"):
+        await bot.send_message(ada.chat_id, "<b> </b>", parse_mode="HTML")
+
+    assert len(telegram_server.take_violations()) == 2
+
+
+async def test_injected_429_raises_retry_after(telegram, telegram_server, bot):
+    ada = telegram.user("Ada")
+    await ada.send_text("hi")
+    telegram_server.inject_error("sendMessage", 429, retry_after=7)
+
+    with pytest.raises(RetryAfter) as raised:
+        await bot.send_message(ada.chat_id, "first")
+    await bot.send_message(ada.chat_id, "second")
+
+    assert raised.value.retry_after in (7, datetime.timedelta(seconds=7))
+    assert ("sendMessage", "Too Many Requests: retry after 7") in telegram_server.errors
+    assert [m.text for m in ada.messages] == ["second"]
+
+
+async def test_injected_errors_can_target_one_chat(telegram, telegram_server, bot):
+    ada, bob = telegram.user("Ada"), telegram.user("Bob")
+    await ada.send_text("hi")
+    await bob.send_text("hi")
+    telegram_server.inject_error("sendMessage", 403, "bot was blocked by the user",
+                                 chat_id=bob.chat_id, times=2)
+
+    await bot.send_message(ada.chat_id, "fine")
+    with pytest.raises(Forbidden, match=r"(?i)bot was blocked by the user"):
+        await bot.send_message(bob.chat_id, "blocked")
+
+
+async def test_edits_follow_telegrams_rules(telegram, telegram_server, bot):
+    ada = telegram.user("Ada")
+    own = await ada.send_text("hi")
+    sent = await bot.send_message(ada.chat_id, "Page 1")
+
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
+        await bot.edit_message_text("Page 1", ada.chat_id, sent.message_id)
+    with pytest.raises(BadRequest, match=r"(?i)message to edit not found"):
+        await bot.edit_message_text("Page 2", ada.chat_id, 999)
+    with pytest.raises(BadRequest, match=r"(?i)message can't be edited"):
+        await bot.edit_message_text("Hacked", ada.chat_id, own.message_id)
+    await bot.edit_message_text("Page 2", ada.chat_id, sent.message_id)
+    await bot.delete_message(ada.chat_id, sent.message_id)
+    with pytest.raises(BadRequest, match=r"(?i)message to delete not found"):
+        await bot.delete_message(ada.chat_id, sent.message_id)
+
+    assert ("editMessageText", TelegramErrors.NOT_MODIFIED) in telegram_server.errors
+    assert ada.messages == []
+    assert ada.message(sent.message_id).edits == 1
+
+
+async def test_unknown_chat_and_blocked_user(telegram, telegram_server, bot):
+    ada = telegram.user("Ada")
+
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):
+        await bot.send_message(ada.chat_id, "never talked to me")
+    await ada.send_text("/start")
+    await ada.block_bot()
+    with pytest.raises(Forbidden, match=r"(?i)bot was blocked by the user"):
+        await bot.send_message(ada.chat_id, "still there?")
+    await ada.unblock_bot()
+    await bot.send_message(ada.chat_id, "welcome back")
+
+    kinds = [next(k for k in u if k != "update_id") for u in await _all_updates(telegram_server)]
+    assert kinds == ["message", "my_chat_member", "my_chat_member"]
+
+
+async def test_get_updates_returns_promptly_when_an_update_arrives(telegram, telegram_server):
+    ada = telegram.user("Ada")
+    async with httpx.AsyncClient() as client:
+        poll = asyncio.create_task(client.post(telegram_server.method_url("getUpdates"),
+                                               json={"timeout": 10}))
+        await asyncio.sleep(0.05)
+        started = time.perf_counter()
+        await ada.send_text("hello")
+        updates = (await poll).json()["result"]
+
+    assert time.perf_counter() - started < 0.5
+    assert updates[0]["message"]["text"] == "hello"
+
+
+async def test_offset_confirms_updates_and_limit_caps_them(telegram, telegram_server):
+    ada = telegram.user("Ada")
+    for text in ("one", "two", "three"):
+        await ada.send_text(text)
+
+    first = call(telegram_server, "getUpdates", limit=2).json()["result"]
+    rest = call(telegram_server, "getUpdates", offset=first[-1]["update_id"] + 1).json()["result"]
+
+    assert [u["message"]["text"] for u in first] == ["one", "two"]
+    assert [u["message"]["text"] for u in rest] == ["three"]
+
+
+async def test_a_second_poller_terminates_the_first_with_409(telegram_server):
+    async with httpx.AsyncClient() as client:
+        url = telegram_server.method_url("getUpdates")
+        first = asyncio.create_task(client.post(url, json={"timeout": 5}))
+        await asyncio.sleep(0.05)
+        second = asyncio.create_task(client.post(url, json={"timeout": 0}))
+        first_answer, second_answer = await first, await second
+
+    assert first_answer.status_code == 409
+    assert first_answer.json()["description"] == TelegramErrors.GET_UPDATES_TERMINATED
+    assert second_answer.json() == {"ok": True, "result": []}
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    received: list[tuple[dict, dict]]
+    status = 200
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).received.append((dict(self.headers), body))
+        self.send_response(type(self).status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def webhook_receiver():
+    handler = type("Receiver", (_Receiver,), {"received": [], "status": 200})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield handler, f"http://127.0.0.1:{httpd.server_address[1]}/hook"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+async def test_webhook_delivers_updates_with_the_secret_header(telegram, telegram_server,
+                                                               webhook_receiver):
+    receiver, url = webhook_receiver
+    ada = telegram.user("Ada")
+    assert call(telegram_server, "setWebhook", url=url, secret_token="s3cret").json() == {
+        "ok": True, "result": True, "description": "Webhook was set"}
+
+    await ada.send_text("/start")
+    await ada.wait_until(lambda: receiver.received, what="webhook delivery")
+    headers, update = receiver.received[0]
+
+    assert headers["X-Telegram-Bot-Api-Secret-Token"] == "s3cret"
+    assert update["message"]["text"] == "/start"
+    assert update["message"]["entities"] == [{"type": "bot_command", "offset": 0, "length": 6}]
+    conflict = call(telegram_server, "getUpdates")
+    assert conflict.status_code == 409
+    assert conflict.json()["description"] == TelegramErrors.GET_UPDATES_WITH_WEBHOOK
+    call(telegram_server, "deleteWebhook")
+    assert call(telegram_server, "getUpdates").json() == {"ok": True, "result": []}
+
+
+async def test_failed_webhook_delivery_is_retried_and_reported(telegram, telegram_server,
+                                                               webhook_receiver):
+    receiver, url = webhook_receiver
+    receiver.status = 500
+    ada = telegram.user("Ada")
+    call(telegram_server, "setWebhook", url=url)
+
+    await ada.send_text("hello")
+    await ada.wait_until(lambda: len(receiver.received) >= 2, what="a retried delivery")
+    info = call(telegram_server, "getWebhookInfo").json()["result"]
+    receiver.status = 200
+    await ada.wait_until(lambda: not call(telegram_server, "getWebhookInfo").json()["result"]
+                         ["pending_update_count"], what="delivery after recovery")
+
+    assert info["pending_update_count"] == 1
+    assert info["last_error_message"] == (
+        "Wrong response from the webhook: 500 Internal Server Error")
+
+
+async def test_uploaded_photo_gets_a_file_id_and_is_downloadable(telegram, telegram_server, bot):
+    ada = telegram.user("Ada")
+    await ada.send_text("hi")
+
+    sent = await bot.send_photo(ada.chat_id, b"\x89PNG fake", caption="<b>Map</b>",
+                                parse_mode="HTML")
+    file = await bot.get_file(sent.photo[-1].file_id)
+    content = await file.download_as_bytearray()
+
+    assert bytes(content) == b"\x89PNG fake"
+    assert ada.messages[-1].text == "Map"
+    assert ada.messages[-1].html == "<b>Map</b>"
+
+
+def test_fail_on_violations_names_each_violation(telegram_server):
+    call(telegram_server, "sendMessage", chat_id=1, text="x", colour="red")
+
+    with pytest.raises(pytest.fail.Exception, match=r"sendMessage\.colour: unknown parameter"):
+        fail_on_violations(telegram_server)
+    assert telegram_server.violations == []
+
+
+def test_every_answer_matches_the_schemas_return_type(telegram, telegram_server):
+    """Drive most methods, then check each result against the documented return type."""
+    schema = telegram_server.schema
+    ada = telegram.user("Ada", username="ada_ev")
+    group = telegram.group("EV Club", members=[ada], admins=[ada])
+    telegram_server.set_bot_status(group.chat_id, "administrator", ada.user)
+    telegram_server.user_message(ada.chat_id, ada.user, {"text": "hi"})
+    chat = ada.chat_id
+    sent = call(telegram_server, "sendMessage", chat_id=chat, text="<i>x</i>", parse_mode="HTML",
+                reply_markup={"keyboard": [[{"text": "Loc", "request_location": True}]]})
+    message_id = sent.json()["result"]["message_id"]
+    live = call(telegram_server, "sendLocation", chat_id=chat, latitude=1.5, longitude=2.5,
+                live_period=60).json()["result"]["message_id"]
+    for method, params in [
+        ("getMe", {}), ("getWebhookInfo", {}), ("getUpdates", {}),
+        ("editMessageText", {"chat_id": chat, "message_id": message_id, "text": "y"}),
+        ("editMessageReplyMarkup", {"chat_id": chat, "message_id": message_id, "reply_markup":
+                                    {"inline_keyboard": [[{"text": "a", "url": "https://a.b"}]]}}),
+        ("editMessageLiveLocation", {"chat_id": chat, "message_id": live, "latitude": 1.6,
+                                     "longitude": 2.6}),
+        ("stopMessageLiveLocation", {"chat_id": chat, "message_id": live}),
+        ("sendVenue", {"chat_id": chat, "latitude": 1, "longitude": 2, "title": "T",
+                       "address": "A"}),
+        ("sendContact", {"chat_id": chat, "phone_number": "+1", "first_name": "C"}),
+        ("sendChatAction", {"chat_id": chat, "action": "typing"}),
+        ("setMyCommands", {"commands": [{"command": "start", "description": "Start"}]}),
+        ("getMyCommands", {}), ("deleteMyCommands", {}),
+        ("setChatMenuButton", {"menu_button": {"type": "commands"}}), ("getChatMenuButton", {}),
+        ("getChat", {"chat_id": group.chat_id}), ("getChat", {"chat_id": "@ada_ev"}),
+        ("getChatMember", {"chat_id": group.chat_id, "user_id": ada.id}),
+        ("getChatMember", {"chat_id": group.chat_id, "user_id": telegram_server.bot_id}),
+        ("getChatAdministrators", {"chat_id": group.chat_id}),
+        ("getChatMemberCount", {"chat_id": group.chat_id}),
+        ("sendMessage", {"chat_id": "@ada_ev", "text": "by username"}),
+        ("deleteMessage", {"chat_id": chat, "message_id": message_id}),
+        ("leaveChat", {"chat_id": group.chat_id}),
+    ]:
+        body = call(telegram_server, method, **params).json()
+        assert body["ok"], (method, body)
+        returns = schema.methods[schema.method_name(method)]["returns"]
+        assert schema.check_value(body["result"], returns, method) == [], (method, body)
+    assert telegram_server.violations == []
+
+
+async def _all_updates(server: FakeTelegramServer) -> list[dict]:
+    async with httpx.AsyncClient() as client:
+        response = await client.post(server.method_url("getUpdates"), json={})
+    return response.json()["result"]
