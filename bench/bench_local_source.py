@@ -1,0 +1,189 @@
+"""Benchmark: the local OCM data source at OCM's world size (300,000 chargers).
+
+The chargers are GENERATED (not real OCM data): compact ``/poi`` records shaped like those of
+OCM's export (address, 1-3 connections with types, levels and powers, operator, usage type, status,
+data provider, dates), clustered around 600 random "towns" the way real chargers cluster, with a
+tenth scattered in between. They are written as JSON lines to a temporary file and loaded through
+``LocalSource.load`` exactly as ``OCM_DATA_FILE`` would be.
+
+Measured:
+- load time (read + index) and the process's resident memory after loading;
+- nearest-20 latency (``PoiQuery(latitude, longitude, distance=50, maxresults=20)``) at points
+  near towns: "cold" is the first time those chargers are returned (each is parsed from its JSON
+  on first use), "warm" after every charger has been parsed once (``materialise_all``), which is
+  also when memory peaks;
+- nearest-20 with filters (CCS, >= 50 kW) and at random points anywhere (mostly empty areas).
+
+Run: ``.venv/bin/python bench/bench_local_source.py [--count 300000] [--queries 2000]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ocm_bot.ocm.local import LocalSource  # noqa: E402
+from ocm_bot.ocm.query import PoiQuery  # noqa: E402
+
+CONNECTION_TYPES = [(25, 2, 22.0), (33, 3, 50.0), (33, 3, 150.0), (2, 3, 50.0), (1036, 2, 7.4), (1, 1, 3.7), (32, 3, 350.0)]
+OPERATORS = [1, 3, 5, 8, 23, 32, 39, 45, 3534, 3296]
+STREETS = ["High Street", "Station Road", "Main Street", "Church Lane", "Market Square", "Hauptstraße", "Rue de la Gare"]
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def generate(count: int, seed: int = 7) -> tuple[list[dict], list[tuple[float, float]]]:
+    rng = random.Random(seed)
+    towns = [(rng.uniform(-45, 65), rng.uniform(-125, 150)) for _ in range(600)]
+    start = datetime(2012, 1, 1, tzinfo=UTC)
+    pois = []
+    for poi_id in range(1, count + 1):
+        if rng.random() < 0.9:
+            town_lat, town_lon = rng.choice(towns)
+            lat = max(-89.0, min(89.0, rng.gauss(town_lat, 0.15)))
+            lon = (rng.gauss(town_lon, 0.2) + 180) % 360 - 180
+        else:
+            lat, lon = rng.uniform(-50, 70), rng.uniform(-180, 180)
+        created = start + timedelta(minutes=rng.randrange(6_000_000))
+        connections = []
+        for index in range(rng.choice((1, 1, 2, 2, 3))):
+            type_id, level, power = rng.choice(CONNECTION_TYPES)
+            connections.append(
+                {
+                    "ID": poi_id * 4 + index,
+                    "ConnectionTypeID": type_id,
+                    "StatusTypeID": 50,
+                    "LevelID": level,
+                    "Amps": 32,
+                    "Voltage": 230,
+                    "PowerKW": power,
+                    "CurrentTypeID": 30 if level == 3 else 10,
+                    "Quantity": rng.choice((1, 1, 2)),
+                }
+            )
+        pois.append(
+            {
+                "IsRecentlyVerified": False,
+                "DateLastVerified": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "ID": poi_id,
+                "UUID": f"{rng.getrandbits(128):032X}",
+                "DataProviderID": rng.choice((1, 1, 2, 18)),
+                "OperatorID": rng.choice(OPERATORS),
+                "UsageTypeID": rng.choice((1, 4, 5, 6)),
+                "UsageCost": rng.choice(("Free", "£0.45/kWh", None)),
+                "AddressInfo": {
+                    "ID": poi_id,
+                    "Title": f"Generated charger {poi_id}",
+                    "AddressLine1": f"{rng.randrange(1, 300)} {rng.choice(STREETS)}",
+                    "Town": f"Town {rng.randrange(600)}",
+                    "Postcode": f"{rng.randrange(10000, 99999)}",
+                    "CountryID": rng.choice((1, 2, 87, 10, 179)),
+                    "Latitude": round(lat, 6),
+                    "Longitude": round(lon, 6),
+                    "DistanceUnit": 0,
+                },
+                "Connections": connections,
+                "NumberOfPoints": len(connections),
+                "StatusTypeID": rng.choice((50, 50, 50, 0, 100)),
+                "DateLastStatusUpdate": (created + timedelta(days=rng.randrange(900))).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "DataQualityLevel": 1,
+                "DateCreated": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "SubmissionStatusTypeID": rng.choice((100, 200)),
+            }
+        )
+    return pois, towns
+
+
+def percentiles(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p50 = statistics.median(ordered) * 1000
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
+    return f"p50 {p50:.3f} ms, p99 {p99:.3f} ms, max {ordered[-1] * 1000:.3f} ms (n={len(ordered)})"
+
+
+async def timed(source: LocalSource, queries: list[PoiQuery]) -> tuple[list[float], int]:
+    samples, found = [], 0
+    for query in queries:
+        started = time.perf_counter()
+        result = await source.search(query)
+        samples.append(time.perf_counter() - started)
+        found += len(result)
+    return samples, found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=300_000)
+    parser.add_argument("--queries", type=int, default=2000)
+    parser.add_argument("--cell", type=float, default=0.1, help="grid cell size in degrees")
+    args = parser.parse_args()
+
+    print(f"Generating {args.count:,} chargers (generated data, not real OCM records)...")
+    pois, towns = generate(args.count)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "poi.jsonl"
+        with path.open("w", encoding="utf-8") as out:
+            for poi in pois:
+                out.write(json.dumps(poi, ensure_ascii=False, separators=(",", ":")) + "\n")
+        size_mb = path.stat().st_size / 1e6
+        del pois
+        gc.collect()
+        rss_before = rss_mb()
+
+        started = time.perf_counter()
+        source = LocalSource.load(path, reload_interval=None, cell_degrees=args.cell)
+        load_s = time.perf_counter() - started
+        rss_loaded = rss_mb()
+        print(f"file: {size_mb:.0f} MB JSON lines; loaded {len(source):,} chargers in {load_s:.2f} s")
+        print(f"RSS: {rss_before:.0f} MB before loading, {rss_loaded:.0f} MB after")
+
+        rng = random.Random(11)
+
+        def near_town() -> tuple[float, float]:
+            lat, lon = rng.choice(towns)
+            return rng.gauss(lat, 0.2), (rng.gauss(lon, 0.2) + 180) % 360 - 180
+
+        points = [near_town() for _ in range(args.queries)]
+        nearest = [PoiQuery(latitude=lat, longitude=lon, distance=50, maxresults=20) for lat, lon in points]
+        filtered = [q.replace(connectiontypeid=(33,), minpowerkw=50) for q in nearest]
+        anywhere = [
+            PoiQuery(latitude=rng.uniform(-60, 75), longitude=rng.uniform(-180, 180), distance=50, maxresults=20)
+            for _ in range(args.queries)
+        ]
+
+        cold, found = asyncio.run(timed(source, nearest))
+        print(f"nearest-20 near towns, cold (parsed on first use): {percentiles(cold)}; avg {found / len(cold):.1f} results")
+
+        started = time.perf_counter()
+        source.materialise_all()
+        print(f"parsing every charger once (materialise_all): {time.perf_counter() - started:.1f} s")
+        gc.collect()
+        print(f"RSS with every charger parsed: {rss_mb():.0f} MB")
+
+        warm, found = asyncio.run(timed(source, nearest))
+        print(f"nearest-20 near towns, warm: {percentiles(warm)}; avg {found / len(warm):.1f} results")
+        warm_filtered, found = asyncio.run(timed(source, filtered))
+        print(f"nearest-20 CCS >= 50 kW, warm: {percentiles(warm_filtered)}; avg {found / len(warm_filtered):.1f} results")
+        warm_anywhere, found = asyncio.run(timed(source, anywhere))
+        print(f"nearest-20 at random points, warm: {percentiles(warm_anywhere)}; avg {found / len(warm_anywhere):.1f} results")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1019 @@
+"""A :class:`~ocm_bot.ocm.source.ChargerSource` over a local copy of Open Charge Map's data.
+
+OCM asks heavy users to host their own copy rather than query the API hard; ``OCM_DATA_FILE``
+selects this source instead of the API client. It reads:
+
+- a JSON array of POIs (what ``GET /poi`` answers), streamed element by element;
+- JSON lines, one POI per line;
+- a directory of such files, searched recursively. This is the layout of OCM's public export
+  (https://github.com/openchargemap/ocm-export): ``data/referencedata.json`` and one
+  ``data/<ISO country>/OCM-<id>.json`` file per POI, each holding one POI object from
+  ``/poi?compact=true&verbose=false&includecomments=true``.
+
+Any of them may be gzip-compressed (``.gz``). Reference data comes from a ``referencedata.json``
+next to the file (inside the directory for a directory), else from the copy bundled with the bot.
+POIs are turned into :class:`~ocm_bot.ocm.models.Charger` objects by the API client's parser
+(:func:`ocm_bot.ocm.parse.parse_poi`), so both sources give equal objects.
+
+Queries follow OCM's own semantics (read from openchargemap/ocm-system, ``CacheProviderMongoDB``):
+with a point, the nearest chargers within ``distance`` (50 km when not given), nearest first;
+``boundingbox``, ``polygon`` and ``polyline`` (buffered by ``distance``, 5 km when not given)
+replace the point; otherwise ``sortby`` orders the results, highest ID first by default;
+``maxresults`` defaults to 100. Removed chargers (status 200/210) and unpublished submissions are
+never returned. Connection filters (type, level, power) each need *some* connection to match.
+Unknown ``countrycode`` values match nothing (OCM ignores them).
+
+How it stays fast without numpy: a POI is indexed from a few fields read straight from its JSON
+(ID, coordinates, reference IDs, dates, connections); its raw JSON is kept and parsed into a
+``Charger`` the first time a query returns it, so a world-sized dump loads in seconds. Points sit
+in a grid of ``cell_degrees`` cells; a nearest query walks rings of cells outwards and stops when
+no unvisited cell can hold anything nearer than what it has (a bound from the haversine formula).
+
+The data is reloaded when the file changes (checked at most every ``reload_interval`` seconds,
+in a thread, swapped in atomically; queries meanwhile use the previous index). Write new dumps
+to a temporary name and rename them over the old one, so a reload never reads half a file; a
+reload that fails keeps the previous data and is retried at the next check.
+
+Check-ins are not part of this source: they still go to the OCM API (``OCM_API_URL``) or to the
+outbox when it is unreachable.
+
+Example::
+
+    source = await LocalSource.open(Path("ocm-export/data"))
+    chargers = await source.search(PoiQuery(latitude=51.52, longitude=-0.03, distance=2, maxresults=20))
+    await source.aclose()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import dataclasses
+import gc
+import gzip
+import heapq
+import io
+import itertools
+import json
+import logging
+import math
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from ocm_bot.ocm.errors import OcmError
+from ocm_bot.ocm.models import Charger
+from ocm_bot.ocm.parse import _ci, _date, _float, _int, parse_poi
+from ocm_bot.ocm.query import PoiQuery, SortBy
+from ocm_bot.ocm.reference import ReferenceData
+
+log = logging.getLogger(__name__)
+
+EARTH_RADIUS_KM = 6371.0
+DEFAULT_RADIUS_KM = 50.0  # OCM's DefaultLatLngSearchDistanceKM
+DEFAULT_POLYLINE_DISTANCE_KM = 5.0  # OCM's DefaultPolylineSearchDistanceKM
+DEFAULT_MAX_RESULTS = 100  # OCM's APIRequestParams.MaxResults
+REMOVED_STATUS_IDS = frozenset({200, 210})  # Removed (Decommissioned), Removed (Duplicate Listing)
+PUBLISHED_SUBMISSION_IDS = frozenset({100, 200})  # Imported and Published, Submission Published
+REFERENCE_FILE_NAME = "referencedata.json"
+POI_FILE_SUFFIXES = (".json", ".jsonl", ".ndjson")
+BUNDLED_DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "ocm"
+
+_SEPARATORS = re.compile(r"[\s,]*")
+_READ_CHUNK = 1 << 20
+
+
+class LocalDataError(OcmError):
+    """The local OCM data could not be read (missing, not JSON, or not POIs)."""
+
+
+# Index entries ----------------------------------------------------------------------------------
+
+
+class _Entry:
+    """One POI as the index sees it: the fields queries filter on, and the POI itself.
+
+    ``charger`` is parsed from ``raw`` on first use; ``raw`` is then dropped.
+    """
+
+    __slots__ = (
+        "charger",
+        "connections",
+        "coslat",
+        "country_id",
+        "created",
+        "id",
+        "lat",
+        "lon",
+        "modified",
+        "open_data",
+        "operator_id",
+        "provider_id",
+        "raw",
+        "rlat",
+        "rlon",
+        "status_id",
+        "submission_id",
+        "usage_type_id",
+    )
+
+    id: int
+    lat: float
+    lon: float
+    rlat: float
+    rlon: float
+    coslat: float
+    country_id: int | None
+    operator_id: int | None
+    usage_type_id: int | None
+    status_id: int | None
+    provider_id: int | None
+    submission_id: int | None
+    open_data: bool | None
+    modified: str | None  # a UTC time as a sortable string, see _time_key
+    created: str | None
+    connections: tuple[tuple[int | None, int | None, float | None], ...]
+    raw: bytes | None
+    charger: Charger | None
+
+    @property
+    def is_listed(self) -> bool:
+        """OCM never returns removed chargers nor submissions that are not published."""
+        if self.status_id in REMOVED_STATUS_IDS:
+            return False
+        return self.submission_id is None or self.submission_id in PUBLISHED_SUBMISSION_IDS
+
+
+def _camel(name: str) -> str:
+    """Json.NET's camel-casing, as OCM's ``camelcase=true`` applies it: ID -> id, ISOCode -> isoCode."""
+    chars = list(name)
+    for i, char in enumerate(chars):
+        if i == 1 and not char.isupper():
+            break
+        if i > 0 and i + 1 < len(chars) and not chars[i + 1].isupper():
+            break
+        chars[i] = char.lower()
+    return "".join(chars)
+
+
+class _Keys:
+    """The key names of one spelling of OCM's JSON (the parser reads keys case-insensitively)."""
+
+    def __init__(self, spell: Callable[[str], str]) -> None:
+        names = (
+            "ID AddressInfo Latitude Longitude CountryID Country OperatorID OperatorInfo UsageTypeID UsageType "
+            "StatusTypeID StatusType DataProviderID DataProvider SubmissionStatusTypeID SubmissionStatus "
+            "DateLastStatusUpdate DateCreated Connections ConnectionTypeID ConnectionType LevelID Level PowerKW "
+            "IsOpenDataLicensed"
+        )
+        for name in names.split():
+            setattr(self, name, spell(name))
+
+    def __getattr__(self, name: str) -> str:  # only to please type checkers; every name is set above
+        raise AttributeError(name)
+
+
+_PASCAL, _CAMEL, _LOWER = _Keys(lambda name: name), _Keys(_camel), _Keys(str.lower)
+
+
+def _as_int(value: Any) -> int | None:
+    return value if type(value) is int else _int(value)
+
+
+def _as_float(value: Any) -> float | None:
+    kind = type(value)
+    if kind is float and math.isfinite(value):
+        return value
+    return float(value) if kind is int else _float(value)
+
+
+def _reference_id(item: Mapping[str, Any], id_key: str, object_key: str) -> int | None:
+    """The ID the parser resolves: the ``...ID`` field, else the inline object's ``ID``."""
+    value = _as_int(item.get(id_key))
+    if value is None:
+        inline = item.get(object_key)
+        if isinstance(inline, Mapping):
+            value = _int(_ci(inline).get("id"))
+    return value
+
+
+def _entry_from(item: Any, raw: bytes | None, reference: ReferenceData) -> _Entry | None:
+    """Index fields of one POI, read the way :func:`ocm_bot.ocm.parse.parse_poi` reads them.
+
+    OCM's two spellings (PascalCase, camelCase) are read directly, which is several times faster
+    than lower-casing every key; any other spelling goes through the parser's case-folding.
+    """
+    if not isinstance(item, Mapping):
+        return None
+    if "AddressInfo" in item:
+        keys, poi = _PASCAL, item
+    elif "addressInfo" in item:
+        keys, poi = _CAMEL, item
+    else:
+        keys, poi = _LOWER, _ci(item)
+    info = poi.get(keys.AddressInfo)
+    if not isinstance(info, Mapping):
+        return None
+    if keys is _LOWER:
+        info = _ci(info)
+    poi_id = _as_int(poi.get(keys.ID))
+    lat, lon = _as_float(info.get(keys.Latitude)), _as_float(info.get(keys.Longitude))
+    if lat is None and keys is not _LOWER:  # odd casing inside: read it the slow, sure way
+        return _entry_from(_lowered(item), raw, reference)
+    if poi_id is None or lat is None or lon is None:
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
+        return None  # the parser skips these too
+    entry = _Entry()
+    entry.id = poi_id
+    entry.lat, entry.lon = lat, lon
+    entry.rlat, entry.rlon = math.radians(lat), math.radians(lon)
+    entry.coslat = math.cos(entry.rlat)
+    entry.country_id = _reference_id(info, keys.CountryID, keys.Country)
+    entry.operator_id = _reference_id(poi, keys.OperatorID, keys.OperatorInfo)
+    entry.usage_type_id = _reference_id(poi, keys.UsageTypeID, keys.UsageType)
+    entry.status_id = _reference_id(poi, keys.StatusTypeID, keys.StatusType)
+    entry.provider_id = _reference_id(poi, keys.DataProviderID, keys.DataProvider)
+    entry.submission_id = _reference_id(poi, keys.SubmissionStatusTypeID, keys.SubmissionStatus)
+    provider = reference.data_providers.get(entry.provider_id) if entry.provider_id is not None else None
+    if provider is not None:
+        entry.open_data = provider.is_open_data_licensed
+    else:
+        inline = _ci(poi.get(keys.DataProvider)).get("isopendatalicensed")
+        entry.open_data = inline if isinstance(inline, bool) else None
+    entry.modified = _time_key(poi.get(keys.DateLastStatusUpdate))
+    entry.created = _time_key(poi.get(keys.DateCreated))
+    connections = poi.get(keys.Connections)
+    if isinstance(connections, list):
+        type_key, type_object, level_key, level_object, power_key = (
+            keys.ConnectionTypeID,
+            keys.ConnectionType,
+            keys.LevelID,
+            keys.Level,
+            keys.PowerKW,
+        )
+        entry.connections = tuple(
+            (
+                _reference_id(conn, type_key, type_object),
+                _reference_id(conn, level_key, level_object),
+                _as_float(conn.get(power_key)),
+            )
+            for conn in (_ci(c) if keys is _LOWER else c for c in connections if isinstance(c, Mapping))
+        )
+    else:
+        entry.connections = ()
+    entry.raw = raw if raw is not None else json.dumps(item, separators=(",", ":")).encode()
+    entry.charger = None
+    return entry
+
+
+def _time_key(value: Any) -> str | None:
+    """An OCM date as ``YYYY-MM-DDTHH:MM:SS[.ffffff]`` in UTC: strings in this form sort by time.
+
+    OCM writes whole-second UTC times (``2023-05-27T05:42:00Z``); those are sliced, which is
+    several times faster than building datetimes for a world-sized dump. Others go through the
+    parser's date reader.
+    """
+    if type(value) is str and len(value) == 20 and value[19] == "Z" and value[10] == "T":
+        return value[:19]
+    parsed = _date(value)
+    return _datetime_key(parsed) if parsed is not None else None
+
+
+def _datetime_key(moment: datetime) -> str:
+    moment = moment.astimezone(UTC)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{text}.{moment.microsecond:06d}" if moment.microsecond else text
+
+
+def _lowered(value: Any) -> Any:
+    """A JSON value with every object's keys lower-cased, at every depth."""
+    if isinstance(value, Mapping):
+        return {str(key).lower(): _lowered(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_lowered(item) for item in value]
+    return value
+
+
+# Reading dumps ----------------------------------------------------------------------------------
+
+
+def _open_binary(path: Path) -> IO[bytes]:
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
+def _poi_files(directory: Path) -> list[Path]:
+    files = []
+    for path in directory.rglob("*"):
+        name = path.name.lower().removesuffix(".gz")
+        if name.endswith(POI_FILE_SUFFIXES) and not name.startswith("referencedata") and path.is_file():
+            files.append(path)
+    return sorted(files)
+
+
+def _raw_pois(path: Path) -> Iterator[tuple[Any, bytes]]:
+    """Every top-level JSON value of a dump file with its JSON text: array items, lines, or one object."""
+    with _open_binary(path) as stream:
+        head = stream.read(_READ_CHUNK)
+        start = head.lstrip()[:1]
+        if start == b"[":
+            text = io.TextIOWrapper(io.BufferedReader(_Prepend(head, stream)), encoding="utf-8-sig")
+            yield from _array_items(text, path)
+            return
+        if start == b"{":
+            first_line, _, _ = head.partition(b"\n")
+            try:
+                first = json.loads(first_line)
+            except ValueError:
+                first = None
+            if isinstance(first, dict):
+                yield from _json_lines(_Prepend(head, stream), path)
+                return
+            data = head + stream.read()
+            try:
+                yield json.loads(data), data
+            except ValueError as error:
+                raise LocalDataError(f"{path} is not valid JSON: {error}") from error
+            return
+        if not start:
+            return
+        raise LocalDataError(f"{path} is neither a JSON array, JSON lines nor a JSON object of POIs")
+
+
+class _Prepend(io.RawIOBase):
+    """A binary stream that first replays ``head``, then reads on from ``rest``."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self._head = memoryview(head)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            size = min(len(buffer), len(self._head))
+            buffer[:size] = self._head[:size]
+            self._head = self._head[size:]
+            return size
+        data = self._rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _json_lines(stream: IO[bytes], path: Path) -> Iterator[tuple[Any, bytes]]:
+    bad = 0
+    for number, line in enumerate(io.BufferedReader(stream), 1):
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            yield json.loads(line), line
+        except ValueError:
+            bad += 1
+            log.debug("%s line %d is not JSON", path, number)
+    if bad:
+        log.warning("%s: skipped %d lines that are not JSON", path, bad)
+
+
+def _array_items(text: IO[str], path: Path) -> Iterator[tuple[Any, bytes]]:
+    """Items of a JSON array, decoded one at a time so a large dump never sits in memory as dicts."""
+    decoder = json.JSONDecoder()
+    buffer = text.read(_READ_CHUNK).lstrip()
+    if not buffer.startswith("["):
+        raise LocalDataError(f"{path} does not start with a JSON array")
+    position, at_end = 1, False
+    while True:
+        position = _SEPARATORS.match(buffer, position).end()
+        if position >= len(buffer) and not at_end:
+            buffer, position = buffer[position:] + text.read(_READ_CHUNK), 0
+            at_end = position >= len(buffer)
+            continue
+        if position >= len(buffer):
+            raise LocalDataError(f"{path} ends inside the JSON array")
+        if buffer[position] == "]":
+            return
+        try:
+            item, end = decoder.raw_decode(buffer, position)
+        except json.JSONDecodeError as error:
+            more = "" if at_end else text.read(_READ_CHUNK)
+            if not more:
+                raise LocalDataError(f"{path} is not valid JSON: {error}") from error
+            buffer, position = buffer[position:] + more, 0
+            continue
+        if end == len(buffer) and not at_end:  # a number may go on in the next chunk
+            more = text.read(_READ_CHUNK)
+            if more:
+                buffer, position = buffer[position:] + more, 0
+                continue
+            at_end = True
+        yield item, buffer[position:end].encode()
+        position = end
+        if position > _READ_CHUNK:
+            buffer, position = buffer[position:], 0
+
+
+def reference_path_for(path: Path) -> Path | None:
+    """The ``referencedata.json`` that belongs to a dump: inside a directory, or next to a file."""
+    folder = path if path.is_dir() else path.parent
+    for name in (REFERENCE_FILE_NAME, REFERENCE_FILE_NAME + ".gz"):
+        candidate = folder / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_reference(path: Path | None) -> ReferenceData:
+    """Reference data from ``path``, or the copy bundled with the bot."""
+    path = path or BUNDLED_DATA_DIR / REFERENCE_FILE_NAME
+    try:
+        with _open_binary(path) as stream:
+            payload = json.load(stream)
+    except (OSError, ValueError) as error:
+        raise LocalDataError(f"cannot read OCM reference data from {path}: {error}") from error
+    if not isinstance(payload, Mapping):
+        raise LocalDataError(f"{path} is not an OCM reference data document")
+    return ReferenceData.from_json(payload)
+
+
+def _signature(path: Path, reference_path: Path | None) -> tuple[Any, ...]:
+    """Changes whenever the dump or its reference data changes (a directory: any file in it)."""
+    parts: list[Any] = []
+    for item in (path, reference_path):
+        if item is None:
+            continue
+        stat = item.stat()
+        parts.append((str(item), stat.st_mtime_ns, stat.st_size, stat.st_ino))
+        if item.is_dir():
+            files = _poi_files(item)
+            newest = max((f.stat().st_mtime_ns for f in files), default=0)
+            parts.append((len(files), newest))
+    return tuple(parts)
+
+
+# The index ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Index:
+    """An immutable snapshot of the data; a reload builds a new one and swaps it in."""
+
+    reference: ReferenceData
+    entries: list[_Entry]
+    cell_degrees: float
+    signature: tuple[Any, ...] = ()
+    skipped: int = 0
+    by_id: dict[int, _Entry] = field(default_factory=dict)
+    grid: dict[int, list[_Entry]] = field(default_factory=dict)
+    by_modified: list[_Entry] = field(default_factory=list)
+    modified_keys: list[str] = field(default_factory=list)
+    by_country: dict[int | None, list[_Entry]] = field(default_factory=dict)
+    rows: int = 0
+    cols: int = 0
+
+    def __post_init__(self) -> None:
+        self.rows = math.ceil(180 / self.cell_degrees)
+        self.cols = math.ceil(360 / self.cell_degrees)
+        by_id: dict[int, _Entry] = {}
+        for entry in self.entries:
+            by_id[entry.id] = entry  # a later copy of a POI replaces an earlier one
+        if len(by_id) != len(self.entries):
+            self.entries = list(by_id.values())
+        self.by_id = by_id
+        for entry in self.entries:
+            self.grid.setdefault(self.cell_of(entry.lat, entry.lon), []).append(entry)
+            self.by_country.setdefault(entry.country_id, []).append(entry)
+        dated = sorted((e for e in self.entries if e.modified is not None), key=lambda e: e.modified)
+        self.by_modified = dated
+        self.modified_keys = [e.modified for e in dated]
+
+    def cell_row_col(self, lat: float, lon: float) -> tuple[int, int]:
+        row = min(int((lat + 90) / self.cell_degrees), self.rows - 1)
+        col = int((lon + 180) / self.cell_degrees) % self.cols
+        return row, col
+
+    def cell_of(self, lat: float, lon: float) -> int:
+        row, col = self.cell_row_col(lat, lon)
+        return row * self.cols + col
+
+    def charger(self, entry: _Entry) -> Charger | None:
+        charger = entry.charger
+        if charger is None and entry.raw is not None:
+            try:
+                charger = parse_poi(json.loads(entry.raw), self.reference)
+            except (TypeError, ValueError, AttributeError, KeyError) as error:
+                log.warning("POI %s cannot be parsed: %s", entry.id, error)
+                charger = None
+            entry.charger, entry.raw = charger, None
+        return charger
+
+    def materialise_all(self) -> None:
+        """Parse every POI now (the first queries are then as fast as the later ones)."""
+        for entry in self.entries:
+            if entry.charger is None:
+                self.charger(entry)
+
+
+def build_index(
+    pois: Iterable[tuple[Any, bytes | None]],
+    reference: ReferenceData,
+    *,
+    cell_degrees: float = 0.1,
+    signature: tuple[Any, ...] = (),
+) -> _Index:
+    entries: list[_Entry] = []
+    skipped = 0
+    collecting = gc.isenabled()
+    gc.disable()  # millions of new objects, none of them garbage: cyclic GC passes would only slow this
+    try:
+        for item, raw in pois:
+            entry = _entry_from(item, raw, reference)
+            if entry is None:
+                skipped += 1
+            else:
+                entries.append(entry)
+    finally:
+        if collecting:
+            gc.enable()
+    if skipped:
+        log.warning("local OCM data: skipped %d POIs without an ID or usable coordinates", skipped)
+    return _Index(reference, entries, cell_degrees, signature, skipped)
+
+
+def _read_index(path: Path, reference_path: Path | None, cell_degrees: float) -> _Index:
+    if not path.exists():
+        raise LocalDataError(f"the OCM data file {path} does not exist")
+    signature = _signature(path, reference_path)
+    reference = load_reference(reference_path)
+    files = _poi_files(path) if path.is_dir() else [path]
+    try:
+        pois = (item for file in files for item in _raw_pois(file))
+        return build_index(pois, reference, cell_degrees=cell_degrees, signature=signature)
+    except OSError as error:
+        raise LocalDataError(f"cannot read the OCM data at {path}: {error}") from error
+
+
+# Geometry ---------------------------------------------------------------------------------------
+
+
+def _hav(angle: float) -> float:
+    return math.sin(angle / 2) ** 2
+
+
+def _hav_of_km(km: float) -> float:
+    return _hav(min(km / EARTH_RADIUS_KM, math.pi))
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in km (the formula OCM's GeoManager uses)."""
+    h = _hav(math.radians(lat2 - lat1)) + math.cos(math.radians(lat1)) * math.cos(math.radians(lat2)) * _hav(
+        math.radians(lon2 - lon1)
+    )
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _point_in_polygon(lat: float, lon: float, polygon: tuple[tuple[float, float], ...]) -> bool:
+    inside = False
+    previous_lat, previous_lon = polygon[-1]
+    for vertex_lat, vertex_lon in polygon:
+        if (vertex_lat > lat) != (previous_lat > lat):
+            crossing = vertex_lon + (lat - vertex_lat) * (previous_lon - vertex_lon) / (previous_lat - vertex_lat)
+            if lon < crossing:
+                inside = not inside
+        previous_lat, previous_lon = vertex_lat, vertex_lon
+    return inside
+
+
+def _segment_distance_km(lat: float, lon: float, start: tuple[float, float], end: tuple[float, float]) -> float:
+    """Distance from a point to a route segment, on a plane tangent at the segment (routes are short)."""
+    mid_cos = math.cos(math.radians((start[0] + end[0]) / 2))
+    scale = math.pi * EARTH_RADIUS_KM / 180
+
+    def xy(point_lat: float, point_lon: float) -> tuple[float, float]:
+        dlon = (point_lon - start[1] + 540) % 360 - 180
+        return dlon * mid_cos * scale, (point_lat - start[0]) * scale
+
+    px, py = xy(lat, lon)
+    ex, ey = xy(*end)
+    length2 = ex * ex + ey * ey
+    t = 0.0 if length2 == 0 else max(0.0, min(1.0, (px * ex + py * ey) / length2))
+    return math.hypot(px - t * ex, py - t * ey)
+
+
+# Filters ----------------------------------------------------------------------------------------
+
+
+def _filter(query: PoiQuery, index: _Index) -> Callable[[_Entry], bool]:
+    """One predicate for every non-geometric filter of ``query`` (and OCM's standing exclusions)."""
+    countries: frozenset[int] | None = None
+    if query.countrycode:
+        found = (index.reference.country_by_iso(code) for code in query.countrycode)
+        countries = frozenset(country.id for country in found if country is not None)
+    elif query.countryid:
+        countries = frozenset(query.countryid)
+    operators = frozenset(query.operatorid) or None
+    usage_types = frozenset(query.usagetypeid) or None
+    statuses = frozenset(query.statustypeid) or None
+    providers = frozenset(query.dataproviderid) or None
+    ids = frozenset(query.chargepointid) or None
+    connection_types = frozenset(query.connectiontypeid) or None
+    levels = frozenset(query.levelid) or None
+    min_kw, max_kw = query.minpowerkw, query.maxpowerkw
+    modified_since = _datetime_key(query.modifiedsince) if query.modifiedsince is not None else None
+    greater_than, open_data = query.greaterthanid, query.opendata
+
+    def matches(entry: _Entry) -> bool:
+        if entry.status_id in REMOVED_STATUS_IDS:
+            return False
+        if entry.submission_id is not None and entry.submission_id not in PUBLISHED_SUBMISSION_IDS:
+            return False
+        if ids is not None and entry.id not in ids:
+            return False
+        if greater_than is not None and entry.id <= greater_than:
+            return False
+        if countries is not None and entry.country_id not in countries:
+            return False
+        if operators is not None and entry.operator_id not in operators:
+            return False
+        if usage_types is not None and entry.usage_type_id not in usage_types:
+            return False
+        if statuses is not None and entry.status_id not in statuses:
+            return False
+        if providers is not None and entry.provider_id not in providers:
+            return False
+        if open_data is not None and (entry.open_data is True) != open_data:
+            return False
+        if modified_since is not None and (entry.modified is None or entry.modified < modified_since):
+            return False
+        connections = entry.connections
+        if connection_types is not None and not any(c[0] in connection_types for c in connections):
+            return False
+        if levels is not None and not any(c[1] in levels for c in connections):
+            return False
+        if min_kw is not None and not any(c[2] is not None and c[2] >= min_kw for c in connections):
+            return False
+        return max_kw is None or any(c[2] is not None and c[2] <= max_kw for c in connections)
+
+    return matches
+
+
+# The source --------------------------------------------------------------------------------------
+
+
+class LocalSource:
+    """Chargers from a local OCM dump, answering :class:`PoiQuery` like the API does.
+
+    Example::
+
+        source = LocalSource.load(Path("poi.jsonl"))          # or: await LocalSource.open(...)
+        await source.search(PoiQuery(latitude=45.51, longitude=-122.68, distance=5))
+        await source.get_chargers([3428, 79829])
+    """
+
+    def __init__(
+        self,
+        index: _Index,
+        *,
+        path: Path | None = None,
+        reference_path: Path | None = None,
+        reload_interval: float | None = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._index = index
+        self.path = path
+        self.reference_path = reference_path
+        self.reload_interval = reload_interval
+        self._clock = clock
+        self._last_check = clock()
+        self._reload_task: asyncio.Task[bool] | None = None
+        self.reloads = 0
+
+    # Construction --------------------------------------------------------------------------
+
+    @classmethod
+    def load(
+        cls,
+        path: Path | str,
+        *,
+        reference_path: Path | str | None = None,
+        reload_interval: float | None = 30.0,
+        cell_degrees: float = 0.1,
+    ) -> LocalSource:
+        """Read a dump now (blocking). Raises :class:`LocalDataError` when it cannot be read."""
+        path = Path(path)
+        ref_path = Path(reference_path) if reference_path else reference_path_for(path)
+        index = _read_index(path, ref_path, cell_degrees)
+        log.info("local OCM data: %d chargers from %s", len(index.entries), path)
+        return cls(index, path=path, reference_path=ref_path, reload_interval=reload_interval)
+
+    @classmethod
+    async def open(
+        cls,
+        path: Path | str,
+        *,
+        reference_path: Path | str | None = None,
+        reload_interval: float | None = 30.0,
+        cell_degrees: float = 0.1,
+    ) -> LocalSource:
+        """Read a dump in a worker thread, so the event loop keeps running meanwhile."""
+        return await asyncio.to_thread(
+            cls.load,
+            path,
+            reference_path=reference_path,
+            reload_interval=reload_interval,
+            cell_degrees=cell_degrees,
+        )
+
+    @classmethod
+    def bundled(cls) -> LocalSource:
+        """The real OCM records shipped with the bot for the offline demo (see ``ocm_bot/data``)."""
+        return cls.load(BUNDLED_DATA_DIR, reload_interval=None)
+
+    @classmethod
+    def from_pois(
+        cls, pois: Iterable[Mapping[str, Any]], reference: ReferenceData, *, cell_degrees: float = 0.1
+    ) -> LocalSource:
+        """A source over POI objects already in memory (no file, no reloading)."""
+        index = build_index(((poi, None) for poi in pois), reference, cell_degrees=cell_degrees)
+        return cls(index, reload_interval=None)
+
+    # ChargerSource --------------------------------------------------------------------------
+
+    async def search(self, query: PoiQuery) -> list[Charger]:
+        """Chargers matching ``query``: nearest first with a point, else in ``sortby`` order."""
+        self._check_for_changes()
+        index = self._index
+        entries = self._select(index, query)
+        return self._chargers(index, entries, include_comments=query.includecomments)
+
+    async def get_chargers(self, ids: list[int], *, include_comments: bool = False) -> list[Charger]:
+        """Chargers by OCM ID, in the order asked; unknown and removed IDs are left out."""
+        self._check_for_changes()
+        index = self._index
+        seen: set[int] = set()
+        entries = []
+        for charger_id in ids:
+            entry = index.by_id.get(charger_id)
+            if entry is not None and charger_id not in seen and entry.is_listed:
+                seen.add(charger_id)
+                entries.append(entry)
+        return self._chargers(index, entries, include_comments=include_comments)
+
+    async def reference_data(self) -> ReferenceData:
+        return self._index.reference
+
+    # Reloading -------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._index.entries)
+
+    @property
+    def skipped(self) -> int:
+        """POIs of the current data that had no ID or no usable coordinates."""
+        return self._index.skipped
+
+    async def reload_if_changed(self, *, force: bool = False) -> bool:
+        """Reload now if the files changed (or ``force``); True when new data was swapped in."""
+        if self.path is None:
+            return False
+        self._last_check = self._clock()
+        if self._reload_task is not None and not self._reload_task.done():
+            return await asyncio.shield(self._reload_task)
+        self._reload_task = asyncio.ensure_future(self._reload(force))
+        return await asyncio.shield(self._reload_task)
+
+    async def _reload(self, force: bool) -> bool:
+        path, ref_path, old = self.path, self.reference_path, self._index
+        assert path is not None
+        try:
+            if not force and await asyncio.to_thread(_signature, path, ref_path) == old.signature:
+                return False
+            index = await asyncio.to_thread(_read_index, path, ref_path, old.cell_degrees)
+        except (OcmError, OSError) as error:
+            log.warning("local OCM data: keeping the loaded data, the new data cannot be read: %s", error)
+            return False
+        self._index = index  # one assignment: queries see either the old index or the new one
+        self.reloads += 1
+        log.info("local OCM data reloaded: %d chargers from %s", len(index.entries), path)
+        return True
+
+    def _check_for_changes(self) -> None:
+        if self.path is None or self.reload_interval is None:
+            return
+        if self._clock() - self._last_check < self.reload_interval:
+            return
+        if self._reload_task is not None and not self._reload_task.done():
+            return
+        self._last_check = self._clock()
+        self._reload_task = asyncio.ensure_future(self._reload(False))
+
+    async def aclose(self) -> None:
+        """Stop a reload in progress (call on shutdown)."""
+        task, self._reload_task = self._reload_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def materialise_all(self) -> None:
+        """Parse every POI now instead of on first use (blocking; for benchmarks and warm-ups)."""
+        self._index.materialise_all()
+
+    # Query planning ---------------------------------------------------------------------------
+
+    def _select(self, index: _Index, query: PoiQuery) -> list[_Entry]:
+        limit = query.maxresults or DEFAULT_MAX_RESULTS
+        matches = _filter(query, index)
+        if query.boundingbox is not None or query.polygon or query.polyline:
+            found = [e for e in self._in_area(index, query) if matches(e)]
+            return _sorted(found, query.sortby, limit)
+        if query.latitude is not None and query.longitude is not None:
+            radius_km = query.radius_km if query.radius_km is not None else DEFAULT_RADIUS_KM
+            return _nearest(index, query.latitude, query.longitude, radius_km, limit, matches)
+        return _sorted([e for e in _candidates(index, query) if matches(e)], query.sortby, limit)
+
+    def _in_area(self, index: _Index, query: PoiQuery) -> Iterator[_Entry]:
+        if query.polyline:
+            distance = query.radius_km if query.radius_km is not None else DEFAULT_POLYLINE_DISTANCE_KM
+            yield from _near_polyline(index, query.polyline, distance)
+        elif query.boundingbox is not None:
+            (north, west), (south, east) = query.boundingbox
+            for entry in _cells_in_box(index, north, west, south, east):
+                if south <= entry.lat <= north and west <= entry.lon <= east:
+                    yield entry
+        else:
+            polygon = query.polygon
+            lats = [p[0] for p in polygon]
+            lons = [p[1] for p in polygon]
+            for entry in _cells_in_box(index, max(lats), min(lons), min(lats), max(lons)):
+                if _point_in_polygon(entry.lat, entry.lon, polygon):
+                    yield entry
+
+    @staticmethod
+    def _chargers(index: _Index, entries: list[_Entry], *, include_comments: bool) -> list[Charger]:
+        chargers = []
+        for entry in entries:
+            charger = index.charger(entry)
+            if charger is None:
+                continue
+            if not include_comments and (charger.comments or charger.media_items):
+                charger = dataclasses.replace(charger, comments=(), media_items=())
+            chargers.append(charger)
+        return chargers
+
+
+def _candidates(index: _Index, query: PoiQuery) -> Iterable[_Entry]:
+    """The smallest ready-made list that holds every match of a query without geometry."""
+    if query.chargepointid:
+        return [index.by_id[i] for i in query.chargepointid if i in index.by_id]
+    if query.modifiedsince is not None:
+        start = bisect.bisect_left(index.modified_keys, _datetime_key(query.modifiedsince))
+        return index.by_modified[start:]
+    if query.countryid and not query.countrycode:
+        return [e for country in query.countryid for e in index.by_country.get(country, ())]
+    return index.entries
+
+
+def _sorted(entries: list[_Entry], sortby: SortBy | None, limit: int) -> list[_Entry]:
+    if sortby is SortBy.ID_ASC:
+        return heapq.nsmallest(limit, entries, key=lambda e: e.id)
+    if sortby is SortBy.CREATED_ASC:  # OCM (.NET) puts charges with no date first
+        return heapq.nsmallest(limit, entries, key=lambda e: (e.created is not None, e.created or "", e.id))
+    if sortby is SortBy.MODIFIED_ASC:
+        return heapq.nsmallest(limit, entries, key=lambda e: (e.modified is not None, e.modified or "", e.id))
+    return heapq.nlargest(limit, entries, key=lambda e: e.id)
+
+
+def _nearest(
+    index: _Index, lat: float, lon: float, radius_km: float, limit: int, matches: Callable[[_Entry], bool]
+) -> list[_Entry]:
+    """The ``limit`` nearest matching entries within ``radius_km``, nearest first (ties by ID)."""
+    qlat, qlon = math.radians(lat), math.radians(lon)
+    qcos = math.cos(qlat)
+    sin = math.sin
+    radius_hav = _hav_of_km(radius_km)
+    best: list[tuple[float, int, _Entry]] = []  # a max-heap on distance: (-hav, -id, entry)
+    rows, cols, grid, size = index.rows, index.cols, index.grid, index.cell_degrees
+    row0, col0 = index.cell_row_col(lat, lon)
+
+    def consider(cell: list[_Entry]) -> None:
+        for entry in cell:
+            h = sin((entry.rlat - qlat) * 0.5) ** 2 + qcos * entry.coslat * sin((entry.rlon - qlon) * 0.5) ** 2
+            if h > radius_hav:
+                continue
+            if len(best) < limit:
+                if matches(entry):
+                    heapq.heappush(best, (-h, -entry.id, entry))
+            elif (h < -best[0][0] or (h == -best[0][0] and entry.id < -best[0][1])) and matches(entry):
+                heapq.heapreplace(best, (-h, -entry.id, entry))
+
+    ring_limit = (cols - 1) // 2
+    ring = 0
+    while ring <= ring_limit:
+        bound = _ring_bound(lat, lon, qcos, row0, col0, ring, size, rows, cols)
+        if bound > radius_hav or (len(best) >= limit and bound > -best[0][0]):
+            break
+        if (2 * ring + 1) ** 2 > 4 * len(grid):
+            _consider_far_cells(index, row0, col0, ring, consider)  # cheaper than walking empty rings
+            break
+        for key in _ring_cells(row0, col0, ring, rows, cols):
+            cell = grid.get(key)
+            if cell is not None:
+                consider(cell)
+        ring += 1
+    return [entry for _, _, entry in sorted(best, key=lambda item: (-item[0], -item[1]))]
+
+
+def _ring_cells(row0: int, col0: int, ring: int, rows: int, cols: int) -> Iterator[int]:
+    """Keys of the cells at Chebyshev distance ``ring`` (longitude wraps; rows stop at the poles)."""
+    if ring == 0:
+        yield row0 * cols + col0
+        return
+    for row in (row0 - ring, row0 + ring):
+        if 0 <= row < rows:
+            base = row * cols
+            for col in range(col0 - ring, col0 + ring + 1):
+                yield base + col % cols
+    left, right = (col0 - ring) % cols, (col0 + ring) % cols
+    for row in range(max(row0 - ring + 1, 0), min(row0 + ring, rows)):
+        yield row * cols + left
+        yield row * cols + right
+
+
+def _ring_bound(
+    lat: float, lon: float, qcos: float, row0: int, col0: int, ring: int, size: float, rows: int, cols: int
+) -> float:
+    """A lower bound (in haversine units) on the distance to any point in rings ``ring`` and beyond.
+
+    A point outside the block of inner rings is beyond its north or south edge (at least that
+    latitude gap away), or beside it within its latitudes, where hav(d) >= cos(lat) cos(L) hav(dlon)
+    for L the block's latitude farthest from the equator.
+    """
+    if ring == 0:
+        return 0.0
+    south = (row0 - ring + 1) * size - 90
+    north = (row0 + ring) * size - 90
+    gaps = []
+    if south > -90:
+        gaps.append(_hav(math.radians(lat - south)))
+    if north < 90:
+        gaps.append(_hav(math.radians(north - lat)))
+    if 2 * ring - 1 < cols:
+        west = (col0 - ring + 1) * size - 180
+        east = (col0 + ring) * size - 180
+        dlon = math.radians(min(lon - west, east - lon))
+        farthest = min(90.0, max(abs(max(south, -90)), abs(min(north, 90))))
+        gaps.append(qcos * math.cos(math.radians(farthest)) * _hav(min(dlon, math.pi)))
+    return min(gaps) if gaps else math.inf
+
+
+def _consider_far_cells(
+    index: _Index, row0: int, col0: int, ring: int, consider: Callable[[list[_Entry]], None]
+) -> None:
+    cols = index.cols
+    for key, cell in index.grid.items():
+        row, col = divmod(key, cols)
+        dcol = abs(col - col0)
+        if max(abs(row - row0), min(dcol, cols - dcol)) >= ring:
+            consider(cell)
+
+
+def _cells_in_box(index: _Index, north: float, west: float, south: float, east: float) -> Iterator[_Entry]:
+    """Entries in the cells that overlap a box (the caller checks each point exactly)."""
+    row_south, col_west = index.cell_row_col(max(south, -90), max(west, -180))
+    row_north, col_east = index.cell_row_col(min(north, 90), min(east, 180 - 1e-9))
+    cols = index.cols
+    if col_east < col_west:
+        col_east += cols
+    count = (row_north - row_south + 1) * (col_east - col_west + 1)
+    if count > len(index.grid):
+        for key, cell in index.grid.items():
+            row, col = divmod(key, cols)
+            if row_south <= row <= row_north and (col_west <= col <= col_east or col_west <= col + cols <= col_east):
+                yield from cell
+        return
+    for row in range(row_south, row_north + 1):
+        for col in range(col_west, col_east + 1):
+            cell = index.grid.get(row * cols + col % cols)
+            if cell is not None:
+                yield from cell
+
+
+def _near_polyline(index: _Index, points: tuple[tuple[float, float], ...], distance_km: float) -> Iterator[_Entry]:
+    seen: set[int] = set()
+    lat_margin = distance_km / (math.pi * EARTH_RADIUS_KM / 180)
+    for start, end in itertools.pairwise(points):
+        north = min(90.0, max(start[0], end[0]) + lat_margin)
+        south = max(-90.0, min(start[0], end[0]) - lat_margin)
+        widest = max(abs(north), abs(south))
+        lon_margin = 180.0 if widest >= 89.9 else lat_margin / math.cos(math.radians(widest))
+        west, east = min(start[1], end[1]) - lon_margin, max(start[1], end[1]) + lon_margin
+        for entry in _cells_in_box(index, north, max(west, -180), south, min(east, 180)):
+            if entry.id not in seen and _segment_distance_km(entry.lat, entry.lon, start, end) <= distance_km:
+                seen.add(entry.id)
+                yield entry
