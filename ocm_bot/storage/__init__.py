@@ -16,6 +16,7 @@ from ocm_bot.storage.base import (
     SchemaTooNew,
     Storage,
     StorageError,
+    StorageUnavailable,
     Subscription,
     TokensDisabled,
     UnsupportedDatabaseUrl,
@@ -38,9 +39,10 @@ async def open_storage(database_url: str | None, *, data_dir: Path, secret: str 
         return await _open_sqlite(Path(data_dir) / SQLITE_FILE_NAME, secret)
     scheme = urlsplit(database_url).scheme.lower()
     if scheme == "sqlite":
-        path = unquote(database_url.split(":", 1)[1].removeprefix("///"))
+        prefix = "sqlite:///"
+        path = unquote(database_url[len(prefix) :]) if database_url.startswith(prefix) else ""
         if not path:
-            raise UnsupportedDatabaseUrl("sqlite:/// needs a file path, e.g. sqlite:///data/bot.db")
+            raise UnsupportedDatabaseUrl("a SQLite DATABASE_URL is sqlite:///relative/path or sqlite:////absolute/path")
         return await _open_sqlite(Path(path), secret)
     if scheme in ("postgresql", "postgres"):
         from ocm_bot.storage.postgres import PostgresStorage
@@ -75,6 +77,7 @@ __all__ = [
     "Storage",
     "StorageError",
     "StoragePersistence",
+    "StorageUnavailable",
     "Subscription",
     "TokensDisabled",
     "UnsupportedDatabaseUrl",

@@ -7,6 +7,7 @@ Times are timezone-aware ``datetime`` objects in UTC.
 Errors::
 
     StorageError
+     ├── StorageUnavailable       the database cannot be reached or is busy: try again later
      ├── UnsupportedDatabaseUrl   DATABASE_URL names a database we cannot use
      ├── SchemaTooNew             the database was migrated by a newer release (forward-only)
      └── TokensDisabled           no STORAGE_SECRET: OCM sign-in tokens cannot be stored
@@ -25,6 +26,14 @@ JSON = Any
 
 class StorageError(Exception):
     """Base class of every error raised by the storage package."""
+
+
+class StorageUnavailable(StorageError):
+    """The database is unreachable, restarting, locked or full: tell the user to try again later.
+
+    Retrying is safe: writes are keyed or idempotent (only ``save_subscription`` without an id
+    could create a duplicate, if the connection broke during the commit itself).
+    """
 
 
 class UnsupportedDatabaseUrl(StorageError):

@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 from psycopg.pq import TransactionStatus
 
+from ocm_bot.storage.base import StorageUnavailable
 from ocm_bot.storage.sql import SqlStorage
 
 # Any constant shared by every instance: the key of the advisory lock held while migrating.
@@ -46,7 +47,7 @@ class _ConnectionPool:
 
     def __init__(self, url: str, max_size: int) -> None:
         self._url = url
-        self._max_size = max_size
+        self.max_size = max_size
         self._idle: list[psycopg.AsyncConnection[Any]] = []
         self._open_count = 0
         self._available = asyncio.Condition()
@@ -55,15 +56,7 @@ class _ConnectionPool:
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         return await psycopg.AsyncConnection.connect(self._url, autocommit=True)
 
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        connection = await self._take()
-        try:
-            yield connection
-        finally:
-            await self._give_back(connection)
-
-    async def _take(self) -> psycopg.AsyncConnection[Any]:
+    async def take(self) -> psycopg.AsyncConnection[Any]:
         async with self._available:
             while True:
                 if self._closed:
@@ -73,7 +66,7 @@ class _ConnectionPool:
                     if not connection.closed:
                         return connection
                     self._open_count -= 1
-                if self._open_count < self._max_size:
+                if self._open_count < self.max_size:
                     self._open_count += 1
                     break
                 await self._available.wait()
@@ -85,7 +78,7 @@ class _ConnectionPool:
                 self._available.notify()
             raise
 
-    async def _give_back(self, connection: psycopg.AsyncConnection[Any]) -> None:
+    async def give_back(self, connection: psycopg.AsyncConnection[Any]) -> None:
         reusable = (
             not self._closed and not connection.closed and connection.info.transaction_status == TransactionStatus.IDLE
         )
@@ -137,8 +130,40 @@ class PostgresStorage(SqlStorage):
 
     @asynccontextmanager
     async def _transaction(self, *, write: bool = True) -> AsyncIterator[_PostgresTransaction]:
-        async with self._pool.connection() as connection, connection.transaction():
-            yield _PostgresTransaction(connection)
+        connection, transaction = await self._begin()
+        try:
+            try:
+                yield _PostgresTransaction(connection)
+            except BaseException as exc:
+                await transaction.__aexit__(type(exc), exc, exc.__traceback__)
+                raise
+            await transaction.__aexit__(None, None, None)
+        except psycopg.OperationalError as exc:
+            raise StorageUnavailable(f"PostgreSQL: {exc}") from exc
+        finally:
+            await self._pool.give_back(connection)
+
+    async def _begin(self) -> tuple[psycopg.AsyncConnection[Any], psycopg.AsyncTransaction]:
+        """A pooled connection in a new transaction.
+
+        A pooled connection may have died while idle (server restart, failover, idle timeout);
+        that shows at BEGIN, before anything was sent, so another connection may safely be tried.
+        """
+        for attempt in range(self._pool.max_size + 1):
+            try:
+                connection = await self._pool.take()
+            except psycopg.OperationalError as exc:
+                raise StorageUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
+            transaction = connection.transaction()
+            try:
+                await transaction.__aenter__()
+            except psycopg.OperationalError as exc:
+                await self._pool.give_back(connection)
+                if attempt == self._pool.max_size:
+                    raise StorageUnavailable(f"PostgreSQL: {exc}") from exc
+                continue
+            return connection, transaction
+        raise AssertionError("unreachable")
 
     async def _lock_schema(self, tx: Any) -> None:
         await tx.fetch("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK_KEY,))

@@ -10,6 +10,7 @@ power cut or an OS crash can undo the last transactions, never corrupt the file.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,7 +18,11 @@ from typing import Any
 
 import aiosqlite
 
+from ocm_bot.storage.base import StorageUnavailable
 from ocm_bot.storage.sql import SqlStorage
+
+# Messages of the errors that say "not now" rather than "wrong SQL".
+_UNAVAILABLE = ("locked", "busy", "disk is full", "disk I/O error", "unable to open")
 
 
 class _SqliteTransaction:
@@ -81,14 +86,21 @@ class SqliteStorage(SqlStorage):
         if connection is None:
             raise RuntimeError("the storage is not open (call open(), or use open_storage)")
         async with self._lock:
-            # IMMEDIATE takes the write lock at BEGIN: no deadlock upgrading a read lock later.
-            await connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
-                yield _SqliteTransaction(connection)
-            except BaseException:
-                await asyncio.shield(connection.execute("ROLLBACK"))
+                # IMMEDIATE takes the write lock at BEGIN: no deadlock upgrading a read lock later.
+                await connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    yield _SqliteTransaction(connection)
+                    await connection.execute("COMMIT")
+                except BaseException:
+                    # Some errors (a full disk) end the transaction themselves.
+                    if connection.in_transaction:
+                        await asyncio.shield(connection.execute("ROLLBACK"))
+                    raise
+            except sqlite3.OperationalError as exc:
+                if any(sign in str(exc) for sign in _UNAVAILABLE):
+                    raise StorageUnavailable(f"SQLite {self.path}: {exc}") from exc
                 raise
-            await connection.execute("COMMIT")
 
     async def close(self) -> None:
         connection, self._connection = self._connection, None

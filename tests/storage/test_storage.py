@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
+import psycopg
 import pytest
 
+from ocm_bot.storage import Storage, StorageUnavailable, open_storage
 from tests.storage.contract import StorageContract
+from tests.storage.fixtures import PostgresCluster
 from tests.storage.persistence_contract import PersistenceContract
 
 
@@ -31,3 +35,23 @@ class TestPostgresStorage(StorageContract, PersistenceContract):
     @pytest.fixture
     def database_url(self, postgres_url: str) -> str:
         return postgres_url
+
+    async def test_connections_the_server_dropped_are_replaced(
+        self, storage: Storage, postgres_server: PostgresCluster
+    ) -> None:
+        await storage.save_user(1, {"unit": "km"})
+        # A server restart or failover ends every connection the pool holds.
+        with psycopg.connect(postgres_server.url(), autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            )
+        assert await storage.get_user(1) == {"unit": "km"}
+
+    async def test_an_unreachable_server_is_reported_as_unavailable(self, tmp_path: Path) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            closed_port = probe.getsockname()[1]
+        url = f"postgresql://postgres@127.0.0.1:{closed_port}/ocm?connect_timeout=2"
+        with pytest.raises(StorageUnavailable, match="cannot connect"):
+            await open_storage(url, data_dir=tmp_path, secret=None)
