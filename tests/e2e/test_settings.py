@@ -1,0 +1,253 @@
+"""/settings through the fake Bot API: a driver changes filters in one message, edited in place, and
+the bot remembers them (storage) and uses them (the next search's OCM request)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from telegram.ext import Application, ContextTypes
+
+from ocm_bot.app import on_error
+from ocm_bot.context import BotContext, BotData, Services
+from ocm_bot.domain.preferences import UserPreferences
+from ocm_bot.handlers import account, start
+from ocm_bot.handlers import settings as settings_handlers
+from ocm_bot.ocm.client import OcmClient
+from ocm_bot.settings import Secret, Settings
+from ocm_bot.views.callbacks import CallbackCodec
+from tests.fakes.telegram.driver import FakeUser, TelegramDriver
+
+
+@dataclass
+class RunningBot:
+    services: Services
+
+    async def preferences(self, user: FakeUser) -> UserPreferences:
+        return UserPreferences.from_dict(await self.services.storage.get_user(user.id) or {})
+
+
+@pytest.fixture
+async def bot(telegram: TelegramDriver, ocm_server, sqlite_storage) -> AsyncIterator[RunningBot]:
+    """The settings, account and start features polling the fake Bot API, with OCM and storage.
+
+    Until the lead's full ``bot`` harness is in tests/e2e/fixtures.py this builds the application
+    the way ocm_bot.app does, with this feature's handlers only.
+    """
+    root = telegram.api_url.removesuffix("/bot")
+    settings = Settings(
+        telegram_bot_token=Secret(telegram.token),
+        telegram_api_url=root,
+        ocm_api_url=ocm_server.url,
+        ocm_api_key=Secret(ocm_server.api_key),
+    )
+    async with httpx.AsyncClient() as http:
+        services = Services(
+            settings=settings,
+            callbacks=CallbackCodec.for_token(telegram.token),
+            chargers=OcmClient(http, base_url=ocm_server.url, api_key=ocm_server.api_key),
+            storage=sqlite_storage,
+        )
+        application = (
+            Application.builder()
+            .token(telegram.token)
+            .base_url(f"{root}/bot")
+            .base_file_url(f"{root}/file/bot")
+            .context_types(ContextTypes(context=BotContext, bot_data=BotData))
+            .concurrent_updates(True)
+            .build()
+        )
+        application.bot_data.services = services
+        application.add_handlers(settings_handlers.priority_handlers(), group=-1)
+        for module in (settings_handlers, account, start):
+            application.add_handlers(module.handlers())
+        # Last in group 0: in a later group they would also answer what a feature handled.
+        application.add_handlers(start.fallback_handlers())
+        application.add_error_handler(on_error)
+        async with _polling(application):
+            yield RunningBot(services)
+
+
+@contextlib.asynccontextmanager
+async def _polling(application) -> AsyncIterator[None]:
+    await application.initialize()
+    await application.start()
+    await application.updater.start_polling(poll_interval=0, timeout=5)
+    try:
+        yield
+    finally:
+        await application.updater.stop()
+        await application.stop()
+        await application.shutdown()
+
+
+async def open_settings(user: FakeUser):
+    await user.send_text("/settings")
+    return await user.wait_for_message(containing="Settings")
+
+
+async def tap(user: FakeUser, message, label: str):
+    """Press a button, wait for the answer and the edit; the edited message."""
+    pressed = await user.press(message, label)
+    await pressed.answered()
+    return await user.wait_for_edit(message)
+
+
+async def test_driver_sets_50_kw_and_ccs_and_the_menu_and_storage_show_it(telegram, bot):
+    ada = telegram.user("Ada")
+    menu = await open_settings(ada)
+    assert "Minimum power: any power" in menu.text
+    assert "Plugs: any plug" in menu.text
+
+    power = await tap(ada, menu, "⚡ Minimum power")
+    assert power.message_id == menu.message_id
+    assert "✓ Any power" in power.labels
+    menu = await tap(ada, power, "50 kW")
+    assert "Minimum power: ≥ 50 kW" in menu.text
+
+    plugs = await tap(ada, menu, "🔌 Plugs")
+    plugs = await tap(ada, plugs, "CCS (Type 2)")
+    assert "✓ CCS (Type 2)" in plugs.labels
+    assert "✓ Any plug" not in plugs.labels
+    menu = await tap(ada, plugs, "‹ Back")
+    assert "Plugs: CCS (Type 2)" in menu.text
+
+    assert len(ada.messages) == 1  # one settings message from the bot, edited in place
+    prefs = await bot.preferences(ada)
+    assert prefs.min_power_kw == 50
+    assert prefs.connection_type_ids == {33}
+
+
+async def test_switching_language_re_renders_the_menu_in_german(telegram, bot):
+    ada = telegram.user("Ada", language_code="en")
+    menu = await open_settings(ada)
+    languages = await tap(ada, menu, "🌐 Language")
+    assert "✓ As in Telegram (English)" in languages.labels
+    menu = await tap(ada, languages, "Deutsch")
+    assert "⚙️ Einstellungen" in menu.text
+    assert "Sprache: Deutsch" in menu.text
+    assert "🔌 Stecker" in menu.labels
+    assert (await bot.preferences(ada)).language == "de"
+
+    await ada.send_text("/settings")
+    again = await ada.wait_for_message(containing="Einstellungen")
+    assert "Mindestleistung: jede Leistung" in again.text
+
+
+async def test_a_german_telegram_user_gets_german_settings_without_choosing(telegram, bot):
+    hans = telegram.user("Hans", language_code="de")
+    await hans.send_text("/settings")
+    menu = await hans.wait_for_message(containing="Einstellungen")
+    assert "Sprache: wie in Telegram (Deutsch)" in menu.text
+
+
+async def test_toggles_and_single_choices_are_saved(telegram, bot):
+    ada = telegram.user("Ada")
+    menu = await open_settings(ada)
+    menu = await tap(ada, menu, "✓ Working chargers only")
+    assert "Working chargers only: off" in menu.text
+    menu = await tap(ada, menu, "Open data only")
+    assert "Open data only: on" in menu.text
+    assert "✓ Open data only" in menu.labels
+    menu = await tap(ada, await tap(ada, menu, "🔓 Access"), "Public only")
+    menu = await tap(ada, await tap(ada, menu, "📐 Distance unit"), "Miles")
+    assert "Distance unit: miles" in menu.text
+    radius = await tap(ada, menu, "📏 Radius")
+    assert "15 mi" in radius.labels
+    menu = await tap(ada, radius, "15 mi")
+    assert "Radius: 15 mi" in menu.text
+    menu = await tap(ada, await tap(ada, menu, "📄 Results per page"), "8")
+    assert "Results per page: 8" in menu.text
+
+    prefs = await bot.preferences(ada)
+    assert prefs.operational_only is False and prefs.open_data_only is True
+    assert prefs.usage.value == "public" and prefs.unit.value == "mi" and prefs.page_size == 8
+    assert round(prefs.radius_km, 2) == 24.14
+
+
+async def test_a_double_tap_is_answered_twice_and_changes_nothing_more(telegram, telegram_server, bot):
+    ada = telegram.user("Ada")
+    power = await tap(ada, await open_settings(ada), "⚡ Minimum power")
+    data = power.callback_buttons["50 kW"]
+    # Both taps arrive before the first edit: the second renders the same menu again, which Telegram
+    # refuses as "message is not modified"; the bot takes that calmly and still answers the button.
+    first = telegram_server.new_callback_query(ada.user, ada.id, power.message_id, data)
+    second = telegram_server.new_callback_query(ada.user, ada.id, power.message_id, data)
+    await ada.wait_until(
+        lambda: all(telegram_server.callback_queries[q].answer for q in (first, second)), what="two answers"
+    )
+    menu = ada.message(power)
+    assert "Minimum power: ≥ 50 kW" in menu.text
+    assert telegram.unanswered_callback_queries() == []
+    assert (await bot.preferences(ada)).min_power_kw == 50
+
+
+async def test_resetting_unchanged_filters_keeps_the_menu(telegram, bot):
+    ada = telegram.user("Ada")
+    menu = await open_settings(ada)
+    pressed = await ada.press(menu, "↺ Reset filters")
+    assert (await pressed.answered()).text == "Saved"
+    assert ada.message(menu).text == menu.text
+
+
+async def test_operator_search_by_name(telegram, bot):
+    ada = telegram.user("Ada")
+    menu = await open_settings(ada)
+    operators = await tap(ada, menu, "🏢 Operators")
+    assert "✓ Any operator" in operators.labels
+    prompt = await tap(ada, operators, "🔎 Add an operator")
+    assert "Type the operator's name" in prompt.text
+
+    await ada.send_text("aldi sud")
+    matches = await ada.wait_for_edit(prompt)
+    assert matches.message_id == menu.message_id
+    assert "ALDI SÜD" in matches.labels
+    operators = await tap(ada, matches, "ALDI SÜD")
+    assert "✓ ALDI SÜD" in operators.labels
+    menu = await tap(ada, operators, "‹ Back")
+    assert "Operators: ALDI SÜD" in menu.text
+    assert (await bot.preferences(ada)).operator_ids == {3464}
+
+
+async def test_an_operator_name_nobody_has_says_so(telegram, bot):
+    ada = telegram.user("Ada")
+    prompt = await tap(ada, await tap(ada, await open_settings(ada), "🏢 Operators"), "🔎 Add an operator")
+    await ada.send_text("Zzyzx Power Co")
+    nothing = await ada.wait_for_edit(prompt)
+    assert "No operator matches “Zzyzx Power Co”" in nothing.text
+    assert "🔎 Search again" in nothing.labels
+
+
+async def test_a_forged_settings_button_is_answered_as_expired_and_changes_nothing(telegram, telegram_server, bot):
+    ada = telegram.user("Ada")
+    menu = await open_settings(ada)
+    forged = menu.callback_buttons["⚡ Minimum power"].rsplit("|", 2)[0] + "|s|pw|350|AAAAAAAA"
+    query_id = telegram_server.new_callback_query(ada.user, ada.id, menu.message_id, forged)
+    await ada.wait_until(
+        lambda: telegram_server.callback_queries[query_id].answer, what="an answer to the forged button"
+    )
+    answer = telegram_server.callback_queries[query_id].answer
+    assert "expired" in answer["text"]
+    assert ada.message(menu).edits == menu.edits
+    assert await bot.services.storage.get_user(ada.id) is None
+
+
+async def test_settings_in_a_group_point_to_the_private_chat(telegram, bot):
+    ada = telegram.user("Ada")
+    club = telegram.group("EV Club", members=[ada])
+    await club.add_bot(by=ada)
+    await ada.send_text_in(club, "/settings")
+    reply = await club.wait_for_message()
+    assert "send /settings to me in a private chat" in reply.text
+
+
+async def test_done_leaves_a_summary(telegram, bot):
+    ada = telegram.user("Ada")
+    menu = await open_settings(ada)
+    menu = await tap(ada, await tap(ada, menu, "⚡ Minimum power"), "22 kW")
+    done = await tap(ada, menu, "Done")
+    assert "Settings saved: ≥ 22 kW" in done.text
+    assert done.labels == []
