@@ -31,6 +31,9 @@ EARTH_RADIUS_KM = 6371.0088
 # OCM measures distance on the ellipsoid, we on a sphere: up to ~0.5 % apart.
 _DISTANCE_MARGIN = 0.995
 
+_KM_PER_DEGREE_LATITUDE = 111.19
+_MAX_TRIED = 16
+
 # Parameters after which a result is no longer "the nearest chargers matching filters in a circle".
 _NOT_AREA = ("boundingbox", "polygon", "polyline", "chargepointid", "modifiedsince", "callback")
 
@@ -197,11 +200,27 @@ class SearchCache:
         return self._entries.get(query.cache_key())
 
     def answer(self, query: PoiQuery, default_results: int) -> list[Charger] | None:
-        """The answer to ``query`` from any cached search that provably contains it."""
+        """The answer to ``query`` from any cached search that provably contains it.
+
+        Only the ``_MAX_TRIED`` cached searches centred nearest to the query are tried, so a
+        lookup stays cheap however many searches of the same city are cached.
+        """
         if not is_area_search(query):
             return None
+        assert query.latitude is not None and query.longitude is not None
         self._entries.expire()
-        for entry in reversed(list(self._entries.values())):  # newest first
+        nearby = []
+        for entry in self._entries.values():
+            wider = entry.query
+            if entry.complete_km <= 0 or wider.latitude is None or wider.longitude is None:
+                continue
+            if abs(wider.latitude - query.latitude) * _KM_PER_DEGREE_LATITUDE >= entry.complete_km:
+                continue  # quick reject: a degree of latitude is 111 km everywhere
+            offset = haversine_km(wider.latitude, wider.longitude, query.latitude, query.longitude)
+            if offset < entry.complete_km:
+                nearby.append((offset, entry))
+        nearby.sort(key=lambda pair: pair[0])
+        for _, entry in nearby[:_MAX_TRIED]:
             found = answer_from(entry, query, default_results)
             if found is not None:
                 return found

@@ -82,136 +82,136 @@ def parse_pois(payload: Any, reference: ReferenceData) -> list[Charger]:
 
 def parse_poi(item: Raw, reference: ReferenceData) -> Charger | None:
     """One POI, or None when it has no ID or no usable coordinates."""
-    poi = _ci(item)
-    poi_id = _int(poi.get("id"))
-    address = _parse_address(_ci(poi.get("addressinfo")), reference)
+    poi = item if "ID" in item or "AddressInfo" in item else _pascalised(item)
+    poi_id = _int(poi.get("ID"))
+    address = _parse_address(_object(poi.get("AddressInfo")), reference)
     if poi_id is None or address is None:
         return None
     return Charger(
         id=poi_id,
         address=address,
-        uuid=_text(poi.get("uuid")),
-        connections=tuple(_parse_connection(_ci(c), reference) for c in _list(poi.get("connections"))),
+        uuid=_text(poi.get("UUID")),
+        connections=tuple(_parse_connection(c, reference) for c in _list(poi.get("Connections"))),
         operator=_resolve(
-            reference.operators, poi.get("operatorid"), poi.get("operatorinfo"), ref.operator_from, Operator
+            reference.operators, poi.get("OperatorID"), poi.get("OperatorInfo"), ref.operator_from, Operator
         ),
         usage_type=_resolve(
-            reference.usage_types, poi.get("usagetypeid"), poi.get("usagetype"), ref.usage_type_from, UsageType
+            reference.usage_types, poi.get("UsageTypeID"), poi.get("UsageType"), ref.usage_type_from, UsageType
         ),
-        usage_cost=_text(poi.get("usagecost")),
+        usage_cost=_text(poi.get("UsageCost")),
         status=_resolve(
-            reference.status_types, poi.get("statustypeid"), poi.get("statustype"), ref.status_type_from, StatusType
+            reference.status_types, poi.get("StatusTypeID"), poi.get("StatusType"), ref.status_type_from, StatusType
         ),
         data_provider=_resolve(
             reference.data_providers,
-            poi.get("dataproviderid"),
-            poi.get("dataprovider"),
+            poi.get("DataProviderID"),
+            poi.get("DataProvider"),
             ref.data_provider_from,
             DataProvider,
         ),
         submission_status=_resolve(
             reference.submission_status_types,
-            poi.get("submissionstatustypeid"),
-            poi.get("submissionstatus"),
+            poi.get("SubmissionStatusTypeID"),
+            poi.get("SubmissionStatus"),
             ref.submission_status_type_from,
             SubmissionStatusType,
         ),
-        number_of_points=_int(poi.get("numberofpoints")),
-        general_comments=_text(poi.get("generalcomments")),
-        date_created=_date(poi.get("datecreated")),
-        date_last_verified=_date(poi.get("datelastverified")),
-        date_last_status_update=_date(poi.get("datelaststatusupdate")),
-        date_planned=_date(poi.get("dateplanned")),
-        data_quality_level=_int(poi.get("dataqualitylevel")),
-        comments=tuple(_parse_comment(_ci(c), reference) for c in _list(poi.get("usercomments"))),
-        media_items=tuple(_parse_media_item(_ci(m)) for m in _list(poi.get("mediaitems"))),
+        number_of_points=_int(poi.get("NumberOfPoints")),
+        general_comments=_text(poi.get("GeneralComments")),
+        date_created=_date(poi.get("DateCreated")),
+        date_last_verified=_date(poi.get("DateLastVerified")),
+        date_last_status_update=_date(poi.get("DateLastStatusUpdate")),
+        date_planned=_date(poi.get("DatePlanned")),
+        data_quality_level=_int(poi.get("DataQualityLevel")),
+        comments=tuple(_parse_comment(c, reference) for c in _list(poi.get("UserComments"))),
+        media_items=tuple(_parse_media_item(m) for m in _list(poi.get("MediaItems"))),
     )
 
 
-def _parse_address(info: dict[str, Any], reference: ReferenceData) -> Address | None:
-    latitude, longitude = _float(info.get("latitude")), _float(info.get("longitude"))
+def _parse_address(info: Raw, reference: ReferenceData) -> Address | None:
+    latitude, longitude = _float(info.get("Latitude")), _float(info.get("Longitude"))
     if latitude is None or longitude is None:
         return None
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180) or (latitude == 0 and longitude == 0):
         return None  # (0, 0) is OCM's placeholder for "never geocoded"
     return Address(
-        title=_text(info.get("title")),
+        title=_text(info.get("Title")),
         latitude=latitude,
         longitude=longitude,
-        address_line1=_text(info.get("addressline1")),
-        address_line2=_text(info.get("addressline2")),
-        town=_text(info.get("town")),
-        state_or_province=_text(info.get("stateorprovince")),
-        postcode=_text(info.get("postcode")),
-        country=_resolve(reference.countries, info.get("countryid"), info.get("country"), ref.country_from, Country),
-        phone=_text(info.get("contacttelephone1")),
-        email=_text(info.get("contactemail")),
-        access_comments=_text(info.get("accesscomments")),
-        related_url=_text(info.get("relatedurl")),
+        address_line1=_text(info.get("AddressLine1")),
+        address_line2=_text(info.get("AddressLine2")),
+        town=_text(info.get("Town")),
+        state_or_province=_text(info.get("StateOrProvince")),
+        postcode=_text(info.get("Postcode")),
+        country=_resolve(reference.countries, info.get("CountryID"), info.get("Country"), ref.country_from, Country),
+        phone=_text(info.get("ContactTelephone1")),
+        email=_text(info.get("ContactEmail")),
+        access_comments=_text(info.get("AccessComments")),
+        related_url=_text(info.get("RelatedURL")),
     )
 
 
-def _parse_connection(conn: dict[str, Any], reference: ReferenceData) -> Connection:
+def _parse_connection(conn: Raw, reference: ReferenceData) -> Connection:
     return Connection(
-        id=_int(conn.get("id")),
+        id=_int(conn.get("ID")),
         connection_type=_resolve(
             reference.connection_types,
-            conn.get("connectiontypeid"),
-            conn.get("connectiontype"),
+            conn.get("ConnectionTypeID"),
+            conn.get("ConnectionType"),
             ref.connection_type_from,
             ConnectionType,
         ),
         status=_resolve(
-            reference.status_types, conn.get("statustypeid"), conn.get("statustype"), ref.status_type_from, StatusType
+            reference.status_types, conn.get("StatusTypeID"), conn.get("StatusType"), ref.status_type_from, StatusType
         ),
-        level=_resolve(reference.levels, conn.get("levelid"), conn.get("level"), ref.level_from, Level),
-        amps=_int(conn.get("amps")),
-        voltage=_int(conn.get("voltage")),
-        power_kw=_float(conn.get("powerkw")),
+        level=_resolve(reference.levels, conn.get("LevelID"), conn.get("Level"), ref.level_from, Level),
+        amps=_int(conn.get("Amps")),
+        voltage=_int(conn.get("Voltage")),
+        power_kw=_float(conn.get("PowerKW")),
         current_type=_resolve(
             reference.current_types,
-            conn.get("currenttypeid"),
-            conn.get("currenttype"),
+            conn.get("CurrentTypeID"),
+            conn.get("CurrentType"),
             ref.current_type_from,
             CurrentType,
         ),
-        quantity=_int(conn.get("quantity")),
-        comments=_text(conn.get("comments")),
+        quantity=_int(conn.get("Quantity")),
+        comments=_text(conn.get("Comments")),
     )
 
 
-def _parse_comment(comment: dict[str, Any], reference: ReferenceData) -> Comment:
-    user = _ci(comment.get("user"))
+def _parse_comment(comment: Raw, reference: ReferenceData) -> Comment:
+    user = _object(comment.get("User"))
     return Comment(
-        id=_int(comment.get("id")),
+        id=_int(comment.get("ID")),
         comment_type=_resolve(
             reference.comment_types,
-            comment.get("commenttypeid"),
-            comment.get("commenttype"),
+            comment.get("CommentTypeID"),
+            comment.get("CommentType"),
             ref.comment_type_from,
             CommentType,
         ),
         checkin_status=_resolve(
             reference.checkin_status_types,
-            comment.get("checkinstatustypeid"),
-            comment.get("checkinstatustype"),
+            comment.get("CheckinStatusTypeID"),
+            comment.get("CheckinStatusType"),
             ref.checkin_status_type_from,
             CheckinStatusType,
         ),
-        rating=_int(comment.get("rating")),
-        text=_text(comment.get("comment")),
-        user_name=_text(comment.get("username")) or _text(user.get("username")),
-        date_created=_date(comment.get("datecreated")),
+        rating=_int(comment.get("Rating")),
+        text=_text(comment.get("Comment")),
+        user_name=_text(comment.get("Username")) or _text(user.get("Username")),
+        date_created=_date(comment.get("DateCreated")),
     )
 
 
-def _parse_media_item(item: dict[str, Any]) -> MediaItem:
+def _parse_media_item(item: Raw) -> MediaItem:
     return MediaItem(
-        id=_int(item.get("id")),
-        url=_text(item.get("itemurl")),
-        thumbnail_url=_text(item.get("itemthumbnailurl")),
-        comment=_text(item.get("comment")),
-        date_created=_date(item.get("datecreated")),
+        id=_int(item.get("ID")),
+        url=_text(item.get("ItemURL")),
+        thumbnail_url=_text(item.get("ItemThumbnailURL")),
+        comment=_text(item.get("Comment")),
+        date_created=_date(item.get("DateCreated")),
     )
 
 
@@ -225,6 +225,10 @@ def _resolve(
     build: Callable[[Raw], E],
     kind: Callable[..., E],
 ) -> E | None:
+    if type(raw_id) is int:  # the usual case, kept fast
+        found = known.get(raw_id)
+        if found is not None:
+            return found
     inline_fields = _ci(inline)
     entity_id = _int(raw_id)
     if entity_id is None:
@@ -242,6 +246,86 @@ def _resolve(
     return kind(entity_id, "")
 
 
+_PASCAL = {
+    name.lower(): name
+    for name in (
+        "ID",
+        "UUID",
+        "AddressInfo",
+        "Connections",
+        "OperatorID",
+        "OperatorInfo",
+        "UsageTypeID",
+        "UsageType",
+        "UsageCost",
+        "StatusTypeID",
+        "StatusType",
+        "DataProviderID",
+        "DataProvider",
+        "SubmissionStatusTypeID",
+        "SubmissionStatus",
+        "NumberOfPoints",
+        "GeneralComments",
+        "DateCreated",
+        "DateLastVerified",
+        "DateLastStatusUpdate",
+        "DatePlanned",
+        "DataQualityLevel",
+        "UserComments",
+        "MediaItems",
+        "Latitude",
+        "Longitude",
+        "Title",
+        "AddressLine1",
+        "AddressLine2",
+        "Town",
+        "StateOrProvince",
+        "Postcode",
+        "CountryID",
+        "Country",
+        "ContactTelephone1",
+        "ContactEmail",
+        "AccessComments",
+        "RelatedURL",
+        "ConnectionTypeID",
+        "ConnectionType",
+        "LevelID",
+        "Level",
+        "Amps",
+        "Voltage",
+        "PowerKW",
+        "CurrentTypeID",
+        "CurrentType",
+        "Quantity",
+        "Comments",
+        "User",
+        "CommentTypeID",
+        "CommentType",
+        "CheckinStatusTypeID",
+        "CheckinStatusType",
+        "Rating",
+        "Comment",
+        "UserName",
+        "Username",
+        "ItemURL",
+        "ItemThumbnailURL",
+    )
+}
+
+
+def _pascalised(value: Any) -> Any:
+    """A camelCase answer (``camelcase=true``) with OCM's PascalCase names, recursively."""
+    if isinstance(value, Mapping):
+        return {_PASCAL.get(str(k).lower(), k): _pascalised(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_pascalised(v) for v in value]
+    return value
+
+
+def _object(value: Any) -> Raw:
+    return value if isinstance(value, Mapping) else {}
+
+
 def _ci(value: Any) -> dict[str, Any]:
     """Keys lower-cased, so PascalCase and camelCase payloads read alike; a non-object is empty."""
     if not isinstance(value, Mapping):
@@ -256,11 +340,13 @@ def _list(value: Any) -> list[Any]:
 def _text(value: Any) -> str | None:
     if value is None or isinstance(value, (dict, list)):
         return None
-    text = str(value).strip()
+    text = (value if type(value) is str else str(value)).strip()
     return text or None
 
 
 def _int(value: Any) -> int | None:
+    if type(value) is int:
+        return value
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -271,6 +357,8 @@ def _int(value: Any) -> int | None:
 
 
 def _float(value: Any) -> float | None:
+    if type(value) is float and math.isfinite(value):
+        return value
     if value is None or isinstance(value, bool):
         return None
     try:
