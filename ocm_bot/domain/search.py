@@ -48,6 +48,7 @@ from ocm_bot.domain.filters import (
     without,
 )
 from ocm_bot.domain.geo import GeoPoint, haversine_km, initial_bearing
+from ocm_bot.domain.live import LiveTracker
 from ocm_bot.domain.preferences import RADIUS_STEPS_KM, UserPreferences
 from ocm_bot.ocm.errors import OcmUnavailable
 from ocm_bot.ocm.models import Charger
@@ -139,10 +140,12 @@ class SearchService:
         result_ttl: float = 3600.0,
         detail_ttl: float = 300.0,
         max_cached_results: int = 20_000,
-        deadline: float = 8.0,
+        deadline: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        live: LiveTracker | None = None,
     ) -> None:
         self._source = source
+        self.live = live or LiveTracker(clock=clock)
         self._max_results = max_results
         self._fetch_ttl = fetch_ttl
         self._deadline = deadline

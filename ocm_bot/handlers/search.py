@@ -1,0 +1,509 @@
+"""Find chargers: locations, live locations, venues, typed places and links in; result cards out.
+
+Inputs: a location (attachment, "Send my location" button, forwarded), a venue, a live location
+(the first message answers, later positions edit that answer; see :mod:`ocm_bot.domain.live`),
+and in private chats typed text (coordinates and map links read locally, anything else geocoded).
+Commands: ``/charger <id>``, ``/start poi-<id>`` (deep link), ``/favourites``. Buttons: paging,
+details, favourite, filter chips, wider radius, place choice and retry (see
+:mod:`ocm_bot.views.results` for their callback data).
+
+Failures of OCM or Nominatim are answered here, with a Retry button, and logged as one line;
+everything else goes to the application's error handler.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from ocm_bot import __version__
+from ocm_bot.context import BotContext, Services
+from ocm_bot.domain.favourites import Favourites, FavouritesFull
+from ocm_bot.domain.filters import FilterKey
+from ocm_bot.domain.geo import GeoPoint, haversine_km, initial_bearing
+from ocm_bot.domain.places import Coordinates, PlaceInputError, parse_place
+from ocm_bot.domain.preferences import UserPreferences
+from ocm_bot.domain.search import SearchResult, SearchService
+from ocm_bot.geocoding import GeocodedPlace, Geocoder, GeocoderBusy, GeocodingError
+from ocm_bot.handlers.common import preferences_for
+from ocm_bot.i18n import Translator, negotiate_language, translator
+from ocm_bot.ocm.errors import OcmError
+from ocm_bot.ocm.reference import ReferenceData
+from ocm_bot.views.callbacks import Callback, InvalidCallback, action_pattern
+from ocm_bot.views.common import expired_button_text, ocm_error_text, retry_keyboard
+from ocm_bot.views.details import FAVOURITE, details_view, favourites_view, venue_address, venue_title
+from ocm_bot.views.results import (
+    DETAILS,
+    DROP_FILTER,
+    NO_SEARCH,
+    PAGE,
+    SETTINGS,
+    WIDER,
+    View,
+    charger_not_found_text,
+    charger_usage_text,
+    geocoder_busy_text,
+    geocoder_down_text,
+    place_choice_keyboard,
+    place_choice_text,
+    place_error_text,
+    place_not_found_text,
+    results_view,
+)
+
+log = logging.getLogger(__name__)
+
+PICK = "pk"
+RETRY = "rs"
+SAME_PLACE_KM = 1.0
+"""Geocoded matches this close to the first are one place (a square and its bus stop)."""
+_DEEP_LINK = r"^/start(?:@\w+)?\s+poi-(\d{1,9})\s*$"
+
+
+# Inputs --------------------------------------------------------------------------------------------
+
+
+async def on_location(update: Update, context: BotContext) -> None:
+    """A location, venue, forwarded location or a live location's first message: nearest chargers."""
+    message = update.effective_message
+    location = message.venue.location if message.venue else message.location
+    label = message.venue.title if message.venue else None
+    point = GeoPoint(location.latitude, location.longitude)
+    sent, result = await _search_and_send(update, context, point, label)
+    if location.live_period and sent is not None and result is not None:
+        context.services.search.live.start(
+            (message.chat_id, message.message_id),
+            point,
+            results_message_id=sent.message_id,
+            live_period=location.live_period,
+            search_id=result.id,
+        )
+
+
+async def on_live_update(update: Update, context: BotContext) -> None:
+    """A live location moved: edit its results message (once a minute at most, after moving > 1 km)."""
+    message = update.edited_message
+    point = GeoPoint(message.location.latitude, message.location.longitude)
+    live = context.services.search.live
+    decision = live.on_move((message.chat_id, message.message_id), point, live=bool(message.location.live_period))
+    if not decision.update or decision.session is None:
+        return
+    t, prefs = await _driver(update, context)
+    try:
+        result = await context.services.search.nearby(point, prefs)
+    except OcmError as error:
+        log.warning("live location refresh failed: %r", error)
+        return  # the last results stay up; the next move tries again
+    view = results_view(t, result, 0, context.services.callbacks, now=_now(), reference=await _reference(context))
+    try:
+        await context.bot.edit_message_text(
+            view.text,
+            chat_id=message.chat_id,
+            message_id=decision.session.results_message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=view.keyboard,
+            disable_web_page_preview=True,
+        )
+    except BadRequest as error:
+        log.info("live results message can no longer be edited: %s", error)
+        live.stop((message.chat_id, message.message_id))
+
+
+async def on_text(update: Update, context: BotContext) -> None:
+    """Typed text: coordinates and map links are read locally; anything else is geocoded."""
+    t, _ = await _driver(update, context)
+    try:
+        place = parse_place(update.effective_message.text)
+    except PlaceInputError as error:
+        await _reply(update, View(place_error_text(t, error.reason)))
+        return
+    if isinstance(place, Coordinates):
+        label = place.label or f"{place.point.latitude:.5f}, {place.point.longitude:.5f}"
+        await _search_and_send(update, context, place.point, label)
+        return
+    await _geocode_and_send(update, context, place.text)
+
+
+async def on_charger_command(update: Update, context: BotContext) -> None:
+    """``/charger <id>``: one charger's details."""
+    args = context.args or []
+    if len(args) != 1 or not args[0].lstrip("#").isdigit() or len(args[0]) > 10:
+        t, _ = await _driver(update, context)
+        await _reply(update, View(charger_usage_text(t)))
+        return
+    await _send_details(update, context, int(args[0].lstrip("#")), None)
+
+
+async def on_poi_deep_link(update: Update, context: BotContext) -> None:
+    """``/start poi-<id>`` from a ``https://t.me/<bot>?start=poi-<id>`` link: that charger's details."""
+    charger_id = int(context.matches[0].group(1)) if context.matches else int(context.args[0].split("-")[1])
+    await _send_details(update, context, charger_id, None)
+
+
+async def on_favourites(update: Update, context: BotContext) -> None:
+    """``/favourites``: the driver's saved chargers with their current status (one OCM request)."""
+    t, prefs = await _driver(update, context)
+    favourites = Favourites(context.services.storage, context.services.search)
+    try:
+        chargers, gone = await favourites.chargers(update.effective_user.id)
+    except OcmError as error:
+        await _report_ocm_failure(update, context, t, error, context.services.callbacks.encode("fl"))
+        return
+    unit = prefs.unit_for(_country_of(chargers))
+    await _reply(update, favourites_view(t, chargers, gone, context.services.callbacks, unit=unit))
+
+
+# Buttons -------------------------------------------------------------------------------------------
+
+
+async def on_page(update: Update, context: BotContext) -> None:
+    """‹ Prev / Next ›: another page of a kept result, without asking OCM."""
+    button = await _button(update, context)
+    result = context.services.search.get(button.args[0]) if button and len(button.args) == 2 else None
+    if button is None or result is None:
+        await _expired(update, context)
+        return
+    await update.callback_query.answer()
+    await _show_result(update, context, result, button.int_arg(1))
+
+
+async def on_drop_filter(update: Update, context: BotContext) -> None:
+    """``✕ filter`` / ``Relax: filter``: the same search without that filter."""
+    button = await _button(update, context)
+    key = _filter_key(button.args[1]) if button and len(button.args) == 2 else None
+    if button is None or key is None or context.services.search.get(button.args[0]) is None:
+        await _expired(update, context)
+        return
+    await update.callback_query.answer()
+    await _refresh(update, context, lambda search: search.relax(button.args[0], key))
+
+
+async def on_wider(update: Update, context: BotContext) -> None:
+    """🔎 Wider radius: the same search with the next radius step."""
+    button = await _button(update, context)
+    if button is None or len(button.args) != 1 or context.services.search.get(button.args[0]) is None:
+        await _expired(update, context)
+        return
+    await update.callback_query.answer()
+    await _refresh(update, context, lambda search: search.widen(button.args[0]))
+
+
+async def on_details(update: Update, context: BotContext) -> None:
+    """ℹ️ n: a charger's details with comments, and a venue pin."""
+    button = await _button(update, context)
+    if button is None or len(button.args) != 2:
+        await _expired(update, context)
+        return
+    await update.callback_query.answer()
+    await _send_details(update, context, button.int_arg(0), None if button.args[1] == NO_SEARCH else button.args[1])
+
+
+async def on_favourite(update: Update, context: BotContext) -> None:
+    """☆ / ★ Favourite: toggle, and flip the star on the button."""
+    button = await _button(update, context)
+    if button is None or len(button.args) != 2:
+        await _expired(update, context)
+        return
+    t, _ = await _driver(update, context)
+    try:
+        now_favourite = await Favourites(context.services.storage, context.services.search).toggle(
+            update.effective_user.id, button.int_arg(0)
+        )
+    except FavouritesFull:
+        await update.callback_query.answer(t.gettext("You have too many favourites. Remove one first."))
+        return
+    await update.callback_query.answer(
+        t.gettext("Added to your favourites.") if now_favourite else t.gettext("Removed from your favourites.")
+    )
+    await _flip_star(update, t, now_favourite)
+
+
+async def on_pick(update: Update, context: BotContext) -> None:
+    """A choice among several geocoded places."""
+    button = await _button(update, context)
+    places = context.services.search.recall(button.args[0]) if button and len(button.args) == 2 else None
+    index = button.int_arg(1) if places is not None else -1
+    if not isinstance(places, list) or not 0 <= index < len(places):
+        await _expired(update, context)
+        return
+    await update.callback_query.answer()
+    place: GeocodedPlace = places[index]
+    await _search_and_send(update, context, place.point, place.short_label, edit=update.callback_query.message)
+
+
+async def on_retry(update: Update, context: BotContext) -> None:
+    """🔄 Retry after OCM or Nominatim failed: the same search again."""
+    button = await _button(update, context)
+    note = context.services.search.recall(button.args[0]) if button and len(button.args) == 1 else None
+    if not isinstance(note, tuple):
+        await _expired(update, context)
+        return
+    await update.callback_query.answer()
+    kind, *values = note
+    if kind == "point":
+        await _search_and_send(update, context, values[0], values[1], edit=update.callback_query.message)
+    else:
+        await _geocode_and_send(update, context, values[0], edit=update.callback_query.message)
+
+
+async def on_favourites_retry(update: Update, context: BotContext) -> None:
+    """🔄 Retry for /favourites."""
+    if await _button(update, context) is None:
+        await _expired(update, context)
+        return
+    await update.callback_query.answer()
+    await on_favourites(update, context)
+
+
+async def on_settings(update: Update, context: BotContext) -> None:
+    """⚙️ Filters: open /settings in a new message (the results stay)."""
+    if await _button(update, context) is None:
+        await _expired(update, context)
+        return
+    await update.callback_query.answer()
+    from ocm_bot.handlers import settings  # the settings feature owns that menu
+
+    await settings.show_settings(update, context)
+
+
+# Steps shared by the handlers ---------------------------------------------------------------------
+
+
+async def _search_and_send(
+    update: Update, context: BotContext, point: GeoPoint, label: str | None, *, edit: Message | None = None
+) -> tuple[Message | None, SearchResult | None]:
+    t, prefs = await _driver(update, context)
+    try:
+        result = await context.services.search.nearby(point, prefs, label=label)
+    except OcmError as error:
+        retry = context.services.callbacks.encode(RETRY, context.services.search.remember(("point", point, label)))
+        await _report_ocm_failure(update, context, t, error, retry, edit=edit)
+        return None, None
+    view = results_view(t, result, 0, context.services.callbacks, now=_now(), reference=await _reference(context))
+    return await _reply(update, view, edit=edit), result
+
+
+async def _geocode_and_send(update: Update, context: BotContext, query: str, *, edit: Message | None = None) -> None:
+    t, _ = await _driver(update, context)
+    try:
+        places = await context.services.geocoder.search(query, language=t.language)
+    except GeocodingError as error:
+        log.warning("geocoding %r failed: %r", query[:80], error)
+        retry = context.services.callbacks.encode(RETRY, context.services.search.remember(("text", query)))
+        text = geocoder_busy_text(t) if isinstance(error, GeocoderBusy) else geocoder_down_text(t)
+        await _reply(update, View(text, retry_keyboard(t, retry)), edit=edit)
+        return
+    places = _distinct(places)
+    if not places:
+        await _reply(update, View(place_not_found_text(t, query)), edit=edit)
+    elif len(places) == 1:
+        await _search_and_send(update, context, places[0].point, places[0].short_label, edit=edit)
+    else:
+        note = context.services.search.remember(places)
+        keyboard = place_choice_keyboard([p.label for p in places], context.services.callbacks, PICK, note)
+        await _reply(update, View(place_choice_text(t, query), keyboard), edit=edit)
+
+
+async def _send_details(update: Update, context: BotContext, charger_id: int, search_id: str | None) -> None:
+    t, prefs = await _driver(update, context)
+    search = context.services.search
+    try:
+        charger = await search.charger(charger_id, include_comments=True)
+    except OcmError as error:
+        retry = context.services.callbacks.encode(DETAILS, charger_id, search_id or NO_SEARCH)
+        await _report_ocm_failure(update, context, t, error, retry)
+        return
+    if charger is None:
+        await _reply(update, View(charger_not_found_text(t, charger_id)))
+        return
+    result = search.get(search_id) if search_id else None
+    where = GeoPoint(charger.latitude, charger.longitude)
+    user = update.effective_user
+    view = details_view(
+        t,
+        charger,
+        context.services.callbacks,
+        now=_now(),
+        unit=result.prefs.unit_for(result.country_iso) if result else prefs.unit_for(_country_of([charger])),
+        is_favourite=bool(user) and await context.services.storage.is_favourite(user.id, charger_id),
+        private=_is_private(update),
+        bot_username=context.bot.username,
+        search_id=search_id,
+        distance_km=haversine_km(result.point, where) if result else None,
+        bearing=initial_bearing(result.point, where) if result else None,
+    )
+    await _reply(update, view)
+    await context.bot.send_venue(
+        update.effective_chat.id, charger.latitude, charger.longitude, venue_title(charger), venue_address(charger)
+    )
+
+
+async def _show_result(update: Update, context: BotContext, result: SearchResult, page: int) -> None:
+    t, _ = await _driver(update, context)
+    view = results_view(t, result, page, context.services.callbacks, now=_now(), reference=await _reference(context))
+    await _reply(update, view, edit=update.callback_query.message)
+
+
+async def _refresh(
+    update: Update, context: BotContext, run: Callable[[SearchService], Awaitable[SearchResult | None]]
+) -> None:
+    t, _ = await _driver(update, context)
+    try:
+        result = await run(context.services.search)
+    except OcmError as error:
+        await _report_ocm_failure(update, context, t, error, update.callback_query.data)
+        return
+    if result is None:
+        await _reply(update, View(expired_button_text(t)))
+        return
+    await _show_result(update, context, result, 0)
+
+
+async def _report_ocm_failure(
+    update: Update, context: BotContext, t: Translator, error: OcmError, retry: str, *, edit: Message | None = None
+) -> None:
+    log.warning("Open Charge Map request failed: %r", error)
+    await _reply(update, View(ocm_error_text(t, error), retry_keyboard(t, retry)), edit=edit)
+
+
+async def _reply(update: Update, view: View, *, edit: Message | None = None) -> Message | None:
+    """Send ``view`` (or edit ``edit`` into it); an unchanged message is not an error."""
+    options: dict[str, Any] = {
+        "parse_mode": ParseMode.HTML,
+        "reply_markup": view.keyboard,
+        "disable_web_page_preview": True,
+    }
+    if edit is not None:
+        try:
+            edited = await edit.edit_text(view.text, **options)
+            return edited if isinstance(edited, Message) else edit
+        except BadRequest as error:
+            if "not modified" in str(error).lower():
+                return edit
+            log.info("could not edit message, sending a new one: %s", error)
+    message = update.effective_message
+    return await message.get_bot().send_message(message.chat_id, view.text, **options)
+
+
+async def _flip_star(update: Update, t: Translator, now_favourite: bool) -> None:
+    query = update.callback_query
+    markup = query.message.reply_markup if query.message else None
+    if markup is None:
+        return
+    label = t.gettext("★ Favourite") if now_favourite else t.gettext("☆ Favourite")
+    rows = [
+        [
+            InlineKeyboardButton(label, callback_data=b.callback_data) if b.callback_data == query.data else b
+            for b in row
+        ]
+        for row in markup.inline_keyboard
+    ]
+    try:
+        await query.edit_message_reply_markup(InlineKeyboardMarkup(rows))
+    except BadRequest as error:
+        log.info("could not flip the favourite star: %s", error)
+
+
+async def _button(update: Update, context: BotContext) -> Callback | None:
+    try:
+        return context.services.callbacks.decode(update.callback_query.data)
+    except InvalidCallback as error:
+        log.info("refused a button: %s", error)
+        return None
+
+
+async def _expired(update: Update, context: BotContext) -> None:
+    t, _ = await _driver(update, context)
+    await update.callback_query.answer(expired_button_text(t), show_alert=True)
+
+
+async def _driver(update: Update, context: BotContext) -> tuple[Translator, UserPreferences]:
+    """The user's translator and preferences, from one storage read."""
+    prefs = await preferences_for(update, context)
+    user = update.effective_user
+    language = negotiate_language(
+        prefs.language, user.language_code if user else None, default=context.services.settings.default_language
+    )
+    return translator(language), prefs
+
+
+async def _reference(context: BotContext) -> ReferenceData | None:
+    source = context.services.chargers
+    if source is None:
+        return None
+    try:
+        return await source.reference_data()
+    except OcmError:
+        return None  # chips then name plugs and operators by ID
+
+
+def _filter_key(value: str) -> FilterKey | None:
+    try:
+        return FilterKey(value)
+    except ValueError:
+        return None
+
+
+def _distinct(places: list[GeocodedPlace]) -> list[GeocodedPlace]:
+    """One place when all matches lie within :data:`SAME_PLACE_KM` of the first, else all of them."""
+    if places and all(haversine_km(places[0].point, p.point) <= SAME_PLACE_KM for p in places):
+        return places[:1]
+    return places
+
+
+def _country_of(chargers: list[Any]) -> str | None:
+    for charger in chargers:
+        country = charger.address.country
+        if country is not None and country.iso_code:
+            return country.iso_code
+    return None
+
+
+def _is_private(update: Update) -> bool:
+    return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# Wiring --------------------------------------------------------------------------------------------
+
+
+async def setup(services: Services) -> None:
+    """Build the search service and the geocoder (``services.chargers`` is set by the lead)."""
+    if services.chargers is None:
+        raise RuntimeError("the search needs services.chargers (an OCM ChargerSource)")
+    services.search = SearchService(services.chargers)
+    contact = f"; {services.settings.contact}" if services.settings.contact else ""
+    user_agent = f"ocm-bot/{__version__} (Telegram bot; +https://github.com/ocm-bot/ocm-bot{contact})"
+    services.geocoder = Geocoder(services.settings.nominatim_url, user_agent=user_agent)
+    services.closers.append(services.geocoder.close)
+
+
+def handlers() -> list[BaseHandler]:
+    private_text = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
+    return [
+        CommandHandler("start", on_poi_deep_link, filters=filters.Regex(_DEEP_LINK)),
+        CommandHandler("charger", on_charger_command),
+        CommandHandler(["favourites", "favorites"], on_favourites),
+        MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.LOCATION, on_live_update),
+        MessageHandler(filters.UpdateType.MESSAGE & (filters.LOCATION | filters.VENUE), on_location),
+        CallbackQueryHandler(on_page, pattern=action_pattern(PAGE)),
+        CallbackQueryHandler(on_details, pattern=action_pattern(DETAILS)),
+        CallbackQueryHandler(on_favourite, pattern=action_pattern(FAVOURITE)),
+        CallbackQueryHandler(on_drop_filter, pattern=action_pattern(DROP_FILTER)),
+        CallbackQueryHandler(on_wider, pattern=action_pattern(WIDER)),
+        CallbackQueryHandler(on_pick, pattern=action_pattern(PICK)),
+        CallbackQueryHandler(on_retry, pattern=action_pattern(RETRY)),
+        CallbackQueryHandler(on_favourites_retry, pattern=action_pattern("fl")),
+        CallbackQueryHandler(on_settings, pattern=action_pattern(SETTINGS)),
+        MessageHandler(private_text, on_text),
+    ]

@@ -1,0 +1,210 @@
+"""A charger as a short HTML card, as UX.md sketches it.
+
+Example::
+
+    card(t, charger, now=now, unit=DistanceUnitChoice.KM, index=1, distance_km=0.6, bearing=45)
+    # 1. <b>Lidl Garforth</b> — 600 m ↗ NE
+    #    Aberford Rd, Garforth, Leeds LS25 1PZ
+    #    ⚡ CCS (Type 2) 50 kW ×1 · Type 2 22 kW ×2
+    #    ✅ Operational · Public · £0.45/kWh
+    #    Operator: Pod Point · verified 3 days ago
+    #    <i>Data: Open Charge Map Contributors (CC BY 4.0)</i>
+
+All OCM text is HTML-escaped and clipped, so a card stays a few hundred characters however
+long OCM's fields are.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from urllib.parse import urlencode
+
+from ocm_bot.domain.filters import StatusKind, status_kind
+from ocm_bot.domain.geo import compass_arrow, compass_point
+from ocm_bot.domain.preferences import DistanceUnitChoice
+from ocm_bot.i18n import N_, Translator
+from ocm_bot.ocm.models import Charger, Connection
+from ocm_bot.views.format import ago, distance, html_text, power
+
+OCM_POI_URL = "https://openchargemap.org/site/poi/details/{id}"
+NAME_CHARS = 80
+ADDRESS_CHARS = 110
+COST_CHARS = 60
+OPERATOR_CHARS = 50
+CONNECTOR_GROUPS = 4
+UNKNOWN_OPERATOR_ID = 1  # OCM's "(Unknown Operator)"
+
+STATUS_LABELS = {
+    StatusKind.OPERATIONAL: N_("✅ Operational"),
+    StatusKind.NOT_OPERATIONAL: N_("⚠️ Not operational"),
+    StatusKind.PLANNED: N_("🕓 Planned"),
+    StatusKind.REMOVED: N_("🚫 Removed"),
+    StatusKind.UNKNOWN: N_("❓ Status unknown"),
+}
+# Finer wording for OCM status types that are operational but worth a note.
+STATUS_TYPE_LABELS = {
+    10: N_("✅ Available"),
+    20: N_("✅ In use right now"),
+    30: N_("⚠️ Temporarily unavailable"),
+    75: N_("✅ Partly operational"),
+}
+USAGE_LABELS = {
+    1: N_("Public"),
+    4: N_("Membership required"),
+    5: N_("Pay at location"),
+    7: N_("Public, notice required"),
+    2: N_("Private, restricted access"),
+    3: N_("Privately owned, notice required"),
+    6: N_("Staff, visitors or customers"),
+}
+
+
+def poi_url(charger_id: int) -> str:
+    return OCM_POI_URL.format(id=charger_id)
+
+
+def navigation_url(charger: Charger) -> str:
+    """Directions in Google Maps (opens the maps app on phones; works on every platform)."""
+    destination = f"{charger.latitude:.6f},{charger.longitude:.6f}"
+    return "https://www.google.com/maps/dir/?" + urlencode({"api": "1", "destination": destination})
+
+
+def status_label(t: Translator, charger: Charger) -> str:
+    kind = status_kind(charger)
+    if kind is StatusKind.OPERATIONAL and charger.status is not None and charger.status.id in STATUS_TYPE_LABELS:
+        return t.gettext(STATUS_TYPE_LABELS[charger.status.id])
+    return t.gettext(STATUS_LABELS[kind])
+
+
+def usage_label(t: Translator, charger: Charger) -> str | None:
+    usage = charger.usage_type
+    if usage is None or usage.id == 0:
+        return None
+    if usage.id in USAGE_LABELS:
+        return t.gettext(USAGE_LABELS[usage.id])
+    return html_text(usage.title, 40) or None
+
+
+def operator_name(charger: Charger) -> str | None:
+    operator = charger.operator
+    if operator is None or operator.id == UNKNOWN_OPERATOR_ID or not operator.title or operator.title.startswith("("):
+        return None
+    return html_text(operator.title, OPERATOR_CHARS)
+
+
+def address_line(charger: Charger, limit: int = ADDRESS_CHARS) -> str:
+    address = charger.address
+    parts = [address.address_line1, address.address_line2, address.town, address.postcode]
+    seen: list[str] = []
+    for part in parts:
+        text = (part or "").strip()
+        if text and text.casefold() not in (s.casefold() for s in seen) and text != charger.name:
+            seen.append(text)
+    return html_text(", ".join(seen), limit)
+
+
+def connector_summary(t: Translator, connections: tuple[Connection, ...], groups: int = CONNECTOR_GROUPS) -> str:
+    """Connections grouped by type, highest power first: "CCS (Type 2) 50 kW ×1 · Type 2 22 kW ×2"."""
+    grouped: dict[str, tuple[float | None, int]] = {}
+    for connection in connections:
+        kind = connection.connection_type
+        name = kind.title if kind is not None and kind.title else t.gettext("Unknown plug")
+        best, count = grouped.get(name, (None, 0))
+        kw = connection.power_kw
+        if kw is not None and (best is None or kw > best):
+            best = kw
+        grouped[name] = (best, count + max(1, connection.quantity or 1))
+    ordered = sorted(grouped.items(), key=lambda item: -(item[1][0] or 0))
+    parts = [
+        t.gettext("{plug} {power} ×{count}", plug=html_text(name, 40), power=power(t, kw), count=count)
+        if kw is not None
+        else t.gettext("{plug} ×{count}", plug=html_text(name, 40), count=count)
+        for name, (kw, count) in ordered[:groups]
+    ]
+    if len(ordered) > groups:
+        parts.append(t.gettext("+{n} more", n=len(ordered) - groups))
+    return " · ".join(parts)
+
+
+def provider_credit(t: Translator, charger: Charger) -> str:
+    """The data provider credit each card carries (OCM data licensing)."""
+    provider = charger.data_provider
+    if provider is None or not provider.title:
+        return t.gettext("Data: Open Charge Map")
+    licence = short_licence(provider.license)
+    if licence:
+        return t.gettext("Data: {provider} ({licence})", provider=html_text(provider.title, 50), licence=licence)
+    return t.gettext("Data: {provider}", provider=html_text(provider.title, 50))
+
+
+def short_licence(licence: str | None) -> str | None:
+    """ "CC BY 4.0" out of "Licensed under Creative Commons Attribution 4.0 International (CC BY 4.0)"."""
+    if not licence:
+        return None
+    if match := re.search(r"\((CC[^)]{0,20})\)", licence):
+        return html_text(match[1], 24)
+    if match := re.search(r"Open Government Licen[cs]e(?: v?[\d.]+)?", licence, re.I):
+        return html_text(match[0].rstrip("."), 40)
+    if match := re.search(r"creativecommons\.org/licenses/([a-z-]+)/([\d.]+)", licence):
+        return html_text(f"CC {match[1].upper().replace('-', ' ')} {match[2]}", 24)
+    return html_text(licence, 30) if len(licence) <= 30 else None
+
+
+def heading(
+    t: Translator,
+    charger: Charger,
+    *,
+    unit: DistanceUnitChoice,
+    index: int | None = None,
+    distance_km: float | None = None,
+    bearing: float | None = None,
+) -> str:
+    name = f"<b>{html_text(charger.name, NAME_CHARS)}</b>"
+    prefix = f"{index}. " if index is not None else ""
+    if distance_km is None:
+        return prefix + name
+    where = distance(t, distance_km, unit)
+    if bearing is not None and distance_km >= 0.05:
+        where = f"{where} {compass_arrow(bearing)} {t.gettext(compass_point(bearing))}"
+    return f"{prefix}{name} — {where}"
+
+
+def card(
+    t: Translator,
+    charger: Charger,
+    *,
+    now: datetime,
+    unit: DistanceUnitChoice,
+    index: int | None = None,
+    distance_km: float | None = None,
+    bearing: float | None = None,
+    compact: bool = False,
+) -> str:
+    """One charger in six short lines (HTML); ``compact`` leaves out the address and operator lines."""
+    indent = "   " if index is not None else ""
+    lines = [heading(t, charger, unit=unit, index=index, distance_km=distance_km, bearing=bearing)]
+    if not compact and (address := address_line(charger)):
+        lines.append(indent + address)
+    if charger.connections:
+        lines.append(indent + "⚡ " + connector_summary(t, charger.connections))
+    facts = [status_label(t, charger)]
+    if usage := usage_label(t, charger):
+        facts.append(usage)
+    if charger.usage_cost and charger.usage_cost.strip():
+        facts.append(html_text(charger.usage_cost, COST_CHARS))
+    lines.append(indent + " · ".join(facts))
+    who = []
+    if operator := operator_name(charger):
+        who.append(t.gettext("Operator: {name}", name=operator))
+    verified = ago(t, charger.date_last_verified or charger.date_last_status_update, now)
+    if verified:
+        who.append(t.gettext("verified {ago}", ago=verified))
+    if who and not compact:
+        lines.append(indent + " · ".join(who))
+    lines.append(indent + "<i>" + provider_credit(t, charger) + "</i>")
+    return "\n".join(lines)
+
+
+# Compass point names, for the catalogs (the card shows them translated).
+COMPASS_NAMES = (N_("N"), N_("NE"), N_("E"), N_("SE"), N_("S"), N_("SW"), N_("W"), N_("NW"))

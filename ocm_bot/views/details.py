@@ -1,0 +1,263 @@
+"""A charger's details message, its buttons, the venue pin, and the favourites list.
+
+Buttons (UX.md): ``[Open in OCM ↗] [Navigate 🧭]`` / ``[✅ Check in] [☆ Favourite]`` (★ when it is
+one). Check in is the check-in conversation's ``ci|<id>`` button in private chats and a deep link
+``https://t.me/<bot>?start=checkin-<id>`` in groups, so a group is not flooded. Favourite is
+``fv|<id>|<search id or ->``.
+
+Example::
+
+    view = details_view(t, charger, codec, now=now, unit=unit, is_favourite=False, private=True,
+                        bot_username="ocm_bot", distance_km=0.6, bearing=45)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from statistics import mean
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from ocm_bot.domain.filters import StatusKind, connection_status_kind
+from ocm_bot.domain.preferences import DistanceUnitChoice
+from ocm_bot.i18n import Translator
+from ocm_bot.ocm.models import Charger, Comment, Connection
+from ocm_bot.views.callbacks import CallbackCodec
+from ocm_bot.views.cards import (
+    STATUS_LABELS,
+    address_line,
+    connector_summary,
+    heading,
+    navigation_url,
+    operator_name,
+    poi_url,
+    provider_credit,
+    status_label,
+    usage_label,
+)
+from ocm_bot.views.format import ago, clip, html_text, power
+from ocm_bot.views.results import DETAILS, NO_SEARCH, View
+
+CHECK_IN = "ci"
+FAVOURITE = "fv"
+RECENT_COMMENTS = 5
+COMMENT_CHARS = 200
+NOTE_CHARS = 300
+CONNECTIONS_SHOWN = 12
+_SAFE_MESSAGE_CHARS = 4000
+
+
+def full_address(charger: Charger) -> str:
+    address = charger.address
+    country = address.country.title if address.country else None
+    parts = [
+        address.address_line1,
+        address.address_line2,
+        address.town,
+        address.state_or_province,
+        address.postcode,
+        country,
+    ]
+    return html_text(", ".join(p.strip() for p in parts if p and p.strip()), 200)
+
+
+def connection_line(t: Translator, connection: Connection) -> str:
+    kind = connection.connection_type
+    parts = [html_text(kind.title if kind and kind.title else t.gettext("Unknown plug"), 40)]
+    if connection.power_kw is not None:
+        parts.append(power(t, connection.power_kw))
+    if connection.amps:
+        parts.append(t.gettext("{n} A", n=connection.amps))
+    if connection.voltage:
+        parts.append(t.gettext("{n} V", n=connection.voltage))
+    if connection.current_type and connection.current_type.title:
+        parts.append(html_text(connection.current_type.title, 20))
+    parts.append(f"×{max(1, connection.quantity or 1)}")
+    kind_of_status = connection_status_kind(connection)
+    if kind_of_status is not StatusKind.UNKNOWN:
+        parts.append(t.gettext(STATUS_LABELS[kind_of_status]))
+    return "• " + " · ".join(parts)
+
+
+def _stars(rating: int) -> str:
+    rating = max(1, min(5, rating))
+    return "★" * rating + "☆" * (5 - rating)
+
+
+def comment_line(t: Translator, comment: Comment, now: datetime) -> str:
+    parts = []
+    when = ago(t, comment.date_created, now)
+    if when:
+        parts.append(when)
+    if comment.checkin_status and comment.checkin_status.title:
+        parts.append(html_text(comment.checkin_status.title, 40))
+    if comment.rating:
+        parts.append(_stars(comment.rating))
+    if comment.text and comment.text.strip():
+        parts.append("“" + html_text(comment.text, COMMENT_CHARS) + "”")
+    if comment.user_name:
+        parts.append("— " + html_text(comment.user_name, 30))
+    return "• " + " · ".join(parts)
+
+
+def details_text(
+    t: Translator,
+    charger: Charger,
+    *,
+    now: datetime,
+    unit: DistanceUnitChoice,
+    distance_km: float | None = None,
+    bearing: float | None = None,
+) -> str:
+    sections = [heading(t, charger, unit=unit, distance_km=distance_km, bearing=bearing)]
+    if address := full_address(charger):
+        sections.append("📍 " + address)
+    if charger.address.access_comments and charger.address.access_comments.strip():
+        sections.append(t.gettext("Access: {notes}", notes=html_text(charger.address.access_comments, NOTE_CHARS)))
+    if charger.address.phone and charger.address.phone.strip():
+        sections.append("📞 " + html_text(charger.address.phone, 40))
+    facts = [status_label(t, charger)]
+    if usage := usage_label(t, charger):
+        facts.append(usage)
+    sections.append(" · ".join(facts))
+    if charger.usage_cost and charger.usage_cost.strip():
+        sections.append(t.gettext("Cost: {cost}", cost=html_text(charger.usage_cost, NOTE_CHARS)))
+    if charger.connections:
+        lines = [connection_line(t, c) for c in charger.connections[:CONNECTIONS_SHOWN]]
+        if len(charger.connections) > CONNECTIONS_SHOWN:
+            lines.append(t.gettext("+{n} more", n=len(charger.connections) - CONNECTIONS_SHOWN))
+        sections.append("⚡ " + t.gettext("Connections:") + "\n" + "\n".join(lines))
+    who = []
+    if operator := operator_name(charger):
+        who.append(t.gettext("Operator: {name}", name=operator))
+    verified = ago(t, charger.date_last_verified or charger.date_last_status_update, now)
+    if verified:
+        who.append(t.gettext("verified {ago}", ago=verified))
+    if who:
+        sections.append(" · ".join(who))
+    if charger.general_comments and charger.general_comments.strip():
+        sections.append("ℹ️ " + html_text(charger.general_comments, NOTE_CHARS))
+    sections.append(_comments_section(t, charger, now))
+    if charger.media_items:
+        photos = t.ngettext("{n} photo", "{n} photos", len(charger.media_items))
+        sections.append(f'📷 <a href="{poi_url(charger.id)}">{photos}</a>')
+    sections.append("<i>" + provider_credit(t, charger) + "</i>")
+    text = "\n\n".join(s for s in sections if s)
+    while len(text) > _SAFE_MESSAGE_CHARS and len(sections) > 2:
+        sections = [s for s in sections if s is not max(sections[1:-1], key=len)]  # drop the longest middle part
+        text = "\n\n".join(s for s in sections if s)
+    return text
+
+
+def _comments_section(t: Translator, charger: Charger, now: datetime) -> str:
+    comments = sorted(
+        charger.comments, key=lambda c: c.date_created or datetime.min.replace(tzinfo=now.tzinfo), reverse=True
+    )
+    if not comments:
+        return t.gettext("No check-ins yet. Be the first to tell other drivers how it went.")
+    ratings = [c.rating for c in comments if c.rating]
+    title = t.ngettext("{n} check-in or comment", "{n} check-ins and comments", len(comments))
+    if ratings:
+        title += " · " + t.gettext("average rating {rating} of 5", rating=t.number(mean(ratings), digits=1))
+    lines = [comment_line(t, c, now) for c in comments[:RECENT_COMMENTS]]
+    return "💬 " + title + "\n" + "\n".join(lines)
+
+
+def details_keyboard(
+    t: Translator,
+    charger: Charger,
+    codec: CallbackCodec,
+    *,
+    is_favourite: bool,
+    private: bool,
+    bot_username: str | None,
+    search_id: str | None = None,
+) -> InlineKeyboardMarkup:
+    top = [
+        InlineKeyboardButton(t.gettext("Open in OCM ↗"), url=poi_url(charger.id)),
+        InlineKeyboardButton(t.gettext("Navigate 🧭"), url=navigation_url(charger)),
+    ]
+    if private or not bot_username:
+        check_in = InlineKeyboardButton(t.gettext("✅ Check in"), callback_data=codec.encode(CHECK_IN, charger.id))
+    else:
+        check_in = InlineKeyboardButton(
+            t.gettext("✅ Check in"), url=f"https://t.me/{bot_username}?start=checkin-{charger.id}"
+        )
+    favourite_label = t.gettext("★ Favourite") if is_favourite else t.gettext("☆ Favourite")
+    favourite = InlineKeyboardButton(
+        favourite_label, callback_data=codec.encode(FAVOURITE, charger.id, search_id or NO_SEARCH)
+    )
+    return InlineKeyboardMarkup([top, [check_in, favourite]])
+
+
+def details_view(
+    t: Translator,
+    charger: Charger,
+    codec: CallbackCodec,
+    *,
+    now: datetime,
+    unit: DistanceUnitChoice,
+    is_favourite: bool,
+    private: bool,
+    bot_username: str | None,
+    search_id: str | None = None,
+    distance_km: float | None = None,
+    bearing: float | None = None,
+) -> View:
+    return View(
+        details_text(t, charger, now=now, unit=unit, distance_km=distance_km, bearing=bearing),
+        details_keyboard(
+            t,
+            charger,
+            codec,
+            is_favourite=is_favourite,
+            private=private,
+            bot_username=bot_username,
+            search_id=search_id,
+        ),
+    )
+
+
+def venue_title(charger: Charger) -> str:
+    return clip(charger.name, 100)
+
+
+def venue_address(charger: Charger) -> str:
+    address = charger.address
+    parts = [address.address_line1, address.town, address.postcode]
+    return clip(", ".join(p.strip() for p in parts if p and p.strip()) or charger.name, 150)
+
+
+def favourites_view(
+    t: Translator, chargers: list[Charger], gone: list[int], codec: CallbackCodec, *, unit: DistanceUnitChoice
+) -> View:
+    """/favourites: each favourite's name, status and plugs, with a details button."""
+    if not chargers and not gone:
+        return View(t.gettext("No favourites yet. Open a charger's details and tap ☆ Favourite to keep it here."))
+    lines = ["<b>" + t.gettext("Your favourite chargers") + "</b>"]
+    for n, charger in enumerate(chargers, start=1):
+        line = f"{n}. " + heading(t, charger, unit=unit) + "\n   " + status_label(t, charger)
+        if charger.connections:
+            line += " · ⚡ " + connector_summary(t, charger.connections, groups=2)
+        if address := address_line(charger, 80):
+            line += "\n   " + address
+        lines.append(line)
+    if gone:
+        lines.append(
+            t.ngettext(
+                "{n} favourite is no longer listed on Open Charge Map: {ids}",
+                "{n} favourites are no longer listed on Open Charge Map: {ids}",
+                len(gone),
+                ids=", ".join(f"#{i}" for i in gone),
+            )
+        )
+    buttons = [
+        InlineKeyboardButton(f"ℹ️ {n}", callback_data=codec.encode(DETAILS, charger.id, NO_SEARCH))
+        for n, charger in enumerate(chargers, start=1)
+    ]
+    rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
+    text = "\n\n".join(lines)
+    while len(text) > _SAFE_MESSAGE_CHARS and len(lines) > 2:
+        lines.pop(-2 if gone else -1)
+        text = "\n\n".join(lines)
+    return View(text, InlineKeyboardMarkup(rows) if rows else None)

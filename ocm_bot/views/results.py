@@ -1,0 +1,317 @@
+"""The results message: a header, a page of cards and the buttons under them.
+
+Header: where, the radius, the active filters (each removable with one tap below), the count.
+Buttons (UX.md): per charger ``[1 · Open in OCM ↗] [1 · Navigate 🧭]``, a row of ``[ℹ️ 1] ...``
+details buttons, ``[‹ Prev] [2/4] [Next ›]``, one ``[✕ filter]`` chip per active filter (or
+``[Relax: ≥ 50 kW]`` when few chargers are shown), ``[🔎 Wider radius]`` when few, ``[⚙️ Filters]``.
+
+Callback data (signed by :class:`~ocm_bot.views.callbacks.CallbackCodec`, all under 64 bytes)::
+
+    pg|<search id>|<page>        a page of a kept result
+    dt|<charger id>|<search id>  details ("-" when there is no search)
+    fx|<search id>|<filter key>  the same search without one filter
+    wr|<search id>               the same search, next radius step
+    sf                           open /settings
+
+Example::
+
+    view = results_view(t, result, 0, codec, now=now, reference=reference)
+    await message.reply_text(view.text, parse_mode="HTML", reply_markup=view.keyboard)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from ocm_bot.domain.filters import FilterKey, active_filters
+from ocm_bot.domain.preferences import DistanceUnitChoice, UsageChoice, UserPreferences
+from ocm_bot.domain.search import SearchResult, wider_radius
+from ocm_bot.i18n import N_, Translator
+from ocm_bot.ocm.reference import ReferenceData
+from ocm_bot.views.callbacks import CallbackCodec
+from ocm_bot.views.cards import card, navigation_url, poi_url
+from ocm_bot.views.format import clip, power, radius
+
+PAGE = "pg"
+DETAILS = "dt"
+DROP_FILTER = "fx"
+WIDER = "wr"
+SETTINGS = "sf"
+NO_SEARCH = "-"
+MAX_MESSAGE_CHARS = 4096
+_SAFE_MESSAGE_CHARS = 4000  # the HTML source is longer than what Telegram counts, so this is safe
+CHIPS_PER_ROW = 3
+LABEL_CHARS = 60
+
+FILTER_NAMES = {
+    FilterKey.OPERATIONAL: N_("working only"),
+    FilterKey.OPEN_DATA: N_("open data only"),
+}
+USAGE_NAMES = {
+    UsageChoice.PUBLIC_ONLY: N_("public only"),
+    UsageChoice.INCLUDE_MEMBERSHIP: N_("no private"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
+
+
+def unit_of(result: SearchResult) -> DistanceUnitChoice:
+    return result.prefs.unit_for(result.country_iso)
+
+
+def filter_label(t: Translator, key: FilterKey, prefs: UserPreferences, reference: ReferenceData | None = None) -> str:
+    """A short name for an active filter ("≥ 50 kW", "CCS (Type 2) +1", "public only")."""
+    if key is FilterKey.MIN_POWER:
+        return t.gettext("≥ {power}", power=power(t, prefs.min_power_kw or 0))
+    if key is FilterKey.CONNECTORS:
+        return _names(t, prefs.connection_type_ids, reference.connection_types if reference else {}, N_("plugs"))
+    if key is FilterKey.OPERATORS:
+        return _names(t, prefs.operator_ids, reference.operators if reference else {}, N_("operators"))
+    if key is FilterKey.LEVELS:
+        return _names(t, prefs.level_ids, reference.levels if reference else {}, N_("levels"), short_levels=True)
+    if key is FilterKey.USAGE:
+        return t.gettext(USAGE_NAMES.get(prefs.usage, N_("public only")))
+    return t.gettext(FILTER_NAMES[key])
+
+
+def _names(t: Translator, ids: frozenset[int], known: dict, plural: str, *, short_levels: bool = False) -> str:
+    titles = sorted((known[i].title if i in known and known[i].title else f"#{i}") for i in ids)
+    if short_levels:
+        titles = [title.split(":")[0].strip() for title in titles]
+    if len(titles) == 1:
+        return clip(titles[0], 24)
+    return clip(titles[0], 18) + " " + t.gettext("+{n}", n=len(titles) - 1) if titles else t.gettext(plural)
+
+
+def header(t: Translator, result: SearchResult, reference: ReferenceData | None) -> str:
+    unit = unit_of(result)
+    where = (
+        t.gettext("Chargers near {place}", place=escape(clip(result.label, LABEL_CHARS), quote=False))
+        if result.label
+        else t.gettext("Chargers near you")
+    )
+    lines = [f"<b>{where}</b> · " + t.gettext("within {radius}", radius=radius(t, result.radius_km, unit))]
+    keys = active_filters(result.prefs)
+    if keys:
+        labels = [escape(filter_label(t, key, result.prefs, reference), quote=False) for key in keys]
+        lines.append(t.gettext("Filters: {filters}", filters=" · ".join(labels)))
+    return "\n".join(lines)
+
+
+def summary_line(t: Translator, result: SearchResult, page: int) -> str:
+    count = len(result.hits)
+    if not count:
+        return t.gettext("No chargers found within {radius}.", radius=radius(t, result.radius_km, unit_of(result)))
+    line = t.ngettext("{n} charger, nearest first", "{n} chargers, nearest first", count)
+    if result.page_count() > 1:
+        line += " · " + t.gettext("page {page} of {pages}", page=page + 1, pages=result.page_count())
+    return line
+
+
+def relax_lines(t: Translator, result: SearchResult, reference: ReferenceData | None) -> list[str]:
+    lines = []
+    for hint in result.relax:
+        name = escape(filter_label(t, hint.key, result.prefs, reference), quote=False)
+        if hint.hidden:
+            lines.append(
+                t.ngettext(
+                    "“{filter}” hides {n} charger here.",
+                    "“{filter}” hides {n} chargers here.",
+                    hint.hidden,
+                    filter=name,
+                )
+            )
+    if result.relax and not lines:
+        lines.append(t.gettext("Your filters may hide chargers here."))
+    return lines
+
+
+def results_text(
+    t: Translator, result: SearchResult, page: int, *, now: datetime, reference: ReferenceData | None = None
+) -> str:
+    page = _clamp(result, page)
+    unit = unit_of(result)
+    intro = [header(t, result, reference), summary_line(t, result, page)]
+    if result.few:
+        intro += relax_lines(t, result, reference)
+    first = page * result.prefs.page_size + 1
+    for compact in (False, True):
+        cards = [
+            card(
+                t,
+                hit.charger,
+                now=now,
+                unit=unit,
+                index=first + n,
+                distance_km=hit.distance_km,
+                bearing=hit.bearing,
+                compact=compact,
+            )
+            for n, hit in enumerate(result.page(page))
+        ]
+        text = "\n".join(intro) + ("\n\n" + "\n\n".join(cards) if cards else "")
+        if len(text) <= _SAFE_MESSAGE_CHARS:
+            return text
+    return text[: _SAFE_MESSAGE_CHARS - 1] + "…"  # unreachable with clipped cards; never over the limit
+
+
+def results_keyboard(
+    t: Translator,
+    result: SearchResult,
+    page: int,
+    codec: CallbackCodec,
+    *,
+    reference: ReferenceData | None = None,
+) -> InlineKeyboardMarkup:
+    page = _clamp(result, page)
+    hits = result.page(page)
+    first = page * result.prefs.page_size + 1
+    rows: list[list[InlineKeyboardButton]] = []
+    for n, hit in enumerate(hits, start=first):
+        rows.append(
+            [
+                InlineKeyboardButton(t.gettext("{n} · Open in OCM ↗", n=n), url=poi_url(hit.charger.id)),
+                InlineKeyboardButton(t.gettext("{n} · Navigate 🧭", n=n), url=navigation_url(hit.charger)),
+            ]
+        )
+    if hits:
+        rows.append(
+            [
+                InlineKeyboardButton(f"ℹ️ {n}", callback_data=codec.encode(DETAILS, hit.charger.id, result.id))
+                for n, hit in enumerate(hits, start=first)
+            ]
+        )
+    pages = result.page_count()
+    if pages > 1:
+        paging = []
+        if page > 0:
+            paging.append(
+                InlineKeyboardButton(t.gettext("‹ Prev"), callback_data=codec.encode(PAGE, result.id, page - 1))
+            )
+        paging.append(InlineKeyboardButton(f"{page + 1}/{pages}", callback_data=codec.encode(PAGE, result.id, page)))
+        if page < pages - 1:
+            paging.append(
+                InlineKeyboardButton(t.gettext("Next ›"), callback_data=codec.encode(PAGE, result.id, page + 1))
+            )
+        rows.append(paging)
+    rows.extend(_filter_rows(t, result, codec, reference))
+    if result.few and result.can_widen:
+        wider = radius(t, wider_radius(result.radius_km), unit_of(result))
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    t.gettext("🔎 Wider radius: {radius}", radius=wider), callback_data=codec.encode(WIDER, result.id)
+                )
+            ]
+        )
+    rows.append([InlineKeyboardButton(t.gettext("⚙️ Filters"), callback_data=codec.encode(SETTINGS))])
+    return InlineKeyboardMarkup(rows)
+
+
+def _filter_rows(
+    t: Translator, result: SearchResult, codec: CallbackCodec, reference: ReferenceData | None
+) -> list[list[InlineKeyboardButton]]:
+    relax_keys = [hint.key for hint in result.relax] if result.few else []
+    buttons = []
+    for hint in result.relax if result.few else ():
+        label = filter_label(t, hint.key, result.prefs, reference)
+        text = (
+            t.gettext("Relax: {filter} (+{n})", filter=label, n=hint.hidden)
+            if hint.hidden
+            else t.gettext("Relax: {filter}", filter=label)
+        )
+        buttons.append(InlineKeyboardButton(text, callback_data=codec.encode(DROP_FILTER, result.id, hint.key.value)))
+    for key in active_filters(result.prefs):
+        if key in relax_keys:
+            continue
+        label = "✕ " + filter_label(t, key, result.prefs, reference)
+        buttons.append(InlineKeyboardButton(label, callback_data=codec.encode(DROP_FILTER, result.id, key.value)))
+    return [buttons[i : i + CHIPS_PER_ROW] for i in range(0, len(buttons), CHIPS_PER_ROW)]
+
+
+def results_view(
+    t: Translator,
+    result: SearchResult,
+    page: int,
+    codec: CallbackCodec,
+    *,
+    now: datetime,
+    reference: ReferenceData | None = None,
+) -> View:
+    return View(
+        results_text(t, result, page, now=now, reference=reference),
+        results_keyboard(t, result, page, codec, reference=reference),
+    )
+
+
+def _clamp(result: SearchResult, page: int) -> int:
+    return min(max(0, page), result.page_count() - 1)
+
+
+def place_choice_text(t: Translator, query: str) -> str:
+    return t.gettext("Which “{query}” do you mean?", query=escape(clip(query, LABEL_CHARS), quote=False))
+
+
+def place_choice_keyboard(
+    labels: Sequence[str], codec: CallbackCodec, action: str, note_id: str
+) -> InlineKeyboardMarkup:
+    """One button per geocoded match (labels are plain text: buttons are not HTML)."""
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(clip(label, 60), callback_data=codec.encode(action, note_id, n))]
+            for n, label in enumerate(labels)
+        ]
+    )
+
+
+# Answers to input that is not a place, and to failures -------------------------------------------
+
+PLACE_ERRORS = {
+    "empty": N_("Send me a location, an address, a place name, coordinates or a map link."),
+    "too_long": N_("That is too long for an address. Send a shorter address or a place name, or your location."),
+    "no_text": N_("I could not read a place in that. Send an address, a place name, coordinates or your location."),
+    "latitude_range": N_("Latitude must be between -90 and 90. Please check the coordinates."),
+    "longitude_range": N_("Longitude must be between -180 and 180. Please check the coordinates."),
+    "link_without_point": N_(
+        "I could not find a place in that link. Share the location itself, or send coordinates or an address."
+    ),
+}
+
+
+def place_error_text(t: Translator, reason: str) -> str:
+    return t.gettext(PLACE_ERRORS.get(reason, PLACE_ERRORS["no_text"]))
+
+
+def place_not_found_text(t: Translator, query: str) -> str:
+    return t.gettext(
+        "I could not find “{query}”. Try adding the town or country, or send your location.",
+        query=escape(clip(query, LABEL_CHARS), quote=False),
+    )
+
+
+def geocoder_busy_text(t: Translator) -> str:
+    return t.gettext("Too many address searches right now. Try again in a few seconds, or send your location instead.")
+
+
+def geocoder_down_text(t: Translator) -> str:
+    return t.gettext(
+        "The address search (OpenStreetMap Nominatim) is not answering right now. "
+        "Try again in a minute, or send your location instead."
+    )
+
+
+def charger_not_found_text(t: Translator, charger_id: int) -> str:
+    return t.gettext("Open Charge Map has no charger #{id} (it may have been removed).", id=charger_id)
+
+
+def charger_usage_text(t: Translator) -> str:
+    return t.gettext("Send /charger and the charger's Open Charge Map ID, for example: /charger 100627")
