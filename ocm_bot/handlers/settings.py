@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
-from telegram import Message, Update
+from telegram import MaybeInaccessibleMessage, Message, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import (
@@ -37,6 +37,7 @@ from ocm_bot.views.settings import (
     SETTINGS_ACTION,
     MenuContext,
     Screen,
+    SettingsButton,
     View,
     closed_menu,
     operator_matches,
@@ -74,10 +75,7 @@ async def on_button(update: Update, context: BotContext) -> None:
     try:
         button = read_settings_button(context.services.callbacks.decode(query.data))
         if button.setting is not None:
-            operators = (await reference_data(context)).operators if button.setting is Setting.OPERATORS else {}
-            prefs = apply_choice(
-                prefs, button.setting, *button.values, languages=available_languages(), operators=operators
-            )
+            prefs = await _apply(context, prefs, button)
     except (InvalidCallback, InvalidChoice) as error:
         log.info("settings button refused: %s", error)
         await query.answer(settings_button_expired(driver_translator(update, context, prefs)))
@@ -85,20 +83,32 @@ async def on_button(update: Update, context: BotContext) -> None:
     if button.setting is not None:
         await save_preferences(context, update.effective_user.id, document, prefs)
     menu = await menu_context(update, context, prefs)
-    context.user_data.pop(AWAITING_OPERATOR, None)
-    if button.close:
-        view = closed_menu(menu.t, prefs, menu.reference, unit=menu.unit)
-    else:
-        screen = button.screen or screen_after(button.setting)
-        view = render(screen, menu)
-        if screen is Screen.OPERATOR_SEARCH and menu.reference.operators and query.message is not None:
-            context.user_data[AWAITING_OPERATOR] = {
-                "chat_id": query.message.chat.id,
-                "message_id": query.message.message_id,
-                "since": time.time(),
-            }
+    view = _view_after(button, menu, context, query.message)
     await query.answer(saved_notice(menu.t) if button.setting is not None else None)
     await edit_view(query.edit_message_text, view)
+
+
+async def _apply(context: BotContext, prefs: UserPreferences, button: SettingsButton) -> UserPreferences:
+    assert button.setting is not None
+    operators = (await reference_data(context)).operators if button.setting is Setting.OPERATORS else {}
+    return apply_choice(prefs, button.setting, *button.values, languages=available_languages(), operators=operators)
+
+
+def _view_after(
+    button: SettingsButton, menu: MenuContext, context: BotContext, message: MaybeInaccessibleMessage | None
+) -> View:
+    """The screen a button leads to; "Add an operator" also starts waiting for the name."""
+    context.user_data.pop(AWAITING_OPERATOR, None)
+    if button.close:
+        return closed_menu(menu.t, menu.prefs, menu.reference, unit=menu.unit)
+    screen = button.screen or (screen_after(button.setting) if button.setting else Screen.MAIN)
+    if screen is Screen.OPERATOR_SEARCH and menu.reference.operators and message is not None:
+        context.user_data[AWAITING_OPERATOR] = {
+            "chat_id": message.chat.id,
+            "message_id": message.message_id,
+            "since": time.time(),
+        }
+    return render(screen, menu)
 
 
 async def on_operator_name(update: Update, context: BotContext) -> None:
