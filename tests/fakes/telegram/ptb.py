@@ -12,8 +12,20 @@ import contextlib
 from collections.abc import AsyncIterator, Iterable
 
 from telegram.ext import Application, ApplicationBuilder, BaseHandler
+from telegram.request import HTTPXRequest
 
 from .server import FakeTelegramServer
+
+
+def loopback_request(read_timeout: float = 5) -> HTTPXRequest:
+    """An HTTPXRequest for plain-HTTP loopback: no certificate store to load.
+
+    httpx loads certifi's CA bundle for every client (~0.15 s; python-telegram-bot makes two per
+    Application), which would dominate a fast test. The fake server speaks plain HTTP, so there is
+    nothing to verify.
+    """
+    return HTTPXRequest(connect_timeout=2, read_timeout=read_timeout, write_timeout=5,
+                        pool_timeout=2, httpx_kwargs={"verify": False})
 
 
 def application_builder(server: FakeTelegramServer) -> ApplicationBuilder:
@@ -23,10 +35,8 @@ def application_builder(server: FakeTelegramServer) -> ApplicationBuilder:
         .token(server.token)
         .base_url(server.api_url)
         .base_file_url(server.file_url)
-        .connect_timeout(2)
-        .read_timeout(5)
-        .get_updates_connect_timeout(2)
-        .get_updates_read_timeout(5)
+        .request(loopback_request())
+        .get_updates_request(loopback_request())
     )
 
 

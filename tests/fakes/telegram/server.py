@@ -664,7 +664,11 @@ class FakeTelegramServer:
                 with self._lock:
                     if self._poll_generation != generation:
                         raise ApiError(409, TelegramErrors.GET_UPDATES_TERMINATED)
+                    pending_before = len(self._pending)
                     updates = self._take_updates(params)
+                    confirmed = len(self._pending) < pending_before
+                if confirmed:
+                    self._notify()
                 remaining = deadline - time.monotonic()
                 if updates or remaining <= 0:
                     break

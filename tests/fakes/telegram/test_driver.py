@@ -6,17 +6,23 @@ import re
 
 import pytest
 from telegram import (
+    ChatMember,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
     KeyboardButton,
     ReplyKeyboardMarkup,
     Update,
 )
 from telegram.constants import ParseMode
+from telegram.error import Forbidden
 from telegram.ext import (
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
+    InlineQueryHandler,
     MessageHandler,
     filters,
 )
@@ -98,3 +104,154 @@ async def test_wait_for_message_names_what_the_bot_sent_instead(telegram, bot):
 
     with pytest.raises(AssertionError, match=re.compile(r"containing 'nope'.*Welcome", re.S)):
         await ada.wait_for_message(timeout=0.3, containing="nope")
+
+
+async def test_pressing_needs_one_clear_label(telegram, telegram_server, bot):
+    ada = telegram.user("Ada")
+    await ada.send_location(45.5, -122.6)
+    results = await ada.wait_for_message()
+
+    with pytest.raises(AssertionError, match=r"no button 'Previous'.*\['Next ›', 'Open OCM'\]"):
+        await ada.press(results, "Previous")
+    with pytest.raises(AssertionError, match="is a url button"):
+        await ada.press(results, re.compile("^Open"))
+    with pytest.raises(AssertionError, match="did not edit"):
+        await ada.wait_for_edit(results, timeout=0.1)
+
+
+# --- live locations, venues, forwards, inline mode -----------------------------------------------
+
+async def describe_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if update.edited_message:
+        await context.bot.send_message(message.chat_id,
+                                       f"Moved to {message.location.latitude:.2f}")
+    elif message.venue:
+        await message.reply_text(f"Venue {message.venue.title}")
+    elif message.forward_origin:
+        await message.reply_text(f"Forwarded from {message.forward_origin.sender_user.first_name}")
+    elif message.location.live_period:
+        await message.reply_text(f"Live for {message.location.live_period} s")
+    else:
+        await message.reply_text("Static")
+
+
+async def inline_search(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.inline_query.query
+    await update.inline_query.answer([
+        InlineQueryResultArticle(id=str(n), title=f"{query} charger {n}",
+                                 input_message_content=InputTextMessageContent(f"Charger {n}"))
+        for n in (1, 2)
+    ], cache_time=0)
+
+
+@pytest.fixture
+async def location_bot(telegram_server):
+    app = build_application(telegram_server, [
+        MessageHandler(filters.LOCATION, describe_location),
+        InlineQueryHandler(inline_search),
+    ])
+    async with polling(app):
+        yield app
+
+
+async def test_live_location_moves_arrive_as_edited_messages(telegram, location_bot):
+    ada = telegram.user("Ada")
+
+    await ada.send_live_location(45.51, -122.65, live_period=900)
+    assert (await ada.wait_for_message()).text == "Live for 900 s"
+    await ada.move_live_location(45.52, -122.66)
+    assert (await ada.wait_for_message()).text == "Moved to 45.52"
+    stopped = await ada.stop_live_location()
+
+    assert stopped.edits == 2
+    assert stopped.location["latitude"] == 45.52
+
+
+async def test_venue_and_forwarded_location(telegram, location_bot):
+    ada, bob = telegram.user("Ada"), telegram.user("Bob")
+
+    await ada.send_venue(45.52, -122.68, "Pioneer Square", "701 SW 6th Ave")
+    assert (await ada.wait_for_message()).text == "Venue Pioneer Square"
+    await ada.forward(location=(45.5, -122.6), from_user=bob)
+    assert (await ada.wait_for_message()).text == "Forwarded from Bob"
+
+
+async def test_inline_query_returns_the_bots_results(telegram, location_bot):
+    ada = telegram.user("Ada")
+
+    answer = await ada.send_inline_query("Portland")
+
+    assert answer.titles == ["Portland charger 1", "Portland charger 2"]
+    assert answer.raw["cache_time"] == 0
+
+
+# --- groups --------------------------------------------------------------------------------------
+
+async def greet_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    change = update.my_chat_member
+    if change.new_chat_member.status == ChatMember.MEMBER:
+        await context.bot.send_message(change.chat.id, "Hi! Admins can /subscribe.")
+
+
+async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    member = await context.bot.get_chat_member(update.effective_chat.id,
+                                               update.effective_user.id)
+    if member.status in (ChatMember.ADMINISTRATOR, ChatMember.OWNER):
+        await update.effective_message.reply_text("Subscribed.")
+    else:
+        await update.effective_message.reply_text("Only admins can subscribe.")
+
+
+async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await update.effective_message.reply_text(f"Echo: {update.effective_message.text}")
+
+
+@pytest.fixture
+async def group_bot(telegram_server):
+    app = build_application(telegram_server, [
+        ChatMemberHandler(greet_group, ChatMemberHandler.MY_CHAT_MEMBER),
+        CommandHandler("subscribe", subscribe),
+        MessageHandler(filters.TEXT & ~filters.COMMAND, echo),
+    ])
+    async with polling(app):
+        yield app
+
+
+async def test_group_admin_subscribes_and_members_cannot(telegram, group_bot):
+    ada, bob = telegram.user("Ada"), telegram.user("Bob")
+    club = telegram.group("EV Club", members=[ada, bob], admins=[ada])
+
+    await club.add_bot(by=ada)
+    assert (await club.wait_for_message()).text == "Hi! Admins can /subscribe."
+    await bob.send_text_in(club, "/subscribe")
+    assert (await club.wait_for_message()).text == "Only admins can subscribe."
+    await ada.send_text_in(club, "/subscribe@ocm_test_bot")
+    assert (await club.wait_for_message()).text == "Subscribed."
+
+
+async def test_privacy_mode_hides_plain_group_messages_unless_admin(telegram, group_bot):
+    ada = telegram.user("Ada")
+    club = telegram.group("EV Club", members=[ada], admins=[ada])
+    await club.add_bot(by=ada)
+    await club.wait_for_message()
+
+    await ada.send_text_in(club, "anyone charging?")
+    await telegram.wait_for_updates_consumed()
+    assert [m.text for m in club.messages] == ["Hi! Admins can /subscribe."]
+    await club.promote_bot(by=ada)
+    await ada.send_text_in(club, "now?")
+    assert (await club.wait_for_message()).text == "Echo: now?"
+
+
+async def test_removed_bot_gets_forbidden(telegram, telegram_server, group_bot):
+    ada = telegram.user("Ada")
+    club = telegram.group("EV Club", members=[ada], admins=[ada])
+    await club.add_bot(by=ada)
+    await club.wait_for_message()
+
+    await club.remove_bot(by=ada)
+    await telegram.wait_for_updates_consumed()
+    with pytest.raises(Forbidden, match=r"(?i)bot was kicked from the supergroup chat"):
+        await group_bot.bot.send_message(club.chat_id, "still here?")
+    assert club.bot_status == "kicked"
