@@ -138,3 +138,4 @@ MIGRATIONS: tuple[Migration, ...] = (
 )
 
 HEAD = MIGRATIONS[-1].version
+assert [m.version for m in MIGRATIONS] == list(range(1, HEAD + 1)), "versions are 1, 2, 3..."

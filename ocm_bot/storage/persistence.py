@@ -63,6 +63,11 @@ class StoragePersistence(BasePersistence[dict, dict, dict]):
     Pass ``store_data=PersistenceInput(user_data=False, ...)`` to keep some kinds out: the
     application loads all stored user_data at start, so keep it small and put settings in the
     storage's own tables.
+
+    With several instances behind webhooks, note that python-telegram-bot reads conversation
+    states only at start and keeps them in memory: a conversation continues correctly on the
+    instance that holds it. Keep what a conversation must not lose (the check-in draft) in the
+    storage itself, which every instance reads afresh.
     """
 
     def __init__(

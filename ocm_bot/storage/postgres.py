@@ -1,8 +1,11 @@
 """PostgreSQL backend (psycopg 3, async), for several bot instances sharing one database.
 
-A small pool of autocommit connections; each storage call is one explicit transaction. Leases use
-the server's clock, so instances on machines with skewed clocks still agree on who holds one.
-Migrations take a transaction-scoped advisory lock, so instances starting together migrate once.
+A small pool of autocommit connections; each storage call is one explicit transaction. Migrations
+take a transaction-scoped advisory lock, so instances starting together migrate once.
+
+Leases for periodic work are rows with an expiry on the server's clock, not session advisory locks:
+they do not depend on one connection staying up (the pool may replace connections at any time), a
+killed holder's lease lapses within its ttl, and instances with skewed clocks still agree.
 """
 
 from __future__ import annotations

@@ -62,9 +62,13 @@ class SqliteStorage(SqlStorage):
     async def open(self, *, target_version: int | None = None) -> SqliteStorage:
         """Open (creating the file and its directory if needed) and migrate."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        new_file = not self.path.exists()
         # isolation_level=None: we issue BEGIN ourselves, so that writes take the lock up front.
         connection = await aiosqlite.connect(self.path, isolation_level=None)
         try:
+            if new_file:
+                # Drivers' data is nobody else's business; SQLite gives -wal and -shm the same mode.
+                self.path.chmod(0o600)
             await connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
             await connection.execute("PRAGMA journal_mode = WAL")
             await connection.execute("PRAGMA synchronous = NORMAL")

@@ -70,12 +70,14 @@ def _server_account() -> tuple[int, int] | None:
 class PostgresCluster:
     """A throwaway PostgreSQL cluster; ``create_database()`` gives a fresh database's URL."""
 
-    def __init__(self, bin_dir: Path) -> None:
+    def __init__(self, bin_dir: Path, *, durable: bool = False) -> None:
         self.bin_dir = bin_dir
         self.account = _server_account()
-        # On tmpfs when there is one: creating tables is several times faster there.
+        self.durable = durable
+        # Tests run on tmpfs when there is one (creating tables is several times faster there)
+        # and without fsync; a durable cluster (for benchmarks) is on disk with default settings.
         shm = Path("/dev/shm")
-        in_memory = shm.is_dir() and os.access(shm, os.W_OK)
+        in_memory = not durable and shm.is_dir() and os.access(shm, os.W_OK)
         self.root = Path(tempfile.mkdtemp(prefix="ocm-bot-pg-", dir=shm if in_memory else None))
         self.data_dir = self.root / "data"
         self.port = _free_port()
@@ -111,12 +113,13 @@ class PostgresCluster:
             "--locale", "C",
             "--no-sync",
         )  # fmt: skip
-        # A test server: durability of the server itself is not under test, speed is.
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port}"
-            f" -c unix_socket_directories={self.root} -c fsync=off -c synchronous_commit=off"
-            " -c full_page_writes=off -c max_connections=100"
+            f" -c unix_socket_directories={self.root} -c max_connections=100"
         )
+        if not self.durable:
+            # A test server: durability of the server itself is not under test, speed is.
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(
             str(self.bin_dir / "pg_ctl"),
             "--pgdata", str(self.data_dir),

@@ -76,3 +76,9 @@ def test_a_state_json_cannot_hold_is_refused_when_written() -> None:
 def test_a_state_naming_something_other_than_an_enum_is_refused() -> None:
     with pytest.raises(LookupError):
         decode_state({"$enum": "os:system", "name": "x"})
+
+
+async def test_the_sqlite_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    storage = await open_storage(None, data_dir=tmp_path, secret=None)
+    await storage.close()
+    assert (tmp_path / SQLITE_FILE_NAME).stat().st_mode & 0o777 == 0o600
