@@ -1,0 +1,158 @@
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ocm_bot.domain.preferences import DistanceUnitChoice
+from ocm_bot.i18n import translator
+from ocm_bot.ocm.models import Comment, DataProvider, MediaItem
+from ocm_bot.views.callbacks import CallbackCodec
+from ocm_bot.views.cards import card, navigation_url, poi_url, short_licence
+from ocm_bot.views.details import details_text, details_view, favourites_view
+from tests.domain.samples import by_id, reference, sample_chargers
+
+NOW = datetime(2024, 6, 1, tzinfo=UTC)
+LIDL = 100627
+t = translator("en")
+codec = CallbackCodec(b"k" * 32)
+
+
+def test_a_card_shows_the_facts_a_driver_judges_by():
+    lidl = replace(by_id(LIDL), date_last_verified=NOW - timedelta(days=3))
+    text = card(t, lidl, now=NOW, unit=DistanceUnitChoice.KM, index=1, distance_km=0.62, bearing=45)
+    lines = text.splitlines()
+    assert lines[0] == "1. <b>Lidl-Garforth</b> — 620 m ↗ NE"
+    assert "Aberford Road" in lines[1]
+    assert "CCS (Type 2) 50 kW ×1" in lines[2] and "CHAdeMO 50 kW ×1" in lines[2]
+    assert "✅ Operational" in lines[3] and "£0.28/kWh" in lines[3]
+    assert "Operator: POD Point (UK)" in lines[4] and "verified 3 days ago" in lines[4]
+    assert lines[5] == "   <i>Data: Open Charge Map Contributors (CC BY 4.0)</i>"
+
+
+def test_cards_use_miles_when_asked():
+    text = card(t, by_id(LIDL), now=NOW, unit=DistanceUnitChoice.MILES, index=2, distance_km=16.09344, bearing=180)
+    assert "— 10 mi ↓ S" in text.splitlines()[0]
+
+
+def test_every_card_credits_its_data_provider():
+    for charger in sample_chargers():
+        text = card(t, charger, now=NOW, unit=DistanceUnitChoice.KM, index=1, distance_km=1, bearing=0)
+        assert "Data: " in text.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("licence", "short"),
+    [
+        ("Licensed under Creative Commons Attribution 4.0 International (CC BY 4.0)", "CC BY 4.0"),
+        ("Contains public sector information licensed under the Open Government Licence v3.0.", None),
+        ("http://creativecommons.org/licenses/by/3.0", "CC BY 3.0"),
+        ("General public data", "General public data"),
+        ('This data is provided by the National Renewable Energy Laboratory ("NREL"), which is ...', None),
+        (None, None),
+    ],
+)
+def test_licences_are_named_briefly(licence, short):
+    got = short_licence(licence)
+    if licence and "Open Government" in licence:
+        assert got == "Open Government Licence v3.0"
+    else:
+        assert got == short
+
+
+def test_ocm_text_is_html_escaped_and_clipped():
+    nasty = replace(
+        by_id(LIDL),
+        address=replace(by_id(LIDL).address, title="<script>alert(1)</script> & Co " + "x" * 500),
+        usage_cost="<b>free</b>",
+        data_provider=DataProvider(99, "Evil <i>Data</i>"),
+    )
+    text = card(t, nasty, now=NOW, unit=DistanceUnitChoice.KM, index=1, distance_km=1, bearing=0)
+    assert "<script>" not in text and "&lt;script&gt;" in text and "&amp; Co" in text
+    assert "&lt;b&gt;free&lt;/b&gt;" in text and "Evil &lt;i&gt;Data&lt;/i&gt;" in text
+    assert len(text) < 800
+
+
+def test_unknown_and_not_working_statuses_are_marked():
+    lidl = by_id(LIDL)
+    unknown = card(t, replace(lidl, status=None), now=NOW, unit=DistanceUnitChoice.KM)
+    broken = card(t, replace(lidl, status=reference().status_types[100]), now=NOW, unit=DistanceUnitChoice.KM)
+    assert "❓ Status unknown" in unknown
+    assert "⚠️ Not operational" in broken
+
+
+def test_links_point_to_ocm_and_directions():
+    lidl = by_id(LIDL)
+    assert poi_url(LIDL) == "https://openchargemap.org/site/poi/details/100627"
+    assert navigation_url(lidl) == "https://www.google.com/maps/dir/?api=1&destination=53.797620%2C-1.379818"
+
+
+def test_details_show_connections_comments_rating_and_photos():
+    lidl = replace(
+        by_id(LIDL),
+        comments=(
+            Comment(
+                1,
+                checkin_status=reference().checkin_status_types[10],
+                rating=5,
+                text="Fast <3",
+                user_name="Ann",
+                date_created=NOW - timedelta(days=2),
+            ),
+            Comment(2, rating=3, text="Queue", user_name="Bob", date_created=NOW - timedelta(days=9)),
+        ),
+        media_items=(MediaItem(1), MediaItem(2)),
+    )
+    text = details_text(t, lidl, now=NOW, unit=DistanceUnitChoice.KM, distance_km=1.5, bearing=90)
+    assert "• CCS (Type 2) · 50 kW" in text
+    assert "2 check-ins and comments · average rating 4 of 5" in text
+    assert "“Fast &lt;3”" in text and "★★★★★" in text
+    assert text.index("Fast") < text.index("Queue")  # newest first
+    assert '<a href="https://openchargemap.org/site/poi/details/100627">2 photos</a>' in text
+    assert "Data: Open Charge Map Contributors" in text
+
+
+def test_details_never_exceed_telegram_limits():
+    comments = tuple(Comment(i, rating=4, text="y" * 4000, user_name="z" * 200, date_created=NOW) for i in range(50))
+    long = replace(by_id(LIDL), comments=comments, general_comments="g" * 5000, usage_cost="c" * 5000)
+    text = details_text(t, long, now=NOW, unit=DistanceUnitChoice.KM)
+    assert len(text) <= 4096
+
+
+def test_details_buttons_check_in_privately_or_by_deep_link_in_groups():
+    lidl = by_id(LIDL)
+    private = details_view(
+        t,
+        lidl,
+        codec,
+        now=NOW,
+        unit=DistanceUnitChoice.KM,
+        is_favourite=False,
+        private=True,
+        bot_username="ocm_test_bot",
+    )
+    group = details_view(
+        t,
+        lidl,
+        codec,
+        now=NOW,
+        unit=DistanceUnitChoice.KM,
+        is_favourite=True,
+        private=False,
+        bot_username="ocm_test_bot",
+    )
+    rows = private.keyboard.inline_keyboard
+    assert rows[0][0].url == poi_url(LIDL) and rows[0][1].url.startswith("https://www.google.com/maps/dir/")
+    assert codec.decode(rows[1][0].callback_data).args == (str(LIDL),)
+    assert codec.decode(rows[1][0].callback_data).action == "ci"
+    assert rows[1][1].text == "☆ Favourite"
+    group_rows = group.keyboard.inline_keyboard
+    assert group_rows[1][0].url == f"https://t.me/ocm_test_bot?start=checkin-{LIDL}"
+    assert group_rows[1][1].text == "★ Favourite"
+
+
+def test_favourites_list_names_status_and_gone_chargers():
+    view = favourites_view(t, [by_id(LIDL), by_id(8473)], [42], codec, unit=DistanceUnitChoice.KM)
+    assert "Lidl-Garforth" in view.text and "✅ Operational" in view.text and "❓ Status unknown" in view.text
+    assert "1 favourite is no longer listed on Open Charge Map: #42" in view.text
+    assert [b.text for b in view.keyboard.inline_keyboard[0]] == ["ℹ️ 1", "ℹ️ 2"]
+    assert "No favourites yet" in favourites_view(t, [], [], codec, unit=DistanceUnitChoice.KM).text
