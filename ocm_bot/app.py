@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, NetworkError, RetryAfter, TimedOut
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, PersistenceInput
 from telegram.request import BaseRequest
 
 from ocm_bot import __version__
@@ -22,13 +23,23 @@ from ocm_bot.context import BotApplication, BotContext, BotData, Services
 from ocm_bot.handlers import start
 from ocm_bot.handlers.common import translator_for
 from ocm_bot.i18n import N_, translator
+from ocm_bot.ocm.client import OcmClient
+from ocm_bot.ocm.errors import OcmError
+from ocm_bot.ocm.local import LocalSource
+from ocm_bot.ocm.reference import bundled_reference_data
+from ocm_bot.runtime import DeferredStorage, PerChatUpdateProcessor
 from ocm_bot.settings import Settings
+from ocm_bot.storage import Storage, open_storage
+from ocm_bot.storage.persistence import StoragePersistence
 from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.common import unexpected_error_text
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"ocm-bot/{__version__} (Telegram bot; +https://github.com/ocm-bot/ocm-bot)"
+REFERENCE_CACHE_FILE = "ocm-reference.json"
+# How often conversation state is written; a kill -9 loses at most this much of a conversation.
+PERSISTENCE_INTERVAL_SECONDS = 1.0
 
 # The command menu Telegram shows; descriptions are translated per language in post_init.
 COMMANDS: tuple[tuple[str, str], ...] = (
@@ -54,17 +65,26 @@ def feature_modules() -> list[Any]:
 
 
 def build_application(
-    settings: Settings, *, services: Services | None = None, request: BaseRequest | None = None
+    settings: Settings,
+    *,
+    services: Services | None = None,
+    request: BaseRequest | Callable[[], BaseRequest] | None = None,
 ) -> BotApplication:
     """The bot, wired to the Bot API server at ``settings.telegram_api_url``.
 
     ``services`` is for callers that open the services themselves (the offline demo);
     otherwise they are opened from ``settings`` in ``post_init``. ``request`` replaces the HTTP
-    transport to the Bot API (the offline demo answers Bot API calls in memory).
+    transport to the Bot API: one request object for all calls (the offline demo answers them in
+    memory), or a factory called once for ordinary calls and once for long polling.
     """
     if settings.telegram_bot_token is None:
         raise ValueError("build_application needs TELEGRAM_BOT_TOKEN")
     root = settings.telegram_api_url
+    if services is not None:
+        prepared = services
+        storage = DeferredStorage(lambda: _as_awaitable(prepared.storage))
+    else:
+        storage = DeferredStorage(lambda: open_storage_from(settings))
     builder: ApplicationBuilder = (
         Application.builder()
         .token(settings.telegram_bot_token.get())
@@ -72,12 +92,21 @@ def build_application(
         .base_file_url(f"{root}/file/bot")
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         .rate_limiter(AIORateLimiter(max_retries=2))
-        .concurrent_updates(True)
-        .post_init(_post_init(settings, services))
+        .concurrent_updates(PerChatUpdateProcessor())
+        .persistence(
+            StoragePersistence(
+                storage,  # type: ignore[arg-type]
+                store_data=PersistenceInput(bot_data=False, callback_data=False),
+                update_interval=PERSISTENCE_INTERVAL_SECONDS,
+            )
+        )
+        .post_init(_post_init(settings, services, storage))
         .post_shutdown(_post_shutdown)
     )
-    if request is not None:
+    if isinstance(request, BaseRequest):
         builder = builder.request(request).get_updates_request(request)
+    elif request is not None:
+        builder = builder.request(request()).get_updates_request(request())
     application = builder.build()
     register_handlers(application)
     return application
@@ -94,9 +123,11 @@ def register_handlers(application: BotApplication) -> None:
     application.add_error_handler(on_error)
 
 
-def _post_init(settings: Settings, prepared: Services | None):
+def _post_init(settings: Settings, prepared: Services | None, storage: DeferredStorage):
     async def post_init(application: BotApplication) -> None:
-        services = prepared or await open_services(settings)
+        services = prepared or await open_services(settings, storage=await storage.get())
+        if prepared is None:
+            services.closers.insert(0, storage.close)
         application.bot_data.services = services
         await _set_commands(application)
 
@@ -109,19 +140,57 @@ async def _post_shutdown(application: BotApplication) -> None:
         await close_services(services)
 
 
-async def open_services(settings: Settings) -> Services:
-    """Open storage, the OCM source, the geocoder and the domain services from ``settings``."""
+async def _as_awaitable(value: Any) -> Any:
+    return value
+
+
+async def open_storage_from(settings: Settings) -> Storage:
+    return await open_storage(
+        settings.database_url.get() if settings.database_url else None,
+        data_dir=settings.data_dir,
+        secret=settings.storage_secret.get() if settings.storage_secret else None,
+    )
+
+
+async def open_services(settings: Settings, *, storage: Storage | None = None) -> Services:
+    """Open storage, the OCM source and every feature's services from ``settings``."""
     services = Services(
         settings=settings,
         callbacks=CallbackCodec.for_token(
             settings.telegram_bot_token.get() if settings.telegram_bot_token else None
         ),
     )
+    if storage is None:
+        storage = await open_storage_from(settings)
+        services.closers.append(storage.close)
+    services.storage = storage
+    ocm_client = OcmClient.create(
+        base_url=settings.ocm_api_url,
+        api_key=settings.ocm_api_key.get() if settings.ocm_api_key else None,
+        reference_cache_path=settings.data_dir / REFERENCE_CACHE_FILE,
+        user_agent=USER_AGENT,
+    )
+    services.closers.append(ocm_client.aclose)
+    await _start_ocm_client(ocm_client)
+    services.ocm_client = ocm_client
+    services.chargers = ocm_client
+    if settings.ocm_data_file is not None:
+        local = await LocalSource.open(settings.ocm_data_file)
+        services.chargers = local
     for module in feature_modules():
         setup = getattr(module, "setup", None)
         if setup is not None:
             await setup(services)
     return services
+
+
+async def _start_ocm_client(client: OcmClient) -> None:
+    """Load reference data; with OCM down and no disk copy, fall back to the bundled copy."""
+    try:
+        await client.start()
+    except OcmError as error:
+        log.warning("OCM reference data unavailable (%s); using the bundled copy", type(error).__name__)
+        client.use_reference_data(bundled_reference_data())
 
 
 async def close_services(services: Services) -> None:

@@ -23,7 +23,7 @@ DEFAULT_OCM_API_URL = "https://api.openchargemap.io/v3"
 DEFAULT_NOMINATIM_URL = "https://nominatim.openstreetmap.org"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
-_TOKEN_PATTERN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
+_TOKEN_PATTERN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{8,}$")
 _GUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 
 
@@ -99,8 +99,8 @@ class Settings:
         token = secret("TELEGRAM_BOT_TOKEN")
         if token and not _TOKEN_PATTERN.match(token.get()):
             problems.append(
-                "TELEGRAM_BOT_TOKEN does not look like a bot token (digits, a colon, then 20 or more "
-                "letters); copy it again from @BotFather"
+                "TELEGRAM_BOT_TOKEN does not look like a bot token (digits, a colon, then letters); "
+                "copy it again from @BotFather"
             )
         api_key = secret("OCM_API_KEY")
         if api_key and not _GUID_PATTERN.match(api_key.get()):

@@ -9,8 +9,10 @@ Example::
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from ocm_bot.ocm.models import (
@@ -164,3 +166,11 @@ def _pascal(key: str) -> str:
 
 def _items(data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
     return [item for item in data.get(key) or () if isinstance(item, Mapping)]
+
+
+BUNDLED_REFERENCE_FILE = Path(__file__).resolve().parent.parent / "data" / "ocm" / "referencedata.json"
+
+
+def bundled_reference_data() -> ReferenceData:
+    """The reference data shipped with the bot: the last resort when OCM is down at first start."""
+    return ReferenceData.from_json(json.loads(BUNDLED_REFERENCE_FILE.read_text(encoding="utf-8")))

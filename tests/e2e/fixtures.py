@@ -1,1 +1,194 @@
-"""Pytest fixtures (filled in by the feature that owns this file)."""
+"""The real application running against the loopback servers: what end-to-end tests talk to.
+
+    async def test_start(bot, telegram):
+        ada = telegram.user("Ada")
+        await ada.send_text("/start")
+        welcome = await ada.wait_for_message()
+
+``bot`` is built by the same ``build_application`` as ``ocm-bot run`` and polls the fake Bot API
+in the test's event loop; OCM and Nominatim are the fake servers; storage is a SQLite file in the
+test's temporary folder. ``start_bot`` starts more (or restarted) instances, e.g. on the same
+database after a stop; ``bot_process`` runs ``python -m ocm_bot run`` as a real process that a
+test can kill.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram.request import HTTPXRequest
+
+from ocm_bot.app import build_application
+from ocm_bot.context import BotApplication, Services
+from ocm_bot.settings import Secret, Settings
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STORAGE_SECRET = "end-to-end-storage-secret"
+
+
+def loopback_request() -> HTTPXRequest:
+    """Plain-HTTP requests with a pool large enough for concurrent updates (no CA bundle to load)."""
+    return HTTPXRequest(
+        connection_pool_size=32,
+        connect_timeout=2,
+        read_timeout=15,
+        write_timeout=5,
+        pool_timeout=5,
+        httpx_kwargs={"verify": False},
+    )
+
+
+@dataclasses.dataclass
+class RunningBot:
+    """One running instance of the bot."""
+
+    application: BotApplication
+    settings: Settings
+    running: bool = True
+
+    @property
+    def services(self) -> Services:
+        return self.application.bot_data.services
+
+    async def stop(self) -> None:
+        """A clean stop, as on SIGTERM: conversation state is flushed, services closed."""
+        if not self.running:
+            return
+        self.running = False
+        application = self.application
+        if application.updater and application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+        if application.post_shutdown:
+            await application.post_shutdown(application)
+
+
+def settings_for(telegram_server: Any, ocm_server: Any, nominatim_server: Any, data_dir: Path) -> Settings:
+    return Settings(
+        telegram_bot_token=Secret(telegram_server.token),
+        telegram_api_url=telegram_server.url,
+        ocm_api_url=ocm_server.url,
+        ocm_api_key=Secret(ocm_server.api_key),
+        nominatim_url=nominatim_server.url,
+        data_dir=data_dir,
+        storage_secret=Secret(STORAGE_SECRET),
+    )
+
+
+@pytest.fixture
+def bot_settings(telegram_server: Any, ocm_server: Any, nominatim_server: Any, tmp_path: Path) -> Settings:
+    """Settings pointing every service at the loopback servers, storage in tmp_path."""
+    return settings_for(telegram_server, ocm_server, nominatim_server, tmp_path / "data")
+
+
+@pytest.fixture
+async def start_bot(bot_settings: Settings) -> AsyncIterator[Callable[..., Awaitable[RunningBot]]]:
+    """``await start_bot(**setting_changes)`` starts an instance; all are stopped after the test."""
+    started: list[RunningBot] = []
+
+    async def start(settings: Settings | None = None, **changes: Any) -> RunningBot:
+        chosen = dataclasses.replace(settings or bot_settings, **changes)
+        application = build_application(chosen, request=loopback_request)
+        await application.initialize()
+        if application.post_init:
+            await application.post_init(application)
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0, timeout=10)
+        running = RunningBot(application, chosen)
+        started.append(running)
+        return running
+
+    yield start
+    for running in reversed(started):
+        await running.stop()
+
+
+@pytest.fixture
+async def bot(start_bot: Callable[..., Awaitable[RunningBot]]) -> RunningBot:
+    """The bot, running against the loopback servers."""
+    return await start_bot()
+
+
+@dataclasses.dataclass
+class BotProcess:
+    """``python -m ocm_bot run`` as a real process (for kill -9 and CLI tests)."""
+
+    process: subprocess.Popen[str]
+    log_path: Path
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def terminate(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        return self.process.returncode
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+def environment_for(settings: Settings) -> dict[str, str]:
+    """The environment variables that reproduce ``settings`` in a child process."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "TELEGRAM_API_URL": settings.telegram_api_url,
+        "OCM_API_URL": settings.ocm_api_url,
+        "NOMINATIM_URL": settings.nominatim_url,
+        "DATA_DIR": str(settings.data_dir),
+        "LOG_LEVEL": "INFO",
+    }
+    secrets = {
+        "TELEGRAM_BOT_TOKEN": settings.telegram_bot_token,
+        "OCM_API_KEY": settings.ocm_api_key,
+        "STORAGE_SECRET": settings.storage_secret,
+        "DATABASE_URL": settings.database_url,
+    }
+    env.update({name: secret.get() for name, secret in secrets.items() if secret is not None})
+    return env
+
+
+@pytest.fixture
+def bot_process(tmp_path: Path) -> Iterator[Callable[..., BotProcess]]:
+    """``bot_process(settings)`` starts ``python -m ocm_bot run``; every process is ended after the test."""
+    processes: list[BotProcess] = []
+
+    def start(settings: Settings, *args: str, **extra_env: str) -> BotProcess:
+        log_path = tmp_path / f"bot-{len(processes)}.log"
+        env = environment_for(settings) | extra_env
+        with log_path.open("w") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "ocm_bot", "--env-file", str(tmp_path / "no.env"), "run", *args],
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                text=True,
+            )
+        running = BotProcess(process, log_path)
+        processes.append(running)
+        return running
+
+    yield start
+    for running in processes:
+        running.terminate()

@@ -1,0 +1,80 @@
+"""The production application answers a driver's first message, in their language."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fakes.telegram.driver import PressedButton
+
+
+async def test_start_answers_with_a_welcome_and_a_send_my_location_button(bot, telegram):
+    ada = telegram.user("Ada", language_code="en")
+    await ada.send_text("/start")
+    welcome = await ada.wait_for_message()
+    assert "Hi Ada!" in welcome.text
+    assert "chargers" in welcome.text
+    assert ada.reply_keyboard_labels() == ["📍 Send my location"]
+    [button] = [b for row in ada.reply_keyboard() for b in row]
+    assert button.raw.get("request_location") is True
+
+
+async def test_start_in_german_for_a_german_telegram_user(bot, telegram):
+    hans = telegram.user("Hans", language_code="de")
+    await hans.send_text("/start")
+    welcome = await hans.wait_for_message()
+    assert "Hallo Hans!" in welcome.text
+    assert hans.reply_keyboard_labels() == ["📍 Meinen Standort senden"]
+
+
+async def test_help_lists_the_commands(bot, telegram):
+    ada = telegram.user("Ada")
+    await ada.send_text("/help")
+    reply = await ada.wait_for_message()
+    for command in ("/settings", "/favourites", "/charger", "/checkin", "/forget"):
+        assert command in reply.text
+
+
+async def test_an_unknown_command_gets_a_translated_hint(bot, telegram):
+    ada = telegram.user("Ada")
+    await ada.send_text("/frobnicate")
+    reply = await ada.wait_for_message()
+    assert "/help" in reply.text
+
+
+async def test_a_forged_button_is_answered_as_expired_without_asking_ocm(bot, telegram, telegram_server, ocm_server):
+    ada = telegram.user("Ada")
+    await ada.send_text("/start")
+    welcome = await ada.wait_for_message()
+    ocm_server.clear()
+    forged = "pg|nonsense|2|AAAAAAAA"
+    query_id = telegram_server.new_callback_query(ada.user, welcome.chat_id, welcome.message_id, forged)
+    answer = await PressedButton(query_id, forged, welcome, telegram_server).answered()
+    assert "expired" in answer.text
+    assert ocm_server.requests_to("/v3/poi") == []
+
+
+async def test_the_command_menu_is_set_in_every_language(bot, telegram, telegram_server):
+    calls = telegram_server.calls("setMyCommands")
+    languages = {call.get("language_code") for call in calls}
+    assert None in languages and "de" in languages
+
+
+@pytest.mark.parametrize(
+    ("reply_markup", "text", "named"),
+    [
+        ({"inline_keyboard": [[{"text": "x", "callback_data": "y" * 65}]]}, "fine", "callback_data"),
+        (None, "<b>unclosed", "entities"),
+    ],
+)
+async def test_a_schema_violation_is_refused_and_named(telegram_server, reply_markup, text, named):
+    """The loopback Bot API server refuses what Telegram would refuse, and names the violation."""
+    import httpx
+
+    body = {"chat_id": 1, "text": text, "parse_mode": "HTML"}
+    if reply_markup:
+        body["reply_markup"] = reply_markup
+    async with httpx.AsyncClient() as http:
+        response = await http.post(f"{telegram_server.api_url}{telegram_server.token}/sendMessage", json=body)
+    assert response.status_code == 400
+    violations = [str(v) for v in telegram_server.take_violations()]
+    assert violations and named in " ".join(violations)
