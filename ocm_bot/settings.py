@@ -124,7 +124,7 @@ class Settings:
         if data_file and not Path(data_file).exists():
             problems.append(f"OCM_DATA_FILE points to {data_file}, which does not exist")
         webhook_url = url("WEBHOOK_URL", None)
-        if webhook_url and not webhook_url.startswith("https://"):
+        if webhook_url and not (webhook_url.startswith("https://") or _is_loopback(webhook_url)):
             problems.append("WEBHOOK_URL must be an https:// URL that Telegram can reach")
         webhook_secret = secret("WEBHOOK_SECRET")
         if webhook_secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", webhook_secret.get()):
@@ -170,6 +170,11 @@ class Settings:
             else:
                 shown[item.name.upper()] = str(value)
         return shown
+
+
+def _is_loopback(url: str) -> bool:
+    """A self-hosted Bot API server on the same machine may deliver to plain http."""
+    return urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:

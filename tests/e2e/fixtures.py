@@ -162,6 +162,7 @@ def environment_for(settings: Settings) -> dict[str, str]:
         "OCM_API_KEY": settings.ocm_api_key,
         "STORAGE_SECRET": settings.storage_secret,
         "DATABASE_URL": settings.database_url,
+        "WEBHOOK_SECRET": settings.webhook_secret,
     }
     env.update({name: secret.get() for name, secret in secrets.items() if secret is not None})
     return env
@@ -169,15 +170,15 @@ def environment_for(settings: Settings) -> dict[str, str]:
 
 @pytest.fixture
 def bot_process(tmp_path: Path) -> Iterator[Callable[..., BotProcess]]:
-    """``bot_process(settings)`` starts ``python -m ocm_bot run``; every process is ended after the test."""
+    """``bot_process(settings, command="run")`` starts ``python -m ocm_bot``; each is ended after the test."""
     processes: list[BotProcess] = []
 
-    def start(settings: Settings, *args: str, **extra_env: str) -> BotProcess:
+    def start(settings: Settings, *, command: str = "run", **extra_env: str) -> BotProcess:
         log_path = tmp_path / f"bot-{len(processes)}.log"
         env = environment_for(settings) | extra_env
         with log_path.open("w") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "ocm_bot", "--env-file", str(tmp_path / "no.env"), "run", *args],
+                [sys.executable, "-m", "ocm_bot", "--env-file", str(tmp_path / "no.env"), command],
                 cwd=REPO_ROOT,
                 env=env,
                 stdout=log,
