@@ -14,12 +14,15 @@ from telegram.ext import Application, ContextTypes
 from ocm_bot.app import on_error
 from ocm_bot.context import BotContext, BotData, Services
 from ocm_bot.domain.preferences import UserPreferences
-from ocm_bot.handlers import account, start
+from ocm_bot.handlers import account, search, start
 from ocm_bot.handlers import settings as settings_handlers
 from ocm_bot.ocm.client import OcmClient
 from ocm_bot.settings import Secret, Settings
 from ocm_bot.views.callbacks import CallbackCodec
 from tests.fakes.telegram.driver import FakeUser, TelegramDriver
+
+UNUSED_URL = "http://127.0.0.1:9"
+PORTLAND = (45.5122, -122.6587)
 
 
 @dataclass
@@ -32,7 +35,7 @@ class RunningBot:
 
 @pytest.fixture
 async def bot(telegram: TelegramDriver, ocm_server, sqlite_storage) -> AsyncIterator[RunningBot]:
-    """The settings, account and start features polling the fake Bot API, with OCM and storage.
+    """The search, settings, account and start features polling the fake Bot API, with OCM and storage.
 
     Until the lead's full ``bot`` harness is in tests/e2e/fixtures.py this builds the application
     the way ocm_bot.app does, with this feature's handlers only.
@@ -43,6 +46,7 @@ async def bot(telegram: TelegramDriver, ocm_server, sqlite_storage) -> AsyncIter
         telegram_api_url=root,
         ocm_api_url=ocm_server.url,
         ocm_api_key=Secret(ocm_server.api_key),
+        nominatim_url=UNUSED_URL,  # nothing here may geocode; a call would fail at once
     )
     async with httpx.AsyncClient() as http:
         services = Services(
@@ -61,14 +65,19 @@ async def bot(telegram: TelegramDriver, ocm_server, sqlite_storage) -> AsyncIter
             .build()
         )
         application.bot_data.services = services
+        await search.setup(services)
         application.add_handlers(settings_handlers.priority_handlers(), group=-1)
-        for module in (settings_handlers, account, start):
+        for module in (search, settings_handlers, account, start):
             application.add_handlers(module.handlers())
         # Last in group 0: in a later group they would also answer what a feature handled.
         application.add_handlers(start.fallback_handlers())
         application.add_error_handler(on_error)
-        async with _polling(application):
-            yield RunningBot(services)
+        try:
+            async with _polling(application):
+                yield RunningBot(services)
+        finally:
+            for close in reversed(services.closers):
+                await close()
 
 
 @contextlib.asynccontextmanager
@@ -251,3 +260,30 @@ async def test_done_leaves_a_summary(telegram, bot):
     done = await tap(ada, menu, "Done")
     assert "Settings saved: ≥ 22 kW" in done.text
     assert done.labels == []
+
+
+async def test_the_next_search_asks_ocm_for_50_kw_and_ccs(telegram, ocm_server, bot):
+    ada = telegram.user("Ada")
+    menu = await open_settings(ada)
+    menu = await tap(ada, await tap(ada, menu, "⚡ Minimum power"), "50 kW")
+    await tap(ada, await tap(ada, menu, "🔌 Plugs"), "CCS (Type 2)")
+    asked_before = len(ocm_server.requests_to("/v3/poi"))
+
+    await ada.send_location(*PORTLAND)
+    results = await ada.wait_for_message(containing="kW", timeout=10)
+    searches = ocm_server.requests_to("/v3/poi")[asked_before:]
+    assert searches, "the search did not ask OCM"
+    assert searches[-1].params["minpowerkw"] == "50"
+    assert searches[-1].params["connectiontypeid"] == "33"
+    assert "≥ 50 kW" in results.text
+
+
+async def test_an_operator_name_is_not_searched_as_a_place(telegram, ocm_server, bot):
+    ada = telegram.user("Ada")
+    prompt = await tap(ada, await tap(ada, await open_settings(ada), "🏢 Operators"), "🔎 Add an operator")
+    asked_before = len(ocm_server.requests_to("/v3/poi"))
+    await ada.send_text("Tesla")
+    matches = await ada.wait_for_edit(prompt)
+    assert any("Tesla" in label for label in matches.labels)
+    assert len(ocm_server.requests_to("/v3/poi")) == asked_before
+    assert len(ada.messages) == 1  # no "searching…" or "place not found" answer
