@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ocm_bot.storage import Storage, TokensDisabled, open_storage
 from ocm_bot.storage.base import SchemaTooNew
@@ -136,6 +138,13 @@ SEEDS = {
 assert sorted(SEEDS) == list(range(1, HEAD + 1)), "add a seed for the new migration"
 
 
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    max_leaves=12,
+)
+
+
 class StorageContract:
     """Subclasses provide ``database_url`` (an empty database) and ``failing_delete_trigger``."""
 
@@ -172,6 +181,17 @@ class StorageContract:
         await storage.save_user(2**50, {"unit": "mi"})  # Telegram ids exceed 32 bits
         assert await storage.get_user(1) == {"unit": "km"}
         assert await storage.get_user(2**50) == {"unit": "mi"}
+
+    # One test method runs on both backends' classes: "differing executors" is the point here.
+    @settings(
+        max_examples=40,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.differing_executors],
+    )
+    @given(document=st.dictionaries(st.text(), JSON_VALUES, max_size=6))
+    async def test_any_json_document_comes_back_unchanged(self, storage: Storage, document: dict[str, Any]) -> None:
+        await storage.save_user(1, document)
+        assert await storage.get_user(1) == document
 
     async def test_values_that_json_cannot_hold_are_refused(self, storage: Storage) -> None:
         with pytest.raises(TypeError):
