@@ -325,7 +325,7 @@ class LoopbackServer:
             path=req.path,
             query=req.query,
             raw_params=dict(parse_qsl(req.query, keep_blank_values=True)),
-            headers=req.headers.copy(),
+            headers=req.headers,  # tornado builds a fresh case-insensitive mapping per request
             body=req.body or b"",
             timestamp=time.time(),
             monotonic=time.monotonic(),

@@ -30,7 +30,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from .loopback import COMMON_FAULTS, Fault, LoopbackServer, RecordedRequest, Response
-from .query import parse_query, run_search
+from .query import PoiQuery, parse_query, run_search
 from .store import PoiStore, ReferenceData, camelise, format_ocm_date, strip_nulls, utc_now
 
 MISSING_KEY = "You must specify an API key using the key query parameter or x-api-key header."
@@ -156,14 +156,14 @@ class FakeOcmServer(LoopbackServer):
     def _snapshot(self) -> PoiStore:
         clone = PoiStore(self.ref)
         clone.records = copy.deepcopy(self.store.records)
-        clone.grid = {cell: set(ids) for cell, ids in self.store.grid.items()}
+        clone.grid = {cell: dict(ids) for cell, ids in self.store.grid.items()}
         return clone
 
     def _restore(self, baseline: PoiStore) -> None:
         store = self.store
         # Records are replaced, never mutated in place, so sharing the baseline's dicts is safe.
         store.records = dict(baseline.records)
-        store.grid = {cell: set(ids) for cell, ids in baseline.grid.items()}
+        store.grid = {cell: dict(ids) for cell, ids in baseline.grid.items()}
         store.version += 1
         store._shape_cache.clear()
         store._order_cache.clear()
@@ -269,31 +269,54 @@ class FakeOcmServer(LoopbackServer):
         q = parse_query(request.params, self.ref.countries_by_iso)
         with self.store.lock:
             hits = run_search(self.store, q)
-            unit = 1 if q.distance_unit_km else 2
-            distance_key, unit_key = ("distance", "distanceUnit") if q.camelcase else ("Distance", "DistanceUnit")
-            address_key = "addressInfo" if q.camelcase else "AddressInfo"
-            pois = []
-            for poi_id, distance in hits:
-                shaped = self.store.shaped(poi_id, q.shape)
-                out = dict(shaped)
-                address = dict(shaped[address_key])
-                if distance is not None:
-                    address[distance_key] = distance
-                    address[unit_key] = unit
-                else:
-                    if q.verbose:
-                        address[distance_key] = None
-                    address[unit_key] = 0
-                out[address_key] = address
-                pois.append(out)
+            if q.output == "json":
+                body = self._poi_json(hits, q)
+                if q.callback:
+                    body = q.callback.encode() + b"(" + body + b")"
+                return Response(200, body, CONTENT_TYPES["json"], _CORS)
+            pois = [self._poi_dict(poi_id, distance, q) for poi_id, distance in hits]
         return self._output(pois, q.output, q.compact, q.callback)
 
+    def _poi_json(self, hits: list[tuple[int, float | None]], q: PoiQuery) -> bytes:
+        """The JSON answer spliced from per-POI pre-serialised pieces (the fast path)."""
+        indent = not q.compact
+        names = ("distance", "distanceUnit") if q.camelcase else ("Distance", "DistanceUnit")
+        unit = 1 if q.distance_unit_km else 2
+        colon = ": " if indent else ":"
+        parts = []
+        for poi_id, distance in hits:
+            before, indentation, after = self.store.shaped_json(poi_id, q.shape, indent)
+            separator = b",\n" + indentation if indent else b","
+            if distance is not None:
+                fields = [f'"{names[0]}"{colon}{distance!r}', f'"{names[1]}"{colon}{unit}']
+            elif q.verbose:
+                fields = [f'"{names[0]}"{colon}null', f'"{names[1]}"{colon}0']
+            else:
+                fields = [f'"{names[1]}"{colon}0']
+            parts.append(before + separator.join(f.encode() for f in fields) + after)
+        if not parts:
+            return b"[]"
+        if indent:
+            return b"[\n" + b",\n".join(parts) + b"\n]"
+        return b"[" + b",".join(parts) + b"]"
+
+    def _poi_dict(self, poi_id: int, distance: float | None, q: PoiQuery) -> dict[str, Any]:
+        shaped = self.store.shaped(poi_id, q.shape)
+        distance_key, unit_key = ("distance", "distanceUnit") if q.camelcase else ("Distance", "DistanceUnit")
+        address_key = "addressInfo" if q.camelcase else "AddressInfo"
+        out = dict(shaped)
+        address = dict(shaped[address_key])
+        if distance is not None:
+            address[distance_key] = distance
+            address[unit_key] = 1 if q.distance_unit_km else 2
+        else:
+            if q.verbose:
+                address[distance_key] = None
+            address[unit_key] = 0
+        out[address_key] = address
+        return out
+
     def _output(self, pois: list[dict[str, Any]], output: str, compact: bool, callback: str | None) -> Response:
-        if output == "json":
-            body = _json_bytes(pois, indent=not compact)
-            if callback:
-                body = callback.encode() + b"(" + body + b")"
-            return Response(200, body, CONTENT_TYPES["json"], _CORS)
         if output == "geojson":
             return Response(200, _json_bytes(_geojson(pois), indent=not compact), CONTENT_TYPES["geojson"], _CORS)
         if output == "csv":

@@ -9,6 +9,7 @@ referencedata.json). ``render()`` turns a stored record back into any answer sha
 from __future__ import annotations
 
 import copy
+import heapq
 import json
 import math
 import os
@@ -26,7 +27,7 @@ EARTH_RADIUS_MILES = 3959.0
 KM_PER_MILE = 1.609344
 GENERATED_ID_BASE = 90_000_000
 GENERATED_PROVIDER_ID = 9999
-GRID_DEG = 0.02  # about 2.2 km of latitude per cell
+GRID_DEG = 0.01  # about 1.1 km of latitude per cell
 
 # (record key, ID key, referencedata list) for the reference objects OCM inlines in a POI.
 TOP_REFERENCES = (
@@ -297,10 +298,12 @@ class PoiStore:
     def __init__(self, ref: ReferenceData) -> None:
         self.ref = ref
         self.records: dict[int, dict[str, Any]] = {}
-        self.grid: dict[tuple[int, int], set[int]] = {}
+        # cell -> {poi id: (lat, lon)}; nearest() reads coordinates here, not in the records
+        self.grid: dict[tuple[int, int], dict[int, tuple[float, float]]] = {}
         self.lock = threading.RLock()
         self.version = 0
         self._shape_cache: dict[int, dict[tuple[bool, bool, bool, bool], dict[str, Any]]] = {}
+        self._json_cache: dict[int, dict[tuple[Any, ...], tuple[bytes, bytes, bytes]]] = {}
         self._order_cache: dict[str, tuple[int, list[int]]] = {}
         self._next_generated = GENERATED_ID_BASE
         self._next_comment_id = 5_000_000
@@ -328,7 +331,8 @@ class PoiStore:
         self.records[poi_id] = record
         cell = self._cell_of(record)
         if cell is not None:
-            self.grid.setdefault(cell, set()).add(poi_id)
+            address = record["AddressInfo"]
+            self.grid.setdefault(cell, {})[poi_id] = (address["Latitude"], address["Longitude"])
         self._changed(poi_id)
 
     def _unindex(self, poi_id: int) -> None:
@@ -337,13 +341,14 @@ class PoiStore:
             return
         cell = self._cell_of(old)
         if cell is not None and cell in self.grid:
-            self.grid[cell].discard(poi_id)
+            self.grid[cell].pop(poi_id, None)
             if not self.grid[cell]:
                 del self.grid[cell]
 
     def _changed(self, poi_id: int) -> None:
         self.version += 1
         self._shape_cache.pop(poi_id, None)
+        self._json_cache.pop(poi_id, None)
 
     @staticmethod
     def _cell_of(record: dict[str, Any]) -> tuple[int, int] | None:
@@ -511,6 +516,34 @@ class PoiStore:
             shapes[shape] = cached
         return cached
 
+    def shaped_json(
+        self, poi_id: int, shape: tuple[bool, bool, bool, bool], indent: bool
+    ) -> tuple[bytes, bytes, bytes]:
+        """The shaped POI pre-serialised as (before, indentation, after) around the spot where
+        AddressInfo's Distance/DistanceUnit go; ``indent`` gives a list element at depth 1."""
+        shapes = self._json_cache.setdefault(poi_id, {})
+        key = (shape, indent)
+        cached = shapes.get(key)
+        if cached is None:
+            shaped = dict(self.shaped(poi_id, shape))
+            address_key = "addressInfo" if shape[3] else "AddressInfo"
+            shaped[address_key] = {**shaped[address_key], _DISTANCE_MARKER: None}
+            if indent:
+                text = json.dumps([shaped], indent=2)[2:-2]
+                token = '"\\u0000d": null'
+            else:
+                text = json.dumps(shaped, separators=(",", ":"))
+                token = '"\\u0000d":null'
+            at = text.index(token)
+            line_start = text.rfind("\n", 0, at) + 1
+            cached = (
+                text[:at].encode(),
+                text[line_start:at].encode() if indent else b"",
+                text[at + len(token) :].encode(),
+            )
+            shapes[key] = cached
+        return cached
+
     def ordered_ids(self, order: str) -> list[int]:
         """All IDs in one of OCM's orders: "id_desc" (default), "id_asc", "created_asc", "modified_asc"."""
         cached = self._order_cache.get(order)
@@ -530,18 +563,8 @@ class PoiStore:
 
     def ids_in_box(self, south: float, west: float, north: float, east: float) -> Iterator[int]:
         """Candidate IDs whose grid cell touches the box (callers still check exact positions)."""
-        i0, i1 = math.floor(south / GRID_DEG), math.floor(north / GRID_DEG)
-        j0, j1 = math.floor(west / GRID_DEG), math.floor(east / GRID_DEG)
-        if (i1 - i0 + 1) * (j1 - j0 + 1) > len(self.grid):
-            for (i, j), ids in self.grid.items():
-                if i0 <= i <= i1 and j0 <= j <= j1:
-                    yield from ids
-            return
-        for i in range(i0, i1 + 1):
-            for j in range(j0, j1 + 1):
-                ids = self.grid.get((i, j))
-                if ids:
-                    yield from ids
+        for cell in self._cells_in_box(south, west, north, east):
+            yield from self.grid[cell]
 
     def nearest(
         self,
@@ -551,64 +574,66 @@ class PoiStore:
         accept: Callable[[dict[str, Any]], bool],
         limit: int,
     ) -> list[tuple[float, int]]:
-        """Up to ``limit`` accepted POIs within ``max_km``, nearest first, as (km, id)."""
+        """Up to ``limit`` accepted POIs within ``max_km``, nearest first, as (km, id).
+
+        Visits grid cells in order of their distance from the point and stops once the next cell
+        is farther than the ``limit``-th best hit, so dense data stays fast.
+        """
         if limit <= 0 or max_km <= 0:
             return []
         dlat = max_km / 111.195
         south, north = max(-90.0, lat - dlat), min(90.0, lat + dlat)
         cos_min = max(0.01, min(math.cos(math.radians(south)), math.cos(math.radians(north))))
         dlon = min(180.0, max_km / (111.195 * cos_min))
-        rings_lat = math.ceil(dlat / GRID_DEG) + 1
-        rings_lon = math.ceil(dlon / GRID_DEG) + 1
-        found: list[tuple[float, int]] = []
+        cells = []
+        for cell in self._cells_in_box(south, lon - dlon, north, lon + dlon):
+            i, j = cell
+            dy = max(0.0, i * GRID_DEG - lat, lat - (i + 1) * GRID_DEG) * 111.195
+            dx = max(0.0, j * GRID_DEG - lon, lon - (j + 1) * GRID_DEG) * 111.195 * cos_min
+            lower_bound = math.hypot(dx, dy) * 0.995
+            if lower_bound < max_km:
+                cells.append((lower_bound, cell))
+        cells.sort()
         records = self.records
-        if (2 * rings_lat + 1) * (2 * rings_lon + 1) > 4 * max(1, len(self.grid)):
-            for poi_id in self.ids_in_box(south, lon - dlon, north, lon + dlon):
-                self._consider(records[poi_id], lat, lon, max_km, accept, found)
-            found.sort()
-            return found[:limit]
-        ci, cj = math.floor(lat / GRID_DEG), math.floor(lon / GRID_DEG)
-        cell_km = GRID_DEG * 111.195 * cos_min
-        for ring in range(max(rings_lat, rings_lon) + 1):
-            if ring >= 2 and len(found) >= limit:
-                found.sort()
-                if found[limit - 1][0] < (ring - 1) * cell_km:
-                    break
-            for i, j in _ring_cells(ci, cj, ring):
-                if abs(i - ci) > rings_lat or abs(j - cj) > rings_lon:
+        grid = self.grid
+        best: list[tuple[float, int]] = []  # max-heap of the nearest accepted: (-km, -id)
+        lat_r = math.radians(lat)
+        cos_lat = math.cos(lat_r)
+        sin, asin, sqrt, radians, cos = math.sin, math.asin, math.sqrt, math.radians, math.cos
+        for lower_bound, cell in cells:
+            if len(best) >= limit and lower_bound > -best[0][0]:
+                break
+            for poi_id, (plat, plon) in grid[cell].items():
+                h = (
+                    sin((radians(plat) - lat_r) / 2) ** 2
+                    + cos_lat * cos(radians(plat)) * sin(radians(plon - lon) / 2) ** 2
+                )
+                d = 2 * EARTH_RADIUS_KM * asin(sqrt(min(1.0, h)))
+                if d >= max_km or (len(best) >= limit and (d, poi_id) > (-best[0][0], -best[0][1])):
                     continue
-                ids = self.grid.get((i, j))
-                if ids:
-                    for poi_id in ids:
-                        self._consider(records[poi_id], lat, lon, max_km, accept, found)
-        found.sort()
-        return found[:limit]
+                if not accept(records[poi_id]):
+                    continue
+                if len(best) < limit:
+                    heapq.heappush(best, (-d, -poi_id))
+                else:
+                    heapq.heapreplace(best, (-d, -poi_id))
+        return sorted((-d, -i) for d, i in best)
 
-    @staticmethod
-    def _consider(
-        record: dict[str, Any],
-        lat: float,
-        lon: float,
-        max_km: float,
-        accept: Callable[[dict[str, Any]], bool],
-        found: list[tuple[float, int]],
-    ) -> None:
-        address = record["AddressInfo"]
-        d = haversine_km(lat, lon, address["Latitude"], address["Longitude"])
-        if d < max_km and accept(record):
-            found.append((d, record["ID"]))
+    def _cells_in_box(self, south: float, west: float, north: float, east: float) -> Iterator[tuple[int, int]]:
+        i0, i1 = math.floor(south / GRID_DEG), math.floor(north / GRID_DEG)
+        j0, j1 = math.floor(west / GRID_DEG), math.floor(east / GRID_DEG)
+        if (i1 - i0 + 1) * (j1 - j0 + 1) > len(self.grid):
+            for cell in self.grid:
+                if i0 <= cell[0] <= i1 and j0 <= cell[1] <= j1:
+                    yield cell
+            return
+        for i in range(i0, i1 + 1):
+            for j in range(j0, j1 + 1):
+                if (i, j) in self.grid:
+                    yield (i, j)
 
 
-def _ring_cells(ci: int, cj: int, ring: int) -> Iterator[tuple[int, int]]:
-    if ring == 0:
-        yield (ci, cj)
-        return
-    for j in range(cj - ring, cj + ring + 1):
-        yield (ci - ring, j)
-        yield (ci + ring, j)
-    for i in range(ci - ring + 1, ci + ring):
-        yield (i, cj - ring)
-        yield (i, cj + ring)
+_DISTANCE_MARKER = "\x00d"
 
 
 def _date_key(value: Any) -> datetime:

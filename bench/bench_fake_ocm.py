@@ -1,0 +1,139 @@
+"""Throughput of the fake OCM server for small searches over keep-alive connections.
+
+    .venv/bin/python bench/bench_fake_ocm.py                      # server in its own process
+    .venv/bin/python bench/bench_fake_ocm.py --mode thread        # server thread in this process
+    .venv/bin/python bench/bench_fake_ocm.py --requests 3000 --chargers 50000 --connections 8
+
+Bounded: a fixed number of requests, each a bot-like nearest-10 search (compact, verbose=false)
+around a random point of a dense generated area, plus the shared real samples. Prints requests/s,
+bytes and latency percentiles. The client is httpx (async, one keep-alive connection per worker),
+so on a small machine the figure measures client and server together.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.fakes.ocm import FakeOcmServer
+
+CENTER = (51.5200, -0.0300)  # Bow / Mile End, where the real compact samples are
+
+
+def _serve(chargers: int, port_queue: multiprocessing.Queue, stop: multiprocessing.Event) -> None:
+    server = FakeOcmServer().start()
+    server.generate_chargers(chargers, center=CENTER, radius_km=15, seed=1)
+    port_queue.put((server.url, server.api_key))
+    stop.wait(600)
+    server.stop()
+
+
+async def _run(url: str, key: str, total: int, connections: int, seed: int) -> dict[str, float]:
+    rng = random.Random(seed)
+    latencies: list[float] = []
+    sizes: list[int] = []
+    statuses: dict[int, int] = {}
+    queue: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+    for _ in range(total):
+        queue.put_nowait(
+            {
+                "latitude": f"{CENTER[0] + rng.uniform(-0.08, 0.08):.5f}",
+                "longitude": f"{CENTER[1] + rng.uniform(-0.12, 0.12):.5f}",
+                "distance": "2",
+                "distanceunit": "km",
+                "maxresults": "10",
+                "compact": "true",
+                "verbose": "false",
+            }
+        )
+    headers = {"X-API-Key": key, "User-Agent": "ocm-bot-bench/1.0"}
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+
+    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=10) as client:
+
+        async def worker() -> None:
+            while True:
+                try:
+                    params = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                started = time.perf_counter()
+                response = await client.get("/poi", params=params)
+                latencies.append(time.perf_counter() - started)
+                sizes.append(len(response.content))
+                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+
+        await client.get("/poi", params={"maxresults": 1})  # warm up connection and caches
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(connections)))
+        elapsed = time.perf_counter() - started
+
+    latencies.sort()
+    return {
+        "requests": total,
+        "seconds": elapsed,
+        "req_per_s": total / elapsed,
+        "bytes_total": sum(sizes),
+        "bytes_mean": statistics.mean(sizes),
+        "p50_ms": latencies[len(latencies) // 2] * 1000,
+        "p95_ms": latencies[int(len(latencies) * 0.95)] * 1000,
+        "ok": statuses.get(200, 0),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mode", choices=["process", "thread"], default="process")
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--chargers", type=int, default=20_000)
+    args = parser.parse_args()
+
+    stop = None
+    process = None
+    server = None
+    started = time.perf_counter()
+    if args.mode == "process":
+        ctx = multiprocessing.get_context("fork")
+        port_queue = ctx.Queue()
+        stop = ctx.Event()
+        process = ctx.Process(target=_serve, args=(args.chargers, port_queue, stop), daemon=True)
+        process.start()
+        url, key = port_queue.get(timeout=120)
+    else:
+        server = FakeOcmServer().start()
+        server.generate_chargers(args.chargers, center=CENTER, radius_km=15, seed=1)
+        url, key = server.url, server.api_key
+    setup = time.perf_counter() - started
+    try:
+        result = asyncio.run(_run(url, key, args.requests, args.connections, seed=2))
+    finally:
+        if stop is not None and process is not None:
+            stop.set()
+            process.join(10)
+        if server is not None:
+            server.stop()
+    load = os.getloadavg()[0]
+    print(
+        f"[{os.cpu_count()} CPUs, load average {load:.1f} at the end] "
+        f"fake OCM ({args.mode}, {args.chargers} generated + 236 real POIs, setup {setup:.1f}s): "
+        f"{result['requests']} searches over {args.connections} keep-alive connections in "
+        f"{result['seconds']:.2f}s = {result['req_per_s']:.0f} req/s; "
+        f"{result['bytes_total'] / 1e6:.1f} MB ({result['bytes_mean']:.0f} B/answer); "
+        f"p50 {result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms; {result['ok']} x 200"
+    )
+
+
+if __name__ == "__main__":
+    main()
