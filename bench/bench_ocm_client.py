@@ -29,14 +29,15 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
+from typing import Any
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ocm_bot.ocm.client import OcmClient, OcmLimits  # noqa: E402
-from ocm_bot.ocm.query import PoiQuery  # noqa: E402
-from tests.fakes.ocm import FakeOcmServer  # noqa: E402
+from ocm_bot.ocm.client import OcmClient, OcmLimits
+from ocm_bot.ocm.query import PoiQuery
+from tests.fakes.ocm import FakeOcmServer
 
 BOW = (51.5255, -0.0335)  # the 100 real compact POIs of poi-more.json
 CITY = (52.5200, 13.4050)  # Berlin, filled with generated chargers
@@ -91,6 +92,10 @@ def offset(point: tuple[float, float], km: float, bearing: float) -> tuple[float
     return round(lat, 6), round(lng, 6)
 
 
+def _search(point: tuple[float, float], radius: float, size: int, filters: dict[str, Any]) -> PoiQuery:
+    return PoiQuery(latitude=point[0], longitude=point[1], distance=radius, maxresults=size, **filters)
+
+
 def scripted_mix(seed: int = 7, users: int = 20, city_radius_km: float = 6.0) -> list[Action]:
     """100 actions: per user a first search, a repeat, a next page, a narrower filter, a nearby point.
 
@@ -103,20 +108,17 @@ def scripted_mix(seed: int = 7, users: int = 20, city_radius_km: float = 6.0) ->
         home = offset(CITY, city_radius_km * math.sqrt(rng.random()), rng.uniform(0, 2 * math.pi))
         radius = rng.choice([5, 10])
         page = rng.choice([5, 10])
-        filters = rng.choice([{}, {}, {"connectiontypeid": (33, 25)}])
+        filters: dict[str, Any] = rng.choice([{}, {}, {"connectiontypeid": (33, 25)}])
 
-        def search(point: tuple[float, float], size: int = page, radius: float = radius, **more: object) -> PoiQuery:
-            return PoiQuery(latitude=point[0], longitude=point[1], distance=radius, maxresults=size, **{**filters, **more})
-
-        narrower = rng.choice([{"minpowerkw": 50}, {"connectiontypeid": (33,)}, {"statustypeid": (50,)}])
+        narrower = {**filters, **rng.choice([{"minpowerkw": 50}, {"connectiontypeid": (33,)}, {"statustypeid": (50,)}])}
         moved = offset(home, rng.uniform(0.2, 1.0), rng.uniform(0, 2 * math.pi))
         per_user.append(
             [
-                Action(user, "first search", search(home)),
-                Action(user, "repeat", search(home)),
-                Action(user, "next page", search(home, size=page * 2)),
-                Action(user, "narrower filter", search(home, **narrower)),
-                Action(user, "nearby point", search(moved)),
+                Action(user, "first search", _search(home, radius, page, filters)),
+                Action(user, "repeat", _search(home, radius, page, filters)),
+                Action(user, "next page", _search(home, radius, page * 2, filters)),
+                Action(user, "narrower filter", _search(home, radius, page, narrower)),
+                Action(user, "nearby point", _search(moved, radius, page, filters)),
             ]
         )
     order: list[Action] = []

@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -68,39 +67,16 @@ class Sleeps:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
-
-
-@pytest.fixture
 def sleeps() -> Sleeps:
     return Sleeps()
 
 
-@pytest.fixture(scope="session")
-def reference_file(ocm_server_session: FakeOcmServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Reference data fetched from the fake once per session, as the client stores it."""
-    path = tmp_path_factory.mktemp("ocm") / "reference.json"
-
-    async def fetch() -> None:
-        async with httpx.AsyncClient() as http:
-            client = OcmClient(
-                http, base_url=ocm_server_session.url, api_key=ocm_server_session.api_key, reference_cache_path=path
-            )
-            await client.start()
-
-    asyncio.run(fetch())
-    return path
-
-
 @pytest.fixture
 def make_client(
-    http: httpx.AsyncClient, ocm_server: FakeOcmServer, tmp_path: Path, sleeps: Sleeps, reference_file: Path
+    http: httpx.AsyncClient, ocm_server: FakeOcmServer, sleeps: Sleeps, reference_copy: Path
 ) -> Callable[..., OcmClient]:
     """Clients sharing one reference file, fresh for a day (no reference request at start)."""
-    path = tmp_path / "reference.json"
-    shutil.copyfile(reference_file, path)
+    path = reference_copy
 
     def make(**options: Any) -> OcmClient:
         settings: dict[str, Any] = {
@@ -423,7 +399,7 @@ async def test_prefetching_answers_the_next_page_without_a_request(
 
 
 async def test_identical_concurrent_searches_share_one_request(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
-    ocm_server.inject("delay", delay=0.2)
+    ocm_server.inject("delay", delay=0.1)
     results = await asyncio.gather(*(ocm.search(POINT) for _ in range(5)))
     assert all(r == results[0] for r in results) and results[0]
     assert len(poi_requests(ocm_server)) == 1
