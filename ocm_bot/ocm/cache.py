@@ -193,6 +193,11 @@ class SearchCache:
     def clear(self) -> None:
         self._entries.clear()
 
+    def discard(self, stale: Callable[[CachedSearch], bool]) -> None:
+        """Drop every entry for which ``stale(entry)`` is true."""
+        for key in [key for key, entry in self._entries.items() if stale(entry)]:
+            self._entries.pop(key, None)
+
     def put(self, entry: CachedSearch) -> None:
         self._entries[entry.query.cache_key()] = entry
 

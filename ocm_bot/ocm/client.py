@@ -290,6 +290,13 @@ class OcmClient:
         assert self._reference is not None
         return self._reference
 
+    def use_reference_data(self, reference: ReferenceData) -> None:
+        """Start from ``reference`` (e.g. the bundled copy when OCM is down at the first start).
+
+        It is not written to disk and counts as stale: the next daily refresh replaces it.
+        """
+        self._reference, self._reference_fetched_at = reference, None
+
     async def refresh_reference_data(self) -> bool:
         """Fetch reference data again (the daily job); on failure keep the current copy.
 
@@ -427,6 +434,16 @@ class OcmClient:
                     self._chargers[(charger.id, False)] = _without_comments(charger)
         return entry
 
+    def _forget_charger(self, charger_id: int) -> None:
+        for with_comments in (False, True):
+            self._chargers.pop((charger_id, with_comments), None)
+        self._searches.discard(
+            lambda entry: (
+                charger_id in entry.query.chargepointid
+                or (entry.query.includecomments and any(c.id == charger_id for c in entry.chargers))
+            )
+        )
+
     def _poi_params(self, query: PoiQuery) -> dict[str, str]:
         return {**query.to_params(), "client": self._client_name}
 
@@ -476,7 +493,12 @@ class OcmClient:
         if not token and not write_key:
             raise OcmAuthError("a user token or a write-enabled API key is needed", status=401)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = await self._post("/comment", submission.to_json(), headers=headers, api_key=write_key)
+        try:
+            response = await self._post("/comment", submission.to_json(), headers=headers, api_key=write_key)
+        finally:
+            # Whatever happened (even a timeout: OCM may have stored it), the next look at this
+            # charger's comments must come from OCM, not from our cache.
+            self._forget_charger(submission.charger_id)
         answer = _ci(_json(response))
         if str(answer.get("status", "")).upper() != "OK":
             raise OcmRejected(str(answer.get("description") or "OCM did not accept the comment"), status=200)

@@ -30,6 +30,7 @@ from ocm_bot.ocm.errors import (
 )
 from ocm_bot.ocm.parse import parse_pois
 from ocm_bot.ocm.query import PoiQuery
+from ocm_bot.ocm.reference import ReferenceData
 from tests.fakes.ocm import FakeOcmServer
 
 BOW = (51.5255, -0.0335)  # east London: 100 real compact POIs from poi-more.json
@@ -532,6 +533,33 @@ async def test_sign_in_then_check_in_reaches_ocm_as_that_user(
     assert (stored.rating, stored.comment, stored.checkin_status_type_id) == (5, "Fast & free", 10)
     [post] = ocm_server.requests_to("/v3/comment")
     assert post.headers["Authorization"] == f"Bearer {session.token}"
+
+
+async def test_after_a_check_in_the_chargers_comments_come_fresh_from_ocm(
+    ocm: OcmClient, ocm_server: FakeOcmServer
+) -> None:
+    ocm_server.register_user("ann@example.org", "pw", username="Ann")
+    session = await ocm.authenticate("ann@example.org", "pw")
+    by_id = PoiQuery(chargepointid=(100627,), maxresults=1, includecomments=True)
+    [before] = await ocm.search(by_id)
+    [detail_before] = await ocm.get_chargers([100627], include_comments=True)
+    await ocm.submit_comment(CommentSubmission(charger_id=100627, rating=4, comment="Still works"), token=session.token)
+    [after] = await ocm.search(by_id)
+    [detail_after] = await ocm.get_chargers([100627], include_comments=True)
+    assert len(after.comments) == len(before.comments) + 1 == len(detail_after.comments)
+    assert "Still works" in {c.text for c in detail_after.comments} - {c.text for c in detail_before.comments}
+
+
+async def test_bundled_reference_data_serves_until_the_daily_refresh(
+    make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer
+) -> None:
+    client = make_client(reference_cache_path=None)
+    bundled = ReferenceData.from_json({"ConnectionTypes": [{"ID": 33, "Title": "CCS"}], "StatusTypes": []})
+    client.use_reference_data(bundled)
+    assert await client.reference_data() is bundled
+    assert ocm_server.requests_to("/v3/referencedata") == []
+    assert await client.refresh_reference_data() is True
+    assert (await client.reference_data()).connection_types[33].title == "CCS (Type 2)"
 
 
 async def test_wrong_password_is_a_user_auth_error(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
