@@ -23,6 +23,7 @@ from ocm_bot.storage.sql import SqlStorage
 
 # Any constant shared by every instance: the key of the advisory lock held while migrating.
 _MIGRATION_LOCK_KEY = 0x0C3B07
+_CONNECT_TIMEOUT = 10
 
 
 class _PostgresTransaction:
@@ -57,7 +58,9 @@ class _ConnectionPool:
         self._closed = False
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
-        return await psycopg.AsyncConnection.connect(self._url, autocommit=True)
+        # Without a timeout, an unreachable server would hold a driver's reply for minutes.
+        timeout = {} if "connect_timeout" in self._url else {"connect_timeout": _CONNECT_TIMEOUT}
+        return await psycopg.AsyncConnection.connect(self._url, autocommit=True, **timeout)
 
     async def take(self) -> psycopg.AsyncConnection[Any]:
         async with self._available:
