@@ -202,6 +202,13 @@ class Storage(abc.ABC):
         """Record a failed attempt: retried at ``next_attempt_at`` unless ``permanent``."""
 
     @abc.abstractmethod
+    async def reschedule_outbox(self, key: str, next_attempt_at: datetime, *, now: datetime | None = None) -> bool:
+        """Move a pending item's next attempt (attempts and last error unchanged).
+
+        False if the item is not pending or an instance holds a live claim on it (it is being sent).
+        """
+
+    @abc.abstractmethod
     async def latest_outbox_for(self, user_id: int, charger_id: int) -> OutboxItem | None:
         """The user's most recent submission for a charger (any status), for the rate limit."""
 

@@ -307,6 +307,15 @@ class SqlStorage(Storage):
         )
         return rows == 1
 
+    async def reschedule_outbox(self, key: str, next_attempt_at: datetime, *, now: datetime | None = None) -> bool:
+        at = epoch(now)
+        rows = await self._run(
+            "UPDATE outbox SET next_attempt_at = ?, claimed_by = NULL, lease_until = NULL"
+            " WHERE key = ? AND status = 'pending' AND (lease_until IS NULL OR lease_until <= ?)",
+            (epoch(next_attempt_at), key, at),
+        )
+        return rows == 1
+
     async def latest_outbox_for(self, user_id: int, charger_id: int) -> OutboxItem | None:
         rows = await self._fetch(
             f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE user_id = ? AND charger_id = ?"

@@ -287,6 +287,22 @@ class StorageContract:
         assert await storage.due_outbox(T0 + timedelta(days=1)) == []
         assert not await storage.mark_outbox_failed("k1", "again")
 
+    async def test_a_waiting_item_can_be_made_due_at_once(self, storage: Storage) -> None:
+        await storage.enqueue_outbox("k1", 1, 1, {}, now=T0)
+        await storage.mark_outbox_failed("k1", "OCM 503", next_attempt_at=T0 + timedelta(hours=1))
+        assert await storage.reschedule_outbox("k1", T0 + timedelta(minutes=1), now=T0)
+        [item] = await storage.due_outbox(T0 + timedelta(minutes=1))
+        assert (item.attempts, item.last_error) == (1, "OCM 503")
+
+    async def test_an_item_being_sent_is_not_rescheduled(self, storage: Storage) -> None:
+        await storage.enqueue_outbox("k1", 1, 1, {}, now=T0)
+        await storage.claim_due_outbox("a", now=T0, lease_seconds=60)
+        assert not await storage.reschedule_outbox("k1", T0, now=T0 + timedelta(seconds=1))
+        await storage.mark_outbox_sent("k1")
+        assert not await storage.reschedule_outbox("k1", T0, now=T0 + timedelta(minutes=5))
+        item = await storage.get_outbox("k1")
+        assert item is not None and item.status == "sent"
+
     async def test_latest_submission_per_driver_and_charger(self, storage: Storage) -> None:
         await storage.enqueue_outbox("a", 1, 1, {}, charger_id=9, now=T0)
         await storage.enqueue_outbox("b", 1, 1, {}, charger_id=9, now=T0 + timedelta(minutes=3))
