@@ -112,6 +112,18 @@ def answer_from(cached: CachedSearch, query: PoiQuery, default_results: int) -> 
     return chosen
 
 
+def may_contain(wider: PoiQuery, query: PoiQuery) -> bool:
+    """Whether the answer to ``wider`` (not known yet) could answer ``query``: worth waiting for."""
+    if not (is_area_search(wider) and is_area_search(query) and filters_contain(wider, query)):
+        return False
+    if query.includecomments and not wider.includecomments:
+        return False
+    assert query.latitude is not None and query.longitude is not None
+    assert wider.latitude is not None and wider.longitude is not None
+    offset = haversine_km(wider.latitude, wider.longitude, query.latitude, query.longitude)
+    return offset < (wider.radius_km if wider.radius_km is not None else math.inf)
+
+
 def filters_contain(wider: PoiQuery, narrower: PoiQuery) -> bool:
     """Every charger matching ``narrower``'s filters also matches ``wider``'s."""
     for name in (

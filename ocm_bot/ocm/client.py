@@ -43,7 +43,7 @@ import httpx
 from cachetools import TTLCache
 
 from ocm_bot import __version__
-from ocm_bot.ocm.cache import CachedSearch, SearchCache, is_area_search
+from ocm_bot.ocm.cache import CachedSearch, SearchCache, is_area_search, may_contain
 from ocm_bot.ocm.errors import (
     OcmAuthError,
     OcmBadResponse,
@@ -211,6 +211,7 @@ class OcmClient:
         self._semaphore = asyncio.Semaphore(self.limits.max_concurrency)
         self._sent_at: deque[float] = deque()
         self._in_flight: dict[Any, asyncio.Future[Any]] = {}
+        self._pending_areas: dict[Any, PoiQuery] = {}
         self._searches = SearchCache(maxsize=self.limits.search_cache_size, ttl=self.limits.search_ttl, timer=clock)
         self._chargers: TTLCache[tuple[int, bool], Charger] = TTLCache(
             maxsize=self.limits.search_cache_size * 20, ttl=self.limits.charger_ttl, timer=clock
@@ -369,14 +370,37 @@ class OcmClient:
         exact = self._searches.exact(query)
         if exact is not None:
             return list(exact.chargers)
+        found = await self._answer_after_pending(query)
+        if found is not None:
+            return found
         sent = self._prefetching(query)
-        entry = self._searches.exact(sent) or await self._coalesced(
-            ("poi", sent.cache_key()), lambda: self._search_ocm(sent)
-        )
+        entry = self._searches.exact(sent)
+        if entry is None:
+            key = ("poi", sent.cache_key())
+            future = self._shared(key, lambda: self._search_ocm(sent))
+            if is_area_search(sent) and key not in self._pending_areas:
+                self._pending_areas[key] = sent
+                future.add_done_callback(lambda _: self._pending_areas.pop(key, None))
+            entry = await asyncio.shield(future)
         if sent is query:
             return list(entry.chargers)
         answered = self._searches.answer(query, self.limits.default_results)
         return answered if answered is not None else list(entry.chargers[: query.maxresults])
+
+    async def _answer_after_pending(self, query: PoiQuery) -> list[Charger] | None:
+        """Wait for an in-flight search that may contain ``query``, then answer from the cache."""
+        if not is_area_search(query):
+            return None
+        for key, pending in list(self._pending_areas.items()):
+            future = self._in_flight.get(key)
+            if future is None or not may_contain(pending, query):
+                continue
+            with contextlib.suppress(OcmError):
+                await asyncio.shield(future)
+            found = self._searches.answer(query, self.limits.default_results)
+            if found is not None:
+                return found
+        return None
 
     async def get_chargers(self, ids: list[int], *, include_comments: bool = False) -> list[Charger]:
         """Chargers by OCM ID, in the order asked; unknown IDs are left out."""
@@ -594,12 +618,22 @@ class OcmClient:
 
     async def _coalesced(self, key: Any, run: Callable[[], Awaitable[T]]) -> T:
         """Run ``run`` once for all concurrent callers with the same ``key``."""
+        return await asyncio.shield(self._shared(key, run))
+
+    def _shared(self, key: Any, run: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
+        """The in-flight future for ``key``, started now if there is none.
+
+        Callers await it through ``asyncio.shield``, so one caller giving up does not cancel
+        the request for the others.
+        """
         future = self._in_flight.get(key)
         if future is None:
             future = asyncio.ensure_future(run())
             self._in_flight[key] = future
             future.add_done_callback(lambda _: self._in_flight.pop(key, None))
-        return await asyncio.shield(future)
+            # Retrieve the outcome even when every waiter has gone, so asyncio logs nothing.
+            future.add_done_callback(lambda f: f.cancelled() or f.exception())
+        return future
 
 
 # Response checking ------------------------------------------------------------------------------

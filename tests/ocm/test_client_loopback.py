@@ -406,6 +406,28 @@ async def test_identical_concurrent_searches_share_one_request(ocm: OcmClient, o
     assert len(poi_requests(ocm_server)) == 1
 
 
+async def test_a_search_inside_one_in_flight_waits_for_it_instead_of_asking_again(
+    ocm: OcmClient, ocm_server: FakeOcmServer
+) -> None:
+    ocm_server.inject("delay", delay=0.1)
+    wide = PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=2, maxresults=200)
+    narrow = PoiQuery(latitude=BOW[0] + 0.001, longitude=BOW[1], distance=1, maxresults=5, statustypeid=(50,))
+    _, found = await asyncio.gather(ocm.search(wide), ocm.search(narrow))
+    assert found and len(poi_requests(ocm_server)) == 1
+
+
+async def test_concurrency_towards_ocm_is_bounded(
+    make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer
+) -> None:
+    ocm = make_client(limits=OcmLimits(max_concurrency=2, prefetch_results=0))
+    ocm_server.inject("delay", times=None, delay=0.15)
+    await asyncio.gather(*(ocm.get_chargers([charger_id]) for charger_id in (100627, 52224, 3428, 13343, 8378, 102848)))
+    arrivals = sorted(r.monotonic for r in poi_requests(ocm_server))
+    assert len(arrivals) == 6
+    # Two at a time: each pair arrives only after the previous pair was answered.
+    assert arrivals[2] - arrivals[0] >= 0.14 and arrivals[4] - arrivals[2] >= 0.14
+
+
 async def test_maxresults_and_radius_are_capped(
     make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer
 ) -> None:
