@@ -8,8 +8,10 @@ message in the private chat is read as that name, not as a place to search.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
@@ -71,21 +73,22 @@ async def show_settings(update: Update, context: BotContext) -> None:
 async def on_button(update: Update, context: BotContext) -> None:
     """Show a settings screen or apply a choice, editing the menu message in place."""
     query = update.callback_query
-    document, prefs = await load_preferences(update, context)
-    try:
-        button = read_settings_button(context.services.callbacks.decode(query.data))
+    async with user_lock(update.effective_user.id):
+        document, prefs = await load_preferences(update, context)
+        try:
+            button = read_settings_button(context.services.callbacks.decode(query.data))
+            if button.setting is not None:
+                prefs = await _apply(context, prefs, button)
+        except (InvalidCallback, InvalidChoice) as error:
+            log.info("settings button refused: %s", error)
+            await query.answer(settings_button_expired(driver_translator(update, context, prefs)))
+            return
         if button.setting is not None:
-            prefs = await _apply(context, prefs, button)
-    except (InvalidCallback, InvalidChoice) as error:
-        log.info("settings button refused: %s", error)
-        await query.answer(settings_button_expired(driver_translator(update, context, prefs)))
-        return
-    if button.setting is not None:
-        await save_preferences(context, update.effective_user.id, document, prefs)
-    menu = await menu_context(update, context, prefs)
-    view = _view_after(button, menu, context, query.message)
-    await query.answer(saved_notice(menu.t) if button.setting is not None else None)
-    await edit_view(query.edit_message_text, view)
+            await save_preferences(context, update.effective_user.id, document, prefs)
+        menu = await menu_context(update, context, prefs)
+        view = _view_after(button, menu, context, query.message)
+        await query.answer(saved_notice(menu.t) if button.setting is not None else None)
+        await edit_view(query.edit_message_text, view)
 
 
 async def _apply(context: BotContext, prefs: UserPreferences, button: SettingsButton) -> UserPreferences:
@@ -144,6 +147,21 @@ def priority_handlers() -> list[BaseHandler]:
 
 
 # Helpers shared with the account module --------------------------------------------------------
+
+_user_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+def user_lock(user_id: int) -> asyncio.Lock:
+    """One driver's settings changes, one at a time.
+
+    Updates are handled concurrently, and a driver ticking two plugs quickly would otherwise have
+    both taps read the same stored document and the second save undo the first (and the menu
+    edits arrive out of order).
+    """
+    lock = _user_locks.get(user_id)
+    if lock is None:
+        lock = _user_locks[user_id] = asyncio.Lock()
+    return lock
 
 
 async def load_preferences(update: Update, context: BotContext) -> tuple[dict[str, Any], UserPreferences]:

@@ -287,3 +287,16 @@ async def test_an_operator_name_is_not_searched_as_a_place(telegram, ocm_server,
     assert any("Tesla" in label for label in matches.labels)
     assert len(ocm_server.requests_to("/v3/poi")) == asked_before
     assert len(ada.messages) == 1  # no "searching…" or "place not found" answer
+
+
+async def test_quick_taps_on_two_plugs_keep_both(telegram, telegram_server, bot):
+    ada = telegram.user("Ada")
+    plugs = await tap(ada, await open_settings(ada), "🔌 Plugs")
+    # The driver ticks two plugs faster than the bot answers; updates are handled concurrently.
+    for label in ("CCS (Type 2)", "Type 2", "CHAdeMO"):
+        telegram_server.new_callback_query(ada.user, ada.id, plugs.message_id, plugs.callback_buttons[label])
+    await ada.wait_until(lambda: not telegram.unanswered_callback_queries(), what="every tap answered")
+    await telegram.wait_for_updates_consumed()
+    assert (await bot.preferences(ada)).connection_type_ids == {33, 25, 1036, 2}
+    ticked = {"✓ CCS (Type 2)", "✓ Type 2", "✓ CHAdeMO"}
+    await ada.wait_until(lambda: ticked <= set(ada.message(plugs).labels), what="the menu showing all three")
