@@ -6,8 +6,10 @@ buttons are ``ac|...``. Every choice shows ✓ on the current value.
 
 Example::
 
-    screen = main_menu(t, prefs, reference, codec)
-    await message.edit_text(screen.text, parse_mode="HTML", reply_markup=screen.keyboard)
+    menu = MenuContext(t, prefs, reference, codec, automatic_unit=DistanceUnitChoice.KM,
+                       telegram_language="en", languages=available_languages())
+    view = render(Screen.POWER, menu)
+    await query.edit_message_text(view.text, parse_mode="HTML", reply_markup=view.keyboard)
 """
 
 from __future__ import annotations
@@ -118,13 +120,11 @@ def radius_label(t: Translator, radius_km: float, unit: DistanceUnitChoice) -> s
 
 
 def connectors_label(t: Translator, prefs: UserPreferences, reference: ReferenceData) -> str:
-    names = [
-        t.gettext(CONNECTOR_LABELS[group.key]) for group in COMMON_CONNECTORS if is_group_selected(prefs, group)
-    ]
-    names += [_connection_type_title(t, reference, type_id) for type_id in other_connection_type_ids(prefs)]
-    partial = prefs.connection_type_ids and not names
-    if partial:  # only part of a group is selected (an older setting): name the types themselves
-        names = [_connection_type_title(t, reference, type_id) for type_id in sorted(prefs.connection_type_ids)]
+    """The chosen plugs: common groups by our name, any other type by OCM's title."""
+    groups = [group for group in COMMON_CONNECTORS if is_group_selected(prefs, group)]
+    covered = set().union(*(group.connection_type_ids for group in groups))
+    names = [t.gettext(CONNECTOR_LABELS[group.key]) for group in groups]
+    names += [_connection_type_title(t, reference, type_id) for type_id in sorted(prefs.connection_type_ids - covered)]
     return _names_summary(t, names, empty=t.gettext("any plug"))
 
 

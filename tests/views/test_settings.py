@@ -244,3 +244,9 @@ def test_forget_asks_before_deleting_and_its_buttons_come_back():
 @pytest.mark.parametrize(("code", "name"), [("en", "English"), ("de", "Deutsch"), ("fr", "Français"), ("zz", "zz")])
 def test_language_names(code, name):
     assert language_name(code) == name
+
+
+def test_a_partly_chosen_group_is_named_by_ocm_s_titles(reference):
+    prefs = UserPreferences(connection_type_ids=frozenset({25, 33}))  # Type 2 socket without the cable
+    text = render(Screen.MAIN, menu(prefs, reference)).text
+    assert "Plugs: <b>CCS (Type 2), Type 2 (Socket Only)</b>" in text
