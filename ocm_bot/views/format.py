@@ -3,7 +3,7 @@
 Example::
 
     distance(t, 0.62, DistanceUnitChoice.KM)     # "620 m"
-    distance(t, 12.3, DistanceUnitChoice.MILES)  # "7.6 mi"
+    distance(t, 12.3, DistanceUnitChoice.MILES)  # "7.64 mi"
     power(t, 7.4)                                # "7.4 kW"
 """
 
@@ -18,15 +18,24 @@ from ocm_bot.i18n import Translator
 
 
 def distance(t: Translator, km: float, unit: DistanceUnitChoice) -> str:
-    """A distance as a driver reads it: metres below 1 km, one decimal below 10, whole numbers above."""
+    """A distance to three significant digits (1 % or better): "634 m", "1.2 km", "12.3 km", "0.392 mi"."""
     if unit is DistanceUnitChoice.MILES:
         miles = km_to_miles(km)
         if miles < 0.1:
-            return t.gettext("{n} ft", n=t.number(round(miles * 5280, -1), digits=0))
-        return t.gettext("{n} mi", n=t.number(miles, digits=1 if miles < 10 else 0))
+            return t.gettext("{n} ft", n=t.number(round(miles * 5280), digits=0))
+        return t.gettext("{n} mi", n=t.number(miles, digits=_decimals(miles)))
     if km < 1:
-        return t.gettext("{n} m", n=t.number(max(10, round(km * 1000, -1)), digits=0))
-    return t.gettext("{n} km", n=t.number(km, digits=1 if km < 10 else 0))
+        return t.gettext("{n} m", n=t.number(round(km * 1000), digits=0))
+    return t.gettext("{n} km", n=t.number(km, digits=_decimals(km)))
+
+
+def _decimals(value: float) -> int:
+    """Decimals for three significant digits."""
+    if value >= 100:
+        return 0
+    if value >= 10:
+        return 1
+    return 2 if value >= 1 else 3
 
 
 def radius(t: Translator, km: float, unit: DistanceUnitChoice) -> str:

@@ -1,0 +1,501 @@
+"""Finding chargers, end to end: a driver talks to the bot through the fake Bot API; OCM and
+Nominatim are the loopback fakes; what OCM was asked is read from the fake OCM's request log."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from pathlib import Path
+
+import pytest
+
+from ocm_bot.domain.preferences import DistanceUnitChoice, UsageChoice, UserPreferences
+
+PORTLAND = (45.5122, -122.6587)
+SHARED = Path(__file__).resolve().parents[3] / "shared"
+CARD_HEADING = re.compile(r"^(\d+)\. (.+?) — ([\d.,]+) (m|km|mi|ft)\b", re.M)
+TO_KM = {"m": 0.001, "km": 1.0, "mi": 1.609344, "ft": 0.0003048}
+
+
+def sample_pois() -> list[dict]:
+    return json.loads((SHARED / "ocm" / "poi-samples.json").read_text())
+
+
+def expected_km(lat: float, lon: float, poi: dict) -> float:
+    """Great-circle distance, written out here so the test does not trust the bot's own formula."""
+    r = 6371.0088
+    p1, p2 = math.radians(lat), math.radians(poi["AddressInfo"]["Latitude"])
+    dp, dl = p2 - p1, math.radians(poi["AddressInfo"]["Longitude"] - lon)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+def cards(message) -> list[tuple[int, str, float]]:
+    """(number, name, distance in km) of each card in a results message."""
+    return [
+        (int(n), name, float(value.replace(",", "")) * TO_KM[unit])
+        for n, name, value, unit in CARD_HEADING.findall(message.text)
+    ]
+
+
+def poi_requests(ocm_server) -> list:
+    return ocm_server.requests_to("/v3/poi", method="GET")
+
+
+async def save_prefs(bot, user, **changes) -> None:
+    await bot.services.storage.save_user(user.id, UserPreferences(**changes).to_dict())
+
+
+async def search_at(user, lat=PORTLAND[0], lon=PORTLAND[1]):
+    await user.send_location(lat, lon)
+    return await user.wait_for_message(containing="Chargers near")
+
+
+async def tap(user, message, label):
+    pressed = await user.press(message, label)
+    return await pressed.answered()
+
+
+# The nearest chargers ----------------------------------------------------------------------------
+
+
+async def test_portland_location_lists_nearest_chargers_with_correct_distances(telegram, bot, ocm_server):
+    ada = telegram.user("Ada")
+    results = await search_at(ada)
+
+    shown = cards(results)
+    assert [n for n, _, _ in shown] == [1, 2, 3, 4, 5]
+    by_name = {}
+    for poi in sample_pois():
+        by_name.setdefault(poi["AddressInfo"]["Title"], []).append(poi)
+    nearest = sorted((expected_km(*PORTLAND, poi), poi) for poi in sample_pois() if expected_km(*PORTLAND, poi) <= 16.1)
+    for (_, name, km), (expected, poi) in zip(shown, nearest, strict=False):
+        assert name == poi["AddressInfo"]["Title"]
+        assert km == pytest.approx(expected, rel=0.01), name
+    assert [km for _, _, km in shown] == sorted(km for _, _, km in shown)
+    ocm_links = [url for label, url in results.url_buttons.items() if "Open in OCM" in label]
+    assert ocm_links == [f"https://openchargemap.org/site/poi/details/{poi['ID']}" for _, poi in nearest[:5]]
+    assert "mi" in results.text.splitlines()[0]  # a US point: miles by default
+    assert "Data: afdc.energy.gov" in results.text
+    assert len(poi_requests(ocm_server)) == 1
+    request = poi_requests(ocm_server)[0]
+    assert request.params["compact"] == "true" and request.params["verbose"] == "false"
+    assert request.headers.get("X-API-Key") == ocm_server.api_key
+
+
+async def test_kilometres_when_the_driver_chose_them(telegram, bot):
+    ada = telegram.user("Ada")
+    await save_prefs(bot, ada, unit=DistanceUnitChoice.KM)
+    results = await search_at(ada)
+    assert "within 10 km" in results.text
+    assert cards(results)[0][2] == pytest.approx(0.630, rel=0.01)
+
+
+# Every way of saying where ----------------------------------------------------------------------
+
+
+async def test_send_my_location_button(telegram, bot):
+    ada = telegram.user("Ada")
+    await ada.send_text("/start")
+    await ada.wait_for_message()
+    await ada.press_keyboard_button("Send my location", location=PORTLAND)
+    results = await ada.wait_for_message(containing="Chargers near you")
+    assert len(cards(results)) == 5
+
+
+async def test_venue_names_the_place(telegram, bot):
+    ada = telegram.user("Ada")
+    await ada.send_venue(*PORTLAND, "Pioneer <Courthouse> Square", "701 SW 6th Ave")
+    results = await ada.wait_for_message(containing="Chargers near")
+    assert results.text.startswith("Chargers near Pioneer <Courthouse> Square")
+
+
+async def test_forwarded_location(telegram, bot):
+    ada, bob = telegram.user("Ada"), telegram.user("Bob")
+    await ada.forward(location=PORTLAND, from_user=bob)
+    results = await ada.wait_for_message(containing="Chargers near")
+    assert len(cards(results)) == 5
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "45.5122, -122.6587",
+        "45.5122 -122.6587",
+        "45°30'43.9\"N 122°39'31.3\"W",
+        "geo:45.5122,-122.6587",
+        "https://www.google.com/maps/@45.5122,-122.6587,15z",
+        "https://maps.apple.com/?ll=45.5122,-122.6587&q=Pin",
+        "https://www.openstreetmap.org/?mlat=45.5122&mlon=-122.6587#map=16/45.5122/-122.6587",
+        "https://waze.com/ul?ll=45.5122,-122.6587&navigate=yes",
+    ],
+)
+async def test_coordinates_and_links_need_no_geocoding(telegram, bot, ocm_server, nominatim_server, text):
+    ada = telegram.user("Ada")
+    await ada.send_text(text)
+    results = await ada.wait_for_message(containing="Chargers near")
+    assert cards(results)[0][1] == "Oregon Museum of Science and Industry"
+    assert cards(results)[0][2] == pytest.approx(0.630, rel=0.02)
+    assert nominatim_requests(nominatim_server) == []
+
+
+# Filters ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("prefs", "param", "value"),
+    [
+        ({"min_power_kw": 50}, "minpowerkw", "50"),
+        ({"connection_type_ids": frozenset({33, 32})}, "connectiontypeid", "32,33"),
+        ({"operator_ids": frozenset({39})}, "operatorid", "39"),
+        ({"level_ids": frozenset({3})}, "levelid", "3"),
+        ({"open_data_only": True}, "opendata", "true"),
+        ({"radius_km": 25}, "distance", "25"),
+    ],
+)
+async def test_each_server_filter_changes_what_ocm_is_asked(telegram, bot, ocm_server, prefs, param, value):
+    ada = telegram.user("Ada")
+    await save_prefs(bot, ada, **prefs)
+    await search_at(ada)
+    assert poi_requests(ocm_server)[-1].params[param] == value
+
+
+async def test_operational_only_hides_broken_chargers_but_keeps_unknown_ones(telegram, bot, ocm_server):
+    ocm_server.modify_poi(3069, StatusTypeID=100)  # OMSI North Parking Lot: not operational
+    ada = telegram.user("Ada")
+    await save_prefs(bot, ada, usage=UsageChoice.INCLUDE_RESTRICTED)
+    shown = [name for _, name, _ in cards(await search_at(ada))]
+    assert "Oregon Museum of Science and Industry (OMSI) - North Parking Lot" not in shown
+    assert "2145 SE Water Avenue" in shown  # status unknown stays
+    everything = await search_at(ada)
+    assert "❓ Status unknown" in everything.text
+
+    await save_prefs(bot, ada, usage=UsageChoice.INCLUDE_RESTRICTED, operational_only=False)
+    shown = [name for _, name, _ in cards(await search_at(ada))]
+    assert "Oregon Museum of Science and Industry (OMSI) - North Parking Lot" in shown
+
+
+async def test_usage_public_only_hides_membership_and_staff_chargers(telegram, bot):
+    ada = telegram.user("Ada")
+    await save_prefs(bot, ada, usage=UsageChoice.PUBLIC_ONLY, page_size=8)
+    shown = [name for _, name, _ in cards(await search_at(ada))]
+    assert "Kimpton Riverplace Hotel" not in shown  # membership required
+    assert "Portland Marriott Downtown Waterfront" not in shown  # staff and guests
+
+
+async def test_removing_a_filter_chip_refilters_without_asking_ocm(telegram, bot, ocm_server):
+    ada = telegram.user("Ada")
+    await save_prefs(bot, ada, usage=UsageChoice.PUBLIC_ONLY, page_size=3)
+    results = await search_at(ada)
+    assert "Filters: public only · working only" in results.text
+    before = len(poi_requests(ocm_server))
+    await tap(ada, results, "✕ public only")
+    edited = await ada.wait_for_edit(results)
+    assert "9 chargers" in edited.text
+    assert "Filters: working only" in edited.text
+    assert len(poi_requests(ocm_server)) == before
+
+
+async def test_no_results_offer_relax_and_wider_radius(telegram, bot, ocm_server):
+    ada = telegram.user("Ada")
+    await save_prefs(bot, ada, min_power_kw=350, radius_km=2)
+    results = await search_at(ada)
+    assert "No chargers found within" in results.text
+    await tap(ada, results, "Relax: ≥ 350 kW")
+    relaxed = await ada.wait_for_edit(results)
+    assert len(cards(relaxed)) == 5
+    assert "minpowerkw" not in poi_requests(ocm_server)[-1].params
+
+    await save_prefs(bot, ada, radius_km=2, page_size=8, usage=UsageChoice.PUBLIC_ONLY)
+    ada.mark_all_seen()
+    few = await search_at(ada, 45.40, -122.65)
+    await tap(ada, few, "Wider radius")
+    wider = await ada.wait_for_edit(few)
+    assert poi_requests(ocm_server)[-1].params["distance"] == "5"
+    assert len(cards(wider)) >= len(cards(few))
+
+
+# Paging, details, favourites, deep links ---------------------------------------------------------
+
+
+async def test_paging_edits_the_same_message_without_asking_ocm(telegram, bot, ocm_server):
+    ada = telegram.user("Ada")
+    await save_prefs(bot, ada, radius_km=25, page_size=3, usage=UsageChoice.INCLUDE_RESTRICTED)
+    results = await search_at(ada)
+    first = cards(results)
+    asked = len(poi_requests(ocm_server))
+    await tap(ada, results, "Next ›")
+    page2 = await ada.wait_for_edit(results)
+    assert page2.message_id == results.message_id
+    assert [n for n, _, _ in cards(page2)] == [4, 5, 6]
+    assert cards(page2)[0][2] >= first[-1][2]
+    await tap(ada, page2, "‹ Prev")
+    back = await ada.wait_for_edit(page2)
+    assert cards(back) == first
+    assert len(poi_requests(ocm_server)) == asked
+
+
+async def test_details_show_comments_and_a_venue_pin(telegram, bot, ocm_server):
+    ada = telegram.user("Ada")
+    results = await search_at(ada)
+    await tap(ada, results, "ℹ️ 1")
+    details = await ada.wait_for_message(containing="Connections")
+    assert details.text.startswith("Oregon Museum of Science and Industry")
+    assert poi_requests(ocm_server)[-1].params.get("includecomments") == "true"
+    assert {"Open in OCM ↗", "Navigate 🧭", "✅ Check in", "☆ Favourite"} <= set(details.labels)
+    pin = await ada.wait_for_message(where=lambda m: m.venue is not None)
+    assert pin.venue["title"] == "Oregon Museum of Science and Industry"
+
+
+async def test_favourite_toggle_and_list(telegram, bot, ocm_server):
+    ada = telegram.user("Ada")
+    results = await search_at(ada)
+    await tap(ada, results, "ℹ️ 2")
+    details = await ada.wait_for_message(containing="Connections")
+    answer = await tap(ada, details, "☆ Favourite")
+    assert answer.text == "Added to your favourites."
+    starred = await ada.wait_for_edit(details)
+    assert "★ Favourite" in starred.labels
+    name = cards(results)[1][1]
+    favourite_id = next(p["ID"] for p in sample_pois() if p["AddressInfo"]["Title"] == name)
+    assert await bot.services.storage.list_favourites(ada.id) == [favourite_id]
+
+    asked = len(poi_requests(ocm_server))
+    await ada.send_text("/favourites")
+    listing = await ada.wait_for_message(containing="Your favourite chargers")
+    assert name in listing.text
+    assert "Status unknown" in listing.text
+    assert len(poi_requests(ocm_server)) <= asked + 1
+
+    await tap(ada, starred, "★ Favourite")
+    assert await bot.services.storage.list_favourites(ada.id) == []
+
+
+@pytest.mark.parametrize("command", ["/charger 100627", "/start poi-100627"])
+async def test_charger_command_and_deep_link_open_its_details(telegram, bot, command):
+    ada = telegram.user("Ada")
+    await ada.send_text(command)
+    details = await ada.wait_for_message(containing="Lidl-Garforth")
+    assert "CCS (Type 2)" in details.text
+    assert details.url_buttons["Open in OCM ↗"] == "https://openchargemap.org/site/poi/details/100627"
+
+
+async def test_unknown_charger_id(telegram, bot):
+    ada = telegram.user("Ada")
+    await ada.send_text("/charger 999999999")
+    assert "no charger #999999999" in (await ada.wait_for_message()).text
+    await ada.send_text("/charger abc")
+    assert "/charger 100627" in (await ada.wait_for_message()).text
+
+
+async def test_groups_get_a_private_check_in_link(telegram, bot):
+    ada = telegram.user("Ada")
+    club = telegram.group("EV Club", members=[ada])
+    await club.add_bot(ada)
+    await ada.send_text_in(club, "/charger 100627")
+    details = await club.wait_for_message(containing="Lidl-Garforth")
+    assert details.url_buttons["✅ Check in"].endswith("?start=checkin-100627")
+
+
+# Live location -----------------------------------------------------------------------------------
+
+
+async def test_live_location_edits_one_message_only_after_a_real_move(telegram, bot, ocm_server):
+    search = bot.services.search
+    clock = [1000.0]
+    search.live._clock = lambda: clock[0]
+    ada = telegram.user("Ada")
+    await save_prefs(bot, ada, radius_km=5)
+    await ada.send_live_location(*PORTLAND)
+    results = await ada.wait_for_message(containing="Chargers near")
+    asked = len(poi_requests(ocm_server))
+
+    clock[0] += 30  # too soon
+    await ada.move_live_location(45.40, -122.65)
+    clock[0] += 60
+    await ada.move_live_location(PORTLAND[0] + 0.001, PORTLAND[1])  # moved about 100 m only
+    await telegram.wait_for_updates_consumed()
+    assert ada.message(results).edits == 0
+    assert len(poi_requests(ocm_server)) == asked
+
+    clock[0] += 61
+    await ada.move_live_location(45.40, -122.65)  # Lake Oswego, 12 km south
+    moved = await ada.wait_for_edit(results)
+    assert cards(moved)[0][1] in {"J Building", "Collin", "MRC"}
+    assert len(ada.messages) == 1  # still the one results message
+
+
+# Bad input and failures ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("x" * 5000, "too long"),
+        ("🔌⚡🚗", "could not read a place"),
+        ("91, 13.4", "Latitude must be between -90 and 90"),
+        ("45.5, 200", "Longitude must be between -180 and 180"),
+        ("https://example.com/nothing", "could not find a place in that link"),
+    ],
+)
+async def test_text_that_is_not_a_place_gets_a_clear_answer(
+    telegram, bot, ocm_server, nominatim_server, caplog, text, answer
+):
+    ada = telegram.user("Ada")
+    with caplog.at_level(logging.WARNING):
+        await ada.send_text(text)
+        reply = await ada.wait_for_message()
+    assert answer in reply.text
+    assert poi_requests(ocm_server) == [] and nominatim_requests(nominatim_server) == []
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_a_point_in_the_ocean(telegram, bot):
+    ada = telegram.user("Ada")
+    results = await search_at(ada, 0.0, -30.0)
+    assert "No chargers found within" in results.text
+    assert any("Wider radius" in label for label in results.labels)
+
+
+@pytest.mark.parametrize("fault", ["hang", "bad-json", "status500", "502-text", "429"])
+async def test_ocm_failures_get_an_honest_answer_and_a_retry(telegram, bot, ocm_server, caplog, fault):
+    ocm_server.inject(fault, path_prefix="/v3/poi", times=None)
+    ada = telegram.user("Ada")
+    loop_time = __import__("asyncio").get_running_loop().time
+    started = loop_time()
+    with caplog.at_level(logging.WARNING):
+        await ada.send_location(*PORTLAND)
+        failure = await ada.wait_for_message(timeout=10)
+    assert loop_time() - started < 10
+    assert "Open Charge Map" in failure.text and "🔄 Retry" in failure.labels
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+    ocm_server.reset()  # OCM is back; requests it left hanging are let go
+    await until_idle(bot.services.chargers)
+    await tap(ada, failure, "🔄 Retry")
+    results = await ada.wait_for_edit(failure, timeout=10)
+    assert len(cards(results)) == 5
+
+
+async def test_forged_and_expired_buttons_ask_nothing_of_ocm(telegram, bot, ocm_server, telegram_server):
+    ada = telegram.user("Ada")
+    results = await search_at(ada)
+    asked = len(poi_requests(ocm_server))
+    data = results.callback_buttons["Next ›"]
+    forged = data.replace("|1|", "|2|")
+    query = telegram_server.new_callback_query(ada.user, results.chat_id, results.message_id, forged)
+    answer = await pressed_answer(telegram_server, query)
+    assert answer == "This button has expired. Please search again."
+    garbage = telegram_server.new_callback_query(ada.user, results.chat_id, results.message_id, "pg|x|y")
+    assert await pressed_answer(telegram_server, garbage) == "This button has expired. Please search again."
+    bot.services.search._results.clear()  # the bot restarted or the result expired
+    await tap(ada, results, "Next ›")
+    assert len(poi_requests(ocm_server)) == asked
+
+
+async def until_idle(client) -> None:
+    """Wait until the OCM client has no request in flight (a hung one ends when OCM lets it go)."""
+    import asyncio
+
+    for _ in range(300):
+        if not getattr(client, "_in_flight", None):
+            return
+        await asyncio.sleep(0.01)
+
+
+async def pressed_answer(telegram_server, query_id: str) -> str | None:
+    import asyncio
+
+    for _ in range(200):
+        state = telegram_server.callback_queries.get(query_id)
+        if state is not None and state.answer is not None:
+            return state.answer.get("text")
+        await asyncio.sleep(0.01)
+    raise AssertionError("the callback query was not answered")
+
+
+# Geocoding ----------------------------------------------------------------------------------------
+
+
+def nominatim_requests(nominatim_server) -> list:
+    return [r for r in getattr(nominatim_server, "requests", []) if "/search" in r.path]
+
+
+# Provisional harness (until tests/e2e/fixtures.py's ``bot`` and the Nominatim fake are in) ---------
+
+import contextlib  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+import httpx  # noqa: E402
+from telegram.ext import Application, ContextTypes  # noqa: E402
+
+from ocm_bot.app import on_error  # noqa: E402
+from ocm_bot.context import BotContext, BotData, Services  # noqa: E402
+from ocm_bot.handlers import search as search_handlers  # noqa: E402
+from ocm_bot.handlers import start  # noqa: E402
+from ocm_bot.ocm.client import OcmClient  # noqa: E402
+from ocm_bot.settings import Secret, Settings  # noqa: E402
+from ocm_bot.views.callbacks import CallbackCodec  # noqa: E402
+
+
+@dataclass
+class _Nowhere:
+    url: str = "http://127.0.0.1:9"
+    requests: tuple = ()
+
+
+@pytest.fixture
+def nominatim_server():
+    return _Nowhere()
+
+
+@dataclass
+class _Bot:
+    services: Services
+
+
+@pytest.fixture
+async def bot(telegram, telegram_server, ocm_server, nominatim_server, sqlite_storage):
+    settings = Settings(
+        telegram_bot_token=Secret(telegram.token),
+        telegram_api_url=telegram_server.url,
+        ocm_api_url=ocm_server.url,
+        ocm_api_key=Secret(ocm_server.api_key),
+        nominatim_url=nominatim_server.url,
+    )
+    async with httpx.AsyncClient() as http:
+        services = Services(
+            settings=settings,
+            callbacks=CallbackCodec.for_token(telegram.token),
+            chargers=OcmClient(http, base_url=ocm_server.url, api_key=ocm_server.api_key),
+            storage=sqlite_storage,
+        )
+        await search_handlers.setup(services)
+        application = (
+            Application.builder()
+            .token(telegram.token)
+            .base_url(f"{telegram_server.url}/bot")
+            .base_file_url(f"{telegram_server.url}/file/bot")
+            .context_types(ContextTypes(context=BotContext, bot_data=BotData))
+            .concurrent_updates(True)
+            .build()
+        )
+        application.bot_data.services = services
+        application.add_handlers(search_handlers.handlers())
+        application.add_handlers(start.handlers())
+        application.add_handlers(start.fallback_handlers())
+        application.add_error_handler(on_error)
+        await application.initialize()
+        await application.start()
+        await application.updater.start_polling(poll_interval=0, timeout=5)
+        try:
+            yield _Bot(services)
+        finally:
+            await application.updater.stop()
+            await application.stop()
+            await application.shutdown()
+            for close in services.closers:
+                with contextlib.suppress(Exception):
+                    await close()
