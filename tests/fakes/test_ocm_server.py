@@ -18,11 +18,18 @@ PORTLAND = (45.5122, -122.6587)
 UA = "ocm-bot-tests/1.0 (+https://example.org)"
 
 
-@pytest.fixture
-def client(ocm_server: FakeOcmServer) -> Iterator[httpx.Client]:
-    headers = {"X-API-Key": ocm_server.api_key, "User-Agent": UA}
-    with httpx.Client(base_url=ocm_server.url, headers=headers, timeout=5) as c:
+@pytest.fixture(scope="module")
+def shared_client(ocm_server_session: FakeOcmServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=ocm_server_session.url, timeout=5, verify=False) as c:
         yield c
+
+
+@pytest.fixture
+def client(ocm_server: FakeOcmServer, shared_client: httpx.Client) -> httpx.Client:
+    """A keep-alive client with a valid key and a custom User-Agent (headers restored per test)."""
+    shared_client.headers.clear()
+    shared_client.headers.update({"X-API-Key": ocm_server.api_key, "User-Agent": UA})
+    return shared_client
 
 
 def sample_file(name: str) -> list[dict[str, Any]]:
