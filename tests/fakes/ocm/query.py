@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -150,7 +150,6 @@ class PoiQuery:
     polyline: list[tuple[float, float]] | None = None
     sort_by: str | None = None
     greater_than_id: int | None = None
-    ignored: dict[str, str] = field(default_factory=dict)
 
     @property
     def shape(self) -> tuple[bool, bool, bool, bool]:

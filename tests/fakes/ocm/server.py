@@ -254,7 +254,7 @@ class FakeOcmServer(LoopbackServer):
             return self._get_reference_data(request)
         if path.startswith("/v3/profile/authenticate"):
             return self._authenticate(request)
-        return Response(200, b"", None)  # OCM answers unknown actions with an empty 200
+        return Response.text("Not Found", 404, "text/plain")
 
     @staticmethod
     def _api_key_of(request: RecordedRequest) -> str | None:
