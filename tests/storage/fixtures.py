@@ -24,6 +24,7 @@ import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -82,6 +83,7 @@ class PostgresCluster:
         self.data_dir = self.root / "data"
         self.port = _free_port()
         self._names = itertools.count(1)
+        self._admin_connection: psycopg.Connection[Any] | None = None
 
     def _run(self, *args: str) -> None:
         uid, gid = self.account or (None, None)
@@ -130,6 +132,8 @@ class PostgresCluster:
         )  # fmt: skip
 
     def stop(self) -> None:
+        if self._admin_connection is not None:
+            self._admin_connection.close()
         try:
             self._run(
                 str(self.bin_dir / "pg_ctl"), "--pgdata", str(self.data_dir),
@@ -154,14 +158,25 @@ class PostgresCluster:
         Creating a schema takes a millisecond where creating a database takes a third of a second.
         """
         name = f"test_{next(self._names)}"
-        with psycopg.connect(self.url(), autocommit=True) as admin:
-            admin.execute(f'CREATE SCHEMA "{name}"')
+        self._admin_execute(f'CREATE SCHEMA "{name}"')
         return f"{self.url()}?options=-csearch_path%3D{name}"
 
     def drop_schema(self, url: str) -> None:
         name = url.rsplit("%3D", 1)[1]
-        with psycopg.connect(self.url(), autocommit=True) as admin:
-            admin.execute(f'DROP SCHEMA "{name}" CASCADE')
+        self._admin_execute(f'DROP SCHEMA "{name}" CASCADE')
+
+    def _admin_execute(self, sql: str) -> None:
+        """Run an administrative statement on a kept connection (a test may have ended it)."""
+        for attempt in (1, 2):
+            if self._admin_connection is None or self._admin_connection.closed:
+                self._admin_connection = psycopg.connect(self.url(), autocommit=True)
+            try:
+                self._admin_connection.execute(sql)
+                return
+            except psycopg.OperationalError:
+                self._admin_connection.close()
+                if attempt == 2:
+                    raise
 
 
 @pytest.fixture(scope="session")
