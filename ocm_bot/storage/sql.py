@@ -49,9 +49,15 @@ class Transaction(Protocol):
 
 def dumps(value: JSON) -> str:
     try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"storage keeps JSON-able values only: {exc}") from exc
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        # A lone surrogate (a broken emoji in a message) cannot be stored as UTF-8; escaped it can.
+        text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+    return text
 
 
 def loads(text: str | None) -> JSON:

@@ -193,6 +193,11 @@ class StorageContract:
         await storage.save_user(1, document)
         assert await storage.get_user(1) == document
 
+    async def test_text_with_a_broken_emoji_is_kept(self, storage: Storage) -> None:
+        draft = {"comment": "Fast charger \ud83d but busy"}  # half of a surrogate pair
+        await storage.save_draft(1, draft)
+        assert await storage.get_draft(1) == draft
+
     async def test_values_that_json_cannot_hold_are_refused(self, storage: Storage) -> None:
         with pytest.raises(TypeError):
             await storage.save_user(1, {"when": datetime.now(UTC)})
