@@ -420,7 +420,75 @@ async def pressed_answer(telegram_server, query_id: str) -> str | None:
 
 
 def nominatim_requests(nominatim_server) -> list:
-    return [r for r in getattr(nominatim_server, "requests", []) if "/search" in r.path]
+    return nominatim_server.requests_to("/search")
+
+
+async def test_an_address_is_geocoded_politely_and_searched(telegram, bot, ocm_server, nominatim_server):
+    ada = telegram.user("Ada", language_code="de")
+    await ada.send_text("Pioneer Courthouse Square, Portland")
+    results = await ada.wait_for_message(matching="Pioneer Courthouse Square")
+    assert len(cards(results)) == 5
+    (request,) = nominatim_requests(nominatim_server)
+    assert request.params["q"] == "Pioneer Courthouse Square, Portland"
+    assert request.params["accept-language"] == "de"
+    assert request.user_agent.startswith("ocm-bot/")
+    search = poi_requests(ocm_server)[-1].params
+    assert float(search["latitude"]) == pytest.approx(45.5189) and float(search["longitude"]) == pytest.approx(
+        -122.6793
+    )
+
+    await ada.send_text("pioneer courthouse square,  portland")
+    await ada.wait_for_message(matching="Pioneer Courthouse Square")
+    assert len(nominatim_requests(nominatim_server)) == 1  # cached
+
+
+async def test_several_matches_offer_a_choice(telegram, bot, ocm_server, nominatim_server):
+    ada = telegram.user("Ada")
+    await ada.send_text("Springfield")
+    choice = await ada.wait_for_message(containing="Which")
+    assert 2 <= len(choice.labels) <= 5
+    assert all("Springfield" in label for label in choice.labels)
+    await tap(ada, choice, "Oregon")
+    results = await ada.wait_for_edit(choice, containing="Chargers near Springfield")
+    assert results.message_id == choice.message_id
+    search = poi_requests(ocm_server)[-1].params
+    assert float(search["latitude"]) == pytest.approx(44.0462362)
+
+
+async def test_an_unknown_place_says_so(telegram, bot, ocm_server, nominatim_server):
+    ada = telegram.user("Ada")
+    await ada.send_text("Xyzzyqwv Nowhereville")
+    reply = await ada.wait_for_message()
+    assert "I could not find “Xyzzyqwv Nowhereville”" in reply.text
+    assert poi_requests(ocm_server) == []
+
+
+@pytest.mark.parametrize(
+    ("fault", "answer"),
+    [
+        ("429", "Too many address searches right now"),
+        ("status503", "is not answering right now"),
+        ("hang", "is not answering right now"),
+        ("bad-json", "is not answering right now"),
+    ],
+)
+async def test_geocoder_failures_get_an_honest_answer_and_a_retry(
+    telegram, bot, nominatim_server, caplog, fault, answer
+):
+    nominatim_server.inject(fault, path_prefix="/search", times=1)
+    ada = telegram.user("Ada")
+    loop_time = __import__("asyncio").get_running_loop().time
+    started = loop_time()
+    with caplog.at_level(logging.WARNING):
+        await ada.send_text("Pioneer Courthouse Square")
+        reply = await ada.wait_for_message(timeout=10)
+    assert loop_time() - started < 10
+    assert answer in reply.text and "🔄 Retry" in reply.labels
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    if fault != "429":  # after a 429 the bot waits before asking Nominatim again
+        await tap(ada, reply, "🔄 Retry")
+        results = await ada.wait_for_edit(reply, timeout=10)
+        assert "Chargers near Pioneer Courthouse Square" in results.text
 
 
 # Provisional harness (until tests/e2e/fixtures.py's ``bot`` and the Nominatim fake are in) ---------
@@ -438,17 +506,6 @@ from ocm_bot.handlers import start  # noqa: E402
 from ocm_bot.ocm.client import OcmClient  # noqa: E402
 from ocm_bot.settings import Secret, Settings  # noqa: E402
 from ocm_bot.views.callbacks import CallbackCodec  # noqa: E402
-
-
-@dataclass
-class _Nowhere:
-    url: str = "http://127.0.0.1:9"
-    requests: tuple = ()
-
-
-@pytest.fixture
-def nominatim_server():
-    return _Nowhere()
 
 
 @dataclass
