@@ -1,7 +1,8 @@
 """A Telegram Bot API server on 127.0.0.1 that keeps real state and checks every request.
 
-It runs tornado on its own event loop in a background thread, so a bot under test can reach it from
-the test's event loop, from a synchronous test or from a subprocess:
+It runs a small asyncio HTTP/1.1 server (wire.py) on its own event loop in a background thread, so
+a bot under test can reach it from the test's event loop, from a synchronous test or from a
+subprocess:
 
     server = FakeTelegramServer().start()
     app = Application.builder().token(server.token).base_url(server.api_url).build()
@@ -25,18 +26,18 @@ import contextlib
 import itertools
 import json
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
-import tornado.httpserver
 import tornado.httputil
-import tornado.netutil
-import tornado.web
 
+from . import wire
 from .formatting import EntityParseError, ParsedText, parse_html, strip_edges
 from .schema import Problem, Schema, load_schema
 
@@ -247,7 +248,8 @@ class FakeTelegramServer:
         self._lock = threading.RLock()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._http: tornado.httpserver.HTTPServer | None = None
+        self._http: wire.HttpServer | None = None
+        self._loop_thread: int | None = None
         self._port: int | None = None
         self._watchers: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = []
         self._version = 0
@@ -258,24 +260,20 @@ class FakeTelegramServer:
     def start(self) -> FakeTelegramServer:
         if self._thread is not None:
             return self
-        sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
-        self._port = sockets[0].getsockname()[1]
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(128)
+        sock.setblocking(False)
+        self._port = sock.getsockname()[1]
         ready = threading.Event()
 
         def run() -> None:
             loop = asyncio.new_event_loop()
             asyncio.set_event_loop(loop)
             self._loop = loop
+            self._loop_thread = threading.get_ident()
             self._arrival = asyncio.Event()
-            app = tornado.web.Application(
-                [
-                    (r"/bot([^/]*)/([A-Za-z0-9_]*)", _ApiHandler, {"server": self}),
-                    (r"/file/bot([^/]*)/(.+)", _FileHandler, {"server": self}),
-                ],
-                log_function=lambda handler: None,
-            )
-            self._http = tornado.httpserver.HTTPServer(app, xheaders=False)
-            self._http.add_sockets(sockets)
+            self._http = loop.run_until_complete(wire.serve(self._respond, sock))
             self._webhook_task = loop.create_task(self._webhook_worker())
             loop.call_soon(ready.set)
             loop.run_forever()
@@ -294,9 +292,7 @@ class FakeTelegramServer:
 
         async def shutdown() -> None:
             assert self._http is not None
-            self._http.stop()
-            self._webhook_task.cancel()
-            await self._http.close_all_connections()
+            await self._http.close()
             others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
             for task in others:
                 task.cancel()
@@ -431,8 +427,11 @@ class FakeTelegramServer:
             with contextlib.suppress(RuntimeError):  # that loop is closed
                 loop.call_soon_threadsafe(_resolve, future)
         if self._loop is not None:
-            with contextlib.suppress(RuntimeError):
-                self._loop.call_soon_threadsafe(self._wake_pollers)
+            if threading.get_ident() == self._loop_thread:
+                self._wake_pollers()
+            else:
+                with contextlib.suppress(RuntimeError):
+                    self._loop.call_soon_threadsafe(self._wake_pollers)
 
     async def _until_woken(self, timeout: float) -> None:
         """Sleep until the state changes or `timeout` passes.
@@ -574,6 +573,37 @@ class FakeTelegramServer:
             return list(chat.messages.values()) if chat else []
 
     # --- HTTP entry -----------------------------------------------------------------------------
+
+    _API_PATH = re.compile(r"^/bot([^/]*)/([A-Za-z0-9_]*)$")
+    _FILE_PATH = re.compile(r"^/file/bot([^/]*)/(.+)$")
+
+    def _respond(self, request: wire.Request) -> wire.Response | Any:
+        api = self._API_PATH.match(request.path)
+        if api is None:
+            return self._file(request)
+        token, method = api.groups()
+        try:
+            raw, files = _parameters(request)
+        except ValueError:
+            return _json_response(400, {"ok": False, "error_code": 400, "description":
+                                        "Bad Request: can't parse JSON encoded request"})
+        if method.lower() == "getupdates":
+            return self._respond_later(self.get_updates(token, raw))
+        return _json_response(*self.handle(token, method, raw, files))
+
+    async def _respond_later(self, answer: Any) -> wire.Response:
+        return _json_response(*await answer)
+
+    def _file(self, request: wire.Request) -> wire.Response:
+        match = self._FILE_PATH.match(request.path)
+        content = None
+        if match and match.group(1) == self.token:
+            with self._lock:
+                content = next((c for p, c in self.files.values() if p == match.group(2)), None)
+        if content is None:
+            return _json_response(404, {"ok": False, "error_code": 404,
+                                        "description": "Not Found"})
+        return wire.Response(200, content, "application/octet-stream")
 
     def handle(self, token: str, method: str, raw: dict[str, Any],
                files: dict[str, tuple[str, bytes]]) -> tuple[int, dict]:
@@ -1267,6 +1297,10 @@ class FakeTelegramServer:
         return True
 
 
+def _json_response(status: int, body: dict) -> wire.Response:
+    return wire.Response(status, json.dumps(body, ensure_ascii=False).encode("utf-8"))
+
+
 def _resolve(future: asyncio.Future) -> None:
     if not future.done():
         future.set_result(None)
@@ -1280,64 +1314,25 @@ def _private_chat(user: dict) -> dict:
     return chat
 
 
-class _ApiHandler(tornado.web.RequestHandler):
-    SUPPORTED_METHODS = ("GET", "POST")
-
-    def initialize(self, server: FakeTelegramServer) -> None:
-        self.server = server
-
-    async def get(self, token: str, method: str) -> None:
-        await self.post(token, method)
-
-    async def post(self, token: str, method: str) -> None:
-        try:
-            raw, files = self._parameters()
-        except ValueError:
-            self._reply(400, {"ok": False, "error_code": 400,
-                              "description": "Bad Request: can't parse JSON encoded request"})
-            return
-        if method.lower() == "getupdates":
-            status, body = await self.server.get_updates(token, raw)
-        else:
-            status, body = self.server.handle(token, method, raw, files)
-        self._reply(status, body)
-
-    def _parameters(self) -> tuple[dict[str, Any], dict[str, tuple[str, bytes]]]:
-        request = self.request
-        raw: dict[str, Any] = {k: v[-1].decode("utf-8") for k, v in request.query_arguments.items()}
-        files: dict[str, tuple[str, bytes]] = {}
-        content_type = request.headers.get("Content-Type", "")
-        if content_type.startswith("application/json"):
-            if request.body.strip():
-                body = json.loads(request.body)
-                if not isinstance(body, dict):
-                    raise ValueError("a JSON body must be an object")
-                raw.update(body)
-        else:
-            body_args: dict[str, list[bytes]] = {}
-            uploads: dict[str, list[tornado.httputil.HTTPFile]] = {}
-            tornado.httputil.parse_body_arguments(content_type, request.body, body_args, uploads)
-            raw.update({k: v[-1].decode("utf-8") for k, v in body_args.items()})
-            for name, parts in uploads.items():
-                files[name] = (parts[-1].filename or name, parts[-1].body)
-                raw.setdefault(name, f"attach://{name}")
-        return raw, files
-
-    def _reply(self, status: int, body: dict) -> None:
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(body, ensure_ascii=False))
-
-
-class _FileHandler(tornado.web.RequestHandler):
-    def initialize(self, server: FakeTelegramServer) -> None:
-        self.server = server
-
-    def get(self, token: str, path: str) -> None:
-        with self.server._lock:
-            content = next((c for p, c in self.server.files.values() if p == path), None)
-        if token != self.server.token or content is None:
-            self.set_status(404)
-            self.finish(json.dumps({"ok": False, "error_code": 404, "description": "Not Found"}))
-            return
-        self.finish(content)
+def _parameters(request: wire.Request) -> tuple[dict[str, Any], dict[str, tuple[str, bytes]]]:
+    """Bot API parameters from the query string and a JSON, form or multipart body."""
+    raw: dict[str, Any] = dict(parse_qsl(request.query, keep_blank_values=True))
+    files: dict[str, tuple[str, bytes]] = {}
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("application/json"):
+        if request.body.strip():
+            body = json.loads(request.body)
+            if not isinstance(body, dict):
+                raise ValueError("a JSON body must be an object")
+            raw.update(body)
+    elif content_type.startswith("application/x-www-form-urlencoded"):
+        raw.update(parse_qsl(request.body.decode("utf-8"), keep_blank_values=True))
+    elif content_type.startswith("multipart/form-data"):
+        body_args: dict[str, list[bytes]] = {}
+        uploads: dict[str, list[tornado.httputil.HTTPFile]] = {}
+        tornado.httputil.parse_body_arguments(content_type, request.body, body_args, uploads)
+        raw.update({k: v[-1].decode("utf-8") for k, v in body_args.items()})
+        for name, parts in uploads.items():
+            files[name] = (parts[-1].filename or name, parts[-1].body)
+            raw.setdefault(name, f"attach://{name}")
+    return raw, files
