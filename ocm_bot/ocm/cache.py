@@ -27,7 +27,7 @@ from cachetools import TTLCache
 from ocm_bot.ocm.models import Charger
 from ocm_bot.ocm.query import OutputFormat, PoiQuery
 
-EARTH_RADIUS_KM = 6371.0088
+EARTH_RADIUS_KM = 6371.0  # as OCM computes its own Distance (GeoManager.CalcDistance)
 # OCM measures distance on the ellipsoid, we on a sphere: up to ~0.5 % apart.
 _DISTANCE_MARGIN = 0.995
 

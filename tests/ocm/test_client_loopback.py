@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -685,3 +686,42 @@ async def test_modified_since_finds_a_changed_charger_every_time_it_polls(
     assert len(polls) == 2
     assert polls[0].params["modifiedsince"] == since.strftime("%Y-%m-%dT%H:%M")
     assert polls[0].params["sortby"] == "modified_asc"
+
+
+async def test_random_searches_answered_from_the_cache_equal_ocms_own_answers(
+    make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer, http: httpx.AsyncClient
+) -> None:
+    """Whatever mix of points, radii, page sizes and filters, the cache never changes an answer."""
+    center = (48.1372, 11.5756)  # Munich: only generated chargers there
+    ocm_server.generate_chargers(400, center=center, radius_km=5, seed=3)
+    ocm = make_client(limits=OcmLimits())  # production defaults: prefetching and the cache on
+    reference = await ocm.reference_data()
+    rng = random.Random(11)
+    for _ in range(40):
+        filters: dict[str, Any] = rng.choice(
+            [
+                {},
+                {},
+                {"connectiontypeid": tuple(rng.sample([25, 33, 1036, 2, 32], rng.randint(1, 3)))},
+                {"minpowerkw": rng.choice([11, 50, 150])},
+                {"statustypeid": (50,)},
+                {"operatorid": (3, 5)},
+                {"usagetypeid": (1,), "minpowerkw": 22},
+            ]
+        )
+        query = PoiQuery(
+            latitude=center[0] + rng.uniform(-0.02, 0.02),
+            longitude=center[1] + rng.uniform(-0.03, 0.03),
+            distance=rng.choice([0.5, 1, 2, 3, 5]),
+            maxresults=rng.choice([5, 10, 20, 40]),
+            **filters,
+        )
+        found = await ocm.search(query)
+        direct = await http.get(
+            f"{ocm_server.url}/poi",
+            params=query.to_params(),
+            headers={"X-API-Key": ocm_server.api_key, "User-Agent": "ocm-bot-tests/1.0"},
+        )
+        assert [c.id for c in found] == [c.id for c in parse_pois(direct.json(), reference)], query
+    client_requests = [r for r in poi_requests(ocm_server) if r.params.get("client") == "ocm-bot"]
+    assert len(client_requests) < 25  # a good share of the 40 came from the cache (20 today)
