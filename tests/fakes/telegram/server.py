@@ -824,19 +824,29 @@ class FakeTelegramServer:
 
     # --- chats ----------------------------------------------------------------------------------
 
-    def _find_chat(self, chat_id: int | str) -> ChatState:
+    def _lookup_chat(self, chat_id: int | str) -> ChatState:
         chat = None
         if isinstance(chat_id, int):
             chat = self.chats.get(chat_id)
         elif isinstance(chat_id, str) and chat_id.startswith("@"):
             chat = next((c for c in self.chats.values()
                          if c.chat.get("username", "").lower() == chat_id[1:].lower()), None)
-        if chat is None or not chat.known_to_bot:
+        if chat is None:
+            raise ApiError(400, TelegramErrors.CHAT_NOT_FOUND)
+        return chat
+
+    def _find_chat(self, chat_id: int | str) -> ChatState:
+        chat = self._lookup_chat(chat_id)
+        if not chat.known_to_bot:
             raise ApiError(400, TelegramErrors.CHAT_NOT_FOUND)
         return chat
 
     def _writable_chat(self, chat_id: int | str) -> ChatState:
-        chat = self._find_chat(chat_id)
+        chat = self._lookup_chat(chat_id)
+        if chat.type == "private" and not chat.known_to_bot:
+            raise ApiError(403, TelegramErrors.CANT_INITIATE)
+        if not chat.known_to_bot:
+            raise ApiError(400, TelegramErrors.CHAT_NOT_FOUND)
         if chat.type == "private":
             if chat.blocked:
                 raise ApiError(403, TelegramErrors.BLOCKED)

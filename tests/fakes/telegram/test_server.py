@@ -241,6 +241,8 @@ async def test_unknown_chat_and_blocked_user(telegram, telegram_server, bot):
     ada = telegram.user("Ada")
 
     with pytest.raises(BadRequest, match=r"(?i)chat not found"):
+        await bot.send_message(-100123, "no such chat")
+    with pytest.raises(Forbidden, match=r"(?i)bot can't initiate conversation with a user"):
         await bot.send_message(ada.chat_id, "never talked to me")
     await ada.send_text("/start")
     await ada.block_bot()
