@@ -13,8 +13,8 @@ async def test_start_answers_with_a_welcome_and_a_send_my_location_button(bot, t
     welcome = await ada.wait_for_message()
     assert "Hi Ada!" in welcome.text
     assert "chargers" in welcome.text
-    assert ada.reply_keyboard_labels() == ["📍 Send my location"]
-    [button] = [b for row in ada.reply_keyboard() for b in row]
+    assert ada.reply_keyboard_labels == ["📍 Send my location"]
+    [button] = [b for row in ada.reply_keyboard for b in row]
     assert button.raw.get("request_location") is True
 
 
@@ -23,7 +23,7 @@ async def test_start_in_german_for_a_german_telegram_user(bot, telegram):
     await hans.send_text("/start")
     welcome = await hans.wait_for_message()
     assert "Hallo Hans!" in welcome.text
-    assert hans.reply_keyboard_labels() == ["📍 Meinen Standort senden"]
+    assert hans.reply_keyboard_labels == ["📍 Meinen Standort senden"]
 
 
 async def test_help_lists_the_commands(bot, telegram):
@@ -63,14 +63,17 @@ async def test_the_command_menu_is_set_in_every_language(bot, telegram, telegram
     ("reply_markup", "text", "named"),
     [
         ({"inline_keyboard": [[{"text": "x", "callback_data": "y" * 65}]]}, "fine", "callback_data"),
-        (None, "<b>unclosed", "entities"),
+        (None, "<b>unclosed", "invalid HTML"),
+        (None, "5 < 7 & so on", "invalid HTML"),
     ],
 )
-async def test_a_schema_violation_is_refused_and_named(telegram_server, reply_markup, text, named):
+async def test_a_schema_violation_is_refused_and_named(telegram, telegram_server, reply_markup, text, named):
     """The loopback Bot API server refuses what Telegram would refuse, and names the violation."""
     import httpx
 
-    body = {"chat_id": 1, "text": text, "parse_mode": "HTML"}
+    ada = telegram.user("Ada")
+    await ada.send_text("/start")
+    body = {"chat_id": ada.id, "text": text, "parse_mode": "HTML"}
     if reply_markup:
         body["reply_markup"] = reply_markup
     async with httpx.AsyncClient() as http:
