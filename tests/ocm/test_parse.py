@@ -262,7 +262,7 @@ poi_keys = st.sampled_from(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.lists(st.dictionaries(poi_keys, json_values, max_size=6), max_size=4))
 def test_any_json_list_parses_without_crashing(page: list[dict[str, Any]]) -> None:
     for charger in parse_pois(page, REFERENCE):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import polyline
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ocm_bot.ocm.query import OutputFormat, PoiQuery, SortBy
@@ -172,6 +172,7 @@ def test_radius_is_converted_to_kilometres() -> None:
     assert PoiQuery(latitude=0, longitude=0, distance=10, distance_in_miles=True).radius_km == pytest.approx(16.09344)
 
 
+@settings(max_examples=50, deadline=None)
 @given(
     lat=st.floats(-90, 90),
     lng=st.floats(-180, 180),
