@@ -43,8 +43,8 @@ log = logging.getLogger(__name__)
 IN_DOUBT = "in-doubt"
 NEEDS_SIGN_IN = "needs-sign-in"
 _INFLIGHT_PREFIX = "outbox-inflight:"
-# A comment's DateCreated comes from OCM's clock; allow for skew when matching a lost post.
-_CLOCK_SKEW = timedelta(minutes=10)
+# A comment's DateCreated comes from OCM's clock; allow for some skew when matching a lost post.
+_CLOCK_SKEW = timedelta(minutes=1)
 
 
 class Submitter(enum.StrEnum):
@@ -139,13 +139,18 @@ class Backoff:
 
 
 def matches_submission(comment: Comment, submission: Mapping[str, Any], *, since: datetime) -> bool:
-    """Whether ``comment`` on OCM is the post of ``submission`` made at or after ``since``."""
-    if comment.date_created is not None:
-        created = comment.date_created
-        if created.tzinfo is None:
-            created = created.replace(tzinfo=since.tzinfo)
-        if created < since - _CLOCK_SKEW:
-            return False
+    """Whether ``comment`` on OCM is the post of ``submission`` queued at ``since``.
+
+    Only a comment dated after the check-in was queued counts (less OCM's possible clock skew); one
+    without a date proves nothing, so the check-in is posted rather than lost.
+    """
+    created = comment.date_created
+    if created is None:
+        return False
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=since.tzinfo)
+    if created < since - _CLOCK_SKEW:
+        return False
     status_id = comment.checkin_status.id if comment.checkin_status else None
     return (
         status_id == submission.get("CheckinStatusTypeID")

@@ -179,14 +179,15 @@ async def _begin(update: Update, context: BotContext, charger_id: int) -> object
     draft = CheckinDraft.start(charger_id=charger_id, charger_name=lookup.name, chat_id=update.effective_chat.id)
     groups = group_outcomes(await service.outcomes())
     screen = views.outcome_screen(t, context.services.callbacks, draft, groups)
-    panel = await context.bot.send_message(
+    # Saved before it is shown (see _show); the first tap on the panel makes it the draft's panel.
+    await service.save_draft(user_id, draft)
+    await context.bot.send_message(
         update.effective_chat.id,
         screen.text,
         parse_mode=ParseMode.HTML,
         reply_markup=screen.keyboard,
         reply_to_message_id=message.message_id if message is not None and update.callback_query is None else None,
     )
-    await service.save_draft(user_id, replace(draft, panel_message_id=panel.message_id))
     return State.OUTCOME
 
 
@@ -246,14 +247,21 @@ async def _open_step(update: Update, context: BotContext) -> _Step:
         else:
             await _say(update, context, views.no_open_checkin_text(t))
         raise _Stop(END)
-    if query is not None and query.message is not None and query.message.message_id != draft.panel_message_id:
-        await query.answer(expired_button_text(t))
-        raise _Stop(None)
+    if query is not None and query.message is not None:
+        if draft.panel_message_id is None:
+            draft = replace(draft, panel_message_id=query.message.message_id)
+        elif query.message.message_id != draft.panel_message_id:
+            await query.answer(expired_button_text(t))
+            raise _Stop(None)
     return _Step(t, service, draft)
 
 
 async def _show(update: Update, context: BotContext, step: _Step, draft: CheckinDraft) -> object:
-    """Save ``draft`` and show its step on the panel (edited in place, or a new panel after text)."""
+    """Save ``draft`` and show its step on the panel (edited in place, or a new panel after text).
+
+    Showing comes last: the driver may answer as soon as they see it, and the conversation's
+    state is recorded only when the handler returns.
+    """
     t, service, codec = step.t, step.service, context.services.callbacks
     outcomes = await service.outcomes()
     if draft.step is Step.OUTCOME:
@@ -265,22 +273,23 @@ async def _show(update: Update, context: BotContext, step: _Step, draft: Checkin
     else:
         submitter = await service.submitter_for(update.effective_user.id)
         screen = views.summary_screen(t, codec, draft, outcomes, submitter, sign_in_available=service.accounts.enabled)
-    draft = await _put_on_panel(update, context, draft, screen)
+    query = update.callback_query
+    if query is None or query.message is None:
+        # After a typed comment the panel moves below it; the first tap on the new one adopts it.
+        await _close_panel(context, draft)
+        draft = replace(draft, panel_message_id=None)
     await service.save_draft(update.effective_user.id, draft)
+    await _put_on_panel(update, context, draft, screen)
     return draft.step
 
 
-async def _put_on_panel(update: Update, context: BotContext, draft: CheckinDraft, screen: views.Screen) -> CheckinDraft:
+async def _put_on_panel(update: Update, context: BotContext, draft: CheckinDraft, screen: views.Screen) -> None:
     query = update.callback_query
     if query is not None and query.message is not None:
         with contextlib.suppress(BadRequest):  # "message is not modified" after a repeated tap
             await query.edit_message_text(screen.text, parse_mode=ParseMode.HTML, reply_markup=screen.keyboard)
-        return draft
-    await _close_panel(context, draft)
-    panel = await context.bot.send_message(
-        draft.chat_id, screen.text, parse_mode=ParseMode.HTML, reply_markup=screen.keyboard
-    )
-    return replace(draft, panel_message_id=panel.message_id)
+        return
+    await context.bot.send_message(draft.chat_id, screen.text, parse_mode=ParseMode.HTML, reply_markup=screen.keyboard)
 
 
 async def _close_panel(context: BotContext, draft: CheckinDraft) -> None:
@@ -389,6 +398,8 @@ async def on_submit(update: Update, context: BotContext) -> object:
         mine = item is not None and item.user_id == user.id
         await query.answer(views.queued_item_text(t, item) if mine else views.no_open_checkin_text(t), show_alert=True)
         return END
+    if draft.panel_message_id is None and query.message is not None:
+        draft = replace(draft, panel_message_id=query.message.message_id)
     result = await service.submit(user.id, draft, user_name=user.full_name, language=t.language)
     if result.status is SubmitStatus.ALREADY_QUEUED:
         await query.answer(views.queued_item_text(t, result.item), show_alert=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -54,9 +55,12 @@ def outbox_for(storage, client, clock, *, write_key=None, **options) -> Outbox:
     return Outbox(storage, client, write_key=write_key, now=clock, backoff=backoff, **options)
 
 
-async def enqueue(outbox: Outbox, *, key="k1", submitter=Submitter.APP, body=BODY, user_id=7) -> None:
-    checkin = QueuedCheckin(submission=dict(body), submitter=submitter, charger_name="SEASON SCC")
+async def enqueue(outbox: Outbox, *, key="k1", submitter=Submitter.APP, body=None, user_id=7) -> dict:
+    """Queue a check-in; its comment text is unique, as the fake OCM keeps comments across tests."""
+    body = dict(body or {**BODY, "Comment": f"Screen dead ({uuid.uuid4().hex[:8]})"})
+    checkin = QueuedCheckin(submission=body, submitter=submitter, charger_name="SEASON SCC")
     assert await outbox.enqueue(key=key, user_id=user_id, chat_id=user_id, checkin=checkin)
+    return body
 
 
 def posts(ocm_server):
@@ -65,11 +69,11 @@ def posts(ocm_server):
 
 async def test_write_key_delivery_posts_the_body_once_and_marks_it_sent(sqlite_storage, client, ocm_server, clock):
     outbox = outbox_for(sqlite_storage, client, clock, write_key=ocm_server.add_write_key())
-    await enqueue(outbox)
+    body = await enqueue(outbox)
     [delivery] = await outbox.deliver_due()
     assert delivery.result is DeliveryResult.DELIVERED and delivery.first_attempt
     [stored] = ocm_server.comments
-    assert json.loads(posts(ocm_server)[0].body) == BODY
+    assert json.loads(posts(ocm_server)[0].body) == body
     assert stored.via == "write-key" and stored.poi_id == CHARGER
     assert (await sqlite_storage.get_outbox("k1")).status == "sent"
     assert await outbox.deliver_due() == []

@@ -1,0 +1,568 @@
+"""Check-ins end to end: a driver taps through the conversation in the fake Telegram, the fake OCM
+receives the comment. Also the harness the check-in tests share.
+
+``CheckinBot`` builds the application the way ``ocm_bot.app`` does (typed context, persistence in
+storage, the check-in handlers, /start and the catch-alls, the outbox job) on a SQLite file, so a
+test can stop it and start a new one on the same database. ``python -m tests.e2e.test_checkin``
+runs the same bot as a separate process (configured from the environment) so a test can kill -9 it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram.ext import Application, ContextTypes, PersistenceInput
+
+from ocm_bot.app import on_error
+from ocm_bot.context import BotContext, BotData, Services
+from ocm_bot.domain.outbox import Backoff
+from ocm_bot.handlers import checkin, start
+from ocm_bot.ocm.client import OcmClient, OcmLimits
+from ocm_bot.settings import Secret, Settings
+from ocm_bot.storage.persistence import StoragePersistence
+from ocm_bot.storage.sqlite import SqliteStorage
+from ocm_bot.views.callbacks import CallbackCodec
+
+STORAGE_SECRET = "e2e storage secret"
+
+
+class CheckinBot:
+    """One bot instance; ``restart()`` replaces it with a new one on the same database."""
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        telegram_root: str,
+        ocm_url: str,
+        ocm_api_key: str,
+        db_path: Path,
+        write_key: str | None = None,
+        storage_secret: str | None = STORAGE_SECRET,
+        ocm_timeout: float = 1.0,
+        backoff: timedelta = timedelta(seconds=30),
+        lease_seconds: float = 90.0,
+    ) -> None:
+        self.token = token
+        self.telegram_root = telegram_root
+        self.ocm_url = ocm_url
+        self.ocm_api_key = ocm_api_key
+        self.db_path = db_path
+        self.write_key = write_key
+        self.storage_secret = storage_secret
+        self.ocm_timeout = ocm_timeout
+        self.backoff = backoff
+        self.lease_seconds = lease_seconds
+        self.application: Application | None = None
+        self.services: Services | None = None
+
+    async def start(self) -> CheckinBot:
+        storage = await SqliteStorage(self.db_path, secret=self.storage_secret).open()
+        timeout = self.ocm_timeout
+        limits = OcmLimits(connect_timeout=timeout, read_timeout=timeout, total_timeout=timeout, retries=0)
+        client = OcmClient.create(base_url=self.ocm_url, api_key=self.ocm_api_key, limits=limits)
+        settings = Settings(
+            telegram_bot_token=Secret(self.token),
+            telegram_api_url=self.telegram_root,
+            ocm_api_url=self.ocm_url,
+            ocm_api_key=Secret(self.ocm_api_key),
+            ocm_write_key=Secret(self.write_key) if self.write_key else None,
+            storage_secret=Secret(self.storage_secret) if self.storage_secret else None,
+        )
+        services = Services(
+            settings=settings,
+            callbacks=CallbackCodec.for_token(self.token),
+            chargers=client,
+            ocm_client=client,
+            storage=storage,
+        )
+        services.closers.extend([client.aclose, storage.close])
+        await checkin.setup(services)
+        services.checkin.outbox.backoff = Backoff(base=self.backoff, cap=self.backoff * 4)
+        services.checkin.outbox.lease_seconds = self.lease_seconds
+        persistence = StoragePersistence(
+            storage,
+            store_data=PersistenceInput(bot_data=False, chat_data=False, user_data=False, callback_data=False),
+            update_interval=0.1,
+        )
+        application = (
+            Application.builder()
+            .token(self.token)
+            .base_url(f"{self.telegram_root}/bot")
+            .base_file_url(f"{self.telegram_root}/file/bot")
+            .context_types(ContextTypes(context=BotContext, bot_data=BotData))
+            .concurrent_updates(True)
+            .persistence(persistence)
+            .build()
+        )
+        application.bot_data.services = services
+        application.add_handlers(checkin.handlers(), group=0)
+        application.add_handlers(start.handlers(), group=0)
+        # Last in group 0: in a later group they would also answer every update a feature handled.
+        application.add_handlers(start.fallback_handlers(), group=0)
+        for job in checkin.jobs():
+            job(application)
+        application.add_error_handler(on_error)
+        await application.initialize()
+        await application.start()
+        await application.updater.start_polling(poll_interval=0, timeout=1)
+        self.application, self.services = application, services
+        return self
+
+    async def stop(self) -> None:
+        application, services = self.application, self.services
+        if application is None or services is None:
+            return
+        self.application = self.services = None
+        with contextlib.suppress(RuntimeError):
+            await application.updater.stop()
+        await application.stop()
+        await application.shutdown()
+        for close in reversed(services.closers):
+            await close()
+
+    async def restart(self) -> CheckinBot:
+        await self.stop()
+        return await self.start()
+
+    @property
+    def storage(self) -> SqliteStorage:
+        assert self.services is not None
+        return self.services.storage
+
+
+# A bot in its own process, to be killed -------------------------------------------------------------
+
+
+class CheckinBotProcess:
+    """The same bot as a child process: ``kill()`` is a real SIGKILL, nothing flushed or closed."""
+
+    def __init__(self, **options: Any) -> None:
+        self.options = {key: (str(value) if isinstance(value, Path) else value) for key, value in options.items()}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, ready_file: Path, *, within: float = 30.0) -> None:
+        """Start the process and wait (blocking: the fakes serve from their own threads) until it polls."""
+        ready_file.unlink(missing_ok=True)
+        env = {**os.environ, "CHECKIN_BOT_OPTIONS": json.dumps({**self.options, "ready_file": str(ready_file)})}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.e2e.test_checkin"], env=env, cwd=Path(__file__).resolve().parents[2]
+        )
+        deadline = time.monotonic() + within
+        while not ready_file.exists():
+            if self.process.poll() is not None:
+                raise AssertionError(f"the bot process exited with {self.process.returncode}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the bot process did not start within {within} s")
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+        self.process = None
+
+    def terminate(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.process = None
+
+
+async def _serve_from_environment() -> None:
+    options = json.loads(os.environ["CHECKIN_BOT_OPTIONS"])
+    ready_file = Path(options.pop("ready_file"))
+    checkin.OUTBOX_POLL_SECONDS = float(options.pop("poll_seconds", 0.2))
+    backoff = timedelta(seconds=float(options.pop("backoff_seconds", 30)))
+    options["db_path"] = Path(options["db_path"])
+    bot = await CheckinBot(backoff=backoff, **options).start()
+    await asyncio.to_thread(ready_file.write_text, "ready")
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()
+    await bot.stop()
+
+
+# Fixtures and helpers --------------------------------------------------------------------------------
+
+CHARGER = 102848  # "SEASON SCC", Salt Lake City, in the shared samples
+CHARGER_NAME = "SEASON SCC"
+# Tests where OCM's answer is lost use chargers of their own: the bot then looks for its check-in
+# among the charger's comments, and the fake OCM keeps comments across tests.
+HILTON, HILTON_NAME = 13343, "City Center Hilton"
+CITY_CREEK, CITY_CREEK_NAME = 142463, "City Creek Center East"
+
+
+@pytest.fixture
+async def make_bot(telegram, ocm_server, tmp_path):
+    """``await make_bot(write_key=..., storage_secret=...)``: a started bot, stopped at the end."""
+    bots: list[CheckinBot] = []
+
+    async def make(**options: Any) -> CheckinBot:
+        bot = CheckinBot(
+            token=telegram.token,
+            telegram_root=telegram.api_url.removesuffix("/bot"),
+            ocm_url=ocm_server.url,
+            ocm_api_key=ocm_server.api_key,
+            db_path=tmp_path / "bot.sqlite3",
+            **options,
+        )
+        bots.append(bot)
+        return await bot.start()
+
+    yield make
+    for bot in bots:
+        await bot.stop()
+
+
+def posts(ocm_server) -> list[dict]:
+    """The JSON bodies of every POST /comment OCM received."""
+    return [json.loads(r.body) for r in ocm_server.requests_to("/v3/comment", "POST")]
+
+
+async def tap(user, message, label):
+    """Press a button and wait until the bot answered the tap; the message as it is then."""
+    pressed = await user.press(message, label)
+    await pressed.answered()
+    return pressed
+
+
+async def tap_and_wait_edit(user, message, label, **wait):
+    await tap(user, message, label)
+    return await user.wait_for_edit(message, **wait)
+
+
+async def open_checkin(user, charger_id: int = CHARGER):
+    await user.send_text(f"/checkin {charger_id}")
+    return await user.wait_for_message(containing="How did it go")
+
+
+async def sign_in(user, ocm_server, *, email="ada@example.org", password="correct horse battery"):
+    if email.lower() not in ocm_server.users:
+        ocm_server.register_user(email, password, username="ada")
+    await user.send_text("/login")
+    await user.wait_for_message(containing="e-mail address")
+    await user.send_text(email)
+    await user.wait_for_message(containing="password")
+    typed = await user.send_text(password)
+    reply = await user.wait_for_message(matching=r"Signed in|did not accept|Open Charge Map")
+    return typed, reply
+
+
+async def fill_in(
+    user, *, outcome=("⚠️ Could not charge", "Failed: not operational"), rating="2", comment=None, charger=CHARGER
+):
+    """Outcome, rating and comment; returns the summary panel."""
+    panel = await open_checkin(user, charger)
+    for label in outcome:
+        panel = await tap_and_wait_edit(user, panel, label)
+    panel = await tap_and_wait_edit(user, panel, rating)
+    if comment is None:
+        return await tap_and_wait_edit(user, panel, "Skip")
+    await user.send_text(comment)
+    return await user.wait_for_message(containing="Your check-in at")
+
+
+# The conversation -----------------------------------------------------------------------------------
+
+
+async def test_signed_in_driver_checks_in_and_ocm_gets_one_comment_with_their_token(make_bot, telegram, ocm_server):
+    await make_bot()
+    ada = telegram.user("Ada", last_name="Lovelace")
+    typed, reply = await sign_in(ada, ocm_server)
+    assert "Signed in to Open Charge Map as ada" in reply.text
+    assert ada.message(typed).deleted  # the password does not stay in the chat
+
+    panel = await open_checkin(ada)
+    assert f"How did it go at {CHARGER_NAME}?" in panel.text
+    assert panel.labels[:5] == [
+        "✅ Charged successfully",
+        "⚠️ Could not charge ▸",
+        "🚗 Spot taken by another EV",
+        "🚫 Blocked / not accessible ▸",
+        "❓ Other ▸",
+    ]
+    details = await tap_and_wait_edit(ada, panel, "⚠️ Could not charge")
+    assert "⚠️ Failed: not operational" in details.labels and "‹ Back" in details.labels
+    rating = await tap_and_wait_edit(ada, details, "Failed: not operational")
+    assert "Rate SEASON SCC" in rating.text and rating.labels[:6] == ["1", "2", "3", "4", "5", "Skip"]
+    comment_step = await tap_and_wait_edit(ada, rating, "2")
+    assert "fault report" in comment_step.text and "✓ 🛠 Fault report" in comment_step.labels
+    await ada.send_text("Screen dead <b>again</b>")
+    summary = await ada.wait_for_message(containing="Your check-in at")
+    assert "Rating: ★★☆☆☆ (2/5)" in summary.text
+    assert "Comment: Screen dead <b>again</b>" in summary.text  # shown as typed, not as HTML
+    assert "your Open Charge Map account" in summary.text
+    assert summary.labels == ["Submit", "‹ Back", "Cancel"]
+
+    await tap(ada, summary, "Submit")
+    done = await ada.wait_for_edit(summary, containing="Thanks!")
+    assert f"Your check-in at {CHARGER_NAME} is on Open Charge Map" in done.text
+    assert done.url_buttons["Open in OCM ↗"] == f"https://openchargemap.org/site/poi/details/{CHARGER}"
+    assert f'href="https://openchargemap.org/site/poi/details/{CHARGER}"' in done.html
+
+    assert posts(ocm_server) == [
+        {
+            "ChargePointID": CHARGER,
+            "CommentTypeID": 1000,
+            "CheckinStatusTypeID": 20,
+            "Rating": 2,
+            "Comment": "Screen dead <b>again</b>",
+            "UserName": "Ada Lovelace",
+        }
+    ]
+    [stored] = ocm_server.comments
+    assert stored.via == "token" and stored.username == "ada"
+    [request] = ocm_server.requests_to("/v3/comment", "POST")
+    assert request.headers["Authorization"].startswith("Bearer ey")
+
+
+async def test_back_at_every_step_keeps_answers_and_skips_leave_fields_out(make_bot, telegram, ocm_server):
+    await make_bot(write_key=ocm_server.add_write_key())
+    bo = telegram.user("Bo")
+    panel = await open_checkin(bo)
+    rating = await tap_and_wait_edit(bo, panel, "✅ Charged successfully")
+    back = await tap_and_wait_edit(bo, rating, "‹ Back")
+    assert "How did it go" in back.text and "• ✅ Charged successfully" in back.labels
+    rating = await tap_and_wait_edit(bo, back, "Charged successfully")
+    comment_step = await tap_and_wait_edit(bo, rating, "Skip")
+    assert "Anything to add" in comment_step.text and "Fault report" not in " ".join(comment_step.labels)
+    rating_again = await tap_and_wait_edit(bo, comment_step, "‹ Back")
+    assert "Rate" in rating_again.text
+    comment_step = await tap_and_wait_edit(bo, rating_again, "Skip")
+    summary = await tap_and_wait_edit(bo, comment_step, "Skip")
+    assert "Rating: skipped" in summary.text and "Comment: none" in summary.text
+    assert "posted by this bot under your Telegram name" in summary.text
+    comment_step = await tap_and_wait_edit(bo, summary, "‹ Back")
+    assert "Anything to add" in comment_step.text
+    summary = await tap_and_wait_edit(bo, comment_step, "Skip")
+    await tap(bo, summary, "Submit")
+    await bo.wait_for_edit(summary, containing="Thanks!")
+    assert posts(ocm_server) == [
+        {"ChargePointID": CHARGER, "CommentTypeID": 10, "CheckinStatusTypeID": 10, "UserName": "Bo"}
+    ]
+
+
+async def test_cancel_button_and_cancel_command_end_the_checkin_without_sending(make_bot, telegram, ocm_server):
+    bot = await make_bot(write_key=ocm_server.add_write_key())
+    ada = telegram.user("Ada")
+    panel = await open_checkin(ada)
+    cancelled = await tap_and_wait_edit(ada, panel, "Cancel")
+    assert "Check-in cancelled. Nothing was sent." in cancelled.text and cancelled.buttons == []
+
+    panel = await open_checkin(ada)
+    rating = await tap_and_wait_edit(ada, panel, "✅ Charged successfully")
+    comment_step = await tap_and_wait_edit(ada, rating, "5")
+    await ada.send_text("/cancel")
+    await ada.wait_for_message(containing="Check-in cancelled")
+    assert ada.message(comment_step).buttons == []
+    assert await bot.storage.get_draft(ada.id) is None
+    # The conversation is over: text is no longer taken as a comment, old buttons are stale.
+    pressed = await ada.press(ada.message(panel), "Cancel") if ada.message(panel).buttons else None
+    assert pressed is None
+    assert posts(ocm_server) == []
+
+
+async def test_an_idle_checkin_ends_politely_after_the_timeout(make_bot, telegram, ocm_server, monkeypatch):
+    monkeypatch.setattr(checkin, "CONVERSATION_TIMEOUT", timedelta(seconds=1))
+    bot = await make_bot(write_key=ocm_server.add_write_key())
+    ada = telegram.user("Ada")
+    panel = await open_checkin(ada)
+    await tap_and_wait_edit(ada, panel, "✅ Charged successfully")
+    notice = await ada.wait_for_message(containing="put this check-in aside", timeout=5)
+    assert "nothing was sent" in notice.text
+    assert ada.message(panel).buttons == []
+    assert await bot.storage.get_draft(ada.id) is None
+    assert posts(ocm_server) == []
+
+
+async def test_without_sign_in_or_write_key_the_summary_links_to_ocms_own_checkin_page(make_bot, telegram):
+    await make_bot()
+    ada = telegram.user("Ada")
+    summary = await fill_in(ada, outcome=("✅ Charged successfully",), rating="4")
+    assert "send /login" in summary.text
+    assert "Submit" not in summary.labels
+    assert summary.url_buttons["Check in on Open Charge Map ↗"] == (
+        f"https://openchargemap.org/site/poi/addcomment/{CHARGER}"
+    )
+
+
+async def test_without_storage_secret_sign_in_is_off_and_the_summary_says_why(make_bot, telegram, ocm_server):
+    await make_bot(storage_secret=None)
+    ada = telegram.user("Ada")
+    await ada.send_text("/login")
+    off = await ada.wait_for_message(containing="Signing in is turned off")
+    assert "STORAGE_SECRET" in off.text
+    summary = await fill_in(ada, outcome=("✅ Charged successfully",), rating="4")
+    assert "no write access to Open Charge Map" in summary.text
+    assert "Check in on Open Charge Map ↗" in summary.url_buttons
+    assert ocm_server.requests_to("/v3/profile") == []
+
+
+async def test_login_with_a_wrong_password_is_refused_and_nothing_is_kept(make_bot, telegram, ocm_server):
+    bot = await make_bot()
+    ocm_server.register_user("ada@example.org", "the right one", username="ada")
+    ada = telegram.user("Ada")
+    typed, reply = await sign_in(ada, ocm_server, password="the wrong one")
+    assert "did not accept that e-mail and password" in reply.text
+    assert ada.message(typed).deleted
+    assert await bot.storage.get_ocm_token(ada.id) is None
+
+
+async def test_login_is_for_private_chats_and_logout_forgets_the_token(make_bot, telegram, ocm_server):
+    bot = await make_bot()
+    ada = telegram.user("Ada")
+    club = telegram.group("EV Club", members=[ada], admins=[ada])
+    await club.add_bot(by=ada)
+    await ada.send_text_in(club, "/login")
+    await club.wait_for_message(containing="private chat")
+    await sign_in(ada, ocm_server)
+    assert await bot.storage.get_ocm_token(ada.id) is not None
+    await ada.send_text("/logout")
+    await ada.wait_for_message(containing="Signed out")
+    assert await bot.storage.get_ocm_token(ada.id) is None
+
+
+async def test_in_a_group_checkin_continues_in_a_private_chat_through_a_deep_link(make_bot, telegram, ocm_server):
+    await make_bot(write_key=ocm_server.add_write_key())
+    ada = telegram.user("Ada")
+    club = telegram.group("EV Club", members=[ada], admins=[ada])
+    await club.add_bot(by=ada)
+    await ada.send_text_in(club, f"/checkin {CHARGER}")
+    invite = await club.wait_for_message(containing="private chat")
+    url = invite.url_buttons["✅ Check in privately"]
+    assert url.endswith(f"?start=checkin-{CHARGER}")
+    await ada.send_text(f"/start checkin-{CHARGER}")
+    panel = await ada.wait_for_message(containing="How did it go")
+    assert CHARGER_NAME in panel.text
+
+
+async def test_unknown_charger_and_missing_id_get_a_clear_answer(make_bot, telegram):
+    await make_bot()
+    ada = telegram.user("Ada")
+    await ada.send_text("/checkin 1")
+    await ada.wait_for_message(containing="could not find charger #1")
+    await ada.send_text("/checkin")
+    await ada.wait_for_message(containing="/checkin 12345")
+
+
+async def test_a_second_checkin_at_the_same_charger_within_ten_minutes_is_refused(make_bot, telegram, ocm_server):
+    await make_bot(write_key=ocm_server.add_write_key())
+    ada = telegram.user("Ada")
+    summary = await fill_in(ada, outcome=("✅ Charged successfully",), rating="5")
+    await tap(ada, summary, "Submit")
+    await ada.wait_for_edit(summary, containing="Thanks!")
+    await ada.send_text(f"/checkin {CHARGER}")
+    refused = await ada.wait_for_message(containing="a moment ago")
+    assert "again in 10 minutes" in refused.text
+    assert len(posts(ocm_server)) == 1
+
+
+# Nothing lost, nothing twice -------------------------------------------------------------------------
+
+
+async def test_double_tap_and_a_replayed_update_submit_once(make_bot, telegram, ocm_server):
+    await make_bot(write_key=ocm_server.add_write_key())
+    ada = telegram.user("Ada")
+    summary = await fill_in(ada, outcome=("✅ Charged successfully",), rating="5")
+    first = await ada.press(summary, "Submit")
+    second = await ada.press(summary, "Submit")  # before the first tap was answered
+    await first.answered()
+    await second.answered()
+    await ada.wait_for_edit(summary, containing="Thanks!")
+    # A webhook delivery retried by Telegram: the same button data arrives once more.
+    replay = telegram.server.new_callback_query(ada.user, summary.chat_id, summary.message_id, first.data)
+    await telegram.wait_for_request("answerCallbackQuery", where=lambda p: p.get("callback_query_id") == replay)
+    await asyncio.sleep(0.3)
+    assert len(posts(ocm_server)) == 1 and len(ocm_server.comments) == 1
+
+
+async def test_ocm_down_then_up_the_driver_is_told_then_it_is_delivered_once(make_bot, telegram, ocm_server):
+    await make_bot(write_key=ocm_server.add_write_key())
+    ada = telegram.user("Ada")
+    ocm_server.inject("status500", times=None, path_prefix="/v3/comment")
+    summary = await fill_in(ada, outcome=("✅ Charged successfully",), rating="5", charger=HILTON)
+    await tap(ada, summary, "Submit")
+    waiting = await ada.wait_for_edit(summary, containing="not answering")
+    assert "is saved; I'll send it as soon as it is back" in waiting.text
+    assert "🔄 Retry now" in waiting.labels
+    ocm_server.clear_faults()
+    await tap(ada, waiting, "Retry now")
+    done = await ada.wait_for_edit(waiting, containing="is now posted")
+    assert "Open in OCM ↗" in done.url_buttons
+    assert len(ocm_server.comments) == 1
+
+
+async def test_queued_checkin_is_delivered_by_the_background_job_and_the_driver_notified(
+    make_bot, telegram, ocm_server, monkeypatch
+):
+    monkeypatch.setattr(checkin, "OUTBOX_POLL_SECONDS", 0.2)
+    await make_bot(write_key=ocm_server.add_write_key(), backoff=timedelta(seconds=0.5))
+    ada = telegram.user("Ada")
+    ocm_server.inject("status503", times=3, path_prefix="/v3/comment")
+    summary = await fill_in(ada, outcome=("✅ Charged successfully",), rating="5", charger=CITY_CREEK)
+    await tap(ada, summary, "Submit")
+    await ada.wait_for_edit(summary, containing="not answering")
+    notice = await ada.wait_for_message(containing="is now posted", timeout=15)
+    assert CITY_CREEK_NAME in notice.text
+    assert len(ocm_server.comments) == 1
+    assert len(posts(ocm_server)) == 4
+    assert len([m for m in ada.messages if "not answering" in (m.text or "")]) == 1  # told once
+
+
+async def test_expired_sign_in_keeps_the_checkin_and_sends_it_after_login(make_bot, telegram, ocm_server):
+    bot = await make_bot()
+    ada = telegram.user("Ada")
+    await sign_in(ada, ocm_server)
+    summary = await fill_in(ada, outcome=("✅ Charged successfully",), rating="3")
+    ocm_server.expire_tokens()
+    await tap(ada, summary, "Submit")
+    expired = await ada.wait_for_edit(summary, containing="sign-in has expired")
+    assert "/login" in expired.text
+    [item] = await bot.storage.outbox_for_user(ada.id)
+    assert item.status == "pending"
+    _, reply = await sign_in(ada, ocm_server)
+    assert "Sending the 1 check-in that waited for your sign-in" in reply.text
+    await ada.wait_for_message(containing="is now posted")
+    assert len(ocm_server.comments) == 1
+
+
+@pytest.mark.parametrize(
+    ("fault", "charger", "said"),
+    [("validation-failed", CHARGER, "Error: Validation Failed"), ("status400", CHARGER, "Failed")],
+)
+async def test_ocm_refusal_gets_an_honest_message_and_is_not_marked_delivered(
+    make_bot, telegram, ocm_server, fault, charger, said
+):
+    bot = await make_bot(write_key=ocm_server.add_write_key())
+    ada = telegram.user("Ada")
+    summary = await fill_in(ada, outcome=("✅ Charged successfully",), rating="5")
+    if fault == "validation-failed":
+        ocm_server.inject(fault, path_prefix="/v3/comment")
+    else:
+        ocm_server.remove_poi(CHARGER)  # OCM answers 400 "Failed" for a POI it does not have
+    await tap(ada, summary, "Submit")
+    refused = await ada.wait_for_edit(summary, containing="did not accept your check-in")
+    assert f"“{said}”" in refused.text and "not posted" in refused.text
+    assert "Check in on Open Charge Map ↗" in refused.url_buttons
+    [item] = await bot.storage.outbox_for_user(ada.id)
+    assert item.status == "failed"
+    assert ocm_server.comments == []
+
+
+if __name__ == "__main__":
+    asyncio.run(_serve_from_environment())
