@@ -203,6 +203,14 @@ class StorageContract:
             await storage.save_user(1, {"when": datetime.now(UTC)})
         assert await storage.get_user(1) is None
 
+    async def test_many_concurrent_calls_all_land(self, storage: Storage) -> None:
+        # More callers than the PostgreSQL pool has connections; SQLite takes them in turn.
+        await asyncio.gather(*(storage.save_user(uid, {"n": uid}) for uid in range(1, 41)))
+        await asyncio.gather(*(storage.add_favourite(1, charger) for charger in range(40)))
+        documents = await asyncio.gather(*(storage.get_user(uid) for uid in range(1, 41)))
+        assert documents == [{"n": uid} for uid in range(1, 41)]
+        assert sorted(await storage.list_favourites(1)) == list(range(40))
+
     # --- favourites ---------------------------------------------------------------------------
     async def test_favourites_are_listed_in_the_order_added(self, storage: Storage) -> None:
         for charger_id in (30, 10, 20):
