@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import json
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -430,3 +431,38 @@ async def _all_updates(server: FakeTelegramServer) -> list[dict]:
     async with httpx.AsyncClient(verify=False) as client:
         response = await client.post(server.method_url("getUpdates"), json={})
     return response.json()["result"]
+
+
+ECHO_BOT = """
+import json, sys, urllib.request
+api = sys.argv[1]
+def call(method, **params):
+    request = urllib.request.Request(api + method, json.dumps(params).encode(),
+                                     {"Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(request, timeout=10))["result"]
+offset = 0
+while True:
+    for update in call("getUpdates", offset=offset, timeout=5):
+        offset = update["update_id"] + 1
+        message = update["message"]
+        call("sendMessage", chat_id=message["chat"]["id"], text="echo: " + message["text"])
+        if message["text"] == "bye":
+            call("getUpdates", offset=offset, timeout=0)
+            sys.exit(0)
+"""
+
+
+async def test_a_bot_in_another_process_is_served(telegram, telegram_server):
+    ada = telegram.user("Ada")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", ECHO_BOT, f"{telegram_server.api_url}{telegram_server.token}/")
+    try:
+        await ada.send_text("hello")
+        assert (await ada.wait_for_message()).text == "echo: hello"
+        await ada.send_text("bye")
+        assert (await ada.wait_for_message()).text == "echo: bye"
+        assert await asyncio.wait_for(process.wait(), 5) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
