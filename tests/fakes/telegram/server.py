@@ -208,6 +208,35 @@ class Webhook:
 
 
 @dataclass
+class FloodControl:
+    """Sliding windows of the bot's sends: overall, per chat, per group."""
+
+    per_second: float
+    per_chat_per_second: float
+    per_group_per_minute: float
+    sent: list[tuple[float, Any]] = field(default_factory=list)  # (time, chat_id)
+
+    def check(self, server: FakeTelegramServer, chat_id: Any) -> None:
+        now = time.monotonic()
+        self.sent = [(t, c) for t, c in self.sent if now - t < 60]
+        chat = server.chats.get(chat_id) if isinstance(chat_id, int) else None
+        is_group = chat is not None and chat.type in ("group", "supergroup")
+        windows = [(1.0, self.per_second, [t for t, _ in self.sent]),
+                   (1.0, self.per_chat_per_second, [t for t, c in self.sent if c == chat_id])]
+        if is_group:
+            windows.append((60.0, self.per_group_per_minute,
+                            [t for t, c in self.sent if c == chat_id]))
+        for span, limit, times in windows:
+            recent = sorted(t for t in times if now - t < span)
+            if len(recent) >= limit:
+                wait = span - (now - recent[-int(limit)])
+                retry_after = max(1, int(wait + 0.999))
+                raise ApiError(429, TelegramErrors.too_many_requests(retry_after),
+                               retry_after=retry_after)
+        self.sent.append((now, chat_id))
+
+
+@dataclass
 class CallbackQueryState:
     id: str
     user_id: int
@@ -342,6 +371,7 @@ class FakeTelegramServer:
         self.chats: dict[int, ChatState] = {}
         self.users: dict[int, dict] = {}
         self.injected: list[InjectedError] = []
+        self.flood_control: FloodControl | None = None
         self.callback_queries: dict[str, CallbackQueryState] = {}
         self.inline_queries: dict[str, InlineQueryState] = {}
         self.commands: dict[str, list[dict]] = {}
@@ -395,6 +425,17 @@ class FakeTelegramServer:
         with self._lock:
             self.injected.append(InjectedError(method.lower(), ApiError(
                 error_code, description, retry_after=retry_after), times, chat_id))
+
+    def enable_flood_control(self, *, per_second: float = 30, per_chat_per_second: float = 1,
+                             per_group_per_minute: float = 20) -> None:
+        """Answer 429 like Telegram when the bot sends faster than its documented limits.
+
+        https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this
+        Off by default: most tests send a burst of replies to one chat, which Telegram tolerates.
+        """
+        with self._lock:
+            self.flood_control = FloodControl(per_second, per_chat_per_second,
+                                              per_group_per_minute)
 
     # --- waiting from another event loop --------------------------------------------------------
 
@@ -626,6 +667,9 @@ class FakeTelegramServer:
                 raise ApiError(400, checked.rejection)
             with self._lock:
                 self._raise_injected(name, checked.params)
+                if self.flood_control is not None and name.startswith(("send", "copyMessage",
+                                                                       "forwardMessage")):
+                    self.flood_control.check(self, checked.params.get("chat_id"))
                 result, extra = self._dispatch(name, checked.params, files)
         except ApiError as error:
             record.ok, record.error = False, error.description

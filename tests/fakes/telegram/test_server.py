@@ -466,3 +466,17 @@ async def test_a_bot_in_another_process_is_served(telegram, telegram_server):
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+def test_flood_control_answers_429_beyond_telegrams_limits(telegram, telegram_server):
+    ada = telegram.user("Ada")
+    telegram_server.user_message(ada.chat_id, ada.user, {"text": "hi"})
+    telegram_server.enable_flood_control(per_chat_per_second=2)
+
+    answers = [call(telegram_server, "sendMessage", chat_id=ada.chat_id, text=str(n)).json()
+               for n in range(3)]
+
+    assert [a["ok"] for a in answers] == [True, True, False]
+    assert answers[2]["error_code"] == 429
+    assert answers[2]["parameters"] == {"retry_after": 1}
+    assert answers[2]["description"] == "Too Many Requests: retry after 1"
