@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import gc
 import json
+import os
 import random
 import statistics
 import sys
@@ -33,12 +34,28 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ocm_bot.ocm.local import LocalSource  # noqa: E402
-from ocm_bot.ocm.query import PoiQuery  # noqa: E402
+from ocm_bot.ocm.local import LocalSource
+from ocm_bot.ocm.query import PoiQuery
 
-CONNECTION_TYPES = [(25, 2, 22.0), (33, 3, 50.0), (33, 3, 150.0), (2, 3, 50.0), (1036, 2, 7.4), (1, 1, 3.7), (32, 3, 350.0)]
+CONNECTION_TYPES = [
+    (25, 2, 22.0),
+    (33, 3, 50.0),
+    (33, 3, 150.0),
+    (2, 3, 50.0),
+    (1036, 2, 7.4),
+    (1, 1, 3.7),
+    (32, 3, 350.0),
+]
 OPERATORS = [1, 3, 5, 8, 23, 32, 39, 45, 3534, 3296]
-STREETS = ["High Street", "Station Road", "Main Street", "Church Lane", "Market Square", "Hauptstraße", "Rue de la Gare"]
+STREETS = [
+    "High Street",
+    "Station Road",
+    "Main Street",
+    "Church Lane",
+    "Market Square",
+    "Hauptstraße",
+    "Rue de la Gare",
+]
 
 
 def rss_mb() -> float:
@@ -147,11 +164,14 @@ def main() -> None:
         gc.collect()
         rss_before = rss_mb()
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         source = LocalSource.load(path, reload_interval=None, cell_degrees=args.cell)
-        load_s = time.perf_counter() - started
+        load_s, load_cpu = time.perf_counter() - started, time.process_time() - cpu
         rss_loaded = rss_mb()
-        print(f"file: {size_mb:.0f} MB JSON lines; loaded {len(source):,} chargers in {load_s:.2f} s")
+        print(
+            f"file: {size_mb:.0f} MB JSON lines; loaded {len(source):,} chargers in {load_s:.2f} s "
+            f"({load_cpu:.2f} s CPU)"
+        )
         print(f"RSS: {rss_before:.0f} MB before loading, {rss_loaded:.0f} MB after")
 
         rng = random.Random(11)
@@ -168,21 +188,25 @@ def main() -> None:
             for _ in range(args.queries)
         ]
 
-        cold, found = asyncio.run(timed(source, nearest))
-        print(f"nearest-20 near towns, cold (parsed on first use): {percentiles(cold)}; avg {found / len(cold):.1f} results")
+        report("nearest-20 near towns, cold (each charger parsed on first use)", *asyncio.run(timed(source, nearest)))
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         source.materialise_all()
-        print(f"parsing every charger once (materialise_all): {time.perf_counter() - started:.1f} s")
+        print(
+            f"parsing every charger once (materialise_all): {time.perf_counter() - started:.1f} s "
+            f"({time.process_time() - cpu:.1f} s CPU)"
+        )
         gc.collect()
         print(f"RSS with every charger parsed: {rss_mb():.0f} MB")
 
-        warm, found = asyncio.run(timed(source, nearest))
-        print(f"nearest-20 near towns, warm: {percentiles(warm)}; avg {found / len(warm):.1f} results")
-        warm_filtered, found = asyncio.run(timed(source, filtered))
-        print(f"nearest-20 CCS >= 50 kW, warm: {percentiles(warm_filtered)}; avg {found / len(warm_filtered):.1f} results")
-        warm_anywhere, found = asyncio.run(timed(source, anywhere))
-        print(f"nearest-20 at random points, warm: {percentiles(warm_anywhere)}; avg {found / len(warm_anywhere):.1f} results")
+        report("nearest-20 near towns, warm", *asyncio.run(timed(source, nearest)))
+        report("nearest-20 near towns, CCS and >= 50 kW, warm", *asyncio.run(timed(source, filtered)))
+        report("nearest-20 at random points (mostly empty), warm", *asyncio.run(timed(source, anywhere)))
+        print(f"machine load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+
+
+def report(label: str, samples: list[float], found: int) -> None:
+    print(f"{label}: {percentiles(samples)}; {found / len(samples):.1f} results on average")
 
 
 if __name__ == "__main__":

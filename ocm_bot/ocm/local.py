@@ -58,6 +58,7 @@ import itertools
 import json
 import logging
 import math
+import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -202,8 +203,12 @@ def _reference_id(item: Mapping[str, Any], id_key: str, object_key: str) -> int 
     return value
 
 
-def _entry_from(item: Any, raw: bytes | None, reference: ReferenceData) -> _Entry | None:
-    """Index fields of one POI, read the way :func:`ocm_bot.ocm.parse.parse_poi` reads them.
+_Row = tuple[Any, ...]
+"""The index fields of one POI, as :func:`_index_row` reads them (plain values: cheap to pickle)."""
+
+
+def _index_row(item: Any) -> _Row | None:
+    """Index fields of one POI, read the way :func:`ocm_bot.ocm.parse.parse_poi` reads them, or None.
 
     OCM's two spellings (PascalCase, camelCase) are read directly, which is several times faster
     than lower-casing every key; any other spelling goes through the parser's case-folding.
@@ -224,30 +229,12 @@ def _entry_from(item: Any, raw: bytes | None, reference: ReferenceData) -> _Entr
     poi_id = _as_int(poi.get(keys.ID))
     lat, lon = _as_float(info.get(keys.Latitude)), _as_float(info.get(keys.Longitude))
     if lat is None and keys is not _LOWER:  # odd casing inside: read it the slow, sure way
-        return _entry_from(_lowered(item), raw, reference)
+        return _index_row(_lowered(item))
     if poi_id is None or lat is None or lon is None:
         return None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
         return None  # the parser skips these too
-    entry = _Entry()
-    entry.id = poi_id
-    entry.lat, entry.lon = lat, lon
-    entry.rlat, entry.rlon = math.radians(lat), math.radians(lon)
-    entry.coslat = math.cos(entry.rlat)
-    entry.country_id = _reference_id(info, keys.CountryID, keys.Country)
-    entry.operator_id = _reference_id(poi, keys.OperatorID, keys.OperatorInfo)
-    entry.usage_type_id = _reference_id(poi, keys.UsageTypeID, keys.UsageType)
-    entry.status_id = _reference_id(poi, keys.StatusTypeID, keys.StatusType)
-    entry.provider_id = _reference_id(poi, keys.DataProviderID, keys.DataProvider)
-    entry.submission_id = _reference_id(poi, keys.SubmissionStatusTypeID, keys.SubmissionStatus)
-    provider = reference.data_providers.get(entry.provider_id) if entry.provider_id is not None else None
-    if provider is not None:
-        entry.open_data = provider.is_open_data_licensed
-    else:
-        inline = _ci(poi.get(keys.DataProvider)).get("isopendatalicensed")
-        entry.open_data = inline if isinstance(inline, bool) else None
-    entry.modified = _time_key(poi.get(keys.DateLastStatusUpdate))
-    entry.created = _time_key(poi.get(keys.DateCreated))
+    inline_open = _ci(poi.get(keys.DataProvider)).get("isopendatalicensed")
     connections = poi.get(keys.Connections)
     if isinstance(connections, list):
         type_key, type_object, level_key, level_object, power_key = (
@@ -257,7 +244,7 @@ def _entry_from(item: Any, raw: bytes | None, reference: ReferenceData) -> _Entr
             keys.Level,
             keys.PowerKW,
         )
-        entry.connections = tuple(
+        plugs = tuple(
             (
                 _reference_id(conn, type_key, type_object),
                 _reference_id(conn, level_key, level_object),
@@ -266,10 +253,55 @@ def _entry_from(item: Any, raw: bytes | None, reference: ReferenceData) -> _Entr
             for conn in (_ci(c) if keys is _LOWER else c for c in connections if isinstance(c, Mapping))
         )
     else:
-        entry.connections = ()
-    entry.raw = raw if raw is not None else json.dumps(item, separators=(",", ":")).encode()
+        plugs = ()
+    return (
+        poi_id,
+        lat,
+        lon,
+        _reference_id(info, keys.CountryID, keys.Country),
+        _reference_id(poi, keys.OperatorID, keys.OperatorInfo),
+        _reference_id(poi, keys.UsageTypeID, keys.UsageType),
+        _reference_id(poi, keys.StatusTypeID, keys.StatusType),
+        _reference_id(poi, keys.DataProviderID, keys.DataProvider),
+        _reference_id(poi, keys.SubmissionStatusTypeID, keys.SubmissionStatus),
+        inline_open if isinstance(inline_open, bool) else None,
+        _time_key(poi.get(keys.DateLastStatusUpdate)),
+        _time_key(poi.get(keys.DateCreated)),
+        plugs,
+    )
+
+
+def _entry_from_row(row: _Row, raw: bytes, reference: ReferenceData) -> _Entry:
+    entry = _Entry()
+    (
+        entry.id,
+        entry.lat,
+        entry.lon,
+        entry.country_id,
+        entry.operator_id,
+        entry.usage_type_id,
+        entry.status_id,
+        entry.provider_id,
+        entry.submission_id,
+        inline_open,
+        entry.modified,
+        entry.created,
+        entry.connections,
+    ) = row
+    entry.rlat, entry.rlon = math.radians(entry.lat), math.radians(entry.lon)
+    entry.coslat = math.cos(entry.rlat)
+    provider = reference.data_providers.get(entry.provider_id) if entry.provider_id is not None else None
+    entry.open_data = provider.is_open_data_licensed if provider is not None else inline_open
+    entry.raw = raw
     entry.charger = None
     return entry
+
+
+def _entry_from(item: Any, raw: bytes | None, reference: ReferenceData) -> _Entry | None:
+    row = _index_row(item)
+    if row is None:
+        return None
+    return _entry_from_row(row, raw if raw is not None else json.dumps(item, separators=(",", ":")).encode(), reference)
 
 
 def _time_key(value: Any) -> str | None:
@@ -545,17 +577,128 @@ def build_index(
     return _Index(reference, entries, cell_degrees, signature, skipped)
 
 
-def _read_index(path: Path, reference_path: Path | None, cell_degrees: float) -> _Index:
+def _read_index(path: Path, reference_path: Path | None, cell_degrees: float, workers: int | None = None) -> _Index:
     if not path.exists():
         raise LocalDataError(f"the OCM data file {path} does not exist")
     signature = _signature(path, reference_path)
     reference = load_reference(reference_path)
     files = _poi_files(path) if path.is_dir() else [path]
     try:
+        size = sum(file.stat().st_size for file in files)
+        workers = workers if workers is not None else _default_workers(size)
+        if workers > 1:
+            return _read_in_parallel(files, reference, cell_degrees, signature, workers)
         pois = (item for file in files for item in _raw_pois(file))
         return build_index(pois, reference, cell_degrees=cell_degrees, signature=signature)
     except OSError as error:
         raise LocalDataError(f"cannot read the OCM data at {path}: {error}") from error
+
+
+# Reading large dumps on several cores --------------------------------------------------------------
+
+PARALLEL_MIN_BYTES = 64 << 20  # below this, starting worker processes costs more than it saves
+_UNIT_BYTES = 16 << 20
+_FILES_PER_UNIT = 2000
+
+
+def _default_workers(total_bytes: int) -> int:
+    if total_bytes < PARALLEL_MIN_BYTES:
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 8))
+
+
+def _work_units(files: list[Path]) -> list[tuple[tuple[str, int, int], ...]]:
+    """Pieces of work of similar size: line ranges of big JSON-lines files, or groups of whole files."""
+    units: list[tuple[tuple[str, int, int], ...]] = []
+    small: list[tuple[str, int, int]] = []
+    for file in files:
+        size = file.stat().st_size
+        if size > _UNIT_BYTES and file.suffix != ".gz" and _is_json_lines(file):
+            units.extend(((str(file), start, min(start + _UNIT_BYTES, size)),) for start in range(0, size, _UNIT_BYTES))
+        elif size > _UNIT_BYTES:
+            units.append(((str(file), 0, -1),))
+        else:
+            small.append((str(file), 0, -1))
+            if len(small) >= _FILES_PER_UNIT:
+                units.append(tuple(small))
+                small = []
+    if small:
+        units.append(tuple(small))
+    return units
+
+
+def _is_json_lines(path: Path) -> bool:
+    with open(path, "rb") as stream:
+        first_line = stream.readline(_READ_CHUNK).strip()
+    if not first_line.startswith(b"{"):
+        return False
+    try:
+        return isinstance(json.loads(first_line), dict)
+    except ValueError:
+        return False
+
+
+def _line_range(path: Path, start: int, end: int) -> Iterator[tuple[Any, bytes]]:
+    """The lines that begin in bytes ``[start, end)`` of a JSON-lines file."""
+    with open(path, "rb") as stream:
+        if start > 0:
+            stream.seek(start - 1)
+            stream.readline()  # the rest of a line that began in the previous range
+        while stream.tell() < end:
+            line = stream.readline()
+            if not line:
+                break
+            line = line.strip()
+            if line:
+                try:
+                    yield json.loads(line), line
+                except ValueError:
+                    log.debug("%s: a line near byte %d is not JSON", path, stream.tell())
+
+
+def _index_unit(unit: tuple[tuple[str, int, int], ...]) -> tuple[list[tuple[_Row, bytes]], int]:
+    """Run in a worker process: the index rows of one unit of work, and how many POIs it skipped."""
+    gc.disable()
+    rows: list[tuple[_Row, bytes]] = []
+    skipped = 0
+    for name, start, end in unit:
+        pois = _raw_pois(Path(name)) if end < 0 else _line_range(Path(name), start, end)
+        for item, raw in pois:
+            row = _index_row(item)
+            if row is None:
+                skipped += 1
+            else:
+                rows.append((row, raw))
+    return rows, skipped
+
+
+def _read_in_parallel(
+    files: list[Path], reference: ReferenceData, cell_degrees: float, signature: tuple[Any, ...], workers: int
+) -> _Index:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # "spawn": a fresh interpreter per worker, safe in a process that runs threads and an event loop
+    context = multiprocessing.get_context("spawn")
+    entries: list[_Entry] = []
+    skipped = 0
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            for rows, unit_skipped in pool.map(_index_unit, _work_units(files)):
+                skipped += unit_skipped
+                entries.extend(_entry_from_row(row, raw, reference) for row, raw in rows)
+    finally:
+        if collecting:
+            gc.enable()
+    if skipped:
+        log.warning("local OCM data: skipped %d POIs without an ID or usable coordinates", skipped)
+    return _Index(reference, entries, cell_degrees, signature, skipped)
 
 
 # Geometry ---------------------------------------------------------------------------------------
@@ -703,11 +846,15 @@ class LocalSource:
         reference_path: Path | str | None = None,
         reload_interval: float | None = 30.0,
         cell_degrees: float = 0.1,
+        workers: int | None = None,
     ) -> LocalSource:
-        """Read a dump now (blocking). Raises :class:`LocalDataError` when it cannot be read."""
+        """Read a dump now (blocking). Raises :class:`LocalDataError` when it cannot be read.
+
+        Dumps of 64 MB and more are read by ``workers`` processes (default: one per CPU, at most 8).
+        """
         path = Path(path)
         ref_path = Path(reference_path) if reference_path else reference_path_for(path)
-        index = _read_index(path, ref_path, cell_degrees)
+        index = _read_index(path, ref_path, cell_degrees, workers)
         log.info("local OCM data: %d chargers from %s", len(index.entries), path)
         return cls(index, path=path, reference_path=ref_path, reload_interval=reload_interval)
 

@@ -1,0 +1,328 @@
+"""The local OCM data source (``OCM_DATA_FILE``): the shared contract, dump formats, reloads, geometry."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import math
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ocm_bot.ocm.local import LocalDataError, LocalSource
+from ocm_bot.ocm.parse import parse_poi
+from ocm_bot.ocm.query import PoiQuery
+from tests.ocm.contract import (
+    MILE_END,
+    SHARED_OCM,
+    ChargerSourceContract,
+    km_between,
+    shared_pois,
+    shared_reference,
+)
+
+
+class TestLocalSourceInMemory(ChargerSourceContract):
+    @pytest.fixture
+    def source(self) -> LocalSource:
+        return LocalSource.from_pois(shared_pois(), shared_reference())
+
+
+class TestLocalSourceFromJsonLines(ChargerSourceContract):
+    """A JSON-lines dump with its reference data next to it, read through the file loader."""
+
+    @pytest.fixture
+    def source(self, tmp_path: Path) -> LocalSource:
+        lines = "\n".join(json.dumps(poi, ensure_ascii=False) for poi in shared_pois())
+        (tmp_path / "poi.jsonl").write_text(lines + "\n", encoding="utf-8")
+        (tmp_path / "referencedata.json").write_bytes((SHARED_OCM / "referencedata.json").read_bytes())
+        return LocalSource.load(tmp_path / "poi.jsonl", cell_degrees=0.01)
+
+
+class TestBundledDemoData(ChargerSourceContract):
+    """The copy bundled with the bot (``ocm_bot/data/ocm``) is the same data."""
+
+    @pytest.fixture
+    def source(self) -> LocalSource:
+        return LocalSource.bundled()
+
+
+# Dump formats -------------------------------------------------------------------------------------
+
+
+def _export_layout(root: Path, pois: Any) -> Path:
+    """OCM's export repository: data/referencedata.json and data/<ISO>/OCM-<id>.json, pretty-printed."""
+    data = root / "data"
+    (data / "GB").mkdir(parents=True)
+    (data / "referencedata.json").write_bytes((SHARED_OCM / "referencedata.json").read_bytes())
+    for poi in pois:
+        (data / "GB" / f"OCM-{poi['ID']}.json").write_text(json.dumps(poi, indent=4), encoding="utf-8")
+    return data
+
+
+async def test_reads_the_ocm_export_layout_of_one_file_per_poi(tmp_path: Path) -> None:
+    london = [p for p in shared_pois() if (p.get("AddressInfo") or {}).get("CountryID") == 1][:30]
+    source = LocalSource.load(_export_layout(tmp_path, london))
+    assert len(source) == 30
+    [one] = await source.get_chargers([london[0]["ID"]])
+    assert one == parse_poi(london[0], shared_reference())
+
+
+async def test_reads_a_json_array_larger_than_one_read_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ocm_bot.ocm.local as local
+
+    monkeypatch.setattr(local, "_READ_CHUNK", 4096)  # the array spans many chunks, items straddle them
+    path = tmp_path / "poi.json"
+    path.write_text(json.dumps(list(shared_pois()), indent=1, ensure_ascii=False), encoding="utf-8")
+    source = LocalSource.load(path)
+    assert len(source) == len(shared_pois())
+    found = await source.search(PoiQuery(latitude=MILE_END[0], longitude=MILE_END[1], distance=1, maxresults=5))
+    assert len(found) == 5
+
+
+async def test_a_large_dump_read_by_several_processes_gives_the_same_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ocm_bot.ocm.local as local
+
+    monkeypatch.setattr(local, "_UNIT_BYTES", 50_000)  # many line ranges, lines cut at every boundary
+    path = tmp_path / "poi.jsonl"
+    path.write_text("\n".join(json.dumps(poi) for poi in shared_pois()) + "\n", encoding="utf-8")
+    assert len(local._work_units([path])) > 5
+    alone = local._read_index(path, None, 0.1, workers=1)
+    together = local._read_index(path, None, 0.1, workers=2)
+    assert sorted(e.id for e in together.entries) == sorted(e.id for e in alone.entries)
+    assert len(together.entries) == len(shared_pois())
+    source = LocalSource(together, reload_interval=None)
+    [garforth] = await source.get_chargers([100627], include_comments=True)
+    assert garforth == parse_poi(next(p for p in shared_pois() if p["ID"] == 100627), shared_reference())
+
+
+async def test_reads_gzip_compressed_json_lines(tmp_path: Path) -> None:
+    path = tmp_path / "poi.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as out:
+        for poi in shared_pois():
+            out.write(json.dumps(poi) + "\n")
+    assert len(LocalSource.load(path)) == len(shared_pois())
+
+
+async def test_pois_without_coordinates_or_id_are_skipped_and_counted(tmp_path: Path) -> None:
+    good = shared_pois()[0]
+    lines = [good, {"ID": 5, "AddressInfo": {"Latitude": 0, "Longitude": 0}}, {"AddressInfo": {}}, [1, 2]]
+    path = tmp_path / "poi.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\nnot json\n", encoding="utf-8")
+    source = LocalSource.load(path)
+    assert len(source) == 1
+    assert source.skipped == 3
+
+
+async def test_camel_case_records_give_the_same_chargers(tmp_path: Path) -> None:
+    def camel(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {_camel(k): camel(v) for k, v in value.items()}
+        return [camel(v) for v in value] if isinstance(value, list) else value
+
+    pascal = LocalSource.from_pois(shared_pois(), shared_reference())
+    camelised = LocalSource.from_pois([camel(p) for p in shared_pois()], shared_reference())
+    query = PoiQuery(latitude=MILE_END[0], longitude=MILE_END[1], distance=2, maxresults=30, minpowerkw=7)
+    assert await camelised.search(query) == await pascal.search(query)
+
+
+def _camel(name: str) -> str:
+    head = len(name) - len(name.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    if head <= 1 or head == len(name):
+        return name[:head].lower() + name[head:]
+    return name[: head - 1].lower() + name[head - 1 :]
+
+
+async def test_a_missing_file_or_a_file_that_is_not_json_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(LocalDataError):
+        LocalSource.load(tmp_path / "nothing.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("<html>not json</html>")
+    with pytest.raises(LocalDataError):
+        LocalSource.load(bad)
+    broken = tmp_path / "broken.json"
+    broken.write_text('[{"ID": 1, "AddressInfo": {"Latitude": 1, "Longitude": 2}}, {"ID": ')
+    with pytest.raises(LocalDataError):
+        LocalSource.load(broken)
+
+
+async def test_removed_and_unpublished_chargers_are_never_returned() -> None:
+    base = dict(shared_pois()[0])
+    records = []
+    for poi_id, status, submission in ((1, 50, 100), (2, 200, 100), (3, 210, 200), (4, 50, 1010), (5, 0, 200)):
+        record = dict(base, ID=poi_id, StatusTypeID=status, SubmissionStatusTypeID=submission)
+        record.pop("StatusType", None)
+        record.pop("SubmissionStatus", None)
+        records.append(record)
+    source = LocalSource.from_pois(records, shared_reference())
+    lat, lon = base["AddressInfo"]["Latitude"], base["AddressInfo"]["Longitude"]
+    found = await source.search(PoiQuery(latitude=lat, longitude=lon, distance=1, maxresults=10))
+    assert sorted(c.id for c in found) == [1, 5]
+    assert [c.id for c in await source.get_chargers([1, 2, 3, 4, 5])] == [1, 5]
+
+
+# Reloading ----------------------------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _write_jsonl(path: Path, pois: Any) -> None:
+    """Write a dump the recommended way: to a temporary name, then rename over the old one."""
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text("\n".join(json.dumps(p) for p in pois) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
+async def test_the_data_is_reloaded_when_the_file_changes(tmp_path: Path) -> None:
+    path = tmp_path / "poi.jsonl"
+    pois = list(shared_pois())
+    _write_jsonl(path, pois[:10])
+    clock = Clock()
+    source = LocalSource(LocalSource.load(path)._index, path=path, reload_interval=30, clock=clock)
+    assert len(source) == 10
+    _write_jsonl(path, pois)
+    os.utime(path, ns=(1, 2_000_000_000_000_000_000))
+
+    await source.search(PoiQuery(maxresults=1))
+    assert len(source) == 10, "not checked again before the interval"
+    clock.now += 31
+    old_answer = await source.search(PoiQuery(maxresults=1))  # starts the reload; answers from the old data
+    assert len(old_answer) == 1
+    assert source._reload_task is not None
+    await source._reload_task
+    assert len(source) == len(pois)
+    assert source.reloads == 1
+    await source.aclose()
+
+
+async def test_a_reload_that_fails_keeps_the_previous_data(tmp_path: Path) -> None:
+    path = tmp_path / "poi.jsonl"
+    _write_jsonl(path, shared_pois()[:10])
+    source = LocalSource.load(path)
+    path.write_text("<html>oops</html>")
+    assert await source.reload_if_changed() is False
+    assert len(source) == 10
+    assert await source.search(PoiQuery(maxresults=3))
+    _write_jsonl(path, shared_pois()[:12])
+    assert await source.reload_if_changed() is True
+    assert len(source) == 12
+
+
+async def test_an_unchanged_file_is_not_read_again(tmp_path: Path) -> None:
+    path = tmp_path / "poi.jsonl"
+    _write_jsonl(path, shared_pois()[:5])
+    source = LocalSource.load(path)
+    assert await source.reload_if_changed() is False
+    assert source.reloads == 0
+
+
+async def test_queries_during_a_reload_are_answered(tmp_path: Path) -> None:
+    path = tmp_path / "poi.jsonl"
+    _write_jsonl(path, shared_pois())
+    source = LocalSource.load(path)
+    _write_jsonl(path, shared_pois()[:50])
+    reload = asyncio.ensure_future(source.reload_if_changed(force=True))
+    query = PoiQuery(latitude=MILE_END[0], longitude=MILE_END[1], distance=3, maxresults=5)
+    answers = [await source.search(query) for _ in range(20)]
+    assert await reload is True
+    assert all(len(answer) == 5 for answer in answers)
+
+
+# The spatial index against brute force -------------------------------------------------------------
+
+
+def _generated(count: int, seed: int, spread: float) -> list[dict[str, Any]]:
+    """Generated records (not OCM data) around a few centres, some near the antimeridian and the poles."""
+    rng = random.Random(seed)
+    centres = [(51.5, -0.1), (0.0, 179.95), (-33.9, 151.2), (88.5, 20.0), (-89.0, -60.0), (64.8, -147.7)]
+    records = []
+    for poi_id in range(1, count + 1):
+        lat, lon = rng.choice(centres)
+        lat = max(-90.0, min(90.0, lat + rng.uniform(-spread, spread)))
+        lon = (lon + rng.uniform(-spread, spread) + 180) % 360 - 180
+        records.append(
+            {
+                "ID": poi_id,
+                "AddressInfo": {"Title": f"Generated {poi_id}", "Latitude": lat, "Longitude": lon, "CountryID": 1},
+                "Connections": [{"ConnectionTypeID": rng.choice((25, 33)), "PowerKW": rng.choice((7.4, 22, 50, 150))}],
+                "StatusTypeID": 50,
+                "SubmissionStatusTypeID": 100,
+            }
+        )
+    return records
+
+
+GENERATED = _generated(1500, seed=3, spread=2.0)
+GENERATED_SOURCE = LocalSource.from_pois(GENERATED, shared_reference(), cell_degrees=0.25)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    centre=st.sampled_from(
+        [
+            (51.5, -0.1),
+            (0.0, 179.95),
+            (0.0, -179.9),
+            (-33.9, 151.2),
+            (88.5, 20.0),
+            (90.0, 0.0),
+            (-89.0, -60.0),
+            (64.8, -147.7),
+            (10.0, 10.0),
+        ]
+    ),
+    dlat=st.floats(-3, 3),
+    dlon=st.floats(-3, 3),
+    radius=st.floats(0.5, 800),
+    limit=st.integers(1, 60),
+    min_kw=st.sampled_from([None, 22.0, 150.0]),
+)
+def test_nearest_equals_brute_force_everywhere(
+    centre: tuple[float, float], dlat: float, dlon: float, radius: float, limit: int, min_kw: float | None
+) -> None:
+    lat = max(-90.0, min(90.0, centre[0] + dlat))
+    lon = (centre[1] + dlon + 180) % 360 - 180
+    query = PoiQuery(latitude=lat, longitude=lon, distance=radius, maxresults=limit, minpowerkw=min_kw)
+    found = asyncio.run(GENERATED_SOURCE.search(query))
+
+    def distance(record: dict[str, Any]) -> float:
+        return km_between(lat, lon, record["AddressInfo"]["Latitude"], record["AddressInfo"]["Longitude"])
+
+    matching = sorted(
+        (
+            (distance(r), r["ID"])
+            for r in GENERATED
+            if distance(r) <= radius and (min_kw is None or r["Connections"][0]["PowerKW"] >= min_kw)
+        ),
+    )[:limit]
+    found_distances = [km_between(lat, lon, c.latitude, c.longitude) for c in found]
+    assert len(found) == len(matching)
+    assert all(math.isclose(a, b, abs_tol=1e-6) for a, (b, _) in zip(found_distances, matching, strict=True))
+    # the same chargers, except that points at one place (the pole) may swap at the last place
+    clear = [poi_id for d, poi_id in matching if d < matching[-1][0] - 1e-6] if matching else []
+    assert set(clear) <= {c.id for c in found}
+
+
+async def test_boxes_and_routes_across_a_whole_region_match_brute_force() -> None:
+    box = ((53.0, -2.0), (50.0, 1.5))
+    found = await GENERATED_SOURCE.search(PoiQuery(boundingbox=box, maxresults=2000))
+    inside = {
+        r["ID"]
+        for r in GENERATED
+        if 50.0 <= r["AddressInfo"]["Latitude"] <= 53.0 and -2.0 <= r["AddressInfo"]["Longitude"] <= 1.5
+    }
+    assert inside and {c.id for c in found} == inside
