@@ -92,6 +92,15 @@ async def _run(url: str, key: str, total: int, connections: int, seed: int) -> d
     }
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User+system CPU time of a process (Linux /proc), to report server cost independent of load."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mode", choices=["process", "thread"], default="process")
@@ -116,8 +125,10 @@ def main() -> None:
         server.generate_chargers(args.chargers, center=CENTER, radius_km=15, seed=1)
         url, key = server.url, server.api_key
     setup = time.perf_counter() - started
+    cpu_before = _cpu_seconds(process.pid) if process is not None else None
     try:
         result = asyncio.run(_run(url, key, args.requests, args.connections, seed=2))
+        cpu_after = _cpu_seconds(process.pid) if process is not None else None
     finally:
         if stop is not None and process is not None:
             stop.set()
@@ -133,6 +144,12 @@ def main() -> None:
         f"{result['bytes_total'] / 1e6:.1f} MB ({result['bytes_mean']:.0f} B/answer); "
         f"p50 {result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms; {result['ok']} x 200"
     )
+    if cpu_before is not None and cpu_after is not None:
+        per_request = (cpu_after - cpu_before) / (result["requests"] + 1)
+        print(
+            f"server CPU {per_request * 1000:.2f} ms per request "
+            f"= capacity of about {1 / per_request:.0f} req/s per free core"
+        )
 
 
 if __name__ == "__main__":

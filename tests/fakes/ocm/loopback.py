@@ -1,7 +1,8 @@
 """A real HTTP server on 127.0.0.1 for fakes of web services, with a request log and fault injection.
 
-Each server runs tornado on its own event loop in a daemon thread, so it answers tests running in any
-asyncio loop, synchronous clients, and bots started as subprocesses. Subclasses implement
+Each server is a small HTTP/1.1 server (asyncio protocol, keep-alive, Content-Length and chunked
+bodies) on its own event loop in a daemon thread, so it answers tests running in any asyncio loop,
+synchronous clients, and bots started as subprocesses. Subclasses implement
 ``dispatch(request) -> Response`` (sync or async). Used by the OCM, Nominatim and OSRM fakes.
 
     server = MyFake().start()
@@ -33,13 +34,13 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterable, Mapping
+import traceback
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from email.utils import formatdate
+from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qsl
-
-import tornado.httpserver
-import tornado.web
+from urllib.parse import parse_qsl, unquote
 
 COMMON_FAULTS = frozenset({"delay", "hang", "status500", "status503", "502-text", "429", "bad-json", "empty", "reset"})
 
@@ -121,28 +122,196 @@ class Fault:
         return path.startswith(self.path_prefix)
 
 
-class _Handler(tornado.web.RequestHandler):
-    SUPPORTED_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
+class Headers(Mapping[str, str]):
+    """Request headers: case-insensitive lookup, original names when iterated."""
 
-    def initialize(self, owner: LoopbackServer) -> None:
+    __slots__ = ("_items", "_lower")
+
+    def __init__(self, items: list[tuple[str, str]]) -> None:
+        self._items = items
+        self._lower: dict[str, str] = {}
+        for name, value in items:
+            key = name.lower()
+            self._lower[key] = f"{self._lower[key]},{value}" if key in self._lower else value
+
+    def __getitem__(self, name: str) -> str:
+        return self._lower[name.lower()]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._lower
+
+    def __iter__(self) -> Iterator[str]:
+        seen: set[str] = set()
+        for name, _ in self._items:
+            if name.lower() not in seen:
+                seen.add(name.lower())
+                yield name
+
+    def __len__(self) -> int:
+        return len(self._lower)
+
+    def __repr__(self) -> str:
+        return f"Headers({self._items!r})"
+
+
+_REASONS = {status.value: status.phrase for status in HTTPStatus}
+_MAX_HEAD = 64 * 1024
+_MAX_BODY = 20 * 1024 * 1024
+
+
+class _Connection(asyncio.Protocol):
+    """One client connection: parses requests one after another and answers them in order."""
+
+    def __init__(self, owner: LoopbackServer) -> None:
         self.owner = owner
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.busy = False
+        self.closed = False
+        self.task: asyncio.Task[None] | None = None
 
-    async def _serve(self, *_args: str) -> None:
-        await self.owner._serve(self)
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.owner._connections.add(self)
 
-    get = head = post = put = delete = patch = options = _serve
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.owner._connections.discard(self)
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
 
-    def compute_etag(self) -> None:
-        return None
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if not self.busy:
+            self._next_request()
 
-    def log_exception(self, typ, value, tb) -> None:
-        # A client that times out and hangs up is normal here, not worth a traceback.
-        if not isinstance(value, (asyncio.CancelledError, tornado.iostream.StreamClosedError)):
-            super().log_exception(typ, value, tb)
+    def close(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.closed = True
+            self.transport.close()
+
+    def _next_request(self) -> None:
+        parsed = self._parse()
+        if parsed is None:
+            return
+        self.busy = True
+        self.task = asyncio.get_running_loop().create_task(self._handle(*parsed))
+
+    def _parse(self) -> tuple[str, str, Headers, bytes, bool] | None:
+        """(method, target, headers, body, keep_alive) of the next complete request, else None."""
+        buffer = self.buffer
+        while buffer.startswith(b"\r\n"):  # stray CRLF between requests is allowed
+            del buffer[:2]
+        end = buffer.find(b"\r\n\r\n")
+        if end < 0:
+            if len(buffer) > _MAX_HEAD:
+                self._fail(431)
+            return None
+        head = bytes(buffer[:end]).decode("latin-1").split("\r\n")
+        try:
+            method, target, version = head[0].split(" ")
+        except ValueError:
+            self._fail(400)
+            return None
+        items = []
+        for line in head[1:]:
+            name, sep, value = line.partition(":")
+            if not sep:
+                self._fail(400)
+                return None
+            items.append((name.strip(), value.strip()))
+        headers = Headers(items)
+        body_start = end + 4
+        if "chunked" in headers.get("Transfer-Encoding", "").lower():
+            decoded = _dechunk(buffer, body_start)
+            if decoded is None:
+                return None
+            body, consumed = decoded
+        else:
+            try:
+                length = int(headers.get("Content-Length", "0") or 0)
+            except ValueError:
+                self._fail(400)
+                return None
+            if length > _MAX_BODY:
+                self._fail(413)
+                return None
+            if len(buffer) < body_start + length:
+                if headers.get("Expect", "").lower() == "100-continue" and self.transport is not None:
+                    self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                return None
+            body, consumed = bytes(buffer[body_start : body_start + length]), body_start + length
+        del buffer[:consumed]
+        connection = headers.get("Connection", "").lower()
+        keep_alive = "close" not in connection and (version == "HTTP/1.1" or "keep-alive" in connection)
+        return method, target, headers, body, keep_alive
+
+    def _fail(self, status: int) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.write(
+                f"HTTP/1.1 {status} {_REASONS.get(status, '')}\r\nContent-Length: 0\r\n"
+                "Connection: close\r\n\r\n".encode()
+            )
+        self.close()
+
+    async def _handle(self, method: str, target: str, headers: Headers, body: bytes, keep_alive: bool) -> None:
+        try:
+            response = await self.owner._serve(method, target, headers, body)
+        except asyncio.CancelledError:
+            return
+        if self.closed:
+            return
+        if response is None:  # drop the connection without an answer
+            self.close()
+            return
+        self._write(method, response, keep_alive)
+        if not keep_alive:
+            self.close()
+            return
+        self.busy = False
+        self.task = None
+        if self.buffer:
+            self._next_request()
+
+    def _write(self, method: str, response: Response, keep_alive: bool) -> None:
+        assert self.transport is not None
+        lines = [
+            f"HTTP/1.1 {response.status} {_REASONS.get(response.status, 'Unknown')}",
+            f"Date: {formatdate(usegmt=True)}",
+            f"Content-Length: {len(response.body)}",
+        ]
+        if response.content_type:
+            lines.append(f"Content-Type: {response.content_type}")
+        lines.extend(f"{name}: {value}" for name, value in response.headers.items())
+        if not keep_alive:
+            lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        self.transport.write(head if method == "HEAD" else head + response.body)
+
+
+def _dechunk(buffer: bytearray, start: int) -> tuple[bytes, int] | None:
+    """Decode a complete chunked body from ``buffer[start:]``: (body, bytes consumed) or None if partial."""
+    body = bytearray()
+    at = start
+    while True:
+        line_end = buffer.find(b"\r\n", at)
+        if line_end < 0:
+            return None
+        size = int(bytes(buffer[at:line_end]).split(b";")[0].strip() or b"0", 16)
+        at = line_end + 2
+        if size == 0:
+            trailer_end = buffer.find(b"\r\n\r\n", at - 2)
+            if trailer_end < 0:
+                return None
+            return bytes(body), trailer_end + 4
+        if len(buffer) < at + size + 2:
+            return None
+        body += buffer[at : at + size]
+        at += size + 2
 
 
 class LoopbackServer:
-    """Base class: background tornado server, request log, faults. Subclasses define dispatch()."""
+    """Base class: background HTTP server, request log, faults. Subclasses define dispatch()."""
 
     fault_kinds: frozenset[str] = COMMON_FAULTS
     default_fault_prefix = "/"
@@ -154,7 +323,8 @@ class LoopbackServer:
         self._lock = threading.RLock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._http: tornado.httpserver.HTTPServer | None = None
+        self._server: asyncio.AbstractServer | None = None
+        self._connections: set[_Connection] = set()
         self._release: asyncio.Event | None = None
         self._started = threading.Event()
         self._start_error: BaseException | None = None
@@ -186,12 +356,8 @@ class LoopbackServer:
         self._loop = loop
         asyncio.set_event_loop(loop)
         try:
-            app = tornado.web.Application([(r"/.*", _Handler, {"owner": self})], log_function=_no_access_log)
-            self._http = tornado.httpserver.HTTPServer(
-                app, xheaders=False, idle_connection_timeout=300, max_body_size=20 * 1024 * 1024
-            )
-            self._http.add_sockets([sock])
             self._release = asyncio.Event()
+            self._server = loop.run_until_complete(loop.create_server(lambda: _Connection(self), sock=sock))
         except BaseException as exc:  # pragma: no cover - start-up failure is reported to start()
             self._start_error = exc
             self._started.set()
@@ -200,7 +366,10 @@ class LoopbackServer:
         try:
             loop.run_forever()
         finally:
+            for task in asyncio.all_tasks(loop):
+                task.cancel()
             with contextlib.suppress(Exception):
+                loop.run_until_complete(asyncio.sleep(0))
                 loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
@@ -210,17 +379,16 @@ class LoopbackServer:
         if loop is None or thread is None or not thread.is_alive():
             return
 
-        async def shutdown() -> None:
-            assert self._http is not None
-            self._http.stop()
+        def shutdown() -> None:
+            if self._server is not None:
+                self._server.close()
             self._release_hung()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._http.close_all_connections(), timeout / 2)
+            for connection in list(self._connections):
+                connection.close()
+            loop.stop()
 
-        with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(shutdown(), loop).result(timeout)
         with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(loop.stop)
+            loop.call_soon_threadsafe(shutdown)
         thread.join(timeout)
         self._loop = None
         self._thread = None
@@ -318,15 +486,16 @@ class LoopbackServer:
     def dispatch(self, request: RecordedRequest) -> Any:
         raise NotImplementedError
 
-    async def _serve(self, handler: _Handler) -> None:
-        req = handler.request
+    async def _serve(self, method: str, target: str, headers: Headers, body: bytes) -> Response | None:
+        """Record, apply a fault or dispatch; None means "close the connection unanswered"."""
+        path, _, query = target.partition("?")
         record = RecordedRequest(
-            method=req.method or "GET",
-            path=req.path,
-            query=req.query,
-            raw_params=dict(parse_qsl(req.query, keep_blank_values=True)),
-            headers=req.headers,  # tornado builds a fresh case-insensitive mapping per request
-            body=req.body or b"",
+            method=method,
+            path=unquote(path),
+            query=query,
+            raw_params=dict(parse_qsl(query, keep_blank_values=True)),
+            headers=headers,
+            body=body,
             timestamp=time.time(),
             monotonic=time.monotonic(),
         )
@@ -335,13 +504,11 @@ class LoopbackServer:
         response: Response | None = None
         if fault is not None:
             record.fault = fault.kind
-            if fault.kind == "hang":
-                await self._wait_released()
-                self._drop(handler, record)
-                return
-            if fault.kind == "reset":
-                self._drop(handler, record)
-                return
+            if fault.kind in ("hang", "reset"):
+                if fault.kind == "hang":
+                    await self._wait_released()
+                record.status = None
+                return None
             if fault.kind == "delay":
                 await self._sleep_or_release(fault.delay)
             response = self.fault_response(fault, record)
@@ -353,8 +520,10 @@ class LoopbackServer:
                 response = result
             except Exception as exc:  # a bug in a fake must show up as a 500, not a hang
                 response = Response.text(f"fake server error: {exc!r}", 500, "text/plain")
-                handler.log_exception(type(exc), exc, exc.__traceback__)
-        self._write(handler, record, response)
+                traceback.print_exception(exc)
+        record.status = response.status
+        record.response_bytes = len(response.body)
+        return response
 
     async def _wait_released(self) -> None:
         release = self._release
@@ -368,32 +537,6 @@ class LoopbackServer:
             return
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(release.wait(), seconds)
-
-    @staticmethod
-    def _drop(handler: _Handler, record: RecordedRequest) -> None:
-        record.status = None
-        with contextlib.suppress(Exception):
-            handler.request.connection.stream.close()  # type: ignore[union-attr]
-        handler._finished = True  # tornado must not try to answer on the closed stream
-
-    @staticmethod
-    def _write(handler: _Handler, record: RecordedRequest, response: Response) -> None:
-        handler.set_status(response.status)
-        handler.clear_header("Content-Type")
-        handler.clear_header("Server")
-        if response.content_type:
-            handler.set_header("Content-Type", response.content_type)
-        for name, value in response.headers.items():
-            handler.set_header(name, value)
-        record.status = response.status
-        record.response_bytes = len(response.body)
-        if response.body and handler.request.method != "HEAD":
-            handler.write(response.body)
-        handler.finish()
-
-
-def _no_access_log(handler: tornado.web.RequestHandler) -> None:
-    """Fakes keep their own request log; tornado's access log would only add noise to test output."""
 
 
 def csv_ints(value: str | None) -> list[int]:
