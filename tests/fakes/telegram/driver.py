@@ -582,6 +582,18 @@ class FakeGroup(ChatObserver):
         self.server.user_message(self.chat_id, user.user, {"left_chat_member": user.user})
         await asyncio.sleep(0)
 
+    async def upgrade_to_supergroup(self, by: FakeUser) -> None:
+        """Turn a basic group into a supergroup: the bot gets migrate_to/from_chat_id messages,
+        sends to the old id fail with ChatMigrated, and this group takes the new id."""
+        if self.server.chat(self.chat_id).type != "group":
+            raise AssertionError(f"{self.title} is already a supergroup")
+        new_id = -(10**12 + self.server.new_id())
+        self.old_chat_id = self.chat_id
+        self.server.upgrade_to_supergroup(self.chat_id, new_id, by.user)
+        self.chat_id = new_id
+        self._seen_up_to = 0
+        await asyncio.sleep(0)
+
     def set_role(self, user: FakeUser, status: str) -> None:
         """"creator", "administrator", "member", "restricted", "left" or "kicked"."""
         with self.server._lock:

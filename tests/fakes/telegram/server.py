@@ -75,6 +75,7 @@ class TelegramErrors:
         "is running"
     )
     MESSAGE_NOT_LIVE = "Bad Request: message can't be edited"
+    MIGRATED = "Bad Request: group chat was upgraded to a supergroup chat"
 
     @staticmethod
     def too_many_requests(retry_after: int) -> str:
@@ -186,6 +187,7 @@ class ChatState:
     next_message_id: int = 1
     menu_button: dict | None = None
     description: str | None = None
+    migrated_to: int | None = None  # a basic group upgraded to this supergroup
 
     @property
     def id(self) -> int:
@@ -566,7 +568,8 @@ class FakeTelegramServer:
         if reply and reply.get("from", {}).get("id") == self.bot_id:
             return True
         return any(key in message for key in ("new_chat_members", "left_chat_member",
-                                               "group_chat_created", "migrate_to_chat_id"))
+                                               "group_chat_created", "migrate_to_chat_id",
+                                               "migrate_from_chat_id"))
 
     def new_callback_query(self, user: dict, chat_id: int, message_id: int, data: str) -> str:
         with self._lock:
@@ -607,6 +610,18 @@ class FakeTelegramServer:
                        "old_chat_member": self._member_object(chat, self.bot_user, old),
                        "new_chat_member": self._member_object(chat, self.bot_user, status)}
         self.push_update("my_chat_member", payload)
+
+    def upgrade_to_supergroup(self, chat_id: int, new_id: int, by: dict) -> None:
+        """A basic group becomes a supergroup: migrate_to/from messages, the old id answers 400."""
+        with self._lock:
+            old = self.chats[chat_id]
+            chat = {**old.chat, "id": new_id, "type": "supergroup"}
+            new = ChatState(chat=chat, members=dict(old.members), bot_status=old.bot_status,
+                            known_to_bot=old.known_to_bot)
+            self.chats[new_id] = new
+            old.migrated_to = new_id
+        self.user_message(chat_id, by, {"migrate_to_chat_id": new_id})
+        self.user_message(new_id, by, {"migrate_from_chat_id": chat_id})
 
     def stored_messages(self, chat_id: int) -> list[StoredMessage]:
         with self._lock:
@@ -891,6 +906,8 @@ class FakeTelegramServer:
             raise ApiError(403, TelegramErrors.CANT_INITIATE)
         if not chat.known_to_bot:
             raise ApiError(400, TelegramErrors.CHAT_NOT_FOUND)
+        if chat.migrated_to is not None:
+            raise ApiError(400, TelegramErrors.MIGRATED, migrate_to_chat_id=chat.migrated_to)
         if chat.type == "private":
             if chat.blocked:
                 raise ApiError(403, TelegramErrors.BLOCKED)

@@ -16,7 +16,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import Forbidden
+from telegram.error import ChatMigrated, Forbidden
 from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
@@ -255,3 +255,20 @@ async def test_removed_bot_gets_forbidden(telegram, telegram_server, group_bot):
     with pytest.raises(Forbidden, match=r"(?i)bot was kicked from the supergroup chat"):
         await group_bot.bot.send_message(club.chat_id, "still here?")
     assert club.bot_status == "kicked"
+
+
+async def test_basic_group_upgraded_to_supergroup_moves_the_chat(telegram, group_bot):
+    ada = telegram.user("Ada")
+    club = telegram.group("EV Club", members=[ada], admins=[ada], supergroup=False)
+    await club.add_bot(by=ada)
+    await club.wait_for_message()
+    old_id = club.chat_id
+
+    await club.upgrade_to_supergroup(by=ada)
+    await telegram.wait_for_updates_consumed()
+    with pytest.raises(ChatMigrated) as raised:
+        await group_bot.bot.send_message(old_id, "hello?")
+    await ada.send_text_in(club, "/subscribe")
+
+    assert raised.value.new_chat_id == club.chat_id
+    assert (await club.wait_for_message()).text == "Subscribed."
