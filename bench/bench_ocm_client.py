@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gzip
 import json
 import math
 import random
@@ -49,8 +50,11 @@ HEADERS = {"User-Agent": "ocm-bot-bench/1.0"}
 # 1. Bytes ---------------------------------------------------------------------------------------
 
 
-def bytes_per_shape(server: FakeOcmServer, center: tuple[float, float]) -> dict[str, int]:
-    """Response bytes of one 100-charger search at ``center`` in OCM's default and our shape."""
+def bytes_per_shape(server: FakeOcmServer, center: tuple[float, float]) -> dict[str, tuple[int, int]]:
+    """Response bytes (plain, gzipped) of one 100-charger search at ``center`` in each shape.
+
+    The fake sends plain bodies; OCM's front end may gzip, so both sizes are shown.
+    """
     base = {"output": "json", "latitude": center[0], "longitude": center[1], "maxresults": 100}
     shapes = {
         "OCM default (verbose)": {},
@@ -63,7 +67,7 @@ def bytes_per_shape(server: FakeOcmServer, center: tuple[float, float]) -> dict[
             response = http.get(f"{server.url}/poi", params={**base, **extra})
             response.raise_for_status()
             assert len(response.json()) == 100, "the bench needs 100 chargers in the answer"
-            sizes[name] = len(response.content)
+            sizes[name] = (len(response.content), len(gzip.compress(response.content, 6)))
     return sizes
 
 
@@ -199,12 +203,12 @@ async def main(iterations: int) -> None:
                 if center == CITY:
                     server.generate_chargers(3000, center=CITY, radius_km=12, seed=1)
                 sizes = bytes_per_shape(server, center)
-                default = sizes["OCM default (verbose)"]
-                print(f"   {label}:")
-                for name, size in sizes.items():
-                    print(f"     {name:45s} {size:>9,d} bytes  {size / default:6.1%}")
+                default, default_gz = sizes["OCM default (verbose)"]
+                print(f"   {label}:{'plain':>50s} {'gzipped':>20s}")
+                for name, (size, gz) in sizes.items():
+                    print(f"     {name:45s} {size:>9,d} B {size / default:6.1%}  {gz:>8,d} B {gz / default_gz:6.1%}")
                 ours = await client_default_bytes(server, reference_path, center)
-                print(f"     {'through OcmClient.search()':45s} {ours:>9,d} bytes  {ours / default:6.1%}")
+                print(f"     {'through OcmClient.search()':45s} {ours:>9,d} B {ours / default:6.1%}")
 
             print("\n2. OCM requests for 100 searches by 20 users in one city (3000 chargers, Berlin)")
             total, by_kind, empty = await requests_for_mix(server, reference_path)

@@ -426,7 +426,8 @@ class OcmClient:
     ) -> list[Charger]:
         """Chargers added or changed after ``since`` (oldest change first), for the group poll.
 
-        Never answered from cache: the poll exists to see what changed.
+        Never answered from cache: the poll exists to see what changed. Cached searches that
+        hold a changed charger are dropped, so the next search shows the change.
         """
         query = self._capped(
             PoiQuery(
@@ -438,6 +439,12 @@ class OcmClient:
         )
         key = ("poi-fresh", query.cache_key())
         entry = await self._coalesced(key, lambda: self._search_ocm(query, cache=False))
+        changed = {charger.id for charger in entry.chargers}
+        if changed:
+            self._searches.discard(lambda cached: any(c.id in changed for c in cached.chargers))
+            for charger in entry.chargers:
+                self._chargers.pop((charger.id, True), None)
+                self._chargers[(charger.id, False)] = charger
         return list(entry.chargers)
 
     async def export(self, query: PoiQuery) -> bytes:

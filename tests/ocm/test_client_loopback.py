@@ -725,3 +725,14 @@ async def test_random_searches_answered_from_the_cache_equal_ocms_own_answers(
         assert [c.id for c in found] == [c.id for c in parse_pois(direct.json(), reference)], query
     client_requests = [r for r in poi_requests(ocm_server) if r.params.get("client") == "ocm-bot"]
     assert len(client_requests) < 25  # a good share of the 40 came from the cache (20 today)
+
+
+async def test_a_change_seen_by_the_poll_reaches_the_next_search(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    [before] = [c for c in await ocm.search(POINT) if c.id == 157899] or [None]
+    assert before is not None and before.usage_cost != "Free now"
+    ocm_server.modify_poi(157899, UsageCost="Free now")
+    await ocm.modified_since(since)
+    [after] = [c for c in await ocm.search(POINT) if c.id == 157899]
+    assert after.usage_cost == "Free now"
+    assert (await ocm.get_chargers([157899]))[0].usage_cost == "Free now"
