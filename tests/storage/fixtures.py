@@ -14,6 +14,7 @@ Fixtures:
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import itertools
 import os
@@ -31,6 +32,8 @@ import pytest
 
 from ocm_bot.storage.postgres import PostgresStorage
 from ocm_bot.storage.sqlite import SqliteStorage
+
+_PREFIX = "ocm-bot-pg-"
 
 
 def find_postgres_bin() -> Path:
@@ -68,6 +71,45 @@ def _server_account() -> tuple[int, int] | None:
     pytest.fail("running as root, but there is no 'postgres' or 'nobody' user to run PostgreSQL")
 
 
+def _run_as(account: tuple[int, int] | None, root: Path, *args: str) -> None:
+    uid, gid = account or (None, None)
+    result = subprocess.run(
+        args,
+        user=uid,
+        group=gid,
+        extra_groups=[] if uid is not None else None,
+        env={**os.environ, "HOME": str(root), "LC_ALL": "C"},
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        log = root / "server.log"
+        details = log.read_text() if log.exists() else ""
+        raise RuntimeError(f"{args[0]} failed:\n{result.stdout}{result.stderr}{details}")
+
+
+def _stop_server(bin_dir: Path, account: tuple[int, int] | None, root: Path) -> None:
+    _run_as(account, root, str(bin_dir / "pg_ctl"), "--pgdata", str(root / "data"), "--mode", "immediate", "stop")
+
+
+def remove_abandoned_clusters(bin_dir: Path) -> None:
+    """Stop and delete clusters whose test session was killed before it could clean up."""
+    for root in [*Path("/dev/shm").glob(_PREFIX + "*"), *Path(tempfile.gettempdir()).glob(_PREFIX + "*")]:
+        try:
+            os.kill(int((root / "owner.pid").read_text()), 0)
+            continue  # its session is still running
+        except ProcessLookupError:
+            pass
+        except (OSError, ValueError):
+            continue  # being created right now, or not ours to judge
+        if (root / "data" / "postmaster.pid").exists():
+            with contextlib.suppress(RuntimeError):
+                _stop_server(bin_dir, _server_account(), root)
+        shutil.rmtree(root, ignore_errors=True)
+
+
 class PostgresCluster:
     """A throwaway PostgreSQL cluster; ``create_database()`` gives a fresh database's URL."""
 
@@ -79,29 +121,15 @@ class PostgresCluster:
         # and without fsync; a durable cluster (for benchmarks) is on disk with default settings.
         shm = Path("/dev/shm")
         in_memory = not durable and shm.is_dir() and os.access(shm, os.W_OK)
-        self.root = Path(tempfile.mkdtemp(prefix="ocm-bot-pg-", dir=shm if in_memory else None))
+        self.root = Path(tempfile.mkdtemp(prefix=_PREFIX, dir=shm if in_memory else None))
+        (self.root / "owner.pid").write_text(str(os.getpid()))
         self.data_dir = self.root / "data"
         self.port = _free_port()
         self._names = itertools.count(1)
         self._admin_connection: psycopg.Connection[Any] | None = None
 
     def _run(self, *args: str) -> None:
-        uid, gid = self.account or (None, None)
-        result = subprocess.run(
-            args,
-            user=uid,
-            group=gid,
-            extra_groups=[] if uid is not None else None,
-            env={**os.environ, "HOME": str(self.root), "LC_ALL": "C"},
-            cwd=self.root,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            log = self.root / "server.log"
-            details = log.read_text() if log.exists() else ""
-            raise RuntimeError(f"{args[0]} failed:\n{result.stdout}{result.stderr}{details}")
+        _run_as(self.account, self.root, *args)
 
     def start(self) -> None:
         if self.account is not None:
@@ -135,10 +163,7 @@ class PostgresCluster:
         if self._admin_connection is not None:
             self._admin_connection.close()
         try:
-            self._run(
-                str(self.bin_dir / "pg_ctl"), "--pgdata", str(self.data_dir),
-                "--mode", "immediate", "stop",
-            )  # fmt: skip
+            _stop_server(self.bin_dir, self.account, self.root)
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 
@@ -181,7 +206,9 @@ class PostgresCluster:
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresCluster]:
-    cluster = PostgresCluster(find_postgres_bin())
+    bin_dir = find_postgres_bin()
+    remove_abandoned_clusters(bin_dir)
+    cluster = PostgresCluster(bin_dir)
     try:
         cluster.start()
         yield cluster
