@@ -564,5 +564,30 @@ async def test_ocm_refusal_gets_an_honest_message_and_is_not_marked_delivered(
     assert ocm_server.comments == []
 
 
+async def test_a_restart_mid_conversation_resumes_at_the_same_step(make_bot, telegram, ocm_server):
+    bot = await make_bot(write_key=ocm_server.add_write_key())
+    ada = telegram.user("Ada")
+    panel = await open_checkin(ada)
+    rating = await tap_and_wait_edit(ada, panel, "✅ Charged successfully")
+    await bot.restart()
+    comment_step = await tap_and_wait_edit(ada, rating, "4")
+    assert "Anything to add" in comment_step.text
+    await ada.send_text("Fast and free")
+    summary = await ada.wait_for_message(containing="Your check-in at")
+    assert "Rating: ★★★★☆ (4/5)" in summary.text
+    await tap(ada, summary, "Submit")
+    await ada.wait_for_edit(summary, containing="Thanks!")
+    assert posts(ocm_server) == [
+        {
+            "ChargePointID": CHARGER,
+            "CommentTypeID": 10,
+            "CheckinStatusTypeID": 10,
+            "Rating": 4,
+            "Comment": "Fast and free",
+            "UserName": "Ada",
+        }
+    ]
+
+
 if __name__ == "__main__":
     asyncio.run(_serve_from_environment())
