@@ -153,6 +153,12 @@ class Schema:
         self, value: Any, types: list[str], where: str, top: str = ""
     ) -> list[Problem]:
         """Strictly check a JSON value against a union of schema types."""
+        if len(types) > 1:
+            # Report against the type the value was meant to be (an inline keyboard with bad
+            # buttons is still an InlineKeyboardMarkup, not a ReplyKeyboardRemove).
+            distances = {kind: self._shape_distance(value, kind) for kind in types}
+            closest = min(distances.values())
+            types = [kind for kind in types if distances[kind] == closest]
         best: list[Problem] | None = None
         for kind in types:
             problems = self._check_one(value, kind, where, top)
@@ -161,6 +167,25 @@ class Schema:
             if best is None or len(problems) < len(best):
                 best = problems
         return best or []
+
+    def _shape_distance(self, value: Any, kind: str) -> int:
+        if kind.startswith("Array of"):
+            return 0 if isinstance(value, list) else 100
+        spec = self.types.get(kind)
+        if spec is None or "subtypes" in spec:
+            return 0 if not self._check_one_primitive(value, kind) else 100
+        if not isinstance(value, dict):
+            return 100
+        fields = self._fields[kind]
+        unknown = sum(1 for key in value if key not in fields)
+        missing = sum(1 for key, f in fields.items() if f["required"] and key not in value)
+        return unknown + missing
+
+    def _check_one_primitive(self, value: Any, kind: str) -> bool:
+        """True when `value` is NOT of the primitive `kind` (abstract types count as matching)."""
+        if kind in self.types:
+            return not isinstance(value, dict)
+        return bool(self._check_one(value, kind, "", ""))
 
     def _check_one(self, value: Any, kind: str, where: str, top: str) -> list[Problem]:
         if kind.startswith("Array of "):
