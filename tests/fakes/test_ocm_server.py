@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -500,3 +501,41 @@ def test_stop_is_prompt_even_with_a_hung_request():
     started = time.perf_counter()
     server.stop()
     assert time.perf_counter() - started < 2
+
+
+# ------------------------------------------------------------------------------------ HTTP layer
+def _raw_exchange(server: FakeOcmServer, payload: bytes, answers: int) -> list[bytes]:
+    """Send raw bytes on one connection and read ``answers`` HTTP responses (Content-Length framed)."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(payload)
+        stream = sock.makefile("rb")
+        out = []
+        for _ in range(answers):
+            status = stream.readline()
+            length = 0
+            while (line := stream.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            out.append(status + stream.read(length))
+        return out
+
+
+def test_pipelined_requests_are_answered_in_order(ocm_server):
+    head = f"Host: x\r\nX-API-Key: {ocm_server.api_key}\r\nUser-Agent: {UA}\r\n\r\n"
+    payload = (f"GET /v3/poi?chargepointid=8378&verbose=false HTTP/1.1\r\n{head}").encode()
+    payload += (f"GET /v3/poi?chargepointid=3428&verbose=false HTTP/1.1\r\n{head}").encode()
+    first, second = _raw_exchange(ocm_server, payload, 2)
+    assert first.startswith(b"HTTP/1.1 200") and b'"ID": 8378' in first
+    assert second.startswith(b"HTTP/1.1 200") and b'"ID": 3428' in second
+
+
+def test_chunked_request_body_is_read(ocm_server):
+    ocm_server.register_user("ann@example.org", "s3cret", username="Ann")
+    body = b'{"emailaddress": "ann@example.org", "password": "s3cret"}'
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    payload = (
+        f"POST /v3/profile/authenticate HTTP/1.1\r\nHost: x\r\nX-API-Key: {ocm_server.api_key}\r\n"
+        f"User-Agent: {UA}\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n"
+    ).encode() + chunked
+    [answer] = _raw_exchange(ocm_server, payload, 1)
+    assert answer.startswith(b"HTTP/1.1 200") and b"access_token" in answer
