@@ -61,6 +61,7 @@ import math
 import os
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -99,11 +100,10 @@ class LocalDataError(OcmError):
 class _Entry:
     """One POI as the index sees it: the fields queries filter on, and the POI itself.
 
-    ``charger`` is parsed from ``raw`` on first use; ``raw`` is then dropped.
+    The :class:`Charger` is parsed from ``raw`` when a query returns it (and kept in a bounded cache).
     """
 
     __slots__ = (
-        "charger",
         "connections",
         "coslat",
         "country_id",
@@ -139,8 +139,7 @@ class _Entry:
     modified: str | None  # a UTC time as a sortable string, see _time_key
     created: str | None
     connections: tuple[tuple[int | None, int | None, float | None], ...]
-    raw: bytes | None
-    charger: Charger | None
+    raw: bytes
 
     @property
     def is_listed(self) -> bool:
@@ -293,7 +292,6 @@ def _entry_from_row(row: _Row, raw: bytes, reference: ReferenceData) -> _Entry:
     provider = reference.data_providers.get(entry.provider_id) if entry.provider_id is not None else None
     entry.open_data = provider.is_open_data_licensed if provider is not None else inline_open
     entry.raw = raw
-    entry.charger = None
     return entry
 
 
@@ -507,6 +505,8 @@ class _Index:
     by_country: dict[int | None, list[_Entry]] = field(default_factory=dict)
     rows: int = 0
     cols: int = 0
+    cache_size: int = 20_000
+    parsed: OrderedDict[int, Charger | None] = field(default_factory=OrderedDict)
 
     def __post_init__(self) -> None:
         self.rows = math.ceil(180 / self.cell_degrees)
@@ -534,21 +534,31 @@ class _Index:
         return row * self.cols + col
 
     def charger(self, entry: _Entry) -> Charger | None:
-        charger = entry.charger
-        if charger is None and entry.raw is not None:
-            try:
-                charger = parse_poi(json.loads(entry.raw), self.reference)
-            except (TypeError, ValueError, AttributeError, KeyError) as error:
-                log.warning("POI %s cannot be parsed: %s", entry.id, error)
-                charger = None
-            entry.charger, entry.raw = charger, None
+        """The entry's charger, parsed by the client's parser; the most recently used ones are kept."""
+        parsed = self.parsed
+        if entry.id in parsed:
+            parsed.move_to_end(entry.id)
+            return parsed[entry.id]
+        try:
+            charger = parse_poi(json.loads(entry.raw), self.reference)
+        except (TypeError, ValueError, AttributeError, KeyError) as error:
+            log.warning("POI %s cannot be parsed: %s", entry.id, error)
+            charger = None
+        parsed[entry.id] = charger
+        if len(parsed) > self.cache_size:
+            parsed.popitem(last=False)
         return charger
 
-    def materialise_all(self) -> None:
-        """Parse every POI now (the first queries are then as fast as the later ones)."""
-        for entry in self.entries:
-            if entry.charger is None:
-                self.charger(entry)
+
+def _frozen(index: _Index) -> _Index:
+    """Move the new index out of the cyclic GC's sight: it holds millions of objects and no cycles.
+
+    Without this, every full collection walks the whole index (about a second for OCM's world),
+    and one lands in the middle of some query now and then. The index is still freed when it is
+    replaced, by reference counting.
+    """
+    gc.freeze()
+    return index
 
 
 def build_index(
@@ -574,7 +584,7 @@ def build_index(
             gc.enable()
     if skipped:
         log.warning("local OCM data: skipped %d POIs without an ID or usable coordinates", skipped)
-    return _Index(reference, entries, cell_degrees, signature, skipped)
+    return _frozen(_Index(reference, entries, cell_degrees, signature, skipped))
 
 
 def _read_index(path: Path, reference_path: Path | None, cell_degrees: float, workers: int | None = None) -> _Index:
@@ -698,7 +708,7 @@ def _read_in_parallel(
             gc.enable()
     if skipped:
         log.warning("local OCM data: skipped %d POIs without an ID or usable coordinates", skipped)
-    return _Index(reference, entries, cell_degrees, signature, skipped)
+    return _frozen(_Index(reference, entries, cell_degrees, signature, skipped))
 
 
 # Geometry ---------------------------------------------------------------------------------------
@@ -847,14 +857,18 @@ class LocalSource:
         reload_interval: float | None = 30.0,
         cell_degrees: float = 0.1,
         workers: int | None = None,
+        parsed_cache: int = 20_000,
     ) -> LocalSource:
         """Read a dump now (blocking). Raises :class:`LocalDataError` when it cannot be read.
 
         Dumps of 64 MB and more are read by ``workers`` processes (default: one per CPU, at most 8).
+        The last ``parsed_cache`` chargers returned stay parsed; the others are parsed again when
+        a query returns them (a world-sized dump, fully parsed, would take about 1 GB more).
         """
         path = Path(path)
         ref_path = Path(reference_path) if reference_path else reference_path_for(path)
         index = _read_index(path, ref_path, cell_degrees, workers)
+        index.cache_size = parsed_cache
         log.info("local OCM data: %d chargers from %s", len(index.entries), path)
         return cls(index, path=path, reference_path=ref_path, reload_interval=reload_interval)
 
@@ -866,14 +880,18 @@ class LocalSource:
         reference_path: Path | str | None = None,
         reload_interval: float | None = 30.0,
         cell_degrees: float = 0.1,
+        workers: int | None = None,
+        parsed_cache: int = 20_000,
     ) -> LocalSource:
-        """Read a dump in a worker thread, so the event loop keeps running meanwhile."""
+        """:meth:`load` in a worker thread, so the event loop keeps running meanwhile."""
         return await asyncio.to_thread(
             cls.load,
             path,
             reference_path=reference_path,
             reload_interval=reload_interval,
             cell_degrees=cell_degrees,
+            workers=workers,
+            parsed_cache=parsed_cache,
         )
 
     @classmethod
@@ -941,6 +959,7 @@ class LocalSource:
             if not force and await asyncio.to_thread(_signature, path, ref_path) == old.signature:
                 return False
             index = await asyncio.to_thread(_read_index, path, ref_path, old.cell_degrees)
+            index.cache_size = old.cache_size
         except (OcmError, OSError) as error:
             log.warning("local OCM data: keeping the loaded data, the new data cannot be read: %s", error)
             return False
@@ -966,10 +985,6 @@ class LocalSource:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-
-    def materialise_all(self) -> None:
-        """Parse every POI now instead of on first use (blocking; for benchmarks and warm-ups)."""
-        self._index.materialise_all()
 
     # Query planning ---------------------------------------------------------------------------
 
