@@ -108,6 +108,7 @@ class OcmLimits:
     search_cache_size: int = 512
     charger_ttl: float = 600.0
     reference_max_age: timedelta = timedelta(days=1)
+    reference_retry_interval: float = 3600.0  # between background refresh tries while OCM fails
 
     def __post_init__(self) -> None:
         for name in ("max_concurrency", "requests_per_minute", "max_results", "default_results"):
@@ -218,6 +219,8 @@ class OcmClient:
         )
         self._reference: ReferenceData | None = None
         self._reference_fetched_at: datetime | None = None
+        self._refresh_task: asyncio.Future[bool] | None = None
+        self._refresh_tried_at: float | None = None
 
     @classmethod
     def create(
@@ -272,6 +275,12 @@ class OcmClient:
             self._reference, self._reference_fetched_at = stored
 
     async def aclose(self) -> None:
+        """Stop a background refresh; close the HTTP client if this client made it."""
+        task, self._refresh_task = self._refresh_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if self._owns_http:
             await self._http.aclose()
 
@@ -285,11 +294,29 @@ class OcmClient:
     # Reference data ---------------------------------------------------------------------------
 
     async def reference_data(self) -> ReferenceData:
-        """The current reference data (loaded on first use if :meth:`start` was not called)."""
+        """The current reference data (loaded on first use if :meth:`start` was not called).
+
+        A copy older than ``limits.reference_max_age`` (or the bundled one) is still returned at
+        once, while a refresh runs in the background (at most one try per
+        ``limits.reference_retry_interval`` while OCM fails).
+        """
         if self._reference is None:
             await self.start()
         assert self._reference is not None
+        self._refresh_if_stale()
         return self._reference
+
+    def _refresh_if_stale(self) -> None:
+        fetched_at = self._reference_fetched_at
+        if fetched_at is not None and self._now() - fetched_at < self.limits.reference_max_age:
+            return
+        if self._refresh_task is not None and not self._refresh_task.done():
+            return
+        now = self._clock()
+        if self._refresh_tried_at is not None and now - self._refresh_tried_at < self.limits.reference_retry_interval:
+            return
+        self._refresh_tried_at = now
+        self._refresh_task = asyncio.ensure_future(self.refresh_reference_data())
 
     def use_reference_data(self, reference: ReferenceData) -> None:
         """Start from ``reference`` (e.g. the bundled copy when OCM is down at the first start).

@@ -10,7 +10,7 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -74,11 +74,12 @@ def sleeps() -> Sleeps:
 
 
 @pytest.fixture
-def make_client(
+async def make_client(
     http: httpx.AsyncClient, ocm_server: FakeOcmServer, sleeps: Sleeps, reference_copy: Path
-) -> Callable[..., OcmClient]:
+) -> AsyncIterator[Callable[..., OcmClient]]:
     """Clients sharing one reference file, fresh for a day (no reference request at start)."""
     path = reference_copy
+    made: list[OcmClient] = []
 
     def make(**options: Any) -> OcmClient:
         settings: dict[str, Any] = {
@@ -89,9 +90,12 @@ def make_client(
             "sleep": sleeps,
         }
         settings.update(options)
-        return OcmClient(http, **settings)
+        made.append(OcmClient(http, **settings))
+        return made[-1]
 
-    return make
+    yield make
+    for client in made:
+        await client.aclose()
 
 
 @pytest.fixture
@@ -579,10 +583,34 @@ async def test_bundled_reference_data_serves_until_the_daily_refresh(
     client = make_client(reference_cache_path=None)
     bundled = ReferenceData.from_json({"ConnectionTypes": [{"ID": 33, "Title": "CCS"}], "StatusTypes": []})
     client.use_reference_data(bundled)
-    assert await client.reference_data() is bundled
-    assert ocm_server.requests_to("/v3/referencedata") == []
-    assert await client.refresh_reference_data() is True
+    assert await client.reference_data() is bundled  # at once; OCM's copy is fetched meanwhile
+    assert await client.refresh_reference_data() is True  # shares the background request
     assert (await client.reference_data()).connection_types[33].title == "CCS (Type 2)"
+    assert len(ocm_server.requests_to("/v3/referencedata")) == 1
+
+
+async def test_a_day_old_copy_is_refreshed_in_the_background_and_retried_hourly_while_ocm_fails(
+    make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer
+) -> None:
+    clock, later = Clock(), datetime.now(UTC) + timedelta(days=2)
+    client = make_client(now=lambda: later, clock=clock)
+    ocm_server.inject("status503", times=None, path_prefix="/v3/")
+    await client.start()  # OCM down: the stale disk copy
+    stale = await client.reference_data()
+    await client.reference_data()
+    await asyncio.wait_for(client.refresh_reference_data(), 1)
+    tries = len(ocm_server.requests_to("/v3/referencedata"))
+    await client.reference_data()  # within the hour: no new try
+    await asyncio.sleep(0.01)
+    assert len(ocm_server.requests_to("/v3/referencedata")) == tries
+    ocm_server.clear_faults()
+    clock.now += FAST.reference_retry_interval + 1
+    assert await client.reference_data() is stale  # still served at once
+    for _ in range(100):
+        if (await client.reference_data()) is not stale:
+            break
+        await asyncio.sleep(0.01)
+    assert (await client.reference_data()) is not stale
 
 
 async def test_wrong_password_is_a_user_auth_error(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
