@@ -96,7 +96,7 @@ class OcmLimits:
     total_timeout: float = 25.0  # OCM has hung for 20 s and more on valid requests (ocm-system#260)
     max_concurrency: int = 4
     requests_per_minute: int = 60
-    max_results: int = 200  # per request: with the radius cap, paging the world is impossible
+    max_results: int = 200  # per request; with requests_per_minute it bounds what one instance can pull
     default_results: int = 10
     prefetch_results: int = 100  # an area search asks OCM for this many, to answer the next ones
     max_radius_km: float = 100.0
@@ -147,7 +147,9 @@ class CommentSubmission:
     def __post_init__(self) -> None:
         if isinstance(self.charger_id, bool) or not isinstance(self.charger_id, int) or self.charger_id < 1:
             raise ValueError(f"charger_id must be a positive OCM ID, got {self.charger_id!r}")
-        if self.rating is not None and not (isinstance(self.rating, int) and 1 <= self.rating <= 5):
+        if self.rating is not None and (
+            isinstance(self.rating, bool) or not isinstance(self.rating, int) or not 1 <= self.rating <= 5
+        ):
             raise ValueError(f"rating must be 1 to 5, got {self.rating!r}")
         for name, longest in (("comment", 4000), ("user_name", 100), ("related_url", 500)):
             value = getattr(self, name)
