@@ -56,8 +56,8 @@ from ocm_bot.ocm.source import ChargerSource
 
 REUSE_MIN_HITS = 10
 """A truncated fetch that covers less than the radius is still used if it has two pages of matches."""
-MAX_RADIUS_KM = 200.0
-WIDER_RADIUS_STEPS_KM = (*RADIUS_STEPS_KM, 100.0, MAX_RADIUS_KM)
+MAX_RADIUS_KM = 100.0  # the OCM client's cap too: OCM is not asked for wider circles
+WIDER_RADIUS_STEPS_KM = (*RADIUS_STEPS_KM, MAX_RADIUS_KM)
 _CELL_DEGREES = 0.5  # fetches are indexed by 0.5° cells (about 55 km north-south)
 _EDGE_TOLERANCE = 1.005  # OCM's and our distance formulas differ a little at the edge of the radius
 

@@ -156,3 +156,30 @@ def test_favourites_list_names_status_and_gone_chargers():
     assert "1 favourite is no longer listed on Open Charge Map: #42" in view.text
     assert [b.text for b in view.keyboard.inline_keyboard[0]] == ["ℹ️ 1", "ℹ️ 2"]
     assert "No favourites yet" in favourites_view(t, [], [], codec, unit=DistanceUnitChoice.KM).text
+
+
+@pytest.mark.parametrize(
+    ("language", "km", "unit", "text"),
+    [
+        ("en", 0.634, DistanceUnitChoice.KM, "634 m"),
+        ("en", 3.456, DistanceUnitChoice.KM, "3.46 km"),
+        ("de", 3.456, DistanceUnitChoice.KM, "3,46 km"),
+        ("en", 1234.5, DistanceUnitChoice.KM, "1,234 km"),
+        ("de", 1234.5, DistanceUnitChoice.KM, "1.234 km"),
+        ("en", 0.631, DistanceUnitChoice.MILES, "0.392 mi"),
+        ("en", 0.05, DistanceUnitChoice.MILES, "164 ft"),
+    ],
+)
+def test_distances_have_three_significant_digits_in_the_drivers_locale(language, km, unit, text):
+    from ocm_bot.views.format import distance
+
+    assert distance(translator(language), km, unit) == text
+
+
+def test_relative_dates_read_naturally():
+    from ocm_bot.views.format import ago
+
+    assert ago(t, NOW - timedelta(days=3, hours=5), NOW) == "3 days ago"
+    assert ago(t, NOW - timedelta(minutes=5), NOW) == "5 minutes ago"
+    assert ago(translator("de"), NOW - timedelta(days=400), NOW) == "vor 1 Jahr"
+    assert ago(t, NOW + timedelta(days=1), NOW) is not None  # a clock ahead of ours is not an error

@@ -1,0 +1,331 @@
+"""Search: bot-side latency of a location search, and OCM requests and bytes per 100 actions.
+
+    .venv/bin/python bench/bench_search.py                     # both parts, default sizes
+    .venv/bin/python bench/bench_search.py --searches 500 --sessions 20
+
+Everything runs on loopback in this process: the fake Bot API and the fake OCM (threads, zero added
+latency), SQLite storage in a temporary folder, and the real search handlers, domain and views on
+python-telegram-bot. A driver sends updates through the fake Bot API as a person would.
+
+Part 1 — latency of one location search, *update received -> reply sent*: from the moment
+python-telegram-bot hands the update to the handlers (a stamp in handler group -1) to the moment
+the ``sendMessage`` with the results is handed to the network. Reported with and without the time
+spent waiting for OCM (the loopback OCM shares this process's GIL, so its work shows up as "OCM").
+Two series: each search at a new place (OCM is asked), and searches near an earlier one (served
+from the cached answer).
+
+Part 2 — a scripted session mix of 10 actions (search, next page, next page, a narrower filter,
+details, favourite, a filter chip removed, details, /favourites, a search 300 m away), repeated
+per driver. Counts OCM ``/poi`` requests and response bytes from the fake OCM's log, against a bot
+that sends one OCM request per action (the same actions replayed as single naive requests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from telegram import Update
+from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.request import HTTPXRequest
+
+from ocm_bot.context import BotContext, BotData, Services
+from ocm_bot.domain.preferences import DistanceUnitChoice, UserPreferences
+from ocm_bot.handlers import search as search_handlers
+from ocm_bot.handlers import start
+from ocm_bot.ocm.client import OcmClient, OcmLimits
+from ocm_bot.settings import Secret, Settings
+from ocm_bot.storage.sqlite import SqliteStorage
+from ocm_bot.views.callbacks import CallbackCodec
+from tests.fakes.ocm import FakeOcmServer
+from tests.fakes.telegram.driver import TelegramDriver
+from tests.fakes.telegram.server import FakeTelegramServer
+
+CENTER = (51.5200, -0.0300)  # Bow / Mile End: the real compact samples, plus generated chargers
+SEND_METHODS = ("sendMessage", "editMessageText")
+
+
+class Stamps:
+    """Per update: when the handlers got it, when the reply left, time spent waiting for OCM."""
+
+    def __init__(self) -> None:
+        self.received: dict[int, float] = {}
+        self.sent: list[float] = []
+        self.ocm_wait = 0.0
+        self.replied = asyncio.Event()
+
+
+class TimedRequest(HTTPXRequest):
+    """Notes when the bot hands a reply to the network."""
+
+    def __init__(self, stamps: Stamps, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._stamps = stamps
+
+    async def do_request(self, url: str, method: str, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        if url.rsplit("/", 1)[-1] not in SEND_METHODS:
+            return await super().do_request(url, method, *args, **kwargs)
+        self._stamps.sent.append(time.perf_counter())
+        try:
+            return await super().do_request(url, method, *args, **kwargs)
+        finally:
+            self._stamps.replied.set()
+
+
+class TimedSource:
+    """A ChargerSource proxy that adds up the time spent waiting for OCM."""
+
+    def __init__(self, source: Any, stamps: Stamps) -> None:
+        self._source = source
+        self._stamps = stamps
+
+    async def _timed(self, call: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return await call
+        finally:
+            self._stamps.ocm_wait += time.perf_counter() - started
+
+    async def search(self, query: Any) -> Any:
+        return await self._timed(self._source.search(query))
+
+    async def get_chargers(self, ids: list[int], *, include_comments: bool = False) -> Any:
+        return await self._timed(self._source.get_chargers(ids, include_comments=include_comments))
+
+    async def reference_data(self) -> Any:
+        return await self._source.reference_data()
+
+
+async def start_bot(telegram: FakeTelegramServer, ocm: FakeOcmServer, data_dir: Path, stamps: Stamps):
+    settings = Settings(
+        telegram_bot_token=Secret(telegram.token),
+        telegram_api_url=telegram.url,
+        ocm_api_url=ocm.url,
+        ocm_api_key=Secret(ocm.api_key),
+        nominatim_url="http://127.0.0.1:9",
+    )
+    http = httpx.AsyncClient()
+    storage = await SqliteStorage(data_dir / "bench.sqlite3", secret="bench").open()
+    # The client's own budget (60 requests a minute) would turn this benchmark into a wait.
+    client = OcmClient(http, base_url=ocm.url, api_key=ocm.api_key, limits=OcmLimits(requests_per_minute=100_000))
+    services = Services(
+        settings=settings,
+        callbacks=CallbackCodec.for_token(telegram.token),
+        chargers=TimedSource(client, stamps),
+        storage=storage,
+    )
+    await search_handlers.setup(services)
+    request_options = {"connect_timeout": 2, "read_timeout": 10, "pool_timeout": 5, "httpx_kwargs": {"verify": False}}
+    application = (
+        Application.builder()
+        .token(telegram.token)
+        .base_url(telegram.api_url)
+        .base_file_url(telegram.file_url)
+        .context_types(ContextTypes(context=BotContext, bot_data=BotData))
+        .concurrent_updates(True)
+        .request(TimedRequest(stamps, connection_pool_size=16, **request_options))
+        .get_updates_request(HTTPXRequest(**request_options))
+        .build()
+    )
+    application.bot_data.services = services
+
+    async def stamp(update: Update, context: BotContext) -> None:
+        stamps.received[update.update_id] = time.perf_counter()
+
+    application.add_handler(TypeHandler(Update, stamp), group=-1)
+    application.add_handlers(search_handlers.handlers())
+    application.add_handlers(start.handlers())
+    await application.initialize()
+    await application.start()
+    await application.updater.start_polling(poll_interval=0, timeout=10)
+    await client.reference_data()  # loaded once at start-up, as in the running bot
+
+    async def stop() -> None:
+        await application.updater.stop()
+        await application.stop()
+        await application.shutdown()
+        for close in services.closers:
+            await close()
+        await storage.close()
+        await http.aclose()
+
+    return services, stop
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+async def latency(
+    driver: TelegramDriver, telegram: FakeTelegramServer, stamps: Stamps, services: Services, count: int, seed: int
+) -> dict[str, dict[str, float]]:
+    """Searches one at a time; the driver's waits are not used, so only the bot runs in this loop."""
+    rng = random.Random(seed)
+    user = driver.user("Lat")
+    await services.storage.save_user(user.id, UserPreferences(unit=DistanceUnitChoice.KM, radius_km=2).to_dict())
+    series: dict[str, dict[str, list[float]]] = {}
+    previous = CENTER
+    for n in range(count):
+        fresh = n % 2 == 0
+        if fresh:  # a new place, well away from every earlier answer's circle
+            point = (CENTER[0] + rng.uniform(-0.12, 0.12), CENTER[1] + rng.uniform(-0.2, 0.2))
+        else:  # a few hundred metres from the last search: the cached answer covers it
+            point = (previous[0] + rng.uniform(-0.002, 0.002), previous[1] + rng.uniform(-0.003, 0.003))
+        previous = point
+        before_ocm, before_sent, before_updates = stamps.ocm_wait, len(stamps.sent), set(stamps.received)
+        stamps.replied.clear()
+        telegram.user_message(user.id, user.user, {"location": {"latitude": point[0], "longitude": point[1]}})
+        await asyncio.wait_for(stamps.replied.wait(), 10)
+        update_id = next(iter(set(stamps.received) - before_updates))
+        total = stamps.sent[before_sent] - stamps.received[update_id]
+        ocm = stamps.ocm_wait - before_ocm
+        name = "new place" if fresh else "near an earlier search"
+        bucket = series.setdefault(name, {"total": [], "ocm": [], "bot": []})
+        bucket["total"].append(total * 1000)
+        bucket["ocm"].append(ocm * 1000)
+        bucket["bot"].append((total - ocm) * 1000)
+    return {
+        name: {f"{kind} p50": statistics.median(values) for kind, values in parts.items()}
+        | {f"{kind} p99": percentile(values, 0.99) for kind, values in parts.items()}
+        | {"n": len(parts["total"])}
+        for name, parts in series.items()
+    }
+
+
+async def press(user: Any, message: Any, label: str) -> Any:
+    pressed = await user.press(message, label)
+    await pressed.answered(timeout=10)
+    return pressed
+
+
+async def session_mix(
+    driver: TelegramDriver, ocm: FakeOcmServer, services: Services, sessions: int, seed: int
+) -> dict[str, float]:
+    rng = random.Random(seed)
+    ocm.clear()
+    actions: list[tuple[str, dict[str, str]]] = []  # what a one-request-per-action bot would ask
+    count = 0
+    for s in range(sessions):
+        user = driver.user(f"Driver{s}")
+        await services.storage.save_user(user.id, UserPreferences(unit=DistanceUnitChoice.KM, radius_km=5).to_dict())
+        point = (CENTER[0] + rng.uniform(-0.08, 0.08), CENTER[1] + rng.uniform(-0.12, 0.12))
+        area = {"latitude": f"{point[0]:.5f}", "longitude": f"{point[1]:.5f}", "distance": "5", "distanceunit": "km"}
+
+        await user.send_location(*point)  # 1. search
+        results = await user.wait_for_message(containing="Chargers near", timeout=10)
+        actions.append(("search", {**area, "maxresults": "5"}))
+        for page in (2, 3):  # 2-3. next page, twice
+            await press(user, results, "Next ›")
+            results = await user.wait_for_edit(results, timeout=10)
+            actions.append(("page", {**area, "maxresults": str(5 * page)}))
+        prefs = UserPreferences(unit=DistanceUnitChoice.KM, radius_km=5, min_power_kw=22)
+        await services.storage.save_user(user.id, prefs.to_dict())  # 4. a narrower filter, same place
+        await user.send_location(*point)
+        results = await user.wait_for_message(containing="Chargers near", timeout=10)
+        actions.append(("filter", {**area, "maxresults": "5", "minpowerkw": "22"}))
+        charger_ids = [int(url.rsplit("/", 1)[-1]) for label, url in results.url_buttons.items() if "OCM" in label]
+        await press(user, results, "ℹ️ 1")  # 5. details
+        details = await user.wait_for_message(containing="Connections", timeout=10)
+        actions.append(("details", {"chargepointid": str(charger_ids[0]), "includecomments": "true"}))
+        await press(user, details, "☆ Favourite")  # 6. favourite
+        await user.wait_for_edit(details, timeout=10)
+        actions.append(("favourite", {"chargepointid": str(charger_ids[0])}))
+        await press(user, results, "✕ ≥ 22 kW")  # 7. a filter removed with one tap
+        results = await user.wait_for_edit(results, timeout=10)
+        actions.append(("filter", {**area, "maxresults": "5"}))
+        await press(user, results, "ℹ️ 2")  # 8. details
+        await user.wait_for_message(containing="Connections", timeout=10)
+        second = [int(url.rsplit("/", 1)[-1]) for label, url in results.url_buttons.items() if "OCM" in label][1]
+        actions.append(("details", {"chargepointid": str(second), "includecomments": "true"}))
+        await user.send_text("/favourites")  # 9. favourites
+        await user.wait_for_message(containing="favourite", timeout=10)
+        actions.append(("favourites", {"chargepointid": str(charger_ids[0])}))
+        moved = (point[0] + 0.0027, point[1])  # 10. a search 300 m away
+        await user.send_location(*moved)
+        await user.wait_for_message(containing="Chargers near", timeout=10)
+        actions.append(("search", {**area, "latitude": f"{moved[0]:.5f}", "maxresults": "5"}))
+        count += 10
+    poi = [r for r in ocm.requests_to("/v3/poi") if r.method == "GET"]
+    bot_requests, bot_bytes = len(poi), sum(r.response_bytes for r in poi)
+
+    ocm.clear()  # replay the same actions as one naive request each
+    headers = {"X-API-Key": ocm.api_key, "User-Agent": "ocm-bot-bench/1.0"}
+    async with httpx.AsyncClient(base_url=ocm.url, headers=headers) as http:
+        for _, params in actions:
+            await http.get("/poi", params={**params, "compact": "true", "verbose": "false"})
+    naive = [r for r in ocm.requests_to("/v3/poi") if r.method == "GET"]
+    per_100 = 100 / count
+    return {
+        "actions": count,
+        "bot requests /100": bot_requests * per_100,
+        "bot kB /100": bot_bytes * per_100 / 1000,
+        "naive requests /100": len(naive) * per_100,
+        "naive kB /100": sum(r.response_bytes for r in naive) * per_100 / 1000,
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--searches", type=int, default=300)
+    parser.add_argument("--sessions", type=int, default=10)
+    parser.add_argument("--chargers", type=int, default=3000, help="generated chargers around Bow")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--sniffio-fix",
+        action="store_true",
+        help="make httpcore's per-request `import sniffio` fail fast, as installing sniffio would",
+    )
+    args = parser.parse_args()
+    if args.sniffio_fix:
+        # httpcore tries `import sniffio` on every request; without the package each try searches
+        # sys.path (about 1 ms). A None entry makes the import fail at once.
+        sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
+
+    telegram = FakeTelegramServer().start()
+    ocm = FakeOcmServer().start()
+    ocm.generate_chargers(args.chargers, center=CENTER, radius_km=15, seed=args.seed)
+    stamps = Stamps()
+    with tempfile.TemporaryDirectory() as folder:
+        services, stop = await start_bot(telegram, ocm, Path(folder), stamps)
+        try:
+            driver = TelegramDriver(telegram)
+            for _ in range(20):  # warm-up: imports, connection pools, catalogs
+                user = driver.user("Warm")
+                await user.send_location(*CENTER)
+                await user.wait_for_message(containing="Chargers near", timeout=10)
+            print(f"Location search, update received -> reply sent ({args.searches} searches, ms):")
+            for name, figures in (await latency(driver, telegram, stamps, services, args.searches, args.seed)).items():
+                print(
+                    f"  {name:24s} n={figures['n']:4d}  total p50 {figures['total p50']:6.2f} p99 "
+                    f"{figures['total p99']:6.2f} | waiting for OCM p50 {figures['ocm p50']:6.2f} p99 "
+                    f"{figures['ocm p99']:6.2f} | bot-side p50 {figures['bot p50']:6.2f} p99 {figures['bot p99']:6.2f}"
+                )
+            mix = await session_mix(driver, ocm, services, args.sessions, args.seed)
+            print(f"Session mix ({mix['actions']} actions: search, 2 pages, narrower filter, details, favourite,")
+            print("  filter chip removed, details, /favourites, search 300 m away), OCM /poi per 100 actions:")
+            print(f"  bot:   {mix['bot requests /100']:6.1f} requests, {mix['bot kB /100']:8.1f} kB")
+            print(
+                f"  naive: {mix['naive requests /100']:6.1f} requests, {mix['naive kB /100']:8.1f} kB  "
+                "(one request per action)"
+            )
+            print(f"  search stats: {services.search.stats}")
+        finally:
+            await stop()
+            ocm.stop()
+            telegram.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
