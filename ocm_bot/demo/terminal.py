@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
@@ -34,6 +35,7 @@ from typing import Any, ClassVar, TextIO
 
 from telegram import Update
 from telegram.request import BaseRequest, RequestData
+from telegram.warnings import PTBUserWarning
 
 from ocm_bot.context import BotApplication, Services
 from ocm_bot.settings import Secret, Settings
@@ -561,7 +563,12 @@ async def demo_services(settings: Settings) -> Services:
     services = Services(settings=settings, callbacks=CallbackCodec.for_token(token))
     services.storage = await open_storage(None, data_dir=settings.data_dir, secret=None)
     services.closers.append(services.storage.close)
-    services.chargers = LocalSource.bundled()
+    if settings.ocm_data_file is not None:  # the operator's own OCM dump (OCM_DATA_FILE)
+        chargers = await LocalSource.open(settings.ocm_data_file, reload_interval=None)
+    else:
+        chargers = LocalSource.bundled()
+    services.chargers = chargers
+    services.closers.append(chargers.aclose)
     for module in feature_modules():
         setup = getattr(module, "setup", None)
         if setup is not None:
@@ -570,13 +577,20 @@ async def demo_services(settings: Settings) -> Services:
     return services
 
 
-def banner(style: Style, chargers: int, places: list[str]) -> str:
+def banner(style: Style, chargers: int, places: list[str], data_file: Path | None = None) -> str:
     bold, dim = (lambda s: style("bold", s)), (lambda s: style("dim", s))
+    if data_file is None:
+        data = [
+            f"It runs on bundled data: {chargers} real Open Charge Map chargers (a snapshot, not live data) in",
+            "east London (Mile End, Bow), Leeds/Garforth, Portland OR, Salt Lake City, Andorra, Bavaria, Gdańsk",
+            "and US towns.",
+        ]
+    else:
+        data = [f"It runs on your OCM data file {data_file} ({chargers} chargers)."]
     lines = [
         bold("ocm-bot offline demo") + " — you are chatting with the real bot, in this terminal.",
-        f"It runs on bundled data: {chargers} real Open Charge Map chargers (a snapshot, not live data) in",
-        "east London (Mile End, Bow), Leeds/Garforth, Portland OR, Salt Lake City, Andorra, Bavaria, Gdańsk",
-        "and US towns. Place names work offline for: " + ", ".join(places[:14]) + ", ...",
+        *data,
+        "Place names work offline for: " + ", ".join(places[:14]) + ", ...",
         "Nothing is sent to Telegram or Open Charge Map; check-ins are not published from the demo.",
         "",
         bold("How to talk to it"),
@@ -647,7 +661,7 @@ async def chat(
     api = InMemoryBotApi(screen)
     application: BotApplication = build_application(settings, services=services, request=api)
     places = services.geocoder.place_names
-    screen.write(banner(style, len(services.chargers), places))
+    screen.write(banner(style, len(services.chargers), places, settings.ocm_data_file))
     driver = Driver(api)
     await application.initialize()
     try:
@@ -716,11 +730,20 @@ def _update_for(line: str, driver: Driver, screen: Screen, api: InMemoryBotApi) 
 def run_demo(settings: Settings, *, color: bool) -> int:
     """Chat with the bot in this terminal until /quit or end of input; the exit status (0)."""
     color = wants_color(color, sys.stdout)
-    logging.getLogger("telegram").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    _quiet_logs(settings.log_level)
     with tempfile.TemporaryDirectory(prefix="ocm-bot-demo-") as folder:
         try:
             return asyncio.run(chat(settings, color=color, stdin=sys.stdin, stdout=sys.stdout, data_dir=Path(folder)))
         except KeyboardInterrupt:
             print("\nBye!")
             return 0
+        except BrokenPipeError:  # the output went to a pipe that closed (`ocm-bot demo | head`)
+            sys.stderr.close()
+            return 0
+
+
+def _quiet_logs(level: str) -> None:
+    """Start-up chatter would scroll the conversation away: only warnings, unless LOG_LEVEL=DEBUG."""
+    if level != "DEBUG":
+        logging.getLogger().setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", category=PTBUserWarning)
