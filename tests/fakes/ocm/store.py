@@ -220,11 +220,14 @@ def _fill(base: Any, other: Any) -> Any:
 # ------------------------------------------------------------------------------------ rendering
 def strip_nulls(value: Any) -> Any:
     """What System.Text.Json's WhenWritingNull does to an object graph (OCM's verbose=false)."""
-    if isinstance(value, dict):
-        return {k: strip_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [strip_nulls(v) for v in value]
+    if type(value) is dict:
+        return {k: strip_nulls(v) if type(v) in _CONTAINERS else v for k, v in value.items() if v is not None}
+    if type(value) is list:
+        return [strip_nulls(v) if type(v) in _CONTAINERS else v for v in value]
     return value
+
+
+_CONTAINERS = (dict, list)
 
 
 @cache
@@ -246,10 +249,10 @@ def camel_name(name: str) -> str:
 
 
 def camelise(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {camel_name(k): camelise(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [camelise(v) for v in value]
+    if type(value) is dict:
+        return {camel_name(k): camelise(v) if type(v) in _CONTAINERS else v for k, v in value.items()}
+    if type(value) is list:
+        return [camelise(v) if type(v) in _CONTAINERS else v for v in value]
     return value
 
 
@@ -298,8 +301,8 @@ class PoiStore:
     def __init__(self, ref: ReferenceData) -> None:
         self.ref = ref
         self.records: dict[int, dict[str, Any]] = {}
-        # cell -> {poi id: (lat, lon)}; nearest() reads coordinates here, not in the records
-        self.grid: dict[tuple[int, int], dict[int, tuple[float, float]]] = {}
+        # cell -> {poi id: (lat, lon, lat in radians, cos lat)}; nearest() reads these, not the records
+        self.grid: dict[tuple[int, int], dict[int, tuple[float, float, float, float]]] = {}
         self.lock = threading.RLock()
         self.version = 0
         self._shape_cache: dict[int, dict[tuple[bool, bool, bool, bool], dict[str, Any]]] = {}
@@ -331,8 +334,9 @@ class PoiStore:
         self.records[poi_id] = record
         cell = self._cell_of(record)
         if cell is not None:
-            address = record["AddressInfo"]
-            self.grid.setdefault(cell, {})[poi_id] = (address["Latitude"], address["Longitude"])
+            lat, lon = record["AddressInfo"]["Latitude"], record["AddressInfo"]["Longitude"]
+            lat_r = math.radians(lat)
+            self.grid.setdefault(cell, {})[poi_id] = (lat, lon, lat_r, math.cos(lat_r))
         self._changed(poi_id)
 
     def _unindex(self, poi_id: int) -> None:
@@ -597,17 +601,18 @@ class PoiStore:
         records = self.records
         grid = self.grid
         best: list[tuple[float, int]] = []  # max-heap of the nearest accepted: (-km, -id)
+        bound = max_km  # nothing farther can enter the result any more
         lat_r = math.radians(lat)
         cos_lat = math.cos(lat_r)
-        sin, asin, sqrt, radians, cos = math.sin, math.asin, math.sqrt, math.radians, math.cos
+        km_per_deg = math.pi * EARTH_RADIUS_KM / 180
+        sin, asin, sqrt, radians = math.sin, math.asin, math.sqrt, math.radians
         for lower_bound, cell in cells:
-            if len(best) >= limit and lower_bound > -best[0][0]:
+            if lower_bound > bound:
                 break
-            for poi_id, (plat, plon) in grid[cell].items():
-                h = (
-                    sin((radians(plat) - lat_r) / 2) ** 2
-                    + cos_lat * cos(radians(plat)) * sin(radians(plon - lon) / 2) ** 2
-                )
+            for poi_id, (plat, plon, plat_r, pcos) in grid[cell].items():
+                if abs(plat - lat) * km_per_deg > bound:  # the latitude gap alone is too far
+                    continue
+                h = sin((plat_r - lat_r) / 2) ** 2 + cos_lat * pcos * sin(radians(plon - lon) / 2) ** 2
                 d = 2 * EARTH_RADIUS_KM * asin(sqrt(min(1.0, h)))
                 if d >= max_km or (len(best) >= limit and (d, poi_id) > (-best[0][0], -best[0][1])):
                     continue
@@ -617,6 +622,8 @@ class PoiStore:
                     heapq.heappush(best, (-d, -poi_id))
                 else:
                     heapq.heapreplace(best, (-d, -poi_id))
+                if len(best) >= limit:
+                    bound = -best[0][0]
         return sorted((-d, -i) for d, i in best)
 
     def _cells_in_box(self, south: float, west: float, north: float, east: float) -> Iterator[tuple[int, int]]:
