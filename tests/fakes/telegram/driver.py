@@ -56,7 +56,7 @@ class Button:
         return self.value if self.kind == "url" else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class MessageView:
     """A message in a chat as a person sees it at one moment."""
 
@@ -112,7 +112,14 @@ class MessageView:
     def __str__(self) -> str:
         text = self.text if self.text is not None else _describe_content(self.raw)
         labels = f" {self.labels}" if self.keyboard else ""
-        return f"#{self.message_id}{' (deleted)' if self.deleted else ''}: {text!r}{labels}"
+        reply = [b.text for row in self.reply_keyboard or () for b in row]
+        keyboard = f" keyboard {reply}" if reply else ""
+        edited = f" (edited {self.edits}x)" if self.edits else ""
+        deleted = " (deleted)" if self.deleted else ""
+        return f"#{self.message_id}{edited}{deleted}: {text!r}{labels}{keyboard}"
+
+    def __repr__(self) -> str:
+        return f"MessageView({self})"
 
 
 @dataclass(frozen=True)
