@@ -1,26 +1,29 @@
-"""The API client under the ChargerSource contract, served by the loopback OCM server.
+"""The API client passes the same ChargerSource contract as the local source, against the fake OCM server.
 
-Default limits (prefetching, the search cache and containment all on), so every answer the
-contract checks may come from OCM or from the client's cache: both must be OCM's answer.
+The fake server serves the shared sample records, so both sources answer from the same data.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 
-from ocm_bot.ocm.client import OcmClient
+from ocm_bot.ocm.client import OcmClient, OcmLimits
 from tests.fakes.ocm import FakeOcmServer
 from tests.ocm.contract import ChargerSourceContract
 
 
 class TestOcmClientContract(ChargerSourceContract):
     @pytest.fixture
-    async def source(self, ocm_server: FakeOcmServer, reference_copy: Path, http: httpx.AsyncClient) -> OcmClient:
-        client = OcmClient(
-            http, base_url=ocm_server.url, api_key=ocm_server.api_key, reference_cache_path=reference_copy
+    async def source(self, ocm_server: FakeOcmServer) -> AsyncIterator[OcmClient]:
+        client = OcmClient.create(
+            base_url=ocm_server.url,
+            api_key=ocm_server.api_key,
+            limits=OcmLimits(requests_per_minute=10_000),  # with prefetching and its cache, as in production
         )
         await client.start()
-        return client
+        try:
+            yield client
+        finally:
+            await client.aclose()
