@@ -1363,9 +1363,25 @@ class FakeTelegramServer:
         returns = self.schema.methods[method].get("returns", ["Boolean"])
         if returns[0] == "Message" and "chat_id" in params:
             return self._new_bot_message(self._writable_chat(params["chat_id"]), {}, params)
-        if returns[0].startswith("Array of"):
+        return self._synthesize(returns[0], depth=0)
+
+    def _synthesize(self, kind: str, depth: int) -> Any:
+        """The smallest value of a schema type that python-telegram-bot can parse."""
+        primitives = {"Boolean": True, "True": True, "Integer": self.new_id(), "Float": 0.0,
+                      "String": "fake"}
+        if kind in primitives:
+            return primitives[kind]
+        if kind.startswith("Array of") or depth > 4:
             return []
-        return True
+        spec = self.schema.types.get(kind, {})
+        if "subtypes" in spec:
+            return self._synthesize(spec["subtypes"][0], depth + 1)
+        if kind == "Chat":
+            return {"id": self.bot_id, "type": "private", "first_name": "fake"}
+        if kind == "User":
+            return self.bot_user
+        return {f["name"]: self._synthesize(f["types"][0], depth + 1)
+                for f in spec.get("fields", []) if f["required"]}
 
 
 def _json_response(status: int, body: dict) -> wire.Response:

@@ -480,3 +480,17 @@ def test_flood_control_answers_429_beyond_telegrams_limits(telegram, telegram_se
     assert answers[2]["error_code"] == 429
     assert answers[2]["parameters"] == {"retry_after": 1}
     assert answers[2]["description"] == "Too Many Requests: retry after 1"
+
+
+@pytest.mark.parametrize(("method", "params"), [
+    ("copyMessage", {"chat_id": 1, "from_chat_id": 2, "message_id": 3}),
+    ("getUserProfilePhotos", {"user_id": 1}),
+    ("createChatInviteLink", {"chat_id": 1}),
+    ("getStarTransactions", {}),
+])
+def test_unmodelled_methods_answer_a_value_of_their_return_type(telegram_server, method, params):
+    schema = telegram_server.schema
+
+    result = call(telegram_server, method, **params).json()["result"]
+
+    assert schema.check_value(result, schema.methods[method]["returns"], method) == []
