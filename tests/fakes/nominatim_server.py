@@ -342,7 +342,8 @@ class FakeNominatimServer(LoopbackServer):
             return Response.text("Not Found", 404, "text/plain")
         if endpoint == "status":
             return Response.text("OK", 200, "text/plain; charset=utf-8")
-        fmt = params.get("format", "jsonv2" if endpoint != "status" else "text")
+        # /search defaults to jsonv2 since Nominatim 4; /reverse and /lookup still default to xml.
+        fmt = params.get("format", "jsonv2" if endpoint == "search" else "xml")
         if fmt not in FORMATS:
             return _error(400, f"Parameter 'format': must be one of: {', '.join(FORMATS)}")
         wanted_languages = params.get("accept-language") or request.headers.get("Accept-Language") or ""
@@ -513,6 +514,17 @@ def _render(places: list[Place], fmt: str, language: str | None, details: bool, 
             "features": features,
         }
         return Response.json(document)
+    if single:
+        [p] = places
+        parts = "".join(f"<{key}>{escape(value)}</{key}>" for key, value in p.localised_address(language).items())
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8" ?><reversegeocode attribution={quoteattr(LICENCE)} '
+            f"querystring={quoteattr(query)}><result place_id={quoteattr(str(p.place_id))} "
+            f"osm_type={quoteattr(p.osm_type)} osm_id={quoteattr(str(p.osm_id))} lat={quoteattr(str(p.lat))} "
+            f"lon={quoteattr(str(p.lon))}>{escape(p.display_name(language))}</result>"
+            f"<addressparts>{parts}</addressparts></reversegeocode>"
+        )
+        return Response(200, body.encode(), "text/xml; charset=utf-8")
     rows = "".join(
         f"<place place_id={quoteattr(str(p.place_id))} osm_type={quoteattr(p.osm_type)} "
         f"osm_id={quoteattr(str(p.osm_id))} lat={quoteattr(str(p.lat))} lon={quoteattr(str(p.lon))} "
@@ -520,6 +532,6 @@ def _render(places: list[Place], fmt: str, language: str | None, details: bool, 
         f"type={quoteattr(p.type)} importance={quoteattr(str(p.importance))}/>"
         for p in places
     )
-    head = f'<?xml version="1.0" encoding="UTF-8" ?><searchresults querystring={quoteattr(escape(query))}>'
+    head = f'<?xml version="1.0" encoding="UTF-8" ?><searchresults querystring={quoteattr(query)}>'
     body = f"{head}{rows}</searchresults>"
     return Response(200, body.encode(), "text/xml; charset=utf-8")

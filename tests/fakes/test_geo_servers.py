@@ -210,3 +210,16 @@ def test_osrm_errors_in_osrm_shape(router, osrm_server):
     assert router.get("/route/v1/driving/13.4,52.5;13.5,52.6").json()["code"] == "NoSegment"
     osrm_server.inject("no-route")
     assert router.get("/route/v1/driving/1,1;1.1,1.1").json()["code"] == "NoRoute"
+
+
+def test_geopy_nominatim_works_against_the_fake(nominatim_server):
+    from geopy.exc import GeocoderInsufficientPrivileges
+    from geopy.geocoders import Nominatim
+
+    domain = f"127.0.0.1:{nominatim_server.port}"
+    geocoder = Nominatim(domain=domain, scheme="http", user_agent=UA)
+    places = geocoder.geocode("Springfield", exactly_one=False)
+    assert len(places) == 4
+    assert geocoder.reverse((45.5189, -122.6793)).address.startswith("Pioneer Courthouse Square, ")
+    with pytest.raises(GeocoderInsufficientPrivileges):
+        Nominatim(domain=domain, scheme="http").geocode("Leeds")  # geopy's default User-Agent
