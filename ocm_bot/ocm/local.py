@@ -25,7 +25,8 @@ Unknown ``countrycode`` values match nothing (OCM ignores them).
 
 How it stays fast without numpy: a POI is indexed from a few fields read straight from its JSON
 (ID, coordinates, reference IDs, dates, connections); its raw JSON is kept and parsed into a
-``Charger`` the first time a query returns it, so a world-sized dump loads in seconds. Points sit
+``Charger`` when a query returns it (the most recently returned stay parsed), so a world-sized
+dump loads in seconds and fits in well under 1 GB; big dumps are read by several processes. Points sit
 in a grid of ``cell_degrees`` cells; a nearest query walks rings of cells outwards and stops when
 no unvisited cell can hold anything nearer than what it has (a bound from the haversine formula).
 
@@ -931,6 +932,19 @@ class LocalSource:
 
     async def reference_data(self) -> ReferenceData:
         return self._index.reference
+
+    async def modified_since(
+        self,
+        since: datetime,
+        *,
+        bbox: tuple[tuple[float, float], tuple[float, float]] | None = None,
+        maxresults: int | None = None,
+    ) -> list[Charger]:
+        """Chargers added or changed since ``since``, oldest change first (as ``OcmClient.modified_since``)."""
+        query = PoiQuery(
+            modifiedsince=since, boundingbox=bbox, maxresults=maxresults or 200, sortby=SortBy.MODIFIED_ASC
+        )
+        return await self.search(query)
 
     # Reloading -------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ import json
 import math
 import os
 import random
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +168,16 @@ async def test_removed_and_unpublished_chargers_are_never_returned() -> None:
     found = await source.search(PoiQuery(latitude=lat, longitude=lon, distance=1, maxresults=10))
     assert sorted(c.id for c in found) == [1, 5]
     assert [c.id for c in await source.get_chargers([1, 2, 3, 4, 5])] == [1, 5]
+
+
+async def test_modified_since_lists_changes_oldest_first_like_the_client() -> None:
+    source = LocalSource.from_pois(shared_pois(), shared_reference())
+    since = datetime(2023, 5, 27, tzinfo=UTC)
+    changed = await source.modified_since(since, bbox=((51.6, -0.1), (51.4, 0.1)))
+    assert changed
+    stamps = [c.date_last_status_update for c in changed]
+    assert all(stamp is not None and stamp >= since for stamp in stamps)
+    assert stamps == sorted(stamps)
 
 
 # Reloading ----------------------------------------------------------------------------------------
