@@ -364,7 +364,7 @@ class FakeTelegramServer:
         """Forget everything but the bot itself (for a server shared between tests)."""
         with self._lock:
             self._reset_state()
-        self._notify()
+        self._notify(updates_changed=True)
 
     def _reset_state(self) -> None:
         self.requests: list[RecordedRequest] = []
@@ -462,14 +462,15 @@ class FakeTelegramServer:
             with self._lock, contextlib.suppress(ValueError):
                 self._watchers.remove((loop, future))
 
-    def _notify(self) -> None:
+    def _notify(self, *, updates_changed: bool = False) -> None:
+        """Wake the waiting drivers; also the long polls and the webhook if updates changed."""
         with self._lock:
             self._version += 1
             watchers, self._watchers = self._watchers, []
         for loop, future in watchers:
             with contextlib.suppress(RuntimeError):  # that loop is closed
                 loop.call_soon_threadsafe(_resolve, future)
-        if self._loop is not None:
+        if updates_changed and self._loop is not None:
             if threading.get_ident() == self._loop_thread:
                 self._wake_pollers()
             else:
@@ -517,7 +518,7 @@ class FakeTelegramServer:
             update_id = self._next_update_id
             self._next_update_id += 1
             self._pending.append({"update_id": update_id, kind: payload})
-        self._notify()
+        self._notify(updates_changed=True)
         return update_id
 
     def user_message(
@@ -681,11 +682,13 @@ class FakeTelegramServer:
             if checked.rejection:
                 raise ApiError(400, checked.rejection)
             with self._lock:
+                before = (self._next_update_id, self.webhook)
                 self._raise_injected(name, checked.params)
                 if self.flood_control is not None and name.startswith(("send", "copyMessage",
                                                                        "forwardMessage")):
                     self.flood_control.check(self, checked.params.get("chat_id"))
                 result, extra = self._dispatch(name, checked.params, files)
+                after = (self._next_update_id, self.webhook)
         except ApiError as error:
             record.ok, record.error = False, error.description
             with self._lock:
@@ -693,7 +696,7 @@ class FakeTelegramServer:
             self._notify()
             return error.code, error.body()
         record.result = result
-        self._notify()
+        self._notify(updates_changed=before != after)  # leaveChat queues one; setWebhook
         return 200, {"ok": True, "result": result, **extra}
 
     def _violate(self, method: str, problem: Problem | str, telegram_error: str | None = None
