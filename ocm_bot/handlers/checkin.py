@@ -27,6 +27,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     Application,
+    ApplicationHandlerStop,
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
@@ -643,6 +644,24 @@ async def logout(update: Update, context: BotContext) -> None:
 # Wiring ------------------------------------------------------------------------------------------
 
 
+Callback = Callable[[Update, BotContext], Awaitable[object]]
+
+
+def _handled(callback: Callback) -> Callback:
+    """``callback``, and then no later handler group sees the update.
+
+    A check-in answer must not also reach the catch-alls of a later group ("I don't know that
+    command", "this button has expired"). Inside the conversation PTB takes the exception's state
+    as the new state (ApplicationHandlerStop, python-telegram-bot's documented way to stop groups).
+    """
+
+    @wraps(callback)
+    async def run(update: Update, context: BotContext) -> object:
+        raise ApplicationHandlerStop(await callback(update, context))
+
+    return run
+
+
 def _is_private(update: Update) -> bool:
     return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
 
@@ -658,22 +677,22 @@ def _buttons(action: str) -> CallbackQueryHandler:
         views.SUBMIT: on_submit,
         views.CANCEL: on_cancel,
     }
-    return CallbackQueryHandler(handlers[action], pattern=action_pattern(action))
+    return CallbackQueryHandler(_handled(handlers[action]), pattern=action_pattern(action))
 
 
 def checkin_conversation() -> ConversationHandler:
     text = filters.TEXT & ~filters.COMMAND
     return ConversationHandler(
         entry_points=[
-            CallbackQueryHandler(start_from_button, pattern=action_pattern(views.START)),
-            CommandHandler("checkin", start_from_command),
-            CommandHandler("start", start_from_deep_link, filters=filters.Regex(_DEEP_LINK)),
+            CallbackQueryHandler(_handled(start_from_button), pattern=action_pattern(views.START)),
+            CommandHandler("checkin", _handled(start_from_command)),
+            CommandHandler("start", _handled(start_from_deep_link), filters=filters.Regex(_DEEP_LINK)),
         ],
         states={
             State.OUTCOME: [_buttons(views.OUTCOME), _buttons(views.GROUP), _buttons(views.BACK)],
             State.RATING: [_buttons(views.RATE), _buttons(views.BACK)],
             State.COMMENT: [
-                MessageHandler(text, on_comment_text),
+                MessageHandler(text, _handled(on_comment_text)),
                 _buttons(views.COMMENT_TYPE),
                 _buttons(views.SKIP_COMMENT),
                 _buttons(views.BACK),
@@ -682,7 +701,7 @@ def checkin_conversation() -> ConversationHandler:
             ConversationHandler.TIMEOUT: [TypeHandler(Update, on_timeout)],
         },
         fallbacks=[
-            CommandHandler("cancel", on_cancel),
+            CommandHandler("cancel", _handled(on_cancel)),
             _buttons(views.CANCEL),
             # A tap on a button of another step (an old panel, a replayed update) re-checks the draft.
             *(_stale_step(action) for action in (*_STEP_ACTIONS, views.SUBMIT)),
@@ -702,32 +721,39 @@ def _stale_step(action: str) -> CallbackQueryHandler:
         await update.callback_query.answer(expired_button_text(t))
         return None
 
-    return CallbackQueryHandler(stale, pattern=action_pattern(action))
+    return CallbackQueryHandler(_handled(stale), pattern=action_pattern(action))
 
 
 def login_conversation() -> ConversationHandler:
     text = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
     return ConversationHandler(
-        entry_points=[CommandHandler("login", login_start)],
+        entry_points=[CommandHandler("login", _handled(login_start))],
         states={
-            LoginState.EMAIL: [MessageHandler(text, login_email)],
-            LoginState.PASSWORD: [MessageHandler(text, login_password)],
+            LoginState.EMAIL: [MessageHandler(text, _handled(login_email))],
+            LoginState.PASSWORD: [MessageHandler(text, _handled(login_password))],
             ConversationHandler.TIMEOUT: [TypeHandler(Update, login_timeout)],
         },
-        fallbacks=[CommandHandler("cancel", login_cancel)],
+        fallbacks=[CommandHandler("cancel", _handled(login_cancel))],
         allow_reentry=True,
         conversation_timeout=LOGIN_TIMEOUT,
         name="login",
     )
 
 
+def priority_handlers() -> list[BaseHandler]:
+    """The two conversations, in a group before every feature's (like settings' priority handlers).
+
+    A typed comment, e-mail or password must reach its conversation, not the search (group 0),
+    which would take it for a place. Sign-in comes first so its answers never become a comment.
+    Each handler stops the update (ApplicationHandlerStop) only when it used it.
+    """
+    return [login_conversation(), checkin_conversation()]
+
+
 def handlers() -> list[BaseHandler]:
-    """Sign-in first, so its e-mail and password never reach the check-in's comment step."""
     return [
-        login_conversation(),
-        CommandHandler("logout", logout),
-        CallbackQueryHandler(on_retry, pattern=action_pattern(views.RETRY)),
-        checkin_conversation(),
+        CommandHandler("logout", _handled(logout)),
+        CallbackQueryHandler(_handled(on_retry), pattern=action_pattern(views.RETRY)),
     ]
 
 

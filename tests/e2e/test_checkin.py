@@ -107,10 +107,10 @@ class CheckinBot:
             .build()
         )
         application.bot_data.services = services
+        application.add_handlers(checkin.priority_handlers(), group=-1)
         application.add_handlers(checkin.handlers(), group=0)
         application.add_handlers(start.handlers(), group=0)
-        # Last in group 0: in a later group they would also answer every update a feature handled.
-        application.add_handlers(start.fallback_handlers(), group=0)
+        application.add_handlers(start.fallback_handlers(), group=1)
         for job in checkin.jobs():
             job(application)
         application.add_error_handler(on_error)

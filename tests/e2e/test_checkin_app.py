@@ -1,0 +1,52 @@
+"""The check-in through the application exactly as ``ocm-bot run`` builds it (tests/e2e/fixtures.py)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from ocm_bot.app import PERSISTENCE_INTERVAL_SECONDS
+from ocm_bot.settings import Secret
+from tests.e2e.test_checkin import CHARGER, fill_in, open_checkin, posts, tap, tap_and_wait_edit
+
+LEEDS_ROAD = 142462  # "Harmons City Creek": a charger of its own (see tests/e2e/test_checkin.py)
+
+
+async def test_checkin_through_the_real_application_is_answered_by_the_checkin_only(start_bot, telegram, ocm_server):
+    await start_bot(ocm_write_key=Secret(ocm_server.add_write_key()))
+    ada = telegram.user("Ada")
+    summary = await fill_in(ada, outcome=("✅ Charged successfully",), rating="5")
+    await tap(ada, summary, "Submit")
+    await ada.wait_for_edit(summary, containing="Thanks!")
+    assert [body["ChargePointID"] for body in posts(ocm_server)] == [CHARGER]
+    # No catch-all spoke up as well: every tap answered once, silently, and no "unknown command".
+    assert [call.get("text") for call in telegram.server.calls("answerCallbackQuery")] == [None] * 4
+    assert [m.text for m in ada.messages] == [ada.message(summary).text]
+
+
+async def test_ocm_bot_run_killed_mid_conversation_resumes_in_the_next_process(
+    bot_settings, bot_process, telegram, ocm_server
+):
+    settings = {"OCM_WRITE_KEY": ocm_server.add_write_key()}
+    first = bot_process(bot_settings, **settings)
+    ada = telegram.user("Ada")
+    await ada.send_text(f"/checkin {LEEDS_ROAD}")
+    panel = await ada.wait_for_message(containing="How did it go", timeout=30)
+    rating = await tap_and_wait_edit(ada, panel, "✅ Charged successfully")
+    await tap_and_wait_edit(ada, rating, "4")
+    await asyncio.sleep(PERSISTENCE_INTERVAL_SECONDS + 0.5)  # states are written every interval
+    first.kill()
+
+    bot_process(bot_settings, **settings)
+    await ada.send_text("Quick and easy")
+    summary = await ada.wait_for_message(containing="Your check-in at", timeout=30)
+    await tap(ada, summary, "Submit")
+    await ada.wait_for_edit(summary, containing="Thanks!", timeout=10)
+    [body] = posts(ocm_server)
+    assert body["ChargePointID"] == LEEDS_ROAD and body["Rating"] == 4 and body["Comment"] == "Quick and easy"
+
+
+async def test_open_checkin_helper_works_with_the_real_application(start_bot, telegram):
+    await start_bot()
+    ada = telegram.user("Ada")
+    panel = await open_checkin(ada)
+    assert "Cancel" in panel.labels
