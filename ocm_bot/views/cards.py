@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from urllib.parse import urlencode
 
 from ocm_bot.domain.filters import StatusKind, status_kind
 from ocm_bot.domain.geo import compass_arrow, compass_point
@@ -66,8 +65,7 @@ def poi_url(charger_id: int) -> str:
 
 def navigation_url(charger: Charger) -> str:
     """Directions in Google Maps (opens the maps app on phones; works on every platform)."""
-    destination = f"{charger.latitude:.6f},{charger.longitude:.6f}"
-    return "https://www.google.com/maps/dir/?" + urlencode({"api": "1", "destination": destination})
+    return f"https://www.google.com/maps/dir/?api=1&destination={charger.latitude:.6f},{charger.longitude:.6f}"
 
 
 def status_label(t: Translator, charger: Charger) -> str:

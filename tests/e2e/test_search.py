@@ -287,7 +287,17 @@ async def test_unknown_charger_id(telegram, bot):
     await ada.send_text("/charger 999999999")
     assert "no charger #999999999" in (await ada.wait_for_message()).text
     await ada.send_text("/charger abc")
-    assert "/charger 100627" in (await ada.wait_for_message()).text
+    assert "/charger 100627" in (await ada.wait_for_message(containing="/charger")).text
+
+
+async def test_a_search_command_gets_one_answer_only(telegram, bot):
+    ada = telegram.user("Ada")
+    await ada.send_text("/favourites")
+    await ada.wait_for_message(containing="No favourites yet")
+    await telegram.wait_for_updates_consumed()
+    await ada.send_text("/help")  # a later message, so anything the bot sent for /favourites is in
+    await ada.wait_for_message(containing="What I can do")
+    assert not [m for m in ada.messages if "I don't know that command" in (m.text or "")]
 
 
 async def test_groups_get_a_private_check_in_link(telegram, bot):
@@ -489,70 +499,3 @@ async def test_geocoder_failures_get_an_honest_answer_and_a_retry(
         await tap(ada, reply, "🔄 Retry")
         results = await ada.wait_for_edit(reply, timeout=10)
         assert "Chargers near Pioneer Courthouse Square" in results.text
-
-
-# Provisional harness (until tests/e2e/fixtures.py's ``bot`` and the Nominatim fake are in) ---------
-
-import contextlib  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-
-import httpx  # noqa: E402
-from telegram.ext import Application, ContextTypes  # noqa: E402
-
-from ocm_bot.app import on_error  # noqa: E402
-from ocm_bot.context import BotContext, BotData, Services  # noqa: E402
-from ocm_bot.handlers import search as search_handlers  # noqa: E402
-from ocm_bot.handlers import start  # noqa: E402
-from ocm_bot.ocm.client import OcmClient  # noqa: E402
-from ocm_bot.settings import Secret, Settings  # noqa: E402
-from ocm_bot.views.callbacks import CallbackCodec  # noqa: E402
-
-
-@dataclass
-class _Bot:
-    services: Services
-
-
-@pytest.fixture
-async def bot(telegram, telegram_server, ocm_server, nominatim_server, sqlite_storage):
-    settings = Settings(
-        telegram_bot_token=Secret(telegram.token),
-        telegram_api_url=telegram_server.url,
-        ocm_api_url=ocm_server.url,
-        ocm_api_key=Secret(ocm_server.api_key),
-        nominatim_url=nominatim_server.url,
-    )
-    async with httpx.AsyncClient() as http:
-        services = Services(
-            settings=settings,
-            callbacks=CallbackCodec.for_token(telegram.token),
-            chargers=OcmClient(http, base_url=ocm_server.url, api_key=ocm_server.api_key),
-            storage=sqlite_storage,
-        )
-        await search_handlers.setup(services)
-        application = (
-            Application.builder()
-            .token(telegram.token)
-            .base_url(f"{telegram_server.url}/bot")
-            .base_file_url(f"{telegram_server.url}/file/bot")
-            .context_types(ContextTypes(context=BotContext, bot_data=BotData))
-            .concurrent_updates(True)
-            .build()
-        )
-        application.bot_data.services = services
-        application.add_handlers(search_handlers.handlers())
-        application.add_handlers(start.handlers())
-        application.add_handlers(start.fallback_handlers())
-        application.add_error_handler(on_error)
-        await application.initialize()
-        await application.start()
-        await application.updater.start_polling(poll_interval=0, timeout=5)
-        try:
-            yield _Bot(services)
-        finally:
-            await application.updater.stop()
-            await application.stop()
-            await application.shutdown()
-            for close in services.closers:
-                with contextlib.suppress(Exception):
-                    await close()

@@ -83,7 +83,7 @@ def test_unknown_and_not_working_statuses_are_marked():
 def test_links_point_to_ocm_and_directions():
     lidl = by_id(LIDL)
     assert poi_url(LIDL) == "https://openchargemap.org/site/poi/details/100627"
-    assert navigation_url(lidl) == "https://www.google.com/maps/dir/?api=1&destination=53.797620%2C-1.379818"
+    assert navigation_url(lidl) == "https://www.google.com/maps/dir/?api=1&destination=53.797620,-1.379818"
 
 
 def test_details_show_connections_comments_rating_and_photos():
