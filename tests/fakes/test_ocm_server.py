@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 import polyline
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.fakes.ocm import GENERATED_ID_BASE, FakeOcmServer, shared_dir
 
@@ -290,8 +292,8 @@ def test_remove_poi_and_add_pois(client, ocm_server):
 
 
 def test_generated_chargers_are_labelled_and_searchable_fast(client, ocm_server):
-    new = ocm_server.generate_chargers(5_000, center=(48.137, 11.575), radius_km=8, seed=7)
-    assert len(new) == 5_000 and min(new) > GENERATED_ID_BASE
+    new = ocm_server.generate_chargers(3_000, center=(48.137, 11.575), radius_km=8, seed=7)
+    assert len(new) == 3_000 and min(new) > GENERATED_ID_BASE
     params = {"latitude": 48.137, "longitude": 11.575, "maxresults": 50, "compact": "true", "verbose": "false"}
     started = time.perf_counter()
     pois = client.get("/poi", params=params).json()
@@ -539,3 +541,42 @@ def test_chunked_request_body_is_read(ocm_server):
     ).encode() + chunked
     [answer] = _raw_exchange(ocm_server, payload, 1)
     assert answer.startswith(b"HTTP/1.1 200") and b"access_token" in answer
+
+
+def test_repeated_parameters_are_joined_like_aspnet(client, ocm_server):
+    got = client.get("/poi", params=[("countryid", "10"), ("countryid", "179")]).json()
+    assert sorted(p["AddressInfo"]["CountryID"] for p in got) == [10, 179]
+    assert ocm_server.requests[-1].params["countryid"] == "10,179"
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    lat=st.floats(51.40, 51.64),
+    lon=st.floats(-0.25, 0.19),
+    distance=st.floats(0.1, 30),
+    limit=st.integers(1, 60),
+    min_kw=st.sampled_from([None, 11, 50]),
+)
+def test_grid_search_agrees_with_brute_force(dense_london, client, lat, lon, distance, limit, min_kw):
+    params = {"latitude": lat, "longitude": lon, "distance": distance, "distanceunit": "km", "maxresults": limit}
+    params.update({"compact": "true", "verbose": "false"})
+    if min_kw:
+        params["minpowerkw"] = min_kw
+    got = [(p["ID"], p["AddressInfo"]["Distance"]) for p in client.get("/poi", params=params).json()]
+    expected = []
+    for record in dense_london:
+        a = record["AddressInfo"]
+        d = haversine_km(lat, lon, a["Latitude"], a["Longitude"])
+        powerful = min_kw is None or any((c.get("PowerKW") or 0) >= min_kw for c in record["Connections"])
+        if d < distance and powerful and record.get("StatusTypeID") not in (200, 210):
+            expected.append((d, record["ID"]))
+    expected.sort()
+    assert [i for i, _ in got] == [i for _, i in expected[:limit]]
+    assert [d for _, d in got] == pytest.approx([d for d, _ in expected[:limit]], rel=1e-9)
+
+
+@pytest.fixture
+def dense_london(ocm_server) -> list[dict[str, Any]]:
+    """2,000 generated chargers around Bow plus the real London samples, as stored records."""
+    ocm_server.generate_chargers(2_000, center=(51.52, -0.03), radius_km=12, seed=5)
+    return [r for r in ocm_server.store.records.values() if r["AddressInfo"]["CountryID"] == 1]

@@ -35,7 +35,7 @@ import socket
 import threading
 import time
 import traceback
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http import HTTPStatus
@@ -493,7 +493,7 @@ class LoopbackServer:
             method=method,
             path=unquote(path),
             query=query,
-            raw_params=dict(parse_qsl(query, keep_blank_values=True)),
+            raw_params=_query_dict(query),
             headers=headers,
             body=body,
             timestamp=time.time(),
@@ -539,15 +539,10 @@ class LoopbackServer:
             await asyncio.wait_for(release.wait(), seconds)
 
 
-def csv_ints(value: str | None) -> list[int]:
-    """Parse "1, 2,x,3" -> [1, 2, 3] the lenient way ASP.NET's int.TryParse loop does."""
-    out: list[int] = []
-    for part in (value or "").split(","):
-        part = part.strip()
-        if part.lstrip("+-").isdigit():
-            out.append(int(part))
+def _query_dict(query: str) -> dict[str, str]:
+    """Query parameters as one string each; a repeated name gives its values joined with ","
+    (what ASP.NET's ``Request.Query[name]`` yields, so ``countryid=1&countryid=2`` means "1,2")."""
+    out: dict[str, str] = {}
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        out[name] = f"{out[name]},{value}" if name in out else value
     return out
-
-
-def first(values: Iterable[Any], default: Any = None) -> Any:
-    return next(iter(values), default)
