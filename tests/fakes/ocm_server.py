@@ -1,5 +1,5 @@
 """Import path kept for convenience: the fake OCM server lives in the package tests/fakes/ocm/."""
 
-from tests.fakes.ocm import DEFAULT_API_KEY, GENERATED_ID_BASE, FakeOcmServer, RecordedRequest
+from tests.fakes.ocm import GENERATED_ID_BASE, FakeOcmServer, RecordedRequest
 
-__all__ = ["DEFAULT_API_KEY", "GENERATED_ID_BASE", "FakeOcmServer", "RecordedRequest"]
+__all__ = ["GENERATED_ID_BASE", "FakeOcmServer", "RecordedRequest"]

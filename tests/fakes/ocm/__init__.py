@@ -1,11 +1,10 @@
 """Fake Open Charge Map API v3 on loopback (see tests/fakes/README-servers.md)."""
 
 from .loopback import LoopbackServer, RecordedRequest, Response
-from .server import DEFAULT_API_KEY, FakeOcmServer, FakeUser, StoredComment
+from .server import FakeOcmServer, FakeUser, StoredComment
 from .store import GENERATED_ID_BASE, GENERATED_PROVIDER_ID, haversine_km, shared_dir
 
 __all__ = [
-    "DEFAULT_API_KEY",
     "GENERATED_ID_BASE",
     "GENERATED_PROVIDER_ID",
     "FakeOcmServer",

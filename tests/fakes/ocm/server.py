@@ -49,7 +49,6 @@ CONTENT_TYPES = {
     "csv": "text/csv; header=present; charset=UTF-8;",
     "kml": "application/vnd.google-earth.kml+xml",
 }
-DEFAULT_API_KEY = "3f8b6c1e-5d2a-4e7b-9c0f-1a2b3c4d5e6f"
 TOKEN_LIFETIME_S = 3600 * 24
 
 
@@ -117,16 +116,17 @@ class FakeOcmServer(LoopbackServer):
     fault_kinds = COMMON_FAULTS | {"validation-failed", "robot"}
     default_fault_prefix = "/v3/poi"
 
-    def __init__(self, *, api_key: str = DEFAULT_API_KEY, load_samples: bool = True) -> None:
+    def __init__(self, *, api_key: str | None = None, load_samples: bool = True) -> None:
         super().__init__()
-        self.api_key = api_key
+        self.api_key = (api_key or str(uuid.uuid4())).lower()
         self._load_samples = load_samples
         self.ref = ReferenceData.load()
         self.store = PoiStore(self.ref)
         self._baseline: PoiStore | None = None
         self.api_keys: set[str] = set()
         self.write_keys: set[str] = set()
-        self.users: dict[str, FakeUser] = {}
+        self.users: dict[str, FakeUser] = {}  # by lower-cased e-mail address
+        self._app_users: dict[str, FakeUser] = {}  # by write-enabled application key
         self.comments: list[StoredComment] = []
         self.read_only = False
         self._secret = secrets.token_bytes(32)
@@ -149,6 +149,7 @@ class FakeOcmServer(LoopbackServer):
         self.api_keys = {self.api_key.lower()}
         self.write_keys = set()
         self.users = {}
+        self._app_users = {}
         self.comments = []
         self.read_only = False
         self._secret = secrets.token_bytes(32)
@@ -213,7 +214,7 @@ class FakeOcmServer(LoopbackServer):
         self.write_keys.add(key)
         self.api_keys.add(key)
         self._next_user_id += 1
-        self.users[f"app:{key}"] = FakeUser(self._next_user_id, f"{key}@apps", "", username)
+        self._app_users[key] = FakeUser(self._next_user_id, f"app-{self._next_user_id}@example.invalid", "", username)
         return key
 
     def expire_tokens(self) -> None:
@@ -350,7 +351,7 @@ class FakeOcmServer(LoopbackServer):
         fields = {k.lower(): v for k, v in login.items()}
         email, password = fields.get("emailaddress"), fields.get("password")
         user = self.users.get(str(email).lower()) if isinstance(email, str) else None
-        if user is None or user.email.startswith("app:") or password != user.password:
+        if user is None or not isinstance(password, str) or password != user.password:
             return Response(401, b"", None)
         envelope = {
             "Data": {"UserProfile": user.profile(), "access_token": self._issue_token(user)},
@@ -416,7 +417,7 @@ class FakeOcmServer(LoopbackServer):
     def _submitting_user(self, request: RecordedRequest) -> tuple[FakeUser | None, str]:
         app_key = (request.raw_params.get("apikey") or request.headers.get("X-API-Key") or "").lower()
         if app_key in self.write_keys:
-            return self.users.get(f"app:{app_key}"), "write-key"
+            return self._app_users.get(app_key), "write-key"
         auth = request.headers.get("Authorization") or ""
         token = auth.removeprefix("Bearer ") or request.raw_params.get("jwt-bearer")
         if not token:
