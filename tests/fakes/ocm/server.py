@@ -15,7 +15,6 @@ What the real server does and where the fake differs: tests/fakes/README-servers
 from __future__ import annotations
 
 import base64
-import copy
 import csv
 import hashlib
 import hmac
@@ -143,9 +142,9 @@ class FakeOcmServer(LoopbackServer):
             if self._baseline is None:
                 if self._load_samples:
                     self.store.load_shared_samples()
-                self._baseline = self._snapshot()
+                self._baseline = self.store.snapshot()
             else:
-                self._restore(self._baseline)
+                self.store.restore(self._baseline)
         self.api_keys = {self.api_key.lower()}
         self.write_keys = set()
         self.users = {}
@@ -153,22 +152,6 @@ class FakeOcmServer(LoopbackServer):
         self.comments = []
         self.read_only = False
         self._secret = secrets.token_bytes(32)
-
-    def _snapshot(self) -> PoiStore:
-        clone = PoiStore(self.ref)
-        clone.records = copy.deepcopy(self.store.records)
-        clone.grid = {cell: dict(ids) for cell, ids in self.store.grid.items()}
-        return clone
-
-    def _restore(self, baseline: PoiStore) -> None:
-        store = self.store
-        # Records are replaced, never mutated in place, so sharing the baseline's dicts is safe.
-        store.records = dict(baseline.records)
-        store.grid = {cell: dict(ids) for cell, ids in baseline.grid.items()}
-        store.version += 1
-        store._shape_cache.clear()
-        store._order_cache.clear()
-        store._next_generated = 90_000_000
 
     def reset(self) -> None:
         """Back to the shared sample POIs, no users/comments/extra keys, no faults, empty log."""

@@ -362,6 +362,26 @@ class PoiStore:
             return None
         return (math.floor(lat / GRID_DEG), math.floor(lon / GRID_DEG))
 
+    def snapshot(self) -> PoiStore:
+        """A copy to ``restore()`` later (records deep-copied once; restoring shares them)."""
+        with self.lock:
+            clone = PoiStore(self.ref)
+            clone.records = copy.deepcopy(self.records)
+            clone.grid = {cell: dict(points) for cell, points in self.grid.items()}
+            clone._next_generated = self._next_generated
+            return clone
+
+    def restore(self, snapshot: PoiStore) -> None:
+        # Records are replaced, never mutated in place, so sharing the snapshot's dicts is safe.
+        with self.lock:
+            self.records = dict(snapshot.records)
+            self.grid = {cell: dict(points) for cell, points in snapshot.grid.items()}
+            self._next_generated = snapshot._next_generated
+            self.version += 1
+            self._shape_cache.clear()
+            self._json_cache.clear()
+            self._order_cache.clear()
+
     def remove(self, poi_id: int) -> None:
         with self.lock:
             if poi_id not in self.records:
