@@ -3,94 +3,17 @@ the bot remembers them (storage) and uses them (the next search's OCM request)."
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from typing import Any
 
-import httpx
-import pytest
-from telegram.ext import Application, ContextTypes
-
-from ocm_bot.app import on_error
-from ocm_bot.context import BotContext, BotData, Services
 from ocm_bot.domain.preferences import UserPreferences
-from ocm_bot.handlers import account, search, start
-from ocm_bot.handlers import settings as settings_handlers
-from ocm_bot.ocm.client import OcmClient
-from ocm_bot.settings import Secret, Settings
-from ocm_bot.views.callbacks import CallbackCodec
-from tests.fakes.telegram.driver import FakeUser, TelegramDriver
+from tests.fakes.telegram.driver import FakeUser
 
-UNUSED_URL = "http://127.0.0.1:9"
 PORTLAND = (45.5122, -122.6587)
 
 
-@dataclass
-class RunningBot:
-    services: Services
-
-    async def preferences(self, user: FakeUser) -> UserPreferences:
-        return UserPreferences.from_dict(await self.services.storage.get_user(user.id) or {})
-
-
-@pytest.fixture
-async def bot(telegram: TelegramDriver, ocm_server, sqlite_storage) -> AsyncIterator[RunningBot]:
-    """The search, settings, account and start features polling the fake Bot API, with OCM and storage.
-
-    Until the lead's full ``bot`` harness is in tests/e2e/fixtures.py this builds the application
-    the way ocm_bot.app does, with this feature's handlers only.
-    """
-    root = telegram.api_url.removesuffix("/bot")
-    settings = Settings(
-        telegram_bot_token=Secret(telegram.token),
-        telegram_api_url=root,
-        ocm_api_url=ocm_server.url,
-        ocm_api_key=Secret(ocm_server.api_key),
-        nominatim_url=UNUSED_URL,  # nothing here may geocode; a call would fail at once
-    )
-    async with httpx.AsyncClient() as http:
-        services = Services(
-            settings=settings,
-            callbacks=CallbackCodec.for_token(telegram.token),
-            chargers=OcmClient(http, base_url=ocm_server.url, api_key=ocm_server.api_key),
-            storage=sqlite_storage,
-        )
-        application = (
-            Application.builder()
-            .token(telegram.token)
-            .base_url(f"{root}/bot")
-            .base_file_url(f"{root}/file/bot")
-            .context_types(ContextTypes(context=BotContext, bot_data=BotData))
-            .concurrent_updates(True)
-            .build()
-        )
-        application.bot_data.services = services
-        await search.setup(services)
-        application.add_handlers(settings_handlers.priority_handlers(), group=-1)
-        for module in (search, settings_handlers, account, start):
-            application.add_handlers(module.handlers())
-        # Last in group 0: in a later group they would also answer what a feature handled.
-        application.add_handlers(start.fallback_handlers())
-        application.add_error_handler(on_error)
-        try:
-            async with _polling(application):
-                yield RunningBot(services)
-        finally:
-            for close in reversed(services.closers):
-                await close()
-
-
-@contextlib.asynccontextmanager
-async def _polling(application) -> AsyncIterator[None]:
-    await application.initialize()
-    await application.start()
-    await application.updater.start_polling(poll_interval=0, timeout=5)
-    try:
-        yield
-    finally:
-        await application.updater.stop()
-        await application.stop()
-        await application.shutdown()
+async def stored_preferences(bot: Any, user: FakeUser) -> UserPreferences:
+    """What the bot has saved for ``user`` (read through its storage)."""
+    return UserPreferences.from_dict(await bot.services.storage.get_user(user.id) or {})
 
 
 async def open_settings(user: FakeUser):
@@ -125,7 +48,7 @@ async def test_driver_sets_50_kw_and_ccs_and_the_menu_and_storage_show_it(telegr
     assert "Plugs: CCS (Type 2)" in menu.text
 
     assert len(ada.messages) == 1  # one settings message from the bot, edited in place
-    prefs = await bot.preferences(ada)
+    prefs = await stored_preferences(bot, ada)
     assert prefs.min_power_kw == 50
     assert prefs.connection_type_ids == {33}
 
@@ -139,7 +62,7 @@ async def test_switching_language_re_renders_the_menu_in_german(telegram, bot):
     assert "⚙️ Einstellungen" in menu.text
     assert "Sprache: Deutsch" in menu.text
     assert "🔌 Stecker" in menu.labels
-    assert (await bot.preferences(ada)).language == "de"
+    assert (await stored_preferences(bot, ada)).language == "de"
 
     await ada.send_text("/settings")
     again = await ada.wait_for_message(containing="Einstellungen")
@@ -171,7 +94,7 @@ async def test_toggles_and_single_choices_are_saved(telegram, bot):
     menu = await tap(ada, await tap(ada, menu, "📄 Results per page"), "8")
     assert "Results per page: 8" in menu.text
 
-    prefs = await bot.preferences(ada)
+    prefs = await stored_preferences(bot, ada)
     assert prefs.operational_only is False and prefs.open_data_only is True
     assert prefs.usage.value == "public" and prefs.unit.value == "mi" and prefs.page_size == 8
     assert round(prefs.radius_km, 2) == 24.14
@@ -191,7 +114,7 @@ async def test_a_double_tap_is_answered_twice_and_changes_nothing_more(telegram,
     menu = ada.message(power)
     assert "Minimum power: ≥ 50 kW" in menu.text
     assert telegram.unanswered_callback_queries() == []
-    assert (await bot.preferences(ada)).min_power_kw == 50
+    assert (await stored_preferences(bot, ada)).min_power_kw == 50
 
 
 async def test_resetting_unchanged_filters_keeps_the_menu(telegram, bot):
@@ -218,7 +141,7 @@ async def test_operator_search_by_name(telegram, bot):
     assert "✓ ALDI SÜD" in operators.labels
     menu = await tap(ada, operators, "‹ Back")
     assert "Operators: ALDI SÜD" in menu.text
-    assert (await bot.preferences(ada)).operator_ids == {3464}
+    assert (await stored_preferences(bot, ada)).operator_ids == {3464}
 
 
 async def test_an_operator_name_nobody_has_says_so(telegram, bot):
@@ -297,6 +220,6 @@ async def test_quick_taps_on_two_plugs_keep_both(telegram, telegram_server, bot)
         telegram_server.new_callback_query(ada.user, ada.id, plugs.message_id, plugs.callback_buttons[label])
     await ada.wait_until(lambda: not telegram.unanswered_callback_queries(), what="every tap answered")
     await telegram.wait_for_updates_consumed()
-    assert (await bot.preferences(ada)).connection_type_ids == {33, 25, 1036, 2}
+    assert (await stored_preferences(bot, ada)).connection_type_ids == {33, 25, 1036, 2}
     ticked = {"✓ CCS (Type 2)", "✓ Type 2", "✓ CHAdeMO"}
     await ada.wait_until(lambda: ticked <= set(ada.message(plugs).labels), what="the menu showing all three")
