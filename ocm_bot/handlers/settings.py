@@ -140,9 +140,11 @@ def handlers() -> list[BaseHandler]:
 
 
 def priority_handlers() -> list[BaseHandler]:
-    """Handlers to run before every feature's (a group before 0): the operator name typed after
-    "Add an operator" must not reach the search as a place. They stop the update only when they
-    used it."""
+    """Handlers to run before every feature's, in group -1 (``ocm_bot.app.register_handlers``).
+
+    The operator name typed after "Add an operator" must not reach the search's text handler as a
+    place to geocode; the handler stops the update (ApplicationHandlerStop) only when it used it.
+    """
     return [MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, on_operator_name)]
 
 
