@@ -312,10 +312,14 @@ def test_generated_chargers_are_labelled_and_searchable_fast(client, ocm_server)
 
 
 def test_reset_restores_samples(ocm_server, client):
+    terse = {"chargepointid": 100627, "compact": "true", "verbose": "false"}
+    ocm_server.modify_poi(100627, UsageCost="changed")
+    assert client.get("/poi", params=terse).json()[0]["UsageCost"] == "changed"
     ocm_server.generate_chargers(10, center=PORTLAND, radius_km=1)
     ocm_server.remove_poi(8378)
     ocm_server.reset()
     assert len(client.get("/poi", params={"maxresults": 1000}).json()) == 236
+    assert client.get("/poi", params=terse).json()[0]["UsageCost"] == "£0.28/kWh"
 
 
 # ------------------------------------------------------------------------------------ access
