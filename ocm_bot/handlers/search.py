@@ -489,7 +489,6 @@ async def setup(services: Services) -> None:
 
 
 def handlers() -> list[BaseHandler]:
-    private_text = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
     return [
         CommandHandler("start", on_poi_deep_link, filters=filters.Regex(_DEEP_LINK)),
         CommandHandler("charger", on_charger_command),
@@ -505,5 +504,25 @@ def handlers() -> list[BaseHandler]:
         CallbackQueryHandler(on_retry, pattern=action_pattern(RETRY)),
         CallbackQueryHandler(on_favourites_retry, pattern=action_pattern("fl")),
         CallbackQueryHandler(on_settings, pattern=action_pattern(SETTINGS)),
-        MessageHandler(private_text, on_text),
     ]
+
+
+def text_handlers() -> list[BaseHandler]:
+    """Typed places: a catch-all for private text, so it must come after every conversation."""
+    private_text = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
+    return [MessageHandler(private_text, on_text)]
+
+
+def register_text_input(application: Any) -> None:
+    """Add :func:`text_handlers` at the end of group 0, after every feature's handlers.
+
+    Within a group python-telegram-bot runs the first handler that accepts an update; a text
+    handler ahead of the check-in and sign-in conversations would take a driver's comment, or
+    their e-mail address and password, for a place to geocode.
+    """
+    application.add_handlers(text_handlers(), group=0)
+
+
+def jobs() -> list[Callable[[Any], None]]:
+    """Called by the application builder once every feature's handlers are registered."""
+    return [register_text_input]

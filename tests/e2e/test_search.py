@@ -499,3 +499,17 @@ async def test_geocoder_failures_get_an_honest_answer_and_a_retry(
         await tap(ada, reply, "🔄 Retry")
         results = await ada.wait_for_edit(reply, timeout=10)
         assert "Chargers near Pioneer Courthouse Square" in results.text
+
+
+async def test_typed_places_are_tried_after_every_conversation(bot):
+    """A sign-in password or a check-in comment must reach its conversation, never the geocoder."""
+    from telegram.ext import ConversationHandler
+
+    from ocm_bot.handlers.search import on_text
+
+    group = bot.application.handlers[0]
+    text_at = [i for i, h in enumerate(group) if getattr(h, "callback", None) is on_text]
+    conversations_at = [i for i, h in enumerate(group) if isinstance(h, ConversationHandler)]
+    assert len(text_at) == 1
+    assert all(i < text_at[0] for i in conversations_at)
+    assert text_at[0] == len(group) - 1
