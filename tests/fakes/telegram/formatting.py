@@ -12,8 +12,10 @@ and records a violation, because in our bot they always mean text that was not H
 
 from __future__ import annotations
 
+import functools
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 ALLOWED_TAGS = frozenset(
@@ -29,6 +31,7 @@ _SIMPLE_ENTITY = {
 }
 _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _ENTITY_RE = re.compile(r"&(?:(lt|gt|amp|quot)|#(\d{1,7})|#[xX]([0-9a-fA-F]{1,6}));")
+_SPECIAL_RE = re.compile(r"[&<>]")
 _ATTR_RE = re.compile(r"""\s*([a-zA-Z_-]+)\s*(?:=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+)))?""")
 
 
@@ -50,10 +53,10 @@ def utf16_len(text: str) -> int:
 def parse_html(source: str) -> ParsedText:
     """Parse Telegram HTML; raise EntityParseError exactly where Telegram would reject it."""
     out: list[str] = []
-    out_len16 = 0
+    out_len = 0  # in code points; converted to UTF-16 units at the end
     entities: list[dict] = []
     warnings: list[str] = []
-    # stack of (tag, entity dict or None, start offset in utf16, byte offset of the tag)
+    # stack of (tag, entity dict or None, start offset in the output, index of the tag in source)
     stack: list[tuple[str, dict | None, int, int]] = []
     i = 0
     n = len(source)
@@ -62,9 +65,9 @@ def parse_html(source: str) -> ParsedText:
         return len(source[:pos].encode("utf-8"))
 
     def emit(chunk: str) -> None:
-        nonlocal out_len16
+        nonlocal out_len
         out.append(chunk)
-        out_len16 += utf16_len(chunk)
+        out_len += len(chunk)
 
     while i < n:
         ch = source[i]
@@ -93,9 +96,8 @@ def parse_html(source: str) -> ParsedText:
             i += 1
             continue
         if ch != "<":
-            j = i + 1
-            while j < n and source[j] not in "&<>":
-                j += 1
+            special = _SPECIAL_RE.search(source, i + 1)
+            j = special.start() if special else n
             emit(source[i:j])
             i = j
             continue
@@ -110,15 +112,15 @@ def parse_html(source: str) -> ParsedText:
             tag_name = source[i + 2 : end].strip().lower()
             if not stack:
                 raise EntityParseError(f"Unexpected end tag at byte offset {byte_offset(begin)}")
-            open_tag, entity, start16, _ = stack.pop()
+            open_tag, entity, start, _ = stack.pop()
             if tag_name != open_tag:
                 raise EntityParseError(
                     f'Unmatched end tag at byte offset {byte_offset(begin)}, expected '
                     f'"</{open_tag}>", found "</{tag_name}>"'
                 )
             if entity is not None:
-                entity["offset"] = start16
-                entity["length"] = out_len16 - start16
+                entity["offset"] = start
+                entity["length"] = out_len - start
                 if entity["length"] > 0:
                     entities.append(entity)
             i = end + 1
@@ -131,23 +133,33 @@ def parse_html(source: str) -> ParsedText:
             raise EntityParseError(
                 f'Unsupported start tag "{tag_name}" at byte offset {byte_offset(begin)}'
             )
-        attributes = _parse_attributes(inner[len(tag_name) :], byte_offset(begin))
-        entity = _entity_for(tag_name, attributes, stack, byte_offset(begin))
-        stack.append((tag_name, entity, out_len16, byte_offset(begin)))
+        tag_offset = functools.partial(byte_offset, begin)
+        attributes = _parse_attributes(inner[len(tag_name) :], tag_offset)
+        entity = _entity_for(tag_name, attributes, stack, tag_offset)
+        stack.append((tag_name, entity, out_len, begin))
         i = end + 1
 
     if stack:
         tag_name = stack[-1][0]
         raise EntityParseError(f'Can\'t find end tag corresponding to start tag "{tag_name}"')
+    text = "".join(out)
+    if utf16_len(text) != len(text):  # characters outside the BMP count two UTF-16 units
+        units = [0]
+        for char in text:
+            units.append(units[-1] + (2 if ord(char) > 0xFFFF else 1))
+        for entity in entities:
+            end = units[entity["offset"] + entity["length"]]
+            entity["offset"] = units[entity["offset"]]
+            entity["length"] = end - entity["offset"]
     entities.sort(key=lambda e: (e["offset"], -e["length"]))
-    return ParsedText("".join(out), entities, warnings)
+    return ParsedText(text, entities, warnings)
 
 
 def _context(source: str, pos: int) -> str:
     return repr(source[max(0, pos - 20) : pos + 20])
 
 
-def _parse_attributes(text: str, tag_offset: int) -> dict[str, str]:
+def _parse_attributes(text: str, tag_offset: Callable[[], int]) -> dict[str, str]:
     attributes: dict[str, str] = {}
     pos = 0
     text = text.rstrip()
@@ -156,7 +168,7 @@ def _parse_attributes(text: str, tag_offset: int) -> dict[str, str]:
         if not match or match.end() == pos:
             raise EntityParseError(
                 f"Expected equal sign in declaration of an attribute of the tag at byte offset "
-                f"{tag_offset}"
+                f"{tag_offset()}"
             )
         name, dq, sq, bare = match.groups()
         value = dq if dq is not None else sq if sq is not None else bare or ""
@@ -166,7 +178,7 @@ def _parse_attributes(text: str, tag_offset: int) -> dict[str, str]:
 
 
 def _entity_for(
-    tag: str, attributes: dict[str, str], stack: list, tag_offset: int
+    tag: str, attributes: dict[str, str], stack: list, tag_offset: Callable[[], int]
 ) -> dict | None:
     if tag in _SIMPLE_ENTITY:
         if tag == "code" and stack and stack[-1][0] == "pre":
@@ -194,7 +206,7 @@ def _entity_for(
         emoji_id = attributes.get("emoji-id")
         if not emoji_id:
             raise EntityParseError(f"Custom emoji entity must contain a tg://emoji URL "
-                                   f"at byte offset {tag_offset}")
+                                   f"at byte offset {tag_offset()}")
         return {"type": "custom_emoji", "custom_emoji_id": emoji_id}
     if tag == "tg-time":
         entity: dict = {"type": "date_time"}
