@@ -336,6 +336,13 @@ async def test_live_location_edits_one_message_only_after_a_real_move(telegram, 
     assert cards(moved)[0][1] in {"J Building", "Collin", "MRC"}
     assert len(ada.messages) == 1  # still the one results message
 
+    clock[0] += 900  # the 15 minutes of sharing are over: a late position changes nothing
+    asked = len(poi_requests(ocm_server))
+    await ada.move_live_location(*PORTLAND)
+    await telegram.wait_for_updates_consumed()
+    assert ada.message(moved).edits == moved.edits
+    assert len(poi_requests(ocm_server)) == asked
+
 
 # Bad input and failures ---------------------------------------------------------------------------
 
@@ -343,6 +350,7 @@ async def test_live_location_edits_one_message_only_after_a_real_move(telegram, 
 @pytest.mark.parametrize(
     ("text", "answer"),
     [
+        (" ", "Send me a location, an address"),
         ("x" * 5000, "too long"),
         ("🔌⚡🚗", "could not read a place"),
         ("91, 13.4", "Latitude must be between -90 and 90"),
