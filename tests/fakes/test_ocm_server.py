@@ -441,6 +441,17 @@ def test_expired_tokens_are_refused(client, ocm_server, token):
 
 
 # ------------------------------------------------------------------------------------ faults + log
+async def test_waiting_for_requests_from_another_thread(ocm_server):
+    import threading
+
+    url, headers = f"{ocm_server.url}/poi", {"X-API-Key": ocm_server.api_key, "User-Agent": UA}
+    threading.Timer(0.05, lambda: httpx.get(url, headers=headers)).start()
+    [seen] = await ocm_server.wait_for_requests_async(1, "/v3/poi", within=3)
+    assert seen.status == 200 or seen.status is None  # answered or being answered
+    with pytest.raises(TimeoutError):
+        ocm_server.wait_for_requests(2, "/v3/poi", within=0.05)
+
+
 def test_request_log_records_everything(client, ocm_server):
     client.get("/poi", params={"Latitude": "1", "maxresults": 2})
     [req] = ocm_server.requests_to("/v3/poi")

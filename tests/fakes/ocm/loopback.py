@@ -482,6 +482,26 @@ class LoopbackServer:
             if r.path.startswith(path_prefix) and (method is None or r.method == method.upper())
         ]
 
+    def wait_for_requests(self, count: int = 1, path_prefix: str = "/", within: float = 5.0) -> list[RecordedRequest]:
+        """Block until ``count`` requests under ``path_prefix`` were seen (for bots in subprocesses)."""
+        deadline = time.monotonic() + within
+        while len(found := self.requests_to(path_prefix)) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(found)} of {count} requests to {path_prefix} within {within}s")
+            time.sleep(0.005)
+        return found
+
+    async def wait_for_requests_async(
+        self, count: int = 1, path_prefix: str = "/", within: float = 5.0
+    ) -> list[RecordedRequest]:
+        """``wait_for_requests`` for async tests: polls without blocking the test's event loop."""
+        deadline = time.monotonic() + within
+        while len(found := self.requests_to(path_prefix)) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(found)} of {count} requests to {path_prefix} within {within}s")
+            await asyncio.sleep(0.005)
+        return found
+
     # ---------------------------------------------------------------- serving
     def dispatch(self, request: RecordedRequest) -> Any:
         raise NotImplementedError
