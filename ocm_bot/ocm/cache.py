@@ -12,8 +12,11 @@ would have answered) when either its whole circle lies inside the known disc, or
 matching chargers lie closer to P' than the edge of the known disc ("safe" distance): any charger
 OCM knows but we do not is outside that disc, hence farther than those k.
 
-Distances are haversine kilometres (OCM's own ``Distance`` formula). OCM's radius filter may measure
-on the ellipsoid, so the edge of a truncated answer is trusted only up to 99.5 % of its distance.
+Distances are haversine kilometres on OCM's 6371 km sphere, the formula of OCM's own ``Distance``
+field. OCM's radius *filter* runs in MongoDB (``$nearSphere``, a 6378.1 km sphere: distances 0.11 %
+longer), so the edge of a truncated answer is trusted only up to 99.5 % of its distance and the
+offset between two centres is counted 0.12 % longer. Chargers within 0.11 % of a search's own edge
+(5 m at 5 km) may still be judged differently from OCM; nobody driving will notice.
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ from ocm_bot.ocm.models import Charger
 from ocm_bot.ocm.query import OutputFormat, PoiQuery
 
 EARTH_RADIUS_KM = 6371.0  # as OCM computes its own Distance (GeoManager.CalcDistance)
-# OCM measures distance on the ellipsoid, we on a sphere: up to ~0.5 % apart.
-_DISTANCE_MARGIN = 0.995
+_DISTANCE_MARGIN = 0.995  # trust in the farthest charger of a truncated answer
+_OFFSET_SCALE = 1.0012  # MongoDB's 6378.1 km sphere against our 6371 km one, rounded up
 
 _KM_PER_DEGREE_LATITUDE = 111.19
 _MAX_TRIED = 16
@@ -93,7 +96,7 @@ def answer_from(cached: CachedSearch, query: PoiQuery, default_results: int) -> 
     assert query.latitude is not None and query.longitude is not None
     assert wider.latitude is not None and wider.longitude is not None
     offset = haversine_km(wider.latitude, wider.longitude, query.latitude, query.longitude)
-    safe = cached.complete_km - offset
+    safe = cached.complete_km - offset * _OFFSET_SCALE
     if safe <= 0:
         return None
     radius = query.radius_km if query.radius_km is not None else math.inf
