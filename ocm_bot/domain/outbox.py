@@ -213,6 +213,12 @@ class Outbox:
                 count += 1
         return count
 
+    async def prune(self, *, keep: timedelta = timedelta(days=30)) -> int:
+        """Forget delivered and refused check-ins older than ``keep``; once across instances."""
+        if not await self.storage.try_acquire_lease("checkin-outbox-prune", self.instance_id, 3600):
+            return 0
+        return await self.storage.prune_outbox(self.now() - keep)
+
     async def pending_for(self, user_id: int) -> list[OutboxItem]:
         return [i for i in await self.storage.outbox_for_user(user_id) if i.status == "pending"]
 
@@ -262,9 +268,7 @@ class Outbox:
             # Unavailable (timeout, reset, 5xx) or unreadable: the post may be stored on OCM anyway.
             await self.storage.set_value(inflight_key, None)
             return await self._retry(item, checkin, error, keep_doubt=True)
-        delivery = await self._delivered(item, checkin, {"status": "OK"})
-        await self.storage.set_value(inflight_key, None)
-        return delivery
+        return await self._delivered(item, checkin, {"status": "OK"})
 
     async def _credentials(self, item: OutboxItem, checkin: QueuedCheckin) -> dict[str, str] | None:
         if checkin.submitter is Submitter.USER:
@@ -287,6 +291,7 @@ class Outbox:
 
     async def _delivered(self, item: OutboxItem, checkin: QueuedCheckin, result: dict[str, Any]) -> Delivery:
         await self.storage.mark_outbox_sent(item.key, result)
+        await self.storage.set_value(_INFLIGHT_PREFIX + item.key, None)
         if self.refresh_charger is not None:
             try:
                 await self.refresh_charger(checkin.charger_id)

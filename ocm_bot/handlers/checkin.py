@@ -40,6 +40,7 @@ from telegram.ext import (
 from ocm_bot.context import BotContext, Services
 from ocm_bot.domain.accounts import Accounts, SignInDisabled, looks_like_email
 from ocm_bot.domain.checkin import (
+    DEFAULT_MIN_INTERVAL,
     CheckinDraft,
     CheckinService,
     CommentTooLong,
@@ -95,18 +96,24 @@ def build_service(services: Services) -> CheckinService:
     settings = services.settings
     write_key = settings.ocm_write_key.get() if settings.ocm_write_key else None
     client = services.ocm_client
-    reader = services.chargers or client
 
     async def refresh_charger(charger_id: int) -> None:
-        # An ID query is never answered from the search cache, and its answer replaces the cached
-        # charger, so the driver's next look shows their check-in.
-        if reader is not None and hasattr(reader, "search"):
-            await reader.search(PoiQuery(chargepointid=(charger_id,), maxresults=1, includecomments=True))
+        # An ID query is never answered from the OCM client's search cache, and its answer replaces
+        # the cached charger (with and without comments), so the driver's next look shows the check-in.
+        if client is not None:
+            await client.search(PoiQuery(chargepointid=(charger_id,), maxresults=1, includecomments=True))
 
     outbox = Outbox(services.storage, client, write_key=write_key, refresh_charger=refresh_charger)
     accounts = Accounts(services.storage, client)
+    # CHECKIN_MIN_INTERVAL_MINUTES, once Settings has it; ten minutes until then.
+    minutes = getattr(settings, "checkin_min_interval_minutes", None)
     return CheckinService(
-        services.storage, outbox, accounts, chargers=reader, write_key_configured=write_key is not None
+        services.storage,
+        outbox,
+        accounts,
+        chargers=services.chargers or client,
+        write_key_configured=write_key is not None,
+        min_interval=timedelta(minutes=minutes) if minutes is not None else DEFAULT_MIN_INTERVAL,
     )
 
 
@@ -505,11 +512,19 @@ async def outbox_job(context: BotContext) -> None:
     await deliver_outbox(context.application)
 
 
+async def prune_job(context: BotContext) -> None:
+    """Daily: forget check-ins delivered or refused a month ago (one instance does it)."""
+    services: Services | None = getattr(context.application.bot_data, "services", None)
+    if services is not None and services.checkin is not None:
+        await services.checkin.outbox.prune()
+
+
 def register_outbox_job(application: Application) -> None:
     if application.job_queue is None:
         log.warning("no job queue: queued check-ins are delivered only when a driver submits or retries")
         return
     application.job_queue.run_repeating(outbox_job, interval=OUTBOX_POLL_SECONDS, first=1.0, name="checkin-outbox")
+    application.job_queue.run_repeating(prune_job, interval=24 * 3600, first=600, name="checkin-outbox-prune")
 
 
 async def on_retry(update: Update, context: BotContext) -> None:

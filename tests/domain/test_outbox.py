@@ -63,6 +63,21 @@ async def enqueue(outbox: Outbox, *, key="k1", submitter=Submitter.APP, body=Non
     return body
 
 
+def answer_comments_late(ocm_server, monkeypatch, *, seconds: float) -> None:
+    """OCM stores each comment at once but answers ``seconds`` later: a client that gives up (or
+    dies) meanwhile never learns that its post is on OCM. The fake's "delay" fault waits before
+    storing instead, and a request whose client hung up is never stored."""
+    store_and_answer = ocm_server.dispatch
+
+    async def dispatch(request):
+        response = store_and_answer(request)
+        if request.path.startswith("/v3/comment"):
+            await asyncio.sleep(seconds)
+        return response
+
+    monkeypatch.setattr(ocm_server, "dispatch", dispatch)
+
+
 def posts(ocm_server):
     return ocm_server.requests_to("/v3/comment", "POST")
 
@@ -113,11 +128,11 @@ async def test_ocm_down_then_up_retries_with_backoff_and_delivers_exactly_once(
 
 
 async def test_a_post_whose_answer_was_lost_is_found_on_ocm_and_not_posted_again(
-    sqlite_storage, client, ocm_server, clock
+    sqlite_storage, client, ocm_server, clock, monkeypatch
 ):
     outbox = outbox_for(sqlite_storage, client, clock, write_key=ocm_server.add_write_key())
     await enqueue(outbox)
-    ocm_server.inject("delay", delay=1.0, path_prefix="/v3/comment")  # stored after our 0.5 s timeout
+    answer_comments_late(ocm_server, monkeypatch, seconds=1.0)  # stored at once, answered after our timeout
     [first] = await outbox.deliver_due()
     assert first.result is DeliveryResult.RETRY
     await _until(lambda: ocm_server.comments)
@@ -125,20 +140,20 @@ async def test_a_post_whose_answer_was_lost_is_found_on_ocm_and_not_posted_again
     [second] = await outbox.deliver_due()
     assert second.result is DeliveryResult.DELIVERED
     assert len(ocm_server.comments) == 1 and len(posts(ocm_server)) == 1
+    assert await sqlite_storage.get_value("outbox-inflight:k1") is None
 
 
 async def test_an_instance_killed_mid_post_is_replaced_after_its_lease_without_a_second_post(
-    sqlite_storage, client, ocm_server, clock
+    sqlite_storage, client, ocm_server, clock, monkeypatch
 ):
     key = ocm_server.add_write_key()
     dying = outbox_for(sqlite_storage, client, clock, write_key=key, lease_seconds=60)
     await enqueue(dying)
-    ocm_server.inject("delay", delay=0.3, path_prefix="/v3/comment")
+    answer_comments_late(ocm_server, monkeypatch, seconds=0.3)
     task = asyncio.create_task(dying.deliver_due())
-    await _until(lambda: posts(ocm_server))  # the post is on its way ...
-    task.cancel()  # ... the instance dies waiting for the answer ...
+    await _until(lambda: ocm_server.comments)  # OCM stored the post ...
+    task.cancel()  # ... and the instance dies waiting for the answer
     await asyncio.gather(task, return_exceptions=True)
-    await _until(lambda: ocm_server.comments)  # ... and OCM stores it anyway
 
     successor = outbox_for(sqlite_storage, client, clock, write_key=key, lease_seconds=60)
     assert await successor.deliver_due() == []  # the dead instance's lease still holds
@@ -276,3 +291,15 @@ async def _until(condition, within: float = 5.0) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.02)
+
+
+async def test_old_delivered_checkins_are_pruned_by_one_instance(sqlite_storage, client, ocm_server, clock):
+    key = ocm_server.add_write_key()
+    outbox = outbox_for(sqlite_storage, client, clock, write_key=key)
+    await enqueue(outbox)
+    await outbox.deliver_due()
+    clock.advance(days=31)
+    other = outbox_for(sqlite_storage, client, clock, write_key=key)
+    assert await outbox.prune() == 1
+    assert await other.prune() == 0  # the prune lease is held by the first instance
+    assert await sqlite_storage.get_outbox("k1") is None

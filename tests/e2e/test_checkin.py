@@ -281,7 +281,7 @@ async def fill_in(
 
 
 async def test_signed_in_driver_checks_in_and_ocm_gets_one_comment_with_their_token(make_bot, telegram, ocm_server):
-    await make_bot()
+    bot = await make_bot()
     ada = telegram.user("Ada", last_name="Lovelace")
     typed, reply = await sign_in(ada, ocm_server)
     assert "Signed in to Open Charge Map as ada" in reply.text
@@ -329,6 +329,11 @@ async def test_signed_in_driver_checks_in_and_ocm_gets_one_comment_with_their_to
     assert stored.via == "token" and stored.username == "ada"
     [request] = ocm_server.requests_to("/v3/comment", "POST")
     assert request.headers["Authorization"].startswith("Bearer ey")
+    # The charger's cached details were refreshed: the next look shows the check-in, without asking OCM.
+    asked = len(ocm_server.requests_to("/v3/poi"))
+    [charger] = await bot.services.ocm_client.get_chargers([CHARGER], include_comments=True)
+    assert [c.text for c in charger.comments][:1] == ["Screen dead <b>again</b>"]
+    assert len(ocm_server.requests_to("/v3/poi")) == asked
 
 
 async def test_back_at_every_step_keeps_answers_and_skips_leave_fields_out(make_bot, telegram, ocm_server):

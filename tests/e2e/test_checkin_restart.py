@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 
+from tests.domain.test_outbox import answer_comments_late
 from tests.e2e.test_checkin import (
     CheckinBotProcess,
     open_checkin,
@@ -65,7 +66,7 @@ async def test_killed_mid_conversation_the_next_process_takes_the_typed_comment(
 
 @pytest.mark.parametrize("ocm_stored_it", [True, False], ids=["ocm-stored-it", "ocm-never-got-it"])
 async def test_killed_mid_submission_the_next_process_delivers_exactly_once(
-    bot_process, telegram, ocm_server, ocm_stored_it
+    bot_process, telegram, ocm_server, ocm_stored_it, monkeypatch
 ):
     charger = PIONEER if ocm_stored_it else MAIN_STREET
     first = bot_process(ocm_timeout=10, lease_seconds=2, poll_seconds=0.2)
@@ -74,15 +75,19 @@ async def test_killed_mid_submission_the_next_process_delivers_exactly_once(
     rating = await tap_and_wait_edit(ada, panel, "✅ Charged successfully")
     comment_step = await tap_and_wait_edit(ada, rating, "3")
     summary = await tap_and_wait_edit(ada, comment_step, "Skip")
-    # OCM takes the post but answers slowly (it stores it after 1 s), or never answers at all.
-    ocm_server.inject("delay" if ocm_stored_it else "hang", delay=1.0, path_prefix="/v3/comment")
+    # OCM stores the post but answers slowly, or never answers (nor stores) at all.
+    if ocm_stored_it:
+        answer_comments_late(ocm_server, monkeypatch, seconds=5.0)
+    else:
+        ocm_server.inject("hang", path_prefix="/v3/comment")
     await tap(ada, summary, "Submit")
     sending = await ada.wait_for_edit(summary, containing="Sending your check-in")
     await ada.wait_until(lambda: ocm_server.requests_to("/v3/comment", "POST"), what="the post reached OCM")
-    first.kill()
-    ocm_server.clear_faults()  # a hung request stays hung: it is never answered, never stored
     if ocm_stored_it:
         await ada.wait_until(lambda: ocm_server.comments, what="OCM stored the post")
+    first.kill()
+    ocm_server.clear_faults()  # a hung request stays hung: it is never answered, never stored
+    monkeypatch.undo()
 
     bot_process(lease_seconds=2, poll_seconds=0.2)
     done = await ada.wait_for_edit(sending, containing="Thanks!", timeout=15)
