@@ -65,7 +65,7 @@ def button(screen: str, label: str) -> str:
     return numbers[-1]
 
 
-def test_a_driver_finds_pages_filters_and_checks_in_offline(demo: pexpect.spawn) -> None:
+def test_a_driver_finds_turns_a_page_and_drops_a_filter_offline(demo: pexpect.spawn) -> None:
     demo.expect_exact(PROMPT)
     banner = demo.before
     assert "offline demo" in banner and "bundled data" in banner
@@ -95,6 +95,17 @@ def test_a_driver_finds_pages_filters_and_checks_in_offline(demo: pexpect.spawn)
     details = say(demo, button(unfiltered, "ℹ️ 1"))
     assert "Connections" in details
     assert "openstreetmap.org" in details  # the venue, as a map link
+
+    demo.sendline("/quit")
+    demo.expect(pexpect.EOF)
+    demo.close()
+    assert demo.exitstatus == 0
+
+
+def test_a_driver_checks_in_up_to_the_summary_offline(demo: pexpect.spawn) -> None:
+    demo.expect_exact(PROMPT)
+    results = say(demo, MILE_END)
+    details = say(demo, button(results, "ℹ️ 1"))
 
     outcome = say(demo, button(details, "✅ Check in"))
     assert "How did it go at" in outcome
