@@ -406,6 +406,22 @@ async def test_without_sign_in_or_write_key_the_summary_links_to_ocms_own_checki
     )
 
 
+async def test_signing_in_from_the_summary_brings_it_back_with_submit(make_bot, telegram, ocm_server):
+    await make_bot()
+    ada = telegram.user("Ada")
+    summary = await fill_in(ada, outcome=("✅ Charged successfully",), rating="4")
+    assert "Submit" not in summary.labels
+    await sign_in(ada, ocm_server)
+    await ada.wait_for_message(containing="still open")
+    again = await ada.wait_for_message(containing="Your check-in at")
+    assert "your Open Charge Map account" in again.text
+    assert ada.message(summary).buttons == []  # the old panel is closed
+    await tap(ada, again, "Submit")
+    await ada.wait_for_edit(again, containing="Thanks!")
+    [stored] = ocm_server.comments
+    assert stored.via == "token" and stored.rating == 4
+
+
 async def test_without_storage_secret_sign_in_is_off_and_the_summary_says_why(make_bot, telegram, ocm_server):
     await make_bot(storage_secret=None)
     ada = telegram.user("Ada")
