@@ -103,7 +103,7 @@ class OcmLimits:
     retries: int = 2
     backoff_base: float = 0.5
     backoff_max: float = 8.0
-    max_retry_after: float = 30.0  # a longer Retry-After is handed to the caller instead
+    max_retry_after: float = 10.0  # a longer Retry-After is handed to the caller (a driver is waiting)
     search_ttl: float = 600.0
     search_cache_size: int = 512
     charger_ttl: float = 600.0
