@@ -41,7 +41,9 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.request import HTTPXRequest
 
 from ocm_bot.context import BotContext, BotData, Services
+from ocm_bot.domain.filters import MAX_RESULTS
 from ocm_bot.domain.preferences import DistanceUnitChoice, UserPreferences
+from ocm_bot.domain.search import SearchService
 from ocm_bot.handlers import search as search_handlers
 from ocm_bot.handlers import start
 from ocm_bot.ocm.client import OcmClient, OcmLimits
@@ -107,7 +109,9 @@ class TimedSource:
         return await self._source.reference_data()
 
 
-async def start_bot(telegram: FakeTelegramServer, ocm: FakeOcmServer, data_dir: Path, stamps: Stamps):
+async def start_bot(
+    telegram: FakeTelegramServer, ocm: FakeOcmServer, data_dir: Path, stamps: Stamps, *, prefetch: int, max_results: int
+):
     settings = Settings(
         telegram_bot_token=Secret(telegram.token),
         telegram_api_url=telegram.url,
@@ -118,7 +122,8 @@ async def start_bot(telegram: FakeTelegramServer, ocm: FakeOcmServer, data_dir: 
     http = httpx.AsyncClient()
     storage = await SqliteStorage(data_dir / "bench.sqlite3", secret="bench").open()
     # The client's own budget (60 requests a minute) would turn this benchmark into a wait.
-    client = OcmClient(http, base_url=ocm.url, api_key=ocm.api_key, limits=OcmLimits(requests_per_minute=100_000))
+    limits = OcmLimits(requests_per_minute=100_000, prefetch_results=prefetch)
+    client = OcmClient(http, base_url=ocm.url, api_key=ocm.api_key, limits=limits)
     services = Services(
         settings=settings,
         callbacks=CallbackCodec.for_token(telegram.token),
@@ -126,6 +131,7 @@ async def start_bot(telegram: FakeTelegramServer, ocm: FakeOcmServer, data_dir: 
         storage=storage,
     )
     await search_handlers.setup(services)
+    services.search = SearchService(services.chargers, max_results=max_results)
     request_options = {"connect_timeout": 2, "read_timeout": 10, "pool_timeout": 5, "httpx_kwargs": {"verify": False}}
     application = (
         Application.builder()
@@ -226,8 +232,9 @@ async def session_mix(
         await user.send_location(*point)  # 1. search
         results = await user.wait_for_message(containing="Chargers near", timeout=10)
         actions.append(("search", {**area, "maxresults": "5"}))
-        for page in (2, 3):  # 2-3. next page, twice
-            await press(user, results, "Next ›")
+        for page in (2, 3):  # 2-3. next page, twice (the last page pages back)
+            label = "Next ›" if "Next ›" in results.labels else "‹ Prev"
+            await press(user, results, label)
             results = await user.wait_for_edit(results, timeout=10)
             actions.append(("page", {**area, "maxresults": str(5 * page)}))
         prefs = UserPreferences(unit=DistanceUnitChoice.KM, radius_km=5, min_power_kw=22)
@@ -259,6 +266,7 @@ async def session_mix(
         count += 10
     poi = [r for r in ocm.requests_to("/v3/poi") if r.method == "GET"]
     bot_requests, bot_bytes = len(poi), sum(r.response_bytes for r in poi)
+    by_id = [r for r in poi if "chargepointid" in r.params]
 
     ocm.clear()  # replay the same actions as one naive request each
     headers = {"X-API-Key": ocm.api_key, "User-Agent": "ocm-bot-bench/1.0"}
@@ -271,6 +279,8 @@ async def session_mix(
         "actions": count,
         "bot requests /100": bot_requests * per_100,
         "bot kB /100": bot_bytes * per_100 / 1000,
+        "by-id requests /100": len(by_id) * per_100,
+        "by-id kB /100": sum(r.response_bytes for r in by_id) * per_100 / 1000,
         "naive requests /100": len(naive) * per_100,
         "naive kB /100": sum(r.response_bytes for r in naive) * per_100 / 1000,
     }
@@ -282,6 +292,8 @@ async def main() -> None:
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--chargers", type=int, default=3000, help="generated chargers around Bow")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--prefetch", type=int, default=100, help="OcmLimits.prefetch_results (client default 100)")
+    parser.add_argument("--max-results", type=int, default=MAX_RESULTS, help="chargers the search asks OCM for")
     parser.add_argument(
         "--sniffio-fix",
         action="store_true",
@@ -298,7 +310,9 @@ async def main() -> None:
     ocm.generate_chargers(args.chargers, center=CENTER, radius_km=15, seed=args.seed)
     stamps = Stamps()
     with tempfile.TemporaryDirectory() as folder:
-        services, stop = await start_bot(telegram, ocm, Path(folder), stamps)
+        services, stop = await start_bot(
+            telegram, ocm, Path(folder), stamps, prefetch=args.prefetch, max_results=args.max_results
+        )
         try:
             driver = TelegramDriver(telegram)
             for _ in range(20):  # warm-up: imports, connection pools, catalogs
@@ -315,12 +329,19 @@ async def main() -> None:
             mix = await session_mix(driver, ocm, services, args.sessions, args.seed)
             print(f"Session mix ({mix['actions']} actions: search, 2 pages, narrower filter, details, favourite,")
             print("  filter chip removed, details, /favourites, search 300 m away), OCM /poi per 100 actions:")
-            print(f"  bot:   {mix['bot requests /100']:6.1f} requests, {mix['bot kB /100']:8.1f} kB")
+            print(
+                f"  bot:   {mix['bot requests /100']:6.1f} requests, {mix['bot kB /100']:8.1f} kB "
+                f"(of which by ID, for details and favourites: {mix['by-id requests /100']:.1f} requests, "
+                f"{mix['by-id kB /100']:.1f} kB)"
+            )
             print(
                 f"  naive: {mix['naive requests /100']:6.1f} requests, {mix['naive kB /100']:8.1f} kB  "
                 "(one request per action)"
             )
-            print(f"  search stats: {services.search.stats}")
+            print(
+                f"  search stats: {services.search.stats}; asked OCM for max({args.max_results}, prefetch "
+                f"{args.prefetch}) chargers per area search"
+            )
         finally:
             await stop()
             ocm.stop()

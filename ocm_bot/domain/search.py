@@ -90,6 +90,8 @@ class SearchResult:
     relax: tuple[RelaxHint, ...] = ()
     can_widen: bool = False
     country_iso: str | None = None
+    complete: bool = True
+    """False when OCM's answer stopped short of the radius: the hits are the nearest ones, not all."""
 
     def page_count(self, size: int | None = None) -> int:
         size = size or self.prefs.page_size
@@ -306,6 +308,7 @@ class SearchService:
             prefs=prefs,
             hits=tuple(hits),
             country_iso=_country_of(hits, fetch.chargers),
+            complete=reach >= radius,
         )
         if result.few:
             result = replace(

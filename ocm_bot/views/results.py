@@ -111,7 +111,10 @@ def summary_line(t: Translator, result: SearchResult, page: int) -> str:
     count = len(result.hits)
     if not count:
         return t.gettext("No chargers found within {radius}.", radius=radius(t, result.radius_km, unit_of(result)))
-    line = t.ngettext("{n} charger, nearest first", "{n} chargers, nearest first", count)
+    if result.complete:
+        line = t.ngettext("{n} charger, nearest first", "{n} chargers, nearest first", count)
+    else:
+        line = t.ngettext("the nearest charger", "the {n} nearest chargers", count)
     if result.page_count() > 1:
         line += " · " + t.gettext("page {page} of {pages}", page=page + 1, pages=result.page_count())
     return line

@@ -121,6 +121,8 @@ async def test_a_truncated_answer_only_counts_for_the_circle_it_covers(source, c
     service = SearchService(source, max_results=5, clock=clock)
     first = await service.nearby(PORTLAND, EVERYTHING, radius_km=25)
     assert len(first.hits) == 5
+    assert not first.complete  # the five nearest, not every charger within 25 km
+    assert (await service.nearby(PORTLAND, EVERYTHING, radius_km=1)).complete
     farthest = max(hit.distance_km for hit in first.hits)
     # 5 km away the 5 cached chargers cover nothing useful: OCM is asked again.
     away = GeoPoint(45.5122, -122.6587 + 0.07)

@@ -130,3 +130,9 @@ async def test_long_pages_stay_under_the_message_limit():
     result = await service.nearby(PORTLAND, replace(EVERYTHING, page_size=8))
     assert len(result.page(0)) == 8
     assert len(results_text(t, result, 0, now=NOW)) <= 4096
+
+
+async def test_an_answer_cut_short_by_ocm_says_nearest():
+    service = SearchService(SampleSource(), max_results=5)
+    result = await service.nearby(PORTLAND, replace(EVERYTHING, radius_km=25))
+    assert results_text(t, result, 0, now=NOW).splitlines()[1] == "the 5 nearest chargers"
