@@ -153,12 +153,26 @@ class PressedButton:
 
 @dataclass(frozen=True)
 class InlineAnswer:
+    """The bot's answerInlineQuery: results as the person sees them in the inline popup."""
+
+    query_id: str
     results: list[dict]
     raw: dict
 
     @property
     def titles(self) -> list[str]:
         return [r.get("title", "") for r in self.results]
+
+    def result(self, which: int | str) -> dict:
+        """A result by position, id, or (part of) its title."""
+        if isinstance(which, int):
+            return self.results[which]
+        for match in (lambda r: r.get("id") == which, lambda r: r.get("title") == which,
+                      lambda r: which in r.get("title", "")):
+            found = [r for r in self.results if match(r)]
+            if len(found) == 1:
+                return found[0]
+        raise AssertionError(f"no single inline result {which!r}; titles: {self.titles}")
 
 
 class ChatObserver:
@@ -520,11 +534,26 @@ class FakeUser(ChatObserver):
             state = self.server.inline_queries[query_id]
             if state.answer is None:
                 return None
-            return InlineAnswer(list(state.answer.get("results", [])), dict(state.answer))
+            return InlineAnswer(query_id, list(state.answer.get("results", [])),
+                                dict(state.answer))
 
         return await _wait(self.server, answer, timeout,
                            lambda: f"the bot did not answer the inline query {query!r} within "
                                    f"{timeout} s.\n{self.describe()}")
+
+    async def choose_inline_result(self, answer: InlineAnswer, which: int | str = 0, *,
+                                   chat: ChatObserver | None = None) -> MessageView:
+        """Pick a result: it is posted "via @bot" in `chat` (default: the chat with the bot).
+
+        With an inline keyboard it becomes an inline message: button presses reach the bot with
+        inline_message_id, and the bot edits it by that id. The bot gets chosen_inline_result
+        only if the server has inline_feedback=True (BotFather's /setinlinefeedback).
+        """
+        target = chat or self
+        message = self.server.choose_inline_result(self.user, answer.query_id,
+                                                   answer.result(which), target.chat_id)
+        await asyncio.sleep(0)
+        return target.message(message["message_id"])
 
     # --- the relationship with the bot ----------------------------------------------------------
 

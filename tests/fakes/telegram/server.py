@@ -174,6 +174,7 @@ class StoredMessage:
     edits: int = 0
     deleted: bool = False
     live_until: float | None = None
+    inline_message_id: str | None = None  # sent via the bot in inline mode
 
 
 @dataclass
@@ -266,6 +267,7 @@ class FakeTelegramServer:
         bot_first_name: str = "OCM Test Bot",
         bot_username: str = "ocm_test_bot",
         privacy_mode: bool = True,
+        inline_feedback: bool = False,
         schema: Schema | None = None,
         webhook_retry_delay: float = 0.05,
     ) -> None:
@@ -275,6 +277,7 @@ class FakeTelegramServer:
         self.bot_user = {"id": self.bot_id, "is_bot": True, "first_name": bot_first_name,
                          "username": bot_username}
         self.privacy_mode = privacy_mode
+        self.inline_feedback = inline_feedback  # BotFather's /setinlinefeedback
         self.webhook_retry_delay = webhook_retry_delay
         self._lock = threading.RLock()
         self._thread: threading.Thread | None = None
@@ -376,6 +379,7 @@ class FakeTelegramServer:
         self.flood_control: FloodControl | None = None
         self.callback_queries: dict[str, CallbackQueryState] = {}
         self.inline_queries: dict[str, InlineQueryState] = {}
+        self.inline_messages: dict[str, tuple[int, int]] = {}  # inline_message_id -> chat, id
         self.commands: dict[str, list[dict]] = {}
         self.default_menu_button: dict = {"type": "commands"}
         self.webhook: Webhook | None = None
@@ -578,10 +582,45 @@ class FakeTelegramServer:
             query_id = str(self.new_id() * 7919 + 10**15)
             self.callback_queries[query_id] = CallbackQueryState(query_id, user["id"], chat_id,
                                                                  message_id, data)
-            payload = {"id": query_id, "from": user, "message": json.loads(json.dumps(
-                stored.message)), "chat_instance": str(abs(chat_id) * 31 + 17), "data": data}
+            payload: dict[str, Any] = {"id": query_id, "from": user,
+                                       "chat_instance": str(abs(chat_id) * 31 + 17),
+                                       "data": data}
+            if stored.inline_message_id:  # the bot sees only the id of an inline message
+                payload["inline_message_id"] = stored.inline_message_id
+            else:
+                payload["message"] = json.loads(json.dumps(stored.message))
         self.push_update("callback_query", payload)
         return query_id
+
+    def choose_inline_result(self, user: dict, query_id: str, result: dict,
+                             chat_id: int) -> dict:
+        """The person picks an inline result: it is sent to the chat "via" the bot."""
+        with self._lock:
+            query = self.inline_queries[query_id]
+            content = _inline_result_content(result)
+            chat = self.chats[chat_id]
+            message = {"message_id": chat.next_message_id, "from": user,
+                       "chat": dict(chat.chat), "date": int(time.time()),
+                       "via_bot": self.bot_user, **content}
+            chat.next_message_id += 1
+            stored = StoredMessage(message, from_bot=False)
+            markup = result.get("reply_markup")
+            if isinstance(markup, dict):
+                message["reply_markup"] = markup
+                stored.inline_message_id = f"inline-{self.new_id()}"
+                self.inline_messages[stored.inline_message_id] = (chat_id, message["message_id"])
+            chat.messages[message["message_id"]] = stored
+            deliver = self._bot_sees(chat, message) and chat.known_to_bot
+            chosen: dict[str, Any] = {"result_id": result["id"], "from": user,
+                                      "query": query.query}
+            if stored.inline_message_id:
+                chosen["inline_message_id"] = stored.inline_message_id
+        if deliver:
+            self.push_update("message", message)
+        if self.inline_feedback:
+            self.push_update("chosen_inline_result", chosen)
+        self._notify()
+        return message
 
     def new_inline_query(self, user: dict, query: str, offset: str, chat_type: str | None,
                          location: dict | None) -> str:
@@ -724,6 +763,8 @@ class FakeTelegramServer:
             result = handler(params, files)
             if isinstance(result, tuple):
                 return result
+            if "inline_message_id" in params and isinstance(result, dict):
+                return True, {}  # edits of inline messages answer True, not the Message
             return result, {}
         return self._api_generic(method, params), {}
 
@@ -1193,7 +1234,11 @@ class FakeTelegramServer:
 
     def _message_to_edit(self, method: str, params: dict) -> tuple[ChatState, StoredMessage]:
         if "inline_message_id" in params:
-            raise ApiError(400, "Bad Request: MESSAGE_ID_INVALID")
+            where = self.inline_messages.get(params["inline_message_id"])
+            if where is None:
+                raise ApiError(400, "Bad Request: MESSAGE_ID_INVALID")
+            chat = self.chats[where[0]]
+            return chat, chat.messages[where[1]]
         if "chat_id" not in params or "message_id" not in params:
             self._violate(method, "needs chat_id and message_id (or inline_message_id)",
                           "Bad Request: message identifier is not specified")
@@ -1319,6 +1364,14 @@ class FakeTelegramServer:
         query = self.inline_queries.get(params["inline_query_id"])
         if query is None or query.answer is not None:
             raise ApiError(400, TelegramErrors.QUERY_TOO_OLD)
+        for result in params["results"]:
+            content = result.get("input_message_content") or {}
+            if "message_text" in content:
+                self._formatted("answerInlineQuery", content, "message_text", "entities", 4096,
+                                required=True)
+            if "caption" in result:
+                self._formatted("answerInlineQuery", result, "caption", "caption_entities", 1024,
+                                required=False)
         query.answer = {k: v for k, v in params.items() if k != "inline_query_id"}
         return True
 
@@ -1385,6 +1438,37 @@ class FakeTelegramServer:
             return self.bot_user
         return {f["name"]: self._synthesize(f["types"][0], depth + 1)
                 for f in spec.get("fields", []) if f["required"]}
+
+
+def _inline_result_content(result: dict) -> dict[str, Any]:
+    """What an inline result puts in the chat (InputMessageContent or the result itself)."""
+    content = result.get("input_message_content")
+    if content is None:
+        if result.get("type") in ("location", "venue"):
+            content = result
+        else:
+            return {"text": result.get("title", "")}
+    location = {"latitude": content.get("latitude"), "longitude": content.get("longitude")}
+    if "message_text" in content:
+        text = content["message_text"]
+        if (content.get("parse_mode") or "").lower() == "html":
+            parsed = strip_edges(parse_html(text))
+        else:
+            parsed = strip_edges(ParsedText(text, list(content.get("entities") or [])))
+        message: dict[str, Any] = {"text": parsed.text}
+        if parsed.entities:
+            message["entities"] = parsed.entities
+        return message
+    if "address" in content:
+        return {"location": location, "venue": {"location": location,
+                                                "title": content.get("title", ""),
+                                                "address": content["address"]}}
+    if "phone_number" in content:
+        return {"contact": {"phone_number": content["phone_number"],
+                            "first_name": content.get("first_name", "")}}
+    if content.get("latitude") is not None:
+        return {"location": location}
+    return {"text": result.get("title", "")}
 
 
 def _json_response(status: int, body: dict) -> wire.Response:

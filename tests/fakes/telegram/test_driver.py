@@ -272,3 +272,36 @@ async def test_basic_group_upgraded_to_supergroup_moves_the_chat(telegram, group
 
     assert raised.value.new_chat_id == club.chat_id
     assert (await club.wait_for_message()).text == "Subscribed."
+
+
+async def inline_card(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    more = InlineKeyboardMarkup([[InlineKeyboardButton("More", callback_data="more")]])
+    await update.inline_query.answer([InlineQueryResultArticle(
+        id="poi-1", title="Tesco Bow", reply_markup=more,
+        input_message_content=InputTextMessageContent("<b>Tesco Bow</b> 2 × CCS",
+                                                      parse_mode=ParseMode.HTML))], cache_time=0)
+
+
+async def expand_inline_card(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await update.callback_query.answer()
+    await update.callback_query.edit_message_text("Tesco Bow: 2 × CCS 50 kW, open 24/7")
+
+
+async def test_an_inline_result_sent_to_a_group_is_edited_by_its_inline_id(telegram,
+                                                                           telegram_server):
+    app = build_application(telegram_server, [InlineQueryHandler(inline_card),
+                                              CallbackQueryHandler(expand_inline_card)])
+    ada, bob = telegram.user("Ada"), telegram.user("Bob")
+    club = telegram.group("EV Club", members=[ada, bob])
+    async with polling(app):
+        answer = await ada.send_inline_query("tesco")
+        card = await ada.choose_inline_result(answer, "Tesco", chat=club)
+        assert card.text == "Tesco Bow 2 × CCS"
+        assert card.raw["via_bot"]["username"] == "ocm_test_bot"
+
+        await (await bob.press(card, "More")).answered()
+        expanded = await club.wait_for_edit(card)
+
+    assert expanded.text == "Tesco Bow: 2 × CCS 50 kW, open 24/7"
+    (edit,) = telegram_server.calls("editMessageText")
+    assert "inline_message_id" in edit and "chat_id" not in edit
