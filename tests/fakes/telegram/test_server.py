@@ -298,13 +298,16 @@ async def test_a_second_poller_terminates_the_first_with_409(telegram_server):
 class _Receiver(BaseHTTPRequestHandler):
     received: list[tuple[dict, dict]]
     status = 200
+    answer: bytes = b""
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).received.append((dict(self.headers), body))
         self.send_response(type(self).status)
-        self.send_header("Content-Length", "0")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(type(self).answer)))
         self.end_headers()
+        self.wfile.write(type(self).answer)
 
     def log_message(self, *args: object) -> None:
         pass
@@ -312,7 +315,7 @@ class _Receiver(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def webhook_receiver():
-    handler = type("Receiver", (_Receiver,), {"received": [], "status": 200})
+    handler = type("Receiver", (_Receiver,), {"received": [], "status": 200, "answer": b""})
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
@@ -494,3 +497,43 @@ def test_unmodelled_methods_answer_a_value_of_their_return_type(telegram_server,
     result = call(telegram_server, method, **params).json()["result"]
 
     assert schema.check_value(result, schema.methods[method]["returns"], method) == []
+
+
+async def test_a_webhook_may_answer_with_a_method_call(telegram, telegram_server,
+                                                      webhook_receiver):
+    receiver, url = webhook_receiver
+    ada = telegram.user("Ada")
+    receiver.answer = json.dumps({"method": "sendMessage", "chat_id": ada.chat_id,
+                                  "text": "pong"}).encode()
+    call(telegram_server, "setWebhook", url=url)
+
+    await ada.send_text("ping")
+
+    assert (await ada.wait_for_message()).text == "pong"
+
+
+async def test_chat_member_updates_need_allowed_updates(telegram, telegram_server):
+    ada = telegram.user("Ada")
+    telegram_server.push_update("chat_member", {"note": "left out by default"})
+    await ada.send_text("hi")
+
+    default = call(telegram_server, "getUpdates").json()["result"]
+    telegram_server.push_update("chat_member", {"note": "asked for"})
+    asked = call(telegram_server, "getUpdates", offset=default[-1]["update_id"] + 1,
+                 allowed_updates=["chat_member"]).json()["result"]
+
+    assert [next(k for k in u if k != "update_id") for u in default] == ["message"]
+    assert [u["chat_member"]["note"] for u in asked] == ["asked for"]
+
+
+async def test_leave_chat_and_reset(telegram, telegram_server):
+    ada = telegram.user("Ada")
+    club = telegram.group("EV Club", members=[ada], admins=[ada])
+    await club.add_bot(by=ada)
+
+    assert call(telegram_server, "leaveChat", chat_id=club.chat_id).json()["result"] is True
+    assert club.bot_status == "left"
+    assert call(telegram_server, "sendMessage", chat_id=club.chat_id, text="x").json()[
+        "description"] == "Forbidden: bot is not a member of the supergroup chat"
+    telegram_server.reset()
+    assert telegram_server.requests == [] and telegram_server.chats == {}
