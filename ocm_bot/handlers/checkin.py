@@ -406,6 +406,12 @@ async def on_submit(update: Update, context: BotContext) -> object:
         mine = item is not None and item.user_id == user.id
         await query.answer(views.queued_item_text(t, item) if mine else views.no_open_checkin_text(t), show_alert=True)
         return END
+    if draft.is_stale(service.now(), CONVERSATION_TIMEOUT):
+        await service.discard_draft(user.id)
+        await query.answer()
+        with contextlib.suppress(BadRequest):
+            await query.edit_message_text(views.timed_out_text(t))
+        return END
     if draft.panel_message_id is None and query.message is not None:
         draft = replace(draft, panel_message_id=query.message.message_id)
     result = await service.submit(user.id, draft, user_name=user.full_name, language=t.language)

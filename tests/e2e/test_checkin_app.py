@@ -50,3 +50,20 @@ async def test_open_checkin_helper_works_with_the_real_application(start_bot, te
     ada = telegram.user("Ada")
     panel = await open_checkin(ada)
     assert "Cancel" in panel.labels
+
+
+async def test_the_password_never_reaches_the_log_of_ocm_bot_run(bot_settings, bot_process, telegram, ocm_server):
+    password = "pa55-word-never-logged"
+    ocm_server.register_user("ada@example.org", password, username="ada")
+    process = bot_process(bot_settings, LOG_LEVEL="DEBUG")
+    ada = telegram.user("Ada")
+    await ada.send_text("/login")
+    await ada.wait_for_message(containing="e-mail address", timeout=30)
+    await ada.send_text("ada@example.org")
+    await ada.wait_for_message(containing="password")
+    typed = await ada.send_text(password)
+    await ada.wait_for_message(containing="Signed in")
+    assert ada.message(typed).deleted
+    process.terminate()
+    # Even at DEBUG, where python-telegram-bot logs every update it processes.
+    assert password not in process.log
