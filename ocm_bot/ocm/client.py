@@ -388,11 +388,15 @@ class OcmClient:
         """Chargers matching ``query``, nearest first when it has a point.
 
         Answered from the cache when an earlier answer provably contains it; otherwise one
-        request (shared with identical concurrent searches) that also fills the cache.
+        request (shared with identical concurrent searches) that also fills the cache. A search
+        asking for comments always asks OCM: it is how a check-in is confirmed.
         """
         if query.output is not OutputFormat.JSON or query.callback is not None:
             raise ValueError("search() reads JSON; use export() for other formats and JSONP")
         query = self._capped(query)
+        if query.includecomments:
+            fresh = await self._coalesced(("poi", query.cache_key()), lambda: self._search_ocm(query))
+            return list(fresh.chargers)
         found = self._searches.answer(query, self.limits.default_results)
         if found is not None:
             return found

@@ -577,6 +577,15 @@ async def test_after_a_check_in_the_chargers_comments_come_fresh_from_ocm(
     assert "Still works" in {c.text for c in detail_after.comments} - {c.text for c in detail_before.comments}
 
 
+async def test_a_search_for_comments_always_asks_ocm(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
+    by_id = PoiQuery(chargepointid=(100627,), maxresults=1, includecomments=True)
+    await ocm.search(by_id)
+    ocm_server.store.add_comment(100627, {"Comment": "Added on the website", "UserName": "Bea", "CommentTypeID": 10})
+    [again] = await ocm.search(by_id)
+    assert "Added on the website" in {c.text for c in again.comments}
+    assert len(poi_requests(ocm_server)) == 2
+
+
 async def test_bundled_reference_data_serves_until_the_daily_refresh(
     make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer
 ) -> None:
