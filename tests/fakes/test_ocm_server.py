@@ -283,6 +283,14 @@ def test_modifiedsince_sees_modified_and_new_pois_only(client, ocm_server):
     assert changed[0]["UsageCost"] == "£0.79/kWh"
 
 
+def test_new_chargers_stamped_now_show_up_in_a_modifiedsince_poll(client, ocm_server):
+    since = time.strftime("%Y-%m-%dT%H:%M", time.gmtime(time.time() - 60))
+    old = ocm_server.generate_chargers(2, center=(53.79, -1.38), radius_km=1)
+    new = ocm_server.generate_chargers(3, center=(53.79, -1.38), radius_km=1, stamp_now=True)
+    assert set(old).isdisjoint(new)
+    assert sorted(ids(client.get("/poi", params={"modifiedsince": since}))) == sorted(new)
+
+
 def test_remove_poi_and_add_pois(client, ocm_server):
     ocm_server.remove_poi(100627)
     assert client.get("/poi", params={"chargepointid": 100627}).json() == []

@@ -170,9 +170,13 @@ class FakeOcmServer(LoopbackServer):
         radius_km: float = 5.0,
         seed: int | None = 0,
         country_id: int | None = None,
+        stamp_now: bool = False,
     ) -> list[int]:
-        """Add ``n`` synthetic chargers (IDs 90_000_001+, provider "generated test data")."""
-        return self.store.generate(n, center, radius_km, seed, country_id)
+        """Add ``n`` synthetic chargers (IDs 90_000_001+, provider "generated test data").
+
+        Their dates are in 2016-2024 unless ``stamp_now``, which makes them created and updated now
+        (what a ``modifiedsince`` poll for new chargers should find)."""
+        return self.store.generate(n, center, radius_km, seed, country_id, stamp_now)
 
     def modify_poi(self, poi_id: int, **changes: Any) -> dict[str, Any]:
         """Change top-level fields (``AddressInfo={...}`` merges); bumps DateLastStatusUpdate to now."""

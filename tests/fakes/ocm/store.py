@@ -435,16 +435,22 @@ class PoiStore:
         radius_km: float,
         seed: int | None,
         country_id: int | None = None,
+        stamp_now: bool = False,
     ) -> list[int]:
-        rng = random.Random(seed)
         lat0, lon0 = center
         if country_id is None:
             country_id = self._nearest_country(lat0, lon0)
         raws = []
         with self.lock:
+            # Deterministic for a seed, yet two calls in one test do not stack chargers on the same spots.
+            rng = random.Random(None if seed is None else f"{seed}:{self._next_generated}")
+            now = format_ocm_date(utc_now())
             for _ in range(n):
                 self._next_generated += 1
-                raws.append(self._generated_poi(rng, self._next_generated, lat0, lon0, radius_km, country_id))
+                raw = self._generated_poi(rng, self._next_generated, lat0, lon0, radius_km, country_id)
+                if stamp_now:
+                    raw.update(DateCreated=now, DateLastStatusUpdate=now, DateLastVerified=now, IsRecentlyVerified=True)
+                raws.append(raw)
         return self.add(raws, trusted=True)
 
     def _nearest_country(self, lat: float, lon: float) -> int | None:
