@@ -24,9 +24,12 @@ never returned. Connection filters (type, level, power) each need *some* connect
 Unknown ``countrycode`` values match nothing (OCM ignores them).
 
 How it stays fast without numpy: a POI is indexed from a few fields read straight from its JSON
-(ID, coordinates, reference IDs, dates, connections); its raw JSON is kept and parsed into a
-``Charger`` when a query returns it (the most recently returned stay parsed), so a world-sized
-dump loads in seconds and fits in well under 1 GB; big dumps are read by several processes. Points sit
+(ID, coordinates, reference IDs, dates, connections) and parsed into a ``Charger`` when a query
+returns it (the most recently returned stay parsed), so a world-sized dump loads in seconds and
+takes a few hundred MB; big dumps are read by several processes. For JSON lines and one-POI
+files the index remembers where each POI is in the file (its JSON is read again when needed, from
+the same file even after it was replaced, through an open descriptor); for arrays and gzip files
+it keeps the JSON text itself. Points sit
 in a grid of ``cell_degrees`` cells; a nearest query walks rings of cells outwards and stops when
 no unvisited cell can hold anything nearer than what it has (a bound from the haversine formula).
 
@@ -62,6 +65,7 @@ import math
 import os
 import re
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -101,7 +105,9 @@ class LocalDataError(OcmError):
 class _Entry:
     """One POI as the index sees it: the fields queries filter on, and the POI itself.
 
-    The :class:`Charger` is parsed from ``raw`` when a query returns it (and kept in a bounded cache).
+    The :class:`Charger` is parsed when a query returns it (and kept in a bounded cache) from
+    ``where``: the POI's JSON text, or ``(file number, offset, length)`` in the dump (length -1:
+    the whole file).
     """
 
     __slots__ = (
@@ -116,12 +122,12 @@ class _Entry:
         "open_data",
         "operator_id",
         "provider_id",
-        "raw",
         "rlat",
         "rlon",
         "status_id",
         "submission_id",
         "usage_type_id",
+        "where",
     )
 
     id: int
@@ -140,7 +146,7 @@ class _Entry:
     modified: str | None  # a UTC time as a sortable string, see _time_key
     created: str | None
     connections: tuple[tuple[int | None, int | None, float | None], ...]
-    raw: bytes
+    where: bytes | tuple[int, int, int]
 
     @property
     def is_listed(self) -> bool:
@@ -271,7 +277,11 @@ def _index_row(item: Any) -> _Row | None:
     )
 
 
-def _entry_from_row(row: _Row, raw: bytes, reference: ReferenceData) -> _Entry:
+Where = bytes | tuple[int, int, int]
+"""Where a POI's JSON is: the text itself, or (file number, offset, length) in the dump."""
+
+
+def _entry_from_row(row: _Row, where: Where, reference: ReferenceData) -> _Entry:
     entry = _Entry()
     (
         entry.id,
@@ -292,15 +302,17 @@ def _entry_from_row(row: _Row, raw: bytes, reference: ReferenceData) -> _Entry:
     entry.coslat = math.cos(entry.rlat)
     provider = reference.data_providers.get(entry.provider_id) if entry.provider_id is not None else None
     entry.open_data = provider.is_open_data_licensed if provider is not None else inline_open
-    entry.raw = raw
+    entry.where = where
     return entry
 
 
-def _entry_from(item: Any, raw: bytes | None, reference: ReferenceData) -> _Entry | None:
+def _entry_from(item: Any, where: Where | None, reference: ReferenceData) -> _Entry | None:
     row = _index_row(item)
     if row is None:
         return None
-    return _entry_from_row(row, raw if raw is not None else json.dumps(item, separators=(",", ":")).encode(), reference)
+    return _entry_from_row(
+        row, where if where is not None else json.dumps(item, separators=(",", ":")).encode(), reference
+    )
 
 
 def _time_key(value: Any) -> str | None:
@@ -347,8 +359,13 @@ def _poi_files(directory: Path) -> list[Path]:
     return sorted(files)
 
 
-def _raw_pois(path: Path) -> Iterator[tuple[Any, bytes]]:
-    """Every top-level JSON value of a dump file with its JSON text: array items, lines, or one object."""
+PoiLocation = bytes | tuple[str, int, int]
+"""Where a reader found a POI: its JSON text, or (path, offset, length) (length -1: the whole file)."""
+
+
+def _raw_pois(path: Path) -> Iterator[tuple[Any, PoiLocation]]:
+    """Every top-level JSON value of a dump file, and where it is: array items, lines, or one object."""
+    compressed = path.suffix == ".gz"
     with _open_binary(path) as stream:
         head = stream.read(_READ_CHUNK)
         start = head.lstrip()[:1]
@@ -363,11 +380,11 @@ def _raw_pois(path: Path) -> Iterator[tuple[Any, bytes]]:
             except ValueError:
                 first = None
             if isinstance(first, dict):
-                yield from _json_lines(_Prepend(head, stream), path)
+                yield from _json_lines(_Prepend(head, stream), path, keep_text=compressed)
                 return
             data = head + stream.read()
             try:
-                yield json.loads(data), data
+                yield json.loads(data), data if compressed else (str(path), 0, -1)
             except ValueError as error:
                 raise LocalDataError(f"{path} is not valid JSON: {error}") from error
             return
@@ -397,14 +414,17 @@ class _Prepend(io.RawIOBase):
         return len(data)
 
 
-def _json_lines(stream: IO[bytes], path: Path) -> Iterator[tuple[Any, bytes]]:
+def _json_lines(stream: IO[bytes], path: Path, *, keep_text: bool) -> Iterator[tuple[Any, PoiLocation]]:
     bad = 0
-    for number, line in enumerate(io.BufferedReader(stream), 1):
-        line = line.strip()
+    name = str(path)
+    offset = 0
+    for number, raw in enumerate(io.BufferedReader(stream), 1):
+        start, offset = offset, offset + len(raw)
+        line = raw.strip()
         if not line:
             continue
         try:
-            yield json.loads(line), line
+            yield json.loads(line), line if keep_text else (name, start, len(raw))
         except ValueError:
             bad += 1
             log.debug("%s line %d is not JSON", path, number)
@@ -412,7 +432,7 @@ def _json_lines(stream: IO[bytes], path: Path) -> Iterator[tuple[Any, bytes]]:
         log.warning("%s: skipped %d lines that are not JSON", path, bad)
 
 
-def _array_items(text: IO[str], path: Path) -> Iterator[tuple[Any, bytes]]:
+def _array_items(text: IO[str], path: Path) -> Iterator[tuple[Any, PoiLocation]]:
     """Items of a JSON array, decoded one at a time so a large dump never sits in memory as dicts."""
     decoder = json.JSONDecoder()
     buffer = text.read(_READ_CHUNK).lstrip()
@@ -490,6 +510,53 @@ def _signature(path: Path, reference_path: Path | None) -> tuple[Any, ...]:
 # The index ---------------------------------------------------------------------------------------
 
 
+class _DumpFiles:
+    """The files an index points into, each held open so a replaced file still reads as it was indexed.
+
+    One-POI files (OCM's export has hundreds of thousands) are not held open: they are read by
+    path, and a POI whose file has changed since is noticed by its ID.
+    """
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        self._numbers: dict[str, int] = {}
+        self._descriptors: dict[int, int] = {}
+        self._finalizer = weakref.finalize(self, _close_descriptors, self._descriptors)
+
+    def where(self, found: PoiLocation) -> Where:
+        if isinstance(found, bytes):
+            return found
+        path, offset, length = found
+        number = self._numbers.get(path)
+        if number is None:
+            number = self._numbers[path] = len(self.paths)
+            self.paths.append(path)
+            if length >= 0:
+                with contextlib.suppress(OSError):  # unreadable now: read by path later, or fail then
+                    self._descriptors[number] = os.open(path, os.O_RDONLY)
+        return (number, offset, length)
+
+    def read(self, number: int, offset: int, length: int) -> bytes:
+        if length < 0:
+            return Path(self.paths[number]).read_bytes()
+        descriptor = self._descriptors.get(number)
+        if descriptor is not None:
+            return os.pread(descriptor, length, offset)
+        with open(self.paths[number], "rb") as stream:
+            stream.seek(offset)
+            return stream.read(length)
+
+    def close(self) -> None:
+        self._finalizer()
+
+
+def _close_descriptors(descriptors: dict[int, int]) -> None:
+    for descriptor in descriptors.values():
+        with contextlib.suppress(OSError):
+            os.close(descriptor)
+    descriptors.clear()
+
+
 @dataclass
 class _Index:
     """An immutable snapshot of the data; a reload builds a new one and swaps it in."""
@@ -508,6 +575,7 @@ class _Index:
     cols: int = 0
     cache_size: int = 20_000
     parsed: OrderedDict[int, Charger | None] = field(default_factory=OrderedDict)
+    dump: _DumpFiles | None = None
 
     def __post_init__(self) -> None:
         self.rows = math.ceil(180 / self.cell_degrees)
@@ -525,6 +593,17 @@ class _Index:
         self.by_modified = dated
         self.modified_keys = [e.modified for e in dated]
 
+    def json_of(self, entry: _Entry) -> bytes:
+        where = entry.where
+        if type(where) is bytes:
+            return where
+        assert self.dump is not None and not isinstance(where, bytes)
+        return self.dump.read(*where)
+
+    def close(self) -> None:
+        if self.dump is not None:
+            self.dump.close()
+
     def cell_row_col(self, lat: float, lon: float) -> tuple[int, int]:
         row = min(int((lat + 90) / self.cell_degrees), self.rows - 1)
         col = int((lon + 180) / self.cell_degrees) % self.cols
@@ -541,9 +620,13 @@ class _Index:
             parsed.move_to_end(entry.id)
             return parsed[entry.id]
         try:
-            charger = parse_poi(json.loads(entry.raw), self.reference)
-        except (TypeError, ValueError, AttributeError, KeyError) as error:
-            log.warning("POI %s cannot be parsed: %s", entry.id, error)
+            item = json.loads(self.json_of(entry))
+            charger = parse_poi(item, self.reference) if _index_row(item) is not None else None
+            if charger is not None and charger.id != entry.id:  # the file was changed in place
+                log.warning("local OCM data: POI %s moved in its file; it shows after the next reload", entry.id)
+                charger = None
+        except (OSError, TypeError, ValueError, AttributeError, KeyError) as error:
+            log.warning("POI %s cannot be read: %s", entry.id, error)
             charger = None
         parsed[entry.id] = charger
         if len(parsed) > self.cache_size:
@@ -563,19 +646,20 @@ def _frozen(index: _Index) -> _Index:
 
 
 def build_index(
-    pois: Iterable[tuple[Any, bytes | None]],
+    pois: Iterable[tuple[Any, PoiLocation | None]],
     reference: ReferenceData,
     *,
     cell_degrees: float = 0.1,
     signature: tuple[Any, ...] = (),
 ) -> _Index:
+    dump = _DumpFiles()
     entries: list[_Entry] = []
     skipped = 0
     collecting = gc.isenabled()
     gc.disable()  # millions of new objects, none of them garbage: cyclic GC passes would only slow this
     try:
-        for item, raw in pois:
-            entry = _entry_from(item, raw, reference)
+        for item, found in pois:
+            entry = _entry_from(item, dump.where(found) if found is not None else None, reference)
             if entry is None:
                 skipped += 1
             else:
@@ -585,7 +669,7 @@ def build_index(
             gc.enable()
     if skipped:
         log.warning("local OCM data: skipped %d POIs without an ID or usable coordinates", skipped)
-    return _frozen(_Index(reference, entries, cell_degrees, signature, skipped))
+    return _frozen(_Index(reference, entries, cell_degrees, signature, skipped, dump=dump))
 
 
 def _read_index(path: Path, reference_path: Path | None, cell_degrees: float, workers: int | None = None) -> _Index:
@@ -653,28 +737,29 @@ def _is_json_lines(path: Path) -> bool:
         return False
 
 
-def _line_range(path: Path, start: int, end: int) -> Iterator[tuple[Any, bytes]]:
-    """The lines that begin in bytes ``[start, end)`` of a JSON-lines file."""
+def _line_range(path: Path, start: int, end: int) -> Iterator[tuple[Any, PoiLocation]]:
+    """The lines that begin in bytes ``[start, end)`` of a JSON-lines file, and where each is."""
+    name = str(path)  # one string object for every line: pickled once
     with open(path, "rb") as stream:
         if start > 0:
             stream.seek(start - 1)
             stream.readline()  # the rest of a line that began in the previous range
-        while stream.tell() < end:
-            line = stream.readline()
-            if not line:
+        while (position := stream.tell()) < end:
+            raw = stream.readline()
+            if not raw:
                 break
-            line = line.strip()
+            line = raw.strip()
             if line:
                 try:
-                    yield json.loads(line), line
+                    yield json.loads(line), (name, position, len(raw))
                 except ValueError:
-                    log.debug("%s: a line near byte %d is not JSON", path, stream.tell())
+                    log.debug("%s: a line at byte %d is not JSON", path, position)
 
 
-def _index_unit(unit: tuple[tuple[str, int, int], ...]) -> tuple[list[tuple[_Row, bytes]], int]:
+def _index_unit(unit: tuple[tuple[str, int, int], ...]) -> tuple[list[tuple[_Row, PoiLocation]], int]:
     """Run in a worker process: the index rows of one unit of work, and how many POIs it skipped."""
     gc.disable()
-    rows: list[tuple[_Row, bytes]] = []
+    rows: list[tuple[_Row, PoiLocation]] = []
     skipped = 0
     for name, start, end in unit:
         pois = _raw_pois(Path(name)) if end < 0 else _line_range(Path(name), start, end)
@@ -695,6 +780,7 @@ def _read_in_parallel(
 
     # "spawn": a fresh interpreter per worker, safe in a process that runs threads and an event loop
     context = multiprocessing.get_context("spawn")
+    dump = _DumpFiles()
     entries: list[_Entry] = []
     skipped = 0
     collecting = gc.isenabled()
@@ -703,13 +789,13 @@ def _read_in_parallel(
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             for rows, unit_skipped in pool.map(_index_unit, _work_units(files)):
                 skipped += unit_skipped
-                entries.extend(_entry_from_row(row, raw, reference) for row, raw in rows)
+                entries.extend(_entry_from_row(row, dump.where(found), reference) for row, found in rows)
     finally:
         if collecting:
             gc.enable()
     if skipped:
         log.warning("local OCM data: skipped %d POIs without an ID or usable coordinates", skipped)
-    return _frozen(_Index(reference, entries, cell_degrees, signature, skipped))
+    return _frozen(_Index(reference, entries, cell_degrees, signature, skipped, dump=dump))
 
 
 # Geometry ---------------------------------------------------------------------------------------
@@ -978,6 +1064,7 @@ class LocalSource:
             log.warning("local OCM data: keeping the loaded data, the new data cannot be read: %s", error)
             return False
         self._index = index  # one assignment: queries see either the old index or the new one
+        old.close()  # a query runs without awaiting, so none is still reading the old index
         self.reloads += 1
         log.info("local OCM data reloaded: %d chargers from %s", len(index.entries), path)
         return True
@@ -993,12 +1080,13 @@ class LocalSource:
         self._reload_task = asyncio.ensure_future(self._reload(False))
 
     async def aclose(self) -> None:
-        """Stop a reload in progress (call on shutdown)."""
+        """Stop a reload in progress and close the dump's files (call on shutdown)."""
         task, self._reload_task = self._reload_task, None
         if task is not None and not task.done():
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        self._index.close()
 
     # Query planning ---------------------------------------------------------------------------
 

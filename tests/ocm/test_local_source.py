@@ -224,13 +224,30 @@ async def test_a_reload_that_fails_keeps_the_previous_data(tmp_path: Path) -> No
     path = tmp_path / "poi.jsonl"
     _write_jsonl(path, shared_pois()[:10])
     source = LocalSource.load(path)
-    path.write_text("<html>oops</html>")
+    broken = tmp_path / "broken.tmp"
+    broken.write_text("<html>oops</html>")
+    os.replace(broken, path)
     assert await source.reload_if_changed() is False
     assert len(source) == 10
     assert await source.search(PoiQuery(maxresults=3))
     _write_jsonl(path, shared_pois()[:12])
     assert await source.reload_if_changed() is True
     assert len(source) == 12
+
+
+async def test_a_file_overwritten_in_place_never_gives_wrong_chargers(tmp_path: Path) -> None:
+    """Written in place instead of renamed, the file no longer holds what the index points to."""
+    path = tmp_path / "poi.jsonl"
+    pois = list(shared_pois())
+    _write_jsonl(path, pois)
+    source = LocalSource.load(path, reload_interval=None)
+    path.write_text("\n".join(json.dumps(p) for p in reversed(pois)) + "\n", encoding="utf-8")
+    found = await source.get_chargers([p["ID"] for p in pois[:40]])
+    expected = {p["ID"]: parse_poi(p, shared_reference()) for p in pois}
+    for charger in found:  # some are gone until the next reload; none is another charger
+        assert charger.name == expected[charger.id].name
+    assert await source.reload_if_changed() is True
+    assert len(await source.get_chargers([p["ID"] for p in pois[:40]])) == 40
 
 
 async def test_an_unchanged_file_is_not_read_again(tmp_path: Path) -> None:
