@@ -603,3 +603,21 @@ def dense_london(ocm_server) -> list[dict[str, Any]]:
     """2,000 generated chargers around Bow plus the real London samples, as stored records."""
     ocm_server.generate_chargers(2_000, center=(51.52, -0.03), radius_km=12, seed=5)
     return [r for r in ocm_server.store.records.values() if r["AddressInfo"]["CountryID"] == 1]
+
+
+def test_serves_a_client_in_another_process(ocm_server):
+    import subprocess
+    import sys
+
+    script = (
+        "import httpx, sys; r = httpx.get(sys.argv[1], params={'chargepointid': 52224},"
+        " headers={'X-API-Key': sys.argv[2], 'User-Agent': 'subprocess-bot/1.0'}); print(r.json()[0]['ID'])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, f"{ocm_server.url}/poi", ocm_server.api_key],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.stdout.strip() == "52224", done.stderr
+    assert ocm_server.requests_to("/v3/poi")[0].user_agent == "subprocess-bot/1.0"
