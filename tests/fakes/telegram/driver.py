@@ -307,6 +307,25 @@ class ChatObserver:
                            lambda: f"{self.name}: {what} not met within {timeout} s.\n"
                                    f"{self.describe()}")
 
+    async def expect_silence(self, within: float = 0.3) -> None:
+        """Assert the bot sends nothing new here: it consumed its updates and stayed quiet."""
+        before = self._seen_up_to
+        self.mark_all_seen()
+        unseen_before = self._seen_up_to
+        self._seen_up_to = before
+        await _wait(self.server, lambda: True if not self.server._pending else None, 5,
+                    lambda: f"{self.name}: the bot did not fetch its updates.\n{self.describe()}")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while (remaining := deadline - loop.time()) > 0:
+            version = self.server.version
+            spoken = [m for m in self.server.stored_messages(self.chat_id)
+                      if m.from_bot and m.message["message_id"] > unseen_before]
+            if spoken:
+                raise AssertionError(f"{self.name}: expected no answer, the bot sent "
+                                     f"{self._view(spoken[0])}.\n{self.describe()}")
+            await self.server.wait_for_change(version, remaining)
+
     def mark_all_seen(self) -> None:
         """Let wait_for_message ignore everything the bot sent so far."""
         for stored in self.server.stored_messages(self.chat_id):
@@ -377,6 +396,13 @@ class FakeUser(ChatObserver):
         if entities:
             content["entities"] = entities
         return await self._send(content, chat, reply_to)
+
+    async def edit_text(self, message: MessageView, text: str) -> MessageView:
+        """Edit one of your own text messages: the bot gets an edited_message update."""
+        changes: dict[str, Any] = {"text": text, "entities": _auto_entities(text) or None}
+        self.server.user_edits_message(message.chat_id, message.message_id, changes)
+        await asyncio.sleep(0)
+        return self._observer_for(message.chat_id).message(message.message_id)
 
     async def send_text_in(self, group: ChatObserver, text: str) -> MessageView:
         return await self.send_text(text, chat=group)

@@ -549,6 +549,8 @@ class FakeTelegramServer:
         with self._lock:
             stored = self.chats[chat_id].messages[message_id]
             stored.message.update(changes)
+            for key in [k for k, v in changes.items() if v is None]:
+                del stored.message[key]
             stored.message["edit_date"] = int(time.time())
             stored.edits += 1
             message = json.loads(json.dumps(stored.message))

@@ -237,7 +237,7 @@ async def test_privacy_mode_hides_plain_group_messages_unless_admin(telegram, gr
     await club.wait_for_message()
 
     await ada.send_text_in(club, "anyone charging?")
-    await telegram.wait_for_updates_consumed()
+    await club.expect_silence()
     assert [m.text for m in club.messages] == ["Hi! Admins can /subscribe."]
     await club.promote_bot(by=ada)
     await ada.send_text_in(club, "now?")
@@ -305,3 +305,23 @@ async def test_an_inline_result_sent_to_a_group_is_edited_by_its_inline_id(teleg
     assert expanded.text == "Tesco Bow: 2 × CCS 50 kW, open 24/7"
     (edit,) = telegram_server.calls("editMessageText")
     assert "inline_message_id" in edit and "chat_id" not in edit
+
+
+async def test_expect_silence_fails_when_the_bot_answers(telegram, group_bot):
+    ada = telegram.user("Ada")
+    await ada.send_text("hello")
+
+    with pytest.raises(AssertionError, match="expected no answer, the bot sent #2: 'Echo: hello'"):
+        await ada.expect_silence()
+
+
+async def test_edited_text_reaches_the_bot(telegram, telegram_server, group_bot):
+    ada = telegram.user("Ada")
+    sent = await ada.send_text("helo")
+    await ada.wait_for_message()
+
+    edited = await ada.edit_text(sent, "hello")
+    await telegram.wait_for_updates_consumed()
+
+    assert edited.text == "hello" and edited.edits == 1
+    await ada.expect_silence()  # the echo handler ignores edits
