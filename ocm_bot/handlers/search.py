@@ -14,14 +14,16 @@ everything else goes to the application's error handler.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Location, Message, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.warnings import PTBDeprecationWarning
 
 from ocm_bot import __version__
 from ocm_bot.context import BotContext, Services
@@ -60,6 +62,8 @@ from ocm_bot.views.results import (
 
 log = logging.getLogger(__name__)
 
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
 PICK = "pk"
 RETRY = "rs"
 SAME_PLACE_KM = 1.0
@@ -77,12 +81,13 @@ async def on_location(update: Update, context: BotContext) -> None:
     label = message.venue.title if message.venue else None
     point = GeoPoint(location.latitude, location.longitude)
     sent, result = await _search_and_send(update, context, point, label)
-    if location.live_period and sent is not None and result is not None:
+    live_period = _live_seconds(location)
+    if live_period and sent is not None and result is not None:
         context.services.search.live.start(
             (message.chat_id, message.message_id),
             point,
             results_message_id=sent.message_id,
-            live_period=location.live_period,
+            live_period=live_period,
             search_id=result.id,
         )
 
@@ -92,7 +97,7 @@ async def on_live_update(update: Update, context: BotContext) -> None:
     message = update.edited_message
     point = GeoPoint(message.location.latitude, message.location.longitude)
     live = context.services.search.live
-    decision = live.on_move((message.chat_id, message.message_id), point, live=bool(message.location.live_period))
+    decision = live.on_move((message.chat_id, message.message_id), point, live=bool(_live_seconds(message.location)))
     if not decision.update or decision.session is None:
         return
     t, prefs = await _driver(update, context)
@@ -109,9 +114,11 @@ async def on_live_update(update: Update, context: BotContext) -> None:
             message_id=decision.session.results_message_id,
             parse_mode=ParseMode.HTML,
             reply_markup=view.keyboard,
-            disable_web_page_preview=True,
+            link_preview_options=NO_PREVIEW,
         )
     except BadRequest as error:
+        if "not modified" in str(error).lower():
+            return
         log.info("live results message can no longer be edited: %s", error)
         live.stop((message.chat_id, message.message_id))
 
@@ -378,7 +385,7 @@ async def _reply(update: Update, view: View, *, edit: Message | None = None) -> 
     options: dict[str, Any] = {
         "parse_mode": ParseMode.HTML,
         "reply_markup": view.keyboard,
-        "disable_web_page_preview": True,
+        "link_preview_options": NO_PREVIEW,
     }
     if edit is not None:
         try:
@@ -464,6 +471,19 @@ def _country_of(chargers: list[Any]) -> str | None:
         if country is not None and country.iso_code:
             return country.iso_code
     return None
+
+
+def _live_seconds(location: Location) -> int | None:
+    """A live location's sharing period in seconds (None when not live).
+
+    python-telegram-bot 22 warns that ``live_period`` becomes a ``timedelta``; both are read here.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        period = location.live_period
+    if period is None:
+        return None
+    return int(period.total_seconds()) if isinstance(period, timedelta) else int(period)
 
 
 def _is_private(update: Update) -> bool:
