@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import math
 import socket
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -450,8 +453,6 @@ def test_expired_tokens_are_refused(client, ocm_server, token):
 
 # ------------------------------------------------------------------------------------ faults + log
 async def test_waiting_for_requests_from_another_thread(ocm_server):
-    import threading
-
     url, headers = f"{ocm_server.url}/poi", {"X-API-Key": ocm_server.api_key, "User-Agent": UA}
     threading.Timer(0.05, lambda: httpx.get(url, headers=headers)).start()
     [seen] = await ocm_server.wait_for_requests_async(1, "/v3/poi", within=3)
@@ -606,9 +607,6 @@ def dense_london(ocm_server) -> list[dict[str, Any]]:
 
 
 def test_serves_a_client_in_another_process(ocm_server):
-    import subprocess
-    import sys
-
     script = (
         "import httpx, sys; r = httpx.get(sys.argv[1], params={'chargepointid': 52224},"
         " headers={'X-API-Key': sys.argv[2], 'User-Agent': 'subprocess-bot/1.0'}); print(r.json()[0]['ID'])"
