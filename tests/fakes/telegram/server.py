@@ -518,6 +518,7 @@ class FakeTelegramServer:
 
     def push_update(self, kind: str, payload: dict) -> int:
         """Queue an update of `kind` ("message", "callback_query", ...) for the bot."""
+        payload = json.loads(json.dumps(payload))  # later edits must not change it
         with self._lock:
             update_id = self._next_update_id
             self._next_update_id += 1
