@@ -40,7 +40,7 @@ from ocm_bot.ocm.errors import OcmError
 from ocm_bot.ocm.reference import ReferenceData
 from ocm_bot.views.callbacks import Callback, InvalidCallback, action_pattern
 from ocm_bot.views.common import expired_button_text, ocm_error_text, retry_keyboard
-from ocm_bot.views.details import FAVOURITE, details_view, favourites_view, venue_address, venue_title
+from ocm_bot.views.details import FAVOURITE, details_view, favourites_views, venue_address, venue_title
 from ocm_bot.views.results import (
     DETAILS,
     DROP_FILTER,
@@ -164,7 +164,8 @@ async def on_favourites(update: Update, context: BotContext) -> None:
         await _report_ocm_failure(update, context, t, error, context.services.callbacks.encode("fl"))
         return
     unit = prefs.unit_for(_country_of(chargers))
-    await _reply(update, favourites_view(t, chargers, gone, context.services.callbacks, unit=unit))
+    for view in favourites_views(t, chargers, gone, context.services.callbacks, unit=unit):
+        await _reply(update, view)
 
 
 # Buttons -------------------------------------------------------------------------------------------

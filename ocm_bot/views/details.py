@@ -228,36 +228,52 @@ def venue_address(charger: Charger) -> str:
     return clip(", ".join(p.strip() for p in parts if p and p.strip()) or charger.name, 150)
 
 
-def favourites_view(
+def favourites_views(
     t: Translator, chargers: list[Charger], gone: list[int], codec: CallbackCodec, *, unit: DistanceUnitChoice
-) -> View:
-    """/favourites: each favourite's name, status and plugs, with a details button."""
+) -> list[View]:
+    """/favourites: each favourite's name, status and plugs, with a details button.
+
+    A long list is split into several messages at charger boundaries, each with the details
+    buttons of its own chargers.
+    """
     if not chargers and not gone:
-        return View(t.gettext("No favourites yet. Open a charger's details and tap ☆ Favourite to keep it here."))
-    lines = ["<b>" + t.gettext("Your favourite chargers") + "</b>"]
+        return [View(t.gettext("No favourites yet. Open a charger's details and tap ☆ Favourite to keep it here."))]
+    title = "<b>" + t.gettext("Your favourite chargers") + "</b>"
+    entries: list[tuple[str, InlineKeyboardButton | None]] = []
     for n, charger in enumerate(chargers, start=1):
         line = f"{n}. " + heading(t, charger, unit=unit) + "\n   " + status_label(t, charger)
         if charger.connections:
             line += " · ⚡ " + connector_summary(t, charger.connections, groups=2)
         if address := address_line(charger, 80):
             line += "\n   " + address
-        lines.append(line)
+        button = InlineKeyboardButton(f"ℹ️ {n}", callback_data=codec.encode(DETAILS, charger.id, NO_SEARCH))
+        entries.append((line, button))
     if gone:
-        lines.append(
-            t.ngettext(
-                "{n} favourite is no longer listed on Open Charge Map: {ids}",
-                "{n} favourites are no longer listed on Open Charge Map: {ids}",
-                len(gone),
-                ids=", ".join(f"#{i}" for i in gone),
+        ids = ", ".join(f"#{i}" for i in gone[:50])
+        entries.append(
+            (
+                t.ngettext(
+                    "{n} favourite is no longer listed on Open Charge Map: {ids}",
+                    "{n} favourites are no longer listed on Open Charge Map: {ids}",
+                    len(gone),
+                    ids=ids,
+                ),
+                None,
             )
         )
-    buttons = [
-        InlineKeyboardButton(f"ℹ️ {n}", callback_data=codec.encode(DETAILS, charger.id, NO_SEARCH))
-        for n, charger in enumerate(chargers, start=1)
-    ]
+    views: list[View] = []
+    lines, buttons = [title], []
+    for line, button in entries:
+        if len("\n\n".join([*lines, line])) > _SAFE_MESSAGE_CHARS and len(lines) > 1:
+            views.append(_favourites_chunk(lines, buttons))
+            lines, buttons = [], []
+        lines.append(line)
+        if button is not None:
+            buttons.append(button)
+    views.append(_favourites_chunk(lines, buttons))
+    return views
+
+
+def _favourites_chunk(lines: list[str], buttons: list[InlineKeyboardButton]) -> View:
     rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
-    text = "\n\n".join(lines)
-    while len(text) > _SAFE_MESSAGE_CHARS and len(lines) > 2:
-        lines.pop(-2 if gone else -1)
-        text = "\n\n".join(lines)
-    return View(text, InlineKeyboardMarkup(rows) if rows else None)
+    return View("\n\n".join(lines), InlineKeyboardMarkup(rows) if rows else None)

@@ -8,7 +8,7 @@ from ocm_bot.i18n import translator
 from ocm_bot.ocm.models import Comment, DataProvider, MediaItem
 from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.cards import card, navigation_url, poi_url, short_licence
-from ocm_bot.views.details import details_text, details_view, favourites_view
+from ocm_bot.views.details import details_text, details_view, favourites_views
 from tests.domain.samples import by_id, reference, sample_chargers
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
@@ -151,11 +151,31 @@ def test_details_buttons_check_in_privately_or_by_deep_link_in_groups():
 
 
 def test_favourites_list_names_status_and_gone_chargers():
-    view = favourites_view(t, [by_id(LIDL), by_id(8473)], [42], codec, unit=DistanceUnitChoice.KM)
+    (view,) = favourites_views(t, [by_id(LIDL), by_id(8473)], [42], codec, unit=DistanceUnitChoice.KM)
     assert "Lidl-Garforth" in view.text and "✅ Operational" in view.text and "❓ Status unknown" in view.text
     assert "1 favourite is no longer listed on Open Charge Map: #42" in view.text
     assert [b.text for b in view.keyboard.inline_keyboard[0]] == ["ℹ️ 1", "ℹ️ 2"]
-    assert "No favourites yet" in favourites_view(t, [], [], codec, unit=DistanceUnitChoice.KM).text
+    assert "No favourites yet" in favourites_views(t, [], [], codec, unit=DistanceUnitChoice.KM)[0].text
+
+
+def test_a_long_favourites_list_is_split_into_messages_at_charger_boundaries():
+    base = by_id(LIDL)
+    many = [
+        replace(
+            base,
+            id=800000 + i,
+            address=replace(base.address, title="Station " + "n" * 70 + str(i), address_line1="A" * 200),
+        )
+        for i in range(30)
+    ]
+    views = favourites_views(t, many, [], codec, unit=DistanceUnitChoice.KM)
+    assert len(views) > 1
+    assert all(len(view.text) <= 4096 for view in views)
+    numbers = [int(b.text.split()[-1]) for view in views for row in view.keyboard.inline_keyboard for b in row]
+    assert numbers == list(range(1, 31))
+    for view in views:
+        shown = [int(line.split(".")[0]) for line in view.text.split("\n\n") if line[:1].isdigit()]
+        assert shown == [int(b.text.split()[-1]) for row in view.keyboard.inline_keyboard for b in row]
 
 
 @pytest.mark.parametrize(
