@@ -314,6 +314,10 @@ class Outbox:
         return Delivery(item, checkin, DeliveryResult.RETRY, error, retry_at)
 
     async def _park_for_sign_in(self, item: OutboxItem, checkin: QueuedCheckin, error: OcmError | None) -> Delivery:
+        if self.now() - item.created_at > self.park_for:
+            # Waited a month for a sign-in that never came: tell the driver rather than keep it forever.
+            await self.storage.mark_outbox_failed(item.key, "gave up waiting for a sign-in", permanent=True)
+            return Delivery(item, checkin, DeliveryResult.GAVE_UP, error)
         await self.storage.mark_outbox_failed(item.key, NEEDS_SIGN_IN, next_attempt_at=self.now() + self.park_for)
         return Delivery(item, checkin, DeliveryResult.NEEDS_SIGN_IN, error)
 

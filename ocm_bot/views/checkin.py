@@ -27,7 +27,7 @@ from ocm_bot.domain.checkin import (
     details_url,
     find_outcome,
 )
-from ocm_bot.domain.outbox import Delivery, DeliveryResult, Submitter
+from ocm_bot.domain.outbox import NEEDS_SIGN_IN, Delivery, DeliveryResult, Submitter
 from ocm_bot.i18n import Translator
 from ocm_bot.ocm.errors import OcmAuthError, OcmRateLimited
 from ocm_bot.storage.base import OutboxItem
@@ -290,6 +290,13 @@ def delivery_screen(t: Translator, codec: CallbackCodec, delivery: Delivery) -> 
             "You can check in on the Open Charge Map site instead.",
             name=name,
             reason=reason,
+        )
+        return Screen(text, _add_comment_keyboard(t, charger_id))
+    if result is DeliveryResult.GAVE_UP and delivery.item.last_error == NEEDS_SIGN_IN:
+        text = t.gettext(
+            "Your check-in at {name} waited a month for you to sign in again, so it was not posted. "
+            "You can check in on the Open Charge Map site instead.",
+            name=name,
         )
         return Screen(text, _add_comment_keyboard(t, charger_id))
     if result is DeliveryResult.GAVE_UP:

@@ -303,3 +303,15 @@ async def test_old_delivered_checkins_are_pruned_by_one_instance(sqlite_storage,
     assert await outbox.prune() == 1
     assert await other.prune() == 0  # the prune lease is held by the first instance
     assert await sqlite_storage.get_outbox("k1") is None
+
+
+async def test_a_checkin_waiting_a_month_for_a_sign_in_is_given_up(sqlite_storage, client, ocm_server, clock):
+    outbox = outbox_for(sqlite_storage, client, clock)
+    await enqueue(outbox, submitter=Submitter.USER)  # the driver is not signed in (any more)
+    [parked] = await outbox.deliver_due()
+    assert parked.result is DeliveryResult.NEEDS_SIGN_IN
+    clock.advance(days=31)
+    [delivery] = await outbox.deliver_due()
+    assert delivery.result is DeliveryResult.GAVE_UP
+    assert (await sqlite_storage.get_outbox("k1")).status == "failed"
+    assert posts(ocm_server) == []

@@ -360,6 +360,15 @@ async def test_back_at_every_step_keeps_answers_and_skips_leave_fields_out(make_
     assert posts(ocm_server) == [
         {"ChargePointID": CHARGER, "CommentTypeID": 10, "CheckinStatusTypeID": 10, "UserName": "Bo"}
     ]
+    # OCM calls for the whole check-in: reference data (once per process), the charger's name, the
+    # post, and the refresh of the charger's cached details. Steps and Back cost none.
+    await bo.wait_until(lambda: len(ocm_server.requests) >= 4, what="the refresh after the post")
+    assert [(r.method, r.path) for r in ocm_server.requests] == [
+        ("GET", "/v3/referencedata"),
+        ("GET", "/v3/poi"),
+        ("POST", "/v3/comment"),
+        ("GET", "/v3/poi"),
+    ]
 
 
 async def test_cancel_button_and_cancel_command_end_the_checkin_without_sending(make_bot, telegram, ocm_server):

@@ -107,9 +107,9 @@ def test_summary_without_credentials_links_to_ocm_and_explains_why(sign_in_avail
     assert "Submit" not in labels(screen)
 
 
-def delivery(result: DeliveryResult, *, attempts: int = 0, error=None) -> Delivery:
+def delivery(result: DeliveryResult, *, attempts: int = 0, error=None, last_error=None) -> Delivery:
     now = utc_now()
-    item = OutboxItem("a" * 32, 7, 7, 1234, {}, "pending", attempts, now, now, None, None, None, None)
+    item = OutboxItem("a" * 32, 7, 7, 1234, {}, "pending", attempts, now, now, None, None, last_error, None)
     checkin = QueuedCheckin({"ChargePointID": 1234}, Submitter.APP, NASTY_NAME)
     return Delivery(item, checkin, result, error)
 
@@ -148,3 +148,11 @@ def test_too_soon_counts_minutes_up():
 def test_group_invite_is_a_deep_link_to_a_private_chat():
     screen = views.private_chat_screen(T, "ocm_bot", 1234)
     assert screen.keyboard.inline_keyboard[0][0].url == "https://t.me/ocm_bot?start=checkin-1234"
+
+
+def test_giving_up_says_why():
+    unreachable = views.delivery_screen(T, CODEC, delivery(DeliveryResult.GAVE_UP, error=OcmUnavailable("down")))
+    assert "could not reach Open Charge Map for two days" in unreachable.text
+    unsigned = views.delivery_screen(T, CODEC, delivery(DeliveryResult.GAVE_UP, last_error="needs-sign-in"))
+    assert "waited a month for you to sign in again" in unsigned.text
+    assert unsigned.keyboard.inline_keyboard[0][0].url.endswith("/addcomment/1234")
