@@ -146,12 +146,18 @@ class Violation:
 
 @dataclass
 class RecordedRequest:
+    """One call of the bot: decoded parameters, and the result as it was answered (a snapshot)."""
+
     method: str
     params: dict[str, Any]
     time: float
     ok: bool = True
-    result: Any = None
     error: str | None = None
+    result_json: str | None = None
+
+    @property
+    def result(self) -> Any:
+        return None if self.result_json is None else json.loads(self.result_json)
 
 
 @dataclass
@@ -737,7 +743,7 @@ class FakeTelegramServer:
                 self.errors.append((name, error.description))
             self._notify()
             return error.code, error.body()
-        record.result = result
+        record.result_json = json.dumps(result, ensure_ascii=False)
         self._notify(updates_changed=before != after)  # leaveChat queues one; setWebhook
         return 200, {"ok": True, "result": result, **extra}
 
@@ -814,7 +820,7 @@ class FakeTelegramServer:
             with self._lock:
                 self.errors.append(("getUpdates", error.description))
             return error.code, error.body()
-        record.result = updates
+        record.result_json = json.dumps(updates, ensure_ascii=False)
         if updates:
             self._notify()
         return 200, {"ok": True, "result": updates}
