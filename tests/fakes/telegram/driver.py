@@ -377,7 +377,13 @@ class ChatObserver:
 
 
 class FakeUser(ChatObserver):
-    """A person with a private chat with the bot."""
+    """A person with a private chat with the bot.
+
+        ada = telegram.user("Ada", language_code="de")
+        await ada.send_text("/start")
+        menu = await ada.wait_for_message()
+        await ada.press(menu, "Settings")
+    """
 
     def __init__(self, server: FakeTelegramServer, user: dict) -> None:
         super().__init__(server, user["id"], user["first_name"])
@@ -594,7 +600,13 @@ class FakeUser(ChatObserver):
 
 
 class FakeGroup(ChatObserver):
-    """A group (a supergroup by default) with members and admins; the bot joins when added."""
+    """A group (a supergroup by default) with members and admins; the bot joins when added.
+
+        club = telegram.group("EV Club", members=[ada, bob], admins=[ada])
+        await club.add_bot(by=ada)
+        await ada.send_text_in(club, "/subscribe")
+        reply = await club.wait_for_message()
+    """
 
     def __init__(self, server: FakeTelegramServer, title: str, members: Iterable[FakeUser],
                  admins: Iterable[FakeUser], owner: FakeUser | None, supergroup: bool) -> None:

@@ -264,7 +264,13 @@ class InlineQueryState:
 
 
 class FakeTelegramServer:
-    """The loopback Bot API. See the module docstring and tests/fakes/telegram/README.md."""
+    """The loopback Bot API (details in tests/fakes/telegram/README.md).
+
+        with FakeTelegramServer() as server:          # or the telegram_server fixture
+            run_bot(base_url=server.api_url, token=server.token)
+            server.inject_error("sendMessage", 429, retry_after=3)
+            assert server.calls("sendMessage")[0]["text"] == "..."
+    """
 
     def __init__(
         self,
