@@ -50,6 +50,7 @@ class Setting(enum.StrEnum):
 
     POWER = "pw"
     CONNECTORS = "ct"
+    LEVELS = "lv"
     OPERATIONAL = "op"
     USAGE = "us"
     OPERATORS = "or"
@@ -120,6 +121,18 @@ def toggle_connector_group(prefs: UserPreferences, key: str) -> UserPreferences:
 def toggle_connection_type(prefs: UserPreferences, connection_type_id: int) -> UserPreferences:
     """Add or remove one connection type (for types outside the common groups)."""
     return replace(prefs, connection_type_ids=prefs.connection_type_ids ^ {connection_type_id})
+
+
+# Charging levels -------------------------------------------------------------------------------
+
+LEVEL_IDS: tuple[int, ...] = (1, 2, 3)
+"""OCM's charging levels (reference data ``ChargerTypes``): 1 under 2 kW, 2 over 2 kW, 3 over 40 kW."""
+
+
+def toggle_level(prefs: UserPreferences, level_id: int) -> UserPreferences:
+    if level_id not in LEVEL_IDS and level_id not in prefs.level_ids:
+        raise InvalidChoice(f"no charging level {level_id}")
+    return replace(prefs, level_ids=prefs.level_ids ^ {level_id})
 
 
 # Power, radius, unit, page size, language ------------------------------------------------------
@@ -334,6 +347,10 @@ def apply_choice(
                 raise InvalidChoice("only selected connection types are toggled by ID")
             return toggle_connection_type(prefs, int(value))
         return toggle_connector_group(prefs, value)
+    if setting is Setting.LEVELS:
+        if value == ANY:
+            return replace(prefs, level_ids=frozenset())
+        return toggle_level(prefs, _integer(value))
     if setting is Setting.OPERATORS:
         if value == ANY:
             return replace(prefs, operator_ids=frozenset())

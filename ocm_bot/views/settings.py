@@ -53,6 +53,7 @@ class Screen(enum.StrEnum):
     MAIN = "m"
     POWER = "pw"
     CONNECTORS = "ct"
+    LEVELS = "lv"
     USAGE = "us"
     OPERATORS = "or"
     OPERATOR_SEARCH = "os"
@@ -92,6 +93,13 @@ CONNECTOR_LABELS: dict[str, str] = {
     "dm": N_("Domestic socket"),
 }
 
+# OCM's charging levels (ocm_bot.domain.settings_edit.LEVEL_IDS), named the way drivers know them.
+LEVEL_LABELS: dict[int, str] = {
+    1: N_("Level 1 · slow, under 2 kW"),
+    2: N_("Level 2 · over 2 kW"),
+    3: N_("Level 3 · rapid, over 40 kW"),
+}
+
 USAGE_LABELS: dict[UsageChoice, str] = {
     UsageChoice.PUBLIC_ONLY: N_("Public only"),
     UsageChoice.INCLUDE_MEMBERSHIP: N_("Public, including membership"),
@@ -126,6 +134,14 @@ def connectors_label(t: Translator, prefs: UserPreferences, reference: Reference
     names = [t.gettext(CONNECTOR_LABELS[group.key]) for group in groups]
     names += [_connection_type_title(t, reference, type_id) for type_id in sorted(prefs.connection_type_ids - covered)]
     return _names_summary(t, names, empty=t.gettext("any plug"))
+
+
+def levels_label(t: Translator, prefs: UserPreferences) -> str:
+    names = [
+        t.gettext(LEVEL_LABELS[level_id]) if level_id in LEVEL_LABELS else t.gettext("level {id}", id=level_id)
+        for level_id in sorted(prefs.level_ids)
+    ]
+    return _names_summary(t, names, empty=t.gettext("any level"))
 
 
 def operators_label(t: Translator, prefs: UserPreferences, reference: ReferenceData) -> str:
@@ -232,6 +248,7 @@ def main_menu(
         "",
         _line(t.gettext("Minimum power"), power_label(t, prefs.min_power_kw)),
         _line(t.gettext("Plugs"), connectors_label(t, prefs, reference)),
+        _line(t.gettext("Charging level"), levels_label(t, prefs)),
         _line(t.gettext("Operators"), operators_label(t, prefs, reference)),
         _line(t.gettext("Access"), t.gettext(USAGE_LABELS[prefs.usage])),
         _line(t.gettext("Working chargers only"), _on_off(t, prefs.operational_only)),
@@ -249,9 +266,10 @@ def main_menu(
             _button(t.gettext("🔌 Plugs"), _show(codec, Screen.CONNECTORS)),
         ],
         [
-            _button(t.gettext("🏢 Operators"), _show(codec, Screen.OPERATORS)),
+            _button(t.gettext("🔋 Charging level"), _show(codec, Screen.LEVELS)),
             _button(t.gettext("🔓 Access"), _show(codec, Screen.USAGE)),
         ],
+        [_button(t.gettext("🏢 Operators"), _show(codec, Screen.OPERATORS))],
         [_toggle(t.gettext("Working chargers only"), prefs.operational_only, _set(codec, Setting.OPERATIONAL))],
         [_toggle(t.gettext("Open data only"), prefs.open_data_only, _set(codec, Setting.OPEN_DATA))],
         [
@@ -328,6 +346,19 @@ def connectors_menu(t: Translator, prefs: UserPreferences, reference: ReferenceD
         escape(t.gettext("Tick every plug your car can use; chargers with any of them are shown.")),
     )
     return View(text, InlineKeyboardMarkup([*_rows(buttons, 2), [any_plug], _back(t, codec)]))
+
+
+def levels_menu(t: Translator, prefs: UserPreferences, codec: CallbackCodec) -> View:
+    rows = [
+        [_button(_marked(t.gettext(label), level_id in prefs.level_ids), _set(codec, Setting.LEVELS, level_id))]
+        for level_id, label in LEVEL_LABELS.items()
+    ]
+    any_level = _button(_marked(t.gettext("Any level"), not prefs.level_ids), _set(codec, Setting.LEVELS, ANY))
+    text = _submenu(
+        t.gettext("Charging level"),
+        escape(t.gettext("Tick the levels you want; chargers with a connector of any of them are shown.")),
+    )
+    return View(text, InlineKeyboardMarkup([*rows, [any_level], _back(t, codec)]))
 
 
 def usage_menu(t: Translator, prefs: UserPreferences, codec: CallbackCodec) -> View:
@@ -499,6 +530,8 @@ def render(screen: Screen, menu: MenuContext) -> View:
         return power_menu(t, prefs, codec)
     if screen is Screen.CONNECTORS:
         return connectors_menu(t, prefs, menu.reference, codec)
+    if screen is Screen.LEVELS:
+        return levels_menu(t, prefs, codec)
     if screen is Screen.USAGE:
         return usage_menu(t, prefs, codec)
     if screen is Screen.OPERATORS:
@@ -525,6 +558,8 @@ def screen_after(setting: Setting) -> Screen:
     (a new language shows the whole menu in it at once)."""
     if setting is Setting.CONNECTORS:
         return Screen.CONNECTORS
+    if setting is Setting.LEVELS:
+        return Screen.LEVELS
     if setting is Setting.OPERATORS:
         return Screen.OPERATORS
     return Screen.MAIN

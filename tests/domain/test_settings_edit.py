@@ -15,6 +15,7 @@ from ocm_bot.domain.settings_edit import (
     ANY,
     AUTOMATIC,
     COMMON_CONNECTORS,
+    LEVEL_IDS,
     MAX_OPERATORS,
     InvalidChoice,
     Setting,
@@ -251,3 +252,15 @@ def test_the_reference_data_classification_agrees_with_the_built_in_table(refere
 
     for usage_id, usage in reference.usage_types.items():
         assert usage_class(usage) is KNOWN_USAGE_CLASSES[usage_id], usage.title
+
+
+def test_charging_levels_are_a_multi_select_with_any(reference):
+    prefs = apply_choice(UserPreferences(), Setting.LEVELS, "3")
+    prefs = apply_choice(prefs, Setting.LEVELS, "2")
+    assert prefs.level_ids == {2, 3}
+    assert apply_choice(prefs, Setting.LEVELS, "3").level_ids == {2}
+    assert apply_choice(prefs, Setting.LEVELS, ANY).level_ids == frozenset()
+    assert set(LEVEL_IDS) == set(reference.levels)
+    for value in ("7", "0", "fast"):
+        with pytest.raises(InvalidChoice):
+            apply_choice(prefs, Setting.LEVELS, value)

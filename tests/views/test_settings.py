@@ -250,3 +250,15 @@ def test_a_partly_chosen_group_is_named_by_ocm_s_titles(reference):
     prefs = UserPreferences(connection_type_ids=frozenset({25, 33}))  # Type 2 socket without the cable
     text = render(Screen.MAIN, menu(prefs, reference)).text
     assert "Plugs: <b>CCS (Type 2), Type 2 (Socket Only)</b>" in text
+
+
+def test_charging_level_menu_marks_the_chosen_levels(reference):
+    prefs = UserPreferences(level_ids=frozenset({3}))
+    keyboard = render(Screen.LEVELS, menu(prefs, reference)).keyboard
+    assert labels(keyboard) == [
+        "Level 1 · slow, under 2 kW", "Level 2 · over 2 kW", "✓ Level 3 · rapid, over 40 kW", "Any level", "‹ Back"
+    ]  # fmt: skip
+    choice = press(keyboard, "Level 2 · over 2 kW")
+    assert apply_choice(prefs, choice.setting, *choice.values).level_ids == {2, 3}
+    assert "Charging level: <b>Level 3 · rapid, over 40 kW</b>" in render(Screen.MAIN, menu(prefs, reference)).text
+    assert "Charging level: <b>any level</b>" in render(Screen.MAIN, menu(UserPreferences(), reference)).text
