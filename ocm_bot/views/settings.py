@@ -45,6 +45,7 @@ SET = "s"
 CLOSE = "x"
 CHECK = "✓ "
 MAX_NAMES_IN_SUMMARY = 3
+MAX_QUERY_SHOWN = 60
 
 
 class Screen(enum.StrEnum):
@@ -417,10 +418,11 @@ def operator_matches(
         ]
         for operator in matches
     ]
+    shown = query.strip() if len(query.strip()) <= MAX_QUERY_SHOWN else query.strip()[: MAX_QUERY_SHOWN - 1] + "…"
     if matches:
-        hint = t.gettext("Operators matching “{query}”. Tap to tick or untick.", query=query)
+        hint = t.gettext("Operators matching “{query}”. Tap to tick or untick.", query=shown)
     else:
-        hint = t.gettext("No operator matches “{query}”. Try a shorter part of the name.", query=query)
+        hint = t.gettext("No operator matches “{query}”. Try a shorter part of the name.", query=shown)
     text = _submenu(t.gettext("Operators"), escape(hint))
     rows.append([_button(t.gettext("🔎 Search again"), _show(codec, Screen.OPERATOR_SEARCH))])
     return View(text, InlineKeyboardMarkup([*rows, _back(t, codec, Screen.OPERATORS)]))

@@ -262,3 +262,9 @@ def test_charging_level_menu_marks_the_chosen_levels(reference):
     assert apply_choice(prefs, choice.setting, *choice.values).level_ids == {2, 3}
     assert "Charging level: <b>Level 3 · rapid, over 40 kW</b>" in render(Screen.MAIN, menu(prefs, reference)).text
     assert "Charging level: <b>any level</b>" in render(Screen.MAIN, menu(UserPreferences(), reference)).text
+
+
+def test_a_very_long_operator_query_is_shortened_in_the_answer():
+    view = operator_matches(translator("en"), UserPreferences(), "x" * 5000, [], CODEC)
+    assert len(view.text) < 300
+    assert "x…”" in view.text
