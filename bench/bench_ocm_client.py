@@ -134,10 +134,15 @@ def scripted_mix(seed: int = 7, users: int = 20, city_radius_km: float = 6.0) ->
     return order
 
 
-async def requests_for_mix(server: FakeOcmServer, reference_path: Path) -> tuple[int, Counter[str], int]:
+async def requests_for_mix(
+    server: FakeOcmServer, reference_path: Path, limits: OcmLimits | None = None
+) -> tuple[int, int, Counter[str], int]:
+    """(requests, response bytes, requests per kind of action, empty answers) for the scripted mix."""
     actions = scripted_mix()
     async with httpx.AsyncClient() as http:
-        client = OcmClient(http, base_url=server.url, api_key=server.api_key, reference_cache_path=reference_path)
+        client = OcmClient(
+            http, base_url=server.url, api_key=server.api_key, reference_cache_path=reference_path, limits=limits
+        )
         await client.start()
         server.clear()
         by_kind: Counter[str] = Counter()
@@ -147,7 +152,18 @@ async def requests_for_mix(server: FakeOcmServer, reference_path: Path) -> tuple
             found = await client.search(action.query)
             empty += not found
             by_kind[action.kind] += len(server.requests_to("/v3/poi")) - before
-    return len(server.requests_to("/v3/poi")), by_kind, empty
+    requests = server.requests_to("/v3/poi")
+    return len(requests), sum(r.response_bytes for r in requests), by_kind, empty
+
+
+def one_request_per_action(server: FakeOcmServer) -> tuple[int, int]:
+    """The baseline: every action asks OCM itself (compact, non-verbose), nothing cached."""
+    server.clear()
+    with httpx.Client(headers={**HEADERS, "X-API-Key": server.api_key}) as http:
+        for action in scripted_mix():
+            http.get(f"{server.url}/poi", params=action.query.to_params()).raise_for_status()
+    requests = server.requests_to("/v3/poi")
+    return len(requests), sum(r.response_bytes for r in requests)
 
 
 # 3. Client overhead -----------------------------------------------------------------------------
@@ -211,8 +227,17 @@ async def main(iterations: int) -> None:
                 print(f"     {'through OcmClient.search()':45s} {ours:>9,d} B {ours / default:6.1%}")
 
             print("\n2. OCM requests for 100 searches by 20 users in one city (3000 chargers, Berlin)")
-            total, by_kind, empty = await requests_for_mix(server, reference_path)
-            print(f"   OCM requests: {total} (one request per action: 100)")
+            base_requests, base_bytes = one_request_per_action(server)
+            total, total_bytes, by_kind, empty = await requests_for_mix(server, reference_path)
+            no_prefetch, no_prefetch_bytes, _, _ = await requests_for_mix(
+                server, reference_path, OcmLimits(prefetch_results=0, requests_per_minute=1000)
+            )
+            print(f"   one request per action (no client):        {base_requests:4d} requests {base_bytes:>11,d} B")
+            print(
+                f"   OcmClient, cache without prefetching:      {no_prefetch:4d} requests {no_prefetch_bytes:>11,d} B"
+            )
+            label = f"OcmClient, defaults (prefetch {OcmLimits().prefetch_results}):"
+            print(f"   {label:43s} {total:4d} requests {total_bytes:>11,d} B")
             for kind, count in by_kind.items():
                 print(f"     {kind:16s} {count:3d} requests for 20 actions")
             print(f"   searches with no charger found: {empty}")

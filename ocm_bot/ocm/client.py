@@ -98,7 +98,9 @@ class OcmLimits:
     requests_per_minute: int = 60
     max_results: int = 200  # per request; with requests_per_minute it bounds what one instance can pull
     default_results: int = 10
-    prefetch_results: int = 100  # an area search asks OCM for this many, to answer the next ones
+    # An area search asks OCM for this many, to answer the next ones locally; in the bench 40 cuts
+    # requests to a quarter without downloading more than one request per action would.
+    prefetch_results: int = 40
     max_radius_km: float = 100.0
     retries: int = 2
     backoff_base: float = 0.5

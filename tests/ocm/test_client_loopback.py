@@ -731,7 +731,7 @@ async def test_random_searches_answered_from_the_cache_equal_ocms_own_answers(
     """Whatever mix of points, radii, page sizes and filters, the cache never changes an answer."""
     center = (48.1372, 11.5756)  # Munich: only generated chargers there
     ocm_server.generate_chargers(400, center=center, radius_km=5, seed=3)
-    ocm = make_client(limits=OcmLimits())  # production defaults: prefetching and the cache on
+    ocm = make_client(limits=OcmLimits(prefetch_results=100))  # prefetching and the cache on, generously
     reference = await ocm.reference_data()
     rng = random.Random(11)
     for _ in range(40):
