@@ -3,16 +3,16 @@
     .venv/bin/python bench/bench_search.py                     # both parts, default sizes
     .venv/bin/python bench/bench_search.py --searches 500 --sessions 20
 
-Everything runs on loopback in this process: the fake Bot API and the fake OCM (threads, zero added
+Everything runs on loopback: the fake Bot API and the fake OCM (threads of this process, zero added
 latency), SQLite storage in a temporary folder, and the real search handlers, domain and views on
 python-telegram-bot. A driver sends updates through the fake Bot API as a person would.
 
 Part 1 — latency of one location search, *update received -> reply sent*: from the moment
 python-telegram-bot hands the update to the handlers (a stamp in handler group -1) to the moment
-the ``sendMessage`` with the results is handed to the network. Reported with and without the time
-spent waiting for OCM (the loopback OCM shares this process's GIL, so its work shows up as "OCM").
-Two series: each search at a new place (OCM is asked), and searches near an earlier one (served
-from the cached answer).
+the ``sendMessage`` with the results is handed to the network. The bot runs in its own process
+(as in production), so the fake servers do not compete with it for the GIL. Reported with and
+without the time spent waiting for OCM. Two series: each search at a new place (OCM is asked),
+and searches near an earlier one (served from the cached answer).
 
 Part 2 — a scripted session mix of 10 actions (search, next page, next page, a narrower filter,
 details, favourite, a filter chip removed, details, /favourites, a search 300 m away), repeated
@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import json
 import random
 import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,11 +64,30 @@ SEND_METHODS = ("sendMessage", "editMessageText")
 class Stamps:
     """Per update: when the handlers got it, when the reply left, time spent waiting for OCM."""
 
-    def __init__(self) -> None:
+    def __init__(self, expect: int | None = None) -> None:
         self.received: dict[int, float] = {}
         self.sent: list[float] = []
         self.ocm_wait = 0.0
         self.replied = asyncio.Event()
+        self.rows: list[tuple[float, float, float]] = []  # (received, sent, OCM wait) per reply
+        self._open: tuple[float, float] | None = None
+        self.expect = expect
+        self.done = asyncio.Event()
+
+    def on_received(self, update_id: int) -> None:
+        now = time.perf_counter()
+        self.received[update_id] = now
+        self._open = (now, self.ocm_wait)
+
+    def on_sent(self) -> None:
+        now = time.perf_counter()
+        self.sent.append(now)
+        if self._open is not None:
+            received, ocm_before = self._open
+            self.rows.append((received, now, self.ocm_wait - ocm_before))
+            self._open = None
+            if self.expect is not None and len(self.rows) >= self.expect:
+                self.done.set()
 
 
 class TimedRequest(HTTPXRequest):
@@ -78,7 +100,7 @@ class TimedRequest(HTTPXRequest):
     async def do_request(self, url: str, method: str, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
         if url.rsplit("/", 1)[-1] not in SEND_METHODS:
             return await super().do_request(url, method, *args, **kwargs)
-        self._stamps.sent.append(time.perf_counter())
+        self._stamps.on_sent()
         try:
             return await super().do_request(url, method, *args, **kwargs)
         finally:
@@ -109,24 +131,34 @@ class TimedSource:
         return await self._source.reference_data()
 
 
-async def start_bot(
-    telegram: FakeTelegramServer, ocm: FakeOcmServer, data_dir: Path, stamps: Stamps, *, prefetch: int, max_results: int
-):
+@dataclass(frozen=True)
+class Endpoints:
+    telegram_url: str
+    token: str
+    ocm_url: str
+    ocm_key: str
+
+    @classmethod
+    def of(cls, telegram: FakeTelegramServer, ocm: FakeOcmServer) -> Endpoints:
+        return cls(telegram.url, telegram.token, ocm.url, ocm.api_key)
+
+
+async def start_bot(endpoints: Endpoints, data_dir: Path, stamps: Stamps, *, prefetch: int, max_results: int):
     settings = Settings(
-        telegram_bot_token=Secret(telegram.token),
-        telegram_api_url=telegram.url,
-        ocm_api_url=ocm.url,
-        ocm_api_key=Secret(ocm.api_key),
+        telegram_bot_token=Secret(endpoints.token),
+        telegram_api_url=endpoints.telegram_url,
+        ocm_api_url=endpoints.ocm_url,
+        ocm_api_key=Secret(endpoints.ocm_key),
         nominatim_url="http://127.0.0.1:9",
     )
     http = httpx.AsyncClient()
     storage = await SqliteStorage(data_dir / "bench.sqlite3", secret="bench").open()
     # The client's own budget (60 requests a minute) would turn this benchmark into a wait.
     limits = OcmLimits(requests_per_minute=100_000, prefetch_results=prefetch)
-    client = OcmClient(http, base_url=ocm.url, api_key=ocm.api_key, limits=limits)
+    client = OcmClient(http, base_url=endpoints.ocm_url, api_key=endpoints.ocm_key, limits=limits)
     services = Services(
         settings=settings,
-        callbacks=CallbackCodec.for_token(telegram.token),
+        callbacks=CallbackCodec.for_token(endpoints.token),
         chargers=TimedSource(client, stamps),
         storage=storage,
     )
@@ -135,9 +167,9 @@ async def start_bot(
     request_options = {"connect_timeout": 2, "read_timeout": 10, "pool_timeout": 5, "httpx_kwargs": {"verify": False}}
     application = (
         Application.builder()
-        .token(telegram.token)
-        .base_url(telegram.api_url)
-        .base_file_url(telegram.file_url)
+        .token(endpoints.token)
+        .base_url(f"{endpoints.telegram_url}/bot")
+        .base_file_url(f"{endpoints.telegram_url}/file/bot")
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         .concurrent_updates(True)
         .request(TimedRequest(stamps, connection_pool_size=16, **request_options))
@@ -147,7 +179,7 @@ async def start_bot(
     application.bot_data.services = services
 
     async def stamp(update: Update, context: BotContext) -> None:
-        stamps.received[update.update_id] = time.perf_counter()
+        stamps.on_received(update.update_id)
 
     application.add_handler(TypeHandler(Update, stamp), group=-1)
     application.add_handlers(search_handlers.handlers())
@@ -174,40 +206,73 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-async def latency(
-    driver: TelegramDriver, telegram: FakeTelegramServer, stamps: Stamps, services: Services, count: int, seed: int
-) -> dict[str, dict[str, float]]:
-    """Searches one at a time; the driver's waits are not used, so only the bot runs in this loop."""
+def search_points(count: int, seed: int) -> list[tuple[str, tuple[float, float]]]:
+    """Alternately a new place (away from every earlier answer) and a point near the last one."""
     rng = random.Random(seed)
-    user = driver.user("Lat")
-    await services.storage.save_user(user.id, UserPreferences(unit=DistanceUnitChoice.KM, radius_km=2).to_dict())
-    series: dict[str, dict[str, list[float]]] = {}
+    points: list[tuple[str, tuple[float, float]]] = []
     previous = CENTER
     for n in range(count):
-        fresh = n % 2 == 0
-        if fresh:  # a new place, well away from every earlier answer's circle
+        if n % 2 == 0:
             point = (CENTER[0] + rng.uniform(-0.12, 0.12), CENTER[1] + rng.uniform(-0.2, 0.2))
+            points.append(("new place", point))
         else:  # a few hundred metres from the last search: the cached answer covers it
             point = (previous[0] + rng.uniform(-0.002, 0.002), previous[1] + rng.uniform(-0.003, 0.003))
+            points.append(("near an earlier search", point))
         previous = point
-        before_ocm, before_sent, before_updates = stamps.ocm_wait, len(stamps.sent), set(stamps.received)
-        stamps.replied.clear()
+    return points
+
+
+async def latency(
+    telegram: FakeTelegramServer, ocm: FakeOcmServer, folder: Path, args: argparse.Namespace
+) -> dict[str, dict[str, float]]:
+    """Searches one at a time against a bot in its own process; the bot reports its stamps."""
+    warm_up = 20
+    driver = TelegramDriver(telegram)
+    user = driver.user("Lat")
+    storage = await SqliteStorage(folder / "bench.sqlite3", secret="bench").open()
+    await storage.save_user(user.id, UserPreferences(unit=DistanceUnitChoice.KM, radius_km=2).to_dict())
+    await storage.close()
+    endpoints = Endpoints.of(telegram, ocm)
+    command = [
+        sys.executable, __file__, "--bot-process", json.dumps(dataclasses.asdict(endpoints)), "--data-dir", str(folder),
+        "--expect", str(warm_up + args.searches), "--prefetch", str(args.prefetch),
+        "--max-results", str(args.max_results),
+    ]  # fmt: skip
+    if args.sniffio_fix:
+        command.append("--sniffio-fix")
+    bot = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE)
+    points = [("warm-up", CENTER)] * warm_up + search_points(args.searches, args.seed)
+    for _, point in points:
         telegram.user_message(user.id, user.user, {"location": {"latitude": point[0], "longitude": point[1]}})
-        await asyncio.wait_for(stamps.replied.wait(), 10)
-        update_id = next(iter(set(stamps.received) - before_updates))
-        total = stamps.sent[before_sent] - stamps.received[update_id]
-        ocm = stamps.ocm_wait - before_ocm
-        name = "new place" if fresh else "near an earlier search"
+        await user.wait_for_message(containing="Chargers near", timeout=30)
+    output, _ = await asyncio.wait_for(bot.communicate(), 60)
+    rows = json.loads(output.decode().strip().splitlines()[-1])
+    series: dict[str, dict[str, list[float]]] = {}
+    for (name, _), (received, sent, ocm_wait) in list(zip(points, rows, strict=True))[warm_up:]:
         bucket = series.setdefault(name, {"total": [], "ocm": [], "bot": []})
-        bucket["total"].append(total * 1000)
-        bucket["ocm"].append(ocm * 1000)
-        bucket["bot"].append((total - ocm) * 1000)
+        bucket["total"].append((sent - received) * 1000)
+        bucket["ocm"].append(ocm_wait * 1000)
+        bucket["bot"].append((sent - received - ocm_wait) * 1000)
     return {
         name: {f"{kind} p50": statistics.median(values) for kind, values in parts.items()}
         | {f"{kind} p99": percentile(values, 0.99) for kind, values in parts.items()}
         | {"n": len(parts["total"])}
         for name, parts in series.items()
     }
+
+
+async def run_bot_process(args: argparse.Namespace) -> None:
+    """The bot alone in this process: serve until ``--expect`` replies went out, print the stamps."""
+    endpoints = Endpoints(**json.loads(args.bot_process))
+    stamps = Stamps(expect=args.expect)
+    _, stop = await start_bot(
+        endpoints, Path(args.data_dir), stamps, prefetch=args.prefetch, max_results=args.max_results
+    )
+    try:
+        await stamps.done.wait()
+    finally:
+        await stop()
+    print(json.dumps(stamps.rows))
 
 
 async def press(user: Any, message: Any, label: str) -> Any:
@@ -299,53 +364,64 @@ async def main() -> None:
         action="store_true",
         help="make httpcore's per-request `import sniffio` fail fast, as installing sniffio would",
     )
+    parser.add_argument("--bot-process", help=argparse.SUPPRESS)  # internal: run only the bot
+    parser.add_argument("--data-dir", help=argparse.SUPPRESS)
+    parser.add_argument("--expect", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sniffio_fix:
         # httpcore tries `import sniffio` on every request; without the package each try searches
         # sys.path (about 1 ms). A None entry makes the import fail at once.
         sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
+    if args.bot_process:
+        await run_bot_process(args)
+        return
 
     telegram = FakeTelegramServer().start()
     ocm = FakeOcmServer().start()
     ocm.generate_chargers(args.chargers, center=CENTER, radius_km=15, seed=args.seed)
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            if args.searches:
+                print(f"Location search, update received -> reply sent ({args.searches} searches, ms):")
+                for name, figures in (await latency(telegram, ocm, Path(folder), args)).items():
+                    print(
+                        f"  {name:24s} n={figures['n']:4d}  total p50 {figures['total p50']:6.2f} p99 "
+                        f"{figures['total p99']:6.2f} | waiting for OCM p50 {figures['ocm p50']:6.2f} p99 "
+                        f"{figures['ocm p99']:6.2f} | bot-side p50 {figures['bot p50']:6.2f} "
+                        f"p99 {figures['bot p99']:6.2f}"
+                    )
+            if args.sessions:
+                await print_session_mix(telegram, ocm, Path(folder), args)
+    finally:
+        ocm.stop()
+        telegram.stop()
+
+
+async def print_session_mix(
+    telegram: FakeTelegramServer, ocm: FakeOcmServer, folder: Path, args: argparse.Namespace
+) -> None:
     stamps = Stamps()
-    with tempfile.TemporaryDirectory() as folder:
-        services, stop = await start_bot(
-            telegram, ocm, Path(folder), stamps, prefetch=args.prefetch, max_results=args.max_results
-        )
-        try:
-            driver = TelegramDriver(telegram)
-            for _ in range(20):  # warm-up: imports, connection pools, catalogs
-                user = driver.user("Warm")
-                await user.send_location(*CENTER)
-                await user.wait_for_message(containing="Chargers near", timeout=10)
-            print(f"Location search, update received -> reply sent ({args.searches} searches, ms):")
-            for name, figures in (await latency(driver, telegram, stamps, services, args.searches, args.seed)).items():
-                print(
-                    f"  {name:24s} n={figures['n']:4d}  total p50 {figures['total p50']:6.2f} p99 "
-                    f"{figures['total p99']:6.2f} | waiting for OCM p50 {figures['ocm p50']:6.2f} p99 "
-                    f"{figures['ocm p99']:6.2f} | bot-side p50 {figures['bot p50']:6.2f} p99 {figures['bot p99']:6.2f}"
-                )
-            mix = await session_mix(driver, ocm, services, args.sessions, args.seed)
-            print(f"Session mix ({mix['actions']} actions: search, 2 pages, narrower filter, details, favourite,")
-            print("  filter chip removed, details, /favourites, search 300 m away), OCM /poi per 100 actions:")
-            print(
-                f"  bot:   {mix['bot requests /100']:6.1f} requests, {mix['bot kB /100']:8.1f} kB "
-                f"(of which by ID, for details and favourites: {mix['by-id requests /100']:.1f} requests, "
-                f"{mix['by-id kB /100']:.1f} kB)"
-            )
-            print(
-                f"  naive: {mix['naive requests /100']:6.1f} requests, {mix['naive kB /100']:8.1f} kB  "
-                "(one request per action)"
-            )
-            print(
-                f"  search stats: {services.search.stats}; asked OCM for max({args.max_results}, prefetch "
-                f"{args.prefetch}) chargers per area search"
-            )
-        finally:
-            await stop()
-            ocm.stop()
-            telegram.stop()
+    services, stop = await start_bot(
+        Endpoints.of(telegram, ocm), folder, stamps, prefetch=args.prefetch, max_results=args.max_results
+    )
+    try:
+        mix = await session_mix(TelegramDriver(telegram), ocm, services, args.sessions, args.seed)
+    finally:
+        await stop()
+    print(f"Session mix ({mix['actions']} actions: search, 2 pages, narrower filter, details, favourite,")
+    print("  filter chip removed, details, /favourites, search 300 m away), OCM /poi per 100 actions:")
+    print(
+        f"  bot:   {mix['bot requests /100']:6.1f} requests, {mix['bot kB /100']:8.1f} kB "
+        f"(of which by ID, for details and favourites: {mix['by-id requests /100']:.1f} requests, "
+        f"{mix['by-id kB /100']:.1f} kB)"
+    )
+    print(
+        f"  naive: {mix['naive requests /100']:6.1f} requests, {mix['naive kB /100']:8.1f} kB  (one request per action)"
+    )
+    print(
+        f"  search stats: {services.search.stats}; asked OCM for max({args.max_results}, prefetch "
+        f"{args.prefetch}) chargers per area search"
+    )
 
 
 if __name__ == "__main__":
