@@ -228,17 +228,21 @@ def main_menu(
     reference: ReferenceData,
     codec: CallbackCodec,
     *,
-    unit: DistanceUnitChoice,
+    automatic_unit: DistanceUnitChoice | None,
     telegram_language: str,
 ) -> View:
     """The overview: every setting with its value, and a button to change each.
 
-    ``unit`` is the unit in effect (the saved one, or the automatic one for the user's region);
-    ``telegram_language`` is the language used when the driver has not chosen one.
+    ``automatic_unit`` is the unit used while the driver has not chosen one (None: it follows the
+    searched place's country); ``telegram_language`` the language used while they have not chosen one.
     """
-    unit_value = (
-        t.gettext("automatic ({unit})", unit=_unit_name(t, unit)) if prefs.unit is None else _unit_name(t, prefs.unit)
-    )
+    unit = prefs.unit or automatic_unit or DistanceUnitChoice.KM
+    if prefs.unit is not None:
+        unit_value = _unit_name(t, prefs.unit)
+    elif automatic_unit is None:
+        unit_value = t.gettext("automatic (by country)")
+    else:
+        unit_value = t.gettext("automatic ({unit})", unit=_unit_name(t, automatic_unit))
     language_value = (
         t.gettext("as in Telegram ({language})", language=language_name(telegram_language))
         if prefs.language is None
@@ -291,6 +295,12 @@ def main_menu(
 
 def _line(name: str, value: str) -> str:
     return f"{escape(name)}: <b>{escape(value)}</b>"
+
+
+def _automatic_unit(t: Translator, automatic: DistanceUnitChoice | None) -> str:
+    if automatic is None:
+        return t.gettext("Automatic (by country)")
+    return t.gettext("Automatic ({unit})", unit=_unit_name(t, automatic))
 
 
 def _unit_name(t: Translator, unit: DistanceUnitChoice) -> str:
@@ -448,9 +458,11 @@ def radius_menu(t: Translator, prefs: UserPreferences, codec: CallbackCodec, *, 
     return View(text, InlineKeyboardMarkup([*_rows(buttons, 3), _back(t, codec)]))
 
 
-def unit_menu(t: Translator, prefs: UserPreferences, codec: CallbackCodec, *, automatic: DistanceUnitChoice) -> View:
+def unit_menu(
+    t: Translator, prefs: UserPreferences, codec: CallbackCodec, *, automatic: DistanceUnitChoice | None
+) -> View:
     choices: list[tuple[str, DistanceUnitChoice | None]] = [
-        (t.gettext("Automatic ({unit})", unit=_unit_name(t, automatic)), None),
+        (_automatic_unit(t, automatic), None),
         (t.gettext("Kilometres"), DistanceUnitChoice.KM),
         (t.gettext("Miles"), DistanceUnitChoice.MILES),
     ]
@@ -508,21 +520,23 @@ def language_menu(
 class MenuContext:
     """What every settings screen is drawn from.
 
-    ``automatic_unit`` is the unit used while the driver has not chosen one; ``telegram_language``
-    the language used while they have not chosen one; ``languages`` those with a catalog.
+    ``automatic_unit`` is the unit used while the driver has not chosen one (None: it follows the
+    searched place's country); ``telegram_language`` the language used while they have not chosen
+    one; ``languages`` those with a catalog.
     """
 
     t: Translator
     prefs: UserPreferences
     reference: ReferenceData
     codec: CallbackCodec
-    automatic_unit: DistanceUnitChoice
+    automatic_unit: DistanceUnitChoice | None
     telegram_language: str
     languages: Sequence[str]
 
     @property
     def unit(self) -> DistanceUnitChoice:
-        return self.prefs.unit or self.automatic_unit
+        """The unit to show distances in here (kilometres while it depends on the place)."""
+        return self.prefs.unit or self.automatic_unit or DistanceUnitChoice.KM
 
 
 def render(screen: Screen, menu: MenuContext) -> View:
@@ -551,7 +565,7 @@ def render(screen: Screen, menu: MenuContext) -> View:
     if screen is Screen.LANGUAGE:
         return language_menu(t, prefs, codec, languages=menu.languages, telegram_language=menu.telegram_language)
     return main_menu(
-        t, prefs, menu.reference, codec, unit=menu.unit, telegram_language=menu.telegram_language
+        t, prefs, menu.reference, codec, automatic_unit=menu.automatic_unit, telegram_language=menu.telegram_language
     )
 
 

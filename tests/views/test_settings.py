@@ -268,3 +268,13 @@ def test_a_very_long_operator_query_is_shortened_in_the_answer():
     view = operator_matches(translator("en"), UserPreferences(), "x" * 5000, [], CODEC)
     assert len(view.text) < 300
     assert "x…”" in view.text
+
+
+def test_the_automatic_unit_is_named_when_the_region_is_known(reference):
+    unknown = menu(UserPreferences(), reference, automatic_unit=None)
+    assert "Distance unit: <b>automatic (by country)</b>" in render(Screen.MAIN, unknown).text
+    assert "✓ Automatic (by country)" in labels(render(Screen.UNIT, unknown).keyboard)
+    assert "Radius: <b>10 km</b>" in render(Screen.MAIN, unknown).text
+    british = menu(UserPreferences(), reference, automatic_unit=DistanceUnitChoice.MILES)
+    assert "Distance unit: <b>automatic (miles)</b>" in render(Screen.MAIN, british).text
+    assert "Radius: <b>6.2 mi</b>" in render(Screen.MAIN, british).text
