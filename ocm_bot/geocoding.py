@@ -157,7 +157,7 @@ class Geocoder:
         user_agent: str,
         timeout: float = 3.0,
         min_interval: float = 1.0,
-        max_wait: float = 2.0,
+        max_wait: float = 1.5,  # with the 3 s timeout and the 5 s OCM deadline: an answer within 10 s
         cache_size: int = 4096,
         cache_ttl: float = 24 * 3600.0,
         client: httpx.AsyncClient | None = None,
