@@ -621,7 +621,7 @@ class _Index:
             return parsed[entry.id]
         try:
             item = json.loads(self.json_of(entry))
-            charger = parse_poi(item, self.reference) if _index_row(item) is not None else None
+            charger = parse_poi(item, self.reference) if isinstance(item, Mapping) else None
             if charger is not None and charger.id != entry.id:  # the file was changed in place
                 log.warning("local OCM data: POI %s moved in its file; it shows after the next reload", entry.id)
                 charger = None
