@@ -205,9 +205,16 @@ class Screen:
         self.write(render_text(source_text, parse_mode, self.style))
         self.keyboard(number, message.get("reply_markup"))
 
+    def forget_keyboard(self, message_id: int) -> bool:
+        """Drop a message's buttons; a bare number then presses those of the newest message that has some."""
+        dropped = self.keyboards.pop(message_id, None) is not None
+        if self.latest_keyboard == message_id:
+            self.latest_keyboard = max(self.keyboards, default=None)
+        return dropped
+
     def keyboard(self, message_id: int, markup: Any) -> None:
         if not isinstance(markup, dict):
-            self.keyboards.pop(message_id, None)
+            self.forget_keyboard(message_id)
             return
         if "inline_keyboard" in markup:
             buttons: list[Button] = []
@@ -224,7 +231,7 @@ class Screen:
                 self.latest_keyboard = message_id
                 self.write("\n".join(lines))
             else:
-                self.keyboards.pop(message_id, None)
+                self.forget_keyboard(message_id)
         elif "keyboard" in markup:
             labels = [f"[{b.get('text', '')}]" for row in markup["keyboard"] for b in row]
             self.write(self.style("dim", "  keyboard: " + "  ".join(labels)))
@@ -234,7 +241,7 @@ class Screen:
             self.write(self.style("dim", "  (the bot waits for your reply)"))
 
     def removed_keyboard(self, message_id: int) -> None:
-        if self.keyboards.pop(message_id, None) is not None:
+        if self.forget_keyboard(message_id):
             self.write(self.style("dim", f"   (buttons of #{message_id} removed)"))
 
     def alert(self, text: str, *, show_alert: bool) -> None:
@@ -367,8 +374,6 @@ class InMemoryBotApi(BaseRequest):
         else:
             message.pop("reply_markup", None)
         self.screen.bot_message(message, text, mode, edited=True)
-        if "reply_markup" not in message:
-            self.screen.keyboards.pop(message["message_id"], None)
         return _public(message)
 
     def api_editmessagereplymarkup(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -391,7 +396,7 @@ class InMemoryBotApi(BaseRequest):
     def api_deletemessage(self, params: dict[str, Any]) -> bool:
         message_id = int(params.get("message_id", 0))
         self.messages.pop(message_id, None)
-        self.screen.keyboards.pop(message_id, None)
+        self.screen.forget_keyboard(message_id)
         self.screen.note(f"   (message #{message_id} deleted)")
         return True
 
