@@ -775,6 +775,8 @@ def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("logout", _handled(logout)),
         CallbackQueryHandler(_handled(on_retry), pattern=action_pattern(views.RETRY)),
+        # A second tap on Submit, after the conversation ended: "already on its way", not "expired".
+        CallbackQueryHandler(_handled(on_submit), pattern=action_pattern(views.SUBMIT)),
     ]
 
 

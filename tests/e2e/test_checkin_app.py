@@ -67,3 +67,19 @@ async def test_the_password_never_reaches_the_log_of_ocm_bot_run(bot_settings, b
     process.terminate()
     # Even at DEBUG, where python-telegram-bot logs every update it processes.
     assert password not in process.log
+
+
+async def test_a_second_tap_on_submit_is_told_the_checkin_is_already_sent(start_bot, telegram, ocm_server):
+    await start_bot(ocm_write_key=Secret(ocm_server.add_write_key()))
+    ada = telegram.user("Ada")
+    summary = await fill_in(ada, outcome=("✅ Charged successfully",), rating="5", charger=LEEDS_ROAD)
+    first = await ada.press(summary, "Submit")
+    second = await ada.press(summary, "Submit")
+    await first.answered()
+    answer = await second.answered()
+    assert answer.text in (
+        "This check-in is already on its way to Open Charge Map.",
+        "This check-in is already on Open Charge Map.",
+    )
+    await ada.wait_for_edit(summary, containing="Thanks!")
+    assert len(posts(ocm_server)) == 1
