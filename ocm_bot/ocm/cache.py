@@ -34,6 +34,7 @@ EARTH_RADIUS_KM = 6371.0  # as OCM computes its own Distance (GeoManager.CalcDis
 _DISTANCE_MARGIN = 0.995  # trust in the farthest charger of a truncated answer
 _OFFSET_SCALE = 1.0012  # MongoDB's 6378.1 km sphere against our 6371 km one, rounded up
 
+_Key = tuple[tuple[str, str], ...]
 _KM_PER_DEGREE_LATITUDE = 111.19
 _MAX_TRIED = 16
 
@@ -191,15 +192,17 @@ class SearchCache:
 
     Example::
 
-        cache = SearchCache(maxsize=256, ttl=600)
+        cache = SearchCache(maxsize=256, ttl=600, timer=time.monotonic)
         cache.put(CachedSearch.from_answer(sent, chargers, raw_count=len(payload)))
         cache.answer(PoiQuery(latitude=..., longitude=..., distance=2, maxresults=5), 10)
     """
 
     def __init__(self, *, maxsize: int, ttl: float, timer: Callable[[], float]) -> None:
-        self._entries: TTLCache[tuple[tuple[str, str], ...], CachedSearch] = TTLCache(
-            maxsize=maxsize, ttl=ttl, timer=timer
-        )
+        self._maxsize = maxsize
+        self._entries: TTLCache[_Key, CachedSearch] = TTLCache(maxsize=maxsize, ttl=ttl, timer=timer)
+        # Area searches by centre, as plain tuples: scanning a TTLCache checks expiry per key, which
+        # cost milliseconds per lookup with a few hundred entries. Expired keys are dropped lazily.
+        self._areas: dict[_Key, tuple[float, float, float, CachedSearch]] = {}
 
     def __len__(self) -> int:
         self._entries.expire()
@@ -207,14 +210,24 @@ class SearchCache:
 
     def clear(self) -> None:
         self._entries.clear()
+        self._areas.clear()
 
     def discard(self, stale: Callable[[CachedSearch], bool]) -> None:
         """Drop every entry for which ``stale(entry)`` is true."""
         for key in [key for key, entry in self._entries.items() if stale(entry)]:
             self._entries.pop(key, None)
+            self._areas.pop(key, None)
 
     def put(self, entry: CachedSearch) -> None:
-        self._entries[entry.query.cache_key()] = entry
+        key = entry.query.cache_key()
+        self._entries[key] = entry
+        wider = entry.query
+        if is_area_search(wider) and entry.complete_km > 0:
+            assert wider.latitude is not None and wider.longitude is not None
+            self._areas.pop(key, None)  # a repeated search moves to the end, like in the TTL cache
+            self._areas[key] = (wider.latitude, wider.longitude, entry.complete_km, entry)
+            if len(self._areas) > 2 * self._maxsize:
+                self._areas = {k: v for k, v in self._areas.items() if k in self._entries}
 
     def exact(self, query: PoiQuery) -> CachedSearch | None:
         return self._entries.get(query.cache_key())
@@ -227,18 +240,22 @@ class SearchCache:
         """
         if not is_area_search(query):
             return None
-        assert query.latitude is not None and query.longitude is not None
-        self._entries.expire()
+        lat, lng = query.latitude, query.longitude
+        assert lat is not None and lng is not None
         nearby = []
-        for entry in self._entries.values():
-            wider = entry.query
-            if entry.complete_km <= 0 or wider.latitude is None or wider.longitude is None:
-                continue
-            if abs(wider.latitude - query.latitude) * _KM_PER_DEGREE_LATITUDE >= entry.complete_km:
+        gone = []
+        for key, (wider_lat, wider_lng, complete_km, entry) in self._areas.items():
+            if abs(wider_lat - lat) * _KM_PER_DEGREE_LATITUDE >= complete_km:
                 continue  # quick reject: a degree of latitude is 111 km everywhere
-            offset = haversine_km(wider.latitude, wider.longitude, query.latitude, query.longitude)
-            if offset < entry.complete_km:
-                nearby.append((offset, entry))
+            offset = haversine_km(wider_lat, wider_lng, lat, lng)
+            if offset >= complete_km:
+                continue
+            if key not in self._entries:  # expired or evicted
+                gone.append(key)
+                continue
+            nearby.append((offset, entry))
+        for key in gone:
+            del self._areas[key]
         nearby.sort(key=lambda pair: pair[0])
         for _, entry in nearby[:_MAX_TRIED]:
             found = answer_from(entry, query, default_results)
