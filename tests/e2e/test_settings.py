@@ -223,3 +223,17 @@ async def test_quick_taps_on_two_plugs_keep_both(telegram, telegram_server, bot)
     assert (await stored_preferences(bot, ada)).connection_type_ids == {33, 25, 1036, 2}
     ticked = {"✓ CCS (Type 2)", "✓ Type 2", "✓ CHAdeMO"}
     await ada.wait_until(lambda: ticked <= set(ada.message(plugs).labels), what="the menu showing all three")
+
+
+async def test_settings_and_a_pending_operator_search_survive_a_restart(telegram, bot, start_bot):
+    ada = telegram.user("Ada")
+    menu = await open_settings(ada)
+    menu = await tap(ada, await tap(ada, menu, "⚡ Minimum power"), "150 kW")
+    prompt = await tap(ada, await tap(ada, menu, "🏢 Operators"), "🔎 Add an operator")
+    await bot.stop()
+
+    restarted = await start_bot()
+    await ada.send_text("aldi")
+    matches = await ada.wait_for_edit(prompt)
+    assert "ALDI SÜD" in matches.labels
+    assert (await stored_preferences(restarted, ada)).min_power_kw == 150
