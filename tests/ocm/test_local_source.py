@@ -250,6 +250,30 @@ async def test_a_file_overwritten_in_place_never_gives_wrong_chargers(tmp_path: 
     assert len(await source.get_chargers([p["ID"] for p in pois[:40]])) == 40
 
 
+async def test_a_directory_dump_is_reloaded_when_a_file_is_added_or_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ocm_bot.ocm.local as local
+
+    london = [p for p in shared_pois() if (p.get("AddressInfo") or {}).get("CountryID") == 1]
+    data = _export_layout(tmp_path, london[:10])
+    source = LocalSource.load(data)
+    assert await source.reload_if_changed() is False
+    (data / "GB" / f"OCM-{london[10]['ID']}.json").write_text(json.dumps(london[10]), encoding="utf-8")
+    assert await source.reload_if_changed() is True
+    assert len(source) == 11
+
+    monkeypatch.setattr(local, "SMALL_DIRECTORY_FILES", 0)  # as for OCM's whole export: folder times only
+    os.utime(data / "GB", ns=(1_000_000_000, 1_000_000_000))  # coarse file-system clocks: be sure it moves
+    assert await source.reload_if_changed() is True  # the signature itself changed form
+    replacement = tmp_path / "new.json"
+    replacement.write_text(json.dumps(dict(london[0], UsageCost="changed")), encoding="utf-8")
+    os.replace(replacement, data / "GB" / f"OCM-{london[0]['ID']}.json")
+    assert await source.reload_if_changed() is True
+    [changed] = await source.get_chargers([london[0]["ID"]])
+    assert changed.usage_cost == "changed"
+
+
 async def test_an_unchanged_file_is_not_read_again(tmp_path: Path) -> None:
     path = tmp_path / "poi.jsonl"
     _write_jsonl(path, shared_pois()[:5])
