@@ -457,6 +457,12 @@ async def on_cancel(update: Update, context: BotContext) -> object:
     return END
 
 
+async def nothing_to_cancel(update: Update, context: BotContext) -> None:
+    """/cancel with no check-in or sign-in open."""
+    t = await translator_for(update, context)
+    await update.effective_message.reply_text(views.nothing_to_cancel_text(t))
+
+
 async def on_timeout(update: Update, context: BotContext) -> None:
     """Fifteen idle minutes: end politely and drop the draft."""
     t = await translator_for(update, context)
@@ -777,6 +783,7 @@ def handlers() -> list[BaseHandler]:
         CallbackQueryHandler(_handled(on_retry), pattern=action_pattern(views.RETRY)),
         # A second tap on Submit, after the conversation ended: "already on its way", not "expired".
         CallbackQueryHandler(_handled(on_submit), pattern=action_pattern(views.SUBMIT)),
+        CommandHandler("cancel", _handled(nothing_to_cancel)),
     ]
 
 

@@ -370,6 +370,10 @@ def cancelled_text(t: Translator) -> str:
     return t.gettext("Check-in cancelled. Nothing was sent.")
 
 
+def nothing_to_cancel_text(t: Translator) -> str:
+    return t.gettext("There is nothing to cancel.")
+
+
 def timed_out_text(t: Translator) -> str:
     return t.gettext(
         "I put this check-in aside after 15 minutes without an answer; nothing was sent. "

@@ -385,6 +385,8 @@ async def test_cancel_button_and_cancel_command_end_the_checkin_without_sending(
     await ada.wait_for_message(containing="Check-in cancelled")
     assert ada.message(comment_step).buttons == []
     assert await bot.storage.get_draft(ada.id) is None
+    await ada.send_text("/cancel")
+    await ada.wait_for_message(containing="There is nothing to cancel.")
     # The conversation is over: text is no longer taken as a comment, old buttons are stale.
     pressed = await ada.press(ada.message(panel), "Cancel") if ada.message(panel).buttons else None
     assert pressed is None
@@ -541,7 +543,7 @@ async def test_queued_checkin_is_delivered_by_the_background_job_and_the_driver_
     make_bot, telegram, ocm_server, monkeypatch
 ):
     monkeypatch.setattr(checkin, "OUTBOX_POLL_SECONDS", 0.2)
-    await make_bot(write_key=ocm_server.add_write_key(), backoff=timedelta(seconds=0.5))
+    await make_bot(write_key=ocm_server.add_write_key(), backoff=timedelta(seconds=0.2))
     ada = telegram.user("Ada")
     ocm_server.inject("status503", times=3, path_prefix="/v3/comment")
     summary = await fill_in(ada, outcome=("✅ Charged successfully",), rating="5", charger=CITY_CREEK)
