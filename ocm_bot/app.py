@@ -113,10 +113,14 @@ def build_application(
 
 
 def register_handlers(application: BotApplication) -> None:
-    """Every feature's handlers in group 0, the catch-alls in group 1, and the error handler."""
+    """Every feature's handlers, then the catch-alls, in one group, and the error handler.
+
+    One group, because python-telegram-bot runs one handler per group: a catch-all in a later
+    group would answer "unknown command" to commands a feature already handled.
+    """
     for module in feature_modules():
-        application.add_handlers(module.handlers(), group=0)
-    application.add_handlers(start.fallback_handlers(), group=1)
+        application.add_handlers(module.handlers())
+    application.add_handlers(start.fallback_handlers())
     for module in feature_modules():
         for job in getattr(module, "jobs", lambda: [])():
             job(application)

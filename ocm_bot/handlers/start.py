@@ -49,7 +49,7 @@ def handlers() -> list[BaseHandler]:
 
 
 def fallback_handlers() -> list[BaseHandler]:
-    """Handlers for whatever no feature claimed (registered in a later group)."""
+    """Handlers for whatever no feature claimed (registered after every feature's handlers)."""
     return [
         MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, unknown_command),
         CallbackQueryHandler(stale_button),
