@@ -56,7 +56,7 @@ from ocm_bot.ocm.errors import OcmAuthError, OcmError
 from ocm_bot.ocm.query import PoiQuery
 from ocm_bot.views import checkin as views
 from ocm_bot.views.callbacks import InvalidCallback, action_pattern
-from ocm_bot.views.common import expired_button_text, ocm_error_text
+from ocm_bot.views.common import expired_button_text, ocm_error_text, unexpected_error_text
 
 log = logging.getLogger(__name__)
 
@@ -170,8 +170,8 @@ async def _begin(update: Update, context: BotContext, charger_id: int) -> object
     t = await translator_for(update, context)
     service = _service(context)
     message = update.effective_message
-    if service is None:
-        await context.bot.send_message(update.effective_chat.id, views.no_open_checkin_text(t))
+    if service is None:  # no storage: nowhere to keep a draft
+        await context.bot.send_message(update.effective_chat.id, unexpected_error_text(t))
         return END
     user_id = update.effective_user.id
     lookup = await service.lookup_charger(charger_id)
@@ -612,7 +612,7 @@ async def login_password(update: Update, context: BotContext) -> object:
     email = _pending_emails.pop(user_id, None)
     service = _service(context)
     if email is None or service is None:
-        await context.bot.send_message(chat_id, views.login_failed_text(t, ""))
+        await context.bot.send_message(chat_id, views.login_failed_text(t))
         return END
     try:
         username = await service.accounts.sign_in(user_id, email, password)

@@ -385,10 +385,6 @@ def no_open_checkin_text(t: Translator) -> str:
     return t.gettext("This check-in is no longer open. Tap ✅ Check in on a charger to start again.")
 
 
-def use_buttons_text(t: Translator) -> str:
-    return t.gettext("Please use the buttons above, or /cancel to stop the check-in.")
-
-
 # Sign-in ------------------------------------------------------------------------------------------
 
 
@@ -443,8 +439,8 @@ def wrong_password_text(t: Translator) -> str:
     return t.gettext("Open Charge Map did not accept that e-mail and password. Send /login to try again.")
 
 
-def login_failed_text(t: Translator, reason: str) -> str:
-    return reason + " " + t.gettext("Send /login to try again.")
+def login_failed_text(t: Translator, reason: str = "") -> str:
+    return " ".join(part for part in (reason, t.gettext("Send /login to try again.")) if part)
 
 
 def login_cancelled_text(t: Translator) -> str:
