@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ocm_bot.domain.accounts import Accounts, looks_like_email, token_expiry
 from ocm_bot.domain.checkin import (
@@ -24,7 +26,7 @@ from ocm_bot.domain.checkin import (
     parse_charger_id,
     wait_before_next_checkin,
 )
-from ocm_bot.domain.outbox import Outbox, Submitter
+from ocm_bot.domain.outbox import Outbox, QueuedCheckin, Submitter
 from ocm_bot.ocm.reference import ReferenceData
 from tests.fakes.ocm import shared_dir
 
@@ -233,3 +235,19 @@ async def test_a_signed_in_driver_posts_as_themselves_even_with_a_write_key(sqli
     assert await service.submitter_for(7) is Submitter.APP
     await sqlite_storage.save_ocm_token(7, "a.b.c")
     assert await service.submitter_for(7) is Submitter.USER
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    outcome_id=st.sampled_from(sorted(o.id for o in outcomes_from(None))),
+    rating=st.none() | st.integers(1, 5),
+    comment=st.none() | st.text(max_size=4000),
+    user_name=st.none() | st.text(max_size=300),
+)
+def test_any_finished_draft_survives_storage_and_makes_a_comment_ocm_accepts(outcome_id, rating, comment, user_name):
+    draft = CheckinDraft.start(charger_id=102848, charger_name="SEASON SCC", chat_id=7, now=NOW)
+    draft = draft.with_outcome(find_outcome(outcomes_from(None), outcome_id)).with_rating(rating).with_comment(comment)
+    assert CheckinDraft.from_dict(json.loads(json.dumps(draft.to_dict()))) == draft
+    payload = comment_payload(draft, user_name=user_name)
+    queued = QueuedCheckin(submission=payload, submitter=Submitter.APP, charger_name=draft.charger_name)
+    assert queued.comment_submission().to_json() == payload  # within OCM's limits, nothing lost
