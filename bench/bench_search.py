@@ -11,8 +11,10 @@ Part 1 — latency of one location search, *update received -> reply sent*: from
 python-telegram-bot hands the update to the handlers (a stamp in handler group -1) to the moment
 the ``sendMessage`` with the results is handed to the network. The bot runs in its own process
 (as in production), so the fake servers do not compete with it for the GIL. Reported with and
-without the time spent waiting for OCM. Two series: each search at a new place (OCM is asked),
-and searches near an earlier one (served from the cached answer).
+without the time spent waiting for OCM, and as the bot process's CPU time in that window (all its
+threads; it includes parsing OCM's answer), which a busy machine does not inflate. Two series:
+each search at a new place (OCM is asked), and searches near an earlier one (served from the
+cached answer).
 
 Part 2 — a scripted session mix of 10 actions (search, next page, next page, a narrower filter,
 details, favourite, a filter chip removed, details, /favourites, a search 300 m away), repeated
@@ -69,22 +71,22 @@ class Stamps:
         self.sent: list[float] = []
         self.ocm_wait = 0.0
         self.replied = asyncio.Event()
-        self.rows: list[tuple[float, float, float]] = []  # (received, sent, OCM wait) per reply
-        self._open: tuple[float, float] | None = None
+        self.rows: list[tuple[float, float, float, float]] = []  # (received, sent, OCM wait, CPU) per reply
+        self._open: tuple[float, float, float] | None = None
         self.expect = expect
         self.done = asyncio.Event()
 
     def on_received(self, update_id: int) -> None:
         now = time.perf_counter()
         self.received[update_id] = now
-        self._open = (now, self.ocm_wait)
+        self._open = (now, self.ocm_wait, time.process_time())
 
     def on_sent(self) -> None:
         now = time.perf_counter()
         self.sent.append(now)
         if self._open is not None:
-            received, ocm_before = self._open
-            self.rows.append((received, now, self.ocm_wait - ocm_before))
+            received, ocm_before, cpu_before = self._open
+            self.rows.append((received, now, self.ocm_wait - ocm_before, time.process_time() - cpu_before))
             self._open = None
             if self.expect is not None and len(self.rows) >= self.expect:
                 self.done.set()
@@ -248,11 +250,12 @@ async def latency(
     output, _ = await asyncio.wait_for(bot.communicate(), 60)
     rows = json.loads(output.decode().strip().splitlines()[-1])
     series: dict[str, dict[str, list[float]]] = {}
-    for (name, _), (received, sent, ocm_wait) in list(zip(points, rows, strict=True))[warm_up:]:
-        bucket = series.setdefault(name, {"total": [], "ocm": [], "bot": []})
+    for (name, _), (received, sent, ocm_wait, cpu) in list(zip(points, rows, strict=True))[warm_up:]:
+        bucket = series.setdefault(name, {"total": [], "ocm": [], "bot": [], "cpu": []})
         bucket["total"].append((sent - received) * 1000)
         bucket["ocm"].append(ocm_wait * 1000)
         bucket["bot"].append((sent - received - ocm_wait) * 1000)
+        bucket["cpu"].append(cpu * 1000)
     return {
         name: {f"{kind} p50": statistics.median(values) for kind, values in parts.items()}
         | {f"{kind} p99": percentile(values, 0.99) for kind, values in parts.items()}
@@ -357,7 +360,7 @@ async def main() -> None:
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--chargers", type=int, default=3000, help="generated chargers around Bow")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--prefetch", type=int, default=100, help="OcmLimits.prefetch_results (client default 100)")
+    parser.add_argument("--prefetch", type=int, default=OcmLimits().prefetch_results, help="OcmLimits.prefetch_results")
     parser.add_argument("--max-results", type=int, default=MAX_RESULTS, help="chargers the search asks OCM for")
     parser.add_argument(
         "--sniffio-fix",
@@ -388,7 +391,8 @@ async def main() -> None:
                         f"  {name:24s} n={figures['n']:4d}  total p50 {figures['total p50']:6.2f} p99 "
                         f"{figures['total p99']:6.2f} | waiting for OCM p50 {figures['ocm p50']:6.2f} p99 "
                         f"{figures['ocm p99']:6.2f} | bot-side p50 {figures['bot p50']:6.2f} "
-                        f"p99 {figures['bot p99']:6.2f}"
+                        f"p99 {figures['bot p99']:6.2f} | bot CPU p50 {figures['cpu p50']:5.2f} "
+                        f"p99 {figures['cpu p99']:5.2f}"
                     )
             if args.sessions:
                 await print_session_mix(telegram, ocm, Path(folder), args)
