@@ -124,6 +124,17 @@ def test_a_driver_checks_in_up_to_the_summary_offline(demo: pexpect.spawn) -> No
     assert demo.exitstatus == 0
 
 
+def test_a_command_or_a_button_the_bot_knows_is_not_also_called_unknown(demo: pexpect.spawn) -> None:
+    demo.expect_exact(PROMPT)
+    welcome = say(demo, "/start")
+    assert "I find electric-vehicle chargers" in welcome
+    assert "I don't know that command" not in welcome
+    results = say(demo, MILE_END)
+    page_two = say(demo, button(results, "Next ›"))
+    assert "page 2 of" in page_two
+    assert "This button has expired" not in page_two
+
+
 def test_place_names_resolve_offline_and_end_of_input_exits_cleanly(demo: pexpect.spawn) -> None:
     demo.expect_exact(PROMPT)
     found = say(demo, "Garforth")
