@@ -53,7 +53,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 def feature_modules() -> list[Any]:
     """Feature modules in the order their handlers are tried (deep links before plain /start)."""
     modules: list[Any] = []
-    for name in ("search", "settings", "checkin", "account"):
+    for name in ("checkin", "settings", "account", "search"):
         try:
             module = __import__(f"ocm_bot.handlers.{name}", fromlist=["handlers"])
         except ModuleNotFoundError as error:
@@ -113,16 +113,21 @@ def build_application(
 
 
 def register_handlers(application: BotApplication) -> None:
-    """Every feature's handlers, then the catch-alls, in one group, and the error handler.
+    """Conversations first, then every feature's handlers and the catch-alls, then the error handler.
 
-    One group, because python-telegram-bot runs one handler per group: a catch-all in a later
-    group would answer "unknown command" to commands a feature already handled.
+    python-telegram-bot runs the first matching handler of each group. Conversations and awaited
+    input (``priority_handlers``) go in group -1 and stop the update when they used it, so a typed
+    comment or password never reaches the search as a place. Everything else shares group 0, so a
+    catch-all cannot answer "unknown command" to a command a feature already handled.
     """
-    for module in feature_modules():
+    modules = feature_modules()
+    for module in modules:
+        application.add_handlers(getattr(module, "priority_handlers", list)(), group=-1)
+    for module in modules:
         application.add_handlers(module.handlers())
     application.add_handlers(start.fallback_handlers())
-    for module in feature_modules():
-        for job in getattr(module, "jobs", lambda: [])():
+    for module in modules:
+        for job in getattr(module, "jobs", list)():
             job(application)
     application.add_error_handler(on_error)
 

@@ -40,3 +40,6 @@ def configure_logging(level: str, secrets: Iterable[str]) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # python-telegram-bot's DEBUG output carries whole updates, i.e. what users typed (a password
+    # sent to /login among them), so LOG_LEVEL=DEBUG applies to our own code only.
+    logging.getLogger("telegram").setLevel(max(logging.INFO, root.level))
