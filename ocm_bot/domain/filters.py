@@ -42,8 +42,8 @@ from ocm_bot.domain.preferences import UsageChoice, UserPreferences
 from ocm_bot.ocm.models import Charger, Connection
 from ocm_bot.ocm.query import PoiQuery
 
-MAX_RESULTS = 50
-"""Chargers asked of OCM per search: ten pages of five, about 25 kB compact."""
+MAX_RESULTS = 40
+"""Chargers asked of OCM per search: eight pages of five (the OCM client's own prefetch size too)."""
 
 STATUS_NOT_OPERATIONAL = 100
 STATUS_PLANNED = 150

@@ -31,7 +31,7 @@ def test_default_query_asks_ocm_for_a_compact_page_around_the_point_in_km():
     assert params["latitude"] == "45.5122" and params["longitude"] == "-122.6587"
     assert params["distance"] == "10" and params["distanceunit"] == "km"
     assert params["compact"] == "true" and params["verbose"] == "false"
-    assert params["maxresults"] == "50"
+    assert params["maxresults"] == "40"
     for absent in ("minpowerkw", "connectiontypeid", "operatorid", "levelid", "opendata", "statustypeid"):
         assert absent not in params
 
