@@ -1,10 +1,11 @@
 """Check-ins end to end: a driver taps through the conversation in the fake Telegram, the fake OCM
-receives the comment. Also the harness the check-in tests share.
+receives the comment.
 
-``CheckinBot`` builds the application the way ``ocm_bot.app`` does (typed context, persistence in
-storage, the check-in handlers, /start and the catch-alls, the outbox job) on a SQLite file, so a
-test can stop it and start a new one on the same database. ``python -m tests.e2e.test_checkin``
-runs the same bot as a separate process (configured from the environment) so a test can kill -9 it.
+The tests run the application as ``ocm-bot run`` builds it (``make_bot`` wraps the lead's
+``start_bot``; ``AppBot.restart()`` starts a new one on the same database). ``CheckinBot`` builds the
+same handlers, persistence and outbox job by hand with test-sized OCM timeouts, outbox lease and poll
+interval, for ``python -m tests.e2e.test_checkin``: a bot in a child process that a test can kill -9
+(tests/e2e/test_checkin_restart.py).
 """
 
 from __future__ import annotations
@@ -207,26 +208,51 @@ HILTON, HILTON_NAME = 13343, "City Center Hilton"
 CITY_CREEK, CITY_CREEK_NAME = 142463, "City Creek Center East"
 
 
+class AppBot:
+    """The application as ``ocm-bot run`` builds it (the lead's ``start_bot``), restartable."""
+
+    def __init__(self, start_bot, settings_changes: dict[str, Any], backoff: timedelta) -> None:
+        self._start_bot = start_bot
+        self._changes = settings_changes
+        self._backoff = backoff
+        self.running = None
+
+    async def start(self) -> AppBot:
+        self.running = await self._start_bot(**self._changes)
+        # Retries come after seconds in a test, not after the production backoff's minutes.
+        self.services.checkin.outbox.backoff = Backoff(base=self._backoff, cap=self._backoff * 4)
+        return self
+
+    async def restart(self) -> AppBot:
+        await self.running.stop()
+        return await self.start()
+
+    @property
+    def services(self) -> Services:
+        return self.running.services
+
+    @property
+    def storage(self):
+        return self.services.storage
+
+
 @pytest.fixture
-async def make_bot(telegram, ocm_server, tmp_path):
-    """``await make_bot(write_key=..., storage_secret=...)``: a started bot, stopped at the end."""
-    bots: list[CheckinBot] = []
+async def make_bot(start_bot):
+    """``await make_bot(write_key=..., storage_secret=...)``: the real application on the fakes."""
 
-    async def make(**options: Any) -> CheckinBot:
-        bot = CheckinBot(
-            token=telegram.token,
-            telegram_root=telegram.api_url.removesuffix("/bot"),
-            ocm_url=ocm_server.url,
-            ocm_api_key=ocm_server.api_key,
-            db_path=tmp_path / "bot.sqlite3",
-            **options,
-        )
-        bots.append(bot)
-        return await bot.start()
+    async def make(
+        *,
+        write_key: str | None = None,
+        storage_secret: str | None = STORAGE_SECRET,
+        backoff: timedelta = timedelta(seconds=30),
+    ) -> AppBot:
+        changes = {
+            "ocm_write_key": Secret(write_key) if write_key else None,
+            "storage_secret": Secret(storage_secret) if storage_secret else None,
+        }
+        return await AppBot(start_bot, changes, backoff).start()
 
-    yield make
-    for bot in bots:
-        await bot.stop()
+    return make
 
 
 def posts(ocm_server) -> list[dict]:
