@@ -1,10 +1,13 @@
 """Check-ins: the draft a driver fills in step by step, and the ``POST /comment`` it becomes.
 
-Pure rules, no Telegram and no HTTP. The handler keeps one :class:`CheckinDraft` per driver in
-storage (so a half-finished check-in survives a restart) and moves it through :class:`Step`::
+No Telegram and no HTTP. The handler keeps one :class:`CheckinDraft` per driver in storage (so a
+half-finished check-in survives a restart) and moves it through :class:`Step`;
+:class:`CheckinService` applies the rules that need storage (the 10-minute rule, who submits) and
+hands a finished draft to the outbox::
 
+    charged = find_outcome(outcomes_from(reference.checkin_status_types.values()), 10)
     draft = CheckinDraft.start(charger_id=1234, charger_name="Lidl Garforth", chat_id=42)
-    draft = draft.with_outcome(outcome_by_id(10)).with_rating(4).with_comment("Quick and easy")
+    draft = draft.with_outcome(charged).with_rating(4).with_comment("Quick and easy")
     comment_payload(draft, user_name="Ada")
     # {"ChargePointID": 1234, "CommentTypeID": 10, "CheckinStatusTypeID": 10,
     #  "Rating": 4, "Comment": "Quick and easy", "UserName": "Ada"}
