@@ -58,7 +58,8 @@ class Accounts:
 
     @property
     def enabled(self) -> bool:
-        return self.storage.tokens_enabled
+        """Sign-in needs OCM (not the offline demo's local data) and a STORAGE_SECRET."""
+        return self.client is not None and self.storage.tokens_enabled
 
     async def sign_in(self, user_id: int, email: str, password: str) -> str | None:
         """Authenticate with OCM and keep the token; returns the OCM username when OCM gives one.

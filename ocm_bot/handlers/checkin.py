@@ -112,7 +112,7 @@ def build_service(services: Services) -> CheckinService:
         outbox,
         accounts,
         chargers=services.chargers or client,
-        write_key_configured=write_key is not None,
+        write_key_configured=write_key is not None and client is not None,
         min_interval=timedelta(minutes=minutes) if minutes is not None else DEFAULT_MIN_INTERVAL,
     )
 
