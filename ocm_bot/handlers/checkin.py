@@ -22,7 +22,7 @@ from dataclasses import replace
 from datetime import timedelta
 from functools import wraps
 
-from telegram import Message, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
@@ -134,13 +134,13 @@ async def start_from_button(update: Update, context: BotContext) -> object:
         charger_id = context.services.callbacks.decode(query.data).int_arg(0)
     except InvalidCallback:
         t = await translator_for(update, context)
-        await query.answer(expired_button_text(t))
+        await _answer(query, expired_button_text(t))
         return END
     if not _is_private(update):
         # answerCallbackQuery may open a t.me/<bot>?start= link: the check-in goes on in private.
-        await query.answer(url=views.private_checkin_url(context.bot.username, charger_id))
+        await _answer(query, url=views.private_checkin_url(context.bot.username, charger_id))
         return END
-    await query.answer()
+    await _answer(query)
     return await _begin(update, context, charger_id)
 
 
@@ -227,7 +227,7 @@ def _step(handler: StepHandler) -> Callable[[Update, BotContext], Awaitable[obje
         try:
             step = await _open_step(update, context)
             if update.callback_query is not None:
-                await update.callback_query.answer()
+                await _answer(update.callback_query)
             return await handler(update, context, step)
         except _Stop as stop:
             return stop.state
@@ -246,12 +246,12 @@ async def _open_step(update: Update, context: BotContext) -> _Step:
         await service.discard_draft(update.effective_user.id)
         await _close_panel(context, draft)
         if query is not None:
-            await query.answer()
+            await _answer(query)
         await _say(update, context, views.timed_out_text(t))
         raise _Stop(END)
     if draft is None:
         if query is not None:
-            await query.answer(views.no_open_checkin_text(t), show_alert=True)
+            await _answer(query, views.no_open_checkin_text(t), show_alert=True)
         else:
             await _say(update, context, views.no_open_checkin_text(t))
         raise _Stop(END)
@@ -259,7 +259,7 @@ async def _open_step(update: Update, context: BotContext) -> _Step:
         if draft.panel_message_id is None:
             draft = replace(draft, panel_message_id=query.message.message_id)
         elif query.message.message_id != draft.panel_message_id:
-            await query.answer(expired_button_text(t))
+            await _answer(query, expired_button_text(t))
             raise _Stop(None)
     return _Step(t, service, draft)
 
@@ -397,18 +397,19 @@ async def on_submit(update: Update, context: BotContext) -> object:
     try:
         key = context.services.callbacks.decode(query.data).args[0]
     except (InvalidCallback, IndexError):
-        await query.answer(expired_button_text(t))
+        await _answer(query, expired_button_text(t))
         return END
     user = update.effective_user
     draft = await service.load_draft(user.id) if service is not None else None
     if service is None or draft is None or draft.key != key:
         item = await service.storage.get_outbox(key) if service is not None else None
         mine = item is not None and item.user_id == user.id
-        await query.answer(views.queued_item_text(t, item) if mine else views.no_open_checkin_text(t), show_alert=True)
+        text = views.queued_item_text(t, item) if mine else views.no_open_checkin_text(t)
+        await _answer(query, text, show_alert=True)
         return END
     if draft.is_stale(service.now(), CONVERSATION_TIMEOUT):
         await service.discard_draft(user.id)
-        await query.answer()
+        await _answer(query)
         with contextlib.suppress(BadRequest):
             await query.edit_message_text(views.timed_out_text(t))
         return END
@@ -416,10 +417,10 @@ async def on_submit(update: Update, context: BotContext) -> object:
         draft = replace(draft, panel_message_id=query.message.message_id)
     result = await service.submit(user.id, draft, user_name=user.full_name, language=t.language)
     if result.status is SubmitStatus.ALREADY_QUEUED:
-        await query.answer(views.queued_item_text(t, result.item), show_alert=True)
+        await _answer(query, views.queued_item_text(t, result.item), show_alert=True)
         return END
     if result.status is SubmitStatus.TOO_SOON:
-        await query.answer()
+        await _answer(query)
         await service.discard_draft(user.id)
         with contextlib.suppress(BadRequest):
             await query.edit_message_text(
@@ -428,10 +429,10 @@ async def on_submit(update: Update, context: BotContext) -> object:
         return END
     if result.status is not SubmitStatus.QUEUED:
         # No credentials any more (signed out meanwhile) or an incomplete draft: show where it stands.
-        await query.answer()
+        await _answer(query)
         step = _Step(t, service, draft)
         return await _show(update, context, step, draft.at(Step.SUMMARY if draft.is_complete else Step.OUTCOME))
-    await query.answer()
+    await _answer(query)
     with contextlib.suppress(BadRequest):
         await query.edit_message_text(views.sending_text(t, draft.charger_name), parse_mode=ParseMode.HTML)
     context.application.create_task(deliver_outbox(context.application), update=update)
@@ -447,7 +448,7 @@ async def on_cancel(update: Update, context: BotContext) -> object:
         await service.discard_draft(update.effective_user.id)
     query = update.callback_query
     if query is not None:
-        await query.answer()
+        await _answer(query)
         with contextlib.suppress(BadRequest):
             await query.edit_message_text(views.cancelled_text(t))
         return END
@@ -547,16 +548,16 @@ async def on_retry(update: Update, context: BotContext) -> None:
     try:
         key = context.services.callbacks.decode(query.data).args[0]
     except (InvalidCallback, IndexError):
-        await query.answer(expired_button_text(t))
+        await _answer(query, expired_button_text(t))
         return
     item = await service.outbox.retry_now(key, update.effective_user.id) if service is not None else None
     if item is None:
-        await query.answer(expired_button_text(t))
+        await _answer(query, expired_button_text(t))
         return
     if item.status != "pending":
-        await query.answer(views.queued_item_text(t, item), show_alert=True)
+        await _answer(query, views.queued_item_text(t, item), show_alert=True)
         return
-    await query.answer(views.retry_started_text(t))
+    await _answer(query, views.retry_started_text(t))
     deliveries = await service.outbox.deliver_due()
     for delivery in deliveries:
         if delivery.item.key != key:
@@ -689,6 +690,12 @@ def _handled(callback: Callback) -> Callback:
     return run
 
 
+async def _answer(query: CallbackQuery, text: str | None = None, **options: object) -> None:
+    """Answer a button tap; a query answered before (a replayed update) or too old is left alone."""
+    with contextlib.suppress(BadRequest):
+        await query.answer(text, **options)
+
+
 def _is_private(update: Update) -> bool:
     return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
 
@@ -745,7 +752,7 @@ def _stale_step(action: str) -> CallbackQueryHandler:
         if action == views.SUBMIT:
             return await on_submit(update, context)
         t = await translator_for(update, context)
-        await update.callback_query.answer(expired_button_text(t))
+        await _answer(update.callback_query, expired_button_text(t))
         return None
 
     return CallbackQueryHandler(_handled(stale), pattern=action_pattern(action))
