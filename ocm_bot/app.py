@@ -185,6 +185,7 @@ async def open_services(settings: Settings, *, storage: Storage | None = None) -
     services.chargers = ocm_client
     if settings.ocm_data_file is not None:
         local = await LocalSource.open(settings.ocm_data_file)
+        services.closers.append(local.aclose)
         services.chargers = local
     for module in feature_modules():
         setup = getattr(module, "setup", None)

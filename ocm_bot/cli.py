@@ -128,9 +128,6 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
-    try:
-        from ocm_bot.demo.terminal import run_demo
-    except ModuleNotFoundError:
-        print("The offline demo is not available in this version.", file=sys.stderr)
-        return 2
-    return run_demo(settings, color=not args.no_color)
+    from ocm_bot.demo.terminal import run_demo, wants_color
+
+    return run_demo(settings, color=wants_color(not args.no_color, sys.stdout, os.environ))

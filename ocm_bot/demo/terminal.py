@@ -21,14 +21,13 @@ import html
 import itertools
 import json
 import logging
-import os
 import re
 import sys
 import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, ClassVar, TextIO
@@ -93,7 +92,7 @@ class Style:
         return f"\033[{self.CODES[kind]}m{text}\033[0m"
 
 
-def wants_color(requested: bool, stream: TextIO, environ: dict[str, str] | os._Environ[str] = os.environ) -> bool:
+def wants_color(requested: bool, stream: TextIO, environ: Mapping[str, str]) -> bool:
     """Colours unless turned off (--no-color, NO_COLOR, https://no-color.org) or not a terminal."""
     if not requested or environ.get("NO_COLOR") or environ.get("TERM") == "dumb":
         return False
@@ -733,8 +732,10 @@ def _update_for(line: str, driver: Driver, screen: Screen, api: InMemoryBotApi) 
 
 
 def run_demo(settings: Settings, *, color: bool) -> int:
-    """Chat with the bot in this terminal until /quit or end of input; the exit status (0)."""
-    color = wants_color(color, sys.stdout)
+    """Chat with the bot in this terminal until /quit or end of input; the exit status (0).
+
+    ``color`` is the caller's decision (see :func:`wants_color`).
+    """
     _quiet_logs(settings.log_level)
     with tempfile.TemporaryDirectory(prefix="ocm-bot-demo-") as folder:
         try:

@@ -285,10 +285,16 @@ def _list(value: Any) -> list[Any]:
     return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
 
 
+# Some imported records carry the word "null" where the field is empty (UK registry data).
+_EMPTY_WORDS = frozenset({"null", "none", "n/a"})
+
+
 def _text(value: Any) -> str | None:
     if value is None or isinstance(value, (dict, list)):
         return None
     text = (value if type(value) is str else str(value)).strip()
+    if text.lower() in _EMPTY_WORDS:
+        return None
     return text or None
 
 

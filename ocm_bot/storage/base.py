@@ -100,8 +100,7 @@ class Storage(abc.ABC):
     Two implementations behave the same: ``SqliteStorage`` (default, one file) and
     ``PostgresStorage`` (several bot instances). Get one with ``open_storage``::
 
-        storage = await open_storage(os.environ.get("DATABASE_URL"), data_dir=Path("data"),
-                                     secret=os.environ.get("STORAGE_SECRET"))
+        storage = await open_storage(database_url, data_dir=Path("data"), secret=storage_secret)
         try:
             await storage.save_user(42, {"unit": "km", "min_power_kw": 50})
             prefs = await storage.get_user(42)          # {"unit": "km", "min_power_kw": 50}
