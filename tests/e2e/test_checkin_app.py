@@ -6,7 +6,7 @@ import asyncio
 
 from ocm_bot.app import PERSISTENCE_INTERVAL_SECONDS
 from ocm_bot.settings import Secret
-from tests.e2e.test_checkin import CHARGER, fill_in, open_checkin, posts, tap, tap_and_wait_edit
+from tests.e2e.test_checkin import CHARGER, fill_in, posts, tap, tap_and_wait_edit
 
 LEEDS_ROAD = 142462  # "Harmons City Creek": a charger of its own (see tests/e2e/test_checkin.py)
 
@@ -43,13 +43,6 @@ async def test_ocm_bot_run_killed_mid_conversation_resumes_in_the_next_process(
     await ada.wait_for_edit(summary, containing="Thanks!", timeout=10)
     [body] = posts(ocm_server)
     assert body["ChargePointID"] == LEEDS_ROAD and body["Rating"] == 4 and body["Comment"] == "Quick and easy"
-
-
-async def test_open_checkin_helper_works_with_the_real_application(start_bot, telegram):
-    await start_bot()
-    ada = telegram.user("Ada")
-    panel = await open_checkin(ada)
-    assert "Cancel" in panel.labels
 
 
 async def test_the_password_never_reaches_the_log_of_ocm_bot_run(bot_settings, bot_process, telegram, ocm_server):
