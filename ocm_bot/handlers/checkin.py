@@ -612,7 +612,7 @@ async def login_password(update: Update, context: BotContext) -> object:
     user_id = update.effective_user.id
     email = _pending_emails.pop(user_id, None)
     service = _service(context)
-    if email is None or service is None:
+    if email is None or service is None:  # the bot restarted between e-mail and password
         await context.bot.send_message(chat_id, views.login_failed_text(t))
         return END
     try:
@@ -771,6 +771,9 @@ def login_conversation() -> ConversationHandler:
         allow_reentry=True,
         conversation_timeout=LOGIN_TIMEOUT,
         name="login",
+        # Persistent so a password typed after a restart is still taken (and deleted) as one, never
+        # searched as a place. The e-mail is not kept: after a restart the driver starts over.
+        persistent=True,
     )
 
 

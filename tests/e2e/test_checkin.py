@@ -482,6 +482,26 @@ async def test_login_with_a_wrong_password_is_refused_and_nothing_is_kept(make_b
     assert await bot.storage.get_ocm_token(ada.id) is None
 
 
+async def test_a_password_typed_after_a_restart_is_deleted_not_searched(
+    make_bot, telegram, ocm_server, nominatim_server
+):
+    bot = await make_bot()
+    ocm_server.register_user("ada@example.org", "s3cret-pass", username="ada")
+    ada = telegram.user("Ada")
+    await ada.send_text("/login")
+    await ada.wait_for_message(containing="e-mail address")
+    await ada.send_text("ada@example.org")
+    await ada.wait_for_message(containing="password")
+    await bot.restart()
+    typed = await ada.send_text("s3cret-pass")
+    # Signed in (this test restarts in-process, so the e-mail is still in memory), or asked to
+    # start over (a new process): either way the password is taken as one.
+    await ada.wait_for_message(matching=r"Signed in|Send /login to try again")
+    assert ada.message(typed).deleted
+    assert nominatim_server.requests == []
+    assert not any("s3cret-pass" in (m.text or "") for m in ada.messages)
+
+
 async def test_login_is_for_private_chats_and_logout_forgets_the_token(make_bot, telegram, ocm_server):
     bot = await make_bot()
     ada = telegram.user("Ada")
