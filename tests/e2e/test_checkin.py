@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.ext import Application, ContextTypes, PersistenceInput
 
 from ocm_bot.app import on_error
@@ -528,6 +529,23 @@ async def test_in_a_group_checkin_continues_in_a_private_chat_through_a_deep_lin
     await ada.send_text(f"/start checkin-{CHARGER}")
     panel = await ada.wait_for_message(containing="How did it go")
     assert CHARGER_NAME in panel.text
+
+
+async def test_a_check_in_button_tapped_in_a_group_opens_the_private_chat(make_bot, telegram, ocm_server):
+    bot = await make_bot(write_key=ocm_server.add_write_key())
+    ada = telegram.user("Ada")
+    club = telegram.group("EV Club", members=[ada], admins=[ada])
+    await club.add_bot(by=ada)
+    button = InlineKeyboardButton("✅ Check in", callback_data=bot.services.callbacks.encode("ci", CHARGER))
+    await bot.running.application.bot.send_message(
+        club.chat_id, "A card", reply_markup=InlineKeyboardMarkup([[button]])
+    )
+    card = await club.wait_for_message(containing="A card")
+    pressed = await ada.press(card, "Check in")
+    answer = await pressed.answered()
+    username = telegram.server.bot_user["username"]
+    assert answer.url == f"https://t.me/{username}?start=checkin-{CHARGER}"
+    assert club.messages == [club.message(card)]  # nothing posted in the group
 
 
 async def test_unknown_charger_and_missing_id_get_a_clear_answer(make_bot, telegram):
