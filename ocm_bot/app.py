@@ -23,7 +23,7 @@ from ocm_bot.context import BotApplication, BotContext, BotData, Services
 from ocm_bot.handlers import start
 from ocm_bot.handlers.common import translator_for
 from ocm_bot.i18n import N_, translator
-from ocm_bot.ocm.client import OcmClient
+from ocm_bot.ocm.client import OcmClient, OcmLimits
 from ocm_bot.ocm.errors import OcmError
 from ocm_bot.ocm.local import LocalSource
 from ocm_bot.ocm.reference import bundled_reference_data
@@ -116,13 +116,17 @@ def register_handlers(application: BotApplication) -> None:
     """Conversations first, then every feature's handlers and the catch-alls, then the error handler.
 
     python-telegram-bot runs the first matching handler of each group. Conversations and awaited
-    input (``priority_handlers``) go in group -1 and stop the update when they used it, so a typed
-    comment or password never reaches the search as a place. Everything else shares group 0, so a
-    catch-all cannot answer "unknown command" to a command a feature already handled.
+    input (``priority_handlers``) go in negative groups, one per module in module order, and stop
+    the update when they used it, so a typed comment or password never reaches the search as a
+    place. Everything else shares group 0, so a catch-all cannot answer "unknown command" to a
+    command a feature already handled.
     """
     modules = feature_modules()
-    for module in modules:
-        application.add_handlers(getattr(module, "priority_handlers", list)(), group=-1)
+    for position, module in enumerate(modules, start=1):
+        # One group per module: a module's catch-all for awaited text must not hide another's
+        # conversation (check-in comes first, so a typed comment is never an operator name).
+        group = position - len(modules) - 1
+        application.add_handlers(getattr(module, "priority_handlers", list)(), group=group)
     for module in modules:
         application.add_handlers(module.handlers())
     application.add_handlers(start.fallback_handlers())
@@ -177,6 +181,7 @@ async def open_services(settings: Settings, *, storage: Storage | None = None) -
         base_url=settings.ocm_api_url,
         api_key=settings.ocm_api_key.get() if settings.ocm_api_key else None,
         reference_cache_path=settings.data_dir / REFERENCE_CACHE_FILE,
+        limits=OcmLimits(requests_per_minute=settings.ocm_requests_per_minute),
         user_agent=USER_AGENT,
     )
     services.closers.append(ocm_client.aclose)

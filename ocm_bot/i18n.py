@@ -16,6 +16,7 @@ which the run and test commands do on every start.
 from __future__ import annotations
 
 import gettext as _gettext
+import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -114,8 +115,11 @@ def compile_catalogs() -> int:
     for po_path in _po_files():
         with po_path.open("rb") as handle:
             catalog = read_po(handle, locale=po_path.parent.parent.name)
-        with po_path.with_suffix(".mo").open("wb") as handle:
+        # Written aside and renamed, so a running bot never reads half a catalog.
+        temporary = po_path.with_suffix(f".mo.{os.getpid()}.tmp")
+        with temporary.open("wb") as handle:
             write_mo(handle, catalog, use_fuzzy=False)
+        os.replace(temporary, po_path.with_suffix(".mo"))
         count += 1
     translator.cache_clear()
     return count

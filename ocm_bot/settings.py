@@ -70,6 +70,8 @@ class Settings:
     log_level: str = "INFO"
     default_language: str = "en"
     contact: str | None = None
+    checkin_min_interval_minutes: int = 10
+    ocm_requests_per_minute: int = 60
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, dotenv: Path | None = None) -> Settings:
@@ -129,6 +131,19 @@ class Settings:
         webhook_secret = secret("WEBHOOK_SECRET")
         if webhook_secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", webhook_secret.get()):
             problems.append("WEBHOOK_SECRET may only contain A-Z, a-z, 0-9, _ and - (1 to 256 characters)")
+        def whole_number(name: str, default: int, low: int, high: int, meaning: str) -> int:
+            value = text(name)
+            if value is None:
+                return default
+            if not value.isdigit() or not low <= int(value) <= high:
+                problems.append(f"{name} must be a whole number from {low} to {high} ({meaning})")
+                return default
+            return int(value)
+
+        checkin_interval = whole_number(
+            "CHECKIN_MIN_INTERVAL_MINUTES", 10, 0, 1440, "minutes between two check-ins of a driver at one charger"
+        )
+        ocm_rate = whole_number("OCM_REQUESTS_PER_MINUTE", 60, 1, 600, "this instance's cap on OCM requests")
         language = (text("DEFAULT_LANGUAGE") or "en").lower()
         if not re.fullmatch(r"[a-z]{2,3}([_-][a-z0-9]{2,8})?", language):
             problems.append("DEFAULT_LANGUAGE must be a language code like en, de or pt-br")
@@ -153,6 +168,8 @@ class Settings:
             log_level=log_level,
             default_language=language,
             contact=text("BOT_CONTACT"),
+            checkin_min_interval_minutes=checkin_interval,
+            ocm_requests_per_minute=ocm_rate,
         )
         if problems:
             raise SettingsError(problems)
