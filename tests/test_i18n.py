@@ -1,5 +1,8 @@
 """Translations: every message the code uses is in every catalog, placeholders survive translation,
-the driver's language is chosen as promised, and plural forms follow each language's rules."""
+the driver's language is chosen as promised, and plural forms follow each language's rules.
+
+The translator reads the compiled .mo files, as the bot does; scripts/test compiles them before the
+tests run (compiling here would rewrite them under the feet of the other test workers)."""
 
 from __future__ import annotations
 
@@ -17,7 +20,6 @@ from ocm_bot.i18n import (
     LOCALES_DIR,
     SOURCE_LANGUAGE,
     available_languages,
-    compile_catalogs,
     negotiate_language,
     translator,
 )
@@ -44,14 +46,6 @@ def catalog(language: str) -> Catalog:
 
 def fields(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def compiled_catalogs():
-    """The tests read the .mo files, as the bot does; build them from the .po files first."""
-    compile_catalogs()
-    yield
-    translator.cache_clear()
 
 
 @pytest.mark.parametrize("language", available_languages())
