@@ -45,7 +45,9 @@ def help_text(t: Translator) -> str:
         t.gettext("/favourites: your saved chargers with their current status."),
         t.gettext("/charger ID: one charger by its Open Charge Map ID."),
         t.gettext("/checkin ID: tell other drivers how charging went."),
-        t.gettext("/forget: delete everything I store about you."),
+        t.gettext("/language: choose the language I answer in."),
+        t.gettext("/login: sign in to Open Charge Map so your check-ins carry your name."),
+        t.gettext("/privacy: what I store about you; /forget: delete all of it."),
         "",
         t.gettext("Charger data: Open Charge Map and its data providers, credited on each card."),
     ]
