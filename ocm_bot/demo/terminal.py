@@ -752,4 +752,5 @@ def _quiet_logs(level: str) -> None:
     """Start-up chatter would scroll the conversation away: only warnings, unless LOG_LEVEL=DEBUG."""
     if level != "DEBUG":
         logging.getLogger().setLevel(logging.WARNING)
+        logging.getLogger("telegram").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", category=PTBUserWarning)
