@@ -189,7 +189,11 @@ class Geocoder:
         self.requests += 1
         try:
             found = await self._nominatim.geocode(
-                query, exactly_one=False, limit=limit, language=language or False, addressdetails=True
+                query,
+                exactly_one=False,
+                limit=limit,
+                language=(language or "").replace("_", "-") or False,  # Accept-Language spells pt-BR
+                addressdetails=True,
             )
         except geopy_errors.GeocoderQueryError:
             found = None  # Nominatim could not make sense of the text: no place by that name
