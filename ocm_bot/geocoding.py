@@ -177,6 +177,7 @@ class Geocoder:
         self._throttle = _Throttle(min_interval, max_wait, clock)
         self._cache: TTLCache[tuple[str, str, int], list[GeocodedPlace]] = TTLCache(cache_size, cache_ttl, timer=clock)
         self._sleep = sleep
+        self._pending: dict[tuple[str, str, int], asyncio.Future[list[GeocodedPlace]]] = {}
         self.requests = 0
 
     async def search(self, query: str, *, language: str | None = None, limit: int = MAX_MATCHES) -> list[GeocodedPlace]:
@@ -185,6 +186,18 @@ class Geocoder:
         cached = self._cache.get(key)
         if cached is not None:
             return cached
+        pending = self._pending.get(key)
+        if pending is not None:  # the same text from another driver right now: one request for both
+            return await asyncio.shield(pending)
+        future = asyncio.ensure_future(self._lookup(key, query, language, limit))
+        self._pending[key] = future
+        future.add_done_callback(lambda _: self._pending.pop(key, None))
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())  # never "exception not retrieved"
+        return await asyncio.shield(future)
+
+    async def _lookup(
+        self, key: tuple[str, str, int], query: str, language: str | None, limit: int
+    ) -> list[GeocodedPlace]:
         await self._sleep(self._throttle.reserve())
         self.requests += 1
         try:

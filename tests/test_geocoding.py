@@ -143,3 +143,18 @@ async def test_network_failures_are_geocoder_down(failure):
     geocoder, _ = make_geocoder(handler)
     with pytest.raises(GeocoderDown):
         await geocoder.search("Berlin")
+
+
+async def test_the_same_text_at_the_same_moment_is_one_request():
+    import asyncio
+
+    calls = []
+
+    def handler(request):
+        calls.append(request)
+        return httpx.Response(200, json=SEARCH_ANSWER)
+
+    geocoder, _ = make_geocoder(handler)
+    first, second = await asyncio.gather(geocoder.search("Berlin Mitte"), geocoder.search("berlin  mitte"))
+    assert first == second and len(first) == 1
+    assert len(calls) == 1
