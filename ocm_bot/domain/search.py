@@ -141,7 +141,7 @@ class SearchService:
         fetch_ttl: float = 600.0,
         result_ttl: float = 3600.0,
         detail_ttl: float = 300.0,
-        max_cached_results: int = 20_000,
+        max_cached_results: int = 10_000,  # about 40 MB at worst (40 hits each); older buttons expire
         deadline: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
         live: LiveTracker | None = None,
