@@ -526,3 +526,12 @@ async def test_typed_places_are_tried_after_every_conversation(bot):
     assert len(text_at) == 1
     assert all(i < text_at[0] for i in conversations_at)
     assert text_at[0] == len(group) - 1
+
+
+async def test_check_in_button_starts_the_check_in(telegram, bot):
+    ada = telegram.user("Ada")
+    await ada.send_text("/charger 100627")
+    details = await ada.wait_for_message(containing="Lidl-Garforth")
+    await tap(ada, details, "✅ Check in")
+    question = await ada.wait_for_message(containing="How did it go")
+    assert "Lidl-Garforth" in question.text
