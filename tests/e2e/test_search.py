@@ -535,3 +535,11 @@ async def test_check_in_button_starts_the_check_in(telegram, bot):
     await tap(ada, details, "✅ Check in")
     question = await ada.wait_for_message(containing="How did it go")
     assert "Lidl-Garforth" in question.text
+
+
+async def test_filters_button_opens_the_settings_and_keeps_the_results(telegram, bot):
+    ada = telegram.user("Ada")
+    results = await search_at(ada)
+    await tap(ada, results, "⚙️ Filters")
+    await ada.wait_for_message(containing="Minimum power")
+    assert ada.message(results).text == results.text
