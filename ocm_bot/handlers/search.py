@@ -66,6 +66,7 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 PICK = "pk"
 RETRY = "rs"
+FAVOURITES_RETRY = "fl"
 SAME_PLACE_KM = 1.0
 """Geocoded matches this close to the first are one place (a square and its bus stop)."""
 _DEEP_LINK = r"^/start(?:@\w+)?\s+poi-(\d{1,9})\s*$"
@@ -161,7 +162,7 @@ async def on_favourites(update: Update, context: BotContext) -> None:
     try:
         chargers, gone = await favourites.chargers(update.effective_user.id)
     except OcmError as error:
-        await _report_ocm_failure(update, context, t, error, context.services.callbacks.encode("fl"))
+        await _report_ocm_failure(update, context, t, error, context.services.callbacks.encode(FAVOURITES_RETRY))
         return
     unit = prefs.unit_for(_country_of(chargers))
     for view in favourites_views(t, chargers, gone, context.services.callbacks, unit=unit):
@@ -523,7 +524,7 @@ def handlers() -> list[BaseHandler]:
         CallbackQueryHandler(on_wider, pattern=action_pattern(WIDER)),
         CallbackQueryHandler(on_pick, pattern=action_pattern(PICK)),
         CallbackQueryHandler(on_retry, pattern=action_pattern(RETRY)),
-        CallbackQueryHandler(on_favourites_retry, pattern=action_pattern("fl")),
+        CallbackQueryHandler(on_favourites_retry, pattern=action_pattern(FAVOURITES_RETRY)),
         CallbackQueryHandler(on_settings, pattern=action_pattern(SETTINGS)),
     ]
 
