@@ -110,6 +110,7 @@ def build_application(
     elif request is not None:
         builder = builder.request(request()).get_updates_request(request())
     application = builder.build()
+    application.bot_data.settings = settings
     register_handlers(application)
     return application
 

@@ -40,8 +40,9 @@ class Services:
 
 
 class BotData:
-    """Application-wide state; ``services`` is set in ``post_init``."""
+    """Application-wide state: ``settings`` from the start, ``services`` once ``post_init`` ran."""
 
+    settings: Settings
     services: Services
 
 

@@ -72,6 +72,8 @@ class Settings:
     contact: str | None = None
     checkin_min_interval_minutes: int = 10
     ocm_requests_per_minute: int = 60
+    outbox_poll_seconds: int = 10
+    outbox_lease_seconds: int = 90
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, dotenv: Path | None = None) -> Settings:
@@ -144,6 +146,10 @@ class Settings:
             "CHECKIN_MIN_INTERVAL_MINUTES", 10, 0, 1440, "minutes between two check-ins of a driver at one charger"
         )
         ocm_rate = whole_number("OCM_REQUESTS_PER_MINUTE", 60, 1, 600, "this instance's cap on OCM requests")
+        outbox_poll = whole_number("OUTBOX_POLL_SECONDS", 10, 1, 3600, "how often queued check-ins are retried")
+        outbox_lease = whole_number(
+            "OUTBOX_LEASE_SECONDS", 90, 1, 3600, "how long an instance may take to post one check-in"
+        )
         language = (text("DEFAULT_LANGUAGE") or "en").lower()
         if not re.fullmatch(r"[a-z]{2,3}([_-][a-z0-9]{2,8})?", language):
             problems.append("DEFAULT_LANGUAGE must be a language code like en, de or pt-br")
@@ -170,6 +176,8 @@ class Settings:
             contact=text("BOT_CONTACT"),
             checkin_min_interval_minutes=checkin_interval,
             ocm_requests_per_minute=ocm_rate,
+            outbox_poll_seconds=outbox_poll,
+            outbox_lease_seconds=outbox_lease,
         )
         if problems:
             raise SettingsError(problems)

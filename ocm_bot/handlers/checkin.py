@@ -40,7 +40,6 @@ from telegram.ext import (
 from ocm_bot.context import BotContext, Services
 from ocm_bot.domain.accounts import Accounts, SignInDisabled, looks_like_email
 from ocm_bot.domain.checkin import (
-    DEFAULT_MIN_INTERVAL,
     CheckinDraft,
     CheckinService,
     CommentTooLong,
@@ -54,6 +53,7 @@ from ocm_bot.handlers.common import translator_for
 from ocm_bot.i18n import Translator, translator
 from ocm_bot.ocm.errors import OcmAuthError, OcmError
 from ocm_bot.ocm.query import PoiQuery
+from ocm_bot.settings import Settings
 from ocm_bot.views import checkin as views
 from ocm_bot.views.callbacks import InvalidCallback, action_pattern
 from ocm_bot.views.common import expired_button_text, ocm_error_text, unexpected_error_text
@@ -103,17 +103,22 @@ def build_service(services: Services) -> CheckinService:
         if client is not None:
             await client.search(PoiQuery(chargepointid=(charger_id,), maxresults=1, includecomments=True))
 
-    outbox = Outbox(services.storage, client, write_key=write_key, refresh_charger=refresh_charger)
+    outbox = Outbox(
+        services.storage,
+        client,
+        write_key=write_key,
+        refresh_charger=refresh_charger,
+        lease_seconds=settings.outbox_lease_seconds,
+    )
     accounts = Accounts(services.storage, client)
-    # CHECKIN_MIN_INTERVAL_MINUTES, once Settings has it; ten minutes until then.
-    minutes = getattr(settings, "checkin_min_interval_minutes", None)
+    minutes = settings.checkin_min_interval_minutes
     return CheckinService(
         services.storage,
         outbox,
         accounts,
         chargers=services.chargers or client,
         write_key_configured=write_key is not None and client is not None,
-        min_interval=timedelta(minutes=minutes) if minutes is not None else DEFAULT_MIN_INTERVAL,
+        min_interval=timedelta(minutes=minutes),
     )
 
 
@@ -404,7 +409,7 @@ async def on_submit(update: Update, context: BotContext) -> object:
     if service is None or draft is None or draft.key != key:
         item = await service.storage.get_outbox(key) if service is not None else None
         mine = item is not None and item.user_id == user.id
-        text = views.queued_item_text(t, item) if mine else views.no_open_checkin_text(t)
+        text = views.queued_item_text(t, item.status) if mine else views.no_open_checkin_text(t)
         await _answer(query, text, show_alert=True)
         return END
     if draft.is_stale(service.now(), CONVERSATION_TIMEOUT):
@@ -417,7 +422,7 @@ async def on_submit(update: Update, context: BotContext) -> object:
         draft = replace(draft, panel_message_id=query.message.message_id)
     result = await service.submit(user.id, draft, user_name=user.full_name, language=t.language)
     if result.status is SubmitStatus.ALREADY_QUEUED:
-        await _answer(query, views.queued_item_text(t, result.item), show_alert=True)
+        await _answer(query, views.queued_item_text(t, result.item and result.item.status), show_alert=True)
         return END
     if result.status is SubmitStatus.TOO_SOON:
         await _answer(query)
@@ -536,7 +541,9 @@ def register_outbox_job(application: Application) -> None:
     if application.job_queue is None:
         log.warning("no job queue: queued check-ins are delivered only when a driver submits or retries")
         return
-    application.job_queue.run_repeating(outbox_job, interval=OUTBOX_POLL_SECONDS, first=1.0, name="checkin-outbox")
+    settings: Settings | None = getattr(application.bot_data, "settings", None)
+    interval = settings.outbox_poll_seconds if settings is not None else OUTBOX_POLL_SECONDS
+    application.job_queue.run_repeating(outbox_job, interval=interval, first=1.0, name="checkin-outbox")
     application.job_queue.run_repeating(prune_job, interval=24 * 3600, first=600, name="checkin-outbox-prune")
 
 
@@ -555,7 +562,7 @@ async def on_retry(update: Update, context: BotContext) -> None:
         await _answer(query, expired_button_text(t))
         return
     if item.status != "pending":
-        await _answer(query, views.queued_item_text(t, item), show_alert=True)
+        await _answer(query, views.queued_item_text(t, item.status), show_alert=True)
         return
     await _answer(query, views.retry_started_text(t))
     deliveries = await service.outbox.deliver_due()

@@ -30,7 +30,6 @@ from ocm_bot.domain.checkin import (
 from ocm_bot.domain.outbox import NEEDS_SIGN_IN, Delivery, DeliveryResult, Submitter
 from ocm_bot.i18n import Translator
 from ocm_bot.ocm.errors import OcmAuthError, OcmRateLimited
-from ocm_bot.storage.base import OutboxItem
 from ocm_bot.views.callbacks import CallbackCodec
 
 # Callback actions (``ci`` is the "Check in" button on search cards and details).
@@ -319,11 +318,11 @@ def delivery_screen(t: Translator, codec: CallbackCodec, delivery: Delivery) -> 
     return Screen(text, keyboard)
 
 
-def queued_item_text(t: Translator, item: OutboxItem | None) -> str:
-    """A submission that exists already (a second tap on Submit, a replayed update)."""
-    if item is not None and item.status == "sent":
+def queued_item_text(t: Translator, status: str | None) -> str:
+    """A submission that exists already (a second tap on Submit, a replayed update), by its outbox status."""
+    if status == "sent":
         return t.gettext("This check-in is already on Open Charge Map.")
-    if item is not None and item.status == "failed":
+    if status == "failed":
         return t.gettext("Open Charge Map did not take this check-in; it was not posted.")
     return t.gettext("This check-in is already on its way to Open Charge Map.")
 

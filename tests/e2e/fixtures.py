@@ -160,6 +160,7 @@ def environment_for(settings: Settings) -> dict[str, str]:
     secrets = {
         "TELEGRAM_BOT_TOKEN": settings.telegram_bot_token,
         "OCM_API_KEY": settings.ocm_api_key,
+        "OCM_WRITE_KEY": settings.ocm_write_key,
         "STORAGE_SECRET": settings.storage_secret,
         "DATABASE_URL": settings.database_url,
         "WEBHOOK_SECRET": settings.webhook_secret,

@@ -5,7 +5,11 @@ from __future__ import annotations
 import dataclasses
 import socket
 
+import pytest
+
 from ocm_bot.settings import Secret
+from tests.domain.test_outbox import answer_comments_late
+from tests.e2e.test_checkin import open_checkin, tap, tap_and_wait_edit
 
 
 def free_port() -> int:
@@ -42,3 +46,37 @@ async def test_webhook_receives_updates_with_the_secret_header(bot_settings, bot
     welcome = await ada.wait_for_message(timeout=30)
     assert "Hi Ada!" in welcome.text
     assert process.terminate() == 0
+
+
+@pytest.mark.parametrize("ocm_stored_it", [True, False], ids=["ocm-stored-it", "ocm-never-got-it"])
+async def test_ocm_bot_run_killed_mid_submission_delivers_exactly_once_after_restart(
+    bot_settings, bot_process, telegram, ocm_server, ocm_stored_it, monkeypatch
+):
+    charger = 142465 if ocm_stored_it else 8378  # Salt Lake City samples of their own per case
+    settings = dataclasses.replace(bot_settings, ocm_write_key=Secret(ocm_server.add_write_key()))
+    quick_outbox = {"OUTBOX_LEASE_SECONDS": "2", "OUTBOX_POLL_SECONDS": "1"}
+    first = bot_process(settings, **quick_outbox)
+    ada = telegram.user("Ada")
+    panel = await open_checkin(ada, charger)
+    rating = await tap_and_wait_edit(ada, panel, "✅ Charged successfully", timeout=30)
+    comment_step = await tap_and_wait_edit(ada, rating, "3")
+    summary = await tap_and_wait_edit(ada, comment_step, "Skip")
+    if ocm_stored_it:
+        answer_comments_late(ocm_server, monkeypatch, seconds=10.0)
+    else:
+        ocm_server.inject("hang", path_prefix="/v3/comment")
+    await tap(ada, summary, "Submit")
+    sending = await ada.wait_for_edit(summary, containing="Sending your check-in")
+    await ada.wait_until(lambda: ocm_server.requests_to("/v3/comment", "POST"), what="the post reached OCM")
+    if ocm_stored_it:
+        await ada.wait_until(lambda: ocm_server.comments, what="OCM stored the post")
+    first.kill()
+    ocm_server.clear_faults()
+    monkeypatch.undo()
+
+    bot_process(settings, **quick_outbox)
+    done = await ada.wait_for_edit(sending, containing="Thanks!", timeout=30)
+    assert "Open in OCM ↗" in done.url_buttons
+    [stored] = ocm_server.comments
+    assert stored.poi_id == charger and stored.rating == 3
+    assert len(ocm_server.requests_to("/v3/comment", "POST")) == (1 if ocm_stored_it else 2)
