@@ -251,6 +251,7 @@ async def make_bot(start_bot):
         changes = {
             "ocm_write_key": Secret(write_key) if write_key else None,
             "storage_secret": Secret(storage_secret) if storage_secret else None,
+            "outbox_poll_seconds": 1,
         }
         return await AppBot(start_bot, changes, backoff).start()
 
@@ -621,7 +622,6 @@ async def test_ocm_down_then_up_the_driver_is_told_then_it_is_delivered_once(mak
 async def test_queued_checkin_is_delivered_by_the_background_job_and_the_driver_notified(
     make_bot, telegram, ocm_server, monkeypatch
 ):
-    monkeypatch.setattr(checkin, "OUTBOX_POLL_SECONDS", 0.2)
     await make_bot(write_key=ocm_server.add_write_key(), backoff=timedelta(seconds=0.2))
     ada = telegram.user("Ada")
     ocm_server.inject("status503", times=3, path_prefix="/v3/comment")
