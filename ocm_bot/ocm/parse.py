@@ -31,20 +31,9 @@ from ocm_bot.ocm.errors import OcmBadResponse
 from ocm_bot.ocm.models import (
     Address,
     Charger,
-    CheckinStatusType,
     Comment,
-    CommentType,
     Connection,
-    ConnectionType,
-    Country,
-    CurrentType,
-    DataProvider,
-    Level,
     MediaItem,
-    Operator,
-    StatusType,
-    SubmissionStatusType,
-    UsageType,
 )
 from ocm_bot.ocm.reference import ReferenceData
 
@@ -92,29 +81,18 @@ def parse_poi(item: Raw, reference: ReferenceData) -> Charger | None:
         address=address,
         uuid=_text(poi.get("UUID")),
         connections=tuple(_parse_connection(c, reference) for c in _list(poi.get("Connections"))),
-        operator=_resolve(
-            reference.operators, poi.get("OperatorID"), poi.get("OperatorInfo"), ref.operator_from, Operator
-        ),
-        usage_type=_resolve(
-            reference.usage_types, poi.get("UsageTypeID"), poi.get("UsageType"), ref.usage_type_from, UsageType
-        ),
+        operator=_resolve(reference.operators, poi.get("OperatorID"), poi.get("OperatorInfo"), ref.operator_from),
+        usage_type=_resolve(reference.usage_types, poi.get("UsageTypeID"), poi.get("UsageType"), ref.usage_type_from),
         usage_cost=_text(poi.get("UsageCost")),
-        status=_resolve(
-            reference.status_types, poi.get("StatusTypeID"), poi.get("StatusType"), ref.status_type_from, StatusType
-        ),
+        status=_resolve(reference.status_types, poi.get("StatusTypeID"), poi.get("StatusType"), ref.status_type_from),
         data_provider=_resolve(
-            reference.data_providers,
-            poi.get("DataProviderID"),
-            poi.get("DataProvider"),
-            ref.data_provider_from,
-            DataProvider,
+            reference.data_providers, poi.get("DataProviderID"), poi.get("DataProvider"), ref.data_provider_from
         ),
         submission_status=_resolve(
             reference.submission_status_types,
             poi.get("SubmissionStatusTypeID"),
             poi.get("SubmissionStatus"),
             ref.submission_status_type_from,
-            SubmissionStatusType,
         ),
         number_of_points=_int(poi.get("NumberOfPoints")),
         general_comments=_text(poi.get("GeneralComments")),
@@ -143,7 +121,7 @@ def _parse_address(info: Raw, reference: ReferenceData) -> Address | None:
         town=_text(info.get("Town")),
         state_or_province=_text(info.get("StateOrProvince")),
         postcode=_text(info.get("Postcode")),
-        country=_resolve(reference.countries, info.get("CountryID"), info.get("Country"), ref.country_from, Country),
+        country=_resolve(reference.countries, info.get("CountryID"), info.get("Country"), ref.country_from),
         phone=_text(info.get("ContactTelephone1")),
         email=_text(info.get("ContactEmail")),
         access_comments=_text(info.get("AccessComments")),
@@ -159,21 +137,14 @@ def _parse_connection(conn: Raw, reference: ReferenceData) -> Connection:
             conn.get("ConnectionTypeID"),
             conn.get("ConnectionType"),
             ref.connection_type_from,
-            ConnectionType,
         ),
-        status=_resolve(
-            reference.status_types, conn.get("StatusTypeID"), conn.get("StatusType"), ref.status_type_from, StatusType
-        ),
-        level=_resolve(reference.levels, conn.get("LevelID"), conn.get("Level"), ref.level_from, Level),
+        status=_resolve(reference.status_types, conn.get("StatusTypeID"), conn.get("StatusType"), ref.status_type_from),
+        level=_resolve(reference.levels, conn.get("LevelID"), conn.get("Level"), ref.level_from),
         amps=_int(conn.get("Amps")),
         voltage=_int(conn.get("Voltage")),
         power_kw=_float(conn.get("PowerKW")),
         current_type=_resolve(
-            reference.current_types,
-            conn.get("CurrentTypeID"),
-            conn.get("CurrentType"),
-            ref.current_type_from,
-            CurrentType,
+            reference.current_types, conn.get("CurrentTypeID"), conn.get("CurrentType"), ref.current_type_from
         ),
         quantity=_int(conn.get("Quantity")),
         comments=_text(conn.get("Comments")),
@@ -185,18 +156,13 @@ def _parse_comment(comment: Raw, reference: ReferenceData) -> Comment:
     return Comment(
         id=_int(comment.get("ID")),
         comment_type=_resolve(
-            reference.comment_types,
-            comment.get("CommentTypeID"),
-            comment.get("CommentType"),
-            ref.comment_type_from,
-            CommentType,
+            reference.comment_types, comment.get("CommentTypeID"), comment.get("CommentType"), ref.comment_type_from
         ),
         checkin_status=_resolve(
             reference.checkin_status_types,
             comment.get("CheckinStatusTypeID"),
             comment.get("CheckinStatusType"),
             ref.checkin_status_type_from,
-            CheckinStatusType,
         ),
         rating=_int(comment.get("Rating")),
         text=_text(comment.get("Comment")),
@@ -218,13 +184,7 @@ def _parse_media_item(item: Raw) -> MediaItem:
 # Small readers: OCM data is hand-entered, so every one of them tolerates nulls and odd types.
 
 
-def _resolve(
-    known: Mapping[int, E],
-    raw_id: Any,
-    inline: Any,
-    build: Callable[[Raw], E],
-    kind: Callable[..., E],
-) -> E | None:
+def _resolve(known: Mapping[int, E], raw_id: Any, inline: Any, build: Callable[[Raw], E]) -> E | None:
     if type(raw_id) is int:  # the usual case, kept fast
         found = known.get(raw_id)
         if found is not None:
@@ -243,7 +203,7 @@ def _resolve(
             return build(inline_fields)
         except (TypeError, ValueError, KeyError):
             pass
-    return kind(entity_id, "")
+    return build({"id": entity_id})  # an untitled entity: filters by ID still work, views say "unknown"
 
 
 # The names read below, to turn camelCase answers (camelcase=true) back into OCM's PascalCase.
