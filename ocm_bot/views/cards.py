@@ -149,6 +149,24 @@ def short_licence(licence: str | None) -> str | None:
     return html_text(licence, 30) if len(licence) <= 30 else None
 
 
+def status_and_usage(t: Translator, charger: Charger) -> list[str]:
+    """The parts of the status line: status, then usage type when OCM knows it."""
+    facts = [status_label(t, charger)]
+    if usage := usage_label(t, charger):
+        facts.append(usage)
+    return facts
+
+
+def operator_and_verified(t: Translator, charger: Charger, now: datetime) -> list[str]:
+    """The parts of the operator line: operator and when the data was last verified, each when known."""
+    who = []
+    if operator := operator_name(charger):
+        who.append(t.gettext("Operator: {name}", name=operator))
+    if verified := ago(t, charger.date_last_verified or charger.date_last_status_update, now):
+        who.append(t.gettext("verified {ago}", ago=verified))
+    return who
+
+
 def heading(
     t: Translator,
     charger: Charger,
@@ -186,18 +204,11 @@ def card(
         lines.append(indent + address)
     if charger.connections:
         lines.append(indent + "⚡ " + connector_summary(t, charger.connections))
-    facts = [status_label(t, charger)]
-    if usage := usage_label(t, charger):
-        facts.append(usage)
+    facts = status_and_usage(t, charger)
     if charger.usage_cost and charger.usage_cost.strip():
         facts.append(html_text(charger.usage_cost, COST_CHARS))
     lines.append(indent + " · ".join(facts))
-    who = []
-    if operator := operator_name(charger):
-        who.append(t.gettext("Operator: {name}", name=operator))
-    verified = ago(t, charger.date_last_verified or charger.date_last_status_update, now)
-    if verified:
-        who.append(t.gettext("verified {ago}", ago=verified))
+    who = operator_and_verified(t, charger, now)
     if who and not compact:
         lines.append(indent + " · ".join(who))
     lines.append(indent + "<i>" + provider_credit(t, charger) + "</i>")

@@ -29,11 +29,11 @@ from ocm_bot.views.cards import (
     connector_summary,
     heading,
     navigation_url,
-    operator_name,
+    operator_and_verified,
     poi_url,
     provider_credit,
+    status_and_usage,
     status_label,
-    usage_label,
 )
 from ocm_bot.views.format import ago, clip, html_text, power
 from ocm_bot.views.results import DETAILS, NO_SEARCH, View
@@ -116,10 +116,7 @@ def details_text(
         sections.append(t.gettext("Access: {notes}", notes=html_text(charger.address.access_comments, NOTE_CHARS)))
     if charger.address.phone and charger.address.phone.strip():
         sections.append("📞 " + html_text(charger.address.phone, 40))
-    facts = [status_label(t, charger)]
-    if usage := usage_label(t, charger):
-        facts.append(usage)
-    sections.append(" · ".join(facts))
+    sections.append(" · ".join(status_and_usage(t, charger)))
     if charger.usage_cost and charger.usage_cost.strip():
         sections.append(t.gettext("Cost: {cost}", cost=html_text(charger.usage_cost, NOTE_CHARS)))
     if charger.connections:
@@ -127,13 +124,7 @@ def details_text(
         if len(charger.connections) > CONNECTIONS_SHOWN:
             lines.append(t.gettext("+{n} more", n=len(charger.connections) - CONNECTIONS_SHOWN))
         sections.append("⚡ " + t.gettext("Connections:") + "\n" + "\n".join(lines))
-    who = []
-    if operator := operator_name(charger):
-        who.append(t.gettext("Operator: {name}", name=operator))
-    verified = ago(t, charger.date_last_verified or charger.date_last_status_update, now)
-    if verified:
-        who.append(t.gettext("verified {ago}", ago=verified))
-    if who:
+    if who := operator_and_verified(t, charger, now):
         sections.append(" · ".join(who))
     if charger.general_comments and charger.general_comments.strip():
         sections.append("ℹ️ " + html_text(charger.general_comments, NOTE_CHARS))
