@@ -88,8 +88,14 @@ _pending_emails: dict[int, str] = {}
 
 async def setup(services: Services) -> None:
     """Build the check-in service and its outbox (called once in ``post_init``)."""
+    _checkin_service(services)
+
+
+def _checkin_service(services: Services) -> CheckinService | None:
+    """The check-in service, built on first use; None without storage (nowhere to keep a draft)."""
     if services.checkin is None and services.storage is not None:
         services.checkin = build_service(services)
+    return services.checkin
 
 
 def build_service(services: Services) -> CheckinService:
@@ -123,10 +129,7 @@ def build_service(services: Services) -> CheckinService:
 
 
 def _service(context: BotContext) -> CheckinService | None:
-    services = context.services
-    if services.checkin is None and services.storage is not None:
-        services.checkin = build_service(services)
-    return services.checkin
+    return _checkin_service(context.services)
 
 
 # Entry -------------------------------------------------------------------------------------------
@@ -489,11 +492,10 @@ async def on_timeout(update: Update, context: BotContext) -> None:
 async def deliver_outbox(application: Application) -> list[Delivery]:
     """Deliver every due check-in and tell each driver what happened."""
     services: Services | None = getattr(application.bot_data, "services", None)
-    if services is None or services.storage is None:
+    service = _checkin_service(services) if services is not None else None
+    if service is None:
         return []
-    if services.checkin is None:
-        services.checkin = build_service(services)
-    deliveries = await services.checkin.outbox.deliver_due()
+    deliveries = await service.outbox.deliver_due()
     for delivery in deliveries:
         await notify(application, delivery)
     return deliveries
