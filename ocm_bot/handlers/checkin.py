@@ -322,6 +322,15 @@ async def _say(update: Update, context: BotContext, text: str) -> Message | None
     return await context.bot.send_message(update.effective_chat.id, text, parse_mode=ParseMode.HTML)
 
 
+async def _outbox_key(context: BotContext, query: CallbackQuery, t: Translator) -> str | None:
+    """The check-in key a Submit or Retry button carries; None, the tap answered, when it is unreadable."""
+    try:
+        return context.services.callbacks.decode(query.data).args[0]
+    except (InvalidCallback, IndexError):
+        await _answer(query, expired_button_text(t))
+        return None
+
+
 def _int_arg(context: BotContext, update: Update) -> int | None:
     try:
         return context.services.callbacks.decode(update.callback_query.data).int_arg(0)
@@ -402,10 +411,7 @@ async def on_submit(update: Update, context: BotContext) -> object:
     query = update.callback_query
     t = await translator_for(update, context)
     service = _service(context)
-    try:
-        key = context.services.callbacks.decode(query.data).args[0]
-    except (InvalidCallback, IndexError):
-        await _answer(query, expired_button_text(t))
+    if (key := await _outbox_key(context, query, t)) is None:
         return END
     user = update.effective_user
     draft = await service.load_draft(user.id) if service is not None else None
@@ -554,10 +560,7 @@ async def on_retry(update: Update, context: BotContext) -> None:
     query = update.callback_query
     t = await translator_for(update, context)
     service = _service(context)
-    try:
-        key = context.services.callbacks.decode(query.data).args[0]
-    except (InvalidCallback, IndexError):
-        await _answer(query, expired_button_text(t))
+    if (key := await _outbox_key(context, query, t)) is None:
         return
     item = await service.outbox.retry_now(key, update.effective_user.id) if service is not None else None
     if item is None:
