@@ -39,6 +39,7 @@ from dataclasses import dataclass, replace
 
 from ocm_bot.domain.geo import GeoPoint
 from ocm_bot.domain.preferences import UsageChoice, UserPreferences
+from ocm_bot.domain.settings_edit import usage_type_ids
 from ocm_bot.ocm.models import Charger, Connection
 from ocm_bot.ocm.query import PoiQuery
 
@@ -48,9 +49,7 @@ MAX_RESULTS = 40
 STATUS_NOT_OPERATIONAL = 100
 STATUS_PLANNED = 150
 REMOVED_STATUSES = frozenset({200, 210})
-PUBLIC_USAGE_TYPES = frozenset({1, 5, 7})
-MEMBERSHIP_USAGE_TYPES = frozenset({4})
-UNKNOWN_USAGE_TYPE = 0
+_ALLOWED_USAGE_TYPES = {choice: usage_type_ids(choice) for choice in UsageChoice}  # None: any usage type
 
 
 class StatusKind(enum.StrEnum):
@@ -189,13 +188,8 @@ def failed_filters(charger: Charger, prefs: UserPreferences, *, stop_at_first: b
 
 
 def _usage_allowed(charger: Charger, usage: UsageChoice) -> bool:
-    if usage is UsageChoice.INCLUDE_RESTRICTED or charger.usage_type is None:
-        return True
-    usage_id = charger.usage_type.id
-    allowed = PUBLIC_USAGE_TYPES | {UNKNOWN_USAGE_TYPE}
-    if usage is UsageChoice.INCLUDE_MEMBERSHIP:
-        allowed = allowed | MEMBERSHIP_USAGE_TYPES
-    return usage_id in allowed
+    allowed = _ALLOWED_USAGE_TYPES[usage]
+    return allowed is None or charger.usage_type is None or charger.usage_type.id in allowed
 
 
 def _connection_failures(connections: Iterable[Connection], prefs: UserPreferences) -> set[FilterKey | None]:
