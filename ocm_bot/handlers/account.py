@@ -10,14 +10,8 @@ from telegram.constants import ChatType, ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from ocm_bot.context import BotContext
-from ocm_bot.handlers.common import translator_for
-from ocm_bot.handlers.settings import (
-    AWAITING_OPERATOR,
-    edit_view,
-    load_preferences,
-    menu_context,
-    send_view,
-)
+from ocm_bot.handlers.common import load_preferences, translator_for
+from ocm_bot.handlers.settings import AWAITING_OPERATOR, edit_view, menu_context, send_view
 from ocm_bot.views.callbacks import InvalidCallback, action_pattern
 from ocm_bot.views.settings import (
     ACCOUNT_ACTION,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import Update
 
 from ocm_bot.context import BotContext
@@ -11,11 +13,23 @@ from ocm_bot.i18n import Translator, negotiate_language, translator
 
 async def preferences_for(update: Update, context: BotContext) -> UserPreferences:
     """The saved preferences of the update's user (defaults for a new user or a group)."""
-    user = update.effective_user
+    _, prefs = await load_preferences(update, context)
+    return prefs
+
+
+async def load_preferences(update: Update, context: BotContext) -> tuple[dict[str, Any], UserPreferences]:
+    """The user's stored document (other features may keep keys there too) and their preferences."""
+    user, storage = update.effective_user, context.services.storage
+    document = (await storage.get_user(user.id) or {}) if user is not None and storage is not None else {}
+    return document, UserPreferences.from_dict(document)
+
+
+async def save_preferences(context: BotContext, user_id: int, document: dict[str, Any], prefs: UserPreferences) -> None:
+    """Save ``prefs`` into the user's document, keeping whatever else is stored there."""
     storage = context.services.storage
-    if user is None or storage is None:
-        return UserPreferences()
-    return UserPreferences.from_dict(await storage.get_user(user.id) or {})
+    if storage is None:
+        raise RuntimeError("settings cannot be saved: storage is not configured")
+    await storage.save_user(user_id, {**document, **prefs.to_dict()})
 
 
 async def translator_for(update: Update, context: BotContext) -> Translator:

@@ -14,7 +14,6 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any
 
 from telegram import MaybeInaccessibleMessage, Message, Update
 from telegram.constants import ChatType, ParseMode
@@ -31,6 +30,7 @@ from telegram.ext import (
 from ocm_bot.context import BotContext
 from ocm_bot.domain.preferences import DistanceUnitChoice, UserPreferences, region_of
 from ocm_bot.domain.settings_edit import InvalidChoice, Setting, apply_choice, search_operators
+from ocm_bot.handlers.common import load_preferences, save_preferences
 from ocm_bot.i18n import Translator, available_languages, negotiate_language, translator
 from ocm_bot.ocm.errors import OcmError
 from ocm_bot.ocm.reference import ReferenceData
@@ -164,23 +164,6 @@ def user_lock(user_id: int) -> asyncio.Lock:
     if lock is None:
         lock = _user_locks[user_id] = asyncio.Lock()
     return lock
-
-
-async def load_preferences(update: Update, context: BotContext) -> tuple[dict[str, Any], UserPreferences]:
-    """The user's stored document (other features may keep keys there too) and their preferences."""
-    user, storage = update.effective_user, context.services.storage
-    document = (await storage.get_user(user.id) or {}) if user is not None and storage is not None else {}
-    return document, UserPreferences.from_dict(document)
-
-
-async def save_preferences(
-    context: BotContext, user_id: int, document: dict[str, Any], prefs: UserPreferences
-) -> None:
-    """Save ``prefs`` into the user's document, keeping whatever else is stored there."""
-    storage = context.services.storage
-    if storage is None:
-        raise RuntimeError("settings cannot be saved: storage is not configured")
-    await storage.save_user(user_id, {**document, **prefs.to_dict()})
 
 
 async def reference_data(context: BotContext) -> ReferenceData:
