@@ -90,13 +90,9 @@ class CachedSearch:
 def answer_from(cached: CachedSearch, query: PoiQuery, default_results: int) -> list[Charger] | None:
     """``query``'s answer computed from ``cached``, or None when ``cached`` cannot prove it complete."""
     wider = cached.query
-    if not (is_area_search(wider) and is_area_search(query) and filters_contain(wider, query)):
+    offset = _centre_offset_km(wider, query)
+    if offset is None:
         return None
-    if query.includecomments and not wider.includecomments:
-        return None
-    assert query.latitude is not None and query.longitude is not None
-    assert wider.latitude is not None and wider.longitude is not None
-    offset = haversine_km(wider.latitude, wider.longitude, query.latitude, query.longitude)
     safe = cached.complete_km - offset * _OFFSET_SCALE
     if safe <= 0:
         return None
@@ -118,14 +114,19 @@ def answer_from(cached: CachedSearch, query: PoiQuery, default_results: int) -> 
 
 def may_contain(wider: PoiQuery, query: PoiQuery) -> bool:
     """Whether the answer to ``wider`` (not known yet) could answer ``query``: worth waiting for."""
+    offset = _centre_offset_km(wider, query)
+    return offset is not None and offset < (wider.radius_km if wider.radius_km is not None else math.inf)
+
+
+def _centre_offset_km(wider: PoiQuery, query: PoiQuery) -> float | None:
+    """How far ``query``'s centre lies from ``wider``'s; None when no answer to ``wider`` can answer ``query``."""
     if not (is_area_search(wider) and is_area_search(query) and filters_contain(wider, query)):
-        return False
+        return None
     if query.includecomments and not wider.includecomments:
-        return False
+        return None
     assert query.latitude is not None and query.longitude is not None
     assert wider.latitude is not None and wider.longitude is not None
-    offset = haversine_km(wider.latitude, wider.longitude, query.latitude, query.longitude)
-    return offset < (wider.radius_km if wider.radius_km is not None else math.inf)
+    return haversine_km(wider.latitude, wider.longitude, query.latitude, query.longitude)
 
 
 def filters_contain(wider: PoiQuery, narrower: PoiQuery) -> bool:
