@@ -71,6 +71,11 @@ def _back_button(t: Translator, codec: CallbackCodec) -> InlineKeyboardButton:
     return InlineKeyboardButton(t.gettext("‹ Back"), callback_data=codec.encode(BACK))
 
 
+def _add_comment_button(t: Translator, charger_id: int) -> InlineKeyboardButton:
+    """Where the driver can check in by hand when the bot cannot post for them."""
+    return InlineKeyboardButton(t.gettext("Check in on Open Charge Map ↗"), url=add_comment_url(charger_id))
+
+
 # Step 1: outcome ---------------------------------------------------------------------------------
 
 
@@ -221,7 +226,7 @@ def summary_screen(
         )
         lines.append(t.gettext("You can check in on the Open Charge Map site instead:"))
         rows = [
-            [InlineKeyboardButton(t.gettext("Check in on Open Charge Map ↗"), url=add_comment_url(draft.charger_id))],
+            [_add_comment_button(t, draft.charger_id)],
             [_back_button(t, codec), _cancel_button(t, codec)],
         ]
     else:
@@ -247,9 +252,7 @@ def _details_keyboard(t: Translator, charger_id: int) -> InlineKeyboardMarkup:
 
 
 def _add_comment_keyboard(t: Translator, charger_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(t.gettext("Check in on Open Charge Map ↗"), url=add_comment_url(charger_id))]]
-    )
+    return InlineKeyboardMarkup([[_add_comment_button(t, charger_id)]])
 
 
 def delivery_screen(t: Translator, codec: CallbackCodec, delivery: Delivery) -> Screen:
