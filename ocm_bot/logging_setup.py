@@ -26,7 +26,18 @@ class SecretMaskingFilter(logging.Filter):
         masked = self.mask(message)
         if masked != message:
             record.msg, record.args = masked, None
+        # A traceback carries exception messages too (python-telegram-bot's InvalidToken names the
+        # token); formatters reuse ``exc_text`` once it is set, so the masked one is what is written.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _TRACEBACKS.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.mask(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.mask(record.stack_info)
         return True
+
+
+_TRACEBACKS = logging.Formatter()
 
 
 def configure_logging(level: str, secrets: Iterable[str]) -> None:
