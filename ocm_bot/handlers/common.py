@@ -34,7 +34,11 @@ async def save_preferences(context: BotContext, user_id: int, document: dict[str
 
 async def translator_for(update: Update, context: BotContext) -> Translator:
     """The translator for the update's user: saved override, Telegram language, bot default."""
-    prefs = await preferences_for(update, context)
+    return driver_translator(update, context, await preferences_for(update, context))
+
+
+def driver_translator(update: Update, context: BotContext, prefs: UserPreferences) -> Translator:
+    """The translator for ``prefs`` (just read or just changed), without reading storage again."""
     user = update.effective_user
     language = negotiate_language(
         prefs.language,

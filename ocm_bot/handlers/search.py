@@ -34,8 +34,8 @@ from ocm_bot.domain.places import Coordinates, PlaceInputError, parse_place
 from ocm_bot.domain.preferences import UserPreferences
 from ocm_bot.domain.search import SearchResult, SearchService
 from ocm_bot.geocoding import GeocodedPlace, Geocoder, GeocoderBusy, GeocodingError
-from ocm_bot.handlers.common import preferences_for
-from ocm_bot.i18n import Translator, negotiate_language, translator
+from ocm_bot.handlers.common import driver_translator, preferences_for
+from ocm_bot.i18n import Translator
 from ocm_bot.ocm.errors import OcmError
 from ocm_bot.ocm.reference import ReferenceData
 from ocm_bot.views.callbacks import Callback, InvalidCallback, action_pattern
@@ -436,11 +436,7 @@ async def _expired(update: Update, context: BotContext) -> None:
 async def _driver(update: Update, context: BotContext) -> tuple[Translator, UserPreferences]:
     """The user's translator and preferences, from one storage read."""
     prefs = await preferences_for(update, context)
-    user = update.effective_user
-    language = negotiate_language(
-        prefs.language, user.language_code if user else None, default=context.services.settings.default_language
-    )
-    return translator(language), prefs
+    return driver_translator(update, context, prefs), prefs
 
 
 async def _reference(context: BotContext) -> ReferenceData | None:

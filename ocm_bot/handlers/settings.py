@@ -30,8 +30,8 @@ from telegram.ext import (
 from ocm_bot.context import BotContext
 from ocm_bot.domain.preferences import DistanceUnitChoice, UserPreferences, region_of
 from ocm_bot.domain.settings_edit import InvalidChoice, Setting, apply_choice, search_operators
-from ocm_bot.handlers.common import load_preferences, save_preferences
-from ocm_bot.i18n import Translator, available_languages, negotiate_language, translator
+from ocm_bot.handlers.common import driver_translator, load_preferences, save_preferences
+from ocm_bot.i18n import available_languages, negotiate_language
 from ocm_bot.ocm.errors import OcmError
 from ocm_bot.ocm.reference import ReferenceData
 from ocm_bot.views.callbacks import InvalidCallback, action_pattern
@@ -176,11 +176,6 @@ async def reference_data(context: BotContext) -> ReferenceData:
     except OcmError as error:
         log.warning("reference data unavailable for the settings menu: %s", error)
         return ReferenceData()
-
-
-def driver_translator(update: Update, context: BotContext, prefs: UserPreferences) -> Translator:
-    """The translator for ``prefs`` (just changed, perhaps), without reading storage again."""
-    return translator(negotiate_language(prefs.language, _telegram_code(update), default=_default_language(context)))
 
 
 async def menu_context(update: Update, context: BotContext, prefs: UserPreferences) -> MenuContext:
