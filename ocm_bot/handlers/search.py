@@ -126,10 +126,10 @@ async def on_live_update(update: Update, context: BotContext) -> None:
 
 async def on_text(update: Update, context: BotContext) -> None:
     """Typed text: coordinates and map links are read locally; anything else is geocoded."""
-    t, _ = await _driver(update, context)
     try:
         place = parse_place(update.effective_message.text)
     except PlaceInputError as error:
+        t, _ = await _driver(update, context)
         await _reply(update, View(place_error_text(t, error.reason)))
         return
     if isinstance(place, Coordinates):
@@ -180,7 +180,8 @@ async def on_page(update: Update, context: BotContext) -> None:
         await _expired(update, context)
         return
     await update.callback_query.answer()
-    await _show_result(update, context, result, button.int_arg(1))
+    t, _ = await _driver(update, context)
+    await _show_result(update, context, t, result, button.int_arg(1))
 
 
 async def on_drop_filter(update: Update, context: BotContext) -> None:
@@ -354,8 +355,7 @@ async def _send_details(update: Update, context: BotContext, charger_id: int, se
     )
 
 
-async def _show_result(update: Update, context: BotContext, result: SearchResult, page: int) -> None:
-    t, _ = await _driver(update, context)
+async def _show_result(update: Update, context: BotContext, t: Translator, result: SearchResult, page: int) -> None:
     view = results_view(t, result, page, context.services.callbacks, now=_now(), reference=await _reference(context))
     await _reply(update, view, edit=update.callback_query.message)
 
@@ -372,7 +372,7 @@ async def _refresh(
     if result is None:
         await _reply(update, View(expired_button_text(t)))
         return
-    await _show_result(update, context, result, 0)
+    await _show_result(update, context, t, result, 0)
 
 
 async def _report_ocm_failure(
