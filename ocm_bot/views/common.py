@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
 from ocm_bot.i18n import Translator
@@ -19,11 +21,7 @@ OCM_ADD_CHARGER_URL = "https://openchargemap.org/site/poi/add"
 
 
 def welcome_text(t: Translator, first_name: str | None) -> str:
-    from html import escape
-
-    greeting = (
-        t.gettext("Hi {name}!", name=escape(first_name)) if first_name else t.gettext("Hi!")
-    )
+    greeting = t.gettext("Hi {name}!", name=escape(first_name)) if first_name else t.gettext("Hi!")
     return "\n\n".join(
         [
             f"<b>{greeting}</b> "
