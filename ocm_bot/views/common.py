@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
@@ -18,6 +19,14 @@ from ocm_bot.ocm.errors import (
 )
 
 OCM_ADD_CHARGER_URL = "https://openchargemap.org/site/poi/add"
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """One message: HTML text and its inline keyboard."""
+
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
 
 
 def welcome_text(t: Translator, first_name: str | None) -> str:

@@ -22,7 +22,6 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 
@@ -35,6 +34,7 @@ from ocm_bot.i18n import N_, Translator
 from ocm_bot.ocm.reference import ReferenceData
 from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.cards import card, navigation_url, poi_url
+from ocm_bot.views.common import View
 from ocm_bot.views.format import clip, power, radius
 
 PAGE = "pg"
@@ -56,12 +56,6 @@ USAGE_NAMES = {
     UsageChoice.PUBLIC_ONLY: N_("public only"),
     UsageChoice.INCLUDE_MEMBERSHIP: N_("no private"),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class View:
-    text: str
-    keyboard: InlineKeyboardMarkup | None = None
 
 
 def unit_of(result: SearchResult) -> DistanceUnitChoice:

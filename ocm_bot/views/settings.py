@@ -37,6 +37,7 @@ from ocm_bot.ocm.models import Operator
 from ocm_bot.ocm.query import KM_PER_MILE
 from ocm_bot.ocm.reference import ReferenceData
 from ocm_bot.views.callbacks import Callback, CallbackCodec, InvalidCallback
+from ocm_bot.views.common import View
 
 SETTINGS_ACTION = "st"
 ACCOUNT_ACTION = "ac"
@@ -67,14 +68,6 @@ class Screen(enum.StrEnum):
 class AccountChoice(enum.StrEnum):
     FORGET = "fg"
     KEEP = "kp"
-
-
-@dataclass(frozen=True, slots=True)
-class View:
-    """One message: HTML text and its inline keyboard."""
-
-    text: str
-    keyboard: InlineKeyboardMarkup | None = None
 
 
 def escape(text: str) -> str:
