@@ -35,10 +35,11 @@ from ocm_bot.views.cards import (
     status_and_usage,
     status_label,
 )
+from ocm_bot.views.checkin import START as CHECK_IN
+from ocm_bot.views.checkin import private_checkin_url
 from ocm_bot.views.format import ago, clip, html_text, power
 from ocm_bot.views.results import DETAILS, NO_SEARCH, View
 
-CHECK_IN = "ci"
 FAVOURITE = "fv"
 RECENT_COMMENTS = 5
 COMMENT_CHARS = 200
@@ -171,9 +172,7 @@ def details_keyboard(
     if private or not bot_username:
         check_in = InlineKeyboardButton(t.gettext("✅ Check in"), callback_data=codec.encode(CHECK_IN, charger.id))
     else:
-        check_in = InlineKeyboardButton(
-            t.gettext("✅ Check in"), url=f"https://t.me/{bot_username}?start=checkin-{charger.id}"
-        )
+        check_in = InlineKeyboardButton(t.gettext("✅ Check in"), url=private_checkin_url(bot_username, charger.id))
     favourite_label = t.gettext("★ Favourite") if is_favourite else t.gettext("☆ Favourite")
     favourite = InlineKeyboardButton(
         favourite_label, callback_data=codec.encode(FAVOURITE, charger.id, search_id or NO_SEARCH)
