@@ -39,6 +39,8 @@ async def _check_telegram(http: httpx.AsyncClient, settings: Settings) -> CheckR
         body = response.json()
     except (httpx.HTTPError, ValueError) as error:
         return CheckResult("Telegram", False, f"{settings.telegram_api_url} did not answer ({type(error).__name__})")
+    if not isinstance(body, dict):
+        return CheckResult("Telegram", False, f"{settings.telegram_api_url} did not answer like a Bot API server")
     if response.status_code == 401 or not body.get("ok"):
         return CheckResult("Telegram", False, f"the token was refused: {body.get('description', response.status_code)}")
     return CheckResult("Telegram", True, f"signed in as @{body['result'].get('username')}")

@@ -305,7 +305,7 @@ async def _geocode_and_send(update: Update, context: BotContext, query: str, *, 
     try:
         places = await context.services.geocoder.search(query, language=t.language)
     except GeocodingError as error:
-        log.warning("geocoding %r failed: %r", query[:80], error)
+        log.warning("geocoding failed: %r", error)  # not the typed text: it is the driver's
         retry = context.services.callbacks.encode(RETRY, context.services.search.remember(("text", query)))
         text = geocoder_busy_text(t) if isinstance(error, GeocoderBusy) else geocoder_down_text(t)
         await _reply(update, View(text, retry_keyboard(t, retry)), edit=edit)

@@ -266,7 +266,7 @@ class OcmClient:
 
     async def start(self) -> None:
         """Load reference data: a fresh disk copy, else OCM, else (OCM down) a stale disk copy."""
-        stored = self._read_reference_file()
+        stored = await asyncio.to_thread(self._read_reference_file)
         if stored is not None and self._now() - stored[1] < self.limits.reference_max_age:
             self._reference, self._reference_fetched_at = stored
             return
@@ -356,7 +356,7 @@ class OcmClient:
             if not reference.connection_types or not reference.status_types:
                 raise OcmBadResponse("reference data without connection or status types")
             self._reference, self._reference_fetched_at = reference, self._now()
-            self._write_reference_file(payload)
+            await asyncio.to_thread(self._write_reference_file, payload)
             return reference
 
         return await self._coalesced(("referencedata",), fetch)

@@ -11,9 +11,9 @@ stops, so a kill -9 loses at most the last interval; the default here is short f
 from __future__ import annotations
 
 import enum
-import importlib
 import json
 import logging
+import sys
 from typing import Any
 
 from telegram.ext import BasePersistence, PersistenceInput
@@ -44,7 +44,11 @@ def decode_state(value: JSON) -> object:
     """The inverse of ``encode_state``; raises LookupError if the enum no longer exists."""
     if isinstance(value, dict) and _ENUM_TAG in value:
         module_name, _, qualname = value[_ENUM_TAG].partition(":")
-        target: Any = importlib.import_module(module_name)
+        # Only modules already loaded (the conversations' own): a row in the database must not
+        # choose what the bot imports.
+        target: Any = sys.modules.get(module_name)
+        if target is None:
+            raise LookupError(f"{module_name} is not loaded")
         for part in qualname.split("."):
             target = getattr(target, part, None)
         if not (isinstance(target, type) and issubclass(target, enum.Enum)):
