@@ -349,6 +349,20 @@ async def test_live_location_edits_one_message_only_after_a_real_move(telegram, 
     assert len(poi_requests(ocm_server)) == asked
 
 
+async def test_live_results_stop_following_when_the_driver_stops_sharing(telegram, bot, ocm_server):
+    ada = telegram.user("Ada")
+    shared = await ada.send_live_location(*PORTLAND)
+    results = await ada.wait_for_message(containing="Chargers near")
+    key = (ada.chat_id, shared.message_id)
+    await ada.wait_until(lambda: key in bot.services.search.live, what="the bot follows the live location")
+    asked = len(poi_requests(ocm_server))
+    await ada.stop_live_location()
+    await telegram.wait_for_updates_consumed()
+    assert key not in bot.services.search.live
+    assert ada.message(results).edits == 0
+    assert len(poi_requests(ocm_server)) == asked
+
+
 # Bad input and failures ---------------------------------------------------------------------------
 
 

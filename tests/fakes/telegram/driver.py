@@ -450,6 +450,9 @@ class FakeUser(ChatObserver):
         chat_id = chat.chat_id if chat else self.chat_id
         message_id = self._live.pop(chat_id)
         location = dict(self.server.chat(chat_id).messages[message_id].message["location"])
+        # Telegram's last edit of a stopped live location no longer carries live_period.
+        for live_only in ("live_period", "heading", "proximity_alert_radius"):
+            location.pop(live_only, None)
         self.server.user_edits_message(chat_id, message_id, {"location": location})
         await asyncio.sleep(0)
         return self._observer(chat).message(message_id)
