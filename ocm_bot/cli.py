@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from ocm_bot import __version__
@@ -130,4 +131,17 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from ocm_bot.demo.terminal import run_demo, wants_color
 
-    return run_demo(settings, color=wants_color(not args.no_color, sys.stdout, os.environ))
+    return run_demo(
+        settings,
+        color=wants_color(not args.no_color, sys.stdout, os.environ),
+        language=_terminal_language(os.environ),
+    )
+
+
+def _terminal_language(environ: Mapping[str, str]) -> str:
+    """The terminal user's language as Telegram would send it ("de_DE.UTF-8" -> "de-de")."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(name, "").split(".")[0]
+        if value and value not in ("C", "POSIX"):
+            return value.replace("_", "-").lower()
+    return "en"

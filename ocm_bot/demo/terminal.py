@@ -500,8 +500,9 @@ def _map_link(lat: float, lon: float) -> str:
 class Driver:
     """Turns what the driver types into Telegram updates."""
 
-    def __init__(self, api: InMemoryBotApi) -> None:
+    def __init__(self, api: InMemoryBotApi, *, language: str = "en") -> None:
         self.api = api
+        self.user = {**USER, "language_code": language}
         self._update_ids = itertools.count(1)
 
     def _message(self, **content: Any) -> dict[str, Any]:
@@ -509,7 +510,7 @@ class Driver:
             "message_id": self.api.next_message_id(),
             "date": int(time.time()),
             "chat": CHAT,
-            "from": USER,
+            "from": self.user,
             **content,
         }
         self.api.messages[message["message_id"]] = message
@@ -532,7 +533,7 @@ class Driver:
             "update_id": next(self._update_ids),
             "callback_query": {
                 "id": str(next(self._update_ids) + 10_000),
-                "from": USER,
+                "from": self.user,
                 "chat_instance": "ocm-bot-demo",
                 "message": message,
                 "data": data,
@@ -655,6 +656,7 @@ async def chat(
     stdin: TextIO,
     stdout: TextIO,
     data_dir: Path,
+    language: str = "en",
 ) -> int:
     from ocm_bot.app import build_application
 
@@ -666,7 +668,7 @@ async def chat(
     application: BotApplication = build_application(settings, services=services, request=api)
     places = services.geocoder.place_names
     screen.write(banner(style, len(services.chargers), places, settings.ocm_data_file))
-    driver = Driver(api)
+    driver = Driver(api, language=language)
     await application.initialize()
     try:
         if application.post_init is not None:
@@ -731,15 +733,25 @@ def _update_for(line: str, driver: Driver, screen: Screen, api: InMemoryBotApi) 
     return driver.text(line)
 
 
-def run_demo(settings: Settings, *, color: bool) -> int:
+def run_demo(settings: Settings, *, color: bool, language: str = "en") -> int:
     """Chat with the bot in this terminal until /quit or end of input; the exit status (0).
 
-    ``color`` is the caller's decision (see :func:`wants_color`).
+    ``color`` is the caller's decision (see :func:`wants_color`); ``language`` is the demo
+    driver's Telegram language (the terminal's, as the CLI reads it from LANG).
     """
     _quiet_logs(settings.log_level)
     with tempfile.TemporaryDirectory(prefix="ocm-bot-demo-") as folder:
         try:
-            return asyncio.run(chat(settings, color=color, stdin=sys.stdin, stdout=sys.stdout, data_dir=Path(folder)))
+            return asyncio.run(
+                chat(
+                    settings,
+                    color=color,
+                    stdin=sys.stdin,
+                    stdout=sys.stdout,
+                    data_dir=Path(folder),
+                    language=language,
+                )
+            )
         except KeyboardInterrupt:
             print("\nBye!")
             return 0

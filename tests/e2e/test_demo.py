@@ -26,8 +26,11 @@ def spawn(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> pexp
         key: value
         for key, value in os.environ.items()
         if key not in ("TELEGRAM_BOT_TOKEN", "OCM_API_KEY", "OCM_DATA_FILE", "DATABASE_URL", "NO_COLOR")
+        and not key.startswith("LC_")
     }
-    environment.update({"PYTHONPATH": str(REPO_ROOT), "TERM": "xterm-256color", "PYTHONIOENCODING": "utf-8"})
+    environment.update(
+        {"PYTHONPATH": str(REPO_ROOT), "TERM": "xterm-256color", "PYTHONIOENCODING": "utf-8", "LANG": "C.UTF-8"}
+    )
     environment.update(env or {})
     child = pexpect.spawn(
         sys.executable,
@@ -172,3 +175,13 @@ def test_run_without_a_token_explains_and_starts_the_demo(tmp_path: Path) -> Non
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_the_demo_speaks_the_terminal_language(tmp_path):
+    child = spawn(tmp_path, "demo", "--no-color", env={"LANG": "de_DE.UTF-8"})
+    child.expect("you ›")
+    child.sendline("/start")
+    child.expect("Hallo Driver!")
+    child.expect("Meinen Standort senden")
+    child.sendline("/quit")
+    child.expect(pexpect.EOF)
