@@ -84,11 +84,26 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         print(NO_TOKEN_HELP)
         print("Meanwhile, here is the offline demo on bundled data:\n")
         return _demo(settings, argparse.Namespace(no_color=False))
+    if not _can_search(settings):
+        return 2
     from ocm_bot.app import build_application
 
     application = build_application(settings)
     application.run_polling(allowed_updates=None, drop_pending_updates=False)
     return 0
+
+
+def _can_search(settings: Settings) -> bool:
+    """OCM answers 403 to every request without a key, so the bot would be useless: say so now."""
+    if settings.ocm_api_key is not None or settings.ocm_data_file is not None:
+        return True
+    print(
+        "OCM_API_KEY is not set: Open Charge Map refuses requests without an API key.\n"
+        "Get one at https://openchargemap.org/site/profile/applications (\"my apps\") and set OCM_API_KEY,\n"
+        "or point OCM_DATA_FILE at a local copy of the OCM data.",
+        file=sys.stderr,
+    )
+    return False
 
 
 def _webhook(settings: Settings, args: argparse.Namespace) -> int:
@@ -99,6 +114,8 @@ def _webhook(settings: Settings, args: argparse.Namespace) -> int:
         problems.append("WEBHOOK_URL is not set (the public https:// URL Telegram should post to)")
     if problems:
         print("ocm-bot webhook cannot start:", *(f"  - {p}" for p in problems), sep="\n", file=sys.stderr)
+        return 2
+    if not _can_search(settings):
         return 2
     from ocm_bot.app import build_application
 

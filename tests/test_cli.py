@@ -65,3 +65,11 @@ def test_webhook_without_a_url_says_what_is_missing(tmp_path):
     result = ocm_bot("webhook", env={"TELEGRAM_BOT_TOKEN": "123456:ABCDEFGHIJKLMN"}, tmp_path=tmp_path)
     assert result.returncode == 2
     assert "WEBHOOK_URL is not set" in result.stderr
+
+
+def test_run_without_an_ocm_key_says_where_to_get_one(tmp_path):
+    result = ocm_bot("run", env={"TELEGRAM_BOT_TOKEN": "123456:ABCDEFGHIJKLMN"}, tmp_path=tmp_path)
+    assert result.returncode == 2
+    assert "OCM_API_KEY is not set" in result.stderr
+    assert "openchargemap.org/site/profile/applications" in result.stderr
+    assert "Traceback" not in result.stderr
