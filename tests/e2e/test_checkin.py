@@ -1,206 +1,29 @@
 """Check-ins end to end: a driver taps through the conversation in the fake Telegram, the fake OCM
 receives the comment.
 
-The tests run the application as ``ocm-bot run`` builds it (``make_bot`` wraps the lead's
-``start_bot``; ``AppBot.restart()`` starts a new one on the same database). ``CheckinBot`` builds the
-same handlers, persistence and outbox job by hand with test-sized OCM timeouts, outbox lease and poll
-interval, for ``python -m tests.e2e.test_checkin``: a bot in a child process that a test can kill -9
-(tests/e2e/test_checkin_restart.py).
+The tests run the application as ``ocm-bot run`` builds it (``make_bot`` wraps ``start_bot``;
+``AppBot.restart()`` starts a new one on the same database). Killing a real ``ocm-bot run`` process
+mid-conversation and mid-submission is in tests/e2e/test_checkin_app.py and test_processes.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-import os
-import signal
-import subprocess
-import sys
-import time
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.ext import Application, ContextTypes, PersistenceInput
 
-from ocm_bot.app import on_error
-from ocm_bot.context import BotContext, BotData, Services
+from ocm_bot.context import Services
 from ocm_bot.domain.outbox import Backoff
-from ocm_bot.handlers import checkin, start
-from ocm_bot.ocm.client import OcmClient, OcmLimits
-from ocm_bot.settings import Secret, Settings
-from ocm_bot.storage.persistence import StoragePersistence
-from ocm_bot.storage.sqlite import SqliteStorage
-from ocm_bot.views.callbacks import CallbackCodec
+from ocm_bot.handlers import checkin
+from ocm_bot.settings import Secret
 
 STORAGE_SECRET = "e2e storage secret"
 
-
-class CheckinBot:
-    """One bot instance; ``restart()`` replaces it with a new one on the same database."""
-
-    def __init__(
-        self,
-        *,
-        token: str,
-        telegram_root: str,
-        ocm_url: str,
-        ocm_api_key: str,
-        db_path: Path,
-        write_key: str | None = None,
-        storage_secret: str | None = STORAGE_SECRET,
-        ocm_timeout: float = 1.0,
-        backoff: timedelta = timedelta(seconds=30),
-        lease_seconds: float = 90.0,
-    ) -> None:
-        self.token = token
-        self.telegram_root = telegram_root
-        self.ocm_url = ocm_url
-        self.ocm_api_key = ocm_api_key
-        self.db_path = db_path
-        self.write_key = write_key
-        self.storage_secret = storage_secret
-        self.ocm_timeout = ocm_timeout
-        self.backoff = backoff
-        self.lease_seconds = lease_seconds
-        self.application: Application | None = None
-        self.services: Services | None = None
-
-    async def start(self) -> CheckinBot:
-        storage = await SqliteStorage(self.db_path, secret=self.storage_secret).open()
-        timeout = self.ocm_timeout
-        limits = OcmLimits(connect_timeout=timeout, read_timeout=timeout, total_timeout=timeout, retries=0)
-        client = OcmClient.create(base_url=self.ocm_url, api_key=self.ocm_api_key, limits=limits)
-        settings = Settings(
-            telegram_bot_token=Secret(self.token),
-            telegram_api_url=self.telegram_root,
-            ocm_api_url=self.ocm_url,
-            ocm_api_key=Secret(self.ocm_api_key),
-            ocm_write_key=Secret(self.write_key) if self.write_key else None,
-            storage_secret=Secret(self.storage_secret) if self.storage_secret else None,
-        )
-        services = Services(
-            settings=settings,
-            callbacks=CallbackCodec.for_token(self.token),
-            chargers=client,
-            ocm_client=client,
-            storage=storage,
-        )
-        services.closers.extend([client.aclose, storage.close])
-        await checkin.setup(services)
-        services.checkin.outbox.backoff = Backoff(base=self.backoff, cap=self.backoff * 4)
-        services.checkin.outbox.lease_seconds = self.lease_seconds
-        persistence = StoragePersistence(
-            storage,
-            store_data=PersistenceInput(bot_data=False, chat_data=False, user_data=False, callback_data=False),
-            update_interval=0.1,
-        )
-        application = (
-            Application.builder()
-            .token(self.token)
-            .base_url(f"{self.telegram_root}/bot")
-            .base_file_url(f"{self.telegram_root}/file/bot")
-            .context_types(ContextTypes(context=BotContext, bot_data=BotData))
-            .concurrent_updates(True)
-            .persistence(persistence)
-            .build()
-        )
-        application.bot_data.services = services
-        application.add_handlers(checkin.priority_handlers(), group=-1)
-        application.add_handlers(checkin.handlers(), group=0)
-        application.add_handlers(start.handlers(), group=0)
-        application.add_handlers(start.fallback_handlers(), group=1)
-        for job in checkin.jobs():
-            job(application)
-        application.add_error_handler(on_error)
-        await application.initialize()
-        await application.start()
-        await application.updater.start_polling(poll_interval=0, timeout=1)
-        self.application, self.services = application, services
-        return self
-
-    async def stop(self) -> None:
-        application, services = self.application, self.services
-        if application is None or services is None:
-            return
-        self.application = self.services = None
-        with contextlib.suppress(RuntimeError):
-            await application.updater.stop()
-        await application.stop()
-        await application.shutdown()
-        for close in reversed(services.closers):
-            await close()
-
-    async def restart(self) -> CheckinBot:
-        await self.stop()
-        return await self.start()
-
-    @property
-    def storage(self) -> SqliteStorage:
-        assert self.services is not None
-        return self.services.storage
-
-
-# A bot in its own process, to be killed -------------------------------------------------------------
-
-
-class CheckinBotProcess:
-    """The same bot as a child process: ``kill()`` is a real SIGKILL, nothing flushed or closed."""
-
-    def __init__(self, **options: Any) -> None:
-        self.options = {key: (str(value) if isinstance(value, Path) else value) for key, value in options.items()}
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self, ready_file: Path, *, within: float = 30.0) -> None:
-        """Start the process and wait (blocking: the fakes serve from their own threads) until it polls."""
-        ready_file.unlink(missing_ok=True)
-        env = {**os.environ, "CHECKIN_BOT_OPTIONS": json.dumps({**self.options, "ready_file": str(ready_file)})}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.e2e.test_checkin"], env=env, cwd=Path(__file__).resolve().parents[2]
-        )
-        deadline = time.monotonic() + within
-        while not ready_file.exists():
-            if self.process.poll() is not None:
-                raise AssertionError(f"the bot process exited with {self.process.returncode}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the bot process did not start within {within} s")
-            time.sleep(0.05)
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(10)
-        self.process = None
-
-    def terminate(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        self.process = None
-
-
-async def _serve_from_environment() -> None:
-    options = json.loads(os.environ["CHECKIN_BOT_OPTIONS"])
-    ready_file = Path(options.pop("ready_file"))
-    checkin.OUTBOX_POLL_SECONDS = float(options.pop("poll_seconds", 0.2))
-    backoff = timedelta(seconds=float(options.pop("backoff_seconds", 30)))
-    options["db_path"] = Path(options["db_path"])
-    bot = await CheckinBot(backoff=backoff, **options).start()
-    await asyncio.to_thread(ready_file.write_text, "ready")
-    stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    await stop.wait()
-    await bot.stop()
-
-
-# Fixtures and helpers --------------------------------------------------------------------------------
 
 CHARGER = 102848  # "SEASON SCC", Salt Lake City, in the shared samples
 CHARGER_NAME = "SEASON SCC"
@@ -698,7 +521,3 @@ async def test_a_restart_mid_conversation_resumes_at_the_same_step(make_bot, tel
             "UserName": "Ada",
         }
     ]
-
-
-if __name__ == "__main__":
-    asyncio.run(_serve_from_environment())
