@@ -271,12 +271,7 @@ class SearchService:
                     return fetch
                 if fetch.complete or radius > fetch.radius_km:
                     continue  # a wider search than the cached one: only OCM knows what lies beyond
-                matching = sum(
-                    1
-                    for c in fetch.chargers
-                    if haversine_km(point, _where(c)) <= usable and not failed_filters(c, prefs, stop_at_first=True)
-                )
-                if matching >= REUSE_MIN_HITS:
+                if _at_least(REUSE_MIN_HITS, fetch.chargers, point, usable, prefs):
                     best = fetch
         return best
 
@@ -363,6 +358,19 @@ def _country_of(hits: list[Hit], chargers: tuple[Charger, ...]) -> str | None:
         if country is not None and country.iso_code:
             return country.iso_code.upper()
     return None
+
+
+def _at_least(
+    count: int, chargers: tuple[Charger, ...], point: GeoPoint, within_km: float, prefs: UserPreferences
+) -> bool:
+    """Whether ``count`` of ``chargers`` lie within ``within_km`` and pass ``prefs`` (stops counting there)."""
+    found = 0
+    for charger in chargers:
+        if haversine_km(point, _where(charger)) <= within_km and not failed_filters(charger, prefs, stop_at_first=True):
+            found += 1
+            if found >= count:
+                return True
+    return False
 
 
 def _where(charger: Charger) -> GeoPoint:
