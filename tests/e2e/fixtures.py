@@ -15,6 +15,7 @@ test can kill.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import signal
 import subprocess
@@ -91,10 +92,26 @@ def bot_settings(telegram_server: Any, ocm_server: Any, nominatim_server: Any, t
     return settings_for(telegram_server, ocm_server, nominatim_server, tmp_path / "data")
 
 
+class ErrorLog(logging.Handler):
+    """Collects ERROR records of the bot's own loggers: a handled failure is a warning at most."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 @pytest.fixture
 async def start_bot(bot_settings: Settings) -> AsyncIterator[Callable[..., Awaitable[RunningBot]]]:
-    """``await start_bot(**setting_changes)`` starts an instance; all are stopped after the test."""
+    """``await start_bot(**setting_changes)`` starts an instance; all are stopped after the test.
+
+    The test fails if the bot logged an ERROR (an unhandled failure) while it ran.
+    """
     started: list[RunningBot] = []
+    errors = ErrorLog()
+    logging.getLogger("ocm_bot").addHandler(errors)
 
     async def start(settings: Settings | None = None, **changes: Any) -> RunningBot:
         chosen = dataclasses.replace(settings or bot_settings, **changes)
@@ -109,9 +126,17 @@ async def start_bot(bot_settings: Settings) -> AsyncIterator[Callable[..., Await
         started.append(running)
         return running
 
-    yield start
-    for running in reversed(started):
-        await running.stop()
+    try:
+        yield start
+        for running in reversed(started):
+            await running.stop()
+    finally:
+        logging.getLogger("ocm_bot").removeHandler(errors)
+    if errors.records:
+        pytest.fail(
+            "the bot logged errors:\n" + "\n".join(f"  {r.name}: {r.getMessage()}" for r in errors.records),
+            pytrace=False,
+        )
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ from ocm_bot.settings import Secret
 from tests.e2e.test_checkin import CHARGER, open_checkin, tap, tap_and_wait_edit
 
 
-async def test_a_half_done_checkin_survives_a_restart_on_postgresql(start_bot, telegram, ocm_server, postgres_url):
+async def test_a_half_done_checkin_survives_a_restart_on_postgresql(postgres_url, start_bot, telegram, ocm_server):
+    # postgres_url first: its database must outlive the bots, which flush their state when stopped.
     database = {"database_url": Secret(postgres_url), "ocm_write_key": Secret(ocm_server.add_write_key())}
     first = await start_bot(**database)
     assert type(first.services.storage).__name__ == "PostgresStorage"
