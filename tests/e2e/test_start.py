@@ -81,3 +81,21 @@ async def test_a_schema_violation_is_refused_and_named(telegram, telegram_server
     assert response.status_code == 400
     violations = [str(v) for v in telegram_server.take_violations()]
     assert violations and named in " ".join(violations)
+
+
+async def test_with_ocm_down_at_first_start_the_bot_still_starts_and_says_so(start_bot, telegram, ocm_server):
+    ocm_server.inject("status503", times=None, path_prefix="/v3")
+    bot = await start_bot()
+    assert (await bot.services.chargers.reference_data()).connection_types  # the bundled copy
+    ada = telegram.user("Ada")
+    await ada.send_text("/start")
+    assert "Hi Ada!" in (await ada.wait_for_message()).text
+    await ada.send_location(45.5122, -122.6587)
+    answer = await ada.wait_for_message(timeout=30)
+    assert "Open Charge Map is not answering" in answer.text
+    assert "🔄 Retry" in answer.labels
+
+    ocm_server.clear_faults()
+    await (await ada.press(answer, "🔄 Retry")).answered()
+    results = await ada.wait_for_edit(answer, containing="Chargers near", timeout=30)
+    assert "openchargemap.org/site/poi/details/" in " ".join(results.url_buttons.values())
