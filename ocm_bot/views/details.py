@@ -18,10 +18,11 @@ from statistics import mean
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from ocm_bot.domain.checkin import outcomes_from
 from ocm_bot.domain.filters import StatusKind, connection_status_kind
 from ocm_bot.domain.preferences import DistanceUnitChoice
 from ocm_bot.i18n import Translator
-from ocm_bot.ocm.models import Charger, Comment, Connection
+from ocm_bot.ocm.models import Charger, CheckinStatusType, Comment, Connection
 from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.cards import (
     STATUS_LABELS,
@@ -85,13 +86,21 @@ def _stars(rating: int) -> str:
     return "★" * rating + "☆" * (5 - rating)
 
 
+def checkin_status_text(t: Translator, status: CheckinStatusType) -> str:
+    """An earlier check-in's outcome in the driver's language where the bot knows it, else OCM's title."""
+    known = outcomes_from([status])
+    if known and known[0].id == status.id:
+        return t.gettext(known[0].label)
+    return status.title
+
+
 def comment_line(t: Translator, comment: Comment, now: datetime) -> str:
     parts = []
     when = ago(t, comment.date_created, now)
     if when:
         parts.append(when)
     if comment.checkin_status and comment.checkin_status.title:
-        parts.append(html_text(comment.checkin_status.title, 40))
+        parts.append(html_text(checkin_status_text(t, comment.checkin_status), 40))
     if comment.rating:
         parts.append(_stars(comment.rating))
     if comment.text and comment.text.strip():
