@@ -132,13 +132,21 @@ def extract_catalogs(languages: Iterable[str] = ()) -> None:
     from babel.messages.pofile import read_po, write_po
 
     package_dir = Path(__file__).resolve().parent
-    template = Catalog(project="ocm-bot", domain=DOMAIN)
-    for filename, lineno, message, comments, context in extract_from_dir(
-        str(package_dir),
-        method_map=[("**.py", "python")],
-        keywords={"gettext": None, "ngettext": (1, 2), "N_": None},
-    ):
-        template.add(message, None, [(f"ocm_bot/{filename}", lineno)], auto_comments=comments, context=context)
+    extracted = list(
+        extract_from_dir(
+            str(package_dir),
+            method_map=[("**.py", "python")],
+            keywords={"gettext": None, "ngettext": (1, 2), "N_": None},
+        )
+    )
+
+    def template() -> Catalog:
+        # A fresh one per language: Catalog.update shares the template's message objects, so
+        # filling English into a shared template would fill the other languages too.
+        fresh = Catalog(project="ocm-bot", domain=DOMAIN)
+        for filename, lineno, message, comments, context in extracted:
+            fresh.add(message, None, [(f"ocm_bot/{filename}", lineno)], auto_comments=comments, context=context)
+        return fresh
 
     wanted = set(languages) | {p.parent.parent.name for p in _po_files()} | {SOURCE_LANGUAGE}
     for lang in sorted(wanted):
@@ -149,11 +157,16 @@ def extract_catalogs(languages: Iterable[str] = ()) -> None:
         else:
             po_path.parent.mkdir(parents=True, exist_ok=True)
             catalog = Catalog(locale=lang, project="ocm-bot", domain=DOMAIN)
-        catalog.update(template, no_fuzzy_matching=True)
+        catalog.update(template(), no_fuzzy_matching=True)
         catalog.obsolete.clear()
         if lang == SOURCE_LANGUAGE:
             for message in catalog:
-                if message.id and not message.string:
+                if not message.id:
+                    continue
+                if isinstance(message.id, tuple):
+                    if not any(message.string):
+                        message.string = message.id
+                elif not message.string:
                     message.string = message.id
         with po_path.open("wb") as handle:
             write_po(handle, catalog, width=100, sort_output=False, omit_header=False)

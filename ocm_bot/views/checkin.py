@@ -260,7 +260,8 @@ def delivery_screen(t: Translator, codec: CallbackCodec, delivery: Delivery) -> 
     checkin = delivery.checkin
     charger_id = checkin.charger_id
     name = _name(checkin.charger_name or f"#{charger_id}")
-    link = f'<a href="{escape(details_url(charger_id))}">{escape(t.gettext("the charger page"))}</a>'
+    page = t.gettext("the charger page")  # outside the f-string, where the extractor finds it
+    link = f'<a href="{escape(details_url(charger_id))}">{escape(page)}</a>'
     result = delivery.result
     if result is DeliveryResult.DELIVERED:
         if delivery.first_attempt:
