@@ -29,13 +29,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.fakes.telegram.server import FakeTelegramServer
 
 USER = {"id": 100000001, "is_bot": False, "first_name": "Ada", "language_code": "en"}
-MARKUP = json.dumps({"inline_keyboard": [
-    [{"text": "Details", "callback_data": "poi:12345"}, {"text": "Navigate",
-                                                          "url": "https://maps.example/?q=1,2"}],
-    [{"text": "‹ Prev", "callback_data": "page:0"}, {"text": "Next ›", "callback_data": "page:2"}],
-]})
-TEXT = ("<b>Tesco Bow</b> · 0.4 km NE\n2 × CCS 50 kW, 1 × Type 2 22 kW\n"
-        "<i>Operational</i> · verified 3 days ago · &lt;OCM&gt;")
+MARKUP = json.dumps(
+    {
+        "inline_keyboard": [
+            [
+                {"text": "Details", "callback_data": "poi:12345"},
+                {"text": "Navigate", "url": "https://maps.example/?q=1,2"},
+            ],
+            [{"text": "‹ Prev", "callback_data": "page:0"}, {"text": "Next ›", "callback_data": "page:2"}],
+        ]
+    }
+)
+TEXT = (
+    "<b>Tesco Bow</b> · 0.4 km NE\n2 × CCS 50 kW, 1 × Type 2 22 kW\n"
+    "<i>Operational</i> · verified 3 days ago · &lt;OCM&gt;"
+)
 
 
 def _prepare(server: FakeTelegramServer) -> None:
@@ -56,11 +64,12 @@ def _serve(queue: multiprocessing.Queue, stop: multiprocessing.Event) -> None:
 async def _run_raw(url: str, requests: int, connections: int) -> tuple[float, list[float]]:
     """A minimal keep-alive HTTP/1.1 client on asyncio streams: measures the server, not httpx."""
     parts = urlsplit(url)
-    body = urlencode({"chat_id": str(USER["id"]), "text": TEXT, "parse_mode": "HTML",
-                      "reply_markup": MARKUP}).encode()
-    request = (f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-               "Content-Type: application/x-www-form-urlencoded\r\n"
-               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    body = urlencode({"chat_id": str(USER["id"]), "text": TEXT, "parse_mode": "HTML", "reply_markup": MARKUP}).encode()
+    request = (
+        f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
     latencies: list[float] = []
     counter = iter(range(requests))
 
@@ -85,13 +94,13 @@ async def _run_raw(url: str, requests: int, connections: int) -> tuple[float, li
 async def _run(url: str, requests: int, connections: int) -> tuple[float, list[float]]:
     latencies: list[float] = []
     # Encoded once, as python-telegram-bot encodes its form: the client's own cost stays small.
-    form = urlencode({"chat_id": str(USER["id"]), "text": TEXT, "parse_mode": "HTML",
-                      "reply_markup": MARKUP}).encode()
+    form = urlencode({"chat_id": str(USER["id"]), "text": TEXT, "parse_mode": "HTML", "reply_markup": MARKUP}).encode()
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     counter = iter(range(requests))
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
 
     async with httpx.AsyncClient(limits=limits, verify=False, timeout=10) as client:
+
         async def worker() -> None:
             for _ in counter:
                 started = time.perf_counter()
@@ -112,8 +121,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--mode", choices=("process", "thread"), default="process")
-    parser.add_argument("--client", choices=("httpx", "raw"), default="httpx",
-                        help="httpx (what bots use) or a minimal asyncio client")
+    parser.add_argument(
+        "--client", choices=("httpx", "raw"), default="httpx", help="httpx (what bots use) or a minimal asyncio client"
+    )
     args = parser.parse_args()
 
     run = _run_raw if args.client == "raw" else _run
@@ -121,8 +131,7 @@ def main() -> None:
         server = FakeTelegramServer().start()
         _prepare(server)
         cpu_start = time.process_time()
-        elapsed, latencies = asyncio.run(run(server.method_url("sendMessage"), args.requests,
-                                             args.connections))
+        elapsed, latencies = asyncio.run(run(server.method_url("sendMessage"), args.requests, args.connections))
         server_cpu = time.process_time() - cpu_start  # client included: an upper bound
         handled, violations = len(server.requests), len(server.violations)
         server.stop()
@@ -142,11 +151,13 @@ def main() -> None:
     p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
     cpu_ms = server_cpu / args.requests * 1000
     whose = "server" if args.mode == "process" else "client + server"
-    print(f"fake Telegram sendMessage: {args.requests} requests, {args.connections} keep-alive "
-          f"connections, {args.client} client, server {args.mode}: "
-          f"{args.requests / elapsed:,.0f} req/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
-          f"{elapsed:.2f} s; {whose} CPU {cpu_ms:.3f} ms/request (= {1000 / cpu_ms:,.0f} req/s "
-          f"per core); handled {handled}, violations {violations}")
+    print(
+        f"fake Telegram sendMessage: {args.requests} requests, {args.connections} keep-alive "
+        f"connections, {args.client} client, server {args.mode}: "
+        f"{args.requests / elapsed:,.0f} req/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
+        f"{elapsed:.2f} s; {whose} CPU {cpu_ms:.3f} ms/request (= {1000 / cpu_ms:,.0f} req/s "
+        f"per core); handled {handled}, violations {violations}"
+    )
 
 
 if __name__ == "__main__":

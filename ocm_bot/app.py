@@ -172,9 +172,7 @@ async def open_services(settings: Settings, *, storage: Storage | None = None) -
     """Open storage, the OCM source and every feature's services from ``settings``."""
     services = Services(
         settings=settings,
-        callbacks=CallbackCodec.for_token(
-            settings.telegram_bot_token.get() if settings.telegram_bot_token else None
-        ),
+        callbacks=CallbackCodec.for_token(settings.telegram_bot_token.get() if settings.telegram_bot_token else None),
     )
     if storage is None:
         storage = await open_storage_from(settings)

@@ -51,9 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--env-file", default=".env", help="a .env file to read settings from (default: .env)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = commands.add_parser(
-        "run", help="run the bot with long polling (the offline demo when no token is set)"
-    )
+    run = commands.add_parser("run", help="run the bot with long polling (the offline demo when no token is set)")
     run.set_defaults(handler=_run)
     webhook = commands.add_parser("webhook", help="run the bot behind a webhook (WEBHOOK_URL, PORT)")
     webhook.set_defaults(handler=_webhook)
@@ -99,7 +97,7 @@ def _can_search(settings: Settings) -> bool:
         return True
     print(
         "OCM_API_KEY is not set: Open Charge Map refuses requests without an API key.\n"
-        "Get one at https://openchargemap.org/site/profile/applications (\"my apps\") and set OCM_API_KEY,\n"
+        'Get one at https://openchargemap.org/site/profile/applications ("my apps") and set OCM_API_KEY,\n'
         "or point OCM_DATA_FILE at a local copy of the OCM data.",
         file=sys.stderr,
     )

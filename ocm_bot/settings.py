@@ -133,6 +133,7 @@ class Settings:
         webhook_secret = secret("WEBHOOK_SECRET")
         if webhook_secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", webhook_secret.get()):
             problems.append("WEBHOOK_SECRET may only contain A-Z, a-z, 0-9, _ and - (1 to 256 characters)")
+
         def whole_number(name: str, default: int, low: int, high: int, meaning: str) -> int:
             value = text(name)
             if value is None:

@@ -37,9 +37,7 @@ def test_help_lists_every_command(tmp_path):
         assert command in result.stdout
 
 
-def test_check_says_service_by_service_that_everything_answers(
-    telegram_server, ocm_server, nominatim_server, tmp_path
-):
+def test_check_says_service_by_service_that_everything_answers(telegram_server, ocm_server, nominatim_server, tmp_path):
     settings = settings_for(telegram_server, ocm_server, nominatim_server, tmp_path / "data")
     result = ocm_bot("check", env=environment_for(settings), tmp_path=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr

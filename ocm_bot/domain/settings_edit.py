@@ -194,17 +194,13 @@ def set_usage(prefs: UserPreferences, usage: UsageChoice) -> UserPreferences:
 def reset_filters(prefs: UserPreferences) -> UserPreferences:
     """Every search filter back to its default; language, unit and page size stay."""
     defaults = UserPreferences()
-    return replace(
-        defaults, language=prefs.language, unit=prefs.unit, page_size=prefs.page_size
-    )
+    return replace(defaults, language=prefs.language, unit=prefs.unit, page_size=prefs.page_size)
 
 
 # Operators ------------------------------------------------------------------------------------
 
 
-def toggle_operator(
-    prefs: UserPreferences, operator_id: int, operators: Mapping[int, Operator]
-) -> UserPreferences:
+def toggle_operator(prefs: UserPreferences, operator_id: int, operators: Mapping[int, Operator]) -> UserPreferences:
     """Remove a selected operator, or add one that OCM's reference data knows."""
     if operator_id in prefs.operator_ids:
         return replace(prefs, operator_ids=prefs.operator_ids - {operator_id})
@@ -290,9 +286,7 @@ def usage_class(usage: UsageType) -> UsageClass:
     return UsageClass.RESTRICTED
 
 
-def usage_type_ids(
-    choice: UsageChoice, usage_types: Mapping[int, UsageType] | None = None
-) -> frozenset[int] | None:
+def usage_type_ids(choice: UsageChoice, usage_types: Mapping[int, UsageType] | None = None) -> frozenset[int] | None:
     """The OCM ``usagetypeid`` values a choice allows; None means no usage filter at all.
 
     Chargers of unknown usage (ID 0) stay visible, as chargers of unknown status do; a charger

@@ -32,9 +32,7 @@ class OcmUnavailable(OcmError):
 class OcmRateLimited(OcmError):
     """OCM asked us to slow down (HTTP 429)."""
 
-    def __init__(
-        self, message: str = "", *, status: int | None = 429, retry_after: float | None = None
-    ) -> None:
+    def __init__(self, message: str = "", *, status: int | None = 429, retry_after: float | None = None) -> None:
         super().__init__(message, status=status)
         self.retry_after = retry_after
 

@@ -33,8 +33,7 @@ def welcome_text(t: Translator, first_name: str | None) -> str:
     greeting = t.gettext("Hi {name}!", name=escape(first_name)) if first_name else t.gettext("Hi!")
     return "\n\n".join(
         [
-            f"<b>{greeting}</b> "
-            + t.gettext("I find electric-vehicle chargers near you, using Open Charge Map."),
+            f"<b>{greeting}</b> " + t.gettext("I find electric-vehicle chargers near you, using Open Charge Map."),
             t.gettext(
                 "Send me your location with the button below, or type an address, a place name, "
                 "coordinates or a map link."

@@ -300,9 +300,7 @@ def _unit_name(t: Translator, unit: DistanceUnitChoice) -> str:
     return t.gettext("miles") if unit is DistanceUnitChoice.MILES else t.gettext("kilometres")
 
 
-def closed_menu(
-    t: Translator, prefs: UserPreferences, reference: ReferenceData, *, unit: DistanceUnitChoice
-) -> View:
+def closed_menu(t: Translator, prefs: UserPreferences, reference: ReferenceData, *, unit: DistanceUnitChoice) -> View:
     """What the settings message becomes after "Done": a summary, no buttons."""
     summary = " · ".join(
         [

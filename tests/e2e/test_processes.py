@@ -35,9 +35,7 @@ async def test_webhook_receives_updates_with_the_secret_header(bot_settings, bot
     port = free_port()
     url = f"http://127.0.0.1:{port}/telegram-hook"
     settings = dataclasses.replace(bot_settings, webhook_secret=Secret("hook-secret_1"))
-    process = bot_process(
-        settings, command="webhook", WEBHOOK_URL=url, PORT=str(port), WEBHOOK_LISTEN="127.0.0.1"
-    )
+    process = bot_process(settings, command="webhook", WEBHOOK_URL=url, PORT=str(port), WEBHOOK_LISTEN="127.0.0.1")
     await telegram.wait_for_request("setWebhook", timeout=30)
     [registered] = telegram_server.calls("setWebhook")
     assert registered["url"] == url and registered["secret_token"] == "hook-secret_1"

@@ -140,15 +140,21 @@ class PressedButton:
 
     async def answered(self, timeout: float = DEFAULT_TIMEOUT) -> CallbackAnswer:
         """Wait for the bot's answerCallbackQuery (Telegram clients show a spinner until then)."""
+
         def answer() -> CallbackAnswer | None:
             state = self._server.callback_queries.get(self.id)
             if state is None or state.answer is None:
                 return None
-            return CallbackAnswer(state.answer.get("text"), bool(state.answer.get("show_alert")),
-                                  state.answer.get("url"))
-        return await _wait(self._server, answer, timeout,
-                           lambda: f"the bot did not answer the callback query {self.data!r} "
-                                   f"within {timeout} s")
+            return CallbackAnswer(
+                state.answer.get("text"), bool(state.answer.get("show_alert")), state.answer.get("url")
+            )
+
+        return await _wait(
+            self._server,
+            answer,
+            timeout,
+            lambda: f"the bot did not answer the callback query {self.data!r} within {timeout} s",
+        )
 
 
 @dataclass(frozen=True)
@@ -167,8 +173,11 @@ class InlineAnswer:
         """A result by position, id, or (part of) its title."""
         if isinstance(which, int):
             return self.results[which]
-        for match in (lambda r: r.get("id") == which, lambda r: r.get("title") == which,
-                      lambda r: which in r.get("title", "")):
+        for match in (
+            lambda r: r.get("id") == which,
+            lambda r: r.get("title") == which,
+            lambda r: which in r.get("title", ""),
+        ):
             found = [r for r in self.results if match(r)]
             if len(found) == 1:
                 return found[0]
@@ -189,8 +198,7 @@ class ChatObserver:
     @property
     def messages(self) -> list[MessageView]:
         """The bot's messages still in the chat, edits applied, oldest first."""
-        return [self._view(m) for m in self.server.stored_messages(self.chat_id)
-                if m.from_bot and not m.deleted]
+        return [self._view(m) for m in self.server.stored_messages(self.chat_id) if m.from_bot and not m.deleted]
 
     @property
     def history(self) -> list[MessageView]:
@@ -242,8 +250,7 @@ class ChatObserver:
         placeholder does not make the test flaky). Raises AssertionError naming what the bot did
         send if nothing fits in time.
         """
-        return (await self.wait_for_messages(1, timeout, containing=containing,
-                                             matching=matching, where=where))[0]
+        return (await self.wait_for_messages(1, timeout, containing=containing, matching=matching, where=where))[0]
 
     async def wait_for_messages(
         self,
@@ -270,9 +277,12 @@ class ChatObserver:
 
         what = "message" if count == 1 else f"{count} messages"
         condition = f" {_describe_filter(containing, matching, where)}" if accept is not _any else ""
-        found = await _wait(self.server, new_messages, timeout,
-                            lambda: f"{self.name}: the bot sent no new {what}{condition} within "
-                                    f"{timeout} s.\n{self.describe()}")
+        found = await _wait(
+            self.server,
+            new_messages,
+            timeout,
+            lambda: f"{self.name}: the bot sent no new {what}{condition} within {timeout} s.\n{self.describe()}",
+        )
         self._seen_up_to = max(self._seen_up_to, found[-1].message_id)
         return found
 
@@ -291,21 +301,31 @@ class ChatObserver:
             view = self.message(message)
             return view if view.edits > message.edits and accept(view) else None
 
-        return await _wait(self.server, edited, timeout,
-                           lambda: f"{self.name}: the bot did not edit {message} within "
-                                   f"{timeout} s.\n{self.describe()}")
+        return await _wait(
+            self.server,
+            edited,
+            timeout,
+            lambda: f"{self.name}: the bot did not edit {message} within {timeout} s.\n{self.describe()}",
+        )
 
-    async def wait_for_deletion(self, message: MessageView,
-                                timeout: float = DEFAULT_TIMEOUT) -> None:
-        await _wait(self.server, lambda: True if self.message(message).deleted else None, timeout,
-                    lambda: f"{self.name}: the bot did not delete {message} within {timeout} s")
+    async def wait_for_deletion(self, message: MessageView, timeout: float = DEFAULT_TIMEOUT) -> None:
+        await _wait(
+            self.server,
+            lambda: True if self.message(message).deleted else None,
+            timeout,
+            lambda: f"{self.name}: the bot did not delete {message} within {timeout} s",
+        )
 
-    async def wait_until(self, condition: Callable[[], Any],
-                         timeout: float = DEFAULT_TIMEOUT, what: str = "condition") -> Any:
+    async def wait_until(
+        self, condition: Callable[[], Any], timeout: float = DEFAULT_TIMEOUT, what: str = "condition"
+    ) -> Any:
         """Wait until `condition()` returns something truthy (re-checked on every change)."""
-        return await _wait(self.server, lambda: condition() or None, timeout,
-                           lambda: f"{self.name}: {what} not met within {timeout} s.\n"
-                                   f"{self.describe()}")
+        return await _wait(
+            self.server,
+            lambda: condition() or None,
+            timeout,
+            lambda: f"{self.name}: {what} not met within {timeout} s.\n{self.describe()}",
+        )
 
     async def expect_silence(self, within: float = 0.3) -> None:
         """Assert the bot sends nothing new here: it consumed its updates and stayed quiet."""
@@ -313,17 +333,25 @@ class ChatObserver:
         self.mark_all_seen()
         unseen_before = self._seen_up_to
         self._seen_up_to = before
-        await _wait(self.server, lambda: True if not self.server._pending else None, 5,
-                    lambda: f"{self.name}: the bot did not fetch its updates.\n{self.describe()}")
+        await _wait(
+            self.server,
+            lambda: True if not self.server._pending else None,
+            5,
+            lambda: f"{self.name}: the bot did not fetch its updates.\n{self.describe()}",
+        )
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         while (remaining := deadline - loop.time()) > 0:
             version = self.server.version
-            spoken = [m for m in self.server.stored_messages(self.chat_id)
-                      if m.from_bot and m.message["message_id"] > unseen_before]
+            spoken = [
+                m
+                for m in self.server.stored_messages(self.chat_id)
+                if m.from_bot and m.message["message_id"] > unseen_before
+            ]
             if spoken:
-                raise AssertionError(f"{self.name}: expected no answer, the bot sent "
-                                     f"{self._view(spoken[0])}.\n{self.describe()}")
+                raise AssertionError(
+                    f"{self.name}: expected no answer, the bot sent {self._view(spoken[0])}.\n{self.describe()}"
+                )
             await self.server.wait_for_change(version, remaining)
 
     def mark_all_seen(self) -> None:
@@ -343,8 +371,10 @@ class ChatObserver:
             errors = self.server.errors[-5:]
             violations = list(self.server.violations)
         if recent:
-            lines.append("Bot's last requests: " + "; ".join(
-                f"{r.method}({_short(r.params)}) -> {'ok' if r.ok else r.error}" for r in recent))
+            lines.append(
+                "Bot's last requests: "
+                + "; ".join(f"{r.method}({_short(r.params)}) -> {'ok' if r.ok else r.error}" for r in recent)
+            )
         if errors:
             lines.append(f"Error answers: {errors}")
         if violations:
@@ -379,10 +409,10 @@ class ChatObserver:
 class FakeUser(ChatObserver):
     """A person with a private chat with the bot.
 
-        ada = telegram.user("Ada", language_code="de")
-        await ada.send_text("/start")
-        menu = await ada.wait_for_message()
-        await ada.press(menu, "Settings")
+    ada = telegram.user("Ada", language_code="de")
+    await ada.send_text("/start")
+    menu = await ada.wait_for_message()
+    await ada.press(menu, "Settings")
     """
 
     def __init__(self, server: FakeTelegramServer, user: dict) -> None:
@@ -394,8 +424,9 @@ class FakeUser(ChatObserver):
 
     # --- sending --------------------------------------------------------------------------------
 
-    async def send_text(self, text: str, *, chat: ChatObserver | None = None,
-                        reply_to: MessageView | None = None) -> MessageView:
+    async def send_text(
+        self, text: str, *, chat: ChatObserver | None = None, reply_to: MessageView | None = None
+    ) -> MessageView:
         """Type a message ("/start poi-123" is a command: it gets a bot_command entity)."""
         content: dict[str, Any] = {"text": text}
         entities = _auto_entities(text)
@@ -413,28 +444,38 @@ class FakeUser(ChatObserver):
     async def send_text_in(self, group: ChatObserver, text: str) -> MessageView:
         return await self.send_text(text, chat=group)
 
-    async def send_location(self, latitude: float, longitude: float, *,
-                            horizontal_accuracy: float | None = None,
-                            chat: ChatObserver | None = None) -> MessageView:
+    async def send_location(
+        self,
+        latitude: float,
+        longitude: float,
+        *,
+        horizontal_accuracy: float | None = None,
+        chat: ChatObserver | None = None,
+    ) -> MessageView:
         location: dict[str, Any] = {"latitude": latitude, "longitude": longitude}
         if horizontal_accuracy is not None:
             location["horizontal_accuracy"] = horizontal_accuracy
         return await self._send({"location": location}, chat, None)
 
-    async def send_live_location(self, latitude: float, longitude: float, *,
-                                 live_period: int = 900, heading: int | None = None,
-                                 chat: ChatObserver | None = None) -> MessageView:
-        location: dict[str, Any] = {"latitude": latitude, "longitude": longitude,
-                                    "live_period": live_period}
+    async def send_live_location(
+        self,
+        latitude: float,
+        longitude: float,
+        *,
+        live_period: int = 900,
+        heading: int | None = None,
+        chat: ChatObserver | None = None,
+    ) -> MessageView:
+        location: dict[str, Any] = {"latitude": latitude, "longitude": longitude, "live_period": live_period}
         if heading is not None:
             location["heading"] = heading
         view = await self._send({"location": location}, chat, None)
         self._live[view.chat_id] = view.message_id
         return view
 
-    async def move_live_location(self, latitude: float, longitude: float, *,
-                                 heading: int | None = None,
-                                 chat: ChatObserver | None = None) -> MessageView:
+    async def move_live_location(
+        self, latitude: float, longitude: float, *, heading: int | None = None, chat: ChatObserver | None = None
+    ) -> MessageView:
         """The live location moves: the bot gets an edited_message update."""
         chat_id = chat.chat_id if chat else self.chat_id
         message_id = self._live[chat_id]
@@ -457,41 +498,56 @@ class FakeUser(ChatObserver):
         await asyncio.sleep(0)
         return self._observer(chat).message(message_id)
 
-    async def send_venue(self, latitude: float, longitude: float, title: str, address: str, *,
-                         chat: ChatObserver | None = None, **extra: str) -> MessageView:
+    async def send_venue(
+        self,
+        latitude: float,
+        longitude: float,
+        title: str,
+        address: str,
+        *,
+        chat: ChatObserver | None = None,
+        **extra: str,
+    ) -> MessageView:
         location = {"latitude": latitude, "longitude": longitude}
         venue = {"location": location, "title": title, "address": address, **extra}
         return await self._send({"venue": venue, "location": location}, chat, None)
 
-    async def send_contact(self, phone_number: str, first_name: str, *,
-                           user_id: int | None = None,
-                           chat: ChatObserver | None = None) -> MessageView:
+    async def send_contact(
+        self, phone_number: str, first_name: str, *, user_id: int | None = None, chat: ChatObserver | None = None
+    ) -> MessageView:
         contact: dict[str, Any] = {"phone_number": phone_number, "first_name": first_name}
         if user_id is not None:
             contact["user_id"] = user_id
         return await self._send({"contact": contact}, chat, None)
 
-    async def send_photo(self, caption: str | None = None, *,
-                         chat: ChatObserver | None = None) -> MessageView:
+    async def send_photo(self, caption: str | None = None, *, chat: ChatObserver | None = None) -> MessageView:
         file_id = f"user-photo-{self.server.new_id()}"
-        content: dict[str, Any] = {"photo": [
-            {"file_id": file_id, "file_unique_id": file_id[-16:], "width": 1280, "height": 960}]}
+        content: dict[str, Any] = {
+            "photo": [{"file_id": file_id, "file_unique_id": file_id[-16:], "width": 1280, "height": 960}]
+        }
         if caption:
             content["caption"] = caption
         return await self._send(content, chat, None)
 
-    async def forward(self, *, text: str | None = None,
-                      location: tuple[float, float] | None = None,
-                      from_user: FakeUser | None = None, sender_name: str | None = None,
-                      chat: ChatObserver | None = None) -> MessageView:
+    async def forward(
+        self,
+        *,
+        text: str | None = None,
+        location: tuple[float, float] | None = None,
+        from_user: FakeUser | None = None,
+        sender_name: str | None = None,
+        chat: ChatObserver | None = None,
+    ) -> MessageView:
         """Forward a text or a location someone else sent (forward_origin set)."""
         origin: dict[str, Any]
         if from_user is not None:
-            origin = {"type": "user", "date": int(time.time()) - 60,
-                      "sender_user": from_user.user}
+            origin = {"type": "user", "date": int(time.time()) - 60, "sender_user": from_user.user}
         else:
-            origin = {"type": "hidden_user", "date": int(time.time()) - 60,
-                      "sender_user_name": sender_name or "Someone"}
+            origin = {
+                "type": "hidden_user",
+                "date": int(time.time()) - 60,
+                "sender_user_name": sender_name or "Someone",
+            }
         content: dict[str, Any] = {"forward_origin": origin}
         if text is not None:
             content["text"] = text
@@ -499,8 +555,7 @@ class FakeUser(ChatObserver):
             content["location"] = {"latitude": location[0], "longitude": location[1]}
         return await self._send(content, chat, None)
 
-    async def _send(self, content: dict, chat: ChatObserver | None,
-                    reply_to: MessageView | None) -> MessageView:
+    async def _send(self, content: dict, chat: ChatObserver | None, reply_to: MessageView | None) -> MessageView:
         target = chat.chat_id if chat else self.chat_id
         if reply_to is not None:
             stored = self.server.chat(target).messages[reply_to.message_id]
@@ -523,31 +578,26 @@ class FakeUser(ChatObserver):
             raise AssertionError(f"{self.name} cannot press {label!r}: {message} was deleted")
         button = current.button(label)
         if button.kind != "callback_data":
-            raise AssertionError(f"{button.text!r} is a {button.kind} button, not a callback "
-                                 f"button ({button.value!r})")
-        query_id = self.server.new_callback_query(self.user, current.chat_id,
-                                                  current.message_id, button.value)
+            raise AssertionError(f"{button.text!r} is a {button.kind} button, not a callback button ({button.value!r})")
+        query_id = self.server.new_callback_query(self.user, current.chat_id, current.message_id, button.value)
         await asyncio.sleep(0)
         return PressedButton(query_id, button.value, current, self.server)
 
-    async def press_keyboard_button(self, label: Label, *,
-                                    location: tuple[float, float] | None = None,
-                                    chat: ChatObserver | None = None) -> MessageView:
+    async def press_keyboard_button(
+        self, label: Label, *, location: tuple[float, float] | None = None, chat: ChatObserver | None = None
+    ) -> MessageView:
         """Tap a button of the custom keyboard: a text, or your location / contact if it asks."""
         observer = self._observer(chat)
         keyboard = observer.reply_keyboard
         if keyboard is None:
-            raise AssertionError(f"{self.name} has no custom keyboard to press {label!r} on.\n"
-                                 f"{observer.describe()}")
+            raise AssertionError(f"{self.name} has no custom keyboard to press {label!r} on.\n{observer.describe()}")
         button = _find_button([b for row in keyboard for b in row], label, None)
         if button.kind == "request_location":
             if location is None:
-                raise AssertionError(f"{button.text!r} shares a location: pass location=(lat, "
-                                     "lon)")
+                raise AssertionError(f"{button.text!r} shares a location: pass location=(lat, lon)")
             return await self.send_location(*location, chat=chat)
         if button.kind == "request_contact":
-            return await self.send_contact("+15035550100", self.user["first_name"],
-                                           user_id=self.id, chat=chat)
+            return await self.send_contact("+15035550100", self.user["first_name"], user_id=self.id, chat=chat)
         return await self.send_text(button.text, chat=chat)
 
     def _observer_for(self, chat_id: int) -> ChatObserver:
@@ -557,10 +607,15 @@ class FakeUser(ChatObserver):
 
     # --- inline mode ----------------------------------------------------------------------------
 
-    async def send_inline_query(self, query: str, *, offset: str = "",
-                                chat_type: str | None = "sender",
-                                location: tuple[float, float] | None = None,
-                                timeout: float = DEFAULT_TIMEOUT) -> InlineAnswer:
+    async def send_inline_query(
+        self,
+        query: str,
+        *,
+        offset: str = "",
+        chat_type: str | None = "sender",
+        location: tuple[float, float] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> InlineAnswer:
         """Type "@bot query" in a chat; waits for answerInlineQuery and returns the results."""
         where = {"latitude": location[0], "longitude": location[1]} if location else None
         query_id = self.server.new_inline_query(self.user, query, offset, chat_type, where)
@@ -569,15 +624,18 @@ class FakeUser(ChatObserver):
             state = self.server.inline_queries[query_id]
             if state.answer is None:
                 return None
-            return InlineAnswer(query_id, list(state.answer.get("results", [])),
-                                dict(state.answer))
+            return InlineAnswer(query_id, list(state.answer.get("results", [])), dict(state.answer))
 
-        return await _wait(self.server, answer, timeout,
-                           lambda: f"the bot did not answer the inline query {query!r} within "
-                                   f"{timeout} s.\n{self.describe()}")
+        return await _wait(
+            self.server,
+            answer,
+            timeout,
+            lambda: f"the bot did not answer the inline query {query!r} within {timeout} s.\n{self.describe()}",
+        )
 
-    async def choose_inline_result(self, answer: InlineAnswer, which: int | str = 0, *,
-                                   chat: ChatObserver | None = None) -> MessageView:
+    async def choose_inline_result(
+        self, answer: InlineAnswer, which: int | str = 0, *, chat: ChatObserver | None = None
+    ) -> MessageView:
         """Pick a result: it is posted "via @bot" in `chat` (default: the chat with the bot).
 
         With an inline keyboard it becomes an inline message: button presses reach the bot with
@@ -585,8 +643,7 @@ class FakeUser(ChatObserver):
         only if the server has inline_feedback=True (BotFather's /setinlinefeedback).
         """
         target = chat or self
-        message = self.server.choose_inline_result(self.user, answer.query_id,
-                                                   answer.result(which), target.chat_id)
+        message = self.server.choose_inline_result(self.user, answer.query_id, answer.result(which), target.chat_id)
         await asyncio.sleep(0)
         return target.message(message["message_id"])
 
@@ -605,14 +662,21 @@ class FakeUser(ChatObserver):
 class FakeGroup(ChatObserver):
     """A group (a supergroup by default) with members and admins; the bot joins when added.
 
-        club = telegram.group("EV Club", members=[ada, bob], admins=[ada])
-        await club.add_bot(by=ada)
-        await ada.send_text_in(club, "/subscribe")
-        reply = await club.wait_for_message()
+    club = telegram.group("EV Club", members=[ada, bob], admins=[ada])
+    await club.add_bot(by=ada)
+    await ada.send_text_in(club, "/subscribe")
+    reply = await club.wait_for_message()
     """
 
-    def __init__(self, server: FakeTelegramServer, title: str, members: Iterable[FakeUser],
-                 admins: Iterable[FakeUser], owner: FakeUser | None, supergroup: bool) -> None:
+    def __init__(
+        self,
+        server: FakeTelegramServer,
+        title: str,
+        members: Iterable[FakeUser],
+        admins: Iterable[FakeUser],
+        owner: FakeUser | None,
+        supergroup: bool,
+    ) -> None:
         group_id = -(10**12 + server.new_id()) if supergroup else -(10**5 + server.new_id())
         super().__init__(server, group_id, title)
         self.title = title
@@ -628,10 +692,8 @@ class FakeGroup(ChatObserver):
 
     async def add_bot(self, by: FakeUser, *, as_admin: bool = False) -> None:
         """`by` adds the bot: my_chat_member, then the new_chat_members service message."""
-        self.server.set_bot_status(self.chat_id, "administrator" if as_admin else "member",
-                                   by.user)
-        self.server.user_message(self.chat_id, by.user,
-                                 {"new_chat_members": [self.server.bot_user]})
+        self.server.set_bot_status(self.chat_id, "administrator" if as_admin else "member", by.user)
+        self.server.user_message(self.chat_id, by.user, {"new_chat_members": [self.server.bot_user]})
         await asyncio.sleep(0)
 
     async def remove_bot(self, by: FakeUser) -> None:
@@ -648,8 +710,7 @@ class FakeGroup(ChatObserver):
 
     async def add_member(self, user: FakeUser, *, admin: bool = False) -> None:
         with self.server._lock:
-            self.server.chat(self.chat_id).members[user.id] = (
-                "administrator" if admin else "member")
+            self.server.chat(self.chat_id).members[user.id] = "administrator" if admin else "member"
         self.server.user_message(self.chat_id, user.user, {"new_chat_members": [user.user]})
         await asyncio.sleep(0)
 
@@ -672,7 +733,7 @@ class FakeGroup(ChatObserver):
         await asyncio.sleep(0)
 
     def set_role(self, user: FakeUser, status: str) -> None:
-        """"creator", "administrator", "member", "restricted", "left" or "kicked"."""
+        """ "creator", "administrator", "member", "restricted", "left" or "kicked"."""
         with self.server._lock:
             self.server.chat(self.chat_id).members[user.id] = status
 
@@ -684,8 +745,8 @@ class FakeGroup(ChatObserver):
 class TelegramDriver:
     """Creates the people and groups of a test, all talking to one fake server.
 
-        telegram.user("Ada")                       # FakeUser with a private chat
-        telegram.group("EV Club", members=[ada, bob], admins=[ada])
+    telegram.user("Ada")                       # FakeUser with a private chat
+    telegram.group("EV Club", members=[ada, bob], admins=[ada])
     """
 
     def __init__(self, server: FakeTelegramServer) -> None:
@@ -699,11 +760,21 @@ class TelegramDriver:
     def api_url(self) -> str:
         return self.server.api_url
 
-    def user(self, first_name: str = "Ada", *, last_name: str | None = None,
-             username: str | None = None, language_code: str | None = "en",
-             is_premium: bool | None = None, user_id: int | None = None) -> FakeUser:
-        user: dict[str, Any] = {"id": user_id or 10**8 + self.server.new_id(), "is_bot": False,
-                                "first_name": first_name}
+    def user(
+        self,
+        first_name: str = "Ada",
+        *,
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = "en",
+        is_premium: bool | None = None,
+        user_id: int | None = None,
+    ) -> FakeUser:
+        user: dict[str, Any] = {
+            "id": user_id or 10**8 + self.server.new_id(),
+            "is_bot": False,
+            "first_name": first_name,
+        }
         if last_name:
             user["last_name"] = last_name
         if username:
@@ -714,43 +785,57 @@ class TelegramDriver:
             user["is_premium"] = True
         return FakeUser(self.server, user)
 
-    def group(self, title: str = "EV Club", *, members: Iterable[FakeUser] = (),
-              admins: Iterable[FakeUser] = (), owner: FakeUser | None = None,
-              supergroup: bool = True) -> FakeGroup:
+    def group(
+        self,
+        title: str = "EV Club",
+        *,
+        members: Iterable[FakeUser] = (),
+        admins: Iterable[FakeUser] = (),
+        owner: FakeUser | None = None,
+        supergroup: bool = True,
+    ) -> FakeGroup:
         return FakeGroup(self.server, title, members, admins, owner, supergroup)
 
-    async def wait_for_request(self, method: str, timeout: float = DEFAULT_TIMEOUT, *,
-                               after: int | None = None,
-                               where: Callable[[dict], bool] | None = None) -> dict:
+    async def wait_for_request(
+        self,
+        method: str,
+        timeout: float = DEFAULT_TIMEOUT,
+        *,
+        after: int | None = None,
+        where: Callable[[dict], bool] | None = None,
+    ) -> dict:
         """Wait for the bot's next call of `method` (after request number `after`, default now)."""
         start = len(self.server.requests) if after is None else after
 
         def found() -> dict | None:
             with self.server._lock:
                 for request in self.server.requests[start:]:
-                    if request.method.lower() == method.lower() and (
-                            where is None or where(request.params)):
+                    if request.method.lower() == method.lower() and (where is None or where(request.params)):
                         return request.params
             return None
 
-        return await _wait(self.server, found, timeout,
-                           lambda: f"the bot did not call {method} within {timeout} s")
+        return await _wait(self.server, found, timeout, lambda: f"the bot did not call {method} within {timeout} s")
 
     async def wait_for_updates_consumed(self, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Wait until the bot has confirmed every queued update (the next getUpdates offset)."""
-        await _wait(self.server, lambda: True if not self.server._pending else None, timeout,
-                    lambda: f"the bot left {len(self.server._pending)} updates unconsumed")
+        await _wait(
+            self.server,
+            lambda: True if not self.server._pending else None,
+            timeout,
+            lambda: f"the bot left {len(self.server._pending)} updates unconsumed",
+        )
 
     def unanswered_callback_queries(self) -> list[str]:
         with self.server._lock:
-            return [q.data or "" for q in self.server.callback_queries.values()
-                    if q.answer is None]
+            return [q.data or "" for q in self.server.callback_queries.values() if q.answer is None]
 
 
 # --- helpers ------------------------------------------------------------------------------------
 
-async def _wait(server: FakeTelegramServer, probe: Callable[[], Any], timeout: float,
-                explain: Callable[[], str]) -> Any:
+
+async def _wait(
+    server: FakeTelegramServer, probe: Callable[[], Any], timeout: float, explain: Callable[[], str]
+) -> Any:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
@@ -779,20 +864,19 @@ def _find_button(buttons: list[Button], label: Label, message: MessageView | Non
     if isinstance(label, re.Pattern):
         found = [b for b in buttons if label.search(b.text)]
     else:
-        found = [b for b in buttons if b.text == label] or [b for b in buttons
-                                                            if label in b.text]
+        found = [b for b in buttons if b.text == label] or [b for b in buttons if label in b.text]
     if len(found) == 1:
         return found[0]
     where = f" on {message}" if message else ""
     labels = [b.text for b in buttons]
     if not found:
         raise AssertionError(f"no button {label!r}{where}; buttons: {labels}")
-    raise AssertionError(f"{len(found)} buttons match {label!r}{where}: "
-                         f"{[b.text for b in found]}; be more precise")
+    raise AssertionError(f"{len(found)} buttons match {label!r}{where}: {[b.text for b in found]}; be more precise")
 
 
-def _message_filter(containing: str | None, matching: str | re.Pattern[str] | None,
-                    where: Callable[[MessageView], bool] | None) -> Callable[[MessageView], bool]:
+def _message_filter(
+    containing: str | None, matching: str | re.Pattern[str] | None, where: Callable[[MessageView], bool] | None
+) -> Callable[[MessageView], bool]:
     if containing is None and matching is None and where is None:
         return _any
 
@@ -827,14 +911,14 @@ def _auto_entities(text: str) -> list[dict]:
     entities = []
     for regex, kind in ((_COMMAND_RE, "bot_command"), (_URL_RE, "url")):
         for match in regex.finditer(text):
-            entities.append({"type": kind, "offset": utf16_len(text[: match.start()]),
-                             "length": utf16_len(match.group(0))})
+            entities.append(
+                {"type": kind, "offset": utf16_len(text[: match.start()]), "length": utf16_len(match.group(0))}
+            )
     return sorted(entities, key=lambda e: e["offset"])
 
 
 def _describe_content(raw: dict) -> str:
-    for key in ("location", "venue", "photo", "contact", "document", "new_chat_members",
-                "left_chat_member"):
+    for key in ("location", "venue", "photo", "contact", "document", "new_chat_members", "left_chat_member"):
         if key in raw:
             return f"<{key}>"
     return "<message>"

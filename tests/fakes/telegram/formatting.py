@@ -20,14 +20,38 @@ from dataclasses import dataclass, field
 
 ALLOWED_TAGS = frozenset(
     {
-        "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler",
-        "a", "tg-emoji", "tg-time", "code", "pre", "blockquote",
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "ins",
+        "s",
+        "strike",
+        "del",
+        "span",
+        "tg-spoiler",
+        "a",
+        "tg-emoji",
+        "tg-time",
+        "code",
+        "pre",
+        "blockquote",
     }
 )
 _SIMPLE_ENTITY = {
-    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
-    "ins": "underline", "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough",
-    "tg-spoiler": "spoiler", "code": "code", "pre": "pre",
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+    "code": "code",
+    "pre": "pre",
 }
 _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _ENTITY_RE = re.compile(r"&(?:(lt|gt|amp|quot)|#(\d{1,7})|#[xX]([0-9a-fA-F]{1,6}));")
@@ -82,16 +106,12 @@ def parse_html(source: str) -> ParsedText:
                     emit(chr(code) if 0 < code <= 0x10FFFF else "\ufffd")
                 i = match.end()
                 continue
-            warnings.append(
-                f"unescaped '&' at byte offset {byte_offset(i)} (use &amp;): {_context(source, i)}"
-            )
+            warnings.append(f"unescaped '&' at byte offset {byte_offset(i)} (use &amp;): {_context(source, i)}")
             emit("&")
             i += 1
             continue
         if ch == ">":
-            warnings.append(
-                f"unescaped '>' at byte offset {byte_offset(i)} (use &gt;): {_context(source, i)}"
-            )
+            warnings.append(f"unescaped '>' at byte offset {byte_offset(i)} (use &gt;): {_context(source, i)}")
             emit(">")
             i += 1
             continue
@@ -105,9 +125,7 @@ def parse_html(source: str) -> ParsedText:
         begin = i
         end = source.find(">", i)
         if end == -1:
-            raise EntityParseError(
-                f"Can't find end of the entity starting at byte offset {byte_offset(begin)}"
-            )
+            raise EntityParseError(f"Can't find end of the entity starting at byte offset {byte_offset(begin)}")
         if source.startswith("</", i):
             tag_name = source[i + 2 : end].strip().lower()
             if not stack:
@@ -115,7 +133,7 @@ def parse_html(source: str) -> ParsedText:
             open_tag, entity, start, _ = stack.pop()
             if tag_name != open_tag:
                 raise EntityParseError(
-                    f'Unmatched end tag at byte offset {byte_offset(begin)}, expected '
+                    f"Unmatched end tag at byte offset {byte_offset(begin)}, expected "
                     f'"</{open_tag}>", found "</{tag_name}>"'
                 )
             if entity is not None:
@@ -130,9 +148,7 @@ def parse_html(source: str) -> ParsedText:
         name_match = re.match(r"[^\s>/]*", inner)
         tag_name = name_match.group(0).lower() if name_match else ""
         if tag_name not in ALLOWED_TAGS:
-            raise EntityParseError(
-                f'Unsupported start tag "{tag_name}" at byte offset {byte_offset(begin)}'
-            )
+            raise EntityParseError(f'Unsupported start tag "{tag_name}" at byte offset {byte_offset(begin)}')
         tag_offset = functools.partial(byte_offset, begin)
         attributes = _parse_attributes(inner[len(tag_name) :], tag_offset)
         entity = _entity_for(tag_name, attributes, stack, tag_offset)
@@ -167,8 +183,7 @@ def _parse_attributes(text: str, tag_offset: Callable[[], int]) -> dict[str, str
         match = _ATTR_RE.match(text, pos)
         if not match or match.end() == pos:
             raise EntityParseError(
-                f"Expected equal sign in declaration of an attribute of the tag at byte offset "
-                f"{tag_offset()}"
+                f"Expected equal sign in declaration of an attribute of the tag at byte offset {tag_offset()}"
             )
         name, dq, sq, bare = match.groups()
         value = dq if dq is not None else sq if sq is not None else bare or ""
@@ -177,9 +192,7 @@ def _parse_attributes(text: str, tag_offset: Callable[[], int]) -> dict[str, str
     return attributes
 
 
-def _entity_for(
-    tag: str, attributes: dict[str, str], stack: list, tag_offset: Callable[[], int]
-) -> dict | None:
+def _entity_for(tag: str, attributes: dict[str, str], stack: list, tag_offset: Callable[[], int]) -> dict | None:
     if tag in _SIMPLE_ENTITY:
         if tag == "code" and stack and stack[-1][0] == "pre":
             # <pre><code class="language-python"> gives the pre entity its language
@@ -199,14 +212,12 @@ def _entity_for(
             return None
         user = re.fullmatch(r"tg://user\?id=(\d+)", href)
         if user:
-            return {"type": "text_mention", "user": {"id": int(user.group(1)), "is_bot": False,
-                                                     "first_name": ""}}
+            return {"type": "text_mention", "user": {"id": int(user.group(1)), "is_bot": False, "first_name": ""}}
         return {"type": "text_link", "url": href}
     if tag == "tg-emoji":
         emoji_id = attributes.get("emoji-id")
         if not emoji_id:
-            raise EntityParseError(f"Custom emoji entity must contain a tg://emoji URL "
-                                   f"at byte offset {tag_offset()}")
+            raise EntityParseError(f"Custom emoji entity must contain a tg://emoji URL at byte offset {tag_offset()}")
         return {"type": "custom_emoji", "custom_emoji_id": emoji_id}
     if tag == "tg-time":
         entity: dict = {"type": "date_time"}
@@ -265,8 +276,15 @@ def entities_to_html(text: str, entities: list[dict]) -> str:
 
 def _tags_for(entity: dict) -> tuple[str, str]:
     kind = entity["type"]
-    simple = {"bold": "b", "italic": "i", "underline": "u", "strikethrough": "s",
-              "spoiler": "tg-spoiler", "code": "code", "blockquote": "blockquote"}
+    simple = {
+        "bold": "b",
+        "italic": "i",
+        "underline": "u",
+        "strikethrough": "s",
+        "spoiler": "tg-spoiler",
+        "code": "code",
+        "blockquote": "blockquote",
+    }
     if kind in simple:
         return f"<{simple[kind]}>", f"</{simple[kind]}>"
     if kind == "pre":

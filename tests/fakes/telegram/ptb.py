@@ -1,9 +1,9 @@
 """python-telegram-bot pointed at the fake server, for tests of the fake and small bots.
 
-    app = build_application(server, handlers=[CommandHandler("start", start)])
-    async with polling(app):
-        await ada.send_text("/start")
-        ...
+app = build_application(server, handlers=[CommandHandler("start", start)])
+async with polling(app):
+    await ada.send_text("/start")
+    ...
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ def loopback_request(read_timeout: float = 5) -> HTTPXRequest:
     Application), which would dominate a fast test. The fake server speaks plain HTTP, so there is
     nothing to verify.
     """
-    return HTTPXRequest(connect_timeout=2, read_timeout=read_timeout, write_timeout=5,
-                        pool_timeout=2, httpx_kwargs={"verify": False})
+    return HTTPXRequest(
+        connect_timeout=2, read_timeout=read_timeout, write_timeout=5, pool_timeout=2, httpx_kwargs={"verify": False}
+    )
 
 
 def application_builder(server: FakeTelegramServer) -> ApplicationBuilder:
@@ -40,8 +41,7 @@ def application_builder(server: FakeTelegramServer) -> ApplicationBuilder:
     )
 
 
-def build_application(server: FakeTelegramServer,
-                      handlers: Iterable[BaseHandler] = ()) -> Application:
+def build_application(server: FakeTelegramServer, handlers: Iterable[BaseHandler] = ()) -> Application:
     app = application_builder(server).build()
     for handler in handlers:
         app.add_handler(handler)
@@ -49,14 +49,14 @@ def build_application(server: FakeTelegramServer,
 
 
 @contextlib.asynccontextmanager
-async def polling(app: Application, *, poll_timeout: int = 10,
-                  allowed_updates: list[str] | None = None) -> AsyncIterator[Application]:
+async def polling(
+    app: Application, *, poll_timeout: int = 10, allowed_updates: list[str] | None = None
+) -> AsyncIterator[Application]:
     """Run the application with long polling in the current event loop, for the block."""
     await app.initialize()
     await app.start()
     assert app.updater is not None
-    await app.updater.start_polling(poll_interval=0, timeout=poll_timeout,
-                                    allowed_updates=allowed_updates)
+    await app.updater.start_polling(poll_interval=0, timeout=poll_timeout, allowed_updates=allowed_updates)
     try:
         yield app
     finally:

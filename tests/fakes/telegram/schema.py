@@ -75,9 +75,7 @@ class Schema:
             for name, spec in {**self.types, **self.methods}.items()
         }
         self._discriminators = {
-            name: self._discriminator_table(spec["subtypes"])
-            for name, spec in self.types.items()
-            if "subtypes" in spec
+            name: self._discriminator_table(spec["subtypes"]) for name, spec in self.types.items() if "subtypes" in spec
         }
 
     # --- requests -------------------------------------------------------------------------------
@@ -86,9 +84,7 @@ class Schema:
         """Bot API method names are case-insensitive; returns the documented spelling."""
         return self._methods_by_lower.get(name.lower())
 
-    def check_request(
-        self, method: str, raw: dict[str, Any], files: frozenset[str] = frozenset()
-    ) -> CheckedRequest:
+    def check_request(self, method: str, raw: dict[str, Any], files: frozenset[str] = frozenset()) -> CheckedRequest:
         name = self.method_name(method)
         if name is None:
             return CheckedRequest(None, dict(raw), [Problem(method, "unknown method", "Not Found")])
@@ -106,8 +102,7 @@ class Schema:
         for param, spec in fields.items():
             if spec["required"] and param not in raw:
                 checked.problems.append(
-                    Problem(f"{name}.{param}", "required parameter missing",
-                            _missing_error(name, param))
+                    Problem(f"{name}.{param}", "required parameter missing", _missing_error(name, param))
                 )
         checked.problems.extend(self._method_rules(name, checked.params))
         return checked
@@ -139,19 +134,21 @@ class Schema:
             try:
                 decoded = json.loads(value)
             except ValueError:
-                return value, [Problem(where, f"not valid JSON: {value[:80]!r}",
-                                       f"Bad Request: can't parse {_describe(param)} JSON object")]
+                return value, [
+                    Problem(
+                        where,
+                        f"not valid JSON: {value[:80]!r}",
+                        f"Bad Request: can't parse {_describe(param)} JSON object",
+                    )
+                ]
             return decoded, self.check_value(decoded, object_types, where, top=param)
         if param in files and "InputFile" in types:
             return value, []
-        return value, [Problem(where, f"{value[:40]!r} is not {' or '.join(types)}",
-                               _type_error(method, param, types))]
+        return value, [Problem(where, f"{value[:40]!r} is not {' or '.join(types)}", _type_error(method, param, types))]
 
     # --- values ---------------------------------------------------------------------------------
 
-    def check_value(
-        self, value: Any, types: list[str], where: str, top: str = ""
-    ) -> list[Problem]:
+    def check_value(self, value: Any, types: list[str], where: str, top: str = "") -> list[Problem]:
         """Strictly check a JSON value against a union of schema types."""
         if len(types) > 1:
             # Report against the type the value was meant to be (an inline keyboard with bad
@@ -215,9 +212,11 @@ class Schema:
         return [] if ok else [self._type_problem(where, value, kind, top)]
 
     def _type_problem(self, where: str, value: Any, kind: str, top: str) -> Problem:
-        return Problem(where, f"expected {kind}, got {type(value).__name__} {value!r:.60}",
-                       f"Bad Request: can't parse {_describe(top)}: "
-                       f'Field "{where.rsplit(".", 1)[-1]}" must be of type {kind}')
+        return Problem(
+            where,
+            f"expected {kind}, got {type(value).__name__} {value!r:.60}",
+            f'Bad Request: can\'t parse {_describe(top)}: Field "{where.rsplit(".", 1)[-1]}" must be of type {kind}',
+        )
 
     def check_object(self, value: Any, type_name: str, where: str, top: str = "") -> list[Problem]:
         spec = self.types[type_name]
@@ -236,9 +235,12 @@ class Schema:
         for key, field_spec in fields.items():
             if field_spec["required"] and key not in value:
                 problems.append(
-                    Problem(f"{where}.{key}", f"required field of {type_name} missing",
-                            f"Bad Request: can't parse {_describe(top)}: "
-                            f'Field "{key}" must be of type {field_spec["types"][0]}')
+                    Problem(
+                        f"{where}.{key}",
+                        f"required field of {type_name} missing",
+                        f"Bad Request: can't parse {_describe(top)}: "
+                        f'Field "{key}" must be of type {field_spec["types"][0]}',
+                    )
                 )
         problems.extend(_object_rules(type_name, value, where))
         return problems
@@ -252,10 +254,13 @@ class Schema:
             key, by_value = table
             tag = value.get(key)
             if tag not in by_value:
-                return [Problem(f"{where}.{key}",
-                                f"{tag!r} is not a {type_name} {key} ({', '.join(by_value)})",
-                                f"Bad Request: can't parse {_describe(top)}: "
-                                f"unsupported {type_name} {key} {tag!r}")]
+                return [
+                    Problem(
+                        f"{where}.{key}",
+                        f"{tag!r} is not a {type_name} {key} ({', '.join(by_value)})",
+                        f"Bad Request: can't parse {_describe(top)}: unsupported {type_name} {key} {tag!r}",
+                    )
+                ]
             candidates = by_value[tag]
         best: list[Problem] | None = None
         for subtype in candidates:
@@ -289,47 +294,70 @@ class Schema:
         if isinstance(markup, dict) and isinstance(markup.get("inline_keyboard"), list):
             count = sum(len(row) for row in markup["inline_keyboard"] if isinstance(row, list))
             if count > MAX_INLINE_BUTTONS:
-                problems.append(Problem(f"{method}.reply_markup",
-                                        f"{count} inline buttons (at most {MAX_INLINE_BUTTONS})",
-                                        "Bad Request: REPLY_MARKUP_TOO_LONG"))
+                problems.append(
+                    Problem(
+                        f"{method}.reply_markup",
+                        f"{count} inline buttons (at most {MAX_INLINE_BUTTONS})",
+                        "Bad Request: REPLY_MARKUP_TOO_LONG",
+                    )
+                )
         if method == "answerCallbackQuery":
             text = params.get("text")
             if isinstance(text, str) and len(text) > 200:
-                problems.append(Problem(f"{method}.text", f"{len(text)} characters (at most 200)",
-                                        "Bad Request: MESSAGE_TOO_LONG"))
+                problems.append(
+                    Problem(f"{method}.text", f"{len(text)} characters (at most 200)", "Bad Request: MESSAGE_TOO_LONG")
+                )
         if method == "answerInlineQuery":
             results = params.get("results")
             if isinstance(results, list):
                 if len(results) > 50:
-                    problems.append(Problem(f"{method}.results", f"{len(results)} results (max 50)",
-                                            "Bad Request: RESULTS_TOO_MUCH"))
+                    problems.append(
+                        Problem(
+                            f"{method}.results", f"{len(results)} results (max 50)", "Bad Request: RESULTS_TOO_MUCH"
+                        )
+                    )
                 ids = [r.get("id") for r in results if isinstance(r, dict)]
                 if len(set(ids)) != len(ids):
-                    problems.append(Problem(f"{method}.results", "duplicate result ids",
-                                            "Bad Request: RESULT_ID_DUPLICATE"))
+                    problems.append(
+                        Problem(f"{method}.results", "duplicate result ids", "Bad Request: RESULT_ID_DUPLICATE")
+                    )
                 for result_id in ids:
                     if isinstance(result_id, str) and not 1 <= len(result_id.encode()) <= 64:
-                        problems.append(Problem(f"{method}.results", f"id {result_id!r} not "
-                                                "1-64 bytes", "Bad Request: RESULT_ID_INVALID"))
+                        problems.append(
+                            Problem(
+                                f"{method}.results",
+                                f"id {result_id!r} not 1-64 bytes",
+                                "Bad Request: RESULT_ID_INVALID",
+                            )
+                        )
         if method == "setMyCommands":
             for command in params.get("commands") or []:
                 if not isinstance(command, dict):
                     continue
                 name = command.get("command", "")
                 if not re.fullmatch(r"[a-z0-9_]{1,32}", str(name)):
-                    problems.append(Problem(f"{method}.commands", f"bad command {name!r}: 1-32 "
-                                            "lowercase letters, digits, underscores",
-                                            "Bad Request: BOT_COMMAND_INVALID"))
+                    problems.append(
+                        Problem(
+                            f"{method}.commands",
+                            f"bad command {name!r}: 1-32 lowercase letters, digits, underscores",
+                            "Bad Request: BOT_COMMAND_INVALID",
+                        )
+                    )
                 description = command.get("description", "")
                 if not 1 <= len(str(description)) <= 256:
-                    problems.append(Problem(f"{method}.commands", f"description of {name!r} not "
-                                            "1-256 characters",
-                                            "Bad Request: command description must be non-empty"))
+                    problems.append(
+                        Problem(
+                            f"{method}.commands",
+                            f"description of {name!r} not 1-256 characters",
+                            "Bad Request: command description must be non-empty",
+                        )
+                    )
         for key, low, high in (("latitude", -90, 90), ("longitude", -180, 180)):
             value = params.get(key)
             if isinstance(value, int | float) and not low <= value <= high:
-                problems.append(Problem(f"{method}.{key}", f"{value} out of [{low}, {high}]",
-                                        f"Bad Request: wrong {key}"))
+                problems.append(
+                    Problem(f"{method}.{key}", f"{value} out of [{low}, {high}]", f"Bad Request: wrong {key}")
+                )
         return problems
 
 
@@ -338,30 +366,46 @@ def _object_rules(type_name: str, value: dict, where: str) -> list[Problem]:
     if type_name == "InlineKeyboardButton":
         data = value.get("callback_data")
         if isinstance(data, str) and not 1 <= len(data.encode("utf-8")) <= 64:
-            problems.append(Problem(f"{where}.callback_data",
-                                    f"{len(data.encode('utf-8'))} bytes (must be 1-64): {data!r}",
-                                    "Bad Request: BUTTON_DATA_INVALID"))
+            problems.append(
+                Problem(
+                    f"{where}.callback_data",
+                    f"{len(data.encode('utf-8'))} bytes (must be 1-64): {data!r}",
+                    "Bad Request: BUTTON_DATA_INVALID",
+                )
+            )
         actions = set(value) - {"text", "icon_custom_emoji_id", "style"}
         if len(actions) != 1:
-            problems.append(Problem(where, "an inline button needs exactly one action field, has "
-                                    f"{sorted(actions)}",
-                                    "Bad Request: can't parse inline keyboard button: "
-                                    "Text buttons are unallowed in the inline keyboard"))
+            problems.append(
+                Problem(
+                    where,
+                    f"an inline button needs exactly one action field, has {sorted(actions)}",
+                    "Bad Request: can't parse inline keyboard button: "
+                    "Text buttons are unallowed in the inline keyboard",
+                )
+            )
         url = value.get("url")
         if isinstance(url, str) and not re.match(r"^(https?|tg)://\S+$", url):
-            problems.append(Problem(f"{where}.url", f"not an HTTP or tg:// URL: {url!r}",
-                                    f"Bad Request: inline keyboard button URL '{url}' is invalid: "
-                                    "Wrong HTTP URL"))
+            problems.append(
+                Problem(
+                    f"{where}.url",
+                    f"not an HTTP or tg:// URL: {url!r}",
+                    f"Bad Request: inline keyboard button URL '{url}' is invalid: Wrong HTTP URL",
+                )
+            )
     if type_name in ("InlineKeyboardButton", "KeyboardButton"):
         text = value.get("text")
         if isinstance(text, str) and not text.strip():
-            problems.append(Problem(f"{where}.text", "empty button text",
-                                    "Bad Request: BUTTON_TEXT_INVALID"))
+            problems.append(Problem(f"{where}.text", "empty button text", "Bad Request: BUTTON_TEXT_INVALID"))
     if type_name == "ReplyKeyboardMarkup":
         placeholder = value.get("input_field_placeholder")
         if isinstance(placeholder, str) and not 1 <= len(placeholder) <= 64:
-            problems.append(Problem(f"{where}.input_field_placeholder", "not 1-64 characters",
-                                    "Bad Request: can't parse reply keyboard markup JSON object"))
+            problems.append(
+                Problem(
+                    f"{where}.input_field_placeholder",
+                    "not 1-64 characters",
+                    "Bad Request: can't parse reply keyboard markup JSON object",
+                )
+            )
     return problems
 
 

@@ -63,16 +63,12 @@ class TelegramErrors:
     TEXT_EMPTY = "Bad Request: message text is empty"
     TEXT_TOO_LONG = "Bad Request: message is too long"
     CAPTION_TOO_LONG = "Bad Request: message caption is too long"
-    QUERY_TOO_OLD = (
-        "Bad Request: query is too old and response timeout expired or query ID is invalid"
-    )
+    QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
     GET_UPDATES_WITH_WEBHOOK = (
-        "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to "
-        "delete the webhook first"
+        "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
     )
     GET_UPDATES_TERMINATED = (
-        "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
-        "is running"
+        "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
     )
     MESSAGE_NOT_LIVE = "Bad Request: message can't be edited"
     MIGRATED = "Bad Request: group chat was upgraded to a supergroup chat"
@@ -91,26 +87,43 @@ class TelegramErrors:
 
 
 def _group_word(chat_type: str) -> str:
-    return {"group": "group", "supergroup": "supergroup", "channel": "channel"}.get(chat_type,
-                                                                                    "group")
+    return {"group": "group", "supergroup": "supergroup", "channel": "channel"}.get(chat_type, "group")
 
 
-_ERROR_PREFIX = {400: "Bad Request: ", 401: "Unauthorized", 403: "Forbidden: ", 404: "Not Found",
-                 409: "Conflict: ", 429: "Too Many Requests: "}
+_ERROR_PREFIX = {
+    400: "Bad Request: ",
+    401: "Unauthorized",
+    403: "Forbidden: ",
+    404: "Not Found",
+    409: "Conflict: ",
+    429: "Too Many Requests: ",
+}
 # Update types Telegram leaves out unless asked for in allowed_updates.
-_NOT_DELIVERED_BY_DEFAULT = frozenset({"chat_member", "message_reaction",
-                                       "message_reaction_count"})
-_CHAT_ACTIONS = frozenset({"typing", "upload_photo", "record_video", "upload_video",
-                           "record_voice", "upload_voice", "upload_document", "choose_sticker",
-                           "find_location", "record_video_note", "upload_video_note"})
+_NOT_DELIVERED_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
+_CHAT_ACTIONS = frozenset(
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
+)
 _PARSE_MODES = {"html": "HTML", "markdownv2": "MarkdownV2", "markdown": "Markdown"}
 
 
 class ApiError(Exception):
     """A Telegram error answer: {"ok": false, "error_code": ..., "description": ...}."""
 
-    def __init__(self, code: int, description: str, retry_after: int | None = None,
-                 migrate_to_chat_id: int | None = None) -> None:
+    def __init__(
+        self, code: int, description: str, retry_after: int | None = None, migrate_to_chat_id: int | None = None
+    ) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
@@ -118,8 +131,7 @@ class ApiError(Exception):
         self.migrate_to_chat_id = migrate_to_chat_id
 
     def body(self) -> dict:
-        body: dict[str, Any] = {"ok": False, "error_code": self.code,
-                                "description": self.description}
+        body: dict[str, Any] = {"ok": False, "error_code": self.code, "description": self.description}
         parameters = {}
         if self.retry_after is not None:
             parameters["retry_after"] = self.retry_after
@@ -139,8 +151,11 @@ class Violation:
     telegram_error: str | None = None
 
     def __str__(self) -> str:
-        answer = f" -> Telegram answers {self.telegram_error!r}" if self.telegram_error else (
-            " (Telegram would accept it silently)")
+        answer = (
+            f" -> Telegram answers {self.telegram_error!r}"
+            if self.telegram_error
+            else (" (Telegram would accept it silently)")
+        )
         return f"{self.method}: {self.problem}{answer}"
 
 
@@ -230,18 +245,18 @@ class FloodControl:
         self.sent = [(t, c) for t, c in self.sent if now - t < 60]
         chat = server.chats.get(chat_id) if isinstance(chat_id, int) else None
         is_group = chat is not None and chat.type in ("group", "supergroup")
-        windows = [(1.0, self.per_second, [t for t, _ in self.sent]),
-                   (1.0, self.per_chat_per_second, [t for t, c in self.sent if c == chat_id])]
+        windows = [
+            (1.0, self.per_second, [t for t, _ in self.sent]),
+            (1.0, self.per_chat_per_second, [t for t, c in self.sent if c == chat_id]),
+        ]
         if is_group:
-            windows.append((60.0, self.per_group_per_minute,
-                            [t for t, c in self.sent if c == chat_id]))
+            windows.append((60.0, self.per_group_per_minute, [t for t, c in self.sent if c == chat_id]))
         for span, limit, times in windows:
             recent = sorted(t for t in times if now - t < span)
             if len(recent) >= limit:
                 wait = span - (now - recent[-int(limit)])
                 retry_after = max(1, int(wait + 0.999))
-                raise ApiError(429, TelegramErrors.too_many_requests(retry_after),
-                               retry_after=retry_after)
+                raise ApiError(429, TelegramErrors.too_many_requests(retry_after), retry_after=retry_after)
         self.sent.append((now, chat_id))
 
 
@@ -266,10 +281,10 @@ class InlineQueryState:
 class FakeTelegramServer:
     """The loopback Bot API (details in tests/fakes/telegram/README.md).
 
-        with FakeTelegramServer() as server:          # or the telegram_server fixture
-            run_bot(base_url=server.api_url, token=server.token)
-            server.inject_error("sendMessage", 429, retry_after=3)
-            assert server.calls("sendMessage")[0]["text"] == "..."
+    with FakeTelegramServer() as server:          # or the telegram_server fixture
+        run_bot(base_url=server.api_url, token=server.token)
+        server.inject_error("sendMessage", 429, retry_after=3)
+        assert server.calls("sendMessage")[0]["text"] == "..."
     """
 
     def __init__(
@@ -286,8 +301,7 @@ class FakeTelegramServer:
         self.token = token
         self.schema = schema or load_schema()
         self.bot_id = int(token.split(":", 1)[0])
-        self.bot_user = {"id": self.bot_id, "is_bot": True, "first_name": bot_first_name,
-                         "username": bot_username}
+        self.bot_user = {"id": self.bot_id, "is_bot": True, "first_name": bot_first_name, "username": bot_username}
         self.privacy_mode = privacy_mode
         self.inline_feedback = inline_feedback  # BotFather's /setinlinefeedback
         self.webhook_retry_delay = webhook_retry_delay
@@ -435,25 +449,31 @@ class FakeTelegramServer:
         if error_code == 429 and retry_after is None:
             retry_after = 1
         if description is None:
-            description = (TelegramErrors.too_many_requests(retry_after or 1)
-                           if error_code == 429 else _ERROR_PREFIX.get(error_code, "Error"))
+            description = (
+                TelegramErrors.too_many_requests(retry_after or 1)
+                if error_code == 429
+                else _ERROR_PREFIX.get(error_code, "Error")
+            )
         prefix = _ERROR_PREFIX.get(error_code, "")
         if prefix.endswith(": ") and not description.startswith(prefix.split(":")[0]):
             description = prefix + description
         with self._lock:
-            self.injected.append(InjectedError(method.lower(), ApiError(
-                error_code, description, retry_after=retry_after), times, chat_id))
+            self.injected.append(
+                InjectedError(
+                    method.lower(), ApiError(error_code, description, retry_after=retry_after), times, chat_id
+                )
+            )
 
-    def enable_flood_control(self, *, per_second: float = 30, per_chat_per_second: float = 1,
-                             per_group_per_minute: float = 20) -> None:
+    def enable_flood_control(
+        self, *, per_second: float = 30, per_chat_per_second: float = 1, per_group_per_minute: float = 20
+    ) -> None:
         """Answer 429 like Telegram when the bot sends faster than its documented limits.
 
         https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this
         Off by default: most tests send a burst of replies to one chat, which Telegram tolerates.
         """
         with self._lock:
-            self.flood_control = FloodControl(per_second, per_chat_per_second,
-                                              per_group_per_minute)
+            self.flood_control = FloodControl(per_second, per_chat_per_second, per_group_per_minute)
 
     # --- waiting from another event loop --------------------------------------------------------
 
@@ -538,16 +558,19 @@ class FakeTelegramServer:
         self._notify(updates_changed=True)
         return update_id
 
-    def user_message(
-        self, chat_id: int, user: dict, content: dict[str, Any], *, deliver: bool | None = None
-    ) -> dict:
+    def user_message(self, chat_id: int, user: dict, content: dict[str, Any], *, deliver: bool | None = None) -> dict:
         """Store a message a person sent in a chat and, if the bot may see it, queue the update."""
         with self._lock:
             chat = self.chats[chat_id]
             if chat.type == "private":
                 chat.known_to_bot = True
-            message = {"message_id": chat.next_message_id, "from": user,
-                       "chat": dict(chat.chat), "date": int(time.time()), **content}
+            message = {
+                "message_id": chat.next_message_id,
+                "from": user,
+                "chat": dict(chat.chat),
+                "date": int(time.time()),
+                **content,
+            }
             chat.next_message_id += 1
             chat.messages[message["message_id"]] = StoredMessage(message, from_bot=False)
             if deliver is None:
@@ -587,19 +610,28 @@ class FakeTelegramServer:
         reply = message.get("reply_to_message")
         if reply and reply.get("from", {}).get("id") == self.bot_id:
             return True
-        return any(key in message for key in ("new_chat_members", "left_chat_member",
-                                               "group_chat_created", "migrate_to_chat_id",
-                                               "migrate_from_chat_id"))
+        return any(
+            key in message
+            for key in (
+                "new_chat_members",
+                "left_chat_member",
+                "group_chat_created",
+                "migrate_to_chat_id",
+                "migrate_from_chat_id",
+            )
+        )
 
     def new_callback_query(self, user: dict, chat_id: int, message_id: int, data: str) -> str:
         with self._lock:
             stored = self.chats[chat_id].messages[message_id]
             query_id = str(self.new_id() * 7919 + 10**15)
-            self.callback_queries[query_id] = CallbackQueryState(query_id, user["id"], chat_id,
-                                                                 message_id, data)
-            payload: dict[str, Any] = {"id": query_id, "from": user,
-                                       "chat_instance": str(abs(chat_id) * 31 + 17),
-                                       "data": data}
+            self.callback_queries[query_id] = CallbackQueryState(query_id, user["id"], chat_id, message_id, data)
+            payload: dict[str, Any] = {
+                "id": query_id,
+                "from": user,
+                "chat_instance": str(abs(chat_id) * 31 + 17),
+                "data": data,
+            }
             if stored.inline_message_id:  # the bot sees only the id of an inline message
                 payload["inline_message_id"] = stored.inline_message_id
             else:
@@ -607,16 +639,20 @@ class FakeTelegramServer:
         self.push_update("callback_query", payload)
         return query_id
 
-    def choose_inline_result(self, user: dict, query_id: str, result: dict,
-                             chat_id: int) -> dict:
+    def choose_inline_result(self, user: dict, query_id: str, result: dict, chat_id: int) -> dict:
         """The person picks an inline result: it is sent to the chat "via" the bot."""
         with self._lock:
             query = self.inline_queries[query_id]
             content = _inline_result_content(result)
             chat = self.chats[chat_id]
-            message = {"message_id": chat.next_message_id, "from": user,
-                       "chat": dict(chat.chat), "date": int(time.time()),
-                       "via_bot": self.bot_user, **content}
+            message = {
+                "message_id": chat.next_message_id,
+                "from": user,
+                "chat": dict(chat.chat),
+                "date": int(time.time()),
+                "via_bot": self.bot_user,
+                **content,
+            }
             chat.next_message_id += 1
             stored = StoredMessage(message, from_bot=False)
             markup = result.get("reply_markup")
@@ -626,8 +662,7 @@ class FakeTelegramServer:
                 self.inline_messages[stored.inline_message_id] = (chat_id, message["message_id"])
             chat.messages[message["message_id"]] = stored
             deliver = self._bot_sees(chat, message) and chat.known_to_bot
-            chosen: dict[str, Any] = {"result_id": result["id"], "from": user,
-                                      "query": query.query}
+            chosen: dict[str, Any] = {"result_id": result["id"], "from": user, "query": query.query}
             if stored.inline_message_id:
                 chosen["inline_message_id"] = stored.inline_message_id
         if deliver:
@@ -637,8 +672,9 @@ class FakeTelegramServer:
         self._notify()
         return message
 
-    def new_inline_query(self, user: dict, query: str, offset: str, chat_type: str | None,
-                         location: dict | None) -> str:
+    def new_inline_query(
+        self, user: dict, query: str, offset: str, chat_type: str | None, location: dict | None
+    ) -> str:
         with self._lock:
             query_id = str(self.new_id() * 104729 + 2 * 10**15)
             self.inline_queries[query_id] = InlineQueryState(query_id, user["id"], query)
@@ -654,16 +690,19 @@ class FakeTelegramServer:
         """Bot added/removed/promoted in a chat: the my_chat_member update Telegram sends."""
         with self._lock:
             chat = self.chats[chat_id]
-            old = chat.bot_status if chat.type != "private" else (
-                "kicked" if chat.blocked else "member")
+            old = chat.bot_status if chat.type != "private" else ("kicked" if chat.blocked else "member")
             if chat.type == "private":
                 chat.blocked = status == "kicked"
             else:
                 chat.bot_status = status
             chat.known_to_bot = True
-            payload = {"chat": dict(chat.chat), "from": by, "date": int(time.time()),
-                       "old_chat_member": self._member_object(chat, self.bot_user, old),
-                       "new_chat_member": self._member_object(chat, self.bot_user, status)}
+            payload = {
+                "chat": dict(chat.chat),
+                "from": by,
+                "date": int(time.time()),
+                "old_chat_member": self._member_object(chat, self.bot_user, old),
+                "new_chat_member": self._member_object(chat, self.bot_user, status),
+            }
         self.push_update("my_chat_member", payload)
 
     def upgrade_to_supergroup(self, chat_id: int, new_id: int, by: dict) -> None:
@@ -671,8 +710,9 @@ class FakeTelegramServer:
         with self._lock:
             old = self.chats[chat_id]
             chat = {**old.chat, "id": new_id, "type": "supergroup"}
-            new = ChatState(chat=chat, members=dict(old.members), bot_status=old.bot_status,
-                            known_to_bot=old.known_to_bot)
+            new = ChatState(
+                chat=chat, members=dict(old.members), bot_status=old.bot_status, known_to_bot=old.known_to_bot
+            )
             self.chats[new_id] = new
             old.migrated_to = new_id
         self.user_message(chat_id, by, {"migrate_to_chat_id": new_id})
@@ -696,8 +736,9 @@ class FakeTelegramServer:
         try:
             raw, files = _parameters(request)
         except ValueError:
-            return _json_response(400, {"ok": False, "error_code": 400, "description":
-                                        "Bad Request: can't parse JSON encoded request"})
+            return _json_response(
+                400, {"ok": False, "error_code": 400, "description": "Bad Request: can't parse JSON encoded request"}
+            )
         if method.lower() == "getupdates":
             return self._respond_later(self.get_updates(token, raw))
         return _json_response(*self.handle(token, method, raw, files))
@@ -712,12 +753,12 @@ class FakeTelegramServer:
             with self._lock:
                 content = next((c for p, c in self.files.values() if p == match.group(2)), None)
         if content is None:
-            return _json_response(404, {"ok": False, "error_code": 404,
-                                        "description": "Not Found"})
+            return _json_response(404, {"ok": False, "error_code": 404, "description": "Not Found"})
         return wire.Response(200, content, "application/octet-stream")
 
-    def handle(self, token: str, method: str, raw: dict[str, Any],
-               files: dict[str, tuple[str, bytes]]) -> tuple[int, dict]:
+    def handle(
+        self, token: str, method: str, raw: dict[str, Any], files: dict[str, tuple[str, bytes]]
+    ) -> tuple[int, dict]:
         """Answer one (non-long-polling) request; returns (HTTP status, JSON body)."""
         if token != self.token:
             with self._lock:
@@ -738,8 +779,7 @@ class FakeTelegramServer:
             with self._lock:
                 before = (self._next_update_id, self.webhook)
                 self._raise_injected(name, checked.params)
-                if self.flood_control is not None and name.startswith(("send", "copyMessage",
-                                                                       "forwardMessage")):
+                if self.flood_control is not None and name.startswith(("send", "copyMessage", "forwardMessage")):
                     self.flood_control.check(self, checked.params.get("chat_id"))
                 result, extra = self._dispatch(name, checked.params, files)
                 after = (self._next_update_id, self.webhook)
@@ -753,8 +793,7 @@ class FakeTelegramServer:
         self._notify(updates_changed=before != after)  # leaveChat queues one; setWebhook
         return 200, {"ok": True, "result": result, **extra}
 
-    def _violate(self, method: str, problem: Problem | str, telegram_error: str | None = None
-                 ) -> None:
+    def _violate(self, method: str, problem: Problem | str, telegram_error: str | None = None) -> None:
         if isinstance(problem, Problem):
             self.violations.append(Violation(method, str(problem), problem.telegram_error))
         else:
@@ -764,8 +803,7 @@ class FakeTelegramServer:
         for injected in self.injected:
             if injected.method not in ("*", method.lower()):
                 continue
-            if injected.chat_id is not None and str(params.get("chat_id")) != str(
-                    injected.chat_id):
+            if injected.chat_id is not None and str(params.get("chat_id")) != str(injected.chat_id):
                 continue
             injected.times -= 1
             if injected.times <= 0:
@@ -858,8 +896,7 @@ class FakeTelegramServer:
                 with self._lock:
                     hook = self.webhook
                     if hook is not None:
-                        self._pending = [u for u in self._pending
-                                         if self._allowed(u, hook.allowed_updates)]
+                        self._pending = [u for u in self._pending if self._allowed(u, hook.allowed_updates)]
                     update = self._pending[0] if hook is not None and self._pending else None
                 if hook is None or update is None:
                     await self._until_woken(1.0)
@@ -869,8 +906,7 @@ class FakeTelegramServer:
                     headers["X-Telegram-Bot-Api-Secret-Token"] = hook.secret_token
                 status: int | str
                 try:
-                    response = await client.post(hook.url, content=json.dumps(update),
-                                                 headers=headers)
+                    response = await client.post(hook.url, content=json.dumps(update), headers=headers)
                     status = response.status_code
                     delivered = 200 <= status < 300
                     error = f"Wrong response from the webhook: {status} {response.reason_phrase}"
@@ -907,32 +943,31 @@ class FakeTelegramServer:
         if not url:
             return self._api_deleteWebhook(params, files)
         if not url.startswith(("http://", "https://")):
-            raise ApiError(400, "Bad Request: bad webhook: Webhook can be set up only on ports "
-                           "80, 88, 443 or 8443")
+            raise ApiError(400, "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443")
         if params.get("drop_pending_updates"):
             self._pending.clear()
         secret = params.get("secret_token")
         if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
             raise ApiError(400, "Bad Request: secret token contains unallowed characters")
-        self.webhook = Webhook(url, secret, params.get("max_connections", 40),
-                               params.get("allowed_updates"))
+        self.webhook = Webhook(url, secret, params.get("max_connections", 40), params.get("allowed_updates"))
         return True, {"description": "Webhook was set"}
 
     def _api_deleteWebhook(self, params: dict, files: dict) -> tuple[bool, dict]:
         if params.get("drop_pending_updates"):
             self._pending.clear()
         was_set, self.webhook = self.webhook is not None, None
-        return True, {"description": "Webhook was deleted" if was_set else
-                      "Webhook is already deleted"}
+        return True, {"description": "Webhook was deleted" if was_set else "Webhook is already deleted"}
 
     def _api_getWebhookInfo(self, params: dict, files: dict) -> dict:
         hook = self.webhook
         if hook is None:
-            return {"url": "", "has_custom_certificate": False,
-                    "pending_update_count": len(self._pending)}
-        info: dict[str, Any] = {"url": hook.url, "has_custom_certificate": False,
-                                "pending_update_count": len(self._pending),
-                                "max_connections": hook.max_connections}
+            return {"url": "", "has_custom_certificate": False, "pending_update_count": len(self._pending)}
+        info: dict[str, Any] = {
+            "url": hook.url,
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._pending),
+            "max_connections": hook.max_connections,
+        }
         if hook.allowed_updates is not None:
             info["allowed_updates"] = hook.allowed_updates
         if hook.last_error_date:
@@ -947,8 +982,9 @@ class FakeTelegramServer:
         if isinstance(chat_id, int):
             chat = self.chats.get(chat_id)
         elif isinstance(chat_id, str) and chat_id.startswith("@"):
-            chat = next((c for c in self.chats.values()
-                         if c.chat.get("username", "").lower() == chat_id[1:].lower()), None)
+            chat = next(
+                (c for c in self.chats.values() if c.chat.get("username", "").lower() == chat_id[1:].lower()), None
+            )
         if chat is None:
             raise ApiError(400, TelegramErrors.CHAT_NOT_FOUND)
         return chat
@@ -982,12 +1018,23 @@ class FakeTelegramServer:
             member["is_anonymous"] = False
         elif status == "administrator":
             member.update(
-                can_be_edited=False, is_anonymous=False, can_manage_chat=True,
-                can_delete_messages=True, can_manage_video_chats=True, can_restrict_members=True,
-                can_promote_members=False, can_change_info=True, can_invite_users=True,
-                can_post_stories=False, can_edit_stories=False, can_delete_stories=False,
-                can_pin_messages=True, can_manage_topics=False,
-                can_manage_direct_messages=False, can_manage_tags=False)
+                can_be_edited=False,
+                is_anonymous=False,
+                can_manage_chat=True,
+                can_delete_messages=True,
+                can_manage_video_chats=True,
+                can_restrict_members=True,
+                can_promote_members=False,
+                can_change_info=True,
+                can_invite_users=True,
+                can_post_stories=False,
+                can_edit_stories=False,
+                can_delete_stories=False,
+                can_pin_messages=True,
+                can_manage_topics=False,
+                can_manage_direct_messages=False,
+                can_manage_tags=False,
+            )
         elif status == "kicked":
             member["until_date"] = 0
         elif status == "restricted":
@@ -1008,19 +1055,31 @@ class FakeTelegramServer:
         return chat.members.get(user_id, "left")
 
     def _api_getMe(self, params: dict, files: dict) -> dict:
-        return {**self.bot_user, "can_join_groups": True,
-                "can_read_all_group_messages": not self.privacy_mode,
-                "supports_inline_queries": True, "can_connect_to_business": False,
-                "has_main_web_app": False}
+        return {
+            **self.bot_user,
+            "can_join_groups": True,
+            "can_read_all_group_messages": not self.privacy_mode,
+            "supports_inline_queries": True,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
 
     def _api_getChat(self, params: dict, files: dict) -> dict:
         chat = self._find_chat(params["chat_id"])
         if chat.type != "private" and chat.bot_status == "kicked":
             raise ApiError(403, TelegramErrors.kicked(chat.type))
-        info = {**chat.chat, "accent_color_id": 0, "max_reaction_count": 11,
-                "accepted_gift_types": {"unlimited_gifts": True, "limited_gifts": True,
-                                        "unique_gifts": True, "premium_subscription": True,
-                                        "gifts_from_channels": True}}
+        info = {
+            **chat.chat,
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": {
+                "unlimited_gifts": True,
+                "limited_gifts": True,
+                "unique_gifts": True,
+                "premium_subscription": True,
+                "gifts_from_channels": True,
+            },
+        }
         if chat.description:
             info["description"] = chat.description
         return info
@@ -1034,9 +1093,11 @@ class FakeTelegramServer:
         chat = self._find_chat(params["chat_id"])
         if chat.type == "private":
             raise ApiError(400, "Bad Request: there are no administrators in the private chat")
-        admins = [self._member_object(chat, self._resolve_user(uid), status)
-                  for uid, status in chat.members.items() if status in ("creator",
-                                                                          "administrator")]
+        admins = [
+            self._member_object(chat, self._resolve_user(uid), status)
+            for uid, status in chat.members.items()
+            if status in ("creator", "administrator")
+        ]
         if chat.bot_status == "administrator":
             admins.append(self._member_object(chat, self.bot_user, "administrator"))
         return admins
@@ -1052,16 +1113,21 @@ class FakeTelegramServer:
     def _api_leaveChat(self, params: dict, files: dict) -> bool:
         chat = self._find_chat(params["chat_id"])
         if chat.type == "private":
-            raise ApiError(400, "Bad Request: chat member status can't be changed in private "
-                           "chats")
+            raise ApiError(400, "Bad Request: chat member status can't be changed in private chats")
         if chat.bot_status in ("left", "kicked"):
             raise ApiError(403, TelegramErrors.not_member(chat.type))
         old = chat.bot_status
         chat.bot_status = "left"
-        self._queue_locked("my_chat_member", {
-            "chat": dict(chat.chat), "from": self.bot_user, "date": int(time.time()),
-            "old_chat_member": self._member_object(chat, self.bot_user, old),
-            "new_chat_member": self._member_object(chat, self.bot_user, "left")})
+        self._queue_locked(
+            "my_chat_member",
+            {
+                "chat": dict(chat.chat),
+                "from": self.bot_user,
+                "date": int(time.time()),
+                "old_chat_member": self._member_object(chat, self.bot_user, old),
+                "new_chat_member": self._member_object(chat, self.bot_user, "left"),
+            },
+        )
         return True
 
     def _queue_locked(self, kind: str, payload: dict) -> None:
@@ -1072,8 +1138,12 @@ class FakeTelegramServer:
     # --- sending --------------------------------------------------------------------------------
 
     def _new_bot_message(self, chat: ChatState, content: dict, params: dict) -> dict:
-        message: dict[str, Any] = {"message_id": chat.next_message_id, "from": self.bot_user,
-                                   "chat": dict(chat.chat), "date": int(time.time())}
+        message: dict[str, Any] = {
+            "message_id": chat.next_message_id,
+            "from": self.bot_user,
+            "chat": dict(chat.chat),
+            "date": int(time.time()),
+        }
         chat.next_message_id += 1
         reply_to = self._reply_target(chat, params)
         if reply_to is not None:
@@ -1103,8 +1173,9 @@ class FakeTelegramServer:
             raise ApiError(400, "Bad Request: message to be replied not found")
         return {k: v for k, v in target.message.items() if k != "reply_to_message"}
 
-    def _formatted(self, method: str, params: dict, key: str, entities_key: str,
-                   limit: int, *, required: bool) -> ParsedText | None:
+    def _formatted(
+        self, method: str, params: dict, key: str, entities_key: str, limit: int, *, required: bool
+    ) -> ParsedText | None:
         """Apply parse_mode like Telegram and check the length of what is left."""
         source = params.get(key)
         if source is None:
@@ -1117,8 +1188,7 @@ class FakeTelegramServer:
                 parsed = parse_html(source)
             except EntityParseError as error:
                 description = f"Bad Request: can't parse entities: {error}"
-                self._violate(method, f"{key}: invalid HTML: {error}: {source[:200]!r}",
-                              description)
+                self._violate(method, f"{key}: invalid HTML: {error}: {source[:200]!r}", description)
                 raise ApiError(400, description) from None
             for warning in parsed.warnings:
                 self._violate(method, f"{key}: {warning}")
@@ -1127,14 +1197,13 @@ class FakeTelegramServer:
             parsed = ParsedText(source, list(entities) if isinstance(entities, list) else [])
         parsed = strip_edges(parsed)
         if required and not parsed.text:
-            self._violate(method, f"{key} is empty after entity parsing: {source!r}",
-                          TelegramErrors.TEXT_EMPTY)
+            self._violate(method, f"{key} is empty after entity parsing: {source!r}", TelegramErrors.TEXT_EMPTY)
             raise ApiError(400, TelegramErrors.TEXT_EMPTY)
         if len(parsed.text) > limit:
-            error = TelegramErrors.TEXT_TOO_LONG if key == "text" else (
-                TelegramErrors.CAPTION_TOO_LONG)
-            self._violate(method, f"{key} has {len(parsed.text)} characters after entity "
-                          f"parsing (at most {limit})", error)
+            error = TelegramErrors.TEXT_TOO_LONG if key == "text" else (TelegramErrors.CAPTION_TOO_LONG)
+            self._violate(
+                method, f"{key} has {len(parsed.text)} characters after entity parsing (at most {limit})", error
+            )
             raise ApiError(400, error)
         return parsed
 
@@ -1163,10 +1232,12 @@ class FakeTelegramServer:
             if key in params:
                 location[key] = params[key]
         live_period = params.get("live_period")
-        if live_period is not None and not (60 <= live_period <= 86400 or live_period ==
-                                            0x7FFFFFFF):
-            self._violate("sendLocation", f"live_period {live_period} not in 60..86400",
-                          "Bad Request: wrong live location period specified")
+        if live_period is not None and not (60 <= live_period <= 86400 or live_period == 0x7FFFFFFF):
+            self._violate(
+                "sendLocation",
+                f"live_period {live_period} not in 60..86400",
+                "Bad Request: wrong live location period specified",
+            )
             raise ApiError(400, "Bad Request: wrong live location period specified")
         message = self._new_bot_message(chat, {"location": location}, params)
         if live_period:
@@ -1176,8 +1247,7 @@ class FakeTelegramServer:
     def _api_sendVenue(self, params: dict, files: dict) -> dict:
         chat = self._writable_chat(params["chat_id"])
         location = {"latitude": params["latitude"], "longitude": params["longitude"]}
-        venue: dict[str, Any] = {"location": location, "title": params["title"],
-                                 "address": params["address"]}
+        venue: dict[str, Any] = {"location": location, "title": params["title"], "address": params["address"]}
         for key in ("foursquare_id", "foursquare_type", "google_place_id", "google_place_type"):
             if key in params:
                 venue[key] = params[key]
@@ -1185,8 +1255,7 @@ class FakeTelegramServer:
 
     def _api_sendContact(self, params: dict, files: dict) -> dict:
         chat = self._writable_chat(params["chat_id"])
-        contact = {k: params[k] for k in ("phone_number", "first_name", "last_name", "vcard")
-                   if k in params}
+        contact = {k: params[k] for k in ("phone_number", "first_name", "last_name", "vcard") if k in params}
         return self._new_bot_message(chat, {"contact": contact}, params)
 
     def _store_file(self, field_name: str, value: Any, files: dict, kind: str) -> str:
@@ -1204,12 +1273,19 @@ class FakeTelegramServer:
     def _api_sendPhoto(self, params: dict, files: dict) -> dict:
         chat = self._writable_chat(params["chat_id"])
         file_id = self._store_file("photo", params.get("photo"), files, "photo")
-        parsed = self._formatted("sendPhoto", params, "caption", "caption_entities", 1024,
-                                 required=False)
+        parsed = self._formatted("sendPhoto", params, "caption", "caption_entities", 1024, required=False)
         size = len(self.files.get(file_id, ("", b""))[1])
-        content: dict[str, Any] = {"photo": [{"file_id": file_id,
-                                              "file_unique_id": f"u{file_id}"[:32],
-                                              "width": 800, "height": 600, "file_size": size}]}
+        content: dict[str, Any] = {
+            "photo": [
+                {
+                    "file_id": file_id,
+                    "file_unique_id": f"u{file_id}"[:32],
+                    "width": 800,
+                    "height": 600,
+                    "file_size": size,
+                }
+            ]
+        }
         if parsed is not None:
             content.update(self._text_content(parsed, "caption"))
         message = self._new_bot_message(chat, content, params)
@@ -1221,10 +1297,8 @@ class FakeTelegramServer:
     def _api_sendDocument(self, params: dict, files: dict) -> dict:
         chat = self._writable_chat(params["chat_id"])
         file_id = self._store_file("document", params.get("document"), files, "document")
-        parsed = self._formatted("sendDocument", params, "caption", "caption_entities", 1024,
-                                 required=False)
-        content: dict[str, Any] = {"document": {"file_id": file_id,
-                                                "file_unique_id": f"u{file_id}"[:32]}}
+        parsed = self._formatted("sendDocument", params, "caption", "caption_entities", 1024, required=False)
+        content: dict[str, Any] = {"document": {"file_id": file_id, "file_unique_id": f"u{file_id}"[:32]}}
         if parsed is not None:
             content.update(self._text_content(parsed, "caption"))
         return self._new_bot_message(chat, content, params)
@@ -1234,14 +1308,16 @@ class FakeTelegramServer:
         if file_id not in self.files:
             raise ApiError(400, "Bad Request: invalid file_id")
         path, content = self.files[file_id]
-        return {"file_id": file_id, "file_unique_id": f"u{file_id}"[:32],
-                "file_size": len(content), "file_path": path}
+        return {"file_id": file_id, "file_unique_id": f"u{file_id}"[:32], "file_size": len(content), "file_path": path}
 
     def _api_sendChatAction(self, params: dict, files: dict) -> bool:
         self._writable_chat(params["chat_id"])
         if params["action"] not in _CHAT_ACTIONS:
-            self._violate("sendChatAction", f"unknown action {params['action']!r}",
-                          "Bad Request: wrong parameter action in request")
+            self._violate(
+                "sendChatAction",
+                f"unknown action {params['action']!r}",
+                "Bad Request: wrong parameter action in request",
+            )
             raise ApiError(400, "Bad Request: wrong parameter action in request")
         return True
 
@@ -1255,8 +1331,11 @@ class FakeTelegramServer:
             chat = self.chats[where[0]]
             return chat, chat.messages[where[1]]
         if "chat_id" not in params or "message_id" not in params:
-            self._violate(method, "needs chat_id and message_id (or inline_message_id)",
-                          "Bad Request: message identifier is not specified")
+            self._violate(
+                method,
+                "needs chat_id and message_id (or inline_message_id)",
+                "Bad Request: message identifier is not specified",
+            )
             raise ApiError(400, "Bad Request: message identifier is not specified")
         chat = self._writable_chat(params["chat_id"])
         stored = chat.messages.get(params["message_id"])
@@ -1266,8 +1345,7 @@ class FakeTelegramServer:
             raise ApiError(400, TelegramErrors.MESSAGE_CANT_BE_EDITED)
         return chat, stored
 
-    def _apply_edit(self, stored: StoredMessage, changes: dict, removed: tuple[str, ...],
-                    markup: Any) -> dict:
+    def _apply_edit(self, stored: StoredMessage, changes: dict, removed: tuple[str, ...], markup: Any) -> dict:
         message = stored.message
         before = {k: message.get(k) for k in (*changes, *removed, "reply_markup")}
         new_markup = markup if isinstance(markup, dict) and "inline_keyboard" in markup else None
@@ -1289,8 +1367,7 @@ class FakeTelegramServer:
         _chat, stored = self._message_to_edit("editMessageText", params)
         if "text" not in stored.message:
             raise ApiError(400, TelegramErrors.NO_TEXT_TO_EDIT)
-        parsed = self._formatted("editMessageText", params, "text", "entities", 4096,
-                                 required=True)
+        parsed = self._formatted("editMessageText", params, "text", "entities", 4096, required=True)
         assert parsed is not None
         changes = self._text_content(parsed)
         changes.setdefault("entities", None)
@@ -1302,13 +1379,12 @@ class FakeTelegramServer:
 
     def _api_editMessageCaption(self, params: dict, files: dict) -> dict:
         _chat, stored = self._message_to_edit("editMessageCaption", params)
-        if not any(k in stored.message for k in ("photo", "document", "video", "audio",
-                                                   "animation", "voice")):
+        if not any(k in stored.message for k in ("photo", "document", "video", "audio", "animation", "voice")):
             raise ApiError(400, TelegramErrors.NO_CAPTION_TO_EDIT)
-        parsed = self._formatted("editMessageCaption", params, "caption", "caption_entities",
-                                 1024, required=False) or ParsedText("")
-        changes: dict[str, Any] = {"caption": parsed.text or None,
-                                   "caption_entities": parsed.entities or None}
+        parsed = self._formatted(
+            "editMessageCaption", params, "caption", "caption_entities", 1024, required=False
+        ) or ParsedText("")
+        changes: dict[str, Any] = {"caption": parsed.text or None, "caption_entities": parsed.entities or None}
         message = self._apply_edit(stored, changes, (), params.get("reply_markup"))
         for key in ("caption", "caption_entities"):
             if message.get(key) is None:
@@ -1325,15 +1401,13 @@ class FakeTelegramServer:
         location = stored.message.get("location")
         if location is None or stored.live_until is None or stored.live_until < time.time():
             raise ApiError(400, TelegramErrors.MESSAGE_NOT_LIVE)
-        new_location = {**location, "latitude": params["latitude"],
-                        "longitude": params["longitude"]}
+        new_location = {**location, "latitude": params["latitude"], "longitude": params["longitude"]}
         for key in ("horizontal_accuracy", "heading", "proximity_alert_radius"):
             if key in params:
                 new_location[key] = params[key]
         if "live_period" in params:
             new_location["live_period"] = params["live_period"]
-        return self._apply_edit(stored, {"location": new_location}, (),
-                                params.get("reply_markup"))
+        return self._apply_edit(stored, {"location": new_location}, (), params.get("reply_markup"))
 
     def _api_stopMessageLiveLocation(self, params: dict, files: dict) -> dict:
         _chat, stored = self._message_to_edit("stopMessageLiveLocation", params)
@@ -1371,8 +1445,7 @@ class FakeTelegramServer:
         query = self.callback_queries.get(params["callback_query_id"])
         if query is None or query.answer is not None:
             raise ApiError(400, TelegramErrors.QUERY_TOO_OLD)
-        query.answer = {k: params[k] for k in ("text", "show_alert", "url", "cache_time")
-                        if k in params}
+        query.answer = {k: params[k] for k in ("text", "show_alert", "url", "cache_time") if k in params}
         return True
 
     def _api_answerInlineQuery(self, params: dict, files: dict) -> bool:
@@ -1382,11 +1455,9 @@ class FakeTelegramServer:
         for result in params["results"]:
             content = result.get("input_message_content") or {}
             if "message_text" in content:
-                self._formatted("answerInlineQuery", content, "message_text", "entities", 4096,
-                                required=True)
+                self._formatted("answerInlineQuery", content, "message_text", "entities", 4096, required=True)
             if "caption" in result:
-                self._formatted("answerInlineQuery", result, "caption", "caption_entities", 1024,
-                                required=False)
+                self._formatted("answerInlineQuery", result, "caption", "caption_entities", 1024, required=False)
         query.answer = {k: v for k, v in params.items() if k != "inline_query_id"}
         return True
 
@@ -1438,8 +1509,7 @@ class FakeTelegramServer:
 
     def _synthesize(self, kind: str, depth: int) -> Any:
         """The smallest value of a schema type that python-telegram-bot can parse."""
-        primitives = {"Boolean": True, "True": True, "Integer": self.new_id(), "Float": 0.0,
-                      "String": "fake"}
+        primitives = {"Boolean": True, "True": True, "Integer": self.new_id(), "Float": 0.0, "String": "fake"}
         if kind in primitives:
             return primitives[kind]
         if kind.startswith("Array of") or depth > 4:
@@ -1451,8 +1521,7 @@ class FakeTelegramServer:
             return {"id": self.bot_id, "type": "private", "first_name": "fake"}
         if kind == "User":
             return self.bot_user
-        return {f["name"]: self._synthesize(f["types"][0], depth + 1)
-                for f in spec.get("fields", []) if f["required"]}
+        return {f["name"]: self._synthesize(f["types"][0], depth + 1) for f in spec.get("fields", []) if f["required"]}
 
 
 def _inline_result_content(result: dict) -> dict[str, Any]:
@@ -1475,12 +1544,12 @@ def _inline_result_content(result: dict) -> dict[str, Any]:
             message["entities"] = parsed.entities
         return message
     if "address" in content:
-        return {"location": location, "venue": {"location": location,
-                                                "title": content.get("title", ""),
-                                                "address": content["address"]}}
+        return {
+            "location": location,
+            "venue": {"location": location, "title": content.get("title", ""), "address": content["address"]},
+        }
     if "phone_number" in content:
-        return {"contact": {"phone_number": content["phone_number"],
-                            "first_name": content.get("first_name", "")}}
+        return {"contact": {"phone_number": content["phone_number"], "first_name": content.get("first_name", "")}}
     if content.get("latitude") is not None:
         return {"location": location}
     return {"text": result.get("title", "")}

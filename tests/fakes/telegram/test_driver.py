@@ -32,21 +32,25 @@ from .ptb import build_application, polling
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     payload = " ".join(context.args or [])
-    keyboard = ReplyKeyboardMarkup([[KeyboardButton("Send my location", request_location=True)]],
-                                   resize_keyboard=True)
+    keyboard = ReplyKeyboardMarkup([[KeyboardButton("Send my location", request_location=True)]], resize_keyboard=True)
     await update.effective_message.reply_text(
         f"<b>Welcome</b>, {update.effective_user.first_name}! &lt;payload: {payload}&gt;",
-        parse_mode=ParseMode.HTML, reply_markup=keyboard)
+        parse_mode=ParseMode.HTML,
+        reply_markup=keyboard,
+    )
 
 
 async def located(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     location = update.effective_message.location
-    pages = InlineKeyboardMarkup([[InlineKeyboardButton("Next ›", callback_data="page:2")],
-                                  [InlineKeyboardButton("Open OCM",
-                                                        url="https://openchargemap.org/site")]])
+    pages = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton("Next ›", callback_data="page:2")],
+            [InlineKeyboardButton("Open OCM", url="https://openchargemap.org/site")],
+        ]
+    )
     await update.effective_message.reply_text(
-        f"Chargers near {location.latitude:.4f}, {location.longitude:.4f}: page 1",
-        reply_markup=pages)
+        f"Chargers near {location.latitude:.4f}, {location.longitude:.4f}: page 1", reply_markup=pages
+    )
 
 
 async def page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -58,11 +62,14 @@ async def page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 @pytest.fixture
 async def bot(telegram_server):
-    app = build_application(telegram_server, [
-        CommandHandler("start", start),
-        MessageHandler(filters.LOCATION, located),
-        CallbackQueryHandler(page, pattern=r"^page:"),
-    ])
+    app = build_application(
+        telegram_server,
+        [
+            CommandHandler("start", start),
+            MessageHandler(filters.LOCATION, located),
+            CallbackQueryHandler(page, pattern=r"^page:"),
+        ],
+    )
     async with polling(app):
         yield app
 
@@ -121,11 +128,11 @@ async def test_pressing_needs_one_clear_label(telegram, telegram_server, bot):
 
 # --- live locations, venues, forwards, inline mode -----------------------------------------------
 
+
 async def describe_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if update.edited_message:
-        await context.bot.send_message(message.chat_id,
-                                       f"Moved to {message.location.latitude:.2f}")
+        await context.bot.send_message(message.chat_id, f"Moved to {message.location.latitude:.2f}")
     elif message.venue:
         await message.reply_text(f"Venue {message.venue.title}")
     elif message.forward_origin:
@@ -138,19 +145,26 @@ async def describe_location(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 async def inline_search(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.inline_query.query
-    await update.inline_query.answer([
-        InlineQueryResultArticle(id=str(n), title=f"{query} charger {n}",
-                                 input_message_content=InputTextMessageContent(f"Charger {n}"))
-        for n in (1, 2)
-    ], cache_time=0)
+    await update.inline_query.answer(
+        [
+            InlineQueryResultArticle(
+                id=str(n), title=f"{query} charger {n}", input_message_content=InputTextMessageContent(f"Charger {n}")
+            )
+            for n in (1, 2)
+        ],
+        cache_time=0,
+    )
 
 
 @pytest.fixture
 async def location_bot(telegram_server):
-    app = build_application(telegram_server, [
-        MessageHandler(filters.LOCATION, describe_location),
-        InlineQueryHandler(inline_search),
-    ])
+    app = build_application(
+        telegram_server,
+        [
+            MessageHandler(filters.LOCATION, describe_location),
+            InlineQueryHandler(inline_search),
+        ],
+    )
     async with polling(app):
         yield app
 
@@ -188,6 +202,7 @@ async def test_inline_query_returns_the_bots_results(telegram, location_bot):
 
 # --- groups --------------------------------------------------------------------------------------
 
+
 async def greet_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     change = update.my_chat_member
     if change.new_chat_member.status == ChatMember.MEMBER:
@@ -195,8 +210,7 @@ async def greet_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    member = await context.bot.get_chat_member(update.effective_chat.id,
-                                               update.effective_user.id)
+    member = await context.bot.get_chat_member(update.effective_chat.id, update.effective_user.id)
     if member.status in (ChatMember.ADMINISTRATOR, ChatMember.OWNER):
         await update.effective_message.reply_text("Subscribed.")
     else:
@@ -209,11 +223,14 @@ async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 @pytest.fixture
 async def group_bot(telegram_server):
-    app = build_application(telegram_server, [
-        ChatMemberHandler(greet_group, ChatMemberHandler.MY_CHAT_MEMBER),
-        CommandHandler("subscribe", subscribe),
-        MessageHandler(filters.TEXT & ~filters.COMMAND, echo),
-    ])
+    app = build_application(
+        telegram_server,
+        [
+            ChatMemberHandler(greet_group, ChatMemberHandler.MY_CHAT_MEMBER),
+            CommandHandler("subscribe", subscribe),
+            MessageHandler(filters.TEXT & ~filters.COMMAND, echo),
+        ],
+    )
     async with polling(app):
         yield app
 
@@ -276,10 +293,17 @@ async def test_basic_group_upgraded_to_supergroup_moves_the_chat(telegram, group
 
 async def inline_card(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     more = InlineKeyboardMarkup([[InlineKeyboardButton("More", callback_data="more")]])
-    await update.inline_query.answer([InlineQueryResultArticle(
-        id="poi-1", title="Tesco Bow", reply_markup=more,
-        input_message_content=InputTextMessageContent("<b>Tesco Bow</b> 2 × CCS",
-                                                      parse_mode=ParseMode.HTML))], cache_time=0)
+    await update.inline_query.answer(
+        [
+            InlineQueryResultArticle(
+                id="poi-1",
+                title="Tesco Bow",
+                reply_markup=more,
+                input_message_content=InputTextMessageContent("<b>Tesco Bow</b> 2 × CCS", parse_mode=ParseMode.HTML),
+            )
+        ],
+        cache_time=0,
+    )
 
 
 async def expand_inline_card(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -287,10 +311,10 @@ async def expand_inline_card(update: Update, context: ContextTypes.DEFAULT_TYPE)
     await update.callback_query.edit_message_text("Tesco Bow: 2 × CCS 50 kW, open 24/7")
 
 
-async def test_an_inline_result_sent_to_a_group_is_edited_by_its_inline_id(telegram,
-                                                                           telegram_server):
-    app = build_application(telegram_server, [InlineQueryHandler(inline_card),
-                                              CallbackQueryHandler(expand_inline_card)])
+async def test_an_inline_result_sent_to_a_group_is_edited_by_its_inline_id(telegram, telegram_server):
+    app = build_application(
+        telegram_server, [InlineQueryHandler(inline_card), CallbackQueryHandler(expand_inline_card)]
+    )
     ada, bob = telegram.user("Ada"), telegram.user("Bob")
     club = telegram.group("EV Club", members=[ada, bob])
     async with polling(app):

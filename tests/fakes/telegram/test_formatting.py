@@ -29,10 +29,11 @@ def test_emoji_outside_the_bmp_count_two_utf16_units():
 
 def test_entities_and_allowed_tags():
     parsed = parse_html(
-        "&lt;&gt;&amp;&quot;&#39;&#x41; <tg-spoiler>s</tg-spoiler> <span class=\"tg-spoiler\">t"
-        "</span> <pre><code class=\"language-python\">x</code></pre> <blockquote expandable>q"
+        '&lt;&gt;&amp;&quot;&#39;&#x41; <tg-spoiler>s</tg-spoiler> <span class="tg-spoiler">t'
+        '</span> <pre><code class="language-python">x</code></pre> <blockquote expandable>q'
         "</blockquote> <u>u</u><ins>i</ins><s>s</s><del>d</del><strike>k</strike><em>e</em>"
-        "<strong>g</strong>")
+        "<strong>g</strong>"
+    )
 
     assert parsed.text.startswith("<>&\"'A s t x q ")
     kinds = [e["type"] for e in parsed.entities]
@@ -41,16 +42,19 @@ def test_entities_and_allowed_tags():
     assert parsed.warnings == []
 
 
-@pytest.mark.parametrize(("source", "error"), [
-    ("a <br> b", 'Unsupported start tag "br" at byte offset 2'),
-    ("<p>x</p>", 'Unsupported start tag "p" at byte offset 0'),
-    ("<b>x", 'Can\'t find end tag corresponding to start tag "b"'),
-    ("<b><i>x</b></i>", 'Unmatched end tag at byte offset 7, expected "</i>", found "</b>"'),
-    ("x</b>", "Unexpected end tag at byte offset 1"),
-    ("1 < 2", "Can't find end of the entity starting at byte offset 2"),
-    ("<span>x</span>", 'Tag "span" must have class "tg-spoiler"'),
-    ("é<br>", 'Unsupported start tag "br" at byte offset 2'),
-])
+@pytest.mark.parametrize(
+    ("source", "error"),
+    [
+        ("a <br> b", 'Unsupported start tag "br" at byte offset 2'),
+        ("<p>x</p>", 'Unsupported start tag "p" at byte offset 0'),
+        ("<b>x", 'Can\'t find end tag corresponding to start tag "b"'),
+        ("<b><i>x</b></i>", 'Unmatched end tag at byte offset 7, expected "</i>", found "</b>"'),
+        ("x</b>", "Unexpected end tag at byte offset 1"),
+        ("1 < 2", "Can't find end of the entity starting at byte offset 2"),
+        ("<span>x</span>", 'Tag "span" must have class "tg-spoiler"'),
+        ("é<br>", 'Unsupported start tag "br" at byte offset 2'),
+    ],
+)
 def test_invalid_html_fails_with_telegrams_words(source, error):
     with pytest.raises(EntityParseError) as raised:
         parse_html(source)

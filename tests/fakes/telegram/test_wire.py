@@ -34,8 +34,7 @@ def exchange(server: FakeTelegramServer, raw: bytes, responses: int = 1) -> list
 
 
 def request(path: str, body: bytes = b"", headers: str = "") -> bytes:
-    return (f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n{headers}\r\n"
-            .encode() + body)
+    return f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n{headers}\r\n".encode() + body
 
 
 @pytest.fixture
@@ -52,9 +51,11 @@ def test_pipelined_requests_are_answered_in_order(telegram_server, path):
 
 def test_chunked_body_and_expect_continue(telegram_server):
     body = b'{"offset": 5}'
-    raw = (f"POST /bot{telegram_server.token}/getUpdates HTTP/1.1\r\nHost: x\r\n"
-           "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
-           "Expect: 100-continue\r\n\r\n").encode()
+    raw = (
+        f"POST /bot{telegram_server.token}/getUpdates HTTP/1.1\r\nHost: x\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+        "Expect: 100-continue\r\n\r\n"
+    ).encode()
     raw += b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
 
     (answer,) = exchange(telegram_server, raw)
@@ -77,8 +78,7 @@ def test_malformed_request_line_gets_400(telegram_server):
 
 
 def test_bad_json_body_gets_telegrams_answer(telegram_server, path):
-    (answer,) = exchange(telegram_server, request(
-        path, b"{nope", "Content-Type: application/json\r\n"))
+    (answer,) = exchange(telegram_server, request(path, b"{nope", "Content-Type: application/json\r\n"))
 
     assert answer.endswith(b"Bad Request: can't parse JSON encoded request\"}")
 

@@ -140,8 +140,7 @@ class _HttpProtocol(asyncio.Protocol):
                 continue
             if inspect.isawaitable(result):
                 self._busy = asyncio.ensure_future(result)
-                self._busy.add_done_callback(lambda task, close=close: self._finished(task,
-                                                                                      close))
+                self._busy.add_done_callback(lambda task, close=close: self._finished(task, close))
                 return
             self._write(result, close)
 
@@ -163,10 +162,12 @@ class _HttpProtocol(asyncio.Protocol):
             reason = HTTPStatus(response.status).phrase
         except ValueError:
             reason = "Unknown"
-        head = (f"HTTP/1.1 {response.status} {reason}\r\n"
-                f"Content-Type: {response.content_type}\r\n"
-                f"Content-Length: {len(response.body)}\r\n"
-                f"Connection: {'close' if close else 'keep-alive'}\r\n\r\n")
+        head = (
+            f"HTTP/1.1 {response.status} {reason}\r\n"
+            f"Content-Type: {response.content_type}\r\n"
+            f"Content-Length: {len(response.body)}\r\n"
+            f"Connection: {'close' if close else 'keep-alive'}\r\n\r\n"
+        )
         self._transport.write(head.encode("latin-1") + response.body)
         if close:
             self._closing = True
