@@ -1,4 +1,4 @@
-"""Translations (gettext catalogs under ``locales/``) and locale-aware formatting.
+"""Translations (gettext catalogs under ``ocm_bot/locales/``) and locale-aware formatting.
 
 Every user-facing string goes through a :class:`Translator`; message ids are the English text, and
 placeholders are filled with ``str.format`` after translation, so translators can move them::
@@ -9,14 +9,16 @@ placeholders are filled with ``str.format`` after translation, so translators ca
     t.number(3.7)            # "3,7"
 
 ``python -m ocm_bot.i18n extract`` refreshes the catalogs from the code (English is filled with the
-message ids, so it is always complete); ``python -m ocm_bot.i18n compile`` builds the ``.mo`` files,
-which the run and test commands do on every start.
+message ids, so it is always complete). The ``.po`` files are the one truth and ship inside the
+package: each is compiled in memory the first time its language is used (about 30 ms), so an
+installed wheel, a container or a Procfile platform speaks every language with no build step.
+``python -m ocm_bot.i18n check`` compiles them all and fails on a broken catalog.
 """
 
 from __future__ import annotations
 
 import gettext as _gettext
-import os
+import io
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,7 +31,7 @@ from babel.dates import format_timedelta
 from babel.numbers import format_decimal
 
 DOMAIN = "ocm_bot"
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 SOURCE_LANGUAGE = "en"
 
 
@@ -95,8 +97,26 @@ class Translator:
 def translator(language: str | None = None) -> Translator:
     """The translator for ``language`` (falls back to English where a catalog is missing)."""
     lang = negotiate_language(language)
-    catalog = _gettext.translation(DOMAIN, localedir=LOCALES_DIR, languages=[lang], fallback=True)
-    return Translator(lang, catalog)
+    return Translator(lang, _load_catalog(lang))
+
+
+def _load_catalog(language: str) -> _gettext.NullTranslations:
+    """The language's ``.po`` compiled in memory; no catalog means the message ids (English)."""
+    po_path = LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not po_path.exists():
+        return _gettext.NullTranslations()
+    return _gettext.GNUTranslations(io.BytesIO(_compile(po_path, language)))
+
+
+def _compile(po_path: Path, language: str) -> bytes:
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with po_path.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog, use_fuzzy=False)
+    return compiled.getvalue()
 
 
 # Catalog maintenance -----------------------------------------------------------------------------
@@ -106,23 +126,13 @@ def _po_files() -> Iterable[Path]:
     return sorted(LOCALES_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
 
 
-def compile_catalogs() -> int:
-    """Compile every ``.po`` into its ``.mo``; returns how many were written."""
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-
-    count = 0
-    for po_path in _po_files():
-        with po_path.open("rb") as handle:
-            catalog = read_po(handle, locale=po_path.parent.parent.name)
-        # Written aside and renamed, so a running bot never reads half a catalog.
-        temporary = po_path.with_suffix(f".mo.{os.getpid()}.tmp")
-        with temporary.open("wb") as handle:
-            write_mo(handle, catalog, use_fuzzy=False)
-        os.replace(temporary, po_path.with_suffix(".mo"))
-        count += 1
+def check_catalogs() -> int:
+    """Compile every catalog (in memory); returns how many, raising on a broken one."""
+    files = list(_po_files())
+    for po_path in files:
+        _compile(po_path, po_path.parent.parent.name)
     translator.cache_clear()
-    return count
+    return len(files)
 
 
 def extract_catalogs(languages: Iterable[str] = ()) -> None:
@@ -174,13 +184,13 @@ def extract_catalogs(languages: Iterable[str] = ()) -> None:
 
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else ""
-    if command == "compile":
-        compile_catalogs()
+    if command == "check":
+        print(f"{check_catalogs()} catalogs compile")
         return 0
     if command == "extract":
         extract_catalogs(argv[1:])
         return 0
-    print("usage: python -m ocm_bot.i18n {compile | extract [LANG ...]}", file=sys.stderr)
+    print("usage: python -m ocm_bot.i18n {check | extract [LANG ...]}", file=sys.stderr)
     return 2
 
 

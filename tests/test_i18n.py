@@ -1,8 +1,7 @@
 """Translations: every message the code uses is in every catalog, placeholders survive translation,
 the driver's language is chosen as promised, and plural forms follow each language's rules.
 
-The translator reads the compiled .mo files, as the bot does; scripts/test compiles them before the
-tests run (compiling here would rewrite them under the feet of the other test workers)."""
+The translator compiles the packaged .po files in memory, as the installed bot does."""
 
 from __future__ import annotations
 
