@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -247,12 +248,16 @@ def _list(value: Any) -> list[Any]:
 
 # Some imported records carry the word "null" where the field is empty (UK registry data).
 _EMPTY_WORDS = frozenset({"null", "none", "n/a"})
+# JSON may spell half a UTF-16 pair ("\ud800"); such a string cannot be encoded to send anywhere.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _text(value: Any) -> str | None:
     if value is None or isinstance(value, (dict, list)):
         return None
     text = (value if type(value) is str else str(value)).strip()
+    if not text.isascii():
+        text = _LONE_SURROGATE.sub("\ufffd", text)
     if text.lower() in _EMPTY_WORDS:
         return None
     return text or None
