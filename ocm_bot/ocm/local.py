@@ -10,8 +10,13 @@ selects this source instead of the API client. It reads:
   ``data/<ISO country>/OCM-<id>.json`` file per POI, each holding one POI object from
   ``/poi?compact=true&verbose=false&includecomments=true``.
 
-Any of them may be gzip-compressed (``.gz``). Reference data comes from a ``referencedata.json``
-next to the file (inside the directory for a directory), else from the copy bundled with the bot.
+Any of them may be gzip-compressed (``.gz``); a JSON object may also be a ``{"data": [...]}``
+wrapper or a GeoJSON FeatureCollection whose features' properties are POIs (placed at their Point
+geometry). Reading is lenient and says what it did: a byte-order mark is ignored, bytes that are not
+UTF-8 are read as Latin-1, and a line, a file or the rest of a file cut short that cannot be read is
+skipped with a warning naming the file and line; a dump that yields no charger is an error naming
+it. Reference data comes from a ``referencedata.json`` next to the file (inside the directory for
+a directory), else from the copy bundled with the bot (with a warning: names may be missing).
 POIs are turned into :class:`~ocm_bot.ocm.models.Charger` objects by the API client's parser
 (:func:`ocm_bot.ocm.parse.parse_poi`), so both sources give equal objects.
 
@@ -52,6 +57,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import codecs
 import contextlib
 import dataclasses
 import gc
@@ -66,6 +72,7 @@ import os
 import re
 import time
 import weakref
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -88,7 +95,7 @@ DEFAULT_MAX_RESULTS = 100  # OCM's APIRequestParams.MaxResults
 REMOVED_STATUS_IDS = frozenset({200, 210})  # Removed (Decommissioned), Removed (Duplicate Listing)
 PUBLISHED_SUBMISSION_IDS = frozenset({100, 200})  # Imported and Published, Submission Published
 REFERENCE_FILE_NAME = "referencedata.json"
-POI_FILE_SUFFIXES = (".json", ".jsonl", ".ndjson")
+POI_FILE_SUFFIXES = (".json", ".jsonl", ".ndjson", ".geojson")
 BUNDLED_DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "ocm"
 
 _SEPARATORS = re.compile(r"[\s,]*")
@@ -344,17 +351,41 @@ def _lowered(value: Any) -> Any:
 
 
 # Reading dumps ----------------------------------------------------------------------------------
+#
+# A dump is whatever an operator had at hand, so reading is lenient and says what it did: a file
+# or a line that cannot be read is skipped with a warning naming it (see _Problems), a byte-order
+# mark is ignored, bytes that are not UTF-8 are read as Latin-1, and a JSON object may be one POI,
+# a {"data": [...]} wrapper or a GeoJSON FeatureCollection whose properties are POIs. Only a dump
+# that yields no charger at all is an error (see _read_index).
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+_LATIN_1 = "ocm-bot-latin-1"
+MAC_METADATA_PREFIX = "._"  # AppleDouble files macOS leaves next to each file it copies
+
+
+def _latin_1_fallback(error: UnicodeError) -> tuple[str, int]:
+    """Decode bytes that are not UTF-8 as Latin-1 (every byte is a Latin-1 character)."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    return error.object[error.start : error.end].decode("latin-1"), error.end
+
+
+codecs.register_error(_LATIN_1, _latin_1_fallback)
 
 
 def _open_binary(path: Path) -> IO[bytes]:
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
 
-def _poi_files(directory: Path) -> list[Path]:
+def _poi_files(directory: Path, ignored: list[Path] | None = None) -> list[Path]:
     files = []
     for path in directory.rglob("*"):
         name = path.name.lower().removesuffix(".gz")
         if name.endswith(POI_FILE_SUFFIXES) and not name.startswith("referencedata") and path.is_file():
+            if path.name.startswith(MAC_METADATA_PREFIX):
+                if ignored is not None:
+                    ignored.append(path)
+                continue
             files.append(path)
     return sorted(files)
 
@@ -362,35 +393,190 @@ def _poi_files(directory: Path) -> list[Path]:
 PoiLocation = bytes | tuple[str, int, int]
 """Where a reader found a POI: its JSON text, or (path, offset, length) (length -1: the whole file)."""
 
+Origin = tuple[str, int | str]
+"""The file and the line (or "byte N") a POI was read from, to name it in a warning."""
 
-def _raw_pois(path: Path) -> Iterator[tuple[Any, PoiLocation]]:
-    """Every top-level JSON value of a dump file, and where it is: array items, lines, or one object."""
+Found = tuple[Any, PoiLocation | None, Origin | None]
+"""One record a reader found: the JSON value, where its text is, and where to say it came from."""
+
+
+class _Problems:
+    """What reading a dump skipped or guessed: the first few named (file and line), the rest counted.
+
+    A dump of OCM's whole world may hold thousands of odd records; the operator needs to know
+    that and where to look, not thousands of log lines.
+    """
+
+    SHOWN = 20
+
+    def __init__(self) -> None:
+        self.shown: list[str] = []
+        self.count = 0
+
+    def add(self, message: str) -> None:
+        self.count += 1
+        if len(self.shown) < self.SHOWN:
+            self.shown.append(message)
+
+    def merge(self, shown: list[str], count: int) -> None:
+        for message in shown:
+            self.add(message)
+        self.count += count - len(shown)
+
+    def log(self) -> None:
+        for message in self.shown:
+            log.warning("local OCM data: %s", message)
+        if self.count > len(self.shown):
+            log.warning("local OCM data: %d more problems like these", self.count - len(self.shown))
+
+
+def _label(origin: Origin) -> str:
+    path, position = origin
+    return f"{path} line {position}" if isinstance(position, int) else f"{path} {position}"
+
+
+def _decoded(data: bytes) -> tuple[str, int | None]:
+    """UTF-8 text (without a byte-order mark), and the first line that had to be read as Latin-1."""
+    data = data.removeprefix(_UTF8_BOM)
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as error:
+        return data.decode("utf-8", _LATIN_1), data.count(b"\n", 0, error.start) + 1
+
+
+def _json_line(line: bytes) -> tuple[Any, bytes | None]:
+    """The JSON value of one line, and its text again as UTF-8 when the line was not UTF-8 (else None)."""
+    try:
+        return json.loads(line), None  # json reads UTF-8 bytes with or without a byte-order mark
+    except UnicodeDecodeError:
+        text, _ = _decoded(line)
+        return json.loads(text), text.encode()
+
+
+def _looks_like_json_lines(head: bytes) -> bool:
+    """Whether the first non-blank lines of a file start JSON lines (an object on one line)."""
+    lines = (line for line in head.removeprefix(_UTF8_BOM).split(b"\n", 3)[:3] if line.strip())
+    for line in itertools.islice(lines, 2):
+        if not line.lstrip().startswith(b"{"):
+            return False
+        try:
+            value = _json_line(line)[0]
+        except ValueError:
+            continue  # a broken first line: the second one decides
+        return isinstance(value, dict) and not _is_container(value)
+    return False
+
+
+def _is_container(document: Mapping[str, Any]) -> bool:
+    """A JSON object that holds POIs rather than being one: GeoJSON, or a ``{"data": [...]}`` wrapper."""
+    lowered = {str(key).lower(): value for key, value in document.items()}
+    if str(lowered.get("type")).lower() in ("featurecollection", "feature"):
+        return True
+    return isinstance(lowered.get("data"), list) and "addressinfo" not in lowered
+
+
+def _raw_pois(path: Path, problems: _Problems) -> Iterator[Found]:
+    """Every POI-like JSON value of a dump file: array items, lines, or what one JSON object holds."""
     compressed = path.suffix == ".gz"
     with _open_binary(path) as stream:
         head = stream.read(_READ_CHUNK)
-        start = head.lstrip()[:1]
+        start = head.removeprefix(_UTF8_BOM).lstrip()[:1]
         if start == b"[":
-            text = io.TextIOWrapper(io.BufferedReader(_Prepend(head, stream)), encoding="utf-8-sig")
-            yield from _array_items(text, path)
+            yield from _array_items(_Utf8Text(head, stream), path, problems)
             return
         if start == b"{":
-            first_line, _, _ = head.partition(b"\n")
-            try:
-                first = json.loads(first_line)
-            except ValueError:
-                first = None
-            if isinstance(first, dict):
-                yield from _json_lines(_Prepend(head, stream), path, keep_text=compressed)
+            if _looks_like_json_lines(head):
+                yield from _json_lines(_Prepend(head, stream), path, problems, keep_text=compressed)
                 return
-            data = head + stream.read()
-            try:
-                yield json.loads(data), data if compressed else (str(path), 0, -1)
-            except ValueError as error:
-                raise LocalDataError(f"{path} is not valid JSON: {error}") from error
+            yield from _json_document(head + stream.read(), path, problems, compressed=compressed)
             return
         if not start:
+            problems.add(f"{path} is empty; skipped")
             return
         raise LocalDataError(f"{path} is neither a JSON array, JSON lines nor a JSON object of POIs")
+
+
+def _json_document(data: bytes, path: Path, problems: _Problems, *, compressed: bool) -> Iterator[Found]:
+    """One JSON object: a POI (OCM's export), a ``{"data": [...]}`` wrapper, or a GeoJSON FeatureCollection."""
+    text, latin_1_line = _decoded(data)
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        raise LocalDataError(f"{path} is not valid JSON: {error}") from error
+    if latin_1_line is not None:
+        problems.add(f"{path} line {latin_1_line}: not UTF-8; read as Latin-1")
+    name = str(path)
+    if isinstance(document, dict) and _is_container(document):
+        lowered = {str(key).lower(): value for key, value in document.items()}
+        if "data" not in lowered:
+            yield from _geojson_pois(lowered, path)
+            return
+        for number, item in enumerate(lowered["data"], 1):
+            yield item, None, (name, f"item {number} of data")
+        return
+    clean = not compressed and latin_1_line is None
+    yield document, (name, 0, -1) if clean else text.encode(), (name, 1)
+
+
+def _geojson_pois(collection: Mapping[str, Any], path: Path) -> Iterator[Found]:
+    """The OCM POIs in a GeoJSON file's properties, each placed where its Point geometry is."""
+    features = collection.get("features") if "features" in collection else [collection]
+    if not isinstance(features, list):
+        raise LocalDataError(f"{path} is GeoJSON without a list of features")
+    pois = [_poi_of_feature(feature) for feature in features]
+    if features and not any(poi is not None and _ci(poi).get("id") is not None for poi in pois):
+        raise LocalDataError(
+            f"{path} is GeoJSON, but its features' properties are not OCM POIs (no ID); "
+            "export POIs from OCM (GET /poi) instead"
+        )
+    name = str(path)
+    for number, poi in enumerate(pois, 1):
+        yield poi, None, (name, f"feature {number}")
+
+
+def _poi_of_feature(feature: Any) -> dict[str, Any] | None:
+    if not isinstance(feature, Mapping) or not isinstance(feature.get("properties"), Mapping):
+        return None
+    poi = dict(feature["properties"])
+    if "ID" not in poi and "id" not in poi and feature.get("id") is not None:
+        poi["ID"] = feature["id"]
+    geometry = feature.get("geometry")
+    coordinates = geometry.get("coordinates") if isinstance(geometry, Mapping) else None
+    is_point = isinstance(geometry, Mapping) and geometry.get("type") == "Point"
+    if is_point and isinstance(coordinates, list) and len(coordinates) >= 2:
+        key = next((k for k in poi if str(k).lower() == "addressinfo"), "AddressInfo")
+        address = dict(poi[key]) if isinstance(poi.get(key), Mapping) else {}
+        for name in [k for k in address if str(k).lower() in ("latitude", "longitude")]:
+            del address[name]
+        address["Latitude"], address["Longitude"] = coordinates[1], coordinates[0]  # GeoJSON: lon, lat
+        poi[key] = address
+    return poi
+
+
+class _Utf8Text:
+    """A dump's bytes read as text: UTF-8 without a byte-order mark; from the first byte that is not
+    UTF-8 on, such bytes are read as Latin-1 (``latin_1_line`` says where that began)."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self._head = head.removeprefix(_UTF8_BOM)
+        self._rest = rest
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._lines = 0
+        self.latin_1_line: int | None = None
+
+    def read(self, size: int) -> str:
+        if self._head:
+            data, self._head = self._head, b""
+        else:
+            data = self._rest.read(size)
+        try:
+            text = self._decoder.decode(data, final=not data)
+        except UnicodeDecodeError as error:  # error.object: what the decoder held back, then data
+            self.latin_1_line = self._lines + error.object.count(b"\n", 0, error.start) + 1
+            self._decoder = codecs.getincrementaldecoder("utf-8")(_LATIN_1)
+            text = self._decoder.decode(error.object, final=not data)
+        self._lines += data.count(b"\n")
+        return text
 
 
 class _Prepend(io.RawIOBase):
@@ -414,8 +600,9 @@ class _Prepend(io.RawIOBase):
         return len(data)
 
 
-def _json_lines(stream: IO[bytes], path: Path, *, keep_text: bool) -> Iterator[tuple[Any, PoiLocation]]:
+def _json_lines(stream: IO[bytes], path: Path, problems: _Problems, *, keep_text: bool) -> Iterator[Found]:
     bad = 0
+    latin_1: list[int] = []
     name = str(path)
     offset = 0
     for number, raw in enumerate(io.BufferedReader(stream), 1):
@@ -424,49 +611,79 @@ def _json_lines(stream: IO[bytes], path: Path, *, keep_text: bool) -> Iterator[t
         if not line:
             continue
         try:
-            yield json.loads(line), line if keep_text else (name, start, len(raw))
-        except ValueError:
+            item, recoded = _json_line(line)
+        except ValueError as error:
             bad += 1
-            log.debug("%s line %d is not JSON", path, number)
-    if bad:
-        log.warning("%s: skipped %d lines that are not JSON", path, bad)
+            if bad <= 3:
+                problems.add(f"{path} line {number} is not JSON ({error}); skipped")
+            continue
+        if recoded is not None:
+            latin_1.append(number)
+        where = recoded if recoded is not None else line if keep_text else (name, start, len(raw))
+        yield item, where, (name, number)
+    if bad > 3:
+        problems.add(f"{path}: skipped {bad} lines that are not JSON in all")
+    if latin_1:
+        lines = ", ".join(map(str, latin_1[:5])) + (" ..." if len(latin_1) > 5 else "")
+        in_all = f" ({len(latin_1)} lines in all)" if len(latin_1) > 1 else ""
+        problems.add(f"{path} line {lines}: not UTF-8; read as Latin-1{in_all}")
 
 
-def _array_items(text: IO[str], path: Path) -> Iterator[tuple[Any, PoiLocation]]:
-    """Items of a JSON array, decoded one at a time so a large dump never sits in memory as dicts."""
+def _array_items(text: _Utf8Text, path: Path, problems: _Problems) -> Iterator[Found]:
+    """Items of a JSON array, decoded one at a time so a large dump never sits in memory as dicts.
+
+    An array cut short (a download that stopped) gives the items before the cut and a warning.
+    """
     decoder = json.JSONDecoder()
-    buffer = text.read(_READ_CHUNK).lstrip()
+    name = str(path)
+    first = text.read(_READ_CHUNK)
+    buffer = first.lstrip()
     if not buffer.startswith("["):
         raise LocalDataError(f"{path} does not start with a JSON array")
     position, at_end = 1, False
-    while True:
-        position = _SEPARATORS.match(buffer, position).end()
-        if position >= len(buffer) and not at_end:
-            buffer, position = buffer[position:] + text.read(_READ_CHUNK), 0
-            at_end = position >= len(buffer)
-            continue
-        if position >= len(buffer):
-            raise LocalDataError(f"{path} ends inside the JSON array")
-        if buffer[position] == "]":
-            return
-        try:
-            item, end = decoder.raw_decode(buffer, position)
-        except json.JSONDecodeError as error:
-            more = "" if at_end else text.read(_READ_CHUNK)
-            if not more:
-                raise LocalDataError(f"{path} is not valid JSON: {error}") from error
-            buffer, position = buffer[position:] + more, 0
-            continue
-        if end == len(buffer) and not at_end:  # a number may go on in the next chunk
-            more = text.read(_READ_CHUNK)
-            if more:
+    # the line number at buffer[counted], counted as the buffer moves on (dumps are large)
+    line, counted = 1 + first.count("\n", 0, len(first) - len(buffer)), 0
+    try:
+        while True:
+            position = _SEPARATORS.match(buffer, position).end()
+            if position >= len(buffer) and not at_end:
+                line, counted = line + buffer.count("\n", counted, position), 0
+                buffer, position = buffer[position:] + text.read(_READ_CHUNK), 0
+                at_end = position >= len(buffer)
+                continue
+            if position >= len(buffer):
+                at = line + buffer.count("\n", counted, position)
+                raise LocalDataError(f"{path} line {at}: the file ends inside the JSON array")
+            if buffer[position] == "]":
+                return
+            try:
+                item, end = decoder.raw_decode(buffer, position)
+            except json.JSONDecodeError as error:
+                more = "" if at_end else text.read(_READ_CHUNK)
+                if not more:
+                    raise LocalDataError(
+                        f"{path} line {line + buffer.count(chr(10), counted, error.pos)}: the JSON array is cut "
+                        f"short or broken here ({error.msg})"
+                    ) from error
+                line, counted = line + buffer.count("\n", counted, position), 0
                 buffer, position = buffer[position:] + more, 0
                 continue
-            at_end = True
-        yield item, buffer[position:end].encode()
-        position = end
-        if position > _READ_CHUNK:
-            buffer, position = buffer[position:], 0
+            if end == len(buffer) and not at_end:  # a number may go on in the next chunk
+                more = text.read(_READ_CHUNK)
+                if more:
+                    line, counted = line + buffer.count("\n", counted, position), 0
+                    buffer, position = buffer[position:] + more, 0
+                    continue
+                at_end = True
+            line, counted = line + buffer.count("\n", counted, position), position
+            yield item, buffer[position:end].encode(), (name, line)
+            position = end
+            if position > _READ_CHUNK:
+                line, counted = line + buffer.count("\n", counted, position), 0
+                buffer, position = buffer[position:], 0
+    finally:
+        if text.latin_1_line is not None:
+            problems.add(f"{path} line {text.latin_1_line}: not UTF-8; read as Latin-1 from there on")
 
 
 def reference_path_for(path: Path) -> Path | None:
@@ -663,47 +880,86 @@ def _frozen(index: _Index) -> _Index:
 
 
 def build_index(
-    pois: Iterable[tuple[Any, PoiLocation | None]],
+    pois: Iterable[Found],
     reference: ReferenceData,
     *,
     cell_degrees: float = 0.1,
     signature: tuple[Any, ...] = (),
+    problems: _Problems | None = None,
 ) -> _Index:
+    problems = problems if problems is not None else _Problems()
     dump = _DumpFiles()
     entries: list[_Entry] = []
     skipped = 0
     collecting = gc.isenabled()
     gc.disable()  # millions of new objects, none of them garbage: cyclic GC passes would only slow this
     try:
-        for item, found in pois:
+        for item, found, origin in pois:
             entry = _entry_from(item, dump.where(found) if found is not None else None, reference)
             if entry is None:
                 skipped += 1
+                if origin is not None:
+                    problems.add(f"{_label(origin)}: not an OCM POI with an ID and usable coordinates; skipped")
             else:
                 entries.append(entry)
     finally:
         if collecting:
             gc.enable()
-    if skipped:
+    if skipped and not problems.count:
         log.warning("local OCM data: skipped %d POIs without an ID or usable coordinates", skipped)
     return _frozen(_Index(reference, entries, cell_degrees, signature, skipped, dump=dump))
 
 
+def _file_pois(file: Path, problems: _Problems) -> Iterator[Found]:
+    """The POIs of one dump file; a file that cannot be read (or not to its end) is a problem, not a failure."""
+    read = 0
+    try:
+        for found in _raw_pois(file, problems):
+            read += 1
+            yield found
+    except LocalDataError as error:
+        problems.add(f"{error}; {'the rest of the file' if read else 'the file'} is skipped")
+    except (OSError, EOFError, zlib.error) as error:  # a broken or cut gzip stream, a file that went away
+        problems.add(f"{file} cannot be read ({error}); {'the rest of the file' if read else 'the file'} is skipped")
+
+
 def _read_index(path: Path, reference_path: Path | None, cell_degrees: float, workers: int | None = None) -> _Index:
+    """Every readable POI of the dump at ``path``; raises :class:`LocalDataError` when there is none."""
     if not path.exists():
         raise LocalDataError(f"the OCM data file {path} does not exist")
     signature = _signature(path, reference_path)
     reference = load_reference(reference_path)
-    files = _poi_files(path) if path.is_dir() else [path]
+    problems = _Problems()
+    metadata: list[Path] = []
+    files = _poi_files(path, metadata) if path.is_dir() else [path]
+    if metadata:
+        more = f" and {len(metadata) - 1} more" if len(metadata) > 1 else ""
+        problems.add(f"{metadata[0]}{more}: macOS metadata (._*), not POIs; skipped")
     try:
         size = sum(file.stat().st_size for file in files)
         workers = workers if workers is not None else _default_workers(size)
         if workers > 1:
-            return _read_in_parallel(files, reference, cell_degrees, signature, workers)
-        pois = (item for file in files for item in _raw_pois(file))
-        return build_index(pois, reference, cell_degrees=cell_degrees, signature=signature)
+            index = _read_in_parallel(files, reference, cell_degrees, signature, workers, problems)
+        else:
+            pois = (item for file in files for item in _file_pois(file, problems))
+            index = build_index(pois, reference, cell_degrees=cell_degrees, signature=signature, problems=problems)
     except OSError as error:
         raise LocalDataError(f"cannot read the OCM data at {path}: {error}") from error
+    if not index.entries:
+        index.close()
+        raise LocalDataError(f"no chargers in the OCM data at {path}: {_why_empty(path, files, problems)}")
+    problems.log()
+    return index
+
+
+def _why_empty(path: Path, files: list[Path], problems: _Problems) -> str:
+    if not files:
+        suffixes = ", ".join(f"*{suffix}" for suffix in POI_FILE_SUFFIXES)
+        return f"the folder holds no POI files ({suffixes}, optionally .gz)"
+    if problems.shown:
+        more = f" (and {problems.count - 1} more problems)" if problems.count > 1 else ""
+        return problems.shown[0].removesuffix("; skipped").removesuffix("; the file is skipped") + more
+    return "it holds no POIs"
 
 
 # Reading large dumps on several cores --------------------------------------------------------------
@@ -745,16 +1001,10 @@ def _work_units(files: list[Path]) -> list[tuple[tuple[str, int, int], ...]]:
 
 def _is_json_lines(path: Path) -> bool:
     with open(path, "rb") as stream:
-        first_line = stream.readline(_READ_CHUNK).strip()
-    if not first_line.startswith(b"{"):
-        return False
-    try:
-        return isinstance(json.loads(first_line), dict)
-    except ValueError:
-        return False
+        return _looks_like_json_lines(stream.read(_READ_CHUNK))
 
 
-def _line_range(path: Path, start: int, end: int) -> Iterator[tuple[Any, PoiLocation]]:
+def _line_range(path: Path, start: int, end: int, problems: _Problems) -> Iterator[Found]:
     """The lines that begin in bytes ``[start, end)`` of a JSON-lines file, and where each is."""
     name = str(path)  # one string object for every line: pickled once
     with open(path, "rb") as stream:
@@ -768,29 +1018,43 @@ def _line_range(path: Path, start: int, end: int) -> Iterator[tuple[Any, PoiLoca
             line = raw.strip()
             if line:
                 try:
-                    yield json.loads(line), (name, position, len(raw))
-                except ValueError:
-                    log.debug("%s: a line at byte %d is not JSON", path, position)
+                    item, recoded = _json_line(line)
+                except ValueError as error:
+                    problems.add(f"{path} at byte {position}: a line that is not JSON ({error}); skipped")
+                    continue
+                if recoded is not None:
+                    problems.add(f"{path} at byte {position}: a line that is not UTF-8; read as Latin-1")
+                yield item, recoded or (name, position, len(raw)), (name, f"at byte {position}")
 
 
-def _index_unit(unit: tuple[tuple[str, int, int], ...]) -> tuple[list[tuple[_Row, PoiLocation]], int]:
-    """Run in a worker process: the index rows of one unit of work, and how many POIs it skipped."""
+def _index_unit(
+    unit: tuple[tuple[str, int, int], ...],
+) -> tuple[list[tuple[_Row, PoiLocation]], int, list[str], int]:
+    """Run in a worker process: the index rows of one unit of work, how many POIs it skipped, and its problems."""
     gc.disable()
     rows: list[tuple[_Row, PoiLocation]] = []
     skipped = 0
+    problems = _Problems()
     for name, start, end in unit:
-        pois = _raw_pois(Path(name)) if end < 0 else _line_range(Path(name), start, end)
-        for item, raw in pois:
+        pois = _file_pois(Path(name), problems) if end < 0 else _line_range(Path(name), start, end, problems)
+        for item, raw, origin in pois:
             row = _index_row(item)
             if row is None:
                 skipped += 1
+                if origin is not None:
+                    problems.add(f"{_label(origin)}: not an OCM POI with an ID and usable coordinates; skipped")
             else:
-                rows.append((row, raw))
-    return rows, skipped
+                rows.append((row, raw if raw is not None else json.dumps(item, separators=(",", ":")).encode()))
+    return rows, skipped, problems.shown, problems.count
 
 
 def _read_in_parallel(
-    files: list[Path], reference: ReferenceData, cell_degrees: float, signature: tuple[Any, ...], workers: int
+    files: list[Path],
+    reference: ReferenceData,
+    cell_degrees: float,
+    signature: tuple[Any, ...],
+    workers: int,
+    problems: _Problems,
 ) -> _Index:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -804,14 +1068,13 @@ def _read_in_parallel(
     gc.disable()
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            for rows, unit_skipped in pool.map(_index_unit, _work_units(files)):
+            for rows, unit_skipped, shown, count in pool.map(_index_unit, _work_units(files)):
                 skipped += unit_skipped
+                problems.merge(shown, count)
                 entries.extend(_entry_from_row(row, dump.where(found), reference) for row, found in rows)
     finally:
         if collecting:
             gc.enable()
-    if skipped:
-        log.warning("local OCM data: skipped %d POIs without an ID or usable coordinates", skipped)
     return _frozen(_Index(reference, entries, cell_degrees, signature, skipped, dump=dump))
 
 
@@ -972,6 +1235,15 @@ class LocalSource:
         path = Path(path)
         ref_path = Path(reference_path) if reference_path else reference_path_for(path)
         index = _read_index(path, ref_path, cell_degrees, workers)
+        if ref_path is None:
+            log.warning(
+                "local OCM data: no %s %s %s, so the copy bundled with the bot names operators, connector "
+                "types and countries; names OCM added since may be missing. Put OCM's reference data "
+                "(GET /referencedata) there to fix this",
+                REFERENCE_FILE_NAME,
+                "inside" if path.is_dir() else "next to",
+                path,
+            )
         index.cache_size = parsed_cache
         log.info("local OCM data: %d chargers from %s", len(index.entries), path)
         return cls(index, path=path, reference_path=ref_path, reload_interval=reload_interval)
@@ -1008,7 +1280,7 @@ class LocalSource:
         cls, pois: Iterable[Mapping[str, Any]], reference: ReferenceData, *, cell_degrees: float = 0.1
     ) -> LocalSource:
         """A source over POI objects already in memory (no file, no reloading)."""
-        index = build_index(((poi, None) for poi in pois), reference, cell_degrees=cell_degrees)
+        index = build_index(((poi, None, None) for poi in pois), reference, cell_degrees=cell_degrees)
         return cls(index, reload_interval=None)
 
     # ChargerSource --------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import logging
 import math
 import os
 import random
@@ -142,17 +143,224 @@ def _camel(name: str) -> str:
     return name[: head - 1].lower() + name[head - 1 :]
 
 
-async def test_a_missing_file_or_a_file_that_is_not_json_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(LocalDataError):
+async def test_a_missing_file_or_a_file_that_is_not_json_is_an_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(LocalDataError, match=r"nothing\.json does not exist"):
         LocalSource.load(tmp_path / "nothing.json")
     bad = tmp_path / "bad.json"
     bad.write_text("<html>not json</html>")
-    with pytest.raises(LocalDataError):
+    with pytest.raises(LocalDataError, match=r"no chargers in the OCM data at .*bad\.json: .*bad\.json is neither"):
         LocalSource.load(bad)
+
+
+# Odd dumps: each is read, or skipped with a warning naming the file and line ------------------------
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> str:
+    return "\n".join(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+
+
+def _reference_beside(folder: Path) -> None:
+    (folder / "referencedata.json").write_bytes((SHARED_OCM / "referencedata.json").read_bytes())
+
+
+def _ocm_folder(root: Path, pois: Any, *, prefix: bytes = b"") -> Path:
+    """One POI per file, as in OCM's export, each file starting with ``prefix``."""
+    root.mkdir()
+    _reference_beside(root)
+    for poi in pois:
+        (root / f"OCM-{poi['ID']}.json").write_bytes(prefix + json.dumps(poi, indent=2).encode())
+    return root
+
+
+async def test_an_array_cut_short_gives_the_pois_before_the_cut_and_names_the_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _reference_beside(tmp_path)
+    text = json.dumps(list(shared_pois()[:3]), indent=1)
     broken = tmp_path / "broken.json"
-    broken.write_text('[{"ID": 1, "AddressInfo": {"Latitude": 1, "Longitude": 2}}, {"ID": ')
-    with pytest.raises(LocalDataError):
-        LocalSource.load(broken)
+    broken.write_text(text[: text.index('"ID": ' + str(shared_pois()[2]["ID"]))], encoding="utf-8")
+    source = LocalSource.load(broken)
+    assert len(source) == 2
+    cut_line = text[: text.index('"ID": ' + str(shared_pois()[2]["ID"]))].count("\n") + 1
+    assert f"broken.json line {cut_line}: the JSON array is cut short" in _warnings(caplog)
+
+
+async def test_one_unreadable_file_in_a_folder_is_skipped_with_a_warning_naming_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = _ocm_folder(tmp_path / "data", shared_pois()[:5])
+    (folder / "OCM-999999.json").write_text(json.dumps(shared_pois()[5])[:80], encoding="utf-8")
+    (folder / "OCM-999998.json").write_bytes(b"")
+    source = LocalSource.load(folder)
+    assert len(source) == 5
+    warnings = _warnings(caplog)
+    assert "OCM-999999.json is not valid JSON" in warnings and "line 1" in warnings
+    assert "OCM-999998.json is empty" in warnings
+
+
+async def test_files_with_a_byte_order_mark_are_read(tmp_path: Path) -> None:
+    folder = _ocm_folder(tmp_path / "data", shared_pois()[:5], prefix=b"\xef\xbb\xbf")
+    source = LocalSource.load(folder, reload_interval=None)
+    assert len(source) == 5
+    [one] = await source.get_chargers([shared_pois()[0]["ID"]])  # read again from its file, mark and all
+    assert one == parse_poi(shared_pois()[0], shared_reference())
+    lines = tmp_path / "poi.jsonl"
+    lines.write_bytes(b"\xef\xbb\xbf" + b"\n".join(json.dumps(p).encode() for p in shared_pois()))
+    assert len(LocalSource.load(lines)) == len(shared_pois())
+    array = tmp_path / "poi.json"
+    array.write_bytes(b"\xef\xbb\xbf" + json.dumps(list(shared_pois())).encode())
+    assert len(LocalSource.load(array)) == len(shared_pois())
+
+
+async def test_macos_metadata_files_in_a_folder_are_skipped_with_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = _ocm_folder(tmp_path / "data", shared_pois()[:5])
+    for poi in shared_pois()[:5]:
+        (folder / f"._OCM-{poi['ID']}.json").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        ")
+    assert len(LocalSource.load(folder)) == 5
+    [warning] = [line for line in _warnings(caplog).splitlines() if "._OCM-" in line]
+    assert "and 4 more: macOS metadata" in warning
+
+
+async def test_json_lines_starting_with_a_blank_line_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "poi.jsonl"
+    path.write_text("\n\n" + "\n".join(json.dumps(p) for p in shared_pois()) + "\n", encoding="utf-8")
+    source = LocalSource.load(path)
+    assert len(source) == len(shared_pois())
+
+
+async def test_a_line_that_is_not_json_is_skipped_with_a_warning_naming_its_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "poi.jsonl"
+    lines = [json.dumps(p) for p in shared_pois()[:4]]
+    lines[2] = lines[2][:40]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert len(LocalSource.load(path)) == 3
+    assert "poi.jsonl line 3 is not JSON" in _warnings(caplog)
+
+
+def _with_title(poi: dict[str, Any], title: str) -> dict[str, Any]:
+    return dict(poi, AddressInfo=dict(poi["AddressInfo"], Title=title))
+
+
+async def test_latin_1_bytes_are_read_as_latin_1_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _reference_beside(tmp_path)
+    first, *rest = shared_pois()[:5]
+    records = [*rest, _with_title(first, "Café Müller")]
+    lines = tmp_path / "poi.jsonl"
+    lines.write_bytes(b"\n".join(json.dumps(r, ensure_ascii=False).encode("latin-1") for r in records))
+    array = tmp_path / "poi.json"
+    array.write_bytes(json.dumps(records, ensure_ascii=False, indent=1).encode("latin-1"))
+    for path in (lines, array):
+        source = LocalSource.load(path, reload_interval=None)
+        assert len(source) == 5
+        [cafe] = await source.get_chargers([first["ID"]])
+        assert cafe.name == "Café Müller"
+    warnings = _warnings(caplog)
+    assert "poi.jsonl line 5: not UTF-8; read as Latin-1" in warnings
+    array_line = (
+        json.dumps(records, indent=1)
+        .split("\n")
+        .index(next(line for line in json.dumps(records, indent=1).split("\n") if "Caf" in line))
+        + 1
+    )
+    assert f"poi.json line {array_line}: not UTF-8; read as Latin-1" in warnings
+
+
+async def test_an_empty_file_is_an_error_naming_it(tmp_path: Path) -> None:
+    empty = tmp_path / "poi.json"
+    empty.write_bytes(b"")
+    with pytest.raises(LocalDataError, match=r"no chargers in the OCM data at .*poi\.json: .*poi\.json is empty"):
+        LocalSource.load(empty)
+    array = tmp_path / "empty.json"
+    array.write_text("[]")
+    with pytest.raises(LocalDataError, match=r"no chargers in the OCM data at .*empty\.json"):
+        LocalSource.load(array)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    with pytest.raises(LocalDataError, match="holds no POI files"):
+        LocalSource.load(folder)
+
+
+async def test_a_file_of_records_that_are_not_pois_is_an_error_naming_the_record(tmp_path: Path) -> None:
+    path = tmp_path / "poi.jsonl"
+    path.write_text('{"name": "not a POI"}\n{"name": "nor this"}\n', encoding="utf-8")
+    with pytest.raises(LocalDataError, match=r"poi\.jsonl line 1: not an OCM POI .*\(and 1 more problems\)"):
+        LocalSource.load(path)
+
+
+def _feature(poi: dict[str, Any], lon: float, lat: float) -> dict[str, Any]:
+    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": poi}
+
+
+async def test_a_geojson_feature_collection_of_ocm_pois_is_read_at_the_geometry(tmp_path: Path) -> None:
+    _reference_beside(tmp_path)
+    pois = shared_pois()[:5]
+    moved = dict(pois[0], AddressInfo=dict(pois[0]["AddressInfo"], Latitude=0, Longitude=0))
+    features = [
+        _feature(moved, -0.0375, 51.5225),
+        *(_feature(p, p["AddressInfo"]["Longitude"], p["AddressInfo"]["Latitude"]) for p in pois[1:]),
+    ]
+    for name in ("poi.geojson", "poi.json"):
+        path = tmp_path / name
+        path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, indent=1), encoding="utf-8")
+        source = LocalSource.load(path)
+        assert len(source) == 5
+        [first] = await source.get_chargers([pois[0]["ID"]])
+        assert (first.latitude, first.longitude) == (51.5225, -0.0375)
+        assert first.name == parse_poi(pois[0], shared_reference()).name
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "poi.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    assert len(LocalSource.load(folder)) == 5
+
+
+async def test_a_geojson_file_that_is_not_ocm_pois_is_refused_with_a_clear_line(tmp_path: Path) -> None:
+    path = tmp_path / "stations.geojson"
+    features = [_feature({"name": "Some station", "operator": "X"}, 13.4, 52.5)]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    with pytest.raises(
+        LocalDataError, match=r"stations\.geojson is GeoJSON, but its features' properties are not OCM POIs"
+    ):
+        LocalSource.load(path)
+
+
+async def test_a_data_wrapper_around_the_pois_is_read(tmp_path: Path) -> None:
+    for name, text in (
+        ("one-line.json", json.dumps({"data": list(shared_pois())})),
+        ("pretty.json", json.dumps({"data": list(shared_pois())}, indent=2)),
+    ):
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        assert len(LocalSource.load(path)) == len(shared_pois())
+
+
+async def test_a_dump_without_reference_data_beside_it_warns_that_names_may_be_missing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "poi.jsonl"
+    path.write_text("\n".join(json.dumps(p) for p in shared_pois()), encoding="utf-8")
+    LocalSource.load(path)
+    assert "no referencedata.json next to" in _warnings(caplog) and "may be missing" in _warnings(caplog)
+    caplog.clear()
+    _reference_beside(tmp_path)
+    LocalSource.load(path)
+    assert "referencedata" not in _warnings(caplog)
+
+
+async def test_a_lone_surrogate_in_a_title_is_read_as_a_replacement_character(tmp_path: Path) -> None:
+    _reference_beside(tmp_path)
+    first = shared_pois()[0]
+    path = tmp_path / "poi.jsonl"
+    line = json.dumps(_with_title(first, "@@")).replace('"@@"', '"Broken \\ud800 charger"')
+    path.write_text(line + "\n", encoding="utf-8")
+    [charger] = await LocalSource.load(path).get_chargers([first["ID"]])
+    assert charger.name == "Broken \ufffd charger"
+    charger.name.encode("utf-8")  # sendable
 
 
 async def test_removed_and_unpublished_chargers_are_never_returned() -> None:
