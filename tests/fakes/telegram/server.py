@@ -31,6 +31,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -181,6 +182,30 @@ class InjectedError:
     error: ApiError
     times: int
     chat_id: int | str | None
+
+
+@dataclass
+class InjectedFailure:
+    """A failure on the way to Telegram: a proxy's HTML error page, or a connection closed unanswered."""
+
+    method: str  # lower-case method name or "*"
+    status: int | None  # None: the connection is closed without an answer
+    times: int
+    processed: bool  # the call took effect before the answer was lost
+    chat_id: int | str | None
+
+
+class _TransportFailure(Exception):
+    def __init__(self, failure: InjectedFailure) -> None:
+        super().__init__(failure.status)
+        self.failure = failure
+
+
+# What nginx in front of the Bot API answers when the backend is away (not Telegram's JSON).
+_GATEWAY_PAGE = (
+    "<html>\r\n<head><title>{status} {phrase}</title></head>\r\n<body>\r\n"
+    "<center><h1>{status} {phrase}</h1></center>\r\n<hr><center>nginx/1.18.0</center>\r\n</body>\r\n</html>\r\n"
+)
 
 
 @dataclass
@@ -402,6 +427,7 @@ class FakeTelegramServer:
         self.chats: dict[int, ChatState] = {}
         self.users: dict[int, dict] = {}
         self.injected: list[InjectedError] = []
+        self.failures: list[InjectedFailure] = []
         self.flood_control: FloodControl | None = None
         self.callback_queries: dict[str, CallbackQueryState] = {}
         self.inline_queries: dict[str, InlineQueryState] = {}
@@ -463,6 +489,25 @@ class FakeTelegramServer:
                     method.lower(), ApiError(error_code, description, retry_after=retry_after), times, chat_id
                 )
             )
+
+    def inject_failure(
+        self,
+        method: str,
+        status: int | None = 502,
+        *,
+        times: int = 1,
+        processed: bool = False,
+        chat_id: int | str | None = None,
+    ) -> None:
+        """Make the next `times` calls of `method` ("*" for any) fail on the way, not in Telegram.
+
+        `status` (default 502 Bad Gateway) answers nginx's HTML error page, as Telegram's front end
+        does when the Bot API server behind it is away; `status=None` closes the connection without
+        an answer. `processed=True`: the call takes effect first and only its answer is lost (a
+        message that reached the chat although the bot never heard back). Calls over HTTP only.
+        """
+        with self._lock:
+            self.failures.append(InjectedFailure(method.lower(), status, times, processed, chat_id))
 
     def enable_flood_control(
         self, *, per_second: float = 30, per_chat_per_second: float = 1, per_group_per_minute: float = 20
@@ -741,7 +786,14 @@ class FakeTelegramServer:
             )
         if method.lower() == "getupdates":
             return self._respond_later(self.get_updates(token, raw))
-        return _json_response(*self.handle(token, method, raw, files))
+        try:
+            return _json_response(*self.handle(token, method, raw, files))
+        except _TransportFailure as lost:
+            if lost.failure.status is None:
+                return wire.Response(0, b"", close_without_answer=True)
+            phrase = HTTPStatus(lost.failure.status).phrase
+            page = _GATEWAY_PAGE.format(status=lost.failure.status, phrase=phrase)
+            return wire.Response(lost.failure.status, page.encode(), "text/html")
 
     async def _respond_later(self, answer: Any) -> wire.Response:
         return _json_response(*await answer)
@@ -777,6 +829,10 @@ class FakeTelegramServer:
             if checked.rejection:
                 raise ApiError(400, checked.rejection)
             with self._lock:
+                failure = self._take_failure(name, checked.params)
+                if failure is not None and not failure.processed:
+                    record.ok, record.error = False, _failure_text(failure)
+                    raise _TransportFailure(failure)
                 before = (self._next_update_id, self.webhook)
                 self._raise_injected(name, checked.params)
                 if self.flood_control is not None and name.startswith(("send", "copyMessage", "forwardMessage")):
@@ -791,6 +847,9 @@ class FakeTelegramServer:
             return error.code, error.body()
         record.result_json = json.dumps(result, ensure_ascii=False)
         self._notify(updates_changed=before != after)  # leaveChat queues one; setWebhook
+        if failure is not None:
+            record.error = _failure_text(failure)
+            raise _TransportFailure(failure)
         return 200, {"ok": True, "result": result, **extra}
 
     def _violate(self, method: str, problem: Problem | str, telegram_error: str | None = None) -> None:
@@ -798,6 +857,18 @@ class FakeTelegramServer:
             self.violations.append(Violation(method, str(problem), problem.telegram_error))
         else:
             self.violations.append(Violation(method, problem, telegram_error))
+
+    def _take_failure(self, method: str, params: dict) -> InjectedFailure | None:
+        for failure in self.failures:
+            if failure.method not in ("*", method.lower()):
+                continue
+            if failure.chat_id is not None and str(params.get("chat_id")) != str(failure.chat_id):
+                continue
+            failure.times -= 1
+            if failure.times <= 0:
+                self.failures.remove(failure)
+            return failure
+        return None
 
     def _raise_injected(self, method: str, params: dict) -> None:
         for injected in self.injected:
@@ -1553,6 +1624,11 @@ def _inline_result_content(result: dict) -> dict[str, Any]:
     if content.get("latitude") is not None:
         return {"location": location}
     return {"text": result.get("title", "")}
+
+
+def _failure_text(failure: InjectedFailure) -> str:
+    lost = "connection closed without an answer" if failure.status is None else f"HTTP {failure.status} page"
+    return f"injected failure: {lost}" + (" (after the call took effect)" if failure.processed else "")
 
 
 def _json_response(status: int, body: dict) -> wire.Response:

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden, RetryAfter
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from .fixtures import fail_on_violations
 from .ptb import loopback_request
@@ -222,6 +222,44 @@ async def test_injected_errors_can_target_one_chat(telegram, telegram_server, bo
     await bot.send_message(ada.chat_id, "fine")
     with pytest.raises(Forbidden, match=r"(?i)bot was blocked by the user"):
         await bot.send_message(bob.chat_id, "blocked")
+
+
+async def test_injected_gateway_failure_answers_nginx_html_that_ptb_reads_as_a_network_error(
+    telegram, telegram_server, bot
+):
+    ada = telegram.user("Ada")
+    await ada.send_text("hi")
+    telegram_server.inject_failure("sendMessage", 502)
+
+    with pytest.raises(NetworkError, match=r"Bad Gateway \(502\)") as raised:
+        await bot.send_message(ada.chat_id, "lost")
+    await bot.send_message(ada.chat_id, "delivered")
+
+    assert not isinstance(raised.value, BadRequest | TimedOut)
+    assert [m.text for m in ada.messages] == ["delivered"]
+    response = call_after_failure(telegram_server, "getMe", 503)
+    assert response.status_code == 503 and response.headers["content-type"] == "text/html"
+    assert "<title>503 Service Unavailable</title>" in response.text
+
+
+def call_after_failure(server: FakeTelegramServer, method: str, status: int) -> httpx.Response:
+    server.inject_failure(method, status)
+    return call(server, method)
+
+
+async def test_injected_dropped_connection_may_come_after_the_call_took_effect(telegram, telegram_server, bot):
+    ada = telegram.user("Ada")
+    await ada.send_text("hi")
+    telegram_server.inject_failure("sendMessage", None)
+    telegram_server.inject_failure("sendMessage", None, processed=True)
+
+    with pytest.raises(NetworkError, match="RemoteProtocolError"):
+        await bot.send_message(ada.chat_id, "never arrived")
+    with pytest.raises(NetworkError, match="RemoteProtocolError"):
+        await bot.send_message(ada.chat_id, "arrived unanswered")
+
+    assert [m.text for m in ada.messages] == ["arrived unanswered"]
+    assert [r.ok for r in telegram_server.requests if r.method == "sendMessage"] == [False, True]
 
 
 async def test_edits_follow_telegrams_rules(telegram, telegram_server, bot):

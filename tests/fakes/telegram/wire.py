@@ -39,6 +39,7 @@ class Response:
     status: int
     body: bytes
     content_type: str = "application/json"
+    close_without_answer: bool = False  # a network failure after the request arrived
 
 
 Responder = Callable[[Request], "Response | Awaitable[Response]"]
@@ -157,6 +158,10 @@ class _HttpProtocol(asyncio.Protocol):
 
     def _write(self, response: Response, close: bool) -> None:
         if self._transport is None:
+            return
+        if response.close_without_answer:
+            self._closing = True
+            self._transport.close()
             return
         try:
             reason = HTTPStatus(response.status).phrase
