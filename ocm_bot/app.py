@@ -14,8 +14,8 @@ from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.constants import ParseMode
-from telegram.error import Forbidden, NetworkError, RetryAfter, TimedOut
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, PersistenceInput
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, PersistenceInput
 from telegram.request import BaseRequest
 
 from ocm_bot import __version__
@@ -27,7 +27,7 @@ from ocm_bot.ocm.client import OcmClient, OcmLimits
 from ocm_bot.ocm.errors import OcmError
 from ocm_bot.ocm.local import LocalSource
 from ocm_bot.ocm.reference import bundled_reference_data
-from ocm_bot.runtime import DeferredStorage, PerChatUpdateProcessor
+from ocm_bot.runtime import DeferredStorage, PerChatUpdateProcessor, RetryingRateLimiter
 from ocm_bot.settings import Settings
 from ocm_bot.storage import Storage, open_storage
 from ocm_bot.storage.persistence import StoragePersistence
@@ -93,7 +93,7 @@ def build_application(
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
-        .rate_limiter(AIORateLimiter(max_retries=2))
+        .rate_limiter(RetryingRateLimiter(max_retries=2))  # RetryAfter twice; 5xx and network failures too
         .concurrent_updates(PerChatUpdateProcessor())
         .persistence(
             StoragePersistence(
@@ -238,6 +238,11 @@ async def on_error(update: object, context: BotContext) -> None:
         return
     if isinstance(error, TimedOut | RetryAfter | NetworkError) and not isinstance(update, Update):
         log.warning("Telegram connection problem: %s", error)
+        return
+    if isinstance(error, RetryAfter | NetworkError) and not isinstance(error, BadRequest):
+        # Telegram could not be reached after the retries (RetryingRateLimiter): an outage, not a
+        # bug, and an apology would not get through either.
+        log.warning("Telegram could not take the reply to update %s: %s", _describe(update), type(error).__name__)
         return
     log.error("handler failed for update %s", _describe(update), exc_info=error)
     if not isinstance(update, Update) or update.effective_chat is None:

@@ -1,19 +1,31 @@
-"""Run-time plumbing for the application: per-chat update ordering and storage opened once.
+"""Run-time plumbing for the application: per-chat update ordering, storage opened once, and
+Bot API calls retried through transient failures.
 
-Both exist because of how python-telegram-bot starts: persistence is loaded in ``initialize()``,
-before ``post_init`` opens the services, and concurrent updates are processed in any order.
+The first two exist because of how python-telegram-bot starts: persistence is loaded in
+``initialize()``, before ``post_init`` opens the services, and concurrent updates are processed in
+any order. The third because a reply must not be lost to one 502 from Telegram's front end.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+import httpx
 from telegram import Update
-from telegram.ext import BaseUpdateProcessor
+from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.ext import AIORateLimiter, BaseUpdateProcessor
 
 from ocm_bot.storage.base import Storage
+
+log = logging.getLogger(__name__)
+
+# Waits before the 2nd, 3rd and 4th attempt of a Bot API call that failed on the way (about 3.5 s
+# in all, within what a driver waits for a reply); no attempt starts later than the deadline.
+TRANSIENT_RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0)
+TRANSIENT_RETRY_DEADLINE_SECONDS = 20.0
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -92,3 +104,93 @@ class DeferredStorage:
             return await getattr(storage, name)(*args, **kwargs)
 
         return call
+
+
+class RetryingRateLimiter(AIORateLimiter):
+    """python-telegram-bot's rate limiter (which retries ``RetryAfter``), also retrying a Bot API call
+    that failed on the way to Telegram, a few times with a growing wait (``TRANSIENT_RETRY_DELAYS``).
+
+    Every call of the bot but ``getUpdates`` (which the updater retries itself) passes through here.
+    What is retried is what Telegram certainly did not carry out, or what is harmless to repeat:
+
+    - a connection that could not be made (connect error or timeout, no free connection): the
+      request never left, so any call is sent again;
+    - a 5xx answer (nginx's ``502 Bad Gateway`` when the Bot API server behind it is away): the
+      call did not reach Telegram's bot logic, so it is sent again;
+    - a failure after the request was sent (read timeout, connection broken before the answer):
+      Telegram may have carried it out. A new message is then *not* sent again, since the driver
+      would see it twice and Telegram has very probably delivered it (the request was complete);
+      a call that is harmless to repeat (``get*``, ``set*``, ``editMessage*``) is, and an edit
+      answered "message is not modified" on the retry counts as done.
+
+    Telegram's own refusals (400, 403, 409; 429 goes to ``RetryAfter``) are never retried. After the
+    last attempt the error is raised (logged as a warning: an outage of Telegram is not a bug).
+
+    Example::
+
+        Application.builder().rate_limiter(RetryingRateLimiter(max_retries=2))
+    """
+
+    def __init__(self, *args: Any, delays: tuple[float, ...] = TRANSIENT_RETRY_DELAYS, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._delays = delays
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + TRANSIENT_RETRY_DEADLINE_SECONDS
+        may_have_been_done = False
+        for attempt, delay in enumerate((*self._delays, None), start=1):
+            try:
+                return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+            except BadRequest as error:
+                if may_have_been_done and endpoint.startswith("editMessage") and "not modified" in str(error):
+                    return True  # the attempt whose answer was lost did the edit
+                raise
+            except NetworkError as error:
+                retry, maybe_done = _worth_retrying(error, endpoint)
+                if not retry or delay is None or loop.time() + delay > deadline:
+                    if retry or maybe_done:
+                        log.warning(
+                            "Telegram did not take %s (%s); gave up after %d attempt%s",
+                            endpoint,
+                            _describe_error(error),
+                            attempt,
+                            "" if attempt == 1 else "s",
+                        )
+                    raise
+                may_have_been_done = may_have_been_done or maybe_done
+                log.info(
+                    "Telegram did not take %s (%s); trying again in %.1f s", endpoint, _describe_error(error), delay
+                )
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_REPEATABLE_PREFIXES = ("get", "set", "editMessage", "deleteWebhook", "deleteMyCommands")
+
+
+def _worth_retrying(error: NetworkError, endpoint: str) -> tuple[bool, bool]:
+    """(retry it, Telegram may have carried it out) for a call that failed with ``error``."""
+    cause = error.__cause__
+    if isinstance(cause, _NEVER_SENT):
+        return True, False
+    if isinstance(cause, httpx.HTTPError):  # sent, answer lost: read/write timeout, broken connection
+        return endpoint.startswith(_REPEATABLE_PREFIXES), True
+    # A status PTB has no error class for (5xx), with a JSON or an HTML (unparsable) body;
+    # anything else (PTB's "Unknown error in HTTP implementation") is a bug, not a network hiccup.
+    return cause is None or isinstance(cause, TelegramError), False
+
+
+def _describe_error(error: NetworkError) -> str:
+    """The error in one short line (PTB quotes a whole HTML error page in its message)."""
+    text = str(error)
+    return text.split(". Parsing the server response", 1)[0] if "Parsing the server response" in text else text

@@ -789,6 +789,7 @@ class FakeTelegramServer:
         try:
             return _json_response(*self.handle(token, method, raw, files))
         except _TransportFailure as lost:
+            self._notify()  # the failed call is in the request log
             if lost.failure.status is None:
                 return wire.Response(0, b"", close_without_answer=True)
             phrase = HTTPStatus(lost.failure.status).phrase
