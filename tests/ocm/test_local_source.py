@@ -106,6 +106,31 @@ async def test_a_large_dump_read_by_several_processes_gives_the_same_index(
     assert garforth == parse_poi(next(p for p in shared_pois() if p["ID"] == 100627), shared_reference())
 
 
+async def test_odd_lines_read_by_several_processes_are_read_and_reported_as_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import ocm_bot.ocm.local as local
+
+    monkeypatch.setattr(local, "_UNIT_BYTES", 50_000)
+    pois = list(shared_pois())
+    lines = [json.dumps(p).encode() for p in pois]
+    lines[7] = json.dumps(_with_title(pois[7], "Café"), ensure_ascii=False).encode("latin-1")
+    broken = len(lines) - 5
+    lines[broken] = b"not json"
+    path = tmp_path / "poi.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf\n" + b"\n".join(lines) + b"\n")
+    alone = local._read_index(path, None, 0.1, workers=1)
+    together = local._read_index(path, None, 0.1, workers=2)
+    assert sorted(e.id for e in together.entries) == sorted(e.id for e in alone.entries)
+    assert len(together.entries) == len(pois) - 1
+    [cafe] = await LocalSource(together, reload_interval=None).get_chargers([pois[7]["ID"]])
+    assert cafe.name == "Café"
+    warnings = _warnings(caplog)
+    assert f"poi.jsonl line {broken + 2} is not JSON" in warnings and "poi.jsonl line 9: not UTF-8" in warnings
+    offset = 4 + sum(len(line) + 1 for line in lines[:broken])  # the mark and the blank line, then lines
+    assert f"poi.jsonl at byte {offset}: a line that is not JSON" in warnings
+
+
 async def test_reads_gzip_compressed_json_lines(tmp_path: Path) -> None:
     path = tmp_path / "poi.jsonl.gz"
     with gzip.open(path, "wt", encoding="utf-8") as out:
