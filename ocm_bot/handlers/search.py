@@ -133,7 +133,7 @@ async def on_text(update: Update, context: BotContext) -> None:
         await _reply(update, View(place_error_text(t, error.reason)))
         return
     if isinstance(place, Coordinates):
-        label = place.label or f"{place.point.latitude:.5f}, {place.point.longitude:.5f}"
+        label = place.label or place.as_typed  # echoed as the driver wrote it, not as a reformatted float
         await _search_and_send(update, context, place.point, label)
         return
     await _geocode_and_send(update, context, place.text)

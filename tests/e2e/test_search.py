@@ -40,6 +40,20 @@ def cards(message) -> list[tuple[int, str, float]]:
     ]
 
 
+def shown_as(message, index: int) -> str:
+    """The distance on card ``index`` as the driver reads it ("0.4 mi")."""
+    _, _, value, unit = CARD_HEADING.findall(message.text)[index]
+    return f"{value} {unit}"
+
+
+def rounded_like_an_app(km: float, unit: str) -> str:
+    """What a driver's app shows for ``km``: 10 m (or 10 ft) steps, one decimal under 10, whole above."""
+    if unit == "mi":
+        miles = km / 1.609344
+        return f"{round(miles * 5280, -1):.0f} ft" if miles * 5280 < 525 else f"{miles:.{1 if miles < 9.95 else 0}f} mi"
+    return f"{round(km * 1000, -1):.0f} m" if km < 0.995 else f"{km:.{1 if km < 9.95 else 0}f} km"
+
+
 def count_of(message) -> int:
     """How many chargers the results message says it found."""
     return int(re.search(r"(\d+) chargers?, nearest first", message.text).group(1))
@@ -76,9 +90,9 @@ async def test_portland_location_lists_nearest_chargers_with_correct_distances(t
     for poi in sample_pois():
         by_name.setdefault(poi["AddressInfo"]["Title"], []).append(poi)
     nearest = sorted((expected_km(*PORTLAND, poi), poi) for poi in sample_pois() if expected_km(*PORTLAND, poi) <= 16.1)
-    for (_, name, km), (expected, poi) in zip(shown, nearest, strict=False):
+    for (n, name, _), (expected, poi) in zip(shown, nearest, strict=False):
         assert name == poi["AddressInfo"]["Title"]
-        assert km == pytest.approx(expected, rel=0.01), name
+        assert shown_as(results, n - 1) == rounded_like_an_app(expected, "mi").replace(".0 mi", " mi"), name
     assert [km for _, _, km in shown] == sorted(km for _, _, km in shown)
     ocm_links = [url for label, url in results.url_buttons.items() if "Open in OCM" in label]
     assert ocm_links == [f"https://openchargemap.org/site/poi/details/{poi['ID']}" for _, poi in nearest[:5]]
@@ -95,7 +109,7 @@ async def test_kilometres_when_the_driver_chose_them(telegram, bot):
     await save_prefs(bot, ada, unit=DistanceUnitChoice.KM)
     results = await search_at(ada)
     assert "within 10 km" in results.text
-    assert cards(results)[0][2] == pytest.approx(0.630, rel=0.01)
+    assert shown_as(results, 0) == "630 m"
 
 
 # Every way of saying where ----------------------------------------------------------------------
@@ -142,8 +156,24 @@ async def test_coordinates_and_links_need_no_geocoding(telegram, bot, ocm_server
     await ada.send_text(text)
     results = await ada.wait_for_message(containing="Chargers near")
     assert cards(results)[0][1] == "Oregon Museum of Science and Industry"
-    assert cards(results)[0][2] == pytest.approx(0.630, rel=0.02)
+    assert shown_as(results, 0) == "0.4 mi"  # 0.630 km
     assert nominatim_requests(nominatim_server) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "header"),
+    [
+        ("45.5122, -122.6587", "Chargers near 45.5122, -122.6587"),
+        ("45.51220 -122.65870", "Chargers near 45.51220 -122.65870"),
+        ("45°30'43.9\"N 122°39'31.3\"W", "Chargers near 45°30'43.9\"N 122°39'31.3\"W"),
+        ("https://waze.com/ul?ll=45.5122,-122.6587&navigate=yes", "Chargers near 45.5122, -122.6587"),
+    ],
+)
+async def test_typed_coordinates_are_echoed_as_typed(telegram, bot, text, header):
+    ada = telegram.user("Ada")
+    await ada.send_text(text)
+    results = await ada.wait_for_message(containing="Chargers near")
+    assert results.text.splitlines()[0].startswith(header + " · within ")
 
 
 # Filters ------------------------------------------------------------------------------------------

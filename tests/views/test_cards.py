@@ -181,16 +181,24 @@ def test_a_long_favourites_list_is_split_into_messages_at_charger_boundaries():
 @pytest.mark.parametrize(
     ("language", "km", "unit", "text"),
     [
-        ("en", 0.634, DistanceUnitChoice.KM, "634 m"),
-        ("en", 3.456, DistanceUnitChoice.KM, "3.46 km"),
-        ("de", 3.456, DistanceUnitChoice.KM, "3,46 km"),
-        ("en", 1234.5, DistanceUnitChoice.KM, "1,234 km"),
-        ("de", 1234.5, DistanceUnitChoice.KM, "1.234 km"),
-        ("en", 0.631, DistanceUnitChoice.MILES, "0.392 mi"),
-        ("en", 0.05, DistanceUnitChoice.MILES, "164 ft"),
+        ("en", 0.634, DistanceUnitChoice.KM, "630 m"),
+        ("en", 0.6449, DistanceUnitChoice.KM, "640 m"),
+        ("en", 0.996, DistanceUnitChoice.KM, "1 km"),
+        ("en", 4.321, DistanceUnitChoice.KM, "4.3 km"),
+        ("de", 4.321, DistanceUnitChoice.KM, "4,3 km"),
+        ("fr", 4.321, DistanceUnitChoice.KM, "4,3 km"),
+        ("en", 12.7, DistanceUnitChoice.KM, "13 km"),
+        ("en", 1234.6, DistanceUnitChoice.KM, "1,235 km"),
+        ("de", 1234.6, DistanceUnitChoice.KM, "1.235 km"),
+        ("en", 0.631, DistanceUnitChoice.MILES, "0.4 mi"),
+        ("nl", 0.631, DistanceUnitChoice.MILES, "0,4 mi"),
+        ("en", 11.9, DistanceUnitChoice.MILES, "7.4 mi"),
+        ("en", 40.0, DistanceUnitChoice.MILES, "25 mi"),
+        ("en", 0.05, DistanceUnitChoice.MILES, "160 ft"),
     ],
 )
-def test_distances_have_three_significant_digits_in_the_drivers_locale(language, km, unit, text):
+def test_distances_read_like_a_drivers_app_in_the_drivers_locale(language, km, unit, text):
+    """Metres to 10 m under 1 km, one decimal under 10 km or mi, whole numbers above."""
     from ocm_bot.views.format import distance
 
     assert distance(translator(language), km, unit) == text
