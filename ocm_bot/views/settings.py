@@ -121,18 +121,29 @@ def radius_label(t: Translator, radius_km: float, unit: DistanceUnitChoice) -> s
     return distance_label(t, value, unit)
 
 
-def connectors_label(t: Translator, prefs: UserPreferences, reference: ReferenceData) -> str:
-    """The chosen plugs: common groups by our name, any other type by OCM's title."""
+def connector_names(t: Translator, prefs: UserPreferences, reference: ReferenceData) -> list[str]:
+    """One name per plug the driver picked: common groups by our (translated) name, any other
+    type by OCM's title. A group such as Type 2 is one pick however many OCM types it holds."""
     groups = [group for group in COMMON_CONNECTORS if is_group_selected(prefs, group)]
     covered = set().union(*(group.connection_type_ids for group in groups))
     names = [t.gettext(CONNECTOR_LABELS[group.key]) for group in groups]
     names += [_connection_type_title(t, reference, type_id) for type_id in sorted(prefs.connection_type_ids - covered)]
-    return _names_summary(t, names, empty=t.gettext("any plug"))
+    return names
+
+
+def connectors_label(t: Translator, prefs: UserPreferences, reference: ReferenceData) -> str:
+    """The chosen plugs: common groups by our name, any other type by OCM's title."""
+    return _names_summary(t, connector_names(t, prefs, reference), empty=t.gettext("any plug"))
+
+
+def short_level_name(t: Translator, level_id: int) -> str:
+    """A charging level in a few characters ("level 3"), for filter chips."""
+    return t.gettext("level {id}", id=level_id)
 
 
 def levels_label(t: Translator, prefs: UserPreferences) -> str:
     names = [
-        t.gettext(LEVEL_LABELS[level_id]) if level_id in LEVEL_LABELS else t.gettext("level {id}", id=level_id)
+        t.gettext(LEVEL_LABELS[level_id]) if level_id in LEVEL_LABELS else short_level_name(t, level_id)
         for level_id in sorted(prefs.level_ids)
     ]
     return _names_summary(t, names, empty=t.gettext("any level"))
