@@ -22,6 +22,7 @@ from html import escape as escape_html
 from babel import Locale, UnknownLocaleError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from ocm_bot.domain.filters import FilterKey, active_filters
 from ocm_bot.domain.preferences import PAGE_SIZES, POWER_STEPS_KW, DistanceUnitChoice, UsageChoice, UserPreferences
 from ocm_bot.domain.settings_edit import (
     ANY,
@@ -312,18 +313,30 @@ def _unit_name(t: Translator, unit: DistanceUnitChoice) -> str:
 
 
 def closed_menu(t: Translator, prefs: UserPreferences, reference: ReferenceData, *, unit: DistanceUnitChoice) -> View:
-    """What the settings message becomes after "Done": a summary, no buttons."""
-    summary = " · ".join(
-        [
-            power_label(t, prefs.min_power_kw),
-            connectors_label(t, prefs, reference),
-            radius_label(t, prefs.radius_km, unit),
-        ]
-    )
+    """What the settings message becomes after "Done": every active filter and the radius, no buttons."""
+    named = {
+        FilterKey.MIN_POWER: (t.gettext("Minimum power"), power_label(t, prefs.min_power_kw)),
+        FilterKey.CONNECTORS: (t.gettext("Plugs"), connectors_label(t, prefs, reference)),
+        FilterKey.LEVELS: (t.gettext("Charging level"), levels_label(t, prefs)),
+        FilterKey.OPERATORS: (t.gettext("Operators"), operators_label(t, prefs, reference)),
+        FilterKey.USAGE: (t.gettext("Access"), t.gettext(USAGE_LABELS[prefs.usage])),
+        FilterKey.OPERATIONAL: (t.gettext("Working chargers only"), _on_off(t, True)),
+        FilterKey.OPEN_DATA: (t.gettext("Open data only"), _on_off(t, True)),
+    }
+    # Every filter the search applies (ocm_bot.domain.filters decides which are active), none left out.
+    lines = [_line(*named[key]) for key in active_filters(prefs)]
+    if not lines:
+        lines = [escape(t.gettext("No filters: every charger is shown."))]
     return View(
-        escape(t.gettext("Settings saved: {summary}", summary=summary))
-        + "\n"
-        + escape(t.gettext("Send a location or an address to search. /settings changes them again."))
+        "\n".join(
+            [
+                "<b>" + escape(t.gettext("Settings saved")) + "</b>",
+                *lines,
+                _line(t.gettext("Radius"), radius_label(t, prefs.radius_km, unit)),
+                "",
+                escape(t.gettext("Send a location or an address to search. /settings changes them again.")),
+            ]
+        )
     )
 
 

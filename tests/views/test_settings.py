@@ -229,7 +229,44 @@ def test_done_leaves_a_summary_without_buttons(reference):
     prefs = UserPreferences(min_power_kw=50, connection_type_ids=frozenset({33}))
     view = closed_menu(translator("en"), prefs, reference, unit=DistanceUnitChoice.KM)
     assert view.keyboard is None
-    assert "≥ 50 kW · CCS (Type 2) · 10 km" in view.text
+    assert "Minimum power: <b>≥ 50 kW</b>" in view.text
+    assert "Plugs: <b>CCS (Type 2)</b>" in view.text
+    assert "Radius: <b>10 km</b>" in view.text
+
+
+def test_settings_saved_lists_every_active_filter(reference):
+    ionity = next(op.id for op in reference.operators.values() if op.title.casefold() == "ionity")
+    prefs = UserPreferences(
+        min_power_kw=50,
+        connection_type_ids=frozenset({33, 2}),
+        level_ids=frozenset({3}),
+        operator_ids=frozenset({ionity}),
+        usage=UsageChoice.PUBLIC_ONLY,
+        operational_only=True,
+        open_data_only=True,
+        radius_km=25,
+    )
+    text = closed_menu(translator("en"), prefs, reference, unit=DistanceUnitChoice.KM).text
+    for line in [
+        "Minimum power: <b>≥ 50 kW</b>",
+        "Plugs: <b>CCS (Type 2), CHAdeMO</b>",
+        "Charging level: <b>Level 3 · rapid, over 40 kW</b>",
+        "Operators: <b>Ionity</b>",
+        "Access: <b>Public only</b>",
+        "Working chargers only: <b>on</b>",
+        "Open data only: <b>on</b>",
+        "Radius: <b>25 km</b>",
+    ]:
+        assert line in text.splitlines(), line
+
+
+def test_settings_saved_leaves_out_filters_that_are_off(reference):
+    prefs = UserPreferences(usage=UsageChoice.INCLUDE_RESTRICTED, operational_only=False)
+    text = closed_menu(translator("de"), prefs, reference, unit=DistanceUnitChoice.MILES).text
+    assert "Umkreis: <b>6,2 mi</b>" in text
+    for name in ("Mindestleistung", "Stecker:", "Betreiber", "Zugang", "Nur funktionierende"):
+        assert name not in text
+    assert "Keine Filter" in text
 
 
 def test_forget_asks_before_deleting_and_its_buttons_come_back():
