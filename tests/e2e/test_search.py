@@ -112,6 +112,17 @@ async def test_kilometres_when_the_driver_chose_them(telegram, bot):
     assert shown_as(results, 0) == "630 m"
 
 
+async def test_cards_credit_each_provider_with_the_licence_from_ocm_s_reference_data(telegram, bot):
+    ada = telegram.user("Ada")
+    await save_prefs(bot, ada, page_size=8, usage=UsageChoice.INCLUDE_RESTRICTED, operational_only=False)
+    mile_end = await search_at(ada, 51.5225, -0.0375)  # OCM contributors and the UK registry
+    credits = {line.strip() for line in mile_end.text.splitlines() if line.strip().startswith("Data: ")}
+    assert "Data: UK National Charge Point Registry (Open Government Licence v2.0)" in credits
+    assert "Data: Open Charge Map Contributors (CC BY 4.0)" in credits
+    portland = await search_at(ada)
+    assert "Data: afdc.energy.gov (free for any use)" in portland.text
+
+
 # Every way of saying where ----------------------------------------------------------------------
 
 

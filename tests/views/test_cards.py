@@ -1,5 +1,6 @@
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -41,22 +42,59 @@ def test_every_card_credits_its_data_provider():
 
 
 @pytest.mark.parametrize(
-    ("licence", "short"),
+    ("provider_id", "credit"),
     [
-        ("Licensed under Creative Commons Attribution 4.0 International (CC BY 4.0)", "CC BY 4.0"),
-        ("Contains public sector information licensed under the Open Government Licence v3.0.", None),
-        ("http://creativecommons.org/licenses/by/3.0", "CC BY 3.0"),
-        ("General public data", "General public data"),
-        ('This data is provided by the National Renewable Energy Laboratory ("NREL"), which is ...', None),
-        (None, None),
+        (1, "Data: Open Charge Map Contributors (CC BY 4.0)"),
+        (2, "Data: afdc.energy.gov (free for any use)"),
+        (7, "Data: Mobie.pt (Public Data redistributed by agreement)"),
+        (18, "Data: UK National Charge Point Registry (Open Government Licence v2.0)"),
+        (19, "Data: NOBIL (CC BY 4.0)"),
+        (24, "Data: AddÉnergie Technologies Inc. (CC BY 3.0)"),
+        (25, "Data: Catalan Energy Institute (ICAEN) (General public data)"),
+        (26, "Data: Oplaadpalen.nl (CC BY-NC-SA 3.0)"),
+        (28, "Data: data.gouv.fr (Licence Ouverte)"),
+        (29, "Data: Bundesnetzagentur.de (CC BY 4.0)"),
+        (31, "Data: Sitronics (CC0)"),
+        (32, "Data: Lithuanian Road Administration (CC BY 4.0)"),
+        (15, "Data: CarStations.com"),  # no licence in the reference data
     ],
 )
-def test_licences_are_named_briefly(licence, short):
-    got = short_licence(licence)
-    if licence and "Open Government" in licence:
-        assert got == "Open Government Licence v3.0"
-    else:
-        assert got == short
+def test_each_card_names_its_provider_s_licence_from_the_reference_data(provider_id, credit):
+    charger = replace(by_id(LIDL), data_provider=reference().data_providers[provider_id])
+    text = card(t, charger, now=NOW, unit=DistanceUnitChoice.KM, index=1, distance_km=1, bearing=0)
+    assert text.splitlines()[-1] == f"   <i>{credit}</i>"
+
+
+def test_every_licence_in_the_reference_data_is_named_on_the_card():
+    for provider in reference().data_providers.values():
+        if provider.license:
+            assert short_licence(t, provider.license), provider.title
+
+
+def test_a_poi_s_stale_inline_licence_gives_way_to_the_reference_data():
+    # The verbose sample POIs carry OCM's older DataProvider text ("CC BY-SA 4.0"); the reference
+    # data, OCM's current word, says CC BY 4.0.
+    stale = [c for c in sample_chargers() if c.data_provider and c.data_provider.id == 1]
+    assert stale
+    for charger in stale:
+        text = card(t, charger, now=NOW, unit=DistanceUnitChoice.KM, index=1, distance_km=1, bearing=0)
+        assert text.splitlines()[-1] == "   <i>Data: Open Charge Map Contributors (CC BY 4.0)</i>"
+
+
+def test_licences_are_named_in_the_driver_s_language():
+    nrel = replace(by_id(LIDL), data_provider=reference().data_providers[2])
+    text = card(translator("de"), nrel, now=NOW, unit=DistanceUnitChoice.KM, index=1, distance_km=1, bearing=0)
+    assert text.splitlines()[-1] == "   <i>Daten: afdc.energy.gov (frei für jede Nutzung)</i>"
+
+
+def test_the_readme_names_the_licences_the_cards_show():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Data and licences", 1)[1].split("\n## ", 1)[0]
+    section = " ".join(section.split())
+    for provider_id in (1, 2, 18):
+        provider = reference().data_providers[provider_id]
+        assert short_licence(t, provider.license) in section, provider.title
+    assert "CC BY-SA" not in section  # OCM's reference data licenses contributors' data CC BY 4.0
 
 
 def test_ocm_text_is_html_escaped_and_clipped():
