@@ -60,7 +60,8 @@ USAGE_NAMES = {
 
 
 def unit_of(result: SearchResult) -> DistanceUnitChoice:
-    return result.prefs.unit_for(result.country_iso)
+    """The unit of every distance on a results message (the one rule in :mod:`ocm_bot.domain.units`)."""
+    return result.unit
 
 
 def filter_label(t: Translator, key: FilterKey, prefs: UserPreferences, reference: ReferenceData | None = None) -> str:

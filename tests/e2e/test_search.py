@@ -123,6 +123,59 @@ async def test_cards_credit_each_provider_with_the_licence_from_ocm_s_reference_
     assert "Data: afdc.energy.gov (free for any use)" in portland.text
 
 
+UNIT = re.compile(r"\d (m|km|mi|ft)\b")
+
+
+def units_in(text: str) -> set[str]:
+    """The distance units a text uses, feet counted as miles and metres as kilometres."""
+    return {{"ft": "mi", "m": "km"}.get(unit, unit) for unit in UNIT.findall(text)}
+
+
+@pytest.mark.parametrize("where", ["location", "typed coordinates", "typed place"])
+async def test_the_unit_stays_the_place_s_whether_or_not_anything_is_found(telegram, bot, where):
+    ada = telegram.user("Ada")  # Telegram language "en": no region, no unit chosen
+
+    async def search():
+        if where == "location":
+            return await search_at(ada)
+        await ada.send_text("45.5122, -122.6587" if where == "typed coordinates" else "Pioneer Courthouse Square")
+        return await ada.wait_for_message(containing="Chargers near")
+
+    await save_prefs(bot, ada, min_power_kw=350)  # nothing in Portland
+    nothing = await search()
+    assert "No chargers found within 6.2 mi." in nothing.text
+    assert "within 6.2 mi" in nothing.text.splitlines()[0]
+    assert "🔎 Wider radius: 16 mi" in nothing.labels
+    assert units_in(nothing.text + " ".join(nothing.labels)) == {"mi"}
+
+    await tap(ada, nothing, "⚙️ Filters")
+    menu = await ada.wait_for_message(containing="Settings")
+    assert "Radius: 6.2 mi" in menu.text
+    assert "Distance unit: automatic (miles)" in menu.text
+    await tap(ada, menu, "📏 Radius")
+    radius_menu = await ada.wait_for_edit(menu)
+    assert [label for label in radius_menu.labels if label != "‹ Back"] == ["1 mi", "3 mi", "5 mi", "15 mi", "30 mi"]
+
+    await save_prefs(bot, ada)  # no filter: chargers found at the same place
+    ada.mark_all_seen()
+    found = await search()
+    assert cards(found)
+    assert "within 6.2 mi" in found.text.splitlines()[0]
+    assert units_in(found.text) == {"mi"}
+
+
+async def test_the_driver_s_unit_wins_over_the_place_s(telegram, bot):
+    ada = telegram.user("Ada")
+    await save_prefs(bot, ada, unit=DistanceUnitChoice.KM, min_power_kw=350)
+    nothing = await search_at(ada)
+    assert "No chargers found within 10 km." in nothing.text
+    assert "🔎 Wider radius: 25 km" in nothing.labels
+    await save_prefs(bot, ada, unit=DistanceUnitChoice.MILES)
+    ada.mark_all_seen()
+    london = await search_at(ada, 51.5225, -0.0375)
+    assert units_in(london.text) == {"mi"}
+
+
 # Every way of saying where ----------------------------------------------------------------------
 
 

@@ -126,10 +126,10 @@ async def test_a_plug_outside_the_common_groups_is_named_by_ocm(service):
 async def test_no_results_offer_a_wider_radius_and_relaxing_the_filter(service):
     result = await service.nearby(PORTLAND, replace(EVERYTHING, min_power_kw=150, radius_km=5))
     view = results_view(t, result, 0, codec, now=NOW, reference=reference())
-    assert "No chargers found within 5 km." in view.text
+    assert "No chargers found within 3.1 mi." in view.text  # Portland: miles, found or not
     labels = [b.text for row in view.keyboard.inline_keyboard for b in row]
     assert "Relax: ≥ 150 kW" in labels
-    assert "🔎 Wider radius: 10 km" in labels
+    assert "🔎 Wider radius: 6.2 mi" in labels
 
 
 async def test_hidden_counts_name_the_filter(service):
