@@ -176,6 +176,19 @@ async def test_the_driver_s_unit_wins_over_the_place_s(telegram, bot):
     assert units_in(london.text) == {"mi"}
 
 
+async def test_the_readme_transcript_is_what_the_bot_answers(telegram, bot):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    transcript = readme.split("```", 2)[1]
+    bot_part = transcript.split("Bot:  ", 1)[1].split("\nYou:", 1)[0]
+    shown_lines = [line.strip() for line in bot_part.splitlines() if line.strip() and not line.strip().startswith("[")]
+    results = await search_at(telegram.user("Ada"))
+    answer = {line.strip() for line in results.text.splitlines()}
+    for line in shown_lines:
+        if line == "..." or "verified" in line:  # "verified 7 years ago" ages with the calendar
+            continue
+        assert line in answer, line
+
+
 # Every way of saying where ----------------------------------------------------------------------
 
 
