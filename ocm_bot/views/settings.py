@@ -35,10 +35,10 @@ from ocm_bot.domain.settings_edit import (
 )
 from ocm_bot.i18n import N_, Translator
 from ocm_bot.ocm.models import Operator
-from ocm_bot.ocm.query import KM_PER_MILE
 from ocm_bot.ocm.reference import ReferenceData
 from ocm_bot.views.callbacks import Callback, CallbackCodec, InvalidCallback
 from ocm_bot.views.common import View
+from ocm_bot.views.format import radius as format_radius
 
 SETTINGS_ACTION = "st"
 ACCOUNT_ACTION = "ac"
@@ -118,8 +118,8 @@ def distance_label(t: Translator, value: float, unit: DistanceUnitChoice) -> str
 
 
 def radius_label(t: Translator, radius_km: float, unit: DistanceUnitChoice) -> str:
-    value = radius_km / KM_PER_MILE if unit is DistanceUnitChoice.MILES else radius_km
-    return distance_label(t, value, unit)
+    """The radius as the results header shows it ("6.2 mi", "24 km")."""
+    return format_radius(t, radius_km, unit)
 
 
 def connector_names(t: Translator, prefs: UserPreferences, reference: ReferenceData) -> list[str]:

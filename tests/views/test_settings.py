@@ -315,3 +315,12 @@ def test_the_automatic_unit_is_named_when_the_region_is_known(reference):
     british = menu(UserPreferences(), reference, automatic_unit=DistanceUnitChoice.MILES)
     assert "Distance unit: <b>automatic (miles)</b>" in render(Screen.MAIN, british).text
     assert "Radius: <b>6.2 mi</b>" in render(Screen.MAIN, british).text
+
+
+def test_the_radius_reads_as_in_the_results_header(reference):
+    from ocm_bot.views.format import radius
+
+    fifteen_miles = apply_choice(UserPreferences(), Setting.RADIUS, "15", "mi")
+    overview = render(Screen.MAIN, menu(fifteen_miles, reference, automatic_unit=DistanceUnitChoice.KM)).text
+    assert "Radius: <b>24 km</b>" in overview
+    assert radius(translator("en"), fifteen_miles.radius_km, DistanceUnitChoice.KM) == "24 km"
