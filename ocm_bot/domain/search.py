@@ -47,9 +47,10 @@ from ocm_bot.domain.filters import (
     ocm_query,
     without,
 )
-from ocm_bot.domain.geo import GeoPoint, haversine_km, initial_bearing
+from ocm_bot.domain.geo import GeoPoint, haversine_km, initial_bearing, miles_to_km
 from ocm_bot.domain.live import LiveTracker
 from ocm_bot.domain.preferences import RADIUS_STEPS_KM, DistanceUnitChoice, UserPreferences
+from ocm_bot.domain.settings_edit import RADIUS_STEPS_MI
 from ocm_bot.domain.units import place_country, unit_for_place
 from ocm_bot.ocm.errors import OcmUnavailable
 from ocm_bot.ocm.models import Charger
@@ -216,7 +217,7 @@ class SearchService:
         previous = self.get(search_id)
         if previous is None:
             return None
-        radius = wider_radius(previous.radius_km)
+        radius = wider_radius(previous.radius_km, previous.unit)
         return await self.nearby(
             previous.point, previous.prefs, label=previous.label, radius_km=radius, country_iso=previous.country_iso
         )
@@ -341,9 +342,13 @@ class SearchService:
             raise OcmUnavailable(f"no answer within {self._deadline:g} s") from error
 
 
-def wider_radius(radius_km: float) -> float:
-    """The next step up from ``radius_km`` (at most :data:`MAX_RADIUS_KM`)."""
-    return next((step for step in WIDER_RADIUS_STEPS_KM if step > radius_km + 1e-9), MAX_RADIUS_KM)
+def wider_radius(radius_km: float, unit: DistanceUnitChoice = DistanceUnitChoice.KM) -> float:
+    """The next step up from ``radius_km`` (at most :data:`MAX_RADIUS_KM`), in the steps of the
+    /settings radius menu of ``unit``: 10 km -> 25 km, but 6.2 mi -> 15 mi (not "16 mi")."""
+    steps = WIDER_RADIUS_STEPS_KM
+    if unit is DistanceUnitChoice.MILES:
+        steps = (*(miles_to_km(step) for step in RADIUS_STEPS_MI), MAX_RADIUS_KM)
+    return next((step for step in steps if step > radius_km + 1e-9), MAX_RADIUS_KM)
 
 
 def _relax_hints(

@@ -213,7 +213,7 @@ def results_keyboard(
         rows.append(paging)
     rows.extend(_filter_rows(t, result, codec, reference))
     if result.few and result.can_widen:
-        wider = radius(t, wider_radius(result.radius_km), unit_of(result))
+        wider = radius(t, wider_radius(result.radius_km, unit_of(result)), unit_of(result))
         rows.append(
             [
                 InlineKeyboardButton(
