@@ -107,10 +107,10 @@ async def on_live_update(update: Update, context: BotContext) -> None:
     t, prefs = await _driver(update, context)
     try:
         result = await context.services.search.nearby(point, prefs)
-        _remember_place_unit(context, result)
     except OcmError as error:
         log.warning("live location refresh failed: %r", error)
         return  # the last results stay up; the next move tries again
+    _remember_place_unit(context, result)
     view = results_view(t, result, 0, context.services.callbacks, now=_now(), reference=await _reference(context))
     try:
         await context.bot.edit_message_text(
