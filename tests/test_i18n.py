@@ -116,10 +116,8 @@ def test_negotiate_language_falls_back_to_the_configured_default_then_english():
 
 
 def test_a_message_is_translated_and_its_placeholders_filled():
-    assert translator("de").gettext("Settings saved: {summary}", summary="≥ 50 kW") == (
-        "Einstellungen gespeichert: ≥ 50 kW"
-    )
-    assert translator("en").gettext("Settings saved: {summary}", summary="≥ 50 kW") == "Settings saved: ≥ 50 kW"
+    assert translator("de").gettext("Filters: {filters}", filters="≥ 50 kW") == "Filter: ≥ 50 kW"
+    assert translator("en").gettext("Filters: {filters}", filters="≥ 50 kW") == "Filters: ≥ 50 kW"
 
 
 def test_a_message_without_a_translation_shows_the_english_text():

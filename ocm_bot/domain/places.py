@@ -46,8 +46,11 @@ class PlaceInputError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Coordinates:
+    """A point read from text; ``as_typed`` is how the driver wrote it ("45.5122, -122.6587"), to echo back."""
+
     point: GeoPoint
     label: str | None = None
+    as_typed: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,11 +102,11 @@ def parse_place(text: str | None) -> Place:
     pair = _DECIMAL_PAIR.match(cleaned)
     # "12 34" could be a house number and a street number; demand a comma or a decimal point.
     if pair and (pair["sep"] in ",;" or "." in pair["lat"] + pair["lon"]):
-        return Coordinates(_point(_float(pair["lat"]), _float(pair["lon"])))
+        return Coordinates(_point(_float(pair["lat"]), _float(pair["lon"])), as_typed=cleaned)
     if dms := _DMS_PAIR.match(cleaned):
         point = _from_dms(dms)
         if point is not None:
-            return Coordinates(point)
+            return Coordinates(point, as_typed=cleaned)
     return PlaceQuery(cleaned)
 
 
@@ -126,6 +129,11 @@ def _float(text: str) -> float:
     return float(text.replace("−", "-").replace(",", "."))
 
 
+def _pair(lat: str, lon: str, label: str | None = None) -> Coordinates:
+    """Coordinates from a link's or URI's two numbers, echoed as they were written there."""
+    return Coordinates(_point(_float(lat), _float(lon)), label, as_typed=f"{lat.strip()}, {lon.strip()}")
+
+
 def _point(lat: float, lon: float) -> GeoPoint:
     if not -90 <= lat <= 90:
         raise PlaceInputError(PlaceInputError.LATITUDE_RANGE)
@@ -142,9 +150,9 @@ def _from_geo_uri(match: re.Match[str]) -> Place:
         pair = _PAIR_IN_TEXT.match(query)
         if pair:
             label = query[pair.end() :].strip().strip("()") or None
-            return Coordinates(_point(_float(pair["lat"]), _float(pair["lon"])), label)
+            return _pair(pair["lat"], pair["lon"], label)
         return PlaceQuery(unquote_plus(query))
-    return Coordinates(_point(_float(match["lat"]), _float(match["lon"])))
+    return _pair(match["lat"], match["lon"])
 
 
 def _from_link(text: str) -> Place:
@@ -157,32 +165,32 @@ def _from_link(text: str) -> Place:
     if "waze.com" in host:
         for key in ("ll", "to"):
             if pair := (_PAIR_IN_TEXT.search(query.get(key, "")) or _WAZE_LL.search(query.get(key, ""))):
-                return Coordinates(_point(_float(pair["lat"]), _float(pair["lon"])))
+                return _pair(pair["lat"], pair["lon"])
         if query.get("q"):
             return PlaceQuery(query["q"][:MAX_QUERY_CHARS])
     elif "openstreetmap.org" in host or host.endswith("osm.org"):
         if "mlat" in query and "mlon" in query:
-            return Coordinates(_point(_float(query["mlat"]), _float(query["mlon"])))
+            return _pair(query["mlat"], query["mlon"])
         if osm := _OSM_MAP.search(parts.fragment or whole):
-            return Coordinates(_point(_float(osm["lat"]), _float(osm["lon"])))
+            return _pair(osm["lat"], osm["lon"])
         if query.get("query"):
             return PlaceQuery(query["query"][:MAX_QUERY_CHARS])
     elif "apple.com" in host:
         for key in ("ll", "coordinate", "daddr", "sll", "q"):
             if pair := _PAIR_IN_TEXT.fullmatch(query.get(key, "").strip()):
                 label = query.get("q") if key != "q" else None
-                return Coordinates(_point(_float(pair["lat"]), _float(pair["lon"])), label)
+                return _pair(pair["lat"], pair["lon"], label)
         for key in ("address", "q", "daddr"):
             if query.get(key):
                 return PlaceQuery(query[key][:MAX_QUERY_CHARS])
     elif "google." in host or host.endswith("goo.gl"):
         if data := _GOOGLE_DATA.search(whole):  # the place's own pin, more exact than the map centre
-            return Coordinates(_point(_float(data["lat"]), _float(data["lon"])))
+            return _pair(data["lat"], data["lon"])
         for key in ("q", "query", "ll", "destination", "daddr", "center"):
             if pair := _PAIR_IN_TEXT.fullmatch(query.get(key, "").strip()):
-                return Coordinates(_point(_float(pair["lat"]), _float(pair["lon"])))
+                return _pair(pair["lat"], pair["lon"])
         if at := _GOOGLE_AT.search(whole):
-            return Coordinates(_point(_float(at["lat"]), _float(at["lon"])))
+            return _pair(at["lat"], at["lon"])
         for key in ("q", "query", "destination", "daddr"):
             if query.get(key):
                 return PlaceQuery(query[key][:MAX_QUERY_CHARS])

@@ -47,9 +47,11 @@ from ocm_bot.domain.filters import (
     ocm_query,
     without,
 )
-from ocm_bot.domain.geo import GeoPoint, haversine_km, initial_bearing
+from ocm_bot.domain.geo import GeoPoint, haversine_km, initial_bearing, miles_to_km
 from ocm_bot.domain.live import LiveTracker
-from ocm_bot.domain.preferences import RADIUS_STEPS_KM, UserPreferences
+from ocm_bot.domain.preferences import RADIUS_STEPS_KM, DistanceUnitChoice, UserPreferences
+from ocm_bot.domain.settings_edit import RADIUS_STEPS_MI
+from ocm_bot.domain.units import place_country, unit_for_place
 from ocm_bot.ocm.errors import OcmUnavailable
 from ocm_bot.ocm.models import Charger
 from ocm_bot.ocm.source import ChargerSource
@@ -90,6 +92,7 @@ class SearchResult:
     relax: tuple[RelaxHint, ...] = ()
     can_widen: bool = False
     country_iso: str | None = None
+    """The searched place's country as far as the unit goes (:func:`~ocm_bot.domain.units.place_country`)."""
     complete: bool = True
     """False when OCM's answer stopped short of the radius: the hits are the nearest ones, not all."""
 
@@ -102,6 +105,11 @@ class SearchResult:
         size = size or self.prefs.page_size
         number = min(max(0, number), self.page_count(size) - 1)
         return self.hits[number * size : (number + 1) * size]
+
+    @property
+    def unit(self) -> DistanceUnitChoice:
+        """The unit of every distance shown for this search: the driver's, else the place's (never the results')."""
+        return unit_for_place(self.prefs, self.country_iso)
 
     @property
     def few(self) -> bool:
@@ -167,8 +175,12 @@ class SearchService:
         *,
         label: str | None = None,
         radius_km: float | None = None,
+        country_iso: str | None = None,
     ) -> SearchResult:
-        """The chargers around ``point`` that ``prefs`` lets through, nearest first."""
+        """The chargers around ``point`` that ``prefs`` lets through, nearest first.
+
+        ``country_iso`` is the geocoder's country for a typed place (else it is read from ``point``).
+        """
         radius = min(radius_km or prefs.radius_km, MAX_RADIUS_KM)
         server = ServerFilter.of(prefs)
         self.stats.searches += 1
@@ -177,7 +189,8 @@ class SearchService:
             fetch = await self._fetch(point, server, prefs, radius)
         else:
             self.stats.reused += 1
-        return self._store(self._result(fetch, point, prefs, radius, label))
+        result = self._result(fetch, point, prefs, radius, label)
+        return self._store(replace(result, country_iso=place_country(point, country_iso)))
 
     def get(self, search_id: str) -> SearchResult | None:
         """A result kept from an earlier search (None once expired or unknown)."""
@@ -188,7 +201,9 @@ class SearchService:
         previous = self.get(search_id)
         if previous is None:
             return None
-        return await self.nearby(previous.point, prefs, label=previous.label, radius_km=previous.radius_km)
+        return await self.nearby(
+            previous.point, prefs, label=previous.label, radius_km=previous.radius_km, country_iso=previous.country_iso
+        )
 
     async def relax(self, search_id: str, key: FilterKey) -> SearchResult | None:
         """The same search with one filter switched off."""
@@ -202,8 +217,10 @@ class SearchService:
         previous = self.get(search_id)
         if previous is None:
             return None
-        radius = wider_radius(previous.radius_km)
-        return await self.nearby(previous.point, previous.prefs, label=previous.label, radius_km=radius)
+        radius = wider_radius(previous.radius_km, previous.unit)
+        return await self.nearby(
+            previous.point, previous.prefs, label=previous.label, radius_km=radius, country_iso=previous.country_iso
+        )
 
     # Single chargers ---------------------------------------------------------------------------
 
@@ -302,7 +319,6 @@ class SearchService:
             radius_km=radius,
             prefs=prefs,
             hits=tuple(hits),
-            country_iso=_country_of(hits, fetch.chargers),
             complete=reach >= radius,
         )
         if result.few:
@@ -326,9 +342,13 @@ class SearchService:
             raise OcmUnavailable(f"no answer within {self._deadline:g} s") from error
 
 
-def wider_radius(radius_km: float) -> float:
-    """The next step up from ``radius_km`` (at most :data:`MAX_RADIUS_KM`)."""
-    return next((step for step in WIDER_RADIUS_STEPS_KM if step > radius_km + 1e-9), MAX_RADIUS_KM)
+def wider_radius(radius_km: float, unit: DistanceUnitChoice = DistanceUnitChoice.KM) -> float:
+    """The next step up from ``radius_km`` (at most :data:`MAX_RADIUS_KM`), in the steps of the
+    /settings radius menu of ``unit``: 10 km -> 25 km, but 6.2 mi -> 15 mi (not "16 mi")."""
+    steps = WIDER_RADIUS_STEPS_KM
+    if unit is DistanceUnitChoice.MILES:
+        steps = (*(miles_to_km(step) for step in RADIUS_STEPS_MI), MAX_RADIUS_KM)
+    return next((step for step in steps if step > radius_km + 1e-9), MAX_RADIUS_KM)
 
 
 def _relax_hints(
@@ -350,14 +370,6 @@ def _server_applied(key: FilterKey, server: ServerFilter) -> bool:
         FilterKey.LEVELS: bool(server.level_ids),
         FilterKey.OPEN_DATA: server.open_data_only,
     }.get(key, False)
-
-
-def _country_of(hits: list[Hit], chargers: tuple[Charger, ...]) -> str | None:
-    for charger in [hit.charger for hit in hits[:1]] + list(chargers[:1]):
-        country = charger.address.country
-        if country is not None and country.iso_code:
-            return country.iso_code.upper()
-    return None
 
 
 def _at_least(

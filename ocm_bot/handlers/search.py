@@ -33,6 +33,7 @@ from ocm_bot.domain.geo import GeoPoint, haversine_km, initial_bearing
 from ocm_bot.domain.places import Coordinates, PlaceInputError, parse_place
 from ocm_bot.domain.preferences import UserPreferences
 from ocm_bot.domain.search import SearchResult, SearchService
+from ocm_bot.domain.units import place_country, unit_for_place
 from ocm_bot.geocoding import GeocodedPlace, Geocoder, GeocoderBusy, GeocodingError
 from ocm_bot.handlers.common import driver_translator, preferences_for
 from ocm_bot.i18n import Translator
@@ -67,6 +68,8 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 PICK = "pk"
 RETRY = "rs"
 FAVOURITES_RETRY = "fl"
+LAST_PLACE_UNIT = "search.place_unit"
+"""user_data key: the unit of the last searched place ("km" or "mi"), whatever the driver chose."""
 SAME_PLACE_KM = 1.0
 """Geocoded matches this close to the first are one place (a square and its bus stop)."""
 _DEEP_LINK = r"^/start(?:@\w+)?\s+poi-(\d{1,9})\s*$"
@@ -107,6 +110,7 @@ async def on_live_update(update: Update, context: BotContext) -> None:
     except OcmError as error:
         log.warning("live location refresh failed: %r", error)
         return  # the last results stay up; the next move tries again
+    _remember_place_unit(context, result)
     view = results_view(t, result, 0, context.services.callbacks, now=_now(), reference=await _reference(context))
     try:
         await context.bot.edit_message_text(
@@ -133,7 +137,7 @@ async def on_text(update: Update, context: BotContext) -> None:
         await _reply(update, View(place_error_text(t, error.reason)))
         return
     if isinstance(place, Coordinates):
-        label = place.label or f"{place.point.latitude:.5f}, {place.point.longitude:.5f}"
+        label = place.label or place.as_typed  # echoed as the driver wrote it, not as a reformatted float
         await _search_and_send(update, context, place.point, label)
         return
     await _geocode_and_send(update, context, place.text)
@@ -164,7 +168,7 @@ async def on_favourites(update: Update, context: BotContext) -> None:
     except OcmError as error:
         await _report_ocm_failure(update, context, t, error, context.services.callbacks.encode(FAVOURITES_RETRY))
         return
-    unit = prefs.unit_for(_country_of(chargers))
+    unit = unit_for_place(prefs, _country_of(chargers))  # no searched place: the chargers' own country
     for view in favourites_views(t, chargers, gone, context.services.callbacks, unit=unit):
         await _reply(update, view)
 
@@ -245,7 +249,9 @@ async def on_pick(update: Update, context: BotContext) -> None:
         return
     await update.callback_query.answer()
     place: GeocodedPlace = places[index]
-    await _search_and_send(update, context, place.point, place.short_label, edit=update.callback_query.message)
+    await _search_and_send(
+        update, context, place.point, place.short_label, country=place.country_code, edit=update.callback_query.message
+    )
 
 
 async def on_retry(update: Update, context: BotContext) -> None:
@@ -258,7 +264,10 @@ async def on_retry(update: Update, context: BotContext) -> None:
     await update.callback_query.answer()
     kind, *values = note
     if kind == "point":
-        await _search_and_send(update, context, values[0], values[1], edit=update.callback_query.message)
+        country = values[2] if len(values) > 2 else None
+        await _search_and_send(
+            update, context, values[0], values[1], country=country, edit=update.callback_query.message
+        )
     else:
         await _geocode_and_send(update, context, values[0], edit=update.callback_query.message)
 
@@ -287,15 +296,23 @@ async def on_settings(update: Update, context: BotContext) -> None:
 
 
 async def _search_and_send(
-    update: Update, context: BotContext, point: GeoPoint, label: str | None, *, edit: Message | None = None
+    update: Update,
+    context: BotContext,
+    point: GeoPoint,
+    label: str | None,
+    *,
+    country: str | None = None,
+    edit: Message | None = None,
 ) -> tuple[Message | None, SearchResult | None]:
+    """Search around ``point`` (``country``: the geocoder's, for a typed place) and send the results."""
     t, prefs = await _driver(update, context)
     try:
-        result = await context.services.search.nearby(point, prefs, label=label)
+        result = await context.services.search.nearby(point, prefs, label=label, country_iso=country)
     except OcmError as error:
-        retry = context.services.callbacks.encode(RETRY, context.services.search.remember(("point", point, label)))
-        await _report_ocm_failure(update, context, t, error, retry, edit=edit)
+        note = context.services.search.remember(("point", point, label, country))
+        await _report_ocm_failure(update, context, t, error, context.services.callbacks.encode(RETRY, note), edit=edit)
         return None, None
+    _remember_place_unit(context, result)
     view = results_view(t, result, 0, context.services.callbacks, now=_now(), reference=await _reference(context))
     return await _reply(update, view, edit=edit), result
 
@@ -314,7 +331,8 @@ async def _geocode_and_send(update: Update, context: BotContext, query: str, *, 
     if not places:
         await _reply(update, View(place_not_found_text(t, query)), edit=edit)
     elif len(places) == 1:
-        await _search_and_send(update, context, places[0].point, places[0].short_label, edit=edit)
+        place = places[0]
+        await _search_and_send(update, context, place.point, place.short_label, country=place.country_code, edit=edit)
     else:
         note = context.services.search.remember(places)
         keyboard = place_choice_keyboard([p.label for p in places], context.services.callbacks, PICK, note)
@@ -341,7 +359,7 @@ async def _send_details(update: Update, context: BotContext, charger_id: int, se
         charger,
         context.services.callbacks,
         now=_now(),
-        unit=result.prefs.unit_for(result.country_iso) if result else prefs.unit_for(_country_of([charger])),
+        unit=result.unit if result else unit_for_place(prefs, place_country(where, _country_of([charger]))),
         is_favourite=bool(user) and await context.services.storage.is_favourite(user.id, charger_id),
         private=_is_private(update),
         bot_username=context.bot.username,
@@ -447,6 +465,12 @@ async def _reference(context: BotContext) -> ReferenceData | None:
         return await source.reference_data()
     except OcmError:
         return None  # chips then name plugs and operators by ID
+
+
+def _remember_place_unit(context: BotContext, result: SearchResult) -> None:
+    """Keep the searched place's own unit, for screens without a place (the /settings radius menu)."""
+    if context.user_data is not None:
+        context.user_data[LAST_PLACE_UNIT] = unit_for_place(UserPreferences(), result.country_iso).value
 
 
 def _filter_key(value: str) -> FilterKey | None:

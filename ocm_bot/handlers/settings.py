@@ -28,9 +28,11 @@ from telegram.ext import (
 )
 
 from ocm_bot.context import BotContext
-from ocm_bot.domain.preferences import DistanceUnitChoice, UserPreferences, region_of
+from ocm_bot.domain.preferences import UserPreferences
 from ocm_bot.domain.settings_edit import InvalidChoice, Setting, apply_choice, search_operators
+from ocm_bot.domain.units import automatic_unit
 from ocm_bot.handlers.common import driver_translator, load_preferences, save_preferences
+from ocm_bot.handlers.search import LAST_PLACE_UNIT
 from ocm_bot.i18n import available_languages, negotiate_language
 from ocm_bot.ocm.errors import OcmError
 from ocm_bot.ocm.reference import ReferenceData
@@ -184,18 +186,12 @@ async def menu_context(update: Update, context: BotContext, prefs: UserPreferenc
         prefs=prefs,
         reference=await reference_data(context),
         codec=context.services.callbacks,
-        automatic_unit=automatic_unit(_telegram_code(update)),
+        automatic_unit=automatic_unit(
+            (context.user_data or {}).get(LAST_PLACE_UNIT), _telegram_code(update)
+        ),  # the last searched place's unit, so the radius menu speaks like the results did
         telegram_language=negotiate_language(_telegram_code(update), default=_default_language(context)),
         languages=available_languages(),
     )
-
-
-def automatic_unit(language_code: str | None) -> DistanceUnitChoice | None:
-    """The unit a driver gets without choosing: known from a region in their Telegram language
-    ("en-GB": miles); otherwise it follows the country of each searched place."""
-    if region_of(language_code) is None:
-        return None
-    return UserPreferences().unit_for(None, language_code=language_code)
 
 
 async def send_view(message: Message, view: View) -> None:

@@ -126,27 +126,54 @@ def connector_summary(t: Translator, connections: tuple[Connection, ...], groups
 
 
 def provider_credit(t: Translator, charger: Charger) -> str:
-    """The data provider credit each card carries (OCM data licensing)."""
+    """The data provider credit each card carries (OCM data licensing).
+
+    The provider comes resolved from OCM's reference data (``DataProviders``, OCM's current word on
+    each licence), which wins over the copy inside a POI answer (older answers say CC BY-SA 4.0 for
+    Open Charge Map contributors, the reference data CC BY 4.0).
+    """
     provider = charger.data_provider
     if provider is None or not provider.title:
         return t.gettext("Data: Open Charge Map")
-    licence = short_licence(provider.license)
+    licence = short_licence(t, provider.license)
     if licence:
         return t.gettext("Data: {provider} ({licence})", provider=html_text(provider.title, 50), licence=licence)
     return t.gettext("Data: {provider}", provider=html_text(provider.title, 50))
 
 
-def short_licence(licence: str | None) -> str | None:
-    """ "CC BY 4.0" out of "Licensed under Creative Commons Attribution 4.0 International (CC BY 4.0)"."""
+_CC_NAME = re.compile(r"\bCC[ -]?(0|BY(?:-(?:SA|NC|ND))*)(?:[ -]v?(\d\.\d))?")
+_CC_URL = re.compile(r"creativecommons\.org/(?:licenses/([a-z-]+)|publicdomain/(zero))/([\d.]+)", re.I)
+_OGL = re.compile(r"Open Government Licen[cs]e(?: v?[\d.]*\d)?", re.I)
+_ETALAB = re.compile(r"Licen[cs]e[ _]Ouverte|etalab", re.I)
+_ANY_PURPOSE = re.compile(r"used for any purpose", re.I)
+VERBATIM_LICENCE_CHARS = 40
+
+
+def short_licence(t: Translator, licence: str | None) -> str | None:
+    """A provider's licence in a few words, for a card.
+
+    "CC BY 4.0" out of "Licensed under Creative Commons Attribution 4.0 International (CC BY 4.0)"
+    or "... under the CC-BY 4.0 license"; "Open Government Licence v2.0"; "CC BY-NC-SA 3.0" out of
+    a creativecommons.org link; NREL's "may be used for any purpose" as "free for any use"; a short
+    text as it is. None when there is no licence or it is too long to shorten safely.
+    """
     if not licence:
         return None
-    if match := re.search(r"\((CC[^)]{0,20})\)", licence):
-        return html_text(match[1], 24)
-    if match := re.search(r"Open Government Licen[cs]e(?: v?[\d.]+)?", licence, re.I):
+    if match := _OGL.search(licence):
         return html_text(match[0].rstrip("."), 40)
-    if match := re.search(r"creativecommons\.org/licenses/([a-z-]+)/([\d.]+)", licence):
-        return html_text(f"CC {match[1].upper().replace('-', ' ')} {match[2]}", 24)
-    return html_text(licence, 30) if len(licence) <= 30 else None
+    if match := _CC_NAME.search(licence):
+        name = "CC0" if match[1] == "0" else f"CC {match[1]}"
+        return html_text(f"{name} {match[2]}" if match[2] else name, 24)
+    if match := _CC_URL.search(licence):
+        kind = "CC0" if match[2] else "CC " + match[1].upper()
+        return html_text(f"{kind} {match[3]}", 24)
+    if _ETALAB.search(licence):
+        return "Licence Ouverte"
+    if _ANY_PURPOSE.search(licence):
+        return t.gettext("free for any use")
+    if len(licence) <= VERBATIM_LICENCE_CHARS:
+        return html_text(licence, VERBATIM_LICENCE_CHARS)
+    return None
 
 
 def status_and_usage(t: Translator, charger: Charger) -> list[str]:

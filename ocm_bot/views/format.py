@@ -3,7 +3,7 @@
 Example::
 
     distance(t, 0.62, DistanceUnitChoice.KM)     # "620 m"
-    distance(t, 12.3, DistanceUnitChoice.MILES)  # "7.64 mi"
+    distance(t, 12.3, DistanceUnitChoice.MILES)  # "7.6 mi"
     power(t, 7.4)                                # "7.4 kW"
 """
 
@@ -21,15 +21,26 @@ from ocm_bot.i18n import Translator
 
 
 def distance(t: Translator, km: float, unit: DistanceUnitChoice) -> str:
-    """A distance to three significant digits (1 % or better): "634 m", "1.2 km", "12.3 km", "0.392 mi"."""
+    """A distance the way a driver's app shows it: "650 m", "4.3 km", "12 km", "0.4 mi", "160 ft".
+
+    Metres (or feet under a tenth of a mile) to the nearest 10; one decimal under 10 km or 10 mi;
+    whole numbers above. A trailing ".0" is dropped ("4 km").
+    """
     if unit is DistanceUnitChoice.MILES:
         miles = km_to_miles(km)
-        if miles < 0.1:
-            return t.gettext("{n} ft", n=number(t, round(miles * 5280), digits=0))
-        return t.gettext("{n} mi", n=number(t, miles, digits=_decimals(miles)))
-    if km < 1:
-        return t.gettext("{n} m", n=number(t, round(km * 1000), digits=0))
-    return t.gettext("{n} km", n=number(t, km, digits=_decimals(km)))
+        feet = round(miles * 5280, -1)
+        if feet < 528:  # under a tenth of a mile
+            return t.gettext("{n} ft", n=number(t, feet, digits=0))
+        return t.gettext("{n} mi", n=_rounded(t, miles))
+    metres = round(km * 1000, -1)
+    if metres < 1000:
+        return t.gettext("{n} m", n=number(t, metres, digits=0))
+    return t.gettext("{n} km", n=_rounded(t, km))
+
+
+def _rounded(t: Translator, value: float) -> str:
+    """One decimal under 10, whole numbers from 10 on (9.96 reads "10", not "10.0")."""
+    return number(t, value, digits=1 if round(value, 1) < 10 else 0)
 
 
 def number(t: Translator, value: float, digits: int) -> str:
@@ -50,21 +61,11 @@ def _number_symbols(t: Translator) -> tuple[str, str]:
     return get_decimal_symbol(t.locale), get_group_symbol(t.locale)
 
 
-def _decimals(value: float) -> int:
-    """Decimals for three significant digits."""
-    if value >= 100:
-        return 0
-    if value >= 10:
-        return 1
-    return 2 if value >= 1 else 3
-
-
 def radius(t: Translator, km: float, unit: DistanceUnitChoice) -> str:
-    """A search radius in the driver's unit (whole numbers where they are whole)."""
+    """A search radius in the driver's unit, rounded as :func:`distance` rounds ("6.2 mi", "25 km")."""
     if unit is DistanceUnitChoice.MILES:
-        miles = km_to_miles(km)
-        return t.gettext("{n} mi", n=number(t, miles, digits=0 if miles >= 10 else 1))
-    return t.gettext("{n} km", n=number(t, km, digits=1))
+        return t.gettext("{n} mi", n=_rounded(t, km_to_miles(km)))
+    return t.gettext("{n} km", n=_rounded(t, km))
 
 
 def power(t: Translator, kw: float | None) -> str:

@@ -36,6 +36,7 @@ from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.cards import card, navigation_url, poi_url
 from ocm_bot.views.common import View
 from ocm_bot.views.format import clip, power, radius
+from ocm_bot.views.settings import connector_names, short_level_name
 
 PAGE = "pg"
 DETAILS = "dt"
@@ -59,31 +60,41 @@ USAGE_NAMES = {
 
 
 def unit_of(result: SearchResult) -> DistanceUnitChoice:
-    return result.prefs.unit_for(result.country_iso)
+    """The unit of every distance on a results message (the one rule in :mod:`ocm_bot.domain.units`)."""
+    return result.unit
 
 
 def filter_label(t: Translator, key: FilterKey, prefs: UserPreferences, reference: ReferenceData | None = None) -> str:
-    """A short name for an active filter ("≥ 50 kW", "CCS (Type 2) +1", "public only")."""
+    """A short name for an active filter ("≥ 50 kW", "CCS (Type 2) +1", "public only").
+
+    Plugs and levels are named and counted as the driver picked them in /settings (a group such as
+    Tesla / NACS is one pick, in the driver's language), not by OCM's connection type IDs.
+    """
+    known = reference or ReferenceData()
     if key is FilterKey.MIN_POWER:
         return t.gettext("≥ {power}", power=power(t, prefs.min_power_kw or 0))
     if key is FilterKey.CONNECTORS:
-        return _names(t, prefs.connection_type_ids, reference.connection_types if reference else {}, N_("plugs"))
+        return _first_and_count(t, connector_names(t, prefs, known), N_("plugs"))
     if key is FilterKey.OPERATORS:
-        return _names(t, prefs.operator_ids, reference.operators if reference else {}, N_("operators"))
+        titles = sorted(
+            (known.operators[i].title if i in known.operators and known.operators[i].title else f"#{i}")
+            for i in prefs.operator_ids
+        )
+        return _first_and_count(t, titles, N_("operators"))
     if key is FilterKey.LEVELS:
-        return _names(t, prefs.level_ids, reference.levels if reference else {}, N_("levels"), short_levels=True)
+        return _first_and_count(t, [short_level_name(t, i) for i in sorted(prefs.level_ids)], N_("levels"))
     if key is FilterKey.USAGE:
         return t.gettext(USAGE_NAMES.get(prefs.usage, N_("public only")))
     return t.gettext(FILTER_NAMES[key])
 
 
-def _names(t: Translator, ids: frozenset[int], known: dict, plural: str, *, short_levels: bool = False) -> str:
-    titles = sorted((known[i].title if i in known and known[i].title else f"#{i}") for i in ids)
-    if short_levels:
-        titles = [title.split(":")[0].strip() for title in titles]
-    if len(titles) == 1:
-        return clip(titles[0], 24)
-    return clip(titles[0], 18) + " " + t.gettext("+{n}", n=len(titles) - 1) if titles else t.gettext(plural)
+def _first_and_count(t: Translator, names: list[str], plural: str) -> str:
+    """ "CCS (Type 1)" for one pick, "CCS (Type 1) +1" for two."""
+    if not names:
+        return t.gettext(plural)
+    if len(names) == 1:
+        return clip(names[0], 24)
+    return clip(names[0], 18) + " " + t.gettext("+{n}", n=len(names) - 1)
 
 
 def header(t: Translator, result: SearchResult, reference: ReferenceData | None) -> str:
@@ -202,7 +213,7 @@ def results_keyboard(
         rows.append(paging)
     rows.extend(_filter_rows(t, result, codec, reference))
     if result.few and result.can_widen:
-        wider = radius(t, wider_radius(result.radius_km), unit_of(result))
+        wider = radius(t, wider_radius(result.radius_km, unit_of(result)), unit_of(result))
         rows.append(
             [
                 InlineKeyboardButton(

@@ -22,6 +22,7 @@ from html import escape as escape_html
 from babel import Locale, UnknownLocaleError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from ocm_bot.domain.filters import FilterKey, active_filters
 from ocm_bot.domain.preferences import PAGE_SIZES, POWER_STEPS_KW, DistanceUnitChoice, UsageChoice, UserPreferences
 from ocm_bot.domain.settings_edit import (
     ANY,
@@ -34,10 +35,10 @@ from ocm_bot.domain.settings_edit import (
 )
 from ocm_bot.i18n import N_, Translator
 from ocm_bot.ocm.models import Operator
-from ocm_bot.ocm.query import KM_PER_MILE
 from ocm_bot.ocm.reference import ReferenceData
 from ocm_bot.views.callbacks import Callback, CallbackCodec, InvalidCallback
 from ocm_bot.views.common import View
+from ocm_bot.views.format import radius as format_radius
 
 SETTINGS_ACTION = "st"
 ACCOUNT_ACTION = "ac"
@@ -117,22 +118,33 @@ def distance_label(t: Translator, value: float, unit: DistanceUnitChoice) -> str
 
 
 def radius_label(t: Translator, radius_km: float, unit: DistanceUnitChoice) -> str:
-    value = radius_km / KM_PER_MILE if unit is DistanceUnitChoice.MILES else radius_km
-    return distance_label(t, value, unit)
+    """The radius as the results header shows it ("6.2 mi", "24 km")."""
+    return format_radius(t, radius_km, unit)
 
 
-def connectors_label(t: Translator, prefs: UserPreferences, reference: ReferenceData) -> str:
-    """The chosen plugs: common groups by our name, any other type by OCM's title."""
+def connector_names(t: Translator, prefs: UserPreferences, reference: ReferenceData) -> list[str]:
+    """One name per plug the driver picked: common groups by our (translated) name, any other
+    type by OCM's title. A group such as Type 2 is one pick however many OCM types it holds."""
     groups = [group for group in COMMON_CONNECTORS if is_group_selected(prefs, group)]
     covered = set().union(*(group.connection_type_ids for group in groups))
     names = [t.gettext(CONNECTOR_LABELS[group.key]) for group in groups]
     names += [_connection_type_title(t, reference, type_id) for type_id in sorted(prefs.connection_type_ids - covered)]
-    return _names_summary(t, names, empty=t.gettext("any plug"))
+    return names
+
+
+def connectors_label(t: Translator, prefs: UserPreferences, reference: ReferenceData) -> str:
+    """The chosen plugs: common groups by our name, any other type by OCM's title."""
+    return _names_summary(t, connector_names(t, prefs, reference), empty=t.gettext("any plug"))
+
+
+def short_level_name(t: Translator, level_id: int) -> str:
+    """A charging level in a few characters ("level 3"), for filter chips."""
+    return t.gettext("level {id}", id=level_id)
 
 
 def levels_label(t: Translator, prefs: UserPreferences) -> str:
     names = [
-        t.gettext(LEVEL_LABELS[level_id]) if level_id in LEVEL_LABELS else t.gettext("level {id}", id=level_id)
+        t.gettext(LEVEL_LABELS[level_id]) if level_id in LEVEL_LABELS else short_level_name(t, level_id)
         for level_id in sorted(prefs.level_ids)
     ]
     return _names_summary(t, names, empty=t.gettext("any level"))
@@ -301,18 +313,30 @@ def _unit_name(t: Translator, unit: DistanceUnitChoice) -> str:
 
 
 def closed_menu(t: Translator, prefs: UserPreferences, reference: ReferenceData, *, unit: DistanceUnitChoice) -> View:
-    """What the settings message becomes after "Done": a summary, no buttons."""
-    summary = " · ".join(
-        [
-            power_label(t, prefs.min_power_kw),
-            connectors_label(t, prefs, reference),
-            radius_label(t, prefs.radius_km, unit),
-        ]
-    )
+    """What the settings message becomes after "Done": every active filter and the radius, no buttons."""
+    named = {
+        FilterKey.MIN_POWER: (t.gettext("Minimum power"), power_label(t, prefs.min_power_kw)),
+        FilterKey.CONNECTORS: (t.gettext("Plugs"), connectors_label(t, prefs, reference)),
+        FilterKey.LEVELS: (t.gettext("Charging level"), levels_label(t, prefs)),
+        FilterKey.OPERATORS: (t.gettext("Operators"), operators_label(t, prefs, reference)),
+        FilterKey.USAGE: (t.gettext("Access"), t.gettext(USAGE_LABELS[prefs.usage])),
+        FilterKey.OPERATIONAL: (t.gettext("Working chargers only"), _on_off(t, True)),
+        FilterKey.OPEN_DATA: (t.gettext("Open data only"), _on_off(t, True)),
+    }
+    # Every filter the search applies (ocm_bot.domain.filters decides which are active), none left out.
+    lines = [_line(*named[key]) for key in active_filters(prefs)]
+    if not lines:
+        lines = [escape(t.gettext("No filters: every charger is shown."))]
     return View(
-        escape(t.gettext("Settings saved: {summary}", summary=summary))
-        + "\n"
-        + escape(t.gettext("Send a location or an address to search. /settings changes them again."))
+        "\n".join(
+            [
+                "<b>" + escape(t.gettext("Settings saved")) + "</b>",
+                *lines,
+                _line(t.gettext("Radius"), radius_label(t, prefs.radius_km, unit)),
+                "",
+                escape(t.gettext("Send a location or an address to search. /settings changes them again.")),
+            ]
+        )
     )
 
 

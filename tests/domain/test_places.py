@@ -122,3 +122,22 @@ def test_decimal_pairs_round_trip(lat, lon):
     assert isinstance(place, Coordinates)
     assert place.point.latitude == pytest.approx(lat, abs=1e-6)
     assert place.point.longitude == pytest.approx(lon, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("text", "as_typed"),
+    [
+        ("52.52, 13.405", "52.52, 13.405"),
+        ("  52.5200 ,  13.4050 ", "52.5200 , 13.4050"),
+        ("52.52 13.405", "52.52 13.405"),
+        ("52°31'12\"N 13°24'18\"E", "52°31'12\"N 13°24'18\"E"),
+        ("geo:52.52,13.405;u=35", "52.52, 13.405"),
+        ("https://www.google.com/maps/@52.52,13.405,15z", "52.52, 13.405"),
+        ("https://www.openstreetmap.org/?mlat=52.5200&mlon=13.4050#map=15/52.52/13.405", "52.5200, 13.4050"),
+        ("https://waze.com/ul?ll=52.52,13.405&navigate=yes", "52.52, 13.405"),
+    ],
+)
+def test_coordinates_keep_the_numbers_as_the_driver_wrote_them(text, as_typed):
+    place = parse_place(text)
+    assert isinstance(place, Coordinates)
+    assert place.as_typed == as_typed

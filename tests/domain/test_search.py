@@ -4,7 +4,7 @@ import pytest
 
 from ocm_bot.domain.filters import FilterKey
 from ocm_bot.domain.geo import GeoPoint, haversine_km
-from ocm_bot.domain.preferences import UsageChoice, UserPreferences
+from ocm_bot.domain.preferences import DistanceUnitChoice, UsageChoice, UserPreferences
 from ocm_bot.domain.search import MAX_RADIUS_KM, SearchService, wider_radius
 from ocm_bot.ocm.errors import OcmUnavailable
 from tests.domain.samples import PORTLAND, SampleSource, sample_chargers
@@ -157,13 +157,21 @@ async def test_relaxing_a_local_filter_needs_no_ocm_call(service, source):
 
 
 async def test_wider_radius_steps_up_and_asks_ocm(service, source):
-    result = await service.nearby(PORTLAND, replace(EVERYTHING, radius_km=2))
+    result = await service.nearby(PORTLAND, replace(EVERYTHING, radius_km=2, unit=DistanceUnitChoice.KM))
     wider = await service.widen(result.id)
     assert wider.radius_km == 5
     assert len(wider.hits) >= len(result.hits)
     assert len(source.queries) == 2
     assert wider_radius(50) == 100
     assert wider_radius(MAX_RADIUS_KM) == MAX_RADIUS_KM
+
+
+async def test_wider_radius_steps_in_miles_where_the_driver_reads_miles(service):
+    result = await service.nearby(PORTLAND, replace(EVERYTHING, radius_km=2))  # Portland: miles
+    wider = await service.widen(result.id)
+    assert wider.radius_km == pytest.approx(3 * 1.609344)  # 1.2 mi -> 3 mi, a step of the radius menu
+    assert wider_radius(10, DistanceUnitChoice.MILES) == pytest.approx(15 * 1.609344)
+    assert wider_radius(30 * 1.609344, DistanceUnitChoice.MILES) == MAX_RADIUS_KM
 
 
 async def test_a_point_in_the_ocean_has_no_hits_and_offers_a_wider_radius(service):

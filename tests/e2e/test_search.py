@@ -40,6 +40,20 @@ def cards(message) -> list[tuple[int, str, float]]:
     ]
 
 
+def shown_as(message, index: int) -> str:
+    """The distance on card ``index`` as the driver reads it ("0.4 mi")."""
+    _, _, value, unit = CARD_HEADING.findall(message.text)[index]
+    return f"{value} {unit}"
+
+
+def rounded_like_an_app(km: float, unit: str) -> str:
+    """What a driver's app shows for ``km``: 10 m (or 10 ft) steps, one decimal under 10, whole above."""
+    if unit == "mi":
+        miles = km / 1.609344
+        return f"{round(miles * 5280, -1):.0f} ft" if miles * 5280 < 525 else f"{miles:.{1 if miles < 9.95 else 0}f} mi"
+    return f"{round(km * 1000, -1):.0f} m" if km < 0.995 else f"{km:.{1 if km < 9.95 else 0}f} km"
+
+
 def count_of(message) -> int:
     """How many chargers the results message says it found."""
     return int(re.search(r"(\d+) chargers?, nearest first", message.text).group(1))
@@ -76,9 +90,9 @@ async def test_portland_location_lists_nearest_chargers_with_correct_distances(t
     for poi in sample_pois():
         by_name.setdefault(poi["AddressInfo"]["Title"], []).append(poi)
     nearest = sorted((expected_km(*PORTLAND, poi), poi) for poi in sample_pois() if expected_km(*PORTLAND, poi) <= 16.1)
-    for (_, name, km), (expected, poi) in zip(shown, nearest, strict=False):
+    for (n, name, _), (expected, poi) in zip(shown, nearest, strict=False):
         assert name == poi["AddressInfo"]["Title"]
-        assert km == pytest.approx(expected, rel=0.01), name
+        assert shown_as(results, n - 1) == rounded_like_an_app(expected, "mi").replace(".0 mi", " mi"), name
     assert [km for _, _, km in shown] == sorted(km for _, _, km in shown)
     ocm_links = [url for label, url in results.url_buttons.items() if "Open in OCM" in label]
     assert ocm_links == [f"https://openchargemap.org/site/poi/details/{poi['ID']}" for _, poi in nearest[:5]]
@@ -95,7 +109,84 @@ async def test_kilometres_when_the_driver_chose_them(telegram, bot):
     await save_prefs(bot, ada, unit=DistanceUnitChoice.KM)
     results = await search_at(ada)
     assert "within 10 km" in results.text
-    assert cards(results)[0][2] == pytest.approx(0.630, rel=0.01)
+    assert shown_as(results, 0) == "630 m"
+
+
+async def test_cards_credit_each_provider_with_the_licence_from_ocm_s_reference_data(telegram, bot):
+    ada = telegram.user("Ada")
+    await save_prefs(bot, ada, page_size=8, usage=UsageChoice.INCLUDE_RESTRICTED, operational_only=False)
+    mile_end = await search_at(ada, 51.5225, -0.0375)  # OCM contributors and the UK registry
+    credits = {line.strip() for line in mile_end.text.splitlines() if line.strip().startswith("Data: ")}
+    assert "Data: UK National Charge Point Registry (Open Government Licence v2.0)" in credits
+    assert "Data: Open Charge Map Contributors (CC BY 4.0)" in credits
+    portland = await search_at(ada)
+    assert "Data: afdc.energy.gov (free for any use)" in portland.text
+
+
+UNIT = re.compile(r"\d (m|km|mi|ft)\b")
+
+
+def units_in(text: str) -> set[str]:
+    """The distance units a text uses, feet counted as miles and metres as kilometres."""
+    return {{"ft": "mi", "m": "km"}.get(unit, unit) for unit in UNIT.findall(text)}
+
+
+@pytest.mark.parametrize("where", ["location", "typed coordinates", "typed place"])
+async def test_the_unit_stays_the_place_s_whether_or_not_anything_is_found(telegram, bot, where):
+    ada = telegram.user("Ada")  # Telegram language "en": no region, no unit chosen
+
+    async def search():
+        if where == "location":
+            return await search_at(ada)
+        await ada.send_text("45.5122, -122.6587" if where == "typed coordinates" else "Pioneer Courthouse Square")
+        return await ada.wait_for_message(containing="Chargers near")
+
+    await save_prefs(bot, ada, min_power_kw=350)  # nothing in Portland
+    nothing = await search()
+    assert "No chargers found within 6.2 mi." in nothing.text
+    assert "within 6.2 mi" in nothing.text.splitlines()[0]
+    assert "🔎 Wider radius: 15 mi" in nothing.labels  # a step of the miles radius menu
+    assert units_in(nothing.text + " ".join(nothing.labels)) == {"mi"}
+
+    await tap(ada, nothing, "⚙️ Filters")
+    menu = await ada.wait_for_message(containing="Settings")
+    assert "Radius: 6.2 mi" in menu.text
+    assert "Distance unit: automatic (miles)" in menu.text
+    await tap(ada, menu, "📏 Radius")
+    radius_menu = await ada.wait_for_edit(menu)
+    assert [label for label in radius_menu.labels if label != "‹ Back"] == ["1 mi", "3 mi", "5 mi", "15 mi", "30 mi"]
+
+    await save_prefs(bot, ada)  # no filter: chargers found at the same place
+    ada.mark_all_seen()
+    found = await search()
+    assert cards(found)
+    assert "within 6.2 mi" in found.text.splitlines()[0]
+    assert units_in(found.text) == {"mi"}
+
+
+async def test_the_driver_s_unit_wins_over_the_place_s(telegram, bot):
+    ada = telegram.user("Ada")
+    await save_prefs(bot, ada, unit=DistanceUnitChoice.KM, min_power_kw=350)
+    nothing = await search_at(ada)
+    assert "No chargers found within 10 km." in nothing.text
+    assert "🔎 Wider radius: 25 km" in nothing.labels
+    await save_prefs(bot, ada, unit=DistanceUnitChoice.MILES)
+    ada.mark_all_seen()
+    london = await search_at(ada, 51.5225, -0.0375)
+    assert units_in(london.text) == {"mi"}
+
+
+async def test_the_readme_transcript_is_what_the_bot_answers(telegram, bot):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    transcript = readme.split("```", 2)[1]
+    bot_part = transcript.split("Bot:  ", 1)[1].split("\nYou:", 1)[0]
+    shown_lines = [line.strip() for line in bot_part.splitlines() if line.strip() and not line.strip().startswith("[")]
+    results = await search_at(telegram.user("Ada"))
+    answer = {line.strip() for line in results.text.splitlines()}
+    for line in shown_lines:
+        if line == "..." or "verified" in line:  # "verified 7 years ago" ages with the calendar
+            continue
+        assert line in answer, line
 
 
 # Every way of saying where ----------------------------------------------------------------------
@@ -142,8 +233,24 @@ async def test_coordinates_and_links_need_no_geocoding(telegram, bot, ocm_server
     await ada.send_text(text)
     results = await ada.wait_for_message(containing="Chargers near")
     assert cards(results)[0][1] == "Oregon Museum of Science and Industry"
-    assert cards(results)[0][2] == pytest.approx(0.630, rel=0.02)
+    assert shown_as(results, 0) == "0.4 mi"  # 0.630 km
     assert nominatim_requests(nominatim_server) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "header"),
+    [
+        ("45.5122, -122.6587", "Chargers near 45.5122, -122.6587"),
+        ("45.51220 -122.65870", "Chargers near 45.51220 -122.65870"),
+        ("45°30'43.9\"N 122°39'31.3\"W", "Chargers near 45°30'43.9\"N 122°39'31.3\"W"),
+        ("https://waze.com/ul?ll=45.5122,-122.6587&navigate=yes", "Chargers near 45.5122, -122.6587"),
+    ],
+)
+async def test_typed_coordinates_are_echoed_as_typed(telegram, bot, text, header):
+    ada = telegram.user("Ada")
+    await ada.send_text(text)
+    results = await ada.wait_for_message(containing="Chargers near")
+    assert results.text.splitlines()[0].startswith(header + " · within ")
 
 
 # Filters ------------------------------------------------------------------------------------------
@@ -218,7 +325,7 @@ async def test_no_results_offer_relax_and_wider_radius(telegram, bot, ocm_server
     few = await search_at(ada, 45.40, -122.65)
     await tap(ada, few, "Wider radius")
     wider = await ada.wait_for_edit(few)
-    assert poi_requests(ocm_server)[-1].params["distance"] == "5"
+    assert float(poi_requests(ocm_server)[-1].params["distance"]) == pytest.approx(3 * 1.609344)  # 1.2 mi -> 3 mi
     assert len(cards(wider)) >= len(cards(few))
 
 

@@ -180,8 +180,21 @@ async def test_done_leaves_a_summary(telegram, bot):
     ada = telegram.user("Ada")
     menu = await open_settings(ada)
     menu = await tap(ada, await tap(ada, menu, "⚡ Minimum power"), "22 kW")
+    menu = await tap(ada, await tap(ada, menu, "🔓 Access"), "Public only")
+    menu = await tap(ada, await tap(ada, menu, "🔋 Charging level"), "Level 2 · over 2 kW")
+    menu = await tap(ada, await tap(ada, await tap(ada, menu, "‹ Back"), "🏢 Operators"), "🔎 Add an operator")
+    await ada.send_text("ionity")
+    menu = await tap(ada, await tap(ada, await ada.wait_for_edit(menu), "Ionity"), "‹ Back")
     done = await tap(ada, menu, "Done")
-    assert "Settings saved: ≥ 22 kW" in done.text
+    assert done.text.startswith("Settings saved")
+    for line in [
+        "Minimum power: ≥ 22 kW",
+        "Charging level: Level 2 · over 2 kW",
+        "Operators: Ionity",
+        "Access: Public only",
+        "Working chargers only: on",
+    ]:
+        assert line in done.text.splitlines(), line
     assert done.labels == []
 
 

@@ -1,5 +1,6 @@
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -41,22 +42,59 @@ def test_every_card_credits_its_data_provider():
 
 
 @pytest.mark.parametrize(
-    ("licence", "short"),
+    ("provider_id", "credit"),
     [
-        ("Licensed under Creative Commons Attribution 4.0 International (CC BY 4.0)", "CC BY 4.0"),
-        ("Contains public sector information licensed under the Open Government Licence v3.0.", None),
-        ("http://creativecommons.org/licenses/by/3.0", "CC BY 3.0"),
-        ("General public data", "General public data"),
-        ('This data is provided by the National Renewable Energy Laboratory ("NREL"), which is ...', None),
-        (None, None),
+        (1, "Data: Open Charge Map Contributors (CC BY 4.0)"),
+        (2, "Data: afdc.energy.gov (free for any use)"),
+        (7, "Data: Mobie.pt (Public Data redistributed by agreement)"),
+        (18, "Data: UK National Charge Point Registry (Open Government Licence v2.0)"),
+        (19, "Data: NOBIL (CC BY 4.0)"),
+        (24, "Data: AddÉnergie Technologies Inc. (CC BY 3.0)"),
+        (25, "Data: Catalan Energy Institute (ICAEN) (General public data)"),
+        (26, "Data: Oplaadpalen.nl (CC BY-NC-SA 3.0)"),
+        (28, "Data: data.gouv.fr (Licence Ouverte)"),
+        (29, "Data: Bundesnetzagentur.de (CC BY 4.0)"),
+        (31, "Data: Sitronics (CC0)"),
+        (32, "Data: Lithuanian Road Administration (CC BY 4.0)"),
+        (15, "Data: CarStations.com"),  # no licence in the reference data
     ],
 )
-def test_licences_are_named_briefly(licence, short):
-    got = short_licence(licence)
-    if licence and "Open Government" in licence:
-        assert got == "Open Government Licence v3.0"
-    else:
-        assert got == short
+def test_each_card_names_its_provider_s_licence_from_the_reference_data(provider_id, credit):
+    charger = replace(by_id(LIDL), data_provider=reference().data_providers[provider_id])
+    text = card(t, charger, now=NOW, unit=DistanceUnitChoice.KM, index=1, distance_km=1, bearing=0)
+    assert text.splitlines()[-1] == f"   <i>{credit}</i>"
+
+
+def test_every_licence_in_the_reference_data_is_named_on_the_card():
+    for provider in reference().data_providers.values():
+        if provider.license:
+            assert short_licence(t, provider.license), provider.title
+
+
+def test_a_poi_s_stale_inline_licence_gives_way_to_the_reference_data():
+    # The verbose sample POIs carry OCM's older DataProvider text ("CC BY-SA 4.0"); the reference
+    # data, OCM's current word, says CC BY 4.0.
+    stale = [c for c in sample_chargers() if c.data_provider and c.data_provider.id == 1]
+    assert stale
+    for charger in stale:
+        text = card(t, charger, now=NOW, unit=DistanceUnitChoice.KM, index=1, distance_km=1, bearing=0)
+        assert text.splitlines()[-1] == "   <i>Data: Open Charge Map Contributors (CC BY 4.0)</i>"
+
+
+def test_licences_are_named_in_the_driver_s_language():
+    nrel = replace(by_id(LIDL), data_provider=reference().data_providers[2])
+    text = card(translator("de"), nrel, now=NOW, unit=DistanceUnitChoice.KM, index=1, distance_km=1, bearing=0)
+    assert text.splitlines()[-1] == "   <i>Daten: afdc.energy.gov (frei für jede Nutzung)</i>"
+
+
+def test_the_readme_names_the_licences_the_cards_show():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Data and licences", 1)[1].split("\n## ", 1)[0]
+    section = " ".join(section.split())
+    for provider_id in (1, 2, 18):
+        provider = reference().data_providers[provider_id]
+        assert short_licence(t, provider.license) in section, provider.title
+    assert "CC BY-SA" not in section  # OCM's reference data licenses contributors' data CC BY 4.0
 
 
 def test_ocm_text_is_html_escaped_and_clipped():
@@ -181,16 +219,24 @@ def test_a_long_favourites_list_is_split_into_messages_at_charger_boundaries():
 @pytest.mark.parametrize(
     ("language", "km", "unit", "text"),
     [
-        ("en", 0.634, DistanceUnitChoice.KM, "634 m"),
-        ("en", 3.456, DistanceUnitChoice.KM, "3.46 km"),
-        ("de", 3.456, DistanceUnitChoice.KM, "3,46 km"),
-        ("en", 1234.5, DistanceUnitChoice.KM, "1,234 km"),
-        ("de", 1234.5, DistanceUnitChoice.KM, "1.234 km"),
-        ("en", 0.631, DistanceUnitChoice.MILES, "0.392 mi"),
-        ("en", 0.05, DistanceUnitChoice.MILES, "164 ft"),
+        ("en", 0.634, DistanceUnitChoice.KM, "630 m"),
+        ("en", 0.6449, DistanceUnitChoice.KM, "640 m"),
+        ("en", 0.996, DistanceUnitChoice.KM, "1 km"),
+        ("en", 4.321, DistanceUnitChoice.KM, "4.3 km"),
+        ("de", 4.321, DistanceUnitChoice.KM, "4,3 km"),
+        ("fr", 4.321, DistanceUnitChoice.KM, "4,3 km"),
+        ("en", 12.7, DistanceUnitChoice.KM, "13 km"),
+        ("en", 1234.6, DistanceUnitChoice.KM, "1,235 km"),
+        ("de", 1234.6, DistanceUnitChoice.KM, "1.235 km"),
+        ("en", 0.631, DistanceUnitChoice.MILES, "0.4 mi"),
+        ("nl", 0.631, DistanceUnitChoice.MILES, "0,4 mi"),
+        ("en", 11.9, DistanceUnitChoice.MILES, "7.4 mi"),
+        ("en", 40.0, DistanceUnitChoice.MILES, "25 mi"),
+        ("en", 0.05, DistanceUnitChoice.MILES, "160 ft"),
     ],
 )
-def test_distances_have_three_significant_digits_in_the_drivers_locale(language, km, unit, text):
+def test_distances_read_like_a_drivers_app_in_the_drivers_locale(language, km, unit, text):
+    """Metres to 10 m under 1 km, one decimal under 10 km or mi, whole numbers above."""
     from ocm_bot.views.format import distance
 
     assert distance(translator(language), km, unit) == text

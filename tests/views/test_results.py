@@ -83,13 +83,53 @@ async def test_active_filters_are_listed_and_each_removable(service):
     assert any("working only" in text for text in texts)
 
 
+def chip_texts(view) -> list[str]:
+    return [
+        b.text
+        for row in view.keyboard.inline_keyboard
+        for b in row
+        if b.callback_data and codec.decode(b.callback_data).action == "fx"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("language", "header", "chip"),
+    [
+        ("en", "Filters: CCS (Type 1) +1 · level 3 · working only", "CCS (Type 1) +1"),
+        ("de", "Filter: CCS (Typ 1) +1 · Stufe 3 · nur in Betrieb", "CCS (Typ 1) +1"),
+    ],
+)
+async def test_the_plug_chip_counts_the_driver_s_picks_in_the_settings_words(service, language, header, chip):
+    # Two picks in /settings: CCS (Type 1) is one OCM type, Tesla / NACS three (27, 30, 8).
+    prefs = replace(
+        EVERYTHING,
+        connection_type_ids=frozenset({32, 27, 30, 8}),
+        level_ids=frozenset({3}),
+        operational_only=True,
+        radius_km=50,
+    )
+    result = await service.nearby(PORTLAND, prefs)
+    view = results_view(translator(language), result, 0, codec, now=NOW, reference=reference())
+    assert header in view.text
+    assert any(text.endswith(chip) for text in chip_texts(view))  # "✕ …" or "Relax: …"
+
+
+async def test_a_plug_outside_the_common_groups_is_named_by_ocm(service):
+    prefs = replace(EVERYTHING, connection_type_ids=frozenset({33, 1036, 25, 7}), radius_km=50)
+    result = await service.nearby(PORTLAND, prefs)
+    view = results_view(t, result, 0, codec, now=NOW, reference=reference())
+    # Three picks: Type 2 (two OCM types), CCS (Type 2), and Avcon from OCM's list.
+    assert "Filters: Type 2 +2" in view.text
+    assert "Relax: Type 2 +2" in chip_texts(view)
+
+
 async def test_no_results_offer_a_wider_radius_and_relaxing_the_filter(service):
     result = await service.nearby(PORTLAND, replace(EVERYTHING, min_power_kw=150, radius_km=5))
     view = results_view(t, result, 0, codec, now=NOW, reference=reference())
-    assert "No chargers found within 5 km." in view.text
+    assert "No chargers found within 3.1 mi." in view.text  # Portland: miles, found or not
     labels = [b.text for row in view.keyboard.inline_keyboard for b in row]
     assert "Relax: ≥ 150 kW" in labels
-    assert "🔎 Wider radius: 10 km" in labels
+    assert "🔎 Wider radius: 5 mi" in labels  # the next step of the miles radius menu
 
 
 async def test_hidden_counts_name_the_filter(service):

@@ -229,7 +229,44 @@ def test_done_leaves_a_summary_without_buttons(reference):
     prefs = UserPreferences(min_power_kw=50, connection_type_ids=frozenset({33}))
     view = closed_menu(translator("en"), prefs, reference, unit=DistanceUnitChoice.KM)
     assert view.keyboard is None
-    assert "≥ 50 kW · CCS (Type 2) · 10 km" in view.text
+    assert "Minimum power: <b>≥ 50 kW</b>" in view.text
+    assert "Plugs: <b>CCS (Type 2)</b>" in view.text
+    assert "Radius: <b>10 km</b>" in view.text
+
+
+def test_settings_saved_lists_every_active_filter(reference):
+    ionity = next(op.id for op in reference.operators.values() if op.title.casefold() == "ionity")
+    prefs = UserPreferences(
+        min_power_kw=50,
+        connection_type_ids=frozenset({33, 2}),
+        level_ids=frozenset({3}),
+        operator_ids=frozenset({ionity}),
+        usage=UsageChoice.PUBLIC_ONLY,
+        operational_only=True,
+        open_data_only=True,
+        radius_km=25,
+    )
+    text = closed_menu(translator("en"), prefs, reference, unit=DistanceUnitChoice.KM).text
+    for line in [
+        "Minimum power: <b>≥ 50 kW</b>",
+        "Plugs: <b>CCS (Type 2), CHAdeMO</b>",
+        "Charging level: <b>Level 3 · rapid, over 40 kW</b>",
+        "Operators: <b>Ionity</b>",
+        "Access: <b>Public only</b>",
+        "Working chargers only: <b>on</b>",
+        "Open data only: <b>on</b>",
+        "Radius: <b>25 km</b>",
+    ]:
+        assert line in text.splitlines(), line
+
+
+def test_settings_saved_leaves_out_filters_that_are_off(reference):
+    prefs = UserPreferences(usage=UsageChoice.INCLUDE_RESTRICTED, operational_only=False)
+    text = closed_menu(translator("de"), prefs, reference, unit=DistanceUnitChoice.MILES).text
+    assert "Umkreis: <b>6,2 mi</b>" in text
+    for name in ("Mindestleistung", "Stecker:", "Betreiber", "Zugang", "Nur funktionierende"):
+        assert name not in text
+    assert "Keine Filter" in text
 
 
 def test_forget_asks_before_deleting_and_its_buttons_come_back():
@@ -278,3 +315,12 @@ def test_the_automatic_unit_is_named_when_the_region_is_known(reference):
     british = menu(UserPreferences(), reference, automatic_unit=DistanceUnitChoice.MILES)
     assert "Distance unit: <b>automatic (miles)</b>" in render(Screen.MAIN, british).text
     assert "Radius: <b>6.2 mi</b>" in render(Screen.MAIN, british).text
+
+
+def test_the_radius_reads_as_in_the_results_header(reference):
+    from ocm_bot.views.format import radius
+
+    fifteen_miles = apply_choice(UserPreferences(), Setting.RADIUS, "15", "mi")
+    overview = render(Screen.MAIN, menu(fifteen_miles, reference, automatic_unit=DistanceUnitChoice.KM)).text
+    assert "Radius: <b>24 km</b>" in overview
+    assert radius(translator("en"), fifteen_miles.radius_km, DistanceUnitChoice.KM) == "24 km"
