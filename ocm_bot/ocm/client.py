@@ -216,6 +216,7 @@ class OcmClient:
         self._semaphore = asyncio.Semaphore(self.limits.max_concurrency)
         self._sent_at: deque[float] = deque()
         self._in_flight: dict[Any, asyncio.Future[Any]] = {}
+        self._waiters: dict[asyncio.Future[Any], int] = {}  # callers awaiting each shared request
         self._pending_areas: dict[Any, PoiQuery] = {}
         self._searches = SearchCache(maxsize=self.limits.search_cache_size, ttl=self.limits.search_ttl, timer=clock)
         self._chargers: TTLCache[tuple[int, bool], Charger] = TTLCache(
@@ -416,7 +417,7 @@ class OcmClient:
             if is_area_search(sent) and key not in self._pending_areas:
                 self._pending_areas[key] = sent
                 future.add_done_callback(lambda _: self._pending_areas.pop(key, None))
-            entry = await asyncio.shield(future)
+            entry = await self._wait_for(future)
         if sent is query:
             return list(entry.chargers)
         answered = self._searches.answer(query, self.limits.default_results)
@@ -431,7 +432,7 @@ class OcmClient:
             if future is None or not may_contain(pending, query):
                 continue
             with contextlib.suppress(OcmError):
-                await asyncio.shield(future)
+                await self._wait_for(future)
             found = self._searches.answer(query, self.limits.default_results)
             if found is not None:
                 return found
@@ -660,22 +661,40 @@ class OcmClient:
 
     async def _coalesced(self, key: Any, run: Callable[[], Awaitable[T]]) -> T:
         """Run ``run`` once for all concurrent callers with the same ``key``."""
-        return await asyncio.shield(self._shared(key, run))
+        return await self._wait_for(self._shared(key, run))
 
     def _shared(self, key: Any, run: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
         """The in-flight future for ``key``, started now if there is none.
 
-        Callers await it through ``asyncio.shield``, so one caller giving up does not cancel
-        the request for the others.
+        Callers await it through :meth:`_wait_for`, so one caller giving up does not cancel
+        the request for the others; the last one giving up does.
         """
         future = self._in_flight.get(key)
         if future is None:
             future = asyncio.ensure_future(run())
             self._in_flight[key] = future
+            self._waiters[future] = 0
             future.add_done_callback(lambda _: self._in_flight.pop(key, None))
+            future.add_done_callback(lambda f: self._waiters.pop(f, None))
             # Retrieve the outcome even when every waiter has gone, so asyncio logs nothing.
             future.add_done_callback(lambda f: f.cancelled() or f.exception())
         return future
+
+    async def _wait_for(self, future: asyncio.Future[T]) -> T:
+        """Await a shared request; when every caller has given up (a driver's deadline passed),
+        cancel it, so that httpx closes its connection and OCM hanging on it holds no slot of
+        the pool once OCM answers again (ocm-system#260)."""
+        self._waiters[future] = self._waiters.get(future, 0) + 1
+        try:
+            return await asyncio.shield(future)
+        finally:
+            left = self._waiters.get(future, 1) - 1
+            if future.done():
+                pass
+            elif left > 0:
+                self._waiters[future] = left
+            else:
+                future.cancel()
 
 
 # Response checking ------------------------------------------------------------------------------
