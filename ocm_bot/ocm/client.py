@@ -3,6 +3,8 @@
 Fair use (https://openchargemap.org/site/develop/api, ``DEVELOPERS.md``) is built in:
 
 - the API key travels only in the ``X-API-Key`` header (never in a URL, a log line or a repr);
+  a write key (the user the bot posts as) goes as OCM's ``apikey`` parameter, the only place OCM
+  looks it up; httpx's request log is off (``logging_setup``) and the key is masked in logs;
 - a descriptive ``User-Agent`` and ``client=`` name the bot, so OCM never takes it for a robot;
 - searches ask for ``compact=true&verbose=false`` and reference IDs are resolved locally;
 - answers are cached; a search inside a cached wider one is answered locally
@@ -43,7 +45,7 @@ import httpx
 from cachetools import TTLCache
 
 from ocm_bot import __version__
-from ocm_bot.ocm.cache import CachedSearch, SearchCache, is_area_search, may_contain
+from ocm_bot.ocm.cache import CachedSearch, SearchCache, is_area_search, is_truncated, may_contain
 from ocm_bot.ocm.errors import (
     OcmAuthError,
     OcmBadResponse,
@@ -57,6 +59,7 @@ from ocm_bot.ocm.models import Charger
 from ocm_bot.ocm.parse import parse_pois
 from ocm_bot.ocm.query import OutputFormat, PoiQuery, SortBy
 from ocm_bot.ocm.reference import ReferenceData
+from ocm_bot.ocm.source import SearchAnswer
 
 log = logging.getLogger(__name__)
 
@@ -399,13 +402,13 @@ class OcmClient:
         query = self._capped(query)
         if query.includecomments:
             fresh = await self._coalesced(("poi", query.cache_key()), lambda: self._search_ocm(query))
-            return list(fresh.chargers)
+            return _answer_of(fresh)
         found = self._searches.answer(query, self.limits.default_results)
         if found is not None:
             return found
         exact = self._searches.exact(query)
         if exact is not None:
-            return list(exact.chargers)
+            return _answer_of(exact)
         found = await self._answer_after_pending(query)
         if found is not None:
             return found
@@ -419,9 +422,9 @@ class OcmClient:
                 future.add_done_callback(lambda _: self._pending_areas.pop(key, None))
             entry = await self._wait_for(future)
         if sent is query:
-            return list(entry.chargers)
+            return _answer_of(entry)
         answered = self._searches.answer(query, self.limits.default_results)
-        return answered if answered is not None else list(entry.chargers[: query.maxresults])
+        return answered if answered is not None else _answer_of(entry, query.maxresults)
 
     async def _answer_after_pending(self, query: PoiQuery) -> list[Charger] | None:
         """Wait for an in-flight search that may contain ``query``, then answer from the cache."""
@@ -492,7 +495,12 @@ class OcmClient:
         reference = await self.reference_data()
         payload = _json(await self._get("/poi", self._poi_params(query)))
         chargers = parse_pois(payload, reference)
-        entry = CachedSearch.from_answer(query, chargers, raw_count=len(payload))
+        doubtful = bool(payload) and self._searches.contradicts(
+            query, chargers, truncated=is_truncated(query, len(payload))
+        )
+        if doubtful:
+            log.warning("OCM's answer lacks chargers it listed before; not taking it as complete")
+        entry = CachedSearch.from_answer(query, chargers, raw_count=len(payload), may_be_partial=doubtful)
         if cache:
             self._searches.put(entry)
             for charger in chargers:
@@ -555,13 +563,18 @@ class OcmClient:
     ) -> None:
         """``POST /comment`` as the signed-in user (``token``) or with a write-enabled app key.
 
+        OCM's edge accepts only the application's primary (read) key in ``X-API-Key``; the user
+        a write key stands for is looked up from the ``apikey`` parameter (before any token), so
+        the read key stays in the header and the write key goes as ``apikey``.
+
         Raises OcmAuthError(401) without either, OcmRejected with OCM's description when refused.
         """
         if not token and not write_key:
             raise OcmAuthError("a user token or a write-enabled API key is needed", status=401)
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = {"Authorization": f"Bearer {token}"} if token and not write_key else {}
+        params = {"apikey": write_key} if write_key else None
         try:
-            response = await self._post("/comment", submission.to_json(), headers=headers, api_key=write_key)
+            response = await self._post("/comment", submission.to_json(), headers=headers, params=params)
         finally:
             # Whatever happened (even a timeout: OCM may have stored it), the next look at this
             # charger's comments must come from OCM, not from our cache.
@@ -572,11 +585,10 @@ class OcmClient:
 
     # HTTP -------------------------------------------------------------------------------------
 
-    def _headers(self, api_key: str | None = None, accept: str = "application/json") -> dict[str, str]:
+    def _headers(self, accept: str = "application/json") -> dict[str, str]:
         headers = {"User-Agent": self._user_agent, "Accept": accept}
-        key = api_key or self._api_key
-        if key:
-            headers["X-API-Key"] = key
+        if self._api_key:
+            headers["X-API-Key"] = self._api_key
         return headers
 
     async def _get(self, path: str, params: Mapping[str, str]) -> httpx.Response:
@@ -605,10 +617,10 @@ class OcmClient:
         body: Mapping[str, Any],
         *,
         headers: Mapping[str, str] | None = None,
-        api_key: str | None = None,
+        params: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """A POST: never retried (OCM has no idempotency keys; a retry could post twice)."""
-        return await self._send("POST", path, json_body=body, headers=headers, api_key=api_key)
+        return await self._send("POST", path, params=params, json_body=body, headers=headers)
 
     async def _send(
         self,
@@ -618,10 +630,9 @@ class OcmClient:
         params: Mapping[str, str] | None = None,
         json_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
-        api_key: str | None = None,
     ) -> httpx.Response:
         self._take_budget()
-        request_headers = {**self._headers(api_key), **(headers or {})}
+        request_headers = {**self._headers(), **(headers or {})}
         url = f"{self._base_url}{path}"
         async with self._semaphore:
             started = self._clock()
@@ -777,6 +788,17 @@ def _json(response: httpx.Response) -> Any:
 
 def _ci(value: Any) -> dict[str, Any]:
     return {str(k).lower(): v for k, v in value.items()} if isinstance(value, Mapping) else {}
+
+
+def _answer_of(entry: CachedSearch, limit: int | None = None) -> SearchAnswer:
+    """``entry``'s chargers (the first ``limit``), saying whether OCM cut the list short."""
+    chargers = entry.chargers if limit is None else entry.chargers[:limit]
+    returned = entry.returned
+    if limit is not None and (entry.truncated or len(entry.chargers) > limit):
+        returned = max(limit, len(chargers))  # cut here: there is more than this
+    elif limit is not None:
+        returned = len(chargers)
+    return SearchAnswer(chargers, returned=returned, may_be_partial=entry.may_be_partial)
 
 
 def _without_comments(charger: Charger) -> Charger:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.e2e.test_search import PORTLAND, cards
+from ocm_bot.settings import Secret
+from tests.e2e.test_checkin import CHARGER, fill_in, tap
+from tests.e2e.test_search import PORTLAND, cards, expected_km, save_prefs, search_at
 
 # Places far enough apart that no search can be answered from another one's answer.
 PLACES = [
@@ -35,3 +37,47 @@ async def test_the_bot_recovers_at_once_when_a_hung_ocm_answers_again(telegram, 
     results = await ada.wait_for_message(containing="Chargers near", timeout=10)
     assert loop.time() - started < 2.0
     assert len(cards(results)) == 5
+
+
+def km_from(point: tuple[float, float], poi: dict) -> float:
+    return expected_km(point[0], point[1], poi)
+
+
+# Completeness ------------------------------------------------------------------------------------
+
+CLUSTER = (51.5237, -0.0386)  # Mile End, London: generated chargers around it
+
+
+async def test_an_answer_cut_at_the_page_size_is_never_shown_as_complete(telegram, bot, ocm_server):
+    """OCM stops at maxresults; one record of the page is unusable: there may be more beyond."""
+    ids = ocm_server.generate_chargers(99, center=CLUSTER, radius_km=1, seed=7)
+    ocm_server.serve_without_coordinates(min(ids, key=lambda poi_id: km_from(CLUSTER, ocm_server.poi(poi_id))))
+    ada = telegram.user("Ada")
+    await save_prefs(bot, ada, radius_km=10, operational_only=False)
+    results = await search_at(ada, *CLUSTER)
+    [request] = ocm_server.requests_to("/v3/poi")
+    assert request.params["maxresults"] == "40"
+    assert "chargers, nearest first" not in results.text
+    assert "nearest chargers" in results.text
+
+    await save_prefs(bot, ada, radius_km=5, operational_only=False)  # narrower: inside the first answer
+    narrower = await search_at(ada, *CLUSTER)
+    assert "chargers, nearest first" not in narrower.text
+    assert "nearest chargers" in narrower.text
+
+
+# Check-ins with the bot's write key ---------------------------------------------------------------
+
+
+async def test_a_write_key_check_in_reaches_ocm_as_the_keys_user(start_bot, telegram, ocm_server):
+    """As on the real server: the read key passes the edge, the write key (``apikey=``) names the user."""
+    key = ocm_server.add_write_key(username="EV Bot Team")
+    await start_bot(ocm_write_key=Secret(key))
+    ada = telegram.user("Ada")
+    summary = await fill_in(ada, outcome=("✅ Charged successfully",), rating="5")
+    await tap(ada, summary, "Submit")
+    await ada.wait_for_edit(summary, containing="Thanks!")
+    [stored] = ocm_server.comments
+    assert (stored.poi_id, stored.username, stored.via) == (CHARGER, "EV Bot Team", "write-key")
+    [post] = ocm_server.requests_to("/v3/comment")
+    assert post.status == 200 and post.headers["X-API-Key"] == ocm_server.api_key

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -410,11 +411,41 @@ def test_comment_without_user_is_401_empty(client):
     assert post_comment(client, {"ChargePointID": 100627}, token="a.b.c").status_code == 401
 
 
-def test_comment_with_write_key(client, ocm_server):
+def test_comment_with_write_key_as_apikey_next_to_the_app_key(client, ocm_server):
+    """The edge takes the application's primary key; the write key names the user (``apikey=``)."""
     key = ocm_server.add_write_key(username="ocm-bot")
     body = {"chargePointID": 52224, "comment": "ok"}
-    r = client.post("/comment", json=body, headers={"X-API-Key": key})
-    assert r.status_code == 200 and ocm_server.comments[0].via == "write-key"
+    r = client.post("/comment", json=body, params={"apikey": key})  # X-API-Key: the app's own key
+    assert r.status_code == 200
+    [stored] = ocm_server.comments
+    assert (stored.via, stored.username) == ("write-key", "ocm-bot")
+
+
+@pytest.mark.parametrize("where", ["header", "key="])
+def test_a_write_key_in_place_of_the_app_key_is_refused_at_the_edge(client, ocm_server, where):
+    key = ocm_server.add_write_key(username="ocm-bot")
+    body = {"ChargePointID": 52224, "Comment": "ok"}
+    if where == "header":
+        r = client.post("/comment", json=body, headers={"X-API-Key": key})
+    else:
+        r = client.post("/comment", json=body, params={"key": key}, headers={"X-API-Key": ""})
+    assert (r.status_code, r.text) == (403, "Invalid API key.")
+    assert r.headers["content-type"].startswith("text/plain")
+    assert ocm_server.comments == []
+
+
+def test_the_write_key_is_resolved_before_a_bearer_token(client, ocm_server, token):
+    key = ocm_server.add_write_key(username="ocm-bot")
+    headers = {"Authorization": f"Bearer {token}"}
+    r = client.post("/comment", json={"ChargePointID": 52224}, params={"apikey": key}, headers=headers)
+    assert r.status_code == 200 and ocm_server.comments[0].username == "ocm-bot"
+
+
+def test_an_app_key_that_stands_for_no_user_leaves_the_user_to_the_token(client, ocm_server, token):
+    r = post_comment(client, {"ChargePointID": 52224}, token)
+    assert r.status_code == 200 and ocm_server.comments[0].username == "Ann"
+    unknown = client.post("/comment", json={"ChargePointID": 52224}, params={"apikey": str(uuid.uuid4())})
+    assert (unknown.status_code, unknown.content) == (401, b"")
 
 
 def test_comment_validation_answers(client, token):

@@ -639,12 +639,14 @@ async def test_expired_token_is_a_user_auth_error_and_not_retried(ocm: OcmClient
     assert len(ocm_server.requests_to("/v3/comment")) == 1 and ocm_server.comments == []
 
 
-async def test_write_key_posts_without_a_user(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
+async def test_write_key_posts_as_its_user_next_to_the_read_key(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
+    """OCM's edge takes only the application's primary key; the write key goes as ``apikey=``."""
     key = ocm_server.add_write_key(username="ocm-bot")
     await ocm.submit_comment(CommentSubmission(charger_id=52224, comment="Works"), write_key=key)
     [stored] = ocm_server.comments
-    assert stored.via == "write-key"
-    assert ocm_server.requests_to("/v3/comment")[0].headers["X-API-Key"] == key
+    assert (stored.via, stored.username) == ("write-key", "ocm-bot")
+    [post] = ocm_server.requests_to("/v3/comment")
+    assert post.headers["X-API-Key"] == ocm_server.api_key and post.raw_params["apikey"] == key
 
 
 async def test_no_token_no_request(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:

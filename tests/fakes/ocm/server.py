@@ -185,6 +185,11 @@ class FakeOcmServer(LoopbackServer):
     def remove_poi(self, poi_id: int) -> None:
         self.store.remove(poi_id)
 
+    def serve_without_coordinates(self, poi_id: int) -> None:
+        """Keep finding the POI by location but serve it with null ``Latitude``/``Longitude``: a
+        record a client cannot use, still counted against ``maxresults`` (until ``reset()``)."""
+        self.store.serve_without_coordinates(poi_id)
+
     def poi(self, poi_id: int) -> dict[str, Any]:
         """The stored full (verbose) record."""
         return self.store.records[poi_id]
@@ -196,10 +201,13 @@ class FakeOcmServer(LoopbackServer):
         return user
 
     def add_write_key(self, key: str | None = None, username: str = "ocm-bot") -> str:
-        """An application key that may post comments (as a user named ``username``)."""
+        """A write-enabled key standing for a user named ``username`` (OCM's ``apikey`` parameter).
+
+        Like on the real server it is not an application's primary key: the edge refuses it in
+        ``X-API-Key``/``key=``, so a client sends its primary key there and this one as ``apikey=``.
+        """
         key = (key or str(uuid.uuid4())).lower()
         self.write_keys.add(key)
-        self.api_keys.add(key)
         self._next_user_id += 1
         self._app_users[key] = FakeUser(self._next_user_id, f"app-{self._next_user_id}@example.invalid", "", username)
         return key
@@ -402,7 +410,9 @@ class FakeOcmServer(LoopbackServer):
         return Response(200, b'{"status":"OK","description":"OK"}', None)
 
     def _submitting_user(self, request: RecordedRequest) -> tuple[FakeUser | None, str]:
-        app_key = (request.raw_params.get("apikey") or request.headers.get("X-API-Key") or "").lower()
+        # As OCM's InputController: the user a key stands for is looked up from the ``apikey``
+        # parameter first, then X-API-Key, and only then from a bearer token.
+        app_key = (request.raw_params.get("apikey") or request.headers.get("X-API-Key") or "").strip().lower()
         if app_key in self.write_keys:
             return self._app_users.get(app_key), "write-key"
         auth = request.headers.get("Authorization") or ""
