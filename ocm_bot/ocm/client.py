@@ -11,7 +11,8 @@ Fair use (https://openchargemap.org/site/develop/api, ``DEVELOPERS.md``) is buil
   (:mod:`ocm_bot.ocm.cache`); identical concurrent requests share one HTTP request;
 - only idempotent GETs are retried, with jittered exponential backoff honouring ``Retry-After``;
 - hard caps (results per request, radius, requests per minute) make crawling impossible:
-  over the per-minute budget the client raises :class:`OcmRateLimited` without calling OCM.
+  over the per-minute budget the client waits a few seconds for a free slot, or raises
+  :class:`OcmBudgetExhausted` without calling OCM.
 
 Example::
 
@@ -50,9 +51,11 @@ from ocm_bot.ocm.errors import (
     OcmAuthError,
     OcmBadResponse,
     OcmBlockedAsRobot,
+    OcmBudgetExhausted,
     OcmError,
-    OcmRateLimited,
+    OcmPasswordlessAccount,
     OcmRejected,
+    OcmTooManyRequests,
     OcmUnavailable,
 )
 from ocm_bot.ocm.models import Charger
@@ -80,7 +83,7 @@ ERROR_CODE_MAP: dict[int, type[OcmError]] = {
     409: OcmRejected,
     413: OcmRejected,
     422: OcmRejected,
-    429: OcmRateLimited,
+    429: OcmTooManyRequests,
     500: OcmUnavailable,
     502: OcmUnavailable,
     503: OcmUnavailable,
@@ -108,7 +111,9 @@ class OcmLimits:
     retries: int = 2
     backoff_base: float = 0.5
     backoff_max: float = 8.0
-    max_retry_after: float = 10.0  # a longer Retry-After is handed to the caller (a driver is waiting)
+    # A longer wait (OCM's Retry-After, or for a slot of our own per-minute budget) is handed to
+    # the caller at once: a driver is waiting, and a search gives up after 5 s (domain.search).
+    max_retry_after: float = 3.0
     search_ttl: float = 600.0
     search_cache_size: int = 512
     charger_ttl: float = 600.0
@@ -546,6 +551,10 @@ class OcmClient:
     async def authenticate(self, email: str, password: str) -> OcmSession:
         """Sign a user in; the password goes to OCM only and is never kept or logged."""
         response = await self._post("/profile/authenticate", {"emailaddress": email, "password": password})
+        if not response.content.strip():
+            # OCM's sign-in throws for an account without a password (social login) and its
+            # middleware swallows that: 200, no body. Retrying cannot help; setting a password can.
+            raise OcmPasswordlessAccount
         data = _ci(_ci(_json(response)).get("data"))
         profile = _ci(data.get("userprofile"))
         token = data.get("access_token")
@@ -579,6 +588,10 @@ class OcmClient:
             # Whatever happened (even a timeout: OCM may have stored it), the next look at this
             # charger's comments must come from OCM, not from our cache.
             self._forget_charger(submission.charger_id)
+        if token and not write_key and not response.content.strip():
+            # A token OCM cannot read makes its JWT middleware throw: 200 with no body. The post
+            # was not stored; the driver has to sign in again.
+            raise OcmAuthError("OCM could not read the sign-in token", status=response.status_code, user_token=True)
         answer = _ci(_json(response))
         if str(answer.get("status", "")).upper() != "OK":
             raise OcmRejected(str(answer.get("description") or "OCM did not accept the comment"), status=200)
@@ -597,9 +610,9 @@ class OcmClient:
         while True:
             try:
                 return await self._send("GET", path, params=params)
-            except (OcmUnavailable, OcmRateLimited) as exc:
-                if attempt >= self.limits.retries or (exc.status is None and isinstance(exc, OcmRateLimited)):
-                    raise  # a local budget refusal is never retried
+            except (OcmUnavailable, OcmTooManyRequests) as exc:
+                if attempt >= self.limits.retries:
+                    raise
                 retry_after = getattr(exc, "retry_after", None)
                 if retry_after is not None and retry_after > self.limits.max_retry_after:
                     raise
@@ -631,7 +644,9 @@ class OcmClient:
         json_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        self._take_budget()
+        wait = self._take_budget()
+        if wait > 0:
+            await self._sleep(wait)
         request_headers = {**self._headers(), **(headers or {})}
         url = f"{self._base_url}{path}"
         async with self._semaphore:
@@ -656,19 +671,28 @@ class OcmClient:
         _raise_for_response(response)
         return response
 
-    def _take_budget(self) -> None:
-        """Count one request against the per-minute budget, or refuse without calling OCM."""
+    def _take_budget(self) -> float:
+        """Reserve a request of the per-minute budget: how long to wait for it (0: now).
+
+        A slot that frees within ``limits.max_retry_after`` is reserved and waited for; a longer
+        wait raises :class:`OcmBudgetExhausted` without calling OCM.
+        """
         now = self._clock()
         while self._sent_at and now - self._sent_at[0] >= 60.0:
             self._sent_at.popleft()
-        if len(self._sent_at) >= self.limits.requests_per_minute:
-            wait = max(0.0, 60.0 - (now - self._sent_at[0]))
-            raise OcmRateLimited(
-                f"local budget of {self.limits.requests_per_minute} OCM requests per minute used up",
-                status=None,
-                retry_after=math.ceil(wait),
+        limit = self.limits.requests_per_minute
+        if len(self._sent_at) < limit:
+            self._sent_at.append(now)
+            return 0.0
+        # Reservations already made are in the deque too (in the future), in order.
+        at = self._sent_at[len(self._sent_at) - limit] + 60.0
+        wait = at - now
+        if wait > self.limits.max_retry_after:
+            raise OcmBudgetExhausted(
+                f"local budget of {limit} OCM requests per minute used up", retry_after=math.ceil(wait)
             )
-        self._sent_at.append(now)
+        self._sent_at.append(at)
+        return wait
 
     async def _coalesced(self, key: Any, run: Callable[[], Awaitable[T]]) -> T:
         """Run ``run`` once for all concurrent callers with the same ``key``."""
@@ -734,8 +758,8 @@ def _error_for(response: httpx.Response) -> OcmError | None:
             return OcmRejected(_VALIDATION_FAILED, status=status)
         return None
     kind = ERROR_CODE_MAP.get(status) or (OcmUnavailable if status >= 500 else OcmRejected)
-    if kind is OcmRateLimited:
-        return OcmRateLimited(
+    if kind is OcmTooManyRequests:
+        return OcmTooManyRequests(
             description or "OCM asks us to slow down", status=status, retry_after=_retry_after(response)
         )
     if kind is OcmRejected:

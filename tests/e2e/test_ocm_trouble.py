@@ -4,6 +4,7 @@ answers. A driver talks to the real application; OCM is the loopback fake with i
 from __future__ import annotations
 
 import asyncio
+import re
 
 from ocm_bot.settings import Secret
 from tests.e2e.test_checkin import CHARGER, fill_in, tap
@@ -81,3 +82,41 @@ async def test_a_write_key_check_in_reaches_ocm_as_the_keys_user(start_bot, tele
     assert (stored.poi_id, stored.username, stored.via) == (CHARGER, "EV Bot Team", "write-key")
     [post] = ocm_server.requests_to("/v3/comment")
     assert post.status == 200 and post.headers["X-API-Key"] == ocm_server.api_key
+
+
+# Throttling -------------------------------------------------------------------------------------
+
+
+async def test_a_short_retry_after_is_waited_out_within_the_reply(telegram, bot, ocm_server):
+    ocm_server.inject("429", path_prefix="/v3/poi", times=1, retry_after=2)
+    ada = telegram.user("Ada")
+    results = await search_at(ada)
+    assert len(cards(results)) == 5
+    assert [r.status for r in ocm_server.requests_to("/v3/poi")] == [429, 200]
+
+
+async def test_a_longer_retry_after_tells_the_driver_when_to_try_again(telegram, bot, ocm_server):
+    ocm_server.inject("429", path_prefix="/v3/poi", times=None, retry_after=7)
+    ada = telegram.user("Ada")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await ada.send_location(*PORTLAND)
+    failure = await ada.wait_for_message(timeout=10)
+    assert loop.time() - started < 3  # told at once, not after the search deadline
+    assert "Open Charge Map asks us to slow down. Please try again in 7 seconds." in failure.text
+    assert "🔄 Retry" in failure.labels
+    assert len(ocm_server.requests_to("/v3/poi")) == 1
+
+
+async def test_the_bots_own_budget_says_the_bot_is_busy_in_the_drivers_language(start_bot, telegram, ocm_server):
+    await start_bot(ocm_requests_per_minute=2)  # reference data at start-up, then one search
+    ada = telegram.user("Ada")
+    assert cards(await search_at(ada))
+    ocm_server.clear()
+    anna = telegram.user("Anna", language_code="de")
+    await anna.send_location(*PLACES[4])
+    busy = await anna.wait_for_message(timeout=10)
+    match = re.search(r"Bitte versuche es in (\d+) Sekunden erneut", busy.text)
+    assert match and 50 <= int(match.group(1)) <= 60, busy.text
+    assert "Open Charge Map" not in busy.text  # it is this bot's own limit, not OCM asking
+    assert ocm_server.requests_to("/v3/poi") == []

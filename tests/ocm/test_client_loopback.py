@@ -25,8 +25,9 @@ from ocm_bot.ocm.errors import (
     OcmAuthError,
     OcmBadResponse,
     OcmBlockedAsRobot,
-    OcmRateLimited,
+    OcmBudgetExhausted,
     OcmRejected,
+    OcmTooManyRequests,
     OcmUnavailable,
 )
 from ocm_bot.ocm.parse import parse_pois
@@ -286,9 +287,9 @@ async def test_a_long_retry_after_is_handed_to_the_caller_at_once(
     ocm: OcmClient, ocm_server: FakeOcmServer, sleeps: Sleeps
 ) -> None:
     ocm_server.inject("429", times=None, retry_after=60)
-    with pytest.raises(OcmRateLimited) as caught:
+    with pytest.raises(OcmTooManyRequests) as caught:
         await ocm.search(POINT)
-    assert caught.value.retry_after == 60
+    assert caught.value.retry_after == 60 and caught.value.status == 429
     assert len(poi_requests(ocm_server)) == 1 and sleeps.delays == []
 
 
@@ -451,13 +452,29 @@ async def test_over_the_per_minute_budget_the_client_refuses_without_calling_ocm
     ocm = make_client(limits=OcmLimits(requests_per_minute=3, prefetch_results=0), clock=clock)
     for n in range(3):
         await ocm.get_chargers([100627 + n])
-    with pytest.raises(OcmRateLimited) as caught:
+    with pytest.raises(OcmBudgetExhausted) as caught:
         await ocm.get_chargers([52224])
     assert caught.value.status is None and caught.value.retry_after == 60
     assert len(poi_requests(ocm_server)) == 3
     clock.now += 61
     await ocm.get_chargers([52224])
     assert len(poi_requests(ocm_server)) == 4
+
+
+async def test_a_slot_of_the_budget_freeing_in_a_few_seconds_is_waited_for(
+    make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer, sleeps: Sleeps
+) -> None:
+    clock = Clock()
+    ocm = make_client(limits=OcmLimits(requests_per_minute=2, max_retry_after=3, prefetch_results=0), clock=clock)
+    await ocm.get_chargers([100627])
+    clock.now += 1
+    await ocm.get_chargers([52224])
+    clock.now += 57.5  # the first slot frees in 1.5 s, the second in 2.5 s
+    await asyncio.gather(ocm.get_chargers([3428]), ocm.get_chargers([13343]))
+    assert sorted(sleeps.delays) == [1.5, 2.5] and len(poi_requests(ocm_server)) == 4
+    with pytest.raises(OcmBudgetExhausted) as caught:  # the next slot: a minute after the last reserved one
+        await ocm.get_chargers([8378])
+    assert caught.value.retry_after == 62 and len(poi_requests(ocm_server)) == 4  # 61.5 s, rounded up
 
 
 # Chargers by ID -----------------------------------------------------------------------------------
