@@ -19,6 +19,9 @@ import httpx
 import polyline
 import pytest
 
+from ocm_bot.domain.geo import GeoPoint
+from ocm_bot.domain.preferences import UserPreferences
+from ocm_bot.domain.search import SearchService
 from ocm_bot.ocm.cache import haversine_km
 from ocm_bot.ocm.client import CommentSubmission, OcmClient, OcmLimits
 from ocm_bot.ocm.errors import (
@@ -26,6 +29,7 @@ from ocm_bot.ocm.errors import (
     OcmBadResponse,
     OcmBlockedAsRobot,
     OcmBudgetExhausted,
+    OcmPasswordlessAccount,
     OcmRejected,
     OcmTooManyRequests,
     OcmUnavailable,
@@ -33,6 +37,7 @@ from ocm_bot.ocm.errors import (
 from ocm_bot.ocm.parse import parse_pois
 from ocm_bot.ocm.query import PoiQuery
 from ocm_bot.ocm.reference import ReferenceData
+from ocm_bot.ocm.source import SearchAnswer
 from tests.fakes.ocm import FakeOcmServer
 
 BOW = (51.5255, -0.0335)  # east London: 100 real compact POIs from poi-more.json
@@ -792,3 +797,98 @@ async def test_a_change_seen_by_the_poll_reaches_the_next_search(ocm: OcmClient,
     [after] = [c for c in await ocm.search(POINT) if c.id == 157899]
     assert after.usage_cost == "Free now"
     assert (await ocm.get_chargers([157899]))[0].usage_cost == "Free now"
+
+
+# Answers that are not what they seem ---------------------------------------------------------------
+# While its cache rebuilds OCM answers ``200 []`` or part of the list; a malformed bearer token and a
+# sign-in to a social-login account answer ``200`` with an empty body (../shared/README.md).
+
+AROUND_BOW = PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=2, maxresults=200)
+
+
+async def test_an_empty_answer_is_kept_a_minute_at_most(
+    make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer
+) -> None:
+    clock = Clock()
+    ocm = make_client(clock=clock)
+    ocm_server.inject("empty-list")
+    assert await ocm.search(AROUND_BOW) == []
+    assert await ocm.search(AROUND_BOW) == []  # the same search within the minute: no new request
+    assert len(poi_requests(ocm_server)) == 1
+    clock.now += 61
+    assert await ocm.search(AROUND_BOW)  # OCM's cache is back
+    assert len(poi_requests(ocm_server)) == 2
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=1, maxresults=10),
+        PoiQuery(latitude=BOW[0] + 0.003, longitude=BOW[1], distance=1, maxresults=10),
+        PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=1, maxresults=10, connectiontypeid=(25,)),
+    ],
+    ids=["narrower", "nearby", "filtered"],
+)
+async def test_an_empty_answer_never_proves_another_search_empty(
+    ocm: OcmClient, ocm_server: FakeOcmServer, other: PoiQuery
+) -> None:
+    ocm_server.inject("empty-list")
+    assert await ocm.search(AROUND_BOW) == []
+    found = await ocm.search(other)
+    assert len(poi_requests(ocm_server)) == 2
+    assert found
+
+
+async def test_an_answer_missing_chargers_ocm_listed_before_is_not_taken_for_complete(
+    ocm: OcmClient, ocm_server: FakeOcmServer
+) -> None:
+    near = await ocm.search(PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=0.5, maxresults=200))
+    assert len(near) >= 4
+    ocm_server.inject("partial")  # half the chargers, as while OCM's cache rebuilds
+    wide = await ocm.search(AROUND_BOW)
+    assert isinstance(wide, SearchAnswer) and wide.may_be_partial
+    assert not {c.id for c in near} <= {c.id for c in wide}
+    # It answers no other search: the next one inside it asks OCM again.
+    again = await ocm.search(PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=1.5, maxresults=200))
+    assert len(poi_requests(ocm_server)) == 3
+    assert not again.may_be_partial and {c.id for c in near} <= {c.id for c in again}
+
+
+async def test_a_partial_answer_is_never_shown_as_all_the_chargers(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
+    search = SearchService(ocm)
+    first = await search.nearby(GeoPoint(*BOW), UserPreferences(radius_km=0.3, operational_only=False))
+    assert first.complete and first.hits
+    ocm_server.inject("partial")
+    wider = await search.nearby(GeoPoint(*BOW), UserPreferences(radius_km=0.6, operational_only=False))
+    assert not wider.complete
+    narrower = await search.nearby(GeoPoint(*BOW), UserPreferences(radius_km=0.5, operational_only=False))
+    assert narrower.complete  # asked OCM again rather than trusting the partial answer
+    assert len(poi_requests(ocm_server)) == 3
+
+
+async def test_an_empty_answer_covers_no_narrower_search_in_the_domain(
+    ocm: OcmClient, ocm_server: FakeOcmServer
+) -> None:
+    search = SearchService(ocm)
+    ocm_server.inject("empty-list")
+    empty = await search.nearby(GeoPoint(*BOW), UserPreferences(radius_km=5, operational_only=False))
+    assert empty.hits == () and not empty.complete
+    narrower = await search.nearby(GeoPoint(*BOW), UserPreferences(radius_km=2, operational_only=False))
+    assert narrower.hits and len(poi_requests(ocm_server)) == 2
+
+
+async def test_a_social_login_account_is_told_apart_from_a_wrong_password(
+    ocm: OcmClient, ocm_server: FakeOcmServer
+) -> None:
+    ocm_server.register_user("sam@example.org", None, username="Sam")
+    with pytest.raises(OcmPasswordlessAccount) as caught:
+        await ocm.authenticate("sam@example.org", "whatever")
+    assert not caught.value.is_user_token
+    assert len(ocm_server.requests_to("/v3/profile/authenticate")) == 1  # never retried
+
+
+async def test_a_token_ocm_cannot_read_asks_for_a_new_sign_in(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
+    with pytest.raises(OcmAuthError) as caught:
+        await ocm.submit_comment(CommentSubmission(charger_id=100627, rating=4), token="not-a-jwt")
+    assert caught.value.is_user_token
+    assert ocm_server.comments == [] and len(ocm_server.requests_to("/v3/comment")) == 1
