@@ -7,7 +7,7 @@ import asyncio
 import re
 
 from ocm_bot.settings import Secret
-from tests.e2e.test_checkin import CHARGER, fill_in, tap
+from tests.e2e.test_checkin import CHARGER, fill_in, sign_in, tap
 from tests.e2e.test_search import PORTLAND, cards, expected_km, save_prefs, search_at
 
 # Places far enough apart that no search can be answered from another one's answer.
@@ -120,3 +120,52 @@ async def test_the_bots_own_budget_says_the_bot_is_busy_in_the_drivers_language(
     assert match and 50 <= int(match.group(1)) <= 60, busy.text
     assert "Open Charge Map" not in busy.text  # it is this bot's own limit, not OCM asking
     assert ocm_server.requests_to("/v3/poi") == []
+
+
+# Answers that are not what they seem ------------------------------------------------------------
+
+
+async def test_an_empty_answer_while_ocm_rebuilds_does_not_hide_chargers_from_the_next_search(
+    telegram, bot, ocm_server
+):
+    ocm_server.inject("empty-list", path_prefix="/v3/poi")  # OCM's cache is rebuilding
+    ada = telegram.user("Ada")
+    nothing = await search_at(ada)
+    assert "No chargers found within" in nothing.text
+    await save_prefs(bot, ada, radius_km=5)  # a narrower search: that answer proves nothing
+    results = await search_at(ada)
+    assert len(cards(results)) == 5
+    assert len(ocm_server.requests_to("/v3/poi")) == 2
+
+
+async def test_a_partial_answer_is_shown_as_the_nearest_not_as_all(telegram, bot, ocm_server):
+    ada = telegram.user("Ada")
+    await save_prefs(bot, ada, radius_km=2, operational_only=False)
+    first = await search_at(ada)
+    assert "chargers, nearest first" in first.text
+    ocm_server.inject("partial", path_prefix="/v3/poi")  # half of them, as while OCM's cache rebuilds
+    await save_prefs(bot, ada, radius_km=5, operational_only=False)
+    wider = await search_at(ada)
+    assert "chargers, nearest first" not in wider.text and "nearest chargers" in wider.text
+
+
+async def test_a_social_login_account_is_told_to_set_a_password(start_bot, telegram, ocm_server):
+    await start_bot()
+    ocm_server.register_user("sam@example.org", None, username="Sam")  # signs in with Google
+    sam = telegram.user("Sam")
+    _, reply = await sign_in(sam, ocm_server, email="sam@example.org", password="my google password")
+    assert "has no password yet" in reply.text and "Set a password in your profile" in reply.text
+    assert "try again in a minute" not in reply.text.lower()
+
+
+async def test_a_token_ocm_cannot_read_asks_the_driver_to_sign_in_again(start_bot, telegram, ocm_server):
+    running = await start_bot(outbox_poll_seconds=1)
+    ada = telegram.user("Ada")
+    # A token in a shape OCM no longer reads (as after a change of its token format).
+    await running.services.storage.save_ocm_token(ada.id, "not-a-jwt", None)
+    summary = await fill_in(ada, outcome=("✅ Charged successfully",), rating="5")
+    await tap(ada, summary, "Submit")
+    told = await ada.wait_for_edit(summary, containing="sign-in", timeout=10)
+    assert "send /login" in told.text
+    assert ocm_server.comments == [] and len(ocm_server.requests_to("/v3/comment")) == 1
+    assert await running.services.storage.get_ocm_token(ada.id) is None
