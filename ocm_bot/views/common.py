@@ -107,8 +107,8 @@ def ocm_error_text(t: Translator, error: OcmError) -> str:
     if isinstance(error, OcmPasswordlessAccount):
         return t.gettext(
             "Open Charge Map could not sign you in with a password: this account signs in with Google, "
-            "GitHub or another social login and has no password yet. Set a password in your profile on "
-            "openchargemap.org, then sign in here with it."
+            "GitHub or another social login and has no password yet. Set one in your profile on "
+            "openchargemap.org first."
         )
     if isinstance(error, OcmAuthError) and error.is_user_token:
         return t.gettext("Your Open Charge Map sign-in has expired. Please /login again.")

@@ -154,7 +154,7 @@ async def test_a_social_login_account_is_told_to_set_a_password(start_bot, teleg
     ocm_server.register_user("sam@example.org", None, username="Sam")  # signs in with Google
     sam = telegram.user("Sam")
     _, reply = await sign_in(sam, ocm_server, email="sam@example.org", password="my google password")
-    assert "has no password yet" in reply.text and "Set a password in your profile" in reply.text
+    assert "has no password yet" in reply.text and "Set one in your profile on openchargemap.org" in reply.text
     assert "try again in a minute" not in reply.text.lower()
 
 
