@@ -605,8 +605,13 @@ class OcmClient:
         return headers
 
     async def _get(self, path: str, params: Mapping[str, str]) -> httpx.Response:
-        """An idempotent GET: retried on unavailability and 429, with jittered backoff."""
+        """An idempotent GET: retried on unavailability and 429, with jittered backoff.
+
+        OCM's ``Retry-After`` is waited out only while all the waiting stays within
+        ``limits.max_retry_after`` (a driver is waiting); past that the 429 goes to the caller.
+        """
         attempt = 0
+        waited = 0.0
         while True:
             try:
                 return await self._send("GET", path, params=params)
@@ -614,7 +619,7 @@ class OcmClient:
                 if attempt >= self.limits.retries:
                     raise
                 retry_after = getattr(exc, "retry_after", None)
-                if retry_after is not None and retry_after > self.limits.max_retry_after:
+                if retry_after is not None and waited + retry_after > self.limits.max_retry_after:
                     raise
                 delay = min(self.limits.backoff_max, self.limits.backoff_base * 2**attempt)
                 delay = random.uniform(delay / 2, delay)
@@ -622,6 +627,7 @@ class OcmClient:
                     delay = max(delay, retry_after)
                 log.info("OCM %s %s failed (%s); retry %d in %.2fs", "GET", path, exc, attempt + 1, delay)
                 await self._sleep(delay)
+                waited += delay
                 attempt += 1
 
     async def _post(

@@ -298,6 +298,17 @@ async def test_a_long_retry_after_is_handed_to_the_caller_at_once(
     assert len(poi_requests(ocm_server)) == 1 and sleeps.delays == []
 
 
+async def test_retry_afters_are_waited_out_only_while_the_total_stays_short(
+    make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer, sleeps: Sleeps
+) -> None:
+    ocm = make_client(limits=OcmLimits(max_retry_after=3, retries=3, backoff_base=0.001, prefetch_results=0))
+    ocm_server.inject("429", times=None, retry_after=2)
+    with pytest.raises(OcmTooManyRequests) as caught:  # 2 s and 2 s more would pass the 3 s a driver may wait
+        await ocm.search(POINT)
+    assert caught.value.retry_after == 2
+    assert sleeps.delays == [2.0] and len(poi_requests(ocm_server)) == 2
+
+
 @pytest.mark.parametrize(
     ("fault", "error"),
     [
