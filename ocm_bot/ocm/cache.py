@@ -12,6 +12,11 @@ would have answered) when either its whole circle lies inside the known disc, or
 matching chargers lie closer to P' than the edge of the known disc ("safe" distance): any charger
 OCM knows but we do not is outside that disc, hence farther than those k.
 
+Answers that prove nothing are kept apart: while OCM's cache rebuilds it answers ``200 []`` or
+part of the list. An empty area answer, and one that lacks a charger an earlier answer showed in
+its circle, answer no other search (their known disc is empty) and are asked again after
+:data:`DOUBTFUL_TTL`. Completeness always counts what OCM *sent*, unusable records included.
+
 Distances are haversine kilometres on OCM's 6371 km sphere, the formula of OCM's own ``Distance``
 field. OCM's radius *filter* runs in MongoDB (``$nearSphere``, a 6378.1 km sphere: distances 0.11 %
 longer), so the edge of a truncated answer is trusted only up to 99.5 % of its distance and the
