@@ -7,6 +7,8 @@
     server.generate_chargers(5000, center=(51.52, -0.03), radius_km=10, seed=1)
     server.inject("hang", path_prefix="/v3/poi")
     server.register_user("ann@example.org", "s3cret", username="Ann")
+    server.register_user("sam@example.org", None)  # social login: sign-in answers 200, no body
+    server.inject("empty-list")  # 200 [] as while OCM's cache rebuilds ("partial": every other POI)
     server.stop()
 
 What the real server does and where the fake differs: tests/fakes/README-servers.md.
@@ -233,6 +235,8 @@ class FakeOcmServer(LoopbackServer):
             refused = self._refused_at_edge(request)
             if refused is not None:
                 return refused
+            if _is_robot(request.headers.get("User-Agent") or ""):
+                return _error(ROBOTS, 503)
             return self._get_poi(request, keep_every=0 if fault.kind == "empty-list" else 2)
         return super().fault_response(fault, request)
 
