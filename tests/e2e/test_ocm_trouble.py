@@ -40,13 +40,13 @@ async def test_the_bot_recovers_at_once_when_a_hung_ocm_answers_again(telegram, 
     assert len(cards(results)) == 5
 
 
-def km_from(point: tuple[float, float], poi: dict) -> float:
-    return expected_km(point[0], point[1], poi)
-
-
 # Completeness ------------------------------------------------------------------------------------
 
 CLUSTER = (51.5237, -0.0386)  # Mile End, London: generated chargers around it
+
+
+def km_from(point: tuple[float, float], poi: dict) -> float:
+    return expected_km(point[0], point[1], poi)
 
 
 async def test_an_answer_cut_at_the_page_size_is_never_shown_as_complete(telegram, bot, ocm_server):
