@@ -795,7 +795,8 @@ async def test_random_searches_answered_from_the_cache_equal_ocms_own_answers(
             headers={"X-API-Key": ocm_server.api_key, "User-Agent": "ocm-bot-tests/1.0"},
         )
         assert [c.id for c in found] == [c.id for c in parse_pois(direct.json(), reference)], query
-        assert not getattr(found, "may_be_partial", False), query  # a healthy OCM is never doubted
+        # A healthy OCM's lists are never doubted (an empty one always is: it may be a rebuild).
+        assert not found or not getattr(found, "may_be_partial", False), query
     client_requests = [r for r in poi_requests(ocm_server) if r.params.get("client") == "ocm-bot"]
     assert len(client_requests) < 25  # a good share of the 40 came from the cache (20 today)
 
