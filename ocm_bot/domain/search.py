@@ -54,10 +54,12 @@ from ocm_bot.domain.settings_edit import RADIUS_STEPS_MI
 from ocm_bot.domain.units import place_country, unit_for_place
 from ocm_bot.ocm.errors import OcmUnavailable
 from ocm_bot.ocm.models import Charger
-from ocm_bot.ocm.source import ChargerSource
+from ocm_bot.ocm.source import ChargerSource, may_be_partial, returned_count
 
 REUSE_MIN_HITS = 10
 """A truncated fetch that covers less than the radius is still used if it has two pages of matches."""
+DOUBTFUL_FETCH_TTL = 60.0
+"""An empty answer (or one that may be partial) is kept no longer than this."""
 MAX_RADIUS_KM = 100.0  # the OCM client's cap too: OCM is not asked for wider circles
 WIDER_RADIUS_STEPS_KM = (*RADIUS_STEPS_KM, MAX_RADIUS_KM)
 _CELL_DEGREES = 0.5  # fetches are indexed by 0.5° cells (about 55 km north-south)
@@ -264,11 +266,18 @@ class SearchService:
         query = ocm_query(prefs, point, radius_km=radius, max_results=self._max_results)
         self.stats.ocm_searches += 1
         chargers = await self._with_deadline(self._source.search(query))
-        complete = len(chargers) < self._max_results
+        # Decided from what OCM sent, not from what could be read: a page cut at the size asked
+        # for, with one unusable record in it, is still cut.
+        complete = returned_count(chargers) < (query.maxresults or self._max_results)
         coverage = radius
-        if not complete:
+        ttl = self._fetch_ttl
+        if may_be_partial(chargers) or not chargers:
+            # An empty answer, or one OCM gave while its cache rebuilds, proves nothing about
+            # the area: it covers no other search, and is asked again within a minute.
+            complete, coverage, ttl = False, 0.0, min(ttl, DOUBTFUL_FETCH_TTL)
+        elif not complete:
             coverage = min(radius, max((haversine_km(point, _where(c)) for c in chargers), default=radius))
-        fetch = _Fetch(point, server, tuple(chargers), radius, coverage, complete, self._clock() + self._fetch_ttl)
+        fetch = _Fetch(point, server, tuple(chargers), radius, coverage, complete, self._clock() + ttl)
         cell = _cell(point)
         entries = [f for f in self._cells.get(cell, []) if f.expires_at > self._clock()][-7:]
         self._cells[cell] = [*entries, fetch]

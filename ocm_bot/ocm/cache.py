@@ -12,6 +12,11 @@ would have answered) when either its whole circle lies inside the known disc, or
 matching chargers lie closer to P' than the edge of the known disc ("safe" distance): any charger
 OCM knows but we do not is outside that disc, hence farther than those k.
 
+Answers that prove nothing are kept apart: while OCM's cache rebuilds it answers ``200 []`` or
+part of the list. An empty area answer, and one that lacks a charger an earlier answer showed in
+its circle, answer no other search (their known disc is empty) and are asked again after
+:data:`DOUBTFUL_TTL`. Completeness always counts what OCM *sent*, unusable records included.
+
 Distances are haversine kilometres on OCM's 6371 km sphere, the formula of OCM's own ``Distance``
 field. OCM's radius *filter* runs in MongoDB (``$nearSphere``, a 6378.1 km sphere: distances 0.11 %
 longer), so the edge of a truncated answer is trusted only up to 99.5 % of its distance and the
@@ -36,6 +41,7 @@ _OFFSET_SCALE = 1.0012  # MongoDB's 6378.1 km sphere against our 6371 km one, ro
 
 _Key = tuple[tuple[str, str], ...]
 _KM_PER_DEGREE_LATITUDE = 111.19
+DOUBTFUL_TTL = 60.0  # an answer that may be partial (an empty 200 [] above all) is asked again after this
 _MAX_TRIED = 16
 
 # Parameters after which a result is no longer "the nearest chargers matching filters in a circle".
@@ -62,18 +68,30 @@ def is_area_search(query: PoiQuery) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class CachedSearch:
-    """What OCM answered to ``query`` (as sent), and how far that answer is complete."""
+    """What OCM answered to ``query`` (as sent), and how far that answer is complete.
+
+    ``returned`` counts the POIs OCM sent, usable or not; ``may_be_partial`` marks an answer that
+    proves nothing about what OCM holds (empty, or missing chargers it answered before): its
+    ``complete_km`` is 0, so it never answers another search, and it is kept only briefly.
+    """
 
     query: PoiQuery
     chargers: tuple[Charger, ...]
     complete_km: float
+    returned: int = 0
+    may_be_partial: bool = False
 
     @classmethod
-    def from_answer(cls, query: PoiQuery, chargers: Iterable[Charger], *, raw_count: int) -> CachedSearch:
+    def from_answer(
+        cls, query: PoiQuery, chargers: Iterable[Charger], *, raw_count: int, may_be_partial: bool = False
+    ) -> CachedSearch:
         """``raw_count`` is how many POIs OCM sent (before skipping unusable ones)."""
         chargers = tuple(chargers)
-        truncated = query.maxresults is not None and raw_count >= query.maxresults
-        if not query.has_point:
+        truncated = is_truncated(query, raw_count)
+        # While OCM's cache rebuilds it answers 200 [] where there are chargers: an empty answer
+        # is never proof that an area is empty.
+        may_be_partial = may_be_partial or (raw_count == 0 and is_area_search(query))
+        if not query.has_point or may_be_partial:
             complete = 0.0
         elif query.radius_km is None or truncated:
             # Without a distance OCM applies a radius of its own choosing; either way we only
@@ -84,7 +102,16 @@ class CachedSearch:
             # Not truncated: OCM sent everything within its radius. Only a charger within a hair
             # (the ellipsoid/sphere difference) of the edge could be judged differently.
             complete = query.radius_km
-        return cls(query, chargers, complete)
+        return cls(query, chargers, complete, max(raw_count, len(chargers)), may_be_partial)
+
+    @property
+    def truncated(self) -> bool:
+        """OCM stopped at ``maxresults``: more chargers may match (counted from what OCM sent)."""
+        return is_truncated(self.query, self.returned)
+
+
+def is_truncated(query: PoiQuery, returned: int) -> bool:
+    return query.maxresults is not None and returned >= query.maxresults
 
 
 def answer_from(cached: CachedSearch, query: PoiQuery, default_results: int) -> list[Charger] | None:
@@ -198,8 +225,13 @@ class SearchCache:
         cache.answer(PoiQuery(latitude=..., longitude=..., distance=2, maxresults=5), 10)
     """
 
-    def __init__(self, *, maxsize: int, ttl: float, timer: Callable[[], float]) -> None:
+    def __init__(
+        self, *, maxsize: int, ttl: float, timer: Callable[[], float], doubtful_ttl: float = DOUBTFUL_TTL
+    ) -> None:
         self._maxsize = maxsize
+        self._timer = timer
+        self._doubtful_ttl = min(ttl, doubtful_ttl)
+        self._doubtful_until: dict[_Key, float] = {}  # answers that may be partial expire sooner
         self._entries: TTLCache[_Key, CachedSearch] = TTLCache(maxsize=maxsize, ttl=ttl, timer=timer)
         # Area searches by centre, as plain tuples: scanning a TTLCache checks expiry per key, which
         # cost milliseconds per lookup with a few hundred entries. Expired keys are dropped lazily.
@@ -212,6 +244,7 @@ class SearchCache:
     def clear(self) -> None:
         self._entries.clear()
         self._areas.clear()
+        self._doubtful_until.clear()
 
     def discard(self, stale: Callable[[CachedSearch], bool]) -> None:
         """Drop every entry for which ``stale(entry)`` is true."""
@@ -222,6 +255,13 @@ class SearchCache:
     def put(self, entry: CachedSearch) -> None:
         key = entry.query.cache_key()
         self._entries[key] = entry
+        if entry.may_be_partial:
+            self._doubtful_until[key] = self._timer() + self._doubtful_ttl
+            if len(self._doubtful_until) > 2 * self._maxsize:
+                now = self._timer()
+                self._doubtful_until = {k: t for k, t in self._doubtful_until.items() if t > now}
+        else:
+            self._doubtful_until.pop(key, None)
         wider = entry.query
         if is_area_search(wider) and entry.complete_km > 0:
             assert wider.latitude is not None and wider.longitude is not None
@@ -231,7 +271,41 @@ class SearchCache:
                 self._areas = {k: v for k, v in self._areas.items() if k in self._entries}
 
     def exact(self, query: PoiQuery) -> CachedSearch | None:
-        return self._entries.get(query.cache_key())
+        key = query.cache_key()
+        entry = self._entries.get(key)
+        if entry is not None and entry.may_be_partial and self._doubtful_until.get(key, 0.0) <= self._timer():
+            self._entries.pop(key, None)
+            self._doubtful_until.pop(key, None)
+            return None
+        return entry
+
+    def contradicts(self, query: PoiQuery, chargers: Iterable[Charger], *, truncated: bool) -> bool:
+        """Whether an answer to ``query`` lacks a charger that an earlier answer showed in its circle.
+
+        OCM answers with part of what it holds while its cache rebuilds; such an answer must not
+        be taken for complete. (A charger removed since then looks the same; that costs one
+        request more, never a wrong "these are all".)
+        """
+        if not is_area_search(query) or query.radius_km is None:
+            return False
+        assert query.latitude is not None and query.longitude is not None
+        got = {c.id for c in chargers}
+        radius = query.radius_km
+        if truncated:
+            farthest = max((_distance(query, c) for c in chargers), default=0.0)
+            radius = min(radius, farthest * _DISTANCE_MARGIN)
+        for key, (lat, lng, _, entry) in list(self._areas.items()):
+            reach = entry.query.radius_km if entry.query.radius_km is not None else math.inf
+            if abs(lat - query.latitude) * _KM_PER_DEGREE_LATITUDE >= reach + radius:
+                continue  # every charger of that answer lies within its radius
+            if haversine_km(lat, lng, query.latitude, query.longitude) >= reach + radius or key not in self._entries:
+                continue
+            for charger in entry.chargers:
+                if charger.id in got or not matches(query, charger):
+                    continue
+                if _distance(query, charger) <= radius * _DISTANCE_MARGIN:
+                    return True
+        return False
 
     def answer(self, query: PoiQuery, default_results: int) -> list[Charger] | None:
         """The answer to ``query`` from any cached search that provably contains it.

@@ -3,13 +3,16 @@
 Fair use (https://openchargemap.org/site/develop/api, ``DEVELOPERS.md``) is built in:
 
 - the API key travels only in the ``X-API-Key`` header (never in a URL, a log line or a repr);
+  a write key (the user the bot posts as) goes as OCM's ``apikey`` parameter, the only place OCM
+  looks it up; httpx's request log is off (``logging_setup``) and the key is masked in logs;
 - a descriptive ``User-Agent`` and ``client=`` name the bot, so OCM never takes it for a robot;
 - searches ask for ``compact=true&verbose=false`` and reference IDs are resolved locally;
 - answers are cached; a search inside a cached wider one is answered locally
   (:mod:`ocm_bot.ocm.cache`); identical concurrent requests share one HTTP request;
 - only idempotent GETs are retried, with jittered exponential backoff honouring ``Retry-After``;
 - hard caps (results per request, radius, requests per minute) make crawling impossible:
-  over the per-minute budget the client raises :class:`OcmRateLimited` without calling OCM.
+  over the per-minute budget the client waits a few seconds for a free slot, or raises
+  :class:`OcmBudgetExhausted` without calling OCM.
 
 Example::
 
@@ -43,20 +46,23 @@ import httpx
 from cachetools import TTLCache
 
 from ocm_bot import __version__
-from ocm_bot.ocm.cache import CachedSearch, SearchCache, is_area_search, may_contain
+from ocm_bot.ocm.cache import CachedSearch, SearchCache, is_area_search, is_truncated, may_contain
 from ocm_bot.ocm.errors import (
     OcmAuthError,
     OcmBadResponse,
     OcmBlockedAsRobot,
+    OcmBudgetExhausted,
     OcmError,
-    OcmRateLimited,
+    OcmPasswordlessAccount,
     OcmRejected,
+    OcmTooManyRequests,
     OcmUnavailable,
 )
 from ocm_bot.ocm.models import Charger
 from ocm_bot.ocm.parse import parse_pois
 from ocm_bot.ocm.query import OutputFormat, PoiQuery, SortBy
 from ocm_bot.ocm.reference import ReferenceData
+from ocm_bot.ocm.source import SearchAnswer
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +83,7 @@ ERROR_CODE_MAP: dict[int, type[OcmError]] = {
     409: OcmRejected,
     413: OcmRejected,
     422: OcmRejected,
-    429: OcmRateLimited,
+    429: OcmTooManyRequests,
     500: OcmUnavailable,
     502: OcmUnavailable,
     503: OcmUnavailable,
@@ -105,7 +111,9 @@ class OcmLimits:
     retries: int = 2
     backoff_base: float = 0.5
     backoff_max: float = 8.0
-    max_retry_after: float = 10.0  # a longer Retry-After is handed to the caller (a driver is waiting)
+    # A longer wait (OCM's Retry-After, or for a slot of our own per-minute budget) is handed to
+    # the caller at once: a driver is waiting, and a search gives up after 5 s (domain.search).
+    max_retry_after: float = 3.0
     search_ttl: float = 600.0
     search_cache_size: int = 512
     charger_ttl: float = 600.0
@@ -216,6 +224,7 @@ class OcmClient:
         self._semaphore = asyncio.Semaphore(self.limits.max_concurrency)
         self._sent_at: deque[float] = deque()
         self._in_flight: dict[Any, asyncio.Future[Any]] = {}
+        self._waiters: dict[asyncio.Future[Any], int] = {}  # callers awaiting each shared request
         self._pending_areas: dict[Any, PoiQuery] = {}
         self._searches = SearchCache(maxsize=self.limits.search_cache_size, ttl=self.limits.search_ttl, timer=clock)
         self._chargers: TTLCache[tuple[int, bool], Charger] = TTLCache(
@@ -398,13 +407,13 @@ class OcmClient:
         query = self._capped(query)
         if query.includecomments:
             fresh = await self._coalesced(("poi", query.cache_key()), lambda: self._search_ocm(query))
-            return list(fresh.chargers)
+            return _answer_of(fresh)
         found = self._searches.answer(query, self.limits.default_results)
         if found is not None:
             return found
         exact = self._searches.exact(query)
         if exact is not None:
-            return list(exact.chargers)
+            return _answer_of(exact)
         found = await self._answer_after_pending(query)
         if found is not None:
             return found
@@ -416,11 +425,11 @@ class OcmClient:
             if is_area_search(sent) and key not in self._pending_areas:
                 self._pending_areas[key] = sent
                 future.add_done_callback(lambda _: self._pending_areas.pop(key, None))
-            entry = await asyncio.shield(future)
+            entry = await self._wait_for(future)
         if sent is query:
-            return list(entry.chargers)
+            return _answer_of(entry)
         answered = self._searches.answer(query, self.limits.default_results)
-        return answered if answered is not None else list(entry.chargers[: query.maxresults])
+        return answered if answered is not None else _answer_of(entry, query.maxresults)
 
     async def _answer_after_pending(self, query: PoiQuery) -> list[Charger] | None:
         """Wait for an in-flight search that may contain ``query``, then answer from the cache."""
@@ -431,7 +440,7 @@ class OcmClient:
             if future is None or not may_contain(pending, query):
                 continue
             with contextlib.suppress(OcmError):
-                await asyncio.shield(future)
+                await self._wait_for(future)
             found = self._searches.answer(query, self.limits.default_results)
             if found is not None:
                 return found
@@ -491,7 +500,12 @@ class OcmClient:
         reference = await self.reference_data()
         payload = _json(await self._get("/poi", self._poi_params(query)))
         chargers = parse_pois(payload, reference)
-        entry = CachedSearch.from_answer(query, chargers, raw_count=len(payload))
+        doubtful = bool(payload) and self._searches.contradicts(
+            query, chargers, truncated=is_truncated(query, len(payload))
+        )
+        if doubtful:
+            log.warning("OCM's answer lacks chargers it listed before; not taking it as complete")
+        entry = CachedSearch.from_answer(query, chargers, raw_count=len(payload), may_be_partial=doubtful)
         if cache:
             self._searches.put(entry)
             for charger in chargers:
@@ -537,6 +551,10 @@ class OcmClient:
     async def authenticate(self, email: str, password: str) -> OcmSession:
         """Sign a user in; the password goes to OCM only and is never kept or logged."""
         response = await self._post("/profile/authenticate", {"emailaddress": email, "password": password})
+        if not response.content.strip():
+            # OCM's sign-in throws for an account without a password (social login) and its
+            # middleware swallows that: 200, no body. Retrying cannot help; setting a password can.
+            raise OcmPasswordlessAccount
         data = _ci(_ci(_json(response)).get("data"))
         profile = _ci(data.get("userprofile"))
         token = data.get("access_token")
@@ -554,41 +572,54 @@ class OcmClient:
     ) -> None:
         """``POST /comment`` as the signed-in user (``token``) or with a write-enabled app key.
 
+        OCM's edge accepts only the application's primary (read) key in ``X-API-Key``; the user
+        a write key stands for is looked up from the ``apikey`` parameter (before any token), so
+        the read key stays in the header and the write key goes as ``apikey``.
+
         Raises OcmAuthError(401) without either, OcmRejected with OCM's description when refused.
         """
         if not token and not write_key:
             raise OcmAuthError("a user token or a write-enabled API key is needed", status=401)
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = {"Authorization": f"Bearer {token}"} if token and not write_key else {}
+        params = {"apikey": write_key} if write_key else None
         try:
-            response = await self._post("/comment", submission.to_json(), headers=headers, api_key=write_key)
+            response = await self._post("/comment", submission.to_json(), headers=headers, params=params)
         finally:
             # Whatever happened (even a timeout: OCM may have stored it), the next look at this
             # charger's comments must come from OCM, not from our cache.
             self._forget_charger(submission.charger_id)
+        if token and not write_key and not response.content.strip():
+            # A token OCM cannot read makes its JWT middleware throw: 200 with no body. The post
+            # was not stored; the driver has to sign in again.
+            raise OcmAuthError("OCM could not read the sign-in token", status=response.status_code, user_token=True)
         answer = _ci(_json(response))
         if str(answer.get("status", "")).upper() != "OK":
             raise OcmRejected(str(answer.get("description") or "OCM did not accept the comment"), status=200)
 
     # HTTP -------------------------------------------------------------------------------------
 
-    def _headers(self, api_key: str | None = None, accept: str = "application/json") -> dict[str, str]:
+    def _headers(self, accept: str = "application/json") -> dict[str, str]:
         headers = {"User-Agent": self._user_agent, "Accept": accept}
-        key = api_key or self._api_key
-        if key:
-            headers["X-API-Key"] = key
+        if self._api_key:
+            headers["X-API-Key"] = self._api_key
         return headers
 
     async def _get(self, path: str, params: Mapping[str, str]) -> httpx.Response:
-        """An idempotent GET: retried on unavailability and 429, with jittered backoff."""
+        """An idempotent GET: retried on unavailability and 429, with jittered backoff.
+
+        OCM's ``Retry-After`` is waited out only while all the waiting stays within
+        ``limits.max_retry_after`` (a driver is waiting); past that the 429 goes to the caller.
+        """
         attempt = 0
+        waited = 0.0
         while True:
             try:
                 return await self._send("GET", path, params=params)
-            except (OcmUnavailable, OcmRateLimited) as exc:
-                if attempt >= self.limits.retries or (exc.status is None and isinstance(exc, OcmRateLimited)):
-                    raise  # a local budget refusal is never retried
+            except (OcmUnavailable, OcmTooManyRequests) as exc:
+                if attempt >= self.limits.retries:
+                    raise
                 retry_after = getattr(exc, "retry_after", None)
-                if retry_after is not None and retry_after > self.limits.max_retry_after:
+                if retry_after is not None and waited + retry_after > self.limits.max_retry_after:
                     raise
                 delay = min(self.limits.backoff_max, self.limits.backoff_base * 2**attempt)
                 delay = random.uniform(delay / 2, delay)
@@ -596,6 +627,7 @@ class OcmClient:
                     delay = max(delay, retry_after)
                 log.info("OCM %s %s failed (%s); retry %d in %.2fs", "GET", path, exc, attempt + 1, delay)
                 await self._sleep(delay)
+                waited += delay
                 attempt += 1
 
     async def _post(
@@ -604,10 +636,10 @@ class OcmClient:
         body: Mapping[str, Any],
         *,
         headers: Mapping[str, str] | None = None,
-        api_key: str | None = None,
+        params: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """A POST: never retried (OCM has no idempotency keys; a retry could post twice)."""
-        return await self._send("POST", path, json_body=body, headers=headers, api_key=api_key)
+        return await self._send("POST", path, params=params, json_body=body, headers=headers)
 
     async def _send(
         self,
@@ -617,10 +649,11 @@ class OcmClient:
         params: Mapping[str, str] | None = None,
         json_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
-        api_key: str | None = None,
     ) -> httpx.Response:
-        self._take_budget()
-        request_headers = {**self._headers(api_key), **(headers or {})}
+        wait = self._take_budget()
+        if wait > 0:
+            await self._sleep(wait)
+        request_headers = {**self._headers(), **(headers or {})}
         url = f"{self._base_url}{path}"
         async with self._semaphore:
             started = self._clock()
@@ -644,38 +677,65 @@ class OcmClient:
         _raise_for_response(response)
         return response
 
-    def _take_budget(self) -> None:
-        """Count one request against the per-minute budget, or refuse without calling OCM."""
+    def _take_budget(self) -> float:
+        """Reserve a request of the per-minute budget: how long to wait for it (0: now).
+
+        A slot that frees within ``limits.max_retry_after`` is reserved and waited for; a longer
+        wait raises :class:`OcmBudgetExhausted` without calling OCM.
+        """
         now = self._clock()
         while self._sent_at and now - self._sent_at[0] >= 60.0:
             self._sent_at.popleft()
-        if len(self._sent_at) >= self.limits.requests_per_minute:
-            wait = max(0.0, 60.0 - (now - self._sent_at[0]))
-            raise OcmRateLimited(
-                f"local budget of {self.limits.requests_per_minute} OCM requests per minute used up",
-                status=None,
-                retry_after=math.ceil(wait),
+        limit = self.limits.requests_per_minute
+        if len(self._sent_at) < limit:
+            self._sent_at.append(now)
+            return 0.0
+        # Reservations already made are in the deque too (in the future), in order.
+        at = self._sent_at[len(self._sent_at) - limit] + 60.0
+        wait = at - now
+        if wait > self.limits.max_retry_after:
+            raise OcmBudgetExhausted(
+                f"local budget of {limit} OCM requests per minute used up", retry_after=math.ceil(wait)
             )
-        self._sent_at.append(now)
+        self._sent_at.append(at)
+        return wait
 
     async def _coalesced(self, key: Any, run: Callable[[], Awaitable[T]]) -> T:
         """Run ``run`` once for all concurrent callers with the same ``key``."""
-        return await asyncio.shield(self._shared(key, run))
+        return await self._wait_for(self._shared(key, run))
 
     def _shared(self, key: Any, run: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
         """The in-flight future for ``key``, started now if there is none.
 
-        Callers await it through ``asyncio.shield``, so one caller giving up does not cancel
-        the request for the others.
+        Callers await it through :meth:`_wait_for`, so one caller giving up does not cancel
+        the request for the others; the last one giving up does.
         """
         future = self._in_flight.get(key)
         if future is None:
             future = asyncio.ensure_future(run())
             self._in_flight[key] = future
+            self._waiters[future] = 0
             future.add_done_callback(lambda _: self._in_flight.pop(key, None))
+            future.add_done_callback(lambda f: self._waiters.pop(f, None))
             # Retrieve the outcome even when every waiter has gone, so asyncio logs nothing.
             future.add_done_callback(lambda f: f.cancelled() or f.exception())
         return future
+
+    async def _wait_for(self, future: asyncio.Future[T]) -> T:
+        """Await a shared request; when every caller has given up (a driver's deadline passed),
+        cancel it, so that httpx closes its connection and OCM hanging on it holds no slot of
+        the pool once OCM answers again (ocm-system#260)."""
+        self._waiters[future] = self._waiters.get(future, 0) + 1
+        try:
+            return await asyncio.shield(future)
+        finally:
+            left = self._waiters.get(future, 1) - 1
+            if future.done():
+                pass
+            elif left > 0:
+                self._waiters[future] = left
+            else:
+                future.cancel()
 
 
 # Response checking ------------------------------------------------------------------------------
@@ -704,8 +764,8 @@ def _error_for(response: httpx.Response) -> OcmError | None:
             return OcmRejected(_VALIDATION_FAILED, status=status)
         return None
     kind = ERROR_CODE_MAP.get(status) or (OcmUnavailable if status >= 500 else OcmRejected)
-    if kind is OcmRateLimited:
-        return OcmRateLimited(
+    if kind is OcmTooManyRequests:
+        return OcmTooManyRequests(
             description or "OCM asks us to slow down", status=status, retry_after=_retry_after(response)
         )
     if kind is OcmRejected:
@@ -758,6 +818,17 @@ def _json(response: httpx.Response) -> Any:
 
 def _ci(value: Any) -> dict[str, Any]:
     return {str(k).lower(): v for k, v in value.items()} if isinstance(value, Mapping) else {}
+
+
+def _answer_of(entry: CachedSearch, limit: int | None = None) -> SearchAnswer:
+    """``entry``'s chargers (the first ``limit``), saying whether OCM cut the list short."""
+    chargers = entry.chargers if limit is None else entry.chargers[:limit]
+    returned = entry.returned
+    if limit is not None and (entry.truncated or len(entry.chargers) > limit):
+        returned = max(limit, len(chargers))  # cut here: there is more than this
+    elif limit is not None:
+        returned = len(chargers)
+    return SearchAnswer(chargers, returned=returned, may_be_partial=entry.may_be_partial)
 
 
 def _without_comments(charger: Charger) -> Charger:

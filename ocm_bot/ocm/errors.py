@@ -4,8 +4,11 @@ The tree (the view layer picks a translated message for each leaf)::
 
     OcmError
     ├── OcmUnavailable        timeouts, connection errors, 5xx, 502 text pages
-    ├── OcmRateLimited        429; ``retry_after`` seconds when OCM says so
+    ├── OcmRateLimited        wait ``retry_after`` seconds (None: unknown) before asking OCM again
+    │   ├── OcmTooManyRequests    OCM answered 429 (its ``Retry-After``)
+    │   └── OcmBudgetExhausted    our own per-minute budget of OCM requests is used up; nothing was sent
     ├── OcmAuthError          403 API key missing or invalid, 401 user token missing or expired
+    │   └── OcmPasswordlessAccount  sign-in answered 200 with no body: a social-login account
     ├── OcmRejected           400 and "Error: Validation Failed"; ``description`` is OCM's text
     ├── OcmBadResponse        malformed JSON or an unexpected shape
     └── OcmBlockedAsRobot     503 "API requests by robots are temporarily disabled"
@@ -30,19 +33,45 @@ class OcmUnavailable(OcmError):
 
 
 class OcmRateLimited(OcmError):
-    """OCM asked us to slow down (HTTP 429)."""
+    """No answer now: ask again after ``retry_after`` seconds (None when nobody said)."""
 
     def __init__(self, message: str = "", *, status: int | None = 429, retry_after: float | None = None) -> None:
         super().__init__(message, status=status)
         self.retry_after = retry_after
 
 
+class OcmTooManyRequests(OcmRateLimited):
+    """OCM itself asked us to slow down (HTTP 429, with its ``Retry-After``)."""
+
+
+class OcmBudgetExhausted(OcmRateLimited):
+    """This bot's own budget of OCM requests per minute is used up; OCM was not asked."""
+
+    def __init__(self, message: str = "", *, retry_after: float | None = None) -> None:
+        super().__init__(message, status=None, retry_after=retry_after)
+
+
 class OcmAuthError(OcmError):
-    """The API key (403) or the user's sign-in token (401) was refused."""
+    """The API key (403) or the user's sign-in (401; or a token OCM could not read) was refused."""
+
+    def __init__(self, message: str = "", *, status: int | None = None, user_token: bool | None = None) -> None:
+        super().__init__(message, status=status)
+        self._user_token = user_token
 
     @property
     def is_user_token(self) -> bool:
-        return self.status == 401
+        """True when the driver's own sign-in was refused (they can fix it with /login)."""
+        return self._user_token if self._user_token is not None else self.status == 401
+
+
+class OcmPasswordlessAccount(OcmAuthError):
+    """OCM answered a sign-in with 200 and no body: the account has no password (it signs in
+    with Google, GitHub and the like), so it cannot sign in with a password until one is set."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(
+            message or "sign-in answered with an empty body (social-login account)", status=200, user_token=False
+        )
 
 
 class OcmRejected(OcmError):

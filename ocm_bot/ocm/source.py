@@ -6,11 +6,43 @@ api.openchargemap.io, an operator's own OCM instance, or a local dump (``OCM_DAT
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol
 
 from ocm_bot.ocm.models import Charger
 from ocm_bot.ocm.query import PoiQuery
 from ocm_bot.ocm.reference import ReferenceData
+
+
+class SearchAnswer(list[Charger]):
+    """What a search returned, and whether it can prove what lies within its radius.
+
+    A source may return a plain list; :meth:`ChargerSource.search` of the OCM client returns this:
+
+    - ``returned``: how many POIs OCM sent, counting those that could not be read. An answer that
+      reached ``maxresults`` was cut there, however many of its records were usable.
+    - ``may_be_partial``: OCM's answer is no proof of what it holds (an empty ``200 []`` or a
+      shorter list while its cache rebuilds): never take it as "these are all the chargers here".
+
+    Example::
+
+        answer = SearchAnswer(chargers, returned=40)
+        cut = answer.returned >= query.maxresults
+    """
+
+    def __init__(self, chargers: Iterable[Charger] = (), *, returned: int | None = None, may_be_partial: bool = False):
+        super().__init__(chargers)
+        self.returned = len(self) if returned is None else max(returned, len(self))
+        self.may_be_partial = may_be_partial
+
+
+def returned_count(chargers: list[Charger]) -> int:
+    """How many POIs the source sent for ``chargers`` (usable or not)."""
+    return chargers.returned if isinstance(chargers, SearchAnswer) else len(chargers)
+
+
+def may_be_partial(chargers: list[Charger]) -> bool:
+    return isinstance(chargers, SearchAnswer) and chargers.may_be_partial
 
 
 class ChargerSource(Protocol):

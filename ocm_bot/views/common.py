@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from html import escape
 
@@ -12,7 +13,9 @@ from ocm_bot.ocm.errors import (
     OcmAuthError,
     OcmBadResponse,
     OcmBlockedAsRobot,
+    OcmBudgetExhausted,
     OcmError,
+    OcmPasswordlessAccount,
     OcmRateLimited,
     OcmRejected,
     OcmUnavailable,
@@ -79,8 +82,34 @@ def unexpected_error_text(t: Translator) -> str:
 
 def ocm_error_text(t: Translator, error: OcmError) -> str:
     """What a driver is told when Open Charge Map fails (the retry path is offered by the caller)."""
+    if isinstance(error, OcmBudgetExhausted):
+        seconds = _whole_seconds(error.retry_after)
+        return t.ngettext(
+            "This bot is busy right now. Please try again in {n} second.",
+            "This bot is busy right now. Please try again in {n} seconds.",
+            seconds,
+        )
     if isinstance(error, OcmRateLimited):
-        return t.gettext("Open Charge Map asks us to slow down. Please try again in a minute.")
+        if error.retry_after is None:
+            return t.gettext("Open Charge Map asks us to slow down. Please try again in a minute.")
+        seconds = _whole_seconds(error.retry_after)
+        if seconds >= 120:
+            return t.ngettext(
+                "Open Charge Map asks us to slow down. Please try again in {n} minute.",
+                "Open Charge Map asks us to slow down. Please try again in {n} minutes.",
+                math.ceil(seconds / 60),
+            )
+        return t.ngettext(
+            "Open Charge Map asks us to slow down. Please try again in {n} second.",
+            "Open Charge Map asks us to slow down. Please try again in {n} seconds.",
+            seconds,
+        )
+    if isinstance(error, OcmPasswordlessAccount):
+        return t.gettext(
+            "Open Charge Map could not sign you in with a password: this account signs in with Google, "
+            "GitHub or another social login and has no password yet. Set one in your profile on "
+            "openchargemap.org first."
+        )
     if isinstance(error, OcmAuthError) and error.is_user_token:
         return t.gettext("Your Open Charge Map sign-in has expired. Please /login again.")
     if isinstance(error, OcmAuthError | OcmBlockedAsRobot):
@@ -94,6 +123,10 @@ def ocm_error_text(t: Translator, error: OcmError) -> str:
     if isinstance(error, OcmUnavailable):
         return t.gettext("Open Charge Map is not answering right now. Please try again in a minute.")
     return t.gettext("Open Charge Map could not answer. Please try again in a minute.")
+
+
+def _whole_seconds(seconds: float | None) -> int:
+    return max(1, math.ceil(seconds or 60))
 
 
 def retry_keyboard(t: Translator, callback_data: str) -> InlineKeyboardMarkup:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -404,17 +405,64 @@ def test_comment_success_is_stored_and_listed(client, ocm_server, token):
     assert poi["DateLastStatusUpdate"] > "2025" and poi["IsRecentlyVerified"] is True
 
 
-def test_comment_without_user_is_401_empty(client):
+def test_comment_without_user_is_401_empty(client, ocm_server, token):
     r = post_comment(client, {"ChargePointID": 100627})
     assert (r.status_code, r.content) == (401, b"")
-    assert post_comment(client, {"ChargePointID": 100627}, token="a.b.c").status_code == 401
+    header, payload, _ = token.split(".")
+    forged = post_comment(client, {"ChargePointID": 100627}, token=f"{header}.{payload}.c2lnbmVk")
+    assert (forged.status_code, forged.content) == (401, b"")
 
 
-def test_comment_with_write_key(client, ocm_server):
+@pytest.mark.parametrize("malformed", ["a.b.c", "not-a-jwt", "eyJhbGciOiJIUzI1NiJ9.bm9wZQ.x"])
+def test_a_malformed_bearer_token_gets_200_with_an_empty_body(client, ocm_server, malformed):
+    """OCM's JWT handler throws on a token it cannot read and its middleware swallows it."""
+    r = post_comment(client, {"ChargePointID": 100627, "Comment": "x"}, token=malformed)
+    assert (r.status_code, r.content) == (200, b"")
+    assert ocm_server.comments == []
+
+
+def test_a_social_login_account_signs_in_to_200_with_an_empty_body(client, ocm_server):
+    ocm_server.register_user("sam@example.org", None, username="Sam")  # made with Google: no password
+    for password in ("anything", ""):
+        r = sign_in(client, "sam@example.org", password)
+        assert (r.status_code, r.content) == (200, b"")
+
+
+def test_comment_with_write_key_as_apikey_next_to_the_app_key(client, ocm_server):
+    """The edge takes the application's primary key; the write key names the user (``apikey=``)."""
     key = ocm_server.add_write_key(username="ocm-bot")
     body = {"chargePointID": 52224, "comment": "ok"}
-    r = client.post("/comment", json=body, headers={"X-API-Key": key})
-    assert r.status_code == 200 and ocm_server.comments[0].via == "write-key"
+    r = client.post("/comment", json=body, params={"apikey": key})  # X-API-Key: the app's own key
+    assert r.status_code == 200
+    [stored] = ocm_server.comments
+    assert (stored.via, stored.username) == ("write-key", "ocm-bot")
+
+
+@pytest.mark.parametrize("where", ["header", "key="])
+def test_a_write_key_in_place_of_the_app_key_is_refused_at_the_edge(client, ocm_server, where):
+    key = ocm_server.add_write_key(username="ocm-bot")
+    body = {"ChargePointID": 52224, "Comment": "ok"}
+    if where == "header":
+        r = client.post("/comment", json=body, headers={"X-API-Key": key})
+    else:
+        r = client.post("/comment", json=body, params={"key": key}, headers={"X-API-Key": ""})
+    assert (r.status_code, r.text) == (403, "Invalid API key.")
+    assert r.headers["content-type"].startswith("text/plain")
+    assert ocm_server.comments == []
+
+
+def test_the_write_key_is_resolved_before_a_bearer_token(client, ocm_server, token):
+    key = ocm_server.add_write_key(username="ocm-bot")
+    headers = {"Authorization": f"Bearer {token}"}
+    r = client.post("/comment", json={"ChargePointID": 52224}, params={"apikey": key}, headers=headers)
+    assert r.status_code == 200 and ocm_server.comments[0].username == "ocm-bot"
+
+
+def test_an_app_key_that_stands_for_no_user_leaves_the_user_to_the_token(client, ocm_server, token):
+    r = post_comment(client, {"ChargePointID": 52224}, token)
+    assert r.status_code == 200 and ocm_server.comments[0].username == "Ann"
+    unknown = client.post("/comment", json={"ChargePointID": 52224}, params={"apikey": str(uuid.uuid4())})
+    assert (unknown.status_code, unknown.content) == (401, b"")
 
 
 def test_comment_validation_answers(client, token):
@@ -490,6 +538,35 @@ def test_faults_hit_once_then_normal(client, ocm_server, kind, status, body_chec
     assert r.status_code == status and body_check(r)
     assert client.get("/poi", params={"maxresults": 1}).status_code == 200
     assert ocm_server.requests[0].fault == kind
+
+
+def test_a_rebuilding_cache_answers_200_with_none_or_part_of_the_chargers(client, ocm_server):
+    params = {"latitude": 51.5255, "longitude": -0.0335, "distance": 2, "distanceunit": "km", "maxresults": 200}
+    everything = ids(client.get("/poi", params=params))
+    ocm_server.inject("partial")
+    part = client.get("/poi", params=params)
+    assert part.status_code == 200 and ids(part) == everything[::2]
+    ocm_server.inject("empty-list")
+    empty = client.get("/poi", params=params)
+    assert (empty.status_code, empty.json()) == (200, [])
+    ocm_server.inject("empty-list")
+    refused = client.get("/poi", params=params, headers={"X-API-Key": str(uuid.uuid4())})
+    assert (refused.status_code, refused.text) == (403, "Invalid API key.")  # the edge still checks the key
+    assert ids(client.get("/poi", params=params)) == everything
+
+
+def test_a_poi_can_be_served_without_its_coordinates(client, ocm_server):
+    params = {"latitude": 51.5255, "longitude": -0.0335, "distance": 2, "distanceunit": "km", "maxresults": 5}
+    nearest = ids(client.get("/poi", params=params))
+    ocm_server.serve_without_coordinates(nearest[0])
+    for verbose in ("true", "false"):
+        served = client.get("/poi", params={**params, "verbose": verbose}).json()
+        assert [p["ID"] for p in served] == nearest  # still found, still counted
+        address = served[0]["AddressInfo"]
+        assert address.get("Latitude") is None and address.get("Longitude") is None
+        assert ("Latitude" in address) == (verbose == "true")
+    ocm_server.reset()
+    assert client.get("/poi", params=params).json()[0]["AddressInfo"]["Latitude"] is not None
 
 
 def test_fault_only_on_its_path(client, ocm_server):

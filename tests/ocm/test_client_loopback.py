@@ -19,19 +19,25 @@ import httpx
 import polyline
 import pytest
 
+from ocm_bot.domain.geo import GeoPoint
+from ocm_bot.domain.preferences import UserPreferences
+from ocm_bot.domain.search import SearchService
 from ocm_bot.ocm.cache import haversine_km
 from ocm_bot.ocm.client import CommentSubmission, OcmClient, OcmLimits
 from ocm_bot.ocm.errors import (
     OcmAuthError,
     OcmBadResponse,
     OcmBlockedAsRobot,
-    OcmRateLimited,
+    OcmBudgetExhausted,
+    OcmPasswordlessAccount,
     OcmRejected,
+    OcmTooManyRequests,
     OcmUnavailable,
 )
 from ocm_bot.ocm.parse import parse_pois
 from ocm_bot.ocm.query import PoiQuery
 from ocm_bot.ocm.reference import ReferenceData
+from ocm_bot.ocm.source import SearchAnswer
 from tests.fakes.ocm import FakeOcmServer
 
 BOW = (51.5255, -0.0335)  # east London: 100 real compact POIs from poi-more.json
@@ -286,10 +292,21 @@ async def test_a_long_retry_after_is_handed_to_the_caller_at_once(
     ocm: OcmClient, ocm_server: FakeOcmServer, sleeps: Sleeps
 ) -> None:
     ocm_server.inject("429", times=None, retry_after=60)
-    with pytest.raises(OcmRateLimited) as caught:
+    with pytest.raises(OcmTooManyRequests) as caught:
         await ocm.search(POINT)
-    assert caught.value.retry_after == 60
+    assert caught.value.retry_after == 60 and caught.value.status == 429
     assert len(poi_requests(ocm_server)) == 1 and sleeps.delays == []
+
+
+async def test_retry_afters_are_waited_out_only_while_the_total_stays_short(
+    make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer, sleeps: Sleeps
+) -> None:
+    ocm = make_client(limits=OcmLimits(max_retry_after=3, retries=3, backoff_base=0.001, prefetch_results=0))
+    ocm_server.inject("429", times=None, retry_after=2)
+    with pytest.raises(OcmTooManyRequests) as caught:  # 2 s and 2 s more would pass the 3 s a driver may wait
+        await ocm.search(POINT)
+    assert caught.value.retry_after == 2
+    assert sleeps.delays == [2.0] and len(poi_requests(ocm_server)) == 2
 
 
 @pytest.mark.parametrize(
@@ -451,13 +468,29 @@ async def test_over_the_per_minute_budget_the_client_refuses_without_calling_ocm
     ocm = make_client(limits=OcmLimits(requests_per_minute=3, prefetch_results=0), clock=clock)
     for n in range(3):
         await ocm.get_chargers([100627 + n])
-    with pytest.raises(OcmRateLimited) as caught:
+    with pytest.raises(OcmBudgetExhausted) as caught:
         await ocm.get_chargers([52224])
     assert caught.value.status is None and caught.value.retry_after == 60
     assert len(poi_requests(ocm_server)) == 3
     clock.now += 61
     await ocm.get_chargers([52224])
     assert len(poi_requests(ocm_server)) == 4
+
+
+async def test_a_slot_of_the_budget_freeing_in_a_few_seconds_is_waited_for(
+    make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer, sleeps: Sleeps
+) -> None:
+    clock = Clock()
+    ocm = make_client(limits=OcmLimits(requests_per_minute=2, max_retry_after=3, prefetch_results=0), clock=clock)
+    await ocm.get_chargers([100627])
+    clock.now += 1
+    await ocm.get_chargers([52224])
+    clock.now += 57.5  # the first slot frees in 1.5 s, the second in 2.5 s
+    await asyncio.gather(ocm.get_chargers([3428]), ocm.get_chargers([13343]))
+    assert sorted(sleeps.delays) == [1.5, 2.5] and len(poi_requests(ocm_server)) == 4
+    with pytest.raises(OcmBudgetExhausted) as caught:  # the next slot: a minute after the last reserved one
+        await ocm.get_chargers([8378])
+    assert caught.value.retry_after == 62 and len(poi_requests(ocm_server)) == 4  # 61.5 s, rounded up
 
 
 # Chargers by ID -----------------------------------------------------------------------------------
@@ -639,12 +672,14 @@ async def test_expired_token_is_a_user_auth_error_and_not_retried(ocm: OcmClient
     assert len(ocm_server.requests_to("/v3/comment")) == 1 and ocm_server.comments == []
 
 
-async def test_write_key_posts_without_a_user(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
+async def test_write_key_posts_as_its_user_next_to_the_read_key(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
+    """OCM's edge takes only the application's primary key; the write key goes as ``apikey=``."""
     key = ocm_server.add_write_key(username="ocm-bot")
     await ocm.submit_comment(CommentSubmission(charger_id=52224, comment="Works"), write_key=key)
     [stored] = ocm_server.comments
-    assert stored.via == "write-key"
-    assert ocm_server.requests_to("/v3/comment")[0].headers["X-API-Key"] == key
+    assert (stored.via, stored.username) == ("write-key", "ocm-bot")
+    [post] = ocm_server.requests_to("/v3/comment")
+    assert post.headers["X-API-Key"] == ocm_server.api_key and post.raw_params["apikey"] == key
 
 
 async def test_no_token_no_request(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
@@ -760,6 +795,8 @@ async def test_random_searches_answered_from_the_cache_equal_ocms_own_answers(
             headers={"X-API-Key": ocm_server.api_key, "User-Agent": "ocm-bot-tests/1.0"},
         )
         assert [c.id for c in found] == [c.id for c in parse_pois(direct.json(), reference)], query
+        # A healthy OCM's lists are never doubted (an empty one always is: it may be a rebuild).
+        assert not found or not getattr(found, "may_be_partial", False), query
     client_requests = [r for r in poi_requests(ocm_server) if r.params.get("client") == "ocm-bot"]
     assert len(client_requests) < 25  # a good share of the 40 came from the cache (20 today)
 
@@ -773,3 +810,98 @@ async def test_a_change_seen_by_the_poll_reaches_the_next_search(ocm: OcmClient,
     [after] = [c for c in await ocm.search(POINT) if c.id == 157899]
     assert after.usage_cost == "Free now"
     assert (await ocm.get_chargers([157899]))[0].usage_cost == "Free now"
+
+
+# Answers that are not what they seem ---------------------------------------------------------------
+# While its cache rebuilds OCM answers ``200 []`` or part of the list; a malformed bearer token and a
+# sign-in to a social-login account answer ``200`` with an empty body (../shared/README.md).
+
+AROUND_BOW = PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=2, maxresults=200)
+
+
+async def test_an_empty_answer_is_kept_a_minute_at_most(
+    make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer
+) -> None:
+    clock = Clock()
+    ocm = make_client(clock=clock)
+    ocm_server.inject("empty-list")
+    assert await ocm.search(AROUND_BOW) == []
+    assert await ocm.search(AROUND_BOW) == []  # the same search within the minute: no new request
+    assert len(poi_requests(ocm_server)) == 1
+    clock.now += 61
+    assert await ocm.search(AROUND_BOW)  # OCM's cache is back
+    assert len(poi_requests(ocm_server)) == 2
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=1, maxresults=10),
+        PoiQuery(latitude=BOW[0] + 0.003, longitude=BOW[1], distance=1, maxresults=10),
+        PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=1, maxresults=10, connectiontypeid=(25,)),
+    ],
+    ids=["narrower", "nearby", "filtered"],
+)
+async def test_an_empty_answer_never_proves_another_search_empty(
+    ocm: OcmClient, ocm_server: FakeOcmServer, other: PoiQuery
+) -> None:
+    ocm_server.inject("empty-list")
+    assert await ocm.search(AROUND_BOW) == []
+    found = await ocm.search(other)
+    assert len(poi_requests(ocm_server)) == 2
+    assert found
+
+
+async def test_an_answer_missing_chargers_ocm_listed_before_is_not_taken_for_complete(
+    ocm: OcmClient, ocm_server: FakeOcmServer
+) -> None:
+    near = await ocm.search(PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=0.5, maxresults=200))
+    assert len(near) >= 4
+    ocm_server.inject("partial")  # half the chargers, as while OCM's cache rebuilds
+    wide = await ocm.search(AROUND_BOW)
+    assert isinstance(wide, SearchAnswer) and wide.may_be_partial
+    assert not {c.id for c in near} <= {c.id for c in wide}
+    # It answers no other search: the next one inside it asks OCM again.
+    again = await ocm.search(PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=1.5, maxresults=200))
+    assert len(poi_requests(ocm_server)) == 3
+    assert not again.may_be_partial and {c.id for c in near} <= {c.id for c in again}
+
+
+async def test_a_partial_answer_is_never_shown_as_all_the_chargers(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
+    search = SearchService(ocm)
+    first = await search.nearby(GeoPoint(*BOW), UserPreferences(radius_km=0.3, operational_only=False))
+    assert first.complete and first.hits
+    ocm_server.inject("partial")
+    wider = await search.nearby(GeoPoint(*BOW), UserPreferences(radius_km=0.6, operational_only=False))
+    assert not wider.complete
+    narrower = await search.nearby(GeoPoint(*BOW), UserPreferences(radius_km=0.5, operational_only=False))
+    assert narrower.complete  # asked OCM again rather than trusting the partial answer
+    assert len(poi_requests(ocm_server)) == 3
+
+
+async def test_an_empty_answer_covers_no_narrower_search_in_the_domain(
+    ocm: OcmClient, ocm_server: FakeOcmServer
+) -> None:
+    search = SearchService(ocm)
+    ocm_server.inject("empty-list")
+    empty = await search.nearby(GeoPoint(*BOW), UserPreferences(radius_km=5, operational_only=False))
+    assert empty.hits == () and not empty.complete
+    narrower = await search.nearby(GeoPoint(*BOW), UserPreferences(radius_km=2, operational_only=False))
+    assert narrower.hits and len(poi_requests(ocm_server)) == 2
+
+
+async def test_a_social_login_account_is_told_apart_from_a_wrong_password(
+    ocm: OcmClient, ocm_server: FakeOcmServer
+) -> None:
+    ocm_server.register_user("sam@example.org", None, username="Sam")
+    with pytest.raises(OcmPasswordlessAccount) as caught:
+        await ocm.authenticate("sam@example.org", "whatever")
+    assert not caught.value.is_user_token
+    assert len(ocm_server.requests_to("/v3/profile/authenticate")) == 1  # never retried
+
+
+async def test_a_token_ocm_cannot_read_asks_for_a_new_sign_in(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
+    with pytest.raises(OcmAuthError) as caught:
+        await ocm.submit_comment(CommentSubmission(charger_id=100627, rating=4), token="not-a-jwt")
+    assert caught.value.is_user_token
+    assert ocm_server.comments == [] and len(ocm_server.requests_to("/v3/comment")) == 1

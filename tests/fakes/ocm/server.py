@@ -7,6 +7,8 @@
     server.generate_chargers(5000, center=(51.52, -0.03), radius_km=10, seed=1)
     server.inject("hang", path_prefix="/v3/poi")
     server.register_user("ann@example.org", "s3cret", username="Ann")
+    server.register_user("sam@example.org", None)  # social login: sign-in answers 200, no body
+    server.inject("empty-list")  # 200 [] as while OCM's cache rebuilds ("partial": every other POI)
     server.stop()
 
 What the real server does and where the fake differs: tests/fakes/README-servers.md.
@@ -55,7 +57,7 @@ TOKEN_LIFETIME_S = 3600 * 24
 class FakeUser:
     id: int
     email: str
-    password: str
+    password: str | None  # None: a social-login account (Google, GitHub...) without a password
     username: str
     session_nonce: str = field(default_factory=lambda: secrets.token_hex(8))
     reputation: int = 10
@@ -112,7 +114,7 @@ class StoredComment:
 class FakeOcmServer(LoopbackServer):
     """Open Charge Map API v3 (``/v3/poi``, ``/v3/referencedata``, ``/v3/comment``, ``/v3/profile/authenticate``)."""
 
-    fault_kinds = COMMON_FAULTS | {"validation-failed", "robot"}
+    fault_kinds = COMMON_FAULTS | {"validation-failed", "robot", "empty-list", "partial"}
     default_fault_prefix = "/v3/poi"
 
     def __init__(self, *, api_key: str | None = None, load_samples: bool = True) -> None:
@@ -185,21 +187,30 @@ class FakeOcmServer(LoopbackServer):
     def remove_poi(self, poi_id: int) -> None:
         self.store.remove(poi_id)
 
+    def serve_without_coordinates(self, poi_id: int) -> None:
+        """Keep finding the POI by location but serve it with null ``Latitude``/``Longitude``: a
+        record a client cannot use, still counted against ``maxresults`` (until ``reset()``)."""
+        self.store.serve_without_coordinates(poi_id)
+
     def poi(self, poi_id: int) -> dict[str, Any]:
         """The stored full (verbose) record."""
         return self.store.records[poi_id]
 
-    def register_user(self, email: str, password: str, username: str | None = None) -> FakeUser:
+    def register_user(self, email: str, password: str | None, username: str | None = None) -> FakeUser:
+        """An OCM account; ``password=None`` is one made with a social login (no password set)."""
         self._next_user_id += 1
         user = FakeUser(self._next_user_id, email, password, username or email.split("@")[0])
         self.users[email.lower()] = user
         return user
 
     def add_write_key(self, key: str | None = None, username: str = "ocm-bot") -> str:
-        """An application key that may post comments (as a user named ``username``)."""
+        """A write-enabled key standing for a user named ``username`` (OCM's ``apikey`` parameter).
+
+        Like on the real server it is not an application's primary key: the edge refuses it in
+        ``X-API-Key``/``key=``, so a client sends its primary key there and this one as ``apikey=``.
+        """
         key = (key or str(uuid.uuid4())).lower()
         self.write_keys.add(key)
-        self.api_keys.add(key)
         self._next_user_id += 1
         self._app_users[key] = FakeUser(self._next_user_id, f"app-{self._next_user_id}@example.invalid", "", username)
         return key
@@ -218,6 +229,15 @@ class FakeOcmServer(LoopbackServer):
             return Response.text("Error: Validation Failed", 200)
         if fault.kind == "robot":
             return _error(ROBOTS, 503)
+        if fault.kind in ("empty-list", "partial"):
+            # OCM's cache rebuilding (or a cache-only mirror): an ordinary 200 answer with none,
+            # or only some, of the POIs that match. The API key is still checked first.
+            refused = self._refused_at_edge(request)
+            if refused is not None:
+                return refused
+            if _is_robot(request.headers.get("User-Agent") or ""):
+                return _error(ROBOTS, 503)
+            return self._get_poi(request, keep_every=0 if fault.kind == "empty-list" else 2)
         return super().fault_response(fault, request)
 
     # ------------------------------------------------------------------ dispatch
@@ -227,11 +247,9 @@ class FakeOcmServer(LoopbackServer):
             return Response(200, b"", None, {"Allow": "GET, HEAD, POST, OPTIONS"})
         if not path.startswith("/v3/"):
             return Response.text("Not Found", 404, "text/plain")
-        key = self._api_key_of(request)
-        if key is None:
-            return Response.text(MISSING_KEY, 403, "text/plain;charset=UTF-8")
-        if not GUID.match(key) or key.strip("{}") not in self.api_keys:
-            return Response.text(INVALID_KEY, 403, "text/plain;charset=UTF-8")
+        refused = self._refused_at_edge(request)
+        if refused is not None:
+            return refused
         if request.method == "POST" and not path.startswith("/v3/profile/"):
             return self._post_input(request, path)
         if _is_robot(request.headers.get("User-Agent") or ""):
@@ -244,6 +262,15 @@ class FakeOcmServer(LoopbackServer):
             return self._authenticate(request)
         return Response.text("Not Found", 404, "text/plain")
 
+    def _refused_at_edge(self, request: RecordedRequest) -> Response | None:
+        """The edge admits an application's primary key only (``key=``, else ``X-API-Key``)."""
+        key = self._api_key_of(request)
+        if key is None:
+            return Response.text(MISSING_KEY, 403, "text/plain;charset=UTF-8")
+        if not GUID.match(key) or key.strip("{}") not in self.api_keys:
+            return Response.text(INVALID_KEY, 403, "text/plain;charset=UTF-8")
+        return None
+
     @staticmethod
     def _api_key_of(request: RecordedRequest) -> str | None:
         from_query = request.raw_params.get("key")
@@ -253,10 +280,12 @@ class FakeOcmServer(LoopbackServer):
         return key.lower()
 
     # ------------------------------------------------------------------ GET /poi
-    def _get_poi(self, request: RecordedRequest) -> Response:
+    def _get_poi(self, request: RecordedRequest, keep_every: int = 1) -> Response:
+        """The search; ``keep_every`` n-th hit only (0: none), as a half-rebuilt cache answers."""
         q = parse_query(request.params, self.ref.countries_by_iso)
         with self.store.lock:
             hits = run_search(self.store, q)
+            hits = hits[::keep_every] if keep_every else []
             if q.output == "json":
                 body = self._poi_json(hits, q)
                 if q.callback:
@@ -338,6 +367,10 @@ class FakeOcmServer(LoopbackServer):
         fields = {k.lower(): v for k, v in login.items()}
         email, password = fields.get("emailaddress"), fields.get("password")
         user = self.users.get(str(email).lower()) if isinstance(email, str) else None
+        if user is not None and user.password is None:
+            # Checking a password against an account that has none throws; the middleware
+            # swallows it: 200 with an empty body, whatever password was sent.
+            return Response(200, b"", None)
         if user is None or not isinstance(password, str) or password != user.password:
             return Response(401, b"", None)
         envelope = {
@@ -355,13 +388,11 @@ class FakeOcmServer(LoopbackServer):
         return f"{header}.{payload}.{_b64(signature)}"
 
     def _user_from_token(self, token: str) -> FakeUser | None:
-        try:
-            header, payload, signature = token.split(".")
-            expected = hmac.new(self._secret, f"{header}.{payload}".encode(), hashlib.sha256).digest()
-            if not hmac.compare_digest(_b64(expected), signature):
-                return None
-            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        except (ValueError, TypeError):
+        """The token's user; None when refused (401). Raises MalformedToken when it is no JWT."""
+        claims = _jwt_claims(token)
+        header, payload, signature = token.split(".")
+        expected = hmac.new(self._secret, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+        if not hmac.compare_digest(_b64(expected), signature):
             return None
         if claims.get("exp", 0) < time.time():
             return None
@@ -374,7 +405,11 @@ class FakeOcmServer(LoopbackServer):
     def _post_input(self, request: RecordedRequest, path: str) -> Response:
         if self.read_only:
             return _error(READ_ONLY, 400)
-        user, via = self._submitting_user(request)
+        try:
+            user, via = self._submitting_user(request)
+        except MalformedToken:
+            # The JWT handler throws on a token it cannot read; the middleware swallows it.
+            return Response(200, b"", None)
         if user is None:
             return Response(401, b"", None)
         if not path.startswith("/v3/comment"):
@@ -402,7 +437,9 @@ class FakeOcmServer(LoopbackServer):
         return Response(200, b'{"status":"OK","description":"OK"}', None)
 
     def _submitting_user(self, request: RecordedRequest) -> tuple[FakeUser | None, str]:
-        app_key = (request.raw_params.get("apikey") or request.headers.get("X-API-Key") or "").lower()
+        # As OCM's InputController: the user a key stands for is looked up from the ``apikey``
+        # parameter first, then X-API-Key, and only then from a bearer token.
+        app_key = (request.raw_params.get("apikey") or request.headers.get("X-API-Key") or "").strip().lower()
         if app_key in self.write_keys:
             return self._app_users.get(app_key), "write-key"
         auth = request.headers.get("Authorization") or ""
@@ -484,6 +521,23 @@ def _json_int(value: Any) -> Any:
             return int(text)
         return None if text == "" else _INVALID
     return _INVALID
+
+
+class MalformedToken(ValueError):
+    """A bearer token that is not a JWT at all (OCM answers 200 with an empty body)."""
+
+
+def _jwt_claims(token: str) -> dict[str, Any]:
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise MalformedToken(token)
+    try:
+        decoded = [json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))) for part in parts[:2]]
+    except (ValueError, TypeError) as error:
+        raise MalformedToken(token) from error
+    if not all(isinstance(part, dict) for part in decoded):
+        raise MalformedToken(token)
+    return decoded[1]
 
 
 def _is_robot(user_agent: str) -> bool:

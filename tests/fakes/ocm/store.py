@@ -310,6 +310,9 @@ class PoiStore:
         self._order_cache: dict[str, tuple[int, list[int]]] = {}
         self._next_generated = GENERATED_ID_BASE
         self._next_comment_id = 5_000_000
+        # POIs found by location but served without coordinates (a broken AddressInfo: OCM's
+        # spatial index is a separate field, so such records do turn up in location searches)
+        self.without_coordinates: set[int] = set()
 
     # ---- loading
     def load_shared_samples(self) -> None:
@@ -377,6 +380,7 @@ class PoiStore:
             self.records = dict(snapshot.records)
             self.grid = {cell: dict(points) for cell, points in snapshot.grid.items()}
             self._next_generated = snapshot._next_generated
+            self.without_coordinates = set()
             self.version += 1
             self._shape_cache.clear()
             self._json_cache.clear()
@@ -410,6 +414,13 @@ class PoiStore:
                 record["IsRecentlyVerified"] = True
             self._put(normalise_poi(record, self.ref, trusted=True))
             return self.records[poi_id]
+
+    def serve_without_coordinates(self, poi_id: int) -> None:
+        with self.lock:
+            if poi_id not in self.records:
+                raise KeyError(poi_id)
+            self.without_coordinates.add(poi_id)
+            self._changed(poi_id)
 
     def add_comment(self, poi_id: int, comment: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
@@ -543,6 +554,13 @@ class PoiStore:
                 include_comments=include_comments,
                 camelcase=camelcase,
             )
+            if poi_id in self.without_coordinates:
+                address_key = "addressInfo" if camelcase else "AddressInfo"
+                names = ("latitude", "longitude") if camelcase else ("Latitude", "Longitude")
+                address = {k: v for k, v in cached[address_key].items() if k not in names}
+                if verbose:
+                    address.update(dict.fromkeys(names))
+                cached = {**cached, address_key: address}
             shapes[shape] = cached
         return cached
 
