@@ -8,9 +8,9 @@ hands a finished draft to the outbox::
     charged = find_outcome(outcomes_from(reference.checkin_status_types.values()), 10)
     draft = CheckinDraft.start(charger_id=1234, charger_name="Lidl Garforth", chat_id=42)
     draft = draft.with_outcome(charged).with_rating(4).with_comment("Quick and easy")
-    comment_payload(draft, user_name="Ada")
+    comment_payload(draft)
     # {"ChargePointID": 1234, "CommentTypeID": 10, "CheckinStatusTypeID": 10,
-    #  "Rating": 4, "Comment": "Quick and easy", "UserName": "Ada"}
+    #  "Rating": 4, "Comment": "Quick and easy"}
 
 The draft's ``key`` is its idempotency key: the outbox accepts one submission per key, so a double
 tap, a retried webhook delivery or a restart never posts the same check-in twice.
@@ -41,7 +41,6 @@ FAULT_REPORT = 1000
 """OCM comment type "Fault Report (Notice To Users And Operator)"."""
 
 MAX_COMMENT_CHARS = 4000
-MAX_USER_NAME_CHARS = 100
 DEFAULT_MIN_INTERVAL = timedelta(minutes=10)
 DRAFT_LIFETIME = timedelta(minutes=15)
 
@@ -317,11 +316,12 @@ def new_idempotency_key() -> str:
     return uuid.uuid4().hex
 
 
-def comment_payload(draft: CheckinDraft, *, user_name: str | None) -> dict[str, Any]:
+def comment_payload(draft: CheckinDraft) -> dict[str, Any]:
     """The ``POST /comment`` body (OCM's openapi ``/comment`` schema); skipped answers are left out.
 
-    ``UserName`` is shown for submissions made with the bot's application key; for a signed-in
-    driver OCM uses the profile's name instead.
+    No ``UserName``: OCM files a comment under the account that owns the write key or the sign-in
+    token and replaces any name sent (ocm-system, ``SubmissionManager``), so the driver's name
+    would only travel to be dropped.
     """
     if draft.outcome_id is None:
         raise CheckinInputError("a check-in needs an outcome")
@@ -334,9 +334,6 @@ def comment_payload(draft: CheckinDraft, *, user_name: str | None) -> dict[str, 
         payload["Rating"] = draft.rating
     if draft.comment:
         payload["Comment"] = draft.comment[:MAX_COMMENT_CHARS]
-    name = (user_name or "").strip()
-    if name:
-        payload["UserName"] = name[:MAX_USER_NAME_CHARS]
     return payload
 
 
@@ -420,7 +417,7 @@ class CheckinService:
         service = CheckinService(storage, outbox, accounts, chargers=source, write_key_configured=True)
         draft = await service.begin(user_id=7, chat_id=7, charger_id=1234)
         ...
-        result = await service.submit(7, draft, user_name="Ada", language="en")
+        result = await service.submit(7, draft, language="en")
     """
 
     storage: Storage
@@ -480,7 +477,7 @@ class CheckinService:
                 has_token = False
         return choose_submitter(has_user_token=has_token, has_write_key=self.write_key_configured)
 
-    async def submit(self, user_id: int, draft: CheckinDraft, *, user_name: str | None, language: str) -> SubmitResult:
+    async def submit(self, user_id: int, draft: CheckinDraft, *, language: str) -> SubmitResult:
         """Queue the draft under its idempotency key and drop it; nothing is posted twice."""
         existing = await self.storage.get_outbox(draft.key)
         if existing is not None:
@@ -495,7 +492,7 @@ class CheckinService:
         if submitter is Submitter.NONE:
             return SubmitResult(SubmitStatus.NO_CREDENTIALS)
         queued = QueuedCheckin(
-            submission=comment_payload(draft, user_name=user_name),
+            submission=comment_payload(draft),
             submitter=submitter,
             charger_name=draft.charger_name,
             language=language,

@@ -105,7 +105,7 @@ class QueuedCheckin:
             checkin_status_type_id=body.get("CheckinStatusTypeID"),
             rating=body.get("Rating"),
             comment=body.get("Comment"),
-            user_name=body.get("UserName"),
+            # A UserName queued by an older release is not sent: OCM would replace it anyway.
         )
 
 

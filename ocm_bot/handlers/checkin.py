@@ -429,7 +429,7 @@ async def on_submit(update: Update, context: BotContext) -> object:
         return END
     if draft.panel_message_id is None and query.message is not None:
         draft = replace(draft, panel_message_id=query.message.message_id)
-    result = await service.submit(user.id, draft, user_name=user.full_name, language=t.language)
+    result = await service.submit(user.id, draft, language=t.language)
     if result.status is SubmitStatus.ALREADY_QUEUED:
         await _answer(query, views.queued_item_text(t, result.item and result.item.status), show_alert=True)
         return END

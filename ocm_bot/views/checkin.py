@@ -212,10 +212,13 @@ def summary_screen(
     )
     if draft.comment_type_id == FAULT_REPORT:
         lines.append(t.gettext("Posted as a fault report."))
+    # OCM files a check-in under the account that owns the key or sign-in that posts it.
     if submitter is Submitter.USER:
-        lines.append(t.gettext("It will be posted with your Open Charge Map account."))
+        lines.append(t.gettext("It will appear on Open Charge Map under your own account."))
     elif submitter is Submitter.APP:
-        lines.append(t.gettext("It will be posted by this bot under your Telegram name."))
+        lines.append(t.gettext("It will appear on Open Charge Map under this bot's account, not under your name."))
+        if sign_in_available:
+            lines.append(t.gettext("To post it under your own account, send /login first."))
 
     if submitter is Submitter.NONE:
         lines.append("")

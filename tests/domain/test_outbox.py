@@ -21,7 +21,6 @@ BODY = {
     "CheckinStatusTypeID": 20,
     "Rating": 2,
     "Comment": "Screen dead",
-    "UserName": "Ada",
 }
 
 

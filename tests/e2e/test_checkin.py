@@ -158,7 +158,7 @@ async def test_signed_in_driver_checks_in_and_ocm_gets_one_comment_with_their_to
     summary = await ada.wait_for_message(containing="Your check-in at")
     assert "Rating: ★★☆☆☆ (2/5)" in summary.text
     assert "Comment: Screen dead <b>again</b>" in summary.text  # shown as typed, not as HTML
-    assert "your Open Charge Map account" in summary.text
+    assert "It will appear on Open Charge Map under your own account." in summary.text
     assert summary.labels == ["Submit", "‹ Back", "Cancel"]
 
     await tap(ada, summary, "Submit")
@@ -174,7 +174,6 @@ async def test_signed_in_driver_checks_in_and_ocm_gets_one_comment_with_their_to
             "CheckinStatusTypeID": 20,
             "Rating": 2,
             "Comment": "Screen dead <b>again</b>",
-            "UserName": "Ada Lovelace",
         }
     ]
     [stored] = ocm_server.comments
@@ -203,15 +202,17 @@ async def test_back_at_every_step_keeps_answers_and_skips_leave_fields_out(make_
     comment_step = await tap_and_wait_edit(bo, rating_again, "Skip")
     summary = await tap_and_wait_edit(bo, comment_step, "Skip")
     assert "Rating: skipped" in summary.text and "Comment: none" in summary.text
-    assert "posted by this bot under your Telegram name" in summary.text
+    # OCM files a write-key comment under the key's account (the bot's), whatever name is sent.
+    assert "under this bot's account, not under your name" in summary.text
+    assert "send /login first" in summary.text
     comment_step = await tap_and_wait_edit(bo, summary, "‹ Back")
     assert "Anything to add" in comment_step.text
     summary = await tap_and_wait_edit(bo, comment_step, "Skip")
     await tap(bo, summary, "Submit")
     await bo.wait_for_edit(summary, containing="Thanks!")
-    assert posts(ocm_server) == [
-        {"ChargePointID": CHARGER, "CommentTypeID": 10, "CheckinStatusTypeID": 10, "UserName": "Bo"}
-    ]
+    assert posts(ocm_server) == [{"ChargePointID": CHARGER, "CommentTypeID": 10, "CheckinStatusTypeID": 10}]
+    [stored] = ocm_server.comments
+    assert stored.via == "write-key" and stored.username == "ocm-bot"
     # OCM calls for the whole check-in: reference data (once per process), the charger's name, the
     # post, and the refresh of the charger's cached details. Steps and Back cost none.
     await bo.wait_until(lambda: len(ocm_server.requests) >= 4, what="the refresh after the post")
@@ -277,7 +278,7 @@ async def test_signing_in_from_the_summary_brings_it_back_with_submit(make_bot, 
     await sign_in(ada, ocm_server)
     await ada.wait_for_message(containing="still open")
     again = await ada.wait_for_message(containing="Your check-in at")
-    assert "your Open Charge Map account" in again.text
+    assert "under your own account" in again.text
     assert ada.message(summary).buttons == []  # the old panel is closed
     await tap(ada, again, "Submit")
     await ada.wait_for_edit(again, containing="Thanks!")
@@ -518,6 +519,5 @@ async def test_a_restart_mid_conversation_resumes_at_the_same_step(make_bot, tel
             "CheckinStatusTypeID": 10,
             "Rating": 4,
             "Comment": "Fast and free",
-            "UserName": "Ada",
         }
     ]

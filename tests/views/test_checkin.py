@@ -80,14 +80,14 @@ def test_comment_screen_offers_fault_report_only_for_a_failed_outcome():
 @pytest.mark.parametrize(
     ("submitter", "expected"),
     [
-        (Submitter.USER, "It will be posted with your Open Charge Map account."),
-        (Submitter.APP, "It will be posted by this bot under your Telegram name."),
+        (Submitter.USER, "It will appear on Open Charge Map under your own account."),
+        (Submitter.APP, "It will appear on Open Charge Map under this bot's account, not under your name."),
     ],
 )
 def test_summary_with_credentials_has_submit_back_cancel(submitter, expected):
     d = draft()
     screen = views.summary_screen(T, CODEC, d, OUTCOMES, submitter, sign_in_available=True)
-    assert expected in screen.text
+    assert expected in screen.text and "Telegram name" not in screen.text
     assert "Rating: ★★★★☆ (4/5)" in screen.text
     assert "Comment: <i>It &lt;works&gt; &amp; more</i>" in screen.text
     assert "Posted as a fault report." in screen.text
