@@ -2,9 +2,10 @@
 
 Entry: the "✅ Check in" button on a card (callback ``ci|<id>``), ``/checkin <id>``, or the deep link
 ``/start checkin-<id>`` that group cards use so a check-in continues in a private chat. The draft lives
-in storage and the conversation is persistent, so a half-finished check-in survives a restart; a
-submission goes to the outbox and is delivered by :func:`deliver_outbox` (right away, then by a
-repeating job with backoff). The states are the draft's steps::
+in storage with its step, saved before the driver sees that step, and a restart rebuilds the
+conversation's state from the drafts (``restored_conversations``), so a half-finished check-in
+survives even a kill -9 at any moment; a submission goes to the outbox and is delivered by
+:func:`deliver_outbox` (right away, then by a repeating job with backoff). The states are the draft's steps::
 
     OUTCOME --outcome--> RATING --rating/skip--> COMMENT --text/skip--> SUMMARY --submit--> END
        ^------back---------'  ^------back-----------'  ^------back-----------'
@@ -54,12 +55,15 @@ from ocm_bot.i18n import Translator, translator
 from ocm_bot.ocm.errors import OcmAuthError, OcmError
 from ocm_bot.ocm.query import PoiQuery
 from ocm_bot.settings import Settings
+from ocm_bot.storage.base import Storage
+from ocm_bot.storage.persistence import StatesFromStorage
 from ocm_bot.views import checkin as views
 from ocm_bot.views.callbacks import InvalidCallback, action_pattern
 from ocm_bot.views.common import expired_button_text, ocm_error_text, unexpected_error_text
 
 log = logging.getLogger(__name__)
 
+CONVERSATION_NAME = "checkin"
 CONVERSATION_TIMEOUT = timedelta(minutes=15)
 LOGIN_TIMEOUT = timedelta(minutes=5)
 OUTBOX_POLL_SECONDS = 10.0
@@ -275,8 +279,8 @@ async def _open_step(update: Update, context: BotContext) -> _Step:
 async def _show(update: Update, context: BotContext, step: _Step, draft: CheckinDraft) -> object:
     """Save ``draft`` and show its step on the panel (edited in place, or a new panel after text).
 
-    Showing comes last: the driver may answer as soon as they see it, and the conversation's
-    state is recorded only when the handler returns.
+    Showing comes last: the driver may answer as soon as they see it, and a restart rebuilds the
+    conversation's state from the saved draft's step.
     """
     t, service, codec = step.t, step.service, context.services.callbacks
     outcomes = await service.outcomes()
@@ -754,7 +758,7 @@ def checkin_conversation() -> ConversationHandler:
         ],
         allow_reentry=True,
         conversation_timeout=CONVERSATION_TIMEOUT,
-        name="checkin",
+        name=CONVERSATION_NAME,
         persistent=True,
     )
 
@@ -811,3 +815,22 @@ def handlers() -> list[BaseHandler]:
 
 def jobs() -> list:
     return [register_outbox_job]
+
+
+def restored_conversations() -> dict[str, StatesFromStorage]:
+    """After a restart the check-in goes on at its draft's step (see _show)."""
+    return {CONVERSATION_NAME: _states_from_drafts}
+
+
+async def _states_from_drafts(storage: Storage) -> dict[tuple[int, int], State]:
+    """Every open check-in's conversation (key: chat and user, as ConversationHandler keys it) at its draft's step.
+
+    The draft is saved with its step before the driver sees the step, so this is never behind
+    what the driver sees; conversation states written once a second could be (a kill -9).
+    """
+    states: dict[tuple[int, int], State] = {}
+    for user_id, data in await storage.list_drafts():
+        draft = CheckinDraft.from_dict(data)
+        if draft is not None:
+            states[(draft.chat_id, user_id)] = draft.step
+    return states
