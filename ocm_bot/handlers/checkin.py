@@ -49,7 +49,7 @@ from ocm_bot.domain.checkin import (
     group_outcomes,
     parse_charger_id,
 )
-from ocm_bot.domain.outbox import Delivery, DeliveryResult, Outbox
+from ocm_bot.domain.outbox import Delivery, DeliveryResult, Outbox, Submitter
 from ocm_bot.handlers.common import translator_for
 from ocm_bot.i18n import Translator, translator
 from ocm_bot.ocm.errors import OcmAuthError, OcmError
@@ -190,6 +190,13 @@ async def _begin(update: Update, context: BotContext, charger_id: int) -> object
     if not lookup.found:
         await context.bot.send_message(update.effective_chat.id, views.unknown_charger_text(t, charger_id))
         return END
+    needs_sign_in = await service.submitter_for(user_id) is Submitter.NONE
+    if needs_sign_in and not service.accounts.enabled:
+        screen = views.cannot_post_screen(t, charger_id, lookup.name)
+        await context.bot.send_message(
+            update.effective_chat.id, screen.text, parse_mode=ParseMode.HTML, reply_markup=screen.keyboard
+        )
+        return END
     wait = await service.wait_before(user_id, charger_id)
     if wait is not None:
         await context.bot.send_message(
@@ -198,7 +205,7 @@ async def _begin(update: Update, context: BotContext, charger_id: int) -> object
         return END
     draft = CheckinDraft.start(charger_id=charger_id, charger_name=lookup.name, chat_id=update.effective_chat.id)
     groups = group_outcomes(await service.outcomes())
-    screen = views.outcome_screen(t, context.services.callbacks, draft, groups)
+    screen = views.outcome_screen(t, context.services.callbacks, draft, groups, needs_sign_in=needs_sign_in)
     # Saved before it is shown (see _show); the first tap on the panel makes it the draft's panel.
     await service.save_draft(user_id, draft)
     await context.bot.send_message(
@@ -285,7 +292,8 @@ async def _show(update: Update, context: BotContext, step: _Step, draft: Checkin
     t, service, codec = step.t, step.service, context.services.callbacks
     outcomes = await service.outcomes()
     if draft.step is Step.OUTCOME:
-        screen = views.outcome_screen(t, codec, draft, group_outcomes(outcomes))
+        needs_sign_in = await service.submitter_for(update.effective_user.id) is Submitter.NONE
+        screen = views.outcome_screen(t, codec, draft, group_outcomes(outcomes), needs_sign_in=needs_sign_in)
     elif draft.step is Step.RATING:
         screen = views.rating_screen(t, codec, draft)
     elif draft.step is Step.COMMENT:

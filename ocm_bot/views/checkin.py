@@ -76,11 +76,29 @@ def _add_comment_button(t: Translator, charger_id: int) -> InlineKeyboardButton:
     return InlineKeyboardButton(t.gettext("Check in on Open Charge Map ↗"), url=add_comment_url(charger_id))
 
 
+# Before step 1: a bot that cannot post -----------------------------------------------------------
+
+
+def cannot_post_screen(t: Translator, charger_id: int, charger_name: str) -> Screen:
+    """Neither a write key nor a possible sign-in: say so at once and send the driver to OCM's own page."""
+    text = t.gettext(
+        "This bot cannot post check-ins to Open Charge Map, so your check-in at {name} goes on the "
+        "Open Charge Map site instead:",
+        name=_name(charger_name),
+    )
+    return Screen(text, _add_comment_keyboard(t, charger_id))
+
+
 # Step 1: outcome ---------------------------------------------------------------------------------
 
 
 def outcome_screen(
-    t: Translator, codec: CallbackCodec, draft: CheckinDraft, groups: tuple[OutcomeGroup, ...]
+    t: Translator,
+    codec: CallbackCodec,
+    draft: CheckinDraft,
+    groups: tuple[OutcomeGroup, ...],
+    *,
+    needs_sign_in: bool = False,
 ) -> Screen:
     rows = []
     for group in groups:
@@ -95,7 +113,11 @@ def outcome_screen(
             label = f"• {label}"
         rows.append([InlineKeyboardButton(label, callback_data=data)])
     rows.append([_cancel_button(t, codec)])
-    return Screen(t.gettext("How did it go at {name}?", name=_name(draft)), InlineKeyboardMarkup(rows))
+    text = t.gettext("How did it go at {name}?", name=_name(draft))
+    if needs_sign_in:
+        # Said now, not after the driver has filled everything in.
+        text += "\n" + t.gettext("To post it, I need you to sign in to Open Charge Map: send /login at any step.")
+    return Screen(text, InlineKeyboardMarkup(rows))
 
 
 def outcome_group_screen(t: Translator, codec: CallbackCodec, draft: CheckinDraft, group: OutcomeGroup) -> Screen:

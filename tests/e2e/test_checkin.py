@@ -286,16 +286,33 @@ async def test_signing_in_from_the_summary_brings_it_back_with_submit(make_bot, 
     assert stored.via == "token" and stored.rating == 4
 
 
-async def test_without_storage_secret_sign_in_is_off_and_the_summary_says_why(make_bot, telegram, ocm_server):
-    await make_bot(storage_secret=None)
+async def test_a_bot_that_cannot_post_says_so_on_the_first_screen_and_links_to_ocm(make_bot, telegram, ocm_server):
+    # No OCM_WRITE_KEY, and no STORAGE_SECRET so no sign-in: nothing this bot could ever post.
+    bot = await make_bot(storage_secret=None)
     ada = telegram.user("Ada")
     await ada.send_text("/login")
     off = await ada.wait_for_message(containing="Signing in is turned off")
     assert "STORAGE_SECRET" in off.text
-    summary = await fill_in(ada, outcome=("✅ Charged successfully",), rating="4")
-    assert "no write access to Open Charge Map" in summary.text
-    assert "Check in on Open Charge Map ↗" in summary.url_buttons
-    assert ocm_server.requests_to("/v3/profile") == []
+    await ada.send_text(f"/checkin {CHARGER}")
+    first = await ada.wait_for_message()
+    assert f"cannot post check-ins to Open Charge Map, so your check-in at {CHARGER_NAME}" in first.text
+    assert "How did it go" not in first.text
+    assert first.url_buttons == {
+        "Check in on Open Charge Map ↗": f"https://openchargemap.org/site/poi/addcomment/{CHARGER}"
+    }
+    assert first.callback_buttons == {}  # no steps that could only end in "I cannot post it"
+    assert await bot.storage.get_draft(ada.id) is None
+    await ada.send_text("Great charger")  # not a comment: there is no check-in going on
+    await ada.wait_for_message(containing="I could not find “Great charger”")  # searched as a place
+    assert posts(ocm_server) == [] and ocm_server.requests_to("/v3/profile") == []
+
+
+async def test_a_driver_who_must_sign_in_to_post_is_told_on_the_first_screen(make_bot, telegram):
+    await make_bot()  # sign-in possible, no write key
+    ada = telegram.user("Ada")
+    panel = await open_checkin(ada)
+    assert "send /login" in panel.text
+    assert "✅ Charged successfully" in panel.labels
 
 
 async def test_login_with_a_wrong_password_is_refused_and_nothing_is_kept(make_bot, telegram, ocm_server):
