@@ -212,6 +212,9 @@ class CheckinDraft:
     comment_type_id: int = GENERAL_COMMENT
     panel_message_id: int | None = None
     updated_at: datetime | None = None
+    paused: bool = False
+    """At the comment step, the driver did something else meanwhile (a new search): typed text is
+    then theirs for that, not this check-in's comment, until they come back to the check-in."""
 
     @classmethod
     def start(cls, *, charger_id: int, charger_name: str, chat_id: int, now: datetime | None = None) -> CheckinDraft:
@@ -255,6 +258,18 @@ class CheckinDraft:
     def at(self, step: Step) -> CheckinDraft:
         return replace(self, step=step)
 
+    def pause(self) -> CheckinDraft:
+        """The driver moved on (a location, a command, another button): stop taking typed text."""
+        return replace(self, paused=True)
+
+    def resume(self) -> CheckinDraft:
+        """The driver is back on the check-in's panel: typed text is its comment again."""
+        return replace(self, paused=False)
+
+    @property
+    def takes_typed_comment(self) -> bool:
+        return self.step is Step.COMMENT and not self.paused
+
     def touched(self, now: datetime | None = None) -> CheckinDraft:
         return replace(self, updated_at=now or datetime.now(UTC))
 
@@ -281,6 +296,7 @@ class CheckinDraft:
             "comment_type_id": self.comment_type_id,
             "panel_message_id": self.panel_message_id,
             "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+            "paused": self.paused,
         }
 
     @classmethod
@@ -303,6 +319,7 @@ class CheckinDraft:
                 comment_type_id=int(data.get("comment_type_id") or GENERAL_COMMENT),
                 panel_message_id=_optional_int(data.get("panel_message_id")),
                 updated_at=datetime.fromisoformat(updated) if updated else None,
+                paused=bool(data.get("paused")),
             )
         except (KeyError, TypeError, ValueError):
             return None

@@ -80,7 +80,16 @@ class LoginState(enum.StrEnum):
 
 END = ConversationHandler.END
 _DEEP_LINK = re.compile(r"^/start(?:@\w+)?\s+checkin-(\d+)\s*$")
-_STEP_ACTIONS = (views.OUTCOME, views.GROUP, views.BACK, views.RATE, views.COMMENT_TYPE, views.SKIP_COMMENT)
+_STEP_ACTIONS = (
+    views.OUTCOME,
+    views.GROUP,
+    views.BACK,
+    views.RATE,
+    views.COMMENT_TYPE,
+    views.SKIP_COMMENT,
+    views.WRITE_COMMENT,
+)
+_CANCEL_COMMAND = filters.Regex(r"^/cancel(?:@\w+)?(?:\s|$)")
 
 # E-mail addresses typed at /login wait here for the password, in memory only: they are never
 # written to storage, and a restart just means typing /login again.
@@ -290,6 +299,7 @@ async def _show(update: Update, context: BotContext, step: _Step, draft: Checkin
     conversation's state from the saved draft's step.
     """
     t, service, codec = step.t, step.service, context.services.callbacks
+    draft = draft.resume()  # the driver is on the check-in's panel again
     outcomes = await service.outcomes()
     if draft.step is Step.OUTCOME:
         needs_sign_in = await service.submitter_for(update.effective_user.id) is Submitter.NONE
@@ -395,8 +405,22 @@ async def on_comment_type(update: Update, context: BotContext, step: _Step) -> o
     return await _show(update, context, step, draft)
 
 
+async def on_comment_text(update: Update, context: BotContext) -> object:
+    """Typed text at the comment step: the comment, unless the driver has moved on since (a new search).
+
+    Text the check-in does not take goes on to the other features (the search takes it for a place).
+    """
+    service = _service(context)
+    draft = await service.load_draft(update.effective_user.id) if service is not None else None
+    if draft is None:
+        return END  # nothing waits for a comment any more
+    if not draft.takes_typed_comment:
+        return None
+    raise ApplicationHandlerStop(await _take_comment(update, context))
+
+
 @_step
-async def on_comment_text(update: Update, context: BotContext, step: _Step) -> object:
+async def _take_comment(update: Update, context: BotContext, step: _Step) -> object:
     """The driver's comment: on to the summary."""
     try:
         draft = step.draft.with_comment(update.effective_message.text)
@@ -404,6 +428,41 @@ async def on_comment_text(update: Update, context: BotContext, step: _Step) -> o
         await update.effective_message.reply_text(views.comment_too_long_text(step.t, error.args[0]))
         return State.COMMENT
     return await _show(update, context, step, draft)
+
+
+@_step
+async def on_write_comment(update: Update, context: BotContext, step: _Step) -> object:
+    """[✍️ Write a comment] on a paused comment step: typed text is the comment again."""
+    return await _show(update, context, step, step.draft.at(Step.COMMENT))
+
+
+async def on_other_activity(update: Update, context: BotContext) -> object:
+    """The driver does something else at the comment step (a location, a command, another button).
+
+    From now on typed text is not taken as the comment (it is most likely a place for the new
+    search) until the driver comes back to the check-in's panel, which says so. The update goes
+    on to the feature it is for.
+    """
+    service = _service(context)
+    user = update.effective_user
+    draft = await service.load_draft(user.id) if service is not None else None
+    if draft is None:
+        return END
+    if not draft.takes_typed_comment:
+        return None
+    draft = await service.save_draft(user.id, draft.pause())
+    if draft.panel_message_id is not None:
+        t = await translator_for(update, context)
+        screen = views.comment_screen(t, context.services.callbacks, draft)
+        with contextlib.suppress(TelegramError):
+            await context.bot.edit_message_text(
+                screen.text,
+                draft.chat_id,
+                draft.panel_message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=screen.keyboard,
+            )
+    return None
 
 
 @_step
@@ -732,6 +791,7 @@ def _buttons(action: str) -> CallbackQueryHandler:
         views.RATE: on_rating,
         views.COMMENT_TYPE: on_comment_type,
         views.SKIP_COMMENT: on_skip_comment,
+        views.WRITE_COMMENT: on_write_comment,
         views.SUBMIT: on_submit,
         views.CANCEL: on_cancel,
     }
@@ -750,10 +810,15 @@ def checkin_conversation() -> ConversationHandler:
             State.OUTCOME: [_buttons(views.OUTCOME), _buttons(views.GROUP), _buttons(views.BACK)],
             State.RATING: [_buttons(views.RATE), _buttons(views.BACK)],
             State.COMMENT: [
-                MessageHandler(text, _handled(on_comment_text)),
+                MessageHandler(text, on_comment_text),  # stops the update itself when it takes it
                 _buttons(views.COMMENT_TYPE),
                 _buttons(views.SKIP_COMMENT),
+                _buttons(views.WRITE_COMMENT),
                 _buttons(views.BACK),
+                # Last, and never stopping the update: the driver has moved on to something else.
+                MessageHandler(filters.UpdateType.MESSAGE & ~filters.TEXT, on_other_activity),
+                MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND & ~_CANCEL_COMMAND, on_other_activity),
+                CallbackQueryHandler(on_other_activity, pattern=views.NOT_A_CHECKIN_BUTTON),
             ],
             State.SUMMARY: [_buttons(views.SUBMIT), _buttons(views.BACK)],
             ConversationHandler.TIMEOUT: [TypeHandler(Update, on_timeout)],

@@ -10,6 +10,7 @@ signed callback data from :class:`~ocm_bot.views.callbacks.CallbackCodec`. Examp
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from html import escape
@@ -43,6 +44,9 @@ SKIP_COMMENT = "ci-s"
 SUBMIT = "ci-y"
 CANCEL = "ci-x"
 RETRY = "ci-q"
+WRITE_COMMENT = "ci-w"
+NOT_A_CHECKIN_BUTTON = re.compile(r"^(?!ci(?:-[a-z])?\|)")
+"""Callback data of every other feature's buttons (a CallbackQueryHandler pattern)."""
 
 SKIP_RATING = 0
 
@@ -164,8 +168,18 @@ def rating_screen(t: Translator, codec: CallbackCodec, draft: CheckinDraft) -> S
 
 
 def comment_screen(t: Translator, codec: CallbackCodec, draft: CheckinDraft) -> Screen:
-    lines = [t.gettext("Anything to add for other drivers? Send a message, or tap Skip.")]
     rows = []
+    if draft.paused:
+        # The driver searched meanwhile, so what they type now is a place: the panel must say so.
+        lines = [
+            t.gettext(
+                "Anything to add for other drivers? Tap ✍️ Write a comment, then send it, or tap Skip. "
+                "Until then, what you type is searched as a place."
+            )
+        ]
+        rows.append([InlineKeyboardButton(t.gettext("✍️ Write a comment"), callback_data=codec.encode(WRITE_COMMENT))])
+    else:
+        lines = [t.gettext("Anything to add for other drivers? Send a message, or tap Skip.")]
     if draft.outcome_failed:
         fault = draft.comment_type_id == FAULT_REPORT
         lines.append(

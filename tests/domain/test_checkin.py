@@ -124,6 +124,16 @@ def test_steps_go_forward_and_back_keeping_answers():
     assert draft.back().back().back().rating == 4
 
 
+def test_a_paused_comment_step_takes_no_typed_text_until_resumed_and_is_stored_so():
+    draft = draft_for(10).with_rating(4)
+    assert draft.takes_typed_comment
+    paused = draft.pause()
+    assert not paused.takes_typed_comment and paused.step is Step.COMMENT
+    assert CheckinDraft.from_dict(json.loads(json.dumps(paused.to_dict()))) == paused
+    assert paused.resume().takes_typed_comment
+    assert not draft.with_comment(None).takes_typed_comment  # the summary takes no text either
+
+
 def test_rating_outside_one_to_five_and_overlong_comment_are_refused():
     with pytest.raises(InvalidRating):
         draft_for(10).with_rating(6)

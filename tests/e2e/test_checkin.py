@@ -516,6 +516,61 @@ async def test_ocm_refusal_gets_an_honest_message_and_is_not_marked_delivered(
     assert ocm_server.comments == []
 
 
+async def test_after_a_new_search_typed_text_is_a_place_again_not_the_waiting_comment(
+    make_bot, telegram, ocm_server, nominatim_server
+):
+    bot = await make_bot(write_key=ocm_server.add_write_key())
+    ada = telegram.user("Ada")
+    panel = await open_checkin(ada)
+    rating = await tap_and_wait_edit(ada, panel, "✅ Charged successfully")
+    comment_step = await tap_and_wait_edit(ada, rating, "4")
+    assert "Send a message" in comment_step.text
+
+    await ada.send_location(45.5122, -122.6587)  # the driver moves on: a new search
+    await ada.wait_for_message(containing="Chargers near")
+    # The waiting check-in no longer takes typed text, and its panel says so.
+    paused = await ada.wait_for_edit(comment_step, containing="✍️ Write a comment")
+    assert "Send a message" not in paused.text
+    await ada.send_text("Pioneer Courthouse Square, Portland")
+    await ada.wait_for_message(matching="Chargers near.*Pioneer Courthouse Square")
+    assert [r.params["q"] for r in nominatim_server.requests_to("/search")] == ["Pioneer Courthouse Square, Portland"]
+    assert (await bot.storage.get_draft(ada.id))["comment"] is None
+
+    # Back on the check-in's panel, a typed message is its comment again.
+    armed = await tap_and_wait_edit(ada, paused, "✍️ Write a comment")
+    assert "Send a message" in armed.text
+    await ada.send_text("Fast and free")
+    summary = await ada.wait_for_message(containing="Your check-in at")
+    assert "Comment: Fast and free" in summary.text
+
+
+async def test_an_operator_name_typed_in_the_settings_opened_meanwhile_goes_to_the_settings(
+    make_bot, telegram, ocm_server
+):
+    bot = await make_bot(write_key=ocm_server.add_write_key())
+    ada = telegram.user("Ada")
+    panel = await open_checkin(ada)
+    rating = await tap_and_wait_edit(ada, panel, "✅ Charged successfully")
+    await tap_and_wait_edit(ada, rating, "4")
+    await ada.send_text("/settings")
+    menu = await ada.wait_for_message(containing="Settings")
+    operators = await tap_and_wait_edit(ada, menu, "🏢 Operators")
+    prompt = await tap_and_wait_edit(ada, operators, "🔎 Add an operator")
+    await ada.send_text("aldi sud")
+    matches = await ada.wait_for_edit(prompt)
+    assert "ALDI SÜD" in matches.labels
+    assert (await bot.storage.get_draft(ada.id))["comment"] is None
+
+
+async def test_a_comment_typed_right_after_the_comment_step_is_still_the_comment(make_bot, telegram, ocm_server):
+    await make_bot(write_key=ocm_server.add_write_key())
+    ada = telegram.user("Ada")
+    await ada.send_location(45.5122, -122.6587)  # a search before the check-in does not pause it
+    await ada.wait_for_message(containing="Chargers near")
+    summary = await fill_in(ada, outcome=("✅ Charged successfully",), rating="5", comment="Pioneer Square")
+    assert "Comment: Pioneer Square" in summary.text
+
+
 async def test_a_restart_mid_conversation_resumes_at_the_same_step(make_bot, telegram, ocm_server):
     bot = await make_bot(write_key=ocm_server.add_write_key())
     ada = telegram.user("Ada")
