@@ -783,8 +783,8 @@ def _is_private(update: Update) -> bool:
     return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
 
 
-def _buttons(action: str) -> CallbackQueryHandler:
-    handlers = {
+def _step_handlers() -> dict[str, Callback]:
+    return {
         views.OUTCOME: on_outcome,
         views.GROUP: on_group,
         views.BACK: on_back,
@@ -795,7 +795,10 @@ def _buttons(action: str) -> CallbackQueryHandler:
         views.SUBMIT: on_submit,
         views.CANCEL: on_cancel,
     }
-    return CallbackQueryHandler(_handled(handlers[action]), pattern=action_pattern(action))
+
+
+def _buttons(action: str) -> CallbackQueryHandler:
+    return CallbackQueryHandler(_handled(_step_handlers()[action]), pattern=action_pattern(action))
 
 
 def checkin_conversation() -> ConversationHandler:
@@ -826,25 +829,16 @@ def checkin_conversation() -> ConversationHandler:
         fallbacks=[
             CommandHandler("cancel", _handled(on_cancel)),
             _buttons(views.CANCEL),
-            # A tap on a button of another step (an old panel, a replayed update) re-checks the draft.
-            *(_stale_step(action) for action in (*_STEP_ACTIONS, views.SUBMIT)),
+            # A button of another step than the conversation's: on an old panel it has expired (the
+            # step handler checks the panel); on the draft's panel it is the screen the driver saw
+            # when the bot was killed after saving the next step but before showing it.
+            *(_buttons(action) for action in (*_STEP_ACTIONS, views.SUBMIT)),
         ],
         allow_reentry=True,
         conversation_timeout=CONVERSATION_TIMEOUT,
         name=CONVERSATION_NAME,
         persistent=True,
     )
-
-
-def _stale_step(action: str) -> CallbackQueryHandler:
-    async def stale(update: Update, context: BotContext) -> object:
-        if action == views.SUBMIT:
-            return await on_submit(update, context)
-        t = await translator_for(update, context)
-        await _answer(update.callback_query, expired_button_text(t))
-        return None
-
-    return CallbackQueryHandler(_handled(stale), pattern=action_pattern(action))
 
 
 def login_conversation() -> ConversationHandler:

@@ -571,6 +571,23 @@ async def test_a_comment_typed_right_after_the_comment_step_is_still_the_comment
     assert "Comment: Pioneer Square" in summary.text
 
 
+async def test_a_tap_on_the_screen_shown_before_a_crash_that_saved_the_next_step_still_counts(
+    make_bot, telegram, ocm_server
+):
+    """Killed after saving the next step but before showing it: the driver taps the screen they see."""
+    bot = await make_bot(write_key=ocm_server.add_write_key())
+    ada = telegram.user("Ada")
+    panel = await open_checkin(ada)
+    rating = await tap_and_wait_edit(ada, panel, "✅ Charged successfully")
+    saved = await bot.storage.get_draft(ada.id)
+    await bot.storage.save_draft(ada.id, {**saved, "step": "comment", "rating": 2})  # what a tap on 2 saves
+    await bot.restart()
+    comment_step = await tap_and_wait_edit(ada, rating, "4")
+    assert "Anything to add" in comment_step.text
+    summary = await tap_and_wait_edit(ada, comment_step, "Skip")
+    assert "Rating: ★★★★☆ (4/5)" in summary.text
+
+
 async def test_a_restart_mid_conversation_resumes_at_the_same_step(make_bot, telegram, ocm_server):
     bot = await make_bot(write_key=ocm_server.add_write_key())
     ada = telegram.user("Ada")
