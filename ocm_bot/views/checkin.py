@@ -86,7 +86,7 @@ def _add_comment_button(t: Translator, charger_id: int) -> InlineKeyboardButton:
 def cannot_post_screen(t: Translator, charger_id: int, charger_name: str) -> Screen:
     """Neither a write key nor a possible sign-in: say so at once and send the driver to OCM's own page."""
     text = t.gettext(
-        "This bot cannot post check-ins to Open Charge Map, so your check-in at {name} goes on the "
+        "This bot cannot post check-ins to Open Charge Map. You can check in at {name} on the "
         "Open Charge Map site instead:",
         name=_name(charger_name),
     )

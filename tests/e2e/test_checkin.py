@@ -295,7 +295,8 @@ async def test_a_bot_that_cannot_post_says_so_on_the_first_screen_and_links_to_o
     assert "STORAGE_SECRET" in off.text
     await ada.send_text(f"/checkin {CHARGER}")
     first = await ada.wait_for_message()
-    assert f"cannot post check-ins to Open Charge Map, so your check-in at {CHARGER_NAME}" in first.text
+    assert "This bot cannot post check-ins to Open Charge Map." in first.text
+    assert f"You can check in at {CHARGER_NAME} on the Open Charge Map site" in first.text
     assert "How did it go" not in first.text
     assert first.url_buttons == {
         "Check in on Open Charge Map ↗": f"https://openchargemap.org/site/poi/addcomment/{CHARGER}"
