@@ -411,9 +411,16 @@ async def on_comment_text(update: Update, context: BotContext) -> object:
     Text the check-in does not take goes on to the other features (the search takes it for a place).
     """
     service = _service(context)
-    draft = await service.load_draft(update.effective_user.id) if service is not None else None
+    user_id = update.effective_user.id
+    draft = await service.load_draft(user_id) if service is not None else None
     if draft is None:
         return END  # nothing waits for a comment any more
+    if draft.is_stale(service.now(), CONVERSATION_TIMEOUT):
+        # Left too long (the timeout job does not survive a restart): end it, and the text is a place.
+        await service.discard_draft(user_id)
+        await _close_panel(context, draft)
+        await _say(update, context, views.timed_out_text(await translator_for(update, context)))
+        return END
     if not draft.takes_typed_comment:
         return None
     raise ApplicationHandlerStop(await _take_comment(update, context))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -561,6 +561,26 @@ async def test_an_operator_name_typed_in_the_settings_opened_meanwhile_goes_to_t
     matches = await ada.wait_for_edit(prompt)
     assert "ALDI SÜD" in matches.labels
     assert (await bot.storage.get_draft(ada.id))["comment"] is None
+
+
+async def test_text_typed_long_after_the_comment_step_is_searched_after_a_note_that_the_checkin_ended(
+    make_bot, telegram, ocm_server
+):
+    bot = await make_bot(write_key=ocm_server.add_write_key())
+    ada = telegram.user("Ada")
+    panel = await open_checkin(ada)
+    rating = await tap_and_wait_edit(ada, panel, "✅ Charged successfully")
+    comment_step = await tap_and_wait_edit(ada, rating, "4")
+    # Left for 20 minutes across a restart (the 15-minute timeout job does not survive one).
+    draft = await bot.storage.get_draft(ada.id)
+    idle = datetime.fromisoformat(draft["updated_at"]) - timedelta(minutes=20)
+    await bot.storage.save_draft(ada.id, {**draft, "updated_at": idle.isoformat()})
+    await bot.restart()
+    await ada.send_text("Pioneer Courthouse Square, Portland")
+    await ada.wait_for_message(containing="put this check-in aside")
+    await ada.wait_for_message(matching="Chargers near.*Pioneer Courthouse Square")
+    assert ada.message(comment_step).buttons == []
+    assert await bot.storage.get_draft(ada.id) is None
 
 
 async def test_a_comment_typed_right_after_the_comment_step_is_still_the_comment(make_bot, telegram, ocm_server):
