@@ -136,6 +136,10 @@ def register_handlers(application: BotApplication) -> None:
     for module in modules:
         for job in getattr(module, "jobs", list)():
             job(application)
+    if isinstance(application.persistence, StoragePersistence):
+        for module in modules:
+            for name, states in getattr(module, "restored_conversations", dict)().items():
+                application.persistence.restore_conversation(name, states)
     application.add_error_handler(on_error)
 
 

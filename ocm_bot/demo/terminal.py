@@ -545,22 +545,32 @@ class Driver:
 
 
 def demo_settings(settings: Settings, data_dir: Path) -> Settings:
-    """The operator's settings, with the demo's token, an unreachable Bot API and a throw-away data folder."""
+    """The operator's settings, with the demo's token, an unreachable Bot API and a throw-away data folder.
+
+    The write key is the demo's own: only its in-process OCM (:class:`DemoOcm`) takes it.
+    """
+    from ocm_bot.demo.ocm import DEMO_WRITE_KEY
+
     return dataclasses.replace(
         settings,
         telegram_bot_token=Secret(DEMO_TOKEN),
         telegram_api_url=DEMO_API_URL,
         data_dir=data_dir,
         database_url=None,
-        ocm_write_key=None,
+        ocm_write_key=Secret(DEMO_WRITE_KEY),
         webhook_url=None,
     )
 
 
 async def demo_services(settings: Settings) -> Services:
-    """Storage in ``settings.data_dir``, the bundled OCM records, the offline gazetteer, every feature's services."""
+    """Storage in ``settings.data_dir``, the bundled OCM records, the offline gazetteer, every feature's services.
+
+    The OCM records sit in a :class:`DemoOcm`, which also takes check-ins, so a check-in in the
+    demo is delivered as it would be on Telegram.
+    """
     from ocm_bot.app import feature_modules
     from ocm_bot.demo.gazetteer import OfflineGeocoder
+    from ocm_bot.demo.ocm import DemoOcm
     from ocm_bot.ocm.local import LocalSource
     from ocm_bot.storage import open_storage
 
@@ -572,7 +582,7 @@ async def demo_services(settings: Settings) -> Services:
         chargers = await LocalSource.open(settings.ocm_data_file, reload_interval=None)
     else:
         chargers = LocalSource.bundled()
-    services.chargers = chargers
+    services.chargers = services.ocm_client = DemoOcm(chargers)
     services.closers.append(chargers.aclose)
     for module in feature_modules():
         setup = getattr(module, "setup", None)
@@ -596,7 +606,8 @@ def banner(style: Style, chargers: int, places: list[str], data_file: Path | Non
         bold("ocm-bot offline demo") + " — you are chatting with the real bot, in this terminal.",
         *data,
         "Place names work offline for: " + ", ".join(places[:14]) + ", ...",
-        "Nothing is sent to Telegram or Open Charge Map; check-ins are not published from the demo.",
+        "Nothing is sent to Telegram or Open Charge Map: check-ins go to the demo's own copy of the data and",
+        "are forgotten when you leave.",
         "",
         bold("How to talk to it"),
         "  /start, /help, /settings, any text ...   as in Telegram",

@@ -8,9 +8,9 @@ hands a finished draft to the outbox::
     charged = find_outcome(outcomes_from(reference.checkin_status_types.values()), 10)
     draft = CheckinDraft.start(charger_id=1234, charger_name="Lidl Garforth", chat_id=42)
     draft = draft.with_outcome(charged).with_rating(4).with_comment("Quick and easy")
-    comment_payload(draft, user_name="Ada")
+    comment_payload(draft)
     # {"ChargePointID": 1234, "CommentTypeID": 10, "CheckinStatusTypeID": 10,
-    #  "Rating": 4, "Comment": "Quick and easy", "UserName": "Ada"}
+    #  "Rating": 4, "Comment": "Quick and easy"}
 
 The draft's ``key`` is its idempotency key: the outbox accepts one submission per key, so a double
 tap, a retried webhook delivery or a restart never posts the same check-in twice.
@@ -41,7 +41,6 @@ FAULT_REPORT = 1000
 """OCM comment type "Fault Report (Notice To Users And Operator)"."""
 
 MAX_COMMENT_CHARS = 4000
-MAX_USER_NAME_CHARS = 100
 DEFAULT_MIN_INTERVAL = timedelta(minutes=10)
 DRAFT_LIFETIME = timedelta(minutes=15)
 
@@ -213,6 +212,9 @@ class CheckinDraft:
     comment_type_id: int = GENERAL_COMMENT
     panel_message_id: int | None = None
     updated_at: datetime | None = None
+    paused: bool = False
+    """At the comment step, the driver did something else meanwhile (a new search): typed text is
+    then theirs for that, not this check-in's comment, until they come back to the check-in."""
 
     @classmethod
     def start(cls, *, charger_id: int, charger_name: str, chat_id: int, now: datetime | None = None) -> CheckinDraft:
@@ -256,6 +258,18 @@ class CheckinDraft:
     def at(self, step: Step) -> CheckinDraft:
         return replace(self, step=step)
 
+    def pause(self) -> CheckinDraft:
+        """The driver moved on (a location, a command, another button): stop taking typed text."""
+        return replace(self, paused=True)
+
+    def resume(self) -> CheckinDraft:
+        """The driver is back on the check-in's panel: typed text is its comment again."""
+        return replace(self, paused=False)
+
+    @property
+    def takes_typed_comment(self) -> bool:
+        return self.step is Step.COMMENT and not self.paused
+
     def touched(self, now: datetime | None = None) -> CheckinDraft:
         return replace(self, updated_at=now or datetime.now(UTC))
 
@@ -282,6 +296,7 @@ class CheckinDraft:
             "comment_type_id": self.comment_type_id,
             "panel_message_id": self.panel_message_id,
             "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+            "paused": self.paused,
         }
 
     @classmethod
@@ -304,6 +319,7 @@ class CheckinDraft:
                 comment_type_id=int(data.get("comment_type_id") or GENERAL_COMMENT),
                 panel_message_id=_optional_int(data.get("panel_message_id")),
                 updated_at=datetime.fromisoformat(updated) if updated else None,
+                paused=bool(data.get("paused")),
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -317,11 +333,12 @@ def new_idempotency_key() -> str:
     return uuid.uuid4().hex
 
 
-def comment_payload(draft: CheckinDraft, *, user_name: str | None) -> dict[str, Any]:
+def comment_payload(draft: CheckinDraft) -> dict[str, Any]:
     """The ``POST /comment`` body (OCM's openapi ``/comment`` schema); skipped answers are left out.
 
-    ``UserName`` is shown for submissions made with the bot's application key; for a signed-in
-    driver OCM uses the profile's name instead.
+    No ``UserName``: OCM files a comment under the account that owns the write key or the sign-in
+    token and replaces any name sent (ocm-system, ``SubmissionManager``), so the driver's name
+    would only travel to be dropped.
     """
     if draft.outcome_id is None:
         raise CheckinInputError("a check-in needs an outcome")
@@ -334,9 +351,6 @@ def comment_payload(draft: CheckinDraft, *, user_name: str | None) -> dict[str, 
         payload["Rating"] = draft.rating
     if draft.comment:
         payload["Comment"] = draft.comment[:MAX_COMMENT_CHARS]
-    name = (user_name or "").strip()
-    if name:
-        payload["UserName"] = name[:MAX_USER_NAME_CHARS]
     return payload
 
 
@@ -420,7 +434,7 @@ class CheckinService:
         service = CheckinService(storage, outbox, accounts, chargers=source, write_key_configured=True)
         draft = await service.begin(user_id=7, chat_id=7, charger_id=1234)
         ...
-        result = await service.submit(7, draft, user_name="Ada", language="en")
+        result = await service.submit(7, draft, language="en")
     """
 
     storage: Storage
@@ -480,7 +494,7 @@ class CheckinService:
                 has_token = False
         return choose_submitter(has_user_token=has_token, has_write_key=self.write_key_configured)
 
-    async def submit(self, user_id: int, draft: CheckinDraft, *, user_name: str | None, language: str) -> SubmitResult:
+    async def submit(self, user_id: int, draft: CheckinDraft, *, language: str) -> SubmitResult:
         """Queue the draft under its idempotency key and drop it; nothing is posted twice."""
         existing = await self.storage.get_outbox(draft.key)
         if existing is not None:
@@ -495,7 +509,7 @@ class CheckinService:
         if submitter is Submitter.NONE:
             return SubmitResult(SubmitStatus.NO_CREDENTIALS)
         queued = QueuedCheckin(
-            submission=comment_payload(draft, user_name=user_name),
+            submission=comment_payload(draft),
             submitter=submitter,
             charger_name=draft.charger_name,
             language=language,

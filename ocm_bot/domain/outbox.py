@@ -105,7 +105,7 @@ class QueuedCheckin:
             checkin_status_type_id=body.get("CheckinStatusTypeID"),
             rating=body.get("Rating"),
             comment=body.get("Comment"),
-            user_name=body.get("UserName"),
+            # A UserName queued by an older release is not sent: OCM would replace it anyway.
         )
 
 
@@ -208,8 +208,8 @@ class Outbox:
         """After a new sign-in, items that waited for one are due at once; how many."""
         count = 0
         for item in await self.storage.outbox_for_user(user_id):
-            if item.status == "pending" and item.last_error == NEEDS_SIGN_IN and not self._leased(item):
-                await self._reschedule(item, self.now())
+            waiting = item.status == "pending" and item.last_error == NEEDS_SIGN_IN and not self._leased(item)
+            if waiting and await self._reschedule(item, self.now()):
                 count += 1
         return count
 
@@ -325,9 +325,9 @@ class Outbox:
         """Claimed by a delivery that may still be running (moving it then could post it twice)."""
         return item.lease_until is not None and item.lease_until > self.now()
 
-    async def _reschedule(self, item: OutboxItem, when: datetime) -> None:
-        # mark_outbox_failed is the storage's only way to move next_attempt_at; the note is kept.
-        await self.storage.mark_outbox_failed(item.key, item.last_error or "rescheduled", next_attempt_at=when)
+    async def _reschedule(self, item: OutboxItem, when: datetime) -> bool:
+        # Moving the next attempt is not an attempt: the backoff and the last error stay as they were.
+        return await self.storage.reschedule_outbox(item.key, when, now=self.now())
 
     async def _forget_token(self, user_id: int) -> None:
         with contextlib.suppress(TokensDisabled):

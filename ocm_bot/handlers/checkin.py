@@ -2,9 +2,10 @@
 
 Entry: the "✅ Check in" button on a card (callback ``ci|<id>``), ``/checkin <id>``, or the deep link
 ``/start checkin-<id>`` that group cards use so a check-in continues in a private chat. The draft lives
-in storage and the conversation is persistent, so a half-finished check-in survives a restart; a
-submission goes to the outbox and is delivered by :func:`deliver_outbox` (right away, then by a
-repeating job with backoff). The states are the draft's steps::
+in storage with its step, saved before the driver sees that step, and a restart rebuilds the
+conversation's state from the drafts (``restored_conversations``), so a half-finished check-in
+survives even a kill -9 at any moment; a submission goes to the outbox and is delivered by
+:func:`deliver_outbox` (right away, then by a repeating job with backoff). The states are the draft's steps::
 
     OUTCOME --outcome--> RATING --rating/skip--> COMMENT --text/skip--> SUMMARY --submit--> END
        ^------back---------'  ^------back-----------'  ^------back-----------'
@@ -48,18 +49,21 @@ from ocm_bot.domain.checkin import (
     group_outcomes,
     parse_charger_id,
 )
-from ocm_bot.domain.outbox import Delivery, DeliveryResult, Outbox
+from ocm_bot.domain.outbox import Delivery, DeliveryResult, Outbox, Submitter
 from ocm_bot.handlers.common import translator_for
 from ocm_bot.i18n import Translator, translator
 from ocm_bot.ocm.errors import OcmAuthError, OcmError
 from ocm_bot.ocm.query import PoiQuery
 from ocm_bot.settings import Settings
+from ocm_bot.storage.base import Storage
+from ocm_bot.storage.persistence import StatesFromStorage
 from ocm_bot.views import checkin as views
 from ocm_bot.views.callbacks import InvalidCallback, action_pattern
 from ocm_bot.views.common import expired_button_text, ocm_error_text, unexpected_error_text
 
 log = logging.getLogger(__name__)
 
+CONVERSATION_NAME = "checkin"
 CONVERSATION_TIMEOUT = timedelta(minutes=15)
 LOGIN_TIMEOUT = timedelta(minutes=5)
 OUTBOX_POLL_SECONDS = 10.0
@@ -76,7 +80,16 @@ class LoginState(enum.StrEnum):
 
 END = ConversationHandler.END
 _DEEP_LINK = re.compile(r"^/start(?:@\w+)?\s+checkin-(\d+)\s*$")
-_STEP_ACTIONS = (views.OUTCOME, views.GROUP, views.BACK, views.RATE, views.COMMENT_TYPE, views.SKIP_COMMENT)
+_STEP_ACTIONS = (
+    views.OUTCOME,
+    views.GROUP,
+    views.BACK,
+    views.RATE,
+    views.COMMENT_TYPE,
+    views.SKIP_COMMENT,
+    views.WRITE_COMMENT,
+)
+_CANCEL_COMMAND = filters.Regex(r"^/cancel(?:@\w+)?(?:\s|$)")
 
 # E-mail addresses typed at /login wait here for the password, in memory only: they are never
 # written to storage, and a restart just means typing /login again.
@@ -186,6 +199,13 @@ async def _begin(update: Update, context: BotContext, charger_id: int) -> object
     if not lookup.found:
         await context.bot.send_message(update.effective_chat.id, views.unknown_charger_text(t, charger_id))
         return END
+    needs_sign_in = await service.submitter_for(user_id) is Submitter.NONE
+    if needs_sign_in and not service.accounts.enabled:
+        screen = views.cannot_post_screen(t, charger_id, lookup.name)
+        await context.bot.send_message(
+            update.effective_chat.id, screen.text, parse_mode=ParseMode.HTML, reply_markup=screen.keyboard
+        )
+        return END
     wait = await service.wait_before(user_id, charger_id)
     if wait is not None:
         await context.bot.send_message(
@@ -194,7 +214,7 @@ async def _begin(update: Update, context: BotContext, charger_id: int) -> object
         return END
     draft = CheckinDraft.start(charger_id=charger_id, charger_name=lookup.name, chat_id=update.effective_chat.id)
     groups = group_outcomes(await service.outcomes())
-    screen = views.outcome_screen(t, context.services.callbacks, draft, groups)
+    screen = views.outcome_screen(t, context.services.callbacks, draft, groups, needs_sign_in=needs_sign_in)
     # Saved before it is shown (see _show); the first tap on the panel makes it the draft's panel.
     await service.save_draft(user_id, draft)
     await context.bot.send_message(
@@ -275,13 +295,15 @@ async def _open_step(update: Update, context: BotContext) -> _Step:
 async def _show(update: Update, context: BotContext, step: _Step, draft: CheckinDraft) -> object:
     """Save ``draft`` and show its step on the panel (edited in place, or a new panel after text).
 
-    Showing comes last: the driver may answer as soon as they see it, and the conversation's
-    state is recorded only when the handler returns.
+    Showing comes last: the driver may answer as soon as they see it, and a restart rebuilds the
+    conversation's state from the saved draft's step.
     """
     t, service, codec = step.t, step.service, context.services.callbacks
+    draft = draft.resume()  # the driver is on the check-in's panel again
     outcomes = await service.outcomes()
     if draft.step is Step.OUTCOME:
-        screen = views.outcome_screen(t, codec, draft, group_outcomes(outcomes))
+        needs_sign_in = await service.submitter_for(update.effective_user.id) is Submitter.NONE
+        screen = views.outcome_screen(t, codec, draft, group_outcomes(outcomes), needs_sign_in=needs_sign_in)
     elif draft.step is Step.RATING:
         screen = views.rating_screen(t, codec, draft)
     elif draft.step is Step.COMMENT:
@@ -383,8 +405,29 @@ async def on_comment_type(update: Update, context: BotContext, step: _Step) -> o
     return await _show(update, context, step, draft)
 
 
+async def on_comment_text(update: Update, context: BotContext) -> object:
+    """Typed text at the comment step: the comment, unless the driver has moved on since (a new search).
+
+    Text the check-in does not take goes on to the other features (the search takes it for a place).
+    """
+    service = _service(context)
+    user_id = update.effective_user.id
+    draft = await service.load_draft(user_id) if service is not None else None
+    if draft is None:
+        return END  # nothing waits for a comment any more
+    if draft.is_stale(service.now(), CONVERSATION_TIMEOUT):
+        # Left too long (the timeout job does not survive a restart): end it, and the text is a place.
+        await service.discard_draft(user_id)
+        await _close_panel(context, draft)
+        await _say(update, context, views.timed_out_text(await translator_for(update, context)))
+        return END
+    if not draft.takes_typed_comment:
+        return None
+    raise ApplicationHandlerStop(await _take_comment(update, context))
+
+
 @_step
-async def on_comment_text(update: Update, context: BotContext, step: _Step) -> object:
+async def _take_comment(update: Update, context: BotContext, step: _Step) -> object:
     """The driver's comment: on to the summary."""
     try:
         draft = step.draft.with_comment(update.effective_message.text)
@@ -392,6 +435,41 @@ async def on_comment_text(update: Update, context: BotContext, step: _Step) -> o
         await update.effective_message.reply_text(views.comment_too_long_text(step.t, error.args[0]))
         return State.COMMENT
     return await _show(update, context, step, draft)
+
+
+@_step
+async def on_write_comment(update: Update, context: BotContext, step: _Step) -> object:
+    """[✍️ Write a comment] on a paused comment step: typed text is the comment again."""
+    return await _show(update, context, step, step.draft.at(Step.COMMENT))
+
+
+async def on_other_activity(update: Update, context: BotContext) -> object:
+    """The driver does something else at the comment step (a location, a command, another button).
+
+    From now on typed text is not taken as the comment (it is most likely a place for the new
+    search) until the driver comes back to the check-in's panel, which says so. The update goes
+    on to the feature it is for.
+    """
+    service = _service(context)
+    user = update.effective_user
+    draft = await service.load_draft(user.id) if service is not None else None
+    if draft is None:
+        return END
+    if not draft.takes_typed_comment:
+        return None
+    draft = await service.save_draft(user.id, draft.pause())
+    if draft.panel_message_id is not None:
+        t = await translator_for(update, context)
+        screen = views.comment_screen(t, context.services.callbacks, draft)
+        with contextlib.suppress(TelegramError):
+            await context.bot.edit_message_text(
+                screen.text,
+                draft.chat_id,
+                draft.panel_message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=screen.keyboard,
+            )
+    return None
 
 
 @_step
@@ -429,7 +507,7 @@ async def on_submit(update: Update, context: BotContext) -> object:
         return END
     if draft.panel_message_id is None and query.message is not None:
         draft = replace(draft, panel_message_id=query.message.message_id)
-    result = await service.submit(user.id, draft, user_name=user.full_name, language=t.language)
+    result = await service.submit(user.id, draft, language=t.language)
     if result.status is SubmitStatus.ALREADY_QUEUED:
         await _answer(query, views.queued_item_text(t, result.item and result.item.status), show_alert=True)
         return END
@@ -712,18 +790,22 @@ def _is_private(update: Update) -> bool:
     return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
 
 
-def _buttons(action: str) -> CallbackQueryHandler:
-    handlers = {
+def _step_handlers() -> dict[str, Callback]:
+    return {
         views.OUTCOME: on_outcome,
         views.GROUP: on_group,
         views.BACK: on_back,
         views.RATE: on_rating,
         views.COMMENT_TYPE: on_comment_type,
         views.SKIP_COMMENT: on_skip_comment,
+        views.WRITE_COMMENT: on_write_comment,
         views.SUBMIT: on_submit,
         views.CANCEL: on_cancel,
     }
-    return CallbackQueryHandler(_handled(handlers[action]), pattern=action_pattern(action))
+
+
+def _buttons(action: str) -> CallbackQueryHandler:
+    return CallbackQueryHandler(_handled(_step_handlers()[action]), pattern=action_pattern(action))
 
 
 def checkin_conversation() -> ConversationHandler:
@@ -738,10 +820,15 @@ def checkin_conversation() -> ConversationHandler:
             State.OUTCOME: [_buttons(views.OUTCOME), _buttons(views.GROUP), _buttons(views.BACK)],
             State.RATING: [_buttons(views.RATE), _buttons(views.BACK)],
             State.COMMENT: [
-                MessageHandler(text, _handled(on_comment_text)),
+                MessageHandler(text, on_comment_text),  # stops the update itself when it takes it
                 _buttons(views.COMMENT_TYPE),
                 _buttons(views.SKIP_COMMENT),
+                _buttons(views.WRITE_COMMENT),
                 _buttons(views.BACK),
+                # Last, and never stopping the update: the driver has moved on to something else.
+                MessageHandler(filters.UpdateType.MESSAGE & ~filters.TEXT, on_other_activity),
+                MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND & ~_CANCEL_COMMAND, on_other_activity),
+                CallbackQueryHandler(on_other_activity, pattern=views.NOT_A_CHECKIN_BUTTON),
             ],
             State.SUMMARY: [_buttons(views.SUBMIT), _buttons(views.BACK)],
             ConversationHandler.TIMEOUT: [TypeHandler(Update, on_timeout)],
@@ -749,25 +836,16 @@ def checkin_conversation() -> ConversationHandler:
         fallbacks=[
             CommandHandler("cancel", _handled(on_cancel)),
             _buttons(views.CANCEL),
-            # A tap on a button of another step (an old panel, a replayed update) re-checks the draft.
-            *(_stale_step(action) for action in (*_STEP_ACTIONS, views.SUBMIT)),
+            # A button of another step than the conversation's: on an old panel it has expired (the
+            # step handler checks the panel); on the draft's panel it is the screen the driver saw
+            # when the bot was killed after saving the next step but before showing it.
+            *(_buttons(action) for action in (*_STEP_ACTIONS, views.SUBMIT)),
         ],
         allow_reentry=True,
         conversation_timeout=CONVERSATION_TIMEOUT,
-        name="checkin",
+        name=CONVERSATION_NAME,
         persistent=True,
     )
-
-
-def _stale_step(action: str) -> CallbackQueryHandler:
-    async def stale(update: Update, context: BotContext) -> object:
-        if action == views.SUBMIT:
-            return await on_submit(update, context)
-        t = await translator_for(update, context)
-        await _answer(update.callback_query, expired_button_text(t))
-        return None
-
-    return CallbackQueryHandler(_handled(stale), pattern=action_pattern(action))
 
 
 def login_conversation() -> ConversationHandler:
@@ -811,3 +889,22 @@ def handlers() -> list[BaseHandler]:
 
 def jobs() -> list:
     return [register_outbox_job]
+
+
+def restored_conversations() -> dict[str, StatesFromStorage]:
+    """After a restart the check-in goes on at its draft's step (see _show)."""
+    return {CONVERSATION_NAME: _states_from_drafts}
+
+
+async def _states_from_drafts(storage: Storage) -> dict[tuple[int, int], State]:
+    """Every open check-in's conversation (key: chat and user, as ConversationHandler keys it) at its draft's step.
+
+    The draft is saved with its step before the driver sees the step, so this is never behind
+    what the driver sees; conversation states written once a second could be (a kill -9).
+    """
+    states: dict[tuple[int, int], State] = {}
+    for user_id, data in await storage.list_drafts():
+        draft = CheckinDraft.from_dict(data)
+        if draft is not None:
+            states[(draft.chat_id, user_id)] = draft.step
+    return states

@@ -146,6 +146,10 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def delete_draft(self, user_id: int) -> bool: ...
 
+    @abc.abstractmethod
+    async def list_drafts(self) -> list[tuple[int, dict[str, JSON]]]:
+        """Every draft as ``(user_id, draft)``: a restart rebuilds the open check-ins from them."""
+
     # --- check-in outbox ------------------------------------------------------------------------
     @abc.abstractmethod
     async def enqueue_outbox(

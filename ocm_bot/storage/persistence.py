@@ -6,6 +6,10 @@ user_data, chat_data, bot_data and callback_data must be JSON-able (dict keys be
 
 python-telegram-bot writes changes every ``update_interval`` seconds and when the application
 stops, so a kill -9 loses at most the last interval; the default here is short for that reason.
+A conversation that must lose nothing keeps its step in a record of its own, written before the
+driver sees the step, and registers that record as the source of its states
+(:meth:`StoragePersistence.restore_conversation`): its states are then rebuilt from those records
+at start and never written on the interval.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import enum
 import json
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram.ext import BasePersistence, PersistenceInput
@@ -29,6 +34,7 @@ _ENUM_TAG = "$enum"
 ConversationKey = tuple[int | str, ...]
 ConversationDict = dict[ConversationKey, object]
 CDCData = tuple[list[tuple[str, float, dict[str, Any]]], dict[str, str]]
+StatesFromStorage = Callable[[Storage], Awaitable[ConversationDict]]
 
 
 def encode_state(state: object) -> JSON:
@@ -84,9 +90,22 @@ class StoragePersistence(BasePersistence[dict, dict, dict]):
         super().__init__(store_data=store_data, update_interval=update_interval)
         self.storage = storage
         self._last_written: dict[str, str] = {}
+        self._restorers: dict[str, StatesFromStorage] = {}
+
+    def restore_conversation(self, name: str, states: StatesFromStorage) -> None:
+        """Rebuild conversation ``name`` from the feature's own records instead of stored states.
+
+        ``states(storage)`` returns every open conversation's key and state. The feature writes
+        its record (with the step) before the user sees the step, so a kill -9 at any moment
+        loses nothing, whereas states written on the interval may be up to one interval old.
+        """
+        self._restorers[name] = states
 
     # --- conversations ------------------------------------------------------------------------
     async def get_conversations(self, name: str) -> ConversationDict:
+        restorer = self._restorers.get(name)
+        if restorer is not None:
+            return await restorer(self.storage)
         conversations: ConversationDict = {}
         for key, value in await self.storage.load_conversations(name):
             try:
@@ -97,6 +116,8 @@ class StoragePersistence(BasePersistence[dict, dict, dict]):
         return conversations
 
     async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
+        if name in self._restorers:
+            return  # its states come from the feature's own records
         state = None if new_state is None else encode_state(new_state)
         await self.storage.save_conversation(name, list(key), state)
 

@@ -230,6 +230,10 @@ class SqlStorage(Storage):
     async def delete_draft(self, user_id: int) -> bool:
         return await self._run("DELETE FROM drafts WHERE user_id = ?", (user_id,)) == 1
 
+    async def list_drafts(self) -> list[tuple[int, dict[str, JSON]]]:
+        rows = await self._fetch("SELECT user_id, data FROM drafts ORDER BY user_id")
+        return [(user_id, loads(data)) for user_id, data in rows]
+
     # --- outbox -------------------------------------------------------------------------------
     async def enqueue_outbox(
         self,

@@ -10,6 +10,7 @@ signed callback data from :class:`~ocm_bot.views.callbacks.CallbackCodec`. Examp
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from html import escape
@@ -43,6 +44,9 @@ SKIP_COMMENT = "ci-s"
 SUBMIT = "ci-y"
 CANCEL = "ci-x"
 RETRY = "ci-q"
+WRITE_COMMENT = "ci-w"
+NOT_A_CHECKIN_BUTTON = re.compile(r"^(?!ci(?:-[a-z])?\|)")
+"""Callback data of every other feature's buttons (a CallbackQueryHandler pattern)."""
 
 SKIP_RATING = 0
 
@@ -76,11 +80,29 @@ def _add_comment_button(t: Translator, charger_id: int) -> InlineKeyboardButton:
     return InlineKeyboardButton(t.gettext("Check in on Open Charge Map ↗"), url=add_comment_url(charger_id))
 
 
+# Before step 1: a bot that cannot post -----------------------------------------------------------
+
+
+def cannot_post_screen(t: Translator, charger_id: int, charger_name: str) -> Screen:
+    """Neither a write key nor a possible sign-in: say so at once and send the driver to OCM's own page."""
+    text = t.gettext(
+        "This bot cannot post check-ins to Open Charge Map. You can check in at {name} on the "
+        "Open Charge Map site instead:",
+        name=_name(charger_name),
+    )
+    return Screen(text, _add_comment_keyboard(t, charger_id))
+
+
 # Step 1: outcome ---------------------------------------------------------------------------------
 
 
 def outcome_screen(
-    t: Translator, codec: CallbackCodec, draft: CheckinDraft, groups: tuple[OutcomeGroup, ...]
+    t: Translator,
+    codec: CallbackCodec,
+    draft: CheckinDraft,
+    groups: tuple[OutcomeGroup, ...],
+    *,
+    needs_sign_in: bool = False,
 ) -> Screen:
     rows = []
     for group in groups:
@@ -95,7 +117,11 @@ def outcome_screen(
             label = f"• {label}"
         rows.append([InlineKeyboardButton(label, callback_data=data)])
     rows.append([_cancel_button(t, codec)])
-    return Screen(t.gettext("How did it go at {name}?", name=_name(draft)), InlineKeyboardMarkup(rows))
+    text = t.gettext("How did it go at {name}?", name=_name(draft))
+    if needs_sign_in:
+        # Said now, not after the driver has filled everything in.
+        text += "\n" + t.gettext("To post it, I need you to sign in to Open Charge Map: send /login at any step.")
+    return Screen(text, InlineKeyboardMarkup(rows))
 
 
 def outcome_group_screen(t: Translator, codec: CallbackCodec, draft: CheckinDraft, group: OutcomeGroup) -> Screen:
@@ -142,8 +168,18 @@ def rating_screen(t: Translator, codec: CallbackCodec, draft: CheckinDraft) -> S
 
 
 def comment_screen(t: Translator, codec: CallbackCodec, draft: CheckinDraft) -> Screen:
-    lines = [t.gettext("Anything to add for other drivers? Send a message, or tap Skip.")]
     rows = []
+    if draft.paused:
+        # The driver searched meanwhile, so what they type now is a place: the panel must say so.
+        lines = [
+            t.gettext(
+                "Anything to add for other drivers? Tap ✍️ Write a comment, then send it, or tap Skip. "
+                "Until then, what you type is searched as a place."
+            )
+        ]
+        rows.append([InlineKeyboardButton(t.gettext("✍️ Write a comment"), callback_data=codec.encode(WRITE_COMMENT))])
+    else:
+        lines = [t.gettext("Anything to add for other drivers? Send a message, or tap Skip.")]
     if draft.outcome_failed:
         fault = draft.comment_type_id == FAULT_REPORT
         lines.append(
@@ -212,10 +248,13 @@ def summary_screen(
     )
     if draft.comment_type_id == FAULT_REPORT:
         lines.append(t.gettext("Posted as a fault report."))
+    # OCM files a check-in under the account that owns the key or sign-in that posts it.
     if submitter is Submitter.USER:
-        lines.append(t.gettext("It will be posted with your Open Charge Map account."))
+        lines.append(t.gettext("It will appear on Open Charge Map under your own account."))
     elif submitter is Submitter.APP:
-        lines.append(t.gettext("It will be posted by this bot under your Telegram name."))
+        lines.append(t.gettext("It will appear on Open Charge Map under this bot's account, not under your name."))
+        if sign_in_available:
+            lines.append(t.gettext("To post it under your own account, send /login first."))
 
     if submitter is Submitter.NONE:
         lines.append("")

@@ -92,19 +92,19 @@ def test_failed_outcome_defaults_to_fault_report_and_success_to_general_comment(
 
 def test_payload_is_the_openapi_comment_body():
     draft = draft_for(20).with_rating(2).with_comment("  Screen dead, card reader off  ")
-    assert comment_payload(draft, user_name="Ada Lovelace") == {
+    # No UserName: OCM files a comment under the account of the key or token that posts it.
+    assert comment_payload(draft) == {
         "ChargePointID": 102848,
         "CommentTypeID": 1000,
         "CheckinStatusTypeID": 20,
         "Rating": 2,
         "Comment": "Screen dead, card reader off",
-        "UserName": "Ada Lovelace",
     }
 
 
 def test_skipped_rating_and_comment_are_left_out_of_the_payload():
     draft = draft_for(10).with_rating(None).with_comment(None)
-    assert comment_payload(draft, user_name=None) == {
+    assert comment_payload(draft) == {
         "ChargePointID": 102848,
         "CommentTypeID": 10,
         "CheckinStatusTypeID": 10,
@@ -122,6 +122,16 @@ def test_steps_go_forward_and_back_keeping_answers():
     assert draft.back().back().step is Step.RATING
     assert draft.back().back().back().step is Step.OUTCOME
     assert draft.back().back().back().rating == 4
+
+
+def test_a_paused_comment_step_takes_no_typed_text_until_resumed_and_is_stored_so():
+    draft = draft_for(10).with_rating(4)
+    assert draft.takes_typed_comment
+    paused = draft.pause()
+    assert not paused.takes_typed_comment and paused.step is Step.COMMENT
+    assert CheckinDraft.from_dict(json.loads(json.dumps(paused.to_dict()))) == paused
+    assert paused.resume().takes_typed_comment
+    assert not draft.with_comment(None).takes_typed_comment  # the summary takes no text either
 
 
 def test_rating_outside_one_to_five_and_overlong_comment_are_refused():
@@ -202,8 +212,8 @@ def service_on(storage, *, write_key: bool = True, now=lambda: NOW) -> CheckinSe
 async def test_submitting_the_same_draft_twice_queues_it_once(sqlite_storage):
     service = service_on(sqlite_storage)
     draft = draft_for(10).with_rating(5).with_comment(None)
-    first = await service.submit(7, draft, user_name="Ada", language="en")
-    second = await service.submit(7, draft, user_name="Ada", language="en")
+    first = await service.submit(7, draft, language="en")
+    second = await service.submit(7, draft, language="en")
     assert first.status is SubmitStatus.QUEUED
     assert second.status is SubmitStatus.ALREADY_QUEUED
     assert len(await sqlite_storage.outbox_for_user(7)) == 1
@@ -213,20 +223,20 @@ async def test_submitting_the_same_draft_twice_queues_it_once(sqlite_storage):
 async def test_a_second_checkin_at_the_same_charger_within_ten_minutes_is_refused(sqlite_storage):
     clock = [NOW]
     service = service_on(sqlite_storage, now=lambda: clock[0])
-    await service.submit(7, draft_for(10).with_comment(None), user_name="Ada", language="en")
+    await service.submit(7, draft_for(10).with_comment(None), language="en")
     clock[0] = NOW + timedelta(minutes=4)
-    again = await service.submit(7, draft_for(20).with_comment(None), user_name="Ada", language="en")
+    again = await service.submit(7, draft_for(20).with_comment(None), language="en")
     assert again.status is SubmitStatus.TOO_SOON
     assert again.wait == timedelta(minutes=6)
     assert len(await sqlite_storage.outbox_for_user(7)) == 1
     # Another driver, or the same driver at another charger, is not held back.
-    other = await service.submit(8, draft_for(20).with_comment(None), user_name="Bo", language="en")
+    other = await service.submit(8, draft_for(20).with_comment(None), language="en")
     assert other.status is SubmitStatus.QUEUED
 
 
 async def test_without_token_or_write_key_nothing_is_queued(sqlite_storage):
     service = service_on(sqlite_storage, write_key=False)
-    result = await service.submit(7, draft_for(10).with_comment(None), user_name="Ada", language="en")
+    result = await service.submit(7, draft_for(10).with_comment(None), language="en")
     assert result.status is SubmitStatus.NO_CREDENTIALS
     assert await sqlite_storage.outbox_for_user(7) == []
 
@@ -243,12 +253,11 @@ async def test_a_signed_in_driver_posts_as_themselves_even_with_a_write_key(sqli
     outcome_id=st.sampled_from(sorted(o.id for o in outcomes_from(None))),
     rating=st.none() | st.integers(1, 5),
     comment=st.none() | st.text(max_size=4000),
-    user_name=st.none() | st.text(max_size=300),
 )
-def test_any_finished_draft_survives_storage_and_makes_a_comment_ocm_accepts(outcome_id, rating, comment, user_name):
+def test_any_finished_draft_survives_storage_and_makes_a_comment_ocm_accepts(outcome_id, rating, comment):
     draft = CheckinDraft.start(charger_id=102848, charger_name="SEASON SCC", chat_id=7, now=NOW)
     draft = draft.with_outcome(find_outcome(outcomes_from(None), outcome_id)).with_rating(rating).with_comment(comment)
     assert CheckinDraft.from_dict(json.loads(json.dumps(draft.to_dict()))) == draft
-    payload = comment_payload(draft, user_name=user_name)
+    payload = comment_payload(draft)
     queued = QueuedCheckin(submission=payload, submitter=Submitter.APP, charger_name=draft.charger_name)
     assert queued.comment_submission().to_json() == payload  # within OCM's limits, nothing lost

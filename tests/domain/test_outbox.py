@@ -21,7 +21,6 @@ BODY = {
     "CheckinStatusTypeID": 20,
     "Rating": 2,
     "Comment": "Screen dead",
-    "UserName": "Ada",
 }
 
 
@@ -260,6 +259,23 @@ async def test_retry_now_makes_a_waiting_checkin_due_for_its_driver_only(sqlite_
     assert (await outbox.retry_now("k1", user_id=7)).next_attempt_at <= clock.now
     [delivery] = await outbox.deliver_due()
     assert delivery.result is DeliveryResult.DELIVERED
+
+
+async def test_retry_now_is_not_a_failed_attempt_so_the_backoff_does_not_double(
+    sqlite_storage, client, ocm_server, clock
+):
+    outbox = outbox_for(sqlite_storage, client, clock, write_key=ocm_server.add_write_key())
+    await enqueue(outbox)
+    ocm_server.inject("status503", times=2, path_prefix="/v3/comment")
+    [first] = await outbox.deliver_due()
+    assert first.retry_at == clock.now + timedelta(seconds=30)
+    waiting = await outbox.retry_now("k1", user_id=7)
+    assert waiting.attempts == 1 and waiting.next_attempt_at <= clock.now
+    [second] = await outbox.deliver_due()
+    # Two posts failed, so the next wait is the second step of the backoff (60 s), not the third.
+    assert second.result is DeliveryResult.RETRY and second.retry_at == clock.now + timedelta(seconds=60)
+    assert len(posts(ocm_server)) == 2
+    assert (await sqlite_storage.get_outbox("k1")).attempts == 2
 
 
 async def test_after_two_days_of_failures_the_driver_is_told_and_it_stops(sqlite_storage, client, ocm_server, clock):

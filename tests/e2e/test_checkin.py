@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -158,7 +158,7 @@ async def test_signed_in_driver_checks_in_and_ocm_gets_one_comment_with_their_to
     summary = await ada.wait_for_message(containing="Your check-in at")
     assert "Rating: ★★☆☆☆ (2/5)" in summary.text
     assert "Comment: Screen dead <b>again</b>" in summary.text  # shown as typed, not as HTML
-    assert "your Open Charge Map account" in summary.text
+    assert "It will appear on Open Charge Map under your own account." in summary.text
     assert summary.labels == ["Submit", "‹ Back", "Cancel"]
 
     await tap(ada, summary, "Submit")
@@ -174,7 +174,6 @@ async def test_signed_in_driver_checks_in_and_ocm_gets_one_comment_with_their_to
             "CheckinStatusTypeID": 20,
             "Rating": 2,
             "Comment": "Screen dead <b>again</b>",
-            "UserName": "Ada Lovelace",
         }
     ]
     [stored] = ocm_server.comments
@@ -203,15 +202,17 @@ async def test_back_at_every_step_keeps_answers_and_skips_leave_fields_out(make_
     comment_step = await tap_and_wait_edit(bo, rating_again, "Skip")
     summary = await tap_and_wait_edit(bo, comment_step, "Skip")
     assert "Rating: skipped" in summary.text and "Comment: none" in summary.text
-    assert "posted by this bot under your Telegram name" in summary.text
+    # OCM files a write-key comment under the key's account (the bot's), whatever name is sent.
+    assert "under this bot's account, not under your name" in summary.text
+    assert "send /login first" in summary.text
     comment_step = await tap_and_wait_edit(bo, summary, "‹ Back")
     assert "Anything to add" in comment_step.text
     summary = await tap_and_wait_edit(bo, comment_step, "Skip")
     await tap(bo, summary, "Submit")
     await bo.wait_for_edit(summary, containing="Thanks!")
-    assert posts(ocm_server) == [
-        {"ChargePointID": CHARGER, "CommentTypeID": 10, "CheckinStatusTypeID": 10, "UserName": "Bo"}
-    ]
+    assert posts(ocm_server) == [{"ChargePointID": CHARGER, "CommentTypeID": 10, "CheckinStatusTypeID": 10}]
+    [stored] = ocm_server.comments
+    assert stored.via == "write-key" and stored.username == "ocm-bot"
     # OCM calls for the whole check-in: reference data (once per process), the charger's name, the
     # post, and the refresh of the charger's cached details. Steps and Back cost none.
     await bo.wait_until(lambda: len(ocm_server.requests) >= 4, what="the refresh after the post")
@@ -277,7 +278,7 @@ async def test_signing_in_from_the_summary_brings_it_back_with_submit(make_bot, 
     await sign_in(ada, ocm_server)
     await ada.wait_for_message(containing="still open")
     again = await ada.wait_for_message(containing="Your check-in at")
-    assert "your Open Charge Map account" in again.text
+    assert "under your own account" in again.text
     assert ada.message(summary).buttons == []  # the old panel is closed
     await tap(ada, again, "Submit")
     await ada.wait_for_edit(again, containing="Thanks!")
@@ -285,16 +286,34 @@ async def test_signing_in_from_the_summary_brings_it_back_with_submit(make_bot, 
     assert stored.via == "token" and stored.rating == 4
 
 
-async def test_without_storage_secret_sign_in_is_off_and_the_summary_says_why(make_bot, telegram, ocm_server):
-    await make_bot(storage_secret=None)
+async def test_a_bot_that_cannot_post_says_so_on_the_first_screen_and_links_to_ocm(make_bot, telegram, ocm_server):
+    # No OCM_WRITE_KEY, and no STORAGE_SECRET so no sign-in: nothing this bot could ever post.
+    bot = await make_bot(storage_secret=None)
     ada = telegram.user("Ada")
     await ada.send_text("/login")
     off = await ada.wait_for_message(containing="Signing in is turned off")
     assert "STORAGE_SECRET" in off.text
-    summary = await fill_in(ada, outcome=("✅ Charged successfully",), rating="4")
-    assert "no write access to Open Charge Map" in summary.text
-    assert "Check in on Open Charge Map ↗" in summary.url_buttons
-    assert ocm_server.requests_to("/v3/profile") == []
+    await ada.send_text(f"/checkin {CHARGER}")
+    first = await ada.wait_for_message()
+    assert "This bot cannot post check-ins to Open Charge Map." in first.text
+    assert f"You can check in at {CHARGER_NAME} on the Open Charge Map site" in first.text
+    assert "How did it go" not in first.text
+    assert first.url_buttons == {
+        "Check in on Open Charge Map ↗": f"https://openchargemap.org/site/poi/addcomment/{CHARGER}"
+    }
+    assert first.callback_buttons == {}  # no steps that could only end in "I cannot post it"
+    assert await bot.storage.get_draft(ada.id) is None
+    await ada.send_text("Great charger")  # not a comment: there is no check-in going on
+    await ada.wait_for_message(containing="I could not find “Great charger”")  # searched as a place
+    assert posts(ocm_server) == [] and ocm_server.requests_to("/v3/profile") == []
+
+
+async def test_a_driver_who_must_sign_in_to_post_is_told_on_the_first_screen(make_bot, telegram):
+    await make_bot()  # sign-in possible, no write key
+    ada = telegram.user("Ada")
+    panel = await open_checkin(ada)
+    assert "send /login" in panel.text
+    assert "✅ Charged successfully" in panel.labels
 
 
 async def test_login_with_a_wrong_password_is_refused_and_nothing_is_kept(make_bot, telegram, ocm_server):
@@ -498,6 +517,98 @@ async def test_ocm_refusal_gets_an_honest_message_and_is_not_marked_delivered(
     assert ocm_server.comments == []
 
 
+async def test_after_a_new_search_typed_text_is_a_place_again_not_the_waiting_comment(
+    make_bot, telegram, ocm_server, nominatim_server
+):
+    bot = await make_bot(write_key=ocm_server.add_write_key())
+    ada = telegram.user("Ada")
+    panel = await open_checkin(ada)
+    rating = await tap_and_wait_edit(ada, panel, "✅ Charged successfully")
+    comment_step = await tap_and_wait_edit(ada, rating, "4")
+    assert "Send a message" in comment_step.text
+
+    await ada.send_location(45.5122, -122.6587)  # the driver moves on: a new search
+    await ada.wait_for_message(containing="Chargers near")
+    # The waiting check-in no longer takes typed text, and its panel says so.
+    paused = await ada.wait_for_edit(comment_step, containing="✍️ Write a comment")
+    assert "Send a message" not in paused.text
+    await ada.send_text("Pioneer Courthouse Square, Portland")
+    await ada.wait_for_message(matching="Chargers near.*Pioneer Courthouse Square")
+    assert [r.params["q"] for r in nominatim_server.requests_to("/search")] == ["Pioneer Courthouse Square, Portland"]
+    assert (await bot.storage.get_draft(ada.id))["comment"] is None
+
+    # Back on the check-in's panel, a typed message is its comment again.
+    armed = await tap_and_wait_edit(ada, paused, "✍️ Write a comment")
+    assert "Send a message" in armed.text
+    await ada.send_text("Fast and free")
+    summary = await ada.wait_for_message(containing="Your check-in at")
+    assert "Comment: Fast and free" in summary.text
+
+
+async def test_an_operator_name_typed_in_the_settings_opened_meanwhile_goes_to_the_settings(
+    make_bot, telegram, ocm_server
+):
+    bot = await make_bot(write_key=ocm_server.add_write_key())
+    ada = telegram.user("Ada")
+    panel = await open_checkin(ada)
+    rating = await tap_and_wait_edit(ada, panel, "✅ Charged successfully")
+    await tap_and_wait_edit(ada, rating, "4")
+    await ada.send_text("/settings")
+    menu = await ada.wait_for_message(containing="Settings")
+    operators = await tap_and_wait_edit(ada, menu, "🏢 Operators")
+    prompt = await tap_and_wait_edit(ada, operators, "🔎 Add an operator")
+    await ada.send_text("aldi sud")
+    matches = await ada.wait_for_edit(prompt)
+    assert "ALDI SÜD" in matches.labels
+    assert (await bot.storage.get_draft(ada.id))["comment"] is None
+
+
+async def test_text_typed_long_after_the_comment_step_is_searched_after_a_note_that_the_checkin_ended(
+    make_bot, telegram, ocm_server
+):
+    bot = await make_bot(write_key=ocm_server.add_write_key())
+    ada = telegram.user("Ada")
+    panel = await open_checkin(ada)
+    rating = await tap_and_wait_edit(ada, panel, "✅ Charged successfully")
+    comment_step = await tap_and_wait_edit(ada, rating, "4")
+    # Left for 20 minutes across a restart (the 15-minute timeout job does not survive one).
+    draft = await bot.storage.get_draft(ada.id)
+    idle = datetime.fromisoformat(draft["updated_at"]) - timedelta(minutes=20)
+    await bot.storage.save_draft(ada.id, {**draft, "updated_at": idle.isoformat()})
+    await bot.restart()
+    await ada.send_text("Pioneer Courthouse Square, Portland")
+    await ada.wait_for_message(containing="put this check-in aside")
+    await ada.wait_for_message(matching="Chargers near.*Pioneer Courthouse Square")
+    assert ada.message(comment_step).buttons == []
+    assert await bot.storage.get_draft(ada.id) is None
+
+
+async def test_a_comment_typed_right_after_the_comment_step_is_still_the_comment(make_bot, telegram, ocm_server):
+    await make_bot(write_key=ocm_server.add_write_key())
+    ada = telegram.user("Ada")
+    await ada.send_location(45.5122, -122.6587)  # a search before the check-in does not pause it
+    await ada.wait_for_message(containing="Chargers near")
+    summary = await fill_in(ada, outcome=("✅ Charged successfully",), rating="5", comment="Pioneer Square")
+    assert "Comment: Pioneer Square" in summary.text
+
+
+async def test_a_tap_on_the_screen_shown_before_a_crash_that_saved_the_next_step_still_counts(
+    make_bot, telegram, ocm_server
+):
+    """Killed after saving the next step but before showing it: the driver taps the screen they see."""
+    bot = await make_bot(write_key=ocm_server.add_write_key())
+    ada = telegram.user("Ada")
+    panel = await open_checkin(ada)
+    rating = await tap_and_wait_edit(ada, panel, "✅ Charged successfully")
+    saved = await bot.storage.get_draft(ada.id)
+    await bot.storage.save_draft(ada.id, {**saved, "step": "comment", "rating": 2})  # what a tap on 2 saves
+    await bot.restart()
+    comment_step = await tap_and_wait_edit(ada, rating, "4")
+    assert "Anything to add" in comment_step.text
+    summary = await tap_and_wait_edit(ada, comment_step, "Skip")
+    assert "Rating: ★★★★☆ (4/5)" in summary.text
+
+
 async def test_a_restart_mid_conversation_resumes_at_the_same_step(make_bot, telegram, ocm_server):
     bot = await make_bot(write_key=ocm_server.add_write_key())
     ada = telegram.user("Ada")
@@ -518,6 +629,5 @@ async def test_a_restart_mid_conversation_resumes_at_the_same_step(make_bot, tel
             "CheckinStatusTypeID": 10,
             "Rating": 4,
             "Comment": "Fast and free",
-            "UserName": "Ada",
         }
     ]

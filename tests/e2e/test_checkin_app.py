@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
-from ocm_bot.app import PERSISTENCE_INTERVAL_SECONDS
 from ocm_bot.settings import Secret
-from tests.e2e.test_checkin import CHARGER, fill_in, posts, tap, tap_and_wait_edit
+from tests.e2e.test_checkin import CHARGER, fill_in, posts, tap
 
 LEEDS_ROAD = 142462  # "Harmons City Creek": a charger of its own (see tests/e2e/test_checkin.py)
+KILLED_AT_EACH_STEP = 13362  # "255 South West Temple": another Salt Lake City sample of its own
 
 
 async def test_checkin_through_the_real_application_is_answered_by_the_checkin_only(start_bot, telegram, ocm_server):
@@ -21,28 +19,6 @@ async def test_checkin_through_the_real_application_is_answered_by_the_checkin_o
     # No catch-all spoke up as well: every tap answered once, silently, and no "unknown command".
     assert [call.get("text") for call in telegram.server.calls("answerCallbackQuery")] == [None] * 4
     assert [m.text for m in ada.messages] == [ada.message(summary).text]
-
-
-async def test_ocm_bot_run_killed_mid_conversation_resumes_in_the_next_process(
-    bot_settings, bot_process, telegram, ocm_server
-):
-    settings = {"OCM_WRITE_KEY": ocm_server.add_write_key()}
-    first = bot_process(bot_settings, **settings)
-    ada = telegram.user("Ada")
-    await ada.send_text(f"/checkin {LEEDS_ROAD}")
-    panel = await ada.wait_for_message(containing="How did it go", timeout=30)
-    rating = await tap_and_wait_edit(ada, panel, "✅ Charged successfully")
-    await tap_and_wait_edit(ada, rating, "4")
-    await asyncio.sleep(PERSISTENCE_INTERVAL_SECONDS + 0.5)  # states are written every interval
-    first.kill()
-
-    bot_process(bot_settings, **settings)
-    await ada.send_text("Quick and easy")
-    summary = await ada.wait_for_message(containing="Your check-in at", timeout=30)
-    await tap(ada, summary, "Submit")
-    await ada.wait_for_edit(summary, containing="Thanks!", timeout=10)
-    [body] = posts(ocm_server)
-    assert body["ChargePointID"] == LEEDS_ROAD and body["Rating"] == 4 and body["Comment"] == "Quick and easy"
 
 
 async def test_the_password_never_reaches_the_log_of_ocm_bot_run(bot_settings, bot_process, telegram, ocm_server):
@@ -76,3 +52,42 @@ async def test_a_second_tap_on_submit_is_told_the_checkin_is_already_sent(start_
     )
     await ada.wait_for_edit(summary, containing="Thanks!")
     assert len(posts(ocm_server)) == 1
+
+
+async def test_ocm_bot_run_killed_the_moment_each_screen_arrives_continues_the_checkin(
+    bot_settings, bot_process, telegram, ocm_server, nominatim_server
+):
+    """kill -9 right after every step's screen (well within the persistence interval), then restart."""
+    settings = {"OCM_WRITE_KEY": ocm_server.add_write_key()}
+    process = bot_process(bot_settings, **settings)
+    ada = telegram.user("Ada")
+
+    def restart() -> None:
+        nonlocal process
+        process.kill()
+        process = bot_process(bot_settings, **settings)
+
+    async def tap_expecting_a_step(message, label):
+        pressed = await ada.press(message, label)
+        answer = await pressed.answered(timeout=30)
+        assert answer.text is None, f"the tap on {label!r} after a restart was answered {answer.text!r}"
+        return await ada.wait_for_edit(message)
+
+    await ada.send_text(f"/checkin {KILLED_AT_EACH_STEP}")
+    panel = await ada.wait_for_message(containing="How did it go", timeout=30)
+    restart()
+    rating = await tap_expecting_a_step(panel, "✅ Charged successfully")
+    assert "Rate" in rating.text
+    restart()
+    comment_step = await tap_expecting_a_step(rating, "4")
+    assert "Anything to add" in comment_step.text
+    restart()
+    await ada.send_text("Quick and easy")
+    summary = await ada.wait_for_message(containing="Your check-in at", timeout=30)
+    assert "Comment: Quick and easy" in summary.text
+    restart()
+    await tap(ada, summary, "Submit")
+    await ada.wait_for_edit(summary, containing="Thanks!", timeout=30)
+    [body] = posts(ocm_server)
+    assert body["ChargePointID"] == KILLED_AT_EACH_STEP and body["Rating"] == 4 and body["Comment"] == "Quick and easy"
+    assert nominatim_server.requests == []  # the comment was never searched as a place

@@ -105,7 +105,7 @@ def test_a_driver_finds_turns_a_page_and_drops_a_filter_offline(demo: pexpect.sp
     assert demo.exitstatus == 0
 
 
-def test_a_driver_checks_in_up_to_the_summary_offline(demo: pexpect.spawn) -> None:
+def test_a_driver_checks_in_from_start_to_delivered_offline(demo: pexpect.spawn) -> None:
     demo.expect_exact(PROMPT)
     results = say(demo, MILE_END)
     details = say(demo, button(results, "ℹ️ 1"))
@@ -120,6 +120,12 @@ def test_a_driver_checks_in_up_to_the_summary_offline(demo: pexpect.spawn) -> No
     assert "Your check-in at" in summary
     assert "★★★★☆" in summary
     assert "Charged successfully" in summary
+    assert "cannot post" not in summary and "/login" not in summary
+
+    # The demo's bundled OCM takes the check-in, and the driver sees it delivered.
+    demo.sendline(button(summary, "Submit"))
+    demo.expect_exact("Thanks! Your check-in at")
+    demo.expect_exact(PROMPT)
 
     demo.sendline("/quit")
     demo.expect(pexpect.EOF)

@@ -242,6 +242,18 @@ class StorageContract:
         assert await storage.get_draft(1) is None
         assert not await storage.delete_draft(1)
 
+    async def test_every_draft_is_listed_for_a_restart(self, storage: Storage) -> None:
+        assert await storage.list_drafts() == []
+        await storage.save_draft(1, {"charger_id": 5, "step": "outcome"})
+        await storage.save_draft(2, {"charger_id": 6, "step": "comment"})
+        await storage.save_draft(1, {"charger_id": 5, "step": "rating"})
+        assert sorted(await storage.list_drafts()) == [
+            (1, {"charger_id": 5, "step": "rating"}),
+            (2, {"charger_id": 6, "step": "comment"}),
+        ]
+        await storage.delete_draft(2)
+        assert await storage.list_drafts() == [(1, {"charger_id": 5, "step": "rating"})]
+
     # --- outbox -------------------------------------------------------------------------------
     async def test_an_idempotency_key_is_queued_once(self, storage: Storage) -> None:
         assert await storage.enqueue_outbox("k1", 1, 1, {"rating": 5}, charger_id=9, now=T0)

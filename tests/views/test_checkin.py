@@ -77,17 +77,26 @@ def test_comment_screen_offers_fault_report_only_for_a_failed_outcome():
     assert not any("Fault" in label for label in labels(charged))
 
 
+def test_a_paused_comment_step_says_typed_text_is_a_place_and_offers_to_write_a_comment():
+    d = CheckinDraft.start(charger_id=1234, charger_name=NASTY_NAME, chat_id=7)
+    paused = d.with_outcome(find_outcome(OUTCOMES, 10)).with_rating(4).pause()
+    screen = views.comment_screen(T, CODEC, paused)
+    assert "what you type is searched as a place" in screen.text and "Send a message" not in screen.text
+    assert labels(screen)[0] == "✍️ Write a comment" and actions(screen)[0] == (views.WRITE_COMMENT, ())
+    assert "Send a message" in views.comment_screen(T, CODEC, paused.resume()).text
+
+
 @pytest.mark.parametrize(
     ("submitter", "expected"),
     [
-        (Submitter.USER, "It will be posted with your Open Charge Map account."),
-        (Submitter.APP, "It will be posted by this bot under your Telegram name."),
+        (Submitter.USER, "It will appear on Open Charge Map under your own account."),
+        (Submitter.APP, "It will appear on Open Charge Map under this bot's account, not under your name."),
     ],
 )
 def test_summary_with_credentials_has_submit_back_cancel(submitter, expected):
     d = draft()
     screen = views.summary_screen(T, CODEC, d, OUTCOMES, submitter, sign_in_available=True)
-    assert expected in screen.text
+    assert expected in screen.text and "Telegram name" not in screen.text
     assert "Rating: ★★★★☆ (4/5)" in screen.text
     assert "Comment: <i>It &lt;works&gt; &amp; more</i>" in screen.text
     assert "Posted as a fault report." in screen.text
