@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ocm_bot import __version__
 from ocm_bot.settings import Settings, SettingsError
@@ -118,15 +120,24 @@ def _webhook(settings: Settings, args: argparse.Namespace) -> int:
     from ocm_bot.app import build_application
 
     application = build_application(settings)
-    url_path = settings.webhook_url.rstrip("/").rsplit("/", 1)[-1] if settings.webhook_url else ""
     application.run_webhook(
         listen=settings.webhook_listen,
         port=settings.port,
-        url_path=url_path,
+        url_path=webhook_path(settings.webhook_url or ""),
         webhook_url=settings.webhook_url,
         secret_token=settings.webhook_secret.get() if settings.webhook_secret else None,
     )
     return 0
+
+
+def webhook_path(webhook_url: str) -> str:
+    """The path the webhook listens on: WEBHOOK_URL's whole path, "/" when it has none.
+
+    A reverse proxy forwards https://host/telegram/hook to http://WEBHOOK_LISTEN:PORT/telegram/hook,
+    so the bot must answer there (the query string, if any, is not part of the path). The path is a
+    pattern for python-telegram-bot's web server, so it is escaped.
+    """
+    return re.escape(urlsplit(webhook_url).path or "/")
 
 
 def _check(settings: Settings, args: argparse.Namespace) -> int:
