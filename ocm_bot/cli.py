@@ -44,26 +44,81 @@ def main(argv: list[str] | None = None) -> int:
     return args.handler(settings, args)
 
 
+# What each command reads (README's Configuration section says what each variable means).
+_BOT_VARIABLES = """\
+needs:
+  TELEGRAM_BOT_TOKEN            the bot's token from @BotFather
+  OCM_API_KEY                   your Open Charge Map API key (or OCM_DATA_FILE, a local copy of the data)
+optional:
+  TELEGRAM_API_URL, OCM_API_URL, NOMINATIM_URL    the services' addresses
+  OCM_WRITE_KEY, OCM_DATA_FILE, DATABASE_URL, DATA_DIR, STORAGE_SECRET, DEFAULT_LANGUAGE, BOT_CONTACT,
+  CHECKIN_MIN_INTERVAL_MINUTES, OCM_REQUESTS_PER_MINUTE, OUTBOX_POLL_SECONDS, OUTBOX_LEASE_SECONDS,
+  LOG_LEVEL"""
+
+_READS = "Variables come from the environment, or else from the --env-file (default: .env in this folder).\n\n"
+
+_COMMANDS = {
+    "run": (
+        "run the bot with long polling (the offline demo when no token is set)",
+        "Run the bot with long polling: it asks Telegram for new messages, so it needs no public URL.\n"
+        "Run one instance per bot token. Without TELEGRAM_BOT_TOKEN it starts the offline demo instead.",
+        f"{_READS}{_BOT_VARIABLES}",
+    ),
+    "webhook": (
+        "run the bot behind a webhook (WEBHOOK_URL, PORT)",
+        "Run the bot behind a webhook: Telegram posts each update to WEBHOOK_URL, which your HTTPS\n"
+        "proxy forwards to WEBHOOK_LISTEN:PORT on the same path (WEBHOOK_URL's whole path, / when it\n"
+        "has none). Any number of instances can share one PostgreSQL DATABASE_URL.",
+        f"{_READS}"
+        "needs:\n"
+        "  WEBHOOK_URL                   the public https:// URL Telegram posts to\n"
+        "optional:\n"
+        "  WEBHOOK_SECRET                checked against Telegram's X-Telegram-Bot-Api-Secret-Token header\n"
+        "  WEBHOOK_LISTEN                the address to listen on (default 0.0.0.0)\n"
+        "  PORT                          the port to listen on (default 8443)\n"
+        f"and what `ocm-bot run` reads:\n{_BOT_VARIABLES}",
+    ),
+    "check": (
+        "validate the configuration and check that Telegram, OCM and Nominatim answer",
+        "Validate the configuration, show every setting under its variable's name (secrets hidden) and\n"
+        "check that Telegram accepts the token, Open Charge Map the API key and that Nominatim answers.\n"
+        "Exits with 1 when a service fails, 2 when the configuration is invalid.",
+        f"{_READS}It reads what `ocm-bot webhook` reads (WEBHOOK_URL, WEBHOOK_SECRET, WEBHOOK_LISTEN, PORT)\n"
+        f"and what `ocm-bot run` reads:\n{_BOT_VARIABLES}",
+    ),
+    "demo": (
+        "chat with the bot in this terminal, on bundled offline data",
+        "Chat with the real bot in this terminal, on Open Charge Map data bundled with it: no token, no\n"
+        "key, no network. Type /start, a place name such as Portland, or a button's number.",
+        "reads:\n"
+        "  LC_ALL, LC_MESSAGES, LANG     the language it answers in (as your terminal's)\n"
+        "  NO_COLOR, TERM                NO_COLOR or TERM=dumb turn colours off",
+    ),
+}
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ocm-bot",
         description="A Telegram bot that finds EV chargers with Open Charge Map.",
+        epilog="`ocm-bot COMMAND --help` says what a command does and which variables it reads.",
     )
     parser.add_argument("--version", action="version", version=f"ocm-bot {__version__}")
     parser.add_argument("--env-file", default=".env", help="a .env file to read settings from (default: .env)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    run = commands.add_parser("run", help="run the bot with long polling (the offline demo when no token is set)")
-    run.set_defaults(handler=_run)
-    webhook = commands.add_parser("webhook", help="run the bot behind a webhook (WEBHOOK_URL, PORT)")
-    webhook.set_defaults(handler=_webhook)
-    check = commands.add_parser(
-        "check", help="validate the configuration and check that Telegram, OCM and Nominatim answer"
-    )
-    check.set_defaults(handler=_check)
-    demo = commands.add_parser("demo", help="chat with the bot in this terminal, on bundled offline data")
-    demo.add_argument("--no-color", action="store_true", help="plain text, no colours")
-    demo.set_defaults(handler=_demo, no_color=False)
+    handlers = {"run": _run, "webhook": _webhook, "check": _check, "demo": _demo}
+    for name, (summary, description, variables) in _COMMANDS.items():
+        command = commands.add_parser(
+            name,
+            help=summary,
+            description=description,
+            epilog=variables,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        command.set_defaults(handler=handlers[name])
+        if name == "demo":
+            command.add_argument("--no-color", action="store_true", help="plain text, no colours")
+            command.set_defaults(no_color=False)
     return parser
 
 
