@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import re
 import sys
-from collections.abc import Mapping
+import warnings
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from ocm_bot import __version__
 from ocm_bot.settings import Settings, SettingsError
+
+log = logging.getLogger(__name__)
 
 NO_TOKEN_HELP = """\
 No TELEGRAM_BOT_TOKEN is set, so the bot cannot connect to Telegram.
@@ -41,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     from ocm_bot.logging_setup import configure_logging
 
     configure_logging(settings.log_level, _secret_values(settings))
+    # A hint for developers about a deliberate choice of the check-in conversation, not for operators.
+    warnings.filterwarnings("ignore", message="If 'per_message=False'")
     return args.handler(settings, args)
 
 
@@ -131,7 +137,14 @@ def _secret_values(settings: Settings) -> list[str]:
         settings.storage_secret,
         settings.webhook_secret,
     ]
-    return [secret.get() for secret in secrets if secret is not None]
+    values = [secret.get() for secret in secrets if secret is not None]
+    if settings.database_url is not None:
+        # A driver's error message may quote the password alone.
+        password = urlsplit(settings.database_url.get()).password
+        if password:
+            values.append(unquote(password))
+            values.append(password)
+    return values
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
@@ -144,8 +157,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     from ocm_bot.app import build_application
 
     application = build_application(settings)
-    application.run_polling(allowed_updates=None, drop_pending_updates=False)
-    return 0
+    return _serve(settings, lambda: application.run_polling(allowed_updates=None, drop_pending_updates=False))
 
 
 def _can_search(settings: Settings) -> bool:
@@ -175,14 +187,121 @@ def _webhook(settings: Settings, args: argparse.Namespace) -> int:
     from ocm_bot.app import build_application
 
     application = build_application(settings)
-    application.run_webhook(
-        listen=settings.webhook_listen,
-        port=settings.port,
-        url_path=webhook_path(settings.webhook_url or ""),
-        webhook_url=settings.webhook_url,
-        secret_token=settings.webhook_secret.get() if settings.webhook_secret else None,
+    return _serve(
+        settings,
+        lambda: application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.port,
+            url_path=webhook_path(settings.webhook_url or ""),
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret.get() if settings.webhook_secret else None,
+        ),
     )
+
+
+def _serve(settings: Settings, run: Callable[[], None]) -> int:
+    """Run the bot; a start that fails ends with one line for the operator and exit status 1.
+
+    The line says what is wrong and what to do, never a secret; python-telegram-bot's own report
+    of the same failure (a traceback, which names the token) is held back. The traceback is
+    logged at DEBUG level, secrets masked.
+    """
+    noise = _BootstrapNoise()
+    logging.getLogger("telegram.ext").addFilter(noise)
+    try:
+        run()
+    except Exception as error:
+        log.debug("the start failed", exc_info=error)
+        print(f"ocm-bot cannot start: {_masked(settings, start_failure(error, settings))}", file=sys.stderr)
+        return 1
+    finally:
+        logging.getLogger("telegram.ext").removeFilter(noise)
     return 0
+
+
+class _BootstrapNoise(logging.Filter):
+    """python-telegram-bot logs a failed start with its traceback before raising it: we report it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Network Retry Loop (Bootstrap")
+
+
+def start_failure(error: BaseException, settings: Settings) -> str:
+    """What went wrong at start and what to do about it, in one line (secrets left out)."""
+    from telegram.error import InvalidToken, NetworkError, TelegramError
+
+    from ocm_bot.app import StartupError
+    from ocm_bot.storage import StorageError, StorageUnavailable
+
+    if isinstance(error, InvalidToken):
+        return (
+            "Telegram refused TELEGRAM_BOT_TOKEN (401 Unauthorized). Copy the token again from @BotFather"
+            " (/mybots > your bot > API Token) and set TELEGRAM_BOT_TOKEN"
+        )
+    if isinstance(error, NetworkError):
+        return (
+            f"Telegram did not answer at {settings.telegram_api_url} ({_first_line(error.message)}). Check this"
+            " machine's network connection (and TELEGRAM_API_URL if you set it), then start again"
+        )
+    if isinstance(error, TelegramError):
+        return (
+            f"Telegram refused to start the bot: {_first_line(error.message)}. Check TELEGRAM_BOT_TOKEN"
+            " and WEBHOOK_URL, then start again"
+        )
+    if isinstance(error, StartupError):
+        return str(error)
+    if isinstance(error, StorageUnavailable):
+        return (
+            f"the database {_database_name(settings)} cannot be reached ({_database_reason(error)}). Check that"
+            " it is running and that DATABASE_URL (or DATA_DIR) is right, then start again"
+        )
+    if isinstance(error, StorageError):
+        return f"the database {_database_name(settings)} cannot be used: {_first_line(str(error))}"
+    if isinstance(error, OSError) and error.filename:
+        return (
+            f"{error.strerror or 'cannot use'} {error.filename}. Make sure this user may write there (DATA_DIR,"
+            " DATABASE_URL), then start again"
+        )
+    if isinstance(error, OSError):
+        return (
+            f"cannot listen on {settings.webhook_listen}:{settings.port} for the webhook"
+            f" ({_first_line(error.strerror or str(error))}). Set PORT (or WEBHOOK_LISTEN) to a free port"
+            " on this machine, then start again"
+        )
+    return (
+        f"an unexpected {type(error).__name__}: {_first_line(str(error))}. Run again with LOG_LEVEL=DEBUG"
+        " for the details"
+    )
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0].strip() if text.strip() else "no details"
+
+
+def _database_name(settings: Settings) -> str:
+    """The database as an operator would name it: scheme, host and port, or the SQLite file; no password."""
+    from ocm_bot.storage import SQLITE_FILE_NAME
+
+    if settings.database_url is None:
+        return f"file {settings.data_dir / SQLITE_FILE_NAME}"
+    parts = urlsplit(settings.database_url.get())
+    if parts.scheme.startswith("sqlite"):
+        return f"file {parts.path.removeprefix('/')}"
+    host = parts.hostname or "localhost"
+    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
+
+
+def _database_reason(error: BaseException) -> str:
+    cause = error.__cause__ or error
+    text = _first_line(str(cause))
+    # psycopg: 'connection failed: connection to server at "127.0.0.1", port 5432 failed: Connection refused'
+    return text.rsplit("failed: ", 1)[-1] if "failed: " in text else text
+
+
+def _masked(settings: Settings, line: str) -> str:
+    from ocm_bot.logging_setup import SecretMaskingFilter
+
+    return SecretMaskingFilter(_secret_values(settings)).mask(line)
 
 
 def webhook_path(webhook_url: str) -> str:

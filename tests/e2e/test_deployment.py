@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+import socket
 import subprocess
 from urllib.parse import urlsplit
 
@@ -10,6 +12,7 @@ import httpx
 import pytest
 
 from ocm_bot.settings import Secret
+from tests.e2e.fixtures import environment_for
 from tests.e2e.test_processes import free_port
 from tests.e2e.test_settings import tap
 
@@ -71,3 +74,72 @@ async def test_the_webhook_listens_on_the_whole_path_of_webhook_url(
     assert forged.status_code == 403  # no secret header: not from Telegram
     assert process.terminate() == 0
     assert "Traceback" not in process.log
+
+
+def closed_port() -> int:
+    """A port nothing listens on (bound for a moment, then released)."""
+    return free_port()
+
+
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING) ")
+DATABASE_PASSWORD = "Pg-Secret-Pass-42"
+REJECTED_TOKEN = "987654:REJECTED-token-Abc123xyz"
+
+
+def start_up_case(case: str, env: dict[str, str], folder) -> dict[str, str]:
+    """The environment of one broken deployment."""
+    if case == "telegram-refuses-the-token":
+        return env | {"TELEGRAM_BOT_TOKEN": REJECTED_TOKEN}
+    if case == "no-network":
+        nowhere = f"http://127.0.0.1:{closed_port()}"
+        return env | {"TELEGRAM_API_URL": nowhere, "OCM_API_URL": f"{nowhere}/v3", "NOMINATIM_URL": nowhere}
+    if case == "postgresql-down":
+        return env | {"DATABASE_URL": f"postgresql://ocm:{DATABASE_PASSWORD}@127.0.0.1:{closed_port()}/ocm"}
+    if case == "webhook-port-in-use":
+        return env | {"WEBHOOK_URL": "https://example.test/hook", "WEBHOOK_LISTEN": "127.0.0.1"}
+    if case == "unreadable-ocm-data-file":
+        data_file = folder / "ocm-dump.json"
+        data_file.write_bytes(b"\x00\x9f garbage, not Open Charge Map data \xff")
+        return env | {"OCM_DATA_FILE": str(data_file)}
+    raise AssertionError(case)
+
+
+@pytest.mark.parametrize(
+    ("case", "command", "names"),
+    [
+        ("telegram-refuses-the-token", "run", ["TELEGRAM_BOT_TOKEN", "@BotFather"]),
+        ("no-network", "run", ["Telegram", "TELEGRAM_API_URL"]),
+        ("postgresql-down", "run", ["DATABASE_URL", "postgresql://127.0.0.1:"]),
+        ("unreadable-ocm-data-file", "run", ["OCM_DATA_FILE", "ocm-dump.json"]),
+        ("webhook-port-in-use", "webhook", ["PORT", "127.0.0.1:"]),
+    ],
+)
+def test_a_failed_start_is_one_line_that_says_what_to_do_and_shows_no_secret(
+    case, command, names, run_installed, bot_settings, outside_checkout
+):
+    settings = dataclasses.replace(
+        bot_settings, ocm_write_key=Secret("write-key-0123456789"), webhook_secret=Secret("hook-secret_1")
+    )
+    env = start_up_case(case, environment_for(settings), outside_checkout)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env["PORT"] = str(taken.getsockname()[1])  # the webhook's port is taken (only `webhook` listens)
+        finished = run_installed(command, env=env, timeout=30)
+    assert finished.returncode == 1, finished.output
+    assert finished.seconds < 15
+    said = [line for line in finished.output.splitlines() if line.strip() and not LOG_LINE.match(line)]
+    assert len(said) == 1, finished.output  # one line for the operator: no traceback, no second report
+    [line] = said
+    assert line.startswith("ocm-bot cannot start: ")
+    for name in names:
+        assert name in line
+    secrets = [
+        env["TELEGRAM_BOT_TOKEN"],
+        env["OCM_API_KEY"],
+        env["OCM_WRITE_KEY"],
+        env["STORAGE_SECRET"],
+        env["WEBHOOK_SECRET"],
+        DATABASE_PASSWORD,
+    ]
+    assert [secret for secret in secrets if secret in finished.output] == []
