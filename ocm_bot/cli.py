@@ -228,7 +228,7 @@ class _BootstrapNoise(logging.Filter):
 
 def start_failure(error: BaseException, settings: Settings) -> str:
     """What went wrong at start and what to do about it, in one line (secrets left out)."""
-    from telegram.error import InvalidToken, NetworkError, TelegramError
+    from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 
     from ocm_bot.app import StartupError
     from ocm_bot.storage import StorageError, StorageUnavailable
@@ -238,15 +238,15 @@ def start_failure(error: BaseException, settings: Settings) -> str:
             "Telegram refused TELEGRAM_BOT_TOKEN (401 Unauthorized). Copy the token again from @BotFather"
             " (/mybots > your bot > API Token) and set TELEGRAM_BOT_TOKEN"
         )
-    if isinstance(error, NetworkError):
+    if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
         return (
             f"Telegram did not answer at {settings.telegram_api_url} ({_first_line(error.message)}). Check this"
             " machine's network connection (and TELEGRAM_API_URL if you set it), then start again"
         )
     if isinstance(error, TelegramError):
         return (
-            f"Telegram refused to start the bot: {_first_line(error.message)}. Check TELEGRAM_BOT_TOKEN"
-            " and WEBHOOK_URL, then start again"
+            f"Telegram answered: {_first_line(error.message)}. Check WEBHOOK_URL (and TELEGRAM_BOT_TOKEN),"
+            " then start again"
         )
     if isinstance(error, StartupError):
         return str(error)
@@ -287,8 +287,11 @@ def _database_name(settings: Settings) -> str:
     parts = urlsplit(settings.database_url.get())
     if parts.scheme.startswith("sqlite"):
         return f"file {parts.path.removeprefix('/')}"
-    host = parts.hostname or "localhost"
-    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme}://{parts.hostname or 'localhost'}{port}{parts.path}"
 
 
 def _database_reason(error: BaseException) -> str:

@@ -89,7 +89,12 @@ def _build(root: Path) -> InstalledBot:
 def _run(command: list[str]) -> None:
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
     if result.returncode != 0:
-        pytest.fail(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}", pytrace=False)
+        pytest.fail(
+            f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}\n(the wheel is built offline with"
+            " the development environment's setuptools, which the test extras pin to >=70.1: run ./scripts/test"
+            " or pip install -e '.[test]')",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session")

@@ -95,6 +95,8 @@ def start_up_case(case: str, env: dict[str, str], folder) -> dict[str, str]:
         return env | {"TELEGRAM_API_URL": nowhere, "OCM_API_URL": f"{nowhere}/v3", "NOMINATIM_URL": nowhere}
     if case == "postgresql-down":
         return env | {"DATABASE_URL": f"postgresql://ocm:{DATABASE_PASSWORD}@127.0.0.1:{closed_port()}/ocm"}
+    if case == "telegram-refuses-the-webhook":
+        return env | {"WEBHOOK_URL": "https://nowhere.example.test/hook", "WEBHOOK_LISTEN": "127.0.0.1"}
     if case == "webhook-port-in-use":
         return env | {"WEBHOOK_URL": "https://example.test/hook", "WEBHOOK_LISTEN": "127.0.0.1"}
     if case == "unreadable-ocm-data-file":
@@ -112,11 +114,14 @@ def start_up_case(case: str, env: dict[str, str], folder) -> dict[str, str]:
         ("postgresql-down", "run", ["DATABASE_URL", "postgresql://127.0.0.1:"]),
         ("unreadable-ocm-data-file", "run", ["OCM_DATA_FILE", "ocm-dump.json"]),
         ("webhook-port-in-use", "webhook", ["PORT", "127.0.0.1:"]),
+        ("telegram-refuses-the-webhook", "webhook", ["failed to resolve host", "WEBHOOK_URL"]),
     ],
 )
 def test_a_failed_start_is_one_line_that_says_what_to_do_and_shows_no_secret(
-    case, command, names, run_installed, bot_settings, outside_checkout
+    case, command, names, run_installed, bot_settings, outside_checkout, telegram_server
 ):
+    if case == "telegram-refuses-the-webhook":
+        telegram_server.inject_error("setWebhook", 400, "bad webhook: Failed to resolve host: Name not known")
     settings = dataclasses.replace(
         bot_settings, ocm_write_key=Secret("write-key-0123456789"), webhook_secret=Secret("hook-secret_1")
     )
