@@ -103,7 +103,7 @@ def build_application(
             )
         )
         .post_init(_post_init(settings, services, storage))
-        .post_shutdown(_post_shutdown)
+        .post_shutdown(_post_shutdown(storage if services is None else None))
     )
     if isinstance(request, BaseRequest):
         builder = builder.request(request).get_updates_request(request)
@@ -154,10 +154,18 @@ def _post_init(settings: Settings, prepared: Services | None, storage: DeferredS
     return post_init
 
 
-async def _post_shutdown(application: BotApplication) -> None:
-    services: Services | None = getattr(application.bot_data, "services", None)
-    if services is not None:
-        await close_services(services)
+def _post_shutdown(storage: DeferredStorage | None):
+    async def post_shutdown(application: BotApplication) -> None:
+        services: Services | None = getattr(application.bot_data, "services", None)
+        if services is not None:
+            await close_services(services)
+        elif storage is not None:
+            # The start failed after the persistence opened the storage (python-telegram-bot
+            # still shuts down after a failed post_init): close it, or its thread keeps the
+            # process alive.
+            await storage.close()
+
+    return post_shutdown
 
 
 async def _as_awaitable(value: Any) -> Any:
@@ -172,12 +180,28 @@ async def open_storage_from(settings: Settings) -> Storage:
     )
 
 
+class StartupError(Exception):
+    """A service the bot needs cannot be opened; the message tells the operator what to do."""
+
+
 async def open_services(settings: Settings, *, storage: Storage | None = None) -> Services:
-    """Open storage, the OCM source and every feature's services from ``settings``."""
+    """Open storage, the OCM source and every feature's services from ``settings``.
+
+    When one of them fails, those already opened are closed again before the error propagates.
+    """
     services = Services(
         settings=settings,
         callbacks=CallbackCodec.for_token(settings.telegram_bot_token.get() if settings.telegram_bot_token else None),
     )
+    try:
+        await _open_services(settings, services, storage)
+    except BaseException:
+        await close_services(services)
+        raise
+    return services
+
+
+async def _open_services(settings: Settings, services: Services, storage: Storage | None) -> None:
     if storage is None:
         storage = await open_storage_from(settings)
         services.closers.append(storage.close)
@@ -194,14 +218,20 @@ async def open_services(settings: Settings, *, storage: Storage | None = None) -
     services.ocm_client = ocm_client
     services.chargers = ocm_client
     if settings.ocm_data_file is not None:
-        local = await LocalSource.open(settings.ocm_data_file)
+        try:
+            local = await LocalSource.open(settings.ocm_data_file)
+        except (OcmError, OSError, ValueError) as error:
+            reason = str(error) if str(settings.ocm_data_file) in str(error) else f"{settings.ocm_data_file}: {error}"
+            raise StartupError(
+                f"OCM_DATA_FILE cannot be read ({reason}). Point OCM_DATA_FILE at a readable OCM dump"
+                " (a JSON array, JSON lines or a folder of POI files), or unset it to use the OCM API"
+            ) from error
         services.closers.append(local.aclose)
         services.chargers = local
     for module in feature_modules():
         setup = getattr(module, "setup", None)
         if setup is not None:
             await setup(services)
-    return services
 
 
 async def _start_ocm_client(client: OcmClient) -> None:

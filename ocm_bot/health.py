@@ -49,7 +49,15 @@ async def _check_telegram(http: httpx.AsyncClient, settings: Settings) -> CheckR
 async def _check_ocm(http: httpx.AsyncClient, settings: Settings) -> CheckResult:
     if settings.ocm_data_file is not None:
         return CheckResult("OCM", True, f"local data file {settings.ocm_data_file}")
-    headers = {"X-API-Key": settings.ocm_api_key.get()} if settings.ocm_api_key else {}
+    if settings.ocm_api_key is None:
+        # `ocm-bot run` refuses to start without one: OCM answers 403 to every request.
+        return CheckResult(
+            "OCM",
+            False,
+            "OCM_API_KEY is not set: get a key at https://openchargemap.org/site/profile/applications"
+            " or point OCM_DATA_FILE at a local copy of the data",
+        )
+    headers = {"X-API-Key": settings.ocm_api_key.get()}
     params = {"maxresults": "1", "compact": "true", "verbose": "false"}
     try:
         response = await http.get(f"{settings.ocm_api_url}/poi", params=params, headers=headers)

@@ -69,7 +69,7 @@ class Settings:
     port: int = 8443
     log_level: str = "INFO"
     default_language: str = "en"
-    contact: str | None = None
+    contact: str | None = field(default=None, metadata={"env": "BOT_CONTACT"})
     checkin_min_interval_minutes: int = 10
     ocm_requests_per_minute: int = 60
     outbox_poll_seconds: int = 10
@@ -185,17 +185,24 @@ class Settings:
         return settings
 
     def masked(self) -> dict[str, str]:
-        """Every setting as text, secrets masked (for ``ocm-bot check`` and start-up logs)."""
+        """Every setting as text under its environment variable's name, secrets masked (for ``ocm-bot check``)."""
         shown: dict[str, str] = {}
         for item in fields(self):
             value = getattr(self, item.name)
+            name = environment_name(item.name)
             if isinstance(value, Secret):
-                shown[item.name.upper()] = "set (hidden)"
+                shown[name] = "set (hidden)"
             elif value is None:
-                shown[item.name.upper()] = "not set"
+                shown[name] = "not set"
             else:
-                shown[item.name.upper()] = str(value)
+                shown[name] = str(value)
         return shown
+
+
+def environment_name(setting: str) -> str:
+    """The environment variable an operator sets for a :class:`Settings` field ("contact" -> "BOT_CONTACT")."""
+    item = next(item for item in fields(Settings) if item.name == setting)
+    return item.metadata.get("env", setting.upper())
 
 
 def _is_loopback(url: str) -> bool:

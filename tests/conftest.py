@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fakes.geo_fixtures",
     "tests.storage.fixtures",
     "tests.e2e.fixtures",
+    "tests.e2e.installed",
 ]

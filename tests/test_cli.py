@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -71,3 +72,93 @@ def test_run_without_an_ocm_key_says_where_to_get_one(tmp_path):
     assert "OCM_API_KEY is not set" in result.stderr
     assert "openchargemap.org/site/profile/applications" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def configuration_shown(output: str) -> dict[str, str]:
+    """`ocm-bot check`'s Configuration section: {variable name: value shown}."""
+    section = output.split("Configuration:\n", 1)[1].split("\n\n", 1)[0]
+    return dict(line.strip().split(None, 1) for line in section.splitlines())  # type: ignore[misc]
+
+
+def readme_variables() -> list[str]:
+    section = (REPO_ROOT / "README.md").read_text().split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^\| `([A-Z_]+)` \|", section, flags=re.MULTILINE)
+
+
+def test_check_shows_every_setting_under_the_variable_an_operator_sets(
+    telegram_server, ocm_server, nominatim_server, tmp_path
+):
+    data_file = tmp_path / "ocm-dump.json"
+    data_file.write_text("[]")
+    settings = settings_for(telegram_server, ocm_server, nominatim_server, tmp_path / "data")
+    plain = {
+        "OCM_DATA_FILE": str(data_file),
+        "OSRM_URL": "https://router.example.test",
+        "WEBHOOK_URL": "https://example.test/telegram/hook",
+        "WEBHOOK_LISTEN": "127.0.0.2",
+        "PORT": "8444",
+        "LOG_LEVEL": "WARNING",
+        "DEFAULT_LANGUAGE": "de",
+        "BOT_CONTACT": "ev-help@example.test",
+        "CHECKIN_MIN_INTERVAL_MINUTES": "11",
+        "OCM_REQUESTS_PER_MINUTE": "61",
+        "OUTBOX_POLL_SECONDS": "12",
+        "OUTBOX_LEASE_SECONDS": "91",
+    }
+    hidden = {
+        "OCM_WRITE_KEY": "write-key-0123456789",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.sqlite3'}",
+        "WEBHOOK_SECRET": "hook-secret_1",
+    }
+    env = environment_for(settings) | plain | hidden
+    result = ocm_bot("check", env=env, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    shown = configuration_shown(result.stdout)
+    variables = set(env) - {"PATH", "HOME"}
+    assert set(shown) == variables, (
+        f"shown but not read: {set(shown) - variables}; read, not shown: {variables - set(shown)}"
+    )
+    secrets = {"TELEGRAM_BOT_TOKEN", "OCM_API_KEY", "STORAGE_SECRET", *hidden}
+    for name in variables - secrets:
+        assert shown[name] == env[name], name
+    for name in secrets:
+        assert shown[name] == "set (hidden)", name
+        assert env[name] not in result.stdout
+    # README's Configuration table documents exactly these variables.
+    assert sorted(readme_variables()) == sorted(shown)
+
+
+def test_check_fails_without_an_ocm_key_as_run_refuses_to_start(
+    telegram_server, ocm_server, nominatim_server, tmp_path
+):
+    settings = settings_for(telegram_server, ocm_server, nominatim_server, tmp_path / "data")
+    env = environment_for(settings)
+    del env["OCM_API_KEY"]
+    result = ocm_bot("check", env=env, tmp_path=tmp_path)
+    assert result.returncode == 1
+    [ocm_line] = [line for line in result.stdout.splitlines() if "] OCM" in line]
+    assert ocm_line.startswith("  [FAIL] OCM") and "OCM_API_KEY is not set" in ocm_line
+    assert "openchargemap.org/site/profile/applications" in ocm_line
+    assert "OCM_API_KEY" in configuration_shown(result.stdout)
+
+
+TERMINAL_VARIABLES = {"LC_ALL", "LC_MESSAGES", "LANG", "NO_COLOR", "TERM"}
+
+
+@pytest.mark.parametrize(
+    ("command", "does", "reads"),
+    [
+        ("run", "long polling", {"TELEGRAM_BOT_TOKEN", "OCM_API_KEY", "OCM_DATA_FILE", "DATABASE_URL", "BOT_CONTACT"}),
+        ("webhook", "webhook", {"WEBHOOK_URL", "WEBHOOK_SECRET", "WEBHOOK_LISTEN", "PORT", "TELEGRAM_BOT_TOKEN"}),
+        ("check", "Validate the configuration", {"TELEGRAM_BOT_TOKEN", "OCM_API_KEY", "WEBHOOK_URL", "NOMINATIM_URL"}),
+        ("demo", "bundled with it", {"LANG", "NO_COLOR"}),
+    ],
+)
+def test_each_command_help_says_what_it_does_and_which_variables_it_reads(command, does, reads, tmp_path):
+    result = ocm_bot(command, "--help", tmp_path=tmp_path)
+    assert result.returncode == 0
+    assert does in result.stdout.replace("\n", " ")
+    named = set(re.findall(r"\b[A-Z][A-Z_]{2,}\b", result.stdout))
+    assert reads <= named
+    # Every name is a variable the bot really reads.
+    assert named - {"API", "URL", "HTTPS"} <= set(readme_variables()) | TERMINAL_VARIABLES

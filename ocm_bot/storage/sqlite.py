@@ -10,7 +10,9 @@ power cut or an OS crash can undo the last transactions, never corrupt the file.
 from __future__ import annotations
 
 import asyncio
+import random
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -64,15 +66,21 @@ class SqliteStorage(SqlStorage):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         new_file = not self.path.exists()
         # isolation_level=None: we issue BEGIN ourselves, so that writes take the lock up front.
-        connection = await aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            connection = await aiosqlite.connect(self.path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StorageUnavailable(f"SQLite {self.path}: {exc}") from exc
         try:
             if new_file:
                 # Drivers' data is nobody else's business; SQLite gives -wal and -shm the same mode.
                 self.path.chmod(0o600)
             await connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
-            await connection.execute("PRAGMA journal_mode = WAL")
+            await self._switch_to_wal(connection)
             await connection.execute("PRAGMA synchronous = NORMAL")
             await connection.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as exc:
+            await connection.close()
+            raise StorageUnavailable(f"SQLite {self.path}: {exc}") from exc
         except BaseException:
             await connection.close()
             raise
@@ -83,6 +91,25 @@ class SqliteStorage(SqlStorage):
             await self.close()
             raise
         return self
+
+    async def _switch_to_wal(self, connection: aiosqlite.Connection) -> None:
+        """Put the file in WAL mode, waiting for other processes that open it at the same moment.
+
+        Switching a new file to WAL needs an exclusive lock, and SQLite answers "database is locked"
+        at once (without the busy handler, to avoid a deadlock) when another connection holds a
+        shared lock it got while opening the file too. Retrying with a little jitter until the
+        busy timeout lets every instance through; once one has switched, the mode is in the file.
+        """
+        deadline = time.monotonic() + self._busy_timeout_ms / 1000
+        while True:
+            try:
+                await connection.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                transient = "locked" in str(exc) or "busy" in str(exc)
+                if not transient or time.monotonic() >= deadline:
+                    raise
+            await asyncio.sleep(random.uniform(0.005, 0.05))
 
     @asynccontextmanager
     async def _transaction(self, *, write: bool = True) -> AsyncIterator[_SqliteTransaction]:

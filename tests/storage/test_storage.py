@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import psycopg
 import pytest
 
 from ocm_bot.storage import Storage, StorageUnavailable, open_storage
+from ocm_bot.storage.migrations import HEAD
 from tests.storage.contract import StorageContract
 from tests.storage.fixtures import PostgresCluster
 from tests.storage.persistence_contract import PersistenceContract
@@ -22,6 +24,21 @@ class TestSqliteStorage(StorageContract, PersistenceContract):
     @pytest.fixture
     def database_url(self, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'ocm-bot.sqlite3'}"
+
+    @pytest.mark.parametrize("round_", range(25))
+    async def test_eight_instances_opening_a_new_file_together_all_start(self, tmp_path: Path, round_: int) -> None:
+        # Switching a new file to WAL used to fail with "database is locked" in about 8 % of such starts.
+        url = f"sqlite:///{tmp_path / 'new.sqlite3'}"
+        opened = await asyncio.gather(
+            *(open_storage(url, data_dir=tmp_path, secret=None) for _ in range(8)), return_exceptions=True
+        )
+        storages = [storage for storage in opened if isinstance(storage, Storage)]
+        try:
+            assert [type(failure).__name__ + f": {failure}" for failure in opened if failure not in storages] == []
+            assert [await storage.schema_version() for storage in storages] == [HEAD] * 8
+        finally:
+            for storage in storages:
+                await storage.close()
 
 
 @pytest.mark.postgres

@@ -435,6 +435,10 @@ class FakeTelegramServer:
         self.commands: dict[str, list[dict]] = {}
         self.default_menu_button: dict = {"type": "commands"}
         self.webhook: Webhook | None = None
+        # Public webhook URL prefix -> where it really arrives, as a reverse proxy in front of a
+        # bot forwards it: {"https://example.test": "http://127.0.0.1:8443"} delivers an update for
+        # https://example.test/telegram/hook to http://127.0.0.1:8443/telegram/hook.
+        self.webhook_proxy: dict[str, str] = {}
         self.files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
         self._pending: list[dict] = []
         self._next_update_id = 1
@@ -978,7 +982,7 @@ class FakeTelegramServer:
                     headers["X-Telegram-Bot-Api-Secret-Token"] = hook.secret_token
                 status: int | str
                 try:
-                    response = await client.post(hook.url, content=json.dumps(update), headers=headers)
+                    response = await client.post(self._proxied(hook.url), content=json.dumps(update), headers=headers)
                     status = response.status_code
                     delivered = 200 <= status < 300
                     error = f"Wrong response from the webhook: {status} {response.reason_phrase}"
@@ -997,6 +1001,12 @@ class FakeTelegramServer:
                     self._answer_in_webhook_response(response)
                 else:
                     await asyncio.sleep(self.webhook_retry_delay)
+
+    def _proxied(self, url: str) -> str:
+        for public, local in self.webhook_proxy.items():
+            if url == public or url.startswith((f"{public}/", f"{public}?")):
+                return local + url[len(public) :]
+        return url
 
     def _answer_in_webhook_response(self, response: httpx.Response) -> None:
         """A bot may answer a webhook with a method call in the response body."""
