@@ -67,7 +67,11 @@ async def test_the_webhook_listens_on_the_whole_path_of_webhook_url(
     await ada.send_text("/start")
     welcome = await ada.wait_for_message(timeout=15)
     assert "Hi Ada!" in welcome.text
-    assert [status for _, status in telegram_server.webhook.deliveries] == [200]
+    # python-telegram-bot registers the webhook before its server listens, so a delivery in that
+    # moment fails to connect and Telegram retries it; what must never happen is an HTTP error (404).
+    statuses = [status for _, status in telegram_server.webhook.deliveries]
+    assert statuses[-1] == 200, statuses
+    assert all(status == 200 or isinstance(status, str) for status in statuses), statuses
     local_url = f"http://127.0.0.1:{port}{urlsplit(public_url).path or '/'}"
     async with httpx.AsyncClient() as client:
         forged = await client.post(local_url, json={"update_id": 999, "message": {}})
