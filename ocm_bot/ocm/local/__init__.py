@@ -96,7 +96,7 @@ REMOVED_STATUS_IDS = frozenset({200, 210})  # Removed (Decommissioned), Removed 
 PUBLISHED_SUBMISSION_IDS = frozenset({100, 200})  # Imported and Published, Submission Published
 REFERENCE_FILE_NAME = "referencedata.json"
 POI_FILE_SUFFIXES = (".json", ".jsonl", ".ndjson", ".geojson")
-BUNDLED_DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "ocm"
+BUNDLED_DATA_DIR = Path(__file__).resolve().parent.parent.parent / "data" / "ocm"
 
 _SEPARATORS = re.compile(r"[\s,]*")
 _READ_CHUNK = 1 << 20
