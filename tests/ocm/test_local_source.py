@@ -79,7 +79,7 @@ async def test_reads_the_ocm_export_layout_of_one_file_per_poi(tmp_path: Path) -
 async def test_reads_a_json_array_larger_than_one_read_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import ocm_bot.ocm.local as local
 
-    monkeypatch.setattr(local, "_READ_CHUNK", 4096)  # the array spans many chunks, items straddle them
+    monkeypatch.setattr(local, "READ_CHUNK", 4096)  # the array spans many chunks, items straddle them
     path = tmp_path / "poi.json"
     path.write_text(json.dumps(list(shared_pois()), indent=1, ensure_ascii=False), encoding="utf-8")
     source = LocalSource.load(path)
@@ -93,12 +93,12 @@ async def test_a_large_dump_read_by_several_processes_gives_the_same_index(
 ) -> None:
     import ocm_bot.ocm.local as local
 
-    monkeypatch.setattr(local, "_UNIT_BYTES", 50_000)  # many line ranges, lines cut at every boundary
+    monkeypatch.setattr(local, "UNIT_BYTES", 50_000)  # many line ranges, lines cut at every boundary
     path = tmp_path / "poi.jsonl"
     path.write_text("\n".join(json.dumps(poi) for poi in shared_pois()) + "\n", encoding="utf-8")
-    assert len(local._work_units([path])) > 5
-    alone = local._read_index(path, None, 0.1, workers=1)
-    together = local._read_index(path, None, 0.1, workers=2)
+    assert len(local.work_units([path])) > 5
+    alone = local.read_index(path, None, 0.1, workers=1)
+    together = local.read_index(path, None, 0.1, workers=2)
     assert sorted(e.id for e in together.entries) == sorted(e.id for e in alone.entries)
     assert len(together.entries) == len(shared_pois())
     source = LocalSource(together, reload_interval=None)
@@ -111,7 +111,7 @@ async def test_odd_lines_read_by_several_processes_are_read_and_reported_as_by_o
 ) -> None:
     import ocm_bot.ocm.local as local
 
-    monkeypatch.setattr(local, "_UNIT_BYTES", 50_000)
+    monkeypatch.setattr(local, "UNIT_BYTES", 50_000)
     pois = list(shared_pois())
     lines = [json.dumps(p).encode() for p in pois]
     lines[7] = json.dumps(_with_title(pois[7], "Café"), ensure_ascii=False).encode("latin-1")
@@ -119,8 +119,8 @@ async def test_odd_lines_read_by_several_processes_are_read_and_reported_as_by_o
     lines[broken] = b"not json"
     path = tmp_path / "poi.jsonl"
     path.write_bytes(b"\xef\xbb\xbf\n" + b"\n".join(lines) + b"\n")
-    alone = local._read_index(path, None, 0.1, workers=1)
-    together = local._read_index(path, None, 0.1, workers=2)
+    alone = local.read_index(path, None, 0.1, workers=1)
+    together = local.read_index(path, None, 0.1, workers=2)
     assert sorted(e.id for e in together.entries) == sorted(e.id for e in alone.entries)
     assert len(together.entries) == len(pois) - 1
     [cafe] = await LocalSource(together, reload_interval=None).get_chargers([pois[7]["ID"]])

@@ -99,7 +99,7 @@ POI_FILE_SUFFIXES = (".json", ".jsonl", ".ndjson", ".geojson")
 BUNDLED_DATA_DIR = Path(__file__).resolve().parent.parent.parent / "data" / "ocm"
 
 _SEPARATORS = re.compile(r"[\s,]*")
-_READ_CHUNK = 1 << 20
+READ_CHUNK = 1 << 20
 
 
 class LocalDataError(OcmError):
@@ -109,7 +109,7 @@ class LocalDataError(OcmError):
 # Index entries ----------------------------------------------------------------------------------
 
 
-class _Entry:
+class Entry:
     """One POI as the index sees it: the fields queries filter on, and the POI itself.
 
     The :class:`Charger` is parsed when a query returns it (and kept in a bounded cache) from
@@ -150,7 +150,7 @@ class _Entry:
     provider_id: int | None
     submission_id: int | None
     open_data: bool | None
-    modified: str | None  # a UTC time as a sortable string, see _time_key
+    modified: str | None  # a UTC time as a sortable string, see time_key
     created: str | None
     connections: tuple[tuple[int | None, int | None, float | None], ...]
     where: bytes | tuple[int, int, int]
@@ -216,11 +216,11 @@ def _reference_id(item: Mapping[str, Any], id_key: str, object_key: str) -> int 
     return value
 
 
-_Row = tuple[Any, ...]
-"""The index fields of one POI, as :func:`_index_row` reads them (plain values: cheap to pickle)."""
+Row = tuple[Any, ...]
+"""The index fields of one POI, as :func:`index_row` reads them (plain values: cheap to pickle)."""
 
 
-def _index_row(item: Any) -> _Row | None:
+def index_row(item: Any) -> Row | None:
     """Index fields of one POI, read the way :func:`ocm_bot.ocm.parse.parse_poi` reads them, or None.
 
     OCM's two spellings (PascalCase, camelCase) are read directly, which is several times faster
@@ -242,7 +242,7 @@ def _index_row(item: Any) -> _Row | None:
     poi_id = _as_int(poi.get(keys.ID))
     lat, lon = _as_float(info.get(keys.Latitude)), _as_float(info.get(keys.Longitude))
     if lat is None and keys is not _LOWER:  # odd casing inside: read it the slow, sure way
-        return _index_row(_lowered(item))
+        return index_row(_lowered(item))
     if poi_id is None or lat is None or lon is None:
         return None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
@@ -278,8 +278,8 @@ def _index_row(item: Any) -> _Row | None:
         _reference_id(poi, keys.DataProviderID, keys.DataProvider),
         _reference_id(poi, keys.SubmissionStatusTypeID, keys.SubmissionStatus),
         inline_open if isinstance(inline_open, bool) else None,
-        _time_key(poi.get(keys.DateLastStatusUpdate)),
-        _time_key(poi.get(keys.DateCreated)),
+        time_key(poi.get(keys.DateLastStatusUpdate)),
+        time_key(poi.get(keys.DateCreated)),
         plugs,
     )
 
@@ -288,8 +288,8 @@ Where = bytes | tuple[int, int, int]
 """Where a POI's JSON is: the text itself, or (file number, offset, length) in the dump."""
 
 
-def _entry_from_row(row: _Row, where: Where, reference: ReferenceData) -> _Entry:
-    entry = _Entry()
+def entry_from_row(row: Row, where: Where, reference: ReferenceData) -> Entry:
+    entry = Entry()
     (
         entry.id,
         entry.lat,
@@ -313,16 +313,16 @@ def _entry_from_row(row: _Row, where: Where, reference: ReferenceData) -> _Entry
     return entry
 
 
-def _entry_from(item: Any, where: Where | None, reference: ReferenceData) -> _Entry | None:
-    row = _index_row(item)
+def entry_from(item: Any, where: Where | None, reference: ReferenceData) -> Entry | None:
+    row = index_row(item)
     if row is None:
         return None
-    return _entry_from_row(
+    return entry_from_row(
         row, where if where is not None else json.dumps(item, separators=(",", ":")).encode(), reference
     )
 
 
-def _time_key(value: Any) -> str | None:
+def time_key(value: Any) -> str | None:
     """An OCM date as ``YYYY-MM-DDTHH:MM:SS[.ffffff]`` in UTC: strings in this form sort by time.
 
     OCM writes whole-second UTC times (``2023-05-27T05:42:00Z``); those are sliced, which is
@@ -332,10 +332,10 @@ def _time_key(value: Any) -> str | None:
     if type(value) is str and len(value) == 20 and value[19] == "Z" and value[10] == "T":
         return value[:19]
     parsed = _date(value)
-    return _datetime_key(parsed) if parsed is not None else None
+    return datetime_key(parsed) if parsed is not None else None
 
 
-def _datetime_key(moment: datetime) -> str:
+def datetime_key(moment: datetime) -> str:
     moment = moment.astimezone(UTC)
     text = moment.strftime("%Y-%m-%dT%H:%M:%S")
     return f"{text}.{moment.microsecond:06d}" if moment.microsecond else text
@@ -353,10 +353,10 @@ def _lowered(value: Any) -> Any:
 # Reading dumps ----------------------------------------------------------------------------------
 #
 # A dump is whatever an operator had at hand, so reading is lenient and says what it did: a file
-# or a line that cannot be read is skipped with a warning naming it (see _Problems), a byte-order
+# or a line that cannot be read is skipped with a warning naming it (see Problems), a byte-order
 # mark is ignored, bytes that are not UTF-8 are read as Latin-1, and a JSON object may be one POI,
 # a {"data": [...]} wrapper or a GeoJSON FeatureCollection whose properties are POIs. Only a dump
-# that yields no charger at all is an error (see _read_index).
+# that yields no charger at all is an error (see read_index).
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 _LATIN_1 = "ocm-bot-latin-1"
@@ -373,11 +373,11 @@ def _latin_1_fallback(error: UnicodeError) -> tuple[str, int]:
 codecs.register_error(_LATIN_1, _latin_1_fallback)
 
 
-def _open_binary(path: Path) -> IO[bytes]:
+def open_binary(path: Path) -> IO[bytes]:
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
 
-def _poi_files(directory: Path, ignored: list[Path] | None = None) -> list[Path]:
+def poi_files(directory: Path, ignored: list[Path] | None = None) -> list[Path]:
     files = []
     for path in directory.rglob("*"):
         name = path.name.lower().removesuffix(".gz")
@@ -400,7 +400,7 @@ Found = tuple[Any, PoiLocation | None, Origin | None]
 """One record a reader found: the JSON value, where its text is, and where to say it came from."""
 
 
-class _Problems:
+class Problems:
     """What reading a dump skipped or guessed: the first few named (file and line), the rest counted.
 
     A dump of OCM's whole world may hold thousands of odd records; the operator needs to know
@@ -430,7 +430,7 @@ class _Problems:
             log.warning("local OCM data: %d more problems like these", self.count - len(self.shown))
 
 
-def _label(origin: Origin) -> str:
+def label(origin: Origin) -> str:
     path, position = origin
     return f"{path} line {position}" if isinstance(position, int) else f"{path} {position}"
 
@@ -444,7 +444,7 @@ def _decoded(data: bytes) -> tuple[str, int | None]:
         return data.decode("utf-8", _LATIN_1), data.count(b"\n", 0, error.start) + 1
 
 
-def _json_line(line: bytes) -> tuple[Any, bytes | None]:
+def json_line(line: bytes) -> tuple[Any, bytes | None]:
     """The JSON value of one line, and its text again as UTF-8 when the line was not UTF-8 (else None)."""
     try:
         return json.loads(line), None  # json reads UTF-8 bytes with or without a byte-order mark
@@ -460,7 +460,7 @@ def _looks_like_json_lines(head: bytes) -> bool:
         if not line.lstrip().startswith(b"{"):
             return False
         try:
-            value = _json_line(line)[0]
+            value = json_line(line)[0]
         except ValueError:
             continue  # a broken first line: the second one decides
         return isinstance(value, dict) and not _is_container(value)
@@ -475,11 +475,11 @@ def _is_container(document: Mapping[str, Any]) -> bool:
     return isinstance(lowered.get("data"), list) and "addressinfo" not in lowered
 
 
-def _raw_pois(path: Path, problems: _Problems) -> Iterator[Found]:
+def _raw_pois(path: Path, problems: Problems) -> Iterator[Found]:
     """Every POI-like JSON value of a dump file: array items, lines, or what one JSON object holds."""
     compressed = path.suffix == ".gz"
-    with _open_binary(path) as stream:
-        head = stream.read(_READ_CHUNK)
+    with open_binary(path) as stream:
+        head = stream.read(READ_CHUNK)
         start = head.removeprefix(_UTF8_BOM).lstrip()[:1]
         if start == b"[":
             yield from _array_items(_Utf8Text(head, stream), path, problems)
@@ -496,7 +496,7 @@ def _raw_pois(path: Path, problems: _Problems) -> Iterator[Found]:
         raise LocalDataError(f"{path} is neither a JSON array, JSON lines nor a JSON object of POIs")
 
 
-def _json_document(data: bytes, path: Path, problems: _Problems, *, compressed: bool) -> Iterator[Found]:
+def _json_document(data: bytes, path: Path, problems: Problems, *, compressed: bool) -> Iterator[Found]:
     """One JSON object: a POI (OCM's export), a ``{"data": [...]}`` wrapper, or a GeoJSON FeatureCollection."""
     text, latin_1_line = _decoded(data)
     try:
@@ -600,7 +600,7 @@ class _Prepend(io.RawIOBase):
         return len(data)
 
 
-def _json_lines(stream: IO[bytes], path: Path, problems: _Problems, *, keep_text: bool) -> Iterator[Found]:
+def _json_lines(stream: IO[bytes], path: Path, problems: Problems, *, keep_text: bool) -> Iterator[Found]:
     bad = 0
     latin_1: list[int] = []
     name = str(path)
@@ -611,7 +611,7 @@ def _json_lines(stream: IO[bytes], path: Path, problems: _Problems, *, keep_text
         if not line:
             continue
         try:
-            item, recoded = _json_line(line)
+            item, recoded = json_line(line)
         except ValueError as error:
             bad += 1
             if bad <= 3:
@@ -629,14 +629,14 @@ def _json_lines(stream: IO[bytes], path: Path, problems: _Problems, *, keep_text
         problems.add(f"{path} line {lines}: not UTF-8; read as Latin-1{in_all}")
 
 
-def _array_items(text: _Utf8Text, path: Path, problems: _Problems) -> Iterator[Found]:
+def _array_items(text: _Utf8Text, path: Path, problems: Problems) -> Iterator[Found]:
     """Items of a JSON array, decoded one at a time so a large dump never sits in memory as dicts.
 
     An array cut short (a download that stopped) gives the items before the cut and a warning.
     """
     decoder = json.JSONDecoder()
     name = str(path)
-    first = text.read(_READ_CHUNK)
+    first = text.read(READ_CHUNK)
     buffer = first.lstrip()
     if not buffer.startswith("["):
         raise LocalDataError(f"{path} does not start with a JSON array")
@@ -648,7 +648,7 @@ def _array_items(text: _Utf8Text, path: Path, problems: _Problems) -> Iterator[F
             position = _SEPARATORS.match(buffer, position).end()
             if position >= len(buffer) and not at_end:
                 line, counted = line + buffer.count("\n", counted, position), 0
-                buffer, position = buffer[position:] + text.read(_READ_CHUNK), 0
+                buffer, position = buffer[position:] + text.read(READ_CHUNK), 0
                 at_end = position >= len(buffer)
                 continue
             if position >= len(buffer):
@@ -659,7 +659,7 @@ def _array_items(text: _Utf8Text, path: Path, problems: _Problems) -> Iterator[F
             try:
                 item, end = decoder.raw_decode(buffer, position)
             except json.JSONDecodeError as error:
-                more = "" if at_end else text.read(_READ_CHUNK)
+                more = "" if at_end else text.read(READ_CHUNK)
                 if not more:
                     raise LocalDataError(
                         f"{path} line {line + buffer.count(chr(10), counted, error.pos)}: the JSON array is cut "
@@ -669,7 +669,7 @@ def _array_items(text: _Utf8Text, path: Path, problems: _Problems) -> Iterator[F
                 buffer, position = buffer[position:] + more, 0
                 continue
             if end == len(buffer) and not at_end:  # a number may go on in the next chunk
-                more = text.read(_READ_CHUNK)
+                more = text.read(READ_CHUNK)
                 if more:
                     line, counted = line + buffer.count("\n", counted, position), 0
                     buffer, position = buffer[position:] + more, 0
@@ -678,7 +678,7 @@ def _array_items(text: _Utf8Text, path: Path, problems: _Problems) -> Iterator[F
             line, counted = line + buffer.count("\n", counted, position), position
             yield item, buffer[position:end].encode(), (name, line)
             position = end
-            if position > _READ_CHUNK:
+            if position > READ_CHUNK:
                 line, counted = line + buffer.count("\n", counted, position), 0
                 buffer, position = buffer[position:], 0
     finally:
@@ -700,7 +700,7 @@ def load_reference(path: Path | None) -> ReferenceData:
     """Reference data from ``path``, or the copy bundled with the bot."""
     path = path or BUNDLED_DATA_DIR / REFERENCE_FILE_NAME
     try:
-        with _open_binary(path) as stream:
+        with open_binary(path) as stream:
             payload = json.load(stream)
     except (OSError, ValueError) as error:
         raise LocalDataError(f"cannot read OCM reference data from {path}: {error}") from error
@@ -709,7 +709,7 @@ def load_reference(path: Path | None) -> ReferenceData:
     return ReferenceData.from_json(payload)
 
 
-def _signature(path: Path, reference_path: Path | None) -> tuple[Any, ...]:
+def dump_signature(path: Path, reference_path: Path | None) -> tuple[Any, ...]:
     """Changes whenever the dump or its reference data changes (for a directory, see below)."""
     parts: list[Any] = []
     for item in (path, reference_path):
@@ -737,14 +737,14 @@ def _directory_signature(directory: Path) -> tuple[Any, ...]:
         count += len(names)
     newest = 0
     if count <= SMALL_DIRECTORY_FILES:
-        newest = max((file.stat().st_mtime_ns for file in _poi_files(directory)), default=0)
+        newest = max((file.stat().st_mtime_ns for file in poi_files(directory)), default=0)
     return (tuple(sorted(folders)), count, newest)
 
 
 # The index ---------------------------------------------------------------------------------------
 
 
-class _DumpFiles:
+class DumpFiles:
     """The files an index points into, each held open so a replaced file still reads as it was indexed.
 
     One-POI files (OCM's export has hundreds of thousands) are not held open: they are read by
@@ -792,29 +792,29 @@ def _close_descriptors(descriptors: dict[int, int]) -> None:
 
 
 @dataclass
-class _Index:
+class Index:
     """An immutable snapshot of the data; a reload builds a new one and swaps it in."""
 
     reference: ReferenceData
-    entries: list[_Entry]
+    entries: list[Entry]
     cell_degrees: float
     signature: tuple[Any, ...] = ()
     skipped: int = 0
-    by_id: dict[int, _Entry] = field(default_factory=dict)
-    grid: dict[int, list[_Entry]] = field(default_factory=dict)
-    by_modified: list[_Entry] = field(default_factory=list)
+    by_id: dict[int, Entry] = field(default_factory=dict)
+    grid: dict[int, list[Entry]] = field(default_factory=dict)
+    by_modified: list[Entry] = field(default_factory=list)
     modified_keys: list[str] = field(default_factory=list)
-    by_country: dict[int | None, list[_Entry]] = field(default_factory=dict)
+    by_country: dict[int | None, list[Entry]] = field(default_factory=dict)
     rows: int = 0
     cols: int = 0
     cache_size: int = 20_000
     parsed: OrderedDict[int, Charger | None] = field(default_factory=OrderedDict)
-    dump: _DumpFiles | None = None
+    dump: DumpFiles | None = None
 
     def __post_init__(self) -> None:
         self.rows = math.ceil(180 / self.cell_degrees)
         self.cols = math.ceil(360 / self.cell_degrees)
-        by_id: dict[int, _Entry] = {}
+        by_id: dict[int, Entry] = {}
         for entry in self.entries:
             by_id[entry.id] = entry  # a later copy of a POI replaces an earlier one
         if len(by_id) != len(self.entries):
@@ -827,7 +827,7 @@ class _Index:
         self.by_modified = dated
         self.modified_keys = [e.modified for e in dated]
 
-    def json_of(self, entry: _Entry) -> bytes:
+    def json_of(self, entry: Entry) -> bytes:
         where = entry.where
         if type(where) is bytes:
             return where
@@ -847,7 +847,7 @@ class _Index:
         row, col = self.cell_row_col(lat, lon)
         return row * self.cols + col
 
-    def charger(self, entry: _Entry) -> Charger | None:
+    def charger(self, entry: Entry) -> Charger | None:
         """The entry's charger, parsed by the client's parser; the most recently used ones are kept."""
         parsed = self.parsed
         if entry.id in parsed:
@@ -868,7 +868,7 @@ class _Index:
         return charger
 
 
-def _frozen(index: _Index) -> _Index:
+def frozen(index: Index) -> Index:
     """Move the new index out of the cyclic GC's sight: it holds millions of objects and no cycles.
 
     Without this, every full collection walks the whole index (about a second for OCM's world),
@@ -885,21 +885,21 @@ def build_index(
     *,
     cell_degrees: float = 0.1,
     signature: tuple[Any, ...] = (),
-    problems: _Problems | None = None,
-) -> _Index:
-    problems = problems if problems is not None else _Problems()
-    dump = _DumpFiles()
-    entries: list[_Entry] = []
+    problems: Problems | None = None,
+) -> Index:
+    problems = problems if problems is not None else Problems()
+    dump = DumpFiles()
+    entries: list[Entry] = []
     skipped = 0
     collecting = gc.isenabled()
     gc.disable()  # millions of new objects, none of them garbage: cyclic GC passes would only slow this
     try:
         for item, found, origin in pois:
-            entry = _entry_from(item, dump.where(found) if found is not None else None, reference)
+            entry = entry_from(item, dump.where(found) if found is not None else None, reference)
             if entry is None:
                 skipped += 1
                 if origin is not None:
-                    problems.add(f"{_label(origin)}: not an OCM POI with an ID and usable coordinates; skipped")
+                    problems.add(f"{label(origin)}: not an OCM POI with an ID and usable coordinates; skipped")
             else:
                 entries.append(entry)
     finally:
@@ -907,10 +907,10 @@ def build_index(
             gc.enable()
     if skipped and not problems.count:
         log.warning("local OCM data: skipped %d POIs without an ID or usable coordinates", skipped)
-    return _frozen(_Index(reference, entries, cell_degrees, signature, skipped, dump=dump))
+    return frozen(Index(reference, entries, cell_degrees, signature, skipped, dump=dump))
 
 
-def _file_pois(file: Path, problems: _Problems) -> Iterator[Found]:
+def file_pois(file: Path, problems: Problems) -> Iterator[Found]:
     """The POIs of one dump file; a file that cannot be read (or not to its end) is a problem, not a failure."""
     read = 0
     try:
@@ -923,25 +923,25 @@ def _file_pois(file: Path, problems: _Problems) -> Iterator[Found]:
         problems.add(f"{file} cannot be read ({error}); {'the rest of the file' if read else 'the file'} is skipped")
 
 
-def _read_index(path: Path, reference_path: Path | None, cell_degrees: float, workers: int | None = None) -> _Index:
+def read_index(path: Path, reference_path: Path | None, cell_degrees: float, workers: int | None = None) -> Index:
     """Every readable POI of the dump at ``path``; raises :class:`LocalDataError` when there is none."""
     if not path.exists():
         raise LocalDataError(f"the OCM data file {path} does not exist")
-    signature = _signature(path, reference_path)
+    signature = dump_signature(path, reference_path)
     reference = load_reference(reference_path)
-    problems = _Problems()
+    problems = Problems()
     metadata: list[Path] = []
-    files = _poi_files(path, metadata) if path.is_dir() else [path]
+    files = poi_files(path, metadata) if path.is_dir() else [path]
     if metadata:
         more = f" and {len(metadata) - 1} more" if len(metadata) > 1 else ""
         problems.add(f"{metadata[0]}{more}: macOS metadata (._*), not POIs; skipped")
     try:
         size = sum(file.stat().st_size for file in files)
-        workers = workers if workers is not None else _default_workers(size)
+        workers = workers if workers is not None else default_workers(size)
         if workers > 1:
-            index = _read_in_parallel(files, reference, cell_degrees, signature, workers, problems)
+            index = read_in_parallel(files, reference, cell_degrees, signature, workers, problems)
         else:
-            pois = (item for file in files for item in _file_pois(file, problems))
+            pois = (item for file in files for item in file_pois(file, problems))
             index = build_index(pois, reference, cell_degrees=cell_degrees, signature=signature, problems=problems)
     except OSError as error:
         raise LocalDataError(f"cannot read the OCM data at {path}: {error}") from error
@@ -952,7 +952,7 @@ def _read_index(path: Path, reference_path: Path | None, cell_degrees: float, wo
     return index
 
 
-def _why_empty(path: Path, files: list[Path], problems: _Problems) -> str:
+def _why_empty(path: Path, files: list[Path], problems: Problems) -> str:
     if not files:
         suffixes = ", ".join(f"*{suffix}" for suffix in POI_FILE_SUFFIXES)
         return f"the folder holds no POI files ({suffixes}, optionally .gz)"
@@ -965,11 +965,11 @@ def _why_empty(path: Path, files: list[Path], problems: _Problems) -> str:
 # Reading large dumps on several cores --------------------------------------------------------------
 
 PARALLEL_MIN_BYTES = 64 << 20  # below this, starting worker processes costs more than it saves
-_UNIT_BYTES = 16 << 20
-_FILES_PER_UNIT = 2000
+UNIT_BYTES = 16 << 20
+FILES_PER_UNIT = 2000
 
 
-def _default_workers(total_bytes: int) -> int:
+def default_workers(total_bytes: int) -> int:
     if total_bytes < PARALLEL_MIN_BYTES:
         return 1
     try:
@@ -979,19 +979,19 @@ def _default_workers(total_bytes: int) -> int:
     return max(1, min(cpus, 8))
 
 
-def _work_units(files: list[Path]) -> list[tuple[tuple[str, int, int], ...]]:
+def work_units(files: list[Path]) -> list[tuple[tuple[str, int, int], ...]]:
     """Pieces of work of similar size: line ranges of big JSON-lines files, or groups of whole files."""
     units: list[tuple[tuple[str, int, int], ...]] = []
     small: list[tuple[str, int, int]] = []
     for file in files:
         size = file.stat().st_size
-        if size > _UNIT_BYTES and file.suffix != ".gz" and _is_json_lines(file):
-            units.extend(((str(file), start, min(start + _UNIT_BYTES, size)),) for start in range(0, size, _UNIT_BYTES))
-        elif size > _UNIT_BYTES:
+        if size > UNIT_BYTES and file.suffix != ".gz" and is_json_lines(file):
+            units.extend(((str(file), start, min(start + UNIT_BYTES, size)),) for start in range(0, size, UNIT_BYTES))
+        elif size > UNIT_BYTES:
             units.append(((str(file), 0, -1),))
         else:
             small.append((str(file), 0, -1))
-            if len(small) >= _FILES_PER_UNIT:
+            if len(small) >= FILES_PER_UNIT:
                 units.append(tuple(small))
                 small = []
     if small:
@@ -999,12 +999,12 @@ def _work_units(files: list[Path]) -> list[tuple[tuple[str, int, int], ...]]:
     return units
 
 
-def _is_json_lines(path: Path) -> bool:
+def is_json_lines(path: Path) -> bool:
     with open(path, "rb") as stream:
-        return _looks_like_json_lines(stream.read(_READ_CHUNK))
+        return _looks_like_json_lines(stream.read(READ_CHUNK))
 
 
-def _line_range(path: Path, start: int, end: int, problems: _Problems) -> Iterator[Found]:
+def line_range(path: Path, start: int, end: int, problems: Problems) -> Iterator[Found]:
     """The lines that begin in bytes ``[start, end)`` of a JSON-lines file, and where each is."""
     name = str(path)  # one string object for every line: pickled once
     with open(path, "rb") as stream:
@@ -1018,7 +1018,7 @@ def _line_range(path: Path, start: int, end: int, problems: _Problems) -> Iterat
             line = raw.strip()
             if line:
                 try:
-                    item, recoded = _json_line(line)
+                    item, recoded = json_line(line)
                 except ValueError as error:
                     problems.add(f"{path} at byte {position}: a line that is not JSON ({error}); skipped")
                     continue
@@ -1029,75 +1029,75 @@ def _line_range(path: Path, start: int, end: int, problems: _Problems) -> Iterat
 
 def _index_unit(
     unit: tuple[tuple[str, int, int], ...],
-) -> tuple[list[tuple[_Row, PoiLocation]], int, list[str], int]:
+) -> tuple[list[tuple[Row, PoiLocation]], int, list[str], int]:
     """Run in a worker process: the index rows of one unit of work, how many POIs it skipped, and its problems."""
     gc.disable()
-    rows: list[tuple[_Row, PoiLocation]] = []
+    rows: list[tuple[Row, PoiLocation]] = []
     skipped = 0
-    problems = _Problems()
+    problems = Problems()
     for name, start, end in unit:
-        pois = _file_pois(Path(name), problems) if end < 0 else _line_range(Path(name), start, end, problems)
+        pois = file_pois(Path(name), problems) if end < 0 else line_range(Path(name), start, end, problems)
         for item, raw, origin in pois:
-            row = _index_row(item)
+            row = index_row(item)
             if row is None:
                 skipped += 1
                 if origin is not None:
-                    problems.add(f"{_label(origin)}: not an OCM POI with an ID and usable coordinates; skipped")
+                    problems.add(f"{label(origin)}: not an OCM POI with an ID and usable coordinates; skipped")
             else:
                 rows.append((row, raw if raw is not None else json.dumps(item, separators=(",", ":")).encode()))
     return rows, skipped, problems.shown, problems.count
 
 
-def _read_in_parallel(
+def read_in_parallel(
     files: list[Path],
     reference: ReferenceData,
     cell_degrees: float,
     signature: tuple[Any, ...],
     workers: int,
-    problems: _Problems,
-) -> _Index:
+    problems: Problems,
+) -> Index:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     # "spawn": a fresh interpreter per worker, safe in a process that runs threads and an event loop
     context = multiprocessing.get_context("spawn")
-    dump = _DumpFiles()
-    entries: list[_Entry] = []
+    dump = DumpFiles()
+    entries: list[Entry] = []
     skipped = 0
     collecting = gc.isenabled()
     gc.disable()
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            for rows, unit_skipped, shown, count in pool.map(_index_unit, _work_units(files)):
+            for rows, unit_skipped, shown, count in pool.map(_index_unit, work_units(files)):
                 skipped += unit_skipped
                 problems.merge(shown, count)
-                entries.extend(_entry_from_row(row, dump.where(found), reference) for row, found in rows)
+                entries.extend(entry_from_row(row, dump.where(found), reference) for row, found in rows)
     finally:
         if collecting:
             gc.enable()
-    return _frozen(_Index(reference, entries, cell_degrees, signature, skipped, dump=dump))
+    return frozen(Index(reference, entries, cell_degrees, signature, skipped, dump=dump))
 
 
 # Geometry ---------------------------------------------------------------------------------------
 
 
-def _hav(angle: float) -> float:
+def hav(angle: float) -> float:
     return math.sin(angle / 2) ** 2
 
 
-def _hav_of_km(km: float) -> float:
-    return _hav(min(km / EARTH_RADIUS_KM, math.pi))
+def hav_of_km(km: float) -> float:
+    return hav(min(km / EARTH_RADIUS_KM, math.pi))
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance in km (the formula OCM's GeoManager uses)."""
-    h = _hav(math.radians(lat2 - lat1)) + math.cos(math.radians(lat1)) * math.cos(math.radians(lat2)) * _hav(
+    h = hav(math.radians(lat2 - lat1)) + math.cos(math.radians(lat1)) * math.cos(math.radians(lat2)) * hav(
         math.radians(lon2 - lon1)
     )
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
-def _point_in_polygon(lat: float, lon: float, polygon: tuple[tuple[float, float], ...]) -> bool:
+def point_in_polygon(lat: float, lon: float, polygon: tuple[tuple[float, float], ...]) -> bool:
     inside = False
     previous_lat, previous_lon = polygon[-1]
     for vertex_lat, vertex_lon in polygon:
@@ -1109,7 +1109,7 @@ def _point_in_polygon(lat: float, lon: float, polygon: tuple[tuple[float, float]
     return inside
 
 
-def _segment_distance_km(lat: float, lon: float, start: tuple[float, float], end: tuple[float, float]) -> float:
+def segment_distance_km(lat: float, lon: float, start: tuple[float, float], end: tuple[float, float]) -> float:
     """Distance from a point to a route segment, on a plane tangent at the segment (routes are short)."""
     mid_cos = math.cos(math.radians((start[0] + end[0]) / 2))
     scale = math.pi * EARTH_RADIUS_KM / 180
@@ -1128,7 +1128,7 @@ def _segment_distance_km(lat: float, lon: float, start: tuple[float, float], end
 # Filters ----------------------------------------------------------------------------------------
 
 
-def _filter(query: PoiQuery, index: _Index) -> Callable[[_Entry], bool]:
+def matcher(query: PoiQuery, index: Index) -> Callable[[Entry], bool]:
     """One predicate for every non-geometric filter of ``query`` (and OCM's standing exclusions)."""
     countries: frozenset[int] | None = None
     if query.countrycode:
@@ -1144,10 +1144,10 @@ def _filter(query: PoiQuery, index: _Index) -> Callable[[_Entry], bool]:
     connection_types = frozenset(query.connectiontypeid) or None
     levels = frozenset(query.levelid) or None
     min_kw, max_kw = query.minpowerkw, query.maxpowerkw
-    modified_since = _datetime_key(query.modifiedsince) if query.modifiedsince is not None else None
+    modified_since = datetime_key(query.modifiedsince) if query.modifiedsince is not None else None
     greater_than, open_data = query.greaterthanid, query.opendata
 
-    def matches(entry: _Entry) -> bool:
+    def matches(entry: Entry) -> bool:
         if entry.status_id in REMOVED_STATUS_IDS:
             return False
         if entry.submission_id is not None and entry.submission_id not in PUBLISHED_SUBMISSION_IDS:
@@ -1197,7 +1197,7 @@ class LocalSource:
 
     def __init__(
         self,
-        index: _Index,
+        index: Index,
         *,
         path: Path | None = None,
         reference_path: Path | None = None,
@@ -1234,7 +1234,7 @@ class LocalSource:
         """
         path = Path(path)
         ref_path = Path(reference_path) if reference_path else reference_path_for(path)
-        index = _read_index(path, ref_path, cell_degrees, workers)
+        index = read_index(path, ref_path, cell_degrees, workers)
         if ref_path is None:
             log.warning(
                 "local OCM data: no %s %s %s, so the copy bundled with the bot names operators, connector "
@@ -1345,9 +1345,9 @@ class LocalSource:
         path, ref_path, old = self.path, self.reference_path, self._index
         assert path is not None
         try:
-            if not force and await asyncio.to_thread(_signature, path, ref_path) == old.signature:
+            if not force and await asyncio.to_thread(dump_signature, path, ref_path) == old.signature:
                 return False
-            index = await asyncio.to_thread(_read_index, path, ref_path, old.cell_degrees)
+            index = await asyncio.to_thread(read_index, path, ref_path, old.cell_degrees)
             index.cache_size = old.cache_size
         except (OcmError, OSError) as error:
             log.warning("local OCM data: keeping the loaded data, the new data cannot be read: %s", error)
@@ -1379,9 +1379,9 @@ class LocalSource:
 
     # Query planning ---------------------------------------------------------------------------
 
-    def _select(self, index: _Index, query: PoiQuery) -> list[_Entry]:
+    def _select(self, index: Index, query: PoiQuery) -> list[Entry]:
         limit = query.maxresults or DEFAULT_MAX_RESULTS
-        matches = _filter(query, index)
+        matches = matcher(query, index)
         if query.boundingbox is not None or query.polygon or query.polyline:
             found = [e for e in self._in_area(index, query) if matches(e)]
             return _sorted(found, query.sortby, limit)
@@ -1390,7 +1390,7 @@ class LocalSource:
             return _nearest(index, query.latitude, query.longitude, radius_km, limit, matches)
         return _sorted([e for e in _candidates(index, query) if matches(e)], query.sortby, limit)
 
-    def _in_area(self, index: _Index, query: PoiQuery) -> Iterator[_Entry]:
+    def _in_area(self, index: Index, query: PoiQuery) -> Iterator[Entry]:
         if query.polyline:
             distance = query.radius_km if query.radius_km is not None else DEFAULT_POLYLINE_DISTANCE_KM
             yield from _near_polyline(index, query.polyline, distance)
@@ -1404,11 +1404,11 @@ class LocalSource:
             lats = [p[0] for p in polygon]
             lons = [p[1] for p in polygon]
             for entry in _cells_in_box(index, max(lats), min(lons), min(lats), max(lons)):
-                if _point_in_polygon(entry.lat, entry.lon, polygon):
+                if point_in_polygon(entry.lat, entry.lon, polygon):
                     yield entry
 
     @staticmethod
-    def _chargers(index: _Index, entries: list[_Entry], *, include_comments: bool) -> list[Charger]:
+    def _chargers(index: Index, entries: list[Entry], *, include_comments: bool) -> list[Charger]:
         chargers = []
         for entry in entries:
             charger = index.charger(entry)
@@ -1420,19 +1420,19 @@ class LocalSource:
         return chargers
 
 
-def _candidates(index: _Index, query: PoiQuery) -> Iterable[_Entry]:
+def _candidates(index: Index, query: PoiQuery) -> Iterable[Entry]:
     """The smallest ready-made list that holds every match of a query without geometry."""
     if query.chargepointid:
         return [index.by_id[i] for i in query.chargepointid if i in index.by_id]
     if query.modifiedsince is not None:
-        start = bisect.bisect_left(index.modified_keys, _datetime_key(query.modifiedsince))
+        start = bisect.bisect_left(index.modified_keys, datetime_key(query.modifiedsince))
         return index.by_modified[start:]
     if query.countryid and not query.countrycode:
         return [e for country in query.countryid for e in index.by_country.get(country, ())]
     return index.entries
 
 
-def _sorted(entries: list[_Entry], sortby: SortBy | None, limit: int) -> list[_Entry]:
+def _sorted(entries: list[Entry], sortby: SortBy | None, limit: int) -> list[Entry]:
     if sortby is SortBy.ID_ASC:
         return heapq.nsmallest(limit, entries, key=lambda e: e.id)
     if sortby is SortBy.CREATED_ASC:  # OCM (.NET) puts charges with no date first
@@ -1443,18 +1443,18 @@ def _sorted(entries: list[_Entry], sortby: SortBy | None, limit: int) -> list[_E
 
 
 def _nearest(
-    index: _Index, lat: float, lon: float, radius_km: float, limit: int, matches: Callable[[_Entry], bool]
-) -> list[_Entry]:
+    index: Index, lat: float, lon: float, radius_km: float, limit: int, matches: Callable[[Entry], bool]
+) -> list[Entry]:
     """The ``limit`` nearest matching entries within ``radius_km``, nearest first (ties by ID)."""
     qlat, qlon = math.radians(lat), math.radians(lon)
     qcos = math.cos(qlat)
     sin = math.sin
-    radius_hav = _hav_of_km(radius_km)
-    best: list[tuple[float, int, _Entry]] = []  # a max-heap on distance: (-hav, -id, entry)
+    radius_hav = hav_of_km(radius_km)
+    best: list[tuple[float, int, Entry]] = []  # a max-heap on distance: (-hav, -id, entry)
     rows, cols, grid, size = index.rows, index.cols, index.grid, index.cell_degrees
     row0, col0 = index.cell_row_col(lat, lon)
 
-    def consider(cell: list[_Entry]) -> None:
+    def consider(cell: list[Entry]) -> None:
         for entry in cell:
             h = sin((entry.rlat - qlat) * 0.5) ** 2 + qcos * entry.coslat * sin((entry.rlon - qlon) * 0.5) ** 2
             if h > radius_hav:
@@ -1513,21 +1513,19 @@ def _ring_bound(
     north = (row0 + ring) * size - 90
     gaps = []
     if south > -90:
-        gaps.append(_hav(math.radians(lat - south)))
+        gaps.append(hav(math.radians(lat - south)))
     if north < 90:
-        gaps.append(_hav(math.radians(north - lat)))
+        gaps.append(hav(math.radians(north - lat)))
     if 2 * ring - 1 < cols:
         west = (col0 - ring + 1) * size - 180
         east = (col0 + ring) * size - 180
         dlon = math.radians(min(lon - west, east - lon))
         farthest = min(90.0, max(abs(max(south, -90)), abs(min(north, 90))))
-        gaps.append(qcos * math.cos(math.radians(farthest)) * _hav(min(dlon, math.pi)))
+        gaps.append(qcos * math.cos(math.radians(farthest)) * hav(min(dlon, math.pi)))
     return min(gaps) if gaps else math.inf
 
 
-def _consider_far_cells(
-    index: _Index, row0: int, col0: int, ring: int, consider: Callable[[list[_Entry]], None]
-) -> None:
+def _consider_far_cells(index: Index, row0: int, col0: int, ring: int, consider: Callable[[list[Entry]], None]) -> None:
     cols = index.cols
     for key, cell in index.grid.items():
         row, col = divmod(key, cols)
@@ -1536,7 +1534,7 @@ def _consider_far_cells(
             consider(cell)
 
 
-def _cells_in_box(index: _Index, north: float, west: float, south: float, east: float) -> Iterator[_Entry]:
+def _cells_in_box(index: Index, north: float, west: float, south: float, east: float) -> Iterator[Entry]:
     """Entries in the cells that overlap a box (the caller checks each point exactly)."""
     row_south, col_west = index.cell_row_col(max(south, -90), max(west, -180))
     row_north, col_east = index.cell_row_col(min(north, 90), min(east, 180 - 1e-9))
@@ -1557,7 +1555,7 @@ def _cells_in_box(index: _Index, north: float, west: float, south: float, east: 
                 yield from cell
 
 
-def _near_polyline(index: _Index, points: tuple[tuple[float, float], ...], distance_km: float) -> Iterator[_Entry]:
+def _near_polyline(index: Index, points: tuple[tuple[float, float], ...], distance_km: float) -> Iterator[Entry]:
     seen: set[int] = set()
     lat_margin = distance_km / (math.pi * EARTH_RADIUS_KM / 180)
     for start, end in itertools.pairwise(points):
@@ -1567,6 +1565,6 @@ def _near_polyline(index: _Index, points: tuple[tuple[float, float], ...], dista
         lon_margin = 180.0 if widest >= 89.9 else lat_margin / math.cos(math.radians(widest))
         west, east = min(start[1], end[1]) - lon_margin, max(start[1], end[1]) + lon_margin
         for entry in _cells_in_box(index, north, max(west, -180), south, min(east, 180)):
-            if entry.id not in seen and _segment_distance_km(entry.lat, entry.lon, start, end) <= distance_km:
+            if entry.id not in seen and segment_distance_km(entry.lat, entry.lon, start, end) <= distance_km:
                 seen.add(entry.id)
                 yield entry
