@@ -81,6 +81,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ocm_bot.ocm.errors import OcmError
+from ocm_bot.ocm.local.geometry import KM_PER_DEGREE, hav, hav_of_km, point_in_polygon, segment_distance_km
 from ocm_bot.ocm.models import Charger
 from ocm_bot.ocm.parse import _ci, _date, _float, _int, parse_poi
 from ocm_bot.ocm.query import PoiQuery, SortBy
@@ -88,7 +89,6 @@ from ocm_bot.ocm.reference import ReferenceData
 
 log = logging.getLogger(__name__)
 
-EARTH_RADIUS_KM = 6371.0
 DEFAULT_RADIUS_KM = 50.0  # OCM's DefaultLatLngSearchDistanceKM
 DEFAULT_POLYLINE_DISTANCE_KM = 5.0  # OCM's DefaultPolylineSearchDistanceKM
 DEFAULT_MAX_RESULTS = 100  # OCM's APIRequestParams.MaxResults
@@ -1078,53 +1078,6 @@ def read_in_parallel(
     return frozen(Index(reference, entries, cell_degrees, signature, skipped, dump=dump))
 
 
-# Geometry ---------------------------------------------------------------------------------------
-
-
-def hav(angle: float) -> float:
-    return math.sin(angle / 2) ** 2
-
-
-def hav_of_km(km: float) -> float:
-    return hav(min(km / EARTH_RADIUS_KM, math.pi))
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in km (the formula OCM's GeoManager uses)."""
-    h = hav(math.radians(lat2 - lat1)) + math.cos(math.radians(lat1)) * math.cos(math.radians(lat2)) * hav(
-        math.radians(lon2 - lon1)
-    )
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
-
-
-def point_in_polygon(lat: float, lon: float, polygon: tuple[tuple[float, float], ...]) -> bool:
-    inside = False
-    previous_lat, previous_lon = polygon[-1]
-    for vertex_lat, vertex_lon in polygon:
-        if (vertex_lat > lat) != (previous_lat > lat):
-            crossing = vertex_lon + (lat - vertex_lat) * (previous_lon - vertex_lon) / (previous_lat - vertex_lat)
-            if lon < crossing:
-                inside = not inside
-        previous_lat, previous_lon = vertex_lat, vertex_lon
-    return inside
-
-
-def segment_distance_km(lat: float, lon: float, start: tuple[float, float], end: tuple[float, float]) -> float:
-    """Distance from a point to a route segment, on a plane tangent at the segment (routes are short)."""
-    mid_cos = math.cos(math.radians((start[0] + end[0]) / 2))
-    scale = math.pi * EARTH_RADIUS_KM / 180
-
-    def xy(point_lat: float, point_lon: float) -> tuple[float, float]:
-        dlon = (point_lon - start[1] + 540) % 360 - 180
-        return dlon * mid_cos * scale, (point_lat - start[0]) * scale
-
-    px, py = xy(lat, lon)
-    ex, ey = xy(*end)
-    length2 = ex * ex + ey * ey
-    t = 0.0 if length2 == 0 else max(0.0, min(1.0, (px * ex + py * ey) / length2))
-    return math.hypot(px - t * ex, py - t * ey)
-
-
 # Filters ----------------------------------------------------------------------------------------
 
 
@@ -1557,7 +1510,7 @@ def _cells_in_box(index: Index, north: float, west: float, south: float, east: f
 
 def _near_polyline(index: Index, points: tuple[tuple[float, float], ...], distance_km: float) -> Iterator[Entry]:
     seen: set[int] = set()
-    lat_margin = distance_km / (math.pi * EARTH_RADIUS_KM / 180)
+    lat_margin = distance_km / KM_PER_DEGREE
     for start, end in itertools.pairwise(points):
         north = min(90.0, max(start[0], end[0]) + lat_margin)
         south = max(-90.0, min(start[0], end[0]) - lat_margin)
