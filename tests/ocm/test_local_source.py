@@ -77,9 +77,9 @@ async def test_reads_the_ocm_export_layout_of_one_file_per_poi(tmp_path: Path) -
 
 
 async def test_reads_a_json_array_larger_than_one_read_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import ocm_bot.ocm.local as local
+    from ocm_bot.ocm.local import readers
 
-    monkeypatch.setattr(local, "READ_CHUNK", 4096)  # the array spans many chunks, items straddle them
+    monkeypatch.setattr(readers, "READ_CHUNK", 4096)  # the array spans many chunks, items straddle them
     path = tmp_path / "poi.json"
     path.write_text(json.dumps(list(shared_pois()), indent=1, ensure_ascii=False), encoding="utf-8")
     source = LocalSource.load(path)
