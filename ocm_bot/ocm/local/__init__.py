@@ -61,10 +61,8 @@ import contextlib
 import dataclasses
 import gc
 import heapq
-import itertools
 import json
 import logging
-import math
 import os
 import time
 import weakref
@@ -76,7 +74,8 @@ from pathlib import Path
 from typing import Any
 
 from ocm_bot.ocm.errors import OcmError
-from ocm_bot.ocm.local.geometry import KM_PER_DEGREE, hav, hav_of_km, point_in_polygon, segment_distance_km
+from ocm_bot.ocm.local.geometry import point_in_polygon
+from ocm_bot.ocm.local.grid import Grid
 from ocm_bot.ocm.local.problems import Problems, label
 from ocm_bot.ocm.local.readers import (
     POI_FILE_SUFFIXES,
@@ -229,27 +228,23 @@ class Index:
     signature: tuple[Any, ...] = ()
     skipped: int = 0
     by_id: dict[int, Entry] = field(default_factory=dict)
-    grid: dict[int, list[Entry]] = field(default_factory=dict)
+    grid: Grid = field(init=False)
     by_modified: list[Entry] = field(default_factory=list)
     modified_keys: list[str] = field(default_factory=list)
     by_country: dict[int | None, list[Entry]] = field(default_factory=dict)
-    rows: int = 0
-    cols: int = 0
     cache_size: int = 20_000
     parsed: OrderedDict[int, Charger | None] = field(default_factory=OrderedDict)
     dump: DumpFiles | None = None
 
     def __post_init__(self) -> None:
-        self.rows = math.ceil(180 / self.cell_degrees)
-        self.cols = math.ceil(360 / self.cell_degrees)
         by_id: dict[int, Entry] = {}
         for entry in self.entries:
             by_id[entry.id] = entry  # a later copy of a POI replaces an earlier one
         if len(by_id) != len(self.entries):
             self.entries = list(by_id.values())
         self.by_id = by_id
+        self.grid = Grid(self.entries, self.cell_degrees)
         for entry in self.entries:
-            self.grid.setdefault(self.cell_of(entry.lat, entry.lon), []).append(entry)
             self.by_country.setdefault(entry.country_id, []).append(entry)
         dated = sorted((e for e in self.entries if e.modified is not None), key=lambda e: e.modified)
         self.by_modified = dated
@@ -265,15 +260,6 @@ class Index:
     def close(self) -> None:
         if self.dump is not None:
             self.dump.close()
-
-    def cell_row_col(self, lat: float, lon: float) -> tuple[int, int]:
-        row = min(int((lat + 90) / self.cell_degrees), self.rows - 1)
-        col = int((lon + 180) / self.cell_degrees) % self.cols
-        return row, col
-
-    def cell_of(self, lat: float, lon: float) -> int:
-        row, col = self.cell_row_col(lat, lon)
-        return row * self.cols + col
 
     def charger(self, entry: Entry) -> Charger | None:
         """The entry's charger, parsed by the client's parser; the most recently used ones are kept."""
@@ -727,23 +713,23 @@ class LocalSource:
             return _sorted(found, query.sortby, limit)
         if query.latitude is not None and query.longitude is not None:
             radius_km = query.radius_km if query.radius_km is not None else DEFAULT_RADIUS_KM
-            return _nearest(index, query.latitude, query.longitude, radius_km, limit, matches)
+            return index.grid.nearest(query.latitude, query.longitude, radius_km, limit, matches)
         return _sorted([e for e in _candidates(index, query) if matches(e)], query.sortby, limit)
 
     def _in_area(self, index: Index, query: PoiQuery) -> Iterator[Entry]:
         if query.polyline:
             distance = query.radius_km if query.radius_km is not None else DEFAULT_POLYLINE_DISTANCE_KM
-            yield from _near_polyline(index, query.polyline, distance)
+            yield from index.grid.near_polyline(query.polyline, distance)
         elif query.boundingbox is not None:
             (north, west), (south, east) = query.boundingbox
-            for entry in _cells_in_box(index, north, west, south, east):
+            for entry in index.grid.in_box(north, west, south, east):
                 if south <= entry.lat <= north and west <= entry.lon <= east:
                     yield entry
         else:
             polygon = query.polygon
             lats = [p[0] for p in polygon]
             lons = [p[1] for p in polygon]
-            for entry in _cells_in_box(index, max(lats), min(lons), min(lats), max(lons)):
+            for entry in index.grid.in_box(max(lats), min(lons), min(lats), max(lons)):
                 if point_in_polygon(entry.lat, entry.lon, polygon):
                     yield entry
 
@@ -780,131 +766,3 @@ def _sorted(entries: list[Entry], sortby: SortBy | None, limit: int) -> list[Ent
     if sortby is SortBy.MODIFIED_ASC:
         return heapq.nsmallest(limit, entries, key=lambda e: (e.modified is not None, e.modified or "", e.id))
     return heapq.nlargest(limit, entries, key=lambda e: e.id)
-
-
-def _nearest(
-    index: Index, lat: float, lon: float, radius_km: float, limit: int, matches: Callable[[Entry], bool]
-) -> list[Entry]:
-    """The ``limit`` nearest matching entries within ``radius_km``, nearest first (ties by ID)."""
-    qlat, qlon = math.radians(lat), math.radians(lon)
-    qcos = math.cos(qlat)
-    sin = math.sin
-    radius_hav = hav_of_km(radius_km)
-    best: list[tuple[float, int, Entry]] = []  # a max-heap on distance: (-hav, -id, entry)
-    rows, cols, grid, size = index.rows, index.cols, index.grid, index.cell_degrees
-    row0, col0 = index.cell_row_col(lat, lon)
-
-    def consider(cell: list[Entry]) -> None:
-        for entry in cell:
-            h = sin((entry.rlat - qlat) * 0.5) ** 2 + qcos * entry.coslat * sin((entry.rlon - qlon) * 0.5) ** 2
-            if h > radius_hav:
-                continue
-            if len(best) < limit:
-                if matches(entry):
-                    heapq.heappush(best, (-h, -entry.id, entry))
-            elif (h < -best[0][0] or (h == -best[0][0] and entry.id < -best[0][1])) and matches(entry):
-                heapq.heapreplace(best, (-h, -entry.id, entry))
-
-    ring_limit = (cols - 1) // 2
-    ring = 0
-    while ring <= ring_limit:
-        bound = _ring_bound(lat, lon, qcos, row0, col0, ring, size, rows, cols)
-        if bound > radius_hav or (len(best) >= limit and bound > -best[0][0]):
-            break
-        if (2 * ring + 1) ** 2 > 4 * len(grid):
-            _consider_far_cells(index, row0, col0, ring, consider)  # cheaper than walking empty rings
-            break
-        for key in _ring_cells(row0, col0, ring, rows, cols):
-            cell = grid.get(key)
-            if cell is not None:
-                consider(cell)
-        ring += 1
-    return [entry for _, _, entry in sorted(best, key=lambda item: (-item[0], -item[1]))]
-
-
-def _ring_cells(row0: int, col0: int, ring: int, rows: int, cols: int) -> Iterator[int]:
-    """Keys of the cells at Chebyshev distance ``ring`` (longitude wraps; rows stop at the poles)."""
-    if ring == 0:
-        yield row0 * cols + col0
-        return
-    for row in (row0 - ring, row0 + ring):
-        if 0 <= row < rows:
-            base = row * cols
-            for col in range(col0 - ring, col0 + ring + 1):
-                yield base + col % cols
-    left, right = (col0 - ring) % cols, (col0 + ring) % cols
-    for row in range(max(row0 - ring + 1, 0), min(row0 + ring, rows)):
-        yield row * cols + left
-        yield row * cols + right
-
-
-def _ring_bound(
-    lat: float, lon: float, qcos: float, row0: int, col0: int, ring: int, size: float, rows: int, cols: int
-) -> float:
-    """A lower bound (in haversine units) on the distance to any point in rings ``ring`` and beyond.
-
-    A point outside the block of inner rings is beyond its north or south edge (at least that
-    latitude gap away), or beside it within its latitudes, where hav(d) >= cos(lat) cos(L) hav(dlon)
-    for L the block's latitude farthest from the equator.
-    """
-    if ring == 0:
-        return 0.0
-    south = (row0 - ring + 1) * size - 90
-    north = (row0 + ring) * size - 90
-    gaps = []
-    if south > -90:
-        gaps.append(hav(math.radians(lat - south)))
-    if north < 90:
-        gaps.append(hav(math.radians(north - lat)))
-    if 2 * ring - 1 < cols:
-        west = (col0 - ring + 1) * size - 180
-        east = (col0 + ring) * size - 180
-        dlon = math.radians(min(lon - west, east - lon))
-        farthest = min(90.0, max(abs(max(south, -90)), abs(min(north, 90))))
-        gaps.append(qcos * math.cos(math.radians(farthest)) * hav(min(dlon, math.pi)))
-    return min(gaps) if gaps else math.inf
-
-
-def _consider_far_cells(index: Index, row0: int, col0: int, ring: int, consider: Callable[[list[Entry]], None]) -> None:
-    cols = index.cols
-    for key, cell in index.grid.items():
-        row, col = divmod(key, cols)
-        dcol = abs(col - col0)
-        if max(abs(row - row0), min(dcol, cols - dcol)) >= ring:
-            consider(cell)
-
-
-def _cells_in_box(index: Index, north: float, west: float, south: float, east: float) -> Iterator[Entry]:
-    """Entries in the cells that overlap a box (the caller checks each point exactly)."""
-    row_south, col_west = index.cell_row_col(max(south, -90), max(west, -180))
-    row_north, col_east = index.cell_row_col(min(north, 90), min(east, 180 - 1e-9))
-    cols = index.cols
-    if col_east < col_west:
-        col_east += cols
-    count = (row_north - row_south + 1) * (col_east - col_west + 1)
-    if count > len(index.grid):
-        for key, cell in index.grid.items():
-            row, col = divmod(key, cols)
-            if row_south <= row <= row_north and (col_west <= col <= col_east or col_west <= col + cols <= col_east):
-                yield from cell
-        return
-    for row in range(row_south, row_north + 1):
-        for col in range(col_west, col_east + 1):
-            cell = index.grid.get(row * cols + col % cols)
-            if cell is not None:
-                yield from cell
-
-
-def _near_polyline(index: Index, points: tuple[tuple[float, float], ...], distance_km: float) -> Iterator[Entry]:
-    seen: set[int] = set()
-    lat_margin = distance_km / KM_PER_DEGREE
-    for start, end in itertools.pairwise(points):
-        north = min(90.0, max(start[0], end[0]) + lat_margin)
-        south = max(-90.0, min(start[0], end[0]) - lat_margin)
-        widest = max(abs(north), abs(south))
-        lon_margin = 180.0 if widest >= 89.9 else lat_margin / math.cos(math.radians(widest))
-        west, east = min(start[1], end[1]) - lon_margin, max(start[1], end[1]) + lon_margin
-        for entry in _cells_in_box(index, north, max(west, -180), south, min(east, 180)):
-            if entry.id not in seen and segment_distance_km(entry.lat, entry.lon, start, end) <= distance_km:
-                seen.add(entry.id)
-                yield entry
