@@ -33,6 +33,9 @@ class Problems:
         if len(self.shown) < self.SHOWN:
             self.shown.append(message)
 
+    def not_a_poi(self, origin: Origin) -> None:
+        self.add(f"{label(origin)}: not an OCM POI with an ID and usable coordinates; skipped")
+
     def merge(self, shown: list[str], count: int) -> None:
         for message in shown:
             self.add(message)
