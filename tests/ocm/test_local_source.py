@@ -92,11 +92,12 @@ async def test_a_large_dump_read_by_several_processes_gives_the_same_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import ocm_bot.ocm.local as local
+    from ocm_bot.ocm.local import parallel
 
-    monkeypatch.setattr(local, "UNIT_BYTES", 50_000)  # many line ranges, lines cut at every boundary
+    monkeypatch.setattr(parallel, "UNIT_BYTES", 50_000)  # many line ranges, lines cut at every boundary
     path = tmp_path / "poi.jsonl"
     path.write_text("\n".join(json.dumps(poi) for poi in shared_pois()) + "\n", encoding="utf-8")
-    assert len(local.work_units([path])) > 5
+    assert len(parallel.work_units([path])) > 5
     alone = local.read_index(path, None, 0.1, workers=1)
     together = local.read_index(path, None, 0.1, workers=2)
     assert sorted(e.id for e in together.entries) == sorted(e.id for e in alone.entries)
@@ -110,8 +111,9 @@ async def test_odd_lines_read_by_several_processes_are_read_and_reported_as_by_o
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     import ocm_bot.ocm.local as local
+    from ocm_bot.ocm.local import parallel
 
-    monkeypatch.setattr(local, "UNIT_BYTES", 50_000)
+    monkeypatch.setattr(parallel, "UNIT_BYTES", 50_000)
     pois = list(shared_pois())
     lines = [json.dumps(p).encode() for p in pois]
     lines[7] = json.dumps(_with_title(pois[7], "Café"), ensure_ascii=False).encode("latin-1")

@@ -231,9 +231,12 @@ def entry_from(item: Any, where: Where | None, reference: ReferenceData) -> Entr
     row = index_row(item)
     if row is None:
         return None
-    return entry_from_row(
-        row, where if where is not None else json.dumps(item, separators=(",", ":")).encode(), reference
-    )
+    return entry_from_row(row, where if where is not None else compact_json(item), reference)
+
+
+def compact_json(item: Any) -> bytes:
+    """A POI's JSON text, for one read from a document the index cannot point into."""
+    return json.dumps(item, separators=(",", ":")).encode()
 
 
 def time_key(value: Any) -> str | None:
