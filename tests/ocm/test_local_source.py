@@ -91,15 +91,14 @@ async def test_reads_a_json_array_larger_than_one_read_chunk(tmp_path: Path, mon
 async def test_a_large_dump_read_by_several_processes_gives_the_same_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ocm_bot.ocm.local as local
-    from ocm_bot.ocm.local import parallel
+    from ocm_bot.ocm.local import loader, parallel
 
     monkeypatch.setattr(parallel, "UNIT_BYTES", 50_000)  # many line ranges, lines cut at every boundary
     path = tmp_path / "poi.jsonl"
     path.write_text("\n".join(json.dumps(poi) for poi in shared_pois()) + "\n", encoding="utf-8")
     assert len(parallel.work_units([path])) > 5
-    alone = local.read_index(path, None, 0.1, workers=1)
-    together = local.read_index(path, None, 0.1, workers=2)
+    alone = loader.read_index(path, None, 0.1, workers=1)
+    together = loader.read_index(path, None, 0.1, workers=2)
     assert sorted(e.id for e in together.entries) == sorted(e.id for e in alone.entries)
     assert len(together.entries) == len(shared_pois())
     source = LocalSource(together, reload_interval=None)
@@ -110,8 +109,7 @@ async def test_a_large_dump_read_by_several_processes_gives_the_same_index(
 async def test_odd_lines_read_by_several_processes_are_read_and_reported_as_by_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import ocm_bot.ocm.local as local
-    from ocm_bot.ocm.local import parallel
+    from ocm_bot.ocm.local import loader, parallel
 
     monkeypatch.setattr(parallel, "UNIT_BYTES", 50_000)
     pois = list(shared_pois())
@@ -121,8 +119,8 @@ async def test_odd_lines_read_by_several_processes_are_read_and_reported_as_by_o
     lines[broken] = b"not json"
     path = tmp_path / "poi.jsonl"
     path.write_bytes(b"\xef\xbb\xbf\n" + b"\n".join(lines) + b"\n")
-    alone = local.read_index(path, None, 0.1, workers=1)
-    together = local.read_index(path, None, 0.1, workers=2)
+    alone = loader.read_index(path, None, 0.1, workers=1)
+    together = loader.read_index(path, None, 0.1, workers=2)
     assert sorted(e.id for e in together.entries) == sorted(e.id for e in alone.entries)
     assert len(together.entries) == len(pois) - 1
     [cafe] = await LocalSource(together, reload_interval=None).get_chargers([pois[7]["ID"]])
@@ -488,7 +486,7 @@ async def test_a_file_overwritten_in_place_never_gives_wrong_chargers(tmp_path: 
 async def test_a_directory_dump_is_reloaded_when_a_file_is_added_or_replaced(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ocm_bot.ocm.local as local
+    from ocm_bot.ocm.local import loader
 
     london = [p for p in shared_pois() if (p.get("AddressInfo") or {}).get("CountryID") == 1]
     data = _export_layout(tmp_path, london[:10])
@@ -498,7 +496,7 @@ async def test_a_directory_dump_is_reloaded_when_a_file_is_added_or_replaced(
     assert await source.reload_if_changed() is True
     assert len(source) == 11
 
-    monkeypatch.setattr(local, "SMALL_DIRECTORY_FILES", 0)  # as for OCM's whole export: folder times only
+    monkeypatch.setattr(loader, "SMALL_DIRECTORY_FILES", 0)  # as for OCM's whole export: folder times only
     os.utime(data / "GB", ns=(1_000_000_000, 1_000_000_000))  # coarse file-system clocks: be sure it moves
     assert await source.reload_if_changed() is True  # the signature itself changed form
     replacement = tmp_path / "new.json"
