@@ -56,19 +56,17 @@ Example::
 from __future__ import annotations
 
 import asyncio
-import bisect
 import contextlib
 import dataclasses
-import heapq
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ocm_bot.ocm.errors import OcmError
-from ocm_bot.ocm.local.geometry import point_in_polygon
+from ocm_bot.ocm.local.filters import select
 from ocm_bot.ocm.local.index import Index, build_index
 from ocm_bot.ocm.local.loader import (
     BUNDLED_DATA_DIR,
@@ -79,10 +77,7 @@ from ocm_bot.ocm.local.loader import (
 )
 from ocm_bot.ocm.local.readers import LocalDataError
 from ocm_bot.ocm.local.rows import (
-    PUBLISHED_SUBMISSION_IDS,
-    REMOVED_STATUS_IDS,
     Entry,
-    datetime_key,
 )
 from ocm_bot.ocm.models import Charger
 from ocm_bot.ocm.query import PoiQuery, SortBy
@@ -91,67 +86,6 @@ from ocm_bot.ocm.reference import ReferenceData
 __all__ = ["LocalDataError", "LocalSource"]
 
 log = logging.getLogger(__name__)
-
-DEFAULT_RADIUS_KM = 50.0  # OCM's DefaultLatLngSearchDistanceKM
-DEFAULT_POLYLINE_DISTANCE_KM = 5.0  # OCM's DefaultPolylineSearchDistanceKM
-DEFAULT_MAX_RESULTS = 100  # OCM's APIRequestParams.MaxResults
-
-
-# Filters ----------------------------------------------------------------------------------------
-
-
-def matcher(query: PoiQuery, index: Index) -> Callable[[Entry], bool]:
-    """One predicate for every non-geometric filter of ``query`` (and OCM's standing exclusions)."""
-    countries: frozenset[int] | None = None
-    if query.countrycode:
-        found = (index.reference.country_by_iso(code) for code in query.countrycode)
-        countries = frozenset(country.id for country in found if country is not None)
-    elif query.countryid:
-        countries = frozenset(query.countryid)
-    operators = frozenset(query.operatorid) or None
-    usage_types = frozenset(query.usagetypeid) or None
-    statuses = frozenset(query.statustypeid) or None
-    providers = frozenset(query.dataproviderid) or None
-    ids = frozenset(query.chargepointid) or None
-    connection_types = frozenset(query.connectiontypeid) or None
-    levels = frozenset(query.levelid) or None
-    min_kw, max_kw = query.minpowerkw, query.maxpowerkw
-    modified_since = datetime_key(query.modifiedsince) if query.modifiedsince is not None else None
-    greater_than, open_data = query.greaterthanid, query.opendata
-
-    def matches(entry: Entry) -> bool:
-        if entry.status_id in REMOVED_STATUS_IDS:
-            return False
-        if entry.submission_id is not None and entry.submission_id not in PUBLISHED_SUBMISSION_IDS:
-            return False
-        if ids is not None and entry.id not in ids:
-            return False
-        if greater_than is not None and entry.id <= greater_than:
-            return False
-        if countries is not None and entry.country_id not in countries:
-            return False
-        if operators is not None and entry.operator_id not in operators:
-            return False
-        if usage_types is not None and entry.usage_type_id not in usage_types:
-            return False
-        if statuses is not None and entry.status_id not in statuses:
-            return False
-        if providers is not None and entry.provider_id not in providers:
-            return False
-        if open_data is not None and (entry.open_data is True) != open_data:
-            return False
-        if modified_since is not None and (entry.modified is None or entry.modified < modified_since):
-            return False
-        connections = entry.connections
-        if connection_types is not None and not any(c[0] in connection_types for c in connections):
-            return False
-        if levels is not None and not any(c[1] in levels for c in connections):
-            return False
-        if min_kw is not None and not any(c[2] is not None and c[2] >= min_kw for c in connections):
-            return False
-        return max_kw is None or any(c[2] is not None and c[2] <= max_kw for c in connections)
-
-    return matches
 
 
 # The source --------------------------------------------------------------------------------------
@@ -261,7 +195,7 @@ class LocalSource:
         """Chargers matching ``query``: nearest first with a point, else in ``sortby`` order."""
         self._check_for_changes()
         index = self._index
-        entries = self._select(index, query)
+        entries = select(index, query)
         return self._chargers(index, entries, include_comments=query.includecomments)
 
     async def get_chargers(self, ids: list[int], *, include_comments: bool = False) -> list[Charger]:
@@ -349,36 +283,6 @@ class LocalSource:
                 await task
         self._index.close()
 
-    # Query planning ---------------------------------------------------------------------------
-
-    def _select(self, index: Index, query: PoiQuery) -> list[Entry]:
-        limit = query.maxresults or DEFAULT_MAX_RESULTS
-        matches = matcher(query, index)
-        if query.boundingbox is not None or query.polygon or query.polyline:
-            found = [e for e in self._in_area(index, query) if matches(e)]
-            return _sorted(found, query.sortby, limit)
-        if query.latitude is not None and query.longitude is not None:
-            radius_km = query.radius_km if query.radius_km is not None else DEFAULT_RADIUS_KM
-            return index.grid.nearest(query.latitude, query.longitude, radius_km, limit, matches)
-        return _sorted([e for e in _candidates(index, query) if matches(e)], query.sortby, limit)
-
-    def _in_area(self, index: Index, query: PoiQuery) -> Iterator[Entry]:
-        if query.polyline:
-            distance = query.radius_km if query.radius_km is not None else DEFAULT_POLYLINE_DISTANCE_KM
-            yield from index.grid.near_polyline(query.polyline, distance)
-        elif query.boundingbox is not None:
-            (north, west), (south, east) = query.boundingbox
-            for entry in index.grid.in_box(north, west, south, east):
-                if south <= entry.lat <= north and west <= entry.lon <= east:
-                    yield entry
-        else:
-            polygon = query.polygon
-            lats = [p[0] for p in polygon]
-            lons = [p[1] for p in polygon]
-            for entry in index.grid.in_box(max(lats), min(lons), min(lats), max(lons)):
-                if point_in_polygon(entry.lat, entry.lon, polygon):
-                    yield entry
-
     @staticmethod
     def _chargers(index: Index, entries: list[Entry], *, include_comments: bool) -> list[Charger]:
         chargers = []
@@ -390,25 +294,3 @@ class LocalSource:
                 charger = dataclasses.replace(charger, comments=(), media_items=())
             chargers.append(charger)
         return chargers
-
-
-def _candidates(index: Index, query: PoiQuery) -> Iterable[Entry]:
-    """The smallest ready-made list that holds every match of a query without geometry."""
-    if query.chargepointid:
-        return [index.by_id[i] for i in query.chargepointid if i in index.by_id]
-    if query.modifiedsince is not None:
-        start = bisect.bisect_left(index.modified_keys, datetime_key(query.modifiedsince))
-        return index.by_modified[start:]
-    if query.countryid and not query.countrycode:
-        return [e for country in query.countryid for e in index.by_country.get(country, ())]
-    return index.entries
-
-
-def _sorted(entries: list[Entry], sortby: SortBy | None, limit: int) -> list[Entry]:
-    if sortby is SortBy.ID_ASC:
-        return heapq.nsmallest(limit, entries, key=lambda e: e.id)
-    if sortby is SortBy.CREATED_ASC:  # OCM (.NET) puts charges with no date first
-        return heapq.nsmallest(limit, entries, key=lambda e: (e.created is not None, e.created or "", e.id))
-    if sortby is SortBy.MODIFIED_ASC:
-        return heapq.nsmallest(limit, entries, key=lambda e: (e.modified is not None, e.modified or "", e.id))
-    return heapq.nlargest(limit, entries, key=lambda e: e.id)
