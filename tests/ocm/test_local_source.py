@@ -436,7 +436,7 @@ async def test_the_data_is_reloaded_when_the_file_changes(tmp_path: Path) -> Non
     pois = list(shared_pois())
     _write_jsonl(path, pois[:10])
     clock = Clock()
-    source = LocalSource(LocalSource.load(path)._index, path=path, reload_interval=30, clock=clock)
+    source = LocalSource(LocalSource.load(path).index, path=path, reload_interval=30, clock=clock)
     assert len(source) == 10
     _write_jsonl(path, pois)
     os.utime(path, ns=(1, 2_000_000_000_000_000_000))
@@ -446,8 +446,8 @@ async def test_the_data_is_reloaded_when_the_file_changes(tmp_path: Path) -> Non
     clock.now += 31
     old_answer = await source.search(PoiQuery(maxresults=1))  # starts the reload; answers from the old data
     assert len(old_answer) == 1
-    assert source._reload_task is not None
-    await source._reload_task
+    assert source._data._reload_task is not None
+    await source._data._reload_task
     assert len(source) == len(pois)
     assert source.reloads == 1
     await source.aclose()
