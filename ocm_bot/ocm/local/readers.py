@@ -27,25 +27,15 @@ from ocm_bot.ocm.local.problems import Origin, Problems
 from ocm_bot.ocm.parse import _ci
 
 POI_FILE_SUFFIXES = (".json", ".jsonl", ".ndjson", ".geojson")
-
-
-_SEPARATORS = re.compile(r"[\s,]*")
-
-
+MAC_METADATA_PREFIX = "._"  # AppleDouble files macOS leaves next to each file it copies
 READ_CHUNK = 1 << 20
+_SEPARATORS = re.compile(r"[\s,]*")
+_UTF8_BOM = b"\xef\xbb\xbf"
+_LATIN_1 = "ocm-bot-latin-1"
 
 
 class LocalDataError(OcmError):
     """The local OCM data could not be read (missing, not JSON, or not POIs)."""
-
-
-_UTF8_BOM = b"\xef\xbb\xbf"
-
-
-_LATIN_1 = "ocm-bot-latin-1"
-
-
-MAC_METADATA_PREFIX = "._"  # AppleDouble files macOS leaves next to each file it copies
 
 
 def _latin_1_fallback(error: UnicodeError) -> tuple[str, int]:
@@ -59,10 +49,12 @@ codecs.register_error(_LATIN_1, _latin_1_fallback)
 
 
 def open_binary(path: Path) -> IO[bytes]:
+    """A dump file's bytes, uncompressed when it is gzip (``.gz``)."""
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
 
 def poi_files(directory: Path, ignored: list[Path] | None = None) -> list[Path]:
+    """The POI files in a folder and below it, sorted; macOS metadata files go to ``ignored``."""
     files = []
     for path in directory.rglob("*"):
         name = path.name.lower().removesuffix(".gz")
@@ -348,6 +340,7 @@ def file_pois(file: Path, problems: Problems) -> Iterator[Found]:
 
 
 def is_json_lines(path: Path) -> bool:
+    """Whether an uncompressed file starts as JSON lines (so it can be cut into line ranges)."""
     with open(path, "rb") as stream:
         return _looks_like_json_lines(stream.read(READ_CHUNK))
 

@@ -67,7 +67,7 @@ class Entry:
     modified: str | None  # a UTC time as a sortable string, see time_key
     created: str | None
     connections: tuple[tuple[int | None, int | None, float | None], ...]
-    where: bytes | tuple[int, int, int]
+    where: Where
 
     @property
     def is_listed(self) -> bool:
