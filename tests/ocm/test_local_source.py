@@ -77,9 +77,9 @@ async def test_reads_the_ocm_export_layout_of_one_file_per_poi(tmp_path: Path) -
 
 
 async def test_reads_a_json_array_larger_than_one_read_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import ocm_bot.ocm.local as local
+    from ocm_bot.ocm.local import readers
 
-    monkeypatch.setattr(local, "_READ_CHUNK", 4096)  # the array spans many chunks, items straddle them
+    monkeypatch.setattr(readers, "READ_CHUNK", 4096)  # the array spans many chunks, items straddle them
     path = tmp_path / "poi.json"
     path.write_text(json.dumps(list(shared_pois()), indent=1, ensure_ascii=False), encoding="utf-8")
     source = LocalSource.load(path)
@@ -91,14 +91,14 @@ async def test_reads_a_json_array_larger_than_one_read_chunk(tmp_path: Path, mon
 async def test_a_large_dump_read_by_several_processes_gives_the_same_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ocm_bot.ocm.local as local
+    from ocm_bot.ocm.local import loader, parallel
 
-    monkeypatch.setattr(local, "_UNIT_BYTES", 50_000)  # many line ranges, lines cut at every boundary
+    monkeypatch.setattr(parallel, "UNIT_BYTES", 50_000)  # many line ranges, lines cut at every boundary
     path = tmp_path / "poi.jsonl"
     path.write_text("\n".join(json.dumps(poi) for poi in shared_pois()) + "\n", encoding="utf-8")
-    assert len(local._work_units([path])) > 5
-    alone = local._read_index(path, None, 0.1, workers=1)
-    together = local._read_index(path, None, 0.1, workers=2)
+    assert len(parallel.work_units([path])) > 5
+    alone = loader.read_index(path, None, 0.1, workers=1)
+    together = loader.read_index(path, None, 0.1, workers=2)
     assert sorted(e.id for e in together.entries) == sorted(e.id for e in alone.entries)
     assert len(together.entries) == len(shared_pois())
     source = LocalSource(together, reload_interval=None)
@@ -109,9 +109,9 @@ async def test_a_large_dump_read_by_several_processes_gives_the_same_index(
 async def test_odd_lines_read_by_several_processes_are_read_and_reported_as_by_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import ocm_bot.ocm.local as local
+    from ocm_bot.ocm.local import loader, parallel
 
-    monkeypatch.setattr(local, "_UNIT_BYTES", 50_000)
+    monkeypatch.setattr(parallel, "UNIT_BYTES", 50_000)
     pois = list(shared_pois())
     lines = [json.dumps(p).encode() for p in pois]
     lines[7] = json.dumps(_with_title(pois[7], "Café"), ensure_ascii=False).encode("latin-1")
@@ -119,8 +119,8 @@ async def test_odd_lines_read_by_several_processes_are_read_and_reported_as_by_o
     lines[broken] = b"not json"
     path = tmp_path / "poi.jsonl"
     path.write_bytes(b"\xef\xbb\xbf\n" + b"\n".join(lines) + b"\n")
-    alone = local._read_index(path, None, 0.1, workers=1)
-    together = local._read_index(path, None, 0.1, workers=2)
+    alone = loader.read_index(path, None, 0.1, workers=1)
+    together = loader.read_index(path, None, 0.1, workers=2)
     assert sorted(e.id for e in together.entries) == sorted(e.id for e in alone.entries)
     assert len(together.entries) == len(pois) - 1
     [cafe] = await LocalSource(together, reload_interval=None).get_chargers([pois[7]["ID"]])
@@ -436,7 +436,7 @@ async def test_the_data_is_reloaded_when_the_file_changes(tmp_path: Path) -> Non
     pois = list(shared_pois())
     _write_jsonl(path, pois[:10])
     clock = Clock()
-    source = LocalSource(LocalSource.load(path)._index, path=path, reload_interval=30, clock=clock)
+    source = LocalSource(LocalSource.load(path).index, path=path, reload_interval=30, clock=clock)
     assert len(source) == 10
     _write_jsonl(path, pois)
     os.utime(path, ns=(1, 2_000_000_000_000_000_000))
@@ -446,8 +446,8 @@ async def test_the_data_is_reloaded_when_the_file_changes(tmp_path: Path) -> Non
     clock.now += 31
     old_answer = await source.search(PoiQuery(maxresults=1))  # starts the reload; answers from the old data
     assert len(old_answer) == 1
-    assert source._reload_task is not None
-    await source._reload_task
+    assert source._data._reload_task is not None
+    await source._data._reload_task
     assert len(source) == len(pois)
     assert source.reloads == 1
     await source.aclose()
@@ -486,7 +486,7 @@ async def test_a_file_overwritten_in_place_never_gives_wrong_chargers(tmp_path: 
 async def test_a_directory_dump_is_reloaded_when_a_file_is_added_or_replaced(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ocm_bot.ocm.local as local
+    from ocm_bot.ocm.local import loader
 
     london = [p for p in shared_pois() if (p.get("AddressInfo") or {}).get("CountryID") == 1]
     data = _export_layout(tmp_path, london[:10])
@@ -496,7 +496,7 @@ async def test_a_directory_dump_is_reloaded_when_a_file_is_added_or_replaced(
     assert await source.reload_if_changed() is True
     assert len(source) == 11
 
-    monkeypatch.setattr(local, "SMALL_DIRECTORY_FILES", 0)  # as for OCM's whole export: folder times only
+    monkeypatch.setattr(loader, "SMALL_DIRECTORY_FILES", 0)  # as for OCM's whole export: folder times only
     os.utime(data / "GB", ns=(1_000_000_000, 1_000_000_000))  # coarse file-system clocks: be sure it moves
     assert await source.reload_if_changed() is True  # the signature itself changed form
     replacement = tmp_path / "new.json"
