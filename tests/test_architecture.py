@@ -183,6 +183,18 @@ def test_every_module_belongs_to_a_layer():
     assert [name for name in MODULES if layer_of(name) is None] == []
 
 
+def test_the_foundation_imports_nothing_above_it():
+    """Geometry, translations, logging and the environment's settings stand below every layer."""
+    violations = [
+        f"{name} imports {imported}"
+        for name, tree in MODULES.items()
+        if layer_of(name) == "foundation"
+        for imported in sorted(imported_modules(name, tree, is_package=name == "ocm_bot"))
+        if within(imported, "ocm_bot") and imported != "ocm_bot" and layer_of(imported) not in {None, "foundation"}
+    ]
+    assert violations == []
+
+
 def test_the_domain_holds_no_ocm_wire_keys_and_no_emoji():
     found = {
         name: problems
