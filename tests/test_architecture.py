@@ -1,11 +1,15 @@
 """The layering of DEVELOPERS.md, checked on the source: ocm -> domain -> views -> handlers, storage aside.
 
 Every import counts, wherever it is written: at the top, inside a function, under ``TYPE_CHECKING``.
+Every module belongs to a layer, and the domain speaks the domain: no translations, no OCM wire-format
+keys, no emoji (the views label, ``ocm/`` maps to and from OCM's JSON).
 """
 
 from __future__ import annotations
 
 import ast
+import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -15,10 +19,52 @@ PACKAGE = Path(__file__).resolve().parent.parent / "ocm_bot"
 # layer -> modules (and their submodules) it must never import
 FORBIDDEN_IMPORTS: dict[str, tuple[str, ...]] = {
     "ocm_bot.ocm": ("ocm_bot.domain", "ocm_bot.views", "ocm_bot.handlers", "ocm_bot.storage", "ocm_bot.app"),
-    "ocm_bot.domain": ("telegram", "httpx", "ocm_bot.views", "ocm_bot.handlers", "ocm_bot.app"),
+    "ocm_bot.domain": ("telegram", "httpx", "ocm_bot.i18n", "ocm_bot.views", "ocm_bot.handlers", "ocm_bot.app"),
     "ocm_bot.views": ("httpx", "ocm_bot.handlers", "ocm_bot.app", "ocm_bot.storage"),
     "ocm_bot.storage": ("ocm_bot.domain", "ocm_bot.views", "ocm_bot.handlers"),
+    # handlers ask the domain; how a search is put to OCM is the domain's business
+    "ocm_bot.handlers": ("ocm_bot.ocm.query",),
+    # the search filter stands on its own; the preferences menus build on it, not the other way
+    "ocm_bot.domain.filters": ("ocm_bot.domain.settings_edit",),
 }
+
+# layer -> the modules (and their submodules) that make it up; every module of the package is in one
+LAYERS: dict[str, tuple[str, ...]] = {
+    "foundation": ("ocm_bot", "ocm_bot.geometry", "ocm_bot.i18n", "ocm_bot.logging_setup", "ocm_bot.settings"),
+    "ocm": ("ocm_bot.ocm", "ocm_bot.geocoding"),
+    "storage": ("ocm_bot.storage",),
+    "domain": ("ocm_bot.domain",),
+    "views": ("ocm_bot.views",),
+    "handlers": ("ocm_bot.handlers",),
+    "composition": (
+        "ocm_bot.__main__",
+        "ocm_bot.app",
+        "ocm_bot.cli",
+        "ocm_bot.context",
+        "ocm_bot.demo",
+        "ocm_bot.health",
+        "ocm_bot.runtime",
+    ),
+}
+
+# OCM's JSON field names: ``ocm/`` maps them to typed objects, the domain never spells them
+OCM_WIRE_KEYS = frozenset(
+    {
+        "AddressInfo",
+        "ChargePointID",
+        "CheckinStatusTypeID",
+        "CommentTypeID",
+        "ConnectionTypeID",
+        "Connections",
+        "DataProviderID",
+        "LevelID",
+        "OperatorID",
+        "PowerKW",
+        "StatusTypeID",
+        "UsageTypeID",
+        "UserComments",
+    }
+)
 
 # the composition root reads the environment once; everything else gets Settings passed down
 ENVIRONMENT_READERS = {"ocm_bot.settings", "ocm_bot.cli"}
@@ -76,6 +122,47 @@ def within(module: str, prefix: str) -> bool:
     return module == prefix or module.startswith(prefix + ".")
 
 
+def layer_of(module: str) -> str | None:
+    """The layer whose most specific prefix covers ``module`` (``ocm_bot`` itself covers only itself)."""
+    best: tuple[int, str] | None = None
+    for layer, prefixes in LAYERS.items():
+        for prefix in prefixes:
+            covers = module == prefix if prefix == "ocm_bot" else within(module, prefix)
+            if covers and (best is None or len(prefix) > best[0]):
+                best = (len(prefix), layer)
+    return best[1] if best else None
+
+
+def string_literals(tree: ast.Module) -> list[tuple[int, str]]:
+    """(line, text) of every string constant, f-string parts included (docstrings too)."""
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ]
+
+
+def is_emoji(char: str) -> bool:
+    """A pictograph or dingbat as Telegram shows it in colour (✅ ⚠️ 🚗 ❓ ...), or the variation selector."""
+    code = ord(char)
+    return (
+        code >= 0x1F000
+        or 0x2600 <= code <= 0x27BF  # miscellaneous symbols, dingbats
+        or 0x2B00 <= code <= 0x2BFF  # arrows and shapes used as emoji (⬆ ⭐)
+        or code == 0xFE0F
+        or (unicodedata.category(char) == "So" and "ARROW" in unicodedata.name(char, ""))
+    )
+
+
+def wire_keys_and_emoji(tree: ast.Module) -> list[str]:
+    found = []
+    for line, text in sorted(string_literals(tree)):
+        words = set(re.findall(r"[A-Za-z]+", text))
+        found.extend(f"line {line}: OCM key {key!r}" for key in sorted(OCM_WIRE_KEYS & words))
+        found.extend(f"line {line}: emoji {char!r}" for char in sorted(set(text)) if is_emoji(char))
+    return found
+
+
 MODULES = package_modules()
 
 
@@ -90,6 +177,54 @@ def test_layer_imports_only_from_the_layers_below_it(layer):
             if any(within(imported, forbidden) for forbidden in FORBIDDEN_IMPORTS[layer]):
                 violations.append(f"{name} imports {imported}")
     assert violations == []
+
+
+def test_every_module_belongs_to_a_layer():
+    assert [name for name in MODULES if layer_of(name) is None] == []
+
+
+def test_the_foundation_imports_nothing_above_it():
+    """Geometry, translations, logging and the environment's settings stand below every layer."""
+    violations = [
+        f"{name} imports {imported}"
+        for name, tree in MODULES.items()
+        if layer_of(name) == "foundation"
+        for imported in sorted(imported_modules(name, tree, is_package=name == "ocm_bot"))
+        if within(imported, "ocm_bot") and imported != "ocm_bot" and layer_of(imported) not in {None, "foundation"}
+    ]
+    assert violations == []
+
+
+def test_the_domain_holds_no_ocm_wire_keys_and_no_emoji():
+    found = {
+        name: problems
+        for name, tree in MODULES.items()
+        if within(name, "ocm_bot.domain") and (problems := wire_keys_and_emoji(tree))
+    }
+    assert found == {}
+
+
+def test_the_layer_check_fails_a_module_no_layer_claims():
+    assert layer_of("ocm_bot.domain.search") == "domain"
+    assert layer_of("ocm_bot.views") == "views"
+    assert layer_of("ocm_bot") == "foundation"
+    assert layer_of("ocm_bot.new_feature") is None
+    assert layer_of("ocm_bot.geometry_extra") is None
+
+
+def test_the_domain_scan_sees_wire_keys_and_emoji_in_any_string():
+    source = (
+        'BODY = {"ChargePointID": 1}\n'
+        'LABEL = "\u2705 Charged"\n'
+        'ARROW = f"{x} \u2197"\n'
+        'NAME = "ALDI S\u00dcD 50\u00b0"\n'
+        'PLAIN = "charger_id"\n'
+    )
+    assert wire_keys_and_emoji(ast.parse(source)) == [
+        "line 1: OCM key 'ChargePointID'",
+        "line 2: emoji '\u2705'",
+        "line 3: emoji '\u2197'",
+    ]
 
 
 def test_only_settings_and_cli_read_the_environment():

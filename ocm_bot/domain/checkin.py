@@ -8,9 +8,12 @@ hands a finished draft to the outbox::
     charged = find_outcome(outcomes_from(reference.checkin_status_types.values()), 10)
     draft = CheckinDraft.start(charger_id=1234, charger_name="Lidl Garforth", chat_id=42)
     draft = draft.with_outcome(charged).with_rating(4).with_comment("Quick and easy")
-    comment_payload(draft)
-    # {"ChargePointID": 1234, "CommentTypeID": 10, "CheckinStatusTypeID": 10,
-    #  "Rating": 4, "Comment": "Quick and easy"}
+    submission_for(draft)
+    # CommentSubmission(charger_id=1234, comment_type_id=10, checkin_status_type_id=10,
+    #                   rating=4, comment="Quick and easy")
+
+Outcomes and their groups carry no labels: :mod:`ocm_bot.views.vocabulary` names them for drivers,
+and :mod:`ocm_bot.ocm.wire` turns a submission into OCM's JSON.
 
 The draft's ``key`` is its idempotency key: the outbox accepts one submission per key, so a double
 tap, a retried webhook delivery or a restart never posts the same check-in twice.
@@ -27,8 +30,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ocm_bot.domain.accounts import Accounts
-from ocm_bot.domain.outbox import Outbox, QueuedCheckin, Submitter
-from ocm_bot.i18n import N_
+from ocm_bot.domain.outbox import Outbox, OutboxStatus, QueuedCheckin, Submitter
+from ocm_bot.ocm.client import CommentSubmission
 from ocm_bot.ocm.errors import OcmError
 from ocm_bot.ocm.models import CheckinStatusType
 from ocm_bot.storage.base import OutboxItem, Storage, TokensDisabled
@@ -69,17 +72,13 @@ class Sentiment(enum.StrEnum):
     NEGATIVE = "negative"
     NEUTRAL = "neutral"
 
-    @property
-    def emoji(self) -> str:
-        return {"positive": "✅", "negative": "⚠️", "neutral": "❓"}[self.value]
-
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """One check-in status type as the driver sees it (``label`` is a message id to translate)."""
+    """One check-in status type a driver may pick; ``title`` is OCM's (the views label the types they know)."""
 
     id: int
-    label: str
+    title: str
     sentiment: Sentiment
 
     @property
@@ -91,9 +90,7 @@ class Outcome:
 class OutcomeGroup:
     """A first-screen button: one outcome (``outcomes`` has one item) or a group that opens a list."""
 
-    name: str
-    label: str
-    emoji: str
+    name: OutcomeGroupName
     outcomes: tuple[Outcome, ...]
 
     @property
@@ -101,35 +98,37 @@ class OutcomeGroup:
         return len(self.outcomes) == 1
 
 
-# OCM's check-in status types (reference data ``CheckinStatusTypes``) with short labels drivers
-# read at a glance. Types OCM adds later fall into "Other" by their IsPositive flag.
-_KNOWN: dict[int, tuple[str, Sentiment, str]] = {
-    10: (N_("Charged successfully"), Sentiment.POSITIVE, "ok"),
-    20: (N_("Failed: not operational"), Sentiment.NEGATIVE, "failed"),
-    22: (N_("Failed: not fully installed"), Sentiment.NEGATIVE, "failed"),
-    25: (N_("Failed: equipment problem"), Sentiment.NEGATIVE, "failed"),
-    30: (N_("Failed: not compatible with my car"), Sentiment.NEGATIVE, "failed"),
-    40: (N_("Failed: needed another card or app"), Sentiment.NEGATIVE, "failed"),
-    50: (N_("Failed: no charging equipment here"), Sentiment.NEGATIVE, "failed"),
-    100: (N_("In use by another EV"), Sentiment.POSITIVE, "in_use"),
-    110: (N_("Blocked by a non-EV"), Sentiment.NEGATIVE, "blocked"),
-    120: (N_("Not accessible (locked or closed)"), Sentiment.NEGATIVE, "blocked"),
-    130: (N_("Not found (wrong details)"), Sentiment.NEGATIVE, "blocked"),
-    140: (N_("Equipment and location confirmed"), Sentiment.POSITIVE, "other"),
-    150: (N_("Duplicate of another charger"), Sentiment.NEGATIVE, "other"),
-    160: (N_("Decommissioned"), Sentiment.NEGATIVE, "other"),
-    200: (N_("Other (bad)"), Sentiment.NEGATIVE, "other"),
-    210: (N_("Other (good)"), Sentiment.POSITIVE, "other"),
-    0: (N_("Did not visit"), Sentiment.NEUTRAL, "other"),
-}
+class OutcomeGroupName(enum.StrEnum):
+    """The first screen's groups, in the order of UX.md (also the "open this group" button's data)."""
 
-_GROUPS: tuple[tuple[str, str, str], ...] = (
-    ("ok", N_("Charged successfully"), "✅"),
-    ("failed", N_("Could not charge"), "⚠️"),
-    ("in_use", N_("Spot taken by another EV"), "🚗"),
-    ("blocked", N_("Blocked / not accessible"), "🚫"),
-    ("other", N_("Other"), "❓"),
-)
+    OK = "ok"
+    FAILED = "failed"
+    IN_USE = "in_use"
+    BLOCKED = "blocked"
+    OTHER = "other"
+
+
+# OCM's check-in status types (reference data ``CheckinStatusTypes``) the bot knows, with the group
+# each goes in. Types OCM adds later fall into "Other" by their IsPositive flag.
+_KNOWN: dict[int, tuple[Sentiment, OutcomeGroupName]] = {
+    10: (Sentiment.POSITIVE, OutcomeGroupName.OK),
+    20: (Sentiment.NEGATIVE, OutcomeGroupName.FAILED),
+    22: (Sentiment.NEGATIVE, OutcomeGroupName.FAILED),
+    25: (Sentiment.NEGATIVE, OutcomeGroupName.FAILED),
+    30: (Sentiment.NEGATIVE, OutcomeGroupName.FAILED),
+    40: (Sentiment.NEGATIVE, OutcomeGroupName.FAILED),
+    50: (Sentiment.NEGATIVE, OutcomeGroupName.FAILED),
+    100: (Sentiment.POSITIVE, OutcomeGroupName.IN_USE),
+    110: (Sentiment.NEGATIVE, OutcomeGroupName.BLOCKED),
+    120: (Sentiment.NEGATIVE, OutcomeGroupName.BLOCKED),
+    130: (Sentiment.NEGATIVE, OutcomeGroupName.BLOCKED),
+    140: (Sentiment.POSITIVE, OutcomeGroupName.OTHER),
+    150: (Sentiment.NEGATIVE, OutcomeGroupName.OTHER),
+    160: (Sentiment.NEGATIVE, OutcomeGroupName.OTHER),
+    200: (Sentiment.NEGATIVE, OutcomeGroupName.OTHER),
+    210: (Sentiment.POSITIVE, OutcomeGroupName.OTHER),
+    0: (Sentiment.NEUTRAL, OutcomeGroupName.OTHER),
+}
 
 _SENTIMENT_ORDER = {Sentiment.POSITIVE: 0, Sentiment.NEGATIVE: 1, Sentiment.NEUTRAL: 2}
 
@@ -152,26 +151,24 @@ def outcomes_from(types: Iterable[CheckinStatusType] | None) -> tuple[Outcome, .
             continue
         seen.add(status.id)
         known = _KNOWN.get(status.id)
-        if known:
-            result.append(Outcome(status.id, known[0], known[1]))
-        else:
-            result.append(Outcome(status.id, status.title or f"#{status.id}", _sentiment(status.is_positive)))
+        sentiment = known[0] if known else _sentiment(status.is_positive)
+        result.append(Outcome(status.id, status.title or f"#{status.id}", sentiment))
     if not result:
-        result = [Outcome(type_id, label, sentiment) for type_id, (label, sentiment, _) in _KNOWN.items()]
+        result = [Outcome(type_id, f"#{type_id}", sentiment) for type_id, (sentiment, _) in _KNOWN.items()]
     return tuple(result)
 
 
 def group_outcomes(outcomes: Iterable[Outcome]) -> tuple[OutcomeGroup, ...]:
     """The first screen: five groups in the order of UX.md; empty groups are left out."""
-    members: dict[str, list[Outcome]] = {name: [] for name, _, _ in _GROUPS}
+    members: dict[OutcomeGroupName, list[Outcome]] = {name: [] for name in OutcomeGroupName}
     for outcome in outcomes:
         known = _KNOWN.get(outcome.id)
-        members[known[2] if known else "other"].append(outcome)
+        members[known[1] if known else OutcomeGroupName.OTHER].append(outcome)
     groups = []
-    for name, label, emoji in _GROUPS:
+    for name in OutcomeGroupName:
         items = sorted(members[name], key=lambda o: (_SENTIMENT_ORDER[o.sentiment], o.id))
         if items:
-            groups.append(OutcomeGroup(name, label, emoji, tuple(items)))
+            groups.append(OutcomeGroup(name, tuple(items)))
     return tuple(groups)
 
 
@@ -333,25 +330,22 @@ def new_idempotency_key() -> str:
     return uuid.uuid4().hex
 
 
-def comment_payload(draft: CheckinDraft) -> dict[str, Any]:
-    """The ``POST /comment`` body (OCM's openapi ``/comment`` schema); skipped answers are left out.
+def submission_for(draft: CheckinDraft) -> CommentSubmission:
+    """What ``POST /comment`` carries for a finished draft; skipped answers are left out.
 
-    No ``UserName``: OCM files a comment under the account that owns the write key or the sign-in
+    No user name: OCM files a comment under the account that owns the write key or the sign-in
     token and replaces any name sent (ocm-system, ``SubmissionManager``), so the driver's name
     would only travel to be dropped.
     """
     if draft.outcome_id is None:
         raise CheckinInputError("a check-in needs an outcome")
-    payload: dict[str, Any] = {
-        "ChargePointID": draft.charger_id,
-        "CommentTypeID": draft.comment_type_id,
-        "CheckinStatusTypeID": draft.outcome_id,
-    }
-    if draft.rating is not None:
-        payload["Rating"] = draft.rating
-    if draft.comment:
-        payload["Comment"] = draft.comment[:MAX_COMMENT_CHARS]
-    return payload
+    return CommentSubmission(
+        charger_id=draft.charger_id,
+        comment_type_id=draft.comment_type_id,
+        checkin_status_type_id=draft.outcome_id,
+        rating=draft.rating,
+        comment=draft.comment[:MAX_COMMENT_CHARS] if draft.comment else None,
+    )
 
 
 def choose_submitter(*, has_user_token: bool, has_write_key: bool) -> Submitter:
@@ -470,7 +464,7 @@ class CheckinService:
     async def wait_before(self, user_id: int, charger_id: int, *, draft_key: str | None = None) -> timedelta | None:
         """How long until the driver may check in here again; a draft's own submission never counts."""
         latest = await self.storage.latest_outbox_for(user_id, charger_id)
-        if latest is None or latest.status == "failed" or latest.key == draft_key:
+        if latest is None or latest.status == OutboxStatus.FAILED or latest.key == draft_key:
             return None
         return wait_before_next_checkin(latest.created_at, self.now(), min_interval=self.min_interval)
 
@@ -509,7 +503,7 @@ class CheckinService:
         if submitter is Submitter.NONE:
             return SubmitResult(SubmitStatus.NO_CREDENTIALS)
         queued = QueuedCheckin(
-            submission=comment_payload(draft),
+            submission=submission_for(draft),
             submitter=submitter,
             charger_name=draft.charger_name,
             language=language,

@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 
 from ocm_bot.domain.geo import GeoPoint
 from ocm_bot.domain.preferences import UsageChoice, UserPreferences
-from ocm_bot.domain.settings_edit import usage_type_ids
+from ocm_bot.domain.usage import usage_type_ids
 from ocm_bot.ocm.models import Charger, Connection
 from ocm_bot.ocm.query import PoiQuery
 

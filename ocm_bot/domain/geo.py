@@ -1,10 +1,11 @@
-"""Distances and directions on the Earth's surface, and distance units.
+"""Points on the Earth's surface as the domain passes them around, and the distances between them.
 
-Example::
+The formulas and the Earth's radius are :mod:`ocm_bot.geometry`'s (one copy for every layer); here
+they take :class:`GeoPoint`. The views name directions (:mod:`ocm_bot.views.vocabulary`). Example::
 
     here, there = GeoPoint(45.5122, -122.6587), GeoPoint(45.5084, -122.6647)
     haversine_km(here, there)                 # 0.63
-    compass_point(initial_bearing(here, there))   # "SW"
+    initial_bearing(here, there)              # 227.5 (south-west)
 """
 
 from __future__ import annotations
@@ -12,10 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-EARTH_RADIUS_KM = 6371.0088  # the mean radius (IUGG), as geopy's great_circle uses
-KM_PER_MILE = 1.609344
-COMPASS_POINTS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
-COMPASS_ARROWS = ("↑", "↗", "→", "↘", "↓", "↙", "←", "↖")
+from ocm_bot import geometry
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,39 +36,9 @@ class GeoPoint:
 
 def haversine_km(a: GeoPoint, b: GeoPoint) -> float:
     """Great-circle distance in kilometres."""
-    lat1, lat2 = math.radians(a.latitude), math.radians(b.latitude)
-    dlat = lat2 - lat1
-    dlon = math.radians(b.longitude - a.longitude)
-    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+    return geometry.haversine_km(a.latitude, a.longitude, b.latitude, b.longitude)
 
 
 def initial_bearing(a: GeoPoint, b: GeoPoint) -> float:
     """The compass bearing (0-360°, 0 = north) to set off from ``a`` towards ``b``."""
-    lat1, lat2 = math.radians(a.latitude), math.radians(b.latitude)
-    dlon = math.radians(b.longitude - a.longitude)
-    x = math.sin(dlon) * math.cos(lat2)
-    y = math.cos(lat1) * math.sin(lat2) - math.sin(lat1) * math.cos(lat2) * math.cos(dlon)
-    return (math.degrees(math.atan2(x, y)) + 360.0) % 360.0
-
-
-def _sector(bearing: float) -> int:
-    return int(((bearing % 360.0) + 22.5) // 45.0) % 8
-
-
-def compass_point(bearing: float) -> str:
-    """One of the eight compass points (N, NE, ... NW) nearest ``bearing``."""
-    return COMPASS_POINTS[_sector(bearing)]
-
-
-def compass_arrow(bearing: float) -> str:
-    """An arrow pointing the way of ``bearing`` (↑ for north)."""
-    return COMPASS_ARROWS[_sector(bearing)]
-
-
-def km_to_miles(km: float) -> float:
-    return km / KM_PER_MILE
-
-
-def miles_to_km(miles: float) -> float:
-    return miles * KM_PER_MILE
+    return geometry.initial_bearing(a.latitude, a.longitude, b.latitude, b.longitude)

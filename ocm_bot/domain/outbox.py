@@ -27,7 +27,7 @@ import enum
 import logging
 import socket
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,15 +36,45 @@ from ocm_bot.ocm.client import CommentSubmission
 from ocm_bot.ocm.errors import OcmAuthError, OcmError, OcmRateLimited, OcmRejected
 from ocm_bot.ocm.models import Comment
 from ocm_bot.ocm.query import PoiQuery
+from ocm_bot.ocm.wire import comment_body, comment_fields
 from ocm_bot.storage.base import OutboxItem, Storage, TokensDisabled, utc_now
 
 log = logging.getLogger(__name__)
 
-IN_DOUBT = "in-doubt"
-NEEDS_SIGN_IN = "needs-sign-in"
 _INFLIGHT_PREFIX = "outbox-inflight:"
 # A comment's DateCreated comes from OCM's clock; allow for some skew when matching a lost post.
 _CLOCK_SKEW = timedelta(minutes=1)
+
+
+class OutboxStatus(enum.StrEnum):
+    """An outbox item's ``status`` as storage keeps it (the stored strings are these values)."""
+
+    PENDING = "pending"  # to send; possibly claimed by an instance until its lease ends
+    SENT = "sent"  # OCM took it (or it was found on OCM)
+    FAILED = "failed"  # for good; ``last_error`` says why
+
+
+class OutboxReason(enum.StrEnum):
+    """Why an item is not delivered, as its stored ``last_error`` starts (the stored strings are these values).
+
+    The first ones are the whole note; the last three are followed by ``": "`` and the error (:func:`note`).
+    """
+
+    IN_DOUBT = "in-doubt"  # a post whose answer never came: look on OCM before posting again
+    NEEDS_SIGN_IN = "needs-sign-in"  # parked until the driver signs in again
+    NO_CREDENTIALS = "no-credentials"  # neither a write key nor a sign-in: refused for good
+    SIGN_IN_NEVER_CAME = "gave up waiting for a sign-in"
+    RETRY = "retry"
+    REJECTED = "rejected"
+    GAVE_UP = "gave up"
+
+
+NEEDS_SIGN_IN = OutboxReason.NEEDS_SIGN_IN  # the name views/checkin.py imports
+
+
+def note(reason: OutboxReason, detail: object) -> str:
+    """A stored ``last_error``: the reason and what went wrong, within the column's 500 characters."""
+    return f"{reason}: {detail}"[:500]
 
 
 class Submitter(enum.StrEnum):
@@ -65,9 +95,13 @@ class DeliveryResult(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class QueuedCheckin:
-    """What an outbox item carries: the ``POST /comment`` body and what to tell the driver."""
+    """What an outbox item carries: the comment to post and what to tell the driver.
 
-    submission: dict[str, Any]
+    Stored as a payload whose ``submission`` is OCM's ``POST /comment`` body (:mod:`ocm_bot.ocm.wire`),
+    so items queued by earlier releases deliver unchanged.
+    """
+
+    submission: CommentSubmission
     submitter: Submitter
     charger_name: str
     language: str = "en"
@@ -75,12 +109,12 @@ class QueuedCheckin:
 
     @property
     def charger_id(self) -> int:
-        return int(self.submission["ChargePointID"])
+        return self.submission.charger_id
 
     def to_payload(self) -> dict[str, Any]:
         return {
             "v": 1,
-            "submission": dict(self.submission),
+            "submission": comment_body(self.submission),
             "submitter": self.submitter.value,
             "charger_name": self.charger_name,
             "language": self.language,
@@ -89,23 +123,15 @@ class QueuedCheckin:
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> QueuedCheckin:
+        fields = comment_fields(payload["submission"])
+        # A user name queued by an older release is not sent: OCM would replace it anyway.
+        fields.pop("user_name", None)
         return cls(
-            submission=dict(payload["submission"]),
+            submission=CommentSubmission(**fields),
             submitter=Submitter(payload.get("submitter") or Submitter.APP),
             charger_name=str(payload.get("charger_name") or ""),
             language=str(payload.get("language") or "en"),
             panel_message_id=payload.get("panel_message_id"),
-        )
-
-    def comment_submission(self) -> CommentSubmission:
-        body = self.submission
-        return CommentSubmission(
-            charger_id=int(body["ChargePointID"]),
-            comment_type_id=body.get("CommentTypeID"),
-            checkin_status_type_id=body.get("CheckinStatusTypeID"),
-            rating=body.get("Rating"),
-            comment=body.get("Comment"),
-            # A UserName queued by an older release is not sent: OCM would replace it anyway.
         )
 
 
@@ -138,7 +164,7 @@ class Backoff:
         return wait
 
 
-def matches_submission(comment: Comment, submission: Mapping[str, Any], *, since: datetime) -> bool:
+def matches_submission(comment: Comment, submission: CommentSubmission, *, since: datetime) -> bool:
     """Whether ``comment`` on OCM is the post of ``submission`` queued at ``since``.
 
     Only a comment dated after the check-in was queued counts (less OCM's possible clock skew); one
@@ -153,10 +179,26 @@ def matches_submission(comment: Comment, submission: Mapping[str, Any], *, since
         return False
     status_id = comment.checkin_status.id if comment.checkin_status else None
     return (
-        status_id == submission.get("CheckinStatusTypeID")
-        and comment.rating == submission.get("Rating")
-        and (comment.text or None) == (submission.get("Comment") or None)
+        status_id == submission.checkin_status_type_id
+        and comment.rating == submission.rating
+        and (comment.text or None) == (submission.comment or None)
     )
+
+
+def charger_with_comments(charger_id: int) -> PoiQuery:
+    """One charger by ID with its comments: never answered from the OCM client's search cache, and
+    its answer replaces the cached charger (with and without comments)."""
+    return PoiQuery(chargepointid=(charger_id,), maxresults=1, includecomments=True)
+
+
+def charger_refresher(client: Any) -> Callable[[int], Awaitable[None]]:
+    """An :attr:`Outbox.refresh_charger` that reads the charger again from OCM after a delivery, so
+    the driver's next look at it shows the check-in."""
+
+    async def refresh(charger_id: int) -> None:
+        await client.search(charger_with_comments(charger_id))
+
+    return refresh
 
 
 @dataclass
@@ -199,7 +241,7 @@ class Outbox:
         item = await self.storage.get_outbox(key)
         if item is None or item.user_id != user_id:
             return None
-        if item.status == "pending" and item.next_attempt_at > self.now() and not self._leased(item):
+        if item.status == OutboxStatus.PENDING and item.next_attempt_at > self.now() and not self._leased(item):
             await self._reschedule(item, self.now())
             return await self.storage.get_outbox(key)
         return item
@@ -208,7 +250,8 @@ class Outbox:
         """After a new sign-in, items that waited for one are due at once; how many."""
         count = 0
         for item in await self.storage.outbox_for_user(user_id):
-            waiting = item.status == "pending" and item.last_error == NEEDS_SIGN_IN and not self._leased(item)
+            parked = item.status == OutboxStatus.PENDING and item.last_error == OutboxReason.NEEDS_SIGN_IN
+            waiting = parked and not self._leased(item)
             if waiting and await self._reschedule(item, self.now()):
                 count += 1
         return count
@@ -220,14 +263,14 @@ class Outbox:
         return await self.storage.prune_outbox(self.now() - keep)
 
     async def pending_for(self, user_id: int) -> list[OutboxItem]:
-        return [i for i in await self.storage.outbox_for_user(user_id) if i.status == "pending"]
+        return [i for i in await self.storage.outbox_for_user(user_id) if i.status == OutboxStatus.PENDING]
 
     # Delivery -----------------------------------------------------------------------------------
 
     async def _deliver(self, item: OutboxItem) -> Delivery:
         checkin = QueuedCheckin.from_payload(item.payload)
         inflight_key = _INFLIGHT_PREFIX + item.key
-        in_doubt = item.last_error == IN_DOUBT or await self.storage.get_value(inflight_key) is not None
+        in_doubt = item.last_error == OutboxReason.IN_DOUBT or await self.storage.get_value(inflight_key) is not None
         if in_doubt:
             try:
                 if await self._already_on_ocm(item, checkin):
@@ -242,18 +285,19 @@ class Outbox:
             if checkin.submitter is Submitter.USER:
                 return await self._park_for_sign_in(item, checkin, None)
             error = OcmAuthError("no write-enabled application key is configured", status=403)
-            await self.storage.mark_outbox_failed(item.key, "no-credentials", permanent=True)
+            await self.storage.mark_outbox_failed(item.key, OutboxReason.NO_CREDENTIALS, permanent=True)
             return Delivery(item, checkin, DeliveryResult.REJECTED, error)
 
         await self.storage.set_value(inflight_key, {"by": self.instance_id, "at": self.now().isoformat()})
         try:
-            await self.client.submit_comment(checkin.comment_submission(), **credentials)
+            await self.client.submit_comment(checkin.submission, **credentials)
         except OcmRejected as error:
             await self.storage.set_value(inflight_key, None)
             if "read only" in error.description.lower():
                 return await self._retry(item, checkin, error)
             log.warning("OCM rejected outbox item %s: %s", item.key, error.description)
-            await self.storage.mark_outbox_failed(item.key, f"rejected: {error.description}"[:500], permanent=True)
+            reason = note(OutboxReason.REJECTED, error.description)
+            await self.storage.mark_outbox_failed(item.key, reason, permanent=True)
             return Delivery(item, checkin, DeliveryResult.REJECTED, error)
         except OcmAuthError as error:
             await self.storage.set_value(inflight_key, None)
@@ -280,8 +324,7 @@ class Outbox:
         return {"write_key": self.write_key} if self.write_key else None
 
     async def _already_on_ocm(self, item: OutboxItem, checkin: QueuedCheckin) -> bool:
-        query = PoiQuery(chargepointid=(checkin.charger_id,), maxresults=1, includecomments=True)
-        chargers = await self.client.search(query)
+        chargers = await self.client.search(charger_with_comments(checkin.charger_id))
         return any(
             matches_submission(comment, checkin.submission, since=item.created_at)
             for charger in chargers
@@ -304,21 +347,23 @@ class Outbox:
     ) -> Delivery:
         now = self.now()
         if now - item.created_at > self.max_age:
-            await self.storage.mark_outbox_failed(item.key, f"gave up: {error}"[:500], permanent=True)
+            await self.storage.mark_outbox_failed(item.key, note(OutboxReason.GAVE_UP, error), permanent=True)
             return Delivery(item, checkin, DeliveryResult.GAVE_UP, error)
         retry_after = error.retry_after if isinstance(error, OcmRateLimited) else None
         retry_at = now + self.backoff.delay(item.attempts, retry_after)
-        note = IN_DOUBT if keep_doubt or item.last_error == IN_DOUBT else f"retry: {error}"[:500]
-        await self.storage.mark_outbox_failed(item.key, note, next_attempt_at=retry_at)
+        doubt = keep_doubt or item.last_error == OutboxReason.IN_DOUBT
+        reason = OutboxReason.IN_DOUBT if doubt else note(OutboxReason.RETRY, error)
+        await self.storage.mark_outbox_failed(item.key, reason, next_attempt_at=retry_at)
         log.info("outbox item %s not delivered (%s); next attempt at %s", item.key, error, retry_at.isoformat())
         return Delivery(item, checkin, DeliveryResult.RETRY, error, retry_at)
 
     async def _park_for_sign_in(self, item: OutboxItem, checkin: QueuedCheckin, error: OcmError | None) -> Delivery:
         if self.now() - item.created_at > self.park_for:
             # Waited a month for a sign-in that never came: tell the driver rather than keep it forever.
-            await self.storage.mark_outbox_failed(item.key, "gave up waiting for a sign-in", permanent=True)
+            await self.storage.mark_outbox_failed(item.key, OutboxReason.SIGN_IN_NEVER_CAME, permanent=True)
             return Delivery(item, checkin, DeliveryResult.GAVE_UP, error)
-        await self.storage.mark_outbox_failed(item.key, NEEDS_SIGN_IN, next_attempt_at=self.now() + self.park_for)
+        parked_until = self.now() + self.park_for
+        await self.storage.mark_outbox_failed(item.key, OutboxReason.NEEDS_SIGN_IN, next_attempt_at=parked_until)
         return Delivery(item, checkin, DeliveryResult.NEEDS_SIGN_IN, error)
 
     def _leased(self, item: OutboxItem) -> bool:

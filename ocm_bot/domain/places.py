@@ -18,6 +18,7 @@ Example::
 
 from __future__ import annotations
 
+import enum
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -29,8 +30,8 @@ MAX_QUERY_CHARS = 200
 """Longer text is not an address; Nominatim would only waste a request on it."""
 
 
-class PlaceInputError(ValueError):
-    """Text that cannot name a place; ``reason`` picks the message the driver sees."""
+class PlaceProblem(enum.StrEnum):
+    """Why text cannot name a place; picks the message the driver sees."""
 
     EMPTY = "empty"
     TOO_LONG = "too_long"
@@ -39,7 +40,18 @@ class PlaceInputError(ValueError):
     LONGITUDE_RANGE = "longitude_range"
     LINK_WITHOUT_POINT = "link_without_point"
 
-    def __init__(self, reason: str) -> None:
+
+class PlaceInputError(ValueError):
+    """Text that cannot name a place; ``reason`` picks the message the driver sees."""
+
+    EMPTY = PlaceProblem.EMPTY
+    TOO_LONG = PlaceProblem.TOO_LONG
+    NO_TEXT = PlaceProblem.NO_TEXT
+    LATITUDE_RANGE = PlaceProblem.LATITUDE_RANGE
+    LONGITUDE_RANGE = PlaceProblem.LONGITUDE_RANGE
+    LINK_WITHOUT_POINT = PlaceProblem.LINK_WITHOUT_POINT
+
+    def __init__(self, reason: PlaceProblem) -> None:
         super().__init__(reason)
         self.reason = reason
 

@@ -30,7 +30,7 @@ class DistanceUnitChoice(enum.StrEnum):
 
 
 class UsageChoice(enum.StrEnum):
-    """Which usage types to show; :func:`ocm_bot.domain.settings_edit.usage_type_ids` maps them to OCM IDs."""
+    """Which usage types to show; :func:`ocm_bot.domain.usage.usage_type_ids` maps them to OCM IDs."""
 
     PUBLIC_ONLY = "public"
     INCLUDE_MEMBERSHIP = "membership"

@@ -49,11 +49,10 @@ from ocm_bot.domain.checkin import (
     group_outcomes,
     parse_charger_id,
 )
-from ocm_bot.domain.outbox import Delivery, DeliveryResult, Outbox, Submitter
+from ocm_bot.domain.outbox import Delivery, DeliveryResult, Outbox, Submitter, charger_refresher
 from ocm_bot.handlers.common import translator_for
 from ocm_bot.i18n import Translator, translator
 from ocm_bot.ocm.errors import OcmAuthError, OcmError
-from ocm_bot.ocm.query import PoiQuery
 from ocm_bot.settings import Settings
 from ocm_bot.storage.base import Storage
 from ocm_bot.storage.persistence import StatesFromStorage
@@ -116,17 +115,11 @@ def build_service(services: Services) -> CheckinService:
     write_key = settings.ocm_write_key.get() if settings.ocm_write_key else None
     client = services.ocm_client
 
-    async def refresh_charger(charger_id: int) -> None:
-        # An ID query is never answered from the OCM client's search cache, and its answer replaces
-        # the cached charger (with and without comments), so the driver's next look shows the check-in.
-        if client is not None:
-            await client.search(PoiQuery(chargepointid=(charger_id,), maxresults=1, includecomments=True))
-
     outbox = Outbox(
         services.storage,
         client,
         write_key=write_key,
-        refresh_charger=refresh_charger,
+        refresh_charger=charger_refresher(client) if client is not None else None,
         lease_seconds=settings.outbox_lease_seconds,
     )
     accounts = Accounts(services.storage, client)

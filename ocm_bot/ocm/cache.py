@@ -32,10 +32,10 @@ from dataclasses import dataclass, replace
 
 from cachetools import TTLCache
 
+from ocm_bot.geometry import haversine_km
 from ocm_bot.ocm.models import Charger
 from ocm_bot.ocm.query import OutputFormat, PoiQuery
 
-EARTH_RADIUS_KM = 6371.0  # as OCM computes its own Distance (GeoManager.CalcDistance)
 _DISTANCE_MARGIN = 0.995  # trust in the farthest charger of a truncated answer
 _OFFSET_SCALE = 1.0012  # MongoDB's 6378.1 km sphere against our 6371 km one, rounded up
 
@@ -46,13 +46,6 @@ _MAX_TRIED = 16
 
 # Parameters after which a result is no longer "the nearest chargers matching filters in a circle".
 _NOT_AREA = ("boundingbox", "polygon", "polyline", "chargepointid", "modifiedsince", "callback")
-
-
-def haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi, dlmb = phi2 - phi1, math.radians(lng2 - lng1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
 def is_area_search(query: PoiQuery) -> bool:

@@ -60,9 +60,10 @@ from ocm_bot.ocm.errors import (
 )
 from ocm_bot.ocm.models import Charger
 from ocm_bot.ocm.parse import parse_pois
-from ocm_bot.ocm.query import OutputFormat, PoiQuery, SortBy
+from ocm_bot.ocm.query import KM_PER_MILE, OutputFormat, PoiQuery, SortBy
 from ocm_bot.ocm.reference import ReferenceData
 from ocm_bot.ocm.source import SearchAnswer
+from ocm_bot.ocm.wire import comment_body
 
 log = logging.getLogger(__name__)
 
@@ -167,16 +168,7 @@ class CommentSubmission:
                 raise ValueError(f"{name} is longer than OCM's {longest} characters")
 
     def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "ChargePointID": self.charger_id,
-            "CommentTypeID": self.comment_type_id,
-            "CheckinStatusTypeID": self.checkin_status_type_id,
-            "Rating": self.rating,
-            "Comment": self.comment,
-            "UserName": self.user_name,
-            "RelatedURL": self.related_url,
-        }
-        return {key: value for key, value in body.items() if value is not None}
+        return comment_body(self)
 
 
 class OcmClient:
@@ -535,7 +527,7 @@ class OcmClient:
             changes["maxresults"] = min(results, self.limits.max_results)
         radius = query.radius_km
         if radius is not None and radius > self.limits.max_radius_km:
-            unit = 1.609344 if query.distance_in_miles else 1.0
+            unit = KM_PER_MILE if query.distance_in_miles else 1.0
             changes["distance"] = self.limits.max_radius_km / unit
         return query.replace(**changes) if changes else query
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import polyline as polyline_codec
 
-KM_PER_MILE = 1.609344
+from ocm_bot.geometry import KM_PER_MILE
 
 
 class OutputFormat(enum.StrEnum):

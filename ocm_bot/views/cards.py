@@ -20,11 +20,11 @@ import re
 from datetime import datetime
 
 from ocm_bot.domain.filters import StatusKind, status_kind
-from ocm_bot.domain.geo import compass_arrow, compass_point
 from ocm_bot.domain.preferences import DistanceUnitChoice
 from ocm_bot.i18n import N_, Translator
 from ocm_bot.ocm.models import Charger, Connection
 from ocm_bot.views.format import ago, distance, html_text, power
+from ocm_bot.views.vocabulary import compass_arrow, compass_point
 
 OCM_POI_URL = "https://openchargemap.org/site/poi/details/{id}"
 NAME_CHARS = 80
@@ -240,7 +240,3 @@ def card(
         lines.append(indent + " · ".join(who))
     lines.append(indent + "<i>" + provider_credit(t, charger) + "</i>")
     return "\n".join(lines)
-
-
-# Compass point names, for the catalogs (the card shows them translated).
-COMPASS_NAMES = (N_("N"), N_("NE"), N_("E"), N_("SE"), N_("S"), N_("SW"), N_("W"), N_("NW"))

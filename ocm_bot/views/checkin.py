@@ -32,6 +32,7 @@ from ocm_bot.domain.outbox import NEEDS_SIGN_IN, Delivery, DeliveryResult, Submi
 from ocm_bot.i18n import Translator
 from ocm_bot.ocm.errors import OcmAuthError, OcmRateLimited
 from ocm_bot.views.callbacks import CallbackCodec
+from ocm_bot.views.vocabulary import group_label, outcome_label
 
 # Callback actions (``ci`` is the "Check in" button on search cards and details).
 START = "ci"
@@ -60,11 +61,6 @@ class Screen:
 def _name(draft_or_name: CheckinDraft | str) -> str:
     name = draft_or_name.charger_name if isinstance(draft_or_name, CheckinDraft) else draft_or_name
     return f"<b>{escape(name)}</b>"
-
-
-def outcome_label(t: Translator, outcome: Outcome) -> str:
-    """The outcome's short label in the driver's language (OCM's own title for types we do not know)."""
-    return f"{outcome.sentiment.emoji} {t.gettext(outcome.label)}"
 
 
 def _cancel_button(t: Translator, codec: CallbackCodec) -> InlineKeyboardButton:
@@ -109,10 +105,10 @@ def outcome_screen(
         if group.is_single:
             outcome = group.outcomes[0]
             data = codec.encode(OUTCOME, outcome.id)
-            label = f"{group.emoji} {t.gettext(group.label)}"
+            label = group_label(t, group)
         else:
             data = codec.encode(GROUP, group.name)
-            label = f"{group.emoji} {t.gettext(group.label)} ▸"
+            label = f"{group_label(t, group)} ▸"
         if draft.outcome_id is not None and any(o.id == draft.outcome_id for o in group.outcomes):
             label = f"• {label}"
         rows.append([InlineKeyboardButton(label, callback_data=data)])
@@ -132,11 +128,7 @@ def outcome_group_screen(t: Translator, codec: CallbackCodec, draft: CheckinDraf
             label = f"• {label}"
         rows.append([InlineKeyboardButton(label, callback_data=codec.encode(OUTCOME, outcome.id))])
     rows.append([_back_button(t, codec), _cancel_button(t, codec)])
-    text = (
-        t.gettext("How did it go at {name}?", name=_name(draft))
-        + "\n"
-        + escape(f"{group.emoji} {t.gettext(group.label)}")
-    )
+    text = t.gettext("How did it go at {name}?", name=_name(draft)) + "\n" + escape(group_label(t, group))
     return Screen(text, InlineKeyboardMarkup(rows))
 
 

@@ -40,6 +40,7 @@ from ocm_bot.views.checkin import START as CHECK_IN
 from ocm_bot.views.checkin import private_checkin_url
 from ocm_bot.views.format import ago, clip, html_text, power
 from ocm_bot.views.results import DETAILS, NO_SEARCH, View
+from ocm_bot.views.vocabulary import outcome_text
 
 FAVOURITE = "fv"
 RECENT_COMMENTS = 5
@@ -90,7 +91,7 @@ def checkin_status_text(t: Translator, status: CheckinStatusType) -> str:
     """An earlier check-in's outcome in the driver's language where the bot knows it, else OCM's title."""
     known = outcomes_from([status])
     if known and known[0].id == status.id:
-        return t.gettext(known[0].label)
+        return outcome_text(t, known[0])
     return status.title
 
 

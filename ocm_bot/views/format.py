@@ -15,8 +15,8 @@ from html import escape
 
 from babel.numbers import get_decimal_symbol, get_group_symbol
 
-from ocm_bot.domain.geo import km_to_miles
 from ocm_bot.domain.preferences import DistanceUnitChoice
+from ocm_bot.geometry import km_to_miles
 from ocm_bot.i18n import Translator
 
 

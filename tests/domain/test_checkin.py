@@ -17,17 +17,19 @@ from ocm_bot.domain.checkin import (
     CheckinService,
     CommentTooLong,
     InvalidRating,
+    Sentiment,
     Step,
     SubmitStatus,
-    comment_payload,
     find_outcome,
     group_outcomes,
     outcomes_from,
     parse_charger_id,
+    submission_for,
     wait_before_next_checkin,
 )
 from ocm_bot.domain.outbox import Outbox, QueuedCheckin, Submitter
 from ocm_bot.ocm.reference import ReferenceData
+from ocm_bot.ocm.wire import comment_body
 from tests.fakes.ocm import shared_dir
 
 REFERENCE = ReferenceData.from_json(json.loads((shared_dir() / "ocm" / "referencedata.json").read_text()))
@@ -40,12 +42,12 @@ def ocm_outcomes():
 
 def test_first_screen_groups_ocm_checkin_types_as_the_ux_sketch_shows():
     groups = group_outcomes(ocm_outcomes())
-    assert [(g.emoji, g.label, g.is_single) for g in groups] == [
-        ("✅", "Charged successfully", True),
-        ("⚠️", "Could not charge", False),
-        ("🚗", "Spot taken by another EV", True),
-        ("🚫", "Blocked / not accessible", False),
-        ("❓", "Other", False),
+    assert [(g.name, g.is_single) for g in groups] == [
+        ("ok", True),
+        ("failed", False),
+        ("in_use", True),
+        ("blocked", False),
+        ("other", False),
     ]
     failed = next(g for g in groups if g.name == "failed")
     assert [o.id for o in failed.outcomes] == [20, 22, 25, 30, 40, 50]
@@ -58,11 +60,11 @@ def test_automated_checkins_are_not_offered_to_drivers():
     assert {10, 20, 100, 110, 210} <= ids
 
 
-def test_other_group_lists_positive_outcomes_before_negative_ones_with_their_emoji():
+def test_other_group_lists_positive_outcomes_before_negative_ones():
     other = next(g for g in group_outcomes(ocm_outcomes()) if g.name == "other")
-    sentiments = [o.sentiment.emoji for o in other.outcomes]
-    assert sentiments == sorted(sentiments, key=["✅", "⚠️", "❓"].index)
-    assert find_outcome(other.outcomes, 0).sentiment.emoji == "❓"
+    sentiments = [o.sentiment for o in other.outcomes]
+    assert sentiments == sorted(sentiments, key=[Sentiment.POSITIVE, Sentiment.NEGATIVE, Sentiment.NEUTRAL].index)
+    assert find_outcome(other.outcomes, 0).sentiment is Sentiment.NEUTRAL
 
 
 def test_an_unknown_ocm_status_type_falls_into_other_with_ocm_title():
@@ -71,7 +73,7 @@ def test_an_unknown_ocm_status_type_falls_into_other_with_ocm_title():
     outcomes = outcomes_from([*REFERENCE.checkin_status_types.values(), CheckinStatusType(999, "Brand new", False)])
     other = next(g for g in group_outcomes(outcomes) if g.name == "other")
     new = find_outcome(other.outcomes, 999)
-    assert new.label == "Brand new" and new.is_failure
+    assert new.title == "Brand new" and new.is_failure
 
 
 def test_without_reference_data_the_known_outcomes_are_still_offered():
@@ -93,7 +95,7 @@ def test_failed_outcome_defaults_to_fault_report_and_success_to_general_comment(
 def test_payload_is_the_openapi_comment_body():
     draft = draft_for(20).with_rating(2).with_comment("  Screen dead, card reader off  ")
     # No UserName: OCM files a comment under the account of the key or token that posts it.
-    assert comment_payload(draft) == {
+    assert comment_body(submission_for(draft)) == {
         "ChargePointID": 102848,
         "CommentTypeID": 1000,
         "CheckinStatusTypeID": 20,
@@ -104,7 +106,7 @@ def test_payload_is_the_openapi_comment_body():
 
 def test_skipped_rating_and_comment_are_left_out_of_the_payload():
     draft = draft_for(10).with_rating(None).with_comment(None)
-    assert comment_payload(draft) == {
+    assert comment_body(submission_for(draft)) == {
         "ChargePointID": 102848,
         "CommentTypeID": 10,
         "CheckinStatusTypeID": 10,
@@ -258,6 +260,22 @@ def test_any_finished_draft_survives_storage_and_makes_a_comment_ocm_accepts(out
     draft = CheckinDraft.start(charger_id=102848, charger_name="SEASON SCC", chat_id=7, now=NOW)
     draft = draft.with_outcome(find_outcome(outcomes_from(None), outcome_id)).with_rating(rating).with_comment(comment)
     assert CheckinDraft.from_dict(json.loads(json.dumps(draft.to_dict()))) == draft
-    payload = comment_payload(draft)
-    queued = QueuedCheckin(submission=payload, submitter=Submitter.APP, charger_name=draft.charger_name)
-    assert queued.comment_submission().to_json() == payload  # within OCM's limits, nothing lost
+    queued = QueuedCheckin(submission_for(draft), submitter=Submitter.APP, charger_name=draft.charger_name)
+    stored = json.loads(json.dumps(queued.to_payload()))
+    assert QueuedCheckin.from_payload(stored) == queued  # within OCM's limits, nothing lost
+
+
+def test_a_checkin_queued_by_an_earlier_release_reads_back_without_its_user_name():
+    stored = {
+        "v": 1,
+        "submission": {"ChargePointID": 102848, "CommentTypeID": 10, "CheckinStatusTypeID": 10, "UserName": "ada"},
+        "submitter": "app",
+        "charger_name": "SEASON SCC",
+    }
+    queued = QueuedCheckin.from_payload(stored)
+    assert queued.charger_id == 102848 and queued.submission.user_name is None
+    assert queued.to_payload()["submission"] == {
+        "ChargePointID": 102848,
+        "CommentTypeID": 10,
+        "CheckinStatusTypeID": 10,
+    }

@@ -4,15 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ocm_bot.domain.geo import (
-    GeoPoint,
-    compass_arrow,
-    compass_point,
-    haversine_km,
-    initial_bearing,
-    km_to_miles,
-    miles_to_km,
-)
+from ocm_bot.domain.geo import GeoPoint, haversine_km, initial_bearing
+from ocm_bot.geometry import EARTH_RADIUS_KM, KM_PER_MILE, compass_sector, km_to_miles, miles_to_km
 
 latitudes = st.floats(-89.9, 89.9)
 longitudes = st.floats(-180, 180)
@@ -31,33 +24,39 @@ def test_one_degree_of_latitude_is_about_111_km():
 
 
 @pytest.mark.parametrize(
-    ("target", "point", "arrow"),
+    ("target", "sector"),
     [
-        (GeoPoint(46, 13), "N", "↑"),
-        (GeoPoint(45.5, 13.7), "E", "→"),
-        (GeoPoint(44, 13), "S", "↓"),
-        (GeoPoint(45.5, 12.3), "W", "←"),
-        (GeoPoint(46, 13.7), "NE", "↗"),
-        (GeoPoint(45, 12.3), "SW", "↙"),
+        (GeoPoint(46, 13), 0),
+        (GeoPoint(45.5, 13.7), 2),
+        (GeoPoint(44, 13), 4),
+        (GeoPoint(45.5, 12.3), 6),
+        (GeoPoint(46, 13.7), 1),
+        (GeoPoint(45, 12.3), 5),
     ],
 )
-def test_compass_point_names_the_direction_of_travel(target, point, arrow):
-    bearing = initial_bearing(GeoPoint(45.5, 13), target)
-    assert compass_point(bearing) == point
-    assert compass_arrow(bearing) == arrow
+def test_the_compass_sector_is_the_direction_of_travel(target, sector):
+    assert compass_sector(initial_bearing(GeoPoint(45.5, 13), target)) == sector
 
 
 def test_bearing_wraps_at_north():
-    assert compass_point(359) == "N"
-    assert compass_point(22) == "N"
-    assert compass_point(23) == "NE"
+    assert compass_sector(359) == 0
+    assert compass_sector(22) == 0
+    assert compass_sector(23) == 1
+    assert compass_sector(-45) == 7
+
+
+def test_distances_are_on_ocm_s_sphere_and_miles_are_international():
+    # Oracle: a quarter of a great circle is pi/2 radii, whatever formula computes it.
+    assert EARTH_RADIUS_KM == 6371.0
+    assert haversine_km(GeoPoint(0, 0), GeoPoint(90, 0)) == pytest.approx(math.pi / 2 * 6371.0, rel=1e-12)
+    assert KM_PER_MILE == 1.609344
 
 
 @given(latitudes, longitudes, latitudes, longitudes)
 def test_distance_is_symmetric_and_bounded(lat1, lon1, lat2, lon2):
     a, b = GeoPoint(lat1, lon1), GeoPoint(lat2, lon2)
     assert haversine_km(a, b) == pytest.approx(haversine_km(b, a), abs=1e-6)
-    assert 0 <= haversine_km(a, b) <= math.pi * 6371.01
+    assert 0 <= haversine_km(a, b) <= math.pi * 6371.0 * (1 + 1e-12)
 
 
 @given(latitudes, longitudes, latitudes, longitudes)

@@ -11,7 +11,8 @@ import pytest
 
 from ocm_bot.domain.accounts import Accounts
 from ocm_bot.domain.outbox import Backoff, DeliveryResult, Outbox, QueuedCheckin, Submitter
-from ocm_bot.ocm.client import OcmClient, OcmLimits
+from ocm_bot.ocm.client import CommentSubmission, OcmClient, OcmLimits
+from ocm_bot.ocm.wire import comment_fields
 from ocm_bot.storage.base import utc_now
 
 CHARGER = 102848  # "SEASON SCC" in the shared samples
@@ -57,7 +58,7 @@ def outbox_for(storage, client, clock, *, write_key=None, **options) -> Outbox:
 async def enqueue(outbox: Outbox, *, key="k1", submitter=Submitter.APP, body=None, user_id=7) -> dict:
     """Queue a check-in; its comment text is unique, as the fake OCM keeps comments across tests."""
     body = dict(body or {**BODY, "Comment": f"Screen dead ({uuid.uuid4().hex[:8]})"})
-    checkin = QueuedCheckin(submission=body, submitter=submitter, charger_name="SEASON SCC")
+    checkin = QueuedCheckin(CommentSubmission(**comment_fields(body)), submitter, charger_name="SEASON SCC")
     assert await outbox.enqueue(key=key, user_id=user_id, chat_id=user_id, checkin=checkin)
     return body
 

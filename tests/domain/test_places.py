@@ -3,7 +3,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ocm_bot.domain.geo import GeoPoint
-from ocm_bot.domain.places import Coordinates, PlaceInputError, PlaceQuery, parse_place
+from ocm_bot.domain.places import Coordinates, PlaceInputError, PlaceProblem, PlaceQuery, parse_place
+from ocm_bot.i18n import translator
+from ocm_bot.views.results import PLACE_ERRORS, place_error_text
 
 BERLIN = GeoPoint(52.52, 13.405)
 
@@ -102,6 +104,13 @@ def test_text_that_cannot_be_a_place_says_why(text, reason):
     with pytest.raises(PlaceInputError) as caught:
         parse_place(text)
     assert caught.value.reason == reason
+    assert isinstance(caught.value.reason, PlaceProblem)
+
+
+def test_every_place_problem_has_its_own_message_for_the_driver():
+    t = translator("en")
+    assert {problem.value for problem in PlaceProblem} == set(PLACE_ERRORS)
+    assert len({place_error_text(t, problem) for problem in PlaceProblem}) == len(PlaceProblem)
 
 
 @given(st.text(max_size=300))

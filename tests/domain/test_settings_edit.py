@@ -23,8 +23,6 @@ from ocm_bot.domain.settings_edit import (
     radius_choices,
     search_operators,
     toggle_connector_group,
-    usage_class,
-    usage_type_ids,
 )
 from ocm_bot.ocm.models import Operator
 from ocm_bot.ocm.reference import ReferenceData
@@ -228,30 +226,6 @@ def test_at_most_ten_operators(reference):
         prefs = apply_choice(prefs, Setting.OPERATORS, str(operator_id), operators=reference.operators)
     with pytest.raises(InvalidChoice):
         apply_choice(prefs, Setting.OPERATORS, str(ids[-1]), operators=reference.operators)
-
-
-# Usage types -----------------------------------------------------------------------------------
-
-
-def test_public_only_means_public_pay_at_location_notice_required_and_unknown(reference):
-    assert usage_type_ids(UsageChoice.PUBLIC_ONLY, reference.usage_types) == {0, 1, 5, 7}
-    assert usage_type_ids(UsageChoice.PUBLIC_ONLY) == {0, 1, 5, 7}
-
-
-def test_including_membership_adds_membership_required(reference):
-    assert usage_type_ids(UsageChoice.INCLUDE_MEMBERSHIP, reference.usage_types) == {0, 1, 4, 5, 7}
-    assert usage_type_ids(UsageChoice.INCLUDE_MEMBERSHIP) == {0, 1, 4, 5, 7}
-
-
-def test_including_restricted_means_no_usage_filter(reference):
-    assert usage_type_ids(UsageChoice.INCLUDE_RESTRICTED, reference.usage_types) is None
-
-
-def test_the_reference_data_classification_agrees_with_the_built_in_table(reference):
-    from ocm_bot.domain.settings_edit import KNOWN_USAGE_CLASSES
-
-    for usage_id, usage in reference.usage_types.items():
-        assert usage_class(usage) is KNOWN_USAGE_CLASSES[usage_id], usage.title
 
 
 def test_charging_levels_are_a_multi_select_with_any(reference):

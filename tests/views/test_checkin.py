@@ -9,6 +9,7 @@ import pytest
 from ocm_bot.domain.checkin import CheckinDraft, find_outcome, group_outcomes, outcomes_from
 from ocm_bot.domain.outbox import Delivery, DeliveryResult, QueuedCheckin, Submitter
 from ocm_bot.i18n import translator
+from ocm_bot.ocm.client import CommentSubmission
 from ocm_bot.ocm.errors import OcmRejected, OcmUnavailable
 from ocm_bot.storage.base import OutboxItem, utc_now
 from ocm_bot.views import checkin as views
@@ -119,7 +120,7 @@ def test_summary_without_credentials_links_to_ocm_and_explains_why(sign_in_avail
 def delivery(result: DeliveryResult, *, attempts: int = 0, error=None, last_error=None) -> Delivery:
     now = utc_now()
     item = OutboxItem("a" * 32, 7, 7, 1234, {}, "pending", attempts, now, now, None, None, last_error, None)
-    checkin = QueuedCheckin({"ChargePointID": 1234}, Submitter.APP, NASTY_NAME)
+    checkin = QueuedCheckin(CommentSubmission(charger_id=1234), Submitter.APP, NASTY_NAME)
     return Delivery(item, checkin, result, error)
 
 
