@@ -18,6 +18,7 @@ import contextlib
 import enum
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -57,6 +58,7 @@ from ocm_bot.ocm.query import PoiQuery
 from ocm_bot.settings import Settings
 from ocm_bot.storage.base import Storage
 from ocm_bot.storage.persistence import StatesFromStorage
+from ocm_bot.storage.tokens import TokenCipher
 from ocm_bot.views import checkin as views
 from ocm_bot.views.callbacks import InvalidCallback, action_pattern
 from ocm_bot.views.common import expired_button_text, ocm_error_text, unexpected_error_text
@@ -91,9 +93,7 @@ _STEP_ACTIONS = (
 )
 _CANCEL_COMMAND = filters.Regex(r"^/cancel(?:@\w+)?(?:\s|$)")
 
-# E-mail addresses typed at /login wait here for the password, in memory only: they are never
-# written to storage, and a restart just means typing /login again.
-_pending_emails: dict[int, str] = {}
+LOGIN_CONVERSATION = "login"
 
 
 # Services ----------------------------------------------------------------------------------------
@@ -672,12 +672,13 @@ async def login_start(update: Update, context: BotContext) -> object:
     if service is None or not service.accounts.enabled:
         await message.reply_text(views.login_disabled_text(t))
         return END
+    await _save_sign_in(update, context, LoginState.EMAIL)  # before the prompt: see _save_sign_in
     await message.reply_text(views.ask_email_text(t))
     return LoginState.EMAIL
 
 
 async def login_email(update: Update, context: BotContext) -> object:
-    """The e-mail: kept in memory until the password arrives."""
+    """The e-mail: kept, encrypted, for the minutes of the sign-in, until the password arrives."""
     t = await translator_for(update, context)
     text = (update.effective_message.text or "").strip()
     if not looks_like_email(text):
@@ -686,7 +687,7 @@ async def login_email(update: Update, context: BotContext) -> object:
             await update.effective_message.delete()
         await context.bot.send_message(update.effective_chat.id, views.not_an_email_text(t))
         return LoginState.EMAIL
-    _pending_emails[update.effective_user.id] = text
+    await _save_sign_in(update, context, LoginState.PASSWORD, email=text)
     await update.effective_message.reply_text(views.ask_password_text(t))
     return LoginState.PASSWORD
 
@@ -700,9 +701,10 @@ async def login_password(update: Update, context: BotContext) -> object:
         await message.delete()
     chat_id = update.effective_chat.id
     user_id = update.effective_user.id
-    email = _pending_emails.pop(user_id, None)
+    email = await _pending_email(update, context)
+    await _end_sign_in(update, context)
     service = _service(context)
-    if email is None or service is None:  # the bot restarted between e-mail and password
+    if email is None or service is None:  # the sign-in's few minutes are over (or its secret changed)
         await context.bot.send_message(chat_id, views.login_failed_text(t))
         return END
     try:
@@ -736,19 +738,83 @@ async def _reshow_open_summary(update: Update, context: BotContext, service: Che
 
 
 async def login_cancel(update: Update, context: BotContext) -> object:
-    _pending_emails.pop(update.effective_user.id, None)
+    await _end_sign_in(update, context)
     t = await translator_for(update, context)
     await update.effective_message.reply_text(views.login_cancelled_text(t))
     return END
 
 
 async def login_timeout(update: Update, context: BotContext) -> None:
-    if update.effective_user is not None:
-        _pending_emails.pop(update.effective_user.id, None)
+    if update.effective_user is not None and update.effective_chat is not None:
+        await _end_sign_in(update, context)
     t = await translator_for(update, context)
     if update.effective_chat is not None:
         with contextlib.suppress(Forbidden):
             await context.bot.send_message(update.effective_chat.id, views.login_timed_out_text(t))
+
+
+# The sign-in's step is stored before its prompt is shown, as a check-in draft's is, and a restart
+# rebuilds the conversation from these records (restored_conversations): conversation states written
+# once a second would let a kill -9 just after "your password?" send the password to the place search.
+# The record is the sign-in conversation's own row; it lives for LOGIN_TIMEOUT, and the e-mail in it
+# is encrypted with STORAGE_SECRET (without one there is no sign-in) and bound to the driver.
+
+
+def _sign_in_key(update: Update) -> list[int | str]:
+    return [update.effective_chat.id, update.effective_user.id]  # ConversationHandler's key: chat, user
+
+
+def _email_cipher(context: BotContext) -> TokenCipher | None:
+    secret = context.services.settings.storage_secret
+    return TokenCipher(secret.get()) if secret is not None and secret.get() else None
+
+
+async def _save_sign_in(update: Update, context: BotContext, step: LoginState, email: str | None = None) -> None:
+    record: dict[str, object] = {"step": step.value, "until": time.time() + LOGIN_TIMEOUT.total_seconds()}
+    cipher = _email_cipher(context)
+    if email is not None and cipher is not None:
+        record["email"] = cipher.encrypt(update.effective_user.id, email)
+    await context.services.storage.save_conversation(LOGIN_CONVERSATION, _sign_in_key(update), record)
+
+
+async def _end_sign_in(update: Update, context: BotContext) -> None:
+    if context.services.storage is not None:
+        await context.services.storage.save_conversation(LOGIN_CONVERSATION, _sign_in_key(update), None)
+
+
+async def _pending_email(update: Update, context: BotContext) -> str | None:
+    """The e-mail typed at this sign-in; None once its minutes are over."""
+    key, cipher = _sign_in_key(update), _email_cipher(context)
+    if context.services.storage is None or cipher is None:
+        return None
+    for stored_key, record in await context.services.storage.load_conversations(LOGIN_CONVERSATION):
+        if stored_key == key and _live_sign_in_step(record) is LoginState.PASSWORD:
+            email = record.get("email")
+            return cipher.decrypt(update.effective_user.id, email) if isinstance(email, str) else None
+    return None
+
+
+def _live_sign_in_step(record: object) -> LoginState | None:
+    if not isinstance(record, dict) or not isinstance(record.get("until"), int | float):
+        return None
+    if record["until"] <= time.time():
+        return None
+    try:
+        return LoginState(record.get("step"))
+    except ValueError:
+        return None
+
+
+async def _states_from_sign_ins(storage: Storage) -> dict[tuple[int, int], LoginState]:
+    """Every sign-in still within its minutes, at its stored step; the others' records are deleted."""
+    states: dict[tuple[int, int], LoginState] = {}
+    for key, record in await storage.load_conversations(LOGIN_CONVERSATION):
+        step = _live_sign_in_step(record)
+        if step is None:
+            await storage.save_conversation(LOGIN_CONVERSATION, key, None)
+        else:
+            states[tuple(key)] = step  # type: ignore[index]
+    return states
 
 
 async def logout(update: Update, context: BotContext) -> None:
@@ -860,9 +926,9 @@ def login_conversation() -> ConversationHandler:
         fallbacks=[CommandHandler("cancel", _handled(login_cancel))],
         allow_reentry=True,
         conversation_timeout=LOGIN_TIMEOUT,
-        name="login",
+        name=LOGIN_CONVERSATION,
         # Persistent so a password typed after a restart is still taken (and deleted) as one, never
-        # searched as a place. The e-mail is not kept: after a restart the driver starts over.
+        # searched as a place: its states come from the sign-in's own records (_save_sign_in).
         persistent=True,
     )
 
@@ -892,8 +958,8 @@ def jobs() -> list:
 
 
 def restored_conversations() -> dict[str, StatesFromStorage]:
-    """After a restart the check-in goes on at its draft's step (see _show)."""
-    return {CONVERSATION_NAME: _states_from_drafts}
+    """After a restart the check-in goes on at its draft's step (see _show), a sign-in at its step."""
+    return {CONVERSATION_NAME: _states_from_drafts, LOGIN_CONVERSATION: _states_from_sign_ins}
 
 
 async def _states_from_drafts(storage: Storage) -> dict[tuple[int, int], State]:
