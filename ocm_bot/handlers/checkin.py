@@ -8,7 +8,8 @@ survives even a kill -9 at any moment; a submission goes to the outbox and is de
 :func:`deliver_outbox` (right away, then by a repeating job with backoff). The states are the draft's steps::
 
     OUTCOME --outcome--> RATING --rating/skip--> COMMENT --text/skip--> SUMMARY --submit--> END
-       ^------back---------'  ^------back-----------'  ^------back-----------'
+       ^------back---------'  ^------back-----------'  ^------back-----------'  |
+                                                                 text (a new comment) --'
     /cancel and [Cancel] end it anywhere; 15 idle minutes end it politely.
 """
 
@@ -313,21 +314,29 @@ async def _show(update: Update, context: BotContext, step: _Step, draft: Checkin
         screen = views.summary_screen(t, codec, draft, outcomes, submitter, sign_in_available=service.accounts.enabled)
     query = update.callback_query
     if query is None or query.message is None:
-        # After a typed comment the panel moves below it; the first tap on the new one adopts it.
+        # After a typed comment the panel moves below it (the new one is remembered once sent).
         await _close_panel(context, draft)
         draft = replace(draft, panel_message_id=None)
     await service.save_draft(update.effective_user.id, draft)
-    await _put_on_panel(update, context, draft, screen)
+    sent = await _put_on_panel(update, context, draft, screen)
+    if sent is not None:
+        # Known at once, so a comment typed again at the summary closes this one (see on_comment_text).
+        await service.save_draft(update.effective_user.id, replace(draft, panel_message_id=sent.message_id))
     return draft.step
 
 
-async def _put_on_panel(update: Update, context: BotContext, draft: CheckinDraft, screen: views.Screen) -> None:
+async def _put_on_panel(
+    update: Update, context: BotContext, draft: CheckinDraft, screen: views.Screen
+) -> Message | None:
+    """Edit the tapped panel; or send a new one, returned."""
     query = update.callback_query
     if query is not None and query.message is not None:
         with contextlib.suppress(BadRequest):  # "message is not modified" after a repeated tap
             await query.edit_message_text(screen.text, parse_mode=ParseMode.HTML, reply_markup=screen.keyboard)
-        return
-    await context.bot.send_message(draft.chat_id, screen.text, parse_mode=ParseMode.HTML, reply_markup=screen.keyboard)
+        return None
+    return await context.bot.send_message(
+        draft.chat_id, screen.text, parse_mode=ParseMode.HTML, reply_markup=screen.keyboard
+    )
 
 
 async def _close_panel(context: BotContext, draft: CheckinDraft) -> None:
@@ -406,8 +415,10 @@ async def on_comment_type(update: Update, context: BotContext, step: _Step) -> o
 
 
 async def on_comment_text(update: Update, context: BotContext) -> object:
-    """Typed text at the comment step: the comment, unless the driver has moved on since (a new search).
+    """Typed text at the comment or summary step: the comment, unless the driver has moved on since.
 
+    At the summary it replaces the comment and the summary comes again: after a kill -9 between
+    saving a typed comment and sending its summary, the driver sees no summary and types it again.
     Text the check-in does not take goes on to the other features (the search takes it for a place).
     """
     service = _service(context)
@@ -421,9 +432,14 @@ async def on_comment_text(update: Update, context: BotContext) -> object:
         await _close_panel(context, draft)
         await _say(update, context, views.timed_out_text(await translator_for(update, context)))
         return END
-    if not draft.takes_typed_comment:
+    if not _takes_typed_text(draft):
         return None
     raise ApplicationHandlerStop(await _take_comment(update, context))
+
+
+def _takes_typed_text(draft: CheckinDraft) -> bool:
+    """Typed text is the comment at the comment step and, to replace it, at the summary (unless paused)."""
+    return draft.takes_typed_comment or (draft.step is Step.SUMMARY and not draft.paused)
 
 
 @_step
@@ -433,7 +449,7 @@ async def _take_comment(update: Update, context: BotContext, step: _Step) -> obj
         draft = step.draft.with_comment(update.effective_message.text)
     except CommentTooLong as error:
         await update.effective_message.reply_text(views.comment_too_long_text(step.t, error.args[0]))
-        return State.COMMENT
+        return step.draft.step
     return await _show(update, context, step, draft)
 
 
@@ -444,7 +460,7 @@ async def on_write_comment(update: Update, context: BotContext, step: _Step) -> 
 
 
 async def on_other_activity(update: Update, context: BotContext) -> object:
-    """The driver does something else at the comment step (a location, a command, another button).
+    """The driver does something else at the comment or summary step (a location, a command, another button).
 
     From now on typed text is not taken as the comment (it is most likely a place for the new
     search) until the driver comes back to the check-in's panel, which says so. The update goes
@@ -455,10 +471,10 @@ async def on_other_activity(update: Update, context: BotContext) -> object:
     draft = await service.load_draft(user.id) if service is not None else None
     if draft is None:
         return END
-    if not draft.takes_typed_comment:
+    if not _takes_typed_text(draft):
         return None
     draft = await service.save_draft(user.id, draft.pause())
-    if draft.panel_message_id is not None:
+    if draft.step is Step.COMMENT and draft.panel_message_id is not None:
         t = await translator_for(update, context)
         screen = views.comment_screen(t, context.services.callbacks, draft)
         with contextlib.suppress(TelegramError):
@@ -874,6 +890,15 @@ def _buttons(action: str) -> CallbackQueryHandler:
     return CallbackQueryHandler(_handled(_step_handlers()[action]), pattern=action_pattern(action))
 
 
+def _other_activity() -> list[BaseHandler]:
+    """Last in a step that takes typed text, and never stopping the update: the driver has moved on."""
+    return [
+        MessageHandler(filters.UpdateType.MESSAGE & ~filters.TEXT, on_other_activity),
+        MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND & ~_CANCEL_COMMAND, on_other_activity),
+        CallbackQueryHandler(on_other_activity, pattern=views.NOT_A_CHECKIN_BUTTON),
+    ]
+
+
 def checkin_conversation() -> ConversationHandler:
     text = filters.TEXT & ~filters.COMMAND
     return ConversationHandler(
@@ -891,12 +916,14 @@ def checkin_conversation() -> ConversationHandler:
                 _buttons(views.SKIP_COMMENT),
                 _buttons(views.WRITE_COMMENT),
                 _buttons(views.BACK),
-                # Last, and never stopping the update: the driver has moved on to something else.
-                MessageHandler(filters.UpdateType.MESSAGE & ~filters.TEXT, on_other_activity),
-                MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND & ~_CANCEL_COMMAND, on_other_activity),
-                CallbackQueryHandler(on_other_activity, pattern=views.NOT_A_CHECKIN_BUTTON),
+                *_other_activity(),
             ],
-            State.SUMMARY: [_buttons(views.SUBMIT), _buttons(views.BACK)],
+            State.SUMMARY: [
+                _buttons(views.SUBMIT),
+                _buttons(views.BACK),
+                MessageHandler(text, on_comment_text),  # replaces the comment (see on_comment_text)
+                *_other_activity(),
+            ],
             ConversationHandler.TIMEOUT: [TypeHandler(Update, on_timeout)],
         },
         fallbacks=[
