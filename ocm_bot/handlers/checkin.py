@@ -1,35 +1,36 @@
-"""Check-in conversation (charger -> outcome -> rating -> comment -> summary -> POST /comment), /login, /logout.
+"""Check-in conversation (charger -> outcome -> rating -> comment -> summary -> POST /comment).
 
 Entry: the "✅ Check in" button on a card (callback ``ci|<id>``), ``/checkin <id>``, or the deep link
 ``/start checkin-<id>`` that group cards use so a check-in continues in a private chat. The draft lives
 in storage with its step, saved before the driver sees that step, and a restart rebuilds the
 conversation's state from the drafts (``restored_conversations``), so a half-finished check-in
 survives even a kill -9 at any moment; a submission goes to the outbox and is delivered by
-:func:`deliver_outbox` (right away, then by a repeating job with backoff). The states are the draft's steps::
+:func:`ocm_bot.handlers.outbox.deliver_outbox` (right away, then by a repeating job with backoff);
+signing in is :mod:`ocm_bot.handlers.signin`. The states are the draft's steps::
 
     OUTCOME --outcome--> RATING --rating/skip--> COMMENT --text/skip--> SUMMARY --submit--> END
        ^------back---------'  ^------back-----------'  ^------back-----------'  |
                                                                  text (a new comment) --'
     /cancel and [Cancel] end it anywhere; 15 idle minutes end it politely.
+
+Over 400 lines on purpose: it is one conversation, and its entry points, steps and states table read
+best together (a step's handler, the screen it saves before showing, and the state it returns).
 """
 
 from __future__ import annotations
 
 import contextlib
-import enum
 import logging
 import re
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
 from functools import wraps
 
-from telegram import CallbackQuery, Message, Update
-from telegram.constants import ChatType, ParseMode
+from telegram import Message, Update
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
-    Application,
     ApplicationHandlerStop,
     BaseHandler,
     CallbackQueryHandler,
@@ -41,7 +42,6 @@ from telegram.ext import (
 )
 
 from ocm_bot.context import BotContext, Services
-from ocm_bot.domain.accounts import Accounts, SignInDisabled, looks_like_email
 from ocm_bot.domain.checkin import (
     CheckinDraft,
     CheckinService,
@@ -51,34 +51,24 @@ from ocm_bot.domain.checkin import (
     group_outcomes,
     parse_charger_id,
 )
-from ocm_bot.domain.outbox import Delivery, DeliveryResult, Outbox, Submitter
-from ocm_bot.handlers.common import translator_for
-from ocm_bot.i18n import Translator, translator
-from ocm_bot.ocm.errors import OcmAuthError, OcmError
-from ocm_bot.ocm.query import PoiQuery
-from ocm_bot.settings import Settings
+from ocm_bot.domain.outbox import Submitter
+from ocm_bot.handlers.checkin_service import checkin_service, service_for
+from ocm_bot.handlers.common import Callback, answer_query, handled, is_private, translator_for
+from ocm_bot.handlers.outbox import deliver_outbox, outbox_key
+from ocm_bot.i18n import Translator
 from ocm_bot.storage.base import Storage
 from ocm_bot.storage.persistence import StatesFromStorage
-from ocm_bot.storage.tokens import TokenCipher
 from ocm_bot.views import checkin as views
 from ocm_bot.views.callbacks import InvalidCallback, action_pattern
-from ocm_bot.views.common import expired_button_text, ocm_error_text, unexpected_error_text
+from ocm_bot.views.common import expired_button_text, unexpected_error_text
 
 log = logging.getLogger(__name__)
 
 CONVERSATION_NAME = "checkin"
 CONVERSATION_TIMEOUT = timedelta(minutes=15)
-LOGIN_TIMEOUT = timedelta(minutes=5)
-OUTBOX_POLL_SECONDS = 10.0
-"""How often the outbox job looks for due check-ins (the backoff decides when each one is due)."""
 
 State = Step
 """The conversation's named states are the draft's steps (``outcome``, ``rating``, ...)."""
-
-
-class LoginState(enum.StrEnum):
-    EMAIL = "email"
-    PASSWORD = "password"
 
 
 END = ConversationHandler.END
@@ -94,56 +84,10 @@ _STEP_ACTIONS = (
 )
 _CANCEL_COMMAND = filters.Regex(r"^/cancel(?:@\w+)?(?:\s|$)")
 
-LOGIN_CONVERSATION = "login"
-
-
-# Services ----------------------------------------------------------------------------------------
-
 
 async def setup(services: Services) -> None:
     """Build the check-in service and its outbox (called once in ``post_init``)."""
-    _checkin_service(services)
-
-
-def _checkin_service(services: Services) -> CheckinService | None:
-    """The check-in service, built on first use; None without storage (nowhere to keep a draft)."""
-    if services.checkin is None and services.storage is not None:
-        services.checkin = build_service(services)
-    return services.checkin
-
-
-def build_service(services: Services) -> CheckinService:
-    settings = services.settings
-    write_key = settings.ocm_write_key.get() if settings.ocm_write_key else None
-    client = services.ocm_client
-
-    async def refresh_charger(charger_id: int) -> None:
-        # An ID query is never answered from the OCM client's search cache, and its answer replaces
-        # the cached charger (with and without comments), so the driver's next look shows the check-in.
-        if client is not None:
-            await client.search(PoiQuery(chargepointid=(charger_id,), maxresults=1, includecomments=True))
-
-    outbox = Outbox(
-        services.storage,
-        client,
-        write_key=write_key,
-        refresh_charger=refresh_charger,
-        lease_seconds=settings.outbox_lease_seconds,
-    )
-    accounts = Accounts(services.storage, client)
-    minutes = settings.checkin_min_interval_minutes
-    return CheckinService(
-        services.storage,
-        outbox,
-        accounts,
-        chargers=services.chargers or client,
-        write_key_configured=write_key is not None and client is not None,
-        min_interval=timedelta(minutes=minutes),
-    )
-
-
-def _service(context: BotContext) -> CheckinService | None:
-    return _checkin_service(context.services)
+    checkin_service(services)
 
 
 # Entry -------------------------------------------------------------------------------------------
@@ -156,13 +100,13 @@ async def start_from_button(update: Update, context: BotContext) -> object:
         charger_id = context.services.callbacks.decode(query.data).int_arg(0)
     except InvalidCallback:
         t = await translator_for(update, context)
-        await _answer(query, expired_button_text(t))
+        await answer_query(query, expired_button_text(t))
         return END
-    if not _is_private(update):
+    if not is_private(update):
         # answerCallbackQuery may open a t.me/<bot>?start= link: the check-in goes on in private.
-        await _answer(query, url=views.private_checkin_url(context.bot.username, charger_id))
+        await answer_query(query, url=views.private_checkin_url(context.bot.username, charger_id))
         return END
-    await _answer(query)
+    await answer_query(query)
     return await _begin(update, context, charger_id)
 
 
@@ -173,7 +117,7 @@ async def start_from_command(update: Update, context: BotContext) -> object:
     if charger_id is None:
         await update.effective_message.reply_text(views.checkin_usage_text(t))
         return END
-    if not _is_private(update):
+    if not is_private(update):
         screen = views.private_chat_screen(t, context.bot.username, charger_id)
         await update.effective_message.reply_text(screen.text, reply_markup=screen.keyboard)
         return END
@@ -183,14 +127,14 @@ async def start_from_command(update: Update, context: BotContext) -> object:
 async def start_from_deep_link(update: Update, context: BotContext) -> object:
     """``/start checkin-<id>``, from a group card's button."""
     match = _DEEP_LINK.match(update.effective_message.text or "")
-    if match is None or not _is_private(update):
+    if match is None or not is_private(update):
         return END
     return await _begin(update, context, int(match.group(1)))
 
 
 async def _begin(update: Update, context: BotContext, charger_id: int) -> object:
     t = await translator_for(update, context)
-    service = _service(context)
+    service = service_for(context)
     message = update.effective_message
     if service is None:  # no storage: nowhere to keep a draft
         await context.bot.send_message(update.effective_chat.id, unexpected_error_text(t))
@@ -256,7 +200,7 @@ def _step(handler: StepHandler) -> Callable[[Update, BotContext], Awaitable[obje
         try:
             step = await _open_step(update, context)
             if update.callback_query is not None:
-                await _answer(update.callback_query)
+                await answer_query(update.callback_query)
             return await handler(update, context, step)
         except _Stop as stop:
             return stop.state
@@ -267,7 +211,7 @@ def _step(handler: StepHandler) -> Callable[[Update, BotContext], Awaitable[obje
 async def _open_step(update: Update, context: BotContext) -> _Step:
     """The driver's draft; raises _Stop after telling them it is gone, expired or not this panel's."""
     t = await translator_for(update, context)
-    service = _service(context)
+    service = service_for(context)
     query = update.callback_query
     draft = await service.load_draft(update.effective_user.id) if service is not None else None
     if draft is not None and draft.is_stale(service.now(), CONVERSATION_TIMEOUT):
@@ -275,12 +219,12 @@ async def _open_step(update: Update, context: BotContext) -> _Step:
         await service.discard_draft(update.effective_user.id)
         await _close_panel(context, draft)
         if query is not None:
-            await _answer(query)
+            await answer_query(query)
         await _say(update, context, views.timed_out_text(t))
         raise _Stop(END)
     if draft is None:
         if query is not None:
-            await _answer(query, views.no_open_checkin_text(t), show_alert=True)
+            await answer_query(query, views.no_open_checkin_text(t), show_alert=True)
         else:
             await _say(update, context, views.no_open_checkin_text(t))
         raise _Stop(END)
@@ -288,7 +232,7 @@ async def _open_step(update: Update, context: BotContext) -> _Step:
         if draft.panel_message_id is None:
             draft = replace(draft, panel_message_id=query.message.message_id)
         elif query.message.message_id != draft.panel_message_id:
-            await _answer(query, expired_button_text(t))
+            await answer_query(query, expired_button_text(t))
             raise _Stop(None)
     return _Step(t, service, draft)
 
@@ -353,15 +297,6 @@ async def _say(update: Update, context: BotContext, text: str) -> Message | None
     return await context.bot.send_message(update.effective_chat.id, text, parse_mode=ParseMode.HTML)
 
 
-async def _outbox_key(context: BotContext, query: CallbackQuery, t: Translator) -> str | None:
-    """The check-in key a Submit or Retry button carries; None, the tap answered, when it is unreadable."""
-    try:
-        return context.services.callbacks.decode(query.data).args[0]
-    except (InvalidCallback, IndexError):
-        await _answer(query, expired_button_text(t))
-        return None
-
-
 def _int_arg(context: BotContext, update: Update) -> int | None:
     try:
         return context.services.callbacks.decode(update.callback_query.data).int_arg(0)
@@ -421,7 +356,7 @@ async def on_comment_text(update: Update, context: BotContext) -> object:
     saving a typed comment and sending its summary, the driver sees no summary and types it again.
     Text the check-in does not take goes on to the other features (the search takes it for a place).
     """
-    service = _service(context)
+    service = service_for(context)
     user_id = update.effective_user.id
     draft = await service.load_draft(user_id) if service is not None else None
     if draft is None:
@@ -466,7 +401,7 @@ async def on_other_activity(update: Update, context: BotContext) -> object:
     search) until the driver comes back to the check-in's panel, which says so. The update goes
     on to the feature it is for.
     """
-    service = _service(context)
+    service = service_for(context)
     user = update.effective_user
     draft = await service.load_draft(user.id) if service is not None else None
     if draft is None:
@@ -504,8 +439,8 @@ async def on_submit(update: Update, context: BotContext) -> object:
     """Queue the check-in under its idempotency key and deliver it at once."""
     query = update.callback_query
     t = await translator_for(update, context)
-    service = _service(context)
-    if (key := await _outbox_key(context, query, t)) is None:
+    service = service_for(context)
+    if (key := await outbox_key(context, query, t)) is None:
         return END
     user = update.effective_user
     draft = await service.load_draft(user.id) if service is not None else None
@@ -513,11 +448,11 @@ async def on_submit(update: Update, context: BotContext) -> object:
         item = await service.storage.get_outbox(key) if service is not None else None
         mine = item is not None and item.user_id == user.id
         text = views.queued_item_text(t, item.status) if mine else views.no_open_checkin_text(t)
-        await _answer(query, text, show_alert=True)
+        await answer_query(query, text, show_alert=True)
         return END
     if draft.is_stale(service.now(), CONVERSATION_TIMEOUT):
         await service.discard_draft(user.id)
-        await _answer(query)
+        await answer_query(query)
         with contextlib.suppress(BadRequest):
             await query.edit_message_text(views.timed_out_text(t))
         return END
@@ -525,10 +460,10 @@ async def on_submit(update: Update, context: BotContext) -> object:
         draft = replace(draft, panel_message_id=query.message.message_id)
     result = await service.submit(user.id, draft, language=t.language)
     if result.status is SubmitStatus.ALREADY_QUEUED:
-        await _answer(query, views.queued_item_text(t, result.item and result.item.status), show_alert=True)
+        await answer_query(query, views.queued_item_text(t, result.item and result.item.status), show_alert=True)
         return END
     if result.status is SubmitStatus.TOO_SOON:
-        await _answer(query)
+        await answer_query(query)
         await service.discard_draft(user.id)
         with contextlib.suppress(BadRequest):
             await query.edit_message_text(
@@ -537,10 +472,10 @@ async def on_submit(update: Update, context: BotContext) -> object:
         return END
     if result.status is not SubmitStatus.QUEUED:
         # No credentials any more (signed out meanwhile) or an incomplete draft: show where it stands.
-        await _answer(query)
+        await answer_query(query)
         step = _Step(t, service, draft)
         return await _show(update, context, step, draft.at(Step.SUMMARY if draft.is_complete else Step.OUTCOME))
-    await _answer(query)
+    await answer_query(query)
     with contextlib.suppress(BadRequest):
         await query.edit_message_text(views.sending_text(t, draft.charger_name), parse_mode=ParseMode.HTML)
     context.application.create_task(deliver_outbox(context.application), update=update)
@@ -550,13 +485,13 @@ async def on_submit(update: Update, context: BotContext) -> object:
 async def on_cancel(update: Update, context: BotContext) -> object:
     """/cancel or [Cancel]: drop the draft; nothing is sent."""
     t = await translator_for(update, context)
-    service = _service(context)
+    service = service_for(context)
     draft = await service.load_draft(update.effective_user.id) if service is not None else None
     if service is not None:
         await service.discard_draft(update.effective_user.id)
     query = update.callback_query
     if query is not None:
-        await _answer(query)
+        await answer_query(query)
         with contextlib.suppress(BadRequest):
             await query.edit_message_text(views.cancelled_text(t))
         return END
@@ -575,7 +510,7 @@ async def nothing_to_cancel(update: Update, context: BotContext) -> None:
 async def on_timeout(update: Update, context: BotContext) -> None:
     """Fifteen idle minutes: end politely and drop the draft."""
     t = await translator_for(update, context)
-    service = _service(context)
+    service = service_for(context)
     user = update.effective_user
     draft = await service.load_draft(user.id) if service is not None and user is not None else None
     if draft is None:
@@ -586,165 +521,7 @@ async def on_timeout(update: Update, context: BotContext) -> None:
         await context.bot.send_message(draft.chat_id, views.timed_out_text(t))
 
 
-# Delivery ----------------------------------------------------------------------------------------
-
-
-async def deliver_outbox(application: Application) -> list[Delivery]:
-    """Deliver every due check-in and tell each driver what happened."""
-    services: Services | None = getattr(application.bot_data, "services", None)
-    service = _checkin_service(services) if services is not None else None
-    if service is None:
-        return []
-    deliveries = await service.outbox.deliver_due()
-    for delivery in deliveries:
-        await notify(application, delivery)
-    return deliveries
-
-
-async def notify(application: Application, delivery: Delivery) -> None:
-    """Tell the driver; a retry is announced once (on the first failure), not on every attempt."""
-    if delivery.result is DeliveryResult.RETRY and not delivery.first_attempt:
-        return
-    t = translator(delivery.checkin.language)
-    screen = views.delivery_screen(t, application.bot_data.services.callbacks, delivery)
-    chat_id = delivery.item.chat_id
-    panel = delivery.checkin.panel_message_id
-    try:
-        if delivery.first_attempt and panel is not None:
-            try:
-                await application.bot.edit_message_text(
-                    screen.text, chat_id, panel, parse_mode=ParseMode.HTML, reply_markup=screen.keyboard
-                )
-                return
-            except BadRequest:
-                pass  # the panel is gone or unchanged: send a new message instead
-        await application.bot.send_message(
-            chat_id, screen.text, parse_mode=ParseMode.HTML, reply_markup=screen.keyboard
-        )
-    except Forbidden:
-        log.info("chat %s blocked the bot; check-in %s notice not sent", chat_id, delivery.item.key)
-    except TelegramError as error:
-        log.warning("could not tell chat %s about check-in %s: %s", chat_id, delivery.item.key, error)
-
-
-async def outbox_job(context: BotContext) -> None:
-    """The repeating job: deliver whatever is due (each item's backoff decides when it is due)."""
-    await deliver_outbox(context.application)
-
-
-async def prune_job(context: BotContext) -> None:
-    """Daily: forget check-ins delivered or refused a month ago (one instance does it)."""
-    services: Services | None = getattr(context.application.bot_data, "services", None)
-    if services is not None and services.checkin is not None:
-        await services.checkin.outbox.prune()
-
-
-def register_outbox_job(application: Application) -> None:
-    if application.job_queue is None:
-        log.warning("no job queue: queued check-ins are delivered only when a driver submits or retries")
-        return
-    settings: Settings | None = getattr(application.bot_data, "settings", None)
-    interval = settings.outbox_poll_seconds if settings is not None else OUTBOX_POLL_SECONDS
-    application.job_queue.run_repeating(outbox_job, interval=interval, first=1.0, name="checkin-outbox")
-    application.job_queue.run_repeating(prune_job, interval=24 * 3600, first=600, name="checkin-outbox-prune")
-
-
-async def on_retry(update: Update, context: BotContext) -> None:
-    """[🔄 Retry now] under "OCM is not answering": try the driver's check-in at once."""
-    query = update.callback_query
-    t = await translator_for(update, context)
-    service = _service(context)
-    if (key := await _outbox_key(context, query, t)) is None:
-        return
-    item = await service.outbox.retry_now(key, update.effective_user.id) if service is not None else None
-    if item is None:
-        await _answer(query, expired_button_text(t))
-        return
-    if item.status != "pending":
-        await _answer(query, views.queued_item_text(t, item.status), show_alert=True)
-        return
-    await _answer(query, views.retry_started_text(t))
-    deliveries = await service.outbox.deliver_due()
-    for delivery in deliveries:
-        if delivery.item.key != key:
-            await notify(context.application, delivery)
-            continue
-        screen = views.delivery_screen(t, context.services.callbacks, delivery)
-        with contextlib.suppress(BadRequest):
-            await query.edit_message_text(screen.text, parse_mode=ParseMode.HTML, reply_markup=screen.keyboard)
-
-
-# Sign-in -----------------------------------------------------------------------------------------
-
-
-async def login_start(update: Update, context: BotContext) -> object:
-    """/login: private chats only; asks for the OCM e-mail."""
-    t = await translator_for(update, context)
-    message = update.effective_message
-    if not _is_private(update):
-        await message.reply_text(views.login_private_only_text(t))
-        return END
-    service = _service(context)
-    if service is None or not service.accounts.enabled:
-        await message.reply_text(views.login_disabled_text(t))
-        return END
-    await _save_sign_in(update, context, LoginState.EMAIL)  # before the prompt: see _save_sign_in
-    await message.reply_text(views.ask_email_text(t))
-    return LoginState.EMAIL
-
-
-async def login_email(update: Update, context: BotContext) -> object:
-    """The e-mail: kept, encrypted, for the minutes of the sign-in, until the password arrives."""
-    t = await translator_for(update, context)
-    text = (update.effective_message.text or "").strip()
-    if not looks_like_email(text):
-        # It might be the password typed first: it must not stay in the chat either.
-        with contextlib.suppress(TelegramError):
-            await update.effective_message.delete()
-        await context.bot.send_message(update.effective_chat.id, views.not_an_email_text(t))
-        return LoginState.EMAIL
-    await _save_sign_in(update, context, LoginState.PASSWORD, email=text)
-    await update.effective_message.reply_text(views.ask_password_text(t))
-    return LoginState.PASSWORD
-
-
-async def login_password(update: Update, context: BotContext) -> object:
-    """The password: deleted from the chat at once, sent to OCM once, never stored or logged."""
-    t = await translator_for(update, context)
-    message = update.effective_message
-    password = message.text or ""
-    with contextlib.suppress(TelegramError):
-        await message.delete()
-    chat_id = update.effective_chat.id
-    user_id = update.effective_user.id
-    email = await _pending_email(update, context)
-    await _end_sign_in(update, context)
-    service = _service(context)
-    if email is None or service is None:  # the sign-in's few minutes are over (or its secret changed)
-        await context.bot.send_message(chat_id, views.login_failed_text(t))
-        return END
-    try:
-        username = await service.accounts.sign_in(user_id, email, password)
-    except SignInDisabled:
-        await context.bot.send_message(chat_id, views.login_disabled_text(t))
-        return END
-    except OcmAuthError as error:
-        refused = error.is_user_token
-        reason = views.wrong_password_text(t) if refused else views.login_failed_text(t, ocm_error_text(t, error))
-        await context.bot.send_message(chat_id, reason)
-        return END
-    except OcmError as error:
-        await context.bot.send_message(chat_id, views.login_failed_text(t, ocm_error_text(t, error)))
-        return END
-    resumed = await service.outbox.resume_after_sign_in(user_id)
-    await context.bot.send_message(chat_id, views.signed_in_text(t, username, resumed), parse_mode=ParseMode.HTML)
-    if resumed:
-        context.application.create_task(deliver_outbox(context.application), update=update)
-    await _reshow_open_summary(update, context, service, t)
-    return END
-
-
-async def _reshow_open_summary(update: Update, context: BotContext, service: CheckinService, t: Translator) -> None:
+async def reshow_open_summary(update: Update, context: BotContext, service: CheckinService, t: Translator) -> None:
     """A check-in waiting at its summary gets its [Submit] button now that the driver is signed in."""
     draft = await service.load_draft(update.effective_user.id)
     if draft is None or draft.step is not Step.SUMMARY:
@@ -753,123 +530,7 @@ async def _reshow_open_summary(update: Update, context: BotContext, service: Che
     await _show(update, context, _Step(t, service, draft), draft)
 
 
-async def login_cancel(update: Update, context: BotContext) -> object:
-    await _end_sign_in(update, context)
-    t = await translator_for(update, context)
-    await update.effective_message.reply_text(views.login_cancelled_text(t))
-    return END
-
-
-async def login_timeout(update: Update, context: BotContext) -> None:
-    if update.effective_user is not None and update.effective_chat is not None:
-        await _end_sign_in(update, context)
-    t = await translator_for(update, context)
-    if update.effective_chat is not None:
-        with contextlib.suppress(Forbidden):
-            await context.bot.send_message(update.effective_chat.id, views.login_timed_out_text(t))
-
-
-# The sign-in's step is stored before its prompt is shown, as a check-in draft's is, and a restart
-# rebuilds the conversation from these records (restored_conversations): conversation states written
-# once a second would let a kill -9 just after "your password?" send the password to the place search.
-# The record is the sign-in conversation's own row; it lives for LOGIN_TIMEOUT, and the e-mail in it
-# is encrypted with STORAGE_SECRET (without one there is no sign-in) and bound to the driver.
-
-
-def _sign_in_key(update: Update) -> list[int | str]:
-    return [update.effective_chat.id, update.effective_user.id]  # ConversationHandler's key: chat, user
-
-
-def _email_cipher(context: BotContext) -> TokenCipher | None:
-    secret = context.services.settings.storage_secret
-    return TokenCipher(secret.get()) if secret is not None and secret.get() else None
-
-
-async def _save_sign_in(update: Update, context: BotContext, step: LoginState, email: str | None = None) -> None:
-    record: dict[str, object] = {"step": step.value, "until": time.time() + LOGIN_TIMEOUT.total_seconds()}
-    cipher = _email_cipher(context)
-    if email is not None and cipher is not None:
-        record["email"] = cipher.encrypt(update.effective_user.id, email)
-    await context.services.storage.save_conversation(LOGIN_CONVERSATION, _sign_in_key(update), record)
-
-
-async def _end_sign_in(update: Update, context: BotContext) -> None:
-    if context.services.storage is not None:
-        await context.services.storage.save_conversation(LOGIN_CONVERSATION, _sign_in_key(update), None)
-
-
-async def _pending_email(update: Update, context: BotContext) -> str | None:
-    """The e-mail typed at this sign-in; None once its minutes are over."""
-    key, cipher = _sign_in_key(update), _email_cipher(context)
-    if context.services.storage is None or cipher is None:
-        return None
-    for stored_key, record in await context.services.storage.load_conversations(LOGIN_CONVERSATION):
-        if stored_key == key and _live_sign_in_step(record) is LoginState.PASSWORD:
-            email = record.get("email")
-            return cipher.decrypt(update.effective_user.id, email) if isinstance(email, str) else None
-    return None
-
-
-def _live_sign_in_step(record: object) -> LoginState | None:
-    if not isinstance(record, dict) or not isinstance(record.get("until"), int | float):
-        return None
-    if record["until"] <= time.time():
-        return None
-    try:
-        return LoginState(record.get("step"))
-    except ValueError:
-        return None
-
-
-async def _states_from_sign_ins(storage: Storage) -> dict[tuple[int, int], LoginState]:
-    """Every sign-in still within its minutes, at its stored step; the others' records are deleted."""
-    states: dict[tuple[int, int], LoginState] = {}
-    for key, record in await storage.load_conversations(LOGIN_CONVERSATION):
-        step = _live_sign_in_step(record)
-        if step is None:
-            await storage.save_conversation(LOGIN_CONVERSATION, key, None)
-        else:
-            states[tuple(key)] = step  # type: ignore[index]
-    return states
-
-
-async def logout(update: Update, context: BotContext) -> None:
-    """/logout: forget the driver's OCM sign-in."""
-    t = await translator_for(update, context)
-    service = _service(context)
-    was_signed_in = await service.accounts.sign_out(update.effective_user.id) if service is not None else False
-    await update.effective_message.reply_text(views.signed_out_text(t, was_signed_in))
-
-
 # Wiring ------------------------------------------------------------------------------------------
-
-
-Callback = Callable[[Update, BotContext], Awaitable[object]]
-
-
-def _handled(callback: Callback) -> Callback:
-    """``callback``, and then no later handler group sees the update.
-
-    A check-in answer must not also reach the catch-alls of a later group ("I don't know that
-    command", "this button has expired"). Inside the conversation PTB takes the exception's state
-    as the new state (ApplicationHandlerStop, python-telegram-bot's documented way to stop groups).
-    """
-
-    @wraps(callback)
-    async def run(update: Update, context: BotContext) -> object:
-        raise ApplicationHandlerStop(await callback(update, context))
-
-    return run
-
-
-async def _answer(query: CallbackQuery, text: str | None = None, **options: object) -> None:
-    """Answer a button tap; a query answered before (a replayed update) or too old is left alone."""
-    with contextlib.suppress(BadRequest):
-        await query.answer(text, **options)
-
-
-def _is_private(update: Update) -> bool:
-    return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
 
 
 def _step_handlers() -> dict[str, Callback]:
@@ -887,7 +548,7 @@ def _step_handlers() -> dict[str, Callback]:
 
 
 def _buttons(action: str) -> CallbackQueryHandler:
-    return CallbackQueryHandler(_handled(_step_handlers()[action]), pattern=action_pattern(action))
+    return CallbackQueryHandler(handled(_step_handlers()[action]), pattern=action_pattern(action))
 
 
 def _other_activity() -> list[BaseHandler]:
@@ -903,9 +564,9 @@ def checkin_conversation() -> ConversationHandler:
     text = filters.TEXT & ~filters.COMMAND
     return ConversationHandler(
         entry_points=[
-            CallbackQueryHandler(_handled(start_from_button), pattern=action_pattern(views.START)),
-            CommandHandler("checkin", _handled(start_from_command)),
-            CommandHandler("start", _handled(start_from_deep_link), filters=filters.Regex(_DEEP_LINK)),
+            CallbackQueryHandler(handled(start_from_button), pattern=action_pattern(views.START)),
+            CommandHandler("checkin", handled(start_from_command)),
+            CommandHandler("start", handled(start_from_deep_link), filters=filters.Regex(_DEEP_LINK)),
         ],
         states={
             State.OUTCOME: [_buttons(views.OUTCOME), _buttons(views.GROUP), _buttons(views.BACK)],
@@ -927,7 +588,7 @@ def checkin_conversation() -> ConversationHandler:
             ConversationHandler.TIMEOUT: [TypeHandler(Update, on_timeout)],
         },
         fallbacks=[
-            CommandHandler("cancel", _handled(on_cancel)),
+            CommandHandler("cancel", handled(on_cancel)),
             _buttons(views.CANCEL),
             # A button of another step than the conversation's: on an old panel it has expired (the
             # step handler checks the panel); on the draft's panel it is the screen the driver saw
@@ -941,52 +602,27 @@ def checkin_conversation() -> ConversationHandler:
     )
 
 
-def login_conversation() -> ConversationHandler:
-    text = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
-    return ConversationHandler(
-        entry_points=[CommandHandler("login", _handled(login_start))],
-        states={
-            LoginState.EMAIL: [MessageHandler(text, _handled(login_email))],
-            LoginState.PASSWORD: [MessageHandler(text, _handled(login_password))],
-            ConversationHandler.TIMEOUT: [TypeHandler(Update, login_timeout)],
-        },
-        fallbacks=[CommandHandler("cancel", _handled(login_cancel))],
-        allow_reentry=True,
-        conversation_timeout=LOGIN_TIMEOUT,
-        name=LOGIN_CONVERSATION,
-        # Persistent so a password typed after a restart is still taken (and deleted) as one, never
-        # searched as a place: its states come from the sign-in's own records (_save_sign_in).
-        persistent=True,
-    )
-
-
 def priority_handlers() -> list[BaseHandler]:
-    """The two conversations, in a group before every feature's (like settings' priority handlers).
+    """The conversation, in a group before every feature's (like settings' priority handlers).
 
-    A typed comment, e-mail or password must reach its conversation, not the search (group 0),
-    which would take it for a place. Sign-in comes first so its answers never become a comment.
+    A typed comment must reach it, not the search (group 0), which would take it for a place.
+    Sign-in's group comes first (app.feature_modules) so its answers never become a comment.
     Each handler stops the update (ApplicationHandlerStop) only when it used it.
     """
-    return [login_conversation(), checkin_conversation()]
+    return [checkin_conversation()]
 
 
 def handlers() -> list[BaseHandler]:
     return [
-        CommandHandler("logout", _handled(logout)),
-        CallbackQueryHandler(_handled(on_retry), pattern=action_pattern(views.RETRY)),
         # A second tap on Submit, after the conversation ended: "already on its way", not "expired".
-        CallbackQueryHandler(_handled(on_submit), pattern=action_pattern(views.SUBMIT)),
-        CommandHandler("cancel", _handled(nothing_to_cancel)),
+        CallbackQueryHandler(handled(on_submit), pattern=action_pattern(views.SUBMIT)),
+        CommandHandler("cancel", handled(nothing_to_cancel)),
     ]
 
 
-def jobs() -> list:
-    return [register_outbox_job]
-
-
 def restored_conversations() -> dict[str, StatesFromStorage]:
-    """After a restart the check-in goes on at its draft's step (see _show), a sign-in at its step."""
-    return {CONVERSATION_NAME: _states_from_drafts, LOGIN_CONVERSATION: _states_from_sign_ins}
+    """After a restart the check-in goes on at its draft's step (see _show)."""
+    return {CONVERSATION_NAME: _states_from_drafts}
 
 
 async def _states_from_drafts(storage: Storage) -> dict[tuple[int, int], State]:
