@@ -9,13 +9,14 @@ from functools import wraps
 from typing import Any
 
 from telegram import CallbackQuery, Update
-from telegram.constants import ChatType
+from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop
 
 from ocm_bot.context import BotContext
 from ocm_bot.domain.preferences import UserPreferences
 from ocm_bot.i18n import Translator, negotiate_language, translator
+from ocm_bot.views.settings import private_chat_only
 
 
 async def preferences_for(update: Update, context: BotContext) -> UserPreferences:
@@ -58,6 +59,15 @@ def driver_translator(update: Update, context: BotContext, prefs: UserPreference
 def is_private(update: Update) -> bool:
     """The update comes from a private chat with the bot (personal commands answer only there)."""
     return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
+
+
+async def private_or_explain(update: Update, context: BotContext, command: str) -> bool:
+    """True in a private chat; elsewhere says that ``command`` works in a private chat only."""
+    if is_private(update):
+        return True
+    t = await translator_for(update, context)
+    await update.effective_message.reply_text(private_chat_only(t, command), parse_mode=ParseMode.HTML)
+    return False
 
 
 def is_not_modified(error: BadRequest) -> bool:
