@@ -9,6 +9,10 @@ details, favourite, filter chips, wider radius, place choice and retry (see
 
 Failures of OCM or Nominatim are answered here, with a Retry button, and logged as one line;
 everything else goes to the application's error handler.
+
+Over 400 lines for now: every input and button here ends in the same few steps (search, geocode,
+send or edit the results), which are shared below; live locations, details and favourites are the
+candidates to move out when groups and inline mode add their own inputs.
 """
 
 from __future__ import annotations

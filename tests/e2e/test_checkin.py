@@ -338,8 +338,8 @@ async def test_a_password_typed_after_a_restart_is_deleted_not_searched(
     await ada.wait_for_message(containing="password")
     await bot.restart()
     typed = await ada.send_text("s3cret-pass")
-    # Signed in (this test restarts in-process, so the e-mail is still in memory), or asked to
-    # start over (a new process): either way the password is taken as one.
+    # Signed in (the sign-in's step and e-mail are stored before the prompt; a kill -9 of a real
+    # process is in test_checkin_app.py), or asked to start over: either way the password is taken as one.
     await ada.wait_for_message(matching=r"Signed in|Send /login to try again")
     assert ada.message(typed).deleted
     assert nominatim_server.requests == []
