@@ -55,7 +55,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 def feature_modules() -> list[Any]:
     """Feature modules in the order their handlers are tried (deep links before plain /start)."""
     modules: list[Any] = []
-    for name in ("checkin", "settings", "account", "search"):
+    for name in ("signin", "checkin", "outbox", "settings", "language", "privacy", "search"):
         try:
             module = __import__(f"ocm_bot.handlers.{name}", fromlist=["handlers"])
         except ModuleNotFoundError as error:

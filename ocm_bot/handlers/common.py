@@ -1,14 +1,22 @@
-"""Small helpers every handler module shares: the user's translator and preferences."""
+"""Small helpers every handler module shares: the user's translator and preferences, private chats,
+edits that may change nothing, button answers and stopping an update once it is used."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Awaitable, Callable
+from functools import wraps
 from typing import Any
 
-from telegram import Update
+from telegram import CallbackQuery, Update
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ApplicationHandlerStop
 
 from ocm_bot.context import BotContext
 from ocm_bot.domain.preferences import UserPreferences
 from ocm_bot.i18n import Translator, negotiate_language, translator
+from ocm_bot.views.settings import private_chat_only
 
 
 async def preferences_for(update: Update, context: BotContext) -> UserPreferences:
@@ -46,3 +54,62 @@ def driver_translator(update: Update, context: BotContext, prefs: UserPreference
         default=context.services.settings.default_language,
     )
     return translator(language)
+
+
+def is_private(update: Update) -> bool:
+    """The update comes from a private chat with the bot (personal commands answer only there)."""
+    return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
+
+
+async def private_or_explain(update: Update, context: BotContext, command: str) -> bool:
+    """True in a private chat; elsewhere says that ``command`` works in a private chat only."""
+    if is_private(update):
+        return True
+    t = await translator_for(update, context)
+    await update.effective_message.reply_text(private_chat_only(t, command), parse_mode=ParseMode.HTML)
+    return False
+
+
+def is_not_modified(error: BadRequest) -> bool:
+    """Telegram's answer to an edit that changes nothing (the current choice tapped again)."""
+    # https://core.telegram.org/bots/api#editmessagetext answers 400 "message is not modified"
+    return "message is not modified" in error.message.lower()
+
+
+async def edit_unless_not_modified(edit: Callable[..., Awaitable[object]], **fields: Any) -> object | None:
+    """``await edit(**fields)`` (an ``edit_message_text`` or the like); None when it changed nothing.
+
+    "Message is not modified" is no failure; any other ``BadRequest`` (the message is gone or too
+    old to edit) is raised for the caller to decide.
+    """
+    try:
+        return await edit(**fields)
+    except BadRequest as error:
+        if is_not_modified(error):
+            return None
+        raise
+
+
+async def answer_query(query: CallbackQuery, text: str | None = None, **options: Any) -> None:
+    """Answer a button tap; a query answered before (a replayed update) or too old is left alone."""
+    with contextlib.suppress(BadRequest):
+        await query.answer(text, **options)
+
+
+Callback = Callable[[Update, BotContext], Awaitable[object]]
+
+
+def handled(callback: Callback) -> Callback:
+    """``callback``, and then no later handler group sees the update.
+
+    An answer in a conversation must not also reach the catch-alls of a later group ("I don't know
+    that command", "this button has expired"). Inside a conversation PTB takes the exception's
+    state as the new state (ApplicationHandlerStop, python-telegram-bot's documented way to stop
+    groups).
+    """
+
+    @wraps(callback)
+    async def run(update: Update, context: BotContext) -> object:
+        raise ApplicationHandlerStop(await callback(update, context))
+
+    return run

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 
 from telegram import MaybeInaccessibleMessage, Message, Update
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import (
     ApplicationHandlerStop,
@@ -31,7 +31,13 @@ from ocm_bot.context import BotContext
 from ocm_bot.domain.preferences import UserPreferences
 from ocm_bot.domain.settings_edit import InvalidChoice, Setting, apply_choice, search_operators
 from ocm_bot.domain.units import automatic_unit
-from ocm_bot.handlers.common import driver_translator, load_preferences, save_preferences
+from ocm_bot.handlers.common import (
+    driver_translator,
+    edit_unless_not_modified,
+    is_private,
+    load_preferences,
+    save_preferences,
+)
 from ocm_bot.handlers.search import LAST_PLACE_UNIT
 from ocm_bot.i18n import available_languages, negotiate_language
 from ocm_bot.ocm.errors import OcmError
@@ -64,7 +70,7 @@ AWAITING_OPERATOR_SECONDS = 15 * 60
 async def show_settings(update: Update, context: BotContext) -> None:
     """Send the settings overview (private chats only: settings are per driver)."""
     _, prefs = await load_preferences(update, context)
-    if not _is_private(update):
+    if not is_private(update):
         t = driver_translator(update, context, prefs)
         await update.effective_message.reply_text(private_chat_only(t, "/settings"), parse_mode=ParseMode.HTML)
         return
@@ -201,20 +207,7 @@ async def send_view(message: Message, view: View) -> None:
 async def edit_view(edit: Callable[..., Awaitable[object]], view: View) -> None:
     """Edit a message with ``edit`` (an ``edit_message_text``); tapping the current choice again
     changes nothing, and Telegram's "message is not modified" for that is fine."""
-    try:
-        await edit(text=view.text, parse_mode=ParseMode.HTML, reply_markup=view.keyboard)
-    except BadRequest as error:
-        if not _not_modified(error):
-            raise
-
-
-def _not_modified(error: BadRequest) -> bool:
-    # https://core.telegram.org/bots/api#editmessagetext answers 400 "message is not modified"
-    return "message is not modified" in error.message.lower()
-
-
-def _is_private(update: Update) -> bool:
-    return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
+    await edit_unless_not_modified(edit, text=view.text, parse_mode=ParseMode.HTML, reply_markup=view.keyboard)
 
 
 def _telegram_code(update: Update) -> str | None:

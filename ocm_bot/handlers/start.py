@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from ocm_bot.context import BotContext
-from ocm_bot.handlers.common import translator_for
+from ocm_bot.handlers.common import is_private, translator_for
 from ocm_bot.views.common import expired_button_text, help_text, location_keyboard, welcome_text
 
 
@@ -15,11 +15,10 @@ async def start(update: Update, context: BotContext) -> None:
     """Greet the driver and offer the "Send my location" button."""
     t = await translator_for(update, context)
     user = update.effective_user
-    private = update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
     await update.effective_message.reply_text(
         welcome_text(t, user.first_name if user else None),
         parse_mode=ParseMode.HTML,
-        reply_markup=location_keyboard(t) if private else None,
+        reply_markup=location_keyboard(t) if is_private(update) else None,
     )
 
 

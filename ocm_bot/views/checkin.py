@@ -30,7 +30,7 @@ from ocm_bot.domain.checkin import (
 )
 from ocm_bot.domain.outbox import NEEDS_SIGN_IN, Delivery, DeliveryResult, Submitter
 from ocm_bot.i18n import Translator
-from ocm_bot.ocm.errors import OcmAuthError, OcmRateLimited
+from ocm_bot.ocm.errors import OcmAuthError, OcmBudgetExhausted, OcmRateLimited
 from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.vocabulary import group_label, outcome_label
 
@@ -340,6 +340,15 @@ def delivery_screen(t: Translator, codec: CallbackCodec, delivery: Delivery) -> 
             name=name,
         )
         return Screen(text, _add_comment_keyboard(t, charger_id))
+    keyboard = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(t.gettext("🔄 Retry now"), callback_data=codec.encode(RETRY, delivery.item.key))]]
+    )
+    if isinstance(delivery.error, OcmBudgetExhausted):
+        # The bot's own per-minute share of OCM, not OCM's 429: nothing is wrong with OCM.
+        text = t.gettext(
+            "This bot is busy right now. Your check-in at {name} is saved; I'll send it in a moment.", name=name
+        )
+        return Screen(text, keyboard)
     if isinstance(delivery.error, OcmRateLimited):
         reason = t.gettext("Open Charge Map asks us to slow down.")
     elif delivery.error is not None and "read only" in str(delivery.error).lower():
@@ -347,9 +356,6 @@ def delivery_screen(t: Translator, codec: CallbackCodec, delivery: Delivery) -> 
     else:
         reason = t.gettext("Open Charge Map is not answering right now.")
     text = reason + " " + t.gettext("Your check-in at {name} is saved; I'll send it as soon as it is back.", name=name)
-    keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(t.gettext("🔄 Retry now"), callback_data=codec.encode(RETRY, delivery.item.key))]]
-    )
     return Screen(text, keyboard)
 
 

@@ -338,8 +338,8 @@ async def test_a_password_typed_after_a_restart_is_deleted_not_searched(
     await ada.wait_for_message(containing="password")
     await bot.restart()
     typed = await ada.send_text("s3cret-pass")
-    # Signed in (this test restarts in-process, so the e-mail is still in memory), or asked to
-    # start over (a new process): either way the password is taken as one.
+    # Signed in (the sign-in's step and e-mail are stored before the prompt; a kill -9 of a real
+    # process is in test_checkin_app.py), or asked to start over: either way the password is taken as one.
     await ada.wait_for_message(matching=r"Signed in|Send /login to try again")
     assert ada.message(typed).deleted
     assert nominatim_server.requests == []
@@ -607,6 +607,32 @@ async def test_a_tap_on_the_screen_shown_before_a_crash_that_saved_the_next_step
     assert "Anything to add" in comment_step.text
     summary = await tap_and_wait_edit(ada, comment_step, "Skip")
     assert "Rating: ★★★★☆ (4/5)" in summary.text
+
+
+async def test_a_comment_typed_again_after_a_crash_that_saved_it_but_never_showed_the_summary_replaces_it(
+    make_bot, telegram, ocm_server, nominatim_server
+):
+    """Killed after saving the typed comment (draft at the summary) but before sending the summary."""
+    bot = await make_bot(write_key=ocm_server.add_write_key())
+    ada = telegram.user("Ada")
+    panel = await open_checkin(ada)
+    rating = await tap_and_wait_edit(ada, panel, "✅ Charged successfully")
+    await tap_and_wait_edit(ada, rating, "4")
+    saved = await bot.storage.get_draft(ada.id)
+    await bot.storage.save_draft(ada.id, {**saved, "step": "summary", "comment": "Quick and eays"})  # what it saves
+    await bot.restart()
+    await ada.send_text("Quick and easy")  # no summary came: the driver types the comment again
+    summary = await ada.wait_for_message(containing="Your check-in at")
+    assert "Comment: Quick and easy" in summary.text
+    # At the summary, typed text replaces the comment and the summary comes again.
+    await ada.send_text("Quick and easy, 50 kW")
+    again = await ada.wait_for_message(containing="Your check-in at")
+    assert "Comment: Quick and easy, 50 kW" in again.text
+    assert ada.message(summary).buttons == []  # the older summary is closed
+    await tap(ada, again, "Submit")
+    await ada.wait_for_edit(again, containing="Thanks!")
+    assert [body["Comment"] for body in posts(ocm_server)] == ["Quick and easy, 50 kW"]
+    assert nominatim_server.requests == []  # neither was searched as a place
 
 
 async def test_a_restart_mid_conversation_resumes_at_the_same_step(make_bot, telegram, ocm_server):

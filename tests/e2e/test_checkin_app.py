@@ -91,3 +91,29 @@ async def test_ocm_bot_run_killed_the_moment_each_screen_arrives_continues_the_c
     [body] = posts(ocm_server)
     assert body["ChargePointID"] == KILLED_AT_EACH_STEP and body["Rating"] == 4 and body["Comment"] == "Quick and easy"
     assert nominatim_server.requests == []  # the comment was never searched as a place
+
+
+async def test_ocm_bot_run_killed_the_moment_each_sign_in_prompt_arrives_still_takes_the_password(
+    bot_settings, bot_process, telegram, ocm_server, nominatim_server
+):
+    """kill -9 right after the e-mail and the password prompts (within the persistence interval)."""
+    password = "pa55-word-after-a-kill"
+    ocm_server.register_user("ada@example.org", password, username="ada")
+    process = bot_process(bot_settings)
+    ada = telegram.user("Ada")
+    await ada.send_text("/login")
+    await ada.wait_for_message(containing="e-mail address", timeout=30)
+    process.kill()
+    process = bot_process(bot_settings)
+    await ada.send_text("ada@example.org")
+    await ada.wait_for_message(containing="password", timeout=30)
+    process.kill()
+    stored = b"".join(path.read_bytes() for path in bot_settings.data_dir.rglob("*") if path.is_file())
+    assert b"ada@example.org" not in stored  # the pending e-mail is kept encrypted
+    process = bot_process(bot_settings, LOG_LEVEL="DEBUG")
+    typed = await ada.send_text(password)
+    await ada.wait_for_message(containing="Signed in", timeout=30)
+    assert ada.message(typed).deleted
+    assert nominatim_server.requests == []  # never searched as a place
+    process.terminate()
+    assert password not in process.log and "ada@example.org" not in process.log

@@ -10,7 +10,7 @@ from ocm_bot.domain.checkin import CheckinDraft, find_outcome, group_outcomes, o
 from ocm_bot.domain.outbox import Delivery, DeliveryResult, QueuedCheckin, Submitter
 from ocm_bot.i18n import translator
 from ocm_bot.ocm.client import CommentSubmission
-from ocm_bot.ocm.errors import OcmRejected, OcmUnavailable
+from ocm_bot.ocm.errors import OcmBudgetExhausted, OcmRejected, OcmTooManyRequests, OcmUnavailable
 from ocm_bot.storage.base import OutboxItem, utc_now
 from ocm_bot.views import checkin as views
 from ocm_bot.views.callbacks import CallbackCodec
@@ -137,6 +137,15 @@ def test_a_refusal_quotes_ocm_escaped_and_offers_the_ocm_page():
     screen = views.delivery_screen(T, CODEC, delivery(DeliveryResult.REJECTED, error=error))
     assert "“Error: &lt;Validation&gt; Failed”" in screen.text and "not posted" in screen.text
     assert screen.keyboard.inline_keyboard[0][0].url == "https://openchargemap.org/site/poi/addcomment/1234"
+
+
+def test_a_checkin_held_up_by_the_bots_own_budget_says_the_bot_is_busy_not_that_ocm_asks_to_slow_down():
+    held = views.delivery_screen(T, CODEC, delivery(DeliveryResult.RETRY, error=OcmBudgetExhausted(retry_after=20)))
+    assert held.text.startswith("This bot is busy right now. Your check-in at")
+    assert "slow down" not in held.text and "Open Charge Map" not in held.text
+    assert actions(held) == [(views.RETRY, ("a" * 32,))]
+    throttled = views.delivery_screen(T, CODEC, delivery(DeliveryResult.RETRY, error=OcmTooManyRequests()))
+    assert throttled.text.startswith("Open Charge Map asks us to slow down.")
 
 
 def test_waiting_for_ocm_offers_retry_of_that_checkin():

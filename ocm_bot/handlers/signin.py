@@ -1,0 +1,230 @@
+"""Signing in to Open Charge Map (/login: e-mail, then password) and out (/logout).
+
+The sign-in's step is stored before its prompt is shown, as a check-in draft's is, and a restart
+rebuilds the conversation from these records (restored_conversations): conversation states written
+once a second would let a kill -9 just after "your password?" send the password to the place search.
+The record is the sign-in conversation's own row; it lives for LOGIN_TIMEOUT, and the e-mail in it
+is encrypted with STORAGE_SECRET (without one there is no sign-in) and bound to the driver.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import logging
+import time
+from datetime import timedelta
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, MessageHandler, TypeHandler, filters
+
+from ocm_bot.context import BotContext
+from ocm_bot.domain.accounts import SignInDisabled, looks_like_email
+from ocm_bot.handlers.checkin import reshow_open_summary
+from ocm_bot.handlers.checkin_service import service_for
+from ocm_bot.handlers.common import handled, is_private, translator_for
+from ocm_bot.handlers.outbox import deliver_outbox
+from ocm_bot.ocm.errors import OcmAuthError, OcmError
+from ocm_bot.storage.base import Storage
+from ocm_bot.storage.persistence import StatesFromStorage
+from ocm_bot.storage.tokens import TokenCipher
+from ocm_bot.views import checkin as views
+from ocm_bot.views.common import ocm_error_text
+
+log = logging.getLogger(__name__)
+
+LOGIN_CONVERSATION = "login"
+LOGIN_TIMEOUT = timedelta(minutes=5)
+END = ConversationHandler.END
+
+
+class LoginState(enum.StrEnum):
+    EMAIL = "email"
+    PASSWORD = "password"
+
+
+async def login_start(update: Update, context: BotContext) -> object:
+    """/login: private chats only; asks for the OCM e-mail."""
+    t = await translator_for(update, context)
+    message = update.effective_message
+    if not is_private(update):
+        await message.reply_text(views.login_private_only_text(t))
+        return END
+    service = service_for(context)
+    if service is None or not service.accounts.enabled:
+        await message.reply_text(views.login_disabled_text(t))
+        return END
+    await _save_sign_in(update, context, LoginState.EMAIL)  # before the prompt: see _save_sign_in
+    await message.reply_text(views.ask_email_text(t))
+    return LoginState.EMAIL
+
+
+async def login_email(update: Update, context: BotContext) -> object:
+    """The e-mail: kept, encrypted, for the minutes of the sign-in, until the password arrives."""
+    t = await translator_for(update, context)
+    text = (update.effective_message.text or "").strip()
+    if not looks_like_email(text):
+        # It might be the password typed first: it must not stay in the chat either.
+        with contextlib.suppress(TelegramError):
+            await update.effective_message.delete()
+        await context.bot.send_message(update.effective_chat.id, views.not_an_email_text(t))
+        return LoginState.EMAIL
+    await _save_sign_in(update, context, LoginState.PASSWORD, email=text)
+    await update.effective_message.reply_text(views.ask_password_text(t))
+    return LoginState.PASSWORD
+
+
+async def login_password(update: Update, context: BotContext) -> object:
+    """The password: deleted from the chat at once, sent to OCM once, never stored or logged."""
+    t = await translator_for(update, context)
+    message = update.effective_message
+    password = message.text or ""
+    with contextlib.suppress(TelegramError):
+        await message.delete()
+    chat_id = update.effective_chat.id
+    user_id = update.effective_user.id
+    email = await _pending_email(update, context)
+    await _end_sign_in(update, context)
+    service = service_for(context)
+    if email is None or service is None:  # the sign-in's few minutes are over (or its secret changed)
+        await context.bot.send_message(chat_id, views.login_failed_text(t))
+        return END
+    try:
+        username = await service.accounts.sign_in(user_id, email, password)
+    except SignInDisabled:
+        await context.bot.send_message(chat_id, views.login_disabled_text(t))
+        return END
+    except OcmAuthError as error:
+        refused = error.is_user_token
+        reason = views.wrong_password_text(t) if refused else views.login_failed_text(t, ocm_error_text(t, error))
+        await context.bot.send_message(chat_id, reason)
+        return END
+    except OcmError as error:
+        await context.bot.send_message(chat_id, views.login_failed_text(t, ocm_error_text(t, error)))
+        return END
+    resumed = await service.outbox.resume_after_sign_in(user_id)
+    await context.bot.send_message(chat_id, views.signed_in_text(t, username, resumed), parse_mode=ParseMode.HTML)
+    if resumed:
+        context.application.create_task(deliver_outbox(context.application), update=update)
+    await reshow_open_summary(update, context, service, t)
+    return END
+
+
+async def login_cancel(update: Update, context: BotContext) -> object:
+    await _end_sign_in(update, context)
+    t = await translator_for(update, context)
+    await update.effective_message.reply_text(views.login_cancelled_text(t))
+    return END
+
+
+async def login_timeout(update: Update, context: BotContext) -> None:
+    if update.effective_user is not None and update.effective_chat is not None:
+        await _end_sign_in(update, context)
+    t = await translator_for(update, context)
+    if update.effective_chat is not None:
+        with contextlib.suppress(Forbidden):
+            await context.bot.send_message(update.effective_chat.id, views.login_timed_out_text(t))
+
+
+def _sign_in_key(update: Update) -> list[int | str]:
+    return [update.effective_chat.id, update.effective_user.id]  # ConversationHandler's key: chat, user
+
+
+def _email_cipher(context: BotContext) -> TokenCipher | None:
+    secret = context.services.settings.storage_secret
+    return TokenCipher(secret.get()) if secret is not None and secret.get() else None
+
+
+async def _save_sign_in(update: Update, context: BotContext, step: LoginState, email: str | None = None) -> None:
+    record: dict[str, object] = {"step": step.value, "until": time.time() + LOGIN_TIMEOUT.total_seconds()}
+    cipher = _email_cipher(context)
+    if email is not None and cipher is not None:
+        record["email"] = cipher.encrypt(update.effective_user.id, email)
+    await context.services.storage.save_conversation(LOGIN_CONVERSATION, _sign_in_key(update), record)
+
+
+async def _end_sign_in(update: Update, context: BotContext) -> None:
+    if context.services.storage is not None:
+        await context.services.storage.save_conversation(LOGIN_CONVERSATION, _sign_in_key(update), None)
+
+
+async def _pending_email(update: Update, context: BotContext) -> str | None:
+    """The e-mail typed at this sign-in; None once its minutes are over."""
+    key, cipher = _sign_in_key(update), _email_cipher(context)
+    if context.services.storage is None or cipher is None:
+        return None
+    for stored_key, record in await context.services.storage.load_conversations(LOGIN_CONVERSATION):
+        if stored_key == key and _live_sign_in_step(record) is LoginState.PASSWORD:
+            email = record.get("email")
+            return cipher.decrypt(update.effective_user.id, email) if isinstance(email, str) else None
+    return None
+
+
+def _live_sign_in_step(record: object) -> LoginState | None:
+    if not isinstance(record, dict) or not isinstance(record.get("until"), int | float):
+        return None
+    if record["until"] <= time.time():
+        return None
+    try:
+        return LoginState(record.get("step"))
+    except ValueError:
+        return None
+
+
+async def _states_from_sign_ins(storage: Storage) -> dict[tuple[int, int], LoginState]:
+    """Every sign-in still within its minutes, at its stored step; the others' records are deleted."""
+    states: dict[tuple[int, int], LoginState] = {}
+    for key, record in await storage.load_conversations(LOGIN_CONVERSATION):
+        step = _live_sign_in_step(record)
+        if step is None:
+            await storage.save_conversation(LOGIN_CONVERSATION, key, None)
+        else:
+            states[tuple(key)] = step  # type: ignore[index]
+    return states
+
+
+async def logout(update: Update, context: BotContext) -> None:
+    """/logout: forget the driver's OCM sign-in."""
+    t = await translator_for(update, context)
+    service = service_for(context)
+    was_signed_in = await service.accounts.sign_out(update.effective_user.id) if service is not None else False
+    await update.effective_message.reply_text(views.signed_out_text(t, was_signed_in))
+
+
+def login_conversation() -> ConversationHandler:
+    text = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
+    return ConversationHandler(
+        entry_points=[CommandHandler("login", handled(login_start))],
+        states={
+            LoginState.EMAIL: [MessageHandler(text, handled(login_email))],
+            LoginState.PASSWORD: [MessageHandler(text, handled(login_password))],
+            ConversationHandler.TIMEOUT: [TypeHandler(Update, login_timeout)],
+        },
+        fallbacks=[CommandHandler("cancel", handled(login_cancel))],
+        allow_reentry=True,
+        conversation_timeout=LOGIN_TIMEOUT,
+        name=LOGIN_CONVERSATION,
+        # Persistent so a password typed after a restart is still taken (and deleted) as one, never
+        # searched as a place: its states come from the sign-in's own records (_save_sign_in).
+        persistent=True,
+    )
+
+
+def priority_handlers() -> list[BaseHandler]:
+    """The sign-in conversation, in a group before the check-in's (app.feature_modules order).
+
+    A typed e-mail or password must reach it, never the check-in (as a comment) or the search (as a
+    place). Each handler stops the update (ApplicationHandlerStop) only when it used it.
+    """
+    return [login_conversation()]
+
+
+def handlers() -> list[BaseHandler]:
+    return [CommandHandler("logout", handled(logout))]
+
+
+def restored_conversations() -> dict[str, StatesFromStorage]:
+    """After a restart a sign-in goes on at its stored step (see _save_sign_in)."""
+    return {LOGIN_CONVERSATION: _states_from_sign_ins}
