@@ -174,7 +174,7 @@ async def start_from_command(update: Update, context: BotContext) -> object:
         return END
     if not _is_private(update):
         screen = views.private_chat_screen(t, context.bot.username, charger_id)
-        await update.effective_message.reply_text(screen.text, reply_markup=screen.keyboard)
+        await update.effective_message.reply_text(screen.text, parse_mode=ParseMode.HTML, reply_markup=screen.keyboard)
         return END
     return await _begin(update, context, charger_id)
 

@@ -7,21 +7,22 @@ from telegram import InlineKeyboardMarkup
 from ocm_bot.i18n import Translator
 from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.common import View
+from ocm_bot.views.html import Html, bold, escape, join
 from ocm_bot.views.settings.buttons import ACCOUNT_ACTION, AccountChoice, button
-from ocm_bot.views.settings.labels import escape
 
 
 def forget_confirmation(t: Translator, codec: CallbackCodec) -> View:
-    text = "\n\n".join(
+    text = join(
+        "\n\n",
         [
-            "<b>" + escape(t.gettext("Delete everything I store about you?")) + "</b>",
+            bold(t.gettext("Delete everything I store about you?")),
             escape(
                 t.gettext(
                     "That is your settings, favourites, unfinished and unsent check-ins and your Open Charge Map "
                     "sign-in. Check-ins already on Open Charge Map stay there. This cannot be undone."
                 )
             ),
-        ]
+        ],
     )
     keyboard = InlineKeyboardMarkup(
         [
@@ -50,9 +51,9 @@ def forget_button_expired(t: Translator) -> str:
     return t.gettext("This button has expired. Send /forget again.")
 
 
-def privacy_text(t: Translator) -> str:
+def privacy_text(t: Translator) -> Html:
     lines = [
-        "<b>" + escape(t.gettext("What I store about you")) + "</b>",
+        bold(t.gettext("What I store about you")),
         escape(t.gettext("• Your settings: filters, radius, unit, results per page and language.")),
         escape(t.gettext("• Your favourite chargers.")),
         escape(t.gettext("• A check-in you have started, and check-ins waiting to be sent to Open Charge Map.")),
@@ -61,4 +62,4 @@ def privacy_text(t: Translator) -> str:
         escape(t.gettext("Check-ins you submit are published on Open Charge Map for every driver to see.")),
         escape(t.gettext("/forget deletes everything I store about you.")),
     ]
-    return "\n".join(lines)
+    return join("\n", lines)

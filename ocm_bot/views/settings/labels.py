@@ -6,7 +6,6 @@ Also usable in other views (the results header names the driver's filters with t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape as escape_html
 
 from babel import Locale, UnknownLocaleError
 
@@ -18,11 +17,6 @@ from ocm_bot.views.format import radius as format_radius
 
 CHECK = "✓ "
 MAX_NAMES_IN_SUMMARY = 3
-
-
-def escape(text: str) -> str:
-    """Text for an HTML message (quotes stay as they are: they are not inside attributes)."""
-    return escape_html(text, quote=False)
 
 
 # Labels of the connector groups in ocm_bot.domain.settings_edit.COMMON_CONNECTORS.

@@ -26,6 +26,7 @@ from ocm_bot.ocm.models import Operator
 from ocm_bot.ocm.reference import ReferenceData
 from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.common import View
+from ocm_bot.views.html import Html, bold, escape, join
 from ocm_bot.views.settings.buttons import (
     CLOSE,
     SETTINGS_ACTION,
@@ -45,7 +46,6 @@ from ocm_bot.views.settings.labels import (
     connection_type_title,
     connectors_label,
     distance_label,
-    escape,
     language_name,
     levels_label,
     marked,
@@ -59,8 +59,8 @@ from ocm_bot.views.settings.labels import (
 MAX_QUERY_SHOWN = 60
 
 
-def _submenu(title: str, *lines: str) -> str:
-    return "\n".join([f"<b>{escape(title)}</b>", *lines])
+def _submenu(title: str, *lines: Html) -> Html:
+    return join("\n", [bold(title), *lines])
 
 
 def main_menu(
@@ -90,7 +90,7 @@ def main_menu(
         else language_name(prefs.language)
     )
     lines = [
-        "<b>" + escape(t.gettext("⚙️ Settings")) + "</b>",
+        bold(t.gettext("⚙️ Settings")),
         "",
         _line(t.gettext("Minimum power"), power_label(t, prefs.min_power_kw)),
         _line(t.gettext("Plugs"), connectors_label(t, prefs, reference)),
@@ -131,11 +131,11 @@ def main_menu(
             button(t.gettext("Done"), codec.encode(SETTINGS_ACTION, CLOSE)),
         ],
     ]
-    return View("\n".join(lines), InlineKeyboardMarkup(keyboard))
+    return View(join("\n", lines), InlineKeyboardMarkup(keyboard))
 
 
-def _line(name: str, value: str) -> str:
-    return f"{escape(name)}: <b>{escape(value)}</b>"
+def _line(name: str, value: str) -> Html:
+    return Html("{}: <b>{}</b>").format(name, value)
 
 
 def _automatic_unit(t: Translator, automatic: DistanceUnitChoice | None) -> str:
@@ -164,14 +164,15 @@ def closed_menu(t: Translator, prefs: UserPreferences, reference: ReferenceData,
     if not lines:
         lines = [escape(t.gettext("No filters: every charger is shown."))]
     return View(
-        "\n".join(
+        join(
+            "\n",
             [
-                "<b>" + escape(t.gettext("Settings saved")) + "</b>",
+                bold(t.gettext("Settings saved")),
                 *lines,
                 _line(t.gettext("Radius"), radius_label(t, prefs.radius_km, unit)),
                 "",
                 escape(t.gettext("Send a location or an address to search. /settings changes them again.")),
-            ]
+            ],
         )
     )
 
@@ -426,7 +427,7 @@ def render(screen: Screen, menu: MenuContext) -> View:
     )
 
 
-def private_chat_only(t: Translator, command: str) -> str:
+def private_chat_only(t: Translator, command: str) -> Html:
     """The answer to a personal command sent in a group (``command`` like "/settings")."""
     return escape(t.gettext("This is personal: send {command} to me in a private chat.", command=command))
 
