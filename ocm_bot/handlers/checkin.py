@@ -341,7 +341,7 @@ async def _close_panel(context: BotContext, draft: CheckinDraft) -> None:
 async def _say(update: Update, context: BotContext, text: str) -> Message | None:
     if update.effective_chat is None:
         return None
-    return await context.bot.send_message(update.effective_chat.id, text, parse_mode=ParseMode.HTML)
+    return await context.bot.send_message(update.effective_chat.id, text)
 
 
 async def _outbox_key(context: BotContext, query: CallbackQuery, t: Translator) -> str | None:
