@@ -8,7 +8,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from ocm_bot.context import BotContext
 from ocm_bot.handlers.common import translator_for
-from ocm_bot.views.common import expired_button_text, help_text, location_keyboard, welcome_text
+from ocm_bot.views.common import expired_button_text, help_view, location_keyboard, welcome_view
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -17,7 +17,7 @@ async def start(update: Update, context: BotContext) -> None:
     user = update.effective_user
     private = update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
     await update.effective_message.reply_text(
-        welcome_text(t, user.first_name if user else None),
+        welcome_view(t, user.first_name if user else None).text,
         parse_mode=ParseMode.HTML,
         reply_markup=location_keyboard(t) if private else None,
     )
@@ -26,7 +26,7 @@ async def start(update: Update, context: BotContext) -> None:
 async def show_help(update: Update, context: BotContext) -> None:
     """List what the bot can do."""
     t = await translator_for(update, context)
-    await update.effective_message.reply_text(help_text(t), parse_mode=ParseMode.HTML)
+    await update.effective_message.reply_text(help_view(t).text, parse_mode=ParseMode.HTML)
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:

@@ -37,9 +37,10 @@ class View:
         return cls(escape(text), keyboard)
 
 
-def welcome_text(t: Translator, first_name: str | None) -> Html:
+def welcome_view(t: Translator, first_name: str | None) -> View:
+    """/start (the "Send my location" reply keyboard is the handler's: it is not an inline keyboard)."""
     greeting = gettext_html(t, "Hi {name}!", name=first_name) if first_name else gettext_html(t, "Hi!")
-    return Html("\n\n").join(
+    text = Html("\n\n").join(
         [
             bold(greeting) + " " + gettext_html(t, "I find electric-vehicle chargers near you, using Open Charge Map."),
             gettext_html(
@@ -50,9 +51,10 @@ def welcome_text(t: Translator, first_name: str | None) -> Html:
             gettext_html(t, "Set the power and plugs your car needs in /settings. /help lists everything I can do."),
         ]
     )
+    return View(text)
 
 
-def help_text(t: Translator) -> Html:
+def help_view(t: Translator) -> View:
     help_lines = [
         bold(t.gettext("What I can do")),
         t.gettext("📍 Send a location, an address, coordinates or a map link: the nearest chargers."),
@@ -66,7 +68,7 @@ def help_text(t: Translator) -> Html:
         "",
         t.gettext("Charger data: Open Charge Map and its data providers, credited on each card."),
     ]
-    return lines(*help_lines)
+    return View(lines(*help_lines))
 
 
 def location_keyboard(t: Translator) -> ReplyKeyboardMarkup:

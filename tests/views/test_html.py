@@ -68,8 +68,8 @@ def _screens() -> dict[str, View]:
         T, prefs, reference, CODEC, automatic_unit=None, telegram_language="en", languages=("en", "de")
     )
     screens: dict[str, View] = {
-        "welcome": View(common.welcome_text(T, "Ann & <Bob>")),
-        "help": View(common.help_text(T)),
+        "welcome": common.welcome_view(T, "Ann & <Bob>"),
+        "help": common.help_view(T),
         "expired": View.plain(common.expired_button_text(T)),
         "unexpected": View.plain(common.unexpected_error_text(T)),
         "place choice": View(results.place_choice_text(T, "Main St & <1st>")),
