@@ -7,7 +7,6 @@ opened in ``post_init`` and closed in ``post_shutdown``.
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -32,7 +31,7 @@ from ocm_bot.settings import Settings
 from ocm_bot.storage import Storage, open_storage
 from ocm_bot.storage.persistence import StoragePersistence
 from ocm_bot.views.callbacks import CallbackCodec
-from ocm_bot.views.common import unexpected_error_text
+from ocm_bot.views.common import View, unexpected_error_text
 
 log = logging.getLogger(__name__)
 
@@ -286,7 +285,7 @@ async def on_error(update: object, context: BotContext) -> None:
         if update.callback_query is not None:
             await update.callback_query.answer()
         await context.bot.send_message(
-            update.effective_chat.id, html.escape(unexpected_error_text(t)), parse_mode=ParseMode.HTML
+            update.effective_chat.id, View.plain(unexpected_error_text(t)).text, parse_mode=ParseMode.HTML
         )
     except Exception:
         log.warning("could not send the apology", exc_info=True)

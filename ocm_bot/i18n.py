@@ -35,6 +35,17 @@ LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 SOURCE_LANGUAGE = "en"
 
 
+# Functions whose string arguments are message ids: the translator's own, ``N_`` for constants, and
+# the typed-HTML helpers in ``views.html`` (whose first argument is the translator).
+EXTRACTION_KEYWORDS = {
+    "gettext": None,
+    "ngettext": (1, 2),
+    "N_": None,
+    "gettext_html": (2,),
+    "ngettext_html": (2, 3),
+}
+
+
 def N_(message: str) -> str:
     """Mark a constant for extraction; translate it later with ``Translator.gettext``."""
     return message
@@ -146,7 +157,7 @@ def extract_catalogs(languages: Iterable[str] = ()) -> None:
         extract_from_dir(
             str(package_dir),
             method_map=[("**.py", "python")],
-            keywords={"gettext": None, "ngettext": (1, 2), "N_": None},
+            keywords=EXTRACTION_KEYWORDS,
         )
     )
 

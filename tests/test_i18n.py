@@ -16,6 +16,7 @@ from babel.messages.pofile import read_po
 from ocm_bot import i18n
 from ocm_bot.i18n import (
     DOMAIN,
+    EXTRACTION_KEYWORDS,
     LOCALES_DIR,
     SOURCE_LANGUAGE,
     available_languages,
@@ -24,14 +25,13 @@ from ocm_bot.i18n import (
 )
 
 PACKAGE_DIR = Path(i18n.__file__).resolve().parent
-KEYWORDS = {"gettext": None, "ngettext": (1, 2), "N_": None}  # as ``python -m ocm_bot.i18n extract`` uses
 
 
 def used_message_ids() -> dict[str, str]:
     """Every message id in the package, with where it is used."""
     found: dict[str, str] = {}
     for filename, lineno, message, _comments, _context in extract_from_dir(
-        str(PACKAGE_DIR), method_map=[("**.py", "python")], keywords=KEYWORDS
+        str(PACKAGE_DIR), method_map=[("**.py", "python")], keywords=EXTRACTION_KEYWORDS
     ):
         msgid = message[0] if isinstance(message, tuple) else message
         found.setdefault(msgid, f"ocm_bot/{filename}:{lineno}")

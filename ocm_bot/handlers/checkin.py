@@ -119,7 +119,7 @@ async def start_from_command(update: Update, context: BotContext) -> object:
         return END
     if not is_private(update):
         screen = views.private_chat_screen(t, context.bot.username, charger_id)
-        await update.effective_message.reply_text(screen.text, reply_markup=screen.keyboard)
+        await update.effective_message.reply_text(screen.text, parse_mode=ParseMode.HTML, reply_markup=screen.keyboard)
         return END
     return await _begin(update, context, charger_id)
 
@@ -294,7 +294,7 @@ async def _close_panel(context: BotContext, draft: CheckinDraft) -> None:
 async def _say(update: Update, context: BotContext, text: str) -> Message | None:
     if update.effective_chat is None:
         return None
-    return await context.bot.send_message(update.effective_chat.id, text, parse_mode=ParseMode.HTML)
+    return await context.bot.send_message(update.effective_chat.id, text)
 
 
 def _int_arg(context: BotContext, update: Update) -> int | None:

@@ -391,7 +391,7 @@ async def _refresh(
         await _report_ocm_failure(update, context, t, error, update.callback_query.data)
         return
     if result is None:
-        await _reply(update, View(expired_button_text(t)))
+        await _reply(update, View.plain(expired_button_text(t)))
         return
     await _show_result(update, context, t, result, 0)
 
@@ -400,7 +400,7 @@ async def _report_ocm_failure(
     update: Update, context: BotContext, t: Translator, error: OcmError, retry: str, *, edit: Message | None = None
 ) -> None:
     log.warning("Open Charge Map request failed: %r", error)
-    await _reply(update, View(ocm_error_text(t, error), retry_keyboard(t, retry)), edit=edit)
+    await _reply(update, View.plain(ocm_error_text(t, error), retry_keyboard(t, retry)), edit=edit)
 
 
 async def _reply(update: Update, view: View, *, edit: Message | None = None) -> Message | None:

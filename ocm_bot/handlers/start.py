@@ -8,7 +8,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from ocm_bot.context import BotContext
 from ocm_bot.handlers.common import is_private, translator_for
-from ocm_bot.views.common import expired_button_text, help_text, location_keyboard, welcome_text
+from ocm_bot.views.common import expired_button_text, help_view, location_keyboard, welcome_view
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -16,7 +16,7 @@ async def start(update: Update, context: BotContext) -> None:
     t = await translator_for(update, context)
     user = update.effective_user
     await update.effective_message.reply_text(
-        welcome_text(t, user.first_name if user else None),
+        welcome_view(t, user.first_name if user else None).text,
         parse_mode=ParseMode.HTML,
         reply_markup=location_keyboard(t) if is_private(update) else None,
     )
@@ -25,7 +25,7 @@ async def start(update: Update, context: BotContext) -> None:
 async def show_help(update: Update, context: BotContext) -> None:
     """List what the bot can do."""
     t = await translator_for(update, context)
-    await update.effective_message.reply_text(help_text(t), parse_mode=ParseMode.HTML)
+    await update.effective_message.reply_text(help_view(t).text, parse_mode=ParseMode.HTML)
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:

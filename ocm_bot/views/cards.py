@@ -24,6 +24,7 @@ from ocm_bot.domain.preferences import DistanceUnitChoice
 from ocm_bot.i18n import N_, Translator
 from ocm_bot.ocm.models import Charger, Connection
 from ocm_bot.views.format import ago, distance, html_text, power
+from ocm_bot.views.html import Html, bold, gettext_html, italic, join
 from ocm_bot.views.vocabulary import compass_arrow, compass_point
 
 OCM_POI_URL = "https://openchargemap.org/site/poi/details/{id}"
@@ -71,8 +72,8 @@ def navigation_url(charger: Charger) -> str:
 def status_label(t: Translator, charger: Charger) -> str:
     kind = status_kind(charger)
     if kind is StatusKind.OPERATIONAL and charger.status is not None and charger.status.id in STATUS_TYPE_LABELS:
-        return t.gettext(STATUS_TYPE_LABELS[charger.status.id])
-    return t.gettext(STATUS_LABELS[kind])
+        return gettext_html(t, STATUS_TYPE_LABELS[charger.status.id])
+    return gettext_html(t, STATUS_LABELS[kind])
 
 
 def usage_label(t: Translator, charger: Charger) -> str | None:
@@ -80,7 +81,7 @@ def usage_label(t: Translator, charger: Charger) -> str | None:
     if usage is None or usage.id == 0:
         return None
     if usage.id in USAGE_LABELS:
-        return t.gettext(USAGE_LABELS[usage.id])
+        return gettext_html(t, USAGE_LABELS[usage.id])
     return html_text(usage.title, 40) or None
 
 
@@ -115,14 +116,14 @@ def connector_summary(t: Translator, connections: tuple[Connection, ...], groups
         grouped[name] = (best, count + max(1, connection.quantity or 1))
     ordered = sorted(grouped.items(), key=lambda item: -(item[1][0] or 0))
     parts = [
-        t.gettext("{plug} {power} ×{count}", plug=html_text(name, 40), power=power(t, kw), count=count)
+        gettext_html(t, "{plug} {power} ×{count}", plug=html_text(name, 40), power=power(t, kw), count=count)
         if kw is not None
-        else t.gettext("{plug} ×{count}", plug=html_text(name, 40), count=count)
+        else gettext_html(t, "{plug} ×{count}", plug=html_text(name, 40), count=count)
         for name, (kw, count) in ordered[:groups]
     ]
     if len(ordered) > groups:
-        parts.append(t.gettext("+{n} more", n=len(ordered) - groups))
-    return " · ".join(parts)
+        parts.append(gettext_html(t, "+{n} more", n=len(ordered) - groups))
+    return join(" · ", parts)
 
 
 def provider_credit(t: Translator, charger: Charger) -> str:
@@ -134,11 +135,11 @@ def provider_credit(t: Translator, charger: Charger) -> str:
     """
     provider = charger.data_provider
     if provider is None or not provider.title:
-        return t.gettext("Data: Open Charge Map")
+        return gettext_html(t, "Data: Open Charge Map")
     licence = short_licence(t, provider.license)
     if licence:
-        return t.gettext("Data: {provider} ({licence})", provider=html_text(provider.title, 50), licence=licence)
-    return t.gettext("Data: {provider}", provider=html_text(provider.title, 50))
+        return gettext_html(t, "Data: {provider} ({licence})", provider=html_text(provider.title, 50), licence=licence)
+    return gettext_html(t, "Data: {provider}", provider=html_text(provider.title, 50))
 
 
 _CC_NAME = re.compile(r"\bCC[ -]?(0|BY(?:-(?:SA|NC|ND))*)(?:[ -]v?(\d\.\d))?")
@@ -170,7 +171,7 @@ def short_licence(t: Translator, licence: str | None) -> str | None:
     if _ETALAB.search(licence):
         return "Licence Ouverte"
     if _ANY_PURPOSE.search(licence):
-        return t.gettext("free for any use")
+        return gettext_html(t, "free for any use")
     if len(licence) <= VERBATIM_LICENCE_CHARS:
         return html_text(licence, VERBATIM_LICENCE_CHARS)
     return None
@@ -188,9 +189,9 @@ def operator_and_verified(t: Translator, charger: Charger, now: datetime) -> lis
     """The parts of the operator line: operator and when the data was last verified, each when known."""
     who = []
     if operator := operator_name(charger):
-        who.append(t.gettext("Operator: {name}", name=operator))
+        who.append(gettext_html(t, "Operator: {name}", name=operator))
     if verified := ago(t, charger.date_last_verified or charger.date_last_status_update, now):
-        who.append(t.gettext("verified {ago}", ago=verified))
+        who.append(gettext_html(t, "verified {ago}", ago=verified))
     return who
 
 
@@ -203,14 +204,14 @@ def heading(
     distance_km: float | None = None,
     bearing: float | None = None,
 ) -> str:
-    name = f"<b>{html_text(charger.name, NAME_CHARS)}</b>"
+    name = bold(html_text(charger.name, NAME_CHARS))
     prefix = f"{index}. " if index is not None else ""
     if distance_km is None:
         return prefix + name
     where = distance(t, distance_km, unit)
     if bearing is not None and distance_km >= 0.05:
-        where = f"{where} {compass_arrow(bearing)} {t.gettext(compass_point(bearing))}"
-    return f"{prefix}{name} — {where}"
+        where = Html("{} {} {}").format(where, compass_arrow(bearing), gettext_html(t, compass_point(bearing)))
+    return Html("{}{} — {}").format(prefix, name, where)
 
 
 def card(
@@ -234,9 +235,9 @@ def card(
     facts = status_and_usage(t, charger)
     if charger.usage_cost and charger.usage_cost.strip():
         facts.append(html_text(charger.usage_cost, COST_CHARS))
-    lines.append(indent + " · ".join(facts))
+    lines.append(indent + join(" · ", facts))
     who = operator_and_verified(t, charger, now)
     if who and not compact:
-        lines.append(indent + " · ".join(who))
-    lines.append(indent + "<i>" + provider_credit(t, charger) + "</i>")
-    return "\n".join(lines)
+        lines.append(indent + join(" · ", who))
+    lines.append(indent + italic(provider_credit(t, charger)))
+    return join("\n", lines)

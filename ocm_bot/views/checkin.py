@@ -5,15 +5,17 @@ signed callback data from :class:`~ocm_bot.views.callbacks.CallbackCodec`. Examp
 
     screen = outcome_screen(t, codec, draft, group_outcomes(outcomes))
     await message.reply_text(screen.text, parse_mode="HTML", reply_markup=screen.keyboard)
+
+About 500 lines: the four check-in steps, the delivery outcomes and the sign-in messages are one
+conversation's texts; the handlers' split into conversation, sign-in and outbox worker is the place to
+split this module the same way.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 from datetime import timedelta
-from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -32,6 +34,9 @@ from ocm_bot.domain.outbox import NEEDS_SIGN_IN, Delivery, DeliveryResult, Submi
 from ocm_bot.i18n import Translator
 from ocm_bot.ocm.errors import OcmAuthError, OcmBudgetExhausted, OcmRateLimited
 from ocm_bot.views.callbacks import CallbackCodec
+from ocm_bot.views.common import View
+from ocm_bot.views.format import stars
+from ocm_bot.views.html import Html, bold, gettext_html, italic, join, link, ngettext_html
 from ocm_bot.views.vocabulary import group_label, outcome_label
 
 # Callback actions (``ci`` is the "Check in" button on search cards and details).
@@ -52,15 +57,13 @@ NOT_A_CHECKIN_BUTTON = re.compile(r"^(?!ci(?:-[a-z])?\|)")
 SKIP_RATING = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Screen:
-    text: str
-    keyboard: InlineKeyboardMarkup | None = None
+Screen = View
+"""A check-in screen is a :class:`~ocm_bot.views.common.View` like every other."""
 
 
-def _name(draft_or_name: CheckinDraft | str) -> str:
+def _name(draft_or_name: CheckinDraft | str) -> Html:
     name = draft_or_name.charger_name if isinstance(draft_or_name, CheckinDraft) else draft_or_name
-    return f"<b>{escape(name)}</b>"
+    return bold(name)
 
 
 def _cancel_button(t: Translator, codec: CallbackCodec) -> InlineKeyboardButton:
@@ -81,7 +84,8 @@ def _add_comment_button(t: Translator, charger_id: int) -> InlineKeyboardButton:
 
 def cannot_post_screen(t: Translator, charger_id: int, charger_name: str) -> Screen:
     """Neither a write key nor a possible sign-in: say so at once and send the driver to OCM's own page."""
-    text = t.gettext(
+    text = gettext_html(
+        t,
         "This bot cannot post check-ins to Open Charge Map. You can check in at {name} on the "
         "Open Charge Map site instead:",
         name=_name(charger_name),
@@ -113,10 +117,10 @@ def outcome_screen(
             label = f"• {label}"
         rows.append([InlineKeyboardButton(label, callback_data=data)])
     rows.append([_cancel_button(t, codec)])
-    text = t.gettext("How did it go at {name}?", name=_name(draft))
+    text = gettext_html(t, "How did it go at {name}?", name=_name(draft))
     if needs_sign_in:
         # Said now, not after the driver has filled everything in.
-        text += "\n" + t.gettext("To post it, I need you to sign in to Open Charge Map: send /login at any step.")
+        text += "\n" + gettext_html(t, "To post it, I need you to sign in to Open Charge Map: send /login at any step.")
     return Screen(text, InlineKeyboardMarkup(rows))
 
 
@@ -128,15 +132,11 @@ def outcome_group_screen(t: Translator, codec: CallbackCodec, draft: CheckinDraf
             label = f"• {label}"
         rows.append([InlineKeyboardButton(label, callback_data=codec.encode(OUTCOME, outcome.id))])
     rows.append([_back_button(t, codec), _cancel_button(t, codec)])
-    text = t.gettext("How did it go at {name}?", name=_name(draft)) + "\n" + escape(group_label(t, group))
+    text = gettext_html(t, "How did it go at {name}?", name=_name(draft)) + "\n" + group_label(t, group)
     return Screen(text, InlineKeyboardMarkup(rows))
 
 
 # Step 2: rating ----------------------------------------------------------------------------------
-
-
-def stars(rating: int) -> str:
-    return "★" * rating + "☆" * (5 - rating)
 
 
 def rating_screen(t: Translator, codec: CallbackCodec, draft: CheckinDraft) -> Screen:
@@ -152,7 +152,7 @@ def rating_screen(t: Translator, codec: CallbackCodec, draft: CheckinDraft) -> S
             _cancel_button(t, codec),
         ],
     ]
-    text = t.gettext("Rate {name}: 1 is poor, 5 is excellent.", name=_name(draft))
+    text = gettext_html(t, "Rate {name}: 1 is poor, 5 is excellent.", name=_name(draft))
     return Screen(text, InlineKeyboardMarkup(rows))
 
 
@@ -164,35 +164,36 @@ def comment_screen(t: Translator, codec: CallbackCodec, draft: CheckinDraft) -> 
     if draft.paused:
         # The driver searched meanwhile, so what they type now is a place: the panel must say so.
         lines = [
-            t.gettext(
+            gettext_html(
+                t,
                 "Anything to add for other drivers? Tap ✍️ Write a comment, then send it, or tap Skip. "
-                "Until then, what you type is searched as a place."
+                "Until then, what you type is searched as a place.",
             )
         ]
         rows.append([InlineKeyboardButton(t.gettext("✍️ Write a comment"), callback_data=codec.encode(WRITE_COMMENT))])
     else:
-        lines = [t.gettext("Anything to add for other drivers? Send a message, or tap Skip.")]
+        lines = [gettext_html(t, "Anything to add for other drivers? Send a message, or tap Skip.")]
     if draft.outcome_failed:
         fault = draft.comment_type_id == FAULT_REPORT
         lines.append(
-            t.gettext("It will be posted as a fault report, which the operator is told about.")
+            gettext_html(t, "It will be posted as a fault report, which the operator is told about.")
             if fault
-            else t.gettext("It will be posted as a general comment.")
+            else gettext_html(t, "It will be posted as a general comment.")
         )
         rows.append(
             [
                 InlineKeyboardButton(
-                    ("✓ " if fault else "") + t.gettext("🛠 Fault report"),
+                    ("✓ " if fault else "") + gettext_html(t, "🛠 Fault report"),
                     callback_data=codec.encode(COMMENT_TYPE, FAULT_REPORT),
                 ),
                 InlineKeyboardButton(
-                    ("" if fault else "✓ ") + t.gettext("💬 General comment"),
+                    ("" if fault else "✓ ") + gettext_html(t, "💬 General comment"),
                     callback_data=codec.encode(COMMENT_TYPE, GENERAL_COMMENT),
                 ),
             ]
         )
     if draft.comment:
-        lines.append(t.gettext("Your comment so far: {comment}", comment=f"<i>{escape(draft.comment)}</i>"))
+        lines.append(gettext_html(t, "Your comment so far: {comment}", comment=italic(draft.comment)))
     skip = t.gettext("Keep this comment") if draft.comment else t.gettext("Skip")
     rows.append(
         [
@@ -201,7 +202,7 @@ def comment_screen(t: Translator, codec: CallbackCodec, draft: CheckinDraft) -> 
             _cancel_button(t, codec),
         ]
     )
-    return Screen("\n".join(lines), InlineKeyboardMarkup(rows))
+    return Screen(join("\n", lines), InlineKeyboardMarkup(rows))
 
 
 def comment_too_long_text(t: Translator, length: int) -> str:
@@ -225,37 +226,39 @@ def summary_screen(
     sign_in_available: bool,
 ) -> Screen:
     outcome = find_outcome(outcomes, draft.outcome_id) if draft.outcome_id is not None else None
-    lines = [t.gettext("Your check-in at {name}", name=_name(draft))]
+    lines = [gettext_html(t, "Your check-in at {name}", name=_name(draft))]
     if outcome is not None:
-        lines.append(escape(outcome_label(t, outcome)))
+        lines.append(outcome_label(t, outcome))
     lines.append(
-        t.gettext("Rating: {stars} ({rating}/5)", stars=stars(draft.rating), rating=draft.rating)
+        gettext_html(t, "Rating: {stars} ({rating}/5)", stars=stars(draft.rating), rating=draft.rating)
         if draft.rating
-        else t.gettext("Rating: skipped")
+        else gettext_html(t, "Rating: skipped")
     )
     lines.append(
-        t.gettext("Comment: {comment}", comment=f"<i>{escape(draft.comment)}</i>")
+        gettext_html(t, "Comment: {comment}", comment=italic(draft.comment))
         if draft.comment
-        else t.gettext("Comment: none")
+        else gettext_html(t, "Comment: none")
     )
     if draft.comment_type_id == FAULT_REPORT:
-        lines.append(t.gettext("Posted as a fault report."))
+        lines.append(gettext_html(t, "Posted as a fault report."))
     # OCM files a check-in under the account that owns the key or sign-in that posts it.
     if submitter is Submitter.USER:
-        lines.append(t.gettext("It will appear on Open Charge Map under your own account."))
+        lines.append(gettext_html(t, "It will appear on Open Charge Map under your own account."))
     elif submitter is Submitter.APP:
-        lines.append(t.gettext("It will appear on Open Charge Map under this bot's account, not under your name."))
+        lines.append(
+            gettext_html(t, "It will appear on Open Charge Map under this bot's account, not under your name.")
+        )
         if sign_in_available:
-            lines.append(t.gettext("To post it under your own account, send /login first."))
+            lines.append(gettext_html(t, "To post it under your own account, send /login first."))
 
     if submitter is Submitter.NONE:
         lines.append("")
         lines.append(
-            t.gettext("I cannot post it for you until you sign in: send /login, then come back here.")
+            gettext_html(t, "I cannot post it for you until you sign in: send /login, then come back here.")
             if sign_in_available
-            else t.gettext("This bot has no write access to Open Charge Map, so I cannot post it for you.")
+            else gettext_html(t, "This bot has no write access to Open Charge Map, so I cannot post it for you.")
         )
-        lines.append(t.gettext("You can check in on the Open Charge Map site instead:"))
+        lines.append(gettext_html(t, "You can check in on the Open Charge Map site instead:"))
         rows = [
             [_add_comment_button(t, draft.charger_id)],
             [_back_button(t, codec), _cancel_button(t, codec)],
@@ -268,11 +271,11 @@ def summary_screen(
                 _cancel_button(t, codec),
             ]
         ]
-    return Screen("\n".join(lines), InlineKeyboardMarkup(rows))
+    return Screen(join("\n", lines), InlineKeyboardMarkup(rows))
 
 
-def sending_text(t: Translator, charger_name: str) -> str:
-    return t.gettext("Sending your check-in at {name} to Open Charge Map…", name=_name(charger_name))
+def sending_text(t: Translator, charger_name: str) -> Html:
+    return gettext_html(t, "Sending your check-in at {name} to Open Charge Map…", name=_name(charger_name))
 
 
 # Delivery outcomes -------------------------------------------------------------------------------
@@ -291,22 +294,26 @@ def delivery_screen(t: Translator, codec: CallbackCodec, delivery: Delivery) -> 
     checkin = delivery.checkin
     charger_id = checkin.charger_id
     name = _name(checkin.charger_name or f"#{charger_id}")
-    page = t.gettext("the charger page")  # outside the f-string, where the extractor finds it
-    link = f'<a href="{escape(details_url(charger_id))}">{escape(page)}</a>'
+    page = gettext_html(t, "the charger page")  # outside the f-string, where the extractor finds it
+    page_link = link(details_url(charger_id), page)
     result = delivery.result
     if result is DeliveryResult.DELIVERED:
         if delivery.first_attempt:
-            text = t.gettext("Thanks! Your check-in at {name} is on Open Charge Map: {link}.", name=name, link=link)
+            text = gettext_html(
+                t, "Thanks! Your check-in at {name} is on Open Charge Map: {link}.", name=name, link=page_link
+            )
         else:
-            text = t.gettext(
+            text = gettext_html(
+                t,
                 "Open Charge Map is back: your check-in at {name} is now posted. Thanks! See {link}.",
                 name=name,
-                link=link,
+                link=page_link,
             )
         return Screen(text, _details_keyboard(t, charger_id))
     if result is DeliveryResult.NEEDS_SIGN_IN:
         return Screen(
-            t.gettext(
+            gettext_html(
+                t,
                 "Your Open Charge Map sign-in has expired. Your check-in at {name} is kept: "
                 "send /login and I will post it.",
                 name=name,
@@ -315,11 +322,12 @@ def delivery_screen(t: Translator, codec: CallbackCodec, delivery: Delivery) -> 
     if result is DeliveryResult.REJECTED:
         error = delivery.error
         if isinstance(error, OcmAuthError):
-            reason = t.gettext("this bot is not allowed to post to Open Charge Map right now.")
+            reason = gettext_html(t, "this bot is not allowed to post to Open Charge Map right now.")
         else:
             description = getattr(error, "description", "") or str(error or "")
-            reason = t.gettext("it answered “{answer}”.", answer=escape(description[:200]))
-        text = t.gettext(
+            reason = gettext_html(t, "it answered “{answer}”.", answer=description[:200])
+        text = gettext_html(
+            t,
             "Open Charge Map did not accept your check-in at {name}, so it is not posted: {reason} "
             "You can check in on the Open Charge Map site instead.",
             name=name,
@@ -327,14 +335,16 @@ def delivery_screen(t: Translator, codec: CallbackCodec, delivery: Delivery) -> 
         )
         return Screen(text, _add_comment_keyboard(t, charger_id))
     if result is DeliveryResult.GAVE_UP and delivery.item.last_error == NEEDS_SIGN_IN:
-        text = t.gettext(
+        text = gettext_html(
+            t,
             "Your check-in at {name} waited a month for you to sign in again, so it was not posted. "
             "You can check in on the Open Charge Map site instead.",
             name=name,
         )
         return Screen(text, _add_comment_keyboard(t, charger_id))
     if result is DeliveryResult.GAVE_UP:
-        text = t.gettext(
+        text = gettext_html(
+            t,
             "I could not reach Open Charge Map for two days, so your check-in at {name} was not posted. "
             "You can check in on the Open Charge Map site instead.",
             name=name,
@@ -345,17 +355,21 @@ def delivery_screen(t: Translator, codec: CallbackCodec, delivery: Delivery) -> 
     )
     if isinstance(delivery.error, OcmBudgetExhausted):
         # The bot's own per-minute share of OCM, not OCM's 429: nothing is wrong with OCM.
-        text = t.gettext(
-            "This bot is busy right now. Your check-in at {name} is saved; I'll send it in a moment.", name=name
+        text = gettext_html(
+            t, "This bot is busy right now. Your check-in at {name} is saved; I'll send it in a moment.", name=name
         )
         return Screen(text, keyboard)
     if isinstance(delivery.error, OcmRateLimited):
-        reason = t.gettext("Open Charge Map asks us to slow down.")
+        reason = gettext_html(t, "Open Charge Map asks us to slow down.")
     elif delivery.error is not None and "read only" in str(delivery.error).lower():
-        reason = t.gettext("Open Charge Map is not taking check-ins right now (maintenance).")
+        reason = gettext_html(t, "Open Charge Map is not taking check-ins right now (maintenance).")
     else:
-        reason = t.gettext("Open Charge Map is not answering right now.")
-    text = reason + " " + t.gettext("Your check-in at {name} is saved; I'll send it as soon as it is back.", name=name)
+        reason = gettext_html(t, "Open Charge Map is not answering right now.")
+    text = (
+        reason
+        + Html(" ")
+        + gettext_html(t, "Your check-in at {name} is saved; I'll send it as soon as it is back.", name=name)
+    )
     return Screen(text, keyboard)
 
 
@@ -375,9 +389,10 @@ def retry_started_text(t: Translator) -> str:
 # Entry, exits and other messages -----------------------------------------------------------------
 
 
-def too_soon_text(t: Translator, charger_name: str, wait: timedelta) -> str:
+def too_soon_text(t: Translator, charger_name: str, wait: timedelta) -> Html:
     minutes = max(1, math.ceil(wait.total_seconds() / 60))
-    return t.ngettext(
+    return ngettext_html(
+        t,
         "You checked in at {name} a moment ago. You can check in there again in {n} minute.",
         "You checked in at {name} a moment ago. You can check in there again in {n} minutes.",
         minutes,
@@ -399,7 +414,7 @@ def private_chat_screen(t: Translator, bot_username: str, charger_id: int) -> Sc
     """In a group, a check-in continues in a private chat so the group is not flooded."""
     url = private_checkin_url(bot_username, charger_id)
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(t.gettext("✅ Check in privately"), url=url)]])
-    return Screen(t.gettext("Check-ins continue in a private chat with me, so the group stays quiet."), keyboard)
+    return Screen(gettext_html(t, "Check-ins continue in a private chat with me, so the group stays quiet."), keyboard)
 
 
 def private_checkin_url(bot_username: str, charger_id: int) -> str:
@@ -459,15 +474,16 @@ def ask_password_text(t: Translator) -> str:
     )
 
 
-def signed_in_text(t: Translator, username: str | None, resumed: int) -> str:
+def signed_in_text(t: Translator, username: str | None, resumed: int) -> Html:
     text = (
-        t.gettext("Signed in to Open Charge Map as {name}.", name=f"<b>{escape(username)}</b>")
+        gettext_html(t, "Signed in to Open Charge Map as {name}.", name=bold(username))
         if username
-        else t.gettext("Signed in to Open Charge Map.")
+        else gettext_html(t, "Signed in to Open Charge Map.")
     )
-    text += " " + t.gettext("Your check-ins are now posted with your account. /logout signs you out.")
+    text += " " + gettext_html(t, "Your check-ins are now posted with your account. /logout signs you out.")
     if resumed:
-        text += "\n" + t.ngettext(
+        text += "\n" + ngettext_html(
+            t,
             "Sending the {n} check-in that waited for your sign-in.",
             "Sending the {n} check-ins that waited for your sign-in.",
             resumed,

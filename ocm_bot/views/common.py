@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
@@ -20,35 +19,44 @@ from ocm_bot.ocm.errors import (
     OcmRejected,
     OcmUnavailable,
 )
+from ocm_bot.views.html import Html, bold, escape, gettext_html, lines
 
 OCM_ADD_CHARGER_URL = "https://openchargemap.org/site/poi/add"
 
 
 @dataclass(frozen=True, slots=True)
 class View:
-    """One message: HTML text and its inline keyboard."""
+    """One message of any screen: HTML text (sent with ``parse_mode=HTML``) and its inline keyboard."""
 
-    text: str
+    text: Html
     keyboard: InlineKeyboardMarkup | None = None
 
+    @classmethod
+    def plain(cls, text: str, keyboard: InlineKeyboardMarkup | None = None) -> View:
+        """A screen of plain text (an error, a notice), escaped for the HTML message."""
+        return cls(escape(text), keyboard)
 
-def welcome_text(t: Translator, first_name: str | None) -> str:
-    greeting = t.gettext("Hi {name}!", name=escape(first_name)) if first_name else t.gettext("Hi!")
-    return "\n\n".join(
+
+def welcome_view(t: Translator, first_name: str | None) -> View:
+    """/start (the "Send my location" reply keyboard is the handler's: it is not an inline keyboard)."""
+    greeting = gettext_html(t, "Hi {name}!", name=first_name) if first_name else gettext_html(t, "Hi!")
+    text = Html("\n\n").join(
         [
-            f"<b>{greeting}</b> " + t.gettext("I find electric-vehicle chargers near you, using Open Charge Map."),
-            t.gettext(
+            bold(greeting) + " " + gettext_html(t, "I find electric-vehicle chargers near you, using Open Charge Map."),
+            gettext_html(
+                t,
                 "Send me your location with the button below, or type an address, a place name, "
-                "coordinates or a map link."
+                "coordinates or a map link.",
             ),
-            t.gettext("Set the power and plugs your car needs in /settings. /help lists everything I can do."),
+            gettext_html(t, "Set the power and plugs your car needs in /settings. /help lists everything I can do."),
         ]
     )
+    return View(text)
 
 
-def help_text(t: Translator) -> str:
-    lines = [
-        "<b>" + t.gettext("What I can do") + "</b>",
+def help_view(t: Translator) -> View:
+    help_lines = [
+        bold(t.gettext("What I can do")),
         t.gettext("📍 Send a location, an address, coordinates or a map link: the nearest chargers."),
         t.gettext("/settings: minimum power, plugs, operators, radius, units, language."),
         t.gettext("/favourites: your saved chargers with their current status."),
@@ -60,7 +68,7 @@ def help_text(t: Translator) -> str:
         "",
         t.gettext("Charger data: Open Charge Map and its data providers, credited on each card."),
     ]
-    return "\n".join(lines)
+    return View(lines(*help_lines))
 
 
 def location_keyboard(t: Translator) -> ReplyKeyboardMarkup:

@@ -38,7 +38,8 @@ from ocm_bot.views.cards import (
 )
 from ocm_bot.views.checkin import START as CHECK_IN
 from ocm_bot.views.checkin import private_checkin_url
-from ocm_bot.views.format import ago, clip, html_text, power
+from ocm_bot.views.format import ago, clip, html_text, power, stars
+from ocm_bot.views.html import bold, gettext_html, italic, join, link, ngettext_html
 from ocm_bot.views.results import DETAILS, NO_SEARCH, View
 from ocm_bot.views.vocabulary import outcome_text
 
@@ -70,21 +71,16 @@ def connection_line(t: Translator, connection: Connection) -> str:
     if connection.power_kw is not None:
         parts.append(power(t, connection.power_kw))
     if connection.amps:
-        parts.append(t.gettext("{n} A", n=connection.amps))
+        parts.append(gettext_html(t, "{n} A", n=connection.amps))
     if connection.voltage:
-        parts.append(t.gettext("{n} V", n=connection.voltage))
+        parts.append(gettext_html(t, "{n} V", n=connection.voltage))
     if connection.current_type and connection.current_type.title:
         parts.append(html_text(connection.current_type.title, 20))
     parts.append(f"×{max(1, connection.quantity or 1)}")
     kind_of_status = connection_status_kind(connection)
     if kind_of_status is not StatusKind.UNKNOWN:
-        parts.append(t.gettext(STATUS_LABELS[kind_of_status]))
-    return "• " + " · ".join(parts)
-
-
-def _stars(rating: int) -> str:
-    rating = max(1, min(5, rating))
-    return "★" * rating + "☆" * (5 - rating)
+        parts.append(gettext_html(t, STATUS_LABELS[kind_of_status]))
+    return "• " + join(" · ", parts)
 
 
 def checkin_status_text(t: Translator, status: CheckinStatusType) -> str:
@@ -103,12 +99,12 @@ def comment_line(t: Translator, comment: Comment, now: datetime) -> str:
     if comment.checkin_status and comment.checkin_status.title:
         parts.append(html_text(checkin_status_text(t, comment.checkin_status), 40))
     if comment.rating:
-        parts.append(_stars(comment.rating))
+        parts.append(stars(comment.rating))
     if comment.text and comment.text.strip():
         parts.append("“" + html_text(comment.text, COMMENT_CHARS) + "”")
     if comment.user_name:
         parts.append("— " + html_text(comment.user_name, 30))
-    return "• " + " · ".join(parts)
+    return "• " + join(" · ", parts)
 
 
 def details_text(
@@ -124,30 +120,32 @@ def details_text(
     if address := full_address(charger):
         sections.append("📍 " + address)
     if charger.address.access_comments and charger.address.access_comments.strip():
-        sections.append(t.gettext("Access: {notes}", notes=html_text(charger.address.access_comments, NOTE_CHARS)))
+        sections.append(
+            gettext_html(t, "Access: {notes}", notes=html_text(charger.address.access_comments, NOTE_CHARS))
+        )
     if charger.address.phone and charger.address.phone.strip():
         sections.append("📞 " + html_text(charger.address.phone, 40))
-    sections.append(" · ".join(status_and_usage(t, charger)))
+    sections.append(join(" · ", status_and_usage(t, charger)))
     if charger.usage_cost and charger.usage_cost.strip():
-        sections.append(t.gettext("Cost: {cost}", cost=html_text(charger.usage_cost, NOTE_CHARS)))
+        sections.append(gettext_html(t, "Cost: {cost}", cost=html_text(charger.usage_cost, NOTE_CHARS)))
     if charger.connections:
         lines = [connection_line(t, c) for c in charger.connections[:CONNECTIONS_SHOWN]]
         if len(charger.connections) > CONNECTIONS_SHOWN:
-            lines.append(t.gettext("+{n} more", n=len(charger.connections) - CONNECTIONS_SHOWN))
-        sections.append("⚡ " + t.gettext("Connections:") + "\n" + "\n".join(lines))
+            lines.append(gettext_html(t, "+{n} more", n=len(charger.connections) - CONNECTIONS_SHOWN))
+        sections.append("⚡ " + gettext_html(t, "Connections:") + "\n" + join("\n", lines))
     if who := operator_and_verified(t, charger, now):
-        sections.append(" · ".join(who))
+        sections.append(join(" · ", who))
     if charger.general_comments and charger.general_comments.strip():
         sections.append("ℹ️ " + html_text(charger.general_comments, NOTE_CHARS))
     sections.append(_comments_section(t, charger, now))
     if charger.media_items:
-        photos = t.ngettext("{n} photo", "{n} photos", len(charger.media_items))
-        sections.append(f'📷 <a href="{poi_url(charger.id)}">{photos}</a>')
-    sections.append("<i>" + provider_credit(t, charger) + "</i>")
-    text = "\n\n".join(s for s in sections if s)
+        photos = ngettext_html(t, "{n} photo", "{n} photos", len(charger.media_items))
+        sections.append("📷 " + link(poi_url(charger.id), photos))
+    sections.append(italic(provider_credit(t, charger)))
+    text = join("\n\n", [s for s in sections if s])
     while len(text) > _SAFE_MESSAGE_CHARS and len(sections) > 2:
         sections = [s for s in sections if s is not max(sections[1:-1], key=len)]  # drop the longest middle part
-        text = "\n\n".join(s for s in sections if s)
+        text = join("\n\n", [s for s in sections if s])
     return text
 
 
@@ -156,13 +154,13 @@ def _comments_section(t: Translator, charger: Charger, now: datetime) -> str:
         charger.comments, key=lambda c: c.date_created or datetime.min.replace(tzinfo=now.tzinfo), reverse=True
     )
     if not comments:
-        return t.gettext("No check-ins yet. Be the first to tell other drivers how it went.")
+        return gettext_html(t, "No check-ins yet. Be the first to tell other drivers how it went.")
     ratings = [c.rating for c in comments if c.rating]
-    title = t.ngettext("{n} check-in or comment", "{n} check-ins and comments", len(comments))
+    title = ngettext_html(t, "{n} check-in or comment", "{n} check-ins and comments", len(comments))
     if ratings:
-        title += " · " + t.gettext("average rating {rating} of 5", rating=t.number(mean(ratings), digits=1))
+        title += " · " + gettext_html(t, "average rating {rating} of 5", rating=t.number(mean(ratings), digits=1))
     lines = [comment_line(t, c, now) for c in comments[:RECENT_COMMENTS]]
-    return "💬 " + title + "\n" + "\n".join(lines)
+    return "💬 " + title + "\n" + join("\n", lines)
 
 
 def details_keyboard(
@@ -237,8 +235,10 @@ def favourites_views(
     buttons of its own chargers.
     """
     if not chargers and not gone:
-        return [View(t.gettext("No favourites yet. Open a charger's details and tap ☆ Favourite to keep it here."))]
-    title = "<b>" + t.gettext("Your favourite chargers") + "</b>"
+        return [
+            View(gettext_html(t, "No favourites yet. Open a charger's details and tap ☆ Favourite to keep it here."))
+        ]
+    title = bold(t.gettext("Your favourite chargers"))
     entries: list[tuple[str, InlineKeyboardButton | None]] = []
     for n, charger in enumerate(chargers, start=1):
         line = f"{n}. " + heading(t, charger, unit=unit) + "\n   " + status_label(t, charger)
@@ -252,7 +252,8 @@ def favourites_views(
         ids = ", ".join(f"#{i}" for i in gone[:50])
         entries.append(
             (
-                t.ngettext(
+                ngettext_html(
+                    t,
                     "{n} favourite is no longer listed on Open Charge Map: {ids}",
                     "{n} favourites are no longer listed on Open Charge Map: {ids}",
                     len(gone),
@@ -264,7 +265,7 @@ def favourites_views(
     views: list[View] = []
     lines, buttons = [title], []
     for line, button in entries:
-        if len("\n\n".join([*lines, line])) > _SAFE_MESSAGE_CHARS and len(lines) > 1:
+        if len(join("\n\n", [*lines, line])) > _SAFE_MESSAGE_CHARS and len(lines) > 1:
             views.append(_favourites_chunk(lines, buttons))
             lines, buttons = [], []
         lines.append(line)
@@ -276,4 +277,4 @@ def favourites_views(
 
 def _favourites_chunk(lines: list[str], buttons: list[InlineKeyboardButton]) -> View:
     rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
-    return View("\n\n".join(lines), InlineKeyboardMarkup(rows) if rows else None)
+    return View(join("\n\n", lines), InlineKeyboardMarkup(rows) if rows else None)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from functools import lru_cache
-from html import escape
 
 from babel.numbers import get_decimal_symbol, get_group_symbol
 
 from ocm_bot.domain.preferences import DistanceUnitChoice
 from ocm_bot.geometry import km_to_miles
 from ocm_bot.i18n import Translator
+from ocm_bot.views.html import Html, escape
 
 
 def distance(t: Translator, km: float, unit: DistanceUnitChoice) -> str:
@@ -90,12 +90,18 @@ def _ago(t: Translator, seconds: int) -> str:
     return t.ago(now - timedelta(seconds=seconds), now=now)
 
 
+def stars(rating: int) -> str:
+    """A rating of 1 to 5 as five stars, "★★★★☆" (the one stars renderer: details, check-in summary)."""
+    rating = max(1, min(5, rating))
+    return "★" * rating + "☆" * (5 - rating)
+
+
 def clip(text: str | None, limit: int) -> str:
     """``text`` on one line, at most ``limit`` characters (an ellipsis marks a cut)."""
     flat = " ".join((text or "").split())
     return flat if len(flat) <= limit else flat[: max(0, limit - 1)].rstrip() + "…"
 
 
-def html_text(text: str | None, limit: int) -> str:
+def html_text(text: str | None, limit: int) -> Html:
     """OCM or user text, clipped and HTML-escaped for a ``parse_mode=HTML`` message."""
-    return escape(clip(text, limit), quote=False)
+    return escape(clip(text, limit))

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -36,7 +35,8 @@ from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.cards import card, navigation_url, poi_url
 from ocm_bot.views.common import View
 from ocm_bot.views.format import clip, power, radius
-from ocm_bot.views.settings import connector_names, short_level_name
+from ocm_bot.views.html import Html, bold, gettext_html, join, lines, ngettext_html
+from ocm_bot.views.settings.labels import connector_names, short_level_name
 
 PAGE = "pg"
 DETAILS = "dt"
@@ -97,55 +97,58 @@ def _first_and_count(t: Translator, names: list[str], plural: str) -> str:
     return clip(names[0], 18) + " " + t.gettext("+{n}", n=len(names) - 1)
 
 
-def header(t: Translator, result: SearchResult, reference: ReferenceData | None) -> str:
+def header(t: Translator, result: SearchResult, reference: ReferenceData | None) -> Html:
     unit = unit_of(result)
     where = (
-        t.gettext("Chargers near {place}", place=escape(clip(result.label, LABEL_CHARS), quote=False))
+        gettext_html(t, "Chargers near {place}", place=clip(result.label, LABEL_CHARS))
         if result.label
-        else t.gettext("Chargers near you")
+        else gettext_html(t, "Chargers near you")
     )
-    lines = [f"<b>{where}</b> · " + t.gettext("within {radius}", radius=radius(t, result.radius_km, unit))]
+    header_lines = [bold(where) + " · " + gettext_html(t, "within {radius}", radius=radius(t, result.radius_km, unit))]
     keys = active_filters(result.prefs)
     if keys:
-        labels = [escape(filter_label(t, key, result.prefs, reference), quote=False) for key in keys]
-        lines.append(t.gettext("Filters: {filters}", filters=" · ".join(labels)))
-    return "\n".join(lines)
+        labels = [filter_label(t, key, result.prefs, reference) for key in keys]
+        header_lines.append(gettext_html(t, "Filters: {filters}", filters=join(" · ", labels)))
+    return lines(*header_lines)
 
 
-def summary_line(t: Translator, result: SearchResult, page: int) -> str:
+def summary_line(t: Translator, result: SearchResult, page: int) -> Html:
     count = len(result.hits)
     if not count:
-        return t.gettext("No chargers found within {radius}.", radius=radius(t, result.radius_km, unit_of(result)))
+        return gettext_html(
+            t, "No chargers found within {radius}.", radius=radius(t, result.radius_km, unit_of(result))
+        )
     if result.complete:
-        line = t.ngettext("{n} charger, nearest first", "{n} chargers, nearest first", count)
+        line = ngettext_html(t, "{n} charger, nearest first", "{n} chargers, nearest first", count)
     else:
-        line = t.ngettext("the nearest charger", "the {n} nearest chargers", count)
+        line = ngettext_html(t, "the nearest charger", "the {n} nearest chargers", count)
     if result.page_count() > 1:
-        line += " · " + t.gettext("page {page} of {pages}", page=page + 1, pages=result.page_count())
+        line += " · " + gettext_html(t, "page {page} of {pages}", page=page + 1, pages=result.page_count())
     return line
 
 
-def relax_lines(t: Translator, result: SearchResult, reference: ReferenceData | None) -> list[str]:
-    lines = []
+def relax_lines(t: Translator, result: SearchResult, reference: ReferenceData | None) -> list[Html]:
+    hints: list[Html] = []
     for hint in result.relax:
-        name = escape(filter_label(t, hint.key, result.prefs, reference), quote=False)
+        name = filter_label(t, hint.key, result.prefs, reference)
         if hint.hidden:
-            lines.append(
-                t.ngettext(
+            hints.append(
+                ngettext_html(
+                    t,
                     "“{filter}” hides {n} charger here.",
                     "“{filter}” hides {n} chargers here.",
                     hint.hidden,
                     filter=name,
                 )
             )
-    if result.relax and not lines:
-        lines.append(t.gettext("Your filters may hide chargers here."))
-    return lines
+    if result.relax and not hints:
+        hints.append(gettext_html(t, "Your filters may hide chargers here."))
+    return hints
 
 
 def results_text(
     t: Translator, result: SearchResult, page: int, *, now: datetime, reference: ReferenceData | None = None
-) -> str:
+) -> Html:
     page = _clamp(result, page)
     unit = unit_of(result)
     intro = [header(t, result, reference), summary_line(t, result, page)]
@@ -166,7 +169,7 @@ def results_text(
             )
             for n, hit in enumerate(result.page(page))
         ]
-        text = "\n".join(intro) + ("\n\n" + "\n\n".join(cards) if cards else "")
+        text = lines(*intro) + (Html("\n\n") + join("\n\n", cards) if cards else "")
         if len(text) <= _SAFE_MESSAGE_CHARS:
             return text
     return text[: _SAFE_MESSAGE_CHARS - 1] + "…"  # unreachable with clipped cards; never over the limit
@@ -265,8 +268,8 @@ def _clamp(result: SearchResult, page: int) -> int:
     return min(max(0, page), result.page_count() - 1)
 
 
-def place_choice_text(t: Translator, query: str) -> str:
-    return t.gettext("Which “{query}” do you mean?", query=escape(clip(query, LABEL_CHARS), quote=False))
+def place_choice_text(t: Translator, query: str) -> Html:
+    return gettext_html(t, "Which “{query}” do you mean?", query=clip(query, LABEL_CHARS))
 
 
 def place_choice_keyboard(
@@ -295,31 +298,35 @@ PLACE_ERRORS = {
 }
 
 
-def place_error_text(t: Translator, reason: str) -> str:
-    return t.gettext(PLACE_ERRORS.get(reason, PLACE_ERRORS["no_text"]))
+def place_error_text(t: Translator, reason: str) -> Html:
+    return gettext_html(t, PLACE_ERRORS.get(reason, PLACE_ERRORS["no_text"]))
 
 
-def place_not_found_text(t: Translator, query: str) -> str:
-    return t.gettext(
+def place_not_found_text(t: Translator, query: str) -> Html:
+    return gettext_html(
+        t,
         "I could not find “{query}”. Try adding the town or country, or send your location.",
-        query=escape(clip(query, LABEL_CHARS), quote=False),
+        query=clip(query, LABEL_CHARS),
     )
 
 
-def geocoder_busy_text(t: Translator) -> str:
-    return t.gettext("Too many address searches right now. Try again in a few seconds, or send your location instead.")
+def geocoder_busy_text(t: Translator) -> Html:
+    return gettext_html(
+        t, "Too many address searches right now. Try again in a few seconds, or send your location instead."
+    )
 
 
-def geocoder_down_text(t: Translator) -> str:
-    return t.gettext(
+def geocoder_down_text(t: Translator) -> Html:
+    return gettext_html(
+        t,
         "The address search (OpenStreetMap Nominatim) is not answering right now. "
-        "Try again in a minute, or send your location instead."
+        "Try again in a minute, or send your location instead.",
     )
 
 
-def charger_not_found_text(t: Translator, charger_id: int) -> str:
-    return t.gettext("Open Charge Map has no charger #{id} (it may have been removed).", id=charger_id)
+def charger_not_found_text(t: Translator, charger_id: int) -> Html:
+    return gettext_html(t, "Open Charge Map has no charger #{id} (it may have been removed).", id=charger_id)
 
 
-def charger_usage_text(t: Translator) -> str:
-    return t.gettext("Send /charger and the charger's Open Charge Map ID, for example: /charger 100627")
+def charger_usage_text(t: Translator) -> Html:
+    return gettext_html(t, "Send /charger and the charger's Open Charge Map ID, for example: /charger 100627")

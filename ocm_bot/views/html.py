@@ -1,0 +1,80 @@
+"""Typed HTML for ``parse_mode=HTML`` messages: :class:`Html` is HTML, a plain ``str`` is text.
+
+Anything that is not :class:`Html` is escaped when it meets HTML, so a translation, an OCM title or a
+driver's words containing ``&`` or ``<`` can never break a message::
+
+    bold(t.gettext("Settings saved"))                      # Html("<b>Settings saved</b>")
+    gettext_html(t, "Your check-in at {name}", name=bold(charger_name))
+    lines(bold(title), "Fish & chips")                     # the second line escaped
+
+Quotes stay as they are (our HTML never puts text inside attributes), as ``html.escape(quote=False)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from html import escape as _escape_text
+from typing import Any, Self
+
+from markupsafe import Markup
+
+from ocm_bot.i18n import Translator
+
+
+class Html(Markup):
+    """A piece of Telegram HTML; ``str`` values joined or formatted into it are escaped."""
+
+    __slots__ = ()
+
+    @classmethod
+    def escape(cls, s: Any) -> Self:
+        if hasattr(s, "__html__"):
+            return cls(s.__html__())
+        return cls(_escape_text(str(s), quote=False))
+
+
+def escape(text: str | Html) -> Html:
+    """Plain text as HTML (HTML stays as it is)."""
+    return Html.escape(text)
+
+
+def bold(text: str | Html) -> Html:
+    return Html("<b>{}</b>").format(text)
+
+
+def italic(text: str | Html) -> Html:
+    return Html("<i>{}</i>").format(text)
+
+
+def link(url: str, text: str | Html) -> Html:
+    return Html('<a href="{}">{}</a>').format(Html(_escape_text(url, quote=True)), text)
+
+
+def lines(*parts: str | Html) -> Html:
+    """One line per part."""
+    return Html("\n").join(parts)
+
+
+def join(separator: str | Html, parts: Iterable[str | Html]) -> Html:
+    return Html.escape(separator).join(parts)
+
+
+def gettext_html(t: Translator, message: str, /, **values: str | int | float | Html) -> Html:
+    """The translation of ``message`` as HTML, its placeholders filled with ``values`` (escaped unless Html)."""
+    return _fill(t.gettext(message, **_keep_placeholders(values)), values)
+
+
+def ngettext_html(t: Translator, singular: str, plural: str, n: int, /, **values: str | int | float | Html) -> Html:
+    """:func:`gettext_html` for a message with plural forms (``{n}`` is the count)."""
+    return _fill(t.ngettext(singular, plural, n, **_keep_placeholders(values)), values)
+
+
+def _keep_placeholders(values: dict[str, object]) -> dict[str, str]:
+    # The translator fills placeholders itself; ask it to write each one back so that the translated
+    # text can be escaped first and the values (escaped or HTML) filled in afterwards.
+    return {name: "{" + name + "}" for name in values}
+
+
+def _fill(template: str, values: dict[str, Any]) -> Html:
+    html = Html.escape(template)
+    return html.format(**values) if values else html

@@ -1,0 +1,65 @@
+"""/forget and /privacy: the confirmation, its outcomes, and what the bot stores about a driver."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardMarkup
+
+from ocm_bot.i18n import Translator
+from ocm_bot.views.callbacks import CallbackCodec
+from ocm_bot.views.common import View
+from ocm_bot.views.html import Html, bold, escape, join
+from ocm_bot.views.settings.buttons import ACCOUNT_ACTION, AccountChoice, button
+
+
+def forget_confirmation(t: Translator, codec: CallbackCodec) -> View:
+    text = join(
+        "\n\n",
+        [
+            bold(t.gettext("Delete everything I store about you?")),
+            escape(
+                t.gettext(
+                    "That is your settings, favourites, unfinished and unsent check-ins and your Open Charge Map "
+                    "sign-in. Check-ins already on Open Charge Map stay there. This cannot be undone."
+                )
+            ),
+        ],
+    )
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                button(t.gettext("🗑 Delete everything"), codec.encode(ACCOUNT_ACTION, AccountChoice.FORGET.value)),
+                button(t.gettext("Cancel"), codec.encode(ACCOUNT_ACTION, AccountChoice.KEEP.value)),
+            ]
+        ]
+    )
+    return View(text, keyboard)
+
+
+def forgotten(t: Translator) -> View:
+    return View(
+        escape(
+            t.gettext("Done: I deleted everything I stored about you. Send /start whenever you want to begin again.")
+        )
+    )
+
+
+def nothing_deleted(t: Translator) -> View:
+    return View(escape(t.gettext("Nothing was deleted.")))
+
+
+def forget_button_expired(t: Translator) -> str:
+    return t.gettext("This button has expired. Send /forget again.")
+
+
+def privacy_text(t: Translator) -> Html:
+    lines = [
+        bold(t.gettext("What I store about you")),
+        escape(t.gettext("• Your settings: filters, radius, unit, results per page and language.")),
+        escape(t.gettext("• Your favourite chargers.")),
+        escape(t.gettext("• A check-in you have started, and check-ins waiting to be sent to Open Charge Map.")),
+        escape(t.gettext("• Your Open Charge Map sign-in, if you signed in (encrypted).")),
+        "",
+        escape(t.gettext("Check-ins you submit are published on Open Charge Map for every driver to see.")),
+        escape(t.gettext("/forget deletes everything I store about you.")),
+    ]
+    return join("\n", lines)
