@@ -24,13 +24,12 @@ from ocm_bot.domain.checkin import (
     CheckinDraft,
     Outcome,
     OutcomeGroup,
-    add_comment_url,
-    details_url,
     find_outcome,
 )
 from ocm_bot.domain.outbox import NEEDS_SIGN_IN, Delivery, DeliveryResult, Submitter
 from ocm_bot.i18n import Translator
 from ocm_bot.ocm.errors import OcmAuthError, OcmRateLimited
+from ocm_bot.ocm.identity import add_comment_url, poi_page_url
 from ocm_bot.views.callbacks import CallbackCodec
 
 # Callback actions (``ci`` is the "Check in" button on search cards and details).
@@ -287,7 +286,7 @@ def sending_text(t: Translator, charger_name: str) -> str:
 
 
 def _details_keyboard(t: Translator, charger_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(t.gettext("Open in OCM ↗"), url=details_url(charger_id))]])
+    return InlineKeyboardMarkup([[InlineKeyboardButton(t.gettext("Open in OCM ↗"), url=poi_page_url(charger_id))]])
 
 
 def _add_comment_keyboard(t: Translator, charger_id: int) -> InlineKeyboardMarkup:
@@ -300,7 +299,7 @@ def delivery_screen(t: Translator, codec: CallbackCodec, delivery: Delivery) -> 
     charger_id = checkin.charger_id
     name = _name(checkin.charger_name or f"#{charger_id}")
     page = t.gettext("the charger page")  # outside the f-string, where the extractor finds it
-    link = f'<a href="{escape(details_url(charger_id))}">{escape(page)}</a>'
+    link = f'<a href="{escape(poi_page_url(charger_id))}">{escape(page)}</a>'
     result = delivery.result
     if result is DeliveryResult.DELIVERED:
         if delivery.first_attempt:

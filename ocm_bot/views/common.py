@@ -20,8 +20,9 @@ from ocm_bot.ocm.errors import (
     OcmRejected,
     OcmUnavailable,
 )
+from ocm_bot.ocm.identity import add_charger_url
 
-OCM_ADD_CHARGER_URL = "https://openchargemap.org/site/poi/add"
+OCM_ADD_CHARGER_URL = add_charger_url()
 
 
 @dataclass(frozen=True, slots=True)
