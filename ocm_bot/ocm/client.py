@@ -25,21 +25,18 @@ Example::
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-from cachetools import TTLCache
 
 from ocm_bot.ocm import writing
-from ocm_bot.ocm.cache import CachedSearch, SearchCache, is_area_search, is_truncated, may_contain
-from ocm_bot.ocm.errors import ERROR_CODE_MAP, OcmError
+from ocm_bot.ocm.cached_source import CachingSource
+from ocm_bot.ocm.errors import ERROR_CODE_MAP
 from ocm_bot.ocm.models import Charger
 from ocm_bot.ocm.parse import parse_pois
 from ocm_bot.ocm.query import OutputFormat, PoiQuery, SortBy
@@ -116,11 +113,8 @@ class OcmClient:
             clock=clock,
             now=now,
         )
-        self._pending_areas: dict[Any, PoiQuery] = {}
-        self._searches = SearchCache(maxsize=self.limits.search_cache_size, ttl=self.limits.search_ttl, timer=clock)
-        self._chargers: TTLCache[tuple[int, bool], Charger] = TTLCache(
-            maxsize=self.limits.search_cache_size * 20, ttl=self.limits.charger_ttl, timer=clock
-        )
+        self._pois = _OcmPois(self._transport, self._reference, client_name)
+        self._cached = CachingSource(self._pois, limits=self.limits, clock=clock, flights=self._flights)
 
     @classmethod
     def create(
@@ -204,67 +198,25 @@ class OcmClient:
 
     # Searching --------------------------------------------------------------------------------
 
-    async def search(self, query: PoiQuery) -> list[Charger]:
+    async def search(self, query: PoiQuery, *, enough: int | None = None) -> list[Charger]:
         """Chargers matching ``query``, nearest first when it has a point.
 
         Answered from the cache when an earlier answer provably contains it; otherwise one
         request (shared with identical concurrent searches) that also fills the cache. A search
-        asking for comments always asks OCM: it is how a check-in is confirmed.
+        asking for comments always asks OCM: it is how a check-in is confirmed. ``enough``: see
+        :meth:`CachingSource.search`.
         """
         if query.output is not OutputFormat.JSON or query.callback is not None:
             raise ValueError("search() reads JSON; use export() for other formats and JSONP")
-        query = self._capped(query)
-        if query.includecomments:
-            fresh = await self._flights.run(("poi", query.cache_key()), lambda: self._search_ocm(query))
-            return _answer_of(fresh)
-        found = self._searches.answer(query, self.limits.default_results)
-        if found is not None:
-            return found
-        exact = self._searches.exact(query)
-        if exact is not None:
-            return _answer_of(exact)
-        found = await self._answer_after_pending(query)
-        if found is not None:
-            return found
-        exact = self._searches.exact(query)  # an identical search may have finished meanwhile
-        if exact is not None:
-            return _answer_of(exact)
-        key = ("poi", query.cache_key())
-        future = self._flights.shared(key, lambda: self._search_ocm(query))
-        if is_area_search(query) and key not in self._pending_areas:
-            self._pending_areas[key] = query
-            future.add_done_callback(lambda _: self._pending_areas.pop(key, None))
-        return _answer_of(await self._flights.wait_for(future))
-
-    async def _answer_after_pending(self, query: PoiQuery) -> list[Charger] | None:
-        """Wait for an in-flight search that may contain ``query``, then answer from the cache."""
-        if not is_area_search(query):
-            return None
-        for key, pending in list(self._pending_areas.items()):
-            future = self._flights.in_flight(key)
-            if future is None or not may_contain(pending, query):
-                continue
-            with contextlib.suppress(OcmError):
-                await self._flights.wait_for(future)
-            found = self._searches.answer(query, self.limits.default_results)
-            if found is not None:
-                return found
-        return None
+        return await self._cached.search(self._capped(query), enough=enough)
 
     async def get_chargers(self, ids: list[int], *, include_comments: bool = False) -> list[Charger]:
         """Chargers by OCM ID, in the order asked; unknown IDs are left out."""
-        wanted = list(dict.fromkeys(int(i) for i in ids))
-        if not wanted:
-            return []
-        if len(wanted) > self.limits.max_results:
-            raise ValueError(f"at most {self.limits.max_results} chargers per call")
-        known = {i: c for i in wanted if (c := self._chargers.get((i, include_comments))) is not None}
-        missing = [i for i in wanted if i not in known]
-        if missing:
-            query = PoiQuery(chargepointid=tuple(missing), maxresults=len(missing), includecomments=include_comments)
-            entry = await self._flights.run(("poi", query.cache_key()), lambda: self._search_ocm(query))
-            known.update((c.id, c) for c in entry.chargers)
-        return [known[i] for i in wanted if i in known]
+        return await self._cached.get_chargers(ids, include_comments=include_comments)
+
+    def forget_charger(self, charger_id: int) -> None:
+        """Ask OCM again next time for ``charger_id``."""
+        self._cached.forget_charger(charger_id)
 
     async def modified_since(
         self,
@@ -287,47 +239,14 @@ class OcmClient:
             )
         )
         key = ("poi-fresh", query.cache_key())
-        entry = await self._flights.run(key, lambda: self._search_ocm(query, cache=False))
-        changed = {charger.id for charger in entry.chargers}
-        if changed:
-            self._searches.discard(lambda cached: any(c.id in changed for c in cached.chargers))
-            for charger in entry.chargers:
-                self._chargers.pop((charger.id, True), None)
-                self._chargers[(charger.id, False)] = charger
-        return list(entry.chargers)
+        changed = await self._flights.run(key, lambda: self._pois.search(query))
+        self._cached.changed(changed)
+        return list(changed)
 
     async def export(self, query: PoiQuery) -> bytes:
         """OCM's own rendering of ``query`` (xml, csv, kml, geojson, json) as raw bytes."""
         query = self._capped(query)
         return (await self._transport.get("/poi", self._poi_params(query))).content
-
-    async def _search_ocm(self, query: PoiQuery, *, cache: bool = True) -> CachedSearch:
-        reference = await self.reference_data()
-        payload = json_of(await self._transport.get("/poi", self._poi_params(query)))
-        chargers = parse_pois(payload, reference)
-        doubtful = bool(payload) and self._searches.contradicts(
-            query, chargers, truncated=is_truncated(query, len(payload))
-        )
-        if doubtful:
-            log.warning("OCM's answer lacks chargers it listed before; not taking it as complete")
-        entry = CachedSearch.from_answer(query, chargers, raw_count=len(payload), may_be_partial=doubtful)
-        if cache:
-            self._searches.put(entry)
-            for charger in chargers:
-                self._chargers[(charger.id, query.includecomments)] = charger
-                if query.includecomments:
-                    self._chargers[(charger.id, False)] = _without_comments(charger)
-        return entry
-
-    def _forget_charger(self, charger_id: int) -> None:
-        for with_comments in (False, True):
-            self._chargers.pop((charger_id, with_comments), None)
-        self._searches.discard(
-            lambda entry: (
-                charger_id in entry.query.chargepointid
-                or (entry.query.includecomments and any(c.id == charger_id for c in entry.chargers))
-            )
-        )
 
     def _poi_params(self, query: PoiQuery) -> dict[str, str]:
         return {**query.to_params(), "client": self._client_name}
@@ -360,22 +279,26 @@ class OcmClient:
         finally:
             # Whatever happened (even a timeout: OCM may have stored it), the next look at this
             # charger's comments must come from OCM, not from our cache.
-            self._forget_charger(submission.charger_id)
+            self.forget_charger(submission.charger_id)
 
 
-# Helpers ----------------------------------------------------------------------------------------
+class _OcmPois:
+    """OCM's ``GET /poi`` read as it is, uncached: a :class:`ChargerSource` for :class:`CachingSource`."""
 
+    def __init__(self, transport: OcmTransport, reference: ReferenceStore, client_name: str) -> None:
+        self._transport = transport
+        self._reference = reference
+        self._client_name = client_name
 
-def _answer_of(entry: CachedSearch, limit: int | None = None) -> SearchAnswer:
-    """``entry``'s chargers (the first ``limit``), saying whether OCM cut the list short."""
-    chargers = entry.chargers if limit is None else entry.chargers[:limit]
-    returned = entry.returned
-    if limit is not None and (entry.truncated or len(entry.chargers) > limit):
-        returned = max(limit, len(chargers))  # cut here: there is more than this
-    elif limit is not None:
-        returned = len(chargers)
-    return SearchAnswer(chargers, returned=returned, may_be_partial=entry.may_be_partial)
+    async def reference_data(self) -> ReferenceData:
+        return await self._reference.current()
 
+    async def search(self, query: PoiQuery) -> SearchAnswer:
+        """What OCM answered; ``returned`` counts every POI it sent, readable or not."""
+        reference = await self._reference.current()
+        payload = json_of(await self._transport.get("/poi", {**query.to_params(), "client": self._client_name}))
+        return SearchAnswer(parse_pois(payload, reference), returned=len(payload))
 
-def _without_comments(charger: Charger) -> Charger:
-    return replace(charger, comments=(), media_items=())
+    async def get_chargers(self, ids: list[int], *, include_comments: bool = False) -> list[Charger]:
+        query = PoiQuery(chargepointid=tuple(ids), maxresults=len(ids), includecomments=include_comments)
+        return await self.search(query)

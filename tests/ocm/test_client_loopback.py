@@ -608,6 +608,18 @@ async def test_after_a_check_in_the_chargers_comments_come_fresh_from_ocm(
     assert "Still works" in {c.text for c in detail_after.comments} - {c.text for c in detail_before.comments}
 
 
+async def test_after_a_check_in_the_details_a_driver_opens_show_it(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
+    """The search service keeps no charger cache of its own that could outlive the client's."""
+    search = SearchService(ocm)
+    ocm_server.register_user("ann@example.org", "pw", username="Ann")
+    session = await ocm.authenticate("ann@example.org", "pw")
+    before = await search.charger(100627, include_comments=True)
+    await ocm.submit_comment(CommentSubmission(charger_id=100627, rating=4, comment="Still works"), token=session.token)
+    after = await search.charger(100627, include_comments=True)
+    assert before is not None and after is not None
+    assert "Still works" in {c.text for c in after.comments} - {c.text for c in before.comments}
+
+
 async def test_a_search_for_comments_always_asks_ocm(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
     by_id = PoiQuery(chargepointid=(100627,), maxresults=1, includecomments=True)
     await ocm.search(by_id)
