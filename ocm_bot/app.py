@@ -19,6 +19,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Persiste
 from telegram.request import BaseRequest
 
 from ocm_bot.context import BotApplication, BotContext, BotData, Services
+from ocm_bot.errors import OcmBotError
 from ocm_bot.handlers import start
 from ocm_bot.handlers.common import translator_for
 from ocm_bot.i18n import N_, translator
@@ -180,7 +181,7 @@ async def open_storage_from(settings: Settings) -> Storage:
     )
 
 
-class StartupError(Exception):
+class StartupError(OcmBotError):
     """A service the bot needs cannot be opened; the message tells the operator what to do."""
 
 

@@ -41,6 +41,7 @@ from geopy.adapters import AdapterHTTPError, BaseAsyncAdapter
 from geopy.geocoders import Nominatim
 
 from ocm_bot.domain.geo import GeoPoint
+from ocm_bot.errors import OcmBotError
 from ocm_bot.ocm.single_flight import SingleFlight
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ log = logging.getLogger(__name__)
 MAX_MATCHES = 5
 
 
-class GeocodingError(Exception):
+class GeocodingError(OcmBotError):
     """Base class of what :class:`Geocoder` raises."""
 
 

@@ -18,6 +18,7 @@ FORBIDDEN_IMPORTS: dict[str, tuple[str, ...]] = {
     "ocm_bot.domain": ("telegram", "httpx", "ocm_bot.views", "ocm_bot.handlers", "ocm_bot.app"),
     "ocm_bot.views": ("httpx", "ocm_bot.handlers", "ocm_bot.app", "ocm_bot.storage"),
     "ocm_bot.storage": ("ocm_bot.domain", "ocm_bot.views", "ocm_bot.handlers"),
+    "ocm_bot.errors": ("ocm_bot",),  # the bottom layer: every layer may import it, it imports none
 }
 
 # the composition root reads the environment once; everything else gets Settings passed down

@@ -1,6 +1,7 @@
 """Errors raised by the OCM client.
 
-The tree (the view layer picks a translated message for each leaf)::
+The tree (under :class:`ocm_bot.errors.OcmBotError`; the view layer picks a translated message
+for each leaf)::
 
     OcmError
     ├── OcmUnavailable        timeouts, connection errors, 5xx, 502 text pages
@@ -26,8 +27,10 @@ from datetime import UTC, datetime
 
 import httpx
 
+from ocm_bot.errors import OcmBotError
 
-class OcmError(Exception):
+
+class OcmError(OcmBotError):
     """Base class of everything the OCM client raises."""
 
     def __init__(self, message: str = "", *, status: int | None = None) -> None:
