@@ -142,7 +142,11 @@ async def requests_for_mix(
     actions = scripted_mix()
     async with httpx.AsyncClient() as http:
         client = OcmClient(
-            http, base_url=server.url, api_key=server.api_key, reference_cache_path=reference_path, limits=limits
+            http,
+            base_url=server.url,
+            api_key=server.api_key,
+            reference_cache_path=reference_path,
+            limits=limits or OcmLimits(requests_per_minute=1000),
         )
         await client.start()
         server.clear()
