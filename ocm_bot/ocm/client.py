@@ -25,7 +25,6 @@ Example::
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
@@ -36,7 +35,6 @@ import httpx
 
 from ocm_bot.ocm import writing
 from ocm_bot.ocm.cached_source import CachingSource
-from ocm_bot.ocm.errors import ERROR_CODE_MAP
 from ocm_bot.ocm.models import Charger
 from ocm_bot.ocm.parse import parse_pois
 from ocm_bot.ocm.query import OutputFormat, PoiQuery, SortBy
@@ -47,18 +45,8 @@ from ocm_bot.ocm.source import SearchAnswer
 from ocm_bot.ocm.transport import CLIENT_NAME, DEFAULT_BASE_URL, USER_AGENT, OcmLimits, OcmTransport, json_of
 from ocm_bot.ocm.writing import CommentSubmission, OcmSession
 
-__all__ = [
-    "CLIENT_NAME",
-    "DEFAULT_BASE_URL",
-    "ERROR_CODE_MAP",
-    "USER_AGENT",
-    "CommentSubmission",
-    "OcmClient",
-    "OcmLimits",
-    "OcmSession",
-]
-
-log = logging.getLogger(__name__)
+# CommentSubmission is imported from here by the outbox and the demo.
+__all__ = ["CommentSubmission", "OcmClient", "OcmLimits", "OcmSession"]
 
 
 class OcmClient:
