@@ -142,7 +142,11 @@ async def requests_for_mix(
     actions = scripted_mix()
     async with httpx.AsyncClient() as http:
         client = OcmClient(
-            http, base_url=server.url, api_key=server.api_key, reference_cache_path=reference_path, limits=limits
+            http,
+            base_url=server.url,
+            api_key=server.api_key,
+            reference_cache_path=reference_path,
+            limits=limits or OcmLimits(requests_per_minute=1000),
         )
         await client.start()
         server.clear()
@@ -176,7 +180,7 @@ async def overhead(body: bytes, reference_path: Path, iterations: int) -> tuple[
     def instant(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=body, headers={"Content-Type": "application/json"})
 
-    limits = OcmLimits(requests_per_minute=10**9, prefetch_results=0)
+    limits = OcmLimits(requests_per_minute=10**9)
     async with httpx.AsyncClient(transport=httpx.MockTransport(instant)) as http:
         client = OcmClient(http, base_url="http://ocm.invalid/v3", reference_cache_path=reference_path, limits=limits)
         await client.start()
@@ -230,14 +234,8 @@ async def main(iterations: int) -> None:
             print("\n2. OCM requests for 100 searches by 20 users in one city (3000 chargers, Berlin)")
             base_requests, base_bytes = one_request_per_action(server)
             total, total_bytes, by_kind, empty = await requests_for_mix(server, reference_path)
-            no_prefetch, no_prefetch_bytes, _, _ = await requests_for_mix(
-                server, reference_path, OcmLimits(prefetch_results=0, requests_per_minute=1000)
-            )
             print(f"   one request per action (no client):        {base_requests:4d} requests {base_bytes:>11,d} B")
-            print(
-                f"   OcmClient, cache without prefetching:      {no_prefetch:4d} requests {no_prefetch_bytes:>11,d} B"
-            )
-            label = f"OcmClient, defaults (prefetch {OcmLimits().prefetch_results}):"
+            label = "OcmClient, defaults:"
             print(f"   {label:43s} {total:4d} requests {total_bytes:>11,d} B")
             for kind, count in by_kind.items():
                 print(f"     {kind:16s} {count:3d} requests for 20 actions")

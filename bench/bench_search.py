@@ -145,7 +145,7 @@ class Endpoints:
         return cls(telegram.url, telegram.token, ocm.url, ocm.api_key)
 
 
-async def start_bot(endpoints: Endpoints, data_dir: Path, stamps: Stamps, *, prefetch: int, max_results: int):
+async def start_bot(endpoints: Endpoints, data_dir: Path, stamps: Stamps, *, max_results: int):
     settings = Settings(
         telegram_bot_token=Secret(endpoints.token),
         telegram_api_url=endpoints.telegram_url,
@@ -156,7 +156,7 @@ async def start_bot(endpoints: Endpoints, data_dir: Path, stamps: Stamps, *, pre
     http = httpx.AsyncClient()
     storage = await SqliteStorage(data_dir / "bench.sqlite3", secret="bench").open()
     # The client's own budget (60 requests a minute) would turn this benchmark into a wait.
-    limits = OcmLimits(requests_per_minute=100_000, prefetch_results=prefetch)
+    limits = OcmLimits(requests_per_minute=100_000)
     client = OcmClient(http, base_url=endpoints.ocm_url, api_key=endpoints.ocm_key, limits=limits)
     services = Services(
         settings=settings,
@@ -237,7 +237,7 @@ async def latency(
     endpoints = Endpoints.of(telegram, ocm)
     command = [
         sys.executable, __file__, "--bot-process", json.dumps(dataclasses.asdict(endpoints)), "--data-dir", str(folder),
-        "--expect", str(warm_up + args.searches), "--prefetch", str(args.prefetch),
+        "--expect", str(warm_up + args.searches),
         "--max-results", str(args.max_results),
     ]  # fmt: skip
     if args.sniffio_fix:
@@ -268,9 +268,7 @@ async def run_bot_process(args: argparse.Namespace) -> None:
     """The bot alone in this process: serve until ``--expect`` replies went out, print the stamps."""
     endpoints = Endpoints(**json.loads(args.bot_process))
     stamps = Stamps(expect=args.expect)
-    _, stop = await start_bot(
-        endpoints, Path(args.data_dir), stamps, prefetch=args.prefetch, max_results=args.max_results
-    )
+    _, stop = await start_bot(endpoints, Path(args.data_dir), stamps, max_results=args.max_results)
     try:
         await stamps.done.wait()
     finally:
@@ -360,7 +358,6 @@ async def main() -> None:
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--chargers", type=int, default=3000, help="generated chargers around Bow")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--prefetch", type=int, default=OcmLimits().prefetch_results, help="OcmLimits.prefetch_results")
     parser.add_argument("--max-results", type=int, default=MAX_RESULTS, help="chargers the search asks OCM for")
     parser.add_argument(
         "--sniffio-fix",
@@ -405,9 +402,7 @@ async def print_session_mix(
     telegram: FakeTelegramServer, ocm: FakeOcmServer, folder: Path, args: argparse.Namespace
 ) -> None:
     stamps = Stamps()
-    services, stop = await start_bot(
-        Endpoints.of(telegram, ocm), folder, stamps, prefetch=args.prefetch, max_results=args.max_results
-    )
+    services, stop = await start_bot(Endpoints.of(telegram, ocm), folder, stamps, max_results=args.max_results)
     try:
         mix = await session_mix(TelegramDriver(telegram), ocm, services, args.sessions, args.seed)
     finally:
@@ -422,10 +417,7 @@ async def print_session_mix(
     print(
         f"  naive: {mix['naive requests /100']:6.1f} requests, {mix['naive kB /100']:8.1f} kB  (one request per action)"
     )
-    print(
-        f"  search stats: {services.search.stats}; asked OCM for max({args.max_results}, prefetch "
-        f"{args.prefetch}) chargers per area search"
-    )
+    print(f"  search stats: {services.search.stats}; asked OCM for {args.max_results} chargers per area search")
 
 
 if __name__ == "__main__":

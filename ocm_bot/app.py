@@ -17,13 +17,14 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, PersistenceInput
 from telegram.request import BaseRequest
 
-from ocm_bot import __version__
 from ocm_bot.context import BotApplication, BotContext, BotData, Services
+from ocm_bot.errors import OcmBotError
 from ocm_bot.handlers import start
 from ocm_bot.handlers.common import translator_for
 from ocm_bot.i18n import N_, translator
 from ocm_bot.ocm.client import OcmClient, OcmLimits
 from ocm_bot.ocm.errors import OcmError
+from ocm_bot.ocm.identity import user_agent
 from ocm_bot.ocm.local import LocalSource
 from ocm_bot.ocm.reference import bundled_reference_data
 from ocm_bot.runtime import DeferredStorage, PerChatUpdateProcessor, RetryingRateLimiter
@@ -35,7 +36,7 @@ from ocm_bot.views.common import View, unexpected_error_text
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = f"ocm-bot/{__version__} (Telegram bot; +https://github.com/ocm-bot/ocm-bot)"
+USER_AGENT = user_agent()
 REFERENCE_CACHE_FILE = "ocm-reference.json"
 # How often conversation state is written; a kill -9 loses at most this much of a conversation.
 PERSISTENCE_INTERVAL_SECONDS = 1.0
@@ -179,7 +180,7 @@ async def open_storage_from(settings: Settings) -> Storage:
     )
 
 
-class StartupError(Exception):
+class StartupError(OcmBotError):
     """A service the bot needs cannot be opened; the message tells the operator what to do."""
 
 

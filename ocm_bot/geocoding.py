@@ -41,13 +41,15 @@ from geopy.adapters import AdapterHTTPError, BaseAsyncAdapter
 from geopy.geocoders import Nominatim
 
 from ocm_bot.domain.geo import GeoPoint
+from ocm_bot.errors import OcmBotError
+from ocm_bot.ocm.single_flight import SingleFlight
 
 log = logging.getLogger(__name__)
 
 MAX_MATCHES = 5
 
 
-class GeocodingError(Exception):
+class GeocodingError(OcmBotError):
     """Base class of what :class:`Geocoder` raises."""
 
 
@@ -177,7 +179,7 @@ class Geocoder:
         self._throttle = _Throttle(min_interval, max_wait, clock)
         self._cache: TTLCache[tuple[str, str, int], list[GeocodedPlace]] = TTLCache(cache_size, cache_ttl, timer=clock)
         self._sleep = sleep
-        self._pending: dict[tuple[str, str, int], asyncio.Future[list[GeocodedPlace]]] = {}
+        self._flights = SingleFlight()  # the same text from several drivers at once: one request
         self.requests = 0
 
     async def search(self, query: str, *, language: str | None = None, limit: int = MAX_MATCHES) -> list[GeocodedPlace]:
@@ -186,14 +188,7 @@ class Geocoder:
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        pending = self._pending.get(key)
-        if pending is not None:  # the same text from another driver right now: one request for both
-            return await asyncio.shield(pending)
-        future = asyncio.ensure_future(self._lookup(key, query, language, limit))
-        self._pending[key] = future
-        future.add_done_callback(lambda _: self._pending.pop(key, None))
-        future.add_done_callback(lambda f: f.cancelled() or f.exception())  # never "exception not retrieved"
-        return await asyncio.shield(future)
+        return await self._flights.run(key, lambda: self._lookup(key, query, language, limit))
 
     async def _lookup(
         self, key: tuple[str, str, int], query: str, language: str | None, limit: int

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import httpx
 
-from ocm_bot import __version__
+from ocm_bot.ocm.identity import user_agent
 from ocm_bot.settings import Settings
 
-USER_AGENT = f"ocm-bot/{__version__} (configuration check)"
+USER_AGENT = user_agent(purpose="configuration check")
 TIMEOUT = httpx.Timeout(10.0)
 
 

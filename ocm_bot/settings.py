@@ -18,6 +18,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ocm_bot.errors import OcmBotError
+
 DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org"
 DEFAULT_OCM_API_URL = "https://api.openchargemap.io/v3"
 DEFAULT_NOMINATIM_URL = "https://nominatim.openstreetmap.org"
@@ -42,7 +44,7 @@ class Secret:
         return self.value
 
 
-class SettingsError(Exception):
+class SettingsError(OcmBotError):
     """The environment is not usable; ``problems`` says each thing to fix."""
 
     def __init__(self, problems: list[str]) -> None:

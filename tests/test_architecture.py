@@ -26,11 +26,19 @@ FORBIDDEN_IMPORTS: dict[str, tuple[str, ...]] = {
     "ocm_bot.handlers": ("ocm_bot.ocm.query",),
     # the search filter stands on its own; the preferences menus build on it, not the other way
     "ocm_bot.domain.filters": ("ocm_bot.domain.settings_edit",),
+    "ocm_bot.errors": ("ocm_bot",),  # the bottom layer: every layer may import it, it imports none
 }
 
 # layer -> the modules (and their submodules) that make it up; every module of the package is in one
 LAYERS: dict[str, tuple[str, ...]] = {
-    "foundation": ("ocm_bot", "ocm_bot.geometry", "ocm_bot.i18n", "ocm_bot.logging_setup", "ocm_bot.settings"),
+    "foundation": (
+        "ocm_bot",
+        "ocm_bot.errors",
+        "ocm_bot.geometry",
+        "ocm_bot.i18n",
+        "ocm_bot.logging_setup",
+        "ocm_bot.settings",
+    ),
     "ocm": ("ocm_bot.ocm", "ocm_bot.geocoding"),
     "storage": ("ocm_bot.storage",),
     "domain": ("ocm_bot.domain",),

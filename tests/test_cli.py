@@ -49,6 +49,16 @@ def test_check_says_service_by_service_that_everything_answers(telegram_server, 
     assert settings.ocm_api_key.get() not in result.stdout
 
 
+def test_check_names_the_bot_to_ocm_and_nominatim_as_the_bot_itself_does(
+    telegram_server, ocm_server, nominatim_server, tmp_path
+):
+    """Both usage policies ask for a User-Agent that says who we are and where to find out more."""
+    settings = settings_for(telegram_server, ocm_server, nominatim_server, tmp_path / "data")
+    assert ocm_bot("check", env=environment_for(settings), tmp_path=tmp_path).returncode == 0
+    agents = {r.headers.get("User-Agent") for r in [*ocm_server.requests_to("/v3"), *nominatim_server.requests_to("/")]}
+    assert agents and all(a.startswith("ocm-bot/") and "+https://github.com/ocm-bot/ocm-bot" in a for a in agents)
+
+
 def test_check_names_the_service_that_is_down_and_fails(telegram_server, ocm_server, nominatim_server, tmp_path):
     settings = settings_for(telegram_server, ocm_server, nominatim_server, tmp_path / "data")
     env = environment_for(settings) | {"OCM_API_KEY": "00000000-0000-0000-0000-000000000000"}

@@ -47,9 +47,6 @@ MAX_COMMENT_CHARS = 4000
 DEFAULT_MIN_INTERVAL = timedelta(minutes=10)
 DRAFT_LIFETIME = timedelta(minutes=15)
 
-OCM_DETAILS_URL = "https://openchargemap.org/site/poi/details/{id}"
-OCM_ADD_COMMENT_URL = "https://openchargemap.org/site/poi/addcomment/{id}"
-
 
 class Step(enum.StrEnum):
     """Where a draft is; also the conversation's state names."""
@@ -373,14 +370,6 @@ def wait_before_next_checkin(
     if elapsed < timedelta(0) or elapsed >= min_interval:
         return None
     return min_interval - elapsed
-
-
-def details_url(charger_id: int) -> str:
-    return OCM_DETAILS_URL.format(id=charger_id)
-
-
-def add_comment_url(charger_id: int) -> str:
-    return OCM_ADD_COMMENT_URL.format(id=charger_id)
 
 
 def parse_charger_id(text: str | None) -> int | None:

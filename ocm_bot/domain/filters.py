@@ -44,7 +44,7 @@ from ocm_bot.ocm.models import Charger, Connection
 from ocm_bot.ocm.query import PoiQuery
 
 MAX_RESULTS = 40
-"""Chargers asked of OCM per search: eight pages of five (the OCM client's own prefetch size too)."""
+"""Chargers asked of OCM per search: eight pages of five."""
 
 STATUS_NOT_OPERATIONAL = 100
 STATUS_PLANNED = 150

@@ -4,19 +4,16 @@
 with a :class:`SearchResult` (distances and bearings computed here, nearest first), kept under a
 short id so that paging, details and filter chips work without asking OCM again.
 
-When OCM is asked, and when not:
+When OCM is asked, and when not: the source's one search cache decides
+(:class:`~ocm_bot.ocm.cached_source.CachingSource`, in front of any source that lacks one).
+An earlier answer is reused when it proves the new one, or at least :data:`REUSE_MIN_HITS` of
+its nearest chargers that pass the driver's filters; the local filter
+(:func:`~ocm_bot.domain.filters.matches`) then narrows it. So paging, a narrower filter, a status
+or usage change, and a live location moving inside the circle cost no OCM call; a new place, a
+wider radius or a wider server filter does. Chargers by ID come from the source's cache too.
 
-- Every OCM answer (a *fetch*) is kept for ``fetch_ttl`` seconds with the server-side filters it
-  was asked with and the circle it covers (the radius, or the distance of the farthest charger
-  when OCM stopped at ``maxresults``).
-- A new search reuses a fetch whose server filters are no narrower than the ones wanted
-  (:meth:`ServerFilter.covers`) and whose circle, seen from the new point, still covers the
-  radius — or still holds at least :data:`REUSE_MIN_HITS` matching chargers. The local filter
-  (:func:`~ocm_bot.domain.filters.matches`) then narrows it. So paging, a narrower filter, a
-  status or usage change, and a live location moving inside the circle cost no OCM call; a new
-  place, a wider radius or a wider server filter does.
-- A result with few chargers says which active filters hide how many (:class:`RelaxHint`) and
-  whether a wider radius is possible.
+A result with few chargers says which active filters hide how many (:class:`RelaxHint`) and
+whether a wider radius is possible.
 
 Example::
 
@@ -32,7 +29,7 @@ import asyncio
 import math
 import secrets
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -53,17 +50,15 @@ from ocm_bot.domain.preferences import RADIUS_STEPS_KM, DistanceUnitChoice, User
 from ocm_bot.domain.settings_edit import RADIUS_STEPS_MI
 from ocm_bot.domain.units import place_country, unit_for_place
 from ocm_bot.geometry import miles_to_km
+from ocm_bot.ocm.cached_source import CachingSource
 from ocm_bot.ocm.errors import OcmUnavailable
 from ocm_bot.ocm.models import Charger
-from ocm_bot.ocm.source import ChargerSource, may_be_partial, returned_count
+from ocm_bot.ocm.source import CachedChargerSource, ChargerSource, may_be_partial, returned_count
 
 REUSE_MIN_HITS = 10
-"""A truncated fetch that covers less than the radius is still used if it has two pages of matches."""
-DOUBTFUL_FETCH_TTL = 60.0
-"""An empty answer (or one that may be partial) is kept no longer than this."""
+"""An earlier answer that covers less than the radius is still used if it proves two pages of matches."""
 MAX_RADIUS_KM = 100.0  # the OCM client's cap too: OCM is not asked for wider circles
 WIDER_RADIUS_STEPS_KM = (*RADIUS_STEPS_KM, MAX_RADIUS_KM)
-_CELL_DEGREES = 0.5  # fetches are indexed by 0.5° cells (about 55 km north-south)
 _EDGE_TOLERANCE = 1.005  # OCM's and our distance formulas differ a little at the edge of the radius
 
 
@@ -121,13 +116,14 @@ class SearchResult:
 
 @dataclass(frozen=True, slots=True)
 class _Fetch:
+    """What the source answered for one search, and the circle within which it is complete."""
+
     point: GeoPoint
     server: ServerFilter
     chargers: tuple[Charger, ...]
     radius_km: float
     coverage_km: float
     complete: bool
-    expires_at: float
 
 
 @dataclass
@@ -135,9 +131,8 @@ class SearchStats:
     """Counters for the benchmark and the logs."""
 
     searches: int = 0
-    ocm_searches: int = 0
-    ocm_lookups: int = 0
-    reused: int = 0
+    source_searches: int = 0  # asked of the source (its cache may answer them without OCM)
+    source_lookups: int = 0
     by_reason: dict[str, int] = field(default_factory=dict)
 
 
@@ -149,23 +144,21 @@ class SearchService:
         source: ChargerSource,
         *,
         max_results: int = MAX_RESULTS,
-        fetch_ttl: float = 600.0,
         result_ttl: float = 3600.0,
-        detail_ttl: float = 300.0,
         max_cached_results: int = 10_000,  # about 40 MB at worst (40 hits each); older buttons expire
         deadline: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
         live: LiveTracker | None = None,
     ) -> None:
-        self._source = source
+        # The one search cache is the source's; a source without one gets it here.
+        self._source: CachedChargerSource = (
+            source if isinstance(source, CachedChargerSource) else CachingSource(source, clock=clock)
+        )
         self.live = live or LiveTracker(clock=clock)
         self._max_results = max_results
-        self._fetch_ttl = fetch_ttl
         self._deadline = deadline
         self._clock = clock
-        self._cells: TTLCache[tuple[int, int], list[_Fetch]] = TTLCache(4096, fetch_ttl, timer=clock)
         self._results: TTLCache[str, SearchResult] = TTLCache(max_cached_results, result_ttl, timer=clock)
-        self._details: TTLCache[tuple[int, bool], Charger] = TTLCache(4096, detail_ttl, timer=clock)
         self._notes: TTLCache[str, Any] = TTLCache(max_cached_results, result_ttl, timer=clock)
         self.stats = SearchStats()
 
@@ -187,11 +180,7 @@ class SearchService:
         radius = min(radius_km or prefs.radius_km, MAX_RADIUS_KM)
         server = ServerFilter.of(prefs)
         self.stats.searches += 1
-        fetch = self._reusable(point, server, prefs, radius)
-        if fetch is None:
-            fetch = await self._fetch(point, server, prefs, radius)
-        else:
-            self.stats.reused += 1
+        fetch = await self._fetch(point, server, prefs, radius)
         result = self._result(fetch, point, prefs, radius, label)
         return self._store(replace(result, country_iso=place_country(point, country_iso)))
 
@@ -228,11 +217,7 @@ class SearchService:
     # Single chargers ---------------------------------------------------------------------------
 
     async def charger(self, charger_id: int, *, include_comments: bool = False) -> Charger | None:
-        """One charger by OCM ID (kept a few minutes), or None when OCM does not know it."""
-        key = (charger_id, include_comments)
-        cached = self._details.get(key)
-        if cached is not None:
-            return cached
+        """One charger by OCM ID (the source keeps it a few minutes), or None when OCM does not know it."""
         found = await self.chargers([charger_id], include_comments=include_comments)
         return found[0] if found else None
 
@@ -240,15 +225,9 @@ class SearchService:
         """Several chargers in one OCM request, in the order asked; unknown IDs are left out."""
         if not charger_ids:
             return []
-        self.stats.ocm_lookups += 1
-        found = await self._with_deadline(
-            self._source.get_chargers(list(charger_ids), include_comments=include_comments)
-        )
-        for charger in found:
-            self._details[(charger.id, include_comments)] = charger
-            if include_comments:
-                self._details[(charger.id, False)] = charger
-        return found
+        self.stats.source_lookups += 1
+        lookup = self._source.get_chargers(list(charger_ids), include_comments=include_comments)
+        return await self._with_deadline(lookup)
 
     # Short-lived notes (button payloads too big for callback data) ------------------------------
 
@@ -265,42 +244,25 @@ class SearchService:
 
     async def _fetch(self, point: GeoPoint, server: ServerFilter, prefs: UserPreferences, radius: float) -> _Fetch:
         query = ocm_query(prefs, point, radius_km=radius, max_results=self._max_results)
-        self.stats.ocm_searches += 1
-        chargers = await self._with_deadline(self._source.search(query))
+        self.stats.source_searches += 1
+        chargers = await self._with_deadline(self._source.search(query, enough=REUSE_MIN_HITS))
+        if returned_count(chargers) > len(chargers) and not _at_least(
+            REUSE_MIN_HITS, tuple(chargers), point, math.inf, prefs
+        ):
+            # The nearest part of an earlier answer, but too few of them pass the local filters.
+            self.stats.source_searches += 1
+            chargers = await self._with_deadline(self._source.search(query))
         # Decided from what OCM sent, not from what could be read: a page cut at the size asked
         # for, with one unusable record in it, is still cut.
         complete = returned_count(chargers) < (query.maxresults or self._max_results)
         coverage = radius
-        ttl = self._fetch_ttl
         if may_be_partial(chargers) or not chargers:
             # An empty answer, or one OCM gave while its cache rebuilds, proves nothing about
-            # the area: it covers no other search, and is asked again within a minute.
-            complete, coverage, ttl = False, 0.0, min(ttl, DOUBTFUL_FETCH_TTL)
+            # the area beyond what it lists.
+            complete, coverage = False, 0.0
         elif not complete:
             coverage = min(radius, max((haversine_km(point, _where(c)) for c in chargers), default=radius))
-        fetch = _Fetch(point, server, tuple(chargers), radius, coverage, complete, self._clock() + ttl)
-        cell = _cell(point)
-        entries = [f for f in self._cells.get(cell, []) if f.expires_at > self._clock()][-7:]
-        self._cells[cell] = [*entries, fetch]
-        return fetch
-
-    def _reusable(self, point: GeoPoint, server: ServerFilter, prefs: UserPreferences, radius: float) -> _Fetch | None:
-        now = self._clock()
-        best: _Fetch | None = None
-        for cell in _neighbour_cells(point):
-            for fetch in self._cells.get(cell, ()):
-                if fetch.expires_at <= now or not fetch.server.covers(server):
-                    continue
-                usable = fetch.coverage_km - haversine_km(fetch.point, point)
-                if usable <= 0:
-                    continue
-                if usable >= radius:
-                    return fetch
-                if fetch.complete or radius > fetch.radius_km:
-                    continue  # a wider search than the cached one: only OCM knows what lies beyond
-                if _at_least(REUSE_MIN_HITS, fetch.chargers, point, usable, prefs):
-                    best = fetch
-        return best
+        return _Fetch(point, server, tuple(chargers), radius, coverage, complete)
 
     def _result(
         self, fetch: _Fetch, point: GeoPoint, prefs: UserPreferences, radius: float, label: str | None
@@ -397,15 +359,6 @@ def _at_least(
 
 def _where(charger: Charger) -> GeoPoint:
     return GeoPoint(charger.latitude, charger.longitude)
-
-
-def _cell(point: GeoPoint) -> tuple[int, int]:
-    return (math.floor(point.latitude / _CELL_DEGREES), math.floor(point.longitude / _CELL_DEGREES))
-
-
-def _neighbour_cells(point: GeoPoint) -> list[Hashable]:
-    row, column = _cell(point)
-    return [(row + dr, column + dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1)]
 
 
 def _new_id() -> str:

@@ -29,7 +29,6 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 from telegram.warnings import PTBDeprecationWarning
 
-from ocm_bot import __version__
 from ocm_bot.context import BotContext, Services
 from ocm_bot.domain.favourites import Favourites, FavouritesFull
 from ocm_bot.domain.filters import FilterKey
@@ -42,6 +41,7 @@ from ocm_bot.geocoding import GeocodedPlace, Geocoder, GeocoderBusy, GeocodingEr
 from ocm_bot.handlers.common import driver_translator, edit_unless_not_modified, is_private, preferences_for
 from ocm_bot.i18n import Translator
 from ocm_bot.ocm.errors import OcmError
+from ocm_bot.ocm.identity import user_agent
 from ocm_bot.ocm.reference import ReferenceData
 from ocm_bot.views.callbacks import Callback, InvalidCallback, action_pattern
 from ocm_bot.views.common import expired_button_text, ocm_error_text, retry_keyboard
@@ -521,9 +521,8 @@ async def setup(services: Services) -> None:
     if services.chargers is None:
         raise RuntimeError("the search needs services.chargers (an OCM ChargerSource)")
     services.search = SearchService(services.chargers)
-    contact = f"; {services.settings.contact}" if services.settings.contact else ""
-    user_agent = f"ocm-bot/{__version__} (Telegram bot; +https://github.com/ocm-bot/ocm-bot{contact})"
-    services.geocoder = Geocoder(services.settings.nominatim_url, user_agent=user_agent)
+    agent = user_agent(contact=services.settings.contact or None)
+    services.geocoder = Geocoder(services.settings.nominatim_url, user_agent=agent)
     services.closers.append(services.geocoder.close)
 
 

@@ -35,6 +35,7 @@ from cachetools import TTLCache
 from ocm_bot.geometry import haversine_km
 from ocm_bot.ocm.models import Charger
 from ocm_bot.ocm.query import OutputFormat, PoiQuery
+from ocm_bot.ocm.source import SearchAnswer
 
 _DISTANCE_MARGIN = 0.995  # trust in the farthest charger of a truncated answer
 _OFFSET_SCALE = 1.0012  # MongoDB's 6378.1 km sphere against our 6371 km one, rounded up
@@ -107,8 +108,14 @@ def is_truncated(query: PoiQuery, returned: int) -> bool:
     return query.maxresults is not None and returned >= query.maxresults
 
 
-def answer_from(cached: CachedSearch, query: PoiQuery, default_results: int) -> list[Charger] | None:
-    """``query``'s answer computed from ``cached``, or None when ``cached`` cannot prove it complete."""
+def answer_from(
+    cached: CachedSearch, query: PoiQuery, default_results: int, *, enough: int | None = None
+) -> list[Charger] | None:
+    """``query``'s answer computed from ``cached``, or None when ``cached`` cannot prove it complete.
+
+    With ``enough``, an answer whose ``enough`` (or more) nearest chargers are proven but not all
+    of them is returned cut to those, as a :class:`SearchAnswer` that says it was cut.
+    """
     wider = cached.query
     offset = _centre_offset_km(wider, query)
     if offset is None:
@@ -122,14 +129,19 @@ def answer_from(cached: CachedSearch, query: PoiQuery, default_results: int) -> 
         ((d, c) for c in cached.chargers if matches(query, c) and (d := _distance(query, c)) <= radius),
         key=lambda pair: pair[0],
     )
+    cut = False
     if radius > safe:
         proven = sum(1 for d, _ in candidates[:wanted] if d <= safe)
         if proven < wanted:
-            return None
+            # A cut answer for no wider a circle only: a search wider than a cached one (or than a
+            # complete one) is asked to see beyond, and only OCM knows what lies there.
+            if enough is None or proven < enough or not cached.truncated or radius > _radius(wider):
+                return None
+            candidates, cut = candidates[:proven], True  # nearest first: these are the proven ones
     chosen = [c for _, c in candidates[:wanted]]
     if wider.includecomments and not query.includecomments:
         chosen = [replace(c, comments=(), media_items=()) for c in chosen]
-    return chosen
+    return SearchAnswer(chosen, returned=wanted) if cut else chosen
 
 
 def may_contain(wider: PoiQuery, query: PoiQuery) -> bool:
@@ -300,8 +312,9 @@ class SearchCache:
                     return True
         return False
 
-    def answer(self, query: PoiQuery, default_results: int) -> list[Charger] | None:
-        """The answer to ``query`` from any cached search that provably contains it.
+    def answer(self, query: PoiQuery, default_results: int, *, enough: int | None = None) -> list[Charger] | None:
+        """The answer to ``query`` from any cached search that provably contains it (with ``enough``:
+        else its nearest chargers, at least ``enough`` of them, cut there; see :func:`answer_from`).
 
         Only the ``_MAX_TRIED`` cached searches centred nearest to the query are tried, so a
         lookup stays cheap however many searches of the same city are cached.
@@ -325,11 +338,18 @@ class SearchCache:
         for key in gone:
             del self._areas[key]
         nearby.sort(key=lambda pair: pair[0])
+        partial: list[Charger] | None = None
         for _, entry in nearby[:_MAX_TRIED]:
-            found = answer_from(entry, query, default_results)
-            if found is not None:
+            found = answer_from(entry, query, default_results, enough=enough)
+            if found is not None and not isinstance(found, SearchAnswer):
                 return found
-        return None
+            if found is not None and (partial is None or len(found) > len(partial)):
+                partial = found
+        return partial
+
+
+def _radius(query: PoiQuery) -> float:
+    return query.radius_km if query.radius_km is not None else math.inf
 
 
 def _distance(query: PoiQuery, charger: Charger) -> float:

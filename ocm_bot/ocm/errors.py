@@ -1,6 +1,7 @@
 """Errors raised by the OCM client.
 
-The tree (the view layer picks a translated message for each leaf)::
+The tree (under :class:`ocm_bot.errors.OcmBotError`; the view layer picks a translated message
+for each leaf)::
 
     OcmError
     ├── OcmUnavailable        timeouts, connection errors, 5xx, 502 text pages
@@ -13,14 +14,23 @@ The tree (the view layer picks a translated message for each leaf)::
     ├── OcmBadResponse        malformed JSON or an unexpected shape
     └── OcmBlockedAsRobot     503 "API requests by robots are temporarily disabled"
 
-Statuses map to these in one table in :mod:`ocm_bot.ocm.client`; every error is raised
-``from`` its cause.
+Statuses map to these in one table here (:data:`ERROR_CODE_MAP`, read by
+:func:`raise_for_response`); every error is raised ``from`` its cause.
 """
 
 from __future__ import annotations
 
+import contextlib
+import email.utils
+import json
+from datetime import UTC, datetime
 
-class OcmError(Exception):
+import httpx
+
+from ocm_bot.errors import OcmBotError
+
+
+class OcmError(OcmBotError):
     """Base class of everything the OCM client raises."""
 
     def __init__(self, message: str = "", *, status: int | None = None) -> None:
@@ -88,3 +98,92 @@ class OcmBadResponse(OcmError):
 
 class OcmBlockedAsRobot(OcmError):
     """OCM took our User-Agent for a robot (HTTP 503 with the robots message)."""
+
+
+# One table from HTTP status to error (geopy's ERROR_CODE_MAP); special bodies are read first
+# in _error_for: 503 robots JSON, 200 "Error: Validation Failed", unreadable 200 bodies.
+ERROR_CODE_MAP: dict[int, type[OcmError]] = {
+    400: OcmRejected,
+    401: OcmAuthError,
+    403: OcmAuthError,
+    404: OcmRejected,
+    408: OcmUnavailable,
+    409: OcmRejected,
+    413: OcmRejected,
+    422: OcmRejected,
+    429: OcmTooManyRequests,
+    500: OcmUnavailable,
+    502: OcmUnavailable,
+    503: OcmUnavailable,
+    504: OcmUnavailable,
+}
+_ROBOTS_MESSAGE = "requests by robots"
+_VALIDATION_FAILED = "Error: Validation Failed"
+
+
+def raise_for_response(response: httpx.Response) -> None:
+    """Raise the error ``response`` stands for, ``from`` httpx's own status error."""
+    error = _error_for(response)
+    if error is None:
+        return
+    try:
+        response.raise_for_status()
+    except httpx.HTTPStatusError as exc:
+        raise error from exc
+    raise error
+
+
+def _error_for(response: httpx.Response) -> OcmError | None:
+    status = response.status_code
+    text = _text_of(response)
+    description = _description(text)
+    if status == 503 and _ROBOTS_MESSAGE in text.lower():
+        return OcmBlockedAsRobot(description or "OCM took us for a robot", status=status)
+    if 200 <= status < 300:
+        if text.strip().startswith(_VALIDATION_FAILED):
+            return OcmRejected(_VALIDATION_FAILED, status=status)
+        return None
+    kind = ERROR_CODE_MAP.get(status) or (OcmUnavailable if status >= 500 else OcmRejected)
+    if kind is OcmTooManyRequests:
+        return OcmTooManyRequests(
+            description or "OCM asks us to slow down", status=status, retry_after=_retry_after(response)
+        )
+    if kind is OcmRejected:
+        return OcmRejected(description or f"HTTP {status}", status=status)
+    message = f"HTTP {status}: {description}" if description else f"HTTP {status}"
+    return kind(message, status=status)
+
+
+def _text_of(response: httpx.Response) -> str:
+    try:
+        return response.text
+    except (UnicodeDecodeError, LookupError):
+        return ""
+
+
+def _description(text: str) -> str:
+    """OCM's ``description`` from a JSON error, or the start of a text/HTML error page."""
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        with contextlib.suppress(ValueError, AttributeError):
+            payload = {str(k).lower(): v for k, v in json.loads(stripped).items()}
+            if payload.get("description"):
+                return str(payload["description"])
+    return " ".join(stripped.split())[:200]
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

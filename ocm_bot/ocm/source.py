@@ -7,7 +7,7 @@ api.openchargemap.io, an operator's own OCM instance, or a local dump (``OCM_DAT
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ocm_bot.ocm.models import Charger
 from ocm_bot.ocm.query import PoiQuery
@@ -56,4 +56,19 @@ class ChargerSource(Protocol):
 
     async def reference_data(self) -> ReferenceData:
         """The current reference data (cached; never None once started)."""
+        ...
+
+
+@runtime_checkable
+class CachedChargerSource(ChargerSource, Protocol):
+    """A source with the search cache in front (:class:`~ocm_bot.ocm.cached_source.CachingSource`, the OCM client).
+
+    ``search(query, enough=k)`` may answer with only the ``k`` (or more) nearest chargers an earlier
+    answer proves, cut there (``returned`` says so), instead of asking again.
+    """
+
+    async def search(self, query: PoiQuery, *, enough: int | None = None) -> list[Charger]: ...
+
+    def forget_charger(self, charger_id: int) -> None:
+        """Ask the source again next time for ``charger_id``."""
         ...

@@ -1,6 +1,6 @@
 """OCM's JSON for what the bot writes: the ``POST /comment`` body, and back from it.
 
-The domain builds a :class:`~ocm_bot.ocm.client.CommentSubmission`; this module alone spells OCM's
+The domain builds a :class:`~ocm_bot.ocm.writing.CommentSubmission`; this module alone spells OCM's
 field names for it (OCM's openapi ``/comment`` schema). The outbox stores the body as OCM takes it,
 so a check-in queued by any release reads back the same. Example::
 
@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ocm_bot.ocm.client import CommentSubmission
+    from ocm_bot.ocm.writing import CommentSubmission
 
 # CommentSubmission's field -> OCM's JSON key, in the order OCM's schema lists them
 _COMMENT_KEYS = {

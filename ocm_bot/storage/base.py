@@ -20,11 +20,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ocm_bot.errors import OcmBotError
+
 JSON = Any
 """A JSON-able value: dict, list, str, int, float, bool or None."""
 
 
-class StorageError(Exception):
+class StorageError(OcmBotError):
     """Base class of every error raised by the storage package."""
 
 

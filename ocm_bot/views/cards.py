@@ -22,12 +22,12 @@ from datetime import datetime
 from ocm_bot.domain.filters import StatusKind, status_kind
 from ocm_bot.domain.preferences import DistanceUnitChoice
 from ocm_bot.i18n import N_, Translator
+from ocm_bot.ocm.identity import poi_page_url
 from ocm_bot.ocm.models import Charger, Connection
 from ocm_bot.views.format import ago, distance, html_text, power
 from ocm_bot.views.html import Html, bold, gettext_html, italic, join
 from ocm_bot.views.vocabulary import compass_arrow, compass_point
 
-OCM_POI_URL = "https://openchargemap.org/site/poi/details/{id}"
 NAME_CHARS = 80
 ADDRESS_CHARS = 110
 COST_CHARS = 60
@@ -61,7 +61,7 @@ USAGE_LABELS = {
 
 
 def poi_url(charger_id: int) -> str:
-    return OCM_POI_URL.format(id=charger_id)
+    return poi_page_url(charger_id)
 
 
 def navigation_url(charger: Charger) -> str:

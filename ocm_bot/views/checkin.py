@@ -26,13 +26,12 @@ from ocm_bot.domain.checkin import (
     CheckinDraft,
     Outcome,
     OutcomeGroup,
-    add_comment_url,
-    details_url,
     find_outcome,
 )
 from ocm_bot.domain.outbox import NEEDS_SIGN_IN, Delivery, DeliveryResult, Submitter
 from ocm_bot.i18n import Translator
 from ocm_bot.ocm.errors import OcmAuthError, OcmBudgetExhausted, OcmRateLimited
+from ocm_bot.ocm.identity import add_comment_url, poi_page_url
 from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.common import View
 from ocm_bot.views.format import stars
@@ -282,7 +281,7 @@ def sending_text(t: Translator, charger_name: str) -> Html:
 
 
 def _details_keyboard(t: Translator, charger_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(t.gettext("Open in OCM ↗"), url=details_url(charger_id))]])
+    return InlineKeyboardMarkup([[InlineKeyboardButton(t.gettext("Open in OCM ↗"), url=poi_page_url(charger_id))]])
 
 
 def _add_comment_keyboard(t: Translator, charger_id: int) -> InlineKeyboardMarkup:
@@ -295,7 +294,7 @@ def delivery_screen(t: Translator, codec: CallbackCodec, delivery: Delivery) -> 
     charger_id = checkin.charger_id
     name = _name(checkin.charger_name or f"#{charger_id}")
     page = gettext_html(t, "the charger page")  # outside the f-string, where the extractor finds it
-    page_link = link(details_url(charger_id), page)
+    page_link = link(poi_page_url(charger_id), page)
     result = delivery.result
     if result is DeliveryResult.DELIVERED:
         if delivery.first_attempt:

@@ -19,9 +19,11 @@ from ocm_bot.ocm.errors import (
     OcmRejected,
     OcmUnavailable,
 )
+from ocm_bot.ocm.identity import add_charger_url
+from ocm_bot.ocm.local import LocalDataError
 from ocm_bot.views.html import Html, bold, escape, gettext_html, lines
 
-OCM_ADD_CHARGER_URL = "https://openchargemap.org/site/poi/add"
+OCM_ADD_CHARGER_URL = add_charger_url()
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +132,10 @@ def ocm_error_text(t: Translator, error: OcmError) -> str:
         return t.gettext("Open Charge Map sent an answer I could not read. Please try again in a minute.")
     if isinstance(error, OcmUnavailable):
         return t.gettext("Open Charge Map is not answering right now. Please try again in a minute.")
+    if isinstance(error, LocalDataError):
+        # The bot's own copy of OCM's data (OCM_DATA_FILE) is broken: not OCM's doing, and not
+        # something a driver can fix; the operator sees the file's problem in the log.
+        return t.gettext("I cannot read my own copy of the charger data right now. Please try again later.")
     return t.gettext("Open Charge Map could not answer. Please try again in a minute.")
 
 

@@ -20,7 +20,7 @@ class TestOcmClientContract(ChargerSourceContract):
         client = OcmClient.create(
             base_url=ocm_server.url,
             api_key=ocm_server.api_key,
-            limits=OcmLimits(requests_per_minute=10_000),  # with prefetching and its cache, as in production
+            limits=OcmLimits(requests_per_minute=10_000),  # with its cache, as in production
         )
         await client.start()
         try:

@@ -49,7 +49,6 @@ FAST = OcmLimits(
     backoff_base=0.001,
     backoff_max=0.002,
     max_retry_after=5,
-    prefetch_results=0,  # the tests that measure prefetching turn it on
 )
 
 
@@ -301,7 +300,7 @@ async def test_a_long_retry_after_is_handed_to_the_caller_at_once(
 async def test_retry_afters_are_waited_out_only_while_the_total_stays_short(
     make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer, sleeps: Sleeps
 ) -> None:
-    ocm = make_client(limits=OcmLimits(max_retry_after=3, retries=3, backoff_base=0.001, prefetch_results=0))
+    ocm = make_client(limits=OcmLimits(max_retry_after=3, retries=3, backoff_base=0.001))
     ocm_server.inject("429", times=None, retry_after=2)
     with pytest.raises(OcmTooManyRequests) as caught:  # 2 s and 2 s more would pass the 3 s a driver may wait
         await ocm.search(POINT)
@@ -410,15 +409,14 @@ async def test_a_wider_or_extra_filter_search_goes_to_ocm(ocm: OcmClient, ocm_se
     assert len(poi_requests(ocm_server)) == 4
 
 
-async def test_prefetching_answers_the_next_page_without_a_request(
-    make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer
+async def test_a_first_page_inside_an_earlier_answer_costs_no_request(
+    ocm: OcmClient, ocm_server: FakeOcmServer
 ) -> None:
-    ocm = make_client(limits=OcmLimits(prefetch_results=100))
+    pages = await ocm.search(PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=2, maxresults=40))
     page1 = await ocm.search(PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=2, maxresults=5))
-    pages = await ocm.search(PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=2, maxresults=10))
     [request] = poi_requests(ocm_server)
-    assert request.params["maxresults"] == "100"
-    assert len(page1) == 5 and pages[:5] == page1 and len(pages) == 10
+    assert request.params["maxresults"] == "40"  # what was asked, nothing more
+    assert len(page1) == 5 and pages[:5] == page1 and len(pages) == 40
 
 
 async def test_identical_concurrent_searches_share_one_request(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
@@ -441,7 +439,7 @@ async def test_a_search_inside_one_in_flight_waits_for_it_instead_of_asking_agai
 async def test_concurrency_towards_ocm_is_bounded(
     make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer
 ) -> None:
-    ocm = make_client(limits=OcmLimits(max_concurrency=2, prefetch_results=0))
+    ocm = make_client(limits=OcmLimits(max_concurrency=2))
     ocm_server.inject("delay", times=None, delay=0.15)
     await asyncio.gather(*(ocm.get_chargers([charger_id]) for charger_id in (100627, 52224, 3428, 13343, 8378, 102848)))
     arrivals = sorted(r.monotonic for r in poi_requests(ocm_server))
@@ -453,7 +451,7 @@ async def test_concurrency_towards_ocm_is_bounded(
 async def test_maxresults_and_radius_are_capped(
     make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer
 ) -> None:
-    ocm = make_client(limits=OcmLimits(max_results=50, max_radius_km=20, prefetch_results=0))
+    ocm = make_client(limits=OcmLimits(max_results=50, max_radius_km=20))
     await ocm.search(PoiQuery(latitude=BOW[0], longitude=BOW[1], distance=500, maxresults=5000))
     await ocm.search(PoiQuery(latitude=53.8, longitude=-1.5, distance=100, distance_in_miles=True))
     first, second = poi_requests(ocm_server)
@@ -465,7 +463,7 @@ async def test_over_the_per_minute_budget_the_client_refuses_without_calling_ocm
     make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer
 ) -> None:
     clock = Clock()
-    ocm = make_client(limits=OcmLimits(requests_per_minute=3, prefetch_results=0), clock=clock)
+    ocm = make_client(limits=OcmLimits(requests_per_minute=3), clock=clock)
     for n in range(3):
         await ocm.get_chargers([100627 + n])
     with pytest.raises(OcmBudgetExhausted) as caught:
@@ -481,7 +479,7 @@ async def test_a_slot_of_the_budget_freeing_in_a_few_seconds_is_waited_for(
     make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer, sleeps: Sleeps
 ) -> None:
     clock = Clock()
-    ocm = make_client(limits=OcmLimits(requests_per_minute=2, max_retry_after=3, prefetch_results=0), clock=clock)
+    ocm = make_client(limits=OcmLimits(requests_per_minute=2, max_retry_after=3), clock=clock)
     await ocm.get_chargers([100627])
     clock.now += 1
     await ocm.get_chargers([52224])
@@ -608,6 +606,18 @@ async def test_after_a_check_in_the_chargers_comments_come_fresh_from_ocm(
     [detail_after] = await ocm.get_chargers([100627], include_comments=True)
     assert len(after.comments) == len(before.comments) + 1 == len(detail_after.comments)
     assert "Still works" in {c.text for c in detail_after.comments} - {c.text for c in detail_before.comments}
+
+
+async def test_after_a_check_in_the_details_a_driver_opens_show_it(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
+    """The search service keeps no charger cache of its own that could outlive the client's."""
+    search = SearchService(ocm)
+    ocm_server.register_user("ann@example.org", "pw", username="Ann")
+    session = await ocm.authenticate("ann@example.org", "pw")
+    before = await search.charger(100627, include_comments=True)
+    await ocm.submit_comment(CommentSubmission(charger_id=100627, rating=4, comment="Still works"), token=session.token)
+    after = await search.charger(100627, include_comments=True)
+    assert before is not None and after is not None
+    assert "Still works" in {c.text for c in after.comments} - {c.text for c in before.comments}
 
 
 async def test_a_search_for_comments_always_asks_ocm(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
@@ -766,8 +776,10 @@ async def test_random_searches_answered_from_the_cache_equal_ocms_own_answers(
     """Whatever mix of points, radii, page sizes and filters, the cache never changes an answer."""
     center = (48.1372, 11.5756)  # Munich: only generated chargers there
     ocm_server.generate_chargers(400, center=center, radius_km=5, seed=3)
-    ocm = make_client(limits=OcmLimits(prefetch_results=100))  # prefetching and the cache on, generously
+    ocm = make_client(limits=OcmLimits())  # the cache on, as in production
     reference = await ocm.reference_data()
+    # One wide answer first (the client asks OCM for exactly what it is asked, no more).
+    await ocm.search(PoiQuery(latitude=center[0], longitude=center[1], distance=5, maxresults=200))
     rng = random.Random(11)
     for _ in range(40):
         filters: dict[str, Any] = rng.choice(
@@ -798,7 +810,7 @@ async def test_random_searches_answered_from_the_cache_equal_ocms_own_answers(
         # A healthy OCM's lists are never doubted (an empty one always is: it may be a rebuild).
         assert not found or not getattr(found, "may_be_partial", False), query
     client_requests = [r for r in poi_requests(ocm_server) if r.params.get("client") == "ocm-bot"]
-    assert len(client_requests) < 25  # a good share of the 40 came from the cache (20 today)
+    assert len(client_requests) < 25  # a good share of the 41 came from the cache (6 today)
 
 
 async def test_a_change_seen_by_the_poll_reaches_the_next_search(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:

@@ -37,3 +37,14 @@ def test_every_language_says_how_long_and_tells_the_bot_from_ocm(language):
 def test_a_social_login_account_is_not_told_its_password_is_wrong():
     text = ocm_error_text(translator("en"), OcmPasswordlessAccount())
     assert "no password yet" in text and "openchargemap.org" in text
+
+
+@pytest.mark.parametrize("language", ["en", "de", "fr", "es", "nl"])
+def test_a_broken_local_data_file_is_not_blamed_on_open_charge_map(language):
+    from ocm_bot.ocm.local import LocalDataError
+
+    t = translator(language)
+    text = ocm_error_text(t, LocalDataError("/srv/ocm/poi.json is not valid JSON"))
+    assert "Open Charge Map" not in text and "poi.json" not in text  # the operator's file is not the driver's business
+    assert text != ocm_error_text(t, OcmUnavailable())
+    assert language == "en" or text != ocm_error_text(translator("en"), LocalDataError())  # translated
