@@ -135,6 +135,20 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        6,
+        "short-lived state that buttons need (search results), shared by every instance",
+        (
+            """CREATE TABLE short_lived (
+                kind TEXT NOT NULL,
+                key TEXT NOT NULL,
+                data TEXT NOT NULL,
+                expires_at {real} NOT NULL,
+                PRIMARY KEY (kind, key)
+            )""",
+            "CREATE INDEX short_lived_expiry ON short_lived (expires_at)",
+        ),
+    ),
 )
 
 HEAD = MIGRATIONS[-1].version

@@ -417,6 +417,25 @@ class SqlStorage(Storage):
             (key, dumps(value), time.time()),
         )
 
+    # --- short-lived state ---------------------------------------------------------------------
+    async def put_short_lived(self, kind: str, key: str, value: JSON, ttl_seconds: float) -> None:
+        await self._run(
+            f"INSERT INTO short_lived (kind, key, data, expires_at) VALUES (?, ?, ?, {self.now_sql} + ?)"
+            " ON CONFLICT (kind, key) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+            (kind, key, dumps(value), ttl_seconds),
+        )
+
+    async def get_short_lived(self, kind: str, key: str) -> JSON:
+        return await self._document(
+            f"SELECT data FROM short_lived WHERE kind = ? AND key = ? AND expires_at > {self.now_sql}", (kind, key)
+        )
+
+    async def delete_short_lived(self, kind: str, key: str) -> bool:
+        return await self._run("DELETE FROM short_lived WHERE kind = ? AND key = ?", (kind, key)) == 1
+
+    async def prune_short_lived(self) -> int:
+        return await self._run(f"DELETE FROM short_lived WHERE expires_at <= {self.now_sql}")
+
     # --- OCM tokens ---------------------------------------------------------------------------
     @property
     def tokens_enabled(self) -> bool:

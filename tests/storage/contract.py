@@ -127,6 +127,14 @@ async def _check_v5(storage: Storage) -> None:
     assert token is not None and token.token == "ocm-token-7"
 
 
+async def _seed_v6(storage: Storage) -> None:
+    await storage.put_short_lived("search", "abc", {"hits": [[101, 0.5]]}, 3600)
+
+
+async def _check_v6(storage: Storage) -> None:
+    assert await storage.get_short_lived("search", "abc") == {"hits": [[101, 0.5]]}
+
+
 SEEDS: dict[int, tuple[Callable[[Storage], Awaitable[None]], Callable[[Storage], Awaitable[None]]]]
 SEEDS = {
     1: (_seed_v1, _check_v1),
@@ -134,6 +142,7 @@ SEEDS = {
     3: (_seed_v3, _check_v3),
     4: (_seed_v4, _check_v4),
     5: (_seed_v5, _check_v5),
+    6: (_seed_v6, _check_v6),
 }
 assert sorted(SEEDS) == list(range(1, HEAD + 1)), "add a seed for the new migration"
 
@@ -423,6 +432,28 @@ class StorageContract:
             assert await storage.get_value("k") == value
         await storage.set_value("k", None)
         assert await storage.get_value("k") is None
+
+    # --- short-lived state ---------------------------------------------------------------------
+    async def test_short_lived_state_is_kept_by_kind_and_key(self, storage: Storage) -> None:
+        assert await storage.get_short_lived("search", "a") is None
+        await storage.put_short_lived("search", "a", {"ids": [1, 2]}, 60)
+        await storage.put_short_lived("note", "a", ["text", "Berlin"], 60)
+        assert await storage.get_short_lived("search", "a") == {"ids": [1, 2]}
+        assert await storage.get_short_lived("note", "a") == ["text", "Berlin"]
+        await storage.put_short_lived("search", "a", {"ids": [3]}, 60)  # replaced
+        assert await storage.get_short_lived("search", "a") == {"ids": [3]}
+        assert await storage.delete_short_lived("search", "a")
+        assert not await storage.delete_short_lived("search", "a")
+        assert await storage.get_short_lived("search", "a") is None
+
+    async def test_expired_short_lived_state_is_gone_and_pruned(self, storage: Storage) -> None:
+        await storage.put_short_lived("search", "old", [1], 0.2)
+        await storage.put_short_lived("search", "new", [2], 60)
+        assert await storage.get_short_lived("search", "old") == [1]
+        await asyncio.sleep(0.3)
+        assert await storage.get_short_lived("search", "old") is None
+        assert await storage.prune_short_lived() == 1
+        assert await storage.get_short_lived("search", "new") == [2]
 
     # --- OCM tokens ---------------------------------------------------------------------------
     async def test_a_token_is_stored_and_read_back(self, storage: Storage) -> None:
