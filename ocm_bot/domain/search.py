@@ -23,7 +23,7 @@ Example::
     service = SearchService(ocm_client)
     result = await service.nearby(GeoPoint(45.5122, -122.6587), prefs, label="Pioneer Square")
     result.page(0, 5)                 # the first five hits
-    service.get(result.id)            # the same result, from memory (None once expired)
+    await service.get(result.id)      # the same result, kept for its buttons (None once expired)
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ from ocm_bot.domain.filters import (
 from ocm_bot.domain.geo import GeoPoint, haversine_km, initial_bearing, miles_to_km
 from ocm_bot.domain.live import LiveTracker
 from ocm_bot.domain.preferences import RADIUS_STEPS_KM, DistanceUnitChoice, UserPreferences
+from ocm_bot.domain.results import MemoryResults, ResultStore
 from ocm_bot.domain.settings_edit import RADIUS_STEPS_MI
 from ocm_bot.domain.units import place_country, unit_for_place
 from ocm_bot.ocm.errors import OcmUnavailable
@@ -155,7 +156,10 @@ class SearchService:
         deadline: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
         live: LiveTracker | None = None,
+        results: ResultStore | None = None,
     ) -> None:
+        """``results`` keeps results for their buttons (default: this process's memory; with several
+        instances, :class:`~ocm_bot.domain.results.StoredResults`); ``_results`` reads through it."""
         self._source = source
         self.live = live or LiveTracker(clock=clock)
         self._max_results = max_results
@@ -164,6 +168,8 @@ class SearchService:
         self._clock = clock
         self._cells: TTLCache[tuple[int, int], list[_Fetch]] = TTLCache(4096, fetch_ttl, timer=clock)
         self._results: TTLCache[str, SearchResult] = TTLCache(max_cached_results, result_ttl, timer=clock)
+        self._result_ttl = result_ttl
+        self._kept = results or MemoryResults(max_results=max_cached_results, clock=clock)
         self._details: TTLCache[tuple[int, bool], Charger] = TTLCache(4096, detail_ttl, timer=clock)
         self._notes: TTLCache[str, Any] = TTLCache(max_cached_results, result_ttl, timer=clock)
         self.stats = SearchStats()
@@ -192,15 +198,20 @@ class SearchService:
         else:
             self.stats.reused += 1
         result = self._result(fetch, point, prefs, radius, label)
-        return self._store(replace(result, country_iso=place_country(point, country_iso)))
+        return await self._store(replace(result, country_iso=place_country(point, country_iso)))
 
-    def get(self, search_id: str) -> SearchResult | None:
-        """A result kept from an earlier search (None once expired or unknown)."""
-        return self._results.get(search_id)
+    async def get(self, search_id: str) -> SearchResult | None:
+        """A result kept from an earlier search, by this instance or another (None once expired or unknown)."""
+        found = self._results.get(search_id)
+        if found is None:
+            found = await self._kept.load(search_id, self.chargers)
+            if found is not None:
+                self._results[search_id] = found
+        return found
 
     async def refine(self, search_id: str, prefs: UserPreferences) -> SearchResult | None:
         """The same search with other preferences (the same point, label and radius)."""
-        previous = self.get(search_id)
+        previous = await self.get(search_id)
         if previous is None:
             return None
         return await self.nearby(
@@ -209,14 +220,14 @@ class SearchService:
 
     async def relax(self, search_id: str, key: FilterKey) -> SearchResult | None:
         """The same search with one filter switched off."""
-        previous = self.get(search_id)
+        previous = await self.get(search_id)
         if previous is None:
             return None
         return await self.refine(search_id, without(previous.prefs, key))
 
     async def widen(self, search_id: str) -> SearchResult | None:
         """The same search with the next larger radius."""
-        previous = self.get(search_id)
+        previous = await self.get(search_id)
         if previous is None:
             return None
         radius = wider_radius(previous.radius_km, previous.unit)
@@ -338,8 +349,9 @@ class SearchService:
             )
         return result
 
-    def _store(self, result: SearchResult) -> SearchResult:
+    async def _store(self, result: SearchResult) -> SearchResult:
         self._results[result.id] = result
+        await self._kept.save(result, self._result_ttl)
         return result
 
     async def _with_deadline(self, call: Any) -> Any:

@@ -32,6 +32,7 @@ from ocm_bot.domain.filters import FilterKey
 from ocm_bot.domain.geo import GeoPoint, haversine_km, initial_bearing
 from ocm_bot.domain.places import Coordinates, PlaceInputError, parse_place
 from ocm_bot.domain.preferences import UserPreferences
+from ocm_bot.domain.results import StoredResults
 from ocm_bot.domain.search import SearchResult, SearchService
 from ocm_bot.domain.units import place_country, unit_for_place
 from ocm_bot.geocoding import GeocodedPlace, Geocoder, GeocoderBusy, GeocodingError
@@ -179,7 +180,7 @@ async def on_favourites(update: Update, context: BotContext) -> None:
 async def on_page(update: Update, context: BotContext) -> None:
     """‹ Prev / Next ›: another page of a kept result, without asking OCM."""
     button = await _button(update, context)
-    result = context.services.search.get(button.args[0]) if button and len(button.args) == 2 else None
+    result = await context.services.search.get(button.args[0]) if button and len(button.args) == 2 else None
     if button is None or result is None:
         await _expired(update, context)
         return
@@ -192,7 +193,7 @@ async def on_drop_filter(update: Update, context: BotContext) -> None:
     """``✕ filter`` / ``Relax: filter``: the same search without that filter."""
     button = await _button(update, context)
     key = _filter_key(button.args[1]) if button and len(button.args) == 2 else None
-    if button is None or key is None or context.services.search.get(button.args[0]) is None:
+    if button is None or key is None or await context.services.search.get(button.args[0]) is None:
         await _expired(update, context)
         return
     await update.callback_query.answer()
@@ -202,7 +203,7 @@ async def on_drop_filter(update: Update, context: BotContext) -> None:
 async def on_wider(update: Update, context: BotContext) -> None:
     """🔎 Wider radius: the same search with the next radius step."""
     button = await _button(update, context)
-    if button is None or len(button.args) != 1 or context.services.search.get(button.args[0]) is None:
+    if button is None or len(button.args) != 1 or await context.services.search.get(button.args[0]) is None:
         await _expired(update, context)
         return
     await update.callback_query.answer()
@@ -351,7 +352,7 @@ async def _send_details(update: Update, context: BotContext, charger_id: int, se
     if charger is None:
         await _reply(update, View(charger_not_found_text(t, charger_id)))
         return
-    result = search.get(search_id) if search_id else None
+    result = await search.get(search_id) if search_id else None
     where = GeoPoint(charger.latitude, charger.longitude)
     user = update.effective_user
     view = details_view(
@@ -523,7 +524,8 @@ async def setup(services: Services) -> None:
     """Build the search service and the geocoder (``services.chargers`` is set by the lead)."""
     if services.chargers is None:
         raise RuntimeError("the search needs services.chargers (an OCM ChargerSource)")
-    services.search = SearchService(services.chargers)
+    # In storage, a result's buttons work on every instance sharing the database (webhook behind a balancer).
+    services.search = SearchService(services.chargers, results=StoredResults(services.storage))
     contact = f"; {services.settings.contact}" if services.settings.contact else ""
     user_agent = f"ocm-bot/{__version__} (Telegram bot; +https://github.com/ocm-bot/ocm-bot{contact})"
     services.geocoder = Geocoder(services.settings.nominatim_url, user_agent=user_agent)
@@ -565,6 +567,21 @@ def register_text_input(application: Any) -> None:
     application.add_handlers(text_handlers(), group=0)
 
 
+async def prune_kept_results(context: BotContext) -> None:
+    """Delete search results whose buttons have expired from storage (any instance may do it)."""
+    services: Services | None = getattr(context.application.bot_data, "services", None)
+    if services is None or services.storage is None:
+        return
+    pruned = await services.storage.prune_short_lived()
+    if pruned:
+        log.info("pruned %d expired search results", pruned)
+
+
+def schedule_pruning(application: Any) -> None:
+    if application.job_queue is not None:
+        application.job_queue.run_repeating(prune_kept_results, interval=3600, first=900, name="search-results-prune")
+
+
 def jobs() -> list[Callable[[Any], None]]:
     """Called by the application builder once every feature's handlers are registered."""
-    return [register_text_input]
+    return [register_text_input, schedule_pruning]
