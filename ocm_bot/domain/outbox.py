@@ -36,7 +36,7 @@ from ocm_bot.ocm.client import CommentSubmission
 from ocm_bot.ocm.errors import OcmAuthError, OcmError, OcmRateLimited, OcmRejected
 from ocm_bot.ocm.models import Comment
 from ocm_bot.ocm.query import PoiQuery
-from ocm_bot.storage.base import OutboxItem, Storage, TokensDisabled, utc_now
+from ocm_bot.storage.base import OutboxDelivery, OutboxItem, TokensDisabled, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ def matches_submission(comment: Comment, submission: Mapping[str, Any], *, since
 class Outbox:
     """Queues check-ins and delivers them to OCM (see the module docstring)."""
 
-    storage: Storage
+    storage: OutboxDelivery
     client: Any  # OcmClient: submit_comment, search
     write_key: str | None = None
     instance_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}")

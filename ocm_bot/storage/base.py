@@ -359,6 +359,14 @@ class ShortLivedStore(Protocol):
         """Delete expired values; how many."""
 
 
+class CheckinStorage(DraftStore, OutboxStore, TokenStore, Protocol):
+    """What the check-in service uses: drafts, the rate limit's last submission, the driver's token."""
+
+
+class OutboxDelivery(OutboxStore, LeaseStore, ValueStore, TokenStore, Protocol):
+    """What delivering the outbox uses: the queue, a lease to prune once, in-flight marks, tokens."""
+
+
 class Storage(
     UserStore,
     FavouriteStore,
