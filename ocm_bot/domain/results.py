@@ -23,7 +23,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from cachetools import TLRUCache
+from cachetools import TLRUCache, TTLCache
 
 from ocm_bot.domain.filters import FilterKey
 from ocm_bot.domain.geo import GeoPoint
@@ -52,13 +52,25 @@ class ShortLivedState(Protocol):
     async def get_short_lived(self, kind: str, key: str) -> Any: ...
 
 
+NOTE_KIND = "note"
+"""The kind of the storage rows holding notes (a Retry button's search, a choice of places)."""
+
+
 class ResultStore(Protocol):
-    """Keeps search results under their id for ``ttl_seconds``."""
+    """Keeps search results, and notes for buttons, under their id for ``ttl_seconds``."""
 
     async def save(self, result: SearchResult, ttl_seconds: float) -> None: ...
 
     async def load(self, search_id: str, chargers: ChargerLookup) -> SearchResult | None:
         """The result, or None once expired or unknown; ``chargers`` reads hits' chargers again if needed."""
+        ...
+
+    async def save_note(self, note_id: str, value: Any, ttl_seconds: float) -> None:
+        """Keep a JSON-able ``value`` (a button payload too big for callback data)."""
+        ...
+
+    async def load_note(self, note_id: str) -> Any:
+        """The note, or None once expired or unknown."""
         ...
 
 
@@ -70,6 +82,9 @@ class MemoryResults:
         self._kept: TLRUCache[str, tuple[SearchResult, float]] = TLRUCache(
             max_results, lambda _key, value, now: now + value[1], timer=clock
         )
+        self._notes: TLRUCache[str, tuple[Any, float]] = TLRUCache(
+            max_results, lambda _key, value, now: now + value[1], timer=clock
+        )
 
     async def save(self, result: SearchResult, ttl_seconds: float) -> None:
         self._kept[result.id] = (result, ttl_seconds)
@@ -78,12 +93,21 @@ class MemoryResults:
         kept = self._kept.get(search_id)
         return None if kept is None else kept[0]
 
+    async def save_note(self, note_id: str, value: Any, ttl_seconds: float) -> None:
+        self._notes[note_id] = (value, ttl_seconds)
+
+    async def load_note(self, note_id: str) -> Any:
+        kept = self._notes.get(note_id)
+        return None if kept is None else kept[0]
+
 
 class StoredResults:
     """Results in storage, so that any instance sharing the database answers any button."""
 
     def __init__(self, storage: ShortLivedState) -> None:
         self._storage = storage
+        # Notes storage refused (it was down): kept here, so that at least this instance answers.
+        self._unstored: TTLCache[str, Any] = TTLCache(1000, 3600)
 
     async def save(self, result: SearchResult, ttl_seconds: float) -> None:
         try:
@@ -91,6 +115,18 @@ class StoredResults:
         except StorageError as error:
             # The driver still gets the results; their buttons work on this instance only.
             log.warning("a search result could not be stored for other instances: %r", error)
+
+    async def save_note(self, note_id: str, value: Any, ttl_seconds: float) -> None:
+        try:
+            await self._storage.put_short_lived(NOTE_KIND, note_id, value, ttl_seconds)
+        except StorageError as error:
+            log.warning("a button's note could not be stored for other instances: %r", error)
+            self._unstored[note_id] = value
+
+    async def load_note(self, note_id: str) -> Any:
+        if note_id in self._unstored:
+            return self._unstored[note_id]
+        return await self._storage.get_short_lived(NOTE_KIND, note_id)
 
     async def load(self, search_id: str, chargers: ChargerLookup) -> SearchResult | None:
         record = await self._storage.get_short_lived(KIND, search_id)

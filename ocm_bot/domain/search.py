@@ -171,7 +171,6 @@ class SearchService:
         self._result_ttl = result_ttl
         self._kept = results or MemoryResults(max_results=max_cached_results, clock=clock)
         self._details: TTLCache[tuple[int, bool], Charger] = TTLCache(4096, detail_ttl, timer=clock)
-        self._notes: TTLCache[str, Any] = TTLCache(max_cached_results, result_ttl, timer=clock)
         self.stats = SearchStats()
 
     # Searching ---------------------------------------------------------------------------------
@@ -262,14 +261,16 @@ class SearchService:
 
     # Short-lived notes (button payloads too big for callback data) ------------------------------
 
-    def remember(self, value: Any) -> str:
-        """Keep ``value`` for as long as results are kept; returns a short id for callback data."""
+    async def remember(self, value: Any) -> str:
+        """Keep a JSON-able ``value`` for as long as results are kept, for every instance;
+        returns a short id for callback data."""
         note_id = _new_id()
-        self._notes[note_id] = value
+        await self._kept.save_note(note_id, value, self._result_ttl)
         return note_id
 
-    def recall(self, note_id: str) -> Any:
-        return self._notes.get(note_id)
+    async def recall(self, note_id: str) -> Any:
+        """What :meth:`remember` kept (None once expired or unknown)."""
+        return await self._kept.load_note(note_id)
 
     # Internals ---------------------------------------------------------------------------------
 

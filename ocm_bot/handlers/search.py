@@ -243,13 +243,14 @@ async def on_favourite(update: Update, context: BotContext) -> None:
 async def on_pick(update: Update, context: BotContext) -> None:
     """A choice among several geocoded places."""
     button = await _button(update, context)
-    places = context.services.search.recall(button.args[0]) if button and len(button.args) == 2 else None
+    note = await context.services.search.recall(button.args[0]) if button and len(button.args) == 2 else None
+    places = _places_from_note(note)
     index = button.int_arg(1) if places is not None else -1
-    if not isinstance(places, list) or not 0 <= index < len(places):
+    if places is None or not 0 <= index < len(places):
         await _expired(update, context)
         return
     await update.callback_query.answer()
-    place: GeocodedPlace = places[index]
+    place = places[index]
     await _search_and_send(
         update, context, place.point, place.short_label, country=place.country_code, edit=update.callback_query.message
     )
@@ -258,19 +259,18 @@ async def on_pick(update: Update, context: BotContext) -> None:
 async def on_retry(update: Update, context: BotContext) -> None:
     """🔄 Retry after OCM or Nominatim failed: the same search again."""
     button = await _button(update, context)
-    note = context.services.search.recall(button.args[0]) if button and len(button.args) == 1 else None
-    if not isinstance(note, tuple):
+    note = await context.services.search.recall(button.args[0]) if button and len(button.args) == 1 else None
+    if not isinstance(note, dict) or note.get("kind") not in ("point", "text"):
         await _expired(update, context)
         return
     await update.callback_query.answer()
-    kind, *values = note
-    if kind == "point":
-        country = values[2] if len(values) > 2 else None
+    if note["kind"] == "point":
+        point = GeoPoint(note["lat"], note["lon"])
         await _search_and_send(
-            update, context, values[0], values[1], country=country, edit=update.callback_query.message
+            update, context, point, note["label"], country=note["country"], edit=update.callback_query.message
         )
     else:
-        await _geocode_and_send(update, context, values[0], edit=update.callback_query.message)
+        await _geocode_and_send(update, context, note["text"], edit=update.callback_query.message)
 
 
 async def on_favourites_retry(update: Update, context: BotContext) -> None:
@@ -310,7 +310,9 @@ async def _search_and_send(
     try:
         result = await context.services.search.nearby(point, prefs, label=label, country_iso=country)
     except OcmError as error:
-        note = context.services.search.remember(("point", point, label, country))
+        note = await context.services.search.remember(
+            {"kind": "point", "lat": point.latitude, "lon": point.longitude, "label": label, "country": country}
+        )
         await _report_ocm_failure(update, context, t, error, context.services.callbacks.encode(RETRY, note), edit=edit)
         return None, None
     _remember_place_unit(context, result)
@@ -324,7 +326,8 @@ async def _geocode_and_send(update: Update, context: BotContext, query: str, *, 
         places = await context.services.geocoder.search(query, language=t.language)
     except GeocodingError as error:
         log.warning("geocoding failed: %r", error)  # not the typed text: it is the driver's
-        retry = context.services.callbacks.encode(RETRY, context.services.search.remember(("text", query)))
+        note = await context.services.search.remember({"kind": "text", "text": query})
+        retry = context.services.callbacks.encode(RETRY, note)
         text = geocoder_busy_text(t) if isinstance(error, GeocoderBusy) else geocoder_down_text(t)
         await _reply(update, View(text, retry_keyboard(t, retry)), edit=edit)
         return
@@ -335,7 +338,12 @@ async def _geocode_and_send(update: Update, context: BotContext, query: str, *, 
         place = places[0]
         await _search_and_send(update, context, place.point, place.short_label, country=place.country_code, edit=edit)
     else:
-        note = context.services.search.remember(places)
+        note = await context.services.search.remember(
+            [
+                {"label": p.label, "lat": p.point.latitude, "lon": p.point.longitude, "country": p.country_code}
+                for p in places
+            ]
+        )
         keyboard = place_choice_keyboard([p.label for p in places], context.services.callbacks, PICK, note)
         await _reply(update, View(place_choice_text(t, query), keyboard), edit=edit)
 
@@ -507,6 +515,13 @@ def _live_seconds(location: Location) -> int | None:
     if period is None:
         return None
     return int(period.total_seconds()) if isinstance(period, timedelta) else int(period)
+
+
+def _places_from_note(note: Any) -> list[GeocodedPlace] | None:
+    """The geocoded places a choice of places was offered from (kept as JSON by ``remember``)."""
+    if not isinstance(note, list):
+        return None
+    return [GeocodedPlace(p["label"], GeoPoint(p["lat"], p["lon"]), p["country"]) for p in note]
 
 
 def _is_private(update: Update) -> bool:

@@ -53,3 +53,11 @@ async def test_relax_hints_and_the_country_survive_storage(storage):
 
 async def test_an_unknown_id_is_none_on_every_instance(storage):
     assert await SearchService(SampleSource(), results=StoredResults(storage)).get("nope") is None
+
+
+async def test_a_button_s_note_is_recalled_by_another_instance(storage):
+    places = [{"label": "Springfield, Illinois", "lat": 39.8, "lon": -89.65, "country": "us"}]
+    note = await SearchService(SampleSource(), results=StoredResults(storage)).remember(places)
+    other = SearchService(SampleSource(), results=StoredResults(storage))
+    assert await other.recall(note) == places
+    assert await other.recall("unknown") is None

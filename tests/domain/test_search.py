@@ -201,6 +201,6 @@ async def test_a_hanging_ocm_is_given_up_on(clock):
 
 
 async def test_notes_keep_values_for_buttons(service):
-    note = service.remember(["a", "b"])
-    assert service.recall(note) == ["a", "b"]
-    assert service.recall("other") is None
+    note = await service.remember(["a", "b"])
+    assert await service.recall(note) == ["a", "b"]
+    assert await service.recall("other") is None
