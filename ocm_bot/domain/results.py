@@ -45,11 +45,33 @@ _FORMAT = 1
 
 
 class ShortLivedState(Protocol):
-    """What :class:`StoredResults` needs from storage (``ocm_bot.storage.ShortLivedStore``)."""
+    """What :class:`StoredResults` and live-location sessions need from storage
+    (``ocm_bot.storage.ShortLivedStore``; :class:`MemoryShortLived` for one process)."""
 
     async def put_short_lived(self, kind: str, key: str, value: Any, ttl_seconds: float) -> None: ...
 
     async def get_short_lived(self, kind: str, key: str) -> Any: ...
+
+    async def delete_short_lived(self, kind: str, key: str) -> bool: ...
+
+
+class MemoryShortLived:
+    """:class:`ShortLivedState` in this process's memory (one instance, tests)."""
+
+    def __init__(self, *, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
+        self._kept: TLRUCache[tuple[str, str], tuple[Any, float]] = TLRUCache(
+            max_entries, lambda _key, value, now: now + value[1], timer=clock
+        )
+
+    async def put_short_lived(self, kind: str, key: str, value: Any, ttl_seconds: float) -> None:
+        self._kept[(kind, key)] = (value, ttl_seconds)
+
+    async def get_short_lived(self, kind: str, key: str) -> Any:
+        kept = self._kept.get((kind, key))
+        return None if kept is None else kept[0]
+
+    async def delete_short_lived(self, kind: str, key: str) -> bool:
+        return self._kept.pop((kind, key), None) is not None
 
 
 NOTE_KIND = "note"

@@ -14,6 +14,7 @@ everything else goes to the application's error handler.
 from __future__ import annotations
 
 import logging
+import time
 import warnings
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,7 @@ from ocm_bot.context import BotContext, Services
 from ocm_bot.domain.favourites import Favourites, FavouritesFull
 from ocm_bot.domain.filters import FilterKey
 from ocm_bot.domain.geo import GeoPoint, haversine_km, initial_bearing
+from ocm_bot.domain.live import LiveTracker
 from ocm_bot.domain.places import Coordinates, PlaceInputError, parse_place
 from ocm_bot.domain.preferences import UserPreferences
 from ocm_bot.domain.results import StoredResults
@@ -88,7 +90,7 @@ async def on_location(update: Update, context: BotContext) -> None:
     sent, result = await _search_and_send(update, context, point, label)
     live_period = _live_seconds(location)
     if live_period and sent is not None and result is not None:
-        context.services.search.live.start(
+        await context.services.search.live.start(
             (message.chat_id, message.message_id),
             point,
             results_message_id=sent.message_id,
@@ -102,7 +104,8 @@ async def on_live_update(update: Update, context: BotContext) -> None:
     message = update.edited_message
     point = GeoPoint(message.location.latitude, message.location.longitude)
     live = context.services.search.live
-    decision = live.on_move((message.chat_id, message.message_id), point, live=bool(_live_seconds(message.location)))
+    key = (message.chat_id, message.message_id)
+    decision = await live.on_move(key, point, live=bool(_live_seconds(message.location)))
     if not decision.update or decision.session is None:
         return
     t, prefs = await _driver(update, context)
@@ -126,7 +129,7 @@ async def on_live_update(update: Update, context: BotContext) -> None:
         if "not modified" in str(error).lower():
             return
         log.info("live results message can no longer be edited: %s", error)
-        live.stop((message.chat_id, message.message_id))
+        await live.stop(key)
 
 
 async def on_text(update: Update, context: BotContext) -> None:
@@ -540,7 +543,10 @@ async def setup(services: Services) -> None:
     if services.chargers is None:
         raise RuntimeError("the search needs services.chargers (an OCM ChargerSource)")
     # In storage, a result's buttons work on every instance sharing the database (webhook behind a balancer).
-    services.search = SearchService(services.chargers, results=StoredResults(services.storage))
+    # In storage, results and live-location sessions are known to every instance sharing the database
+    # (webhook behind a balancer); the wall clock is the one every instance shares.
+    live = LiveTracker(clock=time.time, state=services.storage)
+    services.search = SearchService(services.chargers, results=StoredResults(services.storage), live=live)
     contact = f"; {services.settings.contact}" if services.settings.contact else ""
     user_agent = f"ocm-bot/{__version__} (Telegram bot; +https://github.com/ocm-bot/ocm-bot{contact})"
     services.geocoder = Geocoder(services.settings.nominatim_url, user_agent=user_agent)

@@ -461,11 +461,10 @@ async def test_live_results_stop_following_when_the_driver_stops_sharing(telegra
     shared = await ada.send_live_location(*PORTLAND)
     results = await ada.wait_for_message(containing="Chargers near")
     key = (ada.chat_id, shared.message_id)
-    await ada.wait_until(lambda: key in bot.services.search.live, what="the bot follows the live location")
+    await until_followed(bot.services.search.live, key)
     asked = len(poi_requests(ocm_server))
     await ada.stop_live_location()
-    await telegram.wait_for_updates_consumed()
-    assert key not in bot.services.search.live
+    await until_followed(bot.services.search.live, key, followed=False)
     assert ada.message(results).edits == 0
     assert len(poi_requests(ocm_server)) == asked
 
@@ -537,6 +536,17 @@ async def test_forged_and_expired_buttons_ask_nothing_of_ocm(telegram, bot, ocm_
     bot.services.search._results.clear()  # the bot restarted or the result expired
     await tap(ada, results, "Next ›")
     assert len(poi_requests(ocm_server)) == asked
+
+
+async def until_followed(live, key, followed: bool = True) -> None:
+    """Wait until the bot follows a live location (it starts after sending the results), or no longer does."""
+    import asyncio
+
+    for _ in range(500):
+        if (await live.session(key) is not None) == followed:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"the bot {'does not follow' if followed else 'still follows'} the live location")
 
 
 async def until_idle(client) -> None:
