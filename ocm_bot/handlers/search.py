@@ -183,20 +183,25 @@ async def on_favourites(update: Update, context: BotContext) -> None:
 async def on_page(update: Update, context: BotContext) -> None:
     """‹ Prev / Next ›: another page of a kept result, without asking OCM."""
     button = await _button(update, context)
-    result = await context.services.search.get(button.args[0]) if button and len(button.args) == 2 else None
-    if button is None or result is None:
+    kept = await _kept_result(update, context, button.args[0]) if button and len(button.args) == 2 else None
+    if kept is _FAILED:
+        return
+    if button is None or not isinstance(kept, SearchResult):
         await _expired(update, context)
         return
     await update.callback_query.answer()
     t, _ = await _driver(update, context)
-    await _show_result(update, context, t, result, button.int_arg(1))
+    await _show_result(update, context, t, kept, button.int_arg(1))
 
 
 async def on_drop_filter(update: Update, context: BotContext) -> None:
     """``✕ filter`` / ``Relax: filter``: the same search without that filter."""
     button = await _button(update, context)
     key = _filter_key(button.args[1]) if button and len(button.args) == 2 else None
-    if button is None or key is None or await context.services.search.get(button.args[0]) is None:
+    kept = await _kept_result(update, context, button.args[0]) if button and key is not None else None
+    if kept is _FAILED:
+        return
+    if button is None or key is None or kept is None:
         await _expired(update, context)
         return
     await update.callback_query.answer()
@@ -206,7 +211,10 @@ async def on_drop_filter(update: Update, context: BotContext) -> None:
 async def on_wider(update: Update, context: BotContext) -> None:
     """🔎 Wider radius: the same search with the next radius step."""
     button = await _button(update, context)
-    if button is None or len(button.args) != 1 or await context.services.search.get(button.args[0]) is None:
+    kept = await _kept_result(update, context, button.args[0]) if button and len(button.args) == 1 else None
+    if kept is _FAILED:
+        return
+    if button is None or kept is None:
         await _expired(update, context)
         return
     await update.callback_query.answer()
@@ -363,7 +371,11 @@ async def _send_details(update: Update, context: BotContext, charger_id: int, se
     if charger is None:
         await _reply(update, View(charger_not_found_text(t, charger_id)))
         return
-    result = await search.get(search_id) if search_id else None
+    try:
+        result = await search.get(search_id) if search_id else None
+    except OcmError as error:  # another instance's search whose chargers could not be read again
+        log.warning("the search of a details button could not be read: %r", error)
+        result = None  # the details without the distance from the searched point
     where = GeoPoint(charger.latitude, charger.longitude)
     user = update.effective_user
     view = details_view(
@@ -403,6 +415,22 @@ async def _refresh(
         await _reply(update, View(expired_button_text(t)))
         return
     await _show_result(update, context, t, result, 0)
+
+
+_FAILED = object()
+"""What :func:`_kept_result` returns when it has answered the button with OCM's failure."""
+
+
+async def _kept_result(update: Update, context: BotContext, search_id: str) -> SearchResult | object | None:
+    """The result a button names; another instance's search needs its chargers read again, and
+    when OCM cannot answer that, the driver is told so with a Retry of the same button."""
+    try:
+        return await context.services.search.get(search_id)
+    except OcmError as error:
+        t, _ = await _driver(update, context)
+        await update.callback_query.answer()
+        await _report_ocm_failure(update, context, t, error, update.callback_query.data)
+        return _FAILED
 
 
 async def _report_ocm_failure(

@@ -538,6 +538,23 @@ async def test_forged_and_expired_buttons_ask_nothing_of_ocm(telegram, bot, ocm_
     assert len(poi_requests(ocm_server)) == asked
 
 
+async def test_a_page_after_a_restart_while_ocm_is_down_offers_a_retry(telegram, start_bot, ocm_server):
+    first = await start_bot()
+    ada = telegram.user("Ada")
+    await save_prefs(first, ada, radius_km=25, page_size=3, usage=UsageChoice.INCLUDE_RESTRICTED)
+    results = await search_at(ada)
+    await first.stop()
+    await start_bot()  # a new process (or another instance): the result is in storage, its chargers are not
+    ocm_server.inject("status500", path_prefix="/v3/poi", times=None)
+    await tap(ada, results, "Next ›")
+    failure = await ada.wait_for_message(containing="Open Charge Map", timeout=10)
+    assert "🔄 Retry" in failure.labels
+    ocm_server.clear_faults()
+    await tap(ada, failure, "🔄 Retry")
+    page2 = await ada.wait_for_edit(failure, timeout=10)
+    assert [n for n, _, _ in cards(page2)] == [4, 5, 6]
+
+
 async def until_followed(live, key, followed: bool = True) -> None:
     """Wait until the bot follows a live location (it starts after sending the results), or no longer does."""
     import asyncio
