@@ -9,6 +9,10 @@ details, favourite, filter chips, wider radius, place choice and retry (see
 
 Failures of OCM or Nominatim are answered here, with a Retry button, and logged as one line;
 everything else goes to the application's error handler.
+
+Over 400 lines because every input and button of the search feature shares the steps at the bottom
+(search and send, report a failure, reply or edit); the kept results, notes and live sessions they
+name are in storage (:mod:`ocm_bot.domain.results`), so any instance answers them.
 """
 
 from __future__ import annotations

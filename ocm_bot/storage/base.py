@@ -1,5 +1,9 @@
 """The storage interface the domain codes against, its records and its errors.
 
+One small protocol per consumer (``FavouriteStore``, ``OutboxStore``, ``TokenStore`` ...); ``Storage``
+is all of them, which both backends implement. Over 400 lines only because it documents the contract
+of every method; there is no logic here.
+
 Storage keeps JSON-able data only (dicts, lists, str, int, float, bool, None); the domain owns its
 dataclasses and converts them to and from dicts, so this package never imports the domain.
 Times are timezone-aware ``datetime`` objects in UTC.
