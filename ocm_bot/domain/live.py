@@ -39,6 +39,7 @@ class LiveSession:
     updated_at: float
     expires_at: float
     search_id: str | None = None
+    owner: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,14 +81,18 @@ class LiveTracker:
         results_message_id: int,
         live_period: int | None,
         search_id: str | None = None,
+        owner: int | None = None,
     ) -> None:
-        """Track a live location whose first results went out as ``results_message_id``."""
+        """Track a live location whose first results went out as ``results_message_id``.
+
+        ``owner``: the driver's user id (their live location is deleted by /forget)."""
         now = self._clock()
         period = float(live_period or 0)
         if not period or live_period == INDEFINITE_LIVE_PERIOD:
             period = MAX_TRACKED_SECONDS
         await self._save(
-            key, LiveSession(results_message_id, point, now, now + min(period, MAX_TRACKED_SECONDS), search_id)
+            key,
+            LiveSession(results_message_id, point, now, now + min(period, MAX_TRACKED_SECONDS), search_id, owner),
         )
 
     async def on_move(self, key: tuple[int, int], point: GeoPoint, *, live: bool) -> LiveDecision:
@@ -121,6 +126,7 @@ class LiveTracker:
             data["updated_at"],
             data["expires_at"],
             data["search_id"],
+            data.get("owner"),
         )
 
     async def _save(self, key: tuple[int, int], session: LiveSession) -> None:
@@ -131,10 +137,11 @@ class LiveTracker:
             "updated_at": session.updated_at,
             "expires_at": session.expires_at,
             "search_id": session.search_id,
+            "owner": session.owner,
         }
         # Kept a while after sharing ends, so that a late position reads as "stopped", not "unknown".
         ttl = max(0.0, session.expires_at - self._clock()) + _KEPT_AFTER_END
-        await self._state.put_short_lived(KIND, _key(key), data, ttl)
+        await self._state.put_short_lived(KIND, _key(key), data, ttl, user_id=session.owner)
 
 
 def _key(key: tuple[int, int]) -> str:

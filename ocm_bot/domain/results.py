@@ -48,7 +48,9 @@ class ShortLivedState(Protocol):
     """What :class:`StoredResults` and live-location sessions need from storage
     (``ocm_bot.storage.ShortLivedStore``; :class:`MemoryShortLived` for one process)."""
 
-    async def put_short_lived(self, kind: str, key: str, value: Any, ttl_seconds: float) -> None: ...
+    async def put_short_lived(
+        self, kind: str, key: str, value: Any, ttl_seconds: float, *, user_id: int | None = None
+    ) -> None: ...
 
     async def get_short_lived(self, kind: str, key: str) -> Any: ...
 
@@ -63,7 +65,9 @@ class MemoryShortLived:
             max_entries, lambda _key, value, now: now + value[1], timer=clock
         )
 
-    async def put_short_lived(self, kind: str, key: str, value: Any, ttl_seconds: float) -> None:
+    async def put_short_lived(
+        self, kind: str, key: str, value: Any, ttl_seconds: float, *, user_id: int | None = None
+    ) -> None:
         self._kept[(kind, key)] = (value, ttl_seconds)
 
     async def get_short_lived(self, kind: str, key: str) -> Any:
@@ -81,13 +85,15 @@ NOTE_KIND = "note"
 class ResultStore(Protocol):
     """Keeps search results, and notes for buttons, under their id for ``ttl_seconds``."""
 
-    async def save(self, result: SearchResult, ttl_seconds: float) -> None: ...
+    async def save(self, result: SearchResult, ttl_seconds: float, *, owner: int | None = None) -> None:
+        """Keep ``result``; ``owner`` (the driver's user id) lets /forget delete it."""
+        ...
 
     async def load(self, search_id: str, chargers: ChargerLookup) -> SearchResult | None:
         """The result, or None once expired or unknown; ``chargers`` reads hits' chargers again if needed."""
         ...
 
-    async def save_note(self, note_id: str, value: Any, ttl_seconds: float) -> None:
+    async def save_note(self, note_id: str, value: Any, ttl_seconds: float, *, owner: int | None = None) -> None:
         """Keep a JSON-able ``value`` (a button payload too big for callback data)."""
         ...
 
@@ -108,14 +114,14 @@ class MemoryResults:
             max_results, lambda _key, value, now: now + value[1], timer=clock
         )
 
-    async def save(self, result: SearchResult, ttl_seconds: float) -> None:
+    async def save(self, result: SearchResult, ttl_seconds: float, *, owner: int | None = None) -> None:
         self._kept[result.id] = (result, ttl_seconds)
 
     async def load(self, search_id: str, chargers: ChargerLookup) -> SearchResult | None:
         kept = self._kept.get(search_id)
         return None if kept is None else kept[0]
 
-    async def save_note(self, note_id: str, value: Any, ttl_seconds: float) -> None:
+    async def save_note(self, note_id: str, value: Any, ttl_seconds: float, *, owner: int | None = None) -> None:
         self._notes[note_id] = (value, ttl_seconds)
 
     async def load_note(self, note_id: str) -> Any:
@@ -131,16 +137,16 @@ class StoredResults:
         # Notes storage refused (it was down): kept here, so that at least this instance answers.
         self._unstored: TTLCache[str, Any] = TTLCache(1000, 3600)
 
-    async def save(self, result: SearchResult, ttl_seconds: float) -> None:
+    async def save(self, result: SearchResult, ttl_seconds: float, *, owner: int | None = None) -> None:
         try:
-            await self._storage.put_short_lived(KIND, result.id, to_record(result), ttl_seconds)
+            await self._storage.put_short_lived(KIND, result.id, to_record(result), ttl_seconds, user_id=owner)
         except StorageError as error:
             # The driver still gets the results; their buttons work on this instance only.
             log.warning("a search result could not be stored for other instances: %r", error)
 
-    async def save_note(self, note_id: str, value: Any, ttl_seconds: float) -> None:
+    async def save_note(self, note_id: str, value: Any, ttl_seconds: float, *, owner: int | None = None) -> None:
         try:
-            await self._storage.put_short_lived(NOTE_KIND, note_id, value, ttl_seconds)
+            await self._storage.put_short_lived(NOTE_KIND, note_id, value, ttl_seconds, user_id=owner)
         except StorageError as error:
             log.warning("a button's note could not be stored for other instances: %r", error)
             self._unstored[note_id] = value

@@ -183,10 +183,12 @@ class SearchService:
         label: str | None = None,
         radius_km: float | None = None,
         country_iso: str | None = None,
+        owner: int | None = None,
     ) -> SearchResult:
         """The chargers around ``point`` that ``prefs`` lets through, nearest first.
 
-        ``country_iso`` is the geocoder's country for a typed place (else it is read from ``point``).
+        ``country_iso`` is the geocoder's country for a typed place (else it is read from ``point``);
+        ``owner`` is the driver's user id (their kept result is deleted by /forget).
         """
         radius = min(radius_km or prefs.radius_km, MAX_RADIUS_KM)
         server = ServerFilter.of(prefs)
@@ -197,7 +199,7 @@ class SearchService:
         else:
             self.stats.reused += 1
         result = self._result(fetch, point, prefs, radius, label)
-        return await self._store(replace(result, country_iso=place_country(point, country_iso)))
+        return await self._store(replace(result, country_iso=place_country(point, country_iso)), owner)
 
     async def get(self, search_id: str) -> SearchResult | None:
         """A result kept from an earlier search, by this instance or another (None once expired or unknown)."""
@@ -208,30 +210,40 @@ class SearchService:
                 self._results[search_id] = found
         return found
 
-    async def refine(self, search_id: str, prefs: UserPreferences) -> SearchResult | None:
+    async def refine(self, search_id: str, prefs: UserPreferences, *, owner: int | None = None) -> SearchResult | None:
         """The same search with other preferences (the same point, label and radius)."""
         previous = await self.get(search_id)
         if previous is None:
             return None
         return await self.nearby(
-            previous.point, prefs, label=previous.label, radius_km=previous.radius_km, country_iso=previous.country_iso
+            previous.point,
+            prefs,
+            label=previous.label,
+            radius_km=previous.radius_km,
+            country_iso=previous.country_iso,
+            owner=owner,
         )
 
-    async def relax(self, search_id: str, key: FilterKey) -> SearchResult | None:
+    async def relax(self, search_id: str, key: FilterKey, *, owner: int | None = None) -> SearchResult | None:
         """The same search with one filter switched off."""
         previous = await self.get(search_id)
         if previous is None:
             return None
-        return await self.refine(search_id, without(previous.prefs, key))
+        return await self.refine(search_id, without(previous.prefs, key), owner=owner)
 
-    async def widen(self, search_id: str) -> SearchResult | None:
+    async def widen(self, search_id: str, *, owner: int | None = None) -> SearchResult | None:
         """The same search with the next larger radius."""
         previous = await self.get(search_id)
         if previous is None:
             return None
         radius = wider_radius(previous.radius_km, previous.unit)
         return await self.nearby(
-            previous.point, previous.prefs, label=previous.label, radius_km=radius, country_iso=previous.country_iso
+            previous.point,
+            previous.prefs,
+            label=previous.label,
+            radius_km=radius,
+            country_iso=previous.country_iso,
+            owner=owner,
         )
 
     # Single chargers ---------------------------------------------------------------------------
@@ -261,11 +273,11 @@ class SearchService:
 
     # Short-lived notes (button payloads too big for callback data) ------------------------------
 
-    async def remember(self, value: Any) -> str:
+    async def remember(self, value: Any, *, owner: int | None = None) -> str:
         """Keep a JSON-able ``value`` for as long as results are kept, for every instance;
-        returns a short id for callback data."""
+        returns a short id for callback data. ``owner``: the driver's user id, for /forget."""
         note_id = _new_id()
-        await self._kept.save_note(note_id, value, self._result_ttl)
+        await self._kept.save_note(note_id, value, self._result_ttl, owner=owner)
         return note_id
 
     async def recall(self, note_id: str) -> Any:
@@ -350,9 +362,9 @@ class SearchService:
             )
         return result
 
-    async def _store(self, result: SearchResult) -> SearchResult:
+    async def _store(self, result: SearchResult, owner: int | None = None) -> SearchResult:
         self._results[result.id] = result
-        await self._kept.save(result, self._result_ttl)
+        await self._kept.save(result, self._result_ttl, owner=owner)
         return result
 
     async def _with_deadline(self, call: Any) -> Any:

@@ -100,6 +100,7 @@ async def on_location(update: Update, context: BotContext) -> None:
             results_message_id=sent.message_id,
             live_period=live_period,
             search_id=result.id,
+            owner=_user_id(update),
         )
 
 
@@ -114,7 +115,7 @@ async def on_live_update(update: Update, context: BotContext) -> None:
         return
     t, prefs = await _driver(update, context)
     try:
-        result = await context.services.search.nearby(point, prefs)
+        result = await context.services.search.nearby(point, prefs, owner=_user_id(update))
     except OcmError as error:
         log.warning("live location refresh failed: %r", error)
         return  # the last results stay up; the next move tries again
@@ -209,7 +210,7 @@ async def on_drop_filter(update: Update, context: BotContext) -> None:
         await _expired(update, context)
         return
     await update.callback_query.answer()
-    await _refresh(update, context, lambda search: search.relax(button.args[0], key))
+    await _refresh(update, context, lambda search: search.relax(button.args[0], key, owner=_user_id(update)))
 
 
 async def on_wider(update: Update, context: BotContext) -> None:
@@ -222,7 +223,7 @@ async def on_wider(update: Update, context: BotContext) -> None:
         await _expired(update, context)
         return
     await update.callback_query.answer()
-    await _refresh(update, context, lambda search: search.widen(button.args[0]))
+    await _refresh(update, context, lambda search: search.widen(button.args[0], owner=_user_id(update)))
 
 
 async def on_details(update: Update, context: BotContext) -> None:
@@ -323,10 +324,13 @@ async def _search_and_send(
     """Search around ``point`` (``country``: the geocoder's, for a typed place) and send the results."""
     t, prefs = await _driver(update, context)
     try:
-        result = await context.services.search.nearby(point, prefs, label=label, country_iso=country)
+        result = await context.services.search.nearby(
+            point, prefs, label=label, country_iso=country, owner=_user_id(update)
+        )
     except OcmError as error:
         note = await context.services.search.remember(
-            {"kind": "point", "lat": point.latitude, "lon": point.longitude, "label": label, "country": country}
+            {"kind": "point", "lat": point.latitude, "lon": point.longitude, "label": label, "country": country},
+            owner=_user_id(update),
         )
         await _report_ocm_failure(update, context, t, error, context.services.callbacks.encode(RETRY, note), edit=edit)
         return None, None
@@ -341,7 +345,7 @@ async def _geocode_and_send(update: Update, context: BotContext, query: str, *, 
         places = await context.services.geocoder.search(query, language=t.language)
     except GeocodingError as error:
         log.warning("geocoding failed: %r", error)  # not the typed text: it is the driver's
-        note = await context.services.search.remember({"kind": "text", "text": query})
+        note = await context.services.search.remember({"kind": "text", "text": query}, owner=_user_id(update))
         retry = context.services.callbacks.encode(RETRY, note)
         text = geocoder_busy_text(t) if isinstance(error, GeocoderBusy) else geocoder_down_text(t)
         await _reply(update, View(text, retry_keyboard(t, retry)), edit=edit)
@@ -357,7 +361,8 @@ async def _geocode_and_send(update: Update, context: BotContext, query: str, *, 
             [
                 {"label": p.label, "lat": p.point.latitude, "lon": p.point.longitude, "country": p.country_code}
                 for p in places
-            ]
+            ],
+            owner=_user_id(update),
         )
         keyboard = place_choice_keyboard([p.label for p in places], context.services.callbacks, PICK, note)
         await _reply(update, View(place_choice_text(t, query), keyboard), edit=edit)
@@ -550,6 +555,11 @@ def _live_seconds(location: Location) -> int | None:
     if period is None:
         return None
     return int(period.total_seconds()) if isinstance(period, timedelta) else int(period)
+
+
+def _user_id(update: Update) -> int | None:
+    """Whose search, note or live location it is: /forget deletes what is kept under it."""
+    return update.effective_user.id if update.effective_user else None
 
 
 def _places_from_note(note: Any) -> list[GeocodedPlace] | None:

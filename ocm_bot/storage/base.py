@@ -299,9 +299,10 @@ class UserEraser(Protocol):
     async def forget_user(self, user_id: int) -> bool:
         """Remove everything stored about a user in one transaction; False if there was nothing.
 
-        That is the settings document, favourites, draft, OCM token, every outbox item (pending ones
-        are never sent), the user's conversation states, user data and private-chat data,
-        subscriptions and notification history of the private chat.
+        That is the settings document, favourites, draft, OCM token, short-lived state (searches,
+        live locations), every outbox item (pending ones are never sent), the user's conversation
+        states, user data and private-chat data, subscriptions and notification history of the
+        private chat.
         """
 
 
@@ -348,8 +349,12 @@ class ShortLivedStore(Protocol):
     """
 
     @abc.abstractmethod
-    async def put_short_lived(self, kind: str, key: str, value: JSON, ttl_seconds: float) -> None:
-        """Store (or replace) ``value`` under ``kind`` and ``key`` for ``ttl_seconds``."""
+    async def put_short_lived(
+        self, kind: str, key: str, value: JSON, ttl_seconds: float, *, user_id: int | None = None
+    ) -> None:
+        """Store (or replace) ``value`` under ``kind`` and ``key`` for ``ttl_seconds``.
+
+        ``user_id``: whose it is (a searched place, a live location), so that /forget deletes it."""
 
     @abc.abstractmethod
     async def get_short_lived(self, kind: str, key: str) -> JSON:

@@ -144,9 +144,11 @@ MIGRATIONS: tuple[Migration, ...] = (
                 key TEXT NOT NULL,
                 data TEXT NOT NULL,
                 expires_at {real} NOT NULL,
+                user_id {bigint},
                 PRIMARY KEY (kind, key)
             )""",
             "CREATE INDEX short_lived_expiry ON short_lived (expires_at)",
+            "CREATE INDEX short_lived_user ON short_lived (user_id)",
         ),
     ),
 )

@@ -419,11 +419,15 @@ class SqlStorage(Storage):
         )
 
     # --- short-lived state ---------------------------------------------------------------------
-    async def put_short_lived(self, kind: str, key: str, value: JSON, ttl_seconds: float) -> None:
+    async def put_short_lived(
+        self, kind: str, key: str, value: JSON, ttl_seconds: float, *, user_id: int | None = None
+    ) -> None:
         await self._run(
-            f"INSERT INTO short_lived (kind, key, data, expires_at) VALUES (?, ?, ?, {self.now_sql} + ?)"
-            " ON CONFLICT (kind, key) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
-            (kind, key, dumps(value), ttl_seconds),
+            "INSERT INTO short_lived (kind, key, data, expires_at, user_id)"
+            f" VALUES (?, ?, ?, {self.now_sql} + ?, ?)"
+            " ON CONFLICT (kind, key) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at,"
+            " user_id = excluded.user_id",
+            (kind, key, dumps(value), ttl_seconds, user_id),
         )
 
     async def get_short_lived(self, kind: str, key: str) -> JSON:
@@ -483,6 +487,7 @@ class SqlStorage(Storage):
                 "DELETE FROM favourites WHERE user_id = ?",
                 "DELETE FROM drafts WHERE user_id = ?",
                 "DELETE FROM ocm_tokens WHERE user_id = ?",
+                "DELETE FROM short_lived WHERE user_id = ?",
                 "DELETE FROM outbox WHERE user_id = ?",
                 # A private chat's id is the user's id.
                 "DELETE FROM subscriptions WHERE chat_id = ?",

@@ -555,6 +555,22 @@ async def test_a_page_after_a_restart_while_ocm_is_down_offers_a_retry(telegram,
     assert [n for n, _, _ in cards(page2)] == [4, 5, 6]
 
 
+async def test_forget_deletes_the_places_a_driver_searched_from_storage(telegram, bot):
+    ada, bob = telegram.user("Ada"), telegram.user("Bob")
+    results = await search_at(ada)
+    await search_at(bob)
+    kept = await bot.services.search.get(results.callback_buttons["Next ›"].split("|")[1])
+    assert kept is not None
+    assert await bot.services.storage.get_short_lived("search", kept.id) is not None
+
+    await ada.send_text("/forget")
+    question = await ada.wait_for_message(containing="?")
+    await tap(ada, question, "🗑 Delete everything")
+    await ada.wait_for_edit(question, containing="I deleted everything")
+    assert await bot.services.storage.get_short_lived("search", kept.id) is None  # where Ada was
+    assert await bot.services.storage.forget_user(bob.id)  # Bob's search was kept: only Ada's went
+
+
 async def until_followed(live, key, followed: bool = True) -> None:
     """Wait until the bot follows a live location (it starts after sending the results), or no longer does."""
     import asyncio

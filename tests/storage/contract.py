@@ -530,6 +530,7 @@ class StorageContract:
         await storage.save_ptb_data("chat", user_id, {"a": 1})
         await storage.save_conversation("checkin", [user_id, user_id], "RATING")
         await storage.save_conversation("settings", [user_id], "UNIT")
+        await storage.put_short_lived("search", f"s{user_id}", {"point": [45.5, -122.6]}, 60, user_id=user_id)
 
     async def test_forget_removes_everything_about_the_user(self, storage: Storage) -> None:
         await self._store_everything_about(storage, 1)
@@ -548,6 +549,8 @@ class StorageContract:
         assert await storage.load_ptb_data("chat") == {2: {"a": 1}}
         assert await storage.load_conversations("checkin") == [([2, 2], "RATING")]
         assert await storage.load_conversations("settings") == [([2], "UNIT")]
+        assert await storage.get_short_lived("search", "s1") is None  # where the driver searched
+        assert await storage.get_short_lived("search", "s2") == {"point": [45.5, -122.6]}
         assert await storage.claim_due_outbox("a", now=datetime.now(UTC)) != []  # user 2's
         assert await storage.get_user(2) == {"unit": "km"}
         assert len(await storage.subscriptions_for(-50)) == 1
