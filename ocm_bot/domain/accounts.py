@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ocm_bot.storage.base import Storage, TokensDisabled
+from ocm_bot.storage.base import TokensDisabled, TokenStore
 
 MAX_EMAIL_CHARS = 254
 
@@ -53,7 +53,7 @@ def token_expiry(token: str) -> datetime | None:
 
 @dataclass
 class Accounts:
-    storage: Storage
+    storage: TokenStore
     client: Any  # OcmClient: authenticate
 
     @property

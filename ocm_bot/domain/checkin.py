@@ -34,7 +34,7 @@ from ocm_bot.domain.outbox import Outbox, OutboxStatus, QueuedCheckin, Submitter
 from ocm_bot.ocm.client import CommentSubmission
 from ocm_bot.ocm.errors import OcmError
 from ocm_bot.ocm.models import CheckinStatusType
-from ocm_bot.storage.base import OutboxItem, Storage, TokensDisabled
+from ocm_bot.storage.base import CheckinStorage, OutboxItem, TokensDisabled
 
 log = logging.getLogger(__name__)
 
@@ -420,7 +420,7 @@ class CheckinService:
         result = await service.submit(7, draft, language="en")
     """
 
-    storage: Storage
+    storage: CheckinStorage
     outbox: Outbox
     accounts: Accounts
     chargers: Any = None  # ChargerSource

@@ -9,10 +9,9 @@ Example::
 
 from __future__ import annotations
 
-from typing import Any
-
 from ocm_bot.domain.search import SearchService
 from ocm_bot.ocm.models import Charger
+from ocm_bot.storage.base import FavouriteStore
 
 MAX_FAVOURITES = 30
 """Enough for a driver's regular stops; keeps /favourites to one message and one OCM request."""
@@ -23,7 +22,7 @@ class FavouritesFull(Exception):
 
 
 class Favourites:
-    def __init__(self, storage: Any, search: SearchService, *, limit: int = MAX_FAVOURITES) -> None:
+    def __init__(self, storage: FavouriteStore, search: SearchService, *, limit: int = MAX_FAVOURITES) -> None:
         self._storage = storage
         self._search = search
         self._limit = limit

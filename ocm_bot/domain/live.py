@@ -7,9 +7,9 @@ calls. Sharing ends when Telegram's ``live_period`` runs out or an edit arrives 
 
 Example::
 
-    tracker = LiveTracker()
-    tracker.start((chat_id, message_id), point, results_message_id=99, live_period=900)
-    decision = tracker.on_move((chat_id, message_id), new_point, live=True)
+    tracker = LiveTracker()              # or LiveTracker(clock=time.time, state=storage): every instance
+    await tracker.start((chat_id, message_id), point, results_message_id=99, live_period=900)
+    decision = await tracker.on_move((chat_id, message_id), new_point, live=True)
     if decision.update:
         edit(decision.session.results_message_id, ...)
 """
@@ -17,17 +17,19 @@ Example::
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from cachetools import TTLCache
-
 from ocm_bot.domain.geo import GeoPoint, haversine_km
+from ocm_bot.domain.results import MemoryShortLived, ShortLivedState
 
 MIN_INTERVAL = 60.0
 MIN_MOVE_KM = 1.0
 MAX_TRACKED_SECONDS = 24 * 3600.0  # "until I stop sharing" is tracked for a day at most
 INDEFINITE_LIVE_PERIOD = 0x7FFFFFFF  # Bot API: a live location shared "indefinitely"
+_KEPT_AFTER_END = 600.0
+KIND = "live"
+"""The kind of the storage rows holding live-location sessions."""
 
 
 @dataclass(slots=True)
@@ -37,6 +39,7 @@ class LiveSession:
     updated_at: float
     expires_at: float
     search_id: str | None = None
+    owner: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +50,14 @@ class LiveDecision:
 
 
 class LiveTracker:
-    """Live-location sessions in memory, keyed by (chat id, the driver's location message id)."""
+    """Live-location sessions keyed by (chat id, the driver's location message id).
+
+    Sessions are kept in a :class:`~ocm_bot.domain.results.ShortLivedState`: this process's memory
+    by default, storage when several instances share a database (then ``clock`` must be the wall
+    clock, the same for every instance), so a position update reaching any instance edits the
+    results message the first one sent. Two updates of one live location handled at the same moment
+    by two instances may both refresh (an edit more, never a wrong one).
+    """
 
     def __init__(
         self,
@@ -56,48 +66,84 @@ class LiveTracker:
         min_move_km: float = MIN_MOVE_KM,
         max_sessions: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
+        state: ShortLivedState | None = None,
     ) -> None:
         self._min_interval = min_interval
         self._min_move_km = min_move_km
         self._clock = clock
-        self._sessions: TTLCache[Hashable, LiveSession] = TTLCache(max_sessions, MAX_TRACKED_SECONDS, timer=clock)
+        self._state = state or MemoryShortLived(max_entries=max_sessions, clock=clock)
 
-    def start(
+    async def start(
         self,
-        key: Hashable,
+        key: tuple[int, int],
         point: GeoPoint,
         *,
         results_message_id: int,
         live_period: int | None,
         search_id: str | None = None,
+        owner: int | None = None,
     ) -> None:
-        """Track a live location whose first results went out as ``results_message_id``."""
+        """Track a live location whose first results went out as ``results_message_id``.
+
+        ``owner``: the driver's user id (their live location is deleted by /forget)."""
         now = self._clock()
         period = float(live_period or 0)
         if not period or live_period == INDEFINITE_LIVE_PERIOD:
             period = MAX_TRACKED_SECONDS
-        self._sessions[key] = LiveSession(
-            results_message_id, point, now, now + min(period, MAX_TRACKED_SECONDS), search_id
+        await self._save(
+            key,
+            LiveSession(results_message_id, point, now, now + min(period, MAX_TRACKED_SECONDS), search_id, owner),
         )
 
-    def on_move(self, key: Hashable, point: GeoPoint, *, live: bool) -> LiveDecision:
+    async def on_move(self, key: tuple[int, int], point: GeoPoint, *, live: bool) -> LiveDecision:
         """Whether this position update should refresh the results (claims the update if so)."""
-        session = self._sessions.get(key)
+        session = await self.session(key)
         if session is None:
             return LiveDecision(False, None, "unknown")
         now = self._clock()
         if not live or now >= session.expires_at:
-            self._sessions.pop(key, None)
+            await self.stop(key)
             return LiveDecision(False, session, "stopped")
         if now - session.updated_at < self._min_interval:
             return LiveDecision(False, session, "too_soon")
         if haversine_km(session.point, point) <= self._min_move_km:
             return LiveDecision(False, session, "too_close")
         session.point, session.updated_at = point, now
+        await self._save(key, session)
         return LiveDecision(True, session, "update")
 
-    def stop(self, key: Hashable) -> None:
-        self._sessions.pop(key, None)
+    async def stop(self, key: tuple[int, int]) -> None:
+        await self._state.delete_short_lived(KIND, _key(key))
 
-    def __contains__(self, key: Hashable) -> bool:
-        return key in self._sessions
+    async def session(self, key: tuple[int, int]) -> LiveSession | None:
+        """The session of a live location (None if it is not followed)."""
+        data = await self._state.get_short_lived(KIND, _key(key))
+        if not isinstance(data, dict):
+            return None
+        return LiveSession(
+            data["results_message_id"],
+            GeoPoint(data["lat"], data["lon"]),
+            data["updated_at"],
+            data["expires_at"],
+            data["search_id"],
+            data.get("owner"),
+        )
+
+    async def _save(self, key: tuple[int, int], session: LiveSession) -> None:
+        data = {
+            "results_message_id": session.results_message_id,
+            "lat": session.point.latitude,
+            "lon": session.point.longitude,
+            "updated_at": session.updated_at,
+            "expires_at": session.expires_at,
+            "search_id": session.search_id,
+            "owner": session.owner,
+        }
+        # Kept a while after sharing ends, so that a late position reads as "stopped", not "unknown".
+        ttl = max(0.0, session.expires_at - self._clock()) + _KEPT_AFTER_END
+        await self._state.put_short_lived(KIND, _key(key), data, ttl, user_id=session.owner)
+
+
+def _key(key: tuple[int, int]) -> str:
+    chat_id, message_id = key
+    return f"{chat_id}:{message_id}"

@@ -37,7 +37,7 @@ from ocm_bot.ocm.errors import OcmAuthError, OcmError, OcmRateLimited, OcmReject
 from ocm_bot.ocm.models import Comment
 from ocm_bot.ocm.query import PoiQuery
 from ocm_bot.ocm.wire import comment_body, comment_fields
-from ocm_bot.storage.base import OutboxItem, Storage, TokensDisabled, utc_now
+from ocm_bot.storage.base import OutboxDelivery, OutboxItem, TokensDisabled, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +205,7 @@ def charger_refresher(client: Any) -> Callable[[int], Awaitable[None]]:
 class Outbox:
     """Queues check-ins and delivers them to OCM (see the module docstring)."""
 
-    storage: Storage
+    storage: OutboxDelivery
     client: Any  # OcmClient: submit_comment, search
     write_key: str | None = None
     instance_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}")

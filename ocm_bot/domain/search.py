@@ -20,7 +20,7 @@ Example::
     service = SearchService(ocm_client)
     result = await service.nearby(GeoPoint(45.5122, -122.6587), prefs, label="Pioneer Square")
     result.page(0, 5)                 # the first five hits
-    service.get(result.id)            # the same result, from memory (None once expired)
+    await service.get(result.id)      # the same result, kept for its buttons (None once expired)
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ from ocm_bot.domain.filters import (
 from ocm_bot.domain.geo import GeoPoint, haversine_km, initial_bearing
 from ocm_bot.domain.live import LiveTracker
 from ocm_bot.domain.preferences import RADIUS_STEPS_KM, DistanceUnitChoice, UserPreferences
+from ocm_bot.domain.results import MemoryResults, ResultStore
 from ocm_bot.domain.settings_edit import RADIUS_STEPS_MI
 from ocm_bot.domain.units import place_country, unit_for_place
 from ocm_bot.geometry import miles_to_km
@@ -149,7 +150,10 @@ class SearchService:
         deadline: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
         live: LiveTracker | None = None,
+        results: ResultStore | None = None,
     ) -> None:
+        """``results`` keeps results for their buttons (default: this process's memory; with several
+        instances, :class:`~ocm_bot.domain.results.StoredResults`); ``_results`` reads through it."""
         # The one search cache is the source's; a source without one gets it here.
         self._source: CachedChargerSource = (
             source if isinstance(source, CachedChargerSource) else CachingSource(source, clock=clock)
@@ -159,7 +163,8 @@ class SearchService:
         self._deadline = deadline
         self._clock = clock
         self._results: TTLCache[str, SearchResult] = TTLCache(max_cached_results, result_ttl, timer=clock)
-        self._notes: TTLCache[str, Any] = TTLCache(max_cached_results, result_ttl, timer=clock)
+        self._result_ttl = result_ttl
+        self._kept = results or MemoryResults(max_results=max_cached_results, clock=clock)
         self.stats = SearchStats()
 
     # Searching ---------------------------------------------------------------------------------
@@ -172,46 +177,63 @@ class SearchService:
         label: str | None = None,
         radius_km: float | None = None,
         country_iso: str | None = None,
+        owner: int | None = None,
     ) -> SearchResult:
         """The chargers around ``point`` that ``prefs`` lets through, nearest first.
 
-        ``country_iso`` is the geocoder's country for a typed place (else it is read from ``point``).
+        ``country_iso`` is the geocoder's country for a typed place (else it is read from ``point``);
+        ``owner`` is the driver's user id (their kept result is deleted by /forget).
         """
         radius = min(radius_km or prefs.radius_km, MAX_RADIUS_KM)
         server = ServerFilter.of(prefs)
         self.stats.searches += 1
         fetch = await self._fetch(point, server, prefs, radius)
         result = self._result(fetch, point, prefs, radius, label)
-        return self._store(replace(result, country_iso=place_country(point, country_iso)))
+        return await self._store(replace(result, country_iso=place_country(point, country_iso)), owner)
 
-    def get(self, search_id: str) -> SearchResult | None:
-        """A result kept from an earlier search (None once expired or unknown)."""
-        return self._results.get(search_id)
+    async def get(self, search_id: str) -> SearchResult | None:
+        """A result kept from an earlier search, by this instance or another (None once expired or unknown)."""
+        found = self._results.get(search_id)
+        if found is None:
+            found = await self._kept.load(search_id, self.chargers)
+            if found is not None:
+                self._results[search_id] = found
+        return found
 
-    async def refine(self, search_id: str, prefs: UserPreferences) -> SearchResult | None:
+    async def refine(self, search_id: str, prefs: UserPreferences, *, owner: int | None = None) -> SearchResult | None:
         """The same search with other preferences (the same point, label and radius)."""
-        previous = self.get(search_id)
+        previous = await self.get(search_id)
         if previous is None:
             return None
         return await self.nearby(
-            previous.point, prefs, label=previous.label, radius_km=previous.radius_km, country_iso=previous.country_iso
+            previous.point,
+            prefs,
+            label=previous.label,
+            radius_km=previous.radius_km,
+            country_iso=previous.country_iso,
+            owner=owner,
         )
 
-    async def relax(self, search_id: str, key: FilterKey) -> SearchResult | None:
+    async def relax(self, search_id: str, key: FilterKey, *, owner: int | None = None) -> SearchResult | None:
         """The same search with one filter switched off."""
-        previous = self.get(search_id)
+        previous = await self.get(search_id)
         if previous is None:
             return None
-        return await self.refine(search_id, without(previous.prefs, key))
+        return await self.refine(search_id, without(previous.prefs, key), owner=owner)
 
-    async def widen(self, search_id: str) -> SearchResult | None:
+    async def widen(self, search_id: str, *, owner: int | None = None) -> SearchResult | None:
         """The same search with the next larger radius."""
-        previous = self.get(search_id)
+        previous = await self.get(search_id)
         if previous is None:
             return None
         radius = wider_radius(previous.radius_km, previous.unit)
         return await self.nearby(
-            previous.point, previous.prefs, label=previous.label, radius_km=radius, country_iso=previous.country_iso
+            previous.point,
+            previous.prefs,
+            label=previous.label,
+            radius_km=radius,
+            country_iso=previous.country_iso,
+            owner=owner,
         )
 
     # Single chargers ---------------------------------------------------------------------------
@@ -231,14 +253,16 @@ class SearchService:
 
     # Short-lived notes (button payloads too big for callback data) ------------------------------
 
-    def remember(self, value: Any) -> str:
-        """Keep ``value`` for as long as results are kept; returns a short id for callback data."""
+    async def remember(self, value: Any, *, owner: int | None = None) -> str:
+        """Keep a JSON-able ``value`` for as long as results are kept, for every instance;
+        returns a short id for callback data. ``owner``: the driver's user id, for /forget."""
         note_id = _new_id()
-        self._notes[note_id] = value
+        await self._kept.save_note(note_id, value, self._result_ttl, owner=owner)
         return note_id
 
-    def recall(self, note_id: str) -> Any:
-        return self._notes.get(note_id)
+    async def recall(self, note_id: str) -> Any:
+        """What :meth:`remember` kept (None once expired or unknown)."""
+        return await self._kept.load_note(note_id)
 
     # Internals ---------------------------------------------------------------------------------
 
@@ -301,8 +325,9 @@ class SearchService:
             )
         return result
 
-    def _store(self, result: SearchResult) -> SearchResult:
+    async def _store(self, result: SearchResult, owner: int | None = None) -> SearchResult:
         self._results[result.id] = result
+        await self._kept.save(result, self._result_ttl, owner=owner)
         return result
 
     async def _with_deadline(self, call: Any) -> Any:

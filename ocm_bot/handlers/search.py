@@ -10,14 +10,15 @@ details, favourite, filter chips, wider radius, place choice and retry (see
 Failures of OCM or Nominatim are answered here, with a Retry button, and logged as one line;
 everything else goes to the application's error handler.
 
-Over 400 lines for now: every input and button here ends in the same few steps (search, geocode,
-send or edit the results), which are shared below; live locations, details and favourites are the
-candidates to move out when groups and inline mode add their own inputs.
+Over 400 lines because every input and button of the search feature shares the steps at the bottom
+(search and send, report a failure, reply or edit); the kept results, notes and live sessions they
+name are in storage (:mod:`ocm_bot.domain.results`), so any instance answers them.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import warnings
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -33,8 +34,10 @@ from ocm_bot.context import BotContext, Services
 from ocm_bot.domain.favourites import Favourites, FavouritesFull
 from ocm_bot.domain.filters import FilterKey
 from ocm_bot.domain.geo import GeoPoint, haversine_km, initial_bearing
+from ocm_bot.domain.live import LiveTracker
 from ocm_bot.domain.places import Coordinates, PlaceInputError, parse_place
 from ocm_bot.domain.preferences import UserPreferences
+from ocm_bot.domain.results import StoredResults
 from ocm_bot.domain.search import SearchResult, SearchService
 from ocm_bot.domain.units import place_country, unit_for_place
 from ocm_bot.geocoding import GeocodedPlace, Geocoder, GeocoderBusy, GeocodingError
@@ -91,12 +94,13 @@ async def on_location(update: Update, context: BotContext) -> None:
     sent, result = await _search_and_send(update, context, point, label)
     live_period = _live_seconds(location)
     if live_period and sent is not None and result is not None:
-        context.services.search.live.start(
+        await context.services.search.live.start(
             (message.chat_id, message.message_id),
             point,
             results_message_id=sent.message_id,
             live_period=live_period,
             search_id=result.id,
+            owner=_user_id(update),
         )
 
 
@@ -105,12 +109,13 @@ async def on_live_update(update: Update, context: BotContext) -> None:
     message = update.edited_message
     point = GeoPoint(message.location.latitude, message.location.longitude)
     live = context.services.search.live
-    decision = live.on_move((message.chat_id, message.message_id), point, live=bool(_live_seconds(message.location)))
+    key = (message.chat_id, message.message_id)
+    decision = await live.on_move(key, point, live=bool(_live_seconds(message.location)))
     if not decision.update or decision.session is None:
         return
     t, prefs = await _driver(update, context)
     try:
-        result = await context.services.search.nearby(point, prefs)
+        result = await context.services.search.nearby(point, prefs, owner=_user_id(update))
     except OcmError as error:
         log.warning("live location refresh failed: %r", error)
         return  # the last results stay up; the next move tries again
@@ -128,7 +133,7 @@ async def on_live_update(update: Update, context: BotContext) -> None:
         )
     except BadRequest as error:
         log.info("live results message can no longer be edited: %s", error)
-        live.stop((message.chat_id, message.message_id))
+        await live.stop(key)
 
 
 async def on_text(update: Update, context: BotContext) -> None:
@@ -182,34 +187,42 @@ async def on_favourites(update: Update, context: BotContext) -> None:
 async def on_page(update: Update, context: BotContext) -> None:
     """‹ Prev / Next ›: another page of a kept result, without asking OCM."""
     button = await _button(update, context)
-    result = context.services.search.get(button.args[0]) if button and len(button.args) == 2 else None
-    if button is None or result is None:
+    kept = await _kept_result(update, context, button.args[0]) if button and len(button.args) == 2 else None
+    if kept is _FAILED:
+        return
+    if button is None or not isinstance(kept, SearchResult):
         await _expired(update, context)
         return
     await update.callback_query.answer()
     t, _ = await _driver(update, context)
-    await _show_result(update, context, t, result, button.int_arg(1))
+    await _show_result(update, context, t, kept, button.int_arg(1))
 
 
 async def on_drop_filter(update: Update, context: BotContext) -> None:
     """``✕ filter`` / ``Relax: filter``: the same search without that filter."""
     button = await _button(update, context)
     key = _filter_key(button.args[1]) if button and len(button.args) == 2 else None
-    if button is None or key is None or context.services.search.get(button.args[0]) is None:
+    kept = await _kept_result(update, context, button.args[0]) if button and key is not None else None
+    if kept is _FAILED:
+        return
+    if button is None or key is None or kept is None:
         await _expired(update, context)
         return
     await update.callback_query.answer()
-    await _refresh(update, context, lambda search: search.relax(button.args[0], key))
+    await _refresh(update, context, lambda search: search.relax(button.args[0], key, owner=_user_id(update)))
 
 
 async def on_wider(update: Update, context: BotContext) -> None:
     """🔎 Wider radius: the same search with the next radius step."""
     button = await _button(update, context)
-    if button is None or len(button.args) != 1 or context.services.search.get(button.args[0]) is None:
+    kept = await _kept_result(update, context, button.args[0]) if button and len(button.args) == 1 else None
+    if kept is _FAILED:
+        return
+    if button is None or kept is None:
         await _expired(update, context)
         return
     await update.callback_query.answer()
-    await _refresh(update, context, lambda search: search.widen(button.args[0]))
+    await _refresh(update, context, lambda search: search.widen(button.args[0], owner=_user_id(update)))
 
 
 async def on_details(update: Update, context: BotContext) -> None:
@@ -245,13 +258,14 @@ async def on_favourite(update: Update, context: BotContext) -> None:
 async def on_pick(update: Update, context: BotContext) -> None:
     """A choice among several geocoded places."""
     button = await _button(update, context)
-    places = context.services.search.recall(button.args[0]) if button and len(button.args) == 2 else None
+    note = await context.services.search.recall(button.args[0]) if button and len(button.args) == 2 else None
+    places = _places_from_note(note)
     index = button.int_arg(1) if places is not None else -1
-    if not isinstance(places, list) or not 0 <= index < len(places):
+    if places is None or not 0 <= index < len(places):
         await _expired(update, context)
         return
     await update.callback_query.answer()
-    place: GeocodedPlace = places[index]
+    place = places[index]
     await _search_and_send(
         update, context, place.point, place.short_label, country=place.country_code, edit=update.callback_query.message
     )
@@ -260,19 +274,18 @@ async def on_pick(update: Update, context: BotContext) -> None:
 async def on_retry(update: Update, context: BotContext) -> None:
     """🔄 Retry after OCM or Nominatim failed: the same search again."""
     button = await _button(update, context)
-    note = context.services.search.recall(button.args[0]) if button and len(button.args) == 1 else None
-    if not isinstance(note, tuple):
+    note = await context.services.search.recall(button.args[0]) if button and len(button.args) == 1 else None
+    if not isinstance(note, dict) or note.get("kind") not in ("point", "text"):
         await _expired(update, context)
         return
     await update.callback_query.answer()
-    kind, *values = note
-    if kind == "point":
-        country = values[2] if len(values) > 2 else None
+    if note["kind"] == "point":
+        point = GeoPoint(note["lat"], note["lon"])
         await _search_and_send(
-            update, context, values[0], values[1], country=country, edit=update.callback_query.message
+            update, context, point, note["label"], country=note["country"], edit=update.callback_query.message
         )
     else:
-        await _geocode_and_send(update, context, values[0], edit=update.callback_query.message)
+        await _geocode_and_send(update, context, note["text"], edit=update.callback_query.message)
 
 
 async def on_favourites_retry(update: Update, context: BotContext) -> None:
@@ -310,9 +323,14 @@ async def _search_and_send(
     """Search around ``point`` (``country``: the geocoder's, for a typed place) and send the results."""
     t, prefs = await _driver(update, context)
     try:
-        result = await context.services.search.nearby(point, prefs, label=label, country_iso=country)
+        result = await context.services.search.nearby(
+            point, prefs, label=label, country_iso=country, owner=_user_id(update)
+        )
     except OcmError as error:
-        note = context.services.search.remember(("point", point, label, country))
+        note = await context.services.search.remember(
+            {"kind": "point", "lat": point.latitude, "lon": point.longitude, "label": label, "country": country},
+            owner=_user_id(update),
+        )
         await _report_ocm_failure(update, context, t, error, context.services.callbacks.encode(RETRY, note), edit=edit)
         return None, None
     _remember_place_unit(context, result)
@@ -326,7 +344,8 @@ async def _geocode_and_send(update: Update, context: BotContext, query: str, *, 
         places = await context.services.geocoder.search(query, language=t.language)
     except GeocodingError as error:
         log.warning("geocoding failed: %r", error)  # not the typed text: it is the driver's
-        retry = context.services.callbacks.encode(RETRY, context.services.search.remember(("text", query)))
+        note = await context.services.search.remember({"kind": "text", "text": query}, owner=_user_id(update))
+        retry = context.services.callbacks.encode(RETRY, note)
         text = geocoder_busy_text(t) if isinstance(error, GeocoderBusy) else geocoder_down_text(t)
         await _reply(update, View(text, retry_keyboard(t, retry)), edit=edit)
         return
@@ -337,7 +356,13 @@ async def _geocode_and_send(update: Update, context: BotContext, query: str, *, 
         place = places[0]
         await _search_and_send(update, context, place.point, place.short_label, country=place.country_code, edit=edit)
     else:
-        note = context.services.search.remember(places)
+        note = await context.services.search.remember(
+            [
+                {"label": p.label, "lat": p.point.latitude, "lon": p.point.longitude, "country": p.country_code}
+                for p in places
+            ],
+            owner=_user_id(update),
+        )
         keyboard = place_choice_keyboard([p.label for p in places], context.services.callbacks, PICK, note)
         await _reply(update, View(place_choice_text(t, query), keyboard), edit=edit)
 
@@ -354,7 +379,11 @@ async def _send_details(update: Update, context: BotContext, charger_id: int, se
     if charger is None:
         await _reply(update, View(charger_not_found_text(t, charger_id)))
         return
-    result = search.get(search_id) if search_id else None
+    try:
+        result = await search.get(search_id) if search_id else None
+    except OcmError as error:  # another instance's search whose chargers could not be read again
+        log.warning("the search of a details button could not be read: %r", error)
+        result = None  # the details without the distance from the searched point
     where = GeoPoint(charger.latitude, charger.longitude)
     user = update.effective_user
     view = details_view(
@@ -394,6 +423,22 @@ async def _refresh(
         await _reply(update, View.plain(expired_button_text(t)))
         return
     await _show_result(update, context, t, result, 0)
+
+
+_FAILED = object()
+"""What :func:`_kept_result` returns when it has answered the button with OCM's failure."""
+
+
+async def _kept_result(update: Update, context: BotContext, search_id: str) -> SearchResult | object | None:
+    """The result a button names; another instance's search needs its chargers read again, and
+    when OCM cannot answer that, the driver is told so with a Retry of the same button."""
+    try:
+        return await context.services.search.get(search_id)
+    except OcmError as error:
+        t, _ = await _driver(update, context)
+        await update.callback_query.answer()
+        await _report_ocm_failure(update, context, t, error, update.callback_query.data)
+        return _FAILED
 
 
 async def _report_ocm_failure(
@@ -509,6 +554,18 @@ def _live_seconds(location: Location) -> int | None:
     return int(period.total_seconds()) if isinstance(period, timedelta) else int(period)
 
 
+def _user_id(update: Update) -> int | None:
+    """Whose search, note or live location it is: /forget deletes what is kept under it."""
+    return update.effective_user.id if update.effective_user else None
+
+
+def _places_from_note(note: Any) -> list[GeocodedPlace] | None:
+    """The geocoded places a choice of places was offered from (kept as JSON by ``remember``)."""
+    if not isinstance(note, list):
+        return None
+    return [GeocodedPlace(p["label"], GeoPoint(p["lat"], p["lon"]), p["country"]) for p in note]
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -520,7 +577,10 @@ async def setup(services: Services) -> None:
     """Build the search service and the geocoder (``services.chargers`` is set by the lead)."""
     if services.chargers is None:
         raise RuntimeError("the search needs services.chargers (an OCM ChargerSource)")
-    services.search = SearchService(services.chargers)
+    # In storage, results and live-location sessions are known to every instance sharing the database
+    # (webhook behind a balancer); the wall clock is the one every instance shares.
+    live = LiveTracker(clock=time.time, state=services.storage)
+    services.search = SearchService(services.chargers, results=StoredResults(services.storage), live=live)
     agent = user_agent(contact=services.settings.contact or None)
     services.geocoder = Geocoder(services.settings.nominatim_url, user_agent=agent)
     services.closers.append(services.geocoder.close)
@@ -561,6 +621,21 @@ def register_text_input(application: Any) -> None:
     application.add_handlers(text_handlers(), group=0)
 
 
+async def prune_kept_results(context: BotContext) -> None:
+    """Delete search results whose buttons have expired from storage (any instance may do it)."""
+    services: Services | None = getattr(context.application.bot_data, "services", None)
+    if services is None or services.storage is None:
+        return
+    pruned = await services.storage.prune_short_lived()
+    if pruned:
+        log.info("pruned %d expired search results", pruned)
+
+
+def schedule_pruning(application: Any) -> None:
+    if application.job_queue is not None:
+        application.job_queue.run_repeating(prune_kept_results, interval=3600, first=900, name="search-results-prune")
+
+
 def jobs() -> list[Callable[[Any], None]]:
     """Called by the application builder once every feature's handlers are registered."""
-    return [register_text_input]
+    return [register_text_input, schedule_pruning]

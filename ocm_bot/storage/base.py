@@ -1,5 +1,9 @@
 """The storage interface the domain codes against, its records and its errors.
 
+One small protocol per consumer (``FavouriteStore``, ``OutboxStore``, ``TokenStore`` ...); ``Storage``
+is all of them, which both backends implement. Over 400 lines only because it documents the contract
+of every method; there is no logic here.
+
 Storage keeps JSON-able data only (dicts, lists, str, int, float, bool, None); the domain owns its
 dataclasses and converts them to and from dicts, so this package never imports the domain.
 Times are timezone-aware ``datetime`` objects in UTC.
@@ -18,7 +22,7 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from ocm_bot.errors import OcmBotError
 
@@ -96,24 +100,9 @@ class OcmToken:
     expires_at: datetime | None
 
 
-class Storage(abc.ABC):
-    """Everything the bot keeps across restarts, behind one async interface.
+class UserStore(Protocol):
+    """Users' preferences: an opaque JSON document per user."""
 
-    Two implementations behave the same: ``SqliteStorage`` (default, one file) and
-    ``PostgresStorage`` (several bot instances). Get one with ``open_storage``::
-
-        storage = await open_storage(database_url, data_dir=Path("data"), secret=storage_secret)
-        try:
-            await storage.save_user(42, {"unit": "km", "min_power_kw": 50})
-            prefs = await storage.get_user(42)          # {"unit": "km", "min_power_kw": 50}
-            await storage.add_favourite(42, 1234)
-        finally:
-            await storage.close()
-
-    Every method is one transaction; several methods are not one transaction together.
-    """
-
-    # --- users' settings: an opaque JSON document per user -------------------------------------
     @abc.abstractmethod
     async def get_user(self, user_id: int) -> dict[str, JSON] | None:
         """The document last saved for the user, or None."""
@@ -122,7 +111,10 @@ class Storage(abc.ABC):
     async def save_user(self, user_id: int, data: dict[str, JSON]) -> None:
         """Replace the user's document (the row also records when, as ``updated_at``)."""
 
-    # --- favourites ---------------------------------------------------------------------------
+
+class FavouriteStore(Protocol):
+    """Each user's favourite chargers."""
+
     @abc.abstractmethod
     async def add_favourite(self, user_id: int, charger_id: int) -> bool:
         """Add a favourite charger; False if it was a favourite already (its position is kept)."""
@@ -138,7 +130,10 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def is_favourite(self, user_id: int, charger_id: int) -> bool: ...
 
-    # --- check-in drafts: at most one per user -----------------------------------------------
+
+class DraftStore(Protocol):
+    """Check-in drafts: at most one per user."""
+
     @abc.abstractmethod
     async def save_draft(self, user_id: int, draft: dict[str, JSON]) -> None: ...
 
@@ -152,7 +147,10 @@ class Storage(abc.ABC):
     async def list_drafts(self) -> list[tuple[int, dict[str, JSON]]]:
         """Every draft as ``(user_id, draft)``: a restart rebuilds the open check-ins from them."""
 
-    # --- check-in outbox ------------------------------------------------------------------------
+
+class OutboxStore(Protocol):
+    """The check-in outbox: submissions waiting to be (or already) posted to OCM."""
+
     @abc.abstractmethod
     async def enqueue_outbox(
         self,
@@ -225,7 +223,10 @@ class Storage(abc.ABC):
     async def prune_outbox(self, older_than: datetime) -> int:
         """Delete sent and permanently failed items created before ``older_than``; how many."""
 
-    # --- group subscriptions ------------------------------------------------------------------
+
+class SubscriptionStore(Protocol):
+    """Group subscriptions to an area."""
+
     @abc.abstractmethod
     async def save_subscription(self, chat_id: int, data: JSON, *, subscription_id: int | None = None) -> int:
         """Create a subscription (or replace ``subscription_id``'s data) and return its id."""
@@ -244,7 +245,10 @@ class Storage(abc.ABC):
     async def forget_chat(self, chat_id: int) -> None:
         """Remove a chat's subscriptions, notification history and chat data (bot left a group)."""
 
-    # --- notification de-duplication ----------------------------------------------------------
+
+class NotificationLog(Protocol):
+    """Notification de-duplication: which chat was told about which charger state."""
+
     @abc.abstractmethod
     async def mark_notified(
         self, chat_id: int, charger_id: int, fingerprint: str, *, now: datetime | None = None
@@ -254,7 +258,10 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def prune_notified(self, older_than: datetime) -> int: ...
 
-    # --- small bot state ----------------------------------------------------------------------
+
+class ValueStore(Protocol):
+    """Small bot state under string keys."""
+
     @abc.abstractmethod
     async def get_value(self, key: str) -> JSON:
         """The value stored under ``key``, or None."""
@@ -263,7 +270,10 @@ class Storage(abc.ABC):
     async def set_value(self, key: str, value: JSON) -> None:
         """Store a JSON-able value; None deletes the key."""
 
-    # --- OCM sign-in tokens (encrypted at rest) -----------------------------------------------
+
+class TokenStore(Protocol):
+    """OCM sign-in tokens, encrypted at rest."""
+
     @property
     @abc.abstractmethod
     def tokens_enabled(self) -> bool:
@@ -283,17 +293,24 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def delete_ocm_token(self, user_id: int) -> bool: ...
 
-    # --- /forget -----------------------------------------------------------------------------
+
+class UserEraser(Protocol):
+    """/forget: everything about a user, in one transaction."""
+
     @abc.abstractmethod
     async def forget_user(self, user_id: int) -> bool:
         """Remove everything stored about a user in one transaction; False if there was nothing.
 
-        That is the settings document, favourites, draft, OCM token, every outbox item (pending ones
-        are never sent), the user's conversation states, user data and private-chat data,
-        subscriptions and notification history of the private chat.
+        That is the settings document, favourites, draft, OCM token, short-lived state (searches,
+        live locations), every outbox item (pending ones are never sent), the user's conversation
+        states, user data and private-chat data, subscriptions and notification history of the
+        private chat.
         """
 
-    # --- leases for periodic work across instances --------------------------------------------
+
+class LeaseStore(Protocol):
+    """Leases for periodic work across instances."""
+
     @abc.abstractmethod
     async def try_acquire_lease(self, name: str, holder: str, ttl_seconds: float) -> bool:
         """Take or renew the lease ``name`` for ``holder`` for ``ttl_seconds``.
@@ -306,7 +323,10 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def release_lease(self, name: str, holder: str) -> bool: ...
 
-    # --- python-telegram-bot persistence (used by StoragePersistence) -------------------------
+
+class ConversationStore(Protocol):
+    """python-telegram-bot persistence: conversation states, user and chat data (used by StoragePersistence)."""
+
     @abc.abstractmethod
     async def load_conversations(self, name: str) -> list[tuple[list[int | str], JSON]]:
         """Every (key, state) stored for the conversation handler ``name``."""
@@ -322,6 +342,75 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def save_ptb_data(self, kind: str, entity_id: int, data: JSON) -> None:
         """Store one user's or chat's data; None deletes it."""
+
+
+class ShortLivedStore(Protocol):
+    """Short-lived state that a button needs (a search result for paging), shared by every instance.
+
+    Values live ``ttl_seconds`` on the database's clock, so every instance agrees when they expire.
+    """
+
+    @abc.abstractmethod
+    async def put_short_lived(
+        self, kind: str, key: str, value: JSON, ttl_seconds: float, *, user_id: int | None = None
+    ) -> None:
+        """Store (or replace) ``value`` under ``kind`` and ``key`` for ``ttl_seconds``.
+
+        ``user_id``: whose it is (a searched place, a live location), so that /forget deletes it."""
+
+    @abc.abstractmethod
+    async def get_short_lived(self, kind: str, key: str) -> JSON:
+        """The value stored under ``kind`` and ``key``, or None once expired or unknown."""
+
+    @abc.abstractmethod
+    async def delete_short_lived(self, kind: str, key: str) -> bool: ...
+
+    @abc.abstractmethod
+    async def prune_short_lived(self) -> int:
+        """Delete expired values; how many."""
+
+
+class CheckinStorage(DraftStore, OutboxStore, TokenStore, Protocol):
+    """What the check-in service uses: drafts, the rate limit's last submission, the driver's token."""
+
+
+class OutboxDelivery(OutboxStore, LeaseStore, ValueStore, TokenStore, Protocol):
+    """What delivering the outbox uses: the queue, a lease to prune once, in-flight marks, tokens."""
+
+
+class Storage(
+    UserStore,
+    FavouriteStore,
+    DraftStore,
+    OutboxStore,
+    SubscriptionStore,
+    NotificationLog,
+    ValueStore,
+    TokenStore,
+    UserEraser,
+    LeaseStore,
+    ConversationStore,
+    ShortLivedStore,
+    abc.ABC,
+):
+    """Everything the bot keeps across restarts, behind one async interface.
+
+    Two implementations behave the same: ``SqliteStorage`` (default, one file) and
+    ``PostgresStorage`` (several bot instances). Get one with ``open_storage``::
+
+        storage = await open_storage(database_url, data_dir=Path("data"), secret=storage_secret)
+        try:
+            await storage.save_user(42, {"unit": "km", "min_power_kw": 50})
+            prefs = await storage.get_user(42)          # {"unit": "km", "min_power_kw": 50}
+            await storage.add_favourite(42, 1234)
+        finally:
+            await storage.close()
+
+    Every method is one transaction; several methods are not one transaction together.
+
+    Consumers are typed against the small protocol they use (``FavouriteStore``, ``OutboxStore``
+    ...), so a reader sees what each one touches and a test double implements only that.
+    """
 
     # --- life cycle ---------------------------------------------------------------------------
     @abc.abstractmethod

@@ -135,6 +135,22 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        6,
+        "short-lived state that buttons need (search results), shared by every instance",
+        (
+            """CREATE TABLE short_lived (
+                kind TEXT NOT NULL,
+                key TEXT NOT NULL,
+                data TEXT NOT NULL,
+                expires_at {real} NOT NULL,
+                user_id {bigint},
+                PRIMARY KEY (kind, key)
+            )""",
+            "CREATE INDEX short_lived_expiry ON short_lived (expires_at)",
+            "CREATE INDEX short_lived_user ON short_lived (user_id)",
+        ),
+    ),
 )
 
 HEAD = MIGRATIONS[-1].version

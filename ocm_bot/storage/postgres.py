@@ -1,6 +1,7 @@
 """PostgreSQL backend (psycopg 3, async), for several bot instances sharing one database.
 
-A small pool of autocommit connections; each storage call is one explicit transaction. Migrations
+A small ``psycopg_pool`` pool of autocommit connections (checked before each use, so connections
+the server dropped while idle are replaced); each storage call is one explicit transaction. Migrations
 take a transaction-scoped advisory lock, so instances starting together migrate once.
 
 Leases for periodic work are rows with an expiry on the server's clock, not session advisory locks:
@@ -10,13 +11,13 @@ killed holder's lease lapses within its ttl, and instances with skewed clocks st
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
-from psycopg.pq import TransactionStatus
+from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from ocm_bot.storage.base import StorageUnavailable
 from ocm_bot.storage.sql import SqlStorage
@@ -46,67 +47,6 @@ def _placeholders(sql: str) -> str:
     return sql.replace("?", "%s")
 
 
-class _ConnectionPool:
-    """At most ``max_size`` connections, opened on demand, broken ones replaced."""
-
-    def __init__(self, url: str, max_size: int) -> None:
-        self._url = url
-        self.max_size = max_size
-        self._idle: list[psycopg.AsyncConnection[Any]] = []
-        self._open_count = 0
-        self._available = asyncio.Condition()
-        self._closed = False
-
-    async def _connect(self) -> psycopg.AsyncConnection[Any]:
-        # Without a timeout, an unreachable server would hold a driver's reply for minutes.
-        timeout = {} if "connect_timeout" in self._url else {"connect_timeout": _CONNECT_TIMEOUT}
-        return await psycopg.AsyncConnection.connect(self._url, autocommit=True, **timeout)
-
-    async def take(self) -> psycopg.AsyncConnection[Any]:
-        async with self._available:
-            while True:
-                if self._closed:
-                    raise RuntimeError("the storage is closed")
-                while self._idle:
-                    connection = self._idle.pop()
-                    if not connection.closed:
-                        return connection
-                    self._open_count -= 1
-                if self._open_count < self.max_size:
-                    self._open_count += 1
-                    break
-                await self._available.wait()
-        try:
-            return await self._connect()
-        except BaseException:
-            async with self._available:
-                self._open_count -= 1
-                self._available.notify()
-            raise
-
-    async def give_back(self, connection: psycopg.AsyncConnection[Any]) -> None:
-        reusable = (
-            not self._closed and not connection.closed and connection.info.transaction_status == TransactionStatus.IDLE
-        )
-        if not reusable:
-            await connection.close()
-        async with self._available:
-            if reusable:
-                self._idle.append(connection)
-            else:
-                self._open_count -= 1
-            self._available.notify()
-
-    async def close(self) -> None:
-        async with self._available:
-            self._closed = True
-            idle, self._idle = self._idle, []
-            self._open_count -= len(idle)
-            self._available.notify_all()
-        for connection in idle:
-            await connection.close()
-
-
 class PostgresStorage(SqlStorage):
     """Storage in a PostgreSQL database.
 
@@ -123,11 +63,30 @@ class PostgresStorage(SqlStorage):
 
     def __init__(self, url: str, *, secret: str | None, pool_size: int = 4) -> None:
         super().__init__(secret=secret)
-        self._pool = _ConnectionPool(url, pool_size)
+        self._url = url
+        self._connect_timeout = _connect_timeout(url)
+        # Without a timeout, an unreachable server would hold a driver's reply for minutes.
+        options = {} if "connect_timeout" in url else {"connect_timeout": _CONNECT_TIMEOUT}
+        self._pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
+            url,
+            min_size=1,
+            max_size=pool_size,
+            kwargs={"autocommit": True, **options},
+            check=AsyncConnectionPool.check_connection,
+            timeout=self._connect_timeout,
+            open=False,
+            name="ocm-bot",
+        )
 
     async def open(self, *, target_version: int | None = None) -> PostgresStorage:
         """Connect and migrate."""
         try:
+            # One connection first: an unreachable server or a wrong password is said at once, with
+            # the reason (the pool would retry quietly until its timeout).
+            problem = await self._why_not()
+            if problem is not None:
+                raise StorageUnavailable(f"cannot connect to PostgreSQL: {problem}")
+            await self._pool.open(wait=False)
             await self.migrate(target_version)
         except BaseException:
             await self.close()
@@ -136,43 +95,33 @@ class PostgresStorage(SqlStorage):
 
     @asynccontextmanager
     async def _transaction(self, *, write: bool = True) -> AsyncIterator[_PostgresTransaction]:
-        connection, transaction = await self._begin()
         try:
-            try:
+            async with self._pool.connection() as connection, connection.transaction():
                 yield _PostgresTransaction(connection)
-            except BaseException as exc:
-                await transaction.__aexit__(type(exc), exc, exc.__traceback__)
-                raise
-            await transaction.__aexit__(None, None, None)
+        except PoolTimeout as exc:
+            problem = await self._why_not() or f"every connection was busy for {self._connect_timeout} s"
+            raise StorageUnavailable(f"cannot connect to PostgreSQL: {problem}") from exc
         except psycopg.OperationalError as exc:
             raise StorageUnavailable(f"PostgreSQL: {exc}") from exc
-        finally:
-            await self._pool.give_back(connection)
 
-    async def _begin(self) -> tuple[psycopg.AsyncConnection[Any], psycopg.AsyncTransaction]:
-        """A pooled connection in a new transaction.
-
-        A pooled connection may have died while idle (server restart, failover, idle timeout);
-        that shows at BEGIN, before anything was sent, so another connection may safely be tried.
-        """
-        for attempt in range(self._pool.max_size + 1):
-            try:
-                connection = await self._pool.take()
-            except psycopg.OperationalError as exc:
-                raise StorageUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
-            transaction = connection.transaction()
-            try:
-                await transaction.__aenter__()
-            except psycopg.OperationalError as exc:
-                await self._pool.give_back(connection)
-                if attempt == self._pool.max_size:
-                    raise StorageUnavailable(f"PostgreSQL: {exc}") from exc
-                continue
-            return connection, transaction
-        raise AssertionError("unreachable")
+    async def _why_not(self) -> str | None:
+        """Why no connection can be had (None if one can): the pool says only that it waited."""
+        try:
+            connection = await psycopg.AsyncConnection.connect(self._url, connect_timeout=self._connect_timeout)
+        except psycopg.Error as exc:
+            return str(exc).strip() or type(exc).__name__
+        await connection.close()
+        return None
 
     async def _lock_schema(self, tx: Any) -> None:
         await tx.fetch("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK_KEY,))
 
     async def close(self) -> None:
         await self._pool.close()
+
+
+def _connect_timeout(url: str) -> int:
+    try:
+        return int(conninfo_to_dict(url).get("connect_timeout") or _CONNECT_TIMEOUT)
+    except (psycopg.ProgrammingError, ValueError):
+        return _CONNECT_TIMEOUT

@@ -3,7 +3,8 @@
 A backend supplies a connection's transaction (``_transaction``) and a few dialect details; every
 query here uses ``?`` placeholders, which the PostgreSQL backend turns into ``%s``. Times are stored
 as seconds since the epoch (REAL / DOUBLE PRECISION) and JSON documents as TEXT, so both backends
-store the same bytes.
+store the same bytes. Over 400 lines because it is the one implementation of every storage protocol,
+a section each; splitting it by protocol would spread the shared helpers and transactions.
 """
 
 from __future__ import annotations
@@ -417,6 +418,29 @@ class SqlStorage(Storage):
             (key, dumps(value), time.time()),
         )
 
+    # --- short-lived state ---------------------------------------------------------------------
+    async def put_short_lived(
+        self, kind: str, key: str, value: JSON, ttl_seconds: float, *, user_id: int | None = None
+    ) -> None:
+        await self._run(
+            "INSERT INTO short_lived (kind, key, data, expires_at, user_id)"
+            f" VALUES (?, ?, ?, {self.now_sql} + ?, ?)"
+            " ON CONFLICT (kind, key) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at,"
+            " user_id = excluded.user_id",
+            (kind, key, dumps(value), ttl_seconds, user_id),
+        )
+
+    async def get_short_lived(self, kind: str, key: str) -> JSON:
+        return await self._document(
+            f"SELECT data FROM short_lived WHERE kind = ? AND key = ? AND expires_at > {self.now_sql}", (kind, key)
+        )
+
+    async def delete_short_lived(self, kind: str, key: str) -> bool:
+        return await self._run("DELETE FROM short_lived WHERE kind = ? AND key = ?", (kind, key)) == 1
+
+    async def prune_short_lived(self) -> int:
+        return await self._run(f"DELETE FROM short_lived WHERE expires_at <= {self.now_sql}")
+
     # --- OCM tokens ---------------------------------------------------------------------------
     @property
     def tokens_enabled(self) -> bool:
@@ -463,6 +487,7 @@ class SqlStorage(Storage):
                 "DELETE FROM favourites WHERE user_id = ?",
                 "DELETE FROM drafts WHERE user_id = ?",
                 "DELETE FROM ocm_tokens WHERE user_id = ?",
+                "DELETE FROM short_lived WHERE user_id = ?",
                 "DELETE FROM outbox WHERE user_id = ?",
                 # A private chat's id is the user's id.
                 "DELETE FROM subscriptions WHERE chat_id = ?",

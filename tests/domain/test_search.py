@@ -64,7 +64,7 @@ async def test_removed_chargers_never_appear(service):
 async def test_paging_uses_the_kept_result_without_asking_ocm(service, source):
     result = await service.nearby(PORTLAND, replace(EVERYTHING, page_size=3))
     assert len(source.queries) == 1
-    kept = service.get(result.id)
+    kept = await service.get(result.id)
     assert kept is result
     pages = [kept.page(n) for n in range(kept.page_count())]
     assert [hit for page in pages for hit in page] == list(result.hits)
@@ -74,9 +74,9 @@ async def test_paging_uses_the_kept_result_without_asking_ocm(service, source):
 
 async def test_unknown_or_expired_result_ids_are_none(service, clock):
     result = await service.nearby(PORTLAND, EVERYTHING)
-    assert service.get("nope") is None
+    assert await service.get("nope") is None
     clock.now += 3601
-    assert service.get(result.id) is None
+    assert await service.get(result.id) is None
 
 
 async def test_a_narrower_filter_refilters_the_cached_answer(service, source):
@@ -202,6 +202,6 @@ async def test_a_hanging_ocm_is_given_up_on(clock):
 
 
 async def test_notes_keep_values_for_buttons(service):
-    note = service.remember(["a", "b"])
-    assert service.recall(note) == ["a", "b"]
-    assert service.recall("other") is None
+    note = await service.remember(["a", "b"])
+    assert await service.recall(note) == ["a", "b"]
+    assert await service.recall("other") is None

@@ -14,46 +14,61 @@ class Clock:
         return self.now
 
 
-def tracker_at(clock: Clock) -> LiveTracker:
+async def tracker_at(clock: Clock) -> LiveTracker:
     tracker = LiveTracker(clock=clock)
-    tracker.start(KEY, HERE, results_message_id=99, live_period=900)
+    await tracker.start(KEY, HERE, results_message_id=99, live_period=900)
     return tracker
 
 
-def test_standing_still_or_crawling_never_refreshes():
+async def test_standing_still_or_crawling_never_refreshes():
     clock = Clock()
-    tracker = tracker_at(clock)
+    tracker = await tracker_at(clock)
     clock.now = 30
-    assert tracker.on_move(KEY, TWO_KM_NORTH, live=True).reason == "too_soon"
+    assert (await tracker.on_move(KEY, TWO_KM_NORTH, live=True)).reason == "too_soon"
     clock.now = 120
-    assert tracker.on_move(KEY, GeoPoint(45.5172, -122.6587), live=True).reason == "too_close"  # 550 m
+    assert (await tracker.on_move(KEY, GeoPoint(45.5172, -122.6587), live=True)).reason == "too_close"  # 550 m
 
 
-def test_a_real_move_after_a_minute_refreshes_once():
+async def test_a_real_move_after_a_minute_refreshes_once():
     clock = Clock()
-    tracker = tracker_at(clock)
+    tracker = await tracker_at(clock)
     clock.now = 61
-    decision = tracker.on_move(KEY, TWO_KM_NORTH, live=True)
+    decision = await tracker.on_move(KEY, TWO_KM_NORTH, live=True)
     assert decision.update and decision.session.results_message_id == 99
-    assert not tracker.on_move(KEY, GeoPoint(45.55, -122.6587), live=True).update  # claimed: a minute again
+    assert not (await tracker.on_move(KEY, GeoPoint(45.55, -122.6587), live=True)).update  # claimed: a minute again
 
 
-def test_sharing_ends_with_the_period_or_an_edit_without_one():
+async def test_sharing_ends_with_the_period_or_an_edit_without_one():
     clock = Clock()
-    tracker = tracker_at(clock)
+    tracker = await tracker_at(clock)
     clock.now = 901
-    assert tracker.on_move(KEY, TWO_KM_NORTH, live=True).reason == "stopped"
-    assert tracker.on_move(KEY, TWO_KM_NORTH, live=True).reason == "unknown"
-    tracker = tracker_at(clock)
-    assert tracker.on_move(KEY, TWO_KM_NORTH, live=False).reason == "stopped"
-    assert KEY not in tracker
+    assert (await tracker.on_move(KEY, TWO_KM_NORTH, live=True)).reason == "stopped"
+    assert (await tracker.on_move(KEY, TWO_KM_NORTH, live=True)).reason == "unknown"
+    tracker = await tracker_at(clock)
+    assert (await tracker.on_move(KEY, TWO_KM_NORTH, live=False)).reason == "stopped"
+    assert await tracker.session(KEY) is None
 
 
-def test_indefinite_sharing_is_tracked_for_a_day():
+async def test_indefinite_sharing_is_tracked_for_a_day():
     clock = Clock()
     tracker = LiveTracker(clock=clock)
-    tracker.start(KEY, HERE, results_message_id=1, live_period=INDEFINITE_LIVE_PERIOD)
+    await tracker.start(KEY, HERE, results_message_id=1, live_period=INDEFINITE_LIVE_PERIOD)
     clock.now = MAX_TRACKED_SECONDS - 10
-    assert tracker.on_move(KEY, TWO_KM_NORTH, live=True).update
+    assert (await tracker.on_move(KEY, TWO_KM_NORTH, live=True)).update
     clock.now = MAX_TRACKED_SECONDS + 1
-    assert not tracker.on_move(KEY, HERE, live=True).update
+    assert not (await tracker.on_move(KEY, HERE, live=True)).update
+
+
+async def test_a_session_started_by_one_instance_is_followed_by_another(tmp_path):
+    from ocm_bot.storage import open_storage
+
+    clock = Clock()
+    async with await open_storage(None, data_dir=tmp_path, secret=None) as storage:
+        first, second = LiveTracker(clock=clock, state=storage), LiveTracker(clock=clock, state=storage)
+        await first.start(KEY, HERE, results_message_id=99, live_period=900)
+        clock.now = 61
+        decision = await second.on_move(KEY, TWO_KM_NORTH, live=True)
+        assert decision.update and decision.session.results_message_id == 99
+        assert (await first.on_move(KEY, GeoPoint(45.55, -122.6587), live=True)).reason == "too_soon"  # claimed
+        assert (await first.on_move(KEY, HERE, live=False)).reason == "stopped"
+        assert await second.session(KEY) is None

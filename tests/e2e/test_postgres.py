@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
+import re
 
+from ocm_bot.domain.preferences import UsageChoice, UserPreferences
 from ocm_bot.settings import Secret
+from ocm_bot.storage import open_storage
 from tests.e2e.test_checkin import CHARGER, open_checkin, tap, tap_and_wait_edit
+from tests.e2e.test_processes import free_port
+from tests.e2e.test_search import cards, search_at
+from tests.e2e.test_search import tap as tap_button
 
 
 async def test_a_half_done_checkin_survives_a_restart_on_postgresql(postgres_url, start_bot, telegram, ocm_server):
@@ -27,3 +35,73 @@ async def test_a_half_done_checkin_survives_a_restart_on_postgresql(postgres_url
     await ada.wait_for_edit(summary, containing="Thanks!")
     bodies = [json.loads(r.body) for r in ocm_server.requests_to("/v3/comment", "POST")]
     assert [(b["ChargePointID"], b["Rating"], b["Comment"]) for b in bodies] == [(CHARGER, 5, "Worked first time")]
+
+
+async def test_two_webhook_instances_on_one_database_answer_each_other_s_buttons(
+    postgres_url, bot_process, bot_settings, telegram, telegram_server, ocm_server
+):
+    # Two `ocm-bot webhook` processes behind one public URL, as a load balancer would run them:
+    # the reverse proxy (the Bot API server's webhook_proxy) sends each update to one of them.
+    ports = {"A": free_port(), "B": free_port()}
+    settings = dataclasses.replace(
+        bot_settings, database_url=Secret(postgres_url), webhook_secret=Secret("hook-secret_2")
+    )
+
+    def route_to(instance: str) -> None:
+        telegram_server.webhook_proxy = {"https://bots.example.test": f"http://127.0.0.1:{ports[instance]}"}
+
+    route_to("A")
+    before = len(telegram_server.requests)
+    processes = [
+        bot_process(settings, command="webhook", WEBHOOK_URL="https://bots.example.test/hook", PORT=str(port))
+        for port in ports.values()
+    ]
+    for port in ports.values():
+        await listening(port)
+    await telegram.wait_for_request("setWebhook", after=before, timeout=30)
+    ada = telegram.user("Ada")
+    async with await open_storage(postgres_url, data_dir=bot_settings.data_dir, secret=None) as storage:
+        prefs = UserPreferences(radius_km=25, page_size=3, usage=UsageChoice.INCLUDE_RESTRICTED)
+        await storage.save_user(ada.id, prefs.to_dict())
+
+    results = await search_at(ada)  # handled by A
+    first = cards(results)
+    assert [n for n, _, _ in first] == [1, 2, 3]
+
+    route_to("B")  # every later update reaches B, which never saw the search
+    answer = await tap_button(ada, results, "Next ›")
+    assert answer.text is None  # not "This button has expired"
+    page2 = await ada.wait_for_edit(results, timeout=15)
+    assert [n for n, _, _ in cards(page2)] == [4, 5, 6]
+    assert cards(page2)[0][2] >= first[-1][2]
+    await tap_button(ada, page2, "ℹ️ 4")
+    name = cards(page2)[0][1]
+    details = await ada.wait_for_message(containing=name, timeout=15)
+    # The distance and direction from the searched point: B knows the search A made.
+    assert re.match(rf"{re.escape(name)} — \d+(\.\d+)? (km|mi) \S+ [NESW]{{1,2}}\n", details.text), details.text
+    assert "✅ Check in" in details.labels
+
+    route_to("A")
+    await tap_button(ada, page2, "‹ Prev")
+    back = await ada.wait_for_edit(page2, timeout=15)
+    assert cards(back) == first
+    for process in processes:
+        assert process.terminate() == 0
+        assert "Traceback" not in process.log
+
+
+async def listening(port: int, within: float = 30) -> None:
+    """Wait until a bot's webhook server accepts connections (it starts after setWebhook)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            if loop.time() > deadline:
+                raise AssertionError(f"nothing listens on port {port} after {within} s") from None
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return

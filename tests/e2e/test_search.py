@@ -461,11 +461,10 @@ async def test_live_results_stop_following_when_the_driver_stops_sharing(telegra
     shared = await ada.send_live_location(*PORTLAND)
     results = await ada.wait_for_message(containing="Chargers near")
     key = (ada.chat_id, shared.message_id)
-    await ada.wait_until(lambda: key in bot.services.search.live, what="the bot follows the live location")
+    await until_followed(bot.services.search.live, key)
     asked = len(poi_requests(ocm_server))
     await ada.stop_live_location()
-    await telegram.wait_for_updates_consumed()
-    assert key not in bot.services.search.live
+    await until_followed(bot.services.search.live, key, followed=False)
     assert ada.message(results).edits == 0
     assert len(poi_requests(ocm_server)) == asked
 
@@ -537,6 +536,50 @@ async def test_forged_and_expired_buttons_ask_nothing_of_ocm(telegram, bot, ocm_
     bot.services.search._results.clear()  # the bot restarted or the result expired
     await tap(ada, results, "Next ›")
     assert len(poi_requests(ocm_server)) == asked
+
+
+async def test_a_page_after_a_restart_while_ocm_is_down_offers_a_retry(telegram, start_bot, ocm_server):
+    first = await start_bot()
+    ada = telegram.user("Ada")
+    await save_prefs(first, ada, radius_km=25, page_size=3, usage=UsageChoice.INCLUDE_RESTRICTED)
+    results = await search_at(ada)
+    await first.stop()
+    await start_bot()  # a new process (or another instance): the result is in storage, its chargers are not
+    ocm_server.inject("status500", path_prefix="/v3/poi", times=None)
+    await tap(ada, results, "Next ›")
+    failure = await ada.wait_for_message(containing="Open Charge Map", timeout=10)
+    assert "🔄 Retry" in failure.labels
+    ocm_server.clear_faults()
+    await tap(ada, failure, "🔄 Retry")
+    page2 = await ada.wait_for_edit(failure, timeout=10)
+    assert [n for n, _, _ in cards(page2)] == [4, 5, 6]
+
+
+async def test_forget_deletes_the_places_a_driver_searched_from_storage(telegram, bot):
+    ada, bob = telegram.user("Ada"), telegram.user("Bob")
+    results = await search_at(ada)
+    await search_at(bob)
+    kept = await bot.services.search.get(results.callback_buttons["Next ›"].split("|")[1])
+    assert kept is not None
+    assert await bot.services.storage.get_short_lived("search", kept.id) is not None
+
+    await ada.send_text("/forget")
+    question = await ada.wait_for_message(containing="?")
+    await tap(ada, question, "🗑 Delete everything")
+    await ada.wait_for_edit(question, containing="I deleted everything")
+    assert await bot.services.storage.get_short_lived("search", kept.id) is None  # where Ada was
+    assert await bot.services.storage.forget_user(bob.id)  # Bob's search was kept: only Ada's went
+
+
+async def until_followed(live, key, followed: bool = True) -> None:
+    """Wait until the bot follows a live location (it starts after sending the results), or no longer does."""
+    import asyncio
+
+    for _ in range(500):
+        if (await live.session(key) is not None) == followed:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"the bot {'does not follow' if followed else 'still follows'} the live location")
 
 
 async def until_idle(client) -> None:

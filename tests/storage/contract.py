@@ -127,6 +127,14 @@ async def _check_v5(storage: Storage) -> None:
     assert token is not None and token.token == "ocm-token-7"
 
 
+async def _seed_v6(storage: Storage) -> None:
+    await storage.put_short_lived("search", "abc", {"hits": [[101, 0.5]]}, 3600)
+
+
+async def _check_v6(storage: Storage) -> None:
+    assert await storage.get_short_lived("search", "abc") == {"hits": [[101, 0.5]]}
+
+
 SEEDS: dict[int, tuple[Callable[[Storage], Awaitable[None]], Callable[[Storage], Awaitable[None]]]]
 SEEDS = {
     1: (_seed_v1, _check_v1),
@@ -134,6 +142,7 @@ SEEDS = {
     3: (_seed_v3, _check_v3),
     4: (_seed_v4, _check_v4),
     5: (_seed_v5, _check_v5),
+    6: (_seed_v6, _check_v6),
 }
 assert sorted(SEEDS) == list(range(1, HEAD + 1)), "add a seed for the new migration"
 
@@ -424,6 +433,28 @@ class StorageContract:
         await storage.set_value("k", None)
         assert await storage.get_value("k") is None
 
+    # --- short-lived state ---------------------------------------------------------------------
+    async def test_short_lived_state_is_kept_by_kind_and_key(self, storage: Storage) -> None:
+        assert await storage.get_short_lived("search", "a") is None
+        await storage.put_short_lived("search", "a", {"ids": [1, 2]}, 60)
+        await storage.put_short_lived("note", "a", ["text", "Berlin"], 60)
+        assert await storage.get_short_lived("search", "a") == {"ids": [1, 2]}
+        assert await storage.get_short_lived("note", "a") == ["text", "Berlin"]
+        await storage.put_short_lived("search", "a", {"ids": [3]}, 60)  # replaced
+        assert await storage.get_short_lived("search", "a") == {"ids": [3]}
+        assert await storage.delete_short_lived("search", "a")
+        assert not await storage.delete_short_lived("search", "a")
+        assert await storage.get_short_lived("search", "a") is None
+
+    async def test_expired_short_lived_state_is_gone_and_pruned(self, storage: Storage) -> None:
+        await storage.put_short_lived("search", "old", [1], 0.2)
+        await storage.put_short_lived("search", "new", [2], 60)
+        assert await storage.get_short_lived("search", "old") == [1]
+        await asyncio.sleep(0.3)
+        assert await storage.get_short_lived("search", "old") is None
+        assert await storage.prune_short_lived() == 1
+        assert await storage.get_short_lived("search", "new") == [2]
+
     # --- OCM tokens ---------------------------------------------------------------------------
     async def test_a_token_is_stored_and_read_back(self, storage: Storage) -> None:
         assert storage.tokens_enabled
@@ -499,6 +530,7 @@ class StorageContract:
         await storage.save_ptb_data("chat", user_id, {"a": 1})
         await storage.save_conversation("checkin", [user_id, user_id], "RATING")
         await storage.save_conversation("settings", [user_id], "UNIT")
+        await storage.put_short_lived("search", f"s{user_id}", {"point": [45.5, -122.6]}, 60, user_id=user_id)
 
     async def test_forget_removes_everything_about_the_user(self, storage: Storage) -> None:
         await self._store_everything_about(storage, 1)
@@ -517,6 +549,8 @@ class StorageContract:
         assert await storage.load_ptb_data("chat") == {2: {"a": 1}}
         assert await storage.load_conversations("checkin") == [([2, 2], "RATING")]
         assert await storage.load_conversations("settings") == [([2], "UNIT")]
+        assert await storage.get_short_lived("search", "s1") is None  # where the driver searched
+        assert await storage.get_short_lived("search", "s2") == {"point": [45.5, -122.6]}
         assert await storage.claim_due_outbox("a", now=datetime.now(UTC)) != []  # user 2's
         assert await storage.get_user(2) == {"unit": "km"}
         assert len(await storage.subscriptions_for(-50)) == 1
