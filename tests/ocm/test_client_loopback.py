@@ -22,7 +22,6 @@ import pytest
 from ocm_bot.domain.geo import GeoPoint
 from ocm_bot.domain.preferences import UserPreferences
 from ocm_bot.domain.search import SearchService
-from ocm_bot.ocm.cache import haversine_km
 from ocm_bot.ocm.client import CommentSubmission, OcmClient, OcmLimits
 from ocm_bot.ocm.errors import (
     OcmAuthError,
@@ -38,7 +37,7 @@ from ocm_bot.ocm.parse import parse_pois
 from ocm_bot.ocm.query import PoiQuery
 from ocm_bot.ocm.reference import ReferenceData
 from ocm_bot.ocm.source import SearchAnswer
-from tests.fakes.ocm import FakeOcmServer
+from tests.fakes.ocm import FakeOcmServer, haversine_km  # OCM's distance, not the client's
 
 BOW = (51.5255, -0.0335)  # east London: 100 real compact POIs from poi-more.json
 FAST = OcmLimits(

@@ -1,6 +1,6 @@
 """A Telegram Bot API server on 127.0.0.1 that keeps real state and checks every request.
 
-It runs a small asyncio HTTP/1.1 server (wire.py) on its own event loop in a background thread, so
+It runs on the shared HTTP layer (tests/fakes/http.py, tornado) on its own event loop in a background thread, so
 a bot under test can reach it from the test's event loop, from a synchronous test or from a
 subprocess:
 
@@ -38,7 +38,7 @@ from urllib.parse import parse_qsl
 import httpx
 import tornado.httputil
 
-from . import wire
+from .. import http
 from .formatting import EntityParseError, ParsedText, parse_html, strip_edges
 from .schema import Problem, Schema, load_schema
 
@@ -333,7 +333,7 @@ class FakeTelegramServer:
         self._lock = threading.RLock()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._http: wire.HttpServer | None = None
+        self._http: http.HttpServer | None = None
         self._loop_thread: int | None = None
         self._port: int | None = None
         self._watchers: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = []
@@ -358,7 +358,7 @@ class FakeTelegramServer:
             self._loop = loop
             self._loop_thread = threading.get_ident()
             self._arrival = asyncio.Event()
-            self._http = loop.run_until_complete(wire.serve(self._respond, sock))
+            self._http = loop.run_until_complete(http.serve(self._respond, sock))
             self._webhook_task = loop.create_task(self._webhook_worker())
             loop.call_soon(ready.set)
             loop.run_forever()
@@ -777,7 +777,7 @@ class FakeTelegramServer:
     _API_PATH = re.compile(r"^/bot([^/]*)/([A-Za-z0-9_]*)$")
     _FILE_PATH = re.compile(r"^/file/bot([^/]*)/(.+)$")
 
-    def _respond(self, request: wire.Request) -> wire.Response | Any:
+    def _respond(self, request: http.Request) -> http.Response | Any:
         api = self._API_PATH.match(request.path)
         if api is None:
             return self._file(request)
@@ -795,15 +795,15 @@ class FakeTelegramServer:
         except _TransportFailure as lost:
             self._notify()  # the failed call is in the request log
             if lost.failure.status is None:
-                return wire.Response(0, b"", close_without_answer=True)
+                return None  # the connection is closed without an answer
             phrase = HTTPStatus(lost.failure.status).phrase
             page = _GATEWAY_PAGE.format(status=lost.failure.status, phrase=phrase)
-            return wire.Response(lost.failure.status, page.encode(), "text/html")
+            return http.Response(lost.failure.status, page.encode(), "text/html")
 
-    async def _respond_later(self, answer: Any) -> wire.Response:
+    async def _respond_later(self, answer: Any) -> http.Response:
         return _json_response(*await answer)
 
-    def _file(self, request: wire.Request) -> wire.Response:
+    def _file(self, request: http.Request) -> http.Response:
         match = self._FILE_PATH.match(request.path)
         content = None
         if match and match.group(1) == self.token:
@@ -811,7 +811,7 @@ class FakeTelegramServer:
                 content = next((c for p, c in self.files.values() if p == match.group(2)), None)
         if content is None:
             return _json_response(404, {"ok": False, "error_code": 404, "description": "Not Found"})
-        return wire.Response(200, content, "application/octet-stream")
+        return http.Response(200, content, "application/octet-stream")
 
     def handle(
         self, token: str, method: str, raw: dict[str, Any], files: dict[str, tuple[str, bytes]]
@@ -1642,8 +1642,8 @@ def _failure_text(failure: InjectedFailure) -> str:
     return f"injected failure: {lost}" + (" (after the call took effect)" if failure.processed else "")
 
 
-def _json_response(status: int, body: dict) -> wire.Response:
-    return wire.Response(status, json.dumps(body, ensure_ascii=False).encode("utf-8"))
+def _json_response(status: int, body: dict) -> http.Response:
+    return http.Response(status, json.dumps(body, ensure_ascii=False).encode("utf-8"), "application/json")
 
 
 def _resolve(future: asyncio.Future) -> None:
@@ -1659,7 +1659,7 @@ def _private_chat(user: dict) -> dict:
     return chat
 
 
-def _parameters(request: wire.Request) -> tuple[dict[str, Any], dict[str, tuple[str, bytes]]]:
+def _parameters(request: http.Request) -> tuple[dict[str, Any], dict[str, tuple[str, bytes]]]:
     """Bot API parameters from the query string and a JSON, form or multipart body."""
     raw: dict[str, Any] = dict(parse_qsl(request.query, keep_blank_values=True))
     files: dict[str, tuple[str, bytes]] = {}
