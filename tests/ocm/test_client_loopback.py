@@ -630,6 +630,13 @@ async def test_bundled_reference_data_serves_until_the_daily_refresh(
     assert len(ocm_server.requests_to("/v3/referencedata")) == 1
 
 
+async def tasks_started_since(before: set[asyncio.Task[Any]], within: float = 5.0) -> None:
+    """Wait until every task started after ``before`` was taken (a background refresh) has ended."""
+    started = asyncio.all_tasks() - before - {asyncio.current_task()}
+    if started:
+        await asyncio.wait(started, timeout=within)
+
+
 async def test_a_day_old_copy_is_refreshed_in_the_background_and_retried_hourly_while_ocm_fails(
     make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer
 ) -> None:
@@ -641,8 +648,9 @@ async def test_a_day_old_copy_is_refreshed_in_the_background_and_retried_hourly_
     await client.reference_data()
     await asyncio.wait_for(client.refresh_reference_data(), 1)
     tries = len(ocm_server.requests_to("/v3/referencedata"))
+    started_before = asyncio.all_tasks()
     await client.reference_data()  # within the hour: no new try
-    await asyncio.sleep(0.01)
+    await tasks_started_since(started_before)  # drained: a refresh it started would have asked OCM by now
     assert len(ocm_server.requests_to("/v3/referencedata")) == tries
     ocm_server.clear_faults()
     clock.now += FAST.reference_retry_interval + 1

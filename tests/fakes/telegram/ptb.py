@@ -45,7 +45,17 @@ def build_application(server: FakeTelegramServer, handlers: Iterable[BaseHandler
     app = application_builder(server).build()
     for handler in handlers:
         app.add_handler(handler)
+    server.watch_bot(lambda: application_idle(app))
     return app
+
+
+def application_idle(app: Application) -> bool:
+    """Whether ``app`` has answered every update it fetched: none queued, none being processed, no
+    task it started for an update (``Application.create_task``, non-blocking handlers) still running."""
+    if not app.running:
+        return True
+    tasks: set = getattr(app, "_Application__create_task_tasks", set())
+    return app.update_queue.empty() and not tasks and app.update_processor.current_concurrent_updates == 0
 
 
 @contextlib.asynccontextmanager

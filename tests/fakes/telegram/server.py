@@ -338,6 +338,7 @@ class FakeTelegramServer:
         self._port: int | None = None
         self._watchers: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = []
         self._version = 0
+        self._idle_probes: list[Callable[[], bool]] = []
         self._reset_state()
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -546,6 +547,27 @@ class FakeTelegramServer:
         finally:
             with self._lock, contextlib.suppress(ValueError):
                 self._watchers.remove((loop, future))
+
+    def watch_bot(self, is_idle: Callable[[], bool]) -> Callable[[], None]:
+        """Register how a bot running in the test's process tells it has nothing left to do
+        (``ptb.application_idle``); returns the function that unregisters it."""
+        self._idle_probes.append(is_idle)
+        return lambda: self._idle_probes.remove(is_idle) if is_idle in self._idle_probes else None
+
+    @property
+    def watches_bots(self) -> bool:
+        """Whether a bot in this process registered with watch_bot (else bot_is_idle only knows updates)."""
+        return bool(self._idle_probes)
+
+    def bot_is_idle(self) -> bool:
+        """The bot fetched every update (confirmed by its next getUpdates offset) and, for each bot
+        registered with watch_bot, answered it: nothing queued, no handler or handler task running.
+
+        Call it in the bot's event loop (the probes read the application's state)."""
+        with self._lock:
+            if self._pending:
+                return False
+        return all(probe() for probe in list(self._idle_probes))
 
     def _notify(self, *, updates_changed: bool = False) -> None:
         """Wake the waiting drivers; also the long polls and the webhook if updates changed."""
@@ -911,6 +933,7 @@ class FakeTelegramServer:
                 self._violate("getUpdates", problem)
             self._poll_generation += 1
             generation = self._poll_generation
+        self._notify()  # the request log grew: a driver may wait for the poll to be open
         try:
             if checked.rejection:
                 raise ApiError(400, checked.rejection)

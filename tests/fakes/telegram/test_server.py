@@ -15,6 +15,7 @@ import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from .driver import TelegramDriver
 from .fixtures import fail_on_violations
 from .ptb import loopback_request
 from .schema import load_schema
@@ -305,7 +306,7 @@ async def test_get_updates_returns_promptly_when_an_update_arrives(telegram, tel
     ada = telegram.user("Ada")
     async with httpx.AsyncClient(verify=False) as client:
         poll = asyncio.create_task(client.post(telegram_server.method_url("getUpdates"), json={"timeout": 10}))
-        await asyncio.sleep(0.05)
+        await telegram.wait_for_request("getUpdates", after=0)  # the long poll is open
         started = time.perf_counter()
         await ada.send_text("hello")
         updates = (await poll).json()["result"]
@@ -330,7 +331,7 @@ async def test_a_second_poller_terminates_the_first_with_409(telegram_server):
     async with httpx.AsyncClient(verify=False) as client:
         url = telegram_server.method_url("getUpdates")
         first = asyncio.create_task(client.post(url, json={"timeout": 5}))
-        await asyncio.sleep(0.05)
+        await TelegramDriver(telegram_server).wait_for_request("getUpdates", after=0)  # the first poll is open
         second = asyncio.create_task(client.post(url, json={"timeout": 0}))
         first_answer, second_answer = await first, await second
 
