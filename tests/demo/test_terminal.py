@@ -11,7 +11,10 @@ from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from ocm_bot.demo.terminal import DEMO_TOKEN, InMemoryBotApi, Screen, Style, chat, render_text, wants_color
+from ocm_bot.demo.botapi import DEMO_TOKEN, InMemoryBotApi
+from ocm_bot.demo.rendering import Style, render_text, wants_color
+from ocm_bot.demo.screen import Screen
+from ocm_bot.demo.session import chat
 from ocm_bot.settings import Settings
 from tests.ocm.contract import shared_pois
 

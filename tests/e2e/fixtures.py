@@ -29,8 +29,8 @@ from telegram.request import HTTPXRequest
 
 from ocm_bot.app import build_application
 from ocm_bot.context import BotApplication, Services
+from ocm_bot.demo.botapi import application_idle
 from ocm_bot.settings import Secret, Settings
-from tests.fakes.telegram.ptb import application_idle
 from tests.fakes.telegram.server import FakeTelegramServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator, Iterable
 from telegram.ext import Application, ApplicationBuilder, BaseHandler
 from telegram.request import HTTPXRequest
 
+from ocm_bot.demo.botapi import application_idle  # one definition of "answered", shared with the demo
+
 from .server import FakeTelegramServer
 
 
@@ -47,15 +49,6 @@ def build_application(server: FakeTelegramServer, handlers: Iterable[BaseHandler
         app.add_handler(handler)
     server.watch_bot(lambda: application_idle(app))
     return app
-
-
-def application_idle(app: Application) -> bool:
-    """Whether ``app`` has answered every update it fetched: none queued, none being processed, no
-    task it started for an update (``Application.create_task``, non-blocking handlers) still running."""
-    if not app.running:
-        return True
-    tasks: set = getattr(app, "_Application__create_task_tasks", set())
-    return app.update_queue.empty() and not tasks and app.update_processor.current_concurrent_updates == 0
 
 
 @contextlib.asynccontextmanager
