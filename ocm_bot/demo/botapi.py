@@ -1,10 +1,11 @@
 """The demo's Bot API, in memory: python-telegram-bot's transport answering every call without Telegram.
 
-:class:`InMemoryBotApi` keeps the chat's messages (sends, edits with Telegram's "message is not
-modified" rule, deletions), answers callback queries, and draws everything on a :class:`Screen`.
+:class:`InMemoryBotApi` keeps the chat's messages (sends; edits with Telegram's "message is not
+modified" rule from :mod:`ocm_bot.demo.botcore`, shared with the test suite's fake Bot API;
+deletions), answers callback queries, and draws everything on a :class:`Screen`.
 :func:`application_idle` says when the bot has answered every update it was given: the demo waits
-on it before the next prompt, and the test suite's fake Bot API server (``tests/fakes/telegram``)
-uses the same definition for its "the bot is idle" signal.
+on it before the next prompt, and the fake Bot API server (``tests/fakes/telegram``) uses the same
+definition for its "the bot is idle" signal.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
+from ocm_bot.demo.botcore import ApiError, TelegramErrors, apply_edit
 from ocm_bot.demo.rendering import plain_text
 from ocm_bot.demo.screen import Screen
 
@@ -49,13 +51,6 @@ def application_idle(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     return (
         application.update_queue.empty() and not tasks and application.update_processor.current_concurrent_updates == 0
     )
-
-
-class BotApiError(Exception):
-    def __init__(self, description: str, code: int = 400) -> None:
-        super().__init__(description)
-        self.description = description
-        self.code = code
 
 
 class InMemoryBotApi(BaseRequest):
@@ -107,8 +102,8 @@ class InMemoryBotApi(BaseRequest):
             result = handler(params) if handler is not None else self._unknown(name)
             body = {"ok": True, "result": result}
             status = 200
-        except BotApiError as error:
-            body = {"ok": False, "error_code": error.code, "description": error.description}
+        except ApiError as error:
+            body = error.body()
             status = error.code
         finally:
             self.in_flight -= 1
@@ -155,31 +150,18 @@ class InMemoryBotApi(BaseRequest):
     def api_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any] | bool:
         message = self._message(params)
         text, mode = str(params.get("text", "")), params.get("parse_mode")
-        markup = params.get("reply_markup")
-        if message.get("_source") == (text, mode) and message.get("reply_markup") == markup:
-            raise BotApiError(
-                "Bad Request: message is not modified: specified new message content and reply markup are "
-                "exactly the same as a current content and reply markup of the message"
-            )
-        message.update(text=plain_text(text, mode), _source=(text, mode), edit_date=int(time.time()))
-        if isinstance(markup, dict) and "inline_keyboard" in markup:
-            message["reply_markup"] = markup
-        else:
-            message.pop("reply_markup", None)
+        # The demo keeps no entities: the text as sent (with its parse mode) stands in for them.
+        apply_edit(message, {"text": plain_text(text, mode), "_source": (text, mode)}, (), params.get("reply_markup"))
         self.screen.bot_message(message, text, mode, edited=True)
         return _public(message)
 
     def api_editmessagereplymarkup(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._message(params)
-        markup = params.get("reply_markup")
-        if message.get("reply_markup") == markup or (not markup and "reply_markup" not in message):
-            raise BotApiError("Bad Request: message is not modified")
-        if isinstance(markup, dict) and markup.get("inline_keyboard"):
-            message["reply_markup"] = markup
+        apply_edit(message, {}, (), params.get("reply_markup"))
+        if "reply_markup" in message:
             self.screen.note(f"   (buttons of #{message['message_id']} changed)")
-            self.screen.keyboard(message["message_id"], markup)
+            self.screen.keyboard(message["message_id"], message["reply_markup"])
         else:
-            message.pop("reply_markup", None)
             self.screen.removed_keyboard(message["message_id"])
         return _public(message)
 
@@ -237,10 +219,10 @@ class InMemoryBotApi(BaseRequest):
 
     def _message(self, params: dict[str, Any]) -> dict[str, Any]:
         if "inline_message_id" in params:
-            raise BotApiError("Bad Request: inline messages are not part of the demo")
+            raise ApiError(400, "Bad Request: inline messages are not part of the demo")
         message = self.messages.get(int(params.get("message_id", 0)))
         if message is None:
-            raise BotApiError("Bad Request: message to edit not found")
+            raise ApiError(400, TelegramErrors.MESSAGE_TO_EDIT_NOT_FOUND)
         return message
 
     # Everything else ------------------------------------------------------------------------------

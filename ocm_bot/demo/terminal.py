@@ -20,7 +20,7 @@ loop). This module is the demo's entry point (``ocm-bot demo`` calls :func:`run_
 
 from __future__ import annotations
 
-from ocm_bot.demo.botapi import DEMO_TOKEN, BotApiError, InMemoryBotApi
+from ocm_bot.demo.botapi import DEMO_TOKEN, InMemoryBotApi
 from ocm_bot.demo.driver import Driver
 from ocm_bot.demo.rendering import Style, plain_text, render_text, wants_color
 from ocm_bot.demo.screen import Button, Screen
@@ -28,7 +28,6 @@ from ocm_bot.demo.session import chat, demo_services, demo_settings, run_demo
 
 __all__ = [
     "DEMO_TOKEN",
-    "BotApiError",
     "Button",
     "Driver",
     "InMemoryBotApi",
