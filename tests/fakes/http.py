@@ -208,6 +208,16 @@ class HttpServer(httputil.HTTPServerConnectionDelegate):
         await self._server.close_all_connections()
 
 
+def listening_socket() -> socket.socket:
+    """A non-blocking socket listening on a free port of 127.0.0.1 (its port: ``getsockname()[1]``)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
 async def serve(respond: Responder, sock: socket.socket) -> HttpServer:
     """Serve ``sock`` (bound, listening, non-blocking) in the running event loop."""
     server = HttpServer(respond)
@@ -215,4 +225,4 @@ async def serve(respond: Responder, sock: socket.socket) -> HttpServer:
     return server
 
 
-__all__ = ["MAX_BODY", "Headers", "HttpServer", "Request", "Response", "serve"]
+__all__ = ["MAX_BODY", "Headers", "HttpServer", "Request", "Response", "listening_socket", "serve"]

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from tests.fakes.http import Headers, HttpServer, Request, Response, serve
+from tests.fakes.http import Headers, HttpServer, Request, Response, listening_socket, serve
 
 COMMON_FAULTS = frozenset({"delay", "hang", "status500", "status503", "502-text", "429", "bad-json", "empty", "reset"})
 
@@ -123,11 +123,7 @@ class LoopbackServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> LoopbackServer:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(128)
-        sock.setblocking(False)
+        sock = listening_socket()
         self.port = sock.getsockname()[1]
         self._thread = threading.Thread(
             target=self._run, args=(sock,), name=f"{type(self).__name__}:{self.port}", daemon=True

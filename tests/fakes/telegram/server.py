@@ -26,7 +26,6 @@ import contextlib
 import itertools
 import json
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -263,10 +262,7 @@ class FakeTelegramServer:
     def start(self) -> FakeTelegramServer:
         if self._thread is not None:
             return self
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(128)
-        sock.setblocking(False)
+        sock = http.listening_socket()
         self._port = sock.getsockname()[1]
         ready = threading.Event()
 
