@@ -1,8 +1,9 @@
 """The demo's Bot API, in memory: python-telegram-bot's transport answering every call without Telegram.
 
 :class:`InMemoryBotApi` keeps the chat's messages (sends; edits with Telegram's "message is not
-modified" rule from :mod:`ocm_bot.demo.botcore`, shared with the test suite's fake Bot API;
-deletions), answers callback queries, and draws everything on a :class:`Screen`.
+modified" rule from :mod:`ocm_bot.demo.botcore` and the HTML parse mode from
+:mod:`ocm_bot.demo.formatting`, both shared with the test suite's fake Bot API; deletions),
+answers callback queries, and draws everything on a :class:`Screen`.
 :func:`application_idle` says when the bot has answered every update it was given: the demo waits
 on it before the next prompt, and the fake Bot API server (``tests/fakes/telegram``) uses the same
 definition for its "the bot is idle" signal.
@@ -21,6 +22,7 @@ from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
 from ocm_bot.demo.botcore import ApiError, TelegramErrors, apply_edit
+from ocm_bot.demo.formatting import EntityParseError, ParsedText, parse_html, strip_edges
 from ocm_bot.demo.rendering import plain_text
 from ocm_bot.demo.screen import Screen
 
@@ -139,8 +141,7 @@ class InMemoryBotApi(BaseRequest):
 
     def api_sendmessage(self, params: dict[str, Any]) -> dict[str, Any]:
         text, mode = str(params.get("text", "")), params.get("parse_mode")
-        message = self._new_message(params, text=plain_text(text, mode))
-        message["_source"] = (text, mode)
+        message = self._new_message(params, **_text_fields(telegram_text(text, mode)))
         self.screen.bot_message(message, text, mode, edited=False)
         markup = params.get("reply_markup")
         if isinstance(markup, dict) and "inline_keyboard" not in markup:
@@ -150,8 +151,10 @@ class InMemoryBotApi(BaseRequest):
     def api_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any] | bool:
         message = self._message(params)
         text, mode = str(params.get("text", "")), params.get("parse_mode")
-        # The demo keeps no entities: the text as sent (with its parse mode) stands in for them.
-        apply_edit(message, {"text": plain_text(text, mode), "_source": (text, mode)}, (), params.get("reply_markup"))
+        parsed = telegram_text(text, mode)
+        apply_edit(message, {"text": parsed.text, "entities": parsed.entities or None}, (), params.get("reply_markup"))
+        if message.get("entities") is None:
+            message.pop("entities", None)
         self.screen.bot_message(message, text, mode, edited=True)
         return _public(message)
 
@@ -184,7 +187,6 @@ class InMemoryBotApi(BaseRequest):
         lat, lon = float(params["latitude"]), float(params["longitude"])
         message = self._new_message(params, location={"latitude": lat, "longitude": lon})
         text = f"📍 {lat:.5f}, {lon:.5f}  {_map_link(lat, lon)}"
-        message["_source"] = (text, None)
         self.screen.bot_message(message, text, None, edited=False)
         return _public(message)
 
@@ -197,7 +199,6 @@ class InMemoryBotApi(BaseRequest):
         }
         message = self._new_message(params, venue=venue, location=venue["location"])
         text = f"📍 {venue['title']}\n{venue['address']}\n{_map_link(lat, lon)}"
-        message["_source"] = (text, None)
         self.screen.bot_message(message, text, None, edited=False)
         return _public(message)
 
@@ -206,7 +207,6 @@ class InMemoryBotApi(BaseRequest):
         photo = params.get("photo")
         text = f"[photo] {photo if isinstance(photo, str) else ''}\n{caption}".strip()
         message = self._new_message(params, caption=plain_text(caption, mode))
-        message["_source"] = (text, mode)
         self.screen.bot_message(message, text, mode, edited=False)
         return _public(message)
 
@@ -260,6 +260,22 @@ _NO_GIFTS = {
     "unique_gifts": False,
     "premium_subscription": False,
 }
+
+
+def telegram_text(source: str, parse_mode: str | None) -> ParsedText:
+    """The text and entities Telegram keeps for ``source`` sent with ``parse_mode`` (trimmed as
+    Telegram trims). HTML Telegram could not parse is kept with its tags dropped: the demo shows
+    what the bot meant rather than refusing it (the test suite's fake Bot API refuses it)."""
+    if (parse_mode or "").upper() == "HTML":
+        try:
+            return strip_edges(parse_html(source))
+        except EntityParseError:
+            return ParsedText(plain_text(source, parse_mode))
+    return strip_edges(ParsedText(source))
+
+
+def _text_fields(parsed: ParsedText) -> dict[str, Any]:
+    return {"text": parsed.text, "entities": parsed.entities} if parsed.entities else {"text": parsed.text}
 
 
 def _public(message: dict[str, Any]) -> dict[str, Any]:

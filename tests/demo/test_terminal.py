@@ -75,3 +75,13 @@ async def test_the_demo_and_the_fake_bot_api_refuse_an_unchanged_keyboard_with_t
         with pytest.raises(BadRequest) as refused:
             await bot.edit_message_reply_markup(1001, sent.message_id, reply_markup=keyboard)
     assert refused.value.message.lower() == TelegramErrors.NOT_MODIFIED.removeprefix("Bad Request: ").lower()
+
+
+async def test_the_demo_keeps_the_text_and_entities_telegram_would() -> None:
+    api = InMemoryBotApi(Screen(io.StringIO(), Style(False)))
+    async with Bot(DEMO_TOKEN, request=api, get_updates_request=api) as bot:
+        sent = await bot.send_message(1001, "  <b>Lidl</b> &amp; co ", parse_mode=ParseMode.HTML)
+        assert sent.text == "Lidl & co"
+        assert [(e.type, e.offset, e.length) for e in sent.entities] == [("bold", 0, 4)]
+        with pytest.raises(BadRequest, match="not modified"):  # same text, same entities
+            await bot.edit_message_text("<strong>Lidl</strong> &amp; co", 1001, sent.message_id, parse_mode="HTML")

@@ -29,7 +29,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .formatting import entities_to_html, utf16_len
+from ocm_bot.demo.formatting import entities_to_html, utf16_len
+
 from .server import FakeTelegramServer, StoredMessage
 
 DEFAULT_TIMEOUT = 5.0

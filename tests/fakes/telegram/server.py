@@ -38,9 +38,9 @@ import httpx
 import tornado.httputil
 
 from ocm_bot.demo.botcore import ApiError, StoredMessage, TelegramErrors, apply_edit
+from ocm_bot.demo.formatting import EntityParseError, ParsedText, parse_html, strip_edges
 
 from .. import http
-from .formatting import EntityParseError, ParsedText, parse_html, strip_edges
 from .schema import Problem, Schema, load_schema
 
 DEFAULT_TOKEN = "123456:TEST-TOKEN"
