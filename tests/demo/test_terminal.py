@@ -7,11 +7,15 @@ import json
 from pathlib import Path
 
 import pytest
-from telegram import Bot, Message
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from ocm_bot.demo.terminal import DEMO_TOKEN, InMemoryBotApi, Screen, Style, chat, render_text, wants_color
+from ocm_bot.demo.botapi import DEMO_TOKEN, InMemoryBotApi
+from ocm_bot.demo.botcore import TelegramErrors
+from ocm_bot.demo.rendering import Style, render_text, wants_color
+from ocm_bot.demo.screen import Screen
+from ocm_bot.demo.session import chat
 from ocm_bot.settings import Settings
 from tests.ocm.contract import shared_pois
 
@@ -61,3 +65,23 @@ async def test_a_chat_on_the_operators_own_data_file(tmp_path: Path) -> None:
     assert "Chargers near" in screen
     assert "No such button" in screen
     assert "Bye!" in screen
+
+
+async def test_the_demo_and_the_fake_bot_api_refuse_an_unchanged_keyboard_with_telegrams_words() -> None:
+    api = InMemoryBotApi(Screen(io.StringIO(), Style(False)))
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Next ›", callback_data="pg|1")]])
+    async with Bot(DEMO_TOKEN, request=api, get_updates_request=api) as bot:
+        sent = await bot.send_message(1001, "results", reply_markup=keyboard)
+        with pytest.raises(BadRequest) as refused:
+            await bot.edit_message_reply_markup(1001, sent.message_id, reply_markup=keyboard)
+    assert refused.value.message.lower() == TelegramErrors.NOT_MODIFIED.removeprefix("Bad Request: ").lower()
+
+
+async def test_the_demo_keeps_the_text_and_entities_telegram_would() -> None:
+    api = InMemoryBotApi(Screen(io.StringIO(), Style(False)))
+    async with Bot(DEMO_TOKEN, request=api, get_updates_request=api) as bot:
+        sent = await bot.send_message(1001, "  <b>Lidl</b> &amp; co ", parse_mode=ParseMode.HTML)
+        assert sent.text == "Lidl & co"
+        assert [(e.type, e.offset, e.length) for e in sent.entities] == [("bold", 0, 4)]
+        with pytest.raises(BadRequest, match="not modified"):  # same text, same entities
+            await bot.edit_message_text("<strong>Lidl</strong> &amp; co", 1001, sent.message_id, parse_mode="HTML")

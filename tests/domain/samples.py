@@ -11,11 +11,12 @@ import json
 from functools import cache
 from pathlib import Path
 
-from ocm_bot.domain.geo import GeoPoint, haversine_km
+from ocm_bot.domain.geo import GeoPoint
 from ocm_bot.ocm.models import Charger
 from ocm_bot.ocm.parse import parse_pois
 from ocm_bot.ocm.query import PoiQuery
 from ocm_bot.ocm.reference import ReferenceData
+from tests.fakes.ocm import haversine_km  # OCM's own distance (radius 6371 km), not the bot's
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 PORTLAND = GeoPoint(45.5122, -122.6587)
@@ -50,7 +51,7 @@ class SampleSource:
         here = GeoPoint(query.latitude, query.longitude)
         found = []
         for charger in self.chargers:
-            distance = haversine_km(here, GeoPoint(charger.latitude, charger.longitude))
+            distance = haversine_km(here.latitude, here.longitude, charger.latitude, charger.longitude)
             if query.radius_km is not None and distance > query.radius_km:
                 continue
             if not _ocm_matches(charger, query):

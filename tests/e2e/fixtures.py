@@ -29,7 +29,9 @@ from telegram.request import HTTPXRequest
 
 from ocm_bot.app import build_application
 from ocm_bot.context import BotApplication, Services
+from ocm_bot.demo.botapi import application_idle
 from ocm_bot.settings import Secret, Settings
+from tests.fakes.telegram.server import FakeTelegramServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STORAGE_SECRET = "end-to-end-storage-secret"
@@ -104,12 +106,17 @@ class ErrorLog(logging.Handler):
 
 
 @pytest.fixture
-async def start_bot(bot_settings: Settings) -> AsyncIterator[Callable[..., Awaitable[RunningBot]]]:
+async def start_bot(
+    bot_settings: Settings, telegram_server: FakeTelegramServer
+) -> AsyncIterator[Callable[..., Awaitable[RunningBot]]]:
     """``await start_bot(**setting_changes)`` starts an instance; all are stopped after the test.
 
+    Each instance tells the fake Bot API when it has answered every update it fetched, so
+    ``telegram.wait_until_idle()`` and ``expect_silence()`` drain it instead of sleeping.
     The test fails if the bot logged an ERROR (an unhandled failure) while it ran.
     """
     started: list[RunningBot] = []
+    unwatch: list[Callable[[], None]] = []
     errors = ErrorLog()
     logging.getLogger("ocm_bot").addHandler(errors)
 
@@ -124,6 +131,7 @@ async def start_bot(bot_settings: Settings) -> AsyncIterator[Callable[..., Await
         await application.updater.start_polling(poll_interval=0, timeout=10)
         running = RunningBot(application, chosen)
         started.append(running)
+        unwatch.append(telegram_server.watch_bot(lambda: application_idle(application)))
         return running
 
     try:
@@ -132,6 +140,8 @@ async def start_bot(bot_settings: Settings) -> AsyncIterator[Callable[..., Await
             await running.stop()
     finally:
         logging.getLogger("ocm_bot").removeHandler(errors)
+        for forget in unwatch:
+            forget()
     if errors.records:
         pytest.fail(
             "the bot logged errors:\n" + "\n".join(f"  {r.name}: {r.getMessage()}" for r in errors.records),

@@ -438,7 +438,7 @@ async def test_live_location_edits_one_message_only_after_a_real_move(telegram, 
     await ada.move_live_location(45.40, -122.65)
     clock[0] += 60
     await ada.move_live_location(PORTLAND[0] + 0.001, PORTLAND[1])  # moved about 100 m only
-    await telegram.wait_for_updates_consumed()
+    await telegram.wait_until_idle()  # answered, not only fetched
     assert ada.message(results).edits == 0
     assert len(poi_requests(ocm_server)) == asked
 
@@ -451,7 +451,7 @@ async def test_live_location_edits_one_message_only_after_a_real_move(telegram, 
     clock[0] += 900  # the 15 minutes of sharing are over: a late position changes nothing
     asked = len(poi_requests(ocm_server))
     await ada.move_live_location(*PORTLAND)
-    await telegram.wait_for_updates_consumed()
+    await telegram.wait_until_idle()  # answered, not only fetched
     assert ada.message(moved).edits == moved.edits
     assert len(poi_requests(ocm_server)) == asked
 
@@ -464,6 +464,7 @@ async def test_live_results_stop_following_when_the_driver_stops_sharing(telegra
     await until_followed(bot.services.search.live, key)
     asked = len(poi_requests(ocm_server))
     await ada.stop_live_location()
+    await telegram.wait_until_idle()  # answered, not only fetched
     await until_followed(bot.services.search.live, key, followed=False)
     assert ada.message(results).edits == 0
     assert len(poi_requests(ocm_server)) == asked

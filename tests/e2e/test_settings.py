@@ -232,7 +232,7 @@ async def test_quick_taps_on_two_plugs_keep_both(telegram, telegram_server, bot)
     for label in ("CCS (Type 2)", "Type 2", "CHAdeMO"):
         telegram_server.new_callback_query(ada.user, ada.id, plugs.message_id, plugs.callback_buttons[label])
     await ada.wait_until(lambda: not telegram.unanswered_callback_queries(), what="every tap answered")
-    await telegram.wait_for_updates_consumed()
+    await telegram.wait_until_idle()  # answered, not only fetched
     assert (await stored_preferences(bot, ada)).connection_type_ids == {33, 25, 1036, 2}
     ticked = {"✓ CCS (Type 2)", "✓ Type 2", "✓ CHAdeMO"}
     await ada.wait_until(lambda: ticked <= set(ada.message(plugs).labels), what="the menu showing all three")

@@ -30,7 +30,7 @@ import pytest
 
 from ocm_bot.ocm.models import Charger
 from ocm_bot.ocm.parse import parse_pois
-from ocm_bot.ocm.query import KM_PER_MILE, PoiQuery, SortBy
+from ocm_bot.ocm.query import PoiQuery, SortBy
 from ocm_bot.ocm.reference import ReferenceData
 
 SHARED_OCM = Path(__file__).resolve().parents[2].parent / "shared" / "ocm"
@@ -130,7 +130,7 @@ class ChargerSourceContract:
             latitude=MILE_END[0], longitude=MILE_END[1], distance=1, distance_in_miles=True, maxresults=100
         )
         found = await source.search(query)
-        assert_nearest(found, MILE_END, KM_PER_MILE, 100)
+        assert_nearest(found, MILE_END, 1.609344, 100)  # km per international mile
         assert any(km_from(MILE_END)(c) > 1.2 for c in found), "a mile reaches beyond 1.2 km"
 
     async def test_maxresults_keeps_only_the_nearest(self, source: Any) -> None:

@@ -22,7 +22,6 @@ import pytest
 from ocm_bot.domain.geo import GeoPoint
 from ocm_bot.domain.preferences import UserPreferences
 from ocm_bot.domain.search import SearchService
-from ocm_bot.ocm.cache import haversine_km
 from ocm_bot.ocm.client import CommentSubmission, OcmClient, OcmLimits
 from ocm_bot.ocm.errors import (
     OcmAuthError,
@@ -38,7 +37,7 @@ from ocm_bot.ocm.parse import parse_pois
 from ocm_bot.ocm.query import PoiQuery
 from ocm_bot.ocm.reference import ReferenceData
 from ocm_bot.ocm.source import SearchAnswer
-from tests.fakes.ocm import FakeOcmServer
+from tests.fakes.ocm import FakeOcmServer, haversine_km  # OCM's distance, not the client's
 
 BOW = (51.5255, -0.0335)  # east London: 100 real compact POIs from poi-more.json
 FAST = OcmLimits(
@@ -641,6 +640,13 @@ async def test_bundled_reference_data_serves_until_the_daily_refresh(
     assert len(ocm_server.requests_to("/v3/referencedata")) == 1
 
 
+async def tasks_started_since(before: set[asyncio.Task[Any]], within: float = 5.0) -> None:
+    """Wait until every task started after ``before`` was taken (a background refresh) has ended."""
+    started = asyncio.all_tasks() - before - {asyncio.current_task()}
+    if started:
+        await asyncio.wait(started, timeout=within)
+
+
 async def test_a_day_old_copy_is_refreshed_in_the_background_and_retried_hourly_while_ocm_fails(
     make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer
 ) -> None:
@@ -652,8 +658,9 @@ async def test_a_day_old_copy_is_refreshed_in_the_background_and_retried_hourly_
     await client.reference_data()
     await asyncio.wait_for(client.refresh_reference_data(), 1)
     tries = len(ocm_server.requests_to("/v3/referencedata"))
+    started_before = asyncio.all_tasks()
     await client.reference_data()  # within the hour: no new try
-    await asyncio.sleep(0.01)
+    await tasks_started_since(started_before)  # drained: a refresh it started would have asked OCM by now
     assert len(ocm_server.requests_to("/v3/referencedata")) == tries
     ocm_server.clear_faults()
     clock.now += FAST.reference_retry_interval + 1

@@ -476,9 +476,9 @@ async def test_a_file_overwritten_in_place_never_gives_wrong_chargers(tmp_path: 
     source = LocalSource.load(path, reload_interval=None)
     path.write_text("\n".join(json.dumps(p) for p in reversed(pois)) + "\n", encoding="utf-8")
     found = await source.get_chargers([p["ID"] for p in pois[:40]])
-    expected = {p["ID"]: parse_poi(p, shared_reference()) for p in pois}
+    titles = {p["ID"]: p["AddressInfo"]["Title"].strip() for p in pois}  # read off the data, not parsed by the bot
     for charger in found:  # some are gone until the next reload; none is another charger
-        assert charger.name == expected[charger.id].name
+        assert charger.name == titles[charger.id]
     assert await source.reload_if_changed() is True
     assert len(await source.get_chargers([p["ID"] for p in pois[:40]])) == 40
 

@@ -30,7 +30,7 @@ from ocm_bot.views.common import View
 from ocm_bot.views.html import Html
 from tests.domain.samples import PORTLAND, SampleSource, by_id
 from tests.domain.samples import reference as sample_reference
-from tests.fakes.telegram.formatting import parse_html
+from ocm_bot.demo.formatting import parse_html
 
 MARK = " & <i>"
 NOW = datetime(2024, 6, 1, tzinfo=UTC)

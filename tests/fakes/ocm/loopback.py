@@ -1,7 +1,7 @@
 """A real HTTP server on 127.0.0.1 for fakes of web services, with a request log and fault injection.
 
-Each server is a small HTTP/1.1 server (asyncio protocol, keep-alive, Content-Length and chunked
-bodies) on its own event loop in a daemon thread, so it answers tests running in any asyncio loop,
+Each server is the shared HTTP layer (``tests/fakes/http.py``, on tornado) on its own event loop in
+a daemon thread, so it answers tests running in any asyncio loop,
 synchronous clients, and bots started as subprocesses. Subclasses implement
 ``dispatch(request) -> Response`` (sync or async). Used by the OCM, Nominatim and OSRM fakes.
 
@@ -35,12 +35,12 @@ import socket
 import threading
 import time
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from email.utils import formatdate
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote
+
+from tests.fakes.http import Headers, HttpServer, Request, Response, listening_socket, serve
 
 COMMON_FAULTS = frozenset({"delay", "hang", "status500", "status503", "502-text", "429", "bad-json", "empty", "reset"})
 
@@ -49,29 +49,6 @@ GATEWAY_PAGE = (
     b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>cloudflare</center>\r\n"
     b"</body>\r\n</html>\r\n"
 )
-
-
-@dataclass
-class Response:
-    """What a fake answers: status, body bytes and headers (``content_type=None`` sends none)."""
-
-    status: int = 200
-    body: bytes = b""
-    content_type: str | None = "application/json; charset=utf-8"
-    headers: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def json(cls, data: Any, status: int = 200, **kwargs: Any) -> Response:
-        body = json.dumps(data, ensure_ascii=False).encode()
-        return cls(status=status, body=body, **kwargs)
-
-    @classmethod
-    def text(cls, text: str, status: int = 200, content_type: str | None = None) -> Response:
-        return cls(status=status, body=text.encode(), content_type=content_type)
-
-    def with_headers(self, headers: Mapping[str, str]) -> Response:
-        self.headers.update(headers)
-        return self
 
 
 @dataclass
@@ -122,194 +99,6 @@ class Fault:
         return path.startswith(self.path_prefix)
 
 
-class Headers(Mapping[str, str]):
-    """Request headers: case-insensitive lookup, original names when iterated."""
-
-    __slots__ = ("_items", "_lower")
-
-    def __init__(self, items: list[tuple[str, str]]) -> None:
-        self._items = items
-        self._lower: dict[str, str] = {}
-        for name, value in items:
-            key = name.lower()
-            self._lower[key] = f"{self._lower[key]},{value}" if key in self._lower else value
-
-    def __getitem__(self, name: str) -> str:
-        return self._lower[name.lower()]
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._lower
-
-    def __iter__(self) -> Iterator[str]:
-        seen: set[str] = set()
-        for name, _ in self._items:
-            if name.lower() not in seen:
-                seen.add(name.lower())
-                yield name
-
-    def __len__(self) -> int:
-        return len(self._lower)
-
-    def __repr__(self) -> str:
-        return f"Headers({self._items!r})"
-
-
-_REASONS = {status.value: status.phrase for status in HTTPStatus}
-_MAX_HEAD = 64 * 1024
-_MAX_BODY = 20 * 1024 * 1024
-
-
-class _Connection(asyncio.Protocol):
-    """One client connection: parses requests one after another and answers them in order."""
-
-    def __init__(self, owner: LoopbackServer) -> None:
-        self.owner = owner
-        self.transport: asyncio.Transport | None = None
-        self.buffer = bytearray()
-        self.busy = False
-        self.closed = False
-        self.task: asyncio.Task[None] | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        self.owner._connections.add(self)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        self.owner._connections.discard(self)
-        if self.task is not None and not self.task.done():
-            self.task.cancel()
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        if not self.busy:
-            self._next_request()
-
-    def close(self) -> None:
-        if self.transport is not None and not self.closed:
-            self.closed = True
-            self.transport.close()
-
-    def _next_request(self) -> None:
-        parsed = self._parse()
-        if parsed is None:
-            return
-        self.busy = True
-        self.task = asyncio.get_running_loop().create_task(self._handle(*parsed))
-
-    def _parse(self) -> tuple[str, str, Headers, bytes, bool] | None:
-        """(method, target, headers, body, keep_alive) of the next complete request, else None."""
-        buffer = self.buffer
-        while buffer.startswith(b"\r\n"):  # stray CRLF between requests is allowed
-            del buffer[:2]
-        end = buffer.find(b"\r\n\r\n")
-        if end < 0:
-            if len(buffer) > _MAX_HEAD:
-                self._fail(431)
-            return None
-        head = bytes(buffer[:end]).decode("latin-1").split("\r\n")
-        try:
-            method, target, version = head[0].split(" ")
-        except ValueError:
-            self._fail(400)
-            return None
-        items = []
-        for line in head[1:]:
-            name, sep, value = line.partition(":")
-            if not sep:
-                self._fail(400)
-                return None
-            items.append((name.strip(), value.strip()))
-        headers = Headers(items)
-        body_start = end + 4
-        if "chunked" in headers.get("Transfer-Encoding", "").lower():
-            decoded = _dechunk(buffer, body_start)
-            if decoded is None:
-                return None
-            body, consumed = decoded
-        else:
-            try:
-                length = int(headers.get("Content-Length", "0") or 0)
-            except ValueError:
-                self._fail(400)
-                return None
-            if length > _MAX_BODY:
-                self._fail(413)
-                return None
-            if len(buffer) < body_start + length:
-                if headers.get("Expect", "").lower() == "100-continue" and self.transport is not None:
-                    self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-                return None
-            body, consumed = bytes(buffer[body_start : body_start + length]), body_start + length
-        del buffer[:consumed]
-        connection = headers.get("Connection", "").lower()
-        keep_alive = "close" not in connection and (version == "HTTP/1.1" or "keep-alive" in connection)
-        return method, target, headers, body, keep_alive
-
-    def _fail(self, status: int) -> None:
-        if self.transport is not None and not self.closed:
-            self.transport.write(
-                f"HTTP/1.1 {status} {_REASONS.get(status, '')}\r\nContent-Length: 0\r\n"
-                "Connection: close\r\n\r\n".encode()
-            )
-        self.close()
-
-    async def _handle(self, method: str, target: str, headers: Headers, body: bytes, keep_alive: bool) -> None:
-        try:
-            response = await self.owner._serve(method, target, headers, body)
-        except asyncio.CancelledError:
-            return
-        if self.closed:
-            return
-        if response is None:  # drop the connection without an answer
-            self.close()
-            return
-        self._write(method, response, keep_alive)
-        if not keep_alive:
-            self.close()
-            return
-        self.busy = False
-        self.task = None
-        if self.buffer:
-            self._next_request()
-
-    def _write(self, method: str, response: Response, keep_alive: bool) -> None:
-        assert self.transport is not None
-        lines = [
-            f"HTTP/1.1 {response.status} {_REASONS.get(response.status, 'Unknown')}",
-            f"Date: {formatdate(usegmt=True)}",
-            f"Content-Length: {len(response.body)}",
-        ]
-        if response.content_type:
-            lines.append(f"Content-Type: {response.content_type}")
-        lines.extend(f"{name}: {value}" for name, value in response.headers.items())
-        if not keep_alive:
-            lines.append("Connection: close")
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        self.transport.write(head if method == "HEAD" else head + response.body)
-
-
-def _dechunk(buffer: bytearray, start: int) -> tuple[bytes, int] | None:
-    """Decode a complete chunked body from ``buffer[start:]``: (body, bytes consumed) or None if partial."""
-    body = bytearray()
-    at = start
-    while True:
-        line_end = buffer.find(b"\r\n", at)
-        if line_end < 0:
-            return None
-        size = int(bytes(buffer[at:line_end]).split(b";")[0].strip() or b"0", 16)
-        at = line_end + 2
-        if size == 0:
-            trailer_end = buffer.find(b"\r\n\r\n", at - 2)
-            if trailer_end < 0:
-                return None
-            return bytes(body), trailer_end + 4
-        if len(buffer) < at + size + 2:
-            return None
-        body += buffer[at : at + size]
-        at += size + 2
-
-
 class LoopbackServer:
     """Base class: background HTTP server, request log, faults. Subclasses define dispatch()."""
 
@@ -323,8 +112,7 @@ class LoopbackServer:
         self._lock = threading.RLock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._server: asyncio.AbstractServer | None = None
-        self._connections: set[_Connection] = set()
+        self._server: HttpServer | None = None
         self._release: asyncio.Event | None = None
         self._started = threading.Event()
         self._start_error: BaseException | None = None
@@ -335,11 +123,7 @@ class LoopbackServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> LoopbackServer:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(128)
-        sock.setblocking(False)
+        sock = listening_socket()
         self.port = sock.getsockname()[1]
         self._thread = threading.Thread(
             target=self._run, args=(sock,), name=f"{type(self).__name__}:{self.port}", daemon=True
@@ -357,7 +141,7 @@ class LoopbackServer:
         asyncio.set_event_loop(loop)
         try:
             self._release = asyncio.Event()
-            self._server = loop.run_until_complete(loop.create_server(lambda: _Connection(self), sock=sock))
+            self._server = loop.run_until_complete(serve(self._respond, sock))
         except BaseException as exc:  # pragma: no cover - start-up failure is reported to start()
             self._start_error = exc
             self._started.set()
@@ -379,16 +163,14 @@ class LoopbackServer:
         if loop is None or thread is None or not thread.is_alive():
             return
 
-        def shutdown() -> None:
-            if self._server is not None:
-                self._server.close()
+        async def shutdown() -> None:
             self._release_hung()
-            for connection in list(self._connections):
-                connection.close()
+            if self._server is not None:
+                await self._server.close()
             loop.stop()
 
         with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(shutdown)
+            asyncio.run_coroutine_threadsafe(shutdown(), loop)
         thread.join(timeout)
         self._loop = None
         self._thread = None
@@ -505,6 +287,9 @@ class LoopbackServer:
     # ---------------------------------------------------------------- serving
     def dispatch(self, request: RecordedRequest) -> Any:
         raise NotImplementedError
+
+    def _respond(self, request: Request) -> Any:
+        return self._serve(request.method, request.target, request.headers, request.body)
 
     async def _serve(self, method: str, target: str, headers: Headers, body: bytes) -> Response | None:
         """Record, apply a fault or dispatch; None means "close the connection unanswered"."""

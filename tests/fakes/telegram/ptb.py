@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator, Iterable
 from telegram.ext import Application, ApplicationBuilder, BaseHandler
 from telegram.request import HTTPXRequest
 
+from ocm_bot.demo.botapi import application_idle  # one definition of "answered", shared with the demo
+
 from .server import FakeTelegramServer
 
 
@@ -45,6 +47,7 @@ def build_application(server: FakeTelegramServer, handlers: Iterable[BaseHandler
     app = application_builder(server).build()
     for handler in handlers:
         app.add_handler(handler)
+    server.watch_bot(lambda: application_idle(app))
     return app
 
 

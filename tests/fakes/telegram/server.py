@@ -1,6 +1,6 @@
 """A Telegram Bot API server on 127.0.0.1 that keeps real state and checks every request.
 
-It runs a small asyncio HTTP/1.1 server (wire.py) on its own event loop in a background thread, so
+It runs on the shared HTTP layer (tests/fakes/http.py, tornado) on its own event loop in a background thread, so
 a bot under test can reach it from the test's event loop, from a synchronous test or from a
 subprocess:
 
@@ -26,7 +26,6 @@ import contextlib
 import itertools
 import json
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -38,57 +37,13 @@ from urllib.parse import parse_qsl
 import httpx
 import tornado.httputil
 
-from . import wire
-from .formatting import EntityParseError, ParsedText, parse_html, strip_edges
+from ocm_bot.demo.botcore import ApiError, StoredMessage, TelegramErrors, apply_edit
+from ocm_bot.demo.formatting import EntityParseError, ParsedText, parse_html, strip_edges
+
+from .. import http
 from .schema import Problem, Schema, load_schema
 
 DEFAULT_TOKEN = "123456:TEST-TOKEN"
-
-
-class TelegramErrors:
-    """Telegram's own error descriptions, for assertions and inject_error()."""
-
-    NOT_MODIFIED = (
-        "Bad Request: message is not modified: specified new message content and reply markup are"
-        " exactly the same as a current content and reply markup of the message"
-    )
-    MESSAGE_TO_EDIT_NOT_FOUND = "Bad Request: message to edit not found"
-    MESSAGE_TO_DELETE_NOT_FOUND = "Bad Request: message to delete not found"
-    MESSAGE_CANT_BE_EDITED = "Bad Request: message can't be edited"
-    NO_TEXT_TO_EDIT = "Bad Request: there is no text in the message to edit"
-    NO_CAPTION_TO_EDIT = "Bad Request: there is no caption in the message to edit"
-    CHAT_NOT_FOUND = "Bad Request: chat not found"
-    USER_NOT_FOUND = "Bad Request: user not found"
-    BLOCKED = "Forbidden: bot was blocked by the user"
-    CANT_INITIATE = "Forbidden: bot can't initiate conversation with a user"
-    TEXT_EMPTY = "Bad Request: message text is empty"
-    TEXT_TOO_LONG = "Bad Request: message is too long"
-    CAPTION_TOO_LONG = "Bad Request: message caption is too long"
-    QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
-    GET_UPDATES_WITH_WEBHOOK = (
-        "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
-    )
-    GET_UPDATES_TERMINATED = (
-        "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
-    )
-    MESSAGE_NOT_LIVE = "Bad Request: message can't be edited"
-    MIGRATED = "Bad Request: group chat was upgraded to a supergroup chat"
-
-    @staticmethod
-    def too_many_requests(retry_after: int) -> str:
-        return f"Too Many Requests: retry after {retry_after}"
-
-    @staticmethod
-    def kicked(chat_type: str) -> str:
-        return f"Forbidden: bot was kicked from the {_group_word(chat_type)} chat"
-
-    @staticmethod
-    def not_member(chat_type: str) -> str:
-        return f"Forbidden: bot is not a member of the {_group_word(chat_type)} chat"
-
-
-def _group_word(chat_type: str) -> str:
-    return {"group": "group", "supergroup": "supergroup", "channel": "channel"}.get(chat_type, "group")
 
 
 _ERROR_PREFIX = {
@@ -117,30 +72,6 @@ _CHAT_ACTIONS = frozenset(
     }
 )
 _PARSE_MODES = {"html": "HTML", "markdownv2": "MarkdownV2", "markdown": "Markdown"}
-
-
-class ApiError(Exception):
-    """A Telegram error answer: {"ok": false, "error_code": ..., "description": ...}."""
-
-    def __init__(
-        self, code: int, description: str, retry_after: int | None = None, migrate_to_chat_id: int | None = None
-    ) -> None:
-        super().__init__(description)
-        self.code = code
-        self.description = description
-        self.retry_after = retry_after
-        self.migrate_to_chat_id = migrate_to_chat_id
-
-    def body(self) -> dict:
-        body: dict[str, Any] = {"ok": False, "error_code": self.code, "description": self.description}
-        parameters = {}
-        if self.retry_after is not None:
-            parameters["retry_after"] = self.retry_after
-        if self.migrate_to_chat_id is not None:
-            parameters["migrate_to_chat_id"] = self.migrate_to_chat_id
-        if parameters:
-            body["parameters"] = parameters
-        return body
 
 
 @dataclass(frozen=True)
@@ -206,21 +137,6 @@ _GATEWAY_PAGE = (
     "<html>\r\n<head><title>{status} {phrase}</title></head>\r\n<body>\r\n"
     "<center><h1>{status} {phrase}</h1></center>\r\n<hr><center>nginx/1.18.0</center>\r\n</body>\r\n</html>\r\n"
 )
-
-
-@dataclass
-class StoredMessage:
-    """One message in a chat, as Telegram keeps it, plus what a person sees around it."""
-
-    message: dict[str, Any]
-    from_bot: bool
-    source_text: str | None = None  # text or caption as the bot sent it (before parse_mode)
-    parse_mode: str | None = None
-    reply_keyboard: dict | None = None  # ReplyKeyboardMarkup / ReplyKeyboardRemove / ForceReply
-    edits: int = 0
-    deleted: bool = False
-    live_until: float | None = None
-    inline_message_id: str | None = None  # sent via the bot in inline mode
 
 
 @dataclass
@@ -333,11 +249,12 @@ class FakeTelegramServer:
         self._lock = threading.RLock()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._http: wire.HttpServer | None = None
+        self._http: http.HttpServer | None = None
         self._loop_thread: int | None = None
         self._port: int | None = None
         self._watchers: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = []
         self._version = 0
+        self._idle_probes: list[Callable[[], bool]] = []
         self._reset_state()
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -345,10 +262,7 @@ class FakeTelegramServer:
     def start(self) -> FakeTelegramServer:
         if self._thread is not None:
             return self
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(128)
-        sock.setblocking(False)
+        sock = http.listening_socket()
         self._port = sock.getsockname()[1]
         ready = threading.Event()
 
@@ -358,7 +272,7 @@ class FakeTelegramServer:
             self._loop = loop
             self._loop_thread = threading.get_ident()
             self._arrival = asyncio.Event()
-            self._http = loop.run_until_complete(wire.serve(self._respond, sock))
+            self._http = loop.run_until_complete(http.serve(self._respond, sock))
             self._webhook_task = loop.create_task(self._webhook_worker())
             loop.call_soon(ready.set)
             loop.run_forever()
@@ -546,6 +460,27 @@ class FakeTelegramServer:
         finally:
             with self._lock, contextlib.suppress(ValueError):
                 self._watchers.remove((loop, future))
+
+    def watch_bot(self, is_idle: Callable[[], bool]) -> Callable[[], None]:
+        """Register how a bot running in the test's process tells it has nothing left to do
+        (``ptb.application_idle``); returns the function that unregisters it."""
+        self._idle_probes.append(is_idle)
+        return lambda: self._idle_probes.remove(is_idle) if is_idle in self._idle_probes else None
+
+    @property
+    def watches_bots(self) -> bool:
+        """Whether a bot in this process registered with watch_bot (else bot_is_idle only knows updates)."""
+        return bool(self._idle_probes)
+
+    def bot_is_idle(self) -> bool:
+        """The bot fetched every update (confirmed by its next getUpdates offset) and, for each bot
+        registered with watch_bot, answered it: nothing queued, no handler or handler task running.
+
+        Call it in the bot's event loop (the probes read the application's state)."""
+        with self._lock:
+            if self._pending:
+                return False
+        return all(probe() for probe in list(self._idle_probes))
 
     def _notify(self, *, updates_changed: bool = False) -> None:
         """Wake the waiting drivers; also the long polls and the webhook if updates changed."""
@@ -777,7 +712,7 @@ class FakeTelegramServer:
     _API_PATH = re.compile(r"^/bot([^/]*)/([A-Za-z0-9_]*)$")
     _FILE_PATH = re.compile(r"^/file/bot([^/]*)/(.+)$")
 
-    def _respond(self, request: wire.Request) -> wire.Response | Any:
+    def _respond(self, request: http.Request) -> http.Response | Any:
         api = self._API_PATH.match(request.path)
         if api is None:
             return self._file(request)
@@ -795,15 +730,15 @@ class FakeTelegramServer:
         except _TransportFailure as lost:
             self._notify()  # the failed call is in the request log
             if lost.failure.status is None:
-                return wire.Response(0, b"", close_without_answer=True)
+                return None  # the connection is closed without an answer
             phrase = HTTPStatus(lost.failure.status).phrase
             page = _GATEWAY_PAGE.format(status=lost.failure.status, phrase=phrase)
-            return wire.Response(lost.failure.status, page.encode(), "text/html")
+            return http.Response(lost.failure.status, page.encode(), "text/html")
 
-    async def _respond_later(self, answer: Any) -> wire.Response:
+    async def _respond_later(self, answer: Any) -> http.Response:
         return _json_response(*await answer)
 
-    def _file(self, request: wire.Request) -> wire.Response:
+    def _file(self, request: http.Request) -> http.Response:
         match = self._FILE_PATH.match(request.path)
         content = None
         if match and match.group(1) == self.token:
@@ -811,7 +746,7 @@ class FakeTelegramServer:
                 content = next((c for p, c in self.files.values() if p == match.group(2)), None)
         if content is None:
             return _json_response(404, {"ok": False, "error_code": 404, "description": "Not Found"})
-        return wire.Response(200, content, "application/octet-stream")
+        return http.Response(200, content, "application/octet-stream")
 
     def handle(
         self, token: str, method: str, raw: dict[str, Any], files: dict[str, tuple[str, bytes]]
@@ -911,6 +846,7 @@ class FakeTelegramServer:
                 self._violate("getUpdates", problem)
             self._poll_generation += 1
             generation = self._poll_generation
+        self._notify()  # the request log grew: a driver may wait for the poll to be open
         try:
             if checked.rejection:
                 raise ApiError(400, checked.rejection)
@@ -1428,20 +1364,7 @@ class FakeTelegramServer:
         return chat, stored
 
     def _apply_edit(self, stored: StoredMessage, changes: dict, removed: tuple[str, ...], markup: Any) -> dict:
-        message = stored.message
-        before = {k: message.get(k) for k in (*changes, *removed, "reply_markup")}
-        new_markup = markup if isinstance(markup, dict) and "inline_keyboard" in markup else None
-        after = {**{k: None for k in removed}, **changes, "reply_markup": new_markup}
-        if all(before.get(k) == after.get(k) for k in set(before) | set(after)):
-            raise ApiError(400, TelegramErrors.NOT_MODIFIED)
-        for key in removed:
-            message.pop(key, None)
-        message.update(changes)
-        if new_markup is None:
-            message.pop("reply_markup", None)
-        else:
-            message["reply_markup"] = new_markup
-        message["edit_date"] = int(time.time())
+        message = apply_edit(stored.message, changes, removed, markup)
         stored.edits += 1
         return message
 
@@ -1642,8 +1565,8 @@ def _failure_text(failure: InjectedFailure) -> str:
     return f"injected failure: {lost}" + (" (after the call took effect)" if failure.processed else "")
 
 
-def _json_response(status: int, body: dict) -> wire.Response:
-    return wire.Response(status, json.dumps(body, ensure_ascii=False).encode("utf-8"))
+def _json_response(status: int, body: dict) -> http.Response:
+    return http.Response(status, json.dumps(body, ensure_ascii=False).encode("utf-8"), "application/json")
 
 
 def _resolve(future: asyncio.Future) -> None:
@@ -1659,7 +1582,7 @@ def _private_chat(user: dict) -> dict:
     return chat
 
 
-def _parameters(request: wire.Request) -> tuple[dict[str, Any], dict[str, tuple[str, bytes]]]:
+def _parameters(request: http.Request) -> tuple[dict[str, Any], dict[str, tuple[str, bytes]]]:
     """Bot API parameters from the query string and a JSON, form or multipart body."""
     raw: dict[str, Any] = dict(parse_qsl(request.query, keep_blank_values=True))
     files: dict[str, tuple[str, bytes]] = {}

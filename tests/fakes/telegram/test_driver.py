@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
@@ -349,3 +350,33 @@ async def test_edited_text_reaches_the_bot(telegram, telegram_server, group_bot)
 
     assert edited.text == "hello" and edited.edits == 1
     await ada.expect_silence()  # the echo handler ignores edits
+
+
+async def think_then_echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await asyncio.sleep(0.4)  # the bot's own slow work (an OCM search), longer than any fixed wait
+    await update.effective_message.reply_text(f"Echo: {update.effective_message.text}")
+
+
+@pytest.fixture
+async def slow_bot(telegram_server):
+    app = build_application(telegram_server, [MessageHandler(filters.TEXT, think_then_echo)])
+    async with polling(app):
+        yield app
+
+
+async def test_expect_silence_drains_a_slow_bot_instead_of_waiting_a_fixed_time(telegram, slow_bot):
+    ada = telegram.user("Ada")
+    await ada.send_text("hello")
+
+    with pytest.raises(AssertionError, match="expected no answer, the bot sent #2: 'Echo: hello'"):
+        await ada.expect_silence()
+
+
+async def test_wait_until_idle_returns_once_the_bot_has_answered(telegram, telegram_server, slow_bot):
+    ada = telegram.user("Ada")
+    await ada.send_text("hello")
+
+    assert not telegram_server.bot_is_idle()
+    await telegram.wait_until_idle()
+
+    assert [m.text for m in ada.messages] == ["Echo: hello"]

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from .formatting import EntityParseError, entities_to_html, parse_html, strip_edges
+from ocm_bot.demo.formatting import EntityParseError, entities_to_html, parse_html, strip_edges
 
 
 def test_tags_become_entities_with_utf16_offsets():

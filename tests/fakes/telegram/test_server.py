@@ -6,15 +6,16 @@ import asyncio
 import datetime
 import json
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Mapping
 
 import httpx
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from ..ocm.loopback import LoopbackServer, RecordedRequest, Response
+from .driver import TelegramDriver
 from .fixtures import fail_on_violations
 from .ptb import loopback_request
 from .schema import load_schema
@@ -305,7 +306,7 @@ async def test_get_updates_returns_promptly_when_an_update_arrives(telegram, tel
     ada = telegram.user("Ada")
     async with httpx.AsyncClient(verify=False) as client:
         poll = asyncio.create_task(client.post(telegram_server.method_url("getUpdates"), json={"timeout": 10}))
-        await asyncio.sleep(0.05)
+        await telegram.wait_for_request("getUpdates", after=0)  # the long poll is open
         started = time.perf_counter()
         await ada.send_text("hello")
         updates = (await poll).json()["result"]
@@ -330,7 +331,7 @@ async def test_a_second_poller_terminates_the_first_with_409(telegram_server):
     async with httpx.AsyncClient(verify=False) as client:
         url = telegram_server.method_url("getUpdates")
         first = asyncio.create_task(client.post(url, json={"timeout": 5}))
-        await asyncio.sleep(0.05)
+        await TelegramDriver(telegram_server).wait_for_request("getUpdates", after=0)  # the first poll is open
         second = asyncio.create_task(client.post(url, json={"timeout": 0}))
         first_answer, second_answer = await first, await second
 
@@ -339,33 +340,27 @@ async def test_a_second_poller_terminates_the_first_with_409(telegram_server):
     assert second_answer.json() == {"ok": True, "result": []}
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    received: list[tuple[dict, dict]]
-    status = 200
-    answer: bytes = b""
+class _Receiver(LoopbackServer):
+    """The bot's end of a webhook, a loopback server like the others: records updates, answers ``status``."""
 
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).received.append((dict(self.headers), body))
-        self.send_response(type(self).status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(type(self).answer)))
-        self.end_headers()
-        self.wfile.write(type(self).answer)
+    def __init__(self) -> None:
+        super().__init__()
+        self.status = 200
+        self.answer = b""
 
-    def log_message(self, *args: object) -> None:
-        pass
+    @property
+    def received(self) -> list[tuple[Mapping[str, str], dict]]:
+        return [(request.headers, request.json) for request in list(self.requests)]
+
+    def dispatch(self, request: RecordedRequest) -> Response:
+        return Response(self.status, self.answer, "application/json")
 
 
 @pytest.fixture
 def webhook_receiver():
-    handler = type("Receiver", (_Receiver,), {"received": [], "status": 200, "answer": b""})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield handler, f"http://127.0.0.1:{httpd.server_address[1]}/hook"
-    httpd.shutdown()
-    httpd.server_close()
+    receiver = _Receiver().start()
+    yield receiver, f"{receiver.root_url}/hook"
+    receiver.stop()
 
 
 async def test_webhook_delivers_updates_with_the_secret_header(telegram, telegram_server, webhook_receiver):

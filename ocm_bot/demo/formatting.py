@@ -1,5 +1,8 @@
 """Telegram's HTML parse mode: turn `parse_mode="HTML"` text into plain text + MessageEntity dicts.
 
+Part of the Bot API core shared by the demo's in-memory Bot API and the test suite's fake Bot API
+server (which also reports the warnings below as violations).
+
 Follows https://core.telegram.org/bots/api#html-style and the error wording of Telegram's own
 parser ("can't parse entities: Unsupported start tag "br" at byte offset 5"). Offsets and lengths of
 entities are in UTF-16 code units, as in real Message objects.

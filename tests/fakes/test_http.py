@@ -1,4 +1,4 @@
-"""The HTTP/1.1 layer under the fake Bot API: what clients other than httpx may send."""
+"""The HTTP/1.1 layer under every loopback server (tests/fakes/http.py): what clients other than httpx may send."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from .server import FakeTelegramServer
+from .telegram.server import FakeTelegramServer
 
 
 def exchange(server: FakeTelegramServer, raw: bytes, responses: int = 1) -> list[bytes]:
@@ -25,7 +25,8 @@ def exchange(server: FakeTelegramServer, raw: bytes, responses: int = 1) -> list
                 if head.startswith(b"HTTP/1.1 100"):
                     data = rest
                     continue
-                length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+                fields = head.lower().split(b"content-length: ")
+                length = int(fields[1].split(b"\r\n")[0]) if len(fields) > 1 else 0
                 if len(rest) < length:
                     break
                 answers.append(head + b"\r\n\r\n" + rest[:length])
