@@ -40,6 +40,22 @@ class SecretMaskingFilter(logging.Filter):
 _TRACEBACKS = logging.Formatter()
 
 
+class NonJsonAnswerIsAWarning(logging.Filter):
+    """python-telegram-bot logs a non-JSON answer from the Bot API (the HTML error page of Telegram's
+    front end during a 502) as an ERROR with a traceback. The bot retries those calls and warns when
+    it gives up (``runtime.RetryingRateLimiter``), so here it is one warning line with the page cut short."""
+
+    PAGE_CHARS = 120
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and str(record.msg).startswith("Can not load invalid JSON data"):
+            page = " ".join(str(record.args[0] if record.args else "").split())
+            record.msg, record.args = "Telegram answered a page that is not JSON: %s", (page[: self.PAGE_CHARS],)
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def configure_logging(level: str, secrets: Iterable[str]) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -54,3 +70,6 @@ def configure_logging(level: str, secrets: Iterable[str]) -> None:
     # python-telegram-bot's DEBUG output carries whole updates, i.e. what users typed (a password
     # sent to /login among them), so LOG_LEVEL=DEBUG applies to our own code only.
     logging.getLogger("telegram").setLevel(max(logging.INFO, root.level))
+    ptb_requests = logging.getLogger("telegram.request.BaseRequest")
+    if not any(isinstance(f, NonJsonAnswerIsAWarning) for f in ptb_requests.filters):
+        ptb_requests.addFilter(NonJsonAnswerIsAWarning())

@@ -2,7 +2,11 @@
 
 import logging
 
-from ocm_bot.logging_setup import SecretMaskingFilter
+import pytest
+from telegram.error import TelegramError
+from telegram.request import BaseRequest
+
+from ocm_bot.logging_setup import SecretMaskingFilter, configure_logging
 
 
 def test_known_secrets_and_bot_urls_are_masked(caplog):
@@ -27,3 +31,19 @@ def test_secrets_in_a_logged_traceback_are_masked(caplog):
     text = caplog.text
     assert "start-up failed" in text and "RuntimeError" in text
     assert "ABCdef_ghi-JKL" not in text and "3fa85f64" not in text
+
+
+def test_an_html_error_page_from_telegram_is_one_warning_line_not_an_error_with_a_traceback(capsys):
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure_logging("INFO", [])
+        with pytest.raises(TelegramError):  # what python-telegram-bot does with nginx's 502 page
+            BaseRequest.parse_json_payload(b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n</html>")
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    logged = capsys.readouterr().err
+    assert "WARNING telegram.request.BaseRequest: Telegram answered a page that is not JSON: <html> <head>" in logged
+    assert "502 Bad Gateway" in logged
+    assert "ERROR" not in logged and "Traceback" not in logged
