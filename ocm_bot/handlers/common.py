@@ -1,22 +1,74 @@
-"""Small helpers every handler module shares: the user's translator and preferences, private chats,
-edits that may change nothing, button answers and stopping an update once it is used."""
+"""Small helpers every handler module shares: the parts of an update a handler needs, the user's
+translator and preferences, private chats, edits that may change nothing, button answers and stopping
+an update once it is used."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from functools import wraps
 from typing import Any
 
-from telegram import CallbackQuery, Update
+from telegram import CallbackQuery, Chat, Message, Update, User
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop
 
 from ocm_bot.context import BotContext
 from ocm_bot.domain.preferences import UserPreferences
+from ocm_bot.errors import OcmBotError
 from ocm_bot.i18n import Translator, negotiate_language, translator
 from ocm_bot.views.settings import private_chat_only
+
+
+class UnusableUpdate(OcmBotError):
+    """An update without the part its handler is registered for (a message, a user, a button).
+
+    The handlers' filters let no such update through (a command or a location comes in a message
+    from a user, a button tap is a callback query); should one arrive anyway (a new kind of update, a
+    filter changed), the handler stops at once, naming what was missing, and the application's error
+    handler logs it instead of the handler failing half-way on ``None``.
+    """
+
+
+def message_of(update: Update) -> Message:
+    """The message a command, text, location or button came with."""
+    if update.effective_message is None:
+        raise UnusableUpdate(f"update {update.update_id} has no message")
+    return update.effective_message
+
+
+def user_of(update: Update) -> User:
+    """The user who sent the update."""
+    if update.effective_user is None:
+        raise UnusableUpdate(f"update {update.update_id} has no user")
+    return update.effective_user
+
+
+def chat_of(update: Update) -> Chat:
+    """The chat the update came from."""
+    if update.effective_chat is None:
+        raise UnusableUpdate(f"update {update.update_id} has no chat")
+    return update.effective_chat
+
+
+def query_of(update: Update) -> CallbackQuery:
+    """The button tap of an update handled by a ``CallbackQueryHandler``."""
+    if update.callback_query is None:
+        raise UnusableUpdate(f"update {update.update_id} is no button tap")
+    return update.callback_query
+
+
+def button_message(query: CallbackQuery) -> Message | None:
+    """The message a tapped button is on; None when Telegram no longer shares it (older than 48 hours)."""
+    return query.message if isinstance(query.message, Message) else None
+
+
+def user_data_of(context: BotContext) -> dict[Any, Any]:
+    """The user's ``user_data`` (python-telegram-bot has one for every update with a user)."""
+    if context.user_data is None:
+        raise UnusableUpdate("the update has no user, so no user_data")
+    return context.user_data
 
 
 async def preferences_for(update: Update, context: BotContext) -> UserPreferences:
@@ -66,7 +118,7 @@ async def private_or_explain(update: Update, context: BotContext, command: str) 
     if is_private(update):
         return True
     t = await translator_for(update, context)
-    await update.effective_message.reply_text(private_chat_only(t, command), parse_mode=ParseMode.HTML)
+    await message_of(update).reply_text(private_chat_only(t, command), parse_mode=ParseMode.HTML)
     return False
 
 
@@ -96,7 +148,8 @@ async def answer_query(query: CallbackQuery, text: str | None = None, **options:
         await query.answer(text, **options)
 
 
-Callback = Callable[[Update, BotContext], Awaitable[object]]
+Callback = Callable[[Update, BotContext], Coroutine[object, object, object]]
+"""A handler callback: python-telegram-bot takes coroutine functions."""
 
 
 def handled(callback: Callback) -> Callback:

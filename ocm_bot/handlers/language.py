@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from ocm_bot.context import BotContext
-from ocm_bot.handlers.common import load_preferences, private_or_explain
+from ocm_bot.handlers.common import load_preferences, message_of, private_or_explain, user_data_of
 from ocm_bot.handlers.settings import AWAITING_OPERATOR, menu_context, send_view
 from ocm_bot.views.settings import Screen, render
 
@@ -16,8 +16,8 @@ async def choose_language(update: Update, context: BotContext) -> None:
     if not await private_or_explain(update, context, "/language"):
         return
     _, prefs = await load_preferences(update, context)
-    context.user_data.pop(AWAITING_OPERATOR, None)
-    await send_view(update.effective_message, render(Screen.LANGUAGE, await menu_context(update, context, prefs)))
+    user_data_of(context).pop(AWAITING_OPERATOR, None)
+    await send_view(message_of(update), render(Screen.LANGUAGE, await menu_context(update, context, prefs)))
 
 
 def handlers() -> list[BaseHandler]:

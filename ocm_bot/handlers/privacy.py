@@ -10,7 +10,15 @@ from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from ocm_bot.context import BotContext
-from ocm_bot.handlers.common import is_private, private_or_explain, translator_for
+from ocm_bot.handlers.common import (
+    chat_of,
+    is_private,
+    message_of,
+    private_or_explain,
+    query_of,
+    translator_for,
+    user_of,
+)
 from ocm_bot.handlers.settings import edit_view, send_view
 from ocm_bot.views.callbacks import InvalidCallback, action_pattern
 from ocm_bot.views.settings import (
@@ -32,12 +40,12 @@ async def ask_to_forget(update: Update, context: BotContext) -> None:
     if not await private_or_explain(update, context, "/forget"):
         return
     t = await translator_for(update, context)
-    await send_view(update.effective_message, forget_confirmation(t, context.services.callbacks))
+    await send_view(message_of(update), forget_confirmation(t, context.services.callbacks))
 
 
 async def on_forget_button(update: Update, context: BotContext) -> None:
     """Delete everything about the driver (confirmed), or nothing (cancelled)."""
-    query, user = update.callback_query, update.effective_user
+    query, user = query_of(update), user_of(update)
     try:
         choice = read_account_button(context.services.callbacks.decode(query.data))
     except InvalidCallback as error:
@@ -49,7 +57,7 @@ async def on_forget_button(update: Update, context: BotContext) -> None:
         # The in-memory copies go too, or persistence would write them back.
         context.application.drop_user_data(user.id)
         if is_private(update):
-            context.application.drop_chat_data(update.effective_chat.id)
+            context.application.drop_chat_data(chat_of(update).id)
     t = await translator_for(update, context)
     await query.answer()
     await edit_view(query.edit_message_text, forgotten(t) if choice is AccountChoice.FORGET else nothing_deleted(t))
@@ -58,7 +66,7 @@ async def on_forget_button(update: Update, context: BotContext) -> None:
 async def show_privacy(update: Update, context: BotContext) -> None:
     """Say what the bot stores about a driver and how to delete it."""
     t = await translator_for(update, context)
-    await update.effective_message.reply_text(privacy_text(t), parse_mode=ParseMode.HTML)
+    await message_of(update).reply_text(privacy_text(t), parse_mode=ParseMode.HTML)
 
 
 def handlers() -> list[BaseHandler]:

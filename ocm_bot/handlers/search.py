@@ -41,7 +41,18 @@ from ocm_bot.domain.results import StoredResults
 from ocm_bot.domain.search import SearchResult, SearchService
 from ocm_bot.domain.units import place_country, unit_for_place
 from ocm_bot.geocoding import GeocodedPlace, Geocoder, GeocoderBusy, GeocodingError
-from ocm_bot.handlers.common import driver_translator, edit_unless_not_modified, is_private, preferences_for
+from ocm_bot.handlers.common import (
+    UnusableUpdate,
+    button_message,
+    chat_of,
+    driver_translator,
+    edit_unless_not_modified,
+    is_private,
+    message_of,
+    preferences_for,
+    query_of,
+    user_of,
+)
 from ocm_bot.i18n import Translator
 from ocm_bot.ocm.errors import OcmError
 from ocm_bot.ocm.identity import user_agent
@@ -87,8 +98,8 @@ _DEEP_LINK = r"^/start(?:@\w+)?\s+poi-(\d{1,9})\s*$"
 
 async def on_location(update: Update, context: BotContext) -> None:
     """A location, venue, forwarded location or a live location's first message: nearest chargers."""
-    message = update.effective_message
-    location = message.venue.location if message.venue else message.location
+    message = message_of(update)
+    location = _shared_location(message)
     label = message.venue.title if message.venue else None
     point = GeoPoint(location.latitude, location.longitude)
     sent, result = await _search_and_send(update, context, point, label)
@@ -106,11 +117,12 @@ async def on_location(update: Update, context: BotContext) -> None:
 
 async def on_live_update(update: Update, context: BotContext) -> None:
     """A live location moved: edit its results message (once a minute at most, after moving > 1 km)."""
-    message = update.edited_message
-    point = GeoPoint(message.location.latitude, message.location.longitude)
+    message = message_of(update)
+    location = _shared_location(message)
+    point = GeoPoint(location.latitude, location.longitude)
     live = context.services.search.live
     key = (message.chat_id, message.message_id)
-    decision = await live.on_move(key, point, live=bool(_live_seconds(message.location)))
+    decision = await live.on_move(key, point, live=bool(_live_seconds(location)))
     if not decision.update or decision.session is None:
         return
     t, prefs = await _driver(update, context)
@@ -139,7 +151,7 @@ async def on_live_update(update: Update, context: BotContext) -> None:
 async def on_text(update: Update, context: BotContext) -> None:
     """Typed text: coordinates and map links are read locally; anything else is geocoded."""
     try:
-        place = parse_place(update.effective_message.text)
+        place = parse_place(message_of(update).text)
     except PlaceInputError as error:
         t, _ = await _driver(update, context)
         await _reply(update, View(place_error_text(t, error.reason)))
@@ -163,7 +175,8 @@ async def on_charger_command(update: Update, context: BotContext) -> None:
 
 async def on_poi_deep_link(update: Update, context: BotContext) -> None:
     """``/start poi-<id>`` from a ``https://t.me/<bot>?start=poi-<id>`` link: that charger's details."""
-    charger_id = int(context.matches[0].group(1)) if context.matches else int(context.args[0].split("-")[1])
+    args = context.args or []
+    charger_id = int(context.matches[0].group(1)) if context.matches else int(args[0].split("-")[1])
     await _send_details(update, context, charger_id, None)
 
 
@@ -172,7 +185,7 @@ async def on_favourites(update: Update, context: BotContext) -> None:
     t, prefs = await _driver(update, context)
     favourites = Favourites(context.services.storage, context.services.search)
     try:
-        chargers, gone = await favourites.chargers(update.effective_user.id)
+        chargers, gone = await favourites.chargers(user_of(update).id)
     except OcmError as error:
         await _report_ocm_failure(update, context, t, error, context.services.callbacks.encode(FAVOURITES_RETRY))
         return
@@ -193,7 +206,7 @@ async def on_page(update: Update, context: BotContext) -> None:
     if button is None or not isinstance(kept, SearchResult):
         await _expired(update, context)
         return
-    await update.callback_query.answer()
+    await query_of(update).answer()
     t, _ = await _driver(update, context)
     await _show_result(update, context, t, kept, button.int_arg(1))
 
@@ -208,7 +221,7 @@ async def on_drop_filter(update: Update, context: BotContext) -> None:
     if button is None or key is None or kept is None:
         await _expired(update, context)
         return
-    await update.callback_query.answer()
+    await query_of(update).answer()
     await _refresh(update, context, lambda search: search.relax(button.args[0], key, owner=_user_id(update)))
 
 
@@ -221,7 +234,7 @@ async def on_wider(update: Update, context: BotContext) -> None:
     if button is None or kept is None:
         await _expired(update, context)
         return
-    await update.callback_query.answer()
+    await query_of(update).answer()
     await _refresh(update, context, lambda search: search.widen(button.args[0], owner=_user_id(update)))
 
 
@@ -231,7 +244,7 @@ async def on_details(update: Update, context: BotContext) -> None:
     if button is None or len(button.args) != 2:
         await _expired(update, context)
         return
-    await update.callback_query.answer()
+    await query_of(update).answer()
     await _send_details(update, context, button.int_arg(0), None if button.args[1] == NO_SEARCH else button.args[1])
 
 
@@ -244,12 +257,12 @@ async def on_favourite(update: Update, context: BotContext) -> None:
     t, _ = await _driver(update, context)
     try:
         now_favourite = await Favourites(context.services.storage, context.services.search).toggle(
-            update.effective_user.id, button.int_arg(0)
+            user_of(update).id, button.int_arg(0)
         )
     except FavouritesFull:
-        await update.callback_query.answer(t.gettext("You have too many favourites. Remove one first."))
+        await query_of(update).answer(t.gettext("You have too many favourites. Remove one first."))
         return
-    await update.callback_query.answer(
+    await query_of(update).answer(
         t.gettext("Added to your favourites.") if now_favourite else t.gettext("Removed from your favourites.")
     )
     await _flip_star(update, t, now_favourite)
@@ -260,14 +273,19 @@ async def on_pick(update: Update, context: BotContext) -> None:
     button = await _button(update, context)
     note = await context.services.search.recall(button.args[0]) if button and len(button.args) == 2 else None
     places = _places_from_note(note)
-    index = button.int_arg(1) if places is not None else -1
+    index = button.int_arg(1) if button is not None and places is not None else -1
     if places is None or not 0 <= index < len(places):
         await _expired(update, context)
         return
-    await update.callback_query.answer()
+    await query_of(update).answer()
     place = places[index]
     await _search_and_send(
-        update, context, place.point, place.short_label, country=place.country_code, edit=update.callback_query.message
+        update,
+        context,
+        place.point,
+        place.short_label,
+        country=place.country_code,
+        edit=button_message(query_of(update)),
     )
 
 
@@ -278,14 +296,14 @@ async def on_retry(update: Update, context: BotContext) -> None:
     if not isinstance(note, dict) or note.get("kind") not in ("point", "text"):
         await _expired(update, context)
         return
-    await update.callback_query.answer()
+    await query_of(update).answer()
     if note["kind"] == "point":
         point = GeoPoint(note["lat"], note["lon"])
         await _search_and_send(
-            update, context, point, note["label"], country=note["country"], edit=update.callback_query.message
+            update, context, point, note["label"], country=note["country"], edit=button_message(query_of(update))
         )
     else:
-        await _geocode_and_send(update, context, note["text"], edit=update.callback_query.message)
+        await _geocode_and_send(update, context, note["text"], edit=button_message(query_of(update)))
 
 
 async def on_favourites_retry(update: Update, context: BotContext) -> None:
@@ -293,7 +311,7 @@ async def on_favourites_retry(update: Update, context: BotContext) -> None:
     if await _button(update, context) is None:
         await _expired(update, context)
         return
-    await update.callback_query.answer()
+    await query_of(update).answer()
     await on_favourites(update, context)
 
 
@@ -302,7 +320,7 @@ async def on_settings(update: Update, context: BotContext) -> None:
     if await _button(update, context) is None:
         await _expired(update, context)
         return
-    await update.callback_query.answer()
+    await query_of(update).answer()
     from ocm_bot.handlers import settings  # the settings feature owns that menu
 
     await settings.show_settings(update, context)
@@ -392,7 +410,7 @@ async def _send_details(update: Update, context: BotContext, charger_id: int, se
         context.services.callbacks,
         now=_now(),
         unit=result.unit if result else unit_for_place(prefs, place_country(where, _country_of([charger]))),
-        is_favourite=bool(user) and await context.services.storage.is_favourite(user.id, charger_id),
+        is_favourite=user is not None and await context.services.storage.is_favourite(user.id, charger_id),
         private=is_private(update),
         bot_username=context.bot.username,
         search_id=search_id,
@@ -401,13 +419,13 @@ async def _send_details(update: Update, context: BotContext, charger_id: int, se
     )
     await _reply(update, view)
     await context.bot.send_venue(
-        update.effective_chat.id, charger.latitude, charger.longitude, venue_title(charger), venue_address(charger)
+        chat_of(update).id, charger.latitude, charger.longitude, venue_title(charger), venue_address(charger)
     )
 
 
 async def _show_result(update: Update, context: BotContext, t: Translator, result: SearchResult, page: int) -> None:
     view = results_view(t, result, page, context.services.callbacks, now=_now(), reference=await _reference(context))
-    await _reply(update, view, edit=update.callback_query.message)
+    await _reply(update, view, edit=button_message(query_of(update)))
 
 
 async def _refresh(
@@ -417,7 +435,7 @@ async def _refresh(
     try:
         result = await run(context.services.search)
     except OcmError as error:
-        await _report_ocm_failure(update, context, t, error, update.callback_query.data)
+        await _report_ocm_failure(update, context, t, error, _button_data(update))
         return
     if result is None:
         await _reply(update, View.plain(expired_button_text(t)))
@@ -436,8 +454,8 @@ async def _kept_result(update: Update, context: BotContext, search_id: str) -> S
         return await context.services.search.get(search_id)
     except OcmError as error:
         t, _ = await _driver(update, context)
-        await update.callback_query.answer()
-        await _report_ocm_failure(update, context, t, error, update.callback_query.data)
+        await query_of(update).answer()
+        await _report_ocm_failure(update, context, t, error, _button_data(update))
         return _FAILED
 
 
@@ -461,13 +479,14 @@ async def _reply(update: Update, view: View, *, edit: Message | None = None) -> 
             return edited if isinstance(edited, Message) else edit
         except BadRequest as error:
             log.info("could not edit message, sending a new one: %s", error)
-    message = update.effective_message
+    message = message_of(update)
     return await message.get_bot().send_message(message.chat_id, view.text, **options)
 
 
 async def _flip_star(update: Update, t: Translator, now_favourite: bool) -> None:
-    query = update.callback_query
-    markup = query.message.reply_markup if query.message else None
+    query = query_of(update)
+    message = button_message(query)
+    markup = message.reply_markup if message else None
     if markup is None:
         return
     label = t.gettext("★ Favourite") if now_favourite else t.gettext("☆ Favourite")
@@ -486,7 +505,7 @@ async def _flip_star(update: Update, t: Translator, now_favourite: bool) -> None
 
 async def _button(update: Update, context: BotContext) -> Callback | None:
     try:
-        return context.services.callbacks.decode(update.callback_query.data)
+        return context.services.callbacks.decode(query_of(update).data)
     except InvalidCallback as error:
         log.info("refused a button: %s", error)
         return None
@@ -494,7 +513,7 @@ async def _button(update: Update, context: BotContext) -> Callback | None:
 
 async def _expired(update: Update, context: BotContext) -> None:
     t, _ = await _driver(update, context)
-    await update.callback_query.answer(expired_button_text(t), show_alert=True)
+    await query_of(update).answer(expired_button_text(t), show_alert=True)
 
 
 async def _driver(update: Update, context: BotContext) -> tuple[Translator, UserPreferences]:
@@ -539,6 +558,22 @@ def _country_of(chargers: list[Any]) -> str | None:
         if country is not None and country.iso_code:
             return country.iso_code
     return None
+
+
+def _shared_location(message: Message) -> Location:
+    """The location of a location or venue message (the only messages the location handlers take)."""
+    location = message.venue.location if message.venue else message.location
+    if location is None:
+        raise UnusableUpdate(f"message {message.message_id} has no location")
+    return location
+
+
+def _button_data(update: Update) -> str:
+    """The tapped button's data, for a Retry of the same button (the handler decoded it already)."""
+    data = query_of(update).data
+    if data is None:
+        raise UnusableUpdate(f"update {update.update_id} is a button without data")
+    return data
 
 
 def _live_seconds(location: Location) -> int | None:

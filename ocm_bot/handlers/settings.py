@@ -36,7 +36,11 @@ from ocm_bot.handlers.common import (
     edit_unless_not_modified,
     is_private,
     load_preferences,
+    message_of,
+    query_of,
     save_preferences,
+    user_data_of,
+    user_of,
 )
 from ocm_bot.handlers.search import LAST_PLACE_UNIT
 from ocm_bot.i18n import available_languages, negotiate_language
@@ -72,16 +76,16 @@ async def show_settings(update: Update, context: BotContext) -> None:
     _, prefs = await load_preferences(update, context)
     if not is_private(update):
         t = driver_translator(update, context, prefs)
-        await update.effective_message.reply_text(private_chat_only(t, "/settings"), parse_mode=ParseMode.HTML)
+        await message_of(update).reply_text(private_chat_only(t, "/settings"), parse_mode=ParseMode.HTML)
         return
-    context.user_data.pop(AWAITING_OPERATOR, None)
-    await send_view(update.effective_message, render(Screen.MAIN, await menu_context(update, context, prefs)))
+    user_data_of(context).pop(AWAITING_OPERATOR, None)
+    await send_view(message_of(update), render(Screen.MAIN, await menu_context(update, context, prefs)))
 
 
 async def on_button(update: Update, context: BotContext) -> None:
     """Show a settings screen or apply a choice, editing the menu message in place."""
-    query = update.callback_query
-    async with user_lock(update.effective_user.id):
+    query, user = query_of(update), user_of(update)
+    async with user_lock(user.id):
         document, prefs = await load_preferences(update, context)
         try:
             button = read_settings_button(context.services.callbacks.decode(query.data))
@@ -92,7 +96,7 @@ async def on_button(update: Update, context: BotContext) -> None:
             await query.answer(settings_button_expired(driver_translator(update, context, prefs)))
             return
         if button.setting is not None:
-            await save_preferences(context, update.effective_user.id, document, prefs)
+            await save_preferences(context, user.id, document, prefs)
         menu = await menu_context(update, context, prefs)
         view = _view_after(button, menu, context, query.message)
         await query.answer(saved_notice(menu.t) if button.setting is not None else None)
@@ -109,12 +113,13 @@ def _view_after(
     button: SettingsButton, menu: MenuContext, context: BotContext, message: MaybeInaccessibleMessage | None
 ) -> View:
     """The screen a button leads to; "Add an operator" also starts waiting for the name."""
-    context.user_data.pop(AWAITING_OPERATOR, None)
+    user_data = user_data_of(context)
+    user_data.pop(AWAITING_OPERATOR, None)
     if button.close:
         return closed_menu(menu.t, menu.prefs, menu.reference, unit=menu.unit)
     screen = button.screen or (screen_after(button.setting) if button.setting else Screen.MAIN)
     if screen is Screen.OPERATOR_SEARCH and menu.reference.operators and message is not None:
-        context.user_data[AWAITING_OPERATOR] = {
+        user_data[AWAITING_OPERATOR] = {
             "chat_id": message.chat.id,
             "message_id": message.message_id,
             "since": time.time(),
@@ -124,19 +129,19 @@ def _view_after(
 
 async def on_operator_name(update: Update, context: BotContext) -> None:
     """The name typed after "Add an operator": show the matching operators in the menu message."""
-    waiting = context.user_data.pop(AWAITING_OPERATOR, None)
+    waiting = user_data_of(context).pop(AWAITING_OPERATOR, None)
     if not waiting or time.time() - waiting.get("since", 0) > AWAITING_OPERATOR_SECONDS:
         return  # not for us: the driver is searching for a place
     _, prefs = await load_preferences(update, context)
     menu = await menu_context(update, context, prefs)
-    query_text = update.effective_message.text or ""
+    query_text = message_of(update).text or ""
     matches = search_operators(menu.reference.operators, query_text)
     view = operator_matches(menu.t, prefs, query_text, matches, context.services.callbacks)
     edit = partial(context.bot.edit_message_text, chat_id=waiting["chat_id"], message_id=waiting["message_id"])
     try:
         await edit_view(edit, view)
     except BadRequest:  # the menu message is gone or too old to edit: send it anew
-        await send_view(update.effective_message, view)
+        await send_view(message_of(update), view)
     raise ApplicationHandlerStop
 
 

@@ -7,7 +7,7 @@ from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from ocm_bot.context import BotContext
-from ocm_bot.handlers.common import is_private, translator_for
+from ocm_bot.handlers.common import is_private, message_of, query_of, translator_for
 from ocm_bot.views.common import expired_button_text, help_view, location_keyboard, welcome_view
 
 
@@ -15,7 +15,7 @@ async def start(update: Update, context: BotContext) -> None:
     """Greet the driver and offer the "Send my location" button."""
     t = await translator_for(update, context)
     user = update.effective_user
-    await update.effective_message.reply_text(
+    await message_of(update).reply_text(
         welcome_view(t, user.first_name if user else None).text,
         parse_mode=ParseMode.HTML,
         reply_markup=location_keyboard(t) if is_private(update) else None,
@@ -25,19 +25,19 @@ async def start(update: Update, context: BotContext) -> None:
 async def show_help(update: Update, context: BotContext) -> None:
     """List what the bot can do."""
     t = await translator_for(update, context)
-    await update.effective_message.reply_text(help_view(t).text, parse_mode=ParseMode.HTML)
+    await message_of(update).reply_text(help_view(t).text, parse_mode=ParseMode.HTML)
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
     """Answer a command the bot does not have."""
     t = await translator_for(update, context)
-    await update.effective_message.reply_text(t.gettext("I don't know that command. /help lists what I can do."))
+    await message_of(update).reply_text(t.gettext("I don't know that command. /help lists what I can do."))
 
 
 async def stale_button(update: Update, context: BotContext) -> None:
     """Any button no feature claimed: forged, malformed or from an old message."""
     t = await translator_for(update, context)
-    await update.callback_query.answer(expired_button_text(t), show_alert=False)
+    await query_of(update).answer(expired_button_text(t), show_alert=False)
 
 
 def handlers() -> list[BaseHandler]:

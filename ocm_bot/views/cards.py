@@ -185,9 +185,9 @@ def status_and_usage(t: Translator, charger: Charger) -> list[str]:
     return facts
 
 
-def operator_and_verified(t: Translator, charger: Charger, now: datetime) -> list[str]:
+def operator_and_verified(t: Translator, charger: Charger, now: datetime) -> list[Html]:
     """The parts of the operator line: operator and when the data was last verified, each when known."""
-    who = []
+    who: list[Html] = []
     if operator := operator_name(charger):
         who.append(gettext_html(t, "Operator: {name}", name=operator))
     if verified := ago(t, charger.date_last_verified or charger.date_last_status_update, now):

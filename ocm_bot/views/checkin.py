@@ -225,7 +225,7 @@ def summary_screen(
     sign_in_available: bool,
 ) -> Screen:
     outcome = find_outcome(outcomes, draft.outcome_id) if draft.outcome_id is not None else None
-    lines = [gettext_html(t, "Your check-in at {name}", name=_name(draft))]
+    lines: list[str | Html] = [gettext_html(t, "Your check-in at {name}", name=_name(draft))]
     if outcome is not None:
         lines.append(outcome_label(t, outcome))
     lines.append(

@@ -39,7 +39,7 @@ from ocm_bot.views.cards import (
 from ocm_bot.views.checkin import START as CHECK_IN
 from ocm_bot.views.checkin import private_checkin_url
 from ocm_bot.views.format import ago, clip, html_text, power, stars
-from ocm_bot.views.html import bold, gettext_html, italic, join, link, ngettext_html
+from ocm_bot.views.html import Html, bold, gettext_html, italic, join, link, ngettext_html
 from ocm_bot.views.results import DETAILS, NO_SEARCH, View
 from ocm_bot.views.vocabulary import outcome_text
 
@@ -67,7 +67,7 @@ def full_address(charger: Charger) -> str:
 
 def connection_line(t: Translator, connection: Connection) -> str:
     kind = connection.connection_type
-    parts = [html_text(kind.title if kind and kind.title else t.gettext("Unknown plug"), 40)]
+    parts: list[str | Html] = [html_text(kind.title if kind and kind.title else t.gettext("Unknown plug"), 40)]
     if connection.power_kw is not None:
         parts.append(power(t, connection.power_kw))
     if connection.amps:
@@ -115,7 +115,7 @@ def details_text(
     unit: DistanceUnitChoice,
     distance_km: float | None = None,
     bearing: float | None = None,
-) -> str:
+) -> Html:
     sections = [heading(t, charger, unit=unit, distance_km=distance_km, bearing=bearing)]
     if address := full_address(charger):
         sections.append("📍 " + address)
@@ -263,18 +263,19 @@ def favourites_views(
             )
         )
     views: list[View] = []
-    lines, buttons = [title], []
-    for line, button in entries:
+    lines: list[str | Html] = [title]
+    buttons: list[InlineKeyboardButton] = []
+    for line, details_button in entries:
         if len(join("\n\n", [*lines, line])) > _SAFE_MESSAGE_CHARS and len(lines) > 1:
             views.append(_favourites_chunk(lines, buttons))
             lines, buttons = [], []
         lines.append(line)
-        if button is not None:
-            buttons.append(button)
+        if details_button is not None:
+            buttons.append(details_button)
     views.append(_favourites_chunk(lines, buttons))
     return views
 
 
-def _favourites_chunk(lines: list[str], buttons: list[InlineKeyboardButton]) -> View:
+def _favourites_chunk(lines: list[str | Html], buttons: list[InlineKeyboardButton]) -> View:
     rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
     return View(join("\n\n", lines), InlineKeyboardMarkup(rows) if rows else None)

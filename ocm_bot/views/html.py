@@ -12,7 +12,7 @@ Quotes stay as they are (our HTML never puts text inside attributes), as ``html.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from html import escape as _escape_text
 from typing import Any, Self
 
@@ -69,12 +69,12 @@ def ngettext_html(t: Translator, singular: str, plural: str, n: int, /, **values
     return _fill(t.ngettext(singular, plural, n, **_keep_placeholders(values)), values)
 
 
-def _keep_placeholders(values: dict[str, object]) -> dict[str, str]:
+def _keep_placeholders(values: Mapping[str, object]) -> dict[str, str]:
     # The translator fills placeholders itself; ask it to write each one back so that the translated
     # text can be escaped first and the values (escaped or HTML) filled in afterwards.
     return {name: "{" + name + "}" for name in values}
 
 
-def _fill(template: str, values: dict[str, Any]) -> Html:
+def _fill(template: str, values: Mapping[str, str | int | float | Html]) -> Html:
     html = Html.escape(template)
     return html.format(**values) if values else html
