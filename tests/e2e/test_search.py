@@ -430,12 +430,14 @@ async def test_live_location_edits_one_message_only_after_a_real_move(telegram, 
     search.live._clock = lambda: clock[0]
     ada = telegram.user("Ada")
     await save_prefs(bot, ada, radius_km=5)
-    await ada.send_live_location(*PORTLAND)
+    shared = await ada.send_live_location(*PORTLAND)
     results = await ada.wait_for_message(containing="Chargers near")
+    await until_followed(search.live, (ada.chat_id, shared.message_id))
     asked = len(poi_requests(ocm_server))
 
     clock[0] += 30  # too soon
     await ada.move_live_location(45.40, -122.65)
+    await telegram.wait_until_idle()  # the bot read this move at this time, before the clock moves on
     clock[0] += 60
     await ada.move_live_location(PORTLAND[0] + 0.001, PORTLAND[1])  # moved about 100 m only
     await telegram.wait_until_idle()  # answered, not only fetched

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from ocm_bot.demo.formatting import parse_html
 from ocm_bot.domain.checkin import CheckinDraft, find_outcome, group_outcomes, outcomes_from
 from ocm_bot.domain.outbox import Delivery, DeliveryResult, QueuedCheckin, Submitter
 from ocm_bot.domain.preferences import DistanceUnitChoice, UsageChoice, UserPreferences
@@ -30,7 +31,6 @@ from ocm_bot.views.common import View
 from ocm_bot.views.html import Html
 from tests.domain.samples import PORTLAND, SampleSource, by_id
 from tests.domain.samples import reference as sample_reference
-from ocm_bot.demo.formatting import parse_html
 
 MARK = " & <i>"
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
