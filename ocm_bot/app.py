@@ -30,8 +30,7 @@ from ocm_bot.domain.results import StoredResults
 from ocm_bot.domain.search import SearchService
 from ocm_bot.errors import OcmBotError
 from ocm_bot.geocoding import Geocoder
-from ocm_bot.handlers import checkin, language, outbox, privacy, search, signin, start
-from ocm_bot.handlers import settings as preferences
+from ocm_bot.handlers import checkin, language, outbox, preferences, privacy, search, signin, start
 from ocm_bot.handlers.common import translator_for
 from ocm_bot.i18n import N_, translator
 from ocm_bot.ocm.client import OcmClient, OcmLimits

@@ -16,7 +16,7 @@ from telegram.ext import ApplicationHandlerStop
 from ocm_bot.context import BotContext
 from ocm_bot.domain.preferences import UserPreferences
 from ocm_bot.i18n import Translator, negotiate_language, translator
-from ocm_bot.views.settings import private_chat_only
+from ocm_bot.views.preferences import private_chat_only
 
 
 async def preferences_for(update: Update, context: BotContext) -> UserPreferences:

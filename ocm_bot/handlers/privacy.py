@@ -11,9 +11,9 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from ocm_bot.context import BotContext
 from ocm_bot.handlers.common import is_private, private_or_explain, translator_for
-from ocm_bot.handlers.settings import edit_view, send_view
+from ocm_bot.handlers.preferences import edit_view, send_view
 from ocm_bot.views.callbacks import InvalidCallback, action_pattern
-from ocm_bot.views.settings import (
+from ocm_bot.views.preferences import (
     ACCOUNT_ACTION,
     AccountChoice,
     forget_button_expired,

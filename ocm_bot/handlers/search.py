@@ -299,9 +299,9 @@ async def on_settings(update: Update, context: BotContext) -> None:
         await _expired(update, context)
         return
     await update.callback_query.answer()
-    from ocm_bot.handlers import settings  # the settings feature owns that menu
+    from ocm_bot.handlers import preferences  # the preferences feature owns that menu
 
-    await settings.show_settings(update, context)
+    await preferences.show_settings(update, context)
 
 
 # Steps shared by the handlers ---------------------------------------------------------------------
