@@ -1,8 +1,16 @@
-"""The composition root's second half: builds the python-telegram-bot Application.
+"""The composition root: every service the bot uses and every handler it runs, built in one place.
 
-``ocm-bot run``, ``ocm-bot webhook``, the offline demo and the end-to-end tests all build the
-bot here, so every one of them runs the same handlers. Long-lived clients (HTTP, storage) are
-opened in ``post_init`` and closed in ``post_shutdown``.
+- :func:`open_services` builds storage, the OCM client (or the local OCM dump), the geocoder, the
+  search and the check-in service (outbox, accounts) into a typed :class:`~ocm_bot.context.Services`;
+  handlers read them from ``context.services`` and never build one.
+- :func:`register_handlers` lists every handler module's handlers, group by group, in the order
+  python-telegram-bot tries them, then the repeating jobs and the error handler.
+- :func:`build_application` builds the python-telegram-bot Application around them.
+
+``ocm-bot run``, ``ocm-bot webhook``, the offline demo (with :class:`Overrides` for its OCM and
+gazetteer) and the end-to-end tests all build the bot here, so every one of them runs the same
+services and handlers. Long-lived clients (HTTP, storage) are opened in ``post_init`` and closed
+in ``post_shutdown``.
 """
 
 from __future__ import annotations
