@@ -309,11 +309,13 @@ def test_no_module_is_found_by_name_at_run_time():
     assert offenders == {}
 
 
-def test_handlers_never_build_a_service():
+def test_handlers_and_the_demo_never_build_a_service():
+    """Handlers read ``context.services``; the demo hands its OCM and gazetteer to the composition root."""
     offenders = {
         name: sorted(built)
         for name, tree in package_modules().items()
-        if within(name, "ocm_bot.handlers") and (built := constructed_names(tree) & SERVICE_CLASSES)
+        if (within(name, "ocm_bot.handlers") or within(name, "ocm_bot.demo"))
+        and (built := constructed_names(tree) & SERVICE_CLASSES)
     }
     assert offenders == {}
 

@@ -597,7 +597,7 @@ def text_handlers() -> list[BaseHandler]:
 async def prune_kept_results(context: BotContext) -> None:
     """Delete search results whose buttons have expired from storage (any instance may do it)."""
     services: Services | None = getattr(context.application.bot_data, "services", None)
-    if services is None or services.storage is None:
+    if services is None:  # a job before post_init
         return
     pruned = await services.storage.prune_short_lived()
     if pruned:
