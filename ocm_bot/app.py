@@ -1,14 +1,26 @@
-"""The composition root's second half: builds the python-telegram-bot Application.
+"""The composition root: every service the bot uses and every handler it runs, built in one place.
 
-``ocm-bot run``, ``ocm-bot webhook``, the offline demo and the end-to-end tests all build the
-bot here, so every one of them runs the same handlers. Long-lived clients (HTTP, storage) are
-opened in ``post_init`` and closed in ``post_shutdown``.
+- :func:`open_services` builds storage, the OCM client (or the local OCM dump), the geocoder, the
+  search and the check-in service (outbox, accounts) into a typed :class:`~ocm_bot.context.Services`;
+  handlers read them from ``context.services`` and never build one.
+- :func:`register_handlers` lists every handler module's handlers, group by group, in the order
+  python-telegram-bot tries them, then the repeating jobs and the error handler.
+- :func:`build_application` builds the python-telegram-bot Application around them.
+
+``ocm-bot run``, ``ocm-bot webhook``, the offline demo (with :class:`Overrides` for its OCM and
+gazetteer) and the end-to-end tests all build the bot here, so every one of them runs the same
+services and handlers. Long-lived clients (HTTP, storage) are opened in ``post_init`` and closed
+in ``post_shutdown``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from telegram import BotCommand, Update
@@ -17,9 +29,16 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, PersistenceInput
 from telegram.request import BaseRequest
 
-from ocm_bot.context import BotApplication, BotContext, BotData, Services
+from ocm_bot.context import BotApplication, BotContext, BotData, Closer, OcmApi, PlaceFinder, Services
+from ocm_bot.domain.accounts import Accounts
+from ocm_bot.domain.checkin import CheckinService
+from ocm_bot.domain.live import LiveTracker
+from ocm_bot.domain.outbox import Outbox, charger_refresher
+from ocm_bot.domain.results import StoredResults
+from ocm_bot.domain.search import SearchService
 from ocm_bot.errors import OcmBotError
-from ocm_bot.handlers import start
+from ocm_bot.geocoding import Geocoder
+from ocm_bot.handlers import checkin, language, outbox, preferences, privacy, search, signin, start
 from ocm_bot.handlers.common import translator_for
 from ocm_bot.i18n import N_, translator
 from ocm_bot.ocm.client import OcmClient, OcmLimits
@@ -27,6 +46,7 @@ from ocm_bot.ocm.errors import OcmError
 from ocm_bot.ocm.identity import user_agent
 from ocm_bot.ocm.local import LocalSource
 from ocm_bot.ocm.reference import bundled_reference_data
+from ocm_bot.ocm.source import ChargerSource
 from ocm_bot.runtime import DeferredStorage, PerChatUpdateProcessor, RetryingRateLimiter
 from ocm_bot.settings import Settings
 from ocm_bot.storage import Storage, open_storage
@@ -52,41 +72,24 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 )
 
 
-def feature_modules() -> list[Any]:
-    """Feature modules in the order their handlers are tried (deep links before plain /start)."""
-    modules: list[Any] = []
-    for name in ("signin", "checkin", "outbox", "settings", "language", "privacy", "search"):
-        try:
-            module = __import__(f"ocm_bot.handlers.{name}", fromlist=["handlers"])
-        except ModuleNotFoundError as error:
-            if error.name != f"ocm_bot.handlers.{name}":
-                raise
-            continue
-        modules.append(module)
-    return [*modules, start]
-
-
 def build_application(
     settings: Settings,
     *,
-    services: Services | None = None,
+    overrides: Overrides | None = None,
     request: BaseRequest | Callable[[], BaseRequest] | None = None,
 ) -> BotApplication:
     """The bot, wired to the Bot API server at ``settings.telegram_api_url``.
 
-    ``services`` is for callers that open the services themselves (the offline demo);
-    otherwise they are opened from ``settings`` in ``post_init``. ``request`` replaces the HTTP
-    transport to the Bot API: one request object for all calls (the offline demo answers them in
-    memory), or a factory called once for ordinary calls and once for long polling.
+    Its services are opened from ``settings`` in ``post_init`` (:func:`open_services`), with
+    ``overrides`` in place of the network services (the offline demo's OCM and gazetteer).
+    ``request`` replaces the HTTP transport to the Bot API: one request object for all calls (the
+    offline demo answers them in memory), or a factory called once for ordinary calls and once
+    for long polling.
     """
     if settings.telegram_bot_token is None:
         raise ValueError("build_application needs TELEGRAM_BOT_TOKEN")
     root = settings.telegram_api_url
-    if services is not None:
-        prepared = services
-        storage = DeferredStorage(lambda: _as_awaitable(prepared.storage))
-    else:
-        storage = DeferredStorage(lambda: open_storage_from(settings))
+    storage = DeferredStorage(lambda: open_storage_from(settings))
     builder: ApplicationBuilder = (
         Application.builder()
         .token(settings.telegram_bot_token.get())
@@ -97,13 +100,13 @@ def build_application(
         .concurrent_updates(PerChatUpdateProcessor())
         .persistence(
             StoragePersistence(
-                storage,  # type: ignore[arg-type]
+                storage,  # type: ignore[arg-type]  # stands in for a Storage (opened on first use)
                 store_data=PersistenceInput(bot_data=False, callback_data=False),
                 update_interval=PERSISTENCE_INTERVAL_SECONDS,
             )
         )
-        .post_init(_post_init(settings, services, storage))
-        .post_shutdown(_post_shutdown(storage if services is None else None))
+        .post_init(_post_init(settings, overrides or Overrides(), storage))
+        .post_shutdown(_post_shutdown(storage))
     )
     if isinstance(request, BaseRequest):
         builder = builder.request(request).get_updates_request(request)
@@ -116,60 +119,65 @@ def build_application(
 
 
 def register_handlers(application: BotApplication) -> None:
-    """Conversations first, then every feature's handlers and the catch-alls, then the error handler.
+    """Every handler of the bot, in the order python-telegram-bot tries them; then jobs and the error handler.
 
-    python-telegram-bot runs the first matching handler of each group. Conversations and awaited
-    input (``priority_handlers``) go in negative groups, one per module in module order, and stop
-    the update when they used it, so a typed comment or password never reaches the search as a
-    place. Everything else shares group 0, so a catch-all cannot answer "unknown command" to a
-    command a feature already handled.
+    python-telegram-bot runs the first matching handler of each group, groups in ascending order.
+    Conversations and awaited input come first, each in its own negative group so one module's
+    catch-all for awaited text cannot hide another's conversation; each stops the update when it
+    used it, so a typed password, comment or operator name never reaches the search as a place.
+    Everything else shares group 0, so a catch-all cannot answer "unknown command" to a command a
+    feature already handled.
     """
-    modules = feature_modules()
-    for position, module in enumerate(modules, start=1):
-        # One group per module: a module's catch-all for awaited text must not hide another's
-        # conversation (check-in comes first, so a typed comment is never an operator name).
-        group = position - len(modules) - 1
-        application.add_handlers(getattr(module, "priority_handlers", list)(), group=group)
-    for module in modules:
-        application.add_handlers(module.handlers())
+    # Awaited input, earliest group first.
+    application.add_handlers(signin.priority_handlers(), group=-3)  # e-mail and password
+    application.add_handlers(checkin.priority_handlers(), group=-2)  # the check-in steps (a comment)
+    application.add_handlers(preferences.priority_handlers(), group=-1)  # an operator name to filter by
+    # Commands and buttons; deep links (/start sign-in, /start poi-...) before the plain /start.
+    application.add_handlers(signin.handlers())
+    application.add_handlers(checkin.handlers())
+    application.add_handlers(outbox.handlers())
+    application.add_handlers(preferences.handlers())
+    application.add_handlers(language.handlers())
+    application.add_handlers(privacy.handlers())
+    application.add_handlers(search.handlers())
+    application.add_handlers(start.handlers())
+    # Whatever no feature claimed: unknown commands, stale buttons, then any private text as a place.
     application.add_handlers(start.fallback_handlers())
-    for module in modules:
-        for job in getattr(module, "jobs", list)():
-            job(application)
+    application.add_handlers(search.text_handlers())
+    # Repeating jobs.
+    outbox.register_outbox_job(application)
+    search.schedule_pruning(application)
+    # Conversations go on after a restart at the step their records in storage say.
     if isinstance(application.persistence, StoragePersistence):
-        for module in modules:
-            for name, states in getattr(module, "restored_conversations", dict)().items():
-                application.persistence.restore_conversation(name, states)
+        for name, states in (*signin.restored_conversations().items(), *checkin.restored_conversations().items()):
+            application.persistence.restore_conversation(name, states)
     application.add_error_handler(on_error)
 
 
-def _post_init(settings: Settings, prepared: Services | None, storage: DeferredStorage):
+def _post_init(
+    settings: Settings, overrides: Overrides, storage: DeferredStorage
+) -> Callable[[BotApplication], Coroutine[Any, Any, None]]:
     async def post_init(application: BotApplication) -> None:
-        services = prepared or await open_services(settings, storage=await storage.get())
-        if prepared is None:
-            services.closers.insert(0, storage.close)
+        services = await open_services(settings, storage=await storage.get(), overrides=overrides)
+        services.closers.insert(0, storage.close)
         application.bot_data.services = services
         await _set_commands(application)
 
     return post_init
 
 
-def _post_shutdown(storage: DeferredStorage | None):
+def _post_shutdown(storage: DeferredStorage) -> Callable[[BotApplication], Coroutine[Any, Any, None]]:
     async def post_shutdown(application: BotApplication) -> None:
         services: Services | None = getattr(application.bot_data, "services", None)
         if services is not None:
             await close_services(services)
-        elif storage is not None:
+        else:
             # The start failed after the persistence opened the storage (python-telegram-bot
             # still shuts down after a failed post_init): close it, or its thread keeps the
             # process alive.
             await storage.close()
 
     return post_shutdown
-
-
-async def _as_awaitable(value: Any) -> Any:
-    return value
 
 
 async def open_storage_from(settings: Settings) -> Storage:
@@ -184,54 +192,115 @@ class StartupError(OcmBotError):
     """A service the bot needs cannot be opened; the message tells the operator what to do."""
 
 
-async def open_services(settings: Settings, *, storage: Storage | None = None) -> Services:
-    """Open storage, the OCM source and every feature's services from ``settings``.
+@dataclass(frozen=True)
+class Overrides:
+    """Services put in place of the network ones (the offline demo); the composition closes them with the rest.
 
-    When one of them fails, those already opened are closed again before the error propagates.
+    Example::
+
+        build_application(settings, overrides=Overrides(ocm=DemoOcm(LocalSource.bundled()), geocoder=gazetteer))
     """
-    services = Services(
-        settings=settings,
-        callbacks=CallbackCodec.for_token(settings.telegram_bot_token.get() if settings.telegram_bot_token else None),
-    )
+
+    ocm: OcmApi | None = None
+    """Open Charge Map and the charger source in one (instead of the OCM API and ``OCM_DATA_FILE``)."""
+    geocoder: PlaceFinder | None = None
+    """Place names (instead of Nominatim at ``NOMINATIM_URL``)."""
+
+
+async def open_services(
+    settings: Settings, *, storage: Storage | None = None, overrides: Overrides | None = None
+) -> Services:
+    """The composition root: storage, OCM, the geocoder, the search and the check-in, built from ``settings``.
+
+    ``storage`` is one already opened (the persistence's); it is not closed here. When a service
+    fails to open, those already opened are closed again before the error propagates.
+    """
+    closers: list[Closer] = []
     try:
-        await _open_services(settings, services, storage)
+        return await _open_services(settings, storage, overrides or Overrides(), closers)
     except BaseException:
-        await close_services(services)
+        await _close_all(closers)
         raise
-    return services
 
 
-async def _open_services(settings: Settings, services: Services, storage: Storage | None) -> None:
+async def _open_services(
+    settings: Settings, storage: Storage | None, overrides: Overrides, closers: list[Closer]
+) -> Services:
     if storage is None:
         storage = await open_storage_from(settings)
-        services.closers.append(storage.close)
-    services.storage = storage
-    ocm_client = OcmClient.create(
-        base_url=settings.ocm_api_url,
-        api_key=settings.ocm_api_key.get() if settings.ocm_api_key else None,
-        reference_cache_path=settings.data_dir / REFERENCE_CACHE_FILE,
-        limits=OcmLimits(requests_per_minute=settings.ocm_requests_per_minute),
-        user_agent=USER_AGENT,
+        closers.append(storage.close)
+
+    ocm_client: OcmApi
+    chargers: ChargerSource
+    if overrides.ocm is not None:
+        ocm_client = chargers = overrides.ocm
+        closers.append(ocm_client.aclose)
+    else:
+        client = OcmClient.create(
+            base_url=settings.ocm_api_url,
+            api_key=settings.ocm_api_key.get() if settings.ocm_api_key else None,
+            reference_cache_path=settings.data_dir / REFERENCE_CACHE_FILE,
+            limits=OcmLimits(requests_per_minute=settings.ocm_requests_per_minute),
+            user_agent=USER_AGENT,
+        )
+        closers.append(client.aclose)
+        await _start_ocm_client(client)
+        ocm_client = chargers = client
+        if settings.ocm_data_file is not None:
+            local = await _open_local_source(settings.ocm_data_file)
+            closers.append(local.aclose)
+            chargers = local
+
+    geocoder = overrides.geocoder or Geocoder(
+        settings.nominatim_url, user_agent=user_agent(contact=settings.contact or None)
     )
-    services.closers.append(ocm_client.aclose)
-    await _start_ocm_client(ocm_client)
-    services.ocm_client = ocm_client
-    services.chargers = ocm_client
-    if settings.ocm_data_file is not None:
-        try:
-            local = await LocalSource.open(settings.ocm_data_file)
-        except (OcmError, OSError, ValueError) as error:
-            reason = str(error) if str(settings.ocm_data_file) in str(error) else f"{settings.ocm_data_file}: {error}"
-            raise StartupError(
-                f"OCM_DATA_FILE cannot be read ({reason}). Point OCM_DATA_FILE at a readable OCM dump"
-                " (a JSON array, JSON lines or a folder of POI files), or unset it to use the OCM API"
-            ) from error
-        services.closers.append(local.aclose)
-        services.chargers = local
-    for module in feature_modules():
-        setup = getattr(module, "setup", None)
-        if setup is not None:
-            await setup(services)
+    closers.append(geocoder.close)
+
+    # In storage, results and live-location sessions are known to every instance sharing the database
+    # (webhook behind a balancer); the wall clock is the one every instance shares.
+    search_service = SearchService(
+        chargers, results=StoredResults(storage), live=LiveTracker(clock=time.time, state=storage)
+    )
+
+    write_key = settings.ocm_write_key.get() if settings.ocm_write_key else None
+    outbox_service = Outbox(
+        storage,
+        ocm_client,
+        write_key=write_key,
+        refresh_charger=charger_refresher(ocm_client),
+        lease_seconds=settings.outbox_lease_seconds,
+    )
+    checkin_service = CheckinService(
+        storage,
+        outbox_service,
+        Accounts(storage, ocm_client),
+        chargers=chargers,
+        write_key_configured=write_key is not None,
+        min_interval=timedelta(minutes=settings.checkin_min_interval_minutes),
+    )
+
+    return Services(
+        settings=settings,
+        callbacks=CallbackCodec.for_token(settings.telegram_bot_token.get() if settings.telegram_bot_token else None),
+        storage=storage,
+        ocm_client=ocm_client,
+        chargers=chargers,
+        geocoder=geocoder,
+        search=search_service,
+        checkin=checkin_service,
+        closers=closers,
+    )
+
+
+async def _open_local_source(path: Path) -> LocalSource:
+    try:
+        return await LocalSource.open(path)
+    except (OcmError, OSError, ValueError) as error:
+        reason = str(error) if str(path) in str(error) else f"{path}: {error}"
+        raise StartupError(
+            f"OCM_DATA_FILE cannot be read ({reason}). Point OCM_DATA_FILE at a readable OCM dump"
+            " (a JSON array, JSON lines or a folder of POI files), or unset it to use the OCM API"
+        ) from error
 
 
 async def _start_ocm_client(client: OcmClient) -> None:
@@ -244,7 +313,11 @@ async def _start_ocm_client(client: OcmClient) -> None:
 
 
 async def close_services(services: Services) -> None:
-    for close in reversed(services.closers):
+    await _close_all(services.closers)
+
+
+async def _close_all(closers: list[Closer]) -> None:
+    for close in reversed(closers):
         try:
             await close()
         except Exception:

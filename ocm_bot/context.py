@@ -8,35 +8,60 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from ocm_bot.domain.checkin import CheckinService
+from ocm_bot.domain.search import SearchService
+from ocm_bot.geocoding import GeocodedPlace
+from ocm_bot.ocm.source import ChargerSource
+from ocm_bot.ocm.writing import CommentSubmission, OcmSession
 from ocm_bot.settings import Settings
+from ocm_bot.storage import Storage
 from ocm_bot.views.callbacks import CallbackCodec
 
-if TYPE_CHECKING:
-    from ocm_bot.ocm.source import ChargerSource
+
+class OcmApi(ChargerSource, Protocol):
+    """Open Charge Map as the bot uses it: search, sign-in, check-ins (:class:`ocm_bot.ocm.client.OcmClient`;
+    the offline demo's :class:`ocm_bot.demo.ocm.DemoOcm`)."""
+
+    async def authenticate(self, email: str, password: str) -> OcmSession: ...
+
+    async def submit_comment(
+        self, submission: CommentSubmission, *, token: str | None = None, write_key: str | None = None
+    ) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class PlaceFinder(Protocol):
+    """Place names to points (:class:`ocm_bot.geocoding.Geocoder` on Nominatim; the demo's offline gazetteer)."""
+
+    async def search(self, query: str, *, language: str | None = None, limit: int = ...) -> list[GeocodedPlace]: ...
+
+    async def close(self) -> None: ...
+
+
+Closer = Callable[[], Awaitable[None]]
 
 
 @dataclass
 class Services:
-    """Long-lived clients and domain services, built once in ``post_init``.
-
-    Fields typed ``Any`` are filled by the feature that owns them (storage, geocoder, search,
-    check-in); see :func:`ocm_bot.app.open_services`.
-    """
+    """Long-lived clients and domain services, every one built by :func:`ocm_bot.app.open_services`
+    (the composition root) in ``post_init``; handlers read them, never build them."""
 
     settings: Settings
     callbacks: CallbackCodec
-    chargers: ChargerSource | None = None
-    ocm_client: Any = None
-    storage: Any = None
-    geocoder: Any = None
-    search: Any = None
-    checkin: Any = None
-    closers: list[Any] = field(default_factory=list)
+    storage: Storage
+    ocm_client: OcmApi
+    chargers: ChargerSource  # the OCM client, or the operator's local dump (OCM_DATA_FILE)
+    geocoder: PlaceFinder
+    search: SearchService
+    checkin: CheckinService
+    closers: list[Closer] = field(default_factory=list)  # closed in reverse order at shutdown
 
 
 class BotData:

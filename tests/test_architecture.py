@@ -25,7 +25,7 @@ FORBIDDEN_IMPORTS: dict[str, tuple[str, ...]] = {
     # handlers ask the domain; how a search is put to OCM is the domain's business
     "ocm_bot.handlers": ("ocm_bot.ocm.query",),
     # the search filter stands on its own; the preferences menus build on it, not the other way
-    "ocm_bot.domain.filters": ("ocm_bot.domain.settings_edit",),
+    "ocm_bot.domain.filters": ("ocm_bot.domain.preferences_edit",),
     "ocm_bot.errors": ("ocm_bot",),  # the bottom layer: every layer may import it, it imports none
 }
 
@@ -269,3 +269,96 @@ def test_the_environment_check_sees_every_spelling_of_an_environment_read():
         "    return os.path.join('a', 'b')\n"
     )
     assert environment_reads(ast.parse(source)) == [3, 5, 5, 5]
+
+
+# The composition root (ocm_bot.app) builds every service and names every handler module; nothing
+# is found by name at run time, and handlers only read the services they are given.
+SERVICE_CLASSES = frozenset(
+    {"Accounts", "CheckinService", "Geocoder", "LiveTracker", "LocalSource", "OcmClient", "Outbox", "SearchService"}
+    | {"StoredResults", "open_storage", "SqliteStorage", "PostgresStorage"}
+)
+DISCOVERY_HOOKS = frozenset({"handlers", "jobs", "priority_handlers", "restored_conversations", "setup"})
+
+
+def dynamic_lookups(tree: ast.Module) -> list[str]:
+    """``__import__``/``import_module`` calls, and ``getattr`` of a feature hook by its name."""
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+        if name in ("__import__", "import_module"):
+            found.append(f"line {node.lineno}: {name}")
+        elif name in ("getattr", "hasattr") and len(node.args) >= 2:
+            hook = node.args[1]
+            if isinstance(hook, ast.Constant) and hook.value in DISCOVERY_HOOKS:
+                found.append(f"line {node.lineno}: {name}(..., {hook.value!r})")
+    return found
+
+
+def constructed_names(tree: ast.Module) -> set[str]:
+    return {
+        node.func.id if isinstance(node.func, ast.Name) else node.func.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name | ast.Attribute)
+    }
+
+
+def test_no_module_is_found_by_name_at_run_time():
+    offenders = {name: found for name, tree in package_modules().items() if (found := dynamic_lookups(tree))}
+    assert offenders == {}
+
+
+def test_handlers_and_the_demo_never_build_a_service():
+    """Handlers read ``context.services``; the demo hands its OCM and gazetteer to the composition root."""
+    offenders = {
+        name: sorted(built)
+        for name, tree in package_modules().items()
+        if (within(name, "ocm_bot.handlers") or within(name, "ocm_bot.demo"))
+        and (built := constructed_names(tree) & SERVICE_CLASSES)
+    }
+    assert offenders == {}
+
+
+def test_the_composition_root_names_every_handler_module_in_one_function():
+    import inspect
+
+    from ocm_bot import app
+
+    source = inspect.getsource(app.register_handlers)
+    handler_modules = {
+        name.rsplit(".", 1)[1]
+        for name in package_modules()
+        if within(name, "ocm_bot.handlers") and name not in ("ocm_bot.handlers", "ocm_bot.handlers.common")
+    }
+    unnamed = {module for module in handler_modules if f"{module}.handlers()" not in source}
+    assert unnamed == set()
+
+
+def test_every_service_has_a_concrete_type():
+    import dataclasses
+    import typing
+
+    from ocm_bot.context import Services
+
+    hints = typing.get_type_hints(Services)
+    loose = {
+        field.name: hints[field.name]
+        for field in dataclasses.fields(Services)
+        if hints[field.name] is typing.Any or type(None) in typing.get_args(hints[field.name])
+    }
+    assert loose == {}
+
+
+def test_the_lookup_checks_see_discovery_and_construction():
+    tree = ast.parse(
+        "m = __import__('ocm_bot.handlers.x')\nhook = getattr(m, 'setup', None)\nservice = SearchService(source)\n"
+    )
+    assert dynamic_lookups(tree) == ["line 1: __import__", "line 2: getattr(..., 'setup')"]
+    assert "SearchService" in constructed_names(tree)
+
+
+def test_settings_means_the_environment_configuration_only():
+    """The driver's /settings menu lives in the ``preferences`` modules; ``settings`` is ``Settings``."""
+    named_settings = {name for name in package_modules() if any("settings" in part for part in name.split(".")[1:])}
+    assert named_settings == {"ocm_bot.settings"}

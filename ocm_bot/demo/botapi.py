@@ -61,7 +61,7 @@ class InMemoryBotApi(BaseRequest):
     Example::
 
         api = InMemoryBotApi(screen)
-        application = build_application(settings, services=services, request=api)
+        application = build_application(settings, overrides=Overrides(ocm=ocm, geocoder=gazetteer), request=api)
     """
 
     def __init__(self, screen: Screen) -> None:
@@ -148,7 +148,7 @@ class InMemoryBotApi(BaseRequest):
             self.screen.keyboard(-1, markup)  # a reply keyboard belongs to the chat, not to the message
         return _public(message)
 
-    def api_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any] | bool:
+    def api_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._message(params)
         text, mode = str(params.get("text", "")), params.get("parse_mode")
         parsed = telegram_text(text, mode)

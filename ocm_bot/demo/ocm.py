@@ -75,6 +75,9 @@ class DemoOcm:
             return charger
         return dataclasses.replace(charger, comments=(*posted, *charger.comments))
 
+    async def aclose(self) -> None:
+        await self._source.aclose()
+
     def __len__(self) -> int:
         return len(self._source)
 

@@ -84,6 +84,6 @@ class Screen:
     def button(self, message_id: int | None, number: int) -> tuple[int, Button] | None:
         target = message_id if message_id is not None else self.latest_keyboard
         buttons = self.keyboards.get(target) if target is not None else None
-        if not buttons or not 1 <= number <= len(buttons):
+        if target is None or not buttons or not 1 <= number <= len(buttons):
             return None
         return target, buttons[number - 1]

@@ -11,18 +11,20 @@ import tempfile
 import threading
 import warnings
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from telegram import Update
 from telegram.warnings import PTBUserWarning
 
-from ocm_bot.context import BotApplication, Services
+from ocm_bot.context import BotApplication
 from ocm_bot.demo.botapi import DEMO_API_URL, DEMO_TOKEN, InMemoryBotApi
 from ocm_bot.demo.driver import Driver
 from ocm_bot.demo.rendering import Style
 from ocm_bot.demo.screen import Screen
 from ocm_bot.settings import Secret, Settings
-from ocm_bot.views.callbacks import CallbackCodec
+
+if TYPE_CHECKING:
+    from ocm_bot.demo.ocm import DemoOcm
 
 PROMPT = "you › "
 QUIT_COMMANDS = ("/quit", "/exit", "/q")
@@ -43,39 +45,24 @@ def demo_settings(settings: Settings, data_dir: Path) -> Settings:
         telegram_api_url=DEMO_API_URL,
         data_dir=data_dir,
         database_url=None,
+        storage_secret=None,
         ocm_write_key=Secret(DEMO_WRITE_KEY),
         webhook_url=None,
     )
 
 
-async def demo_services(settings: Settings) -> Services:
-    """Storage in ``settings.data_dir``, the bundled OCM records, the offline gazetteer, every feature's services.
-
-    The OCM records sit in a :class:`DemoOcm`, which also takes check-ins, so a check-in in the
-    demo is delivered as it would be on Telegram.
+async def open_demo_ocm(settings: Settings) -> DemoOcm:
+    """The demo's Open Charge Map: the operator's own OCM dump (OCM_DATA_FILE) or the bundled records,
+    in a :class:`DemoOcm`, which also takes check-ins, so a check-in in the demo is delivered as it
+    would be on Telegram. It and the offline gazetteer are the demo's :class:`ocm_bot.app.Overrides`;
+    everything else is the bot's own composition (:func:`ocm_bot.app.open_services`).
     """
-    from ocm_bot.app import feature_modules
-    from ocm_bot.demo.gazetteer import OfflineGeocoder
     from ocm_bot.demo.ocm import DemoOcm
     from ocm_bot.ocm.local import LocalSource
-    from ocm_bot.storage import open_storage
 
-    token = settings.telegram_bot_token.get() if settings.telegram_bot_token else None
-    services = Services(settings=settings, callbacks=CallbackCodec.for_token(token))
-    services.storage = await open_storage(None, data_dir=settings.data_dir, secret=None)
-    services.closers.append(services.storage.close)
-    if settings.ocm_data_file is not None:  # the operator's own OCM dump (OCM_DATA_FILE)
-        chargers = await LocalSource.open(settings.ocm_data_file, reload_interval=None)
-    else:
-        chargers = LocalSource.bundled()
-    services.chargers = services.ocm_client = DemoOcm(chargers)
-    services.closers.append(chargers.aclose)
-    for module in feature_modules():
-        setup = getattr(module, "setup", None)
-        if setup is not None:
-            await setup(services)
-    services.geocoder = OfflineGeocoder.bundled()  # replaces Nominatim (its client is closed with the others)
-    return services
+    if settings.ocm_data_file is not None:
+        return DemoOcm(await LocalSource.open(settings.ocm_data_file, reload_interval=None))
+    return DemoOcm(LocalSource.bundled())
 
 
 def banner(style: Style, chargers: int, places: list[str], data_file: Path | None = None) -> str:
@@ -155,16 +142,18 @@ async def chat(
     data_dir: Path,
     language: str = "en",
 ) -> int:
-    from ocm_bot.app import build_application
+    from ocm_bot.app import Overrides, build_application
+    from ocm_bot.demo.gazetteer import OfflineGeocoder
 
     style = Style(color)
     screen = Screen(stdout, style)
     settings = demo_settings(settings, data_dir)
-    services = await demo_services(settings)
+    ocm = await open_demo_ocm(settings)
+    gazetteer = OfflineGeocoder.bundled()
     api = InMemoryBotApi(screen)
-    application: BotApplication = build_application(settings, services=services, request=api)
-    places = services.geocoder.place_names
-    screen.write(banner(style, len(services.chargers), places, settings.ocm_data_file))
+    overrides = Overrides(ocm=ocm, geocoder=gazetteer)  # closed with the bot's other services
+    application: BotApplication = build_application(settings, overrides=overrides, request=api)
+    screen.write(banner(style, len(ocm), gazetteer.place_names, settings.ocm_data_file))
     driver = Driver(api, language=language)
     await application.initialize()
     try:

@@ -24,7 +24,7 @@ from ocm_bot.demo.botapi import DEMO_TOKEN, InMemoryBotApi
 from ocm_bot.demo.driver import Driver
 from ocm_bot.demo.rendering import Style, plain_text, render_text, wants_color
 from ocm_bot.demo.screen import Button, Screen
-from ocm_bot.demo.session import chat, demo_services, demo_settings, run_demo
+from ocm_bot.demo.session import chat, demo_settings, open_demo_ocm, run_demo
 
 __all__ = [
     "DEMO_TOKEN",
@@ -34,8 +34,8 @@ __all__ = [
     "Screen",
     "Style",
     "chat",
-    "demo_services",
     "demo_settings",
+    "open_demo_ocm",
     "plain_text",
     "render_text",
     "run_demo",

@@ -47,8 +47,8 @@ from ocm_bot.domain.filters import (
 from ocm_bot.domain.geo import GeoPoint, haversine_km, initial_bearing
 from ocm_bot.domain.live import LiveTracker
 from ocm_bot.domain.preferences import RADIUS_STEPS_KM, DistanceUnitChoice, UserPreferences
+from ocm_bot.domain.preferences_edit import RADIUS_STEPS_MI
 from ocm_bot.domain.results import MemoryResults, ResultStore
-from ocm_bot.domain.settings_edit import RADIUS_STEPS_MI
 from ocm_bot.domain.units import place_country, unit_for_place
 from ocm_bot.geometry import miles_to_km
 from ocm_bot.ocm.cached_source import CachingSource

@@ -41,7 +41,7 @@ from telegram.ext import (
     filters,
 )
 
-from ocm_bot.context import BotContext, Services
+from ocm_bot.context import BotContext
 from ocm_bot.domain.checkin import (
     CheckinDraft,
     CheckinService,
@@ -52,7 +52,6 @@ from ocm_bot.domain.checkin import (
     parse_charger_id,
 )
 from ocm_bot.domain.outbox import Submitter
-from ocm_bot.handlers.checkin_service import checkin_service, service_for
 from ocm_bot.handlers.common import Callback, answer_query, handled, is_private, translator_for
 from ocm_bot.handlers.outbox import deliver_outbox, outbox_key
 from ocm_bot.i18n import Translator
@@ -83,11 +82,6 @@ _STEP_ACTIONS = (
     views.WRITE_COMMENT,
 )
 _CANCEL_COMMAND = filters.Regex(r"^/cancel(?:@\w+)?(?:\s|$)")
-
-
-async def setup(services: Services) -> None:
-    """Build the check-in service and its outbox (called once in ``post_init``)."""
-    checkin_service(services)
 
 
 # Entry -------------------------------------------------------------------------------------------
@@ -134,7 +128,7 @@ async def start_from_deep_link(update: Update, context: BotContext) -> object:
 
 async def _begin(update: Update, context: BotContext, charger_id: int) -> object:
     t = await translator_for(update, context)
-    service = service_for(context)
+    service = context.services.checkin
     message = update.effective_message
     if service is None:  # no storage: nowhere to keep a draft
         await context.bot.send_message(update.effective_chat.id, unexpected_error_text(t))
@@ -211,7 +205,7 @@ def _step(handler: StepHandler) -> Callable[[Update, BotContext], Awaitable[obje
 async def _open_step(update: Update, context: BotContext) -> _Step:
     """The driver's draft; raises _Stop after telling them it is gone, expired or not this panel's."""
     t = await translator_for(update, context)
-    service = service_for(context)
+    service = context.services.checkin
     query = update.callback_query
     draft = await service.load_draft(update.effective_user.id) if service is not None else None
     if draft is not None and draft.is_stale(service.now(), CONVERSATION_TIMEOUT):
@@ -356,7 +350,7 @@ async def on_comment_text(update: Update, context: BotContext) -> object:
     saving a typed comment and sending its summary, the driver sees no summary and types it again.
     Text the check-in does not take goes on to the other features (the search takes it for a place).
     """
-    service = service_for(context)
+    service = context.services.checkin
     user_id = update.effective_user.id
     draft = await service.load_draft(user_id) if service is not None else None
     if draft is None:
@@ -401,7 +395,7 @@ async def on_other_activity(update: Update, context: BotContext) -> object:
     search) until the driver comes back to the check-in's panel, which says so. The update goes
     on to the feature it is for.
     """
-    service = service_for(context)
+    service = context.services.checkin
     user = update.effective_user
     draft = await service.load_draft(user.id) if service is not None else None
     if draft is None:
@@ -439,7 +433,7 @@ async def on_submit(update: Update, context: BotContext) -> object:
     """Queue the check-in under its idempotency key and deliver it at once."""
     query = update.callback_query
     t = await translator_for(update, context)
-    service = service_for(context)
+    service = context.services.checkin
     if (key := await outbox_key(context, query, t)) is None:
         return END
     user = update.effective_user
@@ -485,7 +479,7 @@ async def on_submit(update: Update, context: BotContext) -> object:
 async def on_cancel(update: Update, context: BotContext) -> object:
     """/cancel or [Cancel]: drop the draft; nothing is sent."""
     t = await translator_for(update, context)
-    service = service_for(context)
+    service = context.services.checkin
     draft = await service.load_draft(update.effective_user.id) if service is not None else None
     if service is not None:
         await service.discard_draft(update.effective_user.id)
@@ -510,7 +504,7 @@ async def nothing_to_cancel(update: Update, context: BotContext) -> None:
 async def on_timeout(update: Update, context: BotContext) -> None:
     """Fifteen idle minutes: end politely and drop the draft."""
     t = await translator_for(update, context)
-    service = service_for(context)
+    service = context.services.checkin
     user = update.effective_user
     draft = await service.load_draft(user.id) if service is not None and user is not None else None
     if draft is None:
@@ -606,7 +600,7 @@ def priority_handlers() -> list[BaseHandler]:
     """The conversation, in a group before every feature's (like settings' priority handlers).
 
     A typed comment must reach it, not the search (group 0), which would take it for a place.
-    Sign-in's group comes first (app.feature_modules) so its answers never become a comment.
+    Sign-in's group comes first (app.register_handlers) so its answers never become a comment.
     Each handler stops the update (ApplicationHandlerStop) only when it used it.
     """
     return [checkin_conversation()]

@@ -18,7 +18,7 @@ from ocm_bot.context import BotContext
 from ocm_bot.domain.preferences import UserPreferences
 from ocm_bot.errors import OcmBotError
 from ocm_bot.i18n import Translator, negotiate_language, translator
-from ocm_bot.views.settings import private_chat_only
+from ocm_bot.views.preferences import private_chat_only
 
 
 class UnusableUpdate(OcmBotError):

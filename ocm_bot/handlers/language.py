@@ -7,8 +7,8 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from ocm_bot.context import BotContext
 from ocm_bot.handlers.common import load_preferences, message_of, private_or_explain, user_data_of
-from ocm_bot.handlers.settings import AWAITING_OPERATOR, menu_context, send_view
-from ocm_bot.views.settings import Screen, render
+from ocm_bot.handlers.preferences import AWAITING_OPERATOR, menu_context, send_view
+from ocm_bot.views.preferences import Screen, render
 
 
 async def choose_language(update: Update, context: BotContext) -> None:

@@ -17,7 +17,6 @@ from telegram.ext import Application, BaseHandler, CallbackQueryHandler
 
 from ocm_bot.context import BotContext, Services
 from ocm_bot.domain.outbox import Delivery, DeliveryResult
-from ocm_bot.handlers.checkin_service import checkin_service, service_for
 from ocm_bot.handlers.common import answer_query, handled, translator_for
 from ocm_bot.i18n import Translator, translator
 from ocm_bot.settings import Settings
@@ -34,10 +33,9 @@ OUTBOX_POLL_SECONDS = 10.0
 async def deliver_outbox(application: Application) -> list[Delivery]:
     """Deliver every due check-in and tell each driver what happened."""
     services: Services | None = getattr(application.bot_data, "services", None)
-    service = checkin_service(services) if services is not None else None
-    if service is None:
+    if services is None:  # a job before post_init
         return []
-    deliveries = await service.outbox.deliver_due()
+    deliveries = await services.checkin.outbox.deliver_due()
     for delivery in deliveries:
         await notify(application, delivery)
     return deliveries
@@ -77,7 +75,7 @@ async def outbox_job(context: BotContext) -> None:
 async def prune_job(context: BotContext) -> None:
     """Daily: forget check-ins delivered or refused a month ago (one instance does it)."""
     services: Services | None = getattr(context.application.bot_data, "services", None)
-    if services is not None and services.checkin is not None:
+    if services is not None:
         await services.checkin.outbox.prune()
 
 
@@ -95,7 +93,7 @@ async def on_retry(update: Update, context: BotContext) -> None:
     """[🔄 Retry now] under "OCM is not answering": try the driver's check-in at once."""
     query = update.callback_query
     t = await translator_for(update, context)
-    service = service_for(context)
+    service = context.services.checkin
     if (key := await outbox_key(context, query, t)) is None:
         return
     item = await service.outbox.retry_now(key, update.effective_user.id) if service is not None else None
@@ -127,7 +125,3 @@ async def outbox_key(context: BotContext, query: CallbackQuery, t: Translator) -
 
 def handlers() -> list[BaseHandler]:
     return [CallbackQueryHandler(handled(on_retry), pattern=action_pattern(views.RETRY))]
-
-
-def jobs() -> list:
-    return [register_outbox_job]

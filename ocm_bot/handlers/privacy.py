@@ -19,9 +19,9 @@ from ocm_bot.handlers.common import (
     translator_for,
     user_of,
 )
-from ocm_bot.handlers.settings import edit_view, send_view
+from ocm_bot.handlers.preferences import edit_view, send_view
 from ocm_bot.views.callbacks import InvalidCallback, action_pattern
-from ocm_bot.views.settings import (
+from ocm_bot.views.preferences import (
     ACCOUNT_ACTION,
     AccountChoice,
     forget_button_expired,

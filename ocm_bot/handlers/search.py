@@ -18,7 +18,6 @@ name are in storage (:mod:`ocm_bot.domain.results`), so any instance answers the
 from __future__ import annotations
 
 import logging
-import time
 import warnings
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -34,13 +33,11 @@ from ocm_bot.context import BotContext, Services
 from ocm_bot.domain.favourites import Favourites, FavouritesFull
 from ocm_bot.domain.filters import FilterKey
 from ocm_bot.domain.geo import GeoPoint, haversine_km, initial_bearing
-from ocm_bot.domain.live import LiveTracker
 from ocm_bot.domain.places import Coordinates, PlaceInputError, parse_place
 from ocm_bot.domain.preferences import UserPreferences
-from ocm_bot.domain.results import StoredResults
 from ocm_bot.domain.search import SearchResult, SearchService
 from ocm_bot.domain.units import place_country, unit_for_place
-from ocm_bot.geocoding import GeocodedPlace, Geocoder, GeocoderBusy, GeocodingError
+from ocm_bot.geocoding import GeocodedPlace, GeocoderBusy, GeocodingError
 from ocm_bot.handlers.common import (
     UnusableUpdate,
     button_message,
@@ -55,7 +52,6 @@ from ocm_bot.handlers.common import (
 )
 from ocm_bot.i18n import Translator
 from ocm_bot.ocm.errors import OcmError
-from ocm_bot.ocm.identity import user_agent
 from ocm_bot.ocm.reference import ReferenceData
 from ocm_bot.views.callbacks import Callback, InvalidCallback, action_pattern
 from ocm_bot.views.common import expired_button_text, ocm_error_text, retry_keyboard
@@ -321,9 +317,9 @@ async def on_settings(update: Update, context: BotContext) -> None:
         await _expired(update, context)
         return
     await query_of(update).answer()
-    from ocm_bot.handlers import settings  # the settings feature owns that menu
+    from ocm_bot.handlers import preferences  # the preferences feature owns that menu
 
-    await settings.show_settings(update, context)
+    await preferences.show_settings(update, context)
 
 
 # Steps shared by the handlers ---------------------------------------------------------------------
@@ -608,19 +604,6 @@ def _now() -> datetime:
 # Wiring --------------------------------------------------------------------------------------------
 
 
-async def setup(services: Services) -> None:
-    """Build the search service and the geocoder (``services.chargers`` is set by the lead)."""
-    if services.chargers is None:
-        raise RuntimeError("the search needs services.chargers (an OCM ChargerSource)")
-    # In storage, results and live-location sessions are known to every instance sharing the database
-    # (webhook behind a balancer); the wall clock is the one every instance shares.
-    live = LiveTracker(clock=time.time, state=services.storage)
-    services.search = SearchService(services.chargers, results=StoredResults(services.storage), live=live)
-    agent = user_agent(contact=services.settings.contact or None)
-    services.geocoder = Geocoder(services.settings.nominatim_url, user_agent=agent)
-    services.closers.append(services.geocoder.close)
-
-
 def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("start", on_poi_deep_link, filters=filters.Regex(_DEEP_LINK)),
@@ -646,20 +629,10 @@ def text_handlers() -> list[BaseHandler]:
     return [MessageHandler(private_text, on_text)]
 
 
-def register_text_input(application: Any) -> None:
-    """Add :func:`text_handlers` at the end of group 0, after every feature's handlers.
-
-    Within a group python-telegram-bot runs the first handler that accepts an update; a text
-    handler ahead of the check-in and sign-in conversations would take a driver's comment, or
-    their e-mail address and password, for a place to geocode.
-    """
-    application.add_handlers(text_handlers(), group=0)
-
-
 async def prune_kept_results(context: BotContext) -> None:
     """Delete search results whose buttons have expired from storage (any instance may do it)."""
     services: Services | None = getattr(context.application.bot_data, "services", None)
-    if services is None or services.storage is None:
+    if services is None:  # a job before post_init
         return
     pruned = await services.storage.prune_short_lived()
     if pruned:
@@ -669,8 +642,3 @@ async def prune_kept_results(context: BotContext) -> None:
 def schedule_pruning(application: Any) -> None:
     if application.job_queue is not None:
         application.job_queue.run_repeating(prune_kept_results, interval=3600, first=900, name="search-results-prune")
-
-
-def jobs() -> list[Callable[[Any], None]]:
-    """Called by the application builder once every feature's handlers are registered."""
-    return [register_text_input, schedule_pruning]

@@ -23,7 +23,6 @@ from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, Messa
 from ocm_bot.context import BotContext
 from ocm_bot.domain.accounts import SignInDisabled, looks_like_email
 from ocm_bot.handlers.checkin import reshow_open_summary
-from ocm_bot.handlers.checkin_service import service_for
 from ocm_bot.handlers.common import handled, is_private, translator_for
 from ocm_bot.handlers.outbox import deliver_outbox
 from ocm_bot.ocm.errors import OcmAuthError, OcmError
@@ -52,7 +51,7 @@ async def login_start(update: Update, context: BotContext) -> object:
     if not is_private(update):
         await message.reply_text(views.login_private_only_text(t))
         return END
-    service = service_for(context)
+    service = context.services.checkin
     if service is None or not service.accounts.enabled:
         await message.reply_text(views.login_disabled_text(t))
         return END
@@ -87,7 +86,7 @@ async def login_password(update: Update, context: BotContext) -> object:
     user_id = update.effective_user.id
     email = await _pending_email(update, context)
     await _end_sign_in(update, context)
-    service = service_for(context)
+    service = context.services.checkin
     if email is None or service is None:  # the sign-in's few minutes are over (or its secret changed)
         await context.bot.send_message(chat_id, views.login_failed_text(t))
         return END
@@ -188,7 +187,7 @@ async def _states_from_sign_ins(storage: Storage) -> dict[tuple[int, int], Login
 async def logout(update: Update, context: BotContext) -> None:
     """/logout: forget the driver's OCM sign-in."""
     t = await translator_for(update, context)
-    service = service_for(context)
+    service = context.services.checkin
     was_signed_in = await service.accounts.sign_out(update.effective_user.id) if service is not None else False
     await update.effective_message.reply_text(views.signed_out_text(t, was_signed_in))
 
@@ -213,7 +212,7 @@ def login_conversation() -> ConversationHandler:
 
 
 def priority_handlers() -> list[BaseHandler]:
-    """The sign-in conversation, in a group before the check-in's (app.feature_modules order).
+    """The sign-in conversation, in a group before the check-in's (app.register_handlers).
 
     A typed e-mail or password must reach it, never the check-in (as a comment) or the search (as a
     place). Each handler stops the update (ApplicationHandlerStop) only when it used it.

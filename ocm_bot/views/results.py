@@ -36,7 +36,7 @@ from ocm_bot.views.cards import card, navigation_url, poi_url
 from ocm_bot.views.common import View
 from ocm_bot.views.format import clip, power, radius
 from ocm_bot.views.html import Html, bold, gettext_html, join, lines, ngettext_html
-from ocm_bot.views.settings.labels import connector_names, short_level_name
+from ocm_bot.views.preferences.labels import connector_names, short_level_name
 
 PAGE = "pg"
 DETAILS = "dt"

@@ -25,7 +25,7 @@ from ocm_bot.ocm.errors import OcmAuthError, OcmBudgetExhausted, OcmRateLimited,
 from ocm_bot.ocm.models import Comment, Operator
 from ocm_bot.ocm.reference import ReferenceData
 from ocm_bot.storage.base import OutboxItem, utc_now
-from ocm_bot.views import checkin, common, details, results, settings
+from ocm_bot.views import checkin, common, details, preferences, results
 from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.common import View
 from ocm_bot.views.html import Html
@@ -65,7 +65,7 @@ def _screens() -> dict[str, View]:
     )
     prefs = UserPreferences(min_power_kw=50, operator_ids=frozenset({3}), usage=UsageChoice.INCLUDE_MEMBERSHIP)
     reference = ReferenceData.from_json(json.loads(REFERENCE_FILE.read_text()))
-    menu = settings.MenuContext(
+    menu = preferences.MenuContext(
         T, prefs, reference, CODEC, automatic_unit=None, telegram_language="en", languages=("en", "de")
     )
     screens: dict[str, View] = {
@@ -84,14 +84,16 @@ def _screens() -> dict[str, View]:
         ),
         "favourites": details.favourites_views(T, [lidl], [42], CODEC, unit=DistanceUnitChoice.KM)[0],
         "no favourites": details.favourites_views(T, [], [], CODEC, unit=DistanceUnitChoice.KM)[0],
-        "closed settings": settings.closed_menu(T, prefs, reference, unit=DistanceUnitChoice.KM),
-        "operator matches": settings.operator_matches(T, prefs, "Ion & <ity>", [Operator(3, "Ionity & <Co>")], CODEC),
-        "operator no match": settings.operator_matches(T, prefs, "x & <y>", [], CODEC),
-        "forget": settings.forget_confirmation(T, CODEC),
-        "forgotten": settings.forgotten(T),
-        "nothing deleted": settings.nothing_deleted(T),
-        "privacy": View(settings.privacy_text(T)),
-        "private only": View(settings.private_chat_only(T, "/settings")),
+        "closed settings": preferences.closed_menu(T, prefs, reference, unit=DistanceUnitChoice.KM),
+        "operator matches": preferences.operator_matches(
+            T, prefs, "Ion & <ity>", [Operator(3, "Ionity & <Co>")], CODEC
+        ),
+        "operator no match": preferences.operator_matches(T, prefs, "x & <y>", [], CODEC),
+        "forget": preferences.forget_confirmation(T, CODEC),
+        "forgotten": preferences.forgotten(T),
+        "nothing deleted": preferences.nothing_deleted(T),
+        "privacy": View(preferences.privacy_text(T)),
+        "private only": View(preferences.private_chat_only(T, "/settings")),
         "checkin cannot post": checkin.cannot_post_screen(T, 1234, name),
         "checkin outcome": checkin.outcome_screen(T, CODEC, draft, group_outcomes(outcomes)),
         "checkin group": checkin.outcome_group_screen(T, CODEC, full, group_outcomes(outcomes)[1]),
@@ -112,8 +114,8 @@ def _screens() -> dict[str, View]:
         OcmUnavailable("x"),
     ):
         screens[f"ocm error {type(error).__name__}"] = View.plain(common.ocm_error_text(T, error))
-    for screen in settings.Screen:
-        screens[f"settings {screen}"] = settings.render(screen, menu)
+    for screen in preferences.Screen:
+        screens[f"settings {screen}"] = preferences.render(screen, menu)
     return screens
 
 

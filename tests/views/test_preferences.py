@@ -9,12 +9,12 @@ import pytest
 from telegram import InlineKeyboardMarkup
 
 from ocm_bot.domain.preferences import DistanceUnitChoice, UsageChoice, UserPreferences
-from ocm_bot.domain.settings_edit import Setting, apply_choice
+from ocm_bot.domain.preferences_edit import Setting, apply_choice
 from ocm_bot.i18n import translator
 from ocm_bot.ocm.models import Operator
 from ocm_bot.ocm.reference import ReferenceData
 from ocm_bot.views.callbacks import MAX_CALLBACK_BYTES, Callback, CallbackCodec, InvalidCallback
-from ocm_bot.views.settings import (
+from ocm_bot.views.preferences import (
     AccountChoice,
     MenuContext,
     Screen,

@@ -1,6 +1,6 @@
 """/settings: a driver's filters and preferences, in one message edited in place.
 
-Buttons (signed ``st`` callback data, see :mod:`ocm_bot.views.settings`) open a screen or apply
+Buttons (signed ``st`` callback data, see :mod:`ocm_bot.views.preferences`) open a screen or apply
 a choice; every choice is saved at once. Adding an operator asks for a name: the menu remembers
 that it waits (in ``user_data``, so it survives a restart with persistence) and the next text
 message in the private chat is read as that name, not as a place to search.
@@ -29,7 +29,7 @@ from telegram.ext import (
 
 from ocm_bot.context import BotContext
 from ocm_bot.domain.preferences import UserPreferences
-from ocm_bot.domain.settings_edit import InvalidChoice, Setting, apply_choice, search_operators
+from ocm_bot.domain.preferences_edit import InvalidChoice, Setting, apply_choice, search_operators
 from ocm_bot.domain.units import automatic_unit
 from ocm_bot.handlers.common import (
     driver_translator,
@@ -47,7 +47,7 @@ from ocm_bot.i18n import available_languages, negotiate_language
 from ocm_bot.ocm.errors import OcmError
 from ocm_bot.ocm.reference import ReferenceData
 from ocm_bot.views.callbacks import InvalidCallback, action_pattern
-from ocm_bot.views.settings import (
+from ocm_bot.views.preferences import (
     SETTINGS_ACTION,
     MenuContext,
     Screen,

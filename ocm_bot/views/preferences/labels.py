@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from babel import Locale, UnknownLocaleError
 
 from ocm_bot.domain.preferences import DistanceUnitChoice, UsageChoice, UserPreferences
-from ocm_bot.domain.settings_edit import COMMON_CONNECTORS, is_group_selected
+from ocm_bot.domain.preferences_edit import COMMON_CONNECTORS, is_group_selected
 from ocm_bot.i18n import N_, Translator
 from ocm_bot.ocm.reference import ReferenceData
 from ocm_bot.views.format import radius as format_radius
@@ -19,7 +19,7 @@ CHECK = "✓ "
 MAX_NAMES_IN_SUMMARY = 3
 
 
-# Labels of the connector groups in ocm_bot.domain.settings_edit.COMMON_CONNECTORS.
+# Labels of the connector groups in ocm_bot.domain.preferences_edit.COMMON_CONNECTORS.
 CONNECTOR_LABELS: dict[str, str] = {
     "t2": N_("Type 2"),
     "c2": N_("CCS (Type 2)"),
@@ -31,7 +31,7 @@ CONNECTOR_LABELS: dict[str, str] = {
     "dm": N_("Domestic socket"),
 }
 
-# OCM's charging levels (ocm_bot.domain.settings_edit.LEVEL_IDS), named the way drivers know them.
+# OCM's charging levels (ocm_bot.domain.preferences_edit.LEVEL_IDS), named the way drivers know them.
 LEVEL_LABELS: dict[int, str] = {
     1: N_("Level 1 · slow, under 2 kW"),
     2: N_("Level 2 · over 2 kW"),

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton
 
-from ocm_bot.domain.settings_edit import Setting
+from ocm_bot.domain.preferences_edit import Setting
 from ocm_bot.i18n import Translator
 from ocm_bot.views.callbacks import Callback, CallbackCodec, InvalidCallback
-from ocm_bot.views.settings.labels import marked
+from ocm_bot.views.preferences.labels import marked
 
 SETTINGS_ACTION = "st"
 ACCOUNT_ACTION = "ac"

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ocm_bot.domain.preferences import DistanceUnitChoice, UsageChoice, UserPreferences
-from ocm_bot.domain.settings_edit import (
+from ocm_bot.domain.preferences_edit import (
     ANY,
     AUTOMATIC,
     COMMON_CONNECTORS,

@@ -15,7 +15,7 @@ from telegram import InlineKeyboardMarkup
 
 from ocm_bot.domain.filters import FilterKey, active_filters
 from ocm_bot.domain.preferences import PAGE_SIZES, POWER_STEPS_KW, DistanceUnitChoice, UserPreferences
-from ocm_bot.domain.settings_edit import (
+from ocm_bot.domain.preferences_edit import (
     ANY,
     AUTOMATIC,
     COMMON_CONNECTORS,
@@ -30,7 +30,7 @@ from ocm_bot.ocm.reference import ReferenceData
 from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.common import View
 from ocm_bot.views.html import Html, bold, escape, join
-from ocm_bot.views.settings.buttons import (
+from ocm_bot.views.preferences.buttons import (
     CLOSE,
     SETTINGS_ACTION,
     Screen,
@@ -42,7 +42,7 @@ from ocm_bot.views.settings.buttons import (
     show_screen,
     toggle,
 )
-from ocm_bot.views.settings.labels import (
+from ocm_bot.views.preferences.labels import (
     CONNECTOR_LABELS,
     LEVEL_LABELS,
     USAGE_LABELS,

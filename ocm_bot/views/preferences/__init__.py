@@ -16,14 +16,14 @@ Example::
 """
 
 from ocm_bot.views.common import View
-from ocm_bot.views.settings.account import (
+from ocm_bot.views.preferences.account import (
     forget_button_expired,
     forget_confirmation,
     forgotten,
     nothing_deleted,
     privacy_text,
 )
-from ocm_bot.views.settings.buttons import (
+from ocm_bot.views.preferences.buttons import (
     ACCOUNT_ACTION,
     SETTINGS_ACTION,
     AccountChoice,
@@ -33,8 +33,8 @@ from ocm_bot.views.settings.buttons import (
     read_settings_button,
     screen_after,
 )
-from ocm_bot.views.settings.labels import connector_names, language_name, short_level_name
-from ocm_bot.views.settings.menus import (
+from ocm_bot.views.preferences.labels import connector_names, language_name, short_level_name
+from ocm_bot.views.preferences.menus import (
     MenuContext,
     closed_menu,
     operator_matches,

@@ -8,7 +8,7 @@ from ocm_bot.i18n import Translator
 from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.common import View
 from ocm_bot.views.html import Html, bold, escape, join
-from ocm_bot.views.settings.buttons import ACCOUNT_ACTION, AccountChoice, button
+from ocm_bot.views.preferences.buttons import ACCOUNT_ACTION, AccountChoice, button
 
 
 def forget_confirmation(t: Translator, codec: CallbackCodec) -> View:
