@@ -14,7 +14,7 @@ import itertools
 import math
 from collections.abc import Callable, Iterable, Iterator
 
-from ocm_bot.ocm.local.geometry import KM_PER_DEGREE, hav, hav_of_km, segment_distance_km
+from ocm_bot.geometry import KM_PER_DEGREE, hav, hav_of_km, segment_distance_km
 from ocm_bot.ocm.local.rows import Entry
 
 
