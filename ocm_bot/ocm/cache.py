@@ -34,7 +34,7 @@ from cachetools import TTLCache
 
 from ocm_bot.geometry import KM_PER_DEGREE, haversine_km
 from ocm_bot.ocm.models import Charger
-from ocm_bot.ocm.query import OutputFormat, PoiQuery
+from ocm_bot.ocm.query import ID_FILTER_FIELDS, OutputFormat, PoiQuery
 from ocm_bot.ocm.source import SearchAnswer
 
 _DISTANCE_MARGIN = 0.995  # trust in the farthest charger of a truncated answer
@@ -162,16 +162,7 @@ def _centre_offset_km(wider: PoiQuery, query: PoiQuery) -> float | None:
 
 def filters_contain(wider: PoiQuery, narrower: PoiQuery) -> bool:
     """Every charger matching ``narrower``'s filters also matches ``wider``'s."""
-    for name in (
-        "countrycode",
-        "countryid",
-        "operatorid",
-        "connectiontypeid",
-        "levelid",
-        "usagetypeid",
-        "statustypeid",
-        "dataproviderid",
-    ):
+    for name in ("countrycode", *ID_FILTER_FIELDS):
         broad, narrow = getattr(wider, name), getattr(narrower, name)
         if broad and not (narrow and set(narrow) <= set(broad)):
             return False
