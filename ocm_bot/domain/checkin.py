@@ -31,6 +31,7 @@ from typing import Any
 
 from ocm_bot.domain.accounts import Accounts
 from ocm_bot.domain.outbox import Outbox, OutboxStatus, QueuedCheckin, Submitter
+from ocm_bot.errors import InputError
 from ocm_bot.ocm.client import CommentSubmission
 from ocm_bot.ocm.errors import OcmError
 from ocm_bot.ocm.models import CheckinStatusType
@@ -178,7 +179,7 @@ def default_comment_type(outcome: Outcome | None) -> int:
     return FAULT_REPORT if outcome is not None and outcome.is_failure else GENERAL_COMMENT
 
 
-class CheckinInputError(ValueError):
+class CheckinInputError(InputError):
     """The driver's input cannot go into a check-in (the view explains which rule)."""
 
 
