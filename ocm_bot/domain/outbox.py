@@ -277,9 +277,9 @@ class Outbox:
         if credentials is None:
             if checkin.submitter is Submitter.USER:
                 return await self._park_for_sign_in(item, checkin, None)
-            error = OcmAuthError("no write-enabled application key is configured", status=403)
+            no_key = OcmAuthError("no write-enabled application key is configured", status=403)
             await self.storage.mark_outbox_failed(item.key, OutboxReason.NO_CREDENTIALS, permanent=True)
-            return Delivery(item, checkin, DeliveryResult.REJECTED, error)
+            return Delivery(item, checkin, DeliveryResult.REJECTED, no_key)
 
         await self.storage.set_value(inflight_key, {"by": self.instance_id, "at": self.now().isoformat()})
         try:

@@ -110,9 +110,9 @@ class Grid:
             return
         for row in range(row_south, row_north + 1):
             for col in range(col_west, col_east + 1):
-                cell = self.cells.get(row * cols + col % cols)
-                if cell is not None:
-                    yield from cell
+                found = self.cells.get(row * cols + col % cols)
+                if found is not None:
+                    yield from found
 
     def near_polyline(self, points: tuple[tuple[float, float], ...], distance_km: float) -> Iterator[Entry]:
         """Entries within ``distance_km`` of a route, each once."""
