@@ -209,8 +209,8 @@ class Geocoder:
             raise self._translate(error) from error
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise GeocoderDown(f"unreadable Nominatim answer: {error!r}") from error
-        places = [_place(location) for location in found or ()]
-        places = [place for place in places if place is not None][:limit]
+        read = (_place(location) for location in found or ())
+        places = [place for place in read if place is not None][:limit]
         self._cache[key] = places
         return places
 
@@ -234,8 +234,8 @@ def _place(location: Any) -> GeocodedPlace | None:
         point = GeoPoint(float(location.latitude), float(location.longitude))
     except (TypeError, ValueError):
         return None
-    raw = location.raw if isinstance(location.raw, dict) else {}
-    address = raw.get("address") if isinstance(raw.get("address"), dict) else {}
+    raw: dict[str, Any] = location.raw if isinstance(location.raw, dict) else {}
+    address: dict[str, Any] = raw["address"] if isinstance(raw.get("address"), dict) else {}
     country = address.get("country_code")
     return GeocodedPlace(
         label=str(location.address or raw.get("display_name") or f"{point.latitude:.5f}, {point.longitude:.5f}"),

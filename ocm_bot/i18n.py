@@ -185,12 +185,12 @@ def extract_catalogs(languages: Iterable[str] = ()) -> None:
                 if not message.id:
                     continue
                 if isinstance(message.id, tuple):
-                    if not any(message.string):
+                    if not any(message.string or ()):
                         message.string = message.id
                 elif not message.string:
                     message.string = message.id
-        with po_path.open("wb") as handle:
-            write_po(handle, catalog, width=100, sort_output=False, omit_header=False)
+        with po_path.open("wb") as out:
+            write_po(out, catalog, width=100, sort_output=False, omit_header=False)
 
 
 def main(argv: list[str]) -> int:

@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ocm_bot.errors import OcmBotError
+
 
 class TelegramErrors:
     """Telegram's own error descriptions, for assertions and inject_error()."""
@@ -61,7 +63,7 @@ def _group_word(chat_type: str) -> str:
     return {"group": "group", "supergroup": "supergroup", "channel": "channel"}.get(chat_type, "group")
 
 
-class ApiError(Exception):
+class ApiError(OcmBotError):
     """A Telegram error answer: {"ok": false, "error_code": ..., "description": ...}."""
 
     def __init__(

@@ -21,6 +21,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ocm_bot.errors import OcmBotError
+
 ALLOWED_TAGS = frozenset(
     {
         "b",
@@ -62,7 +64,7 @@ _SPECIAL_RE = re.compile(r"[&<>]")
 _ATTR_RE = re.compile(r"""\s*([a-zA-Z_-]+)\s*(?:=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+)))?""")
 
 
-class EntityParseError(ValueError):
+class EntityParseError(OcmBotError, ValueError):
     """Telegram would answer 400 "Bad Request: can't parse entities: <message>"."""
 
 

@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ocm_bot.errors import OcmBotError
 from ocm_bot.storage.base import TokensDisabled, TokenStore
 
 MAX_EMAIL_CHARS = 254
 
 
-class SignInDisabled(Exception):
+class SignInDisabled(OcmBotError):
     """This bot has no STORAGE_SECRET, so it cannot keep a sign-in safely."""
 
 

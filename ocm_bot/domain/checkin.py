@@ -17,6 +17,10 @@ and :mod:`ocm_bot.ocm.wire` turns a submission into OCM's JSON.
 
 The draft's ``key`` is its idempotency key: the outbox accepts one submission per key, so a double
 tap, a retried webhook delivery or a restart never posts the same check-in twice.
+
+About 500 lines because it is the one place that says what a check-in is: its steps, the outcomes
+a driver picks from, the draft's rules and the service that applies the rules needing storage. They
+change together (a new step touches all four); OCM's JSON, the labels and the outbox are elsewhere.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from typing import Any
 
 from ocm_bot.domain.accounts import Accounts
 from ocm_bot.domain.outbox import Outbox, OutboxStatus, QueuedCheckin, Submitter
+from ocm_bot.errors import InputError
 from ocm_bot.ocm.client import CommentSubmission
 from ocm_bot.ocm.errors import OcmError
 from ocm_bot.ocm.models import CheckinStatusType
@@ -178,7 +183,7 @@ def default_comment_type(outcome: Outcome | None) -> int:
     return FAULT_REPORT if outcome is not None and outcome.is_failure else GENERAL_COMMENT
 
 
-class CheckinInputError(ValueError):
+class CheckinInputError(InputError):
     """The driver's input cannot go into a check-in (the view explains which rule)."""
 
 

@@ -10,6 +10,7 @@ Example::
 from __future__ import annotations
 
 from ocm_bot.domain.search import SearchService
+from ocm_bot.errors import OcmBotError
 from ocm_bot.ocm.models import Charger
 from ocm_bot.storage.base import FavouriteStore
 
@@ -17,7 +18,7 @@ MAX_FAVOURITES = 30
 """Enough for a driver's regular stops; keeps /favourites to one message and one OCM request."""
 
 
-class FavouritesFull(Exception):
+class FavouritesFull(OcmBotError):
     """The driver already has :data:`MAX_FAVOURITES` favourites."""
 
 

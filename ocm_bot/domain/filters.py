@@ -42,13 +42,11 @@ from ocm_bot.domain.preferences import UsageChoice, UserPreferences
 from ocm_bot.domain.usage import usage_type_ids
 from ocm_bot.ocm.models import Charger, Connection
 from ocm_bot.ocm.query import PoiQuery
+from ocm_bot.ocm.reference import REMOVED_STATUS_IDS, STATUS_NOT_OPERATIONAL, STATUS_PLANNED
 
 MAX_RESULTS = 40
 """Chargers asked of OCM per search: eight pages of five."""
 
-STATUS_NOT_OPERATIONAL = 100
-STATUS_PLANNED = 150
-REMOVED_STATUSES = frozenset({200, 210})
 _ALLOWED_USAGE_TYPES = {choice: usage_type_ids(choice) for choice in UsageChoice}  # None: any usage type
 
 
@@ -85,7 +83,7 @@ def status_kind(charger: Charger) -> StatusKind:
     status = charger.status
     if status is None:
         return StatusKind.UNKNOWN
-    if status.id in REMOVED_STATUSES:
+    if status.id in REMOVED_STATUS_IDS:
         return StatusKind.REMOVED
     if status.id == STATUS_PLANNED:
         return StatusKind.PLANNED
@@ -100,7 +98,7 @@ def connection_status_kind(connection: Connection) -> StatusKind:
     status = connection.status
     if status is None or status.is_operational is None:
         return StatusKind.UNKNOWN
-    if status.id in REMOVED_STATUSES:
+    if status.id in REMOVED_STATUS_IDS:
         return StatusKind.REMOVED
     if status.id == STATUS_PLANNED:
         return StatusKind.PLANNED

@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import enum
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,11 +43,21 @@ class LiveSession:
     owner: int | None = None
 
 
+class LiveReason(enum.StrEnum):
+    """Why a position update does (or does not) refresh the results."""
+
+    UPDATE = "update"  # far enough, late enough: refresh
+    TOO_SOON = "too_soon"  # less than a minute since the last refresh
+    TOO_CLOSE = "too_close"  # moved less than MIN_MOVE_KM
+    STOPPED = "stopped"  # the sharing ended (or its period ran out)
+    UNKNOWN = "unknown"  # no session for this message
+
+
 @dataclass(frozen=True, slots=True)
 class LiveDecision:
     update: bool
     session: LiveSession | None
-    reason: str  # "update", "too_soon", "too_close", "stopped", "unknown"
+    reason: LiveReason
 
 
 class LiveTracker:
@@ -99,18 +110,18 @@ class LiveTracker:
         """Whether this position update should refresh the results (claims the update if so)."""
         session = await self.session(key)
         if session is None:
-            return LiveDecision(False, None, "unknown")
+            return LiveDecision(False, None, LiveReason.UNKNOWN)
         now = self._clock()
         if not live or now >= session.expires_at:
             await self.stop(key)
-            return LiveDecision(False, session, "stopped")
+            return LiveDecision(False, session, LiveReason.STOPPED)
         if now - session.updated_at < self._min_interval:
-            return LiveDecision(False, session, "too_soon")
+            return LiveDecision(False, session, LiveReason.TOO_SOON)
         if haversine_km(session.point, point) <= self._min_move_km:
-            return LiveDecision(False, session, "too_close")
+            return LiveDecision(False, session, LiveReason.TOO_CLOSE)
         session.point, session.updated_at = point, now
         await self._save(key, session)
-        return LiveDecision(True, session, "update")
+        return LiveDecision(True, session, LiveReason.UPDATE)
 
     async def stop(self, key: tuple[int, int]) -> None:
         await self._state.delete_short_lived(KIND, _key(key))

@@ -38,20 +38,13 @@ from ocm_bot.ocm.models import Comment
 from ocm_bot.ocm.query import PoiQuery
 from ocm_bot.ocm.wire import comment_body, comment_fields
 from ocm_bot.storage.base import OutboxDelivery, OutboxItem, TokensDisabled, utc_now
+from ocm_bot.storage.base import OutboxStatus as OutboxStatus  # the views name it from here
 
 log = logging.getLogger(__name__)
 
 _INFLIGHT_PREFIX = "outbox-inflight:"
 # A comment's DateCreated comes from OCM's clock; allow for some skew when matching a lost post.
 _CLOCK_SKEW = timedelta(minutes=1)
-
-
-class OutboxStatus(enum.StrEnum):
-    """An outbox item's ``status`` as storage keeps it (the stored strings are these values)."""
-
-    PENDING = "pending"  # to send; possibly claimed by an instance until its lease ends
-    SENT = "sent"  # OCM took it (or it was found on OCM)
-    FAILED = "failed"  # for good; ``last_error`` says why
 
 
 class OutboxReason(enum.StrEnum):
@@ -284,9 +277,9 @@ class Outbox:
         if credentials is None:
             if checkin.submitter is Submitter.USER:
                 return await self._park_for_sign_in(item, checkin, None)
-            error = OcmAuthError("no write-enabled application key is configured", status=403)
+            no_key = OcmAuthError("no write-enabled application key is configured", status=403)
             await self.storage.mark_outbox_failed(item.key, OutboxReason.NO_CREDENTIALS, permanent=True)
-            return Delivery(item, checkin, DeliveryResult.REJECTED, error)
+            return Delivery(item, checkin, DeliveryResult.REJECTED, no_key)
 
         await self.storage.set_value(inflight_key, {"by": self.instance_id, "at": self.now().isoformat()})
         try:

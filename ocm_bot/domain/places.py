@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 from ocm_bot.domain.geo import GeoPoint
+from ocm_bot.errors import InputError
 
 MAX_QUERY_CHARS = 200
 """Longer text is not an address; Nominatim would only waste a request on it."""
@@ -41,7 +42,7 @@ class PlaceProblem(enum.StrEnum):
     LINK_WITHOUT_POINT = "link_without_point"
 
 
-class PlaceInputError(ValueError):
+class PlaceInputError(InputError):
     """Text that cannot name a place; ``reason`` picks the message the driver sees."""
 
     EMPTY = PlaceProblem.EMPTY

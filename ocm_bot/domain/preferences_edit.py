@@ -29,6 +29,7 @@ from ocm_bot.domain.preferences import (
     UsageChoice,
     UserPreferences,
 )
+from ocm_bot.errors import InputError
 from ocm_bot.geometry import KM_PER_MILE
 from ocm_bot.ocm.models import Operator
 
@@ -40,7 +41,7 @@ MIN_OPERATOR_QUERY = 2
 MAX_OPERATOR_QUERY = 60
 
 
-class InvalidChoice(ValueError):
+class InvalidChoice(InputError):
     """A value the settings menus never offer."""
 
 

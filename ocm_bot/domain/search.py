@@ -30,7 +30,7 @@ import math
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cachetools import TTLCache
@@ -134,7 +134,6 @@ class SearchStats:
     searches: int = 0
     source_searches: int = 0  # asked of the source (its cache may answer them without OCM)
     source_lookups: int = 0
-    by_reason: dict[str, int] = field(default_factory=dict)
 
 
 class SearchService:

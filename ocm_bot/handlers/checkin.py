@@ -52,6 +52,7 @@ from ocm_bot.domain.checkin import (
     parse_charger_id,
 )
 from ocm_bot.domain.outbox import Submitter
+from ocm_bot.errors import OcmBotError
 from ocm_bot.handlers.common import Callback, answer_query, handled, is_private, translator_for
 from ocm_bot.handlers.outbox import deliver_outbox, outbox_key
 from ocm_bot.i18n import Translator
@@ -176,7 +177,7 @@ class _Step:
         self.t, self.service, self.draft = t, service, draft
 
 
-class _Stop(Exception):
+class _Stop(OcmBotError):
     """Leave a step handler early, moving the conversation to ``state`` (None keeps the state)."""
 
     def __init__(self, state: object) -> None:

@@ -16,7 +16,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, BaseHandler, CallbackQueryHandler
 
 from ocm_bot.context import BotContext, Services
-from ocm_bot.domain.outbox import Delivery, DeliveryResult
+from ocm_bot.domain.outbox import Delivery, DeliveryResult, OutboxStatus
 from ocm_bot.handlers.common import answer_query, handled, translator_for
 from ocm_bot.i18n import Translator, translator
 from ocm_bot.settings import Settings
@@ -100,7 +100,7 @@ async def on_retry(update: Update, context: BotContext) -> None:
     if item is None:
         await answer_query(query, expired_button_text(t))
         return
-    if item.status != "pending":
+    if item.status != OutboxStatus.PENDING:
         await answer_query(query, views.queued_item_text(t, item.status), show_alert=True)
         return
     await answer_query(query, views.retry_started_text(t))

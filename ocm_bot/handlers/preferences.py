@@ -87,25 +87,26 @@ async def on_button(update: Update, context: BotContext) -> None:
     query, user = query_of(update), user_of(update)
     async with user_lock(user.id):
         document, prefs = await load_preferences(update, context)
+        reference = await reference_data(context)  # one snapshot for the choice and the menu
         try:
             button = read_settings_button(context.services.callbacks.decode(query.data))
             if button.setting is not None:
-                prefs = await _apply(context, prefs, button)
+                prefs = _apply(prefs, button, reference)
         except (InvalidCallback, InvalidChoice) as error:
             log.info("settings button refused: %s", error)
             await query.answer(settings_button_expired(driver_translator(update, context, prefs)))
             return
         if button.setting is not None:
             await save_preferences(context, user.id, document, prefs)
-        menu = await menu_context(update, context, prefs)
+        menu = await menu_context(update, context, prefs, reference=reference)
         view = _view_after(button, menu, context, query.message)
         await query.answer(saved_notice(menu.t) if button.setting is not None else None)
         await edit_view(query.edit_message_text, view)
 
 
-async def _apply(context: BotContext, prefs: UserPreferences, button: SettingsButton) -> UserPreferences:
+def _apply(prefs: UserPreferences, button: SettingsButton, reference: ReferenceData) -> UserPreferences:
     assert button.setting is not None
-    operators = (await reference_data(context)).operators if button.setting is Setting.OPERATORS else {}
+    operators = reference.operators if button.setting is Setting.OPERATORS else {}
     return apply_choice(prefs, button.setting, *button.values, languages=available_languages(), operators=operators)
 
 
@@ -191,11 +192,14 @@ async def reference_data(context: BotContext) -> ReferenceData:
         return ReferenceData()
 
 
-async def menu_context(update: Update, context: BotContext, prefs: UserPreferences) -> MenuContext:
+async def menu_context(
+    update: Update, context: BotContext, prefs: UserPreferences, *, reference: ReferenceData | None = None
+) -> MenuContext:
+    """What every settings screen is drawn from; ``reference``: the update's snapshot, if it has one already."""
     return MenuContext(
         t=driver_translator(update, context, prefs),
         prefs=prefs,
-        reference=await reference_data(context),
+        reference=reference if reference is not None else await reference_data(context),
         codec=context.services.callbacks,
         automatic_unit=automatic_unit(
             (context.user_data or {}).get(LAST_PLACE_UNIT), _telegram_code(update)

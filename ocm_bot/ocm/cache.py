@@ -32,16 +32,15 @@ from dataclasses import dataclass, replace
 
 from cachetools import TTLCache
 
-from ocm_bot.geometry import haversine_km
+from ocm_bot.geometry import KM_PER_DEGREE, haversine_km
 from ocm_bot.ocm.models import Charger
-from ocm_bot.ocm.query import OutputFormat, PoiQuery
+from ocm_bot.ocm.query import ID_FILTER_FIELDS, OutputFormat, PoiQuery
 from ocm_bot.ocm.source import SearchAnswer
 
 _DISTANCE_MARGIN = 0.995  # trust in the farthest charger of a truncated answer
 _OFFSET_SCALE = 1.0012  # MongoDB's 6378.1 km sphere against our 6371 km one, rounded up
 
 _Key = tuple[tuple[str, str], ...]
-_KM_PER_DEGREE_LATITUDE = 111.19
 DOUBTFUL_TTL = 60.0  # an answer that may be partial (an empty 200 [] above all) is asked again after this
 _MAX_TRIED = 16
 
@@ -163,16 +162,7 @@ def _centre_offset_km(wider: PoiQuery, query: PoiQuery) -> float | None:
 
 def filters_contain(wider: PoiQuery, narrower: PoiQuery) -> bool:
     """Every charger matching ``narrower``'s filters also matches ``wider``'s."""
-    for name in (
-        "countrycode",
-        "countryid",
-        "operatorid",
-        "connectiontypeid",
-        "levelid",
-        "usagetypeid",
-        "statustypeid",
-        "dataproviderid",
-    ):
+    for name in ("countrycode", *ID_FILTER_FIELDS):
         broad, narrow = getattr(wider, name), getattr(narrower, name)
         if broad and not (narrow and set(narrow) <= set(broad)):
             return False
@@ -301,7 +291,7 @@ class SearchCache:
             radius = min(radius, farthest * _DISTANCE_MARGIN)
         for key, (lat, lng, _, entry) in list(self._areas.items()):
             reach = entry.query.radius_km if entry.query.radius_km is not None else math.inf
-            if abs(lat - query.latitude) * _KM_PER_DEGREE_LATITUDE >= reach + radius:
+            if abs(lat - query.latitude) * KM_PER_DEGREE >= reach + radius:
                 continue  # every charger of that answer lies within its radius
             if haversine_km(lat, lng, query.latitude, query.longitude) >= reach + radius or key not in self._entries:
                 continue
@@ -326,7 +316,7 @@ class SearchCache:
         nearby = []
         gone = []
         for key, (wider_lat, wider_lng, complete_km, entry) in self._areas.items():
-            if abs(wider_lat - lat) * _KM_PER_DEGREE_LATITUDE >= complete_km:
+            if abs(wider_lat - lat) * KM_PER_DEGREE >= complete_km:
                 continue  # quick reject: a degree of latitude is 111 km everywhere
             offset = haversine_km(wider_lat, wider_lng, lat, lng)
             if offset >= complete_km:

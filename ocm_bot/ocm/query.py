@@ -44,7 +44,7 @@ class SortBy(enum.StrEnum):
     ID_ASC = "id_asc"
 
 
-_ID_LIST_FIELDS = (
+ID_FILTER_FIELDS = (
     "countryid",
     "operatorid",
     "connectiontypeid",
@@ -52,8 +52,9 @@ _ID_LIST_FIELDS = (
     "usagetypeid",
     "statustypeid",
     "dataproviderid",
-    "chargepointid",
 )
+"""The reference-ID lists that narrow a search (a charger matches one ID of each list given)."""
+_ID_LIST_FIELDS = (*ID_FILTER_FIELDS, "chargepointid")
 _CALLBACK = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$.]{0,63}$")
 _COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
 

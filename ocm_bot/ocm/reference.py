@@ -31,6 +31,13 @@ from ocm_bot.ocm.models import (
 
 T = TypeVar("T")
 
+# Status type IDs whose meaning the bot relies on (OCM's StatusTypes in GET /v3/referencedata);
+# OCM never returns a removed charger from /poi, and the local source does the same.
+STATUS_NOT_OPERATIONAL = 100
+STATUS_PLANNED = 150
+REMOVED_STATUS_IDS = frozenset({200, 210})  # Removed (Decommissioned), Removed (Duplicate Listing)
+PUBLISHED_SUBMISSION_IDS = frozenset({100, 200})  # Imported and Published, Submission Published
+
 
 def _by_id(items: Iterable[Mapping[str, Any]] | None, build: Callable[[Mapping[str, Any]], T]) -> dict[int, T]:
     result: dict[int, T] = {}

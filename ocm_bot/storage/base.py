@@ -20,6 +20,7 @@ Errors::
 from __future__ import annotations
 
 import abc
+import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -58,13 +59,22 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class OutboxStatus(enum.StrEnum):
+    """An outbox item's ``status`` (the stored strings are these values)."""
+
+    PENDING = "pending"  # to send; possibly claimed by an instance until its lease ends
+    SENT = "sent"  # OCM took it (or it was found on OCM)
+    FAILED = "failed"  # for good; ``last_error`` says why
+
+
 @dataclass(frozen=True, slots=True)
 class OutboxItem:
     """One check-in waiting to be (or already) posted to OCM.
 
-    ``status`` is ``"pending"`` (to send; possibly claimed by an instance until ``lease_until``),
-    ``"sent"`` (``result`` holds what OCM answered) or ``"failed"`` (permanently; ``last_error``).
-    A retryable failure puts the item back to ``"pending"`` with a later ``next_attempt_at``.
+    ``status`` is :attr:`~OutboxStatus.PENDING` (to send; possibly claimed by an instance until
+    ``lease_until``), :attr:`~OutboxStatus.SENT` (``result`` holds what OCM answered) or
+    :attr:`~OutboxStatus.FAILED` (permanently; ``last_error``). A retryable failure puts the item
+    back to pending with a later ``next_attempt_at``.
     """
 
     key: str
@@ -72,7 +82,7 @@ class OutboxItem:
     chat_id: int
     charger_id: int | None
     payload: JSON
-    status: str
+    status: OutboxStatus
     attempts: int
     created_at: datetime
     next_attempt_at: datetime

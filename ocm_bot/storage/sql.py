@@ -22,6 +22,7 @@ from ocm_bot.storage.base import (
     JSON,
     OcmToken,
     OutboxItem,
+    OutboxStatus,
     SchemaTooNew,
     Storage,
     Subscription,
@@ -86,7 +87,7 @@ def _outbox_item(row: tuple[Any, ...]) -> OutboxItem:
         chat_id=chat_id,
         charger_id=charger_id,
         payload=loads(payload),
-        status=status,
+        status=OutboxStatus(status),
         attempts=attempts,
         created_at=from_epoch(created_at),  # type: ignore[arg-type]
         next_attempt_at=from_epoch(next_attempt_at),  # type: ignore[arg-type]

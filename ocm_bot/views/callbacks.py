@@ -21,12 +21,14 @@ import hmac
 import re
 from dataclasses import dataclass
 
+from ocm_bot.errors import InputError
+
 MAX_CALLBACK_BYTES = 64
 _SEPARATOR = "|"
 _SIGNATURE_CHARS = 8
 
 
-class InvalidCallback(ValueError):
+class InvalidCallback(InputError):
     """The button's data is malformed, forged, or from another bot instance's key."""
 
 

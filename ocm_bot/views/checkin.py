@@ -28,7 +28,7 @@ from ocm_bot.domain.checkin import (
     OutcomeGroup,
     find_outcome,
 )
-from ocm_bot.domain.outbox import NEEDS_SIGN_IN, Delivery, DeliveryResult, Submitter
+from ocm_bot.domain.outbox import NEEDS_SIGN_IN, Delivery, DeliveryResult, OutboxStatus, Submitter
 from ocm_bot.i18n import Translator
 from ocm_bot.ocm.errors import OcmAuthError, OcmBudgetExhausted, OcmRateLimited
 from ocm_bot.ocm.identity import add_comment_url, poi_page_url
@@ -372,11 +372,11 @@ def delivery_screen(t: Translator, codec: CallbackCodec, delivery: Delivery) -> 
     return Screen(text, keyboard)
 
 
-def queued_item_text(t: Translator, status: str | None) -> str:
+def queued_item_text(t: Translator, status: OutboxStatus | None) -> str:
     """A submission that exists already (a second tap on Submit, a replayed update), by its outbox status."""
-    if status == "sent":
+    if status == OutboxStatus.SENT:
         return t.gettext("This check-in is already on Open Charge Map.")
-    if status == "failed":
+    if status == OutboxStatus.FAILED:
         return t.gettext("Open Charge Map did not take this check-in; it was not posted.")
     return t.gettext("This check-in is already on its way to Open Charge Map.")
 

@@ -27,6 +27,7 @@ from datetime import datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from ocm_bot.domain.filters import FilterKey, active_filters
+from ocm_bot.domain.places import PlaceProblem
 from ocm_bot.domain.preferences import DistanceUnitChoice, UsageChoice, UserPreferences
 from ocm_bot.domain.search import SearchResult, wider_radius
 from ocm_bot.i18n import N_, Translator
@@ -286,20 +287,24 @@ def place_choice_keyboard(
 
 # Answers to input that is not a place, and to failures -------------------------------------------
 
-PLACE_ERRORS = {
-    "empty": N_("Send me a location, an address, a place name, coordinates or a map link."),
-    "too_long": N_("That is too long for an address. Send a shorter address or a place name, or your location."),
-    "no_text": N_("I could not read a place in that. Send an address, a place name, coordinates or your location."),
-    "latitude_range": N_("Latitude must be between -90 and 90. Please check the coordinates."),
-    "longitude_range": N_("Longitude must be between -180 and 180. Please check the coordinates."),
-    "link_without_point": N_(
+PLACE_ERRORS: dict[PlaceProblem, str] = {
+    PlaceProblem.EMPTY: N_("Send me a location, an address, a place name, coordinates or a map link."),
+    PlaceProblem.TOO_LONG: N_(
+        "That is too long for an address. Send a shorter address or a place name, or your location."
+    ),
+    PlaceProblem.NO_TEXT: N_(
+        "I could not read a place in that. Send an address, a place name, coordinates or your location."
+    ),
+    PlaceProblem.LATITUDE_RANGE: N_("Latitude must be between -90 and 90. Please check the coordinates."),
+    PlaceProblem.LONGITUDE_RANGE: N_("Longitude must be between -180 and 180. Please check the coordinates."),
+    PlaceProblem.LINK_WITHOUT_POINT: N_(
         "I could not find a place in that link. Share the location itself, or send coordinates or an address."
     ),
 }
 
 
-def place_error_text(t: Translator, reason: str) -> Html:
-    return gettext_html(t, PLACE_ERRORS.get(reason, PLACE_ERRORS["no_text"]))
+def place_error_text(t: Translator, reason: PlaceProblem) -> Html:
+    return gettext_html(t, PLACE_ERRORS[reason])
 
 
 def place_not_found_text(t: Translator, query: str) -> Html:

@@ -1,5 +1,5 @@
 from ocm_bot.domain.geo import GeoPoint
-from ocm_bot.domain.live import INDEFINITE_LIVE_PERIOD, MAX_TRACKED_SECONDS, LiveTracker
+from ocm_bot.domain.live import INDEFINITE_LIVE_PERIOD, MAX_TRACKED_SECONDS, LiveReason, LiveTracker
 
 HERE = GeoPoint(45.5122, -122.6587)
 TWO_KM_NORTH = GeoPoint(45.5302, -122.6587)
@@ -72,3 +72,16 @@ async def test_a_session_started_by_one_instance_is_followed_by_another(tmp_path
         assert (await first.on_move(KEY, GeoPoint(45.55, -122.6587), live=True)).reason == "too_soon"  # claimed
         assert (await first.on_move(KEY, HERE, live=False)).reason == "stopped"
         assert await second.session(KEY) is None
+
+
+async def test_every_decision_names_its_reason_with_the_enum():
+    clock = Clock()
+    tracker = await tracker_at(clock)
+    clock.now = 30
+    reasons = [(await tracker.on_move(KEY, TWO_KM_NORTH, live=True)).reason]
+    clock.now = 120
+    reasons.append((await tracker.on_move(KEY, TWO_KM_NORTH, live=True)).reason)
+    reasons.append((await tracker.on_move(KEY, TWO_KM_NORTH, live=False)).reason)
+    reasons.append((await tracker.on_move(KEY, TWO_KM_NORTH, live=True)).reason)
+    assert reasons == [LiveReason.TOO_SOON, LiveReason.UPDATE, LiveReason.STOPPED, LiveReason.UNKNOWN]
+    assert all(type(reason) is LiveReason for reason in reasons)

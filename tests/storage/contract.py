@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ocm_bot.storage import Storage, TokensDisabled, open_storage
-from ocm_bot.storage.base import SchemaTooNew
+from ocm_bot.storage.base import OutboxStatus, SchemaTooNew
 from ocm_bot.storage.migrations import HEAD
 from ocm_bot.storage.postgres import PostgresStorage
 from ocm_bot.storage.sql import SqlStorage
@@ -336,6 +336,16 @@ class StorageContract:
         assert not await storage.reschedule_outbox("k1", T0, now=T0 + timedelta(minutes=5))
         item = await storage.get_outbox("k1")
         assert item is not None and item.status == "sent"
+
+    async def test_an_items_status_reads_back_as_the_enum(self, storage: Storage) -> None:
+        await storage.enqueue_outbox("p", 1, 1, {}, now=T0)
+        await storage.enqueue_outbox("s", 1, 1, {}, now=T0)
+        await storage.enqueue_outbox("f", 1, 1, {}, now=T0)
+        await storage.mark_outbox_sent("s")
+        await storage.mark_outbox_failed("f", "OCM 400", permanent=True)
+        statuses = [item.status for item in [await storage.get_outbox(key) for key in "psf"] if item is not None]
+        assert statuses == [OutboxStatus.PENDING, OutboxStatus.SENT, OutboxStatus.FAILED]
+        assert all(type(status) is OutboxStatus for status in statuses)
 
     async def test_latest_submission_per_driver_and_charger(self, storage: Storage) -> None:
         await storage.enqueue_outbox("a", 1, 1, {}, charger_id=9, now=T0)

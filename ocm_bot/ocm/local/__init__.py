@@ -15,7 +15,7 @@ The modules, from the file to the answer:
   :mod:`.problems`: the warnings about what reading skipped, named by file and line;
 - :mod:`.rows`: the few fields of a POI that queries filter on (an index row, an :class:`Entry`);
 - :mod:`.index`: the immutable snapshot (by ID, date, country; chargers parsed on first use),
-  :mod:`.grid`: the spatial grid inside it, :mod:`.geometry`: the distances the grid uses;
+  :mod:`.grid`: the spatial grid inside it (distances from :mod:`ocm_bot.geometry`);
 - :mod:`.loader`: from a path to an index (reference data, signature), :mod:`.parallel`: the same
   on several cores for large dumps;
 - :mod:`.filters`: which entries answer a query, in OCM's order;

@@ -15,10 +15,11 @@ import bisect
 import heapq
 from collections.abc import Callable, Iterable, Iterator
 
-from ocm_bot.ocm.local.geometry import point_in_polygon
+from ocm_bot.geometry import point_in_polygon
 from ocm_bot.ocm.local.index import Index
-from ocm_bot.ocm.local.rows import PUBLISHED_SUBMISSION_IDS, REMOVED_STATUS_IDS, Entry, datetime_key
+from ocm_bot.ocm.local.rows import Entry, datetime_key
 from ocm_bot.ocm.query import PoiQuery, SortBy
+from ocm_bot.ocm.reference import PUBLISHED_SUBMISSION_IDS, REMOVED_STATUS_IDS
 
 DEFAULT_RADIUS_KM = 50.0  # OCM's DefaultLatLngSearchDistanceKM
 DEFAULT_POLYLINE_DISTANCE_KM = 5.0  # OCM's DefaultPolylineSearchDistanceKM

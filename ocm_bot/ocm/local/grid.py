@@ -14,7 +14,7 @@ import itertools
 import math
 from collections.abc import Callable, Iterable, Iterator
 
-from ocm_bot.ocm.local.geometry import KM_PER_DEGREE, hav, hav_of_km, segment_distance_km
+from ocm_bot.geometry import KM_PER_DEGREE, hav, hav_of_km, segment_distance_km
 from ocm_bot.ocm.local.rows import Entry
 
 
@@ -110,9 +110,9 @@ class Grid:
             return
         for row in range(row_south, row_north + 1):
             for col in range(col_west, col_east + 1):
-                cell = self.cells.get(row * cols + col % cols)
-                if cell is not None:
-                    yield from cell
+                found = self.cells.get(row * cols + col % cols)
+                if found is not None:
+                    yield from found
 
     def near_polyline(self, points: tuple[tuple[float, float], ...], distance_km: float) -> Iterator[Entry]:
         """Entries within ``distance_km`` of a route, each once."""

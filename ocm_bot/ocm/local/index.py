@@ -108,9 +108,9 @@ class Index:
         self.grid = Grid(self.entries, self.cell_degrees)
         for entry in self.entries:
             self.by_country.setdefault(entry.country_id, []).append(entry)
-        dated = sorted((e for e in self.entries if e.modified is not None), key=lambda e: e.modified)
-        self.by_modified = dated
-        self.modified_keys = [e.modified for e in dated]
+        dated = sorted(((e.modified, e) for e in self.entries if e.modified is not None), key=lambda pair: pair[0])
+        self.by_modified = [e for _, e in dated]
+        self.modified_keys = [modified for modified, _ in dated]
 
     def json_of(self, entry: Entry) -> bytes:
         where = entry.where

@@ -20,7 +20,7 @@ import re
 import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from ocm_bot.ocm.errors import OcmError
 from ocm_bot.ocm.local.problems import Origin, Problems
@@ -48,7 +48,7 @@ def _latin_1_fallback(error: UnicodeError) -> tuple[str, int]:
 codecs.register_error(_LATIN_1, _latin_1_fallback)
 
 
-def open_binary(path: Path) -> IO[bytes]:
+def open_binary(path: Path) -> io.BufferedIOBase:
     """A dump file's bytes, uncompressed when it is gzip (``.gz``)."""
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
@@ -197,7 +197,7 @@ class _Utf8Text:
     """A dump's bytes read as text: UTF-8 without a byte-order mark; from the first byte that is not
     UTF-8 on, such bytes are read as Latin-1 (``latin_1_line`` says where that began)."""
 
-    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+    def __init__(self, head: bytes, rest: io.BufferedIOBase) -> None:
         self._head = head.removeprefix(_UTF8_BOM)
         self._rest = rest
         self._decoder = codecs.getincrementaldecoder("utf-8")()
@@ -222,7 +222,7 @@ class _Utf8Text:
 class _Prepend(io.RawIOBase):
     """A binary stream that first replays ``head``, then reads on from ``rest``."""
 
-    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+    def __init__(self, head: bytes, rest: io.BufferedIOBase) -> None:
         self._head = memoryview(head)
         self._rest = rest
 
@@ -240,7 +240,7 @@ class _Prepend(io.RawIOBase):
         return len(data)
 
 
-def _json_lines(stream: IO[bytes], path: Path, problems: Problems, *, keep_text: bool) -> Iterator[Found]:
+def _json_lines(stream: io.RawIOBase, path: Path, problems: Problems, *, keep_text: bool) -> Iterator[Found]:
     bad = 0
     latin_1: list[int] = []
     name = str(path)
@@ -285,7 +285,9 @@ def _array_items(text: _Utf8Text, path: Path, problems: Problems) -> Iterator[Fo
     line, counted = 1 + first.count("\n", 0, len(first) - len(buffer)), 0
     try:
         while True:
-            position = _SEPARATORS.match(buffer, position).end()
+            separators = _SEPARATORS.match(buffer, position)
+            assert separators is not None  # the pattern matches the empty string too
+            position = separators.end()
             if position >= len(buffer) and not at_end:
                 line, counted = line + buffer.count("\n", counted, position), 0
                 buffer, position = buffer[position:] + text.read(READ_CHUNK), 0

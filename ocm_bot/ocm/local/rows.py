@@ -17,10 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ocm_bot.ocm.parse import _ci, _date, _float, _int
-from ocm_bot.ocm.reference import ReferenceData
-
-REMOVED_STATUS_IDS = frozenset({200, 210})  # Removed (Decommissioned), Removed (Duplicate Listing)
-PUBLISHED_SUBMISSION_IDS = frozenset({100, 200})  # Imported and Published, Submission Published
+from ocm_bot.ocm.reference import PUBLISHED_SUBMISSION_IDS, REMOVED_STATUS_IDS, ReferenceData
 
 
 class Entry:
