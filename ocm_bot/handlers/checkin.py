@@ -54,6 +54,7 @@ from ocm_bot.domain.checkin import (
 from ocm_bot.domain.outbox import Submitter
 from ocm_bot.handlers.checkin_service import checkin_service, service_for
 from ocm_bot.handlers.common import Callback, answer_query, handled, is_private, translator_for
+from ocm_bot.handlers.conversation import ConversationKey, StoredConversationHandler
 from ocm_bot.handlers.outbox import deliver_outbox, outbox_key
 from ocm_bot.i18n import Translator
 from ocm_bot.storage.base import Storage
@@ -560,9 +561,9 @@ def _other_activity() -> list[BaseHandler]:
     ]
 
 
-def checkin_conversation() -> ConversationHandler:
+def checkin_conversation() -> StoredConversationHandler:
     text = filters.TEXT & ~filters.COMMAND
-    return ConversationHandler(
+    return StoredConversationHandler(
         entry_points=[
             CallbackQueryHandler(handled(start_from_button), pattern=action_pattern(views.START)),
             CommandHandler("checkin", handled(start_from_command)),
@@ -595,10 +596,9 @@ def checkin_conversation() -> ConversationHandler:
             # when the bot was killed after saving the next step but before showing it.
             *(_buttons(action) for action in (*_STEP_ACTIONS, views.SUBMIT)),
         ],
-        allow_reentry=True,
         conversation_timeout=CONVERSATION_TIMEOUT,
         name=CONVERSATION_NAME,
-        persistent=True,
+        stored_step=_stored_step,  # any instance goes on at the draft's step (see _show)
     )
 
 
@@ -618,6 +618,13 @@ def handlers() -> list[BaseHandler]:
         CallbackQueryHandler(handled(on_submit), pattern=action_pattern(views.SUBMIT)),
         CommandHandler("cancel", handled(nothing_to_cancel)),
     ]
+
+
+async def _stored_step(context: BotContext, key: ConversationKey) -> Step | None:
+    """The step of the driver's open check-in in this chat, as saved before the driver saw it."""
+    service = service_for(context)
+    draft = await service.load_draft(int(key[1])) if service is not None else None
+    return draft.step if draft is not None and draft.chat_id == key[0] else None
 
 
 def restored_conversations() -> dict[str, StatesFromStorage]:

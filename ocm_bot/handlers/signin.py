@@ -25,6 +25,7 @@ from ocm_bot.domain.accounts import SignInDisabled, looks_like_email
 from ocm_bot.handlers.checkin import reshow_open_summary
 from ocm_bot.handlers.checkin_service import service_for
 from ocm_bot.handlers.common import handled, is_private, translator_for
+from ocm_bot.handlers.conversation import ConversationKey, StoredConversationHandler
 from ocm_bot.handlers.outbox import deliver_outbox
 from ocm_bot.ocm.errors import OcmAuthError, OcmError
 from ocm_bot.storage.base import Storage
@@ -173,6 +174,14 @@ def _live_sign_in_step(record: object) -> LoginState | None:
         return None
 
 
+async def _stored_step(context: BotContext, key: ConversationKey) -> LoginState | None:
+    """The step of the driver's sign-in in this chat while it is within its minutes."""
+    for stored_key, record in await context.services.storage.load_conversations(LOGIN_CONVERSATION):
+        if tuple(stored_key) == key:
+            return _live_sign_in_step(record)
+    return None
+
+
 async def _states_from_sign_ins(storage: Storage) -> dict[tuple[int, int], LoginState]:
     """Every sign-in still within its minutes, at its stored step; the others' records are deleted."""
     states: dict[tuple[int, int], LoginState] = {}
@@ -193,9 +202,9 @@ async def logout(update: Update, context: BotContext) -> None:
     await update.effective_message.reply_text(views.signed_out_text(t, was_signed_in))
 
 
-def login_conversation() -> ConversationHandler:
+def login_conversation() -> StoredConversationHandler:
     text = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
-    return ConversationHandler(
+    return StoredConversationHandler(
         entry_points=[CommandHandler("login", handled(login_start))],
         states={
             LoginState.EMAIL: [MessageHandler(text, handled(login_email))],
@@ -203,12 +212,11 @@ def login_conversation() -> ConversationHandler:
             ConversationHandler.TIMEOUT: [TypeHandler(Update, login_timeout)],
         },
         fallbacks=[CommandHandler("cancel", handled(login_cancel))],
-        allow_reentry=True,
         conversation_timeout=LOGIN_TIMEOUT,
         name=LOGIN_CONVERSATION,
-        # Persistent so a password typed after a restart is still taken (and deleted) as one, never
-        # searched as a place: its states come from the sign-in's own records (_save_sign_in).
-        persistent=True,
+        # A password typed after a restart, or to another instance, is still taken (and deleted) as
+        # one, never searched as a place: the step is read from the sign-in's own record (_save_sign_in).
+        stored_step=_stored_step,
     )
 
 
