@@ -509,12 +509,16 @@ async def nothing_to_cancel(update: Update, context: BotContext) -> None:
 
 
 async def on_timeout(update: Update, context: BotContext) -> None:
-    """Fifteen idle minutes: end politely and drop the draft."""
+    """Fifteen idle minutes: end politely and drop the draft.
+
+    The timeout runs on the instance that took the conversation's last update here; when another
+    instance took a later step, the draft is younger than the timeout and that instance's timeout counts.
+    """
     t = await translator_for(update, context)
     service = service_for(context)
     user = update.effective_user
     draft = await service.load_draft(user.id) if service is not None and user is not None else None
-    if draft is None:
+    if service is None or user is None or draft is None or not draft.is_stale(service.now(), CONVERSATION_TIMEOUT):
         return
     await service.discard_draft(user.id)
     await _close_panel(context, draft)

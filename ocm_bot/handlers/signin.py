@@ -70,6 +70,7 @@ async def login_email(update: Update, context: BotContext) -> object:
         # It might be the password typed first: it must not stay in the chat either.
         with contextlib.suppress(TelegramError):
             await update.effective_message.delete()
+        await _save_sign_in(update, context, LoginState.EMAIL)  # its minutes start again, on every instance
         await context.bot.send_message(update.effective_chat.id, views.not_an_email_text(t))
         return LoginState.EMAIL
     await _save_sign_in(update, context, LoginState.PASSWORD, email=text)
@@ -121,12 +122,18 @@ async def login_cancel(update: Update, context: BotContext) -> object:
 
 
 async def login_timeout(update: Update, context: BotContext) -> None:
-    if update.effective_user is not None and update.effective_chat is not None:
-        await _end_sign_in(update, context)
+    """The sign-in's minutes are over: its record goes, and the driver is told.
+
+    Unless another instance took a later step (its record is younger): that instance's timeout counts.
+    """
+    if update.effective_user is None or update.effective_chat is None:
+        return
+    if await _stored_step(context, tuple(_sign_in_key(update))) is not None:
+        return  # taken on since, on another instance
+    await _end_sign_in(update, context)
     t = await translator_for(update, context)
-    if update.effective_chat is not None:
-        with contextlib.suppress(Forbidden):
-            await context.bot.send_message(update.effective_chat.id, views.login_timed_out_text(t))
+    with contextlib.suppress(Forbidden):
+        await context.bot.send_message(update.effective_chat.id, views.login_timed_out_text(t))
 
 
 def _sign_in_key(update: Update) -> list[int | str]:
@@ -176,6 +183,8 @@ def _live_sign_in_step(record: object) -> LoginState | None:
 
 async def _stored_step(context: BotContext, key: ConversationKey) -> LoginState | None:
     """The step of the driver's sign-in in this chat while it is within its minutes."""
+    if context.services.storage is None:
+        return None
     for stored_key, record in await context.services.storage.load_conversations(LOGIN_CONVERSATION):
         if tuple(stored_key) == key:
             return _live_sign_in_step(record)
