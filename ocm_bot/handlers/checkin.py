@@ -2,9 +2,10 @@
 
 Entry: the "✅ Check in" button on a card (callback ``ci|<id>``), ``/checkin <id>``, or the deep link
 ``/start checkin-<id>`` that group cards use so a check-in continues in a private chat. The draft lives
-in storage with its step, saved before the driver sees that step, and a restart rebuilds the
-conversation's state from the drafts (``restored_conversations``), so a half-finished check-in
-survives even a kill -9 at any moment; a submission goes to the outbox and is delivered by
+in storage with its step, saved before the driver sees that step, and the conversation reads its
+state from the draft on every update (``_stored_step``; at start too, ``restored_conversations``), so a
+half-finished check-in survives even a kill -9 at any moment and goes on on whichever instance behind
+the webhook gets the driver's next update; a submission goes to the outbox and is delivered by
 :func:`ocm_bot.handlers.outbox.deliver_outbox` (right away, then by a repeating job with backoff);
 signing in is :mod:`ocm_bot.handlers.signin`. The states are the draft's steps::
 
@@ -241,8 +242,8 @@ async def _open_step(update: Update, context: BotContext) -> _Step:
 async def _show(update: Update, context: BotContext, step: _Step, draft: CheckinDraft) -> object:
     """Save ``draft`` and show its step on the panel (edited in place, or a new panel after text).
 
-    Showing comes last: the driver may answer as soon as they see it, and a restart rebuilds the
-    conversation's state from the saved draft's step.
+    Showing comes last: the driver may answer as soon as they see it, and every instance (after a
+    restart too) reads the conversation's state from the saved draft's step.
     """
     t, service, codec = step.t, step.service, context.services.callbacks
     draft = draft.resume()  # the driver is on the check-in's panel again

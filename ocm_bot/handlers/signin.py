@@ -1,8 +1,10 @@
 """Signing in to Open Charge Map (/login: e-mail, then password) and out (/logout).
 
-The sign-in's step is stored before its prompt is shown, as a check-in draft's is, and a restart
-rebuilds the conversation from these records (restored_conversations): conversation states written
-once a second would let a kill -9 just after "your password?" send the password to the place search.
+The sign-in's step is stored before its prompt is shown, as a check-in draft's is, and the
+conversation reads its state from that record on every update (_stored_step; at start too,
+restored_conversations): states kept in one process's memory, or written once a second, would let
+a kill -9 just after "your password?", or a password sent to another instance behind the webhook,
+go to the place search.
 The record is the sign-in conversation's own row; it lives for LOGIN_TIMEOUT, and the e-mail in it
 is encrypted with STORAGE_SECRET (without one there is no sign-in) and bound to the driver.
 """
