@@ -42,7 +42,8 @@ class StoredConversationHandler(ConversationHandler[BotContext]):
     """A ``ConversationHandler`` (per chat and user, re-entrant, persistent) whose state is the stored step.
 
     ``stored_step(context, key)`` returns the step as stored; with no storage (no conversation can
-    be kept anyway) the state in memory is used as python-telegram-bot keeps it.
+    be kept anyway) the state in memory is used as python-telegram-bot keeps it. Register it alone
+    in its handler group: an update it considers and then does not take skips the rest of its group.
     """
 
     def __init__(
@@ -81,7 +82,11 @@ class StoredConversationHandler(ConversationHandler[BotContext]):
         """Whether an entry point, a step's handler or a fallback would take ``update`` in some step."""
         steps = (handlers for state, handlers in self.states.items() if state not in (self.TIMEOUT, self.WAITING))
         candidates = [*self.entry_points, *(h for handlers in steps for h in handlers), *self.fallbacks]
-        return any(candidate.check_update(update) not in (None, False) for candidate in candidates)
+        for candidate in candidates:
+            check = candidate.check_update(update)
+            if check is not None and check is not False:
+                return True
+        return False
 
     async def handle_update(  # type: ignore[override]  # narrowed as ConversationHandler's own (same ignore there)
         self,
