@@ -49,7 +49,8 @@ class NonJsonAnswerIsAWarning(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno >= logging.ERROR and str(record.msg).startswith("Can not load invalid JSON data"):
-            page = " ".join(str(record.args[0] if record.args else "").split())
+            # python-telegram-bot passes the page as the one positional argument.
+            page = " ".join(str(record.args[0] if isinstance(record.args, tuple) and record.args else "").split())
             record.msg, record.args = "Telegram answered a page that is not JSON: %s", (page[: self.PAGE_CHARS],)
             record.levelno, record.levelname = logging.WARNING, "WARNING"
             record.exc_info, record.exc_text = None, None

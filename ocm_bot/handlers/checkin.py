@@ -2,9 +2,10 @@
 
 Entry: the "✅ Check in" button on a card (callback ``ci|<id>``), ``/checkin <id>``, or the deep link
 ``/start checkin-<id>`` that group cards use so a check-in continues in a private chat. The draft lives
-in storage with its step, saved before the driver sees that step, and a restart rebuilds the
-conversation's state from the drafts (``restored_conversations``), so a half-finished check-in
-survives even a kill -9 at any moment; a submission goes to the outbox and is delivered by
+in storage with its step, saved before the driver sees that step, and the conversation reads its
+state from the draft on every update (``_stored_step``; at start too, ``restored_conversations``), so a
+half-finished check-in survives even a kill -9 at any moment and goes on on whichever instance behind
+the webhook gets the driver's next update; a submission goes to the outbox and is delivered by
 :func:`ocm_bot.handlers.outbox.deliver_outbox` (right away, then by a repeating job with backoff);
 signing in is :mod:`ocm_bot.handlers.signin`. The states are the draft's steps::
 
@@ -54,6 +55,7 @@ from ocm_bot.domain.checkin import (
 from ocm_bot.domain.outbox import Submitter
 from ocm_bot.errors import OcmBotError
 from ocm_bot.handlers.common import Callback, answer_query, handled, is_private, translator_for
+from ocm_bot.handlers.conversation import ConversationKey, StoredConversationHandler
 from ocm_bot.handlers.outbox import deliver_outbox, outbox_key
 from ocm_bot.i18n import Translator
 from ocm_bot.storage.base import Storage
@@ -91,6 +93,8 @@ _CANCEL_COMMAND = filters.Regex(r"^/cancel(?:@\w+)?(?:\s|$)")
 async def start_from_button(update: Update, context: BotContext) -> object:
     """The "✅ Check in" button on a charger card."""
     query = update.callback_query
+    if query is None:
+        return END
     try:
         charger_id = context.services.callbacks.decode(query.data).int_arg(0)
     except InvalidCallback:
@@ -107,58 +111,61 @@ async def start_from_button(update: Update, context: BotContext) -> object:
 
 async def start_from_command(update: Update, context: BotContext) -> object:
     """``/checkin <id>``."""
+    message = update.effective_message
+    if message is None:
+        return END
     t = await translator_for(update, context)
     charger_id = parse_charger_id(" ".join(context.args or []))
     if charger_id is None:
-        await update.effective_message.reply_text(views.checkin_usage_text(t))
+        await message.reply_text(views.checkin_usage_text(t))
         return END
     if not is_private(update):
         screen = views.private_chat_screen(t, context.bot.username, charger_id)
-        await update.effective_message.reply_text(screen.text, parse_mode=ParseMode.HTML, reply_markup=screen.keyboard)
+        await message.reply_text(screen.text, parse_mode=ParseMode.HTML, reply_markup=screen.keyboard)
         return END
     return await _begin(update, context, charger_id)
 
 
 async def start_from_deep_link(update: Update, context: BotContext) -> object:
     """``/start checkin-<id>``, from a group card's button."""
-    match = _DEEP_LINK.match(update.effective_message.text or "")
+    message = update.effective_message
+    match = _DEEP_LINK.match(message.text or "") if message is not None else None
     if match is None or not is_private(update):
         return END
     return await _begin(update, context, int(match.group(1)))
 
 
 async def _begin(update: Update, context: BotContext, charger_id: int) -> object:
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        return END
     t = await translator_for(update, context)
     service = context.services.checkin
     message = update.effective_message
     if service is None:  # no storage: nowhere to keep a draft
-        await context.bot.send_message(update.effective_chat.id, unexpected_error_text(t))
+        await context.bot.send_message(chat.id, unexpected_error_text(t))
         return END
-    user_id = update.effective_user.id
+    user_id = user.id
     lookup = await service.lookup_charger(charger_id)
     if not lookup.found:
-        await context.bot.send_message(update.effective_chat.id, views.unknown_charger_text(t, charger_id))
+        await context.bot.send_message(chat.id, views.unknown_charger_text(t, charger_id))
         return END
     needs_sign_in = await service.submitter_for(user_id) is Submitter.NONE
     if needs_sign_in and not service.accounts.enabled:
         screen = views.cannot_post_screen(t, charger_id, lookup.name)
-        await context.bot.send_message(
-            update.effective_chat.id, screen.text, parse_mode=ParseMode.HTML, reply_markup=screen.keyboard
-        )
+        await context.bot.send_message(chat.id, screen.text, parse_mode=ParseMode.HTML, reply_markup=screen.keyboard)
         return END
     wait = await service.wait_before(user_id, charger_id)
     if wait is not None:
-        await context.bot.send_message(
-            update.effective_chat.id, views.too_soon_text(t, lookup.name, wait), parse_mode=ParseMode.HTML
-        )
+        await context.bot.send_message(chat.id, views.too_soon_text(t, lookup.name, wait), parse_mode=ParseMode.HTML)
         return END
-    draft = CheckinDraft.start(charger_id=charger_id, charger_name=lookup.name, chat_id=update.effective_chat.id)
+    draft = CheckinDraft.start(charger_id=charger_id, charger_name=lookup.name, chat_id=chat.id)
     groups = group_outcomes(await service.outcomes())
     screen = views.outcome_screen(t, context.services.callbacks, draft, groups, needs_sign_in=needs_sign_in)
     # Saved before it is shown (see _show); the first tap on the panel makes it the draft's panel.
     await service.save_draft(user_id, draft)
     await context.bot.send_message(
-        update.effective_chat.id,
+        chat.id,
         screen.text,
         parse_mode=ParseMode.HTML,
         reply_markup=screen.keyboard,
@@ -171,10 +178,10 @@ async def _begin(update: Update, context: BotContext, charger_id: int) -> object
 
 
 class _Step:
-    """What every step handler needs: the translator, the service and the driver's open draft."""
+    """What every step handler needs: the translator, the service, the driver's open draft and their id."""
 
-    def __init__(self, t: Translator, service: CheckinService, draft: CheckinDraft) -> None:
-        self.t, self.service, self.draft = t, service, draft
+    def __init__(self, t: Translator, service: CheckinService, draft: CheckinDraft, user_id: int) -> None:
+        self.t, self.service, self.draft, self.user_id = t, service, draft, user_id
 
 
 class _Stop(OcmBotError):
@@ -187,7 +194,7 @@ class _Stop(OcmBotError):
 StepHandler = Callable[[Update, BotContext, _Step], Awaitable[object]]
 
 
-def _step(handler: StepHandler) -> Callable[[Update, BotContext], Awaitable[object]]:
+def _step(handler: StepHandler) -> Callback:
     """Run ``handler`` with the driver's open draft; a gone or expired draft ends the conversation."""
 
     @wraps(handler)
@@ -207,21 +214,21 @@ async def _open_step(update: Update, context: BotContext) -> _Step:
     """The driver's draft; raises _Stop after telling them it is gone, expired or not this panel's."""
     t = await translator_for(update, context)
     service = context.services.checkin
-    query = update.callback_query
-    draft = await service.load_draft(update.effective_user.id) if service is not None else None
-    if draft is not None and draft.is_stale(service.now(), CONVERSATION_TIMEOUT):
-        # The timeout job does not survive a restart; the draft's age does.
-        await service.discard_draft(update.effective_user.id)
-        await _close_panel(context, draft)
-        if query is not None:
-            await answer_query(query)
-        await _say(update, context, views.timed_out_text(t))
-        raise _Stop(END)
-    if draft is None:
+    query, user = update.callback_query, update.effective_user
+    draft = await service.load_draft(user.id) if service is not None and user is not None else None
+    if service is None or user is None or draft is None:
         if query is not None:
             await answer_query(query, views.no_open_checkin_text(t), show_alert=True)
         else:
             await _say(update, context, views.no_open_checkin_text(t))
+        raise _Stop(END)
+    if draft.is_stale(service.now(), CONVERSATION_TIMEOUT):
+        # The timeout job does not survive a restart; the draft's age does.
+        await service.discard_draft(user.id)
+        await _close_panel(context, draft)
+        if query is not None:
+            await answer_query(query)
+        await _say(update, context, views.timed_out_text(t))
         raise _Stop(END)
     if query is not None and query.message is not None:
         if draft.panel_message_id is None:
@@ -229,38 +236,38 @@ async def _open_step(update: Update, context: BotContext) -> _Step:
         elif query.message.message_id != draft.panel_message_id:
             await answer_query(query, expired_button_text(t))
             raise _Stop(None)
-    return _Step(t, service, draft)
+    return _Step(t, service, draft, user.id)
 
 
 async def _show(update: Update, context: BotContext, step: _Step, draft: CheckinDraft) -> object:
     """Save ``draft`` and show its step on the panel (edited in place, or a new panel after text).
 
-    Showing comes last: the driver may answer as soon as they see it, and a restart rebuilds the
-    conversation's state from the saved draft's step.
+    Showing comes last: the driver may answer as soon as they see it, and every instance (after a
+    restart too) reads the conversation's state from the saved draft's step.
     """
     t, service, codec = step.t, step.service, context.services.callbacks
     draft = draft.resume()  # the driver is on the check-in's panel again
     outcomes = await service.outcomes()
     if draft.step is Step.OUTCOME:
-        needs_sign_in = await service.submitter_for(update.effective_user.id) is Submitter.NONE
+        needs_sign_in = await service.submitter_for(step.user_id) is Submitter.NONE
         screen = views.outcome_screen(t, codec, draft, group_outcomes(outcomes), needs_sign_in=needs_sign_in)
     elif draft.step is Step.RATING:
         screen = views.rating_screen(t, codec, draft)
     elif draft.step is Step.COMMENT:
         screen = views.comment_screen(t, codec, draft)
     else:
-        submitter = await service.submitter_for(update.effective_user.id)
+        submitter = await service.submitter_for(step.user_id)
         screen = views.summary_screen(t, codec, draft, outcomes, submitter, sign_in_available=service.accounts.enabled)
     query = update.callback_query
     if query is None or query.message is None:
         # After a typed comment the panel moves below it (the new one is remembered once sent).
         await _close_panel(context, draft)
         draft = replace(draft, panel_message_id=None)
-    await service.save_draft(update.effective_user.id, draft)
+    await service.save_draft(step.user_id, draft)
     sent = await _put_on_panel(update, context, draft, screen)
     if sent is not None:
         # Known at once, so a comment typed again at the summary closes this one (see on_comment_text).
-        await service.save_draft(update.effective_user.id, replace(draft, panel_message_id=sent.message_id))
+        await service.save_draft(step.user_id, replace(draft, panel_message_id=sent.message_id))
     return draft.step
 
 
@@ -293,6 +300,8 @@ async def _say(update: Update, context: BotContext, text: str) -> Message | None
 
 
 def _int_arg(context: BotContext, update: Update) -> int | None:
+    if update.callback_query is None:
+        return None
     try:
         return context.services.callbacks.decode(update.callback_query.data).int_arg(0)
     except InvalidCallback:
@@ -303,7 +312,7 @@ def _int_arg(context: BotContext, update: Update) -> int | None:
 async def on_group(update: Update, context: BotContext, step: _Step) -> object:
     """Open one outcome group ("Could not charge ▸") to pick the detailed OCM status."""
     try:
-        name = context.services.callbacks.decode(update.callback_query.data).args[0]
+        name = context.services.callbacks.decode(update.callback_query.data).args[0] if update.callback_query else ""
     except (InvalidCallback, IndexError):
         return State.OUTCOME
     group = next((g for g in group_outcomes(await step.service.outcomes()) if g.name == name), None)
@@ -351,14 +360,13 @@ async def on_comment_text(update: Update, context: BotContext) -> object:
     saving a typed comment and sending its summary, the driver sees no summary and types it again.
     Text the check-in does not take goes on to the other features (the search takes it for a place).
     """
-    service = context.services.checkin
-    user_id = update.effective_user.id
-    draft = await service.load_draft(user_id) if service is not None else None
-    if draft is None:
+    service, user = context.services.checkin, update.effective_user
+    draft = await service.load_draft(user.id) if service is not None and user is not None else None
+    if service is None or user is None or draft is None:
         return END  # nothing waits for a comment any more
     if draft.is_stale(service.now(), CONVERSATION_TIMEOUT):
         # Left too long (the timeout job does not survive a restart): end it, and the text is a place.
-        await service.discard_draft(user_id)
+        await service.discard_draft(user.id)
         await _close_panel(context, draft)
         await _say(update, context, views.timed_out_text(await translator_for(update, context)))
         return END
@@ -375,10 +383,13 @@ def _takes_typed_text(draft: CheckinDraft) -> bool:
 @_step
 async def _take_comment(update: Update, context: BotContext, step: _Step) -> object:
     """The driver's comment: on to the summary."""
+    message = update.effective_message
+    if message is None:
+        return step.draft.step
     try:
-        draft = step.draft.with_comment(update.effective_message.text)
+        draft = step.draft.with_comment(message.text)
     except CommentTooLong as error:
-        await update.effective_message.reply_text(views.comment_too_long_text(step.t, error.args[0]))
+        await message.reply_text(views.comment_too_long_text(step.t, error.args[0]))
         return step.draft.step
     return await _show(update, context, step, draft)
 
@@ -398,8 +409,8 @@ async def on_other_activity(update: Update, context: BotContext) -> object:
     """
     service = context.services.checkin
     user = update.effective_user
-    draft = await service.load_draft(user.id) if service is not None else None
-    if draft is None:
+    draft = await service.load_draft(user.id) if service is not None and user is not None else None
+    if service is None or user is None or draft is None:
         return END
     if not _takes_typed_text(draft):
         return None
@@ -432,17 +443,18 @@ async def on_back(update: Update, context: BotContext, step: _Step) -> object:
 
 async def on_submit(update: Update, context: BotContext) -> object:
     """Queue the check-in under its idempotency key and deliver it at once."""
-    query = update.callback_query
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None:
+        return END
     t = await translator_for(update, context)
     service = context.services.checkin
     if (key := await outbox_key(context, query, t)) is None:
         return END
-    user = update.effective_user
     draft = await service.load_draft(user.id) if service is not None else None
     if service is None or draft is None or draft.key != key:
         item = await service.storage.get_outbox(key) if service is not None else None
         mine = item is not None and item.user_id == user.id
-        text = views.queued_item_text(t, item.status) if mine else views.no_open_checkin_text(t)
+        text = views.queued_item_text(t, item.status) if item is not None and mine else views.no_open_checkin_text(t)
         await answer_query(query, text, show_alert=True)
         return END
     if draft.is_stale(service.now(), CONVERSATION_TIMEOUT):
@@ -455,7 +467,8 @@ async def on_submit(update: Update, context: BotContext) -> object:
         draft = replace(draft, panel_message_id=query.message.message_id)
     result = await service.submit(user.id, draft, language=t.language)
     if result.status is SubmitStatus.ALREADY_QUEUED:
-        await answer_query(query, views.queued_item_text(t, result.item and result.item.status), show_alert=True)
+        status = result.item.status if result.item is not None else None
+        await answer_query(query, views.queued_item_text(t, status), show_alert=True)
         return END
     if result.status is SubmitStatus.TOO_SOON:
         await answer_query(query)
@@ -468,7 +481,7 @@ async def on_submit(update: Update, context: BotContext) -> object:
     if result.status is not SubmitStatus.QUEUED:
         # No credentials any more (signed out meanwhile) or an incomplete draft: show where it stands.
         await answer_query(query)
-        step = _Step(t, service, draft)
+        step = _Step(t, service, draft, user.id)
         return await _show(update, context, step, draft.at(Step.SUMMARY if draft.is_complete else Step.OUTCOME))
     await answer_query(query)
     with contextlib.suppress(BadRequest):
@@ -479,11 +492,14 @@ async def on_submit(update: Update, context: BotContext) -> object:
 
 async def on_cancel(update: Update, context: BotContext) -> object:
     """/cancel or [Cancel]: drop the draft; nothing is sent."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return END
     t = await translator_for(update, context)
     service = context.services.checkin
-    draft = await service.load_draft(update.effective_user.id) if service is not None else None
+    draft = await service.load_draft(user.id) if service is not None else None
     if service is not None:
-        await service.discard_draft(update.effective_user.id)
+        await service.discard_draft(user.id)
     query = update.callback_query
     if query is not None:
         await answer_query(query)
@@ -492,23 +508,29 @@ async def on_cancel(update: Update, context: BotContext) -> object:
         return END
     if draft is not None:
         await _close_panel(context, draft)
-    await update.effective_message.reply_text(views.cancelled_text(t))
+    await message.reply_text(views.cancelled_text(t))
     return END
 
 
 async def nothing_to_cancel(update: Update, context: BotContext) -> None:
     """/cancel with no check-in or sign-in open."""
+    if update.effective_message is None:
+        return
     t = await translator_for(update, context)
     await update.effective_message.reply_text(views.nothing_to_cancel_text(t))
 
 
 async def on_timeout(update: Update, context: BotContext) -> None:
-    """Fifteen idle minutes: end politely and drop the draft."""
+    """Fifteen idle minutes: end politely and drop the draft.
+
+    The timeout runs on the instance that took the conversation's last update here; when another
+    instance took a later step, the draft is younger than the timeout and that instance's timeout counts.
+    """
     t = await translator_for(update, context)
     service = context.services.checkin
     user = update.effective_user
     draft = await service.load_draft(user.id) if service is not None and user is not None else None
-    if draft is None:
+    if service is None or user is None or draft is None or not draft.is_stale(service.now(), CONVERSATION_TIMEOUT):
         return
     await service.discard_draft(user.id)
     await _close_panel(context, draft)
@@ -518,11 +540,12 @@ async def on_timeout(update: Update, context: BotContext) -> None:
 
 async def reshow_open_summary(update: Update, context: BotContext, service: CheckinService, t: Translator) -> None:
     """A check-in waiting at its summary gets its [Submit] button now that the driver is signed in."""
-    draft = await service.load_draft(update.effective_user.id)
-    if draft is None or draft.step is not Step.SUMMARY:
+    chat, user = update.effective_chat, update.effective_user
+    draft = await service.load_draft(user.id) if chat is not None and user is not None else None
+    if chat is None or user is None or draft is None or draft.step is not Step.SUMMARY:
         return
-    await context.bot.send_message(update.effective_chat.id, views.resume_summary_hint_text(t))
-    await _show(update, context, _Step(t, service, draft), draft)
+    await context.bot.send_message(chat.id, views.resume_summary_hint_text(t))
+    await _show(update, context, _Step(t, service, draft, user.id), draft)
 
 
 # Wiring ------------------------------------------------------------------------------------------
@@ -555,9 +578,9 @@ def _other_activity() -> list[BaseHandler]:
     ]
 
 
-def checkin_conversation() -> ConversationHandler:
+def checkin_conversation() -> StoredConversationHandler:
     text = filters.TEXT & ~filters.COMMAND
-    return ConversationHandler(
+    return StoredConversationHandler(
         entry_points=[
             CallbackQueryHandler(handled(start_from_button), pattern=action_pattern(views.START)),
             CommandHandler("checkin", handled(start_from_command)),
@@ -590,10 +613,9 @@ def checkin_conversation() -> ConversationHandler:
             # when the bot was killed after saving the next step but before showing it.
             *(_buttons(action) for action in (*_STEP_ACTIONS, views.SUBMIT)),
         ],
-        allow_reentry=True,
         conversation_timeout=CONVERSATION_TIMEOUT,
         name=CONVERSATION_NAME,
-        persistent=True,
+        stored_step=_stored_step,  # any instance goes on at the draft's step (see _show)
     )
 
 
@@ -615,18 +637,25 @@ def handlers() -> list[BaseHandler]:
     ]
 
 
+async def _stored_step(context: BotContext, key: ConversationKey) -> Step | None:
+    """The step of the driver's open check-in in this chat, as saved before the driver saw it."""
+    service = context.services.checkin
+    draft = await service.load_draft(int(key[1])) if service is not None else None
+    return draft.step if draft is not None and draft.chat_id == key[0] else None
+
+
 def restored_conversations() -> dict[str, StatesFromStorage]:
     """After a restart the check-in goes on at its draft's step (see _show)."""
     return {CONVERSATION_NAME: _states_from_drafts}
 
 
-async def _states_from_drafts(storage: Storage) -> dict[tuple[int, int], State]:
+async def _states_from_drafts(storage: Storage) -> dict[ConversationKey, object]:
     """Every open check-in's conversation (key: chat and user, as ConversationHandler keys it) at its draft's step.
 
     The draft is saved with its step before the driver sees the step, so this is never behind
     what the driver sees; conversation states written once a second could be (a kill -9).
     """
-    states: dict[tuple[int, int], State] = {}
+    states: dict[ConversationKey, object] = {}
     for user_id, data in await storage.list_drafts():
         draft = CheckinDraft.from_dict(data)
         if draft is not None:

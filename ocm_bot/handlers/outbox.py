@@ -91,13 +91,15 @@ def register_outbox_job(application: Application) -> None:
 
 async def on_retry(update: Update, context: BotContext) -> None:
     """[🔄 Retry now] under "OCM is not answering": try the driver's check-in at once."""
-    query = update.callback_query
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None:
+        return
     t = await translator_for(update, context)
     service = context.services.checkin
     if (key := await outbox_key(context, query, t)) is None:
         return
-    item = await service.outbox.retry_now(key, update.effective_user.id) if service is not None else None
-    if item is None:
+    item = await service.outbox.retry_now(key, user.id) if service is not None else None
+    if service is None or item is None:
         await answer_query(query, expired_button_text(t))
         return
     if item.status != OutboxStatus.PENDING:

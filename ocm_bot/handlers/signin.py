@@ -1,8 +1,10 @@
 """Signing in to Open Charge Map (/login: e-mail, then password) and out (/logout).
 
-The sign-in's step is stored before its prompt is shown, as a check-in draft's is, and a restart
-rebuilds the conversation from these records (restored_conversations): conversation states written
-once a second would let a kill -9 just after "your password?" send the password to the place search.
+The sign-in's step is stored before its prompt is shown, as a check-in draft's is, and the
+conversation reads its state from that record on every update (_stored_step; at start too,
+restored_conversations): states kept in one process's memory, or written once a second, would let
+a kill -9 just after "your password?", or a password sent to another instance behind the webhook,
+go to the place search.
 The record is the sign-in conversation's own row; it lives for LOGIN_TIMEOUT, and the e-mail in it
 is encrypted with STORAGE_SECRET (without one there is no sign-in) and bound to the driver.
 """
@@ -14,6 +16,7 @@ import enum
 import logging
 import time
 from datetime import timedelta
+from typing import NamedTuple
 
 from telegram import Update
 from telegram.constants import ParseMode
@@ -24,9 +27,10 @@ from ocm_bot.context import BotContext
 from ocm_bot.domain.accounts import SignInDisabled, looks_like_email
 from ocm_bot.handlers.checkin import reshow_open_summary
 from ocm_bot.handlers.common import handled, is_private, translator_for
+from ocm_bot.handlers.conversation import ConversationKey, StoredConversationHandler
 from ocm_bot.handlers.outbox import deliver_outbox
 from ocm_bot.ocm.errors import OcmAuthError, OcmError
-from ocm_bot.storage.base import Storage
+from ocm_bot.storage.base import JSON, Storage
 from ocm_bot.storage.persistence import StatesFromStorage
 from ocm_bot.storage.tokens import TokenCipher
 from ocm_bot.views import checkin as views
@@ -44,10 +48,29 @@ class LoginState(enum.StrEnum):
     PASSWORD = "password"
 
 
+class _Driver(NamedTuple):
+    """Whose sign-in an update is: ConversationHandler's key is (chat, user)."""
+
+    chat_id: int
+    user_id: int
+
+    @property
+    def key(self) -> list[int | str]:
+        return [self.chat_id, self.user_id]
+
+
+def _driver(update: Update) -> _Driver | None:
+    if update.effective_chat is None or update.effective_user is None:
+        return None
+    return _Driver(update.effective_chat.id, update.effective_user.id)
+
+
 async def login_start(update: Update, context: BotContext) -> object:
     """/login: private chats only; asks for the OCM e-mail."""
+    message, driver = update.effective_message, _driver(update)
+    if message is None or driver is None:
+        return END
     t = await translator_for(update, context)
-    message = update.effective_message
     if not is_private(update):
         await message.reply_text(views.login_private_only_text(t))
         return END
@@ -55,37 +78,42 @@ async def login_start(update: Update, context: BotContext) -> object:
     if service is None or not service.accounts.enabled:
         await message.reply_text(views.login_disabled_text(t))
         return END
-    await _save_sign_in(update, context, LoginState.EMAIL)  # before the prompt: see _save_sign_in
+    await _save_sign_in(context, driver, LoginState.EMAIL)  # before the prompt: see _save_sign_in
     await message.reply_text(views.ask_email_text(t))
     return LoginState.EMAIL
 
 
 async def login_email(update: Update, context: BotContext) -> object:
     """The e-mail: kept, encrypted, for the minutes of the sign-in, until the password arrives."""
+    message, driver = update.effective_message, _driver(update)
+    if message is None or driver is None:
+        return None
     t = await translator_for(update, context)
-    text = (update.effective_message.text or "").strip()
+    text = (message.text or "").strip()
     if not looks_like_email(text):
         # It might be the password typed first: it must not stay in the chat either.
         with contextlib.suppress(TelegramError):
-            await update.effective_message.delete()
-        await context.bot.send_message(update.effective_chat.id, views.not_an_email_text(t))
+            await message.delete()
+        await _save_sign_in(context, driver, LoginState.EMAIL)  # its minutes start again, on every instance
+        await context.bot.send_message(driver.chat_id, views.not_an_email_text(t))
         return LoginState.EMAIL
-    await _save_sign_in(update, context, LoginState.PASSWORD, email=text)
-    await update.effective_message.reply_text(views.ask_password_text(t))
+    await _save_sign_in(context, driver, LoginState.PASSWORD, email=text)
+    await message.reply_text(views.ask_password_text(t))
     return LoginState.PASSWORD
 
 
 async def login_password(update: Update, context: BotContext) -> object:
     """The password: deleted from the chat at once, sent to OCM once, never stored or logged."""
+    message, driver = update.effective_message, _driver(update)
+    if message is None or driver is None:
+        return None
     t = await translator_for(update, context)
-    message = update.effective_message
     password = message.text or ""
     with contextlib.suppress(TelegramError):
         await message.delete()
-    chat_id = update.effective_chat.id
-    user_id = update.effective_user.id
-    email = await _pending_email(update, context)
-    await _end_sign_in(update, context)
+    chat_id, user_id = driver
+    email = await _pending_email(context, driver)
+    await _end_sign_in(context, driver)
     service = context.services.checkin
     if email is None or service is None:  # the sign-in's few minutes are over (or its secret changed)
         await context.bot.send_message(chat_id, views.login_failed_text(t))
@@ -112,23 +140,29 @@ async def login_password(update: Update, context: BotContext) -> object:
 
 
 async def login_cancel(update: Update, context: BotContext) -> object:
-    await _end_sign_in(update, context)
+    message, driver = update.effective_message, _driver(update)
+    if message is None or driver is None:
+        return END
+    await _end_sign_in(context, driver)
     t = await translator_for(update, context)
-    await update.effective_message.reply_text(views.login_cancelled_text(t))
+    await message.reply_text(views.login_cancelled_text(t))
     return END
 
 
 async def login_timeout(update: Update, context: BotContext) -> None:
-    if update.effective_user is not None and update.effective_chat is not None:
-        await _end_sign_in(update, context)
+    """The sign-in's minutes are over: its record goes, and the driver is told.
+
+    Unless another instance took a later step (its record is younger): that instance's timeout counts.
+    """
+    driver = _driver(update)
+    if driver is None:
+        return
+    if await _stored_step(context, tuple(driver.key)) is not None:
+        return  # taken on since, on another instance
+    await _end_sign_in(context, driver)
     t = await translator_for(update, context)
-    if update.effective_chat is not None:
-        with contextlib.suppress(Forbidden):
-            await context.bot.send_message(update.effective_chat.id, views.login_timed_out_text(t))
-
-
-def _sign_in_key(update: Update) -> list[int | str]:
-    return [update.effective_chat.id, update.effective_user.id]  # ConversationHandler's key: chat, user
+    with contextlib.suppress(Forbidden):
+        await context.bot.send_message(driver.chat_id, views.login_timed_out_text(t))
 
 
 def _email_cipher(context: BotContext) -> TokenCipher | None:
@@ -136,65 +170,79 @@ def _email_cipher(context: BotContext) -> TokenCipher | None:
     return TokenCipher(secret.get()) if secret is not None and secret.get() else None
 
 
-async def _save_sign_in(update: Update, context: BotContext, step: LoginState, email: str | None = None) -> None:
-    record: dict[str, object] = {"step": step.value, "until": time.time() + LOGIN_TIMEOUT.total_seconds()}
+async def _save_sign_in(context: BotContext, driver: _Driver, step: LoginState, email: str | None = None) -> None:
+    record: dict[str, JSON] = {"step": step.value, "until": time.time() + LOGIN_TIMEOUT.total_seconds()}
     cipher = _email_cipher(context)
     if email is not None and cipher is not None:
-        record["email"] = cipher.encrypt(update.effective_user.id, email)
-    await context.services.storage.save_conversation(LOGIN_CONVERSATION, _sign_in_key(update), record)
+        record["email"] = cipher.encrypt(driver.user_id, email)
+    await context.services.storage.save_conversation(LOGIN_CONVERSATION, driver.key, record)
 
 
-async def _end_sign_in(update: Update, context: BotContext) -> None:
+async def _end_sign_in(context: BotContext, driver: _Driver) -> None:
     if context.services.storage is not None:
-        await context.services.storage.save_conversation(LOGIN_CONVERSATION, _sign_in_key(update), None)
+        await context.services.storage.save_conversation(LOGIN_CONVERSATION, driver.key, None)
 
 
-async def _pending_email(update: Update, context: BotContext) -> str | None:
+async def _pending_email(context: BotContext, driver: _Driver) -> str | None:
     """The e-mail typed at this sign-in; None once its minutes are over."""
-    key, cipher = _sign_in_key(update), _email_cipher(context)
+    cipher = _email_cipher(context)
     if context.services.storage is None or cipher is None:
         return None
     for stored_key, record in await context.services.storage.load_conversations(LOGIN_CONVERSATION):
-        if stored_key == key and _live_sign_in_step(record) is LoginState.PASSWORD:
+        if stored_key == driver.key and _live_sign_in_step(record) is LoginState.PASSWORD:
             email = record.get("email")
-            return cipher.decrypt(update.effective_user.id, email) if isinstance(email, str) else None
+            return cipher.decrypt(driver.user_id, email) if isinstance(email, str) else None
     return None
 
 
-def _live_sign_in_step(record: object) -> LoginState | None:
-    if not isinstance(record, dict) or not isinstance(record.get("until"), int | float):
+def _live_sign_in_step(record: JSON) -> LoginState | None:
+    if not isinstance(record, dict):
         return None
-    if record["until"] <= time.time():
+    until, step = record.get("until"), record.get("step")
+    if not isinstance(until, int | float) or until <= time.time() or not isinstance(step, str):
         return None
     try:
-        return LoginState(record.get("step"))
+        return LoginState(step)
     except ValueError:
         return None
 
 
-async def _states_from_sign_ins(storage: Storage) -> dict[tuple[int, int], LoginState]:
+async def _stored_step(context: BotContext, key: ConversationKey) -> LoginState | None:
+    """The step of the driver's sign-in in this chat while it is within its minutes."""
+    if context.services.storage is None:
+        return None
+    for stored_key, record in await context.services.storage.load_conversations(LOGIN_CONVERSATION):
+        if tuple(stored_key) == key:
+            return _live_sign_in_step(record)
+    return None
+
+
+async def _states_from_sign_ins(storage: Storage) -> dict[ConversationKey, object]:
     """Every sign-in still within its minutes, at its stored step; the others' records are deleted."""
-    states: dict[tuple[int, int], LoginState] = {}
+    states: dict[ConversationKey, object] = {}
     for key, record in await storage.load_conversations(LOGIN_CONVERSATION):
         step = _live_sign_in_step(record)
         if step is None:
             await storage.save_conversation(LOGIN_CONVERSATION, key, None)
         else:
-            states[tuple(key)] = step  # type: ignore[index]
+            states[tuple(key)] = step
     return states
 
 
 async def logout(update: Update, context: BotContext) -> None:
     """/logout: forget the driver's OCM sign-in."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
     t = await translator_for(update, context)
     service = context.services.checkin
-    was_signed_in = await service.accounts.sign_out(update.effective_user.id) if service is not None else False
-    await update.effective_message.reply_text(views.signed_out_text(t, was_signed_in))
+    was_signed_in = await service.accounts.sign_out(user.id) if service is not None else False
+    await message.reply_text(views.signed_out_text(t, was_signed_in))
 
 
-def login_conversation() -> ConversationHandler:
+def login_conversation() -> StoredConversationHandler:
     text = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
-    return ConversationHandler(
+    return StoredConversationHandler(
         entry_points=[CommandHandler("login", handled(login_start))],
         states={
             LoginState.EMAIL: [MessageHandler(text, handled(login_email))],
@@ -202,17 +250,16 @@ def login_conversation() -> ConversationHandler:
             ConversationHandler.TIMEOUT: [TypeHandler(Update, login_timeout)],
         },
         fallbacks=[CommandHandler("cancel", handled(login_cancel))],
-        allow_reentry=True,
         conversation_timeout=LOGIN_TIMEOUT,
         name=LOGIN_CONVERSATION,
-        # Persistent so a password typed after a restart is still taken (and deleted) as one, never
-        # searched as a place: its states come from the sign-in's own records (_save_sign_in).
-        persistent=True,
+        # A password typed after a restart, or to another instance, is still taken (and deleted) as
+        # one, never searched as a place: the step is read from the sign-in's own record (_save_sign_in).
+        stored_step=_stored_step,
     )
 
 
 def priority_handlers() -> list[BaseHandler]:
-    """The sign-in conversation, in a group before the check-in's (app.register_handlers).
+    """The sign-in conversation, in a group before the check-in's (app.feature_modules order).
 
     A typed e-mail or password must reach it, never the check-in (as a comment) or the search (as a
     place). Each handler stops the update (ApplicationHandlerStop) only when it used it.

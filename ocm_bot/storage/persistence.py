@@ -75,9 +75,9 @@ class StoragePersistence(BasePersistence[dict, dict, dict]):
     storage's own tables.
 
     With several instances behind webhooks, note that python-telegram-bot reads conversation
-    states only at start and keeps them in memory: a conversation continues correctly on the
-    instance that holds it. Keep what a conversation must not lose (the check-in draft) in the
-    storage itself, which every instance reads afresh.
+    states only at start and keeps them in memory. Our conversations (check-in, sign-in) keep their
+    step in records of their own and read it on every update
+    (:class:`ocm_bot.handlers.conversation.StoredConversationHandler`), so any instance continues them.
     """
 
     def __init__(

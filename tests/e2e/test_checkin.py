@@ -8,8 +8,10 @@ mid-conversation and mid-submission is in tests/e2e/test_checkin_app.py and test
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,7 +20,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from ocm_bot.context import Services
 from ocm_bot.domain.outbox import Backoff
-from ocm_bot.handlers import checkin
+from ocm_bot.handlers import checkin, signin
 from ocm_bot.settings import Secret
 
 STORAGE_SECRET = "e2e storage secret"
@@ -655,3 +657,52 @@ async def test_a_restart_mid_conversation_resumes_at_the_same_step(make_bot, tel
             "Comment": "Fast and free",
         }
     ]
+
+
+async def timeouts_ran(bot) -> None:
+    """Wait until this instance's conversation timeouts have run (python-telegram-bot's timeout jobs)."""
+    queue = bot.running.application.job_queue
+    deadline = asyncio.get_running_loop().time() + 15
+    while any(job.name == "_trigger_timeout" for job in queue.jobs()):
+        assert asyncio.get_running_loop().time() < deadline, "the conversation timeout did not run"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_timeout_here_leaves_a_check_in_that_another_instance_took_on(
+    make_bot, telegram, ocm_server, monkeypatch
+):
+    monkeypatch.setattr(checkin, "CONVERSATION_TIMEOUT", timedelta(seconds=2))
+    bot = await make_bot(write_key=ocm_server.add_write_key())
+    ada = telegram.user("Ada")
+    panel = await open_checkin(ada)
+    rating = await tap_and_wait_edit(ada, panel, "✅ Charged successfully")
+    # Another instance behind the webhook took a step a second later (it saved the draft, as every step does).
+    saved = await bot.storage.get_draft(ada.id)
+    later = datetime.fromisoformat(saved["updated_at"]) + timedelta(seconds=1)
+    await bot.storage.save_draft(ada.id, {**saved, "updated_at": later.isoformat()})
+    await timeouts_ran(bot)  # this instance's timeout for its own last update
+    comment_step = await tap_and_wait_edit(ada, rating, "5")
+    assert "Anything to add" in comment_step.text
+    assert not any("put this check-in aside" in (m.text or "") for m in ada.messages)
+
+
+async def test_a_timeout_here_leaves_a_sign_in_that_another_instance_took_on(
+    make_bot, telegram, ocm_server, nominatim_server, monkeypatch
+):
+    monkeypatch.setattr(signin, "LOGIN_TIMEOUT", timedelta(seconds=2))
+    bot = await make_bot()
+    ocm_server.register_user("ada@example.org", "s3cret-pass", username="ada")
+    ada = telegram.user("Ada")
+    await ada.send_text("/login")
+    await ada.wait_for_message(containing="e-mail address")
+    await telegram.wait_until_idle()
+    # Another instance took the sign-in's step since: its record is younger than this instance's timeout.
+    await bot.storage.save_conversation("login", [ada.chat_id, ada.id], {"step": "email", "until": time.time() + 60})
+    await timeouts_ran(bot)
+    await ada.send_text("ada@example.org")
+    await ada.wait_for_message(containing="password")
+    typed = await ada.send_text("s3cret-pass")
+    await ada.wait_for_message(containing="Signed in")
+    assert ada.message(typed).deleted
+    assert nominatim_server.requests == []
+    assert not any("Sign-in timed out" in (m.text or "") for m in ada.messages)

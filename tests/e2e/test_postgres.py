@@ -40,25 +40,9 @@ async def test_a_half_done_checkin_survives_a_restart_on_postgresql(postgres_url
 async def test_two_webhook_instances_on_one_database_answer_each_other_s_buttons(
     postgres_url, bot_process, bot_settings, telegram, telegram_server, ocm_server
 ):
-    # Two `ocm-bot webhook` processes behind one public URL, as a load balancer would run them:
-    # the reverse proxy (the Bot API server's webhook_proxy) sends each update to one of them.
-    ports = {"A": free_port(), "B": free_port()}
-    settings = dataclasses.replace(
-        bot_settings, database_url=Secret(postgres_url), webhook_secret=Secret("hook-secret_2")
-    )
-
-    def route_to(instance: str) -> None:
-        telegram_server.webhook_proxy = {"https://bots.example.test": f"http://127.0.0.1:{ports[instance]}"}
-
+    settings = dataclasses.replace(bot_settings, database_url=Secret(postgres_url))
+    route_to, processes = await two_webhook_instances(settings, bot_process, telegram, telegram_server)
     route_to("A")
-    before = len(telegram_server.requests)
-    processes = [
-        bot_process(settings, command="webhook", WEBHOOK_URL="https://bots.example.test/hook", PORT=str(port))
-        for port in ports.values()
-    ]
-    for port in ports.values():
-        await listening(port)
-    await telegram.wait_for_request("setWebhook", after=before, timeout=30)
     ada = telegram.user("Ada")
     async with await open_storage(postgres_url, data_dir=bot_settings.data_dir, secret=None) as storage:
         prefs = UserPreferences(radius_km=25, page_size=3, usage=UsageChoice.INCLUDE_RESTRICTED)
@@ -88,6 +72,88 @@ async def test_two_webhook_instances_on_one_database_answer_each_other_s_buttons
     for process in processes:
         assert process.terminate() == 0
         assert "Traceback" not in process.log
+
+
+async def test_a_check_in_goes_on_whichever_instance_gets_each_step(
+    postgres_url, bot_process, bot_settings, telegram, telegram_server, ocm_server, nominatim_server
+):
+    settings = dataclasses.replace(
+        bot_settings, database_url=Secret(postgres_url), ocm_write_key=Secret(ocm_server.add_write_key())
+    )
+    route_to, processes = await two_webhook_instances(settings, bot_process, telegram, telegram_server)
+    ada = telegram.user("Ada")
+    route_to("A")
+    panel = await open_checkin(ada)
+    route_to("B")  # B never saw the check-in open
+    rating = await tap_and_wait_edit(ada, panel, "✅ Charged successfully", timeout=15)
+    assert "rate" in rating.text.lower()
+    route_to("A")
+    comment_step = await tap_and_wait_edit(ada, rating, "5", timeout=15)
+    assert "Anything to add" in comment_step.text
+    route_to("B")  # the comment, not a place to search
+    await ada.send_text("Worked first time")
+    summary = await ada.wait_for_message(containing="Your check-in at", timeout=15)
+    route_to("A")
+    await tap(ada, summary, "Submit")
+    await ada.wait_for_edit(summary, containing="Thanks!", timeout=15)
+    bodies = [json.loads(r.body) for r in ocm_server.requests_to("/v3/comment", "POST")]
+    assert [(b["ChargePointID"], b["Rating"], b["Comment"]) for b in bodies] == [(CHARGER, 5, "Worked first time")]
+    assert nominatim_server.requests == []
+    assert not any("expired" in (m.text or "") for m in ada.messages)
+    for process in processes:
+        assert process.terminate() == 0
+        assert "Traceback" not in process.log
+
+
+async def test_a_sign_in_goes_on_whichever_instance_gets_the_e_mail_and_the_password(
+    postgres_url, bot_process, bot_settings, telegram, telegram_server, ocm_server, nominatim_server
+):
+    settings = dataclasses.replace(bot_settings, database_url=Secret(postgres_url))
+    route_to, processes = await two_webhook_instances(settings, bot_process, telegram, telegram_server)
+    ocm_server.register_user("ada@example.org", "s3cret-pass", username="ada")
+    ada = telegram.user("Ada")
+    route_to("A")
+    await ada.send_text("/login")
+    await ada.wait_for_message(containing="e-mail address", timeout=15)
+    route_to("B")  # B never saw /login
+    await ada.send_text("ada@example.org")
+    await ada.wait_for_message(containing="password", timeout=15)
+    route_to("A")  # A last saw the e-mail step
+    typed = await ada.send_text("s3cret-pass")
+    signed_in = await ada.wait_for_message(matching=r"Signed in|Send /login|did not accept", timeout=15)
+    assert "Signed in" in signed_in.text
+    assert ada.message(typed).deleted
+    assert nominatim_server.requests == []  # neither the e-mail nor the password was searched as a place
+    async with await open_storage(postgres_url, data_dir=bot_settings.data_dir, secret=None) as storage:
+        assert await storage.load_conversations("login") == []
+    for process in processes:
+        assert process.terminate() == 0
+        assert "Traceback" not in process.log
+        assert "s3cret-pass" not in process.log
+
+
+async def two_webhook_instances(settings, bot_process, telegram, telegram_server):
+    """Two `ocm-bot webhook` processes behind one public URL, as a load balancer would run them.
+
+    Returns ``route_to("A" | "B")``, which makes the reverse proxy (the Bot API server's
+    webhook_proxy) send the following updates to that instance, and the two processes.
+    """
+    ports = {"A": free_port(), "B": free_port()}
+    settings = dataclasses.replace(settings, webhook_secret=Secret("hook-secret_2"))
+
+    def route_to(instance: str) -> None:
+        telegram_server.webhook_proxy = {"https://bots.example.test": f"http://127.0.0.1:{ports[instance]}"}
+
+    route_to("A")
+    before = len(telegram_server.requests)
+    processes = [
+        bot_process(settings, command="webhook", WEBHOOK_URL="https://bots.example.test/hook", PORT=str(port))
+        for port in ports.values()
+    ]
+    for port in ports.values():
+        await listening(port)
+    await telegram.wait_for_request("setWebhook", after=before, timeout=30)
+    return route_to, processes
 
 
 async def listening(port: int, within: float = 30) -> None:
