@@ -85,9 +85,10 @@ _COMMANDS = {
         f"and what `ocm-bot run` reads:\n{_BOT_VARIABLES}",
     ),
     "check": (
-        "validate the configuration and check that Telegram, OCM and Nominatim answer",
+        "validate the configuration and check that Telegram, OCM, Nominatim and the database answer",
         "Validate the configuration, show every setting under its variable's name (secrets hidden) and\n"
-        "check that Telegram accepts the token, Open Charge Map the API key and that Nominatim answers.\n"
+        "check that Telegram accepts the token, Open Charge Map the API key, that Nominatim answers and\n"
+        "that the database opens.\n"
         "Exits with 1 when a service fails, 2 when the configuration is invalid.",
         f"{_READS}It reads what `ocm-bot webhook` reads (WEBHOOK_URL, WEBHOOK_SECRET, WEBHOOK_LISTEN, PORT)\n"
         f"and what `ocm-bot run` reads:\n{_BOT_VARIABLES}",

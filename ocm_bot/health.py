@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpx
 
 from ocm_bot.ocm.identity import user_agent
 from ocm_bot.settings import Settings
+from ocm_bot.storage import open_storage
+from ocm_bot.storage.base import StorageError
 
 USER_AGENT = user_agent(purpose="configuration check")
 TIMEOUT = httpx.Timeout(10.0)
@@ -25,7 +28,10 @@ async def check_services(settings: Settings, *, transport: httpx.AsyncBaseTransp
     async with httpx.AsyncClient(timeout=TIMEOUT, headers={"User-Agent": USER_AGENT}, transport=transport) as http:
         return list(
             await asyncio.gather(
-                _check_telegram(http, settings), _check_ocm(http, settings), _check_nominatim(http, settings)
+                _check_telegram(http, settings),
+                _check_ocm(http, settings),
+                _check_nominatim(http, settings),
+                _check_storage(settings),
             )
         )
 
@@ -80,3 +86,30 @@ async def _check_nominatim(http: httpx.AsyncClient, settings: Settings) -> Check
     if response.status_code != 200:
         return CheckResult("Nominatim", False, f"{settings.nominatim_url} answered HTTP {response.status_code}")
     return CheckResult("Nominatim", True, f"{settings.nominatim_url} answers")
+
+
+async def _check_storage(settings: Settings) -> CheckResult:
+    """Open the database as the bot would (creating the SQLite file, migrating), then close it."""
+    url = settings.database_url.get() if settings.database_url else None
+    where = _database_named(url) if url else f"SQLite in {settings.data_dir}"
+    try:
+        storage = await open_storage(
+            url, data_dir=settings.data_dir, secret=settings.storage_secret.get() if settings.storage_secret else None
+        )
+    except (StorageError, OSError) as error:
+        # The error's text may carry the URL with its password: name the database by host only.
+        return CheckResult(
+            "Storage", False, f"{where} could not be opened ({type(error).__name__}): check DATABASE_URL"
+        )
+    await storage.close()
+    return CheckResult("Storage", True, f"{where} opens")
+
+
+def _database_named(url: str) -> str:
+    """``postgresql://user:secret@db.example:5432/ocm`` -> ``PostgreSQL at db.example:5432/ocm``."""
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    port = f":{parts.port}" if parts.port else ""
+    return (
+        f"PostgreSQL at {host}{port}{parts.path}" if parts.scheme.startswith("postgres") else f"{parts.scheme} database"
+    )

@@ -45,6 +45,7 @@ def test_check_says_service_by_service_that_everything_answers(telegram_server, 
     assert "[ok  ] Telegram" in result.stdout
     assert "[ok  ] OCM" in result.stdout
     assert "[ok  ] Nominatim" in result.stdout
+    assert "[ok  ] Storage" in result.stdout
     assert settings.telegram_bot_token.get() not in result.stdout
     assert settings.ocm_api_key.get() not in result.stdout
 
@@ -172,3 +173,16 @@ def test_each_command_help_says_what_it_does_and_which_variables_it_reads(comman
     assert reads <= named
     # Every name is a variable the bot really reads.
     assert named - {"API", "URL", "HTTPS"} <= set(readme_variables()) | TERMINAL_VARIABLES
+
+
+def test_check_fails_when_the_database_is_down_without_showing_its_password(
+    telegram_server, ocm_server, nominatim_server, tmp_path
+):
+    settings = settings_for(telegram_server, ocm_server, nominatim_server, tmp_path / "data")
+    env = environment_for(settings) | {"DATABASE_URL": "postgresql://ocm:Pg-Secret-Pass-42@127.0.0.1:9/ocm"}
+    result = ocm_bot("check", env=env, tmp_path=tmp_path)
+    assert result.returncode == 1
+    [line] = [line for line in result.stdout.splitlines() if "] Storage" in line]
+    assert line.startswith("  [FAIL] Storage") and "PostgreSQL at 127.0.0.1:9/ocm" in line and "DATABASE_URL" in line
+    assert "Pg-Secret-Pass-42" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
