@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 
 LOGIN_CONVERSATION = "login"
 LOGIN_TIMEOUT = timedelta(minutes=5)
+# A sign-in whose minutes ran out while the bot was down still takes the next text as a password that
+# came too late (deleted, never searched as a place) for as long as Telegram keeps pending updates.
+LATE_PASSWORD_WINDOW = timedelta(hours=24)
 END = ConversationHandler.END
 
 
@@ -112,9 +115,13 @@ async def login_password(update: Update, context: BotContext) -> object:
     with contextlib.suppress(TelegramError):
         await message.delete()
     chat_id, user_id = driver
+    late = await _sign_in_ran_out_while_away(context, driver)
     email = await _pending_email(context, driver)
     await _end_sign_in(context, driver)
     service = context.services.checkin
+    if late:
+        await context.bot.send_message(chat_id, views.login_too_late_text(t))
+        return END
     if email is None or service is None:  # the sign-in's few minutes are over (or its secret changed)
         await context.bot.send_message(chat_id, views.login_failed_text(t))
         return END
@@ -195,16 +202,39 @@ async def _pending_email(context: BotContext, driver: _Driver) -> str | None:
     return None
 
 
+async def _sign_in_ran_out_while_away(context: BotContext, driver: _Driver) -> bool:
+    if context.services.storage is None:
+        return False
+    for stored_key, record in await context.services.storage.load_conversations(LOGIN_CONVERSATION):
+        if stored_key == driver.key:
+            return isinstance(record, dict) and bool(record.get("late"))
+    return False
+
+
 def _live_sign_in_step(record: JSON) -> LoginState | None:
     if not isinstance(record, dict):
         return None
     until, step = record.get("until"), record.get("step")
-    if not isinstance(until, int | float) or until <= time.time() or not isinstance(step, str):
+    if not isinstance(until, int | float) or not isinstance(step, str):
+        return None
+    if record.get("late") and step == LoginState.PASSWORD.value:
+        # Ran out while the bot was down: the next text is taken as a password, and refused.
+        return LoginState.PASSWORD if time.time() < until + LATE_PASSWORD_WINDOW.total_seconds() else None
+    if until <= time.time():
         return None
     try:
         return LoginState(step)
     except ValueError:
         return None
+
+
+def _ran_out_at_the_password(record: JSON) -> bool:
+    return (
+        isinstance(record, dict)
+        and record.get("step") == LoginState.PASSWORD.value
+        and isinstance(record.get("until"), int | float)
+        and not record.get("late")
+    )
 
 
 async def _stored_step(context: BotContext, key: ConversationKey) -> LoginState | None:
@@ -218,10 +248,19 @@ async def _stored_step(context: BotContext, key: ConversationKey) -> LoginState 
 
 
 async def _states_from_sign_ins(storage: Storage) -> dict[ConversationKey, object]:
-    """Every sign-in still within its minutes, at its stored step; the others' records are deleted."""
+    """Every sign-in still within its minutes, at its stored step; the others' records are deleted.
+
+    A sign-in that ran out at the password step while the bot was down was never told it timed out,
+    so the driver may have typed the password meanwhile: it is kept as ``late`` (without its e-mail)
+    and the next text is deleted and refused instead of being searched as a place.
+    """
     states: dict[ConversationKey, object] = {}
     for key, record in await storage.load_conversations(LOGIN_CONVERSATION):
         step = _live_sign_in_step(record)
+        if step is None and _ran_out_at_the_password(record):
+            late: dict[str, JSON] = {"step": LoginState.PASSWORD.value, "until": record["until"], "late": True}
+            await storage.save_conversation(LOGIN_CONVERSATION, key, late)
+            step = _live_sign_in_step(late)
         if step is None:
             await storage.save_conversation(LOGIN_CONVERSATION, key, None)
         else:

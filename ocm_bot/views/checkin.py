@@ -506,6 +506,13 @@ def login_timed_out_text(t: Translator) -> str:
     return t.gettext("Sign-in timed out. Send /login to start again.")
 
 
+def login_too_late_text(t: Translator) -> str:
+    return t.gettext(
+        "Sign-in timed out while I was away, so I deleted your message in case it was your password. "
+        "Send /login to start again."
+    )
+
+
 def signed_out_text(t: Translator, was_signed_in: bool) -> str:
     if was_signed_in:
         return t.gettext("Signed out. I no longer keep your Open Charge Map sign-in.")

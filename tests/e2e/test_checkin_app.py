@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from ocm_bot.handlers.signin import LOGIN_CONVERSATION, LOGIN_TIMEOUT
 from ocm_bot.settings import Secret
+from ocm_bot.storage import open_storage
 from tests.e2e.test_checkin import CHARGER, fill_in, posts, tap
 
 LEEDS_ROAD = 142462  # "Harmons City Creek": a charger of its own (see tests/e2e/test_checkin.py)
@@ -117,3 +119,40 @@ async def test_ocm_bot_run_killed_the_moment_each_sign_in_prompt_arrives_still_t
     assert nominatim_server.requests == []  # never searched as a place
     process.terminate()
     assert password not in process.log and "ada@example.org" not in process.log
+
+
+async def test_a_password_typed_while_the_bot_was_down_past_the_sign_in_minutes_is_deleted_not_searched(
+    bot_settings, bot_process, telegram, ocm_server, nominatim_server
+):
+    """The bot was down longer than the sign-in's five minutes, so it never said the sign-in timed out."""
+    password = "pa55-word-typed-too-late"
+    ocm_server.register_user("ada@example.org", password, username="ada")
+    process = bot_process(bot_settings)
+    ada = telegram.user("Ada")
+    await ada.send_text("/login")
+    await ada.wait_for_message(containing="e-mail address", timeout=30)
+    await ada.send_text("ada@example.org")
+    await ada.wait_for_message(containing="password", timeout=30)
+    process.kill()
+    await _age_sign_ins(bot_settings, seconds=LOGIN_TIMEOUT.total_seconds() + 60)
+    typed = await ada.send_text(password)  # waits in Telegram's queue while the bot is down
+    process = bot_process(bot_settings, LOG_LEVEL="DEBUG")
+    answer = await ada.wait_for_message(containing="timed out while I was away", timeout=30)
+    assert "Send /login to start again." in answer.text
+    assert ada.message(typed).deleted
+    assert nominatim_server.requests == []  # never searched as a place
+    assert ocm_server.requests_to("/v3/profile/authenticate") == []  # nor sent to OCM after its time
+    await ada.send_text("Portland")  # the next text is a place again
+    await ada.wait_for_message(containing="Portland", timeout=30)
+    process.terminate()
+    assert password not in process.log
+
+
+async def _age_sign_ins(settings, *, seconds: float) -> None:
+    """Move every stored sign-in's deadline back, as if that much time had passed while the bot was down."""
+    storage = await open_storage(None, data_dir=settings.data_dir, secret=settings.storage_secret.get())
+    try:
+        for key, record in await storage.load_conversations(LOGIN_CONVERSATION):
+            await storage.save_conversation(LOGIN_CONVERSATION, key, record | {"until": record["until"] - seconds})
+    finally:
+        await storage.close()
