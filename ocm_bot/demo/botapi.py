@@ -1,9 +1,10 @@
 """The demo's Bot API, in memory: python-telegram-bot's transport answering every call without Telegram.
 
-:class:`InMemoryBotApi` keeps the chat's messages (sends; edits with Telegram's "message is not
-modified" rule from :mod:`ocm_bot.demo.botcore` and the HTML parse mode from
-:mod:`ocm_bot.demo.formatting`, both shared with the test suite's fake Bot API; deletions),
-answers callback queries, and draws everything on a :class:`Screen`.
+:class:`InMemoryBotApi` keeps the chat, its messages and the button presses in the
+:class:`~ocm_bot.demo.botcore.BotCore` the test suite's fake Bot API also keeps them in (sends;
+edits with Telegram's "message is not modified" rule; deletions; one answer per callback query),
+parses text with Telegram's HTML parse mode (:mod:`ocm_bot.demo.formatting`, also shared), and
+draws everything on a :class:`Screen`.
 :func:`application_idle` says when the bot has answered every update it was given: the demo waits
 on it before the next prompt, and the fake Bot API server (``tests/fakes/telegram``) uses the same
 definition for its "the bot is idle" signal.
@@ -12,7 +13,6 @@ definition for its "the bot is idle" signal.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import time
 from collections.abc import Callable
@@ -21,15 +21,16 @@ from typing import Any
 from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
-from ocm_bot.demo.botcore import ApiError, TelegramErrors, apply_edit
+from ocm_bot.demo.botcore import ApiError, BotCore, Chat, StoredMessage
 from ocm_bot.demo.formatting import EntityParseError, ParsedText, parse_html, strip_edges
 from ocm_bot.demo.rendering import plain_text
 from ocm_bot.demo.screen import Screen
 
 DEMO_TOKEN = "1234567890:offline-demo-token-not-for-telegram"
 DEMO_API_URL = "http://telegram.invalid"  # never contacted: every call is answered in memory
-USER = {"id": 1001, "is_bot": False, "first_name": "Driver", "language_code": "en"}
-CHAT = {"id": 1001, "type": "private", "first_name": "Driver"}
+CHAT_ID = 1001  # the driver's private chat: Telegram gives it the driver's user id
+USER: dict[str, Any] = {"id": CHAT_ID, "is_bot": False, "first_name": "Driver", "language_code": "en"}
+CHAT: dict[str, Any] = {"id": CHAT_ID, "type": "private", "first_name": "Driver"}
 BOT = {
     "id": 1234567890,
     "is_bot": True,
@@ -66,8 +67,8 @@ class InMemoryBotApi(BaseRequest):
 
     def __init__(self, screen: Screen) -> None:
         self.screen = screen
-        self.messages: dict[int, dict[str, Any]] = {}
-        self._ids = itertools.count(1)
+        self.core: BotCore[Chat] = BotCore()
+        self.core.chats[CHAT_ID] = Chat(dict(CHAT))
         self.in_flight = 0
         self.last_call = time.monotonic()
         self.calls: list[str] = []
@@ -82,8 +83,10 @@ class InMemoryBotApi(BaseRequest):
     async def shutdown(self) -> None:
         """Nothing to close."""
 
-    def next_message_id(self) -> int:
-        return next(self._ids)
+    def chat(self, chat_id: Any = None) -> Chat:
+        """The demo's chat (the driver's private chat unless the bot names another)."""
+        chat_id = int(chat_id) if chat_id is not None else CHAT_ID
+        return self.core.chats.setdefault(chat_id, Chat(dict(CHAT, id=chat_id)))
 
     async def do_request(
         self,
@@ -126,18 +129,8 @@ class InMemoryBotApi(BaseRequest):
     # Messages the bot sends ---------------------------------------------------------------------
 
     def _new_message(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:
-        message = {
-            "message_id": self.next_message_id(),
-            "date": int(time.time()),
-            "chat": dict(CHAT, id=int(params.get("chat_id", CHAT["id"]))),
-            "from": BOT,
-            **content,
-        }
-        markup = params.get("reply_markup")
-        if isinstance(markup, dict) and "inline_keyboard" in markup:
-            message["reply_markup"] = markup
-        self.messages[message["message_id"]] = message
-        return message
+        chat = self.chat(params.get("chat_id"))
+        return chat.add_message(BOT, content, from_bot=True, markup=params.get("reply_markup")).message
 
     def api_sendmessage(self, params: dict[str, Any]) -> dict[str, Any]:
         text, mode = str(params.get("text", "")), params.get("parse_mode")
@@ -149,18 +142,14 @@ class InMemoryBotApi(BaseRequest):
         return _public(message)
 
     def api_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
-        message = self._message(params)
+        stored = self._message(params)
         text, mode = str(params.get("text", "")), params.get("parse_mode")
-        parsed = telegram_text(text, mode)
-        apply_edit(message, {"text": parsed.text, "entities": parsed.entities or None}, (), params.get("reply_markup"))
-        if message.get("entities") is None:
-            message.pop("entities", None)
+        message = stored.edit_text(telegram_text(text, mode), params.get("reply_markup"), text, mode)
         self.screen.bot_message(message, text, mode, edited=True)
         return _public(message)
 
     def api_editmessagereplymarkup(self, params: dict[str, Any]) -> dict[str, Any]:
-        message = self._message(params)
-        apply_edit(message, {}, (), params.get("reply_markup"))
+        message = self._message(params).edit({}, params.get("reply_markup"))
         if "reply_markup" in message:
             self.screen.note(f"   (buttons of #{message['message_id']} changed)")
             self.screen.keyboard(message["message_id"], message["reply_markup"])
@@ -169,19 +158,30 @@ class InMemoryBotApi(BaseRequest):
         return _public(message)
 
     def api_editmessagecaption(self, params: dict[str, Any]) -> dict[str, Any]:
-        return self.api_editmessagetext({**params, "text": params.get("caption", "")})
+        stored = self._message(params)
+        caption, mode = str(params.get("caption", "")), params.get("parse_mode")
+        message = stored.edit_caption(telegram_text(caption, mode), params.get("reply_markup"), caption, mode)
+        self.screen.bot_message(message, caption, mode, edited=True)
+        return _public(message)
 
     def api_deletemessage(self, params: dict[str, Any]) -> bool:
         message_id = int(params.get("message_id", 0))
-        self.messages.pop(message_id, None)
-        self.screen.forget_keyboard(message_id)
-        self.screen.note(f"   (message #{message_id} deleted)")
+        self.chat(params.get("chat_id")).delete(message_id)
+        self._deleted(message_id)
         return True
 
     def api_deletemessages(self, params: dict[str, Any]) -> bool:
-        for message_id in params.get("message_ids", ()):
-            self.api_deletemessage({"message_id": message_id})
+        message_ids = [int(message_id) for message_id in params.get("message_ids", ())]
+        chat = self.chat(params.get("chat_id"))
+        shown = [i for i in message_ids if i in chat.messages and not chat.messages[i].deleted]
+        chat.delete_many(message_ids)
+        for message_id in shown:
+            self._deleted(message_id)
         return True
+
+    def _deleted(self, message_id: int) -> None:
+        self.screen.forget_keyboard(message_id)
+        self.screen.note(f"   (message #{message_id} deleted)")
 
     def api_sendlocation(self, params: dict[str, Any]) -> dict[str, Any]:
         lat, lon = float(params["latitude"]), float(params["longitude"])
@@ -211,19 +211,17 @@ class InMemoryBotApi(BaseRequest):
         return _public(message)
 
     def api_answercallbackquery(self, params: dict[str, Any]) -> bool:
-        if params.get("text"):
-            self.screen.alert(str(params["text"]), show_alert=bool(params.get("show_alert")))
-        if params.get("url"):
-            self.screen.note(f"   (Telegram would open {params['url']})")
+        answer = self.core.answer_callback_query(params)
+        if answer.get("text"):
+            self.screen.alert(str(answer["text"]), show_alert=bool(answer.get("show_alert")))
+        if answer.get("url"):
+            self.screen.note(f"   (Telegram would open {answer['url']})")
         return True
 
-    def _message(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _message(self, params: dict[str, Any]) -> StoredMessage:
         if "inline_message_id" in params:
             raise ApiError(400, "Bad Request: inline messages are not part of the demo")
-        message = self.messages.get(int(params.get("message_id", 0)))
-        if message is None:
-            raise ApiError(400, TelegramErrors.MESSAGE_TO_EDIT_NOT_FOUND)
-        return message
+        return self.chat(params.get("chat_id")).message_to_edit(int(params.get("message_id", 0)))
 
     # Everything else ------------------------------------------------------------------------------
 

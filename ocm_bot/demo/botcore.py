@@ -1,19 +1,23 @@
 """The Bot API core the demo and the test suite's fake Bot API server share.
 
 What Telegram does with a bot's messages, whatever the transport: its error answers
-(:class:`TelegramErrors`, :class:`ApiError`), a stored message (:class:`StoredMessage`) and the
-edit rule (:func:`apply_edit`: an edit that changes nothing is refused as "message is not
-modified", which the bot must handle). The demo's in-memory Bot API (:mod:`ocm_bot.demo.botapi`)
-and ``tests/fakes/telegram/server.py`` (which adds HTTP, schema checking, chats and members,
-long polling, webhooks and fault injection) both answer edits with it.
+(:class:`TelegramErrors`, :class:`ApiError`); the chats (:class:`Chat`) and their messages with
+ids, text and entities, reply markup (:class:`StoredMessage`); the edit rule (:func:`apply_edit`:
+an edit that changes nothing is refused as "message is not modified", which the bot must
+handle); deletions; callback queries and their one answer (:class:`BotCore`).
+
+The demo's in-memory Bot API (:mod:`ocm_bot.demo.botapi`) adds the terminal on top of it;
+``tests/fakes/telegram/server.py`` adds HTTP, schema checking, members, long polling, webhooks and
+fault injection. Neither keeps messages of its own.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
+from ocm_bot.demo.formatting import ParsedText
 from ocm_bot.errors import OcmBotError
 
 
@@ -87,21 +91,6 @@ class ApiError(OcmBotError):
         return body
 
 
-@dataclass
-class StoredMessage:
-    """One message in a chat, as Telegram keeps it, plus what a person sees around it."""
-
-    message: dict[str, Any]
-    from_bot: bool
-    source_text: str | None = None  # text or caption as the bot sent it (before parse_mode)
-    parse_mode: str | None = None
-    reply_keyboard: dict | None = None  # ReplyKeyboardMarkup / ReplyKeyboardRemove / ForceReply
-    edits: int = 0
-    deleted: bool = False
-    live_until: float | None = None
-    inline_message_id: str | None = None  # sent via the bot in inline mode
-
-
 def apply_edit(
     message: dict[str, Any], changes: dict[str, Any], removed: tuple[str, ...], markup: Any
 ) -> dict[str, Any]:
@@ -122,3 +111,159 @@ def apply_edit(
         message["reply_markup"] = new_markup
     message["edit_date"] = int(time.time())
     return message
+
+
+@dataclass
+class StoredMessage:
+    """One message in a chat, as Telegram keeps it, plus what a person sees around it."""
+
+    message: dict[str, Any]
+    from_bot: bool
+    source_text: str | None = None  # text or caption as the bot sent it (before parse_mode)
+    parse_mode: str | None = None
+    reply_keyboard: dict | None = None  # ReplyKeyboardMarkup / ReplyKeyboardRemove / ForceReply
+    edits: int = 0
+    deleted: bool = False
+    live_until: float | None = None
+    inline_message_id: str | None = None  # sent via the bot in inline mode
+
+    def edit(self, changes: dict[str, Any], markup: Any, removed: tuple[str, ...] = ()) -> dict[str, Any]:
+        """:func:`apply_edit` on this message, counted."""
+        message = apply_edit(self.message, changes, removed, markup)
+        self.edits += 1
+        return message
+
+    def edit_text(self, parsed: ParsedText, markup: Any, source: str, parse_mode: str | None) -> dict[str, Any]:
+        """editMessageText: the new text and entities (``parsed``), the inline keyboard ``markup``."""
+        if "text" not in self.message:
+            raise ApiError(400, TelegramErrors.NO_TEXT_TO_EDIT)
+        message = self.edit({"text": parsed.text, "entities": parsed.entities or None}, markup)
+        if message.get("entities") is None:
+            message.pop("entities", None)
+        self.source_text, self.parse_mode = source, parse_mode
+        return message
+
+    def edit_caption(
+        self, parsed: ParsedText, markup: Any, source: str | None, parse_mode: str | None
+    ) -> dict[str, Any]:
+        """editMessageCaption: only a message with a photo, document, video, ... has one."""
+        if not any(k in self.message for k in _CAPTIONED):
+            raise ApiError(400, TelegramErrors.NO_CAPTION_TO_EDIT)
+        changes = {"caption": parsed.text or None, "caption_entities": parsed.entities or None}
+        message = self.edit(changes, markup)
+        for key in ("caption", "caption_entities"):
+            if message.get(key) is None:
+                message.pop(key, None)
+        self.source_text, self.parse_mode = source, parse_mode
+        return message
+
+
+_CAPTIONED = ("photo", "document", "video", "audio", "animation", "voice")
+
+
+@dataclass
+class Chat:
+    """One chat and its messages, numbered from 1 as Telegram numbers them in a private chat."""
+
+    chat: dict[str, Any]  # the short Chat object
+    messages: dict[int, StoredMessage] = field(default_factory=dict)
+    next_message_id: int = 1
+
+    @property
+    def id(self) -> int:
+        return int(self.chat["id"])
+
+    @property
+    def type(self) -> str:
+        return str(self.chat["type"])
+
+    def add_message(
+        self,
+        sender: dict[str, Any],
+        content: dict[str, Any],
+        *,
+        from_bot: bool,
+        markup: Any = None,
+        reply_to: dict[str, Any] | None = None,
+    ) -> StoredMessage:
+        """Store a new message from ``sender``: an inline keyboard belongs to the message, any other
+        ``markup`` (reply keyboard, ForceReply, ReplyKeyboardRemove) to the chat."""
+        message: dict[str, Any] = {
+            "message_id": self.next_message_id,
+            "from": sender,
+            "chat": dict(self.chat),
+            "date": int(time.time()),
+        }
+        self.next_message_id += 1
+        if reply_to is not None:
+            message["reply_to_message"] = reply_to
+        message.update(content)
+        stored = StoredMessage(message, from_bot=from_bot)
+        if isinstance(markup, dict):
+            if "inline_keyboard" in markup:
+                message["reply_markup"] = markup
+            else:
+                stored.reply_keyboard = markup
+        self.messages[message["message_id"]] = stored
+        return stored
+
+    def message_to_edit(self, message_id: int) -> StoredMessage:
+        """The bot's message ``message_id``, or Telegram's refusal to edit it."""
+        stored = self.messages.get(message_id)
+        if stored is None or stored.deleted:
+            raise ApiError(400, TelegramErrors.MESSAGE_TO_EDIT_NOT_FOUND)
+        if not stored.from_bot:
+            raise ApiError(400, TelegramErrors.MESSAGE_CANT_BE_EDITED)
+        return stored
+
+    def delete(self, message_id: int) -> None:
+        """deleteMessage: a message deleted before (or never sent) is "not found"."""
+        stored = self.messages.get(message_id)
+        if stored is None or stored.deleted:
+            raise ApiError(400, TelegramErrors.MESSAGE_TO_DELETE_NOT_FOUND)
+        stored.deleted = True
+
+    def delete_many(self, message_ids: Any) -> None:
+        """deleteMessages: the ones that cannot be found are skipped."""
+        for message_id in message_ids:
+            stored = self.messages.get(message_id)
+            if stored is not None:
+                stored.deleted = True
+
+
+@dataclass
+class CallbackQuery:
+    """A button press the bot was told about, and its answer once the bot gave one."""
+
+    id: str
+    user_id: int
+    chat_id: int | None
+    message_id: int | None
+    data: str | None
+    answer: dict[str, Any] | None = None
+
+
+C = TypeVar("C", bound=Chat)
+
+
+class BotCore(Generic[C]):
+    """Every chat the bot is in (by id) and the callback queries it was sent."""
+
+    def __init__(self) -> None:
+        self.chats: dict[int, C] = {}
+        self.callback_queries: dict[str, CallbackQuery] = {}
+
+    def new_callback_query(
+        self, query_id: str, user_id: int, chat_id: int | None, message_id: int | None, data: str | None
+    ) -> CallbackQuery:
+        query = CallbackQuery(query_id, user_id, chat_id, message_id, data)
+        self.callback_queries[query_id] = query
+        return query
+
+    def answer_callback_query(self, params: dict[str, Any]) -> dict[str, Any]:
+        """answerCallbackQuery: once per query; the answer (text, show_alert, url, cache_time)."""
+        query = self.callback_queries.get(str(params.get("callback_query_id")))
+        if query is None or query.answer is not None:
+            raise ApiError(400, TelegramErrors.QUERY_TOO_OLD)
+        query.answer = {k: params[k] for k in ("text", "show_alert", "url", "cache_time") if k in params}
+        return query.answer

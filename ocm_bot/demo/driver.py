@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import itertools
-import time
 from typing import Any
 
-from ocm_bot.demo.botapi import CHAT, USER, InMemoryBotApi, _public
+from ocm_bot.demo.botapi import USER, InMemoryBotApi, _public
 
 
 class Driver:
@@ -18,15 +17,7 @@ class Driver:
         self._update_ids = itertools.count(1)
 
     def _message(self, **content: Any) -> dict[str, Any]:
-        message = {
-            "message_id": self.api.next_message_id(),
-            "date": int(time.time()),
-            "chat": CHAT,
-            "from": self.user,
-            **content,
-        }
-        self.api.messages[message["message_id"]] = message
-        return message
+        return self.api.chat().add_message(self.user, content, from_bot=False).message
 
     def text(self, text: str) -> dict[str, Any]:
         content: dict[str, Any] = {"text": text}
@@ -40,11 +31,16 @@ class Driver:
         return {"update_id": next(self._update_ids), "message": self._message(location=location)}
 
     def press(self, message_id: int, data: str) -> dict[str, Any]:
-        message = _public(self.api.messages[message_id])
+        chat = self.api.chat()
+        message = _public(chat.messages[message_id].message)
+        update_id = next(self._update_ids)
+        query = self.api.core.new_callback_query(
+            str(next(self._update_ids) + 10_000), int(self.user["id"]), chat.id, message_id, data
+        )
         return {
-            "update_id": next(self._update_ids),
+            "update_id": update_id,
             "callback_query": {
-                "id": str(next(self._update_ids) + 10_000),
+                "id": query.id,
                 "from": self.user,
                 "chat_instance": "ocm-bot-demo",
                 "message": message,

@@ -13,6 +13,7 @@ from telegram.error import BadRequest
 
 from ocm_bot.demo.botapi import DEMO_TOKEN, InMemoryBotApi
 from ocm_bot.demo.botcore import TelegramErrors
+from ocm_bot.demo.driver import Driver
 from ocm_bot.demo.rendering import Style, render_text, wants_color
 from ocm_bot.demo.screen import Screen
 from ocm_bot.demo.session import chat
@@ -85,3 +86,32 @@ async def test_the_demo_keeps_the_text_and_entities_telegram_would() -> None:
         assert [(e.type, e.offset, e.length) for e in sent.entities] == [("bold", 0, 4)]
         with pytest.raises(BadRequest, match="not modified"):  # same text, same entities
             await bot.edit_message_text("<strong>Lidl</strong> &amp; co", 1001, sent.message_id, parse_mode="HTML")
+
+
+async def test_the_demo_answers_a_button_press_once_and_then_refuses_like_telegram() -> None:
+    out = io.StringIO()
+    api = InMemoryBotApi(Screen(out, Style(False)))
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Details", callback_data="d|1")]])
+    async with Bot(DEMO_TOKEN, request=api, get_updates_request=api) as bot:
+        sent = await bot.send_message(1001, "results", reply_markup=keyboard)
+        query_id = Driver(api).press(sent.message_id, "d|1")["callback_query"]["id"]
+        assert await bot.answer_callback_query(query_id, text="Loading…")
+        with pytest.raises(BadRequest) as refused:
+            await bot.answer_callback_query(query_id, text="again")
+    assert refused.value.message.lower() == TelegramErrors.QUERY_TOO_OLD.removeprefix("Bad Request: ").lower()
+    assert "Loading…" in out.getvalue()
+    assert "again" not in out.getvalue()
+
+
+async def test_the_demo_deletes_a_message_once_and_then_says_it_is_not_found() -> None:
+    api = InMemoryBotApi(Screen(io.StringIO(), Style(False)))
+    async with Bot(DEMO_TOKEN, request=api, get_updates_request=api) as bot:
+        sent = await bot.send_message(1001, "Searching…")
+        assert await bot.delete_message(1001, sent.message_id)
+        with pytest.raises(BadRequest) as refused:
+            await bot.delete_message(1001, sent.message_id)
+        with pytest.raises(BadRequest, match=r"(?i)message to edit not found"):
+            await bot.edit_message_text("Found 3 chargers", 1001, sent.message_id)
+    assert refused.value.message.lower() == (
+        TelegramErrors.MESSAGE_TO_DELETE_NOT_FOUND.removeprefix("Bad Request: ").lower()
+    )

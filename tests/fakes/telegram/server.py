@@ -37,7 +37,7 @@ from urllib.parse import parse_qsl
 import httpx
 import tornado.httputil
 
-from ocm_bot.demo.botcore import ApiError, StoredMessage, TelegramErrors, apply_edit
+from ocm_bot.demo.botcore import ApiError, BotCore, CallbackQuery, Chat, StoredMessage, TelegramErrors
 from ocm_bot.demo.formatting import EntityParseError, ParsedText, parse_html, strip_edges
 
 from .. import http
@@ -140,25 +140,16 @@ _GATEWAY_PAGE = (
 
 
 @dataclass
-class ChatState:
-    chat: dict[str, Any]  # the short Chat object
+class ChatState(Chat):
+    """A chat of the shared core (its messages) plus what only the fake models: members, blocking."""
+
     members: dict[int, str] = field(default_factory=dict)  # user id -> status
     bot_status: str = "left"  # member / administrator / left / kicked
     known_to_bot: bool = False  # False: "chat not found"
     blocked: bool = False  # private chats: the user blocked the bot
-    messages: dict[int, StoredMessage] = field(default_factory=dict)
-    next_message_id: int = 1
     menu_button: dict | None = None
     description: str | None = None
     migrated_to: int | None = None  # a basic group upgraded to this supergroup
-
-    @property
-    def id(self) -> int:
-        return self.chat["id"]
-
-    @property
-    def type(self) -> str:
-        return self.chat["type"]
 
 
 @dataclass
@@ -201,14 +192,7 @@ class FloodControl:
         self.sent.append((now, chat_id))
 
 
-@dataclass
-class CallbackQueryState:
-    id: str
-    user_id: int
-    chat_id: int | None
-    message_id: int | None
-    data: str | None
-    answer: dict | None = None
+CallbackQueryState = CallbackQuery  # the shared core's callback query
 
 
 @dataclass
@@ -338,12 +322,14 @@ class FakeTelegramServer:
         self.requests: list[RecordedRequest] = []
         self.violations: list[Violation] = []
         self.errors: list[tuple[str, str]] = []  # (method, description) of every error answer
-        self.chats: dict[int, ChatState] = {}
+        # Chats, their messages and the callback queries live in the core shared with the demo.
+        self.core: BotCore[ChatState] = BotCore()
+        self.chats: dict[int, ChatState] = self.core.chats
         self.users: dict[int, dict] = {}
         self.injected: list[InjectedError] = []
         self.failures: list[InjectedFailure] = []
         self.flood_control: FloodControl | None = None
-        self.callback_queries: dict[str, CallbackQueryState] = {}
+        self.callback_queries: dict[str, CallbackQuery] = self.core.callback_queries
         self.inline_queries: dict[str, InlineQueryState] = {}
         self.inline_messages: dict[str, tuple[int, int]] = {}  # inline_message_id -> chat, id
         self.commands: dict[str, list[dict]] = {}
@@ -548,15 +534,7 @@ class FakeTelegramServer:
             chat = self.chats[chat_id]
             if chat.type == "private":
                 chat.known_to_bot = True
-            message = {
-                "message_id": chat.next_message_id,
-                "from": user,
-                "chat": dict(chat.chat),
-                "date": int(time.time()),
-                **content,
-            }
-            chat.next_message_id += 1
-            chat.messages[message["message_id"]] = StoredMessage(message, from_bot=False)
+            message = chat.add_message(user, content, from_bot=False).message
             if deliver is None:
                 deliver = self._bot_sees(chat, message)
         if deliver:
@@ -609,7 +587,7 @@ class FakeTelegramServer:
         with self._lock:
             stored = self.chats[chat_id].messages[message_id]
             query_id = str(self.new_id() * 7919 + 10**15)
-            self.callback_queries[query_id] = CallbackQueryState(query_id, user["id"], chat_id, message_id, data)
+            self.core.new_callback_query(query_id, user["id"], chat_id, message_id, data)
             payload: dict[str, Any] = {
                 "id": query_id,
                 "from": user,
@@ -629,22 +607,13 @@ class FakeTelegramServer:
             query = self.inline_queries[query_id]
             content = _inline_result_content(result)
             chat = self.chats[chat_id]
-            message = {
-                "message_id": chat.next_message_id,
-                "from": user,
-                "chat": dict(chat.chat),
-                "date": int(time.time()),
-                "via_bot": self.bot_user,
-                **content,
-            }
-            chat.next_message_id += 1
-            stored = StoredMessage(message, from_bot=False)
+            stored = chat.add_message(user, {"via_bot": self.bot_user, **content}, from_bot=False)
+            message = stored.message
             markup = result.get("reply_markup")
             if isinstance(markup, dict):
                 message["reply_markup"] = markup
                 stored.inline_message_id = f"inline-{self.new_id()}"
                 self.inline_messages[stored.inline_message_id] = (chat_id, message["message_id"])
-            chat.messages[message["message_id"]] = stored
             deliver = self._bot_sees(chat, message) and chat.known_to_bot
             chosen: dict[str, Any] = {"result_id": result["id"], "from": user, "query": query.query}
             if stored.inline_message_id:
@@ -1156,28 +1125,13 @@ class FakeTelegramServer:
     # --- sending --------------------------------------------------------------------------------
 
     def _new_bot_message(self, chat: ChatState, content: dict, params: dict) -> dict:
-        message: dict[str, Any] = {
-            "message_id": chat.next_message_id,
-            "from": self.bot_user,
-            "chat": dict(chat.chat),
-            "date": int(time.time()),
-        }
-        chat.next_message_id += 1
         reply_to = self._reply_target(chat, params)
-        if reply_to is not None:
-            message["reply_to_message"] = reply_to
-        message.update(content)
-        markup = params.get("reply_markup")
-        stored = StoredMessage(message, from_bot=True)
-        if isinstance(markup, dict):
-            if "inline_keyboard" in markup:
-                message["reply_markup"] = markup
-            else:
-                stored.reply_keyboard = markup
+        stored = chat.add_message(
+            self.bot_user, content, from_bot=True, markup=params.get("reply_markup"), reply_to=reply_to
+        )
         if params.get("protect_content"):
-            message["has_protected_content"] = True
-        chat.messages[message["message_id"]] = stored
-        return message
+            stored.message["has_protected_content"] = True
+        return stored.message
 
     def _reply_target(self, chat: ChatState, params: dict) -> dict | None:
         reply = params.get("reply_parameters")
@@ -1356,17 +1310,7 @@ class FakeTelegramServer:
             )
             raise ApiError(400, "Bad Request: message identifier is not specified")
         chat = self._writable_chat(params["chat_id"])
-        stored = chat.messages.get(params["message_id"])
-        if stored is None or stored.deleted:
-            raise ApiError(400, TelegramErrors.MESSAGE_TO_EDIT_NOT_FOUND)
-        if not stored.from_bot:
-            raise ApiError(400, TelegramErrors.MESSAGE_CANT_BE_EDITED)
-        return chat, stored
-
-    def _apply_edit(self, stored: StoredMessage, changes: dict, removed: tuple[str, ...], markup: Any) -> dict:
-        message = apply_edit(stored.message, changes, removed, markup)
-        stored.edits += 1
-        return message
+        return chat, chat.message_to_edit(params["message_id"])
 
     def _api_editMessageText(self, params: dict, files: dict) -> dict:
         _chat, stored = self._message_to_edit("editMessageText", params)
@@ -1374,32 +1318,20 @@ class FakeTelegramServer:
             raise ApiError(400, TelegramErrors.NO_TEXT_TO_EDIT)
         parsed = self._formatted("editMessageText", params, "text", "entities", 4096, required=True)
         assert parsed is not None
-        changes = self._text_content(parsed)
-        changes.setdefault("entities", None)
-        message = self._apply_edit(stored, changes, (), params.get("reply_markup"))
-        if message.get("entities") is None:
-            message.pop("entities", None)
-        stored.source_text, stored.parse_mode = params["text"], params.get("parse_mode")
-        return message
+        return stored.edit_text(parsed, params.get("reply_markup"), params["text"], params.get("parse_mode"))
 
     def _api_editMessageCaption(self, params: dict, files: dict) -> dict:
         _chat, stored = self._message_to_edit("editMessageCaption", params)
-        if not any(k in stored.message for k in ("photo", "document", "video", "audio", "animation", "voice")):
-            raise ApiError(400, TelegramErrors.NO_CAPTION_TO_EDIT)
+        if not stored.message.keys() & {"photo", "document", "video", "audio", "animation", "voice"}:
+            raise ApiError(400, TelegramErrors.NO_CAPTION_TO_EDIT)  # before the caption is checked
         parsed = self._formatted(
             "editMessageCaption", params, "caption", "caption_entities", 1024, required=False
         ) or ParsedText("")
-        changes: dict[str, Any] = {"caption": parsed.text or None, "caption_entities": parsed.entities or None}
-        message = self._apply_edit(stored, changes, (), params.get("reply_markup"))
-        for key in ("caption", "caption_entities"):
-            if message.get(key) is None:
-                message.pop(key, None)
-        stored.source_text, stored.parse_mode = params.get("caption"), params.get("parse_mode")
-        return message
+        return stored.edit_caption(parsed, params.get("reply_markup"), params.get("caption"), params.get("parse_mode"))
 
     def _api_editMessageReplyMarkup(self, params: dict, files: dict) -> dict:
         _chat, stored = self._message_to_edit("editMessageReplyMarkup", params)
-        return self._apply_edit(stored, {}, (), params.get("reply_markup"))
+        return stored.edit({}, params.get("reply_markup"))
 
     def _api_editMessageLiveLocation(self, params: dict, files: dict) -> dict:
         _chat, stored = self._message_to_edit("editMessageLiveLocation", params)
@@ -1412,7 +1344,7 @@ class FakeTelegramServer:
                 new_location[key] = params[key]
         if "live_period" in params:
             new_location["live_period"] = params["live_period"]
-        return self._apply_edit(stored, {"location": new_location}, (), params.get("reply_markup"))
+        return stored.edit({"location": new_location}, params.get("reply_markup"))
 
     def _api_stopMessageLiveLocation(self, params: dict, files: dict) -> dict:
         _chat, stored = self._message_to_edit("stopMessageLiveLocation", params)
@@ -1429,28 +1361,17 @@ class FakeTelegramServer:
         return stored.message
 
     def _api_deleteMessage(self, params: dict, files: dict) -> bool:
-        chat = self._find_chat(params["chat_id"])
-        stored = chat.messages.get(params["message_id"])
-        if stored is None or stored.deleted:
-            raise ApiError(400, TelegramErrors.MESSAGE_TO_DELETE_NOT_FOUND)
-        stored.deleted = True
+        self._find_chat(params["chat_id"]).delete(params["message_id"])
         return True
 
     def _api_deleteMessages(self, params: dict, files: dict) -> bool:
-        chat = self._find_chat(params["chat_id"])
-        for message_id in params["message_ids"]:
-            stored = chat.messages.get(message_id)
-            if stored is not None:
-                stored.deleted = True
+        self._find_chat(params["chat_id"]).delete_many(params["message_ids"])
         return True
 
     # --- queries --------------------------------------------------------------------------------
 
     def _api_answerCallbackQuery(self, params: dict, files: dict) -> bool:
-        query = self.callback_queries.get(params["callback_query_id"])
-        if query is None or query.answer is not None:
-            raise ApiError(400, TelegramErrors.QUERY_TOO_OLD)
-        query.answer = {k: params[k] for k in ("text", "show_alert", "url", "cache_time") if k in params}
+        self.core.answer_callback_query(params)
         return True
 
     def _api_answerInlineQuery(self, params: dict, files: dict) -> bool:
