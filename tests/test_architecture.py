@@ -366,3 +366,42 @@ def test_settings_means_the_environment_configuration_only():
     """The driver's /settings menu lives in the ``preferences`` modules; ``settings`` is ``Settings``."""
     named_settings = {name for name in package_modules() if any("settings" in part for part in name.split(".")[1:])}
     assert named_settings == {"ocm_bot.settings"}
+
+
+# The parts a screen is built from: each returns HTML that a screen function wraps in a ``View``.
+HTML_PARTS = frozenset(
+    {
+        "ocm_bot.views.html",  # the HTML type and its builders
+        "ocm_bot.views.format.html_text",
+        "ocm_bot.views.results.header",
+        "ocm_bot.views.results.summary_line",
+        "ocm_bot.views.results.results_text",
+        "ocm_bot.views.details.details_text",
+    }
+)
+
+
+def screens_returning_bare_html(modules: dict[str, ast.Module]) -> list[str]:
+    found = []
+    for name, tree in modules.items():
+        if not within(name, "ocm_bot.views") or name in HTML_PARTS:
+            continue
+        for node in tree.body:
+            if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
+                continue
+            if f"{name}.{node.name}" in HTML_PARTS:
+                continue
+            if node.returns is not None and ast.unparse(node.returns) == "Html":
+                found.append(f"{name}.{node.name}")
+    return found
+
+
+def test_every_screen_is_a_view_not_bare_html():
+    # A message sent with parse_mode=HTML is a View (text and keyboard together); bare ``str`` is only
+    # for plain-text messages and callback-query alerts (views/common.py says so).
+    assert screens_returning_bare_html(package_modules()) == []
+
+
+def test_the_view_check_sees_a_screen_returning_html():
+    tree = ast.parse("def notice_text(t) -> Html: ...\ndef _part(t) -> Html: ...\ndef ok(t) -> View: ...")
+    assert screens_returning_bare_html({"ocm_bot.views.example": tree}) == ["ocm_bot.views.example.notice_text"]

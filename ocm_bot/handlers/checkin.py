@@ -157,7 +157,9 @@ async def _begin(update: Update, context: BotContext, charger_id: int) -> object
         return END
     wait = await service.wait_before(user_id, charger_id)
     if wait is not None:
-        await context.bot.send_message(chat.id, views.too_soon_text(t, lookup.name, wait), parse_mode=ParseMode.HTML)
+        await context.bot.send_message(
+            chat.id, views.too_soon_text(t, lookup.name, wait).text, parse_mode=ParseMode.HTML
+        )
         return END
     draft = CheckinDraft.start(charger_id=charger_id, charger_name=lookup.name, chat_id=chat.id)
     groups = group_outcomes(await service.outcomes())
@@ -475,7 +477,7 @@ async def on_submit(update: Update, context: BotContext) -> object:
         await service.discard_draft(user.id)
         with contextlib.suppress(BadRequest):
             await query.edit_message_text(
-                views.too_soon_text(t, draft.charger_name, result.wait or timedelta(0)), parse_mode=ParseMode.HTML
+                views.too_soon_text(t, draft.charger_name, result.wait or timedelta(0)).text, parse_mode=ParseMode.HTML
             )
         return END
     if result.status is not SubmitStatus.QUEUED:
@@ -485,7 +487,7 @@ async def on_submit(update: Update, context: BotContext) -> object:
         return await _show(update, context, step, draft.at(Step.SUMMARY if draft.is_complete else Step.OUTCOME))
     await answer_query(query)
     with contextlib.suppress(BadRequest):
-        await query.edit_message_text(views.sending_text(t, draft.charger_name), parse_mode=ParseMode.HTML)
+        await query.edit_message_text(views.sending_text(t, draft.charger_name).text, parse_mode=ParseMode.HTML)
     context.application.create_task(deliver_outbox(context.application), update=update)
     return END
 

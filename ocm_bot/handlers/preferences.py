@@ -76,7 +76,7 @@ async def show_settings(update: Update, context: BotContext) -> None:
     _, prefs = await load_preferences(update, context)
     if not is_private(update):
         t = driver_translator(update, context, prefs)
-        await message_of(update).reply_text(private_chat_only(t, "/settings"), parse_mode=ParseMode.HTML)
+        await message_of(update).reply_text(private_chat_only(t, "/settings").text, parse_mode=ParseMode.HTML)
         return
     user_data_of(context).pop(AWAITING_OPERATOR, None)
     await send_view(message_of(update), render(Screen.MAIN, await menu_context(update, context, prefs)))

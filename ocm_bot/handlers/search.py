@@ -150,7 +150,7 @@ async def on_text(update: Update, context: BotContext) -> None:
         place = parse_place(message_of(update).text)
     except PlaceInputError as error:
         t, _ = await _driver(update, context)
-        await _reply(update, View(place_error_text(t, error.reason)))
+        await _reply(update, place_error_text(t, error.reason))
         return
     if isinstance(place, Coordinates):
         label = place.label or place.as_typed  # echoed as the driver wrote it, not as a reformatted float
@@ -164,7 +164,7 @@ async def on_charger_command(update: Update, context: BotContext) -> None:
     args = context.args or []
     if len(args) != 1 or not args[0].lstrip("#").isdigit() or len(args[0]) > 10:
         t, _ = await _driver(update, context)
-        await _reply(update, View(charger_usage_text(t)))
+        await _reply(update, charger_usage_text(t))
         return
     await _send_details(update, context, int(args[0].lstrip("#")), None)
 
@@ -360,12 +360,12 @@ async def _geocode_and_send(update: Update, context: BotContext, query: str, *, 
         log.warning("geocoding failed: %r", error)  # not the typed text: it is the driver's
         note = await context.services.search.remember({"kind": "text", "text": query}, owner=_user_id(update))
         retry = context.services.callbacks.encode(RETRY, note)
-        text = geocoder_busy_text(t) if isinstance(error, GeocoderBusy) else geocoder_down_text(t)
-        await _reply(update, View(text, retry_keyboard(t, retry)), edit=edit)
+        notice = geocoder_busy_text(t) if isinstance(error, GeocoderBusy) else geocoder_down_text(t)
+        await _reply(update, View(notice.text, retry_keyboard(t, retry)), edit=edit)
         return
     places = _distinct(places)
     if not places:
-        await _reply(update, View(place_not_found_text(t, query)), edit=edit)
+        await _reply(update, place_not_found_text(t, query), edit=edit)
     elif len(places) == 1:
         place = places[0]
         await _search_and_send(update, context, place.point, place.short_label, country=place.country_code, edit=edit)
@@ -378,7 +378,7 @@ async def _geocode_and_send(update: Update, context: BotContext, query: str, *, 
             owner=_user_id(update),
         )
         keyboard = place_choice_keyboard([p.label for p in places], context.services.callbacks, PICK, note)
-        await _reply(update, View(place_choice_text(t, query), keyboard), edit=edit)
+        await _reply(update, View(place_choice_text(t, query).text, keyboard), edit=edit)
 
 
 async def _send_details(update: Update, context: BotContext, charger_id: int, search_id: str | None) -> None:
@@ -391,7 +391,7 @@ async def _send_details(update: Update, context: BotContext, charger_id: int, se
         await _report_ocm_failure(update, context, t, error, retry)
         return
     if charger is None:
-        await _reply(update, View(charger_not_found_text(t, charger_id)))
+        await _reply(update, charger_not_found_text(t, charger_id))
         return
     try:
         result = await search.get(search_id) if search_id else None

@@ -132,7 +132,7 @@ async def login_password(update: Update, context: BotContext) -> object:
         await context.bot.send_message(chat_id, views.login_failed_text(t, ocm_error_text(t, error)))
         return END
     resumed = await service.outbox.resume_after_sign_in(user_id)
-    await context.bot.send_message(chat_id, views.signed_in_text(t, username, resumed), parse_mode=ParseMode.HTML)
+    await context.bot.send_message(chat_id, views.signed_in_text(t, username, resumed).text, parse_mode=ParseMode.HTML)
     if resumed:
         context.application.create_task(deliver_outbox(context.application), update=update)
     await reshow_open_summary(update, context, service, t)

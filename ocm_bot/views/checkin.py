@@ -273,8 +273,8 @@ def summary_screen(
     return Screen(join("\n", lines), InlineKeyboardMarkup(rows))
 
 
-def sending_text(t: Translator, charger_name: str) -> Html:
-    return gettext_html(t, "Sending your check-in at {name} to Open Charge Map…", name=_name(charger_name))
+def sending_text(t: Translator, charger_name: str) -> View:
+    return View(gettext_html(t, "Sending your check-in at {name} to Open Charge Map…", name=_name(charger_name)))
 
 
 # Delivery outcomes -------------------------------------------------------------------------------
@@ -388,14 +388,16 @@ def retry_started_text(t: Translator) -> str:
 # Entry, exits and other messages -----------------------------------------------------------------
 
 
-def too_soon_text(t: Translator, charger_name: str, wait: timedelta) -> Html:
+def too_soon_text(t: Translator, charger_name: str, wait: timedelta) -> View:
     minutes = max(1, math.ceil(wait.total_seconds() / 60))
-    return ngettext_html(
-        t,
-        "You checked in at {name} a moment ago. You can check in there again in {n} minute.",
-        "You checked in at {name} a moment ago. You can check in there again in {n} minutes.",
-        minutes,
-        name=_name(charger_name),
+    return View(
+        ngettext_html(
+            t,
+            "You checked in at {name} a moment ago. You can check in there again in {n} minute.",
+            "You checked in at {name} a moment ago. You can check in there again in {n} minutes.",
+            minutes,
+            name=_name(charger_name),
+        )
     )
 
 
@@ -473,7 +475,7 @@ def ask_password_text(t: Translator) -> str:
     )
 
 
-def signed_in_text(t: Translator, username: str | None, resumed: int) -> Html:
+def signed_in_text(t: Translator, username: str | None, resumed: int) -> View:
     text = (
         gettext_html(t, "Signed in to Open Charge Map as {name}.", name=bold(username))
         if username
@@ -487,7 +489,7 @@ def signed_in_text(t: Translator, username: str | None, resumed: int) -> Html:
             "Sending the {n} check-ins that waited for your sign-in.",
             resumed,
         )
-    return text
+    return View(text)
 
 
 def wrong_password_text(t: Translator) -> str:

@@ -160,8 +160,8 @@ def test_expired_sign_in_asks_to_login_again():
 
 
 def test_too_soon_counts_minutes_up():
-    assert "again in 1 minute." in views.too_soon_text(T, "X", timedelta(seconds=20))
-    assert "again in 7 minutes." in views.too_soon_text(T, "X", timedelta(minutes=6, seconds=1))
+    assert "again in 1 minute." in views.too_soon_text(T, "X", timedelta(seconds=20)).text
+    assert "again in 7 minutes." in views.too_soon_text(T, "X", timedelta(minutes=6, seconds=1)).text
 
 
 def test_group_invite_is_a_deep_link_to_a_private_chat():

@@ -7,7 +7,7 @@ from telegram import InlineKeyboardMarkup
 from ocm_bot.i18n import Translator
 from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.common import View
-from ocm_bot.views.html import Html, bold, escape, join
+from ocm_bot.views.html import bold, escape, join
 from ocm_bot.views.preferences.buttons import ACCOUNT_ACTION, AccountChoice, button
 
 
@@ -51,7 +51,7 @@ def forget_button_expired(t: Translator) -> str:
     return t.gettext("This button has expired. Send /forget again.")
 
 
-def privacy_text(t: Translator) -> Html:
+def privacy_text(t: Translator) -> View:
     lines = [
         bold(t.gettext("What I store about you")),
         escape(t.gettext("• Your settings: filters, radius, unit, results per page and language.")),
@@ -62,4 +62,4 @@ def privacy_text(t: Translator) -> Html:
         escape(t.gettext("Check-ins you submit are published on Open Charge Map for every driver to see.")),
         escape(t.gettext("/forget deletes everything I store about you.")),
     ]
-    return join("\n", lines)
+    return View(join("\n", lines))

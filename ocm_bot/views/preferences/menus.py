@@ -430,9 +430,9 @@ def render(screen: Screen, menu: MenuContext) -> View:
     )
 
 
-def private_chat_only(t: Translator, command: str) -> Html:
+def private_chat_only(t: Translator, command: str) -> View:
     """The answer to a personal command sent in a group (``command`` like "/settings")."""
-    return escape(t.gettext("This is personal: send {command} to me in a private chat.", command=command))
+    return View(escape(t.gettext("This is personal: send {command} to me in a private chat.", command=command)))
 
 
 def settings_button_expired(t: Translator) -> str:
