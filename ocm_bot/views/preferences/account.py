@@ -58,6 +58,27 @@ def privacy_text(t: Translator) -> View:
         escape(t.gettext("• Your favourite chargers.")),
         escape(t.gettext("• A check-in you have started, and check-ins waiting to be sent to Open Charge Map.")),
         escape(t.gettext("• Your Open Charge Map sign-in, if you signed in (encrypted).")),
+        escape(t.gettext("Kept until you send /forget (your sign-in also ends with /logout).")),
+        "",
+        bold(t.gettext("For a short time only")),
+        escape(
+            t.gettext(
+                "• Your recent searches (the place you sent and the chargers found), so that their buttons "
+                "keep working: about an hour."
+            )
+        ),
+        escape(
+            t.gettext(
+                "• While you share your live location: where you are and which message shows your chargers, "
+                "until a few minutes after sharing ends."
+            )
+        ),
+        escape(
+            t.gettext(
+                "• While you sign in: the step you are at and the e-mail you typed (encrypted), for a few "
+                "minutes at most. I never store your password."
+            )
+        ),
         "",
         escape(t.gettext("Check-ins you submit are published on Open Charge Map for every driver to see.")),
         escape(t.gettext("/forget deletes everything I store about you.")),
