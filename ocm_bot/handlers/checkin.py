@@ -61,6 +61,7 @@ from ocm_bot.i18n import Translator
 from ocm_bot.storage.base import Storage
 from ocm_bot.storage.persistence import StatesFromStorage
 from ocm_bot.views import checkin as views
+from ocm_bot.views import delivery
 from ocm_bot.views.callbacks import InvalidCallback, action_pattern
 from ocm_bot.views.common import expired_button_text, unexpected_error_text
 
@@ -456,7 +457,7 @@ async def on_submit(update: Update, context: BotContext) -> object:
     if service is None or draft is None or draft.key != key:
         item = await service.storage.get_outbox(key) if service is not None else None
         mine = item is not None and item.user_id == user.id
-        text = views.queued_item_text(t, item.status) if item is not None and mine else views.no_open_checkin_text(t)
+        text = delivery.queued_item_text(t, item.status) if item is not None and mine else views.no_open_checkin_text(t)
         await answer_query(query, text, show_alert=True)
         return END
     if draft.is_stale(service.now(), CONVERSATION_TIMEOUT):
@@ -470,7 +471,7 @@ async def on_submit(update: Update, context: BotContext) -> object:
     result = await service.submit(user.id, draft, language=t.language)
     if result.status is SubmitStatus.ALREADY_QUEUED:
         status = result.item.status if result.item is not None else None
-        await answer_query(query, views.queued_item_text(t, status), show_alert=True)
+        await answer_query(query, delivery.queued_item_text(t, status), show_alert=True)
         return END
     if result.status is SubmitStatus.TOO_SOON:
         await answer_query(query)

@@ -33,7 +33,7 @@ from ocm_bot.ocm.errors import OcmAuthError, OcmError
 from ocm_bot.storage.base import JSON, Storage
 from ocm_bot.storage.persistence import StatesFromStorage
 from ocm_bot.storage.tokens import TokenCipher
-from ocm_bot.views import checkin as views
+from ocm_bot.views import signin as views
 from ocm_bot.views.common import ocm_error_text
 
 log = logging.getLogger(__name__)

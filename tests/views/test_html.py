@@ -25,7 +25,7 @@ from ocm_bot.ocm.errors import OcmAuthError, OcmBudgetExhausted, OcmRateLimited,
 from ocm_bot.ocm.models import Comment, Operator
 from ocm_bot.ocm.reference import ReferenceData
 from ocm_bot.storage.base import OutboxItem, utc_now
-from ocm_bot.views import checkin, common, details, preferences, results
+from ocm_bot.views import checkin, common, delivery, details, preferences, results, signin
 from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.common import View
 from ocm_bot.views.html import Html
@@ -102,10 +102,10 @@ def _screens() -> dict[str, View]:
         "checkin summary": checkin.summary_screen(T, CODEC, full, outcomes, Submitter.APP, sign_in_available=True),
         "checkin too soon": checkin.too_soon_text(T, name, timedelta(minutes=3)),
         "checkin sending": checkin.sending_text(T, name),
-        "signed in": checkin.signed_in_text(T, "ann & <bob>", 2),
+        "signed in": signin.signed_in_text(T, "ann & <bob>", 2),
     }
     for result in DeliveryResult:
-        screens[f"delivery {result}"] = checkin.delivery_screen(T, CODEC, Delivery(item, queued, result))
+        screens[f"delivery {result}"] = delivery.delivery_screen(T, CODEC, Delivery(item, queued, result))
     for error in (
         OcmBudgetExhausted(3.0),
         OcmRateLimited(200.0),
