@@ -321,7 +321,7 @@ def test_handlers_and_the_demo_never_build_a_service():
 
 
 # Pieces the handler modules share, with no handlers of their own.
-SHARED_HANDLER_PIECES = ("ocm_bot.handlers.common", "ocm_bot.handlers.conversation")
+SHARED_HANDLER_PIECES = ("ocm_bot.handlers.answers", "ocm_bot.handlers.common", "ocm_bot.handlers.conversation")
 
 
 def test_the_composition_root_names_every_handler_module_in_one_function():

@@ -31,6 +31,7 @@ from ocm_bot.context import BotContext
 from ocm_bot.domain.preferences import UserPreferences
 from ocm_bot.domain.preferences_edit import InvalidChoice, Setting, apply_choice, search_operators
 from ocm_bot.domain.units import automatic_unit
+from ocm_bot.handlers.answers import LAST_PLACE_UNIT
 from ocm_bot.handlers.common import (
     driver_translator,
     edit_unless_not_modified,
@@ -42,7 +43,6 @@ from ocm_bot.handlers.common import (
     user_data_of,
     user_of,
 )
-from ocm_bot.handlers.search import LAST_PLACE_UNIT
 from ocm_bot.i18n import available_languages, negotiate_language
 from ocm_bot.ocm.errors import OcmError
 from ocm_bot.ocm.reference import ReferenceData
