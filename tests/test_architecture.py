@@ -405,3 +405,35 @@ def test_every_screen_is_a_view_not_bare_html():
 def test_the_view_check_sees_a_screen_returning_html():
     tree = ast.parse("def notice_text(t) -> Html: ...\ndef _part(t) -> Html: ...\ndef ok(t) -> View: ...")
     assert screens_returning_bare_html({"ocm_bot.views.example": tree}) == ["ocm_bot.views.example.notice_text"]
+
+
+MODULE_LINE_LIMIT = 400
+LONG_MODULE_MARKER = "Over 400 lines"
+
+
+def long_modules_without_a_reason(sources: dict[str, str]) -> list[str]:
+    found = []
+    for name, source in sources.items():
+        count = len(source.splitlines())
+        if count <= MODULE_LINE_LIMIT:
+            continue
+        docstring = ast.get_docstring(ast.parse(source)) or ""
+        if LONG_MODULE_MARKER not in docstring:
+            found.append(f"{name} ({count} lines)")
+    return found
+
+
+def test_a_module_over_400_lines_says_why_in_its_docstring():
+    # "Over 400 lines: <the reason>" in the module's docstring, or the module is split.
+    sources = {module_name(path): path.read_text(encoding="utf-8") for path in sorted(PACKAGE.rglob("*.py"))}
+    assert long_modules_without_a_reason(sources) == []
+
+
+def test_the_length_check_sees_a_long_module_without_a_reason():
+    body = "x = 1\n" * 401
+    sources = {
+        "ocm_bot.silent": '"""A module."""\n' + body,
+        "ocm_bot.explained": '"""A module.\n\nOver 400 lines: one table.\n"""\n' + body,
+        "ocm_bot.short": '"""A module."""\n' + "x = 1\n" * 10,
+    }
+    assert long_modules_without_a_reason(sources) == ["ocm_bot.silent (402 lines)"]

@@ -2,7 +2,7 @@
 
 Every screen is one message that the handlers edit in place; every choice shows ✓ on the current value.
 
-About 440 lines because it holds one short function per screen (the overview and ten setting screens,
+Over 400 lines (about 440) because it holds one short function per screen (the overview and ten setting screens,
 plus the operator search); they share the private helpers here and read best side by side.
 """
 
