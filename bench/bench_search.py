@@ -50,6 +50,7 @@ from ocm_bot.context import BotContext, BotData, Services
 from ocm_bot.domain.filters import MAX_RESULTS
 from ocm_bot.domain.preferences import DistanceUnitChoice, UserPreferences
 from ocm_bot.domain.search import SearchService
+from ocm_bot.handlers import details as details_handlers
 from ocm_bot.handlers import search as search_handlers
 from ocm_bot.handlers import start
 from ocm_bot.settings import Secret, Settings
@@ -177,6 +178,7 @@ async def start_bot(endpoints: Endpoints, data_dir: Path, stamps: Stamps, *, max
         stamps.on_received(update.update_id)
 
     application.add_handler(TypeHandler(Update, stamp), group=-1)
+    application.add_handlers(details_handlers.handlers())
     application.add_handlers(search_handlers.handlers())
     application.add_handlers(start.handlers())
     await application.initialize()

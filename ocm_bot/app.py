@@ -38,7 +38,18 @@ from ocm_bot.domain.results import StoredResults
 from ocm_bot.domain.search import SearchService
 from ocm_bot.errors import OcmBotError
 from ocm_bot.geocoding import Geocoder
-from ocm_bot.handlers import checkin, language, outbox, preferences, privacy, search, signin, start
+from ocm_bot.handlers import (
+    checkin,
+    details,
+    language,
+    live,
+    outbox,
+    preferences,
+    privacy,
+    search,
+    signin,
+    start,
+)
 from ocm_bot.handlers.common import translator_for
 from ocm_bot.i18n import N_, translator
 from ocm_bot.ocm.client import OcmClient, OcmLimits
@@ -139,6 +150,8 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handlers(preferences.handlers())
     application.add_handlers(language.handlers())
     application.add_handlers(privacy.handlers())
+    application.add_handlers(details.handlers())  # /charger, /favourites, details and favourite buttons
+    application.add_handlers(live.handlers())  # a live location's later positions
     application.add_handlers(search.handlers())
     application.add_handlers(start.handlers())
     # Whatever no feature claimed: unknown commands, stale buttons, then any private text as a place.

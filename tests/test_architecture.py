@@ -321,7 +321,7 @@ def test_handlers_and_the_demo_never_build_a_service():
 
 
 # Pieces the handler modules share, with no handlers of their own.
-SHARED_HANDLER_PIECES = ("ocm_bot.handlers.common", "ocm_bot.handlers.conversation")
+SHARED_HANDLER_PIECES = ("ocm_bot.handlers.answers", "ocm_bot.handlers.common", "ocm_bot.handlers.conversation")
 
 
 def test_the_composition_root_names_every_handler_module_in_one_function():
@@ -366,3 +366,74 @@ def test_settings_means_the_environment_configuration_only():
     """The driver's /settings menu lives in the ``preferences`` modules; ``settings`` is ``Settings``."""
     named_settings = {name for name in package_modules() if any("settings" in part for part in name.split(".")[1:])}
     assert named_settings == {"ocm_bot.settings"}
+
+
+# The parts a screen is built from: each returns HTML that a screen function wraps in a ``View``.
+HTML_PARTS = frozenset(
+    {
+        "ocm_bot.views.html",  # the HTML type and its builders
+        "ocm_bot.views.format.html_text",
+        "ocm_bot.views.results.header",
+        "ocm_bot.views.results.summary_line",
+        "ocm_bot.views.results.results_text",
+        "ocm_bot.views.details.details_text",
+    }
+)
+
+
+def screens_returning_bare_html(modules: dict[str, ast.Module]) -> list[str]:
+    found = []
+    for name, tree in modules.items():
+        if not within(name, "ocm_bot.views") or name in HTML_PARTS:
+            continue
+        for node in tree.body:
+            if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
+                continue
+            if f"{name}.{node.name}" in HTML_PARTS:
+                continue
+            if node.returns is not None and ast.unparse(node.returns) == "Html":
+                found.append(f"{name}.{node.name}")
+    return found
+
+
+def test_every_screen_is_a_view_not_bare_html():
+    # A message sent with parse_mode=HTML is a View (text and keyboard together); bare ``str`` is only
+    # for plain-text messages and callback-query alerts (views/common.py says so).
+    assert screens_returning_bare_html(package_modules()) == []
+
+
+def test_the_view_check_sees_a_screen_returning_html():
+    tree = ast.parse("def notice_text(t) -> Html: ...\ndef _part(t) -> Html: ...\ndef ok(t) -> View: ...")
+    assert screens_returning_bare_html({"ocm_bot.views.example": tree}) == ["ocm_bot.views.example.notice_text"]
+
+
+MODULE_LINE_LIMIT = 400
+LONG_MODULE_MARKER = "Over 400 lines"
+
+
+def long_modules_without_a_reason(sources: dict[str, str]) -> list[str]:
+    found = []
+    for name, source in sources.items():
+        count = len(source.splitlines())
+        if count <= MODULE_LINE_LIMIT:
+            continue
+        docstring = ast.get_docstring(ast.parse(source)) or ""
+        if LONG_MODULE_MARKER not in docstring:
+            found.append(f"{name} ({count} lines)")
+    return found
+
+
+def test_a_module_over_400_lines_says_why_in_its_docstring():
+    # "Over 400 lines: <the reason>" in the module's docstring, or the module is split.
+    sources = {module_name(path): path.read_text(encoding="utf-8") for path in sorted(PACKAGE.rglob("*.py"))}
+    assert long_modules_without_a_reason(sources) == []
+
+
+def test_the_length_check_sees_a_long_module_without_a_reason():
+    body = "x = 1\n" * 401
+    sources = {
+        "ocm_bot.silent": '"""A module."""\n' + body,
+        "ocm_bot.explained": '"""A module.\n\nOver 400 lines: one table.\n"""\n' + body,
+        "ocm_bot.short": '"""A module."""\n' + "x = 1\n" * 10,
+    }
+    assert long_modules_without_a_reason(sources) == ["ocm_bot.silent (402 lines)"]

@@ -18,7 +18,7 @@ and :mod:`ocm_bot.ocm.wire` turns a submission into OCM's JSON.
 The draft's ``key`` is its idempotency key: the outbox accepts one submission per key, so a double
 tap, a retried webhook delivery or a restart never posts the same check-in twice.
 
-About 500 lines because it is the one place that says what a check-in is: its steps, the outcomes
+Over 400 lines (about 500) because it is the one place that says what a check-in is: its steps, the outcomes
 a driver picks from, the draft's rules and the service that applies the rules needing storage. They
 change together (a new step touches all four); OCM's JSON, the labels and the outbox are elsewhere.
 """

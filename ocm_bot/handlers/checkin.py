@@ -61,6 +61,7 @@ from ocm_bot.i18n import Translator
 from ocm_bot.storage.base import Storage
 from ocm_bot.storage.persistence import StatesFromStorage
 from ocm_bot.views import checkin as views
+from ocm_bot.views import delivery
 from ocm_bot.views.callbacks import InvalidCallback, action_pattern
 from ocm_bot.views.common import expired_button_text, unexpected_error_text
 
@@ -157,7 +158,9 @@ async def _begin(update: Update, context: BotContext, charger_id: int) -> object
         return END
     wait = await service.wait_before(user_id, charger_id)
     if wait is not None:
-        await context.bot.send_message(chat.id, views.too_soon_text(t, lookup.name, wait), parse_mode=ParseMode.HTML)
+        await context.bot.send_message(
+            chat.id, views.too_soon_text(t, lookup.name, wait).text, parse_mode=ParseMode.HTML
+        )
         return END
     draft = CheckinDraft.start(charger_id=charger_id, charger_name=lookup.name, chat_id=chat.id)
     groups = group_outcomes(await service.outcomes())
@@ -454,7 +457,7 @@ async def on_submit(update: Update, context: BotContext) -> object:
     if service is None or draft is None or draft.key != key:
         item = await service.storage.get_outbox(key) if service is not None else None
         mine = item is not None and item.user_id == user.id
-        text = views.queued_item_text(t, item.status) if item is not None and mine else views.no_open_checkin_text(t)
+        text = delivery.queued_item_text(t, item.status) if item is not None and mine else views.no_open_checkin_text(t)
         await answer_query(query, text, show_alert=True)
         return END
     if draft.is_stale(service.now(), CONVERSATION_TIMEOUT):
@@ -468,14 +471,14 @@ async def on_submit(update: Update, context: BotContext) -> object:
     result = await service.submit(user.id, draft, language=t.language)
     if result.status is SubmitStatus.ALREADY_QUEUED:
         status = result.item.status if result.item is not None else None
-        await answer_query(query, views.queued_item_text(t, status), show_alert=True)
+        await answer_query(query, delivery.queued_item_text(t, status), show_alert=True)
         return END
     if result.status is SubmitStatus.TOO_SOON:
         await answer_query(query)
         await service.discard_draft(user.id)
         with contextlib.suppress(BadRequest):
             await query.edit_message_text(
-                views.too_soon_text(t, draft.charger_name, result.wait or timedelta(0)), parse_mode=ParseMode.HTML
+                views.too_soon_text(t, draft.charger_name, result.wait or timedelta(0)).text, parse_mode=ParseMode.HTML
             )
         return END
     if result.status is not SubmitStatus.QUEUED:
@@ -485,7 +488,7 @@ async def on_submit(update: Update, context: BotContext) -> object:
         return await _show(update, context, step, draft.at(Step.SUMMARY if draft.is_complete else Step.OUTCOME))
     await answer_query(query)
     with contextlib.suppress(BadRequest):
-        await query.edit_message_text(views.sending_text(t, draft.charger_name), parse_mode=ParseMode.HTML)
+        await query.edit_message_text(views.sending_text(t, draft.charger_name).text, parse_mode=ParseMode.HTML)
     context.application.create_task(deliver_outbox(context.application), update=update)
     return END
 

@@ -118,7 +118,7 @@ async def private_or_explain(update: Update, context: BotContext, command: str) 
     if is_private(update):
         return True
     t = await translator_for(update, context)
-    await message_of(update).reply_text(private_chat_only(t, command), parse_mode=ParseMode.HTML)
+    await message_of(update).reply_text(private_chat_only(t, command).text, parse_mode=ParseMode.HTML)
     return False
 
 

@@ -20,7 +20,7 @@ from ocm_bot.domain.outbox import Delivery, DeliveryResult, OutboxStatus
 from ocm_bot.handlers.common import answer_query, handled, translator_for
 from ocm_bot.i18n import Translator, translator
 from ocm_bot.settings import Settings
-from ocm_bot.views import checkin as views
+from ocm_bot.views import delivery as views
 from ocm_bot.views.callbacks import InvalidCallback, action_pattern
 from ocm_bot.views.common import expired_button_text
 

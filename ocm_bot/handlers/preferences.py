@@ -31,6 +31,7 @@ from ocm_bot.context import BotContext
 from ocm_bot.domain.preferences import UserPreferences
 from ocm_bot.domain.preferences_edit import InvalidChoice, Setting, apply_choice, search_operators
 from ocm_bot.domain.units import automatic_unit
+from ocm_bot.handlers.answers import LAST_PLACE_UNIT
 from ocm_bot.handlers.common import (
     driver_translator,
     edit_unless_not_modified,
@@ -42,7 +43,6 @@ from ocm_bot.handlers.common import (
     user_data_of,
     user_of,
 )
-from ocm_bot.handlers.search import LAST_PLACE_UNIT
 from ocm_bot.i18n import available_languages, negotiate_language
 from ocm_bot.ocm.errors import OcmError
 from ocm_bot.ocm.reference import ReferenceData
@@ -76,7 +76,7 @@ async def show_settings(update: Update, context: BotContext) -> None:
     _, prefs = await load_preferences(update, context)
     if not is_private(update):
         t = driver_translator(update, context, prefs)
-        await message_of(update).reply_text(private_chat_only(t, "/settings"), parse_mode=ParseMode.HTML)
+        await message_of(update).reply_text(private_chat_only(t, "/settings").text, parse_mode=ParseMode.HTML)
         return
     user_data_of(context).pop(AWAITING_OPERATOR, None)
     await send_view(message_of(update), render(Screen.MAIN, await menu_context(update, context, prefs)))

@@ -66,7 +66,7 @@ async def on_forget_button(update: Update, context: BotContext) -> None:
 async def show_privacy(update: Update, context: BotContext) -> None:
     """Say what the bot stores about a driver and how to delete it."""
     t = await translator_for(update, context)
-    await message_of(update).reply_text(privacy_text(t), parse_mode=ParseMode.HTML)
+    await message_of(update).reply_text(privacy_text(t).text, parse_mode=ParseMode.HTML)
 
 
 def handlers() -> list[BaseHandler]:

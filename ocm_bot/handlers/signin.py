@@ -33,7 +33,7 @@ from ocm_bot.ocm.errors import OcmAuthError, OcmError
 from ocm_bot.storage.base import JSON, Storage
 from ocm_bot.storage.persistence import StatesFromStorage
 from ocm_bot.storage.tokens import TokenCipher
-from ocm_bot.views import checkin as views
+from ocm_bot.views import signin as views
 from ocm_bot.views.common import ocm_error_text
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ async def login_password(update: Update, context: BotContext) -> object:
         await context.bot.send_message(chat_id, views.login_failed_text(t, ocm_error_text(t, error)))
         return END
     resumed = await service.outbox.resume_after_sign_in(user_id)
-    await context.bot.send_message(chat_id, views.signed_in_text(t, username, resumed), parse_mode=ParseMode.HTML)
+    await context.bot.send_message(chat_id, views.signed_in_text(t, username, resumed).text, parse_mode=ParseMode.HTML)
     if resumed:
         context.application.create_task(deliver_outbox(context.application), update=update)
     await reshow_open_summary(update, context, service, t)

@@ -6,9 +6,8 @@ signed callback data from :class:`~ocm_bot.views.callbacks.CallbackCodec`. Examp
     screen = outcome_screen(t, codec, draft, group_outcomes(outcomes))
     await message.reply_text(screen.text, parse_mode="HTML", reply_markup=screen.keyboard)
 
-About 500 lines: the four check-in steps, the delivery outcomes and the sign-in messages are one
-conversation's texts; the handlers' split into conversation, sign-in and outbox worker is the place to
-split this module the same way.
+What the driver is told after an attempt to post is :mod:`ocm_bot.views.delivery`; the /login and
+/logout messages are :mod:`ocm_bot.views.signin`, as the handlers are split.
 """
 
 from __future__ import annotations
@@ -28,14 +27,13 @@ from ocm_bot.domain.checkin import (
     OutcomeGroup,
     find_outcome,
 )
-from ocm_bot.domain.outbox import NEEDS_SIGN_IN, Delivery, DeliveryResult, OutboxStatus, Submitter
+from ocm_bot.domain.outbox import Submitter
 from ocm_bot.i18n import Translator
-from ocm_bot.ocm.errors import OcmAuthError, OcmBudgetExhausted, OcmRateLimited
-from ocm_bot.ocm.identity import add_comment_url, poi_page_url
+from ocm_bot.ocm.identity import add_comment_url
 from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.common import View
 from ocm_bot.views.format import stars
-from ocm_bot.views.html import Html, bold, gettext_html, italic, join, link, ngettext_html
+from ocm_bot.views.html import Html, bold, gettext_html, italic, join, ngettext_html
 from ocm_bot.views.vocabulary import group_label, outcome_label
 
 # Callback actions (``ci`` is the "Check in" button on search cards and details).
@@ -73,9 +71,13 @@ def _back_button(t: Translator, codec: CallbackCodec) -> InlineKeyboardButton:
     return InlineKeyboardButton(t.gettext("‹ Back"), callback_data=codec.encode(BACK))
 
 
-def _add_comment_button(t: Translator, charger_id: int) -> InlineKeyboardButton:
+def add_comment_button(t: Translator, charger_id: int) -> InlineKeyboardButton:
     """Where the driver can check in by hand when the bot cannot post for them."""
     return InlineKeyboardButton(t.gettext("Check in on Open Charge Map ↗"), url=add_comment_url(charger_id))
+
+
+def add_comment_keyboard(t: Translator, charger_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[add_comment_button(t, charger_id)]])
 
 
 # Before step 1: a bot that cannot post -----------------------------------------------------------
@@ -89,7 +91,7 @@ def cannot_post_screen(t: Translator, charger_id: int, charger_name: str) -> Scr
         "Open Charge Map site instead:",
         name=_name(charger_name),
     )
-    return Screen(text, _add_comment_keyboard(t, charger_id))
+    return Screen(text, add_comment_keyboard(t, charger_id))
 
 
 # Step 1: outcome ---------------------------------------------------------------------------------
@@ -259,7 +261,7 @@ def summary_screen(
         )
         lines.append(gettext_html(t, "You can check in on the Open Charge Map site instead:"))
         rows = [
-            [_add_comment_button(t, draft.charger_id)],
+            [add_comment_button(t, draft.charger_id)],
             [_back_button(t, codec), _cancel_button(t, codec)],
         ]
     else:
@@ -273,129 +275,23 @@ def summary_screen(
     return Screen(join("\n", lines), InlineKeyboardMarkup(rows))
 
 
-def sending_text(t: Translator, charger_name: str) -> Html:
-    return gettext_html(t, "Sending your check-in at {name} to Open Charge Map…", name=_name(charger_name))
-
-
-# Delivery outcomes -------------------------------------------------------------------------------
-
-
-def _details_keyboard(t: Translator, charger_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(t.gettext("Open in OCM ↗"), url=poi_page_url(charger_id))]])
-
-
-def _add_comment_keyboard(t: Translator, charger_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[_add_comment_button(t, charger_id)]])
-
-
-def delivery_screen(t: Translator, codec: CallbackCodec, delivery: Delivery) -> Screen:
-    """What the driver is told after an attempt to post their check-in."""
-    checkin = delivery.checkin
-    charger_id = checkin.charger_id
-    name = _name(checkin.charger_name or f"#{charger_id}")
-    page = gettext_html(t, "the charger page")  # outside the f-string, where the extractor finds it
-    page_link = link(poi_page_url(charger_id), page)
-    result = delivery.result
-    if result is DeliveryResult.DELIVERED:
-        if delivery.first_attempt:
-            text = gettext_html(
-                t, "Thanks! Your check-in at {name} is on Open Charge Map: {link}.", name=name, link=page_link
-            )
-        else:
-            text = gettext_html(
-                t,
-                "Open Charge Map is back: your check-in at {name} is now posted. Thanks! See {link}.",
-                name=name,
-                link=page_link,
-            )
-        return Screen(text, _details_keyboard(t, charger_id))
-    if result is DeliveryResult.NEEDS_SIGN_IN:
-        return Screen(
-            gettext_html(
-                t,
-                "Your Open Charge Map sign-in has expired. Your check-in at {name} is kept: "
-                "send /login and I will post it.",
-                name=name,
-            )
-        )
-    if result is DeliveryResult.REJECTED:
-        error = delivery.error
-        if isinstance(error, OcmAuthError):
-            reason = gettext_html(t, "this bot is not allowed to post to Open Charge Map right now.")
-        else:
-            description = getattr(error, "description", "") or str(error or "")
-            reason = gettext_html(t, "it answered “{answer}”.", answer=description[:200])
-        text = gettext_html(
-            t,
-            "Open Charge Map did not accept your check-in at {name}, so it is not posted: {reason} "
-            "You can check in on the Open Charge Map site instead.",
-            name=name,
-            reason=reason,
-        )
-        return Screen(text, _add_comment_keyboard(t, charger_id))
-    if result is DeliveryResult.GAVE_UP and delivery.item.last_error == NEEDS_SIGN_IN:
-        text = gettext_html(
-            t,
-            "Your check-in at {name} waited a month for you to sign in again, so it was not posted. "
-            "You can check in on the Open Charge Map site instead.",
-            name=name,
-        )
-        return Screen(text, _add_comment_keyboard(t, charger_id))
-    if result is DeliveryResult.GAVE_UP:
-        text = gettext_html(
-            t,
-            "I could not reach Open Charge Map for two days, so your check-in at {name} was not posted. "
-            "You can check in on the Open Charge Map site instead.",
-            name=name,
-        )
-        return Screen(text, _add_comment_keyboard(t, charger_id))
-    keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(t.gettext("🔄 Retry now"), callback_data=codec.encode(RETRY, delivery.item.key))]]
-    )
-    if isinstance(delivery.error, OcmBudgetExhausted):
-        # The bot's own per-minute share of OCM, not OCM's 429: nothing is wrong with OCM.
-        text = gettext_html(
-            t, "This bot is busy right now. Your check-in at {name} is saved; I'll send it in a moment.", name=name
-        )
-        return Screen(text, keyboard)
-    if isinstance(delivery.error, OcmRateLimited):
-        reason = gettext_html(t, "Open Charge Map asks us to slow down.")
-    elif delivery.error is not None and "read only" in str(delivery.error).lower():
-        reason = gettext_html(t, "Open Charge Map is not taking check-ins right now (maintenance).")
-    else:
-        reason = gettext_html(t, "Open Charge Map is not answering right now.")
-    text = (
-        reason
-        + Html(" ")
-        + gettext_html(t, "Your check-in at {name} is saved; I'll send it as soon as it is back.", name=name)
-    )
-    return Screen(text, keyboard)
-
-
-def queued_item_text(t: Translator, status: OutboxStatus | None) -> str:
-    """A submission that exists already (a second tap on Submit, a replayed update), by its outbox status."""
-    if status == OutboxStatus.SENT:
-        return t.gettext("This check-in is already on Open Charge Map.")
-    if status == OutboxStatus.FAILED:
-        return t.gettext("Open Charge Map did not take this check-in; it was not posted.")
-    return t.gettext("This check-in is already on its way to Open Charge Map.")
-
-
-def retry_started_text(t: Translator) -> str:
-    return t.gettext("Trying again…")
+def sending_text(t: Translator, charger_name: str) -> View:
+    return View(gettext_html(t, "Sending your check-in at {name} to Open Charge Map…", name=_name(charger_name)))
 
 
 # Entry, exits and other messages -----------------------------------------------------------------
 
 
-def too_soon_text(t: Translator, charger_name: str, wait: timedelta) -> Html:
+def too_soon_text(t: Translator, charger_name: str, wait: timedelta) -> View:
     minutes = max(1, math.ceil(wait.total_seconds() / 60))
-    return ngettext_html(
-        t,
-        "You checked in at {name} a moment ago. You can check in there again in {n} minute.",
-        "You checked in at {name} a moment ago. You can check in there again in {n} minutes.",
-        minutes,
-        name=_name(charger_name),
+    return View(
+        ngettext_html(
+            t,
+            "You checked in at {name} a moment ago. You can check in there again in {n} minute.",
+            "You checked in at {name} a moment ago. You can check in there again in {n} minutes.",
+            minutes,
+            name=_name(charger_name),
+        )
     )
 
 
@@ -437,86 +333,6 @@ def timed_out_text(t: Translator) -> str:
 
 def no_open_checkin_text(t: Translator) -> str:
     return t.gettext("This check-in is no longer open. Tap ✅ Check in on a charger to start again.")
-
-
-# Sign-in ------------------------------------------------------------------------------------------
-
-
-def login_private_only_text(t: Translator) -> str:
-    return t.gettext("For your safety, sign in only in a private chat with me.")
-
-
-def login_disabled_text(t: Translator) -> str:
-    return t.gettext(
-        "Signing in is turned off on this bot: its operator has not set up safe storage for sign-ins "
-        "(STORAGE_SECRET). You can still check in on the Open Charge Map site."
-    )
-
-
-def ask_email_text(t: Translator) -> str:
-    return t.gettext(
-        "Sign in to Open Charge Map so your check-ins are posted with your account.\n"
-        "What is the e-mail address of your Open Charge Map account? (/cancel to stop)"
-    )
-
-
-def not_an_email_text(t: Translator) -> str:
-    return t.gettext(
-        "That does not look like an e-mail address. Send the e-mail of your Open Charge Map account, or /cancel."
-    )
-
-
-def ask_password_text(t: Translator) -> str:
-    return t.gettext(
-        "Now your Open Charge Map password. I delete your message at once and keep only the sign-in "
-        "token Open Charge Map gives back, encrypted."
-    )
-
-
-def signed_in_text(t: Translator, username: str | None, resumed: int) -> Html:
-    text = (
-        gettext_html(t, "Signed in to Open Charge Map as {name}.", name=bold(username))
-        if username
-        else gettext_html(t, "Signed in to Open Charge Map.")
-    )
-    text += " " + gettext_html(t, "Your check-ins are now posted with your account. /logout signs you out.")
-    if resumed:
-        text += "\n" + ngettext_html(
-            t,
-            "Sending the {n} check-in that waited for your sign-in.",
-            "Sending the {n} check-ins that waited for your sign-in.",
-            resumed,
-        )
-    return text
-
-
-def wrong_password_text(t: Translator) -> str:
-    return t.gettext("Open Charge Map did not accept that e-mail and password. Send /login to try again.")
-
-
-def login_failed_text(t: Translator, reason: str = "") -> str:
-    return " ".join(part for part in (reason, t.gettext("Send /login to try again.")) if part)
-
-
-def login_cancelled_text(t: Translator) -> str:
-    return t.gettext("Sign-in cancelled.")
-
-
-def login_timed_out_text(t: Translator) -> str:
-    return t.gettext("Sign-in timed out. Send /login to start again.")
-
-
-def login_too_late_text(t: Translator) -> str:
-    return t.gettext(
-        "Sign-in timed out while I was away, so I deleted your message in case it was your password. "
-        "Send /login to start again."
-    )
-
-
-def signed_out_text(t: Translator, was_signed_in: bool) -> str:
-    if was_signed_in:
-        return t.gettext("Signed out. I no longer keep your Open Charge Map sign-in.")
-    return t.gettext("You were not signed in.")
 
 
 def resume_summary_hint_text(t: Translator) -> str:

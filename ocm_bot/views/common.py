@@ -1,4 +1,11 @@
-"""Texts and keyboards shared by every feature: welcome, help, errors, the location keyboard."""
+"""Texts and keyboards shared by every feature: welcome, help, errors, the location keyboard.
+
+The rule for every view function: a message the bot sends with ``parse_mode=HTML`` is a ``View`` (its
+``Html`` text and its inline keyboard), never bare text. A view returns ``str`` only for what is not
+HTML: a callback-query alert or toast (``answer(text)``), a plain-text message sent without a parse mode,
+or a label; a handler that shows such text in an HTML message wraps it in ``View.plain``, which escapes it.
+``Html`` on its own is for the parts a screen is built from (``views/html.py`` and a few named parts).
+"""
 
 from __future__ import annotations
 

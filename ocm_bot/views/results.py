@@ -269,8 +269,8 @@ def _clamp(result: SearchResult, page: int) -> int:
     return min(max(0, page), result.page_count() - 1)
 
 
-def place_choice_text(t: Translator, query: str) -> Html:
-    return gettext_html(t, "Which “{query}” do you mean?", query=clip(query, LABEL_CHARS))
+def place_choice_text(t: Translator, query: str) -> View:
+    return View(gettext_html(t, "Which “{query}” do you mean?", query=clip(query, LABEL_CHARS)))
 
 
 def place_choice_keyboard(
@@ -303,35 +303,41 @@ PLACE_ERRORS: dict[PlaceProblem, str] = {
 }
 
 
-def place_error_text(t: Translator, reason: PlaceProblem) -> Html:
-    return gettext_html(t, PLACE_ERRORS[reason])
+def place_error_text(t: Translator, reason: PlaceProblem) -> View:
+    return View(gettext_html(t, PLACE_ERRORS[reason]))
 
 
-def place_not_found_text(t: Translator, query: str) -> Html:
-    return gettext_html(
-        t,
-        "I could not find “{query}”. Try adding the town or country, or send your location.",
-        query=clip(query, LABEL_CHARS),
+def place_not_found_text(t: Translator, query: str) -> View:
+    return View(
+        gettext_html(
+            t,
+            "I could not find “{query}”. Try adding the town or country, or send your location.",
+            query=clip(query, LABEL_CHARS),
+        )
     )
 
 
-def geocoder_busy_text(t: Translator) -> Html:
-    return gettext_html(
-        t, "Too many address searches right now. Try again in a few seconds, or send your location instead."
+def geocoder_busy_text(t: Translator) -> View:
+    return View(
+        gettext_html(
+            t, "Too many address searches right now. Try again in a few seconds, or send your location instead."
+        )
     )
 
 
-def geocoder_down_text(t: Translator) -> Html:
-    return gettext_html(
-        t,
-        "The address search (OpenStreetMap Nominatim) is not answering right now. "
-        "Try again in a minute, or send your location instead.",
+def geocoder_down_text(t: Translator) -> View:
+    return View(
+        gettext_html(
+            t,
+            "The address search (OpenStreetMap Nominatim) is not answering right now. "
+            "Try again in a minute, or send your location instead.",
+        )
     )
 
 
-def charger_not_found_text(t: Translator, charger_id: int) -> Html:
-    return gettext_html(t, "Open Charge Map has no charger #{id} (it may have been removed).", id=charger_id)
+def charger_not_found_text(t: Translator, charger_id: int) -> View:
+    return View(gettext_html(t, "Open Charge Map has no charger #{id} (it may have been removed).", id=charger_id))
 
 
-def charger_usage_text(t: Translator) -> Html:
-    return gettext_html(t, "Send /charger and the charger's Open Charge Map ID, for example: /charger 100627")
+def charger_usage_text(t: Translator) -> View:
+    return View(gettext_html(t, "Send /charger and the charger's Open Charge Map ID, for example: /charger 100627"))

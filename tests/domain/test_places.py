@@ -110,7 +110,7 @@ def test_text_that_cannot_be_a_place_says_why(text, reason):
 def test_every_place_problem_has_its_own_message_for_the_driver():
     t = translator("en")
     assert {problem.value for problem in PlaceProblem} == set(PLACE_ERRORS)
-    assert len({place_error_text(t, problem) for problem in PlaceProblem}) == len(PlaceProblem)
+    assert len({place_error_text(t, problem).text for problem in PlaceProblem}) == len(PlaceProblem)
 
 
 @given(st.text(max_size=300))

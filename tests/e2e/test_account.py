@@ -76,6 +76,16 @@ async def test_privacy_says_what_is_stored_and_how_to_delete_it(telegram, bot):
     assert "/forget deletes everything" in reply.text
 
 
+async def test_privacy_says_how_long_searches_live_locations_and_sign_ins_are_kept(telegram, bot):
+    ada = telegram.user("Ada")
+    await ada.send_text("/privacy")
+    reply = await ada.wait_for_message(containing="What I store about you")
+    assert "Kept until you send /forget" in reply.text
+    assert "Your recent searches" in reply.text and "about an hour" in reply.text
+    assert "While you share your live location" in reply.text
+    assert "While you sign in" in reply.text and "I never store your password" in reply.text
+
+
 async def test_forget_in_a_group_points_to_the_private_chat(telegram, bot):
     ada = telegram.user("Ada")
     club = telegram.group("EV Club", members=[ada])

@@ -13,6 +13,7 @@ from ocm_bot.ocm.client import CommentSubmission
 from ocm_bot.ocm.errors import OcmBudgetExhausted, OcmRejected, OcmTooManyRequests, OcmUnavailable
 from ocm_bot.storage.base import OutboxItem, utc_now
 from ocm_bot.views import checkin as views
+from ocm_bot.views import delivery as delivery_views
 from ocm_bot.views.callbacks import CallbackCodec
 
 T = translator("en")
@@ -125,43 +126,45 @@ def delivery(result: DeliveryResult, *, attempts: int = 0, error=None, last_erro
 
 
 def test_delivered_links_to_the_charger_page():
-    screen = views.delivery_screen(T, CODEC, delivery(DeliveryResult.DELIVERED))
+    screen = delivery_views.delivery_screen(T, CODEC, delivery(DeliveryResult.DELIVERED))
     assert screen.text.startswith("Thanks! Your check-in at <b>Tesco &lt;Extra&gt; &amp; Co</b> is on Open Charge Map")
     assert 'href="https://openchargemap.org/site/poi/details/1234"' in screen.text
-    later = views.delivery_screen(T, CODEC, delivery(DeliveryResult.DELIVERED, attempts=3))
+    later = delivery_views.delivery_screen(T, CODEC, delivery(DeliveryResult.DELIVERED, attempts=3))
     assert "now posted" in later.text
 
 
 def test_a_refusal_quotes_ocm_escaped_and_offers_the_ocm_page():
     error = OcmRejected("Error: <Validation> Failed")
-    screen = views.delivery_screen(T, CODEC, delivery(DeliveryResult.REJECTED, error=error))
+    screen = delivery_views.delivery_screen(T, CODEC, delivery(DeliveryResult.REJECTED, error=error))
     assert "“Error: &lt;Validation&gt; Failed”" in screen.text and "not posted" in screen.text
     assert screen.keyboard.inline_keyboard[0][0].url == "https://openchargemap.org/site/poi/addcomment/1234"
 
 
 def test_a_checkin_held_up_by_the_bots_own_budget_says_the_bot_is_busy_not_that_ocm_asks_to_slow_down():
-    held = views.delivery_screen(T, CODEC, delivery(DeliveryResult.RETRY, error=OcmBudgetExhausted(retry_after=20)))
+    held = delivery_views.delivery_screen(
+        T, CODEC, delivery(DeliveryResult.RETRY, error=OcmBudgetExhausted(retry_after=20))
+    )
     assert held.text.startswith("This bot is busy right now. Your check-in at")
     assert "slow down" not in held.text and "Open Charge Map" not in held.text
     assert actions(held) == [(views.RETRY, ("a" * 32,))]
-    throttled = views.delivery_screen(T, CODEC, delivery(DeliveryResult.RETRY, error=OcmTooManyRequests()))
+    throttled = delivery_views.delivery_screen(T, CODEC, delivery(DeliveryResult.RETRY, error=OcmTooManyRequests()))
     assert throttled.text.startswith("Open Charge Map asks us to slow down.")
 
 
 def test_waiting_for_ocm_offers_retry_of_that_checkin():
-    screen = views.delivery_screen(T, CODEC, delivery(DeliveryResult.RETRY, error=OcmUnavailable("down")))
+    screen = delivery_views.delivery_screen(T, CODEC, delivery(DeliveryResult.RETRY, error=OcmUnavailable("down")))
     assert "Open Charge Map is not answering right now." in screen.text
     assert actions(screen) == [(views.RETRY, ("a" * 32,))]
 
 
 def test_expired_sign_in_asks_to_login_again():
-    screen = views.delivery_screen(T, CODEC, delivery(DeliveryResult.NEEDS_SIGN_IN))
+    screen = delivery_views.delivery_screen(T, CODEC, delivery(DeliveryResult.NEEDS_SIGN_IN))
     assert "/login" in screen.text and "kept" in screen.text
 
 
 def test_too_soon_counts_minutes_up():
-    assert "again in 1 minute." in views.too_soon_text(T, "X", timedelta(seconds=20))
-    assert "again in 7 minutes." in views.too_soon_text(T, "X", timedelta(minutes=6, seconds=1))
+    assert "again in 1 minute." in views.too_soon_text(T, "X", timedelta(seconds=20)).text
+    assert "again in 7 minutes." in views.too_soon_text(T, "X", timedelta(minutes=6, seconds=1)).text
 
 
 def test_group_invite_is_a_deep_link_to_a_private_chat():
@@ -170,8 +173,10 @@ def test_group_invite_is_a_deep_link_to_a_private_chat():
 
 
 def test_giving_up_says_why():
-    unreachable = views.delivery_screen(T, CODEC, delivery(DeliveryResult.GAVE_UP, error=OcmUnavailable("down")))
+    unreachable = delivery_views.delivery_screen(
+        T, CODEC, delivery(DeliveryResult.GAVE_UP, error=OcmUnavailable("down"))
+    )
     assert "could not reach Open Charge Map for two days" in unreachable.text
-    unsigned = views.delivery_screen(T, CODEC, delivery(DeliveryResult.GAVE_UP, last_error="needs-sign-in"))
+    unsigned = delivery_views.delivery_screen(T, CODEC, delivery(DeliveryResult.GAVE_UP, last_error="needs-sign-in"))
     assert "waited a month for you to sign in again" in unsigned.text
     assert unsigned.keyboard.inline_keyboard[0][0].url.endswith("/addcomment/1234")

@@ -25,7 +25,7 @@ from ocm_bot.ocm.errors import OcmAuthError, OcmBudgetExhausted, OcmRateLimited,
 from ocm_bot.ocm.models import Comment, Operator
 from ocm_bot.ocm.reference import ReferenceData
 from ocm_bot.storage.base import OutboxItem, utc_now
-from ocm_bot.views import checkin, common, details, preferences, results
+from ocm_bot.views import checkin, common, delivery, details, preferences, results, signin
 from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.common import View
 from ocm_bot.views.html import Html
@@ -73,12 +73,12 @@ def _screens() -> dict[str, View]:
         "help": common.help_view(T),
         "expired": View.plain(common.expired_button_text(T)),
         "unexpected": View.plain(common.unexpected_error_text(T)),
-        "place choice": View(results.place_choice_text(T, "Main St & <1st>")),
-        "place not found": View(results.place_not_found_text(T, "Main St & <1st>")),
-        "geocoder busy": View(results.geocoder_busy_text(T)),
-        "geocoder down": View(results.geocoder_down_text(T)),
-        "charger not found": View(results.charger_not_found_text(T, 5)),
-        "charger usage": View(results.charger_usage_text(T)),
+        "place choice": results.place_choice_text(T, "Main St & <1st>"),
+        "place not found": results.place_not_found_text(T, "Main St & <1st>"),
+        "geocoder busy": results.geocoder_busy_text(T),
+        "geocoder down": results.geocoder_down_text(T),
+        "charger not found": results.charger_not_found_text(T, 5),
+        "charger usage": results.charger_usage_text(T),
         "details": details.details_view(
             T, lidl, CODEC, now=NOW, unit=DistanceUnitChoice.KM, is_favourite=True, private=True, bot_username="ocm_bot"
         ),
@@ -92,20 +92,20 @@ def _screens() -> dict[str, View]:
         "forget": preferences.forget_confirmation(T, CODEC),
         "forgotten": preferences.forgotten(T),
         "nothing deleted": preferences.nothing_deleted(T),
-        "privacy": View(preferences.privacy_text(T)),
-        "private only": View(preferences.private_chat_only(T, "/settings")),
+        "privacy": preferences.privacy_text(T),
+        "private only": preferences.private_chat_only(T, "/settings"),
         "checkin cannot post": checkin.cannot_post_screen(T, 1234, name),
         "checkin outcome": checkin.outcome_screen(T, CODEC, draft, group_outcomes(outcomes)),
         "checkin group": checkin.outcome_group_screen(T, CODEC, full, group_outcomes(outcomes)[1]),
         "checkin rating": checkin.rating_screen(T, CODEC, full),
         "checkin comment": checkin.comment_screen(T, CODEC, full),
         "checkin summary": checkin.summary_screen(T, CODEC, full, outcomes, Submitter.APP, sign_in_available=True),
-        "checkin too soon": View(checkin.too_soon_text(T, name, timedelta(minutes=3))),
-        "checkin sending": View(checkin.sending_text(T, name)),
-        "signed in": View(checkin.signed_in_text(T, "ann & <bob>", 2)),
+        "checkin too soon": checkin.too_soon_text(T, name, timedelta(minutes=3)),
+        "checkin sending": checkin.sending_text(T, name),
+        "signed in": signin.signed_in_text(T, "ann & <bob>", 2),
     }
     for result in DeliveryResult:
-        screens[f"delivery {result}"] = checkin.delivery_screen(T, CODEC, Delivery(item, queued, result))
+        screens[f"delivery {result}"] = delivery.delivery_screen(T, CODEC, Delivery(item, queued, result))
     for error in (
         OcmBudgetExhausted(3.0),
         OcmRateLimited(200.0),

@@ -7,7 +7,7 @@ from telegram import InlineKeyboardMarkup
 from ocm_bot.i18n import Translator
 from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.common import View
-from ocm_bot.views.html import Html, bold, escape, join
+from ocm_bot.views.html import bold, escape, join
 from ocm_bot.views.preferences.buttons import ACCOUNT_ACTION, AccountChoice, button
 
 
@@ -51,15 +51,36 @@ def forget_button_expired(t: Translator) -> str:
     return t.gettext("This button has expired. Send /forget again.")
 
 
-def privacy_text(t: Translator) -> Html:
+def privacy_text(t: Translator) -> View:
     lines = [
         bold(t.gettext("What I store about you")),
         escape(t.gettext("• Your settings: filters, radius, unit, results per page and language.")),
         escape(t.gettext("• Your favourite chargers.")),
         escape(t.gettext("• A check-in you have started, and check-ins waiting to be sent to Open Charge Map.")),
         escape(t.gettext("• Your Open Charge Map sign-in, if you signed in (encrypted).")),
+        escape(t.gettext("Kept until you send /forget (your sign-in also ends with /logout).")),
+        "",
+        bold(t.gettext("For a short time only")),
+        escape(
+            t.gettext(
+                "• Your recent searches (the place you sent and the chargers found), so that their buttons "
+                "keep working: about an hour."
+            )
+        ),
+        escape(
+            t.gettext(
+                "• While you share your live location: where you are and which message shows your chargers, "
+                "until a few minutes after sharing ends."
+            )
+        ),
+        escape(
+            t.gettext(
+                "• While you sign in: the step you are at and the e-mail you typed (encrypted), for a few "
+                "minutes at most. I never store your password."
+            )
+        ),
         "",
         escape(t.gettext("Check-ins you submit are published on Open Charge Map for every driver to see.")),
         escape(t.gettext("/forget deletes everything I store about you.")),
     ]
-    return join("\n", lines)
+    return View(join("\n", lines))

@@ -2,7 +2,7 @@
 
 Every screen is one message that the handlers edit in place; every choice shows ✓ on the current value.
 
-About 440 lines because it holds one short function per screen (the overview and ten setting screens,
+Over 400 lines (about 440) because it holds one short function per screen (the overview and ten setting screens,
 plus the operator search); they share the private helpers here and read best side by side.
 """
 
@@ -430,9 +430,9 @@ def render(screen: Screen, menu: MenuContext) -> View:
     )
 
 
-def private_chat_only(t: Translator, command: str) -> Html:
+def private_chat_only(t: Translator, command: str) -> View:
     """The answer to a personal command sent in a group (``command`` like "/settings")."""
-    return escape(t.gettext("This is personal: send {command} to me in a private chat.", command=command))
+    return View(escape(t.gettext("This is personal: send {command} to me in a private chat.", command=command)))
 
 
 def settings_button_expired(t: Translator) -> str:
