@@ -44,7 +44,8 @@ ALLOWED_TAGS = frozenset(
         "blockquote",
     }
 )
-_SIMPLE_ENTITY = {
+# Tags that make one entity each (the tag's name and its synonyms), as Telegram's HTML mode reads them.
+TAG_ENTITIES = {
     "b": "bold",
     "strong": "bold",
     "i": "italic",
@@ -198,7 +199,7 @@ def _parse_attributes(text: str, tag_offset: Callable[[], int]) -> dict[str, str
 
 
 def _entity_for(tag: str, attributes: dict[str, str], stack: list, tag_offset: Callable[[], int]) -> dict | None:
-    if tag in _SIMPLE_ENTITY:
+    if tag in TAG_ENTITIES:
         if tag == "code" and stack and stack[-1][0] == "pre":
             # <pre><code class="language-python"> gives the pre entity its language
             language = attributes.get("class", "")
@@ -206,7 +207,7 @@ def _entity_for(tag: str, attributes: dict[str, str], stack: list, tag_offset: C
             if language.startswith("language-") and pre_entity is not None:
                 pre_entity["language"] = language.removeprefix("language-")
             return None
-        return {"type": _SIMPLE_ENTITY[tag]}
+        return {"type": TAG_ENTITIES[tag]}
     if tag == "span":
         if attributes.get("class") != "tg-spoiler":
             raise EntityParseError('Tag "span" must have class "tg-spoiler"')

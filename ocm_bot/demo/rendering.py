@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from html.parser import HTMLParser
 from typing import ClassVar, TextIO
 
+from ocm_bot.demo.formatting import TAG_ENTITIES
+
 
 class Style:
     """ANSI styling, or plain text when colours are off."""
@@ -43,21 +45,22 @@ def wants_color(requested: bool, stream: TextIO, environ: Mapping[str, str]) -> 
     return bool(isatty and isatty())
 
 
+# The terminal style of each entity Telegram makes from a tag (code and pre stand out in bold).
+ENTITY_STYLES = {
+    "bold": "bold",
+    "italic": "italic",
+    "underline": "underline",
+    "strikethrough": "strike",
+    "code": "bold",
+    "pre": "bold",
+}
+
+
 class _HtmlToTerminal(HTMLParser):
     """Telegram's HTML subset (b, i, u, s, a, code, pre, blockquote, spoiler) as terminal text."""
 
     STYLES: ClassVar[dict[str, str]] = {
-        "b": "bold",
-        "strong": "bold",
-        "i": "italic",
-        "em": "italic",
-        "u": "underline",
-        "ins": "underline",
-        "s": "strike",
-        "strike": "strike",
-        "del": "strike",
-        "code": "bold",
-        "pre": "bold",
+        tag: ENTITY_STYLES[entity] for tag, entity in TAG_ENTITIES.items() if entity in ENTITY_STYLES
     }
 
     def __init__(self, style: Style) -> None:
