@@ -3,15 +3,18 @@ events to the right chats, and none twice (also after a restart on the same stor
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from ocm_bot.domain.geo import GeoPoint
-from ocm_bot.domain.watch_poller import WatchPoller
+from ocm_bot.domain.watch_poller import LAST_POLL_KEY, OVERLAP, WatchPoller
 from ocm_bot.domain.watches import Announce, WatchBook, WatchDraft, WatchFilters
 from ocm_bot.ocm.client import OcmClient, OcmLimits
+from ocm_bot.ocm.local import LocalSource
+from ocm_bot.ocm.query import PoiQuery
 from ocm_bot.storage.base import utc_now
+from tests.ocm.contract import shared_pois, shared_reference
 
 CHARGER = 100627  # a real POI in east London (poi-more.json)
 GROUP = -100_500
@@ -132,3 +135,15 @@ async def test_one_instance_polls_at_a_time(sqlite_storage, client, ocm_server) 
     assert len(poll_requests(ocm_server)) == 1
     last = await WatchPoller(client, sqlite_storage, instance_id="two").last_poll()
     assert last is not None and utc_now() - last < timedelta(minutes=1)
+
+
+async def test_with_a_local_data_file_the_poll_pages_through_every_change_in_it(sqlite_storage) -> None:
+    source = LocalSource.from_pois(shared_pois(), shared_reference())
+    since = datetime(2023, 5, 27, tzinfo=UTC)
+    everything = await source.search(PoiQuery(modifiedsince=since, maxresults=100_000))
+    assert len(everything) > 12
+    await sqlite_storage.set_value(LAST_POLL_KEY, (since + OVERLAP).isoformat())
+    result = await WatchPoller(source, sqlite_storage, instance_id="one", page_size=5).poll()
+    assert result is not None
+    assert result.changed == len(everything)
+    assert result.requests == len(everything) // 5 + 1
