@@ -215,7 +215,7 @@ def _readable(subscriptions: Iterable[Subscription]) -> Iterator[Watch]:
 _FINEST_LEVEL = 16  # cells of 360/2**16 degrees: about 0.6 km north-south
 _COARSEST_LEVEL = 2  # cells of 90 degrees
 
-Cell = tuple[int, int, int]  # (level, row, column)
+Cell = int  # (level << 40) | (row << 20) | column: one small int per cell keeps the index compact
 
 
 def _level_for(radius_km: float) -> int:
@@ -235,6 +235,10 @@ def _row_col(level: int, latitude: float, longitude: float) -> tuple[int, int]:
     return row, int((longitude + 180.0) // step) % columns
 
 
+def _cell(level: int, row: int, column: int) -> Cell:
+    return (level << 40) | (row << 20) | column
+
+
 def _cells_of(watch: WatchDraft) -> list[Cell]:
     """Every cell of the watch's level that its circle may touch (its bounding box, wrapped at 180°)."""
     level = _level_for(watch.radius_km)
@@ -251,7 +255,7 @@ def _cells_of(watch: WatchDraft) -> list[Cell]:
     if last_column - first_column + 1 >= columns:
         first_column, last_column = 0, columns - 1
     return [
-        (level, row, column % columns)
+        _cell(level, row, column % columns)
         for row in range(first_row, last_row + 1)
         for column in range(first_column, last_column + 1)
     ]
@@ -279,14 +283,14 @@ class WatchIndex:
     def add(self, watch: Watch) -> None:
         for cell in _cells_of(watch):
             self._cells.setdefault(cell, []).append(watch)
-            if cell[0] not in self._levels:
-                self._levels.append(cell[0])
+            if cell >> 40 not in self._levels:
+                self._levels.append(cell >> 40)
         self._count += 1
 
     def around(self, latitude: float, longitude: float) -> Iterator[Watch]:
         """Watches whose circle contains the point (paused ones too; filters not applied)."""
         for level in self._levels:
-            for watch in self._cells.get((level, *_row_col(level, latitude, longitude)), ()):
+            for watch in self._cells.get(_cell(level, *_row_col(level, latitude, longitude)), ()):
                 centre = watch.centre
                 if _within(centre.latitude, centre.longitude, latitude, longitude, watch.radius_km):
                     yield watch
