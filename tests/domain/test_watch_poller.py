@@ -86,11 +86,16 @@ async def test_a_new_charger_inside_a_watch_is_announced_once_and_none_outside_o
     assert len(poll_requests(ocm_server)) == 2
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_storage(request):
+    return request.getfixturevalue(f"{request.param}_storage")
+
+
 async def test_a_status_change_and_a_fault_checkin_each_give_one_event_and_never_twice(
-    sqlite_storage, client, ocm_server
+    any_storage, client, ocm_server
 ) -> None:
-    await WatchBook(sqlite_storage).add(WatchDraft(chat_id=GROUP, centre=position(ocm_server), radius_km=2))
-    poller = WatchPoller(client, sqlite_storage, instance_id="one")
+    await WatchBook(any_storage).add(WatchDraft(chat_id=GROUP, centre=position(ocm_server), radius_km=2))
+    poller = WatchPoller(client, any_storage, instance_id="one")
     ocm_server.modify_poi(CHARGER, UsageCost="Free")  # seen working first
     first = await poller.poll()
     assert first is not None and first.events == {}
@@ -110,9 +115,9 @@ async def test_a_status_change_and_a_fault_checkin_each_give_one_event_and_never
     assert fault is not None and events_of(fault) == [(Announce.FAULT, CHARGER)]
     assert fault.events[GROUP][0].event.comment.text == "dead"
 
-    restarted = await WatchPoller(client, sqlite_storage, instance_id="two", interval_seconds=1).poll()
+    restarted = await WatchPoller(client, any_storage, instance_id="two", interval_seconds=1).poll()
     assert restarted is None or restarted.events == {}  # the lease may still be the first instance's
-    later = await WatchPoller(client, sqlite_storage, instance_id="one").poll()
+    later = await WatchPoller(client, any_storage, instance_id="one").poll()
     assert later is not None and later.events == {}
 
 
