@@ -33,11 +33,12 @@ log = logging.getLogger(__name__)
 
 LEASE_NAME = "watch-poll"
 LAST_POLL_KEY = "watch-poll:last"
+SWEEP_KEY = "watch-poll:sweep"  # a poll cut at max_pages: where the next one goes on
 KNOWN_KEY = "watch-charger:{}"
 DEFAULT_INTERVAL_SECONDS = 300.0
 DEFAULT_PAGE_SIZE = 200  # the OCM client's cap per request
 OVERLAP = timedelta(minutes=1)  # polls overlap: a change stamped in the second of a poll is not lost
-MAX_PAGES = 50
+MAX_PAGES = 50  # 10,000 changes a poll at most; the rest comes in the next polls
 
 
 class ChangeSource(Protocol):
@@ -83,6 +84,7 @@ class WatchPoller:
         instance_id: str,
         interval_seconds: float = DEFAULT_INTERVAL_SECONDS,
         page_size: int = DEFAULT_PAGE_SIZE,
+        max_pages: int = MAX_PAGES,
         now: Callable[[], datetime] = utc_now,
     ) -> None:
         self.source = source
@@ -90,6 +92,7 @@ class WatchPoller:
         self.instance_id = instance_id
         self.interval = timedelta(seconds=interval_seconds)
         self.page_size = page_size
+        self.max_pages = max_pages
         self.now = now
 
     async def poll(self) -> PollResult | None:
@@ -98,15 +101,28 @@ class WatchPoller:
         if not await self.storage.try_acquire_lease(LEASE_NAME, self.instance_id, ttl):
             return None
         polled_at = self.now()
-        last = await self.last_poll()
-        since = (last if last is not None else polled_at - self.interval) - OVERLAP
+        sweep = await self._sweep()
+        if sweep is not None:
+            # The last poll was cut: go on above its highest ID, from the same time and start.
+            since, started_at, after = sweep
+        else:
+            last = await self.last_poll()
+            since = (last if last is not None else polled_at - self.interval) - OVERLAP
+            started_at, after = polled_at, 0
         index = WatchIndex(await WatchBook(self.storage).all())
-        changed, requests = await self._changes(since)
+        changed, requests, cut_after = await self._changes(since, after)
         events: dict[int, list[WatchEvent]] = {}
         for charger in changed:
             for chat_id, event in await self._events_of(charger, index, since, polled_at):
                 events.setdefault(chat_id, []).append(event)
-        await self.storage.set_value(LAST_POLL_KEY, polled_at.isoformat())
+        if cut_after is None:
+            # The next poll starts where this sweep started: what changed meanwhile below the IDs
+            # already read is seen then (seen twice is harmless: the known states tell).
+            await self.storage.set_value(LAST_POLL_KEY, started_at.isoformat())
+            await self.storage.set_value(SWEEP_KEY, None)
+        else:
+            sweep_data = {"since": since.isoformat(), "started_at": started_at.isoformat(), "after": cut_after}
+            await self.storage.set_value(SWEEP_KEY, sweep_data)
         return PollResult(since, polled_at, requests, len(changed), events)
 
     async def last_poll(self) -> datetime | None:
@@ -116,21 +132,31 @@ class WatchPoller:
         except ValueError:
             return None
 
-    async def _changes(self, since: datetime) -> tuple[list[Charger], int]:
-        """Every charger modified since ``since``: pages in ID order while an answer is full."""
+    async def _sweep(self) -> tuple[datetime, datetime, int] | None:
+        stored = await self.storage.get_value(SWEEP_KEY)
+        try:
+            since = datetime.fromisoformat(stored["since"])
+            return since, datetime.fromisoformat(stored["started_at"]), int(stored["after"])
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    async def _changes(self, since: datetime, after: int) -> tuple[list[Charger], int, int | None]:
+        """Chargers modified since ``since`` above ID ``after``: pages in ID order while an answer is full.
+
+        Also the number of requests, and the highest ID read if ``max_pages`` cut the sweep (else None).
+        """
         found: dict[int, Charger] = {}
-        after = 0
-        for page_number in range(1, MAX_PAGES + 1):
+        for page_number in range(1, self.max_pages + 1):
             page = await self.source.modified_since(
                 since, maxresults=self.page_size, after_id=after, include_comments=True
             )
             for charger in page:
                 found[charger.id] = charger
             if returned_count(page) < self.page_size or not page:
-                return list(found.values()), page_number
+                return list(found.values()), page_number, None
             after = max(after, max(charger.id for charger in page))
-        log.warning("watch poll stopped after %d pages of changes; the rest comes next poll", MAX_PAGES)
-        return list(found.values()), MAX_PAGES
+        log.warning("watch poll stopped after %d pages of changes; the next poll goes on", self.max_pages)
+        return list(found.values()), self.max_pages, after
 
     async def _events_of(
         self, charger: Charger, index: WatchIndex, since: datetime, polled_at: datetime

@@ -152,3 +152,21 @@ async def test_with_a_local_data_file_the_poll_pages_through_every_change_in_it(
     assert result is not None
     assert result.changed == len(everything)
     assert result.requests == len(everything) // 5 + 1
+
+
+async def test_a_poll_cut_at_its_page_limit_goes_on_above_the_last_id_in_the_next_poll(sqlite_storage) -> None:
+    source = LocalSource.from_pois(shared_pois(), shared_reference())
+    since = datetime(2023, 5, 27, tzinfo=UTC)
+    everything = {c.id for c in await source.search(PoiQuery(modifiedsince=since, maxresults=100_000))}
+    await sqlite_storage.set_value(LAST_POLL_KEY, (since + OVERLAP).isoformat())
+    moments = iter(datetime(2026, 12, 4, 12, minute, tzinfo=UTC) for minute in range(60))
+    poller = WatchPoller(source, sqlite_storage, instance_id="one", page_size=3, max_pages=2, now=lambda: next(moments))
+    polls = []
+    while not polls or polls[-1].changed == 6:
+        result = await poller.poll()
+        assert result is not None and result.since == since and result.requests <= 2
+        polls.append(result)
+    assert sum(p.changed for p in polls) == len(everything) and len(polls) > 2
+    assert await poller.last_poll() == polls[0].polled_at  # the sweep's start: nothing in between is lost
+    after = await poller.poll()
+    assert after is not None and after.since == polls[0].polled_at - OVERLAP
