@@ -125,6 +125,10 @@ class WatchPoller:
             await self.storage.set_value(SWEEP_KEY, sweep_data)
         return PollResult(since, polled_at, requests, len(changed), events)
 
+    async def release(self) -> None:
+        """Let another instance poll at once (at shutdown), instead of after the lease runs out."""
+        await self.storage.release_lease(LEASE_NAME, self.instance_id)
+
     async def last_poll(self) -> datetime | None:
         stored = await self.storage.get_value(LAST_POLL_KEY)
         try:

@@ -138,6 +138,9 @@ async def test_one_instance_polls_at_a_time(sqlite_storage, client, ocm_server) 
     assert await WatchPoller(client, sqlite_storage, instance_id="one").poll() is not None
     assert await WatchPoller(client, sqlite_storage, instance_id="two").poll() is None
     assert len(poll_requests(ocm_server)) == 1
+    await WatchPoller(client, sqlite_storage, instance_id="one").release()  # a clean shutdown
+    assert await WatchPoller(client, sqlite_storage, instance_id="two").poll() is not None
+    assert await WatchPoller(client, sqlite_storage, instance_id="one").poll() is None
     last = await WatchPoller(client, sqlite_storage, instance_id="two").last_poll()
     assert last is not None and utc_now() - last < timedelta(minutes=1)
 
