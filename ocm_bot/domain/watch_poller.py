@@ -72,7 +72,7 @@ class PollResult:
     polled_at: datetime
     requests: int  # to the charger source
     changed: int  # chargers the source listed
-    events: dict[int, list[WatchEvent]] = field(default_factory=dict)  # by chat id, oldest first
+    events: dict[int, list[WatchEvent]] = field(default_factory=dict)  # by chat id, in the source's order
 
 
 class WatchPoller:

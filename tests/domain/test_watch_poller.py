@@ -54,10 +54,14 @@ async def test_one_modifiedsince_request_per_poll_with_one_and_with_a_thousand_w
     assert len(poll_requests(ocm_server)) == 1
 
     for n in range(999):
-        offset = (n % 40) * 0.01
-        await book.add(WatchDraft(chat_id=-200_000 - n, centre=GeoPoint(centre.latitude + offset, 0.1), radius_km=5))
+        offset = (n % 40) * 0.0005  # within 20 m of each other
+        point = GeoPoint(centre.latitude + offset, centre.longitude)
+        await book.add(WatchDraft(chat_id=-200_000 - n, centre=point, radius_km=5))
+    [new] = ocm_server.generate_chargers(1, (centre.latitude, centre.longitude), radius_km=0.5, stamp_now=True)
     ocm_server.clear()
-    await poller.poll()
+    result = await poller.poll()
+    assert result is not None and len(result.events) == 1000  # every watching group hears of it
+    assert {chat_events[0].event.charger.id for chat_events in result.events.values()} == {new}
     [request] = poll_requests(ocm_server)
     params = request.params
     assert params["modifiedsince"].endswith("Z") and params["verbose"] == "false" and params["compact"] == "true"
