@@ -59,7 +59,7 @@ optional:
   TELEGRAM_API_URL, OCM_API_URL, NOMINATIM_URL    the services' addresses
   OCM_WRITE_KEY, OCM_DATA_FILE, DATABASE_URL, DATA_DIR, STORAGE_SECRET, DEFAULT_LANGUAGE, BOT_CONTACT,
   CHECKIN_MIN_INTERVAL_MINUTES, OCM_REQUESTS_PER_MINUTE, OUTBOX_POLL_SECONDS, OUTBOX_LEASE_SECONDS,
-  LOG_LEVEL"""
+  WATCH_POLL_SECONDS, LOG_LEVEL"""
 
 _READS = "Variables come from the environment, or else from the --env-file (default: .env in this folder).\n\n"
 

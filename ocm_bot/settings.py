@@ -76,6 +76,7 @@ class Settings:
     ocm_requests_per_minute: int = 60
     outbox_poll_seconds: int = 10
     outbox_lease_seconds: int = 90
+    watch_poll_seconds: int = 300
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, dotenv: Path | None = None) -> Settings:
@@ -153,6 +154,9 @@ class Settings:
         outbox_lease = whole_number(
             "OUTBOX_LEASE_SECONDS", 90, 1, 3600, "how long an instance may take to post one check-in"
         )
+        watch_poll = whole_number(
+            "WATCH_POLL_SECONDS", 300, 1, 86400, "how often OCM is asked what changed in watched areas"
+        )
         language = (text("DEFAULT_LANGUAGE") or "en").lower()
         if not re.fullmatch(r"[a-z]{2,3}([_-][a-z0-9]{2,8})?", language):
             problems.append("DEFAULT_LANGUAGE must be a language code like en, de or pt-br")
@@ -181,6 +185,7 @@ class Settings:
             ocm_requests_per_minute=ocm_rate,
             outbox_poll_seconds=outbox_poll,
             outbox_lease_seconds=outbox_lease,
+            watch_poll_seconds=watch_poll,
         )
         if problems:
             raise SettingsError(problems)

@@ -38,6 +38,14 @@ def test_urls_are_taken_as_given_without_trailing_slash():
     assert settings.nominatim_url == "http://127.0.0.1:9001"
 
 
+def test_watched_areas_are_polled_every_five_minutes_unless_told_otherwise():
+    assert Settings.from_env({}).watch_poll_seconds == 300
+    assert Settings.from_env({"WATCH_POLL_SECONDS": "60"}).watch_poll_seconds == 60
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"WATCH_POLL_SECONDS": "0"})
+    assert "WATCH_POLL_SECONDS" in caught.value.problems[0]
+
+
 def test_every_problem_is_named_at_once():
     with pytest.raises(SettingsError) as caught:
         Settings.from_env(

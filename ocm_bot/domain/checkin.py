@@ -141,6 +141,14 @@ def _sentiment(is_positive: bool | None) -> Sentiment:
     return Sentiment.POSITIVE if is_positive else Sentiment.NEGATIVE
 
 
+def checkin_sentiment(status: CheckinStatusType | None) -> Sentiment:
+    """How a check-in's status reads: the bot's own reading of the types it knows, else OCM's flag."""
+    if status is None:
+        return Sentiment.NEUTRAL
+    known = _KNOWN.get(status.id)
+    return known[0] if known else _sentiment(status.is_positive)
+
+
 def outcomes_from(types: Iterable[CheckinStatusType] | None) -> tuple[Outcome, ...]:
     """The outcomes a driver may pick: OCM's types without the automated ones, known types first.
 

@@ -41,7 +41,7 @@ from ocm_bot.ocm.query import KM_PER_MILE, OutputFormat, PoiQuery, SortBy
 from ocm_bot.ocm.reference import ReferenceData
 from ocm_bot.ocm.reference_store import ReferenceStore
 from ocm_bot.ocm.single_flight import SingleFlight
-from ocm_bot.ocm.source import SearchAnswer
+from ocm_bot.ocm.source import SearchAnswer, returned_count
 from ocm_bot.ocm.transport import CLIENT_NAME, DEFAULT_BASE_URL, USER_AGENT, OcmLimits, OcmTransport, json_of
 from ocm_bot.ocm.writing import CommentSubmission, OcmSession
 
@@ -212,8 +212,14 @@ class OcmClient:
         *,
         bbox: tuple[tuple[float, float], tuple[float, float]] | None = None,
         maxresults: int | None = None,
+        after_id: int | None = None,
+        include_comments: bool = False,
     ) -> list[Charger]:
         """Chargers added or changed after ``since`` (oldest change first), for the group poll.
+
+        With ``after_id`` the answer is one page in ID order above that ID (``sortby=id_asc``,
+        ``greaterthanid``): the next page of a full answer starts after its highest ID. The answer
+        is a :class:`SearchAnswer` (``returned`` tells whether it was full).
 
         Never answered from cache: the poll exists to see what changed. Cached searches that
         hold a changed charger are dropped, so the next search shows the change.
@@ -223,13 +229,15 @@ class OcmClient:
                 modifiedsince=since,
                 boundingbox=bbox,
                 maxresults=maxresults or self.limits.max_results,
-                sortby=SortBy.MODIFIED_ASC,
+                sortby=SortBy.MODIFIED_ASC if after_id is None else SortBy.ID_ASC,
+                greaterthanid=after_id,
+                includecomments=include_comments,
             )
         )
         key = ("poi-fresh", query.cache_key())
         changed = await self._flights.run(key, lambda: self._pois.search(query))
         self._cached.changed(changed)
-        return list(changed)
+        return SearchAnswer(changed, returned=returned_count(changed))
 
     async def export(self, query: PoiQuery) -> bytes:
         """OCM's own rendering of ``query`` (xml, csv, kml, geojson, json) as raw bytes."""

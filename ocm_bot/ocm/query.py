@@ -5,7 +5,7 @@ Field names follow OCM's parameters (https://openchargemap.org/site/develop/api 
 renders the query string in OCM's documented format:
 
 - lists are comma-separated (``connectiontypeid=25,33``), sorted and de-duplicated;
-- ``modifiedsince`` is UTC ``YYYY-MM-DDTHH:MM``;
+- ``modifiedsince`` is UTC with its offset, ``YYYY-MM-DDTHH:MM:SSZ`` (OCM parses it in its own zone, UTC);
 - booleans are ``true`` / ``false``;
 - ``boundingbox`` is ``(lat,lng),(lat2,lng2)``, top-left (north-west) corner first;
 - ``polygon`` and ``polyline`` are Google encoded polylines (the ``polyline`` package);
@@ -199,7 +199,7 @@ class PoiQuery:
         if self.maxpowerkw is not None:
             params["maxpowerkw"] = _number(self.maxpowerkw)
         if self.modifiedsince is not None:
-            params["modifiedsince"] = self.modifiedsince.strftime("%Y-%m-%dT%H:%M")
+            params["modifiedsince"] = self.modifiedsince.strftime("%Y-%m-%dT%H:%M:%SZ")
         if self.opendata is not None:
             params["opendata"] = _bool(self.opendata)
         if self.includecomments:

@@ -179,7 +179,7 @@ async def test_every_search_parameter_reaches_ocm_in_its_documented_format(
         "usagetypeid": "1,4",
         "statustypeid": "50",
         "dataproviderid": "1,18",
-        "modifiedsince": "2015-01-02T03:04",
+        "modifiedsince": "2015-01-02T03:04:59Z",
         "opendata": "true",
         "includecomments": "true",
         "verbose": "false",
@@ -773,7 +773,7 @@ async def test_modified_since_finds_a_changed_charger_every_time_it_polls(
     assert changed.id == 100627 and changed.usage_cost == "Free"
     polls = poi_requests(ocm_server)
     assert len(polls) == 2
-    assert polls[0].params["modifiedsince"] == since.strftime("%Y-%m-%dT%H:%M")
+    assert polls[0].params["modifiedsince"] == since.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert polls[0].params["sortby"] == "modified_asc"
 
 

@@ -104,7 +104,7 @@ def test_every_parameter_renders_in_ocms_documented_format() -> None:
         "usagetypeid": "1,4",
         "statustypeid": "0,50",
         "dataproviderid": "1",
-        "modifiedsince": "2024-03-09T12:05",
+        "modifiedsince": "2024-03-09T12:05:59Z",
         "opendata": "true",
         "includecomments": "true",
         "verbose": "true",

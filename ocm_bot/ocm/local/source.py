@@ -151,10 +151,18 @@ class LocalSource:
         *,
         bbox: tuple[tuple[float, float], tuple[float, float]] | None = None,
         maxresults: int | None = None,
+        after_id: int | None = None,
+        include_comments: bool = False,
     ) -> list[Charger]:
-        """Chargers added or changed since ``since``, oldest change first (as ``OcmClient.modified_since``)."""
+        """Chargers added or changed since ``since``, oldest change first (as ``OcmClient.modified_since``,
+        paged in ID order above ``after_id`` when it is given)."""
         query = PoiQuery(
-            modifiedsince=since, boundingbox=bbox, maxresults=maxresults or 200, sortby=SortBy.MODIFIED_ASC
+            modifiedsince=since,
+            boundingbox=bbox,
+            maxresults=maxresults or 200,
+            sortby=SortBy.MODIFIED_ASC if after_id is None else SortBy.ID_ASC,
+            greaterthanid=after_id,
+            includecomments=include_comments,
         )
         return await self.search(query)
 

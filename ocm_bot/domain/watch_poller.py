@@ -1,0 +1,188 @@
+"""One poll for every watch: what changed on OCM since the last poll, and which chat to tell.
+
+Each interval one instance (a storage lease) asks the charger source once for every charger
+modified since the last poll (paged by ID when an answer is full), whatever the number of watches.
+Each change is looked up in the :class:`~ocm_bot.domain.watches.WatchIndex`; for a charger inside
+some watch's circle, what the bot knew of it (storage, under ``watch-charger:<id>``) and what it is
+now give the events (:func:`~ocm_bot.domain.watch_changes.classify`). The notification log keeps
+one event from reaching a chat twice, across polls, restarts and instances.
+
+Example::
+
+    poller = WatchPoller(ocm, storage, instance_id="bot-1")
+    result = await poller.poll()        # None: another instance polls now
+    for chat_id, events in result.events.items():
+        ...                             # the caller sends them
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from ocm_bot.domain.watch_changes import ChargerEvent, KnownCharger, classify
+from ocm_bot.domain.watches import Watch, WatchBook, WatchIndex
+from ocm_bot.ocm.models import Charger
+from ocm_bot.ocm.source import returned_count
+from ocm_bot.storage.base import LeaseStore, NotificationLog, SubscriptionStore, ValueStore, utc_now
+
+log = logging.getLogger(__name__)
+
+LEASE_NAME = "watch-poll"
+LAST_POLL_KEY = "watch-poll:last"
+SWEEP_KEY = "watch-poll:sweep"  # a poll cut at max_pages: where the next one goes on
+KNOWN_KEY = "watch-charger:{}"
+DEFAULT_INTERVAL_SECONDS = 300.0
+DEFAULT_PAGE_SIZE = 200  # the OCM client's cap per request
+OVERLAP = timedelta(minutes=1)  # polls overlap: a change stamped in the second of a poll is not lost
+MAX_PAGES = 50  # 10,000 changes a poll at most; the rest comes in the next polls
+
+
+class ChangeSource(Protocol):
+    """What the poller asks: ``OcmClient`` and the ``OCM_DATA_FILE`` source both answer it."""
+
+    async def modified_since(
+        self,
+        since: datetime,
+        *,
+        maxresults: int | None = None,
+        after_id: int | None = None,
+        include_comments: bool = False,
+    ) -> list[Charger]: ...
+
+
+class WatchStorage(SubscriptionStore, NotificationLog, ValueStore, LeaseStore, Protocol):
+    """What the poller uses: the watches, the notification log, the known states, the lease."""
+
+
+@dataclass(frozen=True, slots=True)
+class WatchEvent:
+    """An event for one chat, through the (first) watch of that chat that wants it."""
+
+    watch: Watch
+    event: ChargerEvent
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    since: datetime
+    polled_at: datetime
+    requests: int  # to the charger source
+    changed: int  # chargers the source listed
+    events: dict[int, list[WatchEvent]] = field(default_factory=dict)  # by chat id, in the source's order
+
+
+class WatchPoller:
+    def __init__(
+        self,
+        source: ChangeSource,
+        storage: WatchStorage,
+        *,
+        instance_id: str,
+        interval_seconds: float = DEFAULT_INTERVAL_SECONDS,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        max_pages: int = MAX_PAGES,
+        now: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.source = source
+        self.storage = storage
+        self.instance_id = instance_id
+        self.interval = timedelta(seconds=interval_seconds)
+        self.page_size = page_size
+        self.max_pages = max_pages
+        self.now = now
+
+    async def poll(self) -> PollResult | None:
+        """Poll once if this instance holds the lease (None if another one does)."""
+        ttl = 2 * self.interval.total_seconds()
+        if not await self.storage.try_acquire_lease(LEASE_NAME, self.instance_id, ttl):
+            return None
+        polled_at = self.now()
+        sweep = await self._sweep()
+        if sweep is not None:
+            # The last poll was cut: go on above its highest ID, from the same time and start.
+            since, started_at, after = sweep
+        else:
+            last = await self.last_poll()
+            since = (last if last is not None else polled_at - self.interval) - OVERLAP
+            started_at, after = polled_at, 0
+        index = WatchIndex(await WatchBook(self.storage).all())
+        changed, requests, cut_after = await self._changes(since, after)
+        events: dict[int, list[WatchEvent]] = {}
+        for charger in changed:
+            for chat_id, event in await self._events_of(charger, index, since, polled_at):
+                events.setdefault(chat_id, []).append(event)
+        if cut_after is None:
+            # The next poll starts where this sweep started: what changed meanwhile below the IDs
+            # already read is seen then (seen twice is harmless: the known states tell).
+            await self.storage.set_value(LAST_POLL_KEY, started_at.isoformat())
+            await self.storage.set_value(SWEEP_KEY, None)
+        else:
+            sweep_data = {"since": since.isoformat(), "started_at": started_at.isoformat(), "after": cut_after}
+            await self.storage.set_value(SWEEP_KEY, sweep_data)
+        return PollResult(since, polled_at, requests, len(changed), events)
+
+    async def release(self) -> None:
+        """Let another instance poll at once (at shutdown), instead of after the lease runs out."""
+        await self.storage.release_lease(LEASE_NAME, self.instance_id)
+
+    async def last_poll(self) -> datetime | None:
+        stored = await self.storage.get_value(LAST_POLL_KEY)
+        try:
+            return datetime.fromisoformat(stored) if isinstance(stored, str) else None
+        except ValueError:
+            return None
+
+    async def _sweep(self) -> tuple[datetime, datetime, int] | None:
+        stored = await self.storage.get_value(SWEEP_KEY)
+        try:
+            since = datetime.fromisoformat(stored["since"])
+            return since, datetime.fromisoformat(stored["started_at"]), int(stored["after"])
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    async def _changes(self, since: datetime, after: int) -> tuple[list[Charger], int, int | None]:
+        """Chargers modified since ``since`` above ID ``after``: pages in ID order while an answer is full.
+
+        Also the number of requests, and the highest ID read if ``max_pages`` cut the sweep (else None).
+        """
+        found: dict[int, Charger] = {}
+        for page_number in range(1, self.max_pages + 1):
+            page = await self.source.modified_since(
+                since, maxresults=self.page_size, after_id=after, include_comments=True
+            )
+            for charger in page:
+                found[charger.id] = charger
+            if returned_count(page) < self.page_size or not page:
+                return list(found.values()), page_number, None
+            after = max(after, max(charger.id for charger in page))
+        log.warning("watch poll stopped after %d pages of changes; the next poll goes on", self.max_pages)
+        return list(found.values()), self.max_pages, after
+
+    async def _events_of(
+        self, charger: Charger, index: WatchIndex, since: datetime, polled_at: datetime
+    ) -> list[tuple[int, WatchEvent]]:
+        address = charger.address
+        around = list(index.around(address.latitude, address.longitude))
+        if not around:
+            return []  # nobody watches here: nothing to remember either
+        key = KNOWN_KEY.format(charger.id)
+        known = KnownCharger.from_data(await self.storage.get_value(key))
+        per_chat: dict[int, list[WatchEvent]] = {}
+        for event in classify(known, charger, since=since):
+            told: set[int] = set()
+            for watch in around:
+                if watch.chat_id not in told and watch.wants(event.kind) and watch.filters.accepts(charger):
+                    told.add(watch.chat_id)
+                    per_chat.setdefault(watch.chat_id, []).append(WatchEvent(watch, event))
+        found: list[tuple[int, WatchEvent]] = []
+        for chat_id, chat_events in per_chat.items():
+            # The log keeps one fingerprint per chat and charger: this poll's events for it, together.
+            fingerprint = "|".join(e.event.fingerprint for e in chat_events)
+            if await self.storage.mark_notified(chat_id, charger.id, fingerprint, now=polled_at):
+                found.extend((chat_id, e) for e in chat_events)
+        await self.storage.set_value(key, KnownCharger.of(charger).to_data())
+        return found
