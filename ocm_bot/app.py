@@ -39,6 +39,7 @@ from ocm_bot.domain.search import SearchService
 from ocm_bot.errors import OcmBotError
 from ocm_bot.geocoding import Geocoder
 from ocm_bot.handlers import (
+    alerts,
     checkin,
     details,
     language,
@@ -154,6 +155,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handlers(live.handlers())  # a live location's later positions
     application.add_handlers(search.handlers())
     application.add_handlers(start.handlers())
+    application.add_handlers(alerts.handlers())  # /alerts and its on/off button
     # Whatever no feature claimed: unknown commands, stale buttons, then any private text as a place.
     application.add_handlers(start.fallback_handlers())
     application.add_handlers(search.text_handlers())

@@ -7,6 +7,11 @@ some watch's circle, what the bot knew of it (storage, under ``watch-charger:<id
 now give the events (:func:`~ocm_bot.domain.watch_changes.classify`). The notification log keeps
 one event from reaching a chat twice, across polls, restarts and instances.
 
+Favourites are a second watch source in the same poll: the owners of the changed chargers are
+looked up by charger ID (one storage query per poll, no extra OCM request), and a status change or
+fault report of a favourite goes to its owner (alerts on: :mod:`ocm_bot.domain.alerts`) in
+``PollResult.alerts``, apart from the chats' ``events`` (a private alert is not a group card).
+
 Example::
 
     poller = WatchPoller(ocm, storage, instance_id="bot-1")
@@ -23,11 +28,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from ocm_bot.domain.alerts import ALERT_KINDS, alerts_on
 from ocm_bot.domain.watch_changes import ChargerEvent, KnownCharger, classify
 from ocm_bot.domain.watches import Watch, WatchBook, WatchIndex
 from ocm_bot.ocm.models import Charger
 from ocm_bot.ocm.source import returned_count
-from ocm_bot.storage.base import LeaseStore, NotificationLog, SubscriptionStore, ValueStore, utc_now
+from ocm_bot.storage.base import FavouriteStore, LeaseStore, NotificationLog, SubscriptionStore, ValueStore, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +60,8 @@ class ChangeSource(Protocol):
     ) -> list[Charger]: ...
 
 
-class WatchStorage(SubscriptionStore, NotificationLog, ValueStore, LeaseStore, Protocol):
-    """What the poller uses: the watches, the notification log, the known states, the lease."""
+class WatchStorage(SubscriptionStore, FavouriteStore, NotificationLog, ValueStore, LeaseStore, Protocol):
+    """What the poller uses: the watches, the favourites, the notification log, the known states, the lease."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +79,7 @@ class PollResult:
     requests: int  # to the charger source
     changed: int  # chargers the source listed
     events: dict[int, list[WatchEvent]] = field(default_factory=dict)  # by chat id, in the source's order
+    alerts: dict[int, list[ChargerEvent]] = field(default_factory=dict)  # favourites' events, by owner's user id
 
 
 class WatchPoller:
@@ -111,10 +118,17 @@ class WatchPoller:
             started_at, after = polled_at, 0
         index = WatchIndex(await WatchBook(self.storage).all())
         changed, requests, cut_after = await self._changes(since, after)
+        owners = await self.storage.favourite_owners([charger.id for charger in changed]) if changed else {}
         events: dict[int, list[WatchEvent]] = {}
+        alerts: dict[int, list[ChargerEvent]] = {}
         for charger in changed:
-            for chat_id, event in await self._events_of(charger, index, since, polled_at):
+            found, favourite_events = await self._events_of(
+                charger, index, owners.get(charger.id, []), since, polled_at
+            )
+            for chat_id, event in found:
                 events.setdefault(chat_id, []).append(event)
+            for user_id, user_events in favourite_events.items():
+                alerts.setdefault(user_id, []).extend(user_events)
         if cut_after is None:
             # The next poll starts where this sweep started: what changed meanwhile below the IDs
             # already read is seen then (seen twice is harmless: the known states tell).
@@ -123,7 +137,7 @@ class WatchPoller:
         else:
             sweep_data = {"since": since.isoformat(), "started_at": started_at.isoformat(), "after": cut_after}
             await self.storage.set_value(SWEEP_KEY, sweep_data)
-        return PollResult(since, polled_at, requests, len(changed), events)
+        return PollResult(since, polled_at, requests, len(changed), events, alerts)
 
     async def release(self) -> None:
         """Let another instance poll at once (at shutdown), instead of after the lease runs out."""
@@ -163,26 +177,35 @@ class WatchPoller:
         return list(found.values()), self.max_pages, after
 
     async def _events_of(
-        self, charger: Charger, index: WatchIndex, since: datetime, polled_at: datetime
-    ) -> list[tuple[int, WatchEvent]]:
+        self, charger: Charger, index: WatchIndex, owners: list[int], since: datetime, polled_at: datetime
+    ) -> tuple[list[tuple[int, WatchEvent]], dict[int, list[ChargerEvent]]]:
         address = charger.address
         around = list(index.around(address.latitude, address.longitude))
-        if not around:
-            return []  # nobody watches here: nothing to remember either
+        if not around and not owners:
+            return [], {}  # nobody watches here: nothing to remember either
         key = KNOWN_KEY.format(charger.id)
         known = KnownCharger.from_data(await self.storage.get_value(key))
         per_chat: dict[int, list[WatchEvent]] = {}
-        for event in classify(known, charger, since=since):
+        classified = classify(known, charger, since=since)
+        for event in classified:
             told: set[int] = set()
             for watch in around:
                 if watch.chat_id not in told and watch.wants(event.kind) and watch.filters.accepts(charger):
                     told.add(watch.chat_id)
                     per_chat.setdefault(watch.chat_id, []).append(WatchEvent(watch, event))
         found: list[tuple[int, WatchEvent]] = []
+        alerts: dict[int, list[ChargerEvent]] = {}
+        wanted = [event for event in classified if event.kind in ALERT_KINDS]
+        for user_id in dict.fromkeys(owners) if wanted else ():
+            if await alerts_on(self.storage, user_id):
+                # The owner's private chat id is the user id; its log entry is this charger's alert.
+                fingerprint = "alert|" + "|".join(event.fingerprint for event in wanted)
+                if await self.storage.mark_notified(user_id, charger.id, fingerprint, now=polled_at):
+                    alerts[user_id] = wanted
         for chat_id, chat_events in per_chat.items():
             # The log keeps one fingerprint per chat and charger: this poll's events for it, together.
             fingerprint = "|".join(e.event.fingerprint for e in chat_events)
             if await self.storage.mark_notified(chat_id, charger.id, fingerprint, now=polled_at):
                 found.extend((chat_id, e) for e in chat_events)
         await self.storage.set_value(key, KnownCharger.of(charger).to_data())
-        return found
+        return found, alerts

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import abc
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -139,6 +140,10 @@ class FavouriteStore(Protocol):
 
     @abc.abstractmethod
     async def is_favourite(self, user_id: int, charger_id: int) -> bool: ...
+
+    async def favourite_owners(self, charger_ids: Sequence[int]) -> dict[int, list[int]]:
+        """The users who keep each of ``charger_ids`` as a favourite (chargers nobody keeps are left out)."""
+        ...
 
 
 class DraftStore(Protocol):

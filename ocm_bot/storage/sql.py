@@ -217,6 +217,17 @@ class SqlStorage(Storage):
         rows = await self._fetch("SELECT 1 FROM favourites WHERE user_id = ? AND charger_id = ?", (user_id, charger_id))
         return bool(rows)
 
+    async def favourite_owners(self, charger_ids: Sequence[int]) -> dict[int, list[int]]:
+        owners: dict[int, list[int]] = {}
+        ids = sorted(set(charger_ids))
+        for start in range(0, len(ids), 500):  # well under every driver's parameter limit
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            sql = f"SELECT charger_id, user_id FROM favourites WHERE charger_id IN ({marks}) ORDER BY id"
+            for charger_id, user_id in await self._fetch(sql, tuple(chunk)):
+                owners.setdefault(charger_id, []).append(user_id)
+        return owners
+
     # --- drafts -------------------------------------------------------------------------------
     async def save_draft(self, user_id: int, draft: dict[str, JSON]) -> None:
         await self._run(
@@ -496,6 +507,8 @@ class SqlStorage(Storage):
                 "DELETE FROM ptb_data WHERE kind IN ('user', 'chat') AND entity_id = ?",
             ):
                 deleted += await tx.run(statement, (user_id,))
+            # The /alerts choice (ocm_bot.domain.alerts.ALERTS_KEY).
+            deleted += await tx.run("DELETE FROM kv WHERE key = ?", (f"alerts:{user_id}",))
             # Conversation keys are JSON lists of chat, user and message ids, depending on the
             # handler's per_* settings; the user's own are those that name the user's id.
             for name, key in await tx.fetch("SELECT name, key FROM ptb_conversations"):

@@ -56,6 +56,12 @@ def privacy_text(t: Translator) -> View:
         bold(t.gettext("What I store about you")),
         escape(t.gettext("• Your settings: filters, radius, unit, results per page and language.")),
         escape(t.gettext("• Your favourite chargers.")),
+        escape(
+            t.gettext(
+                "• Whether your favourites alert you when they stop working, work again or get a fault report "
+                "(on unless you turned them off with /alerts)."
+            )
+        ),
         escape(t.gettext("• A check-in you have started, and check-ins waiting to be sent to Open Charge Map.")),
         escape(t.gettext("• Your Open Charge Map sign-in, if you signed in (encrypted).")),
         escape(t.gettext("Kept until you send /forget (your sign-in also ends with /logout).")),
