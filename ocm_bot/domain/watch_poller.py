@@ -82,6 +82,14 @@ class PollResult:
     alerts: dict[int, list[ChargerEvent]] = field(default_factory=dict)  # favourites' events, by owner's user id
 
 
+async def remember_known(store: ValueStore, charger: Charger) -> None:
+    """Keep ``charger``'s condition now, unless the poll already keeps one (a new favourite: its
+    first change is then told, even where no group watches and the poll never saw it)."""
+    key = KNOWN_KEY.format(charger.id)
+    if KnownCharger.from_data(await store.get_value(key)) is None:
+        await store.set_value(key, KnownCharger.of(charger).to_data())
+
+
 class WatchPoller:
     def __init__(
         self,

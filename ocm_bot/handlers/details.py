@@ -18,6 +18,7 @@ from ocm_bot.context import BotContext
 from ocm_bot.domain.favourites import Favourites, FavouritesFull
 from ocm_bot.domain.geo import GeoPoint, haversine_km, initial_bearing
 from ocm_bot.domain.units import place_country, unit_for_place
+from ocm_bot.domain.watch_poller import remember_known
 from ocm_bot.handlers import answers
 from ocm_bot.handlers.common import (
     button_message,
@@ -93,10 +94,24 @@ async def on_favourite(update: Update, context: BotContext) -> None:
     except FavouritesFull:
         await query_of(update).answer(t.gettext("You have too many favourites. Remove one first."))
         return
+    if now_favourite:
+        await _remember_for_alerts(context, button.int_arg(0))
     await query_of(update).answer(
         t.gettext("Added to your favourites.") if now_favourite else t.gettext("Removed from your favourites.")
     )
     await _flip_star(update, t, now_favourite)
+
+
+async def _remember_for_alerts(context: BotContext, charger_id: int) -> None:
+    """The new favourite's condition now, so its first change alerts its owner (the details just
+    shown keep the charger in the source's cache: no OCM request)."""
+    try:
+        charger = await context.services.search.charger(charger_id, include_comments=True)
+    except OcmError as error:
+        log.info("a new favourite's state is not kept: %s", error)
+        return
+    if charger is not None:
+        await remember_known(context.services.storage, charger)
 
 
 async def on_favourites_retry(update: Update, context: BotContext) -> None:

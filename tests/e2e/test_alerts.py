@@ -148,3 +148,20 @@ async def test_alerts_in_a_group_points_to_the_private_chat_and_changes_nothing(
     answer = await club.wait_for_message(containing="/alerts")
     assert answer.labels == []
     assert await bot.services.storage.get_value(f"alerts:{ada.id}") is None
+
+
+async def test_a_favourite_starred_on_its_card_alerts_at_its_first_breakdown(telegram, bot, ocm_server) -> None:
+    ada = telegram.user("Ada")
+    await ada.send_text(f"/charger {CHARGER}")
+    details = await ada.wait_for_message(containing="Connections")
+    lookups = len(ocm_server.requests_to("/v3/poi"))
+    pressed = await ada.press(details, "☆ Favourite")
+    await pressed.answered()
+    assert len(ocm_server.requests_to("/v3/poi")) == lookups  # its state came from the cache
+    poller = WatchPoller(bot.services.ocm_client, bot.services.storage, instance_id="test")
+
+    ocm_server.modify_poi(CHARGER, StatusTypeID=100)  # the first poll that ever sees it
+    result, sent = await poll_and_send(bot, poller)
+    assert [(e.before, e.after) for e in result.alerts[ada.id]] == [("working", "not_working")]
+    assert sent == {ada.id: 1}
+    assert "Your favourite is not working." in ada.messages[-1].text

@@ -241,6 +241,15 @@ class StorageContract:
         assert await storage.is_favourite(2, 30)
         assert await storage.list_favourites(1) == []
 
+    async def test_favourite_owners_by_charger_for_many_chargers_at_once(self, storage: Storage) -> None:
+        await storage.add_favourite(1, 30)
+        await storage.add_favourite(2, 30)
+        await storage.add_favourite(2, 1200)
+        await storage.add_favourite(3, 40)
+        asked = [30, 1200, 99, *range(2000, 3000)]  # more IDs than one query's chunk
+        assert await storage.favourite_owners(asked) == {30: [1, 2], 1200: [2]}
+        assert await storage.favourite_owners([]) == {}
+
     # --- drafts -------------------------------------------------------------------------------
     async def test_a_draft_is_kept_until_deleted(self, storage: Storage) -> None:
         assert await storage.get_draft(1) is None
