@@ -27,6 +27,9 @@ from ocm_bot.storage.base import ValueStore
 ALERTS_KEY = "alerts:{}"
 ALERT_KINDS = frozenset({Announce.STATUS, Announce.FAULT})
 """What a favourite's owner hears of: it stops or starts working (or is removed), or a fault report."""
+TELEGRAM_LANGUAGE = "telegram_language"
+"""Key in the driver's stored document: their Telegram language, kept when they star a charger, so
+that an alert (sent with no update to read it from) speaks it unless /language chose another."""
 ALTERNATIVES = 2
 """Working chargers near the favourite that fit the driver's filters, shown with each alert."""
 

@@ -17,7 +17,7 @@ from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from ocm_bot.context import BotContext, Services
-from ocm_bot.domain.alerts import ALTERNATIVES, alerts_on, set_alerts
+from ocm_bot.domain.alerts import ALTERNATIVES, TELEGRAM_LANGUAGE, alerts_on, set_alerts
 from ocm_bot.domain.geo import GeoPoint
 from ocm_bot.domain.preferences import DistanceUnitChoice, UserPreferences
 from ocm_bot.domain.search import Hit
@@ -42,8 +42,16 @@ async def send_favourite_alerts(bot: Bot, services: Services, user_id: int, even
     storage = services.storage
     if not events or not await alerts_on(storage, user_id):
         return 0
-    prefs = UserPreferences.from_dict(await storage.get_user(user_id) or {})
-    t = translator(negotiate_language(prefs.language, default=services.settings.default_language))
+    document = await storage.get_user(user_id) or {}
+    prefs = UserPreferences.from_dict(document)
+    telegram_language = document.get(TELEGRAM_LANGUAGE)
+    t = translator(
+        negotiate_language(
+            prefs.language,
+            telegram_language if isinstance(telegram_language, str) else None,
+            default=services.settings.default_language,
+        )
+    )
     by_charger: dict[int, list[ChargerEvent]] = {}
     for event in events:
         by_charger.setdefault(event.charger.id, []).append(event)

@@ -15,6 +15,7 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from ocm_bot.context import BotContext
+from ocm_bot.domain.alerts import TELEGRAM_LANGUAGE
 from ocm_bot.domain.favourites import Favourites, FavouritesFull
 from ocm_bot.domain.geo import GeoPoint, haversine_km, initial_bearing
 from ocm_bot.domain.units import place_country, unit_for_place
@@ -95,16 +96,21 @@ async def on_favourite(update: Update, context: BotContext) -> None:
         await query_of(update).answer(t.gettext("You have too many favourites. Remove one first."))
         return
     if now_favourite:
-        await _remember_for_alerts(context, button.int_arg(0))
+        await _remember_for_alerts(update, context, button.int_arg(0))
     await query_of(update).answer(
         t.gettext("Added to your favourites.") if now_favourite else t.gettext("Removed from your favourites.")
     )
     await _flip_star(update, t, now_favourite)
 
 
-async def _remember_for_alerts(context: BotContext, charger_id: int) -> None:
+async def _remember_for_alerts(update: Update, context: BotContext, charger_id: int) -> None:
     """The new favourite's condition now, so its first change alerts its owner (the details just
-    shown keep the charger in the source's cache: no OCM request)."""
+    shown keep the charger in the source's cache: no OCM request), and the driver's Telegram
+    language, which an alert (sent without an update) speaks unless /language chose another."""
+    user, storage = user_of(update), context.services.storage
+    document = await storage.get_user(user.id) or {}
+    if user.language_code and document.get(TELEGRAM_LANGUAGE) != user.language_code:
+        await storage.save_user(user.id, {**document, TELEGRAM_LANGUAGE: user.language_code})
     try:
         charger = await context.services.search.charger(charger_id, include_comments=True)
     except OcmError as error:

@@ -165,3 +165,20 @@ async def test_a_favourite_starred_on_its_card_alerts_at_its_first_breakdown(tel
     assert [(e.before, e.after) for e in result.alerts[ada.id]] == [("working", "not_working")]
     assert sent == {ada.id: 1}
     assert "Your favourite is not working." in ada.messages[-1].text
+
+
+async def test_an_alert_speaks_the_telegram_language_of_the_driver_who_starred_the_charger(
+    telegram, bot, ocm_server
+) -> None:
+    ada = telegram.user("Ada", language_code="de")
+    await ada.send_text(f"/charger {CHARGER}")
+    details = await ada.wait_for_message(where=lambda m: "☆ Favorit" in m.labels)
+    await (await ada.press(details, "☆ Favorit")).answered()
+    poller = WatchPoller(bot.services.ocm_client, bot.services.storage, instance_id="test")
+
+    ocm_server.modify_poi(CHARGER, StatusTypeID=100)
+    _, sent = await poll_and_send(bot, poller)
+    assert sent == {ada.id: 1}
+    alert = ada.messages[-1]
+    assert "Dein Favorit ist nicht in Betrieb." in alert.text
+    assert "/alerts schaltet diese Nachrichten ab." in alert.text
