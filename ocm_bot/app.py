@@ -78,6 +78,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", N_("Find chargers near you")),
     ("settings", N_("Power, plugs, radius, units, language")),
     ("favourites", N_("Your saved chargers")),
+    ("alerts", N_("Alerts when a favourite breaks")),
     ("language", N_("Change the language")),
     ("help", N_("What this bot can do")),
     ("privacy", N_("What the bot stores about you")),

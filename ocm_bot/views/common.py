@@ -69,6 +69,7 @@ def help_view(t: Translator) -> View:
         t.gettext("📍 Send a location, an address, coordinates or a map link: the nearest chargers."),
         t.gettext("/settings: minimum power, plugs, operators, radius, units, language."),
         t.gettext("/favourites: your saved chargers with their current status."),
+        t.gettext("/alerts: a message when a favourite breaks, is fixed or gets a fault report."),
         t.gettext("/charger ID: one charger by its Open Charge Map ID."),
         t.gettext("/checkin ID: tell other drivers how charging went."),
         t.gettext("/language: choose the language I answer in."),

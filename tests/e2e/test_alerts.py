@@ -182,3 +182,10 @@ async def test_an_alert_speaks_the_telegram_language_of_the_driver_who_starred_t
     alert = ada.messages[-1]
     assert "Dein Favorit ist nicht in Betrieb." in alert.text
     assert "/alerts schaltet diese Nachrichten ab." in alert.text
+
+
+async def test_help_tells_drivers_about_alerts(telegram, bot) -> None:
+    ada = telegram.user("Ada", language_code="fr")
+    await ada.send_text("/help")
+    help_text = await ada.wait_for_message(containing="/favourites")
+    assert "/alerts : un message quand un favori tombe en panne" in help_text.text
