@@ -187,3 +187,18 @@ async def test_watch_in_private_explains_it_is_for_groups(telegram, bot):
     await ada.send_text("/watch")
     reply = await ada.wait_for_message()
     assert "Watches are for groups" in reply.text
+
+
+async def test_an_admin_sets_the_area_by_sharing_a_location_in_the_group(telegram, bot):
+    club, ada, _ = await club_with_bot(telegram)
+    await club.promote_bot(ada)  # an admin bot sees every message, not only replies
+    await ada.send_text_in(club, "/watch")
+    setup = await club.wait_for_message(containing="Which area should I watch?")
+    await ada.send_location(*LEEDS, chat=club)
+    radius = await club.wait_for_edit(setup, containing="How far around it?")
+    assert "Watch around the shared location" in radius.text
+    options = await tap(ada, radius, "10 mi", club)  # the point lies in Great Britain: miles
+    saved = await tap(ada, options, "💾 Save", club)
+    assert "Watch saved: the shared location, within 10 mi" in saved.text
+    [watch] = await watches_of(bot, club)
+    assert (watch.centre.latitude, watch.centre.longitude) == LEEDS
