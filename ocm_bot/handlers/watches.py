@@ -175,8 +175,8 @@ async def on_area(update: Update, context: BotContext) -> None:
         view = setup_view(t, context.services.callbacks, setup, _unit(setup))
     else:
         setup, view = await _geocoded(t, context, setup, (message.text or "").strip())
-    _keep(context, setup)
-    await _edit(context, chat.id, setup.message_id, view)
+    message_id = await _edit(context, chat.id, setup.message_id, view)
+    _keep(context, replace(setup, message_id=message_id))
     raise ApplicationHandlerStop
 
 
@@ -339,7 +339,8 @@ async def _edit_view(message: Message, view: View) -> None:
     )
 
 
-async def _edit(context: BotContext, chat_id: int, message_id: int, view: View) -> None:
+async def _edit(context: BotContext, chat_id: int, message_id: int, view: View) -> int:
+    """Show ``view`` in the setup message (sent anew if it was deleted); the message's id."""
     try:
         await edit_unless_not_modified(
             context.bot.edit_message_text,
@@ -351,4 +352,6 @@ async def _edit(context: BotContext, chat_id: int, message_id: int, view: View) 
         )
     except BadRequest as error:  # the setup message was deleted: send the step again
         log.info("watch setup message gone: %s", error)
-        await context.bot.send_message(chat_id, view.text, parse_mode=ParseMode.HTML, reply_markup=view.keyboard)
+        sent = await context.bot.send_message(chat_id, view.text, parse_mode=ParseMode.HTML, reply_markup=view.keyboard)
+        return sent.message_id
+    return message_id

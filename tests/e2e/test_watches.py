@@ -30,7 +30,7 @@ async def club_with_bot(telegram: Any) -> tuple[Any, FakeUser, FakeUser]:
 
 
 async def create_leeds_watch(ada: FakeUser, club: Any, *, filters: bool = True) -> Any:
-    # The bot keeps to Telegram's ~20 calls a minute per group (getChatMember counts): few taps per test.
+    # The bot keeps to Telegram's ~20 messages a minute per group (each edit counts): few taps per test.
     await ada.send_text_in(club, "/watch Leeds")
     setup = await club.wait_for_message(containing="How far around it?")
     assert "Watch around Leeds" in setup.text
@@ -202,3 +202,19 @@ async def test_an_admin_sets_the_area_by_sharing_a_location_in_the_group(telegra
     assert "Watch saved: the shared location, within 10 mi" in saved.text
     [watch] = await watches_of(bot, club)
     assert (watch.centre.latitude, watch.centre.longitude) == LEEDS
+
+
+async def test_a_deleted_setup_message_comes_back_with_the_next_step_and_its_buttons_work(
+    telegram, bot, telegram_server
+):
+    club, ada, _ = await club_with_bot(telegram)
+    await club.promote_bot(ada)
+    await ada.send_text_in(club, "/watch")
+    setup = await club.wait_for_message(containing="Which area should I watch?")
+    telegram_server.chats[club.chat_id].delete(setup.message_id)  # another admin tidied the group
+    await ada.send_text_in(club, "Leeds")
+    radius = await club.wait_for_message(containing="How far around it?")
+    options = await tap(ada, radius, "3 mi", club)
+    saved = await tap(ada, options, "💾 Save", club)
+    assert "within 3 mi" in saved.text
+    assert len(await watches_of(bot, club)) == 1
