@@ -91,7 +91,7 @@ async def test_an_admin_edits_a_watch(telegram, bot):
     assert abs(watch.radius_km - miles_to_km(25)) < 0.01 and watch.announce == set(Announce)
 
 
-async def test_an_admin_removes_a_watch_after_confirming(telegram, bot):
+async def test_an_admin_removes_a_watch_after_confirming(telegram, bot, telegram_server):
     club, ada, _ = await club_with_bot(telegram)
     await create_leeds_watch(ada, club, filters=False)
     await ada.send_text_in(club, "/watches")
@@ -104,6 +104,15 @@ async def test_an_admin_removes_a_watch_after_confirming(telegram, bot):
     emptied = await tap(ada, confirm, "Yes, remove it", club)
     assert "no watches yet" in emptied.text
     assert await watches_of(bot, club) == []
+
+    # The same button replayed: the watch is gone, the bot says so and changes nothing.
+    replayed = telegram_server.new_callback_query(
+        ada.user, club.chat_id, confirm.message_id, confirm.button("Yes, remove it").value
+    )
+    await telegram.wait_until_idle()
+    [answer] = [c for c in telegram_server.calls("answerCallbackQuery") if c["callback_query_id"] == replayed]
+    assert answer["text"] == "This button doesn't work here any more."
+    assert club.message(emptied).edits == emptied.edits
 
 
 async def test_a_non_admin_cannot_add_edit_or_remove(telegram, bot, telegram_server):
