@@ -50,6 +50,7 @@ from ocm_bot.handlers import (
     search,
     signin,
     start,
+    watches,
 )
 from ocm_bot.handlers.common import translator_for
 from ocm_bot.i18n import N_, translator
@@ -145,6 +146,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handlers(signin.priority_handlers(), group=-3)  # e-mail and password
     application.add_handlers(checkin.priority_handlers(), group=-2)  # the check-in steps (a comment)
     application.add_handlers(preferences.priority_handlers(), group=-1)  # an operator name to filter by
+    application.add_handlers(watches.priority_handlers(), group=-4)  # a watch's place, typed by the asking admin
     # Commands and buttons; deep links (/start sign-in, /start poi-...) before the plain /start.
     application.add_handlers(signin.handlers())
     application.add_handlers(checkin.handlers())
@@ -157,6 +159,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handlers(search.handlers())
     application.add_handlers(start.handlers())
     application.add_handlers(alerts.handlers())  # /alerts and its on/off button
+    application.add_handlers(watches.handlers())  # /watch, /watches and their buttons (group admins)
     # Whatever no feature claimed: unknown commands, stale buttons, then any private text as a place.
     application.add_handlers(start.fallback_handlers())
     application.add_handlers(search.text_handlers())

@@ -144,6 +144,8 @@ class RetryingRateLimiter(AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        if endpoint in _CHAT_READS:  # no message: outside a chat's message budget (the global limit still holds)
+            data = {key: value for key, value in data.items() if key != "chat_id"}
         loop = asyncio.get_running_loop()
         deadline = loop.time() + TRANSIENT_RETRY_DEADLINE_SECONDS
         may_have_been_done = False
@@ -174,6 +176,9 @@ class RetryingRateLimiter(AIORateLimiter):
         raise AssertionError("unreachable: the last attempt returns or raises")
 
 
+_CHAT_READS = frozenset({"getChat", "getChatMember", "getChatAdministrators", "getChatMemberCount"})
+"""Calls that only read a chat: Telegram's per-chat limits (about 20 messages a minute in a group)
+count messages, so the admin check of every watch button neither waits for nor uses up that budget."""
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _REPEATABLE_PREFIXES = ("get", "set", "editMessage", "deleteWebhook", "deleteMyCommands")
 

@@ -3,6 +3,7 @@ what is sent again after a failure on the way to Telegram, and what is not."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 
@@ -98,3 +99,22 @@ async def test_a_connection_that_cannot_be_made_is_retried_for_any_call(telegram
     await bot.shutdown()
     assert time.monotonic() - started >= sum(QUICK)
     assert "getMe (httpx.ConnectError: All connection attempts failed); gave up after 4 attempts" in caplog.text
+
+
+async def test_reading_a_group_member_does_not_wait_for_the_groups_message_budget(telegram, telegram_server):
+    """Telegram's ~20 a minute per group count messages; the admin check of every watch button
+    (getChatMember) must neither wait behind them nor use them up."""
+    ada = telegram.user("Ada")
+    club = telegram.group("EV Club", admins=[ada])
+    await club.add_bot(ada)
+    limiter = RetryingRateLimiter(max_retries=2, delays=QUICK, group_max_rate=2, group_time_period=60)
+    async with ExtBot(
+        telegram_server.token, base_url=telegram_server.api_url, request=loopback_request(), rate_limiter=limiter
+    ) as bot:
+        for _ in range(5):
+            member = await asyncio.wait_for(bot.get_chat_member(club.chat_id, ada.id), timeout=2)
+            assert member.status == "creator"
+        await asyncio.wait_for(bot.send_message(club.chat_id, "one"), timeout=2)
+        await asyncio.wait_for(bot.send_message(club.chat_id, "two"), timeout=2)
+        with pytest.raises(TimeoutError):  # the group's message budget itself still holds
+            await asyncio.wait_for(bot.send_message(club.chat_id, "three"), timeout=0.5)

@@ -86,6 +86,7 @@ class WatchDraft:
     filters: WatchFilters = WatchFilters()
     announce: frozenset[Announce] = ALL_ANNOUNCEMENTS
     paused: bool = False
+    label: str = ""  # how the group named the area ("Leeds"), shown in /watches
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.radius_km) or not MIN_RADIUS_KM <= self.radius_km <= MAX_RADIUS_KM:
@@ -138,6 +139,7 @@ class Watch(WatchDraft):
                 filters=filters,
                 announce=frozenset(Announce(a) for a in data.get("announce", [a.value for a in Announce])),
                 paused=bool(data.get("paused", False)),
+                label=str(data.get("label") or ""),
                 id=watch_id,
             )
         except (AttributeError, KeyError, TypeError, ValueError) as error:
@@ -155,6 +157,7 @@ def _data_of(draft: WatchDraft) -> dict[str, JSON]:
         "operator_ids": sorted(draft.filters.operator_ids),
         "announce": sorted(a.value for a in draft.announce),
         "paused": draft.paused,
+        "label": draft.label,
     }
 
 

@@ -1,0 +1,357 @@
+"""Group watches: ``/watch`` (a guided setup in one message edited in place) and ``/watches``.
+
+Only the group's admins change watches: every change (each button that changes something, the
+typed place, the save) asks Telegram ``getChatMember`` for the presser at that moment; an anonymous
+admin posts as the group (``sender_chat`` is the group). Buttons carry the group's chat id in signed
+callback data, so a forged button or one from another group is refused. The setup in progress lives
+in the group's ``chat_data`` (it survives a restart); while it asks for the area, the asking admin's
+next text in the group (within :data:`AWAIT_PLACE_SECONDS`) is read as a place name, and nobody
+else's text is touched.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from typing import Any
+
+from telegram import Chat, Message, Update
+from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    ApplicationHandlerStop,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from ocm_bot.context import BotContext
+from ocm_bot.domain.geo import GeoPoint
+from ocm_bot.domain.preferences import DistanceUnitChoice, UserPreferences
+from ocm_bot.domain.units import place_country, unit_for_place
+from ocm_bot.domain.watch_setup import AWAIT_PLACE_SECONDS, Step, WatchSetup
+from ocm_bot.domain.watches import Announce, InvalidWatch, Watch, WatchBook
+from ocm_bot.geocoding import GeocoderBusy, GeocodingError
+from ocm_bot.handlers.common import (
+    answer_query,
+    button_message,
+    chat_of,
+    edit_unless_not_modified,
+    message_of,
+    query_of,
+    translator_for,
+    user_of,
+)
+from ocm_bot.i18n import Translator
+from ocm_bot.views.callbacks import InvalidCallback
+from ocm_bot.views.common import View
+from ocm_bot.views.results import geocoder_busy_text, geocoder_down_text
+from ocm_bot.views.watches import (
+    LIST_ACTION,
+    SETUP_ACTION,
+    ListOp,
+    SetupOp,
+    WatchButton,
+    admins_only_text,
+    button_refused_text,
+    cancelled_view,
+    confirm_removal_view,
+    groups_only_text,
+    place_not_found_view,
+    radius_km,
+    read_watch_button,
+    saved_view,
+    setup_view,
+    watch_changed_notice,
+    watches_view,
+)
+
+log = logging.getLogger(__name__)
+
+SETUP_KEY = "watch.setup"
+"""chat_data key: the group's watch setup in progress (:meth:`WatchSetup.to_dict`)."""
+_ADMIN_STATUSES = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
+
+
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    return [
+        CommandHandler("watch", on_watch),
+        CommandHandler("watches", on_watches),
+        CallbackQueryHandler(on_button, pattern=rf"^(?:{SETUP_ACTION}|{LIST_ACTION})\|"),
+    ]
+
+
+def priority_handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """The area the setup waits for: the asking admin's typed place or shared location in the group."""
+    awaited = filters.ChatType.GROUPS & ((filters.TEXT & ~filters.COMMAND) | filters.LOCATION)
+    return [MessageHandler(awaited, on_area)]
+
+
+# Who may change watches -------------------------------------------------------------------------
+
+
+def sender_id(message: Message) -> int | None:
+    """Who wrote ``message``: the group itself for an anonymous admin, else the user."""
+    if message.sender_chat is not None:
+        return message.sender_chat.id
+    return message.from_user.id if message.from_user else None
+
+
+async def is_admin(context: BotContext, chat: Chat, user_id: int | None, message: Message | None = None) -> bool:
+    """The presser is the group's creator or an administrator, asked of Telegram now."""
+    if message is not None and message.sender_chat is not None:
+        return message.sender_chat.id == chat.id  # an anonymous admin posts as the group
+    if user_id is None:
+        return False
+    try:
+        member = await context.bot.get_chat_member(chat.id, user_id)
+    except TelegramError as error:
+        log.info("getChatMember failed in %s: %s", chat.id, error)
+        return False
+    return member.status in _ADMIN_STATUSES
+
+
+# /watch and the setup ---------------------------------------------------------------------------
+
+
+async def on_watch(update: Update, context: BotContext) -> None:
+    message, chat = message_of(update), chat_of(update)
+    t = await translator_for(update, context)
+    if chat.type not in (Chat.GROUP, Chat.SUPERGROUP):
+        await message.reply_text(groups_only_text(t))
+        return
+    if not await is_admin(context, chat, update.effective_user.id if update.effective_user else None, message):
+        await message.reply_text(admins_only_text(t))
+        return
+    admin = sender_id(message)
+    assert admin is not None
+    setup = WatchSetup(chat_id=chat.id, admin_id=admin, since=time.time())
+    query = " ".join(context.args or ()).strip()
+    view: View
+    if query:
+        setup, view = await _geocoded(t, context, setup, query)
+    else:
+        view = setup_view(t, context.services.callbacks, setup, _unit(setup))
+    sent = await message.reply_text(view.text, parse_mode=ParseMode.HTML, reply_markup=view.keyboard)
+    _keep(context, replace(setup, message_id=sent.message_id))
+
+
+async def _geocoded(t: Translator, context: BotContext, setup: WatchSetup, query: str) -> tuple[WatchSetup, View]:
+    codec = context.services.callbacks
+    try:
+        places = await context.services.geocoder.search(query, language=t.language, limit=1)
+    except GeocodingError as error:
+        log.warning("geocoding a watch's place failed: %r", error)
+        notice = geocoder_busy_text(t) if isinstance(error, GeocoderBusy) else geocoder_down_text(t)
+        return setup, View(notice.text, setup_view(t, codec, setup, _unit(setup)).keyboard)
+    if not places:
+        return setup, place_not_found_view(t, codec, setup, query)
+    place = places[0]
+    setup = setup.with_area(place.point, place.short_label, place.country_code)
+    return setup, setup_view(t, codec, setup, _unit(setup))
+
+
+async def on_area(update: Update, context: BotContext) -> None:
+    """A place name or a location for the setup waiting for its area; anything else passes on."""
+    message, chat = message_of(update), chat_of(update)
+    setup = _setup(context)
+    if (
+        setup is None
+        or setup.step != Step.AREA
+        or sender_id(message) != setup.admin_id
+        or time.time() - setup.since > AWAIT_PLACE_SECONDS
+        or (message.reply_to_message is not None and message.reply_to_message.message_id != setup.message_id)
+    ):
+        return
+    t = await translator_for(update, context)
+    if not await is_admin(context, chat, sender_id(message), message):
+        await message.reply_text(admins_only_text(t))
+        raise ApplicationHandlerStop
+    if message.location is not None:
+        setup = setup.with_area(GeoPoint(message.location.latitude, message.location.longitude), "", None)
+        view = setup_view(t, context.services.callbacks, setup, _unit(setup))
+    else:
+        setup, view = await _geocoded(t, context, setup, (message.text or "").strip())
+    message_id = await _edit(context, chat.id, setup.message_id, view)
+    _keep(context, replace(setup, message_id=message_id))
+    raise ApplicationHandlerStop
+
+
+# Buttons ----------------------------------------------------------------------------------------
+
+
+async def on_button(update: Update, context: BotContext) -> None:
+    query, chat, user = query_of(update), chat_of(update), user_of(update)
+    t = await translator_for(update, context)
+    message = button_message(query)
+    try:
+        button = read_watch_button(context.services.callbacks.decode(query.data))
+        if button.chat_id != chat.id or message is None:
+            raise InvalidCallback(f"a watch button of chat {button.chat_id} pressed in {chat.id}")
+    except InvalidCallback as error:
+        log.info("watch button refused: %s", error)
+        await answer_query(query, button_refused_text(t), show_alert=True)
+        return
+    if not await is_admin(context, chat, user.id):
+        await answer_query(query, admins_only_text(t), show_alert=True)
+        return
+    try:
+        if button.action == SETUP_ACTION:
+            notice, view = await _setup_button(t, context, button, message, user.id)
+        else:
+            notice, view = await _list_button(t, context, button, message, user.id)
+    except (InvalidCallback, InvalidWatch, ValueError) as error:
+        log.info("watch button refused: %s", error)
+        await answer_query(query, button_refused_text(t), show_alert=True)
+        return
+    await answer_query(query, notice or None)  # first: the tap stops spinning even if the edit waits
+    await _edit_view(message, view)
+
+
+async def _setup_button(
+    t: Translator, context: BotContext, button: WatchButton, message: Message, user_id: int
+) -> tuple[str, View]:
+    setup = _setup(context)
+    if setup is None or setup.message_id != message.message_id:
+        raise InvalidCallback("no setup in progress on this message")
+    codec = context.services.callbacks
+    op = button.op
+    if op == SetupOp.CANCEL:
+        _drop(context)
+        return "", cancelled_view(t)
+    if op == SetupOp.SAVE:
+        draft = setup.draft()
+        book = WatchBook(context.services.storage)
+        if setup.watch_id:
+            watch = await book.update(Watch(**_fields(draft), id=setup.watch_id))
+        else:
+            watch = await book.add(draft)
+        _drop(context)
+        return "", saved_view(t, watch, _unit(setup))
+    if op == SetupOp.RADIUS:
+        value = int(button.value)
+        setup = (
+            replace(setup, step=Step.RADIUS)
+            if value == 0
+            else replace(setup, radius_km=radius_km(value, _unit(setup)), step=Step.OPTIONS)
+        )
+    elif op == SetupOp.AREA:
+        setup = replace(setup, step=Step.AREA, admin_id=user_id, since=time.time())
+    elif op == SetupOp.POWER:
+        setup = setup.next_power()
+    elif op == SetupOp.CONNECTOR:
+        setup = setup.toggled_connector(button.value)
+    elif op == SetupOp.ANNOUNCE:
+        setup = setup.toggled_announce(Announce(button.value))
+    else:
+        raise InvalidCallback(f"no setup step {op!r}")
+    if setup.step != Step.AREA and setup.centre is None:
+        raise InvalidCallback("the setup has no area yet")
+    _keep(context, setup)
+    return "", setup_view(t, codec, setup, _unit(setup))
+
+
+async def _list_button(
+    t: Translator, context: BotContext, button: WatchButton, message: Message, user_id: int
+) -> tuple[str, View]:
+    book = WatchBook(context.services.storage)
+    watch = await book.get(button.chat_id, int(button.value))
+    if watch is None:
+        raise InvalidCallback(f"chat {button.chat_id} has no watch {button.value}")
+    codec = context.services.callbacks
+    op = button.op
+    if op in (ListOp.PAUSE, ListOp.RESUME):
+        await book.set_paused(watch.chat_id, watch.id, op == ListOp.PAUSE)
+    elif op == ListOp.REMOVE:
+        return "", confirm_removal_view(t, codec, watch, _watch_unit(watch))
+    elif op == ListOp.CONFIRM:
+        await book.remove(watch.chat_id, watch.id)
+    elif op == ListOp.EDIT:
+        setup = replace(WatchSetup.editing(watch, user_id), message_id=message.message_id)
+        _keep(context, setup)
+        return "", setup_view(t, codec, setup, _unit(setup))
+    elif op != ListOp.KEEP:
+        raise InvalidCallback(f"no watch list action {op!r}")
+    return watch_changed_notice(t, op), await _list_view(t, context, watch.chat_id)
+
+
+# /watches ---------------------------------------------------------------------------------------
+
+
+async def on_watches(update: Update, context: BotContext) -> None:
+    message, chat = message_of(update), chat_of(update)
+    t = await translator_for(update, context)
+    if chat.type not in (Chat.GROUP, Chat.SUPERGROUP):
+        await message.reply_text(groups_only_text(t))
+        return
+    view = await _list_view(t, context, chat.id)
+    await message.reply_text(view.text, parse_mode=ParseMode.HTML, reply_markup=view.keyboard)
+
+
+async def _list_view(t: Translator, context: BotContext, chat_id: int) -> View:
+    watches = await WatchBook(context.services.storage).for_chat(chat_id)
+    return watches_view(t, context.services.callbacks, chat_id, watches, {w.id: _watch_unit(w) for w in watches})
+
+
+# Helpers ----------------------------------------------------------------------------------------
+
+
+def _unit(setup: WatchSetup) -> DistanceUnitChoice:
+    centre = setup.centre
+    if centre is None:
+        return DistanceUnitChoice.KM
+    return unit_for_place(UserPreferences(), place_country(centre, setup.country))
+
+
+def _watch_unit(watch: Watch) -> DistanceUnitChoice:
+    return unit_for_place(UserPreferences(), place_country(watch.centre))
+
+
+def _fields(draft: Any) -> dict[str, Any]:
+    return {name: getattr(draft, name) for name in type(draft).__dataclass_fields__ if name != "id"}
+
+
+def _chat_data(context: BotContext) -> dict[Any, Any]:
+    if context.chat_data is None:
+        raise InvalidCallback("the update has no chat")
+    return context.chat_data
+
+
+def _setup(context: BotContext) -> WatchSetup | None:
+    data = context.chat_data.get(SETUP_KEY) if context.chat_data is not None else None
+    return WatchSetup.from_dict(data) if data is not None else None
+
+
+def _keep(context: BotContext, setup: WatchSetup) -> None:
+    _chat_data(context)[SETUP_KEY] = setup.to_dict()
+
+
+def _drop(context: BotContext) -> None:
+    _chat_data(context).pop(SETUP_KEY, None)
+
+
+async def _edit_view(message: Message, view: View) -> None:
+    await edit_unless_not_modified(
+        message.edit_text, text=view.text, parse_mode=ParseMode.HTML, reply_markup=view.keyboard
+    )
+
+
+async def _edit(context: BotContext, chat_id: int, message_id: int, view: View) -> int:
+    """Show ``view`` in the setup message (sent anew if it was deleted); the message's id."""
+    try:
+        await edit_unless_not_modified(
+            context.bot.edit_message_text,
+            chat_id=chat_id,
+            message_id=message_id,
+            text=view.text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=view.keyboard,
+        )
+    except BadRequest as error:  # the setup message was deleted: send the step again
+        log.info("watch setup message gone: %s", error)
+        sent = await context.bot.send_message(chat_id, view.text, parse_mode=ParseMode.HTML, reply_markup=view.keyboard)
+        return sent.message_id
+    return message_id

@@ -1,0 +1,229 @@
+"""/watch and /watches in a group, end to end through the fake Bot API: admins only, every change checked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ocm_bot.domain.watches import Announce, WatchBook
+from ocm_bot.geometry import miles_to_km
+from tests.fakes.telegram.driver import FakeUser
+
+LEEDS = (53.7974185, -1.5437941)
+ANONYMOUS_ADMIN = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+
+
+async def watches_of(bot: Any, group: Any) -> list:
+    return await WatchBook(bot.services.storage).for_chat(group.chat_id)
+
+
+async def tap(user: FakeUser, message: Any, label: str, group: Any) -> Any:
+    pressed = await user.press(message, label)
+    await pressed.answered()
+    return await group.wait_for_edit(message)
+
+
+async def club_with_bot(telegram: Any) -> tuple[Any, FakeUser, FakeUser]:
+    ada, bea = telegram.user("Ada"), telegram.user("Bea")
+    club = telegram.group("EV Club", members=[bea], admins=[ada])
+    await club.add_bot(ada)
+    return club, ada, bea
+
+
+async def create_leeds_watch(ada: FakeUser, club: Any, *, filters: bool = True) -> Any:
+    # The bot keeps to Telegram's ~20 messages a minute per group (each edit counts): few taps per test.
+    await ada.send_text_in(club, "/watch Leeds")
+    setup = await club.wait_for_message(containing="How far around it?")
+    assert "Watch around Leeds" in setup.text
+    options = await tap(ada, setup, "5 mi", club)  # Leeds drives in miles
+    assert "Radius: 5 mi" in options.text
+    if filters:
+        options = await tap(ada, options, "Fault reports", club)  # off: new chargers and status changes only
+        options = await tap(ada, options, "CCS (Type 2)", club)
+    saved = await tap(ada, options, "💾 Save", club)
+    assert "Watch saved: Leeds, West Yorkshire, within 5 mi" in saved.text
+    return saved
+
+
+async def test_an_admin_creates_a_watch_with_a_place_and_a_radius_and_lists_it(telegram, bot):
+    club, ada, _ = await club_with_bot(telegram)
+    await create_leeds_watch(ada, club)
+
+    [watch] = await watches_of(bot, club)
+    assert abs(watch.centre.latitude - LEEDS[0]) < 0.01 and abs(watch.centre.longitude - LEEDS[1]) < 0.01
+    assert abs(watch.radius_km - miles_to_km(5)) < 0.01
+    assert watch.announce == {Announce.NEW, Announce.STATUS}
+    assert watch.filters.connection_type_ids == {33}
+    assert watch.label == "Leeds, West Yorkshire" and not watch.paused
+
+    await ada.send_text_in(club, "/watches")
+    listing = await club.wait_for_message(containing="This group's watches")
+    assert (
+        "1. Leeds, West Yorkshire · 5 mi · any power, plugs: CCS (Type 2) · New chargers, Status changes · active"
+        in listing.text
+    )
+
+
+async def test_an_admin_pauses_and_resumes_a_watch(telegram, bot):
+    club, ada, _ = await club_with_bot(telegram)
+    await create_leeds_watch(ada, club, filters=False)
+    await ada.send_text_in(club, "/watches")
+    listing = await club.wait_for_message(containing="This group's watches")
+
+    listing = await tap(ada, listing, "1. ⏸ Pause", club)
+    assert "· paused" in listing.text
+    assert (await watches_of(bot, club))[0].paused
+    listing = await tap(ada, listing, "1. ▶ Resume", club)
+    assert "· active" in listing.text
+    assert not (await watches_of(bot, club))[0].paused
+
+
+async def test_an_admin_edits_a_watch(telegram, bot):
+    club, ada, _ = await club_with_bot(telegram)
+    await create_leeds_watch(ada, club, filters=False)
+    await ada.send_text_in(club, "/watches")
+    listing = await club.wait_for_message(containing="This group's watches")
+    setup = await tap(ada, listing, "✏️ Edit", club)
+    setup = await tap(ada, setup, "Change radius", club)
+    setup = await tap(ada, setup, "25 mi", club)
+    saved = await tap(ada, setup, "💾 Save", club)
+    assert "within 25 mi" in saved.text
+    [watch] = await watches_of(bot, club)
+    assert abs(watch.radius_km - miles_to_km(25)) < 0.01 and watch.announce == set(Announce)
+
+
+async def test_an_admin_removes_a_watch_after_confirming(telegram, bot, telegram_server):
+    club, ada, _ = await club_with_bot(telegram)
+    await create_leeds_watch(ada, club, filters=False)
+    await ada.send_text_in(club, "/watches")
+    listing = await club.wait_for_message(containing="This group's watches")
+    confirm = await tap(ada, listing, "🗑 Remove", club)
+    assert "Remove the watch around Leeds" in confirm.text
+    listing = await tap(ada, confirm, "Keep it", club)
+    assert len(await watches_of(bot, club)) == 1
+    confirm = await tap(ada, listing, "🗑 Remove", club)
+    emptied = await tap(ada, confirm, "Yes, remove it", club)
+    assert "no watches yet" in emptied.text
+    assert await watches_of(bot, club) == []
+
+    # The same button replayed: the watch is gone, the bot says so and changes nothing.
+    replayed = telegram_server.new_callback_query(
+        ada.user, club.chat_id, confirm.message_id, confirm.button("Yes, remove it").value
+    )
+    await telegram.wait_until_idle()
+    [answer] = [c for c in telegram_server.calls("answerCallbackQuery") if c["callback_query_id"] == replayed]
+    assert answer["text"] == "This button doesn't work here any more."
+    assert club.message(emptied).edits == emptied.edits
+
+
+async def test_a_non_admin_cannot_add_edit_or_remove(telegram, bot, telegram_server):
+    club, ada, bea = await club_with_bot(telegram)
+    await bea.send_text_in(club, "/watch Leeds")
+    refusal = await club.wait_for_message(containing="only this group's admins")
+    assert "How far" not in refusal.text
+
+    await create_leeds_watch(ada, club, filters=False)
+    await ada.send_text_in(club, "/watches")
+    listing = await club.wait_for_message(containing="This group's watches")
+    for label in ("1. ⏸ Pause", "🗑 Remove", "✏️ Edit"):
+        pressed = await bea.press(listing, label)
+        answer = await pressed.answered()
+        assert answer.text == "Sorry, only this group's admins can change its watches." and answer.show_alert
+    await telegram.wait_until_idle()
+    assert club.message(listing).edits == 0
+    [watch] = await watches_of(bot, club)
+    assert not watch.paused
+
+    # An admin demoted between two presses is refused at the second one.
+    club.set_role(ada, "member")
+    pressed = await ada.press(listing, "1. ⏸ Pause")
+    assert "only this group's admins" in (await pressed.answered()).text
+    assert not (await watches_of(bot, club))[0].paused
+
+
+async def test_a_forged_or_foreign_button_is_refused(telegram, bot, telegram_server):
+    club, ada, _ = await club_with_bot(telegram)
+    await create_leeds_watch(ada, club, filters=False)
+    [watch] = await watches_of(bot, club)
+    other = telegram.group("Other club", admins=[ada])
+    await other.add_bot(ada)
+    await ada.send_text_in(other, "/watches")
+    empty = await other.wait_for_message(containing="no watches yet")
+    codec = bot.services.callbacks
+
+    # A correctly signed button for the first group's watch, pressed in the other group.
+    for data in (
+        codec.encode("wl", club.chat_id, "y", watch.id),
+        codec.encode("wl", other.chat_id, "y", watch.id),  # the other group's id, this group's watch
+        "wl|" + str(club.chat_id) + "|y|" + str(watch.id) + "|forged00",
+    ):
+        query_id = telegram_server.new_callback_query(ada.user, other.chat_id, empty.message_id, data)
+        await telegram.wait_until_idle()
+        [answer] = [
+            call for call in telegram_server.calls("answerCallbackQuery") if call["callback_query_id"] == query_id
+        ]
+        assert answer["text"] == "This button doesn't work here any more."
+    assert len(await watches_of(bot, club)) == 1
+
+
+async def test_an_anonymous_admin_sets_up_a_watch_by_typing_the_place(telegram, bot, telegram_server):
+    club, _, bea = await club_with_bot(telegram)
+    sender_chat = {"id": club.chat_id, "type": "supergroup", "title": "EV Club"}
+    telegram_server.user_message(
+        club.chat_id,
+        ANONYMOUS_ADMIN,
+        {"text": "/watch", "entities": [{"type": "bot_command", "offset": 0, "length": 6}], "sender_chat": sender_chat},
+    )
+    setup = await club.wait_for_message(containing="Which area should I watch?")
+    # Bea's reply is hers, not the asking admin's: it is left alone.
+    await bea.send_text(reply_to=setup, text="Paris", chat=club)
+    await telegram.wait_until_idle()
+    assert club.message(setup).edits == 0
+    telegram_server.user_message(
+        club.chat_id,
+        ANONYMOUS_ADMIN,
+        {
+            "text": "Leeds",
+            "sender_chat": sender_chat,
+            "reply_to_message": club.message(setup).raw,
+        },
+    )
+    radius = await club.wait_for_edit(setup, containing="How far around it?")
+    assert "Watch around Leeds" in radius.text
+
+
+async def test_watch_in_private_explains_it_is_for_groups(telegram, bot):
+    ada = telegram.user("Ada")
+    await ada.send_text("/watch")
+    reply = await ada.wait_for_message()
+    assert "Watches are for groups" in reply.text
+
+
+async def test_an_admin_sets_the_area_by_sharing_a_location_in_the_group(telegram, bot):
+    club, ada, _ = await club_with_bot(telegram)
+    await club.promote_bot(ada)  # an admin bot sees every message, not only replies
+    await ada.send_text_in(club, "/watch")
+    setup = await club.wait_for_message(containing="Which area should I watch?")
+    await ada.send_location(*LEEDS, chat=club)
+    radius = await club.wait_for_edit(setup, containing="How far around it?")
+    assert "Watch around the shared location" in radius.text
+    options = await tap(ada, radius, "10 mi", club)  # the point lies in Great Britain: miles
+    saved = await tap(ada, options, "💾 Save", club)
+    assert "Watch saved: the shared location, within 10 mi" in saved.text
+    [watch] = await watches_of(bot, club)
+    assert (watch.centre.latitude, watch.centre.longitude) == LEEDS
+
+
+async def test_a_deleted_setup_message_comes_back_with_the_next_step_and_its_buttons_work(
+    telegram, bot, telegram_server
+):
+    club, ada, _ = await club_with_bot(telegram)
+    await club.promote_bot(ada)
+    await ada.send_text_in(club, "/watch")
+    setup = await club.wait_for_message(containing="Which area should I watch?")
+    telegram_server.chats[club.chat_id].delete(setup.message_id)  # another admin tidied the group
+    await ada.send_text_in(club, "Leeds")
+    radius = await club.wait_for_message(containing="How far around it?")
+    options = await tap(ada, radius, "3 mi", club)
+    saved = await tap(ada, options, "💾 Save", club)
+    assert "within 3 mi" in saved.text
+    assert len(await watches_of(bot, club)) == 1
