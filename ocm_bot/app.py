@@ -16,7 +16,10 @@ in ``post_shutdown``.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
+import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
@@ -36,9 +39,11 @@ from ocm_bot.domain.live import LiveTracker
 from ocm_bot.domain.outbox import Outbox, charger_refresher
 from ocm_bot.domain.results import StoredResults
 from ocm_bot.domain.search import SearchService
+from ocm_bot.domain.watch_poller import WatchPoller
 from ocm_bot.errors import OcmBotError
 from ocm_bot.geocoding import Geocoder
 from ocm_bot.handlers import (
+    announcements,
     checkin,
     details,
     language,
@@ -157,9 +162,11 @@ def register_handlers(application: BotApplication) -> None:
     # Whatever no feature claimed: unknown commands, stale buttons, then any private text as a place.
     application.add_handlers(start.fallback_handlers())
     application.add_handlers(search.text_handlers())
+    application.add_handlers(announcements.handlers())  # the bot removed from a group, a group migrated
     # Repeating jobs.
     outbox.register_outbox_job(application)
     search.schedule_pruning(application)
+    announcements.register_watch_job(application)
     # Conversations go on after a restart at the step their records in storage say.
     if isinstance(application.persistence, StoragePersistence):
         for name, states in (*signin.restored_conversations().items(), *checkin.restored_conversations().items()):
@@ -292,6 +299,14 @@ async def _open_services(
         min_interval=timedelta(minutes=settings.checkin_min_interval_minutes),
     )
 
+    watch_poller = WatchPoller(
+        chargers,  # type: ignore[arg-type]  # the OCM client and the local source both list changes
+        storage,
+        instance_id=f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}",
+        interval_seconds=settings.watch_poll_seconds,
+    )
+    closers.append(watch_poller.release)  # at a clean stop another instance polls at once
+
     return Services(
         settings=settings,
         callbacks=CallbackCodec.for_token(settings.telegram_bot_token.get() if settings.telegram_bot_token else None),
@@ -302,6 +317,7 @@ async def _open_services(
         search=search_service,
         checkin=checkin_service,
         closers=closers,
+        watch_poller=watch_poller,
     )
 
 

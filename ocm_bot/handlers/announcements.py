@@ -1,0 +1,150 @@
+"""The watch poll job and what it tells chats; the bot's life in groups (removed, migrated, blocked).
+
+Every ``WATCH_POLL_SECONDS`` (the first a few seconds after start) the instance holding the poll
+lease polls OCM once for every watch, queues the events in storage, then sends each chat one
+message (one event: its charger's card and buttons; several: one digest). A chat's queued events
+leave the queue only after Telegram took the message. Sends go through the application's rate
+limiter, which keeps to Telegram's per-group limit (about 20 messages a minute) by waiting.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import ChatMember, ChatMemberUpdated, Update
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
+from telegram.ext import Application, BaseHandler, ChatMemberHandler, MessageHandler, filters
+
+from ocm_bot.context import BotContext, Services
+from ocm_bot.domain.announcements import (
+    Announcement,
+    AnnouncementQueue,
+    forget_group,
+    migrate_group,
+    stop_alerts_for,
+)
+from ocm_bot.i18n import translator
+from ocm_bot.ocm.errors import OcmError
+from ocm_bot.ocm.models import Charger
+from ocm_bot.storage.base import utc_now
+from ocm_bot.views import announcements as views
+
+log = logging.getLogger(__name__)
+
+FIRST_POLL_SECONDS = 2.0
+
+
+def register_watch_job(application: Application) -> None:
+    if application.job_queue is None:
+        log.warning("no job queue: watched areas are not polled")
+        return
+    settings = getattr(application.bot_data, "settings", None)
+    interval = settings.watch_poll_seconds if settings is not None else 300
+    application.job_queue.run_repeating(watch_job, interval=interval, first=FIRST_POLL_SECONDS, name="watch-poll")
+
+
+async def watch_job(context: BotContext) -> None:
+    await poll_and_announce(context.application)
+
+
+async def poll_and_announce(application: Application) -> int:
+    """Poll (if this instance holds the lease), queue the events, send what is queued; messages sent."""
+    services: Services | None = getattr(application.bot_data, "services", None)
+    if services is None:  # a job before post_init
+        return 0
+    try:
+        result = await services.watch_poller.poll()
+    except OcmError as error:
+        # Queued events wait too: they are sent after the next poll that works.
+        log.warning("watch poll failed (%s); the next poll goes on from the same time", type(error).__name__)
+        return 0
+    if result is None:
+        return 0  # another instance polls (and sends) now
+    queue = AnnouncementQueue(services.storage)
+    await queue.put(result)
+    return await send_pending(application, services, queue)
+
+
+async def send_pending(application: Application, services: Services, queue: AnnouncementQueue) -> int:
+    sent = 0
+    for chat_id, items in (await queue.pending()).items():
+        try:
+            chargers = await _chargers_of(services, items)
+        except OcmError as error:
+            log.warning("announcements wait: OCM did not answer (%s)", type(error).__name__)
+            return sent
+        found = [(item, chargers[item.charger_id]) for item in items if item.charger_id in chargers]
+        if not found:
+            await queue.done(chat_id, len(items))
+            continue
+        t = translator(None)
+        if len(found) == 1:
+            view = views.announcement_view(t, services.callbacks, found[0][0], found[0][1], now=utc_now())
+        else:
+            view = views.digest_view(t, found)
+        try:
+            await application.bot.send_message(
+                chat_id, view.text, parse_mode=ParseMode.HTML, reply_markup=view.keyboard
+            )
+        except ChatMigrated as error:
+            await migrate_group(services.storage, queue, chat_id, error.new_chat_id)
+            continue  # sent to the new id on the next round
+        except Forbidden:
+            if chat_id < 0:
+                log.info("the bot is no longer in chat %s: its watches are deleted", chat_id)
+                await forget_group(services.storage, queue, chat_id)
+            else:
+                await stop_alerts_for(services.storage, chat_id)
+                await queue.done(chat_id, len(items))
+            continue
+        except BadRequest as error:
+            log.warning("Telegram refused an announcement to %s: %s", chat_id, error)
+            await queue.done(chat_id, len(items))
+            continue
+        except TelegramError as error:
+            log.warning("announcements wait: Telegram did not take them (%s)", type(error).__name__)
+            return sent
+        await queue.done(chat_id, len(items))
+        sent += 1
+    return sent
+
+
+async def _chargers_of(services: Services, items: list[Announcement]) -> dict[int, Charger]:
+    ids = list(dict.fromkeys(item.charger_id for item in items))
+    return {charger.id: charger for charger in await services.chargers.get_chargers(ids)}
+
+
+async def on_my_chat_member(update: Update, context: BotContext) -> None:
+    """The bot removed from a group (or the group deleted) -> its watches go; blocked -> alerts stop."""
+    change: ChatMemberUpdated | None = update.my_chat_member
+    if change is None:
+        return
+    if change.new_chat_member.status not in (ChatMember.LEFT, ChatMember.BANNED):
+        return
+    services = context.services
+    if change.chat.type == ChatType.PRIVATE:
+        await stop_alerts_for(services.storage, change.chat.id)
+    else:
+        await forget_group(services.storage, AnnouncementQueue(services.storage), change.chat.id)
+
+
+async def on_migration(update: Update, context: BotContext) -> None:
+    """A group became a supergroup: its watches follow it to the new chat id."""
+    message = update.effective_message
+    if message is None:
+        return
+    if message.migrate_to_chat_id is not None:
+        old, new = message.chat.id, message.migrate_to_chat_id
+    elif message.migrate_from_chat_id is not None:
+        old, new = message.migrate_from_chat_id, message.chat.id
+    else:
+        return
+    await migrate_group(context.services.storage, AnnouncementQueue(context.services.storage), old, new)
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
+        MessageHandler(filters.StatusUpdate.MIGRATE, on_migration),
+    ]

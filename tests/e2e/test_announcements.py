@@ -1,0 +1,104 @@
+"""Watched areas announce to their group: one message per new charger, a digest for a burst, nothing
+twice after a restart; the bot removed from a group drops its watches, a migration keeps them."""
+
+from __future__ import annotations
+
+import asyncio
+
+from ocm_bot.domain.announcements import AnnouncementQueue
+from ocm_bot.domain.geo import GeoPoint
+from ocm_bot.domain.watches import WatchBook, WatchDraft
+
+CHARGER = 100627  # a real POI in east London
+
+
+def centre_of(ocm_server) -> GeoPoint:
+    address = ocm_server.poi(CHARGER)["AddressInfo"]
+    return GeoPoint(address["Latitude"], address["Longitude"])
+
+
+def polls(ocm_server) -> int:
+    return len([r for r in ocm_server.requests_to("/v3/poi") if "modifiedsince" in r.params])
+
+
+async def wait_for_polls(ocm_server, count: int) -> None:
+    """Wait until ``count`` more watch polls reached OCM (an observable event, not a fixed delay)."""
+    target = polls(ocm_server) + count
+    async with asyncio.timeout(15):
+        while polls(ocm_server) < target:  # noqa: ASYNC110  # the fake OCM server has no event to await
+            await asyncio.sleep(0.05)
+
+
+async def watching_group(bot, telegram, ocm_server, radius_km: float = 3, **group):
+    ada = telegram.user("Ada")
+    club = telegram.group("EV Club", members=[ada], admins=[ada], **group)
+    await club.add_bot(by=ada)
+    await WatchBook(bot.services.storage).add(
+        WatchDraft(chat_id=club.chat_id, centre=centre_of(ocm_server), radius_km=radius_km)
+    )
+    return ada, club
+
+
+async def test_a_new_charger_inside_a_watch_is_announced_once_with_its_card_and_never_again_after_a_restart(
+    start_bot, telegram, ocm_server
+) -> None:
+    bot = await start_bot(watch_poll_seconds=1)
+    _, club = await watching_group(bot, telegram, ocm_server)
+    centre = centre_of(ocm_server)
+    [inside] = ocm_server.generate_chargers(
+        1, (centre.latitude, centre.longitude), radius_km=0.5, seed=1, stamp_now=True
+    )
+    ocm_server.generate_chargers(1, (centre.latitude + 0.5, centre.longitude), radius_km=0.5, seed=2, stamp_now=True)
+    name = ocm_server.poi(inside)["AddressInfo"]["Title"]
+
+    message = await club.wait_for_message(containing="New charger", timeout=15)
+    assert name in message.text
+    assert message.url_buttons["Open in OCM ↗"].endswith(f"/{inside}")
+    assert "Navigate 🧭" in message.url_buttons and "ℹ️ Details" in message.callback_buttons
+    await wait_for_polls(ocm_server, 2)
+    await telegram.wait_until_idle()
+    assert len(club.messages) == 1  # the one outside the circle was not announced
+    assert await AnnouncementQueue(bot.services.storage).pending() == {}
+
+    await bot.stop()
+    await start_bot(watch_poll_seconds=1)
+    await wait_for_polls(ocm_server, 2)
+    await telegram.wait_until_idle()
+    await club.expect_silence()
+
+
+async def test_a_burst_of_thirty_new_chargers_is_one_digest(start_bot, telegram, ocm_server) -> None:
+    bot = await start_bot(watch_poll_seconds=1)
+    _, club = await watching_group(bot, telegram, ocm_server)
+    await wait_for_polls(ocm_server, 1)
+    centre = centre_of(ocm_server)
+    ocm_server.generate_chargers(30, (centre.latitude, centre.longitude), radius_km=1, seed=3, stamp_now=True)
+
+    digest = await club.wait_for_message(containing="30 changes", timeout=15)
+    assert "New charger" in digest.text and "and 10 more" in digest.text
+    await wait_for_polls(ocm_server, 2)
+    await telegram.wait_until_idle()
+    assert len(club.messages) == 1
+
+
+async def test_the_bot_removed_from_a_group_forgets_its_watches(start_bot, telegram, ocm_server) -> None:
+    bot = await start_bot()
+    ada, club = await watching_group(bot, telegram, ocm_server)
+    book = WatchBook(bot.services.storage)
+    assert len(await book.for_chat(club.chat_id)) == 1
+    await club.remove_bot(by=ada)
+    await telegram.wait_until_idle()
+    assert await book.for_chat(club.chat_id) == []
+
+
+async def test_a_group_migrated_to_a_supergroup_keeps_its_watches(start_bot, telegram, ocm_server) -> None:
+    bot = await start_bot()
+    ada, club = await watching_group(bot, telegram, ocm_server, supergroup=False)
+    old_id = club.chat_id
+    await club.upgrade_to_supergroup(by=ada)
+    await telegram.wait_until_idle()
+    book = WatchBook(bot.services.storage)
+    assert club.chat_id != old_id
+    assert await book.for_chat(old_id) == []
+    [moved] = await book.for_chat(club.chat_id)
+    assert moved.radius_km == 3
