@@ -102,3 +102,53 @@ async def test_a_group_migrated_to_a_supergroup_keeps_its_watches(start_bot, tel
     assert await book.for_chat(old_id) == []
     [moved] = await book.for_chat(club.chat_id)
     assert moved.radius_km == 3
+
+
+async def test_the_poll_lease_is_released_at_a_clean_stop_so_the_next_instance_polls_at_once(
+    start_bot, ocm_server
+) -> None:
+    first = await start_bot(watch_poll_seconds=600)  # the lease lasts 20 minutes unless released
+    await wait_for_polls(ocm_server, 1)
+    await first.stop()
+    await start_bot(watch_poll_seconds=600)
+    await wait_for_polls(ocm_server, 1)  # within seconds of the start, not after the old lease ran out
+
+
+async def test_an_announcement_telegram_did_not_take_stays_queued_and_arrives_once_later(
+    start_bot, telegram, telegram_server, ocm_server
+) -> None:
+    bot = await start_bot(watch_poll_seconds=1)
+    _, club = await watching_group(bot, telegram, ocm_server)
+    await wait_for_polls(ocm_server, 1)
+    telegram_server.inject_error("sendMessage", 502, "Bad Gateway", times=20, chat_id=club.chat_id)
+    centre = centre_of(ocm_server)
+    ocm_server.generate_chargers(1, (centre.latitude, centre.longitude), radius_km=0.5, seed=4, stamp_now=True)
+
+    await club.wait_for_message(containing="New charger", timeout=30)
+    await wait_for_polls(ocm_server, 2)
+    await telegram.wait_until_idle()
+    assert len(club.messages) == 1
+    assert await AnnouncementQueue(bot.services.storage).pending() == {}
+
+
+async def test_a_user_who_blocked_the_bot_gets_no_more_alerts(start_bot, telegram, telegram_server, ocm_server) -> None:
+    bot = await start_bot(watch_poll_seconds=1)
+    storage = bot.services.storage
+    ada, bob = telegram.user("Ada"), telegram.user("Bob")
+    await ada.send_text("/start")
+    await bob.send_text("/start")
+    await telegram.wait_until_idle()
+    await ada.block_bot()
+    await telegram.wait_until_idle()
+    assert await storage.get_value(f"alerts:{ada.id}") is False
+
+    # A send refused with 403 stops them too, and the event leaves the queue.
+    await WatchBook(storage).add(WatchDraft(chat_id=bob.id, centre=centre_of(ocm_server), radius_km=3))
+    telegram_server.inject_error("sendMessage", 403, "Forbidden: bot was blocked by the user", times=5, chat_id=bob.id)
+    await wait_for_polls(ocm_server, 1)
+    centre = centre_of(ocm_server)
+    ocm_server.generate_chargers(1, (centre.latitude, centre.longitude), radius_km=0.5, seed=5, stamp_now=True)
+    await wait_for_polls(ocm_server, 2)
+    await telegram.wait_until_idle()
+    assert await storage.get_value(f"alerts:{bob.id}") is False
+    assert await AnnouncementQueue(storage).pending() == {}
