@@ -159,10 +159,10 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handlers(live.handlers())  # a live location's later positions
     application.add_handlers(search.handlers())
     application.add_handlers(start.handlers())
+    application.add_handlers(announcements.handlers())  # the bot removed from a group, a group migrated, digest pages
     # Whatever no feature claimed: unknown commands, stale buttons, then any private text as a place.
     application.add_handlers(start.fallback_handlers())
     application.add_handlers(search.text_handlers())
-    application.add_handlers(announcements.handlers())  # the bot removed from a group, a group migrated
     # Repeating jobs.
     outbox.register_outbox_job(application)
     search.schedule_pruning(application)

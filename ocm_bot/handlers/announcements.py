@@ -9,12 +9,14 @@ limiter, which keeps to Telegram's per-group limit (about 20 messages a minute) 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import uuid
 
 from telegram import ChatMember, ChatMemberUpdated, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
-from telegram.ext import Application, BaseHandler, ChatMemberHandler, MessageHandler, filters
+from telegram.ext import Application, BaseHandler, CallbackQueryHandler, ChatMemberHandler, MessageHandler, filters
 
 from ocm_bot.context import BotContext, Services
 from ocm_bot.domain.announcements import (
@@ -24,15 +26,20 @@ from ocm_bot.domain.announcements import (
     migrate_group,
     stop_alerts_for,
 )
+from ocm_bot.handlers.common import answer_query, query_of, translator_for
 from ocm_bot.i18n import translator
 from ocm_bot.ocm.errors import OcmError
 from ocm_bot.ocm.models import Charger
-from ocm_bot.storage.base import utc_now
+from ocm_bot.storage.base import JSON, utc_now
 from ocm_bot.views import announcements as views
+from ocm_bot.views.callbacks import InvalidCallback, action_pattern
+from ocm_bot.views.common import expired_button_text
 
 log = logging.getLogger(__name__)
 
 FIRST_POLL_SECONDS = 2.0
+DIGEST_KIND = "digest"
+DIGEST_TTL_SECONDS = 7 * 24 * 3600  # a digest's pages can be turned for a week
 
 
 def register_watch_job(application: Application) -> None:
@@ -82,7 +89,9 @@ async def send_pending(application: Application, services: Services, queue: Anno
         if len(found) == 1:
             view = views.announcement_view(t, services.callbacks, found[0][0], found[0][1], now=utc_now())
         else:
-            view = views.digest_view(t, found)
+            named = [(item, charger.name) for item, charger in found]
+            key = await _store_digest(services, chat_id, named) if len(named) > views.DIGEST_LINES else None
+            view = views.digest_view(t, services.callbacks, named, key=key)
         try:
             await application.bot.send_message(
                 chat_id, view.text, parse_mode=ParseMode.HTML, reply_markup=view.keyboard
@@ -113,6 +122,45 @@ async def send_pending(application: Application, services: Services, queue: Anno
 async def _chargers_of(services: Services, items: list[Announcement]) -> dict[int, Charger]:
     ids = list(dict.fromkeys(item.charger_id for item in items))
     return {charger.id: charger for charger in await services.chargers.get_chargers(ids)}
+
+
+async def _store_digest(services: Services, chat_id: int, named: list[tuple[Announcement, str]]) -> str:
+    key = uuid.uuid4().hex[:12]
+    value: list[JSON] = [{"item": item.to_data(), "name": name} for item, name in named]
+    await services.storage.put_short_lived(DIGEST_KIND, key, {"chat": chat_id, "items": value}, DIGEST_TTL_SECONDS)
+    return key
+
+
+async def on_digest_page(update: Update, context: BotContext) -> None:
+    """‹ Prev / Next › under a digest: anyone in the chat may page it."""
+    query = query_of(update)
+    t = await translator_for(update, context)
+    try:
+        button = context.services.callbacks.decode(query.data)
+        key, page = button.args[0], button.int_arg(1)
+    except (InvalidCallback, IndexError):
+        await answer_query(query, expired_button_text(t))
+        return
+    stored = await context.services.storage.get_short_lived(DIGEST_KIND, key)
+    named = _named_items(stored)
+    if not named:
+        await answer_query(query, expired_button_text(t))
+        return
+    await answer_query(query)
+    view = views.digest_view(translator(None), context.services.callbacks, named, key=key, page=page)
+    with contextlib.suppress(BadRequest):  # the same page again: "message is not modified"
+        await query.edit_message_text(view.text, parse_mode=ParseMode.HTML, reply_markup=view.keyboard)
+
+
+def _named_items(stored: JSON) -> list[tuple[Announcement, str]]:
+    if not isinstance(stored, dict) or not isinstance(stored.get("items"), list):
+        return []
+    named: list[tuple[Announcement, str]] = []
+    for entry in stored["items"]:
+        item = Announcement.from_data(entry.get("item")) if isinstance(entry, dict) else None
+        if item is not None and isinstance(entry, dict):
+            named.append((item, str(entry.get("name") or "")))
+    return named
 
 
 async def on_my_chat_member(update: Update, context: BotContext) -> None:
@@ -147,4 +195,5 @@ def handlers() -> list[BaseHandler]:
     return [
         ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
         MessageHandler(filters.StatusUpdate.MIGRATE, on_migration),
+        CallbackQueryHandler(on_digest_page, pattern=action_pattern(views.DIGEST_PAGE)),
     ]

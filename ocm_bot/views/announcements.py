@@ -18,7 +18,8 @@ from ocm_bot.views.format import html_text
 from ocm_bot.views.html import Html, bold, join, ngettext_html
 from ocm_bot.views.results import DETAILS, NO_SEARCH, View
 
-DIGEST_LINES = 20  # one message: a longer digest says how many more
+DIGEST_LINES = 10  # a page of a digest
+DIGEST_PAGE = "dg"  # a digest's page button: key, page
 NAME_CHARS = 60
 
 
@@ -56,17 +57,23 @@ def announcement_view(
     return View(text, announcement_keyboard(t, charger, codec))
 
 
-def digest_view(t: Translator, items: list[tuple[Announcement, Charger]]) -> View:
-    """Many events at once: one message, a line each (the first :data:`DIGEST_LINES`)."""
+def digest_view(
+    t: Translator, codec: CallbackCodec, items: list[tuple[Announcement, str]], *, key: str | None = None, page: int = 0
+) -> View:
+    """Many events at once: one message, a line each, :data:`DIGEST_LINES` a page (``key``: the stored digest)."""
     count = len(items)
-    lines: list[str | Html] = [
-        bold(ngettext_html(t, "{n} change in your watched areas", "{n} changes in your watched areas", count))
-    ]
-    for item, charger in items[:DIGEST_LINES]:
-        lines.append(
-            Html("{} — {}").format(html_text(event_headline(t, item), 200), html_text(charger.name, NAME_CHARS))
-        )
-    if count > DIGEST_LINES:
-        more = count - DIGEST_LINES
-        lines.append(ngettext_html(t, "…and {n} more", "…and {n} more", more))
-    return View(join("\n", lines))
+    pages = max(1, -(-count // DIGEST_LINES))
+    page = min(max(page, 0), pages - 1)
+    title = ngettext_html(t, "{n} change in your watched areas", "{n} changes in your watched areas", count)
+    lines: list[str | Html] = [bold(title)]
+    for item, name in items[page * DIGEST_LINES : (page + 1) * DIGEST_LINES]:
+        lines.append(Html("{} — {}").format(html_text(event_headline(t, item), 200), html_text(name, NAME_CHARS)))
+    if pages == 1 or key is None:
+        return View(join("\n", lines))
+    paging = []
+    if page > 0:
+        paging.append(InlineKeyboardButton(t.gettext("‹ Prev"), callback_data=codec.encode(DIGEST_PAGE, key, page - 1)))
+    paging.append(InlineKeyboardButton(f"{page + 1}/{pages}", callback_data=codec.encode(DIGEST_PAGE, key, page)))
+    if page < pages - 1:
+        paging.append(InlineKeyboardButton(t.gettext("Next ›"), callback_data=codec.encode(DIGEST_PAGE, key, page + 1)))
+    return View(join("\n", lines), InlineKeyboardMarkup([paging]))

@@ -75,7 +75,17 @@ async def test_a_burst_of_thirty_new_chargers_is_one_digest(start_bot, telegram,
     ocm_server.generate_chargers(30, (centre.latitude, centre.longitude), radius_km=1, seed=3, stamp_now=True)
 
     digest = await club.wait_for_message(containing="30 changes", timeout=15)
-    assert "New charger" in digest.text and "and 10 more" in digest.text
+    assert "New charger" in digest.text and digest.labels == ["1/3", "Next ›"]
+    first_page = digest.text
+    ada = telegram.user("Bea")
+    await club.add_member(ada)
+    await ada.press(digest, "Next ›")
+    page_two = await club.wait_for_edit(digest)
+    assert (
+        page_two.text != first_page
+        and "New charger" in page_two.text
+        and page_two.labels == ["‹ Prev", "2/3", "Next ›"]
+    )
     await wait_for_polls(ocm_server, 2)
     await telegram.wait_until_idle()
     assert len(club.messages) == 1
