@@ -26,6 +26,7 @@ from ocm_bot.domain.announcements import (
     migrate_group,
     stop_alerts_for,
 )
+from ocm_bot.domain.watch_poller import LAST_POLL_KEY
 from ocm_bot.handlers.common import answer_query, query_of, translator_for
 from ocm_bot.i18n import translator
 from ocm_bot.ocm.errors import OcmError
@@ -59,6 +60,10 @@ async def poll_and_announce(application: Application) -> int:
     """Poll (if this instance holds the lease), queue the events, send what is queued; messages sent."""
     services: Services | None = getattr(application.bot_data, "services", None)
     if services is None:  # a job before post_init
+        return 0
+    if not await services.storage.list_subscriptions():
+        # Nothing is watched: no request to OCM; the next poll starts from now, not from long ago.
+        await services.storage.set_value(LAST_POLL_KEY, utc_now().isoformat())
         return 0
     try:
         result = await services.watch_poller.poll()

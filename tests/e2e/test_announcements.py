@@ -7,6 +7,7 @@ import asyncio
 
 from ocm_bot.domain.announcements import AnnouncementQueue
 from ocm_bot.domain.geo import GeoPoint
+from ocm_bot.domain.watch_poller import LAST_POLL_KEY
 from ocm_bot.domain.watches import WatchBook, WatchDraft
 
 CHARGER = 100627  # a real POI in east London
@@ -27,6 +28,17 @@ async def wait_for_polls(ocm_server, count: int) -> None:
     async with asyncio.timeout(15):
         while polls(ocm_server) < target:  # noqa: ASYNC110  # the fake OCM server has no event to await
             await asyncio.sleep(0.05)
+
+
+async def wait_for_polls_of(bot, count: int) -> None:
+    """Wait until the bot's watch job ran ``count`` more times (it notes each run in storage)."""
+    storage = bot.services.storage
+    seen = await storage.get_value(LAST_POLL_KEY)
+    for _ in range(count):
+        async with asyncio.timeout(15):
+            while (now := await storage.get_value(LAST_POLL_KEY)) == seen:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+        seen = now
 
 
 async def watching_group(bot, telegram, ocm_server, radius_km: float = 3, **group):
@@ -91,6 +103,12 @@ async def test_a_burst_of_thirty_new_chargers_is_one_digest(start_bot, telegram,
     assert len(club.messages) == 1
 
 
+async def test_nothing_watched_means_no_poll_request_to_ocm(start_bot, telegram, ocm_server) -> None:
+    bot = await start_bot(watch_poll_seconds=1)
+    await wait_for_polls_of(bot, 2)
+    assert polls(ocm_server) == 0
+
+
 async def test_the_bot_removed_from_a_group_forgets_its_watches(start_bot, telegram, ocm_server) -> None:
     bot = await start_bot()
     ada, club = await watching_group(bot, telegram, ocm_server)
@@ -118,6 +136,7 @@ async def test_the_poll_lease_is_released_at_a_clean_stop_so_the_next_instance_p
     start_bot, ocm_server
 ) -> None:
     first = await start_bot(watch_poll_seconds=600)  # the lease lasts 20 minutes unless released
+    await WatchBook(first.services.storage).add(WatchDraft(chat_id=-5, centre=centre_of(ocm_server), radius_km=3))
     await wait_for_polls(ocm_server, 1)
     await first.stop()
     await start_bot(watch_poll_seconds=600)
