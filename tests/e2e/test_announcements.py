@@ -9,6 +9,7 @@ from ocm_bot.domain.announcements import AnnouncementQueue
 from ocm_bot.domain.geo import GeoPoint
 from ocm_bot.domain.watch_poller import LAST_POLL_KEY
 from ocm_bot.domain.watches import WatchBook, WatchDraft
+from ocm_bot.storage.base import utc_now
 
 CHARGER = 100627  # a real POI in east London
 
@@ -77,6 +78,25 @@ async def test_a_new_charger_inside_a_watch_is_announced_once_with_its_card_and_
     await wait_for_polls(ocm_server, 2)
     await telegram.wait_until_idle()
     await club.expect_silence()
+
+
+async def test_a_status_change_and_a_fault_checkin_each_give_one_announcement(start_bot, telegram, ocm_server) -> None:
+    bot = await start_bot(watch_poll_seconds=1)
+    _, club = await watching_group(bot, telegram, ocm_server, radius_km=2)
+    ocm_server.modify_poi(CHARGER, UsageCost="Free")  # seen working first
+    await wait_for_polls(ocm_server, 2)
+    ocm_server.modify_poi(CHARGER, StatusTypeID=100)
+    broke = await club.wait_for_message(containing="out of order", timeout=15)
+    assert ocm_server.poi(CHARGER)["AddressInfo"]["Title"] in broke.text
+
+    ocm_server.store.add_comment(
+        CHARGER,
+        {"CommentTypeID": 10, "CheckinStatusTypeID": 20, "Comment": "dead", "DateCreated": utc_now().isoformat()},
+    )
+    await club.wait_for_message(containing="reported a fault", timeout=15)
+    await wait_for_polls(ocm_server, 2)
+    await telegram.wait_until_idle()
+    assert len(club.messages) == 2
 
 
 async def test_a_burst_of_thirty_new_chargers_is_one_digest(start_bot, telegram, ocm_server) -> None:
