@@ -26,9 +26,10 @@ from ocm_bot.domain.announcements import (
     migrate_group,
     stop_alerts_for,
 )
+from ocm_bot.domain.preferences import UserPreferences
 from ocm_bot.domain.watch_poller import LAST_POLL_KEY
 from ocm_bot.handlers.common import answer_query, query_of, translator_for
-from ocm_bot.i18n import translator
+from ocm_bot.i18n import Translator, negotiate_language, translator
 from ocm_bot.ocm.errors import OcmError
 from ocm_bot.ocm.models import Charger
 from ocm_bot.storage.base import JSON, utc_now
@@ -90,7 +91,7 @@ async def send_pending(application: Application, services: Services, queue: Anno
         if not found:
             await queue.done(chat_id, len(items))
             continue
-        t = translator(None)
+        t = await _translator_of(services, chat_id)
         if len(found) == 1:
             view = views.announcement_view(t, services.callbacks, found[0][0], found[0][1], now=utc_now())
         else:
@@ -124,6 +125,13 @@ async def send_pending(application: Application, services: Services, queue: Anno
     return sent
 
 
+async def _translator_of(services: Services, chat_id: int) -> Translator:
+    """A private chat in its driver's language; a group in the bot's default language."""
+    document = await services.storage.get_user(chat_id) if chat_id > 0 else None
+    language = UserPreferences.from_dict(document or {}).language
+    return translator(negotiate_language(language, default=services.settings.default_language))
+
+
 async def _chargers_of(services: Services, items: list[Announcement]) -> dict[int, Charger]:
     ids = list(dict.fromkeys(item.charger_id for item in items))
     return {charger.id: charger for charger in await services.chargers.get_chargers(ids)}
@@ -152,7 +160,9 @@ async def on_digest_page(update: Update, context: BotContext) -> None:
         await answer_query(query, expired_button_text(t))
         return
     await answer_query(query)
-    view = views.digest_view(translator(None), context.services.callbacks, named, key=key, page=page)
+    chat = stored.get("chat") if isinstance(stored, dict) else None
+    group_t = await _translator_of(context.services, chat) if isinstance(chat, int) else t
+    view = views.digest_view(group_t, context.services.callbacks, named, key=key, page=page)
     with contextlib.suppress(BadRequest):  # the same page again: "message is not modified"
         await query.edit_message_text(view.text, parse_mode=ParseMode.HTML, reply_markup=view.keyboard)
 
