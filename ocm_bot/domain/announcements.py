@@ -27,6 +27,7 @@ from ocm_bot.storage.base import JSON, SubscriptionStore, ValueStore
 
 QUEUE_KEY = "announce-queue"
 ALERTS_KEY = "alerts:{}"
+COMMENT_CHARS = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,7 @@ class Announcement:
     watch_id: int
     before: Condition | None = None
     after: Condition | None = None
+    comment: str | None = None  # FAULT: what the driver wrote (clipped)
 
     def to_data(self) -> dict[str, JSON]:
         return {
@@ -46,6 +48,7 @@ class Announcement:
             "watch": self.watch_id,
             "before": self.before.value if self.before else None,
             "after": self.after.value if self.after else None,
+            "comment": self.comment,
         }
 
     @classmethod
@@ -57,6 +60,7 @@ class Announcement:
                 watch_id=int(data.get("watch") or 0),
                 before=Condition(data["before"]) if data.get("before") else None,
                 after=Condition(data["after"]) if data.get("after") else None,
+                comment=str(data["comment"]) if data.get("comment") else None,
             )
         except (AttributeError, KeyError, TypeError, ValueError):
             return None
@@ -81,8 +85,14 @@ class AnnouncementQueue:
         for chat_id, events in result.events.items():
             entries = queue.setdefault(str(chat_id), [])
             for event in events:
+                comment = event.event.comment.text if event.event.comment is not None else None
                 item = Announcement(
-                    event.event.charger.id, event.event.kind, event.watch.id, event.event.before, event.event.after
+                    event.event.charger.id,
+                    event.event.kind,
+                    event.watch.id,
+                    event.event.before,
+                    event.event.after,
+                    comment[:COMMENT_CHARS] if comment else None,
                 )
                 entries.append(item.to_data())
                 count += 1

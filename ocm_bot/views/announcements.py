@@ -15,12 +15,13 @@ from ocm_bot.ocm.models import Charger
 from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.cards import card, navigation_url, poi_url
 from ocm_bot.views.format import html_text
-from ocm_bot.views.html import Html, bold, join, ngettext_html
+from ocm_bot.views.html import Html, bold, italic, join, ngettext_html
 from ocm_bot.views.results import DETAILS, NO_SEARCH, View
 
 DIGEST_LINES = 10  # a page of a digest
 DIGEST_PAGE = "dg"  # a digest's page button: key, page
 NAME_CHARS = 60
+COMMENT_CHARS = 300
 
 
 def event_headline(t: Translator, item: Announcement) -> str:
@@ -51,9 +52,11 @@ def announcement_view(
     t: Translator, codec: CallbackCodec, item: Announcement, charger: Charger, *, now: datetime
 ) -> View:
     """One event: what happened, the charger's card, its OCM page, navigation and details."""
-    text = join(
-        "\n\n", [bold(html_text(event_headline(t, item), 200)), card(t, charger, now=now, unit=DistanceUnitChoice.KM)]
-    )
+    parts: list[str | Html] = [bold(html_text(event_headline(t, item), 200))]
+    if item.comment:
+        parts.append(italic(Html("“{}”").format(html_text(item.comment, COMMENT_CHARS))))
+    parts.append(card(t, charger, now=now, unit=DistanceUnitChoice.KM))
+    text = join("\n\n", parts)
     return View(text, announcement_keyboard(t, charger, codec))
 
 

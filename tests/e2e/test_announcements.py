@@ -91,9 +91,10 @@ async def test_a_status_change_and_a_fault_checkin_each_give_one_announcement(st
 
     ocm_server.store.add_comment(
         CHARGER,
-        {"CommentTypeID": 10, "CheckinStatusTypeID": 20, "Comment": "dead", "DateCreated": utc_now().isoformat()},
+        {"CommentTypeID": 10, "CheckinStatusTypeID": 20, "Comment": "dead <b>", "DateCreated": utc_now().isoformat()},
     )
-    await club.wait_for_message(containing="reported a fault", timeout=15)
+    fault = await club.wait_for_message(containing="reported a fault", timeout=15)
+    assert "“dead <b>”" in fault.text  # what the driver wrote, escaped
     await wait_for_polls(ocm_server, 2)
     await telegram.wait_until_idle()
     assert len(club.messages) == 2
