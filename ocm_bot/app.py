@@ -7,6 +7,9 @@
   python-telegram-bot tries them, then the repeating jobs and the error handler.
 - :func:`build_application` builds the python-telegram-bot Application around them.
 
+Over 400 lines because it is the one place a reader follows top to bottom to see how the bot is
+put together (services, handler groups, jobs, lifecycle); splitting it would scatter exactly that.
+
 ``ocm-bot run``, ``ocm-bot webhook``, the offline demo (with :class:`Overrides` for its OCM and
 gazetteer) and the end-to-end tests all build the bot here, so every one of them runs the same
 services and handlers. Long-lived clients (HTTP, storage) are opened in ``post_init`` and closed
@@ -16,7 +19,10 @@ in ``post_shutdown``.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
+import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
@@ -36,10 +42,12 @@ from ocm_bot.domain.live import LiveTracker
 from ocm_bot.domain.outbox import Outbox, charger_refresher
 from ocm_bot.domain.results import StoredResults
 from ocm_bot.domain.search import SearchService
+from ocm_bot.domain.watch_poller import WatchPoller
 from ocm_bot.errors import OcmBotError
 from ocm_bot.geocoding import Geocoder
 from ocm_bot.handlers import (
     alerts,
+    announcements,
     checkin,
     details,
     language,
@@ -160,12 +168,14 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handlers(start.handlers())
     application.add_handlers(alerts.handlers())  # /alerts and its on/off button
     application.add_handlers(watches.handlers())  # /watch, /watches and their buttons (group admins)
+    application.add_handlers(announcements.handlers())  # the bot removed from a group, a group migrated, digest pages
     # Whatever no feature claimed: unknown commands, stale buttons, then any private text as a place.
     application.add_handlers(start.fallback_handlers())
     application.add_handlers(search.text_handlers())
     # Repeating jobs.
     outbox.register_outbox_job(application)
     search.schedule_pruning(application)
+    announcements.register_watch_job(application)
     # Conversations go on after a restart at the step their records in storage say.
     if isinstance(application.persistence, StoragePersistence):
         for name, states in (*signin.restored_conversations().items(), *checkin.restored_conversations().items()):
@@ -298,6 +308,14 @@ async def _open_services(
         min_interval=timedelta(minutes=settings.checkin_min_interval_minutes),
     )
 
+    watch_poller = WatchPoller(
+        chargers,  # type: ignore[arg-type]  # the OCM client and the local source both list changes
+        storage,
+        instance_id=f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}",
+        interval_seconds=settings.watch_poll_seconds,
+    )
+    closers.append(watch_poller.release)  # at a clean stop another instance polls at once
+
     return Services(
         settings=settings,
         callbacks=CallbackCodec.for_token(settings.telegram_bot_token.get() if settings.telegram_bot_token else None),
@@ -308,6 +326,7 @@ async def _open_services(
         search=search_service,
         checkin=checkin_service,
         closers=closers,
+        watch_poller=watch_poller,
     )
 
 

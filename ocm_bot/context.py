@@ -16,6 +16,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from ocm_bot.domain.checkin import CheckinService
 from ocm_bot.domain.search import SearchService
+from ocm_bot.domain.watch_poller import WatchPoller
 from ocm_bot.geocoding import GeocodedPlace
 from ocm_bot.ocm.source import ChargerSource
 from ocm_bot.ocm.writing import CommentSubmission, OcmSession
@@ -61,6 +62,7 @@ class Services:
     geocoder: PlaceFinder
     search: SearchService
     checkin: CheckinService
+    watch_poller: WatchPoller  # one OCM request per interval for every watch (under a storage lease)
     closers: list[Closer] = field(default_factory=list)  # closed in reverse order at shutdown
 
 

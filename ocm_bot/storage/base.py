@@ -145,6 +145,11 @@ class FavouriteStore(Protocol):
         """The users who keep each of ``charger_ids`` as a favourite (chargers nobody keeps are left out)."""
         ...
 
+    @abc.abstractmethod
+    async def has_favourites(self) -> bool:
+        """Whether any driver keeps a favourite (the watch poll has something to alert about)."""
+        ...
+
 
 class DraftStore(Protocol):
     """Check-in drafts: at most one per user."""

@@ -228,6 +228,9 @@ class SqlStorage(Storage):
                 owners.setdefault(charger_id, []).append(user_id)
         return owners
 
+    async def has_favourites(self) -> bool:
+        return bool(await self._fetch("SELECT 1 FROM favourites LIMIT 1", ()))
+
     # --- drafts -------------------------------------------------------------------------------
     async def save_draft(self, user_id: int, draft: dict[str, JSON]) -> None:
         await self._run(

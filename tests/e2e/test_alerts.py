@@ -10,6 +10,7 @@ from __future__ import annotations
 from ocm_bot.domain.watch_poller import WatchPoller
 from ocm_bot.domain.watches import Announce
 from ocm_bot.handlers.alerts import send_favourite_alerts
+from ocm_bot.handlers.announcements import poll_and_announce
 from ocm_bot.storage.base import utc_now
 from tests.e2e.test_settings import tap
 
@@ -189,3 +190,21 @@ async def test_help_tells_drivers_about_alerts(telegram, bot) -> None:
     await ada.send_text("/help")
     help_text = await ada.wait_for_message(containing="/favourites")
     assert "/alerts : un message quand un favori tombe en panne" in help_text.text
+
+
+async def test_the_watch_job_alerts_a_favourites_owner_with_no_group_watching_anywhere(
+    telegram, bot, ocm_server
+) -> None:
+    ada = telegram.user("Ada")
+    await alerts_screen(ada)
+    await bot.services.storage.add_favourite(ada.id, CHARGER)
+    near(ocm_server, CHARGER, 6)
+    assert await bot.services.storage.list_subscriptions() == []  # no group watches any area
+    ocm_server.modify_poi(CHARGER, UsageCost="Free")  # seen working first
+    await poll_and_announce(bot.application)
+    ocm_server.clear()
+
+    ocm_server.modify_poi(CHARGER, StatusTypeID=100)
+    assert await poll_and_announce(bot.application) == 1
+    assert len(poll_requests(ocm_server)) == 1
+    assert "Your favourite is not working." in ada.messages[-1].text

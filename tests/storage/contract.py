@@ -250,6 +250,13 @@ class StorageContract:
         assert await storage.favourite_owners(asked) == {30: [1, 2], 1200: [2]}
         assert await storage.favourite_owners([]) == {}
 
+    async def test_whether_anyone_keeps_a_favourite(self, storage: Storage) -> None:
+        assert not await storage.has_favourites()
+        await storage.add_favourite(7, 30)
+        assert await storage.has_favourites()
+        await storage.remove_favourite(7, 30)
+        assert not await storage.has_favourites()
+
     # --- drafts -------------------------------------------------------------------------------
     async def test_a_draft_is_kept_until_deleted(self, storage: Storage) -> None:
         assert await storage.get_draft(1) is None

@@ -1,0 +1,153 @@
+"""Announcements: the watch poll's events, queued in storage before they are sent, sent once each.
+
+The poll job (one instance at a time, under the poller's lease) polls, puts every event into the
+queue (storage, value ``announce-queue``) and only then sends; a chat's entries leave the queue after
+Telegram took its message, so a crash between the poll and the send loses nothing (the notification
+log already keeps the poller from finding an event twice). The queue keeps charger IDs and what
+happened; the sender reads the chargers again for their cards.
+
+Example::
+
+    queue = AnnouncementQueue(storage)
+    await queue.put(result)                      # a PollResult
+    for chat_id, items in (await queue.pending()).items():
+        ...                                      # send, then
+        await queue.done(chat_id, items)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ocm_bot.domain.watch_changes import Condition
+from ocm_bot.domain.watch_poller import PollResult
+from ocm_bot.domain.watches import Announce, Watch, WatchBook
+from ocm_bot.storage.base import JSON, SubscriptionStore, ValueStore
+
+QUEUE_KEY = "announce-queue"
+ALERTS_KEY = "alerts:{}"
+COMMENT_CHARS = 300
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """One queued event: which charger, what happened (STATUS: from and to), which watch asked."""
+
+    charger_id: int
+    kind: Announce
+    watch_id: int
+    before: Condition | None = None
+    after: Condition | None = None
+    comment: str | None = None  # FAULT: what the driver wrote (clipped)
+
+    def to_data(self) -> dict[str, JSON]:
+        return {
+            "charger": self.charger_id,
+            "kind": self.kind.value,
+            "watch": self.watch_id,
+            "before": self.before.value if self.before else None,
+            "after": self.after.value if self.after else None,
+            "comment": self.comment,
+        }
+
+    @classmethod
+    def from_data(cls, data: Any) -> Announcement | None:
+        try:
+            return cls(
+                charger_id=int(data["charger"]),
+                kind=Announce(data["kind"]),
+                watch_id=int(data.get("watch") or 0),
+                before=Condition(data["before"]) if data.get("before") else None,
+                after=Condition(data["after"]) if data.get("after") else None,
+                comment=str(data["comment"]) if data.get("comment") else None,
+            )
+        except (AttributeError, KeyError, TypeError, ValueError):
+            return None
+
+
+class AnnouncementQueue:
+    """Events waiting for their chat, by chat id, in storage (one writer: the poll lease's holder)."""
+
+    def __init__(self, storage: ValueStore) -> None:
+        self.storage = storage
+
+    async def _load(self) -> dict[str, list[JSON]]:
+        stored = await self.storage.get_value(QUEUE_KEY)
+        return {str(k): list(v) for k, v in stored.items() if isinstance(v, list)} if isinstance(stored, dict) else {}
+
+    async def put(self, result: PollResult) -> int:
+        """Queue a poll's events; the number queued."""
+        if not result.events:
+            return 0
+        queue = await self._load()
+        count = 0
+        for chat_id, events in result.events.items():
+            entries = queue.setdefault(str(chat_id), [])
+            for event in events:
+                comment = event.event.comment.text if event.event.comment is not None else None
+                item = Announcement(
+                    event.event.charger.id,
+                    event.event.kind,
+                    event.watch.id,
+                    event.event.before,
+                    event.event.after,
+                    comment[:COMMENT_CHARS] if comment else None,
+                )
+                entries.append(item.to_data())
+                count += 1
+        await self.storage.set_value(QUEUE_KEY, dict(queue))
+        return count
+
+    async def pending(self) -> dict[int, list[Announcement]]:
+        found: dict[int, list[Announcement]] = {}
+        for chat, entries in (await self._load()).items():
+            items = [a for a in (Announcement.from_data(e) for e in entries) if a is not None]
+            if items:
+                found[int(chat)] = items
+        return found
+
+    async def done(self, chat_id: int, sent: int | None = None) -> None:
+        """Drop the first ``sent`` entries of a chat (all of them if None): Telegram took them."""
+        queue = await self._load()
+        entries = queue.pop(str(chat_id), [])
+        if sent is not None and entries[sent:]:
+            queue[str(chat_id)] = entries[sent:]
+        await self.storage.set_value(QUEUE_KEY, dict(queue))
+
+    async def move(self, old_chat_id: int, new_chat_id: int) -> None:
+        queue = await self._load()
+        entries = queue.pop(str(old_chat_id), [])
+        if entries:
+            queue.setdefault(str(new_chat_id), []).extend(entries)
+        await self.storage.set_value(QUEUE_KEY, dict(queue))
+
+
+async def forget_group(storage: SubscriptionStore, queue: AnnouncementQueue, chat_id: int) -> None:
+    """The bot left the group (removed, or the group deleted): its watches and queued events go."""
+    await storage.forget_chat(chat_id)
+    await queue.done(chat_id)
+
+
+async def migrate_group(
+    storage: SubscriptionStore, queue: AnnouncementQueue, old_chat_id: int, new_chat_id: int
+) -> int:
+    """A group became a supergroup: its watches (and queued events) follow it to the new id."""
+    book = WatchBook(storage)
+    moved = 0
+    for watch in await book.for_chat(old_chat_id):
+        # Telegram tells the old chat and the new one: whoever deletes the watch first moves it.
+        if await storage.delete_subscription(watch.id):
+            await storage.save_subscription(new_chat_id, _moved(watch, new_chat_id).to_data())
+            moved += 1
+    await queue.move(old_chat_id, new_chat_id)
+    return moved
+
+
+def _moved(watch: Watch, new_chat_id: int) -> Watch:
+    return replace(watch, chat_id=new_chat_id)
+
+
+async def stop_alerts_for(storage: ValueStore, user_id: int) -> None:
+    """The user blocked the bot: their personal alerts stop (``alerts:<user_id>`` = false)."""
+    await storage.set_value(ALERTS_KEY.format(user_id), False)
