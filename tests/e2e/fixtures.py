@@ -14,6 +14,7 @@ test can kill.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -204,19 +205,20 @@ def environment_for(settings: Settings) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def bot_process(tmp_path: Path) -> Iterator[Callable[..., BotProcess]]:
-    """``bot_process(settings, command="run")`` starts ``python -m ocm_bot``; each is ended after the test."""
+@contextlib.contextmanager
+def started_processes(
+    argv_for: Callable[[str], list[str]], *, cwd: Path, logs: Path, prefix: str
+) -> Iterator[Callable[..., BotProcess]]:
+    """``start(settings, command="run", **env)`` runs ``argv_for(command)``; every one is ended on exit."""
     processes: list[BotProcess] = []
 
     def start(settings: Settings, *, command: str = "run", **extra_env: str) -> BotProcess:
-        log_path = tmp_path / f"bot-{len(processes)}.log"
-        env = environment_for(settings) | extra_env
+        log_path = logs / f"{prefix}-{len(processes)}.log"
         with log_path.open("w") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "ocm_bot", "--env-file", str(tmp_path / "no.env"), command],
-                cwd=REPO_ROOT,
-                env=env,
+                argv_for(command),
+                cwd=cwd,
+                env=environment_for(settings) | extra_env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -226,6 +228,19 @@ def bot_process(tmp_path: Path) -> Iterator[Callable[..., BotProcess]]:
         processes.append(running)
         return running
 
-    yield start
-    for running in processes:
-        running.terminate()
+    try:
+        yield start
+    finally:
+        for running in processes:
+            running.terminate()
+
+
+@pytest.fixture
+def bot_process(tmp_path: Path) -> Iterator[Callable[..., BotProcess]]:
+    """``bot_process(settings, command="run")`` starts ``python -m ocm_bot``; each is ended after the test."""
+
+    def argv(command: str) -> list[str]:
+        return [sys.executable, "-m", "ocm_bot", "--env-file", str(tmp_path / "no.env"), command]
+
+    with started_processes(argv, cwd=REPO_ROOT, logs=tmp_path, prefix="bot") as start:
+        yield start

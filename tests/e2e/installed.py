@@ -34,8 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from ocm_bot.settings import Settings
-from tests.e2e.fixtures import REPO_ROOT, BotProcess, environment_for
+from tests.e2e.fixtures import REPO_ROOT, BotProcess, started_processes
 
 _SOURCES = ("pyproject.toml", "README.md", "ocm_bot")
 _NOT_SHIPPED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "*.mo")
@@ -127,27 +126,12 @@ def outside_checkout(tmp_path: Path) -> Path:
 @pytest.fixture
 def installed_bot_process(installed_bot: InstalledBot, outside_checkout: Path) -> Iterator[Callable[..., BotProcess]]:
     """``installed_bot_process(settings, command="run", **env)``: the installed ``ocm-bot`` running."""
-    processes: list[BotProcess] = []
 
-    def start(settings: Settings, *, command: str = "run", **extra_env: str) -> BotProcess:
-        log_path = outside_checkout / f"ocm-bot-{len(processes)}.log"
-        with log_path.open("w") as log:
-            process = subprocess.Popen(
-                [str(installed_bot.command), command],
-                cwd=outside_checkout,
-                env=environment_for(settings) | extra_env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                text=True,
-            )
-        running = BotProcess(process, log_path)
-        processes.append(running)
-        return running
+    def argv(command: str) -> list[str]:
+        return [str(installed_bot.command), command]
 
-    yield start
-    for running in processes:
-        running.terminate()
+    with started_processes(argv, cwd=outside_checkout, logs=outside_checkout, prefix="ocm-bot") as start:
+        yield start
 
 
 @dataclasses.dataclass(frozen=True)
