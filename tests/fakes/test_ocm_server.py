@@ -696,3 +696,42 @@ def test_serves_a_client_in_another_process(ocm_server):
     )
     assert done.stdout.strip() == "52224", done.stderr
     assert ocm_server.requests_to("/v3/poi")[0].user_agent == "subprocess-bot/1.0"
+
+
+def test_a_request_line_over_8_kb_is_refused_as_the_real_server_does(client):
+    # A long route as pairs of coordinates; the real server's host answers 414 with no body.
+    points = ",".join(f"({51 + i / 1000:.5f},{-1 - i / 1000:.5f})" for i in range(500))
+    assert len(points) > 8192
+    refused = client.get("/poi", params={"polyline": points, "distance": 1})
+    assert refused.status_code == 414 and refused.content == b""
+    shorter = client.get("/poi", params={"polyline": points[:2000].rsplit(",(", 1)[0], "distance": 1})
+    assert shorter.status_code == 200
+
+
+def test_a_polygon_is_searched_as_its_convex_hull_as_the_real_server_does(client):
+    """A U-shaped polygon around Portland's centre: OCM fills the notch, so chargers in it are found."""
+    centre_lat, centre_lon = 45.5122, -122.6587
+    d = 0.05
+    u_shape = [
+        (centre_lat - d, centre_lon - d),
+        (centre_lat + d, centre_lon - d),
+        (centre_lat + d, centre_lon - d / 2),
+        (centre_lat - d / 2, centre_lon - d / 2),  # the notch reaches down past the centre
+        (centre_lat - d / 2, centre_lon + d / 2),
+        (centre_lat + d, centre_lon + d / 2),
+        (centre_lat + d, centre_lon + d),
+        (centre_lat - d, centre_lon + d),
+    ]
+    polygon = ",".join(f"({lat:.5f},{lon:.5f})" for lat, lon in u_shape)
+    box = f"({centre_lat - d},{centre_lon - d}),({centre_lat + d},{centre_lon + d})"
+    in_hull = set(ids(client.get("/poi", params={"polygon": polygon, "maxresults": 500})))
+    in_box = set(ids(client.get("/poi", params={"boundingbox": box, "maxresults": 500})))
+    notch = {
+        poi["ID"]
+        for poi in client.get("/poi", params={"boundingbox": box, "maxresults": 500}).json()
+        if centre_lat - d / 2 < poi["AddressInfo"]["Latitude"] < centre_lat + d
+        and centre_lon - d / 2 < poi["AddressInfo"]["Longitude"] < centre_lon + d / 2
+    }
+    assert notch, "the sample data has chargers in the notch"
+    assert notch <= in_hull  # the dent is filled, as OCM's convex hull does
+    assert in_hull == in_box  # this U's hull is its bounding square

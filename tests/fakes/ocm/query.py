@@ -368,7 +368,8 @@ def _shape_test(q: PoiQuery) -> Any:
             return south <= address["Latitude"] <= north and west <= address["Longitude"] <= east
 
         return in_box
-    ring = q.polygon or []
+    # OCM replaces a polygon by its convex hull (shared/README.md): a dent in the shape finds chargers too.
+    ring = _convex_hull(q.polygon or [])
 
     def in_polygon(address: dict[str, Any]) -> bool:
         return _point_in_polygon(address["Latitude"], address["Longitude"], ring)
@@ -386,6 +387,27 @@ def _segment_km(lat: float, lon: float, a: tuple[float, float], b: tuple[float, 
     t = 0.0 if length2 == 0 else max(0.0, min(1.0, -(ax * dx + ay * dy) / length2))
     px, py = ax + t * dx, ay + t * dy
     return math.hypot(px, py) * 111.195
+
+
+def _convex_hull(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The closed convex hull of ``points`` (Andrew's monotone chain, in plain degrees)."""
+    unique = sorted(set(points))
+    if len(unique) < 3:
+        return points
+
+    def cross(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
+        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+    def half(sequence: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        chain: list[tuple[float, float]] = []
+        for point in sequence:
+            while len(chain) >= 2 and cross(chain[-2], chain[-1], point) <= 0:
+                chain.pop()
+            chain.append(point)
+        return chain[:-1]
+
+    hull = half(unique) + half(unique[::-1])
+    return [*hull, hull[0]]
 
 
 def _point_in_polygon(lat: float, lon: float, ring: list[tuple[float, float]]) -> bool:

@@ -53,6 +53,9 @@ CONTENT_TYPES = {
 TOKEN_LIFETIME_S = 3600 * 24
 
 
+MAX_REQUEST_LINE = 8192  # bytes of the request line (shared/README.md: "over about 8 KB are refused")
+
+
 @dataclass
 class FakeUser:
     id: int
@@ -243,6 +246,9 @@ class FakeOcmServer(LoopbackServer):
     # ------------------------------------------------------------------ dispatch
     def dispatch(self, request: RecordedRequest) -> Response:
         path = request.path.lower()
+        # "GET <target> HTTP/1.1": the real server's host refuses a request line over 8 KB, no body.
+        if len(request.method) + len(request.path) + len(request.query) + len("  HTTP/1.1?") > MAX_REQUEST_LINE:
+            return Response(414, b"", None)
         if request.method == "OPTIONS":
             return Response(200, b"", None, {"Allow": "GET, HEAD, POST, OPTIONS"})
         if not path.startswith("/v3/"):
