@@ -6,7 +6,8 @@ A glossary is a Markdown table whose first three columns are the English term (m
 of a word, case-insensitively: ``charger`` also matches "chargers"), the allowed forms in the
 language (comma-separated; any one of them must appear in the translation, case-insensitively, so a
 stem covers its inflections) and a note. A message where the term cannot appear in good prose (a
-pronoun does the job) carries the translator comment ``# glossary-ok: <term>``.
+pronoun does the job) carries the translator comment ``# glossary-ok: <term>``. Placeholders
+(``{radius}``) and command names (``/settings``) in the English text are not uses of a term.
 """
 
 from __future__ import annotations
@@ -48,6 +49,14 @@ def term_pattern(english: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w-]){re.escape(english)}", re.IGNORECASE)
 
 
+# Placeholders ("{radius}") and command names ("/settings") are not words a translator chooses
+NOT_PROSE = re.compile(r"\{[^{}]*\}|(?<![\w/])/[a-z_]+")
+
+
+def prose(msgid: str) -> str:
+    return NOT_PROSE.sub(" ", msgid)
+
+
 TRANSLATED_LANGUAGES = [lang for lang in available_languages() if lang != SOURCE_LANGUAGE]
 
 
@@ -76,7 +85,7 @@ def test_translations_use_the_glossary_terms(language):
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
         excused = " ".join(message.user_comments).lower()
         for term in terms:
-            if not any(term_pattern(term.english).search(msgid) for msgid in ids):
+            if not any(term_pattern(term.english).search(prose(msgid)) for msgid in ids):
                 continue
             if f"glossary-ok: {term.english}" in excused:
                 continue
