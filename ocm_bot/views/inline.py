@@ -80,13 +80,13 @@ def charger_buttons(
     ]
 
 
-def shared_card(t: Translator, result: SearchResult, hit: Hit, now: datetime) -> Html:
+def _shared_card(t: Translator, result: SearchResult, hit: Hit, now: datetime) -> Html:
     """The card a chosen result posts: the charger, and how far it is from the searched place."""
     text = Html(card(t, hit.charger, now=now, unit=result.unit))
+    if not result.label:  # near the person's own location: a distance from them means nothing to others
+        return text
     where = distance(t, hit.distance_km, result.unit)
-    if result.label:
-        return join("\n", [text, gettext_html(t, "📍 {distance} from {place}", distance=where, place=result.label)])
-    return join("\n", [text, gettext_html(t, "📍 {distance} from the searcher", distance=where)])
+    return join("\n", [text, gettext_html(t, "📍 {distance} from {place}", distance=where, place=result.label)])
 
 
 def venue_results(
@@ -103,7 +103,7 @@ def venue_results(
             title=venue_title(hit.charger),
             address=venue_address_line(t, result, hit),
             input_message_content=InputTextMessageContent(
-                str(shared_card(t, result, hit, now)), parse_mode=ParseMode.HTML, link_preview_options=None
+                str(_shared_card(t, result, hit, now)), parse_mode=ParseMode.HTML, link_preview_options=None
             ),
             reply_markup=InlineKeyboardMarkup([charger_buttons(t, hit.charger.id, bot_username)]),
         )

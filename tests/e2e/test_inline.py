@@ -148,7 +148,9 @@ async def test_inline_answers_speak_the_persons_language(telegram, bot):
     ada = telegram.user("Ada", language_code="de")
     answer = await ada.send_inline_query("Garforth")
     labels = [b["text"] for row in answer.results[0]["reply_markup"]["inline_keyboard"] for b in row]
-    assert "Open in OCM ↗" not in labels and len(labels) == 2
+    assert labels == ["In OCM öffnen ↗", "Details & Einchecken ›"]
+    nowhere = await ada.send_inline_query("")
+    assert nowhere.raw["button"]["text"].startswith("Gib einen Ort")
 
 
 # --- guest mode (Bot API 10.0) ------------------------------------------------------------------
