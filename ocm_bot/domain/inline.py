@@ -101,7 +101,7 @@ def parse_guest_request(text: str, bot_username: str | None) -> GuestRequest:
     parts = _NEAR.split(f" {cleaned}", maxsplit=1)
     if len(parts) != 2 or not parts[1].strip():
         return GuestRequest(cleaned.removeprefix("near ").strip())
-    hint, place = parts[0].strip(), parts[1].strip()
+    hint, place = re.sub(r"(\d)\s+kw\b", r"\1kW", parts[0].strip(), flags=re.IGNORECASE), parts[1].strip()
     power: float | None = None
     plugs: list[str] = []
     for word in re.split(r"[\s,]+", hint):
