@@ -33,6 +33,7 @@ from typing import Protocol
 from cachetools import TTLCache
 
 from ocm_bot.domain.geo import GeoPoint
+from ocm_bot.domain.places import Coordinates, PlaceInputError, parse_place
 from ocm_bot.domain.preferences import UserPreferences
 from ocm_bot.domain.search import SearchResult, SearchService
 from ocm_bot.geocoding import GeocodedPlace
@@ -188,10 +189,18 @@ class InlineSearch:
         return self._kept.get(("place", normalise_query(text), _search_key(prefs)))
 
     async def near_place(self, text: str, prefs: UserPreferences, *, language: str | None, owner: int | None) -> Found:
-        """The chargers near the place ``text`` names (its best geocoder match), nearest first."""
+        """The chargers near the place ``text`` names (coordinates, a map link, or the geocoder's best
+        match), nearest first."""
         key = ("place", normalise_query(text), _search_key(prefs))
 
         async def look_up() -> Found:
+            try:
+                typed = parse_place(text)
+            except PlaceInputError:
+                return PlaceNotFound(text)
+            if isinstance(typed, Coordinates):  # coordinates and map links need no geocoder
+                label = typed.label or typed.as_typed
+                return await self._search.nearby(typed.point, prefs, label=label, owner=owner)
             places = await self._geocoder.search(text, language=language)
             if not places:
                 return PlaceNotFound(text)

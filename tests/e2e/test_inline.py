@@ -114,6 +114,14 @@ async def test_typing_a_place_looks_up_only_the_query_the_person_stopped_at(
     assert all(a["results"] == [] for a in answered[:-1])
 
 
+async def test_coordinates_typed_inline_need_no_geocoder(telegram, bot, ocm_server, nominatim_server):
+    ada = telegram.user("Ada")
+    answer = await ada.send_inline_query("40.7596, -111.8868")
+    distances = {p["ID"]: km_between(40.7596, -111.8868, p) for p in all_pois()}
+    assert charger_id(answer.results[0]) == min(distances, key=lambda i: distances[i])
+    assert nominatim_requests(nominatim_server) == [] and len(poi_requests(ocm_server)) == 1
+
+
 async def test_an_empty_query_answers_near_the_person_or_asks_for_a_place(telegram, bot, ocm_server):
     ada = telegram.user("Ada")
     nowhere = await ada.send_inline_query("")
