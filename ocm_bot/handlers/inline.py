@@ -19,6 +19,7 @@ from telegram.ext import BaseHandler, InlineQueryHandler
 from ocm_bot.context import BotContext
 from ocm_bot.domain.geo import GeoPoint
 from ocm_bot.domain.inline import RESULT_SECONDS, PlaceNotFound, searchable
+from ocm_bot.domain.preferences import UserPreferences
 from ocm_bot.domain.search import SearchResult
 from ocm_bot.geocoding import GeocodingError
 from ocm_bot.handlers import answers
@@ -45,36 +46,37 @@ async def on_inline_query(update: Update, context: BotContext) -> None:
     """An inline query: venue results near the typed place or the person's location."""
     query = _inline_query_of(update)
     t, prefs = await answers.driver(update, context)
-    inline, text = context.services.inline, query.query.strip()
-    location = query.location
-    if not text and location is None:
+    text, inline = query.query.strip(), context.services.inline
+    if (not text and query.location is None) or (text and not searchable(text)):
         await _notice(query, type_a_place_text(t))
         return
-    if text and not searchable(text):
-        await _notice(query, type_a_place_text(t))
-        return
-    cached = inline.cached_place(text, prefs) if text else None
-    if text and cached is None and not await inline.debouncer.settle(query.from_user.id, update.update_id):
+    typing = text and inline.cached_place(text, prefs) is None  # cached answers need no wait
+    if typing and not await inline.debouncer.settle(query.from_user.id, update.update_id):
         return  # a newer query of the same person is answered instead; Telegram drops this one
-    try:
-        if text:
-            found = cached or await inline.near_place(text, prefs, language=t.language, owner=query.from_user.id)
-        else:
-            assert location is not None
-            point = GeoPoint(location.latitude, location.longitude)
-            found = await inline.near_point(point, prefs, owner=query.from_user.id)
-    except OcmError as error:
-        log.warning("Open Charge Map request failed for an inline query: %r", error)
-        await _notice(query, ocm_down_text(t))
-        return
-    except GeocodingError as error:
-        log.warning("geocoding failed for an inline query: %r", error)
-        await _notice(query, geocoder_down_text(t))
-        return
-    if isinstance(found, PlaceNotFound):
-        await _notice(query, no_place_text(t, text))
+    found = await _look_up(query, context, t, prefs, text)
+    if isinstance(found, str):
+        await _notice(query, found)
         return
     await _answer_results(query, context, t, found)
+
+
+async def _look_up(
+    query: InlineQuery, context: BotContext, t: Translator, prefs: UserPreferences, text: str
+) -> SearchResult | str:
+    """The result near the typed place or the person's location, or the notice that says why there is none."""
+    inline, owner = context.services.inline, query.from_user.id
+    try:
+        if not text and query.location is not None:
+            point = GeoPoint(query.location.latitude, query.location.longitude)
+            return await inline.near_point(point, prefs, owner=owner)
+        found = await inline.near_place(text, prefs, language=t.language, owner=owner)
+    except OcmError as error:
+        log.warning("Open Charge Map request failed for an inline query: %r", error)
+        return ocm_down_text(t)
+    except GeocodingError as error:
+        log.warning("geocoding failed for an inline query: %r", error)
+        return geocoder_down_text(t)
+    return no_place_text(t, text) if isinstance(found, PlaceNotFound) else found
 
 
 async def _answer_results(query: InlineQuery, context: BotContext, t: Translator, result: SearchResult) -> None:
