@@ -38,6 +38,7 @@ from telegram.request import BaseRequest
 from ocm_bot.context import BotApplication, BotContext, BotData, Closer, OcmApi, PlaceFinder, Services
 from ocm_bot.domain.accounts import Accounts
 from ocm_bot.domain.checkin import CheckinService
+from ocm_bot.domain.inline import InlineSearch
 from ocm_bot.domain.live import LiveTracker
 from ocm_bot.domain.outbox import Outbox, charger_refresher
 from ocm_bot.domain.results import StoredResults
@@ -50,6 +51,8 @@ from ocm_bot.handlers import (
     announcements,
     checkin,
     details,
+    guest,
+    inline,
     language,
     live,
     outbox,
@@ -169,6 +172,8 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handlers(alerts.handlers())  # /alerts and its on/off button
     application.add_handlers(watches.handlers())  # /watch, /watches and their buttons (group admins)
     application.add_handlers(announcements.handlers())  # the bot removed from a group, a group migrated, digest pages
+    application.add_handlers(inline.handlers())  # "@bot <place>" in any chat: venue results
+    application.add_handlers(guest.handlers(), group=-5)  # "@bot CCS near Leeds" where the bot is a guest; stops there
     # Whatever no feature claimed: unknown commands, stale buttons, then any private text as a place.
     application.add_handlers(start.fallback_handlers())
     application.add_handlers(search.text_handlers())
@@ -327,6 +332,7 @@ async def _open_services(
         checkin=checkin_service,
         closers=closers,
         watch_poller=watch_poller,
+        inline=InlineSearch(search_service, geocoder),
     )
 
 

@@ -66,6 +66,10 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 def _ordering_key(update: object) -> int | None:
     if not isinstance(update, Update):
         return None
+    if update.inline_query is not None:
+        # Inline queries carry no conversation, and a person's newer query must be able to
+        # supersede an older one still waiting (domain/inline.py's Debouncer): not in line.
+        return None
     if update.effective_chat is not None:
         return update.effective_chat.id
     if update.effective_user is not None:

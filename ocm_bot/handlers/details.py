@@ -1,6 +1,7 @@
 """One charger's details and the driver's favourites.
 
-Commands: ``/charger <id>``, ``/start poi-<id>`` (the deep link of a group card), ``/favourites``.
+Commands: ``/charger <id>``, ``/start poi-<id>`` (the deep link of a group card) and ``/start charger_<id>``
+(of an inline or guest result), ``/favourites``.
 Buttons: ``ℹ️ n`` on a result (callback ``dt``), ``☆ / ★ Favourite`` (``fv``) and /favourites' Retry
 (``fl``); see :mod:`ocm_bot.views.details`. A details button names its search (kept in storage), so
 the distance and bearing from the searched point are shown on any instance.
@@ -35,7 +36,7 @@ from ocm_bot.views.details import FAVOURITE, details_view, favourites_views, ven
 from ocm_bot.views.results import DETAILS, NO_SEARCH, charger_not_found_text, charger_usage_text
 
 FAVOURITES_RETRY = "fl"
-_DEEP_LINK = r"^/start(?:@\w+)?\s+poi-(\d{1,9})\s*$"
+_DEEP_LINK = r"^/start(?:@\w+)?\s+(?:poi-|charger_)(\d{1,9})\s*$"  # group cards; inline and guest results
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +52,9 @@ async def on_charger_command(update: Update, context: BotContext) -> None:
 
 
 async def on_poi_deep_link(update: Update, context: BotContext) -> None:
-    """``/start poi-<id>`` from a ``https://t.me/<bot>?start=poi-<id>`` link: that charger's details."""
+    """``/start poi-<id>`` (a group card) or ``/start charger_<id>`` (an inline result): that charger's details."""
     args = context.args or []
-    charger_id = int(context.matches[0].group(1)) if context.matches else int(args[0].split("-")[1])
+    charger_id = int(context.matches[0].group(1)) if context.matches else int(args[0].replace("_", "-").split("-")[1])
     await _send_details(update, context, charger_id, None)
 
 

@@ -185,6 +185,30 @@ class InlineAnswer:
         raise AssertionError(f"no single inline result {which!r}; titles: {self.titles}")
 
 
+@dataclass(frozen=True)
+class GuestQuery:
+    """A guest message sent to the bot; ``await answered()`` is the message the bot's answer posted."""
+
+    server: FakeTelegramServer
+    id: str
+    chat: ChatObserver
+
+    async def answered(self, timeout: float = DEFAULT_TIMEOUT) -> MessageView:
+        def posted() -> MessageView | None:
+            state = self.server.guest_queries[self.id]
+            if state.answer is None or state.inline_message_id is None:
+                return None
+            _, message_id = self.server.inline_messages[state.inline_message_id]
+            return self.chat.message(message_id)
+
+        return await _wait(
+            self.server,
+            posted,
+            timeout,
+            lambda: f"the bot did not answer the guest query {self.id} within {timeout} s.\n{self.chat.describe()}",
+        )
+
+
 class ChatObserver:
     """What a person sees in one chat; also what the bot sent there, in order."""
 
@@ -644,6 +668,21 @@ class FakeUser(ChatObserver):
             lambda: f"the bot did not answer the inline query {query!r} within {timeout} s.\n{self.describe()}",
         )
 
+    async def type_inline_query(
+        self,
+        query: str,
+        *,
+        chat_type: str | None = "sender",
+        location: tuple[float, float] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> InlineAnswer:
+        """Type "@bot query" letter by letter, as Telegram sends it: one inline query per keystroke,
+        all at once; waits for the answer to the whole query (the earlier ones may go unanswered)."""
+        where = {"latitude": location[0], "longitude": location[1]} if location else None
+        for end in range(1, len(query)):
+            self.server.new_inline_query(self.user, query[:end], "", chat_type, where)
+        return await self.send_inline_query(query, chat_type=chat_type, location=location, timeout=timeout)
+
     async def choose_inline_result(
         self, answer: InlineAnswer, which: int | str = 0, *, chat: ChatObserver | None = None
     ) -> MessageView:
@@ -657,6 +696,15 @@ class FakeUser(ChatObserver):
         message = self.server.choose_inline_result(self.user, answer.query_id, answer.result(which), target.chat_id)
         await asyncio.sleep(0)
         return target.message(message["message_id"])
+
+    # --- guest mode (Bot API 10.0) --------------------------------------------------------------
+
+    async def send_guest_message(self, chat: ChatObserver, text: str) -> GuestQuery:
+        """Call the bot in a chat it has not joined ("@bot CCS near Leeds"): a ``guest_message``
+        update with a ``guest_query_id``. The bot's answerGuestQuery posts one message in ``chat``."""
+        query_id = self.server.new_guest_message(self.user, chat.chat_id, text, _auto_entities(text))
+        await asyncio.sleep(0)
+        return GuestQuery(self.server, query_id, chat)
 
     # --- the relationship with the bot ----------------------------------------------------------
 

@@ -203,6 +203,19 @@ class InlineQueryState:
     answer: dict | None = None
 
 
+@dataclass
+class GuestQueryState:
+    """A guest message (Bot API 10.0): the bot, not a member of the chat, answers it once."""
+
+    id: str
+    user_id: int
+    chat_id: int
+    message_id: int
+    text: str
+    answer: dict | None = None
+    inline_message_id: str | None = None
+
+
 class FakeTelegramServer:
     """The loopback Bot API (details in tests/fakes/telegram/README.md).
 
@@ -332,6 +345,7 @@ class FakeTelegramServer:
         self.callback_queries: dict[str, CallbackQuery] = self.core.callback_queries
         self.inline_queries: dict[str, InlineQueryState] = {}
         self.inline_messages: dict[str, tuple[int, int]] = {}  # inline_message_id -> chat, id
+        self.guest_queries: dict[str, GuestQueryState] = {}
         self.commands: dict[str, list[dict]] = {}
         self.default_menu_button: dict = {"type": "commands"}
         self.webhook: Webhook | None = None
@@ -637,6 +651,22 @@ class FakeTelegramServer:
         if location:
             payload["location"] = location
         self.push_update("inline_query", payload)
+        return query_id
+
+    def new_guest_message(self, user: dict, chat_id: int, text: str, entities: list[dict]) -> str:
+        """A person calls the bot in a chat it has not joined: a ``guest_message`` update."""
+        with self._lock:
+            chat = self.chats[chat_id]
+            if chat.type == "private" or chat.bot_status in ("member", "administrator", "creator"):
+                raise AssertionError("guest messages come from chats the bot is not a member of")
+            content: dict[str, Any] = {"text": text, **({"entities": entities} if entities else {})}
+            stored = chat.add_message(user, content, from_bot=False)
+            query_id = str(self.new_id() * 15485863 + 3 * 10**15)
+            self.guest_queries[query_id] = GuestQueryState(
+                query_id, user["id"], chat_id, stored.message["message_id"], text
+            )
+            payload = {**stored.message, "guest_query_id": query_id}
+        self.push_update("guest_message", payload)
         return query_id
 
     def set_bot_status(self, chat_id: int, status: str, by: dict) -> None:
@@ -1047,6 +1077,7 @@ class FakeTelegramServer:
             "can_join_groups": True,
             "can_read_all_group_messages": not self.privacy_mode,
             "supports_inline_queries": True,
+            "supports_guest_queries": True,
             "can_connect_to_business": False,
             "has_main_web_app": False,
         }
@@ -1386,6 +1417,26 @@ class FakeTelegramServer:
                 self._formatted("answerInlineQuery", result, "caption", "caption_entities", 1024, required=False)
         query.answer = {k: v for k, v in params.items() if k != "inline_query_id"}
         return True
+
+    def _api_answerGuestQuery(self, params: dict, files: dict) -> dict:
+        query = self.guest_queries.get(params["guest_query_id"])
+        if query is None or query.answer is not None:
+            raise ApiError(400, TelegramErrors.QUERY_TOO_OLD)
+        result = params["result"]
+        content = result.get("input_message_content") or {}
+        if "message_text" in content:
+            self._formatted("answerGuestQuery", content, "message_text", "entities", 4096, required=True)
+        if "caption" in result:
+            self._formatted("answerGuestQuery", result, "caption", "caption_entities", 1024, required=False)
+        chat = self.chats[query.chat_id]
+        caller = self._resolve_user(query.user_id)
+        posted = {**_inline_result_content(result), "guest_bot_caller_user": caller, "guest_bot_caller_chat": chat.chat}
+        stored = chat.add_message(self.bot_user, posted, from_bot=True, markup=result.get("reply_markup"))
+        stored.inline_message_id = f"inline-{self.new_id()}"
+        self.inline_messages[stored.inline_message_id] = (chat.id, stored.message["message_id"])
+        query.answer = {"result": result}
+        query.inline_message_id = stored.inline_message_id
+        return {"inline_message_id": stored.inline_message_id}
 
     # --- bot settings ---------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from telegram import (
+    Bot,
     ChatMember,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -17,7 +18,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import ChatMigrated, Forbidden
+from telegram.error import BadRequest, ChatMigrated, Forbidden
 from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
@@ -28,7 +29,7 @@ from telegram.ext import (
     filters,
 )
 
-from .ptb import build_application, polling
+from .ptb import build_application, loopback_request, polling
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -380,3 +381,61 @@ async def test_wait_until_idle_returns_once_the_bot_has_answered(telegram, teleg
     await telegram.wait_until_idle()
 
     assert [m.text for m in ada.messages] == ["Echo: hello"]
+
+
+# --- guest mode (Bot API 10.0) ------------------------------------------------------------------
+
+
+async def guest_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.guest_message
+    more = InlineKeyboardMarkup([[InlineKeyboardButton("More", callback_data="more")]])
+    await context.bot.answer_guest_query(
+        message.guest_query_id,
+        InlineQueryResultArticle(
+            id="g1",
+            title="Tesco Bow",
+            reply_markup=more,
+            input_message_content=InputTextMessageContent(f"<b>You asked:</b> {message.text}", parse_mode="HTML"),
+        ),
+    )
+    with pytest.raises(BadRequest, match="query is too old"):  # one answer per guest query
+        await context.bot.answer_guest_query(
+            message.guest_query_id, InlineQueryResultArticle("g2", "x", InputTextMessageContent("x"))
+        )
+
+
+async def test_a_guest_message_is_answered_once_in_the_chat_the_bot_has_not_joined(telegram, telegram_server):
+    app = build_application(
+        telegram_server,
+        [MessageHandler(filters.UpdateType.GUEST_MESSAGE, guest_answer), CallbackQueryHandler(expand_inline_card)],
+    )
+    ada = telegram.user("Ada")
+    club = telegram.group("EV Club", members=[ada])
+    async with polling(app):
+        assert (await app.bot.get_me()).supports_guest_queries
+        query = await ada.send_guest_message(club, "@ocm_test_bot tesco near Bow")
+        posted = await query.answered()
+        assert posted.from_bot and posted.text == "You asked: @ocm_test_bot tesco near Bow"
+        assert posted.raw["guest_bot_caller_user"]["id"] == ada.id
+        assert posted.raw["guest_bot_caller_chat"]["id"] == club.chat_id
+        await (await ada.press(posted, "More")).answered()  # an inline message: edited by its id
+        await club.wait_for_edit(posted)
+
+    with pytest.raises(AssertionError, match="not a member"):
+        await club.add_bot(by=ada)
+        await ada.send_guest_message(club, "@ocm_test_bot hi")
+
+
+async def test_an_answer_guest_query_outside_the_schema_is_a_violation(telegram, telegram_server):
+    ada = telegram.user("Ada")
+    club = telegram.group("EV Club", members=[ada])
+    query = await ada.send_guest_message(club, "@ocm_test_bot hi")
+    bot = Bot(telegram_server.token, base_url=telegram_server.api_url, request=loopback_request())
+    async with bot:
+        with pytest.raises(BadRequest, match="title"):
+            await bot.do_api_request(
+                "answerGuestQuery", api_kwargs={"guest_query_id": query.id, "result": {"type": "article", "id": "1"}}
+            )
+    violations = telegram_server.take_violations()
+    assert any("answerGuestQuery.result" in str(v) and "title" in str(v) for v in violations)
+    assert club.messages == []  # nothing was posted
