@@ -171,22 +171,22 @@ async def test_group_searches_use_the_group_settings_not_the_askers(telegram, bo
 
 
 async def test_the_group_language_is_chosen_by_an_admin_and_used_for_everything(telegram, bot):
-    club, ada, bea = await club_with_bot(telegram)
-    bea_fr = telegram.user("Chloé", language_code="fr")
-    club.add_member(bea_fr)
+    club, ada, _ = await club_with_bot(telegram)
+    chloe = telegram.user("Chloé", language_code="fr")
+    club.add_member(chloe)
     await ada.send_text_in(club, "/settings")
     menu = await club.wait_for_message(containing="This group's settings")
     languages = await tap(ada, menu, "🌐 Language", club)
     german = await tap(ada, languages, "Deutsch", club)
     assert "Einstellungen dieser Gruppe" in german.text
 
-    await bea_fr.send_text_in(club, "/near Garforth")  # a French speaker asks: the group's German answers
+    await chloe.send_text_in(club, "/near Garforth")  # a French speaker asks: the group's German answers
     results = await club.wait_for_message(containing="Garforth")
     assert "Ladestationen" in results.text or "Ladepunkt" in results.text, results.text
-    await bea_fr.send_text_in(club, "/watches")
+    await chloe.send_text_in(club, "/watches")
     watches = await club.wait_for_message()
     assert "Beobachtung" in watches.text or "Gruppe" in watches.text, watches.text
-    await bea_fr.send_text_in(club, "/start")
+    await chloe.send_text_in(club, "/start")
     welcome = await club.wait_for_message()
     assert "Hallo zusammen" in welcome.text
 
