@@ -202,3 +202,36 @@ async def test_removing_the_bot_deletes_the_group_settings(telegram, bot):
     await club.remove_bot(by=ada)
     await telegram.wait_until_idle()
     assert await bot.services.storage.get_value(f"group-settings:{club.chat_id}") is None
+
+
+async def test_an_anonymous_admin_opens_the_group_settings(telegram, bot, telegram_server):
+    club, _, _ = await club_with_bot(telegram)
+    sender_chat = {"id": club.chat_id, "type": "supergroup", "title": "EV Club"}
+    telegram_server.user_message(
+        club.chat_id,
+        ANONYMOUS_ADMIN,
+        {"text": "/settings", "entities": [{"type": "bot_command", "offset": 0, "length": 9}], "sender_chat": sender_chat},
+    )
+    menu = await club.wait_for_message()
+    assert "This group's settings" in menu.text
+
+
+async def test_no_reply_keyboard_ever_reaches_a_group(telegram, bot, telegram_server):
+    club, ada, bea = await club_with_bot(telegram)
+    commands = [
+        "/start", "/help", "/settings", "/language", "/favourites", "/alerts", "/privacy", "/forget",
+        "/charger 1", "/checkin 1", "/near", "/watches", "/whatever",
+    ]  # fmt: skip
+    for n, command in enumerate(commands):  # an admin and a member; few enough for the group's 20 a minute
+        await (ada if n % 2 else bea).send_text_in(club, command)
+        await telegram.wait_until_idle()
+    await bea.send_text_in(club, "/near Garforth")
+    results = await club.wait_for_message(containing="Chargers near Garforth")
+    details = await ada.press(results, "ℹ️ 1")
+    await details.answered()
+    card = await club.wait_for_message(containing="Lidl-Garforth", where=lambda m: m.message_id != results.message_id)
+    # A check-in from a group card goes on in a private chat with the bot, not in the group.
+    assert card.url_buttons["✅ Check in"].startswith("https://t.me/ocm_test_bot?start=")
+    await telegram.wait_until_idle()
+    assert_no_reply_keyboard(telegram_server, club.chat_id)
+    assert not [m for m in club.messages if m.reply_keyboard], [m.text for m in club.messages if m.reply_keyboard]
