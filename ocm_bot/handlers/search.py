@@ -171,6 +171,9 @@ async def on_pick(update: Update, context: BotContext) -> None:
     if places is None or not 0 <= index < len(places):
         await answers.expired(update, context)
         return
+    allowed, _ = await _may_change(update, context, button.args[0])  # the asker picks the place they meant
+    if not allowed:
+        return
     await query_of(update).answer()
     place = places[index]
     await _search_and_send(
@@ -244,7 +247,7 @@ async def _search_and_send(
         )
         return None, None
     answers.remember_place_unit(context, result)
-    await _keep_asker(update, context, result, None)
+    await _keep_asker(update, context, result.id, None)
     view = results_view(
         t, result, 0, context.services.callbacks, now=answers.now(), reference=await answers.reference(context)
     )
@@ -276,6 +279,7 @@ async def _geocode_and_send(update: Update, context: BotContext, query: str, *, 
             ],
             owner=answers.user_id(update),
         )
+        await _keep_asker(update, context, note, None)
         keyboard = place_choice_keyboard([p.label for p in places], context.services.callbacks, PICK, note)
         await answers.reply(update, View(place_choice_text(t, query).text, keyboard), edit=edit)
 
@@ -302,7 +306,7 @@ async def _refresh(
     if result is None:
         await answers.reply(update, View.plain(expired_button_text(t)))
         return
-    await _keep_asker(update, context, result, asker)
+    await _keep_asker(update, context, result.id, asker)
     await _show_result(update, context, t, result, 0)
 
 
@@ -310,8 +314,9 @@ ASKER_NAME_CHARS = 40
 """A name in "Only <name> can change this search" (a button's answer holds 200 characters)."""
 
 
-async def _keep_asker(update: Update, context: BotContext, result: SearchResult, asker: Asker | None) -> None:
-    """In a group, remember who asked (the refined search keeps its asker): only they change it."""
+async def _keep_asker(update: Update, context: BotContext, search_id: str, asker: Asker | None) -> None:
+    """In a group, remember who asked a search or a choice of places (a refined search keeps its
+    asker): only they change it."""
     if not is_group(update):
         return
     if asker is None:
@@ -321,7 +326,7 @@ async def _keep_asker(update: Update, context: BotContext, result: SearchResult,
         else:
             user = user_of(update)
             asker = Asker(user.id, user.first_name[:ASKER_NAME_CHARS])
-    await remember_asker(context.services.storage, result.id, asker, context.services.search.result_ttl)
+    await remember_asker(context.services.storage, search_id, asker, context.services.search.result_ttl)
 
 
 async def _may_change(update: Update, context: BotContext, search_id: str) -> tuple[bool, Asker | None]:

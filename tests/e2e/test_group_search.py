@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ocm_bot.domain.geo import GeoPoint
 from ocm_bot.domain.group_settings import group_preferences
+from ocm_bot.domain.watches import WatchBook, WatchDraft
 from tests.fakes.telegram.driver import FakeUser
 
 PORTLAND = (45.5122, -122.6587)
@@ -210,7 +212,11 @@ async def test_an_anonymous_admin_opens_the_group_settings(telegram, bot, telegr
     telegram_server.user_message(
         club.chat_id,
         ANONYMOUS_ADMIN,
-        {"text": "/settings", "entities": [{"type": "bot_command", "offset": 0, "length": 9}], "sender_chat": sender_chat},
+        {
+            "text": "/settings",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 9}],
+            "sender_chat": sender_chat,
+        },
     )
     menu = await club.wait_for_message()
     assert "This group's settings" in menu.text
@@ -235,3 +241,47 @@ async def test_no_reply_keyboard_ever_reaches_a_group(telegram, bot, telegram_se
     await telegram.wait_until_idle()
     assert_no_reply_keyboard(telegram_server, club.chat_id)
     assert not [m for m in club.messages if m.reply_keyboard], [m.text for m in club.messages if m.reply_keyboard]
+
+
+async def test_the_asker_picks_among_several_places_and_the_choice_becomes_the_results(telegram, bot):
+    club, ada, bea = await club_with_bot(telegram)
+    await bea.send_text_in(club, "/near Portland")
+    choice = await club.wait_for_message(containing="Portland")
+    oregon = next(label for label in choice.labels if "Oregon" in label)
+    pressed = await ada.press(choice, oregon)
+    assert (await pressed.answered()).text == "Only Bea can change this search."
+    results = await tap(bea, choice, oregon, club)
+    assert "nearest first" in results.text and results.message_id == choice.message_id
+    await telegram.wait_until_idle()
+    assert [m.message_id for m in club.messages] == [choice.message_id]
+
+
+async def test_a_group_upgraded_to_a_supergroup_keeps_its_settings(telegram, bot):
+    ada = telegram.user("Ada")
+    club = telegram.group("EV Club", admins=[ada], supergroup=False)
+    await club.add_bot(ada)
+    await ada.send_text_in(club, "/settings")
+    menu = await club.wait_for_message(containing="This group's settings")
+    radius = await tap(ada, menu, "📏 Radius", club)
+    await tap(ada, radius, "25 km", club)
+    await club.upgrade_to_supergroup(by=ada)
+    await telegram.wait_until_idle()
+    assert (await group_preferences(bot.services.storage, club.chat_id)).radius_km == 25
+    assert await bot.services.storage.get_value(f"group-settings:{club.old_chat_id}") is None
+
+
+async def test_a_group_hears_its_announcements_in_its_language(start_bot, telegram, ocm_server):
+    bot = await start_bot(watch_poll_seconds=1)
+    ada = telegram.user("Ada", language_code="en")
+    club = telegram.group("EV Club", admins=[ada])
+    await club.add_bot(by=ada)
+    await ada.send_text_in(club, "/language")
+    languages = await club.wait_for_message(containing="Language")
+    await tap(ada, languages, "Deutsch", club)
+    centre = ocm_server.poi(100627)["AddressInfo"]
+    await WatchBook(bot.services.storage).add(
+        WatchDraft(chat_id=club.chat_id, centre=GeoPoint(centre["Latitude"], centre["Longitude"]), radius_km=3)
+    )
+    ocm_server.generate_chargers(1, (centre["Latitude"], centre["Longitude"]), radius_km=0.5, seed=1, stamp_now=True)
+    announcement = await club.wait_for_message(containing="🆕", timeout=15)
+    assert "Neue Ladestation in eurer Gegend" in announcement.text
