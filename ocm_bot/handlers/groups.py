@@ -27,7 +27,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from ocm_bot.context import BotContext
 from ocm_bot.domain.group_settings import group_preferences, save_group_preferences
 from ocm_bot.domain.preferences import UserPreferences
-from ocm_bot.domain.preferences_edit import InvalidChoice, Setting, apply_choice
+from ocm_bot.domain.preferences_edit import InvalidChoice, Setting, apply_choice, search_operators
 from ocm_bot.handlers import search
 from ocm_bot.handlers.common import (
     answer_query,
@@ -50,12 +50,14 @@ from ocm_bot.views.groups import (
     group_settings_view,
     near_prompt,
     near_prompt_placeholder,
+    operator_reply_hint,
 )
 from ocm_bot.views.preferences import (
     SETTINGS_ACTION,
     MenuContext,
     Screen,
     closed_menu,
+    operator_matches,
     read_settings_button,
     render,
     saved_notice,
@@ -68,6 +70,8 @@ log = logging.getLogger(__name__)
 PROMPTS_KEY = "near.prompts"
 """chat_data key: the ids of the bot's latest "Near which place?" questions in the chat."""
 PROMPTS_KEPT = 20
+AWAITING_OPERATOR_KEY = "settings.operator"
+"""chat_data key: the group settings message whose operator search waits for an admin's reply."""
 
 
 # /near, mentions and replies ----------------------------------------------------------------------
@@ -105,6 +109,10 @@ async def on_group_text(update: Update, context: BotContext) -> None:
     text, mentioned = _without_mentions(message, context.bot.username)
     replied = message.reply_to_message
     prompts = (context.chat_data or {}).get(PROMPTS_KEY, [])
+    awaiting = (context.chat_data or {}).get(AWAITING_OPERATOR_KEY)
+    if replied is not None and isinstance(awaiting, dict) and replied.message_id == awaiting.get("message_id"):
+        await _operator_name(update, context, text)
+        return
     if replied is not None and replied.message_id in prompts:
         if text:
             await search.search_typed(update, context, text)
@@ -138,6 +146,27 @@ def _without_mentions(message: Any, username: str | None) -> tuple[str, bool]:
 
 
 # The group's settings -----------------------------------------------------------------------------
+
+
+async def _operator_name(update: Update, context: BotContext, name: str) -> None:
+    """An admin's reply to the settings' "type the operator's name": the matching operators."""
+    chat, message = chat_of(update), message_of(update)
+    prefs = await group_preferences(context.services.storage, chat.id)
+    sender = message.from_user.id if message.from_user else None
+    if not await is_group_admin(context, chat.id, sender, message):
+        await message.reply_text(admins_only_settings_text(_group_translator(context, prefs)), do_quote=True)
+        return
+    menu = await _menu(context, prefs)
+    view = operator_matches(menu.t, prefs, name, search_operators(menu.reference.operators, name), menu.codec)
+    awaiting = _chat_data(context).get(AWAITING_OPERATOR_KEY) or {}
+    await edit_unless_not_modified(
+        context.bot.edit_message_text,
+        chat_id=chat.id,
+        message_id=awaiting.get("message_id"),
+        text=view.text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=view.keyboard,
+    )
 
 
 async def on_settings(update: Update, context: BotContext) -> None:
@@ -191,10 +220,13 @@ async def on_settings_button(update: Update, context: BotContext) -> None:
         if button.setting is not None:
             await save_group_preferences(context.services.storage, chat.id, prefs)
         menu = await _menu(context, prefs, reference)
+        _chat_data(context).pop(AWAITING_OPERATOR_KEY, None)
         if button.close:
             view = closed_menu(menu.t, prefs, reference, unit=menu.unit)
         else:
             view = _screen(menu, button.screen or (screen_after(button.setting) if button.setting else Screen.MAIN))
+        if button.screen is Screen.OPERATOR_SEARCH and query.message is not None:
+            _chat_data(context)[AWAITING_OPERATOR_KEY] = {"message_id": query.message.message_id}
         await answer_query(query, saved_notice(menu.t) if button.setting is not None else None)
         await edit_unless_not_modified(
             query.edit_message_text, text=view.text, parse_mode=ParseMode.HTML, reply_markup=view.keyboard
@@ -210,6 +242,8 @@ def _apply(
 
 def _screen(menu: MenuContext, screen: Screen) -> View:
     view = render(screen, menu)
+    if screen is Screen.OPERATOR_SEARCH and menu.reference.operators:
+        return operator_reply_hint(menu.t, view)
     return group_settings_view(menu.t, view) if screen is Screen.MAIN else view
 
 
@@ -224,6 +258,10 @@ async def _menu(context: BotContext, prefs: UserPreferences, reference: Referenc
         telegram_language=default,  # "automatic" in a group: the bot's default language
         languages=available_languages(),
     )
+
+
+def _chat_data(context: BotContext) -> dict[Any, Any]:
+    return context.chat_data if context.chat_data is not None else {}
 
 
 def _group_translator(context: BotContext, prefs: UserPreferences) -> Translator:

@@ -168,7 +168,7 @@ async def on_pick(update: Update, context: BotContext) -> None:
     note = await context.services.search.recall(button.args[0]) if button and len(button.args) == 2 else None
     places = _places_from_note(note)
     index = button.int_arg(1) if button is not None and places is not None else -1
-    if places is None or not 0 <= index < len(places):
+    if button is None or places is None or not 0 <= index < len(places):
         await answers.expired(update, context)
         return
     allowed, _ = await _may_change(update, context, button.args[0])  # the asker picks the place they meant

@@ -59,3 +59,10 @@ def only_asker_text(t: Translator, name: str | None) -> str:
     if name:
         return t.gettext("Only {name} can change this search.", name=name)
     return t.gettext("Only the person who asked can change this search.")
+
+
+def operator_reply_hint(t: Translator, menu: View) -> View:
+    """The operator search of a group's settings: the admin's typed name reaches the bot as a reply."""
+    return View(
+        menu.text + "\n" + escape(t.gettext("In a group, send the name as a reply to this message.")), menu.keyboard
+    )

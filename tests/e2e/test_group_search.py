@@ -285,3 +285,20 @@ async def test_a_group_hears_its_announcements_in_its_language(start_bot, telegr
     ocm_server.generate_chargers(1, (centre["Latitude"], centre["Longitude"]), radius_km=0.5, seed=1, stamp_now=True)
     announcement = await club.wait_for_message(containing="🆕", timeout=15)
     assert "Neue Ladestation in eurer Gegend" in announcement.text
+
+
+async def test_an_admin_adds_an_operator_filter_by_replying_with_its_name(telegram, bot):
+    club, ada, bea = await club_with_bot(telegram)
+    await ada.send_text_in(club, "/settings")
+    menu = await club.wait_for_message(containing="This group's settings")
+    operators = await tap(ada, menu, "🏢 Operators", club)
+    prompt = await tap(ada, operators, "🔎 Add an operator", club)
+    assert "send the name as a reply to this message" in prompt.text
+    await bea.send_text("aldi sud", chat=club, reply_to=prompt)  # a member's reply changes nothing
+    refusal = await club.wait_for_message()
+    assert refusal.text.startswith("Only this group's admins")
+    await ada.send_text("aldi sud", chat=club, reply_to=prompt)
+    matches = await club.wait_for_edit(prompt)
+    operators = await tap(ada, matches, "ALDI SÜD", club)
+    assert "✓ ALDI SÜD" in operators.labels
+    assert (await group_preferences(bot.services.storage, club.chat_id)).operator_ids == {3464}
