@@ -27,7 +27,7 @@ from ocm_bot.domain.announcements import (
     migrate_group,
     stop_alerts_for,
 )
-from ocm_bot.domain.group_settings import forget_group_settings, move_group_settings
+from ocm_bot.domain.group_preferences import forget_group_settings, move_group_settings
 from ocm_bot.domain.watch_changes import ChargerEvent
 from ocm_bot.domain.watch_poller import LAST_POLL_KEY
 from ocm_bot.handlers.alerts import send_favourite_alerts

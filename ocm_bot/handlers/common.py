@@ -16,7 +16,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from ocm_bot.context import BotContext, Services
-from ocm_bot.domain.group_settings import chat_language_choice, group_preferences
+from ocm_bot.domain.group_preferences import chat_language_choice, group_preferences
 from ocm_bot.domain.preferences import UserPreferences
 from ocm_bot.errors import OcmBotError
 from ocm_bot.i18n import Translator, negotiate_language, translator

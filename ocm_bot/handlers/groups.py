@@ -9,7 +9,7 @@ place. A shared location that replies to any of the bot's messages is searched b
 refined in place) and lets only the asker change a search. A mention (``@bot Leeds``) is answered
 whenever Telegram delivers it (privacy mode off, or the bot an admin).
 
-A group searches with its settings and speaks its language (:mod:`ocm_bot.domain.group_settings`,
+A group searches with its settings and speaks its language (:mod:`ocm_bot.domain.group_preferences`,
 read by :func:`ocm_bot.handlers.common.preferences_for` and ``translator_for``). Only admins change
 them: every tap asks Telegram ``getChatMember`` for the presser; an anonymous admin's command comes
 from the group itself (``sender_chat``). No reply keyboard is ever sent in a group.
@@ -25,7 +25,7 @@ from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from ocm_bot.context import BotContext
-from ocm_bot.domain.group_settings import group_preferences, save_group_preferences
+from ocm_bot.domain.group_preferences import group_preferences, save_group_preferences
 from ocm_bot.domain.preferences import UserPreferences
 from ocm_bot.domain.preferences_edit import InvalidChoice, Setting, apply_choice, search_operators
 from ocm_bot.handlers import search

@@ -24,26 +24,21 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 from ocm_bot.context import BotContext, Services
 from ocm_bot.domain.filters import FilterKey
 from ocm_bot.domain.geo import GeoPoint, haversine_km
-from ocm_bot.domain.group_settings import Asker, asker_of, remember_asker
+from ocm_bot.domain.group_preferences import Asker
 from ocm_bot.domain.places import Coordinates, PlaceInputError, parse_place
 from ocm_bot.domain.search import SearchResult, SearchService
 from ocm_bot.geocoding import GeocodedPlace, GeocoderBusy, GeocodingError
 from ocm_bot.handlers import answers
 from ocm_bot.handlers.common import (
-    answer_query,
     button_message,
-    chat_of,
     is_group,
-    is_group_admin,
     message_of,
     query_of,
-    user_of,
 )
 from ocm_bot.i18n import Translator
 from ocm_bot.ocm.errors import OcmError
 from ocm_bot.views.callbacks import action_pattern
 from ocm_bot.views.common import expired_button_text, retry_keyboard
-from ocm_bot.views.groups import only_asker_text
 from ocm_bot.views.results import (
     DROP_FILTER,
     PAGE,
@@ -137,7 +132,7 @@ async def on_drop_filter(update: Update, context: BotContext) -> None:
     if button is None or key is None or kept is None:
         await answers.expired(update, context)
         return
-    allowed, asker = await _may_change(update, context, button.args[0])
+    allowed, asker = await answers.may_change(update, context, button.args[0])
     if not allowed:
         return
     await query_of(update).answer()
@@ -155,7 +150,7 @@ async def on_wider(update: Update, context: BotContext) -> None:
     if button is None or kept is None:
         await answers.expired(update, context)
         return
-    allowed, asker = await _may_change(update, context, button.args[0])
+    allowed, asker = await answers.may_change(update, context, button.args[0])
     if not allowed:
         return
     await query_of(update).answer()
@@ -171,7 +166,7 @@ async def on_pick(update: Update, context: BotContext) -> None:
     if button is None or places is None or not 0 <= index < len(places):
         await answers.expired(update, context)
         return
-    allowed, _ = await _may_change(update, context, button.args[0])  # the asker picks the place they meant
+    allowed, _ = await answers.may_change(update, context, button.args[0])  # the asker picks the place they meant
     if not allowed:
         return
     await query_of(update).answer()
@@ -247,7 +242,7 @@ async def _search_and_send(
         )
         return None, None
     answers.remember_place_unit(context, result)
-    await _keep_asker(update, context, result.id, None)
+    await answers.keep_asker(update, context, result.id, None)
     view = results_view(
         t, result, 0, context.services.callbacks, now=answers.now(), reference=await answers.reference(context)
     )
@@ -279,7 +274,7 @@ async def _geocode_and_send(update: Update, context: BotContext, query: str, *, 
             ],
             owner=answers.user_id(update),
         )
-        await _keep_asker(update, context, note, None)
+        await answers.keep_asker(update, context, note, None)
         keyboard = place_choice_keyboard([p.label for p in places], context.services.callbacks, PICK, note)
         await answers.reply(update, View(place_choice_text(t, query).text, keyboard), edit=edit)
 
@@ -306,46 +301,8 @@ async def _refresh(
     if result is None:
         await answers.reply(update, View.plain(expired_button_text(t)))
         return
-    await _keep_asker(update, context, result.id, asker)
+    await answers.keep_asker(update, context, result.id, asker)
     await _show_result(update, context, t, result, 0)
-
-
-ASKER_NAME_CHARS = 40
-"""A name in "Only <name> can change this search" (a button's answer holds 200 characters)."""
-
-
-async def _keep_asker(update: Update, context: BotContext, search_id: str, asker: Asker | None) -> None:
-    """In a group, remember who asked a search or a choice of places (a refined search keeps its
-    asker): only they change it."""
-    if not is_group(update):
-        return
-    if asker is None:
-        message = update.message
-        if message is not None and message.sender_chat is not None:  # an anonymous admin: the group's admins
-            asker = Asker(message.sender_chat.id)
-        else:
-            user = user_of(update)
-            asker = Asker(user.id, user.first_name[:ASKER_NAME_CHARS])
-    await remember_asker(context.services.storage, search_id, asker, context.services.search.result_ttl)
-
-
-async def _may_change(update: Update, context: BotContext, search_id: str) -> tuple[bool, Asker | None]:
-    """Whether the presser may change the search (and who asked it); anyone else gets a short answer.
-
-    In a private chat the search is the driver's own. In a group only its asker changes it (any
-    admin when an anonymous admin asked); paging and details stay open to everyone.
-    """
-    if not is_group(update):
-        return True, None
-    asker = await asker_of(context.services.storage, search_id)
-    presser, chat = user_of(update), chat_of(update)
-    if asker is not None and (
-        asker.user_id == presser.id or (asker.user_id == chat.id and await is_group_admin(context, chat.id, presser.id))
-    ):
-        return True, asker
-    t, _ = await answers.driver(update, context)
-    await answer_query(query_of(update), only_asker_text(t, asker.name if asker else None))
-    return False, None
 
 
 _FAILED = object()

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from ocm_bot.domain.geo import GeoPoint
-from ocm_bot.domain.group_settings import group_preferences
+from ocm_bot.domain.group_preferences import group_preferences
 from ocm_bot.domain.watches import WatchBook, WatchDraft
 from tests.fakes.telegram.driver import FakeUser
 
