@@ -51,7 +51,10 @@ def group_settings_view(t: Translator, menu: View) -> View:
 
 def admins_only_settings_text(t: Translator) -> str:
     """A non-admin's /settings (or a settings button) in a group: a reply or a button's toast."""
-    return t.gettext("Only this group's admins can change its settings. Searches here use them for everyone.")
+    return t.gettext(
+        "Only this group's admins can change its settings; searches here use them for everyone. "
+        "For your own settings, send /settings to me in a private chat."
+    )
 
 
 def only_asker_text(t: Translator, name: str | None) -> str:

@@ -137,7 +137,10 @@ async def test_a_non_admin_cannot_open_or_change_the_group_settings(telegram, bo
     club, ada, bea = await club_with_bot(telegram)
     await bea.send_text_in(club, "/settings")
     refusal = await club.wait_for_message()
-    assert refusal.text == "Only this group's admins can change its settings. Searches here use them for everyone."
+    assert refusal.text == (
+        "Only this group's admins can change its settings; searches here use them for everyone. "
+        "For your own settings, send /settings to me in a private chat."
+    )
 
     await ada.send_text_in(club, "/settings")
     menu = await club.wait_for_message(containing="This group's settings")
