@@ -153,6 +153,12 @@ async def test_a_non_admin_cannot_open_or_change_the_group_settings(telegram, bo
     radius = await tap(bea, menu, "📏 Radius", club)
     await tap(bea, radius, "25 km", club)
     assert (await group_preferences(bot.services.storage, club.chat_id)).radius_km == 25
+    # A forged settings button (data the bot did not sign), even from an admin, changes nothing.
+    forged = telegram_server.new_callback_query(ada.user, club.chat_id, menu.message_id, "st|s|rd|2")
+    await telegram.wait_until_idle()
+    [refusal] = [c for c in telegram_server.calls("answerCallbackQuery") if c["callback_query_id"] == forged]
+    assert refusal["text"] == "This button has expired. Send /settings again."
+    assert (await group_preferences(bot.services.storage, club.chat_id)).radius_km == 25
     assert_no_reply_keyboard(telegram_server, club.chat_id)
 
 
@@ -305,3 +311,13 @@ async def test_an_admin_adds_an_operator_filter_by_replying_with_its_name(telegr
     operators = await tap(ada, matches, "ALDI SÜD", club)
     assert "✓ ALDI SÜD" in operators.labels
     assert (await group_preferences(bot.services.storage, club.chat_id)).operator_ids == {3464}
+
+
+async def test_near_works_in_a_private_chat_too(telegram, bot):
+    ada = telegram.user("Ada")
+    await ada.send_text("/near Garforth")
+    assert "Lidl-Garforth" in (await ada.wait_for_message(containing="Chargers near Garforth")).text
+    await ada.send_text("/near")
+    prompt = await ada.wait_for_message(containing="Near which place?")
+    await ada.send_text("Garforth", reply_to=prompt)
+    assert "Lidl-Garforth" in (await ada.wait_for_message(containing="Chargers near Garforth")).text
