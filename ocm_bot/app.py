@@ -51,6 +51,7 @@ from ocm_bot.handlers import (
     announcements,
     checkin,
     details,
+    groups,
     guest,
     inline,
     language,
@@ -159,6 +160,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handlers(preferences.priority_handlers(), group=-1)  # an operator name to filter by
     application.add_handlers(watches.priority_handlers(), group=-4)  # a watch's place, typed by the asking admin
     # Commands and buttons; deep links (/start sign-in, /start poi-...) before the plain /start.
+    application.add_handlers(groups.handlers())  # /near, mentions, a group's /settings (before the private ones)
     application.add_handlers(signin.handlers())
     application.add_handlers(checkin.handlers())
     application.add_handlers(outbox.handlers())

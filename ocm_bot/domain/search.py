@@ -166,6 +166,11 @@ class SearchService:
         self._kept = results or MemoryResults(max_results=max_cached_results, clock=clock)
         self.stats = SearchStats()
 
+    @property
+    def result_ttl(self) -> float:
+        """How long a result (and its buttons) is kept, in seconds."""
+        return self._result_ttl
+
     # Searching ---------------------------------------------------------------------------------
 
     async def nearby(

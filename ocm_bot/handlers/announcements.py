@@ -27,12 +27,12 @@ from ocm_bot.domain.announcements import (
     migrate_group,
     stop_alerts_for,
 )
-from ocm_bot.domain.preferences import UserPreferences
+from ocm_bot.domain.group_preferences import forget_group_settings, move_group_settings
 from ocm_bot.domain.watch_changes import ChargerEvent
 from ocm_bot.domain.watch_poller import LAST_POLL_KEY
 from ocm_bot.handlers.alerts import send_favourite_alerts
-from ocm_bot.handlers.common import answer_query, query_of, translator_for
-from ocm_bot.i18n import Translator, negotiate_language, translator
+from ocm_bot.handlers.common import answer_query, chat_translator, query_of, translator_for
+from ocm_bot.i18n import Translator
 from ocm_bot.ocm.errors import OcmError
 from ocm_bot.ocm.models import Charger
 from ocm_bot.storage.base import JSON, utc_now
@@ -144,10 +144,8 @@ async def send_pending(application: Application, services: Services, queue: Anno
 
 
 async def _translator_of(services: Services, chat_id: int) -> Translator:
-    """A private chat in its driver's language; a group in the bot's default language."""
-    document = await services.storage.get_user(chat_id) if chat_id > 0 else None
-    language = UserPreferences.from_dict(document or {}).language
-    return translator(negotiate_language(language, default=services.settings.default_language))
+    """A private chat in its driver's language; a group in the language its admins chose."""
+    return await chat_translator(services, chat_id)
 
 
 async def _chargers_of(services: Services, items: list[Announcement]) -> dict[int, Charger]:
@@ -208,6 +206,7 @@ async def on_my_chat_member(update: Update, context: BotContext) -> None:
         await stop_alerts_for(services.storage, change.chat.id)
     else:
         await forget_group(services.storage, AnnouncementQueue(services.storage), change.chat.id)
+        await forget_group_settings(services.storage, change.chat.id)
 
 
 async def on_migration(update: Update, context: BotContext) -> None:
@@ -222,6 +221,7 @@ async def on_migration(update: Update, context: BotContext) -> None:
     else:
         return
     await migrate_group(context.services.storage, AnnouncementQueue(context.services.storage), old, new)
+    await move_group_settings(context.services.storage, old, new)
 
 
 def handlers() -> list[BaseHandler]:

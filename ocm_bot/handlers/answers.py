@@ -2,7 +2,8 @@
 
 Send a :class:`~ocm_bot.views.common.View` or edit a message into it, report an Open Charge Map
 failure with a Retry button (logged as one line), decode a button or answer it as expired, read the
-driver's translator and preferences in one storage read, and read a location or venue message. No
+driver's translator and preferences in one storage read, read a location or venue message, and in a
+group remember who asked a search (only they change it; anyone pages it). No
 handlers of its own: :mod:`ocm_bot.handlers.search`, :mod:`ocm_bot.handlers.details` and
 :mod:`ocm_bot.handlers.live` use it.
 """
@@ -20,22 +21,29 @@ from telegram.error import BadRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from ocm_bot.context import BotContext
+from ocm_bot.domain.group_preferences import Asker, asker_of, remember_asker
 from ocm_bot.domain.preferences import UserPreferences
 from ocm_bot.domain.search import SearchResult
 from ocm_bot.domain.units import unit_for_place
 from ocm_bot.handlers.common import (
     UnusableUpdate,
+    answer_query,
+    chat_of,
     driver_translator,
     edit_unless_not_modified,
+    is_group,
+    is_group_admin,
     message_of,
     preferences_for,
     query_of,
+    user_of,
 )
 from ocm_bot.i18n import Translator
 from ocm_bot.ocm.errors import OcmError
 from ocm_bot.ocm.reference import ReferenceData
 from ocm_bot.views.callbacks import Callback, InvalidCallback
 from ocm_bot.views.common import View, expired_button_text, ocm_error_text, retry_keyboard
+from ocm_bot.views.groups import only_asker_text
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +68,44 @@ async def reply(update: Update, view: View, *, edit: Message | None = None) -> M
             log.info("could not edit message, sending a new one: %s", error)
     message = message_of(update)
     return await message.get_bot().send_message(message.chat_id, view.text, **options)
+
+
+ASKER_NAME_CHARS = 40
+"""A name in "Only <name> can change this search" (a button's answer holds 200 characters)."""
+
+
+async def keep_asker(update: Update, context: BotContext, search_id: str, asker: Asker | None) -> None:
+    """In a group, remember who asked a search or a choice of places (a refined search keeps its
+    asker): only they change it."""
+    if not is_group(update):
+        return
+    if asker is None:
+        message = update.message
+        if message is not None and message.sender_chat is not None:  # an anonymous admin: the group's admins
+            asker = Asker(message.sender_chat.id)
+        else:
+            user = user_of(update)
+            asker = Asker(user.id, user.first_name[:ASKER_NAME_CHARS])
+    await remember_asker(context.services.storage, search_id, asker, context.services.search.result_ttl)
+
+
+async def may_change(update: Update, context: BotContext, search_id: str) -> tuple[bool, Asker | None]:
+    """Whether the presser may change the search (and who asked it); anyone else gets a short answer.
+
+    In a private chat the search is the driver's own. In a group only its asker changes it (any
+    admin when an anonymous admin asked); paging and details stay open to everyone.
+    """
+    if not is_group(update):
+        return True, None
+    asker = await asker_of(context.services.storage, search_id)
+    presser, chat = user_of(update), chat_of(update)
+    if asker is not None and (
+        asker.user_id == presser.id or (asker.user_id == chat.id and await is_group_admin(context, chat.id, presser.id))
+    ):
+        return True, asker
+    t, _ = await driver(update, context)
+    await answer_query(query_of(update), only_asker_text(t, asker.name if asker else None))
+    return False, None
 
 
 async def report_ocm_failure(

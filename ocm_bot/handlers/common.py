@@ -5,20 +5,24 @@ an update once it is used."""
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from functools import wraps
 from typing import Any
 
 from telegram import CallbackQuery, Chat, Message, Update, User
-from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from ocm_bot.context import BotContext
+from ocm_bot.context import BotContext, Services
+from ocm_bot.domain.group_preferences import chat_language_choice, group_preferences
 from ocm_bot.domain.preferences import UserPreferences
 from ocm_bot.errors import OcmBotError
 from ocm_bot.i18n import Translator, negotiate_language, translator
 from ocm_bot.views.preferences import private_chat_only
+
+log = logging.getLogger(__name__)
 
 
 class UnusableUpdate(OcmBotError):
@@ -72,7 +76,9 @@ def user_data_of(context: BotContext) -> dict[Any, Any]:
 
 
 async def preferences_for(update: Update, context: BotContext) -> UserPreferences:
-    """The saved preferences of the update's user (defaults for a new user or a group)."""
+    """The saved preferences of the update's user; in a group, the group's (chosen by its admins)."""
+    if is_group(update):
+        return await group_preferences(context.services.storage, chat_of(update).id)
     _, prefs = await load_preferences(update, context)
     return prefs
 
@@ -98,8 +104,12 @@ async def translator_for(update: Update, context: BotContext) -> Translator:
 
 
 def driver_translator(update: Update, context: BotContext, prefs: UserPreferences) -> Translator:
-    """The translator for ``prefs`` (just read or just changed), without reading storage again."""
-    user = update.effective_user
+    """The translator for ``prefs`` (just read or just changed), without reading storage again.
+
+    In a group ``prefs`` are the group's: it is spoken to in its admins' choice, else the bot's
+    default, never in the language of whoever wrote last.
+    """
+    user = update.effective_user if not is_group(update) else None
     language = negotiate_language(
         prefs.language,
         user.language_code if user else None,
@@ -108,9 +118,38 @@ def driver_translator(update: Update, context: BotContext, prefs: UserPreference
     return translator(language)
 
 
+async def chat_translator(services: Services, chat_id: int) -> Translator:
+    """The chat's language, for what the bot says there unasked (announcements, alerts): a group's
+    as its admins chose it, a driver's as saved, else the bot's default."""
+    language = await chat_language_choice(services.storage, chat_id)
+    return translator(negotiate_language(language, default=services.settings.default_language))
+
+
+def is_group(update: Update) -> bool:
+    """The update comes from a group or supergroup (spoken to in the group's language and settings)."""
+    return update.effective_chat is not None and update.effective_chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+
+
 def is_private(update: Update) -> bool:
     """The update comes from a private chat with the bot (personal commands answer only there)."""
     return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
+
+
+async def is_group_admin(
+    context: BotContext, chat_id: int, user_id: int | None, message: Message | None = None
+) -> bool:
+    """The group's creator or an administrator, asked of Telegram now (``getChatMember``); an
+    anonymous admin writes as the group itself (``message.sender_chat`` is the group)."""
+    if message is not None and message.sender_chat is not None:
+        return message.sender_chat.id == chat_id
+    if user_id is None:
+        return False
+    try:
+        member = await context.bot.get_chat_member(chat_id, user_id)
+    except TelegramError as error:
+        log.info("getChatMember failed in %s: %s", chat_id, error)
+        return False
+    return member.status in (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
 
 
 async def private_or_explain(update: Update, context: BotContext, command: str) -> bool:

@@ -24,12 +24,14 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 from ocm_bot.context import BotContext, Services
 from ocm_bot.domain.filters import FilterKey
 from ocm_bot.domain.geo import GeoPoint, haversine_km
+from ocm_bot.domain.group_preferences import Asker
 from ocm_bot.domain.places import Coordinates, PlaceInputError, parse_place
 from ocm_bot.domain.search import SearchResult, SearchService
 from ocm_bot.geocoding import GeocodedPlace, GeocoderBusy, GeocodingError
 from ocm_bot.handlers import answers
 from ocm_bot.handlers.common import (
     button_message,
+    is_group,
     message_of,
     query_of,
 )
@@ -85,8 +87,13 @@ async def on_location(update: Update, context: BotContext) -> None:
 
 async def on_text(update: Update, context: BotContext) -> None:
     """Typed text: coordinates and map links are read locally; anything else is geocoded."""
+    await search_typed(update, context, message_of(update).text)
+
+
+async def search_typed(update: Update, context: BotContext, text: str | None) -> None:
+    """Chargers near a typed place (``/near <place>``, a mention, a reply with a place, private text)."""
     try:
-        place = parse_place(message_of(update).text)
+        place = parse_place(text)
     except PlaceInputError as error:
         t, _ = await answers.driver(update, context)
         await answers.reply(update, place_error_text(t, error.reason))
@@ -125,8 +132,13 @@ async def on_drop_filter(update: Update, context: BotContext) -> None:
     if button is None or key is None or kept is None:
         await answers.expired(update, context)
         return
+    allowed, asker = await answers.may_change(update, context, button.args[0])
+    if not allowed:
+        return
     await query_of(update).answer()
-    await _refresh(update, context, lambda search: search.relax(button.args[0], key, owner=answers.user_id(update)))
+    await _refresh(
+        update, context, lambda search: search.relax(button.args[0], key, owner=answers.user_id(update)), asker
+    )
 
 
 async def on_wider(update: Update, context: BotContext) -> None:
@@ -138,8 +150,11 @@ async def on_wider(update: Update, context: BotContext) -> None:
     if button is None or kept is None:
         await answers.expired(update, context)
         return
+    allowed, asker = await answers.may_change(update, context, button.args[0])
+    if not allowed:
+        return
     await query_of(update).answer()
-    await _refresh(update, context, lambda search: search.widen(button.args[0], owner=answers.user_id(update)))
+    await _refresh(update, context, lambda search: search.widen(button.args[0], owner=answers.user_id(update)), asker)
 
 
 async def on_pick(update: Update, context: BotContext) -> None:
@@ -148,8 +163,11 @@ async def on_pick(update: Update, context: BotContext) -> None:
     note = await context.services.search.recall(button.args[0]) if button and len(button.args) == 2 else None
     places = _places_from_note(note)
     index = button.int_arg(1) if button is not None and places is not None else -1
-    if places is None or not 0 <= index < len(places):
+    if button is None or places is None or not 0 <= index < len(places):
         await answers.expired(update, context)
+        return
+    allowed, _ = await answers.may_change(update, context, button.args[0])  # the asker picks the place they meant
+    if not allowed:
         return
     await query_of(update).answer()
     place = places[index]
@@ -185,6 +203,11 @@ async def on_settings(update: Update, context: BotContext) -> None:
     if await answers.button(update, context) is None:
         await answers.expired(update, context)
         return
+    if is_group(update):  # a group's searches use the group's settings, changed by its admins
+        from ocm_bot.handlers import groups
+
+        await groups.show_group_settings(update, context)
+        return
     await query_of(update).answer()
     from ocm_bot.handlers import preferences  # the preferences feature owns that menu
 
@@ -219,6 +242,7 @@ async def _search_and_send(
         )
         return None, None
     answers.remember_place_unit(context, result)
+    await answers.keep_asker(update, context, result.id, None)
     view = results_view(
         t, result, 0, context.services.callbacks, now=answers.now(), reference=await answers.reference(context)
     )
@@ -250,6 +274,7 @@ async def _geocode_and_send(update: Update, context: BotContext, query: str, *, 
             ],
             owner=answers.user_id(update),
         )
+        await answers.keep_asker(update, context, note, None)
         keyboard = place_choice_keyboard([p.label for p in places], context.services.callbacks, PICK, note)
         await answers.reply(update, View(place_choice_text(t, query).text, keyboard), edit=edit)
 
@@ -262,7 +287,10 @@ async def _show_result(update: Update, context: BotContext, t: Translator, resul
 
 
 async def _refresh(
-    update: Update, context: BotContext, run: Callable[[SearchService], Awaitable[SearchResult | None]]
+    update: Update,
+    context: BotContext,
+    run: Callable[[SearchService], Awaitable[SearchResult | None]],
+    asker: Asker | None = None,
 ) -> None:
     t, _ = await answers.driver(update, context)
     try:
@@ -273,6 +301,7 @@ async def _refresh(
     if result is None:
         await answers.reply(update, View.plain(expired_button_text(t)))
         return
+    await answers.keep_asker(update, context, result.id, asker)
     await _show_result(update, context, t, result, 0)
 
 

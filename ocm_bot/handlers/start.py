@@ -7,13 +7,17 @@ from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from ocm_bot.context import BotContext
-from ocm_bot.handlers.common import is_private, message_of, query_of, translator_for
+from ocm_bot.handlers.common import is_group, is_private, message_of, query_of, translator_for
 from ocm_bot.views.common import expired_button_text, help_view, location_keyboard, welcome_view
+from ocm_bot.views.groups import group_welcome_view
 
 
 async def start(update: Update, context: BotContext) -> None:
     """Greet the driver and offer the "Send my location" button."""
     t = await translator_for(update, context)
+    if is_group(update):  # no "Send my location" keyboard in a group: it would pop up for everyone
+        await message_of(update).reply_text(group_welcome_view(t).text, parse_mode=ParseMode.HTML)
+        return
     user = update.effective_user
     await message_of(update).reply_text(
         welcome_view(t, user.first_name if user else None).text,

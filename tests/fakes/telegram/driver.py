@@ -36,6 +36,7 @@ from .server import FakeTelegramServer, StoredMessage
 DEFAULT_TIMEOUT = 5.0
 _COMMAND_RE = re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?")
 _URL_RE = re.compile(r"https?://[^\s<>\"]+")
+_MENTION_RE = re.compile(r"(?<![\w@/])@[A-Za-z][A-Za-z0-9_]{3,31}\b")  # not the @bot of /cmd@bot
 Label = str | re.Pattern[str]
 
 
@@ -486,11 +487,12 @@ class FakeUser(ChatObserver):
         *,
         horizontal_accuracy: float | None = None,
         chat: ChatObserver | None = None,
+        reply_to: MessageView | None = None,
     ) -> MessageView:
         location: dict[str, Any] = {"latitude": latitude, "longitude": longitude}
         if horizontal_accuracy is not None:
             location["horizontal_accuracy"] = horizontal_accuracy
-        return await self._send({"location": location}, chat, None)
+        return await self._send({"location": location}, chat, reply_to)
 
     async def send_live_location(
         self,
@@ -986,9 +988,9 @@ def _describe_filter(containing: Any, matching: Any, where: Any) -> str:
 
 
 def _auto_entities(text: str) -> list[dict]:
-    """The entities Telegram detects in what a person types: commands and links."""
+    """The entities Telegram detects in what a person types: commands, links and @username mentions."""
     entities = []
-    for regex, kind in ((_COMMAND_RE, "bot_command"), (_URL_RE, "url")):
+    for regex, kind in ((_COMMAND_RE, "bot_command"), (_URL_RE, "url"), (_MENTION_RE, "mention")):
         for match in regex.finditer(text):
             entities.append(
                 {"type": kind, "offset": utf16_len(text[: match.start()]), "length": utf16_len(match.group(0))}
