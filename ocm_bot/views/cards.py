@@ -26,7 +26,7 @@ from ocm_bot.ocm.identity import poi_page_url
 from ocm_bot.ocm.models import Charger, Connection
 from ocm_bot.views.format import ago, distance, html_text, power
 from ocm_bot.views.html import Html, bold, gettext_html, italic, join
-from ocm_bot.views.vocabulary import compass_arrow, compass_point
+from ocm_bot.views.vocabulary import compass_arrow, compass_point, connection_type_name, usage_type_name
 
 NAME_CHARS = 80
 ADDRESS_CHARS = 110
@@ -49,15 +49,6 @@ STATUS_TYPE_LABELS = {
     30: N_("⚠️ Temporarily unavailable"),
     75: N_("✅ Partly operational"),
 }
-USAGE_LABELS = {
-    1: N_("Public"),
-    4: N_("Membership required"),
-    5: N_("Pay at location"),
-    7: N_("Public, notice required"),
-    2: N_("Private, restricted access"),
-    3: N_("Privately owned, notice required"),
-    6: N_("Staff, visitors or customers"),
-}
 
 
 def poi_url(charger_id: int) -> str:
@@ -77,12 +68,8 @@ def status_label(t: Translator, charger: Charger) -> str:
 
 
 def usage_label(t: Translator, charger: Charger) -> str | None:
-    usage = charger.usage_type
-    if usage is None or usage.id == 0:
-        return None
-    if usage.id in USAGE_LABELS:
-        return gettext_html(t, USAGE_LABELS[usage.id])
-    return html_text(usage.title, 40) or None
+    name = usage_type_name(t, charger.usage_type)
+    return html_text(name, 40) if name else None
 
 
 def operator_name(charger: Charger) -> str | None:
@@ -107,8 +94,7 @@ def connector_summary(t: Translator, connections: tuple[Connection, ...], groups
     """Connections grouped by type, highest power first: "CCS (Type 2) 50 kW ×1 · Type 2 22 kW ×2"."""
     grouped: dict[str, tuple[float | None, int]] = {}
     for connection in connections:
-        kind = connection.connection_type
-        name = kind.title if kind is not None and kind.title else t.gettext("Unknown plug")
+        name = connection_type_name(t, connection.connection_type)
         best, count = grouped.get(name, (None, 0))
         kw = connection.power_kw
         if kw is not None and (best is None or kw > best):

@@ -41,7 +41,13 @@ from ocm_bot.views.checkin import private_checkin_url
 from ocm_bot.views.format import ago, clip, html_text, power, stars
 from ocm_bot.views.html import Html, bold, gettext_html, italic, join, link, ngettext_html
 from ocm_bot.views.results import DETAILS, NO_SEARCH, View
-from ocm_bot.views.vocabulary import outcome_text
+from ocm_bot.views.vocabulary import (
+    checkin_status_name,
+    connection_type_name,
+    country_name,
+    current_type_name,
+    outcome_text,
+)
 
 FAVOURITE = "fv"
 RECENT_COMMENTS = 5
@@ -51,9 +57,9 @@ CONNECTIONS_SHOWN = 12
 _SAFE_MESSAGE_CHARS = 4000
 
 
-def full_address(charger: Charger) -> str:
+def full_address(t: Translator, charger: Charger) -> str:
     address = charger.address
-    country = address.country.title if address.country else None
+    country = country_name(t, address.country)
     parts = [
         address.address_line1,
         address.address_line2,
@@ -66,16 +72,15 @@ def full_address(charger: Charger) -> str:
 
 
 def connection_line(t: Translator, connection: Connection) -> str:
-    kind = connection.connection_type
-    parts: list[str | Html] = [html_text(kind.title if kind and kind.title else t.gettext("Unknown plug"), 40)]
+    parts: list[str | Html] = [html_text(connection_type_name(t, connection.connection_type), 40)]
     if connection.power_kw is not None:
         parts.append(power(t, connection.power_kw))
     if connection.amps:
         parts.append(gettext_html(t, "{n} A", n=connection.amps))
     if connection.voltage:
         parts.append(gettext_html(t, "{n} V", n=connection.voltage))
-    if connection.current_type and connection.current_type.title:
-        parts.append(html_text(connection.current_type.title, 20))
+    if current := current_type_name(t, connection.current_type):
+        parts.append(html_text(current, 24))
     parts.append(f"×{max(1, connection.quantity or 1)}")
     kind_of_status = connection_status_kind(connection)
     if kind_of_status is not StatusKind.UNKNOWN:
@@ -88,7 +93,7 @@ def checkin_status_text(t: Translator, status: CheckinStatusType) -> str:
     known = outcomes_from([status])
     if known and known[0].id == status.id:
         return outcome_text(t, known[0])
-    return status.title
+    return checkin_status_name(t, status)
 
 
 def comment_line(t: Translator, comment: Comment, now: datetime) -> str:
@@ -117,7 +122,7 @@ def details_text(
     bearing: float | None = None,
 ) -> Html:
     sections = [heading(t, charger, unit=unit, distance_km=distance_km, bearing=bearing)]
-    if address := full_address(charger):
+    if address := full_address(t, charger):
         sections.append("📍 " + address)
     if charger.address.access_comments and charger.address.access_comments.strip():
         sections.append(
