@@ -57,14 +57,24 @@ def available_languages() -> tuple[str, ...]:
     return (SOURCE_LANGUAGE, *(lang for lang in found if lang != SOURCE_LANGUAGE))
 
 
+# Language codes that mean a language we write under another code: Telegram's clients send "no" for
+# Norwegian, and Nynorsk readers read Bokmål far better than a fallback to English.
+LANGUAGE_ALIASES = {"no": "nb", "nn": "nb"}
+
+
 def negotiate_language(*candidates: str | None, default: str = SOURCE_LANGUAGE) -> str:
-    """The first candidate (override, Telegram ``language_code`` like ``pt-br``) we have a catalog for."""
+    """The first candidate (override, Telegram ``language_code`` like ``pt-br``) we have a catalog for.
+
+    A regional code falls back to its language (``pt-BR`` -> ``pt``), an alias to the language we
+    write (``no``, ``nn`` -> ``nb``); without a match, ``default`` (the bot's ``DEFAULT_LANGUAGE``).
+    """
     languages = available_languages()
     for candidate in candidates:
         if not candidate:
             continue
         code = candidate.replace("-", "_").lower()
-        for option in (code, code.split("_")[0]):
+        base = code.split("_")[0]
+        for option in (code, base, LANGUAGE_ALIASES.get(base)):
             match = next((lang for lang in languages if lang.lower() == option), None)
             if match:
                 return match

@@ -144,3 +144,46 @@ def test_numbers_are_formatted_for_the_driver_s_locale():
     assert translator("de").number(3.7) == "3,7"
     assert translator("de").number(1500, digits=0) == "1.500"
     assert translator("en").number(50.0) == "50"
+
+
+@pytest.fixture
+def twelve_catalogs(tmp_path, monkeypatch):
+    """A locales folder with a catalog for each of the twelve languages the bot ships (empty ones)."""
+    for language in ("en", "de", "fr", "es", "it", "nl", "pl", "uk", "ar", "nb", "sv", "pt"):
+        folder = tmp_path / language / "LC_MESSAGES"
+        folder.mkdir(parents=True)
+        (folder / f"{DOMAIN}.po").write_text(f'msgid ""\nmsgstr ""\n"Language: {language}\\n"\n', encoding="utf-8")
+    monkeypatch.setattr(i18n, "LOCALES_DIR", tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("telegram_language", "expected"),
+    [
+        ("pt-BR", "pt"),
+        ("pt-br", "pt"),
+        ("pt", "pt"),
+        ("no", "nb"),  # Norwegian: Telegram's clients send "no" or "nb"; Bokmål is what we write
+        ("nn", "nb"),  # Nynorsk readers read Bokmål far better than English
+        ("nb", "nb"),
+        ("nb-NO", "nb"),
+        ("no-NO", "nb"),
+        ("uk", "uk"),
+        ("ar-EG", "ar"),
+        ("sv-FI", "sv"),
+        ("zh-hans", "de"),  # no catalog: the configured default
+        ("", "de"),
+    ],
+)
+def test_telegram_s_language_code_finds_its_catalog(twelve_catalogs, telegram_language, expected):
+    assert negotiate_language(None, telegram_language, default="de") == expected
+
+
+def test_an_alias_never_names_a_language_without_a_catalog(twelve_catalogs):
+    (twelve_catalogs / "nb" / "LC_MESSAGES" / f"{DOMAIN}.po").unlink()
+    assert negotiate_language("no", default="de") == "de"
+
+
+def test_the_override_still_beats_an_aliased_telegram_language(twelve_catalogs):
+    assert negotiate_language("sv", "no") == "sv"
+    assert negotiate_language("no", "sv") == "nb"
