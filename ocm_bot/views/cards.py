@@ -21,11 +21,11 @@ from datetime import datetime
 
 from ocm_bot.domain.filters import StatusKind, status_kind
 from ocm_bot.domain.preferences import DistanceUnitChoice
-from ocm_bot.i18n import N_, Translator
+from ocm_bot.i18n import N_, Translator, isolate
 from ocm_bot.ocm.identity import poi_page_url
 from ocm_bot.ocm.models import Charger, Connection
-from ocm_bot.views.format import ago, distance, html_text, power
-from ocm_bot.views.html import Html, bold, gettext_html, italic, join
+from ocm_bot.views.format import ago, distance, html_text, power, price
+from ocm_bot.views.html import Html, bold, escape, gettext_html, italic, join
 from ocm_bot.views.vocabulary import compass_arrow, compass_point, connection_type_name, usage_type_name
 
 NAME_CHARS = 80
@@ -163,6 +163,15 @@ def short_licence(t: Translator, licence: str | None) -> str | None:
     return None
 
 
+def cost_text(t: Translator, charger: Charger, limit: int) -> Html | None:
+    """What charging costs: a bare price in the driver's locale, any other text as OCM has it."""
+    if not charger.usage_cost or not charger.usage_cost.strip():
+        return None
+    country = charger.address.country
+    localised = price(t, charger.usage_cost, country.iso_code if country else None)
+    return escape(localised) if localised else html_text(charger.usage_cost, limit)
+
+
 def status_and_usage(t: Translator, charger: Charger) -> list[str]:
     """The parts of the status line: status, then usage type when OCM knows it."""
     facts = [status_label(t, charger)]
@@ -190,7 +199,7 @@ def heading(
     distance_km: float | None = None,
     bearing: float | None = None,
 ) -> str:
-    name = bold(html_text(charger.name, NAME_CHARS))
+    name = bold(isolate(html_text(charger.name, NAME_CHARS)) if t.rtl else html_text(charger.name, NAME_CHARS))
     prefix = f"{index}. " if index is not None else ""
     if distance_km is None:
         return prefix + name
@@ -219,8 +228,8 @@ def card(
     if charger.connections:
         lines.append(indent + "⚡ " + connector_summary(t, charger.connections))
     facts = status_and_usage(t, charger)
-    if charger.usage_cost and charger.usage_cost.strip():
-        facts.append(html_text(charger.usage_cost, COST_CHARS))
+    if cost := cost_text(t, charger, COST_CHARS):
+        facts.append(cost)
     lines.append(indent + join(" · ", facts))
     who = operator_and_verified(t, charger, now)
     if who and not compact:

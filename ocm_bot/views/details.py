@@ -28,6 +28,7 @@ from ocm_bot.views.cards import (
     STATUS_LABELS,
     address_line,
     connector_summary,
+    cost_text,
     heading,
     navigation_url,
     operator_and_verified,
@@ -38,7 +39,7 @@ from ocm_bot.views.cards import (
 )
 from ocm_bot.views.checkin import START as CHECK_IN
 from ocm_bot.views.checkin import private_checkin_url
-from ocm_bot.views.format import ago, clip, html_text, power, stars
+from ocm_bot.views.format import ago, amount, clip, html_text, power, stars
 from ocm_bot.views.html import Html, bold, gettext_html, italic, join, link, ngettext_html
 from ocm_bot.views.results import DETAILS, NO_SEARCH, View
 from ocm_bot.views.vocabulary import (
@@ -76,9 +77,9 @@ def connection_line(t: Translator, connection: Connection) -> str:
     if connection.power_kw is not None:
         parts.append(power(t, connection.power_kw))
     if connection.amps:
-        parts.append(gettext_html(t, "{n} A", n=connection.amps))
+        parts.append(amount(t, connection.amps, "A"))
     if connection.voltage:
-        parts.append(gettext_html(t, "{n} V", n=connection.voltage))
+        parts.append(amount(t, connection.voltage, "V"))
     if current := current_type_name(t, connection.current_type):
         parts.append(html_text(current, 24))
     parts.append(f"×{max(1, connection.quantity or 1)}")
@@ -131,8 +132,8 @@ def details_text(
     if charger.address.phone and charger.address.phone.strip():
         sections.append("📞 " + html_text(charger.address.phone, 40))
     sections.append(join(" · ", status_and_usage(t, charger)))
-    if charger.usage_cost and charger.usage_cost.strip():
-        sections.append(gettext_html(t, "Cost: {cost}", cost=html_text(charger.usage_cost, NOTE_CHARS)))
+    if cost := cost_text(t, charger, NOTE_CHARS):
+        sections.append(gettext_html(t, "Cost: {cost}", cost=cost))
     if charger.connections:
         lines = [connection_line(t, c) for c in charger.connections[:CONNECTIONS_SHOWN]]
         if len(charger.connections) > CONNECTIONS_SHOWN:
