@@ -42,6 +42,13 @@ STATUS_LABELS = {
     StatusKind.REMOVED: N_("🚫 Removed"),
     StatusKind.UNKNOWN: N_("❓ Status unknown"),
 }
+STATUS_EMOJI = {
+    StatusKind.OPERATIONAL: "✅",
+    StatusKind.NOT_OPERATIONAL: "⚠️",
+    StatusKind.PLANNED: "🕓",
+    StatusKind.REMOVED: "🚫",
+    StatusKind.UNKNOWN: "❓",
+}
 # Finer wording for OCM status types that are operational but worth a note.
 STATUS_TYPE_LABELS = {
     10: N_("✅ Available"),

@@ -25,7 +25,9 @@ from ocm_bot.i18n import Translator
 from ocm_bot.ocm.models import Charger, CheckinStatusType, Comment, Connection
 from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.cards import (
+    STATUS_EMOJI,
     STATUS_LABELS,
+    STATUS_TYPE_LABELS,
     address_line,
     connector_summary,
     cost_text,
@@ -48,6 +50,7 @@ from ocm_bot.views.vocabulary import (
     country_name,
     current_type_name,
     outcome_text,
+    status_type_name,
 )
 
 FAVOURITE = "fv"
@@ -85,8 +88,18 @@ def connection_line(t: Translator, connection: Connection) -> str:
     parts.append(f"×{max(1, connection.quantity or 1)}")
     kind_of_status = connection_status_kind(connection)
     if kind_of_status is not StatusKind.UNKNOWN:
-        parts.append(gettext_html(t, STATUS_LABELS[kind_of_status]))
+        parts.append(connection_status_label(t, connection, kind_of_status))
     return "• " + join(" · ", parts)
+
+
+def connection_status_label(t: Translator, connection: Connection, kind: StatusKind) -> str:
+    """A connection's OCM status type in the driver's words ("🚫 Removed (duplicate listing)")."""
+    status = connection.status
+    if status is None:
+        return gettext_html(t, STATUS_LABELS[kind])
+    if status.id in STATUS_TYPE_LABELS:
+        return gettext_html(t, STATUS_TYPE_LABELS[status.id])
+    return f"{STATUS_EMOJI[kind]} {html_text(status_type_name(t, status), 40)}"
 
 
 def checkin_status_text(t: Translator, status: CheckinStatusType) -> str:

@@ -148,3 +148,15 @@ def test_a_plug_outside_the_common_groups_has_the_same_name_on_the_chip_and_in_s
     prefs = UserPreferences(connection_type_ids=frozenset({1038}))
     assert connectors_label(t, prefs, REFERENCE) == "GB/T AC – GB/T 20234.2 (Steckdose)"
     assert filter_label(t, FilterKey.CONNECTORS, prefs, REFERENCE) == clip("GB/T AC – GB/T 20234.2 (Steckdose)", 24)
+
+
+def test_details_name_each_connection_s_status_type_in_the_driver_s_language():
+    from dataclasses import replace
+
+    from ocm_bot.views.details import connection_line
+    from tests.domain.samples import by_id
+
+    connection = by_id(100627).connections[0]
+    duplicate = replace(connection, status=StatusType(210, "Removed (Duplicate Listing)", False))
+    assert connection_line(translator("de"), duplicate).endswith("🚫 Entfernt (doppelter Eintrag)")
+    assert connection_line(translator("en"), duplicate).endswith("🚫 Removed (duplicate listing)")
