@@ -19,7 +19,7 @@ from statistics import mean
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from ocm_bot.domain.checkin import outcomes_from
-from ocm_bot.domain.filters import StatusKind, connection_status_kind
+from ocm_bot.domain.filters import StatusKind, connection_status_kind, status_kind
 from ocm_bot.domain.preferences import DistanceUnitChoice
 from ocm_bot.i18n import Translator
 from ocm_bot.ocm.models import Charger, CheckinStatusType, Comment, Connection
@@ -41,7 +41,7 @@ from ocm_bot.views.cards import (
 )
 from ocm_bot.views.checkin import START as CHECK_IN
 from ocm_bot.views.checkin import private_checkin_url
-from ocm_bot.views.format import ago, amount, clip, html_text, power, stars
+from ocm_bot.views.format import ago, amount, clip, date, html_text, power, stars
 from ocm_bot.views.html import Html, bold, gettext_html, italic, join, link, ngettext_html
 from ocm_bot.views.results import DETAILS, NO_SEARCH, View
 from ocm_bot.views.vocabulary import (
@@ -144,7 +144,10 @@ def details_text(
         )
     if charger.address.phone and charger.address.phone.strip():
         sections.append("📞 " + html_text(charger.address.phone, 40))
-    sections.append(join(" · ", status_and_usage(t, charger)))
+    facts = status_and_usage(t, charger)
+    if charger.date_planned is not None and status_kind(charger) is StatusKind.PLANNED:
+        facts.append(gettext_html(t, "opening planned for {date}", date=date(t, charger.date_planned)))
+    sections.append(join(" · ", facts))
     if cost := cost_text(t, charger, NOTE_CHARS):
         sections.append(gettext_html(t, "Cost: {cost}", cost=cost))
     if charger.connections:

@@ -3,6 +3,7 @@ right-to-left text that keeps numbers, units and Latin names readable (Unicode i
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,6 +21,7 @@ from tests.domain.samples import by_id
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 NBSP = "\u00a0"
+KM = DistanceUnitChoice.KM
 
 
 @pytest.mark.parametrize(
@@ -125,3 +127,12 @@ def test_previous_stays_where_reading_starts(arabic):
     row = [InlineKeyboardButton("‹", callback_data="p"), InlineKeyboardButton("›", callback_data="n")]
     assert [b.callback_data for b in reading_order(arabic, row)] == ["n", "p"]
     assert [b.callback_data for b in reading_order(translator("de"), row)] == ["p", "n"]
+
+
+def test_a_planned_charger_s_opening_date_is_a_local_date():
+    from ocm_bot.ocm.models import StatusType
+    from ocm_bot.views.details import details_text
+
+    planned = replace(by_id(100627), status=StatusType(150, "Planned For Future Date", False), date_planned=NOW)
+    assert "Eröffnung geplant für 04.12.2026" in details_text(translator("de"), planned, now=NOW, unit=KM)
+    assert "opening planned for Dec 4, 2026" in details_text(translator("en"), planned, now=NOW, unit=KM)
