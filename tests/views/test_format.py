@@ -136,3 +136,26 @@ def test_a_planned_charger_s_opening_date_is_a_local_date():
     planned = replace(by_id(100627), status=StatusType(150, "Planned For Future Date", False), date_planned=NOW)
     assert "Eröffnung geplant für 04.12.2026" in details_text(translator("de"), planned, now=NOW, unit=KM)
     assert "opening planned for Dec 4, 2026" in details_text(translator("en"), planned, now=NOW, unit=KM)
+
+
+def test_no_view_formats_a_number_itself():
+    """Numbers reach the driver through views/format.py (Babel), never through a Python format spec."""
+    import ast
+    from pathlib import Path
+
+    views = Path(__file__).resolve().parents[2] / "ocm_bot" / "views"
+    # Not for reading: coordinates in a maps URL, and numbers travelling in callback data.
+    machine_text = {("cards.py", "navigation_url"), ("buttons.py", "arg")}
+    found = []
+    for path in views.rglob("*.py"):
+        if path.name == "format.py":
+            continue
+        for function in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(function, ast.FunctionDef) or (path.name, function.name) in machine_text:
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.FormattedValue) and node.format_spec is not None:
+                    found.append(f"{path.name}:{node.lineno} {ast.unparse(node)}")
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "round":
+                    found.append(f"{path.name}:{node.lineno} round()")
+    assert found == []
