@@ -159,3 +159,16 @@ def test_no_view_formats_a_number_itself():
                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "round":
                     found.append(f"{path.name}:{node.lineno} round()")
     assert found == []
+
+
+def test_an_arabic_rating_starts_with_1_where_reading_starts(arabic):
+    from ocm_bot.domain.checkin import CheckinDraft
+    from ocm_bot.views.callbacks import CallbackCodec
+    from ocm_bot.views.checkin import rating_screen
+
+    draft = CheckinDraft.start(charger_id=1, charger_name="Lidl", chat_id=7)
+    codec = CallbackCodec(b"k" * 32)
+    arabic_row = rating_screen(arabic, codec, draft).keyboard.inline_keyboard[0]
+    english_row = rating_screen(translator("en"), codec, draft).keyboard.inline_keyboard[0]
+    assert [b.text for b in arabic_row] == ["5", "4", "3", "2", "1"]
+    assert [b.text for b in english_row] == ["1", "2", "3", "4", "5"]
