@@ -206,7 +206,8 @@ def heading(
     distance_km: float | None = None,
     bearing: float | None = None,
 ) -> str:
-    name = bold(isolate(html_text(charger.name, NAME_CHARS)) if t.rtl else html_text(charger.name, NAME_CHARS))
+    name = html_text(charger.name, NAME_CHARS)
+    name = bold(Html(isolate(name)) if t.rtl else name)
     prefix = f"{index}. " if index is not None else ""
     if distance_km is None:
         return prefix + name

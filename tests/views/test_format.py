@@ -118,6 +118,13 @@ def test_an_arabic_card_isolates_the_charger_s_name_operator_and_distance(arabic
     assert text.count(FSI) == text.count(PDI)
 
 
+def test_an_isolated_name_is_escaped_once(arabic):
+    charger = by_id(100627)
+    named = replace(charger, address=replace(charger.address, title="Fish & Chips <Leeds>"))
+    text = card(arabic, named, now=NOW, unit=DistanceUnitChoice.KM)
+    assert f"<b>{FSI}Fish &amp; Chips &lt;Leeds&gt;{PDI}</b>" in text
+
+
 def test_english_text_has_no_isolates():
     text = card(translator("en"), by_id(100627), now=NOW, unit=DistanceUnitChoice.KM, index=1, distance_km=12.3)
     assert FSI not in text and PDI not in text
