@@ -98,9 +98,11 @@ def connection_type_id_name(t: Translator, type_id: int, title: str | None) -> s
 
 def current_type_name(t: Translator, current: CurrentType | None) -> str | None:
     """ "AC (dreiphasig)"; None when OCM does not say."""
-    if current is None or (current.id not in CURRENT_TYPES and not current.title):
+    if current is None:
         return None
-    return _named(t, CURRENT_TYPES, current.id, current.title, N_("Unknown"))
+    if current.id in CURRENT_TYPES:
+        return t.gettext(CURRENT_TYPES[current.id])
+    return " ".join((current.title or "").split()) or None
 
 
 def status_type_name(t: Translator, status: StatusType | None) -> str:
