@@ -40,18 +40,19 @@ def new_languages(tmp_path, monkeypatch):
     i18n.translator.cache_clear()
 
 
-@pytest.mark.parametrize(
-    ("language_code", "hello"),
-    [("nb", "Hei Kari!"), ("no", "Hei Kari!"), ("nn", "Hei Kari!"), ("pt-br", "Olá Kari!"), ("sw", "Hi Kari!")],
-)
-async def test_the_welcome_is_in_the_language_of_the_driver_s_telegram(
-    new_languages, start_bot, telegram, language_code, hello
-):
+async def test_the_welcome_is_in_the_language_of_the_driver_s_telegram(new_languages, start_bot, telegram):
     await start_bot()
-    kari = telegram.user("Kari", language_code=language_code)
-    await kari.send_text("/start")
-    welcome = await kari.wait_for_message()
-    assert welcome.text.startswith(hello)
+    for language_code, hello in [
+        ("nb", "Hei Kari!"),
+        ("no", "Hei Kari!"),
+        ("nn", "Hei Kari!"),
+        ("pt-br", "Olá Kari!"),
+        ("sw", "Hi Kari!"),  # no Swahili catalog: DEFAULT_LANGUAGE
+    ]:
+        kari = telegram.user("Kari", language_code=language_code)
+        await kari.send_text("/start")
+        welcome = await kari.wait_for_message()
+        assert welcome.text.startswith(hello), language_code
 
 
 async def test_an_arabic_driver_reads_a_latin_name_isolated_inside_arabic(new_languages, start_bot, telegram):
