@@ -18,18 +18,22 @@ in ``post_shutdown``.
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import hashlib
+import json
 import logging
 import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from telegram import BotCommand, Update
+from telegram import BotCommandScopeAllGroupChats, BotCommandScopeDefault, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, PersistenceInput
@@ -65,7 +69,7 @@ from ocm_bot.handlers import (
     watches,
 )
 from ocm_bot.handlers.common import translator_for
-from ocm_bot.i18n import N_, translator
+from ocm_bot.i18n import available_languages, negotiate_language, translator
 from ocm_bot.ocm.client import OcmClient, OcmLimits
 from ocm_bot.ocm.errors import OcmError
 from ocm_bot.ocm.identity import user_agent
@@ -78,6 +82,7 @@ from ocm_bot.storage import Storage, open_storage
 from ocm_bot.storage.persistence import StoragePersistence
 from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.common import View, unexpected_error_text
+from ocm_bot.views.menus import GROUP_SCOPE, PRIVATE_SCOPE, bot_menus, menu_language_codes
 
 log = logging.getLogger(__name__)
 
@@ -86,16 +91,10 @@ REFERENCE_CACHE_FILE = "ocm-reference.json"
 # How often conversation state is written; a kill -9 loses at most this much of a conversation.
 PERSISTENCE_INTERVAL_SECONDS = 1.0
 
-# The command menu Telegram shows; descriptions are translated per language in post_init.
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("start", N_("Find chargers near you")),
-    ("settings", N_("Power, plugs, radius, units, language")),
-    ("favourites", N_("Your saved chargers")),
-    ("alerts", N_("Alerts when a favourite breaks")),
-    ("language", N_("Change the language")),
-    ("help", N_("What this bot can do")),
-    ("privacy", N_("What the bot stores about you")),
-)
+# Digests of the command menus and descriptions Telegram has (storage), and how long start-up may
+# spend sending the changed ones (what is left is sent at the next start).
+MENUS_KEY = "bot-menus:sent"
+MENUS_SECONDS = 20.0
 
 
 def build_application(
@@ -197,7 +196,7 @@ def _post_init(
         services = await open_services(settings, storage=await storage.get(), overrides=overrides)
         services.closers.insert(0, storage.close)
         application.bot_data.services = services
-        await _set_commands(application)
+        await publish_menus(application)
 
     return post_init
 
@@ -370,17 +369,65 @@ async def _close_all(closers: list[Closer]) -> None:
             log.exception("closing a service failed")
 
 
-async def _set_commands(application: BotApplication) -> None:
-    from ocm_bot.i18n import available_languages
+async def publish_menus(application: BotApplication) -> None:
+    """The command menus (private chats; group chats) and the descriptions, in every language.
 
+    The default (no language code) is in ``DEFAULT_LANGUAGE``. Each call is sent only when what it
+    sets changed since Telegram last took it (a digest per call in storage), so a restart sends
+    nothing; a refusal or Telegram's flood limit is logged, start-up goes on, and what is left is
+    sent at the next start. These calls skip the rate limiter's waiting (``runtime.UNTHROTTLED``):
+    Telegram may ask for an hour's wait after many changes, and the bot must answer meanwhile.
+    """
+    services: Services = application.bot_data.services
+    sent_value = await services.storage.get_value(MENUS_KEY)
+    sent: dict[str, Any] = dict(sent_value) if isinstance(sent_value, dict) else {}
+    changed = 0
     try:
-        for language in available_languages():
-            t = translator(language)
-            commands = [BotCommand(name, t.gettext(description)) for name, description in COMMANDS]
-            code = None if language == "en" else language.split("_")[0]
-            await application.bot.set_my_commands(commands, language_code=code)
-    except (NetworkError, RetryAfter) as error:
-        log.warning("could not set the command menu: %s", error)
+        async with asyncio.timeout(MENUS_SECONDS):
+            for key, digest, send in _menu_calls(application, services.settings.default_language):
+                if sent.get(key) == digest:
+                    continue
+                await send()
+                sent[key] = digest
+                changed += 1
+    except (NetworkError, RetryAfter, TimeoutError) as error:
+        log.warning("could not set every command menu and description (%s); the rest at the next start", error)
+    finally:
+        if changed:
+            await services.storage.set_value(MENUS_KEY, sent)
+
+
+def _menu_calls(
+    application: BotApplication, default_language: str
+) -> Iterator[tuple[str, str, Callable[[], Coroutine[Any, Any, bool]]]]:
+    bot = application.bot
+    default = negotiate_language(default_language)
+    targets: list[tuple[str | None, str]] = [(None, default)]
+    targets += [(code, lang) for lang in available_languages() if lang != default for code in menu_language_codes(lang)]
+    scopes = {PRIVATE_SCOPE: BotCommandScopeDefault(), GROUP_SCOPE: BotCommandScopeAllGroupChats()}
+    for code, menu_language in targets:
+        menus = bot_menus(translator(menu_language))
+        for scope_name, commands in menus.commands.items():
+            digest = _digest([command.to_dict() for command in commands])
+            yield (
+                f"commands|{scope_name}|{code or ''}",
+                digest,
+                functools.partial(bot.set_my_commands, commands, scope=scopes[scope_name], language_code=code),
+            )
+        yield (
+            f"description|{code or ''}",
+            _digest(menus.description),
+            functools.partial(bot.set_my_description, menus.description, language_code=code),
+        )
+        yield (
+            f"short_description|{code or ''}",
+            _digest(menus.short_description),
+            functools.partial(bot.set_my_short_description, menus.short_description, language_code=code),
+        )
+
+
+def _digest(payload: object) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
 async def on_error(update: object, context: BotContext) -> None:

@@ -23,7 +23,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
@@ -57,41 +57,92 @@ def available_languages() -> tuple[str, ...]:
     return (SOURCE_LANGUAGE, *(lang for lang in found if lang != SOURCE_LANGUAGE))
 
 
+# Language codes that mean a language we write under another code: Telegram's clients send "no" for
+# Norwegian, and Nynorsk readers read Bokmål far better than a fallback to English.
+LANGUAGE_ALIASES = {"no": "nb", "nn": "nb"}
+
+
 def negotiate_language(*candidates: str | None, default: str = SOURCE_LANGUAGE) -> str:
-    """The first candidate (override, Telegram ``language_code`` like ``pt-br``) we have a catalog for."""
+    """The first candidate (override, Telegram ``language_code`` like ``pt-br``) we have a catalog for.
+
+    A regional code falls back to its language (``pt-BR`` -> ``pt``), an alias to the language we
+    write (``no``, ``nn`` -> ``nb``); without a match, ``default`` (the bot's ``DEFAULT_LANGUAGE``).
+    """
     languages = available_languages()
     for candidate in candidates:
         if not candidate:
             continue
         code = candidate.replace("-", "_").lower()
-        for option in (code, code.split("_")[0]):
+        base = code.split("_")[0]
+        for option in (code, base, LANGUAGE_ALIASES.get(base)):
             match = next((lang for lang in languages if lang.lower() == option), None)
             if match:
                 return match
     return default if default in languages else SOURCE_LANGUAGE
 
 
+# Unicode bidirectional isolates: text between FSI and PDI is laid out on its own (its direction from
+# its first strong character), so a Latin name or "3.7 kW" inside an Arabic sentence neither flips
+# nor drags the punctuation around it.
+FSI = "\u2068"
+PDI = "\u2069"
+
+
+def isolate(text: str) -> str:
+    """``text`` between FSI and PDI (once: text that is one isolate already stays as it is)."""
+    return text if not text or _one_isolate(text) else f"{FSI}{text}{PDI}"
+
+
+def _one_isolate(text: str) -> bool:
+    if not (text.startswith(FSI) and text.endswith(PDI)):
+        return False
+    depth = 0
+    for position, char in enumerate(text):
+        if char in "\u2066\u2067\u2068":
+            depth += 1
+        elif char == PDI:
+            depth -= 1
+            if depth == 0:
+                return position == len(text) - 1
+    return False
+
+
 @dataclass(frozen=True)
 class Translator:
-    """Translates and formats for one language."""
+    """Translates and formats for one language.
+
+    In a right-to-left language (Arabic) every placeholder value is isolated (:func:`isolate`), so
+    names, numbers and units filled into a translated sentence read in their own direction.
+    """
 
     language: str
     _catalog: _gettext.NullTranslations
 
     def gettext(self, message: str, /, **values: object) -> str:
         text = self._catalog.gettext(message)
-        return text.format(**values) if values else text
+        return text.format(**self._placed(values)) if values else text
 
     def ngettext(self, singular: str, plural: str, n: int, /, **values: object) -> str:
         text = self._catalog.ngettext(singular, plural, n)
-        return text.format(n=n, **values)
+        return text.format(**self._placed({"n": n, **values}))
 
-    @property
+    def _placed(self, values: dict[str, object]) -> dict[str, object]:
+        if not self.rtl:
+            return values
+        # A value that is its own placeholder is filled later (views.html.gettext_html), isolated then.
+        return {name: value if value == f"{{{name}}}" else isolate(str(value)) for name, value in values.items()}
+
+    @cached_property
     def locale(self) -> Locale:
         try:
             return Locale.parse(self.language)
         except (UnknownLocaleError, ValueError):
             return Locale.parse(SOURCE_LANGUAGE)
+
+    @cached_property
+    def rtl(self) -> bool:
+        """The language is written right to left (Arabic)."""
+        return self.locale.character_order == "right-to-left"
 
     def number(self, value: float, *, digits: int = 1) -> str:
         """A number with at most ``digits`` decimals, in the user's locale ("3.7", "3,7", "50")."""

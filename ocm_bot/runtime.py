@@ -148,6 +148,8 @@ class RetryingRateLimiter(AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        if endpoint in UNTHROTTLED:
+            return await callback(*args, **kwargs)
         if endpoint in _CHAT_READS:  # no message: outside a chat's message budget (the global limit still holds)
             data = {key: value for key, value in data.items() if key != "chat_id"}
         loop = asyncio.get_running_loop()
@@ -180,6 +182,10 @@ class RetryingRateLimiter(AIORateLimiter):
         raise AssertionError("unreachable: the last attempt returns or raises")
 
 
+UNTHROTTLED = frozenset({"setMyCommands", "setMyDescription", "setMyShortDescription"})
+"""Start-up calls sent straight to Telegram: python-telegram-bot's limiter holds back every call of the
+bot while a ``RetryAfter`` lasts, and Telegram can ask for an hour after many menu changes; the caller
+(``app.publish_menus``) gets the ``RetryAfter`` at once and leaves the rest for the next start."""
 _CHAT_READS = frozenset({"getChat", "getChatMember", "getChatAdministrators", "getChatMemberCount"})
 """Calls that only read a chat: Telegram's per-chat limits (about 20 messages a minute in a group)
 count messages, so the admin check of every watch button neither waits for nor uses up that budget."""

@@ -14,6 +14,7 @@ from ocm_bot.i18n import Translator
 from ocm_bot.ocm.models import Charger
 from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.cards import card, navigation_url, poi_url
+from ocm_bot.views.common import reading_order
 from ocm_bot.views.format import html_text
 from ocm_bot.views.html import Html, bold, italic, join, ngettext_html
 from ocm_bot.views.results import DETAILS, NO_SEARCH, View
@@ -79,4 +80,4 @@ def digest_view(
     paging.append(InlineKeyboardButton(f"{page + 1}/{pages}", callback_data=codec.encode(DIGEST_PAGE, key, page)))
     if page < pages - 1:
         paging.append(InlineKeyboardButton(t.gettext("Next ›"), callback_data=codec.encode(DIGEST_PAGE, key, page + 1)))
-    return View(join("\n", lines), InlineKeyboardMarkup([paging]))
+    return View(join("\n", lines), InlineKeyboardMarkup([reading_order(t, paging)]))

@@ -21,12 +21,12 @@ from datetime import datetime
 
 from ocm_bot.domain.filters import StatusKind, status_kind
 from ocm_bot.domain.preferences import DistanceUnitChoice
-from ocm_bot.i18n import N_, Translator
+from ocm_bot.i18n import N_, Translator, isolate
 from ocm_bot.ocm.identity import poi_page_url
 from ocm_bot.ocm.models import Charger, Connection
-from ocm_bot.views.format import ago, distance, html_text, power
-from ocm_bot.views.html import Html, bold, gettext_html, italic, join
-from ocm_bot.views.vocabulary import compass_arrow, compass_point
+from ocm_bot.views.format import ago, distance, html_text, power, price
+from ocm_bot.views.html import Html, bold, escape, gettext_html, italic, join
+from ocm_bot.views.vocabulary import compass_arrow, compass_point, connection_type_name, usage_type_name
 
 NAME_CHARS = 80
 ADDRESS_CHARS = 110
@@ -42,21 +42,19 @@ STATUS_LABELS = {
     StatusKind.REMOVED: N_("🚫 Removed"),
     StatusKind.UNKNOWN: N_("❓ Status unknown"),
 }
+STATUS_EMOJI = {
+    StatusKind.OPERATIONAL: "✅",
+    StatusKind.NOT_OPERATIONAL: "⚠️",
+    StatusKind.PLANNED: "🕓",
+    StatusKind.REMOVED: "🚫",
+    StatusKind.UNKNOWN: "❓",
+}
 # Finer wording for OCM status types that are operational but worth a note.
 STATUS_TYPE_LABELS = {
     10: N_("✅ Available"),
     20: N_("✅ In use right now"),
     30: N_("⚠️ Temporarily unavailable"),
     75: N_("✅ Partly operational"),
-}
-USAGE_LABELS = {
-    1: N_("Public"),
-    4: N_("Membership required"),
-    5: N_("Pay at location"),
-    7: N_("Public, notice required"),
-    2: N_("Private, restricted access"),
-    3: N_("Privately owned, notice required"),
-    6: N_("Staff, visitors or customers"),
 }
 
 
@@ -77,12 +75,8 @@ def status_label(t: Translator, charger: Charger) -> str:
 
 
 def usage_label(t: Translator, charger: Charger) -> str | None:
-    usage = charger.usage_type
-    if usage is None or usage.id == 0:
-        return None
-    if usage.id in USAGE_LABELS:
-        return gettext_html(t, USAGE_LABELS[usage.id])
-    return html_text(usage.title, 40) or None
+    name = usage_type_name(t, charger.usage_type)
+    return html_text(name, 40) if name else None
 
 
 def operator_name(charger: Charger) -> str | None:
@@ -107,8 +101,7 @@ def connector_summary(t: Translator, connections: tuple[Connection, ...], groups
     """Connections grouped by type, highest power first: "CCS (Type 2) 50 kW ×1 · Type 2 22 kW ×2"."""
     grouped: dict[str, tuple[float | None, int]] = {}
     for connection in connections:
-        kind = connection.connection_type
-        name = kind.title if kind is not None and kind.title else t.gettext("Unknown plug")
+        name = connection_type_name(t, connection.connection_type)
         best, count = grouped.get(name, (None, 0))
         kw = connection.power_kw
         if kw is not None and (best is None or kw > best):
@@ -177,6 +170,15 @@ def short_licence(t: Translator, licence: str | None) -> str | None:
     return None
 
 
+def cost_text(t: Translator, charger: Charger, limit: int) -> Html | None:
+    """What charging costs: a bare price in the driver's locale, any other text as OCM has it."""
+    if not charger.usage_cost or not charger.usage_cost.strip():
+        return None
+    country = charger.address.country
+    localised = price(t, charger.usage_cost, country.iso_code if country else None)
+    return escape(localised) if localised else html_text(charger.usage_cost, limit)
+
+
 def status_and_usage(t: Translator, charger: Charger) -> list[str]:
     """The parts of the status line: status, then usage type when OCM knows it."""
     facts = [status_label(t, charger)]
@@ -204,7 +206,8 @@ def heading(
     distance_km: float | None = None,
     bearing: float | None = None,
 ) -> str:
-    name = bold(html_text(charger.name, NAME_CHARS))
+    name = html_text(charger.name, NAME_CHARS)
+    name = bold(Html(isolate(name)) if t.rtl else name)
     prefix = f"{index}. " if index is not None else ""
     if distance_km is None:
         return prefix + name
@@ -233,8 +236,8 @@ def card(
     if charger.connections:
         lines.append(indent + "⚡ " + connector_summary(t, charger.connections))
     facts = status_and_usage(t, charger)
-    if charger.usage_cost and charger.usage_cost.strip():
-        facts.append(html_text(charger.usage_cost, COST_CHARS))
+    if cost := cost_text(t, charger, COST_CHARS):
+        facts.append(cost)
     lines.append(indent + join(" · ", facts))
     who = operator_and_verified(t, charger, now)
     if who and not compact:

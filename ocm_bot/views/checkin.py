@@ -31,7 +31,7 @@ from ocm_bot.domain.outbox import Submitter
 from ocm_bot.i18n import Translator
 from ocm_bot.ocm.identity import add_comment_url
 from ocm_bot.views.callbacks import CallbackCodec
-from ocm_bot.views.common import View
+from ocm_bot.views.common import View, reading_order
 from ocm_bot.views.format import stars
 from ocm_bot.views.html import Html, bold, gettext_html, italic, join, ngettext_html
 from ocm_bot.views.vocabulary import group_label, outcome_label
@@ -146,7 +146,7 @@ def rating_screen(t: Translator, codec: CallbackCodec, draft: CheckinDraft) -> S
         for n in range(1, 6)
     ]
     rows = [
-        numbers,
+        reading_order(t, numbers),  # 1 (poor) where reading starts
         [
             InlineKeyboardButton(t.gettext("Skip"), callback_data=codec.encode(RATE, SKIP_RATING)),
             _back_button(t, codec),

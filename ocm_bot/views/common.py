@@ -153,3 +153,13 @@ def _whole_seconds(seconds: float | None) -> int:
 
 def retry_keyboard(t: Translator, callback_data: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(t.gettext("🔄 Retry"), callback_data=callback_data)]])
+
+
+def reading_order(t: Translator, row: list[InlineKeyboardButton]) -> list[InlineKeyboardButton]:
+    """A row whose order means something (‹ Prev · 2/4 · Next ›) as the driver reads it.
+
+    Telegram lays out a bot's buttons left to right in every language; in a right-to-left language
+    "previous" belongs on the right, where reading starts (its "‹" is mirrored to "›" by the
+    Unicode bidi algorithm inside Arabic text, so it points the right way).
+    """
+    return row[::-1] if t.rtl else row

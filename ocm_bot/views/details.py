@@ -19,15 +19,18 @@ from statistics import mean
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from ocm_bot.domain.checkin import outcomes_from
-from ocm_bot.domain.filters import StatusKind, connection_status_kind
+from ocm_bot.domain.filters import StatusKind, connection_status_kind, status_kind
 from ocm_bot.domain.preferences import DistanceUnitChoice
 from ocm_bot.i18n import Translator
 from ocm_bot.ocm.models import Charger, CheckinStatusType, Comment, Connection
 from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.cards import (
+    STATUS_EMOJI,
     STATUS_LABELS,
+    STATUS_TYPE_LABELS,
     address_line,
     connector_summary,
+    cost_text,
     heading,
     navigation_url,
     operator_and_verified,
@@ -38,10 +41,17 @@ from ocm_bot.views.cards import (
 )
 from ocm_bot.views.checkin import START as CHECK_IN
 from ocm_bot.views.checkin import private_checkin_url
-from ocm_bot.views.format import ago, clip, html_text, power, stars
+from ocm_bot.views.format import ago, amount, clip, date, html_text, power, stars
 from ocm_bot.views.html import Html, bold, gettext_html, italic, join, link, ngettext_html
 from ocm_bot.views.results import DETAILS, NO_SEARCH, View
-from ocm_bot.views.vocabulary import outcome_text
+from ocm_bot.views.vocabulary import (
+    checkin_status_name,
+    connection_type_name,
+    country_name,
+    current_type_name,
+    outcome_text,
+    status_type_name,
+)
 
 FAVOURITE = "fv"
 RECENT_COMMENTS = 5
@@ -51,9 +61,9 @@ CONNECTIONS_SHOWN = 12
 _SAFE_MESSAGE_CHARS = 4000
 
 
-def full_address(charger: Charger) -> str:
+def full_address(t: Translator, charger: Charger) -> str:
     address = charger.address
-    country = address.country.title if address.country else None
+    country = country_name(t, address.country)
     parts = [
         address.address_line1,
         address.address_line2,
@@ -66,21 +76,30 @@ def full_address(charger: Charger) -> str:
 
 
 def connection_line(t: Translator, connection: Connection) -> str:
-    kind = connection.connection_type
-    parts: list[str | Html] = [html_text(kind.title if kind and kind.title else t.gettext("Unknown plug"), 40)]
+    parts: list[str | Html] = [html_text(connection_type_name(t, connection.connection_type), 40)]
     if connection.power_kw is not None:
         parts.append(power(t, connection.power_kw))
     if connection.amps:
-        parts.append(gettext_html(t, "{n} A", n=connection.amps))
+        parts.append(amount(t, connection.amps, "A"))
     if connection.voltage:
-        parts.append(gettext_html(t, "{n} V", n=connection.voltage))
-    if connection.current_type and connection.current_type.title:
-        parts.append(html_text(connection.current_type.title, 20))
+        parts.append(amount(t, connection.voltage, "V"))
+    if current := current_type_name(t, connection.current_type):
+        parts.append(html_text(current, 24))
     parts.append(f"×{max(1, connection.quantity or 1)}")
     kind_of_status = connection_status_kind(connection)
     if kind_of_status is not StatusKind.UNKNOWN:
-        parts.append(gettext_html(t, STATUS_LABELS[kind_of_status]))
+        parts.append(connection_status_label(t, connection, kind_of_status))
     return "• " + join(" · ", parts)
+
+
+def connection_status_label(t: Translator, connection: Connection, kind: StatusKind) -> str:
+    """A connection's OCM status type in the driver's words ("🚫 Removed (duplicate listing)")."""
+    status = connection.status
+    if status is None:
+        return gettext_html(t, STATUS_LABELS[kind])
+    if status.id in STATUS_TYPE_LABELS:
+        return gettext_html(t, STATUS_TYPE_LABELS[status.id])
+    return f"{STATUS_EMOJI[kind]} {html_text(status_type_name(t, status), 40)}"
 
 
 def checkin_status_text(t: Translator, status: CheckinStatusType) -> str:
@@ -88,7 +107,7 @@ def checkin_status_text(t: Translator, status: CheckinStatusType) -> str:
     known = outcomes_from([status])
     if known and known[0].id == status.id:
         return outcome_text(t, known[0])
-    return status.title
+    return checkin_status_name(t, status)
 
 
 def comment_line(t: Translator, comment: Comment, now: datetime) -> str:
@@ -117,7 +136,7 @@ def details_text(
     bearing: float | None = None,
 ) -> Html:
     sections = [heading(t, charger, unit=unit, distance_km=distance_km, bearing=bearing)]
-    if address := full_address(charger):
+    if address := full_address(t, charger):
         sections.append("📍 " + address)
     if charger.address.access_comments and charger.address.access_comments.strip():
         sections.append(
@@ -125,9 +144,12 @@ def details_text(
         )
     if charger.address.phone and charger.address.phone.strip():
         sections.append("📞 " + html_text(charger.address.phone, 40))
-    sections.append(join(" · ", status_and_usage(t, charger)))
-    if charger.usage_cost and charger.usage_cost.strip():
-        sections.append(gettext_html(t, "Cost: {cost}", cost=html_text(charger.usage_cost, NOTE_CHARS)))
+    facts = status_and_usage(t, charger)
+    if charger.date_planned is not None and status_kind(charger) is StatusKind.PLANNED:
+        facts.append(gettext_html(t, "opening planned for {date}", date=date(t, charger.date_planned)))
+    sections.append(join(" · ", facts))
+    if cost := cost_text(t, charger, NOTE_CHARS):
+        sections.append(gettext_html(t, "Cost: {cost}", cost=cost))
     if charger.connections:
         lines = [connection_line(t, c) for c in charger.connections[:CONNECTIONS_SHOWN]]
         if len(charger.connections) > CONNECTIONS_SHOWN:

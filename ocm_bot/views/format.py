@@ -4,20 +4,32 @@ Example::
 
     distance(t, 0.62, DistanceUnitChoice.KM)     # "620 m"
     distance(t, 12.3, DistanceUnitChoice.MILES)  # "7.6 mi"
-    power(t, 7.4)                                # "7.4 kW"
+    power(t, 7.4)                                # "7.4 kW"; translator("de"): "7,4 kW"
+    price(t, "£0.45/kWh")                        # "£0.45/kWh"; translator("de"): "0,45 £/kWh"
+    ago(t, three_days_before, now)               # "3 days ago"; translator("de"): "vor 3 Tagen"
+
+In a right-to-left language each of these comes isolated (FSI … PDI), so it reads as one unit
+inside Arabic text.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from babel.numbers import get_decimal_symbol, get_group_symbol
+from babel.dates import format_date
+from babel.numbers import format_currency, get_decimal_symbol, get_group_symbol
 
 from ocm_bot.domain.preferences import DistanceUnitChoice
 from ocm_bot.geometry import km_to_miles
-from ocm_bot.i18n import Translator
+from ocm_bot.i18n import Translator, isolate
 from ocm_bot.views.html import Html, escape
+
+
+def _unit(t: Translator, text: str) -> str:
+    """A number with its unit, kept together inside right-to-left text."""
+    return isolate(text) if t.rtl else text
 
 
 def distance(t: Translator, km: float, unit: DistanceUnitChoice) -> str:
@@ -30,12 +42,12 @@ def distance(t: Translator, km: float, unit: DistanceUnitChoice) -> str:
         miles = km_to_miles(km)
         feet = round(miles * 5280, -1)
         if feet < 528:  # under a tenth of a mile
-            return t.gettext("{n} ft", n=number(t, feet, digits=0))
-        return t.gettext("{n} mi", n=_rounded(t, miles))
+            return _unit(t, t.gettext("{n} ft", n=number(t, feet, digits=0)))
+        return _unit(t, t.gettext("{n} mi", n=_rounded(t, miles)))
     metres = round(km * 1000, -1)
     if metres < 1000:
-        return t.gettext("{n} m", n=number(t, metres, digits=0))
-    return t.gettext("{n} km", n=_rounded(t, km))
+        return _unit(t, t.gettext("{n} m", n=number(t, metres, digits=0)))
+    return _unit(t, t.gettext("{n} km", n=_rounded(t, km)))
 
 
 def _rounded(t: Translator, value: float) -> str:
@@ -64,14 +76,60 @@ def _number_symbols(t: Translator) -> tuple[str, str]:
 def radius(t: Translator, km: float, unit: DistanceUnitChoice) -> str:
     """A search radius in the driver's unit, rounded as :func:`distance` rounds ("6.2 mi", "25 km")."""
     if unit is DistanceUnitChoice.MILES:
-        return t.gettext("{n} mi", n=_rounded(t, km_to_miles(km)))
-    return t.gettext("{n} km", n=_rounded(t, km))
+        return _unit(t, t.gettext("{n} mi", n=_rounded(t, km_to_miles(km))))
+    return _unit(t, t.gettext("{n} km", n=_rounded(t, km)))
 
 
 def power(t: Translator, kw: float | None) -> str:
+    """A charging power: "7.4 kW", "3,7 kW" (de, fr)."""
     if kw is None:
-        return t.gettext("? kW")
-    return t.gettext("{n} kW", n=number(t, kw, digits=1))
+        return _unit(t, t.gettext("? kW"))
+    return _unit(t, t.gettext("{n} kW", n=number(t, kw, digits=1)))
+
+
+def amount(t: Translator, value: float, unit: str) -> str:
+    """A number with a technical unit that no language translates ("32 A", "400 V")."""
+    return _unit(t, f"{number(t, value, digits=1)}\N{NO-BREAK SPACE}{unit}")
+
+
+# A price as a bare number with a currency ("£0.45/kWh", "0,39 € per kWh", "EUR 0.35"): OCM's usage cost
+# is free text, and only a text that is nothing but a price is reformatted for the driver's locale.
+_PRICE = re.compile(
+    r"^\s*(?:(?P<before>[£€$]|EUR|GBP|USD|CHF|NOK|SEK)\s?(?P<amount1>\d{1,4}(?:[.,]\d{1,4})?)"
+    r"|(?P<amount2>\d{1,4}(?:[.,]\d{1,4})?)\s?(?P<after>[£€$]|EUR|GBP|USD|CHF|NOK|SEK|kr))"
+    r"\s*(?P<per>(?:/|per\s*|pro\s*)kWh)?\s*$",
+    re.IGNORECASE,
+)
+_CURRENCY_SIGNS = {"£": "GBP", "€": "EUR"}
+_DOLLARS = {"US": "USD", "CA": "CAD", "AU": "AUD", "NZ": "NZD"}
+_KRONER = {"NO": "NOK", "SE": "SEK", "DK": "DKK"}
+
+
+def price(t: Translator, text: str | None, country_iso: str | None = None) -> str | None:
+    """OCM's usage cost in the driver's locale when it is just a price ("0,45 £/kWh" in German).
+
+    ``$`` and ``kr`` need the charger's country to name the currency; any other text (tariffs,
+    opening hours, "Free") is None, and the card shows OCM's words as they are.
+    """
+    match = _PRICE.match(text or "")
+    if not match:
+        return None
+    sign = (match["before"] or match["after"]).upper()
+    country = (country_iso or "").upper()
+    if sign == "$":
+        code = _DOLLARS.get(country)
+    elif sign == "KR":
+        code = _KRONER.get(country)
+    else:
+        code = _CURRENCY_SIGNS.get(sign, sign)
+    if code is None:
+        return None
+    digits = match["amount1"] or match["amount2"]
+    value = float(digits.replace(",", "."))
+    formatted = format_currency(value, code, locale=t.locale, decimal_quantization=False)
+    if match["per"]:
+        formatted = t.gettext("{price}/kWh", price=formatted)
+    return _unit(t, formatted)
 
 
 def ago(t: Translator, moment: datetime | None, now: datetime) -> str | None:
@@ -81,7 +139,12 @@ def ago(t: Translator, moment: datetime | None, now: datetime) -> str | None:
     seconds = max(0, int((now - moment).total_seconds()))
     # Babel's wording changes by the minute below two hours and by the hour above: cache on that.
     bucket = seconds // 60 * 60 if seconds < 7200 else seconds // 3600 * 3600
-    return _ago(t, bucket)
+    return _unit(t, _ago(t, bucket))
+
+
+def date(t: Translator, moment: datetime) -> str:
+    """A calendar date in the driver's locale ("4 Dec 2026", "04.12.2026")."""
+    return _unit(t, format_date(moment, format="medium", locale=t.locale))
 
 
 @lru_cache(maxsize=8192)

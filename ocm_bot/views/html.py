@@ -18,7 +18,7 @@ from typing import Any, Self
 
 from markupsafe import Markup
 
-from ocm_bot.i18n import Translator
+from ocm_bot.i18n import Translator, isolate
 
 
 class Html(Markup):
@@ -61,18 +61,25 @@ def join(separator: str | Html, parts: Iterable[str | Html]) -> Html:
 
 def gettext_html(t: Translator, message: str, /, **values: str | int | float | Html) -> Html:
     """The translation of ``message`` as HTML, its placeholders filled with ``values`` (escaped unless Html)."""
-    return _fill(t.gettext(message, **_keep_placeholders(values)), values)
+    return _fill(t.gettext(message, **_keep_placeholders(values)), _isolated(t, values))
 
 
 def ngettext_html(t: Translator, singular: str, plural: str, n: int, /, **values: str | int | float | Html) -> Html:
     """:func:`gettext_html` for a message with plural forms (``{n}`` is the count)."""
-    return _fill(t.ngettext(singular, plural, n, **_keep_placeholders(values)), values)
+    return _fill(t.ngettext(singular, plural, n, **_keep_placeholders(values)), _isolated(t, values))
 
 
 def _keep_placeholders(values: Mapping[str, object]) -> dict[str, str]:
     # The translator fills placeholders itself; ask it to write each one back so that the translated
     # text can be escaped first and the values (escaped or HTML) filled in afterwards.
     return {name: "{" + name + "}" for name in values}
+
+
+def _isolated(t: Translator, values: Mapping[str, str | int | float | Html]) -> dict[str, str | int | float | Html]:
+    """In right-to-left text each value between Unicode isolates (names and numbers keep their direction)."""
+    if not t.rtl:
+        return dict(values)
+    return {name: Html(isolate(Html.escape(value))) for name, value in values.items()}
 
 
 def _fill(template: str, values: Mapping[str, str | int | float | Html]) -> Html:

@@ -34,7 +34,7 @@ from ocm_bot.i18n import N_, Translator
 from ocm_bot.ocm.reference import ReferenceData
 from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.cards import card, navigation_url, poi_url
-from ocm_bot.views.common import View
+from ocm_bot.views.common import View, reading_order
 from ocm_bot.views.format import clip, power, radius
 from ocm_bot.views.html import Html, bold, gettext_html, join, lines, ngettext_html
 from ocm_bot.views.preferences.labels import connector_names, short_level_name
@@ -214,7 +214,7 @@ def results_keyboard(
             paging.append(
                 InlineKeyboardButton(t.gettext("Next ›"), callback_data=codec.encode(PAGE, result.id, page + 1))
             )
-        rows.append(paging)
+        rows.append(reading_order(t, paging))
     rows.extend(_filter_rows(t, result, codec, reference))
     if result.few and result.can_widen:
         wider = radius(t, wider_radius(result.radius_km, unit_of(result)), unit_of(result))

@@ -394,6 +394,18 @@ async def test_charger_command_and_deep_link_open_its_details(telegram, bot, com
     assert details.url_buttons["Open in OCM ↗"] == "https://openchargemap.org/site/poi/details/100627"
 
 
+async def test_a_german_driver_reads_the_details_with_german_plugs_numbers_and_country(telegram, bot):
+    hans = telegram.user("Hans", language_code="de")
+    await hans.send_text("/charger 100627")
+    details = await hans.wait_for_message(containing="Lidl-Garforth")
+    assert "Typ 2 (festes Kabel)" in details.text and "AC (dreiphasig)" in details.text
+    assert "Vereinigtes Königreich" in details.text
+    assert "0,28\u00a0£/kWh" in details.text
+    assert re.search(r"\d,\d kW|\d+ kW", details.text)
+    assert "Tethered" not in details.text and "United Kingdom" not in details.text
+    assert details.url_buttons["In OCM öffnen ↗"] == "https://openchargemap.org/site/poi/details/100627"
+
+
 async def test_unknown_charger_id(telegram, bot):
     ada = telegram.user("Ada")
     await ada.send_text("/charger 999999999")

@@ -10,10 +10,12 @@ from collections.abc import Sequence
 from babel import Locale, UnknownLocaleError
 
 from ocm_bot.domain.preferences import DistanceUnitChoice, UsageChoice, UserPreferences
-from ocm_bot.domain.preferences_edit import COMMON_CONNECTORS, is_group_selected
+from ocm_bot.domain.preferences_edit import COMMON_CONNECTORS, LEVEL_IDS, is_group_selected
 from ocm_bot.i18n import N_, Translator
 from ocm_bot.ocm.reference import ReferenceData
 from ocm_bot.views.format import radius as format_radius
+from ocm_bot.views.ocm_vocabulary import CHARGING_LEVELS, CONNECTION_TYPES
+from ocm_bot.views.vocabulary import connection_type_id_name
 
 CHECK = "✓ "
 MAX_NAMES_IN_SUMMARY = 3
@@ -32,11 +34,7 @@ CONNECTOR_LABELS: dict[str, str] = {
 }
 
 # OCM's charging levels (ocm_bot.domain.preferences_edit.LEVEL_IDS), named the way drivers know them.
-LEVEL_LABELS: dict[int, str] = {
-    1: N_("Level 1 · slow, under 2 kW"),
-    2: N_("Level 2 · over 2 kW"),
-    3: N_("Level 3 · rapid, over 40 kW"),
-}
+LEVEL_LABELS: dict[int, str] = {level_id: CHARGING_LEVELS[level_id] for level_id in LEVEL_IDS}
 
 USAGE_LABELS: dict[UsageChoice, str] = {
     UsageChoice.PUBLIC_ONLY: N_("Public only"),
@@ -118,8 +116,11 @@ def _names_summary(t: Translator, names: Sequence[str], *, empty: str) -> str:
 
 
 def connection_type_title(t: Translator, reference: ReferenceData, type_id: int) -> str:
+    """A connector type in the driver's language (the same name as on a card and a filter chip)."""
     known = reference.connection_types.get(type_id)
-    return known.title if known and known.title else t.gettext("plug #{id}", id=type_id)
+    if type_id not in CONNECTION_TYPES and not (known and known.title):
+        return t.gettext("plug #{id}", id=type_id)
+    return connection_type_id_name(t, type_id, known.title if known else None)
 
 
 def operator_title(t: Translator, reference: ReferenceData, operator_id: int) -> str:

@@ -29,6 +29,7 @@ from ocm_bot.ocm.models import Operator
 from ocm_bot.ocm.reference import ReferenceData
 from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.common import View
+from ocm_bot.views.format import clip
 from ocm_bot.views.html import Html, bold, escape, join
 from ocm_bot.views.preferences.buttons import (
     CLOSE,
@@ -60,6 +61,7 @@ from ocm_bot.views.preferences.labels import (
 )
 
 MAX_QUERY_SHOWN = 60
+BUTTON_NAME_CHARS = 48  # an operator's or plug's name on a button (Telegram shows about that much)
 
 
 def _submenu(title: str, *lines: Html) -> Html:
@@ -202,7 +204,8 @@ def connectors_menu(t: Translator, prefs: UserPreferences, reference: ReferenceD
     ]
     buttons += [
         button(
-            marked(connection_type_title(t, reference, type_id), True), set_value(codec, Setting.CONNECTORS, type_id)
+            marked(clip(connection_type_title(t, reference, type_id), BUTTON_NAME_CHARS), True),
+            set_value(codec, Setting.CONNECTORS, type_id),
         )
         for type_id in other_connection_type_ids(prefs)
     ]
@@ -244,7 +247,12 @@ def usage_menu(t: Translator, prefs: UserPreferences, codec: CallbackCodec) -> V
 def operators_menu(t: Translator, prefs: UserPreferences, reference: ReferenceData, codec: CallbackCodec) -> View:
     selected = sorted(prefs.operator_ids, key=lambda op_id: operator_title(t, reference, op_id).casefold())
     rows = [
-        [button(marked(operator_title(t, reference, op_id), True), set_value(codec, Setting.OPERATORS, op_id))]
+        [
+            button(
+                marked(clip(operator_title(t, reference, op_id), BUTTON_NAME_CHARS), True),
+                set_value(codec, Setting.OPERATORS, op_id),
+            )
+        ]
         for op_id in selected
     ]
     rows.append([button(t.gettext("🔎 Add an operator"), show_screen(codec, Screen.OPERATOR_SEARCH))])
@@ -279,7 +287,7 @@ def operator_matches(
     rows = [
         [
             button(
-                marked(operator.title, operator.id in prefs.operator_ids),
+                marked(clip(operator.title, BUTTON_NAME_CHARS), operator.id in prefs.operator_ids),
                 set_value(codec, Setting.OPERATORS, operator.id),
             )
         ]

@@ -347,6 +347,9 @@ class FakeTelegramServer:
         self.inline_messages: dict[str, tuple[int, int]] = {}  # inline_message_id -> chat, id
         self.guest_queries: dict[str, GuestQueryState] = {}
         self.commands: dict[str, list[dict]] = {}
+        # The bot's description and short description by language ("" for the default one)
+        self.descriptions: dict[str, str] = {}
+        self.short_descriptions: dict[str, str] = {}
         self.default_menu_button: dict = {"type": "commands"}
         self.webhook: Webhook | None = None
         # Public webhook URL prefix -> where it really arrives, as a reverse proxy in front of a
@@ -1445,9 +1448,20 @@ class FakeTelegramServer:
         scope = params.get("scope") or {"type": "default"}
         return json.dumps([scope, params.get("language_code", "")], sort_keys=True)
 
+    @staticmethod
+    def _language_code(params: dict) -> str:
+        code = params.get("language_code") or ""
+        if code and not re.fullmatch(r"[a-z]{2}", code):
+            raise ApiError(400, "Bad Request: invalid language code specified")
+        return code
+
     def _api_setMyCommands(self, params: dict, files: dict) -> bool:
         if len(params["commands"]) > 100:
             raise ApiError(400, "Bad Request: too many commands")
+        self._language_code(params)
+        for command in params["commands"]:
+            if not 1 <= len(command.get("description", "")) <= 256:
+                raise ApiError(400, "Bad Request: command description is invalid")
         self.commands[self._commands_key(params)] = params["commands"]
         return True
 
@@ -1457,6 +1471,26 @@ class FakeTelegramServer:
     def _api_deleteMyCommands(self, params: dict, files: dict) -> bool:
         self.commands.pop(self._commands_key(params), None)
         return True
+
+    def _api_setMyDescription(self, params: dict, files: dict) -> bool:
+        text = params.get("description") or ""
+        if len(text) > 512:
+            raise ApiError(400, "Bad Request: bot description is too long")
+        self.descriptions[self._language_code(params)] = text
+        return True
+
+    def _api_getMyDescription(self, params: dict, files: dict) -> dict:
+        return {"description": self.descriptions.get(self._language_code(params), "")}
+
+    def _api_setMyShortDescription(self, params: dict, files: dict) -> bool:
+        text = params.get("short_description") or ""
+        if len(text) > 120:
+            raise ApiError(400, "Bad Request: bot short description is too long")
+        self.short_descriptions[self._language_code(params)] = text
+        return True
+
+    def _api_getMyShortDescription(self, params: dict, files: dict) -> dict:
+        return {"short_description": self.short_descriptions.get(self._language_code(params), "")}
 
     def _api_setChatMenuButton(self, params: dict, files: dict) -> bool:
         button = params.get("menu_button") or {"type": "default"}
