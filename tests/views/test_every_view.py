@@ -36,6 +36,7 @@ from ocm_bot.ocm.errors import OcmRejected, OcmUnavailable
 from ocm_bot.ocm.models import Comment, Operator
 from ocm_bot.storage.base import OutboxItem
 from ocm_bot.views import alerts, announcements, checkin, common, delivery, details, results, signin, watches
+from ocm_bot.views import groups as group_views
 from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.common import View
 from ocm_bot.views.preferences import account, menus
@@ -230,6 +231,12 @@ def scenarios(t: Translator, wide, filtered) -> dict[str, Callable[[], Iterable[
         # Every settings screen, through the one entry the handlers use.
         "menus.render": lambda: [menus.render(screen, menu) for screen in Screen],
         "menus.main_menu": lambda: [menus.render(Screen.MAIN, menu)],
+        "groups.near_prompt": lambda: [group_views.near_prompt(t)],
+        "groups.group_welcome_view": lambda: [group_views.group_welcome_view(t)],
+        "groups.group_settings_view": lambda: [
+            group_views.group_settings_view(t, menus.render(screen, menu)) for screen in Screen
+        ],
+        "groups.operator_reply_hint": lambda: [group_views.operator_reply_hint(t, menus.render(Screen.MAIN, menu))],
         "menus.closed_menu": lambda: [menus.closed_menu(t, EVERYTHING, reference(), unit=DistanceUnitChoice.MILES)],
         "menus.power_menu": lambda: [menus.render(Screen.POWER, menu)],
         "menus.connectors_menu": lambda: [menus.render(Screen.CONNECTORS, menu)],
