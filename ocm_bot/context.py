@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from ocm_bot.domain.checkin import CheckinService
+from ocm_bot.domain.route import RoutePlanner
 from ocm_bot.domain.search import SearchService
 from ocm_bot.domain.watch_poller import WatchPoller
 from ocm_bot.geocoding import GeocodedPlace
@@ -41,7 +42,9 @@ class OcmApi(ChargerSource, Protocol):
 class PlaceFinder(Protocol):
     """Place names to points (:class:`ocm_bot.geocoding.Geocoder` on Nominatim; the demo's offline gazetteer)."""
 
-    async def search(self, query: str, *, language: str | None = None, limit: int = ...) -> list[GeocodedPlace]: ...
+    async def search(
+        self, query: str, *, language: str | None = None, limit: int = ..., outline: bool = ...
+    ) -> list[GeocodedPlace]: ...
 
     async def close(self) -> None: ...
 
@@ -63,6 +66,7 @@ class Services:
     search: SearchService
     checkin: CheckinService
     watch_poller: WatchPoller  # one OCM request per interval for every watch (under a storage lease)
+    routes: RoutePlanner  # ROUTER_URL's OSRM router, else great circles
     closers: list[Closer] = field(default_factory=list)  # closed in reverse order at shutdown
 
 

@@ -49,16 +49,22 @@ class LineSource(Protocol):
     async def route(self, start: tuple[float, float], end: tuple[float, float]) -> tuple[Line, float]: ...
 
 
-async def route_line(router: LineSource | None, start: GeoPoint, end: GeoPoint) -> tuple[Line, float | None, bool]:
-    """(the line, its length in km or None, whether by road): the router's, else the great circle."""
-    ends = (start.latitude, start.longitude), (end.latitude, end.longitude)
-    if router is not None:
-        try:
-            line, length_km = await router.route(*ends)
-            return line, length_km, True
-        except RoutingError as error:
-            log.warning("the router failed, the route is a great circle: %r", error)
-    return great_circle(*ends), None, False
+class RoutePlanner:
+    """Route lines: the router's (``ROUTER_URL``) when there is one and it answers, else the great circle."""
+
+    def __init__(self, router: LineSource | None = None) -> None:
+        self.router = router
+
+    async def line(self, start: GeoPoint, end: GeoPoint) -> tuple[Line, float | None, bool]:
+        """(the line, its length in km or None, whether it follows roads)."""
+        ends = (start.latitude, start.longitude), (end.latitude, end.longitude)
+        if self.router is not None:
+            try:
+                line, length_km = await self.router.route(*ends)
+                return line, length_km, True
+            except RoutingError as error:
+                log.warning("the router failed, the route is a great circle: %r", error)
+        return great_circle(*ends), None, False
 
 
 async def search_along(

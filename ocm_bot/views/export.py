@@ -24,8 +24,9 @@ from ocm_bot.domain.search import ResultKind, SearchResult
 from ocm_bot.i18n import Translator
 from ocm_bot.ocm.models import Charger
 from ocm_bot.views.cards import address_line, connector_summary, poi_url
+from ocm_bot.views.common import View
 from ocm_bot.views.format import power
-from ocm_bot.views.html import Html
+from ocm_bot.views.html import Html, ngettext_html
 
 GPX_NS = "http://www.topografix.com/GPX/1/1"
 KML_NS = "http://www.opengis.net/kml/2.2"
@@ -126,3 +127,14 @@ def _coordinate(value: float) -> str:
 def _document(root: ET.Element) -> bytes:
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def export_caption(t: Translator, result: SearchResult) -> View:
+    return View(
+        ngettext_html(
+            t,
+            "{n} charger for your navigation app (GPX or KML).",
+            "{n} chargers for your navigation app (GPX or KML).",
+            len(result.hits),
+        )
+    )
