@@ -30,6 +30,7 @@ from ocm_bot.views.common import View, retry_keyboard
 from ocm_bot.views.results import geocoder_busy_text, geocoder_down_text, place_error_text, results_view
 from ocm_bot.views.route import (
     NEAR_DESTINATION,
+    here_words,
     route_end_not_found_text,
     route_here_unknown_text,
     route_too_long_text,
@@ -43,7 +44,6 @@ RETRY = "rr"
 HERE_KIND = "here"
 """Storage kind of the driver's last shared location (key: the user id)."""
 HERE_TTL = 24 * 3600.0
-HERE_WORDS = frozenset({"here", "me", "my location", "current location"})
 _ARROWS = re.compile(r"\s*(?:->|→|⟶|➡️?)\s*")
 _TO = re.compile(r"\s+to\s+", re.I)
 
@@ -163,7 +163,7 @@ async def search_route(update: Update, context: BotContext, start: str, end: str
 async def _place(update: Update, context: BotContext, text: str) -> tuple[GeoPoint, str]:
     """Where one end of the route is, and how to name it."""
     t, _ = await answers.driver(update, context)
-    if text.casefold() in HERE_WORDS:
+    if text.casefold() in here_words(t):
         owner = answers.user_id(update)
         kept = await context.services.storage.get_short_lived(HERE_KIND, str(owner)) if owner is not None else None
         if not isinstance(kept, list) or len(kept) != 2:

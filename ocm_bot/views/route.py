@@ -70,6 +70,12 @@ def along_line(t: Translator, result: SearchResult, hit: Hit) -> Html:
     return gettext_html(t, "🛣 {along} from the start · detour about {detour}", along=from_start, detour=detour)
 
 
+def here_words(t: Translator) -> frozenset[str]:
+    """What a driver may type for "the location I last shared" as an end of a route, in English and theirs."""
+    # Translators: typed by a driver as one end of "/route here -> Leeds"; one short lower-case word.
+    return frozenset({"here", "my location", t.gettext("here").casefold()})
+
+
 def route_usage_text(t: Translator) -> View:
     return View(
         gettext_html(
