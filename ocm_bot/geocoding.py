@@ -273,7 +273,7 @@ def _outline(geometry: Any) -> tuple[tuple[tuple[float, float], ...], ...]:
     if not isinstance(geometry, dict):
         return ()
     kind, coordinates = geometry.get("type"), geometry.get("coordinates")
-    polygons = [coordinates] if kind == "Polygon" else coordinates if kind == "MultiPolygon" else []
+    polygons: Any = [coordinates] if kind == "Polygon" else coordinates if kind == "MultiPolygon" else []
     rings = []
     try:
         for polygon in polygons or []:
