@@ -25,6 +25,7 @@ from ocm_bot.domain.geo import GeoPoint, initial_bearing
 from ocm_bot.domain.preferences import UserPreferences
 from ocm_bot.domain.search import Hit, ResultKind, RouteInfo, SearchResult, SearchService
 from ocm_bot.domain.units import place_country
+from ocm_bot.errors import InputError
 from ocm_bot.ocm.area import Corridor, line_length_km, position_along_km, search_area
 from ocm_bot.ocm.source import returned_count
 from ocm_bot.routing import RoutingError, great_circle
@@ -39,7 +40,7 @@ MAX_ROUTE_KM = 1500.0
 """Longer routes are refused: one request could not hold their chargers, and a series is not fair use."""
 
 
-class RouteTooLong(ValueError):
+class RouteTooLong(InputError):
     """The ends are farther apart than :data:`MAX_ROUTE_KM`."""
 
 

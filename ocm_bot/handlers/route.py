@@ -21,6 +21,7 @@ from ocm_bot.domain.geo import GeoPoint
 from ocm_bot.domain.places import Coordinates, PlaceInputError, parse_place
 from ocm_bot.domain.route import RouteTooLong, search_along
 from ocm_bot.domain.search import SearchResult
+from ocm_bot.errors import OcmBotError
 from ocm_bot.geocoding import GeocoderBusy, GeocodingError
 from ocm_bot.handlers import answers
 from ocm_bot.handlers.common import button_message, query_of
@@ -48,7 +49,7 @@ _ARROWS = re.compile(r"\s*(?:->|→|⟶|➡️?)\s*")
 _TO = re.compile(r"\s+to\s+", re.I)
 
 
-class _NoEnd(Exception):
+class _NoEnd(OcmBotError):
     """An end of the route could not be placed; ``view`` says why."""
 
     def __init__(self, view: View) -> None:

@@ -236,3 +236,10 @@ async def test_export_escapes_names_and_works_for_a_nearby_search(bot, telegram,
         tree = ET.fromstring(exported(telegram_server, message)[1])  # parses: the name is escaped
         names = {element.text for element in tree.iter() if element.tag.endswith("}name")}
         assert 'Café <Pump> & "Plug" ' in names  # the control character (not allowed in XML) dropped
+
+
+async def test_a_route_too_long_for_one_request_is_refused_without_asking_ocm(bot, telegram, ocm_server):
+    ada = telegram.user("Ada")
+    await ada.send_text("/route 51.5074, -0.1278 -> 38.7223, -9.1393")  # London to Lisbon, ~1,590 km
+    assert "too long" in (await ada.wait_for_message()).text
+    assert poi_requests(ocm_server) == []
