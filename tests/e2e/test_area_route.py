@@ -169,8 +169,9 @@ async def test_route_from_here_and_near_my_destination(bot, telegram, ocm_server
     assert len(poi_requests(ocm_server)) == before + 1
     await (await ada.press(results, "Near my destination")).answered()
     near = await ada.wait_for_message(containing="Chargers near Garforth")
-    assert len(poi_requests(ocm_server)) <= before + 2  # one nearby search at most (cached otherwise)
-    assert "Garforth" in near.text
+    [destination] = poi_requests(ocm_server)[before + 1 :]  # one nearby search, at the route's end
+    assert abs(float(destination.params["latitude"]) - 53.7919) < 0.001
+    assert "within" in near.text
 
 
 async def test_route_usage_and_here_without_a_shared_location(bot, telegram, ocm_server):
@@ -243,3 +244,16 @@ async def test_a_route_too_long_for_one_request_is_refused_without_asking_ocm(bo
     await ada.send_text("/route 51.5074, -0.1278 -> 38.7223, -9.1393")  # London to Lisbon, ~1,590 km
     assert "too long" in (await ada.wait_for_message()).text
     assert poi_requests(ocm_server) == []
+
+
+def test_a_route_is_split_only_at_one_clear_separator():
+    from ocm_bot.handlers.route import split_route
+
+    assert split_route("Leeds -> Garforth") == ("Leeds", "Garforth")
+    assert split_route("Leeds→Garforth") == ("Leeds", "Garforth")
+    assert split_route("here to Garforth") == ("here", "Garforth")
+    assert split_route("Stratford to Bow -> Leeds") == ("Stratford to Bow", "Leeds")  # the arrow wins
+    assert split_route("Leeds to York to Hull") is None
+    assert split_route("Leeds -> York -> Hull") is None
+    assert split_route("Leeds") is None
+    assert split_route("-> Leeds") is None

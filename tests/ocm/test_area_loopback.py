@@ -17,7 +17,16 @@ import httpx
 import polyline
 import pytest
 
-from ocm_bot.ocm.area import BoundingBox, Corridor, Polygon, area_query, corridor_distance_km, encoded_size, search_area
+from ocm_bot.ocm.area import (
+    BoundingBox,
+    Corridor,
+    Polygon,
+    area_query,
+    corridor_distance_km,
+    encoded_size,
+    search_area,
+    simplify_km,
+)
 from ocm_bot.ocm.client import OcmClient
 from ocm_bot.ocm.query import PoiQuery
 from tests.fakes.ocm import FakeOcmServer, haversine_km
@@ -160,3 +169,26 @@ def test_the_corridor_distance_covers_the_width_east_west_at_the_routes_latitude
         degrees = query.radius_km / 200
         east_west_km = degrees * 111.195 * math.cos(math.radians(lat))
         assert 2.0 <= east_west_km <= 2.0 * 1.2
+
+
+def test_douglas_peucker_keeps_every_left_out_point_within_its_tolerance() -> None:
+    rng = random.Random(12)
+    line = tuple((51.0 + 0.3 * math.sin(k / 40) + rng.uniform(-0.002, 0.002), -2.0 + k / 1000) for k in range(3000))
+    for tolerance in (0.05, 0.5):
+        simplified = simplify_km(line, tolerance)
+        assert simplified[0] == line[0] and simplified[-1] == line[-1]
+        assert len(simplified) < len(line) / 3
+        kept = [line.index(point) for point in simplified]
+        worst = 0.0
+        for first, last in itertools.pairwise(kept):  # each left-out point against the segment that replaced it
+            for k in range(first + 1, last, 17):
+                worst = max(worst, _km_to_segment(line[k], line[first], line[last]))
+        assert worst <= tolerance + 0.002  # the sampling of the segment adds at most ~1 m
+
+
+def _km_to_segment(p, a, b) -> float:
+    """Haversine to the segment sampled every 20 m (independent of the module's projection)."""
+    steps = max(1, math.ceil(haversine_km(*a, *b) / 0.02))
+    return min(
+        haversine_km(*p, a[0] + (b[0] - a[0]) * k / steps, a[1] + (b[1] - a[1]) * k / steps) for k in range(steps + 1)
+    )
