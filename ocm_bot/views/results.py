@@ -180,7 +180,7 @@ def results_text(
                 now=now,
                 unit=unit,
                 index=first + n,
-                distance_km=hit.distance_km,
+                distance_km=None if result.kind is ResultKind.ROUTE else hit.distance_km,  # its 🛣 line says
                 bearing=hit.bearing,
                 compact=compact,
             )
