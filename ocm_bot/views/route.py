@@ -4,7 +4,7 @@
     35 km by road
     9 chargers in driving order
     ...
-    1. <b>Ladepunkt Mitte</b> — 1.2 km ↗ NE
+    1. <b>Ladepunkt Mitte</b>
        ...
        🛣 4.3 km from the start · detour about 0.6 km
 
