@@ -46,6 +46,7 @@ from ocm_bot.domain.inline import InlineSearch
 from ocm_bot.domain.live import LiveTracker
 from ocm_bot.domain.outbox import Outbox, charger_refresher
 from ocm_bot.domain.results import StoredResults
+from ocm_bot.domain.route import RoutePlanner
 from ocm_bot.domain.search import SearchService
 from ocm_bot.domain.watch_poller import WatchPoller
 from ocm_bot.errors import OcmBotError
@@ -53,8 +54,10 @@ from ocm_bot.geocoding import Geocoder
 from ocm_bot.handlers import (
     alerts,
     announcements,
+    area,
     checkin,
     details,
+    export,
     groups,
     guest,
     inline,
@@ -63,6 +66,7 @@ from ocm_bot.handlers import (
     outbox,
     preferences,
     privacy,
+    route,
     search,
     signin,
     start,
@@ -76,6 +80,7 @@ from ocm_bot.ocm.identity import user_agent
 from ocm_bot.ocm.local import LocalSource
 from ocm_bot.ocm.reference import bundled_reference_data
 from ocm_bot.ocm.source import ChargerSource
+from ocm_bot.routing import Router
 from ocm_bot.runtime import DeferredStorage, PerChatUpdateProcessor, RetryingRateLimiter
 from ocm_bot.settings import Settings
 from ocm_bot.storage import Storage, open_storage
@@ -169,6 +174,9 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handlers(details.handlers())  # /charger, /favourites, details and favourite buttons
     application.add_handlers(live.handlers())  # a live location's later positions
     application.add_handlers(search.handlers())
+    application.add_handlers(area.handlers())  # /area, "chargers in <place>" (only that text)
+    application.add_handlers(route.handlers())  # /route A -> B, near my destination
+    application.add_handlers(export.handlers())  # GPX and KML of any result
     application.add_handlers(start.handlers())
     application.add_handlers(alerts.handlers())  # /alerts and its on/off button
     application.add_handlers(watches.handlers())  # /watch, /watches and their buttons (group admins)
@@ -290,6 +298,10 @@ async def _open_services(
         settings.nominatim_url, user_agent=user_agent(contact=settings.contact or None)
     )
     closers.append(geocoder.close)
+    router: Router | None = None
+    if settings.router_url:
+        router = Router(settings.router_url, user_agent=user_agent(contact=settings.contact or None))
+        closers.append(router.close)
 
     # In storage, results and live-location sessions are known to every instance sharing the database
     # (webhook behind a balancer); the wall clock is the one every instance shares.
@@ -334,6 +346,7 @@ async def _open_services(
         closers=closers,
         watch_poller=watch_poller,
         inline=InlineSearch(search_service, geocoder),
+        routes=RoutePlanner(router),
     )
 
 

@@ -16,6 +16,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from ocm_bot.domain.checkin import CheckinService
 from ocm_bot.domain.inline import InlineSearch
+from ocm_bot.domain.route import RoutePlanner
 from ocm_bot.domain.search import SearchService
 from ocm_bot.domain.watch_poller import WatchPoller
 from ocm_bot.geocoding import GeocodedPlace
@@ -42,7 +43,9 @@ class OcmApi(ChargerSource, Protocol):
 class PlaceFinder(Protocol):
     """Place names to points (:class:`ocm_bot.geocoding.Geocoder` on Nominatim; the demo's offline gazetteer)."""
 
-    async def search(self, query: str, *, language: str | None = None, limit: int = ...) -> list[GeocodedPlace]: ...
+    async def search(
+        self, query: str, *, language: str | None = None, limit: int = ..., outline: bool = ...
+    ) -> list[GeocodedPlace]: ...
 
     async def close(self) -> None: ...
 
@@ -65,6 +68,7 @@ class Services:
     checkin: CheckinService
     watch_poller: WatchPoller  # one OCM request per interval for every watch (under a storage lease)
     inline: InlineSearch  # inline and guest queries: debounced, cached per query
+    routes: RoutePlanner  # ROUTER_URL's OSRM router, else great circles
     closers: list[Closer] = field(default_factory=list)  # closed in reverse order at shutdown
 
 

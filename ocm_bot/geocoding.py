@@ -74,6 +74,10 @@ class GeocodedPlace:
     label: str
     point: GeoPoint
     country_code: str | None = None
+    bounds: tuple[float, float, float, float] | None = None
+    """Nominatim's bounding box: south, north, west, east (degrees)."""
+    outline: tuple[tuple[tuple[float, float], ...], ...] = ()
+    """The place's outer rings as (lat, lon), when asked for (``outline=True``) and it has an area."""
 
     @property
     def short_label(self) -> str:
@@ -177,21 +181,27 @@ class Geocoder:
             adapter_factory=functools.partial(HttpxAdapter, client=self._client),
         )
         self._throttle = _Throttle(min_interval, max_wait, clock)
-        self._cache: TTLCache[tuple[str, str, int], list[GeocodedPlace]] = TTLCache(cache_size, cache_ttl, timer=clock)
+        self._cache: TTLCache[tuple[str, str, int, bool], list[GeocodedPlace]] = TTLCache(
+            cache_size, cache_ttl, timer=clock
+        )
         self._sleep = sleep
         self._flights = SingleFlight()  # the same text from several drivers at once: one request
         self.requests = 0
 
-    async def search(self, query: str, *, language: str | None = None, limit: int = MAX_MATCHES) -> list[GeocodedPlace]:
-        """Up to ``limit`` places matching ``query``, best first; [] when Nominatim knows none."""
-        key = (" ".join(query.casefold().split()), (language or "").lower(), limit)
+    async def search(
+        self, query: str, *, language: str | None = None, limit: int = MAX_MATCHES, outline: bool = False
+    ) -> list[GeocodedPlace]:
+        """Up to ``limit`` places matching ``query``, best first; [] when Nominatim knows none.
+
+        ``outline``: ask for each place's polygon too (``polygon_geojson=1``), for area searches."""
+        key = (" ".join(query.casefold().split()), (language or "").lower(), limit, outline)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
         return await self._flights.run(key, lambda: self._lookup(key, query, language, limit))
 
     async def _lookup(
-        self, key: tuple[str, str, int], query: str, language: str | None, limit: int
+        self, key: tuple[str, str, int, bool], query: str, language: str | None, limit: int
     ) -> list[GeocodedPlace]:
         await self._sleep(self._throttle.reserve())
         self.requests += 1
@@ -202,6 +212,7 @@ class Geocoder:
                 limit=limit,
                 language=(language or "").replace("_", "-") or False,  # Accept-Language spells pt-BR
                 addressdetails=True,
+                geometry="geojson" if key[3] else None,
             )
         except geopy_errors.GeocoderQueryError:
             found = None  # Nominatim could not make sense of the text: no place by that name
@@ -241,4 +252,34 @@ def _place(location: Any) -> GeocodedPlace | None:
         label=str(location.address or raw.get("display_name") or f"{point.latitude:.5f}, {point.longitude:.5f}"),
         point=point,
         country_code=country.upper() if isinstance(country, str) and country else None,
+        bounds=_bounds(raw.get("boundingbox")),
+        outline=_outline(raw.get("geojson")),
     )
+
+
+def _bounds(box: Any) -> tuple[float, float, float, float] | None:
+    """Nominatim's ``boundingbox`` (strings: south, north, west, east), or None when unreadable."""
+    try:
+        south, north, west, east = (float(v) for v in box)
+    except (TypeError, ValueError):
+        return None
+    if not (-90 <= south < north <= 90 and -180 <= west < east <= 180):
+        return None
+    return south, north, west, east
+
+
+def _outline(geometry: Any) -> tuple[tuple[tuple[float, float], ...], ...]:
+    """The outer rings of a GeoJSON Polygon or MultiPolygon as (lat, lon); () for anything else."""
+    if not isinstance(geometry, dict):
+        return ()
+    kind, coordinates = geometry.get("type"), geometry.get("coordinates")
+    polygons: Any = [coordinates] if kind == "Polygon" else coordinates if kind == "MultiPolygon" else []
+    rings = []
+    try:
+        for polygon in polygons or []:
+            ring = tuple((float(lat), float(lon)) for lon, lat, *_ in polygon[0])
+            if len(ring) >= 4:
+                rings.append(ring)
+    except (TypeError, ValueError, IndexError):
+        return ()
+    return tuple(rings)

@@ -61,7 +61,7 @@ class Settings:
     ocm_write_key: Secret | None = None
     ocm_data_file: Path | None = None
     nominatim_url: str = DEFAULT_NOMINATIM_URL
-    osrm_url: str | None = None
+    router_url: str | None = None
     database_url: Secret | None = None
     data_dir: Path = Path("data")
     storage_secret: Secret | None = None
@@ -170,7 +170,7 @@ class Settings:
             ocm_write_key=secret("OCM_WRITE_KEY"),
             ocm_data_file=Path(data_file) if data_file else None,
             nominatim_url=url("NOMINATIM_URL", DEFAULT_NOMINATIM_URL) or DEFAULT_NOMINATIM_URL,
-            osrm_url=url("OSRM_URL", None),
+            router_url=url("ROUTER_URL", None),
             database_url=database_url,
             data_dir=Path(text("DATA_DIR") or "data"),
             storage_secret=secret("STORAGE_SECRET"),

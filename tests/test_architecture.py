@@ -39,7 +39,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "ocm_bot.logging_setup",
         "ocm_bot.settings",
     ),
-    "ocm": ("ocm_bot.ocm", "ocm_bot.geocoding"),
+    "ocm": ("ocm_bot.ocm", "ocm_bot.geocoding", "ocm_bot.routing"),
     "storage": ("ocm_bot.storage",),
     "domain": ("ocm_bot.domain",),
     "views": ("ocm_bot.views",),
@@ -377,6 +377,9 @@ HTML_PARTS = frozenset(
         "ocm_bot.views.results.summary_line",
         "ocm_bot.views.results.results_text",
         "ocm_bot.views.details.details_text",
+        "ocm_bot.views.area.area_title",  # parts of the results header (area and route results)
+        "ocm_bot.views.route.route_title",
+        "ocm_bot.views.route.along_line",
     }
 )
 

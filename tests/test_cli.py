@@ -104,7 +104,7 @@ def test_check_shows_every_setting_under_the_variable_an_operator_sets(
     settings = settings_for(telegram_server, ocm_server, nominatim_server, tmp_path / "data")
     plain = {
         "OCM_DATA_FILE": str(data_file),
-        "OSRM_URL": "https://router.example.test",
+        "ROUTER_URL": "https://router.example.test",
         "WEBHOOK_URL": "https://example.test/telegram/hook",
         "WEBHOOK_LISTEN": "127.0.0.2",
         "PORT": "8444",

@@ -158,3 +158,21 @@ async def test_the_same_text_at_the_same_moment_is_one_request():
     first, second = await asyncio.gather(geocoder.search("Berlin Mitte"), geocoder.search("berlin  mitte"))
     assert first == second and len(first) == 1
     assert len(calls) == 1
+
+
+async def test_an_area_search_reads_the_places_outline_and_bounding_box(nominatim_server):
+    geocoder = Geocoder(nominatim_server.url, user_agent="ocm-bot-tests/1.0 (ops@example.org)", min_interval=0)
+    try:
+        [plain] = await geocoder.search("Tower Hamlets")
+        [borough] = await geocoder.search("Tower Hamlets", outline=True)
+        [bow] = await geocoder.search("Bow", outline=True)
+    finally:
+        await geocoder.close()
+    assert plain.outline == ()
+    [ring] = borough.outline
+    assert len(ring) == 7 and ring[0] == ring[-1] and ring[1] == (51.532, -0.047)  # (lat, lon), not GeoJSON's order
+    assert "polygon_geojson=1" in nominatim_server.requests[1].query
+    assert "polygon_geojson" not in nominatim_server.requests[0].query
+    south, north, west, east = borough.bounds
+    assert south < 51.5203 < north and west < -0.0293 < east
+    assert bow.outline == () and bow.bounds is not None  # a node: no outline, its box only

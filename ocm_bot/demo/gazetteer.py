@@ -71,7 +71,9 @@ class OfflineGeocoder:
         """The main name of every known place (for the demo's help text)."""
         return [entry.place.label.split(",")[0] for entry in self._places]
 
-    async def search(self, query: str, *, language: str | None = None, limit: int = MAX_MATCHES) -> list[GeocodedPlace]:
+    async def search(
+        self, query: str, *, language: str | None = None, limit: int = MAX_MATCHES, outline: bool = False
+    ) -> list[GeocodedPlace]:
         """Up to ``limit`` known places named in ``query``, best first; [] when none is."""
         self.requests += 1
         text = f" {normalise(query)} "

@@ -178,19 +178,43 @@ def to_record(result: SearchResult) -> dict[str, Any]:
         "can_widen": result.can_widen,
         "country_iso": result.country_iso,
         "complete": result.complete,
+        **_route_record(result),
     }
+
+
+def _route_record(result: SearchResult) -> dict[str, Any]:
+    """Area and route results add their kind, the route and each hit's detour (nearby ones add nothing)."""
+    if result.kind.value == "nearby":
+        return {}
+    record: dict[str, Any] = {"kind": result.kind.value, "detours": [hit.detour_km for hit in result.hits]}
+    if result.route is not None:
+        route = result.route
+        record["route"] = [
+            route.destination.latitude,
+            route.destination.longitude,
+            route.destination_label,
+            route.length_km,
+            route.by_road,
+        ]
+    return record
 
 
 def from_record(search_id: str, record: dict[str, Any], chargers: dict[int, Charger]) -> SearchResult:
     """The result ``to_record`` kept; hits whose charger is gone from the source are left out."""
-    from ocm_bot.domain.search import Hit, RelaxHint, SearchResult  # search imports this module
+    # search imports this module
+    from ocm_bot.domain.search import Hit, RelaxHint, ResultKind, RouteInfo, SearchResult
 
     latitude, longitude = record["point"]
+    detours = record.get("detours") or [None] * len(record["hits"])
     hits = tuple(
-        Hit(chargers[int(charger_id)], float(distance), float(bearing))
-        for charger_id, distance, bearing in record["hits"]
+        Hit(chargers[int(charger_id)], float(distance), float(bearing), detour)
+        for (charger_id, distance, bearing), detour in zip(record["hits"], detours, strict=True)
         if int(charger_id) in chargers
     )
+    route = None
+    if record.get("route"):
+        lat, lon, label, length, by_road = record["route"]
+        route = RouteInfo(GeoPoint(lat, lon), label, float(length), bool(by_road))
     return SearchResult(
         id=search_id,
         point=GeoPoint(latitude, longitude),
@@ -202,4 +226,6 @@ def from_record(search_id: str, record: dict[str, Any], chargers: dict[int, Char
         can_widen=bool(record["can_widen"]),
         country_iso=record["country_iso"],
         complete=bool(record["complete"]),
+        kind=ResultKind(record.get("kind", "nearby")),
+        route=route,
     )

@@ -48,6 +48,7 @@ from ocm_bot.domain.geo import GeoPoint, haversine_km, initial_bearing
 from ocm_bot.domain.live import LiveTracker
 from ocm_bot.domain.preferences import RADIUS_STEPS_KM, DistanceUnitChoice, UserPreferences
 from ocm_bot.domain.preferences_edit import RADIUS_STEPS_MI
+from ocm_bot.domain.result_kinds import ResultKind, RouteInfo
 from ocm_bot.domain.results import MemoryResults, ResultStore
 from ocm_bot.domain.units import place_country, unit_for_place
 from ocm_bot.geometry import miles_to_km
@@ -65,11 +66,12 @@ _EDGE_TOLERANCE = 1.005  # OCM's and our distance formulas differ a little at th
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """A charger as seen from the search point."""
+    """A charger as seen from the search point; on a route, ``distance_km`` is along it from the start."""
 
     charger: Charger
     distance_km: float
     bearing: float
+    detour_km: float | None = None  # on a route: twice the distance from the line (there and back)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,8 @@ class SearchResult:
     """The searched place's country as far as the unit goes (:func:`~ocm_bot.domain.units.place_country`)."""
     complete: bool = True
     """False when OCM's answer stopped short of the radius: the hits are the nearest ones, not all."""
+    kind: ResultKind = ResultKind.NEARBY
+    route: RouteInfo | None = None
 
     def page_count(self, size: int | None = None) -> int:
         size = size or self.prefs.page_size
@@ -239,6 +243,13 @@ class SearchService:
             country_iso=previous.country_iso,
             owner=owner,
         )
+
+    async def keep(self, result: SearchResult, *, owner: int | None = None) -> SearchResult:
+        """Keep an area or route result (domain/area.py, domain/route.py) for its buttons."""
+        return await self._store(result, owner)
+
+    async def ask(self, search: Callable[[CachedChargerSource], Any]) -> Any:
+        return await self._with_deadline(search(self._source))
 
     # Single chargers ---------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from ocm_bot.domain.group_preferences import Asker
 from ocm_bot.domain.places import Coordinates, PlaceInputError, parse_place
 from ocm_bot.domain.search import SearchResult, SearchService
 from ocm_bot.geocoding import GeocodedPlace, GeocoderBusy, GeocodingError
-from ocm_bot.handlers import answers
+from ocm_bot.handlers import answers, route
 from ocm_bot.handlers.common import (
     button_message,
     is_group,
@@ -72,6 +72,7 @@ async def on_location(update: Update, context: BotContext) -> None:
     location = answers.shared_location(message)
     label = message.venue.title if message.venue else None
     point = GeoPoint(location.latitude, location.longitude)
+    await route.remember_here(update, context, point)  # "here" in /route
     sent, result = await _search_and_send(update, context, point, label)
     live_period = answers.live_seconds(location)
     if live_period and sent is not None and result is not None:

@@ -29,15 +29,20 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from ocm_bot.domain.filters import FilterKey, active_filters
 from ocm_bot.domain.places import PlaceProblem
 from ocm_bot.domain.preferences import DistanceUnitChoice, UsageChoice, UserPreferences
-from ocm_bot.domain.search import SearchResult, wider_radius
+from ocm_bot.domain.search import ResultKind, SearchResult, wider_radius
 from ocm_bot.i18n import N_, Translator
 from ocm_bot.ocm.reference import ReferenceData
+from ocm_bot.views.area import area_summary_lines, area_title
 from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.cards import card, navigation_url, poi_url
 from ocm_bot.views.common import View, reading_order
 from ocm_bot.views.format import clip, power, radius
 from ocm_bot.views.html import Html, bold, gettext_html, join, lines, ngettext_html
 from ocm_bot.views.preferences.labels import connector_names, short_level_name
+from ocm_bot.views.route import NEAR_DESTINATION, along_line, route_summary_lines, route_title
+
+EXPORT = "xp"
+"""``xp|<search id>``: the result's chargers as GPX and KML documents (:mod:`ocm_bot.views.export`)."""
 
 PAGE = "pg"
 DETAILS = "dt"
@@ -105,7 +110,14 @@ def header(t: Translator, result: SearchResult, reference: ReferenceData | None)
         if result.label
         else gettext_html(t, "Chargers near you")
     )
-    header_lines = [bold(where) + " · " + gettext_html(t, "within {radius}", radius=radius(t, result.radius_km, unit))]
+    if result.kind is ResultKind.AREA:
+        header_lines = [area_title(t, result)]
+    elif result.kind is ResultKind.ROUTE:
+        header_lines = [route_title(t, result)]
+    else:
+        header_lines = [
+            bold(where) + " · " + gettext_html(t, "within {radius}", radius=radius(t, result.radius_km, unit))
+        ]
     keys = active_filters(result.prefs)
     if keys:
         labels = [filter_label(t, key, result.prefs, reference) for key in keys]
@@ -114,6 +126,10 @@ def header(t: Translator, result: SearchResult, reference: ReferenceData | None)
 
 
 def summary_line(t: Translator, result: SearchResult, page: int) -> Html:
+    if result.kind is ResultKind.AREA:
+        return lines(*area_summary_lines(t, result, page))
+    if result.kind is ResultKind.ROUTE:
+        return lines(*route_summary_lines(t, result, page))
     count = len(result.hits)
     if not count:
         return gettext_html(
@@ -164,10 +180,11 @@ def results_text(
                 now=now,
                 unit=unit,
                 index=first + n,
-                distance_km=hit.distance_km,
+                distance_km=None if result.kind is ResultKind.ROUTE else hit.distance_km,  # its 🛣 line says
                 bearing=hit.bearing,
                 compact=compact,
             )
+            + (Html("\n   ") + along_line(t, result, hit) if result.kind is ResultKind.ROUTE else "")
             for n, hit in enumerate(result.page(page))
         ]
         text = lines(*intro) + (Html("\n\n") + join("\n\n", cards) if cards else "")
@@ -215,7 +232,20 @@ def results_keyboard(
                 InlineKeyboardButton(t.gettext("Next ›"), callback_data=codec.encode(PAGE, result.id, page + 1))
             )
         rows.append(reading_order(t, paging))
-    rows.extend(_filter_rows(t, result, codec, reference))
+    if result.kind is ResultKind.NEARBY:  # area and route results are not refined by radius or chips
+        rows.extend(_filter_rows(t, result, codec, reference))
+    if result.kind is ResultKind.ROUTE and result.route is not None:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    t.gettext("📍 Near my destination"), callback_data=codec.encode(NEAR_DESTINATION, result.id)
+                )
+            ]
+        )
+    if hits:
+        rows.append(
+            [InlineKeyboardButton(t.gettext("📤 Export (GPX, KML)"), callback_data=codec.encode(EXPORT, result.id))]
+        )
     if result.few and result.can_widen:
         wider = radius(t, wider_radius(result.radius_km, unit_of(result)), unit_of(result))
         rows.append(

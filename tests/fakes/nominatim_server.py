@@ -81,6 +81,19 @@ class Place:
     names: dict[str, str] = field(default_factory=dict)  # language -> name in that language
     extent_km: float = 1.0
     aliases: str = ""  # other names the place is searched by
+    outline: tuple[tuple[float, float], ...] = ()  # (lat, lon) ring for polygon_geojson=1; else a box
+
+    def geojson(self) -> dict[str, Any]:
+        """The place's geometry as ``polygon_geojson=1`` gives it: a node is a Point; a way or relation
+        its outline (``outline``, else its bounding box as a ring), in GeoJSON's [lon, lat] order."""
+        if self.osm_type == "node" and not self.outline:
+            return {"type": "Point", "coordinates": [self.lon, self.lat]}
+        if self.outline:
+            ring = [[lon, lat] for lat, lon in self.outline]
+        else:
+            south, north, west, east = (float(v) for v in self.boundingbox())
+            ring = [[west, south], [east, south], [east, north], [west, north]]
+        return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
 
     @property
     def country_code(self) -> str:
@@ -231,6 +244,15 @@ GAZETTEER: list[Place] = [
          "state": "England", "postcode": "E3 2AA", "country": "United Kingdom", "country_code": "gb"},
         terms="london uk gb england e3 tower hamlets", extent_km=1.2,
     ),
+    Place(  # the borough; its outline here is a simplified L shape over the Bow / Mile End POIs, for tests
+        300023, "relation", 1000023, 51.5203, -0.0293, "boundary", "administrative", 10, 0.5,
+        "city_district", "Tower Hamlets",
+        {"city_district": "London Borough of Tower Hamlets", "city": "London", "state": "England",
+         "ISO3166-2-lvl4": "GB-ENG", "country": "United Kingdom", "country_code": "gb"},
+        terms="london uk gb england borough", extent_km=1.5,
+        outline=((51.5100, -0.0470), (51.5320, -0.0470), (51.5320, -0.0330), (51.5210, -0.0330),
+                 (51.5210, -0.0120), (51.5100, -0.0120)),
+    ),
     Place(
         300019, "relation", 65606, 51.5074456, -0.1277653, "boundary", "administrative", 8, 0.92,
         "city", "London",
@@ -374,7 +396,8 @@ class FakeNominatimServer(LoopbackServer):
                     hits.append(place)
         hits.sort(key=lambda p: -p.importance)
         details = params.get("addressdetails") == "1"
-        return _render(hits[:limit], fmt, language, details, text, single=False)
+        polygon = params.get("polygon_geojson") == "1"
+        return _render(hits[:limit], fmt, language, details, text, single=False, polygon=polygon)
 
     def _reverse(self, params: dict[str, str], fmt: str, language: str | None) -> Response:
         lat, lon = _float(params.get("lat")), _float(params.get("lon"))
@@ -430,7 +453,7 @@ def _error(status: int, message: str) -> Response:
     return Response.json({"error": {"code": status, "message": message}}, status=status)
 
 
-def _entry(place: Place, fmt: str, language: str | None, details: bool) -> dict[str, Any]:
+def _entry(place: Place, fmt: str, language: str | None, details: bool, polygon: bool = False) -> dict[str, Any]:
     """One result in Nominatim's key order: jsonv2 as the live service, json as its documented example."""
     name = place.local_name(language)
     base = {"place_id": place.place_id, "licence": LICENCE, "osm_type": place.osm_type, "osm_id": place.osm_id}
@@ -447,6 +470,8 @@ def _entry(place: Place, fmt: str, language: str | None, details: bool) -> dict[
         }
         if details:
             out["address"] = place.localised_address(language)
+        if polygon:
+            out["geojson"] = place.geojson()
         return out
     out = {
         **base,
@@ -463,12 +488,16 @@ def _entry(place: Place, fmt: str, language: str | None, details: bool) -> dict[
     if details:
         out["address"] = place.localised_address(language)
     out["boundingbox"] = place.boundingbox()
+    if polygon:
+        out["geojson"] = place.geojson()
     return out
 
 
-def _render(places: list[Place], fmt: str, language: str | None, details: bool, query: str, single: bool) -> Response:
+def _render(
+    places: list[Place], fmt: str, language: str | None, details: bool, query: str, single: bool, polygon: bool = False
+) -> Response:
     if fmt in ("json", "jsonv2"):
-        entries = [_entry(p, fmt, language, details) for p in places]
+        entries = [_entry(p, fmt, language, details, polygon) for p in places]
         return Response.json(entries[0] if single else entries)
     if fmt == "geojson":
         features = []

@@ -223,3 +223,18 @@ def test_geopy_nominatim_works_against_the_fake(nominatim_server):
     assert geocoder.reverse((45.5189, -122.6793)).address.startswith("Pioneer Courthouse Square, ")
     with pytest.raises(GeocoderInsufficientPrivileges):
         Nominatim(domain=domain, scheme="http").geocode("Leeds")  # geopy's default User-Agent
+
+
+def test_polygon_geojson_gives_outlines_of_areas_and_points_of_nodes(geocoder):
+    plain = search(geocoder, "Tower Hamlets")
+    assert "geojson" not in plain[0]  # only when asked, like Nominatim
+    [borough] = search(geocoder, "Tower Hamlets", polygon_geojson="1")
+    shape = borough["geojson"]
+    assert shape["type"] == "Polygon"
+    ring = shape["coordinates"][0]
+    assert ring[0] == ring[-1] and len(ring) == 7  # closed; GeoJSON order [lon, lat]
+    assert all(-0.05 < lon < -0.01 and 51.5 < lat < 51.54 for lon, lat in ring)
+    [leeds] = search(geocoder, "Leeds", polygon_geojson="1", format="json")
+    assert leeds["geojson"]["type"] == "Polygon"  # a relation without an outline here: its bounding box
+    [bow] = search(geocoder, "Bow", polygon_geojson="1")
+    assert bow["geojson"] == {"type": "Point", "coordinates": [float(bow["lon"]), float(bow["lat"])]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import socket
@@ -735,3 +736,71 @@ def test_a_polygon_is_searched_as_its_convex_hull_as_the_real_server_does(client
     assert notch, "the sample data has chargers in the notch"
     assert notch <= in_hull  # the dent is filled, as OCM's convex hull does
     assert in_hull == in_box  # this U's hull is its bounding square
+
+
+def _degree_distance_to_segment(lat, lon, a, b):
+    """Plain (lat, lng) degrees, as the real server buffers a line: no cos(latitude) shrink."""
+    dx, dy = b[1] - a[1], b[0] - a[0]
+    length2 = dx * dx + dy * dy
+    t = 0.0 if length2 == 0 else max(0.0, min(1.0, ((lon - a[1]) * dx + (lat - a[0]) * dy) / length2))
+    return math.hypot(lon - (a[1] + t * dx), lat - (a[0] + t * dy))
+
+
+@pytest.mark.parametrize(
+    "line", [[(51.5, -1.3), (51.5, -0.7)], [(51.2, -1.0), (51.8, -1.0)], [(51.2, -1.3), (51.5, -1.0), (51.8, -1.2)]]
+)
+def test_a_polyline_is_buffered_by_distance_km_over_200_degrees_as_the_real_server_does(client, ocm_server, line):
+    new = ocm_server.generate_chargers(3_000, center=(51.5, -1.0), radius_km=40, seed=11)
+    got = set(
+        ids(
+            client.get(
+                "/poi",
+                params={"polyline": polyline.encode(line), "distance": 10, "distanceunit": "km", "maxresults": 5000},
+            )
+        )
+    )
+    buffer_degrees = 10 / 200
+    expected, within_10_km = set(), set()
+    for poi_id in new:
+        address = ocm_server.poi(poi_id)["AddressInfo"]
+        lat, lon = address["Latitude"], address["Longitude"]
+        if min(_degree_distance_to_segment(lat, lon, a, b) for a, b in itertools.pairwise(line)) <= buffer_degrees:
+            expected.add(poi_id)
+        km = min(_segment_km(lat, lon, a, b) for a, b in itertools.pairwise(line))
+        if km <= 10:
+            within_10_km.add(poi_id)
+    assert got & set(new) == expected
+    # at 51.5° N the buffer reaches about ±5.6 km north-south and ±3.5 km east-west, not ±10 km
+    assert within_10_km - got, "chargers 6-10 km from the line are outside the degree buffer"
+
+
+def test_a_polyline_distance_in_miles_is_converted_before_the_degree_buffer(client, ocm_server):
+    [near, far] = ocm_server.generate_chargers(2, center=(51.5, -1.0), radius_km=0.01, seed=2)
+    ocm_server.modify_poi(near, AddressInfo={"Latitude": 51.5 + 0.9 * 16.09344 / 200, "Longitude": -1.0})
+    ocm_server.modify_poi(far, AddressInfo={"Latitude": 51.5 + 1.1 * 16.09344 / 200, "Longitude": -1.0})
+    line = polyline.encode([(51.5, -1.2), (51.5, -0.8)])
+    got = set(ids(client.get("/poi", params={"polyline": line, "distance": 10, "maxresults": 500})))
+    assert near in got and far not in got
+
+
+def _segment_km(lat, lon, a, b):
+    k = math.cos(math.radians(lat))
+    ax, ay = (a[1] - lon) * k, a[0] - lat
+    bx, by = (b[1] - lon) * k, b[0] - lat
+    dx, dy = bx - ax, by - ay
+    length2 = dx * dx + dy * dy
+    t = 0.0 if length2 == 0 else max(0.0, min(1.0, -(ax * dx + ay * dy) / length2))
+    return math.hypot(ax + t * dx, ay + t * dy) * 111.195
+
+
+def test_a_bounding_box_answers_in_storage_order_unless_sortby_is_given(client):
+    box = "(51.53,-0.05),(51.51,-0.01)"
+    got = ids(client.get("/poi", params={"boundingbox": box, "maxresults": 500}))
+    stored_order = [p["ID"] for p in sample_file("poi-more.json")]
+    assert len(got) > 50
+    assert got == [i for i in stored_order if i in set(got)]  # the order the data was stored in
+    assert got != sorted(got) and got != sorted(got, reverse=True)
+    first_ten = ids(client.get("/poi", params={"boundingbox": box, "maxresults": 10}))
+    assert first_ten == got[:10]  # maxresults cuts the unsorted answer, not the nearest or newest
+    by_id = ids(client.get("/poi", params={"boundingbox": box, "maxresults": 500, "sortby": "id_asc"}))
+    assert by_id == sorted(got)

@@ -19,7 +19,6 @@ from .store import (
     PUBLISHED_SUBMISSIONS,
     STATUS_HIDDEN_ALWAYS,
     PoiStore,
-    haversine_km,
     parse_ocm_date,
 )
 
@@ -294,16 +293,15 @@ def run_search(store: PoiStore, q: PoiQuery) -> list[tuple[int, float | None]]:
         inside = _shape_test(q)
         lats = [p[0] for p in shape_points]
         lons = [p[1] for p in shape_points]
-        pad_km = _polyline_km(q) if q.polyline else 0.0
-        pad_lat = pad_km / 111.195
-        pad_lon = pad_km / (111.195 * max(0.01, math.cos(math.radians(max(map(abs, lats))))))
+        pad = _polyline_degrees(q) if q.polyline else 0.0
         candidates = {
             i
-            for i in store.ids_in_box(
-                min(lats) - pad_lat, min(lons) - pad_lon, max(lats) + pad_lat, max(lons) + pad_lon
-            )
+            for i in store.ids_in_box(min(lats) - pad, min(lons) - pad, max(lats) + pad, max(lons) + pad)
             if inside(records[i]["AddressInfo"]) and accept(records[i])
         }
+        if q.bounding_box and not q.polyline and not q.sort_by:
+            # OCM answers a bounding box in database order, unsorted: here, the order POIs were stored in.
+            return [(i, None) for i in records if i in candidates][:limit]
         order = store.ordered_ids(_order_name(q.sort_by))
         if len(candidates) < len(order) / 8:
             ranked = sorted(candidates, key=_sort_key(store, q.sort_by))
@@ -347,16 +345,23 @@ def _polyline_km(q: PoiQuery) -> float:
     return q.distance_km if q.distance is not None else DEFAULT_POLYLINE_DISTANCE_KM
 
 
+def _polyline_degrees(q: PoiQuery) -> float:
+    """OCM buffers the line by ``distance_km / 200`` plain degrees (about ±0.56·D km north-south and
+    ±0.35·D km east-west at 51° N), not by D km: the corridor is narrower than asked, and narrower
+    east-west than north-south."""
+    return _polyline_km(q) / 200
+
+
 def _shape_test(q: PoiQuery) -> Any:
     if q.polyline:
         points = q.polyline
-        max_km = _polyline_km(q)
+        buffer = _polyline_degrees(q)
 
         def near_line(address: dict[str, Any]) -> bool:
             lat, lon = address["Latitude"], address["Longitude"]
             if len(points) == 1:
-                return haversine_km(lat, lon, *points[0]) <= max_km
-            return any(_segment_km(lat, lon, a, b) <= max_km for a, b in itertools.pairwise(points))
+                return math.hypot(lat - points[0][0], lon - points[0][1]) <= buffer
+            return any(_segment_degrees(lat, lon, a, b) <= buffer for a, b in itertools.pairwise(points))
 
         return near_line
     if q.bounding_box:
@@ -377,16 +382,12 @@ def _shape_test(q: PoiQuery) -> Any:
     return in_polygon
 
 
-def _segment_km(lat: float, lon: float, a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Distance from a point to segment a-b on a local equirectangular projection (fine below ~500 km)."""
-    k = math.cos(math.radians(lat))
-    ax, ay = (a[1] - lon) * k, a[0] - lat
-    bx, by = (b[1] - lon) * k, b[0] - lat
-    dx, dy = bx - ax, by - ay
+def _segment_degrees(lat: float, lon: float, a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Distance from a point to segment a-b in plain (lat, lng) degrees, as the real server's buffer."""
+    dx, dy = b[1] - a[1], b[0] - a[0]
     length2 = dx * dx + dy * dy
-    t = 0.0 if length2 == 0 else max(0.0, min(1.0, -(ax * dx + ay * dy) / length2))
-    px, py = ax + t * dx, ay + t * dy
-    return math.hypot(px, py) * 111.195
+    t = 0.0 if length2 == 0 else max(0.0, min(1.0, ((lon - a[1]) * dx + (lat - a[0]) * dy) / length2))
+    return math.hypot(lon - (a[1] + t * dx), lat - (a[0] + t * dy))
 
 
 def _convex_hull(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
