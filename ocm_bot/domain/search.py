@@ -1,5 +1,8 @@
 """Nearby search: asks OCM as rarely as it can and remembers results for paging.
 
+Over 400 lines (about 410): the search service and the result record every kind of search shares
+(nearby, area, route) belong together; area and route add only their fields and two entry points.
+
 :class:`SearchService` answers "the nearest chargers around this point for these preferences"
 with a :class:`SearchResult` (distances and bearings computed here, nearest first), kept under a
 short id so that paging, details and filter chips work without asking OCM again.

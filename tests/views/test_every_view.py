@@ -36,7 +36,10 @@ from ocm_bot.ocm.errors import OcmRejected, OcmUnavailable
 from ocm_bot.ocm.models import Comment, Operator
 from ocm_bot.storage.base import OutboxItem
 from ocm_bot.views import alerts, announcements, checkin, common, delivery, details, results, signin, watches
+from ocm_bot.views import area as area_views
+from ocm_bot.views import export as export_views
 from ocm_bot.views import groups as group_views
+from ocm_bot.views import route as route_views
 from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.common import View
 from ocm_bot.views.preferences import account, menus
@@ -232,6 +235,13 @@ def scenarios(t: Translator, wide, filtered) -> dict[str, Callable[[], Iterable[
         "menus.render": lambda: [menus.render(screen, menu) for screen in Screen],
         "menus.main_menu": lambda: [menus.render(Screen.MAIN, menu)],
         "groups.near_prompt": lambda: [group_views.near_prompt(t)],
+        "area.area_usage_text": lambda: [area_views.area_usage_text(t)],
+        "area.no_area_text": lambda: [area_views.no_area_text(t, LONG)],
+        "route.route_usage_text": lambda: [route_views.route_usage_text(t)],
+        "route.route_end_not_found_text": lambda: [route_views.route_end_not_found_text(t, LONG)],
+        "route.route_here_unknown_text": lambda: [route_views.route_here_unknown_text(t)],
+        "route.route_too_long_text": lambda: [route_views.route_too_long_text(t)],
+        "export.export_caption": lambda: [export_views.export_caption(t, wide)],
         "groups.group_welcome_view": lambda: [group_views.group_welcome_view(t)],
         "groups.group_settings_view": lambda: [
             group_views.group_settings_view(t, menus.render(screen, menu)) for screen in Screen
