@@ -7,17 +7,23 @@ some watch's circle, what the bot knew of it (storage, under ``watch-charger:<id
 now give the events (:func:`~ocm_bot.domain.watch_changes.classify`). The notification log keeps
 one event from reaching a chat twice, across polls, restarts and instances.
 
+A poll ends in ONE storage transaction (:meth:`~ocm_bot.storage.base.NotificationLog.record_notices`):
+the events are marked told AND put into the announcement queue
+(:class:`~ocm_bot.domain.announcements.AnnouncementQueue`), the chargers' new known states and the
+poll's time are stored. A crash before it loses nothing (the next poll reads the same changes
+against the same known states); after it, the queue holds the events until Telegram took them.
+
 Favourites are a second watch source in the same poll: the owners of the changed chargers are
 looked up by charger ID (one storage query per poll, no extra OCM request), and a status change or
 fault report of a favourite goes to its owner (alerts on: :mod:`ocm_bot.domain.alerts`) in
-``PollResult.alerts``, apart from the chats' ``events`` (a private alert is not a group card).
+``PollResult.alerts``, apart from the chats' ``events`` (a private alert is not a group card); they
+are queued in the same transaction, marked as alerts.
 
 Example::
 
     poller = WatchPoller(ocm, storage, instance_id="bot-1")
     result = await poller.poll()        # None: another instance polls now
-    for chat_id, events in result.events.items():
-        ...                             # the caller sends them
+    # result.events / result.alerts: what was queued; the caller sends the queue
 """
 
 from __future__ import annotations
@@ -29,11 +35,21 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from ocm_bot.domain.alerts import ALERT_KINDS, alerts_on
+from ocm_bot.domain.announcements import QUEUE_KEY, Announcement
 from ocm_bot.domain.watch_changes import ChargerEvent, KnownCharger, classify
 from ocm_bot.domain.watches import Watch, WatchBook, WatchIndex
 from ocm_bot.ocm.models import Charger
 from ocm_bot.ocm.source import returned_count
-from ocm_bot.storage.base import FavouriteStore, LeaseStore, NotificationLog, SubscriptionStore, ValueStore, utc_now
+from ocm_bot.storage.base import (
+    JSON,
+    FavouriteStore,
+    LeaseStore,
+    Notice,
+    NotificationLog,
+    SubscriptionStore,
+    ValueStore,
+    utc_now,
+)
 
 log = logging.getLogger(__name__)
 
@@ -127,24 +143,30 @@ class WatchPoller:
         index = WatchIndex(await WatchBook(self.storage).all())
         changed, requests, cut_after = await self._changes(since, after)
         owners = await self.storage.favourite_owners([charger.id for charger in changed]) if changed else {}
-        events: dict[int, list[WatchEvent]] = {}
-        alerts: dict[int, list[ChargerEvent]] = {}
+        found: list[_Found] = []
+        values: dict[str, JSON] = {}
         for charger in changed:
-            found, favourite_events = await self._events_of(
-                charger, index, owners.get(charger.id, []), since, polled_at
-            )
-            for chat_id, event in found:
-                events.setdefault(chat_id, []).append(event)
-            for user_id, user_events in favourite_events.items():
-                alerts.setdefault(user_id, []).extend(user_events)
+            found += await self._events_of(charger, index, owners.get(charger.id, []), since, values)
         if cut_after is None:
             # The next poll starts where this sweep started: what changed meanwhile below the IDs
             # already read is seen then (seen twice is harmless: the known states tell).
-            await self.storage.set_value(LAST_POLL_KEY, started_at.isoformat())
-            await self.storage.set_value(SWEEP_KEY, None)
+            values[LAST_POLL_KEY] = started_at.isoformat()
+            values[SWEEP_KEY] = None
         else:
-            sweep_data = {"since": since.isoformat(), "started_at": started_at.isoformat(), "after": cut_after}
-            await self.storage.set_value(SWEEP_KEY, sweep_data)
+            values[SWEEP_KEY] = {"since": since.isoformat(), "started_at": started_at.isoformat(), "after": cut_after}
+        # One transaction: told, queued, known states and the poll's time, or none of them.
+        new = await self.storage.record_notices(
+            [item.notice for item in found], queue_key=QUEUE_KEY, values=values, now=polled_at
+        )
+        events: dict[int, list[WatchEvent]] = {}
+        alerts: dict[int, list[ChargerEvent]] = {}
+        for item, is_new in zip(found, new, strict=True):
+            if not is_new:
+                continue
+            if item.alert:
+                alerts.setdefault(item.notice.chat_id, []).extend(item.events)
+            else:
+                events.setdefault(item.notice.chat_id, []).extend(item.watch_events)
         return PollResult(since, polled_at, requests, len(changed), events, alerts)
 
     async def release(self) -> None:
@@ -185,12 +207,13 @@ class WatchPoller:
         return list(found.values()), self.max_pages, after
 
     async def _events_of(
-        self, charger: Charger, index: WatchIndex, owners: list[int], since: datetime, polled_at: datetime
-    ) -> tuple[list[tuple[int, WatchEvent]], dict[int, list[ChargerEvent]]]:
+        self, charger: Charger, index: WatchIndex, owners: list[int], since: datetime, values: dict[str, JSON]
+    ) -> list[_Found]:
+        """What to tell whom of ``charger`` (to queue), its new known state put in ``values``."""
         address = charger.address
         around = list(index.around(address.latitude, address.longitude))
         if not around and not owners:
-            return [], {}  # nobody watches here: nothing to remember either
+            return []  # nobody watches here: nothing to remember either
         key = KNOWN_KEY.format(charger.id)
         known = KnownCharger.from_data(await self.storage.get_value(key))
         per_chat: dict[int, list[WatchEvent]] = {}
@@ -201,19 +224,28 @@ class WatchPoller:
                 if watch.chat_id not in told and watch.wants(event.kind) and watch.filters.accepts(charger):
                     told.add(watch.chat_id)
                     per_chat.setdefault(watch.chat_id, []).append(WatchEvent(watch, event))
-        found: list[tuple[int, WatchEvent]] = []
-        alerts: dict[int, list[ChargerEvent]] = {}
+        found: list[_Found] = []
         wanted = [event for event in classified if event.kind in ALERT_KINDS]
         for user_id in dict.fromkeys(owners) if wanted else ():
             if await alerts_on(self.storage, user_id):
                 # The owner's private chat id is the user id; its log entry is this charger's alert.
                 fingerprint = "alert|" + "|".join(event.fingerprint for event in wanted)
-                if await self.storage.mark_notified(user_id, charger.id, fingerprint, now=polled_at):
-                    alerts[user_id] = wanted
+                entries = tuple(Announcement.of(event, alert=True).to_data() for event in wanted)
+                found.append(_Found(Notice(user_id, charger.id, fingerprint, entries), alert=True, events=wanted))
         for chat_id, chat_events in per_chat.items():
             # The log keeps one fingerprint per chat and charger: this poll's events for it, together.
             fingerprint = "|".join(e.event.fingerprint for e in chat_events)
-            if await self.storage.mark_notified(chat_id, charger.id, fingerprint, now=polled_at):
-                found.extend((chat_id, e) for e in chat_events)
-        await self.storage.set_value(key, KnownCharger.of(charger).to_data())
-        return found, alerts
+            entries = tuple(Announcement.of(e.event, watch_id=e.watch.id).to_data() for e in chat_events)
+            found.append(_Found(Notice(chat_id, charger.id, fingerprint, entries), watch_events=chat_events))
+        values[key] = KnownCharger.of(charger).to_data()
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """A notice to record, with the events it stands for (a chat's watch events, or a favourite's alert)."""
+
+    notice: Notice
+    alert: bool = False
+    events: list[ChargerEvent] = field(default_factory=list)
+    watch_events: list[WatchEvent] = field(default_factory=list)

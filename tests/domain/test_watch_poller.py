@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from ocm_bot.domain.announcements import AnnouncementQueue
 from ocm_bot.domain.geo import GeoPoint
 from ocm_bot.domain.watch_poller import LAST_POLL_KEY, OVERLAP, WatchPoller
 from ocm_bot.domain.watches import Announce, WatchBook, WatchDraft, WatchFilters
@@ -177,3 +178,28 @@ async def test_a_poll_cut_at_its_page_limit_goes_on_above_the_last_id_in_the_nex
     assert await poller.last_poll() == polls[0].polled_at  # the sweep's start: nothing in between is lost
     after = await poller.poll()
     assert after is not None and after.since == polls[0].polled_at - OVERLAP
+
+
+async def test_a_poll_queues_its_events_and_alerts_in_the_step_that_marks_them_told(
+    any_storage, client, ocm_server
+) -> None:
+    # A crash right after the poll (nothing sent yet) loses nothing: the queue holds the group's
+    # event and the favourite's alert, and a poll after the restart finds nothing to queue again.
+    await WatchBook(any_storage).add(WatchDraft(chat_id=GROUP, centre=position(ocm_server), radius_km=2))
+    await any_storage.add_favourite(42, CHARGER)
+    poller = WatchPoller(client, any_storage, instance_id="one")
+    ocm_server.modify_poi(CHARGER, UsageCost="Free")  # seen working first
+    await poller.poll()
+    ocm_server.modify_poi(CHARGER, StatusTypeID=100)
+    await poller.poll()
+
+    queued = await AnnouncementQueue(any_storage).pending()
+    assert [(i.kind, i.charger_id, i.after, i.alert) for i in queued[GROUP]] == [
+        (Announce.STATUS, CHARGER, "not_working", False)
+    ]
+    assert [(i.kind, i.charger_id, i.after, i.alert) for i in queued[42]] == [
+        (Announce.STATUS, CHARGER, "not_working", True)
+    ]
+    again = await WatchPoller(client, any_storage, instance_id="one").poll()
+    assert again is not None and again.events == {} and again.alerts == {}
+    assert await AnnouncementQueue(any_storage).pending() == queued
