@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from ocm_bot.domain.announcements import AnnouncementQueue
 from ocm_bot.domain.geo import GeoPoint
 from ocm_bot.domain.watch_poller import LAST_POLL_KEY
 from ocm_bot.domain.watches import WatchBook, WatchDraft
+from ocm_bot.storage import open_storage
 from ocm_bot.storage.base import utc_now
 
 CHARGER = 100627  # a real POI in east London
@@ -202,3 +205,44 @@ async def test_a_user_who_blocked_the_bot_gets_no_more_alerts(start_bot, telegra
     await telegram.wait_until_idle()
     assert await storage.get_value(f"alerts:{bob.id}") is False
     assert await AnnouncementQueue(storage).pending() == {}
+
+
+@pytest.mark.parametrize("moment", ["polling", "queued"])
+async def test_ocm_bot_killed_mid_announcement_sends_it_exactly_once_after_restart(
+    bot_settings, bot_process, telegram, telegram_server, ocm_server, moment
+) -> None:
+    ada = telegram.user("Ada")
+    club = telegram.group("EV Club", members=[ada], admins=[ada])
+    await club.add_bot(by=ada)
+    storage = await open_storage(None, data_dir=bot_settings.data_dir, secret=None)
+    try:
+        await WatchBook(storage).add(WatchDraft(chat_id=club.chat_id, centre=centre_of(ocm_server), radius_km=3))
+    finally:
+        await storage.close()
+    quick = {"WATCH_POLL_SECONDS": "1"}
+    first = bot_process(bot_settings, **quick)
+    await wait_for_polls(ocm_server, 1)
+    if moment == "polling":
+        ocm_server.inject("hang", times=None, path_prefix="/v3/poi")  # OCM answers no poll
+    else:
+        # Telegram refuses the group's messages: the event waits in the queue, sent never.
+        telegram_server.inject_error("sendMessage", 502, "Bad Gateway", times=1000, chat_id=club.chat_id)
+    centre = centre_of(ocm_server)
+    [inside] = ocm_server.generate_chargers(
+        1, (centre.latitude, centre.longitude), radius_km=0.5, seed=7, stamp_now=True
+    )
+    if moment == "polling":
+        await wait_for_polls(ocm_server, 1)  # a poll that would find it is under way
+    else:
+        # The poll queued the event (and marked it told); the send did not go through.
+        await telegram.wait_for_request("sendMessage", timeout=30, where=lambda p: p.get("chat_id") == club.chat_id)
+    first.kill()
+    assert club.messages == []
+    ocm_server.clear_faults()
+    telegram_server.injected.clear()
+
+    bot_process(bot_settings, **quick)
+    message = await club.wait_for_message(containing="New charger", timeout=30)
+    assert ocm_server.poi(inside)["AddressInfo"]["Title"] in message.text
+    await wait_for_polls(ocm_server, 3)  # the job that sent it is over, and two more polls found nothing new
+    assert len(club.messages) == 1
