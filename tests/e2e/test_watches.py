@@ -227,3 +227,14 @@ async def test_a_deleted_setup_message_comes_back_with_the_next_step_and_its_but
     saved = await tap(ada, options, "💾 Save", club)
     assert "within 3 mi" in saved.text
     assert len(await watches_of(bot, club)) == 1
+
+
+async def test_help_names_the_group_commands_and_the_private_alerts(telegram, bot):
+    club, ada, _ = await club_with_bot(telegram)
+    await ada.send_text("/help")
+    reply = await ada.wait_for_message()
+    assert "/alerts" in reply.text
+    assert "/watch" in reply.text and "/watches" in reply.text
+    await ada.send_text_in(club, "/help")
+    in_group = await club.wait_for_message(containing="/watches")
+    assert "/watch:" in in_group.text
