@@ -54,6 +54,10 @@ from ocm_bot.storage.base import (
 log = logging.getLogger(__name__)
 
 LEASE_NAME = "watch-poll"
+PRUNED_KEY = "watch-poll:pruned"  # when the known states were last pruned
+PRUNE_EVERY = timedelta(days=1)
+PRUNE_BATCH = 1000
+NOTIFIED_KEPT = timedelta(days=30)  # the notification log's memory (a poll looks back minutes, not days)
 LAST_POLL_KEY = "watch-poll:last"
 SWEEP_KEY = "watch-poll:sweep"  # a poll cut at max_pages: where the next one goes on
 KNOWN_KEY = "watch-charger:{}"
@@ -158,6 +162,8 @@ class WatchPoller:
         new = await self.storage.record_notices(
             [item.notice for item in found], queue_key=QUEUE_KEY, values=values, now=polled_at
         )
+        if await self._prune_due(polled_at):
+            await prune_known(self.storage, index, now=polled_at)
         events: dict[int, list[WatchEvent]] = {}
         alerts: dict[int, list[ChargerEvent]] = {}
         for item, is_new in zip(found, new, strict=True):
@@ -168,6 +174,17 @@ class WatchPoller:
             else:
                 events.setdefault(item.notice.chat_id, []).extend(item.watch_events)
         return PollResult(since, polled_at, requests, len(changed), events, alerts)
+
+    async def _prune_due(self, now: datetime) -> bool:
+        stored = await self.storage.get_value(PRUNED_KEY)
+        try:
+            last = datetime.fromisoformat(stored) if isinstance(stored, str) else None
+        except ValueError:
+            last = None
+        if last is not None and now - last < PRUNE_EVERY:
+            return False
+        await self.storage.set_value(PRUNED_KEY, now.isoformat())
+        return last is not None  # the first poll only starts the clock
 
     async def release(self) -> None:
         """Let another instance poll at once (at shutdown), instead of after the lease runs out."""
@@ -239,6 +256,46 @@ class WatchPoller:
             found.append(_Found(Notice(chat_id, charger.id, fingerprint, entries), watch_events=chat_events))
         values[key] = KnownCharger.of(charger).to_data()
         return found
+
+
+async def prune_known(storage: WatchStorage, index: WatchIndex, *, now: datetime) -> int:
+    """Forget the known states of chargers no watch covers and nobody keeps as a favourite; how many.
+
+    Why this never makes a false "new" event: a state is only read for a charger some watch covers
+    or some driver keeps (for any other the poll stops before reading it), and only those states
+    are kept. A charger that is covered again later (a new watch, a new favourite) without a state
+    is NEW only if OCM created it since the last poll (:func:`classify`) - an old charger is never
+    new - and starring a charger records its state at once. What a pruned charger loses is only a
+    status change it went through while nobody watched it, exactly as for a charger inside a watch
+    created today. States kept before positions were are left alone (the next change rewrites them).
+    The notification log forgets entries older than :data:`NOTIFIED_KEPT` (a poll looks back
+    minutes). States written while this runs are never deleted (``unchanged_since``).
+    """
+    prefix = KNOWN_KEY.format("")
+    started = utc_now()  # the storage's stamps are wall-clock times
+    pruned = 0
+    after = ""
+    while batch := await storage.values_with_prefix(prefix, after=after, limit=PRUNE_BATCH):
+        after = batch[-1][0]
+        uncovered: dict[int, str] = {}
+        for key, value in batch:
+            known = KnownCharger.from_data(value)
+            try:
+                charger_id = int(key[len(prefix) :])
+            except ValueError:
+                continue
+            if known is None or known.position is None:
+                continue
+            if not any(True for _ in index.around(*known.position)):
+                uncovered[charger_id] = key
+        if uncovered:
+            kept = await storage.favourite_owners(list(uncovered))
+            gone = [key for charger_id, key in uncovered.items() if charger_id not in kept]
+            pruned += await storage.delete_values(gone, unchanged_since=started)
+    await storage.prune_notified(now - NOTIFIED_KEPT)
+    if pruned:
+        log.info("forgot the known state of %d chargers no watch or favourite covers", pruned)
+    return pruned
 
 
 @dataclass(frozen=True, slots=True)

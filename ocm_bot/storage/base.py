@@ -322,6 +322,14 @@ class ValueStore(Protocol):
         """Store a JSON-able value; None deletes the key."""
 
     @abc.abstractmethod
+    async def values_with_prefix(self, prefix: str, *, after: str = "", limit: int = 1000) -> list[tuple[str, JSON]]:
+        """Up to ``limit`` ``(key, value)`` whose key starts with ``prefix`` and sorts after ``after``, by key."""
+
+    @abc.abstractmethod
+    async def delete_values(self, keys: Sequence[str], *, unchanged_since: datetime) -> int:
+        """Delete those of ``keys`` not stored again since ``unchanged_since``; how many."""
+
+    @abc.abstractmethod
     async def update_value(self, key: str, change: Callable[[JSON], JSON]) -> JSON:
         """Read, change and store the value under ``key`` in one transaction (None deletes it).
 

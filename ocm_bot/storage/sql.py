@@ -493,6 +493,23 @@ class SqlStorage(Storage):
             (key, dumps(value), time.time()),
         )
 
+    async def values_with_prefix(self, prefix: str, *, after: str = "", limit: int = 1000) -> list[tuple[str, JSON]]:
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = await self._fetch(
+            "SELECT key, value FROM kv WHERE key LIKE ? ESCAPE '\\' AND key > ? ORDER BY key LIMIT ?",
+            (pattern, after, limit),
+        )
+        return [(key, loads(value)) for key, value in rows]
+
+    async def delete_values(self, keys: Sequence[str], *, unchanged_since: datetime) -> int:
+        deleted = 0
+        async with self._transaction() as tx:
+            for key in keys:
+                deleted += await tx.run(
+                    "DELETE FROM kv WHERE key = ? AND updated_at <= ?", (key, epoch(unchanged_since))
+                )
+        return deleted
+
     async def update_value(self, key: str, change: Callable[[JSON], JSON]) -> JSON:
         async with self._transaction() as tx:
             return await self._update_in(tx, key, change)

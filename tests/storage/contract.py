@@ -463,6 +463,18 @@ class StorageContract:
         assert await storage.get_value("q") is None
         assert await storage.mark_notified(-1, 5, "new")  # not marked: a later poll queues it
 
+    async def test_values_are_listed_by_prefix_in_pages_and_deleted_unless_stored_again(self, storage: Storage) -> None:
+        for key in ("k:1", "k:2", "k:3", "k_x", "kx:1", "other"):
+            await storage.set_value(key, {"v": key})
+        first = await storage.values_with_prefix("k:", limit=2)
+        assert first == [("k:1", {"v": "k:1"}), ("k:2", {"v": "k:2"})]
+        assert await storage.values_with_prefix("k:", after="k:2") == [("k:3", {"v": "k:3"})]
+        assert [key for key, _ in await storage.values_with_prefix("k_")] == ["k_x"]  # "_" is no wildcard
+        cutoff = datetime.now(UTC)
+        await storage.set_value("k:3", {"v": "again"})  # stored again after the cutoff: kept
+        assert await storage.delete_values(["k:1", "k:3", "missing"], unchanged_since=cutoff) == 1
+        assert [key for key, _ in await storage.values_with_prefix("k:")] == ["k:2", "k:3"]
+
     async def test_a_value_updated_by_many_at_once_keeps_every_change(self, storage: Storage) -> None:
         await asyncio.gather(*(storage.update_value("n", lambda v: (v or 0) + 1) for _ in range(20)))
         assert await storage.get_value("n") == 20
