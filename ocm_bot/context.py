@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -22,6 +23,7 @@ from ocm_bot.ocm.source import ChargerSource
 from ocm_bot.ocm.writing import CommentSubmission, OcmSession
 from ocm_bot.settings import Settings
 from ocm_bot.storage import Storage
+from ocm_bot.storage.base import utc_now
 from ocm_bot.views.callbacks import CallbackCodec
 
 
@@ -64,6 +66,7 @@ class Services:
     checkin: CheckinService
     watch_poller: WatchPoller  # one OCM request per interval for every watch (under a storage lease)
     closers: list[Closer] = field(default_factory=list)  # closed in reverse order at shutdown
+    clock: Callable[[], datetime] = utc_now  # the time groups' quiet hours are read against
 
 
 class BotData:

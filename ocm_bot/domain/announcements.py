@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ocm_bot.domain.watch_changes import ChargerEvent, Condition
+from ocm_bot.domain.watch_quiet import quiet_hours_of, save_quiet_hours
 from ocm_bot.domain.watches import Announce, Watch, WatchBook
 from ocm_bot.storage.base import JSON, SubscriptionStore, ValueStore
 
@@ -131,9 +132,10 @@ class AnnouncementQueue:
 
 
 async def forget_group(storage: SubscriptionStore, queue: AnnouncementQueue, chat_id: int) -> None:
-    """The bot left the group (removed, or the group deleted): its watches and queued events go."""
+    """The bot left the group (removed, or the group deleted): its watches, queued events and quiet hours go."""
     await storage.forget_chat(chat_id)
     await queue.done(chat_id)
+    await save_quiet_hours(queue.storage, chat_id, None)
 
 
 async def migrate_group(
@@ -148,6 +150,10 @@ async def migrate_group(
             await storage.save_subscription(new_chat_id, _moved(watch, new_chat_id).to_data())
             moved += 1
     await queue.move(old_chat_id, new_chat_id)
+    quiet = await quiet_hours_of(queue.storage, old_chat_id)
+    if quiet is not None:
+        await save_quiet_hours(queue.storage, new_chat_id, quiet)
+        await save_quiet_hours(queue.storage, old_chat_id, None)
     return moved
 
 

@@ -30,6 +30,7 @@ from ocm_bot.domain.announcements import (
 from ocm_bot.domain.preferences import UserPreferences
 from ocm_bot.domain.watch_changes import ChargerEvent
 from ocm_bot.domain.watch_poller import LAST_POLL_KEY
+from ocm_bot.domain.watch_quiet import is_quiet_now
 from ocm_bot.handlers.alerts import send_favourite_alerts
 from ocm_bot.handlers.common import answer_query, query_of, translator_for
 from ocm_bot.i18n import Translator, negotiate_language, translator
@@ -115,7 +116,10 @@ def _event_of(item: Announcement, charger: Charger) -> ChargerEvent:
 
 async def send_pending(application: Application, services: Services, queue: AnnouncementQueue) -> int:
     sent = 0
+    now = services.clock()
     for chat_id, items in (await queue.pending()).items():
+        if await is_quiet_now(services.storage, chat_id, now):
+            continue  # quiet hours: the group's events wait, and arrive as one digest when they end
         try:
             chargers = await _chargers_of(services, items)
         except OcmError as error:

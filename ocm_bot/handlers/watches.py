@@ -32,6 +32,7 @@ from ocm_bot.context import BotContext
 from ocm_bot.domain.geo import GeoPoint
 from ocm_bot.domain.preferences import DistanceUnitChoice, UserPreferences
 from ocm_bot.domain.units import place_country, unit_for_place
+from ocm_bot.domain.watch_quiet import QuietHours, quiet_hours_of, save_quiet_hours
 from ocm_bot.domain.watch_setup import AWAIT_PLACE_SECONDS, Step, WatchSetup
 from ocm_bot.domain.watches import Announce, InvalidWatch, Watch, WatchBook
 from ocm_bot.geocoding import GeocoderBusy, GeocodingError
@@ -51,8 +52,10 @@ from ocm_bot.views.common import View
 from ocm_bot.views.results import geocoder_busy_text, geocoder_down_text
 from ocm_bot.views.watches import (
     LIST_ACTION,
+    QUIET_ACTION,
     SETUP_ACTION,
     ListOp,
+    QuietOp,
     SetupOp,
     WatchButton,
     admins_only_text,
@@ -61,6 +64,7 @@ from ocm_bot.views.watches import (
     confirm_removal_view,
     groups_only_text,
     place_not_found_view,
+    quiet_hours_view,
     radius_km,
     read_watch_button,
     saved_view,
@@ -80,7 +84,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     return [
         CommandHandler("watch", on_watch),
         CommandHandler("watches", on_watches),
-        CallbackQueryHandler(on_button, pattern=rf"^(?:{SETUP_ACTION}|{LIST_ACTION})\|"),
+        CallbackQueryHandler(on_button, pattern=rf"^(?:{SETUP_ACTION}|{LIST_ACTION}|{QUIET_ACTION})\|"),
     ]
 
 
@@ -201,6 +205,8 @@ async def on_button(update: Update, context: BotContext) -> None:
     try:
         if button.action == SETUP_ACTION:
             notice, view = await _setup_button(t, context, button, message, user.id)
+        elif button.action == QUIET_ACTION:
+            notice, view = await _quiet_button(t, context, button)
         else:
             notice, view = await _list_button(t, context, button, message, user.id)
     except (InvalidCallback, InvalidWatch, ValueError) as error:
@@ -278,6 +284,32 @@ async def _list_button(
     return watch_changed_notice(t, op), await _list_view(t, context, watch.chat_id)
 
 
+async def _quiet_button(t: Translator, context: BotContext, button: WatchButton) -> tuple[str, View]:
+    storage, chat_id = context.services.storage, button.chat_id
+    if button.op == QuietOp.BACK:
+        return "", await _list_view(t, context, chat_id)
+    quiet = await quiet_hours_of(storage, chat_id)
+    if quiet is None:
+        watches = await WatchBook(storage).for_chat(chat_id)
+        quiet = QuietHours.guessed_for(watches[0].centre.longitude if watches else None)
+    step = int(button.value or 0)
+    if button.op in (QuietOp.START, QuietOp.END, QuietOp.OFFSET) and step not in (-1, 1):
+        raise InvalidCallback(f"no quiet hours step {button.value!r}")
+    if button.op == QuietOp.START:
+        quiet = quiet.moved(start=step)
+    elif button.op == QuietOp.END:
+        quiet = quiet.moved(end=step)
+    elif button.op == QuietOp.OFFSET:
+        quiet = quiet.moved(offset_minutes=60 * step)
+    elif button.op == QuietOp.TOGGLE:
+        quiet = replace(quiet, on=not quiet.on)
+    elif button.op != QuietOp.OPEN:
+        raise InvalidCallback(f"no quiet hours action {button.op!r}")
+    if button.op != QuietOp.OPEN:
+        await save_quiet_hours(storage, chat_id, quiet)
+    return "", quiet_hours_view(t, context.services.callbacks, chat_id, quiet)
+
+
 # /watches ---------------------------------------------------------------------------------------
 
 
@@ -293,7 +325,9 @@ async def on_watches(update: Update, context: BotContext) -> None:
 
 async def _list_view(t: Translator, context: BotContext, chat_id: int) -> View:
     watches = await WatchBook(context.services.storage).for_chat(chat_id)
-    return watches_view(t, context.services.callbacks, chat_id, watches, {w.id: _watch_unit(w) for w in watches})
+    quiet = await quiet_hours_of(context.services.storage, chat_id)
+    units = {w.id: _watch_unit(w) for w in watches}
+    return watches_view(t, context.services.callbacks, chat_id, watches, units, quiet)
 
 
 # Helpers ----------------------------------------------------------------------------------------
