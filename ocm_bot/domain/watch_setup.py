@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -27,6 +28,25 @@ POWER_STEPS: tuple[float | None, ...] = (None, 7.0, 22.0, 50.0, 150.0)
 """The minimum power button cycles through these."""
 AWAIT_PLACE_SECONDS = 5 * 60
 """How long the flow reads the asking admin's next text in the group as the place name."""
+
+
+MAX_DRAFTS = 10
+"""Setups kept per group (one per admin's /watch; the oldest goes when an eleventh starts)."""
+
+_CHARGER_REFERENCES = (
+    re.compile(r"^#?(\d{1,9})$"),  # an OCM charger ID
+    re.compile(r"openchargemap\.org/site/poi/details/(\d{1,9})\b", re.IGNORECASE),
+    re.compile(r"map\.openchargemap\.io/.*[?&#]id=(\d{1,9})\b", re.IGNORECASE),
+)
+
+
+def charger_reference(text: str) -> int | None:
+    """The OCM charger ID that ``text`` names (``12345``, ``#12345`` or an OCM page or map link), or None."""
+    text = text.strip()
+    for pattern in _CHARGER_REFERENCES:
+        if found := pattern.search(text):
+            return int(found.group(1))
+    return None
 
 
 class Step:

@@ -3,10 +3,11 @@
 Only the group's admins change watches: every change (each button that changes something, the
 typed place, the save) asks Telegram ``getChatMember`` for the presser at that moment; an anonymous
 admin posts as the group (``sender_chat`` is the group). Buttons carry the group's chat id in signed
-callback data, so a forged button or one from another group is refused. The setup in progress lives
-in the group's ``chat_data`` (it survives a restart); while it asks for the area, the asking admin's
-next text in the group (within :data:`AWAIT_PLACE_SECONDS`) is read as a place name, and nobody
-else's text is touched.
+callback data, so a forged button or one from another group is refused. The setups in progress
+live in the group's ``chat_data`` by message (it survives a restart; each admin's /watch has its
+own); while one asks for the area, its admin's next text in the group (within
+:data:`AWAIT_PLACE_SECONDS`) is read as the area: a place name, a charger's OCM ID or its Open
+Charge Map link (the charger's position); nobody else's text is touched.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from ocm_bot.domain.geo import GeoPoint
 from ocm_bot.domain.preferences import DistanceUnitChoice, UserPreferences
 from ocm_bot.domain.units import place_country, unit_for_place
 from ocm_bot.domain.watch_quiet import QuietHours, quiet_hours_of, save_quiet_hours
-from ocm_bot.domain.watch_setup import AWAIT_PLACE_SECONDS, Step, WatchSetup
+from ocm_bot.domain.watch_setup import AWAIT_PLACE_SECONDS, MAX_DRAFTS, Step, WatchSetup, charger_reference
 from ocm_bot.domain.watches import Announce, InvalidWatch, Watch, WatchBook
 from ocm_bot.geocoding import GeocoderBusy, GeocodingError
 from ocm_bot.handlers.common import (
@@ -47,8 +48,9 @@ from ocm_bot.handlers.common import (
     user_of,
 )
 from ocm_bot.i18n import Translator
+from ocm_bot.ocm.errors import OcmError
 from ocm_bot.views.callbacks import InvalidCallback
-from ocm_bot.views.common import View
+from ocm_bot.views.common import View, ocm_error_text
 from ocm_bot.views.results import geocoder_busy_text, geocoder_down_text
 from ocm_bot.views.watches import (
     LIST_ACTION,
@@ -76,7 +78,11 @@ from ocm_bot.views.watches import (
 log = logging.getLogger(__name__)
 
 SETUP_KEY = "watch.setup"
-"""chat_data key: the group's watch setup in progress (:meth:`WatchSetup.to_dict`)."""
+"""chat_data key of an older version: the group's one watch setup in progress (read once, then moved)."""
+SETUPS_KEY = "watch.setups"
+"""chat_data key: the group's watch setups in progress by message id (:meth:`WatchSetup.to_dict`).
+
+One per admin's /watch: a second admin's /watch starts a second setup, it does not replace the first."""
 _ADMIN_STATUSES = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
 
 
@@ -144,7 +150,21 @@ async def on_watch(update: Update, context: BotContext) -> None:
 
 
 async def _geocoded(t: Translator, context: BotContext, setup: WatchSetup, query: str) -> tuple[WatchSetup, View]:
+    """The area a typed text names: a charger (its ID or OCM link) or a place."""
     codec = context.services.callbacks
+    charger_id = charger_reference(query)
+    if charger_id is not None:
+        try:
+            found = await context.services.chargers.get_chargers([charger_id])
+        except OcmError as error:
+            log.warning("reading a watch's charger failed: %r", error)
+            return setup, View(ocm_error_text(t, error), setup_view(t, codec, setup, _unit(setup)).keyboard)
+        if not found:
+            return setup, place_not_found_view(t, codec, setup, query)
+        charger = found[0]
+        country = charger.address.country.iso_code if charger.address.country else None
+        setup = setup.with_area(GeoPoint(charger.latitude, charger.longitude), charger.name, country)
+        return setup, setup_view(t, codec, setup, _unit(setup))
     try:
         places = await context.services.geocoder.search(query, language=t.language, limit=1)
     except GeocodingError as error:
@@ -161,11 +181,9 @@ async def _geocoded(t: Translator, context: BotContext, setup: WatchSetup, query
 async def on_area(update: Update, context: BotContext) -> None:
     """A place name or a location for the setup waiting for its area; anything else passes on."""
     message, chat = message_of(update), chat_of(update)
-    setup = _setup(context)
+    setup = _awaiting_area(context, sender_id(message))
     if (
         setup is None
-        or setup.step != Step.AREA
-        or sender_id(message) != setup.admin_id
         or time.time() - setup.since > AWAIT_PLACE_SECONDS
         or (message.reply_to_message is not None and message.reply_to_message.message_id != setup.message_id)
     ):
@@ -180,7 +198,7 @@ async def on_area(update: Update, context: BotContext) -> None:
     else:
         setup, view = await _geocoded(t, context, setup, (message.text or "").strip())
     message_id = await _edit(context, chat.id, setup.message_id, view)
-    _keep(context, replace(setup, message_id=message_id))
+    _keep(context, replace(setup, message_id=message_id), replacing=setup.message_id)
     raise ApplicationHandlerStop
 
 
@@ -220,13 +238,13 @@ async def on_button(update: Update, context: BotContext) -> None:
 async def _setup_button(
     t: Translator, context: BotContext, button: WatchButton, message: Message, user_id: int
 ) -> tuple[str, View]:
-    setup = _setup(context)
-    if setup is None or setup.message_id != message.message_id:
+    setup = _setup(context, message.message_id)
+    if setup is None:
         raise InvalidCallback("no setup in progress on this message")
     codec = context.services.callbacks
     op = button.op
     if op == SetupOp.CANCEL:
-        _drop(context)
+        _drop(context, setup)
         return "", cancelled_view(t)
     if op == SetupOp.SAVE:
         draft = setup.draft()
@@ -235,7 +253,7 @@ async def _setup_button(
             watch = await book.update(Watch(**_fields(draft), id=setup.watch_id))
         else:
             watch = await book.add(draft)
-        _drop(context)
+        _drop(context, setup)
         return "", saved_view(t, watch, _unit(setup))
     if op == SetupOp.RADIUS:
         value = int(button.value)
@@ -354,17 +372,52 @@ def _chat_data(context: BotContext) -> dict[Any, Any]:
     return context.chat_data
 
 
-def _setup(context: BotContext) -> WatchSetup | None:
-    data = context.chat_data.get(SETUP_KEY) if context.chat_data is not None else None
-    return WatchSetup.from_dict(data) if data is not None else None
+def _setups(context: BotContext) -> dict[str, Any]:
+    """The group's setups in progress, by the id of their message (one per admin's /watch)."""
+    data = _chat_data(context)
+    setups = data.get(SETUPS_KEY)
+    if not isinstance(setups, dict):
+        setups = {}
+        old = WatchSetup.from_dict(data.pop(SETUP_KEY, None))  # kept by an older version: one per group
+        if old is not None:
+            setups[str(old.message_id)] = old.to_dict()
+        data[SETUPS_KEY] = setups
+    return setups
 
 
-def _keep(context: BotContext, setup: WatchSetup) -> None:
-    _chat_data(context)[SETUP_KEY] = setup.to_dict()
+def _setup(context: BotContext, message_id: int) -> WatchSetup | None:
+    if context.chat_data is None:
+        return None
+    return WatchSetup.from_dict(_setups(context).get(str(message_id)))
 
 
-def _drop(context: BotContext) -> None:
-    _chat_data(context).pop(SETUP_KEY, None)
+def _awaiting_area(context: BotContext, admin_id: int | None) -> WatchSetup | None:
+    """The newest of ``admin_id``'s setups that asks for its area, if any."""
+    if context.chat_data is None or admin_id is None:
+        return None
+    waiting = [
+        setup
+        for setup in (WatchSetup.from_dict(data) for data in _setups(context).values())
+        if setup is not None and setup.step == Step.AREA and setup.admin_id == admin_id
+    ]
+    return max(waiting, key=lambda setup: setup.since, default=None)
+
+
+def _keep(context: BotContext, setup: WatchSetup, *, replacing: int | None = None) -> None:
+    setups = _setups(context)
+    if replacing is not None and replacing != setup.message_id:
+        setups.pop(str(replacing), None)  # the setup's message was sent anew
+    setups[str(setup.message_id)] = setup.to_dict()
+    while len(setups) > MAX_DRAFTS:
+        oldest = min(setups, key=lambda key: float(setups[key].get("since", 0.0)))
+        setups.pop(oldest)
+    _chat_data(context)[SETUPS_KEY] = dict(setups)  # a new dict: the persistence sees the change
+
+
+def _drop(context: BotContext, setup: WatchSetup) -> None:
+    setups = _setups(context)
+    setups.pop(str(setup.message_id), None)
+    _chat_data(context)[SETUPS_KEY] = dict(setups)
 
 
 async def _edit_view(message: Message, view: View) -> None:

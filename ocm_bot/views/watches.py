@@ -115,7 +115,7 @@ def setup_view(t: Translator, codec: CallbackCodec, setup: WatchSetup, unit: Dis
             gettext_html(
                 t,
                 "Which area should I watch? Share a location in this group, or reply to this message "
-                "with a place name.",
+                "with a place name, a charger's ID or its Open Charge Map link.",
             ),
         )
         return View(text, InlineKeyboardMarkup([[cancel]]))
