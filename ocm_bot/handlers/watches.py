@@ -8,12 +8,16 @@ live in the group's ``chat_data`` by message (it survives a restart; each admin'
 own); while one asks for the area, its admin's next text in the group (within
 :data:`AWAIT_PLACE_SECONDS`) is read as the area: a place name, a charger's OCM ID or its Open
 Charge Map link (the charger's position); nobody else's text is touched.
+
+Over 400 lines because the setup, the list and the quiet hours screen are one keyboard family: one
+button handler, one admin check and one set of signed buttons for the three screens.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from dataclasses import replace
 from typing import Any
 
@@ -197,6 +201,9 @@ async def on_area(update: Update, context: BotContext) -> None:
         view = setup_view(t, context.services.callbacks, setup, _unit(setup))
     else:
         setup, view = await _geocoded(t, context, setup, (message.text or "").strip())
+    looked = await _with_operators(context, setup)  # a new area for a setup past its radius
+    if looked is not setup:
+        setup, view = looked, setup_view(t, context.services.callbacks, looked, _unit(looked))
     message_id = await _edit(context, chat.id, setup.message_id, view)
     _keep(context, replace(setup, message_id=message_id), replacing=setup.message_id)
     raise ApplicationHandlerStop
@@ -270,10 +277,13 @@ async def _setup_button(
         setup = setup.toggled_connector(button.value)
     elif op == SetupOp.ANNOUNCE:
         setup = setup.toggled_announce(Announce(button.value))
+    elif op == SetupOp.OPERATOR:
+        setup = setup.toggled_operator(int(button.value))
     else:
         raise InvalidCallback(f"no setup step {op!r}")
     if setup.step != Step.AREA and setup.centre is None:
         raise InvalidCallback("the setup has no area yet")
+    setup = await _with_operators(context, setup)
     _keep(context, setup)
     return "", setup_view(t, codec, setup, _unit(setup))
 
@@ -295,6 +305,7 @@ async def _list_button(
         await book.remove(watch.chat_id, watch.id)
     elif op == ListOp.EDIT:
         setup = replace(WatchSetup.editing(watch, user_id), message_id=message.message_id)
+        setup = await _with_operators(context, setup)
         _keep(context, setup)
         return "", setup_view(t, codec, setup, _unit(setup))
     elif op != ListOp.KEEP:
@@ -326,6 +337,31 @@ async def _quiet_button(t: Translator, context: BotContext, button: WatchButton)
     if button.op != QuietOp.OPEN:
         await save_quiet_hours(storage, chat_id, quiet)
     return "", quiet_hours_view(t, context.services.callbacks, chat_id, quiet)
+
+
+async def _with_operators(context: BotContext, setup: WatchSetup) -> WatchSetup:
+    """At the options step, once per area: the operators commonest near it (one search, cached), and
+    the names of those already chosen (OCM's reference data)."""
+    centre = setup.centre
+    if setup.step != Step.OPTIONS or setup.operators_looked_up or centre is None:
+        return setup
+    counts: Counter[int] = Counter()
+    names: dict[int, str] = {}
+    try:
+        reference = await context.services.ocm_client.reference_data()
+        names.update((i, reference.operators[i].title) for i in setup.operators if i in reference.operators)
+        result = await context.services.search.nearby(centre, UserPreferences(), radius_km=setup.radius_km)
+    except OcmError as error:
+        log.info("no operator choices for a watch: %r", error)
+        return setup
+    for hit in result.hits:
+        operator = hit.charger.operator
+        if operator is not None and operator.title and not operator.title.startswith("("):  # "(Unknown Operator)"
+            counts[operator.id] += 1
+            names.setdefault(operator.id, operator.title)
+    chosen = [(i, names.get(i, f"#{i}")) for i in sorted(setup.operators)]
+    setup = replace(setup, operator_choices=tuple(chosen))
+    return setup.with_operator_choices([(i, names[i]) for i, _ in counts.most_common()])
 
 
 # /watches ---------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from ocm_bot.views.preferences.labels import CONNECTOR_LABELS, marked, power_lab
 SETUP_ACTION = "wf"
 LIST_ACTION = "wl"
 QUIET_ACTION = "wq"
+OPERATOR_CHARS = 28  # an operator's name on its button
 
 ANNOUNCE_LABELS: dict[Announce, str] = {
     Announce.NEW: N_("New chargers"),
@@ -37,6 +38,7 @@ ANNOUNCE_LABELS: dict[Announce, str] = {
 
 
 class SetupOp:
+    OPERATOR = "o"
     RADIUS = "r"
     POWER = "p"
     CONNECTOR = "c"
@@ -134,6 +136,7 @@ def setup_view(t: Translator, codec: CallbackCodec, setup: WatchSetup, unit: Dis
         gettext_html(t, "Radius: {radius}", radius=format_radius(t, setup.radius_km, unit)),
         gettext_html(t, "Chargers: {filters}", filters=filters_summary(t, setup.min_power_kw, connectors)),
         gettext_html(t, "Announce: {what}", what=announce_summary(t, setup.announce)),
+        gettext_html(t, "Operators: {operators}", operators=_operators_summary(t, setup)),
         "",
         gettext_html(t, "Tap to change, then Save."),
     )
@@ -160,6 +163,12 @@ def setup_view(t: Translator, codec: CallbackCodec, setup: WatchSetup, unit: Dis
         for group in COMMON_CONNECTORS
     ]
     rows += [plug_buttons[i : i + 2] for i in range(0, len(plug_buttons), 2)]
+    operator_buttons = [
+        _button(codec, marked(name[:OPERATOR_CHARS], operator_id in setup.operators), SETUP_ACTION, chat,
+                SetupOp.OPERATOR, operator_id)
+        for operator_id, name in setup.operator_choices
+    ]  # fmt: skip
+    rows += [operator_buttons[i : i + 2] for i in range(0, len(operator_buttons), 2)]
     rows.append(
         [
             _button(
@@ -181,6 +190,11 @@ def setup_view(t: Translator, codec: CallbackCodec, setup: WatchSetup, unit: Dis
     )
     rows.append([_button(codec, t.gettext("💾 Save"), SETUP_ACTION, chat, SetupOp.SAVE), cancel])
     return View(text, InlineKeyboardMarkup(rows))
+
+
+def _operators_summary(t: Translator, setup: WatchSetup) -> str:
+    names = [name for operator_id, name in setup.operator_choices if operator_id in setup.operators]
+    return ", ".join(names) if names else t.gettext("any")
 
 
 def _km(value: float, unit: DistanceUnitChoice) -> float:

@@ -277,3 +277,21 @@ async def test_watch_with_a_charger_id_starts_at_the_radius(telegram, bot, ocm_s
     await ada.send_text_in(club, "/watch 999999999")
     missing = await club.wait_for_message(containing="couldn't find")
     assert "999999999" in missing.text
+
+
+async def test_the_setup_offers_the_operators_common_near_the_area_and_the_watch_keeps_the_choice(telegram, bot):
+    club, ada, _ = await club_with_bot(telegram)
+    await ada.send_text_in(club, "/watch 100627")
+    setup = await club.wait_for_message(containing="How far around it?")
+    options = await tap(ada, setup, "10 mi", club)
+    assert "Operators: any" in options.text and "POD Point (UK)" in options.labels  # the one near Garforth
+    options = await tap(ada, options, "POD Point (UK)", club)
+    assert "Operators: POD Point (UK)" in options.text and "✓ POD Point (UK)" in options.labels
+    await tap(ada, options, "💾 Save", club)
+    [watch] = await watches_of(bot, club)
+    assert len(watch.filters.operator_ids) == 1
+
+    await ada.send_text_in(club, "/watches")
+    listing = await club.wait_for_message(containing="This group's watches")
+    editing = await tap(ada, listing, "✏️ Edit", club)
+    assert "Operators: POD Point (UK)" in editing.text and "✓ POD Point (UK)" in editing.labels
