@@ -136,7 +136,7 @@ def setup_view(t: Translator, codec: CallbackCodec, setup: WatchSetup, unit: Dis
         gettext_html(t, "Radius: {radius}", radius=format_radius(t, setup.radius_km, unit)),
         gettext_html(t, "Chargers: {filters}", filters=filters_summary(t, setup.min_power_kw, connectors)),
         gettext_html(t, "Announce: {what}", what=announce_summary(t, setup.announce)),
-        gettext_html(t, "Operators: {operators}", operators=_operators_summary(t, setup)),
+        _operators_line(t, setup),
         "",
         gettext_html(t, "Tap to change, then Save."),
     )
@@ -192,9 +192,11 @@ def setup_view(t: Translator, codec: CallbackCodec, setup: WatchSetup, unit: Dis
     return View(text, InlineKeyboardMarkup(rows))
 
 
-def _operators_summary(t: Translator, setup: WatchSetup) -> str:
+def _operators_line(t: Translator, setup: WatchSetup) -> Html:
     names = [name for operator_id, name in setup.operator_choices if operator_id in setup.operators]
-    return ", ".join(names) if names else t.gettext("any")
+    if not names:
+        return gettext_html(t, "Operators: any")
+    return gettext_html(t, "Operators: {operators}", operators=", ".join(names))
 
 
 def _km(value: float, unit: DistanceUnitChoice) -> float:
