@@ -54,7 +54,8 @@ async def queue_events(storage, chats: list[int], charger_ids: list[int], round_
 
 
 def too_many(server: FakeTelegramServer, start: int) -> int:
-    return sum(1 for r in server.requests[start:] if r.method == "sendMessage" and "Too Many Requests" in (r.error or ""))
+    sends = [r for r in server.requests[start:] if r.method == "sendMessage"]
+    return sum(1 for r in sends if "Too Many Requests" in (r.error or ""))
 
 
 def delivered(server: FakeTelegramServer, start: int) -> int:
