@@ -4,6 +4,7 @@ twice after a restart; the bot removed from a group drops its watches, a migrati
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
@@ -13,6 +14,7 @@ from ocm_bot.domain.announcements import AnnouncementQueue
 from ocm_bot.domain.geo import GeoPoint
 from ocm_bot.domain.watch_poller import LAST_POLL_KEY
 from ocm_bot.domain.watches import WatchBook, WatchDraft
+from ocm_bot.settings import Secret
 from ocm_bot.storage import open_storage
 from ocm_bot.storage.base import utc_now
 from tests.e2e.test_watches import tap
@@ -210,18 +212,21 @@ async def test_a_user_who_blocked_the_bot_gets_no_more_alerts(start_bot, telegra
     assert await AnnouncementQueue(storage).pending() == {}
 
 
-@pytest.mark.parametrize("moment", ["polling", "queued"])
+@pytest.mark.parametrize(
+    ("moment", "database"), [("polling", "sqlite"), ("queued", "sqlite"), ("queued", "postgresql")]
+)
 async def test_ocm_bot_killed_mid_announcement_sends_it_exactly_once_after_restart(
-    bot_settings, bot_process, telegram, telegram_server, ocm_server, moment
+    bot_settings, bot_process, telegram, telegram_server, ocm_server, moment, database, request
 ) -> None:
+    if database == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+        bot_settings = dataclasses.replace(bot_settings, database_url=Secret(url))
     ada = telegram.user("Ada")
     club = telegram.group("EV Club", members=[ada], admins=[ada])
     await club.add_bot(by=ada)
-    storage = await open_storage(None, data_dir=bot_settings.data_dir, secret=None)
-    try:
+    database_url = bot_settings.database_url.get() if bot_settings.database_url else None
+    async with await open_storage(database_url, data_dir=bot_settings.data_dir, secret=None) as storage:
         await WatchBook(storage).add(WatchDraft(chat_id=club.chat_id, centre=centre_of(ocm_server), radius_km=3))
-    finally:
-        await storage.close()
     quick = {"WATCH_POLL_SECONDS": "1"}
     first = bot_process(bot_settings, **quick)
     await wait_for_polls(ocm_server, 1)
@@ -244,11 +249,12 @@ async def test_ocm_bot_killed_mid_announcement_sends_it_exactly_once_after_resta
     ocm_server.clear_faults()
     telegram_server.injected.clear()
 
-    bot_process(bot_settings, **quick)
+    second = bot_process(bot_settings, **quick)
     message = await club.wait_for_message(containing="New charger", timeout=30)
     assert ocm_server.poi(inside)["AddressInfo"]["Title"] in message.text
     await wait_for_polls(ocm_server, 3)  # the job that sent it is over, and two more polls found nothing new
     assert len(club.messages) == 1
+    assert second.terminate() == 0  # before the PostgreSQL database (set up after it) is dropped
 
 
 async def test_quiet_hours_set_from_watches_keep_announcements_until_they_end_then_one_digest(
