@@ -29,7 +29,7 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,7 @@ from ocm_bot.routing import Router
 from ocm_bot.runtime import DeferredStorage, PerChatUpdateProcessor, RetryingRateLimiter
 from ocm_bot.settings import Settings
 from ocm_bot.storage import Storage, open_storage
+from ocm_bot.storage.base import utc_now
 from ocm_bot.storage.persistence import StoragePersistence
 from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.common import View, unexpected_error_text
@@ -248,6 +249,8 @@ class Overrides:
     """Open Charge Map and the charger source in one (instead of the OCM API and ``OCM_DATA_FILE``)."""
     geocoder: PlaceFinder | None = None
     """Place names (instead of Nominatim at ``NOMINATIM_URL``)."""
+    clock: Callable[[], datetime] | None = None
+    """The time groups' quiet hours are read against (instead of the wall clock; tests)."""
 
 
 async def open_services(
@@ -347,6 +350,7 @@ async def _open_services(
         watch_poller=watch_poller,
         inline=InlineSearch(search_service, geocoder),
         routes=RoutePlanner(router),
+        clock=overrides.clock or utc_now,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -24,6 +25,7 @@ from ocm_bot.ocm.source import ChargerSource
 from ocm_bot.ocm.writing import CommentSubmission, OcmSession
 from ocm_bot.settings import Settings
 from ocm_bot.storage import Storage
+from ocm_bot.storage.base import utc_now
 from ocm_bot.views.callbacks import CallbackCodec
 
 
@@ -70,6 +72,7 @@ class Services:
     inline: InlineSearch  # inline and guest queries: debounced, cached per query
     routes: RoutePlanner  # ROUTER_URL's OSRM router, else great circles
     closers: list[Closer] = field(default_factory=list)  # closed in reverse order at shutdown
+    clock: Callable[[], datetime] = utc_now  # the time groups' quiet hours are read against
 
 
 class BotData:

@@ -1,15 +1,16 @@
 """Announcements: the watch poll's events, queued in storage before they are sent, sent once each.
 
-The poll job (one instance at a time, under the poller's lease) polls, puts every event into the
-queue (storage, value ``announce-queue``) and only then sends; a chat's entries leave the queue after
-Telegram took its message, so a crash between the poll and the send loses nothing (the notification
-log already keeps the poller from finding an event twice). The queue keeps charger IDs and what
-happened; the sender reads the chargers again for their cards.
+The poller (one instance at a time, under its lease) puts every event into the queue (storage, value
+``announce-queue``) in the same transaction that marks it told
+(:class:`~ocm_bot.domain.watch_poller.WatchPoller`); the job then sends. A chat's entries leave the
+queue after Telegram took its message, so a crash between the poll and the send loses nothing and
+sends nothing twice. Favourites' alerts wait in the same queue under their owner's private chat
+(``alert`` set). The queue keeps charger IDs and what happened; the sender reads the chargers again
+for their cards.
 
 Example::
 
     queue = AnnouncementQueue(storage)
-    await queue.put(result)                      # a PollResult
     for chat_id, items in (await queue.pending()).items():
         ...                                      # send, then
         await queue.done(chat_id, items)
@@ -20,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ocm_bot.domain.watch_changes import Condition
-from ocm_bot.domain.watch_poller import PollResult
+from ocm_bot.domain.watch_changes import ChargerEvent, Condition
+from ocm_bot.domain.watch_quiet import quiet_hours_of, save_quiet_hours
 from ocm_bot.domain.watches import Announce, Watch, WatchBook
 from ocm_bot.storage.base import JSON, SubscriptionStore, ValueStore
 
@@ -40,9 +41,23 @@ class Announcement:
     before: Condition | None = None
     after: Condition | None = None
     comment: str | None = None  # FAULT: what the driver wrote (clipped)
+    alert: bool = False  # a favourite's alert to its owner (not a group's announcement)
+
+    @classmethod
+    def of(cls, event: ChargerEvent, *, watch_id: int = 0, alert: bool = False) -> Announcement:
+        comment = event.comment.text if event.comment is not None else None
+        return cls(
+            event.charger.id,
+            event.kind,
+            watch_id,
+            event.before,
+            event.after,
+            comment[:COMMENT_CHARS] if comment else None,
+            alert,
+        )
 
     def to_data(self) -> dict[str, JSON]:
-        return {
+        data: dict[str, JSON] = {
             "charger": self.charger_id,
             "kind": self.kind.value,
             "watch": self.watch_id,
@@ -50,6 +65,9 @@ class Announcement:
             "after": self.after.value if self.after else None,
             "comment": self.comment,
         }
+        if self.alert:
+            data["alert"] = True
+        return data
 
     @classmethod
     def from_data(cls, data: Any) -> Announcement | None:
@@ -61,6 +79,7 @@ class Announcement:
                 before=Condition(data["before"]) if data.get("before") else None,
                 after=Condition(data["after"]) if data.get("after") else None,
                 comment=str(data["comment"]) if data.get("comment") else None,
+                alert=data.get("alert") is True,
             )
         except (AttributeError, KeyError, TypeError, ValueError):
             return None
@@ -76,29 +95,6 @@ class AnnouncementQueue:
         stored = await self.storage.get_value(QUEUE_KEY)
         return {str(k): list(v) for k, v in stored.items() if isinstance(v, list)} if isinstance(stored, dict) else {}
 
-    async def put(self, result: PollResult) -> int:
-        """Queue a poll's events; the number queued."""
-        if not result.events:
-            return 0
-        queue = await self._load()
-        count = 0
-        for chat_id, events in result.events.items():
-            entries = queue.setdefault(str(chat_id), [])
-            for event in events:
-                comment = event.event.comment.text if event.event.comment is not None else None
-                item = Announcement(
-                    event.event.charger.id,
-                    event.event.kind,
-                    event.watch.id,
-                    event.event.before,
-                    event.event.after,
-                    comment[:COMMENT_CHARS] if comment else None,
-                )
-                entries.append(item.to_data())
-                count += 1
-        await self.storage.set_value(QUEUE_KEY, dict(queue))
-        return count
-
     async def pending(self) -> dict[int, list[Announcement]]:
         found: dict[int, list[Announcement]] = {}
         for chat, entries in (await self._load()).items():
@@ -107,26 +103,39 @@ class AnnouncementQueue:
                 found[int(chat)] = items
         return found
 
-    async def done(self, chat_id: int, sent: int | None = None) -> None:
-        """Drop the first ``sent`` entries of a chat (all of them if None): Telegram took them."""
-        queue = await self._load()
-        entries = queue.pop(str(chat_id), [])
-        if sent is not None and entries[sent:]:
-            queue[str(chat_id)] = entries[sent:]
-        await self.storage.set_value(QUEUE_KEY, dict(queue))
+    async def done(self, chat_id: int, items: list[Announcement] | None = None) -> None:
+        """Drop a chat's ``items`` (all of its entries if None): Telegram took them (or never will)."""
+        drop = [item.to_data() for item in items] if items is not None else None
+
+        def without(stored: JSON) -> JSON:
+            queue = dict(stored) if isinstance(stored, dict) else {}
+            entries = list(queue.pop(str(chat_id), None) or [])
+            if drop is not None:
+                for entry in drop:
+                    if entry in entries:
+                        entries.remove(entry)
+                if entries:
+                    queue[str(chat_id)] = entries
+            return queue or None
+
+        await self.storage.update_value(QUEUE_KEY, without)
 
     async def move(self, old_chat_id: int, new_chat_id: int) -> None:
-        queue = await self._load()
-        entries = queue.pop(str(old_chat_id), [])
-        if entries:
-            queue.setdefault(str(new_chat_id), []).extend(entries)
-        await self.storage.set_value(QUEUE_KEY, dict(queue))
+        def moved(stored: JSON) -> JSON:
+            queue = dict(stored) if isinstance(stored, dict) else {}
+            entries = queue.pop(str(old_chat_id), None)
+            if isinstance(entries, list) and entries:
+                queue[str(new_chat_id)] = [*(queue.get(str(new_chat_id)) or []), *entries]
+            return queue or None
+
+        await self.storage.update_value(QUEUE_KEY, moved)
 
 
 async def forget_group(storage: SubscriptionStore, queue: AnnouncementQueue, chat_id: int) -> None:
-    """The bot left the group (removed, or the group deleted): its watches and queued events go."""
+    """The bot left the group (removed, or the group deleted): its watches, queued events and quiet hours go."""
     await storage.forget_chat(chat_id)
     await queue.done(chat_id)
+    await save_quiet_hours(queue.storage, chat_id, None)
 
 
 async def migrate_group(
@@ -141,6 +150,10 @@ async def migrate_group(
             await storage.save_subscription(new_chat_id, _moved(watch, new_chat_id).to_data())
             moved += 1
     await queue.move(old_chat_id, new_chat_id)
+    quiet = await quiet_hours_of(queue.storage, old_chat_id)
+    if quiet is not None:
+        await save_quiet_hours(queue.storage, new_chat_id, quiet)
+        await save_quiet_hours(queue.storage, old_chat_id, None)
     return moved
 
 

@@ -56,25 +56,33 @@ def is_fault_report(comment: Comment) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class KnownCharger:
-    """What the bot last saw of a charger: its condition and its newest comment."""
+    """What the bot last saw of a charger: its condition, its newest comment and where it is
+    (``position``: latitude, longitude; None in states kept before positions were; pruning reads it)."""
 
     condition: Condition
     newest_comment_id: int | None = None
+    position: tuple[float, float] | None = None
 
     @classmethod
     def of(cls, charger: Charger) -> KnownCharger:
         ids = [c.id for c in charger.comments if c.id is not None]
-        return cls(condition_of(charger), max(ids) if ids else None)
+        address = charger.address
+        return cls(condition_of(charger), max(ids) if ids else None, (address.latitude, address.longitude))
 
     def to_data(self) -> dict[str, JSON]:
-        return {"condition": self.condition.value, "comment": self.newest_comment_id}
+        data: dict[str, JSON] = {"condition": self.condition.value, "comment": self.newest_comment_id}
+        if self.position is not None:
+            data["at"] = list(self.position)
+        return data
 
     @classmethod
     def from_data(cls, data: Any) -> KnownCharger | None:
         """The stored state, or None if it cannot be read (the charger is then seen afresh)."""
         try:
             comment = data.get("comment")
-            return cls(Condition(data["condition"]), None if comment is None else int(comment))
+            at = data.get("at")
+            position = (float(at[0]), float(at[1])) if isinstance(at, list) and len(at) == 2 else None
+            return cls(Condition(data["condition"]), None if comment is None else int(comment), position)
         except (AttributeError, KeyError, TypeError, ValueError):
             return None
 

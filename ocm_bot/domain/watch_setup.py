@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -27,6 +28,27 @@ POWER_STEPS: tuple[float | None, ...] = (None, 7.0, 22.0, 50.0, 150.0)
 """The minimum power button cycles through these."""
 AWAIT_PLACE_SECONDS = 5 * 60
 """How long the flow reads the asking admin's next text in the group as the place name."""
+
+
+OPERATOR_CHOICES = 4
+"""Operator buttons in the setup: the commonest near the area (and those already chosen)."""
+MAX_DRAFTS = 10
+"""Setups kept per group (one per admin's /watch; the oldest goes when an eleventh starts)."""
+
+_CHARGER_REFERENCES = (
+    re.compile(r"^#?(\d{1,9})$"),  # an OCM charger ID
+    re.compile(r"openchargemap\.org/site/poi/details/(\d{1,9})\b", re.IGNORECASE),
+    re.compile(r"map\.openchargemap\.io/.*[?&#]id=(\d{1,9})\b", re.IGNORECASE),
+)
+
+
+def charger_reference(text: str) -> int | None:
+    """The OCM charger ID that ``text`` names (``12345``, ``#12345`` or an OCM page or map link), or None."""
+    text = text.strip()
+    for pattern in _CHARGER_REFERENCES:
+        if found := pattern.search(text):
+            return int(found.group(1))
+    return None
 
 
 class Step:
@@ -52,6 +74,9 @@ class WatchSetup:
     connectors: frozenset[str] = frozenset()
     announce: frozenset[Announce] = ALL_ANNOUNCEMENTS
     paused: bool = False
+    operators: frozenset[int] = frozenset()
+    operator_choices: tuple[tuple[int, str], ...] = ()  # (OCM operator ID, name) offered as buttons
+    operators_looked_up: bool = False  # the choices near the area were looked up (once per area)
 
     @property
     def centre(self) -> GeoPoint | None:
@@ -61,9 +86,29 @@ class WatchSetup:
 
     def with_area(self, point: GeoPoint, label: str, country: str | None) -> WatchSetup:
         step = Step.RADIUS if self.radius_km is None else Step.OPTIONS
+        chosen = tuple(choice for choice in self.operator_choices if choice[0] in self.operators)
         return replace(
-            self, latitude=point.latitude, longitude=point.longitude, label=label, country=country, step=step
+            self,
+            latitude=point.latitude,
+            longitude=point.longitude,
+            label=label,
+            country=country,
+            step=step,
+            operator_choices=chosen,
+            operators_looked_up=False,
         )
+
+    def with_operator_choices(self, nearby: list[tuple[int, str]]) -> WatchSetup:
+        """Offer the chosen operators and the commonest ``nearby`` (most frequent first)."""
+        chosen = [choice for choice in self.operator_choices if choice[0] in self.operators]
+        extra = [choice for choice in nearby if choice[0] not in self.operators]
+        choices = (chosen + extra)[: max(OPERATOR_CHOICES, len(chosen))]
+        return replace(self, operator_choices=tuple(choices), operators_looked_up=True)
+
+    def toggled_operator(self, operator_id: int) -> WatchSetup:
+        if operator_id not in {choice[0] for choice in self.operator_choices}:
+            raise ValueError(f"no operator choice {operator_id!r}")
+        return replace(self, operators=self.operators ^ {operator_id})
 
     def toggled_connector(self, key: str) -> WatchSetup:
         if key not in {group.key for group in COMMON_CONNECTORS}:
@@ -87,7 +132,11 @@ class WatchSetup:
         centre = self.centre
         if centre is None or self.radius_km is None:
             raise ValueError("the watch has no area or radius yet")
-        filters = WatchFilters(min_power_kw=self.min_power_kw, connection_type_ids=self.connection_type_ids())
+        filters = WatchFilters(
+            min_power_kw=self.min_power_kw,
+            connection_type_ids=self.connection_type_ids(),
+            operator_ids=self.operators,
+        )
         return WatchDraft(
             chat_id=self.chat_id,
             centre=centre,
@@ -118,6 +167,7 @@ class WatchSetup:
             connectors=connectors,
             announce=watch.announce,
             paused=watch.paused,
+            operators=watch.filters.operator_ids,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -137,6 +187,9 @@ class WatchSetup:
             "connectors": sorted(self.connectors),
             "announce": sorted(a.value for a in self.announce),
             "paused": self.paused,
+            "operators": sorted(self.operators),
+            "operator_choices": [[operator_id, name] for operator_id, name in self.operator_choices],
+            "operators_looked_up": self.operators_looked_up,
         }
 
     @classmethod
@@ -159,6 +212,9 @@ class WatchSetup:
                 connectors=frozenset(str(c) for c in data.get("connectors", ())),
                 announce=frozenset(Announce(a) for a in data.get("announce", ())) or ALL_ANNOUNCEMENTS,
                 paused=bool(data.get("paused", False)),
+                operators=frozenset(int(o) for o in data.get("operators", ())),
+                operator_choices=tuple((int(i), str(n)) for i, n in data.get("operator_choices", ())),
+                operators_looked_up=bool(data.get("operators_looked_up", False)),
             )
         except (KeyError, TypeError, ValueError, AttributeError):
             return None

@@ -1,9 +1,10 @@
 """The watch poll job and what it tells chats; the bot's life in groups (removed, migrated, blocked).
 
 Every ``WATCH_POLL_SECONDS`` (the first a few seconds after start) the instance holding the poll
-lease polls OCM once for every watch, queues the events in storage, then sends each chat one
-message (one event: its charger's card and buttons; several: one digest). A chat's queued events
-leave the queue only after Telegram took the message. Sends go through the application's rate
+lease polls OCM once for every watch (the poll queues the events in storage in the step that marks
+them told), then sends each chat one message (one event: its charger's card and buttons; several:
+one digest) and each favourite's owner its alerts. Queued events leave the queue only after
+Telegram took the message. Sends go through the application's rate
 limiter, which keeps to Telegram's per-group limit (about 20 messages a minute) by waiting.
 """
 
@@ -12,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import Mapping
 
 from telegram import ChatMember, ChatMemberUpdated, Update
 from telegram.constants import ChatType, ParseMode
@@ -30,11 +30,12 @@ from ocm_bot.domain.announcements import (
 from ocm_bot.domain.group_preferences import forget_group_settings, move_group_settings
 from ocm_bot.domain.watch_changes import ChargerEvent
 from ocm_bot.domain.watch_poller import LAST_POLL_KEY
+from ocm_bot.domain.watch_quiet import is_quiet_now
 from ocm_bot.handlers.alerts import send_favourite_alerts
 from ocm_bot.handlers.common import answer_query, chat_translator, query_of, translator_for
 from ocm_bot.i18n import Translator
 from ocm_bot.ocm.errors import OcmError
-from ocm_bot.ocm.models import Charger
+from ocm_bot.ocm.models import Charger, Comment
 from ocm_bot.storage.base import JSON, utc_now
 from ocm_bot.views import announcements as views
 from ocm_bot.views.callbacks import InvalidCallback, action_pattern
@@ -45,6 +46,8 @@ log = logging.getLogger(__name__)
 FIRST_POLL_SECONDS = 2.0
 DIGEST_KIND = "digest"
 DIGEST_TTL_SECONDS = 7 * 24 * 3600  # a digest's pages can be turned for a week
+
+_Found = tuple[Announcement, Charger]
 
 
 def register_watch_job(application: Application) -> None:
@@ -78,28 +81,45 @@ async def poll_and_announce(application: Application) -> int:
         return 0
     if result is None:
         return 0  # another instance polls (and sends) now
-    queue = AnnouncementQueue(services.storage)
-    await queue.put(result)
-    sent = await send_pending(application, services, queue)
-    return sent + await _send_alerts(application, services, result.alerts)
+    return await send_pending(application, services, AnnouncementQueue(services.storage))
 
 
-async def _send_alerts(application: Application, services: Services, alerts: Mapping[int, list[ChargerEvent]]) -> int:
-    """Each favourite's owner gets their alerts in private; a driver who blocked the bot gets no more."""
+async def _send_alerts(
+    application: Application, services: Services, queue: AnnouncementQueue, user_id: int, found: list[_Found]
+) -> int | None:
+    """A favourite's owner gets its queued alerts in private, a message per charger; None: try later."""
+    by_charger: dict[int, list[_Found]] = {}
+    for item, charger in found:
+        by_charger.setdefault(charger.id, []).append((item, charger))
     sent = 0
-    for user_id, events in alerts.items():
+    for pairs in by_charger.values():
+        events = [_event_of(item, charger) for item, charger in pairs]
         try:
             sent += await send_favourite_alerts(application.bot, services, user_id, events)
         except Forbidden:
             await stop_alerts_for(services.storage, user_id)
+            await queue.done(user_id)
+            return sent
+        except BadRequest as error:
+            log.warning("Telegram refused a favourite's alert: %s", error)
         except TelegramError as error:
-            log.warning("a favourite's alert was not sent (%s)", type(error).__name__)
+            log.warning("alerts wait: Telegram did not take them (%s)", type(error).__name__)
+            return None
+        await queue.done(user_id, [item for item, _ in pairs])
     return sent
+
+
+def _event_of(item: Announcement, charger: Charger) -> ChargerEvent:
+    comment = Comment(None, text=item.comment) if item.comment else None
+    return ChargerEvent(item.kind, charger, before=item.before, after=item.after, comment=comment)
 
 
 async def send_pending(application: Application, services: Services, queue: AnnouncementQueue) -> int:
     sent = 0
+    now = services.clock()
     for chat_id, items in (await queue.pending()).items():
+        if await is_quiet_now(services.storage, chat_id, now):
+            continue  # quiet hours: the group's events wait, and arrive as one digest when they end
         try:
             chargers = await _chargers_of(services, items)
         except OcmError as error:
@@ -107,8 +127,18 @@ async def send_pending(application: Application, services: Services, queue: Anno
             return sent
         found = [(item, chargers[item.charger_id]) for item in items if item.charger_id in chargers]
         if not found:
-            await queue.done(chat_id, len(items))
+            await queue.done(chat_id, items)
             continue
+        alerts = [(item, charger) for item, charger in found if item.alert]
+        if alerts:
+            alerts_sent = await _send_alerts(application, services, queue, chat_id, alerts)
+            if alerts_sent is None:
+                return sent
+            sent += alerts_sent
+            found = [(item, charger) for item, charger in found if not item.alert]
+            if not found:
+                continue
+        items = [item for item, _ in found]
         t = await _translator_of(services, chat_id)
         if len(found) == 1:
             view = views.announcement_view(t, services.callbacks, found[0][0], found[0][1], now=utc_now())
@@ -129,16 +159,16 @@ async def send_pending(application: Application, services: Services, queue: Anno
                 await forget_group(services.storage, queue, chat_id)
             else:
                 await stop_alerts_for(services.storage, chat_id)
-                await queue.done(chat_id, len(items))
+                await queue.done(chat_id, items)
             continue
         except BadRequest as error:
             log.warning("Telegram refused an announcement to %s: %s", chat_id, error)
-            await queue.done(chat_id, len(items))
+            await queue.done(chat_id, items)
             continue
         except TelegramError as error:
             log.warning("announcements wait: Telegram did not take them (%s)", type(error).__name__)
             return sent
-        await queue.done(chat_id, len(items))
+        await queue.done(chat_id, items)
         sent += 1
     return sent
 

@@ -10,6 +10,7 @@ from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from ocm_bot.context import BotContext
+from ocm_bot.domain.announcements import AnnouncementQueue
 from ocm_bot.handlers.common import (
     chat_of,
     is_private,
@@ -54,6 +55,7 @@ async def on_forget_button(update: Update, context: BotContext) -> None:
         return
     if choice is AccountChoice.FORGET:
         await context.services.storage.forget_user(user.id)
+        await AnnouncementQueue(context.services.storage).done(user.id)  # alerts still waiting to be sent
         # The in-memory copies go too, or persistence would write them back.
         context.application.drop_user_data(user.id)
         if is_private(update):

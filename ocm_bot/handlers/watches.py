@@ -3,16 +3,21 @@
 Only the group's admins change watches: every change (each button that changes something, the
 typed place, the save) asks Telegram ``getChatMember`` for the presser at that moment; an anonymous
 admin posts as the group (``sender_chat`` is the group). Buttons carry the group's chat id in signed
-callback data, so a forged button or one from another group is refused. The setup in progress lives
-in the group's ``chat_data`` (it survives a restart); while it asks for the area, the asking admin's
-next text in the group (within :data:`AWAIT_PLACE_SECONDS`) is read as a place name, and nobody
-else's text is touched.
+callback data, so a forged button or one from another group is refused. The setups in progress
+live in the group's ``chat_data`` by message (it survives a restart; each admin's /watch has its
+own); while one asks for the area, its admin's next text in the group (within
+:data:`AWAIT_PLACE_SECONDS`) is read as the area: a place name, a charger's OCM ID or its Open
+Charge Map link (the charger's position); nobody else's text is touched.
+
+Over 400 lines because the setup, the list and the quiet hours screen are one keyboard family: one
+button handler, one admin check and one set of signed buttons for the three screens.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from dataclasses import replace
 from typing import Any
 
@@ -32,7 +37,8 @@ from ocm_bot.context import BotContext
 from ocm_bot.domain.geo import GeoPoint
 from ocm_bot.domain.preferences import DistanceUnitChoice, UserPreferences
 from ocm_bot.domain.units import place_country, unit_for_place
-from ocm_bot.domain.watch_setup import AWAIT_PLACE_SECONDS, Step, WatchSetup
+from ocm_bot.domain.watch_quiet import QuietHours, quiet_hours_of, save_quiet_hours
+from ocm_bot.domain.watch_setup import AWAIT_PLACE_SECONDS, MAX_DRAFTS, Step, WatchSetup, charger_reference
 from ocm_bot.domain.watches import Announce, InvalidWatch, Watch, WatchBook
 from ocm_bot.geocoding import GeocoderBusy, GeocodingError
 from ocm_bot.handlers.common import (
@@ -46,13 +52,16 @@ from ocm_bot.handlers.common import (
     user_of,
 )
 from ocm_bot.i18n import Translator
+from ocm_bot.ocm.errors import OcmError
 from ocm_bot.views.callbacks import InvalidCallback
-from ocm_bot.views.common import View
+from ocm_bot.views.common import View, ocm_error_text
 from ocm_bot.views.results import geocoder_busy_text, geocoder_down_text
 from ocm_bot.views.watches import (
     LIST_ACTION,
+    QUIET_ACTION,
     SETUP_ACTION,
     ListOp,
+    QuietOp,
     SetupOp,
     WatchButton,
     admins_only_text,
@@ -61,6 +70,7 @@ from ocm_bot.views.watches import (
     confirm_removal_view,
     groups_only_text,
     place_not_found_view,
+    quiet_hours_view,
     radius_km,
     read_watch_button,
     saved_view,
@@ -72,7 +82,11 @@ from ocm_bot.views.watches import (
 log = logging.getLogger(__name__)
 
 SETUP_KEY = "watch.setup"
-"""chat_data key: the group's watch setup in progress (:meth:`WatchSetup.to_dict`)."""
+"""chat_data key of an older version: the group's one watch setup in progress (read once, then moved)."""
+SETUPS_KEY = "watch.setups"
+"""chat_data key: the group's watch setups in progress by message id (:meth:`WatchSetup.to_dict`).
+
+One per admin's /watch: a second admin's /watch starts a second setup, it does not replace the first."""
 _ADMIN_STATUSES = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
 
 
@@ -80,7 +94,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     return [
         CommandHandler("watch", on_watch),
         CommandHandler("watches", on_watches),
-        CallbackQueryHandler(on_button, pattern=rf"^(?:{SETUP_ACTION}|{LIST_ACTION})\|"),
+        CallbackQueryHandler(on_button, pattern=rf"^(?:{SETUP_ACTION}|{LIST_ACTION}|{QUIET_ACTION})\|"),
     ]
 
 
@@ -140,7 +154,21 @@ async def on_watch(update: Update, context: BotContext) -> None:
 
 
 async def _geocoded(t: Translator, context: BotContext, setup: WatchSetup, query: str) -> tuple[WatchSetup, View]:
+    """The area a typed text names: a charger (its ID or OCM link) or a place."""
     codec = context.services.callbacks
+    charger_id = charger_reference(query)
+    if charger_id is not None:
+        try:
+            found = await context.services.chargers.get_chargers([charger_id])
+        except OcmError as error:
+            log.warning("reading a watch's charger failed: %r", error)
+            return setup, View(ocm_error_text(t, error), setup_view(t, codec, setup, _unit(setup)).keyboard)
+        if not found:
+            return setup, place_not_found_view(t, codec, setup, query)
+        charger = found[0]
+        country = charger.address.country.iso_code if charger.address.country else None
+        setup = setup.with_area(GeoPoint(charger.latitude, charger.longitude), charger.name, country)
+        return setup, setup_view(t, codec, setup, _unit(setup))
     try:
         places = await context.services.geocoder.search(query, language=t.language, limit=1)
     except GeocodingError as error:
@@ -157,11 +185,9 @@ async def _geocoded(t: Translator, context: BotContext, setup: WatchSetup, query
 async def on_area(update: Update, context: BotContext) -> None:
     """A place name or a location for the setup waiting for its area; anything else passes on."""
     message, chat = message_of(update), chat_of(update)
-    setup = _setup(context)
+    setup = _awaiting_area(context, sender_id(message))
     if (
         setup is None
-        or setup.step != Step.AREA
-        or sender_id(message) != setup.admin_id
         or time.time() - setup.since > AWAIT_PLACE_SECONDS
         or (message.reply_to_message is not None and message.reply_to_message.message_id != setup.message_id)
     ):
@@ -175,8 +201,11 @@ async def on_area(update: Update, context: BotContext) -> None:
         view = setup_view(t, context.services.callbacks, setup, _unit(setup))
     else:
         setup, view = await _geocoded(t, context, setup, (message.text or "").strip())
+    looked = await _with_operators(context, setup)  # a new area for a setup past its radius
+    if looked is not setup:
+        setup, view = looked, setup_view(t, context.services.callbacks, looked, _unit(looked))
     message_id = await _edit(context, chat.id, setup.message_id, view)
-    _keep(context, replace(setup, message_id=message_id))
+    _keep(context, replace(setup, message_id=message_id), replacing=setup.message_id)
     raise ApplicationHandlerStop
 
 
@@ -201,6 +230,8 @@ async def on_button(update: Update, context: BotContext) -> None:
     try:
         if button.action == SETUP_ACTION:
             notice, view = await _setup_button(t, context, button, message, user.id)
+        elif button.action == QUIET_ACTION:
+            notice, view = await _quiet_button(t, context, button)
         else:
             notice, view = await _list_button(t, context, button, message, user.id)
     except (InvalidCallback, InvalidWatch, ValueError) as error:
@@ -214,13 +245,13 @@ async def on_button(update: Update, context: BotContext) -> None:
 async def _setup_button(
     t: Translator, context: BotContext, button: WatchButton, message: Message, user_id: int
 ) -> tuple[str, View]:
-    setup = _setup(context)
-    if setup is None or setup.message_id != message.message_id:
+    setup = _setup(context, message.message_id)
+    if setup is None:
         raise InvalidCallback("no setup in progress on this message")
     codec = context.services.callbacks
     op = button.op
     if op == SetupOp.CANCEL:
-        _drop(context)
+        _drop(context, setup)
         return "", cancelled_view(t)
     if op == SetupOp.SAVE:
         draft = setup.draft()
@@ -229,7 +260,7 @@ async def _setup_button(
             watch = await book.update(Watch(**_fields(draft), id=setup.watch_id))
         else:
             watch = await book.add(draft)
-        _drop(context)
+        _drop(context, setup)
         return "", saved_view(t, watch, _unit(setup))
     if op == SetupOp.RADIUS:
         value = int(button.value)
@@ -246,10 +277,13 @@ async def _setup_button(
         setup = setup.toggled_connector(button.value)
     elif op == SetupOp.ANNOUNCE:
         setup = setup.toggled_announce(Announce(button.value))
+    elif op == SetupOp.OPERATOR:
+        setup = setup.toggled_operator(int(button.value))
     else:
         raise InvalidCallback(f"no setup step {op!r}")
     if setup.step != Step.AREA and setup.centre is None:
         raise InvalidCallback("the setup has no area yet")
+    setup = await _with_operators(context, setup)
     _keep(context, setup)
     return "", setup_view(t, codec, setup, _unit(setup))
 
@@ -271,11 +305,63 @@ async def _list_button(
         await book.remove(watch.chat_id, watch.id)
     elif op == ListOp.EDIT:
         setup = replace(WatchSetup.editing(watch, user_id), message_id=message.message_id)
+        setup = await _with_operators(context, setup)
         _keep(context, setup)
         return "", setup_view(t, codec, setup, _unit(setup))
     elif op != ListOp.KEEP:
         raise InvalidCallback(f"no watch list action {op!r}")
     return watch_changed_notice(t, op), await _list_view(t, context, watch.chat_id)
+
+
+async def _quiet_button(t: Translator, context: BotContext, button: WatchButton) -> tuple[str, View]:
+    storage, chat_id = context.services.storage, button.chat_id
+    if button.op == QuietOp.BACK:
+        return "", await _list_view(t, context, chat_id)
+    quiet = await quiet_hours_of(storage, chat_id)
+    if quiet is None:
+        watches = await WatchBook(storage).for_chat(chat_id)
+        quiet = QuietHours.guessed_for(watches[0].centre.longitude if watches else None)
+    step = int(button.value or 0)
+    if button.op in (QuietOp.START, QuietOp.END, QuietOp.OFFSET) and step not in (-1, 1):
+        raise InvalidCallback(f"no quiet hours step {button.value!r}")
+    if button.op == QuietOp.START:
+        quiet = quiet.moved(start=step)
+    elif button.op == QuietOp.END:
+        quiet = quiet.moved(end=step)
+    elif button.op == QuietOp.OFFSET:
+        quiet = quiet.moved(offset_minutes=60 * step)
+    elif button.op == QuietOp.TOGGLE:
+        quiet = replace(quiet, on=not quiet.on)
+    elif button.op != QuietOp.OPEN:
+        raise InvalidCallback(f"no quiet hours action {button.op!r}")
+    if button.op != QuietOp.OPEN:
+        await save_quiet_hours(storage, chat_id, quiet)
+    return "", quiet_hours_view(t, context.services.callbacks, chat_id, quiet)
+
+
+async def _with_operators(context: BotContext, setup: WatchSetup) -> WatchSetup:
+    """At the options step, once per area: the operators commonest near it (one search, cached), and
+    the names of those already chosen (OCM's reference data)."""
+    centre = setup.centre
+    if setup.step != Step.OPTIONS or setup.operators_looked_up or centre is None:
+        return setup
+    counts: Counter[int] = Counter()
+    names: dict[int, str] = {}
+    try:
+        reference = await context.services.ocm_client.reference_data()
+        names.update((i, reference.operators[i].title) for i in setup.operators if i in reference.operators)
+        result = await context.services.search.nearby(centre, UserPreferences(), radius_km=setup.radius_km)
+    except OcmError as error:
+        log.info("no operator choices for a watch: %r", error)
+        return setup
+    for hit in result.hits:
+        operator = hit.charger.operator
+        if operator is not None and operator.title and not operator.title.startswith("("):  # "(Unknown Operator)"
+            counts[operator.id] += 1
+            names.setdefault(operator.id, operator.title)
+    chosen = [(i, names.get(i, f"#{i}")) for i in sorted(setup.operators)]
+    setup = replace(setup, operator_choices=tuple(chosen))
+    return setup.with_operator_choices([(i, names[i]) for i, _ in counts.most_common()])
 
 
 # /watches ---------------------------------------------------------------------------------------
@@ -293,7 +379,9 @@ async def on_watches(update: Update, context: BotContext) -> None:
 
 async def _list_view(t: Translator, context: BotContext, chat_id: int) -> View:
     watches = await WatchBook(context.services.storage).for_chat(chat_id)
-    return watches_view(t, context.services.callbacks, chat_id, watches, {w.id: _watch_unit(w) for w in watches})
+    quiet = await quiet_hours_of(context.services.storage, chat_id)
+    units = {w.id: _watch_unit(w) for w in watches}
+    return watches_view(t, context.services.callbacks, chat_id, watches, units, quiet)
 
 
 # Helpers ----------------------------------------------------------------------------------------
@@ -320,17 +408,52 @@ def _chat_data(context: BotContext) -> dict[Any, Any]:
     return context.chat_data
 
 
-def _setup(context: BotContext) -> WatchSetup | None:
-    data = context.chat_data.get(SETUP_KEY) if context.chat_data is not None else None
-    return WatchSetup.from_dict(data) if data is not None else None
+def _setups(context: BotContext) -> dict[str, Any]:
+    """The group's setups in progress, by the id of their message (one per admin's /watch)."""
+    data = _chat_data(context)
+    setups = data.get(SETUPS_KEY)
+    if not isinstance(setups, dict):
+        setups = {}
+        old = WatchSetup.from_dict(data.pop(SETUP_KEY, None))  # kept by an older version: one per group
+        if old is not None:
+            setups[str(old.message_id)] = old.to_dict()
+        data[SETUPS_KEY] = setups
+    return setups
 
 
-def _keep(context: BotContext, setup: WatchSetup) -> None:
-    _chat_data(context)[SETUP_KEY] = setup.to_dict()
+def _setup(context: BotContext, message_id: int) -> WatchSetup | None:
+    if context.chat_data is None:
+        return None
+    return WatchSetup.from_dict(_setups(context).get(str(message_id)))
 
 
-def _drop(context: BotContext) -> None:
-    _chat_data(context).pop(SETUP_KEY, None)
+def _awaiting_area(context: BotContext, admin_id: int | None) -> WatchSetup | None:
+    """The newest of ``admin_id``'s setups that asks for its area, if any."""
+    if context.chat_data is None or admin_id is None:
+        return None
+    waiting = [
+        setup
+        for setup in (WatchSetup.from_dict(data) for data in _setups(context).values())
+        if setup is not None and setup.step == Step.AREA and setup.admin_id == admin_id
+    ]
+    return max(waiting, key=lambda setup: setup.since, default=None)
+
+
+def _keep(context: BotContext, setup: WatchSetup, *, replacing: int | None = None) -> None:
+    setups = _setups(context)
+    if replacing is not None and replacing != setup.message_id:
+        setups.pop(str(replacing), None)  # the setup's message was sent anew
+    setups[str(setup.message_id)] = setup.to_dict()
+    while len(setups) > MAX_DRAFTS:
+        oldest = min(setups, key=lambda key: float(setups[key].get("since", 0.0)))
+        setups.pop(oldest)
+    _chat_data(context)[SETUPS_KEY] = dict(setups)  # a new dict: the persistence sees the change
+
+
+def _drop(context: BotContext, setup: WatchSetup) -> None:
+    setups = _setups(context)
+    setups.pop(str(setup.message_id), None)
+    _chat_data(context)[SETUPS_KEY] = dict(setups)
 
 
 async def _edit_view(message: Message, view: View) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -101,6 +101,20 @@ class Subscription:
     chat_id: int
     data: JSON
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something to tell a chat about a charger, queued once (:meth:`NotificationLog.record_notices`).
+
+    ``fingerprint`` names the charger's state told (as in ``mark_notified``); ``entries`` are what
+    the queue keeps for the sender (JSON-able, one per event).
+    """
+
+    chat_id: int
+    charger_id: int
+    fingerprint: str
+    entries: tuple[JSON, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +292,23 @@ class NotificationLog(Protocol):
     @abc.abstractmethod
     async def prune_notified(self, older_than: datetime) -> int: ...
 
+    @abc.abstractmethod
+    async def record_notices(
+        self,
+        notices: Sequence[Notice],
+        *,
+        queue_key: str,
+        values: Mapping[str, JSON] | None = None,
+        now: datetime | None = None,
+    ) -> list[bool]:
+        """In ONE transaction: mark each notice notified (as ``mark_notified``), append the entries
+        of every newly marked one to its chat's list in the queue document stored under
+        ``queue_key`` (``{"<chat_id>": [entry, ...]}``), and store ``values`` (None deletes a key).
+
+        Whether each notice was new. A crash leaves either all of it or none of it: an event is
+        never marked told without being queued, nor queued twice.
+        """
+
 
 class ValueStore(Protocol):
     """Small bot state under string keys."""
@@ -289,6 +320,22 @@ class ValueStore(Protocol):
     @abc.abstractmethod
     async def set_value(self, key: str, value: JSON) -> None:
         """Store a JSON-able value; None deletes the key."""
+
+    @abc.abstractmethod
+    async def values_with_prefix(self, prefix: str, *, after: str = "", limit: int = 1000) -> list[tuple[str, JSON]]:
+        """Up to ``limit`` ``(key, value)`` whose key starts with ``prefix`` and sorts after ``after``, by key."""
+
+    @abc.abstractmethod
+    async def delete_values(self, keys: Sequence[str], *, unchanged_since: datetime) -> int:
+        """Delete those of ``keys`` not stored again since ``unchanged_since``; how many."""
+
+    @abc.abstractmethod
+    async def update_value(self, key: str, change: Callable[[JSON], JSON]) -> JSON:
+        """Read, change and store the value under ``key`` in one transaction (None deletes it).
+
+        ``change`` gets the stored value (None if none) and returns the new one, which is returned.
+        Two instances updating the same key at once do not lose each other's change.
+        """
 
 
 class TokenStore(Protocol):

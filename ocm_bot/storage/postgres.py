@@ -60,6 +60,7 @@ class PostgresStorage(SqlStorage):
     real_type = "DOUBLE PRECISION"
     now_sql = "extract(epoch from clock_timestamp())::float8"
     skip_locked = " FOR UPDATE SKIP LOCKED"
+    for_update = " FOR UPDATE"
 
     def __init__(self, url: str, *, secret: str | None, pool_size: int = 4) -> None:
         super().__init__(secret=secret)

@@ -13,13 +13,14 @@ import abc
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from ocm_bot.storage.base import (
     JSON,
+    Notice,
     OcmToken,
     OutboxItem,
     OutboxStatus,
@@ -119,6 +120,8 @@ class SqlStorage(Storage):
     now_sql: str
     #: Appended to the sub-select that picks outbox items to claim.
     skip_locked: str = ""
+    #: Appended to a read that is changed in the same transaction (SQLite's BEGIN IMMEDIATE locks already).
+    for_update: str = ""
 
     def __init__(self, *, secret: str | None) -> None:
         self._cipher = TokenCipher(secret) if secret else None
@@ -418,6 +421,63 @@ class SqlStorage(Storage):
     async def prune_notified(self, older_than: datetime) -> int:
         return await self._run("DELETE FROM notified WHERE notified_at < ?", (epoch(older_than),))
 
+    async def record_notices(
+        self,
+        notices: Sequence[Notice],
+        *,
+        queue_key: str,
+        values: Mapping[str, JSON] | None = None,
+        now: datetime | None = None,
+    ) -> list[bool]:
+        at = epoch(now)
+        async with self._transaction() as tx:
+            new: list[bool] = []
+            for notice in notices:
+                rows = await tx.fetch(
+                    "INSERT INTO notified (chat_id, charger_id, fingerprint, notified_at)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (chat_id, charger_id) DO UPDATE"
+                    " SET fingerprint = excluded.fingerprint, notified_at = excluded.notified_at"
+                    " WHERE notified.fingerprint <> excluded.fingerprint RETURNING 1",
+                    (notice.chat_id, notice.charger_id, notice.fingerprint, at),
+                )
+                new.append(bool(rows))
+            queued = [(n, is_new) for n, is_new in zip(notices, new, strict=True) if is_new and n.entries]
+            if queued:
+
+                def append(stored: JSON) -> JSON:
+                    queue = dict(stored) if isinstance(stored, dict) else {}
+                    for notice, _ in queued:
+                        entries = queue.get(str(notice.chat_id))
+                        queue[str(notice.chat_id)] = [*(entries if isinstance(entries, list) else []), *notice.entries]
+                    return queue
+
+                await self._update_in(tx, queue_key, append)
+            for key, value in (values or {}).items():
+                await self._set_in(tx, key, value)
+        return new
+
+    async def _set_in(self, tx: Transaction, key: str, value: JSON) -> None:
+        if value is None:
+            await tx.run("DELETE FROM kv WHERE key = ?", (key,))
+            return
+        await tx.run(
+            "INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
+            " updated_at = excluded.updated_at",
+            (key, dumps(value), time.time()),
+        )
+
+    async def _update_in(self, tx: Transaction, key: str, change: Callable[[JSON], JSON]) -> JSON:
+        # The row exists before it is read for update, so that two writers queue on its lock.
+        await tx.run(
+            "INSERT INTO kv (key, value, updated_at) VALUES (?, 'null', ?) ON CONFLICT (key) DO NOTHING",
+            (key, time.time()),
+        )
+        rows = await tx.fetch(f"SELECT value FROM kv WHERE key = ?{self.for_update}", (key,))
+        value = change(loads(rows[0][0]) if rows else None)
+        await self._set_in(tx, key, value)
+        return value
+
     # --- key-value ----------------------------------------------------------------------------
     async def get_value(self, key: str) -> JSON:
         return await self._document("SELECT value FROM kv WHERE key = ?", (key,))
@@ -432,6 +492,27 @@ class SqlStorage(Storage):
             " updated_at = excluded.updated_at",
             (key, dumps(value), time.time()),
         )
+
+    async def values_with_prefix(self, prefix: str, *, after: str = "", limit: int = 1000) -> list[tuple[str, JSON]]:
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = await self._fetch(
+            "SELECT key, value FROM kv WHERE key LIKE ? ESCAPE '\\' AND key > ? ORDER BY key LIMIT ?",
+            (pattern, after, limit),
+        )
+        return [(key, loads(value)) for key, value in rows]
+
+    async def delete_values(self, keys: Sequence[str], *, unchanged_since: datetime) -> int:
+        deleted = 0
+        async with self._transaction() as tx:
+            for key in keys:
+                deleted += await tx.run(
+                    "DELETE FROM kv WHERE key = ? AND updated_at <= ?", (key, epoch(unchanged_since))
+                )
+        return deleted
+
+    async def update_value(self, key: str, change: Callable[[JSON], JSON]) -> JSON:
+        async with self._transaction() as tx:
+            return await self._update_in(tx, key, change)
 
     # --- short-lived state ---------------------------------------------------------------------
     async def put_short_lived(

@@ -70,6 +70,8 @@ def help_view(t: Translator) -> View:
         t.gettext("/settings: minimum power, plugs, operators, radius, units, language."),
         t.gettext("/favourites: your saved chargers with their current status."),
         t.gettext("/alerts: a message when a favourite breaks, is fixed or gets a fault report."),
+        t.gettext("In a group: /watch: announce new, broken and fixed chargers around a place (admins)."),
+        t.gettext("In a group: /watches: the group's watched areas, quiet hours, pause or remove."),
         t.gettext("/charger ID: one charger by its Open Charge Map ID."),
         t.gettext("/checkin ID: tell other drivers how charging went."),
         t.gettext("/language: choose the language I answer in."),

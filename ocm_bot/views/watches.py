@@ -2,7 +2,7 @@
 
 Buttons carry signed callback data with the group's chat id, so a button copied into another group
 (or forged) is refused: ``wf|<chat>|<op>|<value>`` for the setup, ``wl|<chat>|<op>|<watch id>`` for
-the list.
+the list, ``wq|<chat>|<op>|<step>`` for the quiet hours.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from ocm_bot.domain.preferences import DistanceUnitChoice
 from ocm_bot.domain.preferences_edit import COMMON_CONNECTORS
+from ocm_bot.domain.watch_quiet import QuietHours
 from ocm_bot.domain.watch_setup import RADIUS_STEPS, Step, WatchSetup
 from ocm_bot.domain.watches import Announce, Watch
 from ocm_bot.geometry import miles_to_km
@@ -26,6 +27,8 @@ from ocm_bot.views.preferences.labels import CONNECTOR_LABELS, marked, power_lab
 
 SETUP_ACTION = "wf"
 LIST_ACTION = "wl"
+QUIET_ACTION = "wq"
+OPERATOR_CHARS = 28  # an operator's name on its button
 
 ANNOUNCE_LABELS: dict[Announce, str] = {
     Announce.NEW: N_("New chargers"),
@@ -35,6 +38,7 @@ ANNOUNCE_LABELS: dict[Announce, str] = {
 
 
 class SetupOp:
+    OPERATOR = "o"
     RADIUS = "r"
     POWER = "p"
     CONNECTOR = "c"
@@ -53,6 +57,15 @@ class ListOp:
     KEEP = "n"
 
 
+class QuietOp:
+    OPEN = "o"
+    START = "s"
+    END = "e"
+    OFFSET = "z"
+    TOGGLE = "t"
+    BACK = "b"
+
+
 @dataclass(frozen=True, slots=True)
 class WatchButton:
     """A tapped watch button, read back: the group it was made for, what it does and its value."""
@@ -64,7 +77,7 @@ class WatchButton:
 
 
 def read_watch_button(callback: Callback) -> WatchButton:
-    if callback.action not in (SETUP_ACTION, LIST_ACTION) or len(callback.args) != 3:
+    if callback.action not in (SETUP_ACTION, LIST_ACTION, QUIET_ACTION) or len(callback.args) != 3:
         raise InvalidCallback(f"not a watch button: {callback!r}")
     return WatchButton(callback.action, callback.int_arg(0), callback.args[1], callback.args[2])
 
@@ -104,7 +117,7 @@ def setup_view(t: Translator, codec: CallbackCodec, setup: WatchSetup, unit: Dis
             gettext_html(
                 t,
                 "Which area should I watch? Share a location in this group, or reply to this message "
-                "with a place name.",
+                "with a place name, a charger's ID or its Open Charge Map link.",
             ),
         )
         return View(text, InlineKeyboardMarkup([[cancel]]))
@@ -123,6 +136,7 @@ def setup_view(t: Translator, codec: CallbackCodec, setup: WatchSetup, unit: Dis
         gettext_html(t, "Radius: {radius}", radius=format_radius(t, setup.radius_km, unit)),
         gettext_html(t, "Chargers: {filters}", filters=filters_summary(t, setup.min_power_kw, connectors)),
         gettext_html(t, "Announce: {what}", what=announce_summary(t, setup.announce)),
+        _operators_line(t, setup),
         "",
         gettext_html(t, "Tap to change, then Save."),
     )
@@ -149,6 +163,12 @@ def setup_view(t: Translator, codec: CallbackCodec, setup: WatchSetup, unit: Dis
         for group in COMMON_CONNECTORS
     ]
     rows += [plug_buttons[i : i + 2] for i in range(0, len(plug_buttons), 2)]
+    operator_buttons = [
+        _button(codec, marked(name[:OPERATOR_CHARS], operator_id in setup.operators), SETUP_ACTION, chat,
+                SetupOp.OPERATOR, operator_id)
+        for operator_id, name in setup.operator_choices
+    ]  # fmt: skip
+    rows += [operator_buttons[i : i + 2] for i in range(0, len(operator_buttons), 2)]
     rows.append(
         [
             _button(
@@ -170,6 +190,13 @@ def setup_view(t: Translator, codec: CallbackCodec, setup: WatchSetup, unit: Dis
     )
     rows.append([_button(codec, t.gettext("💾 Save"), SETUP_ACTION, chat, SetupOp.SAVE), cancel])
     return View(text, InlineKeyboardMarkup(rows))
+
+
+def _operators_line(t: Translator, setup: WatchSetup) -> Html:
+    names = [name for operator_id, name in setup.operator_choices if operator_id in setup.operators]
+    if not names:
+        return gettext_html(t, "Operators: any")
+    return gettext_html(t, "Operators: {operators}", operators=", ".join(names))
 
 
 def _km(value: float, unit: DistanceUnitChoice) -> float:
@@ -229,7 +256,12 @@ def button_refused_text(t: Translator) -> str:
 
 
 def watches_view(
-    t: Translator, codec: CallbackCodec, chat_id: int, watches: Sequence[Watch], unit_of: dict[int, DistanceUnitChoice]
+    t: Translator,
+    codec: CallbackCodec,
+    chat_id: int,
+    watches: Sequence[Watch],
+    unit_of: dict[int, DistanceUnitChoice],
+    quiet: QuietHours | None = None,
 ) -> View:
     if not watches:
         return View.plain(t.gettext("This group has no watches yet. An admin can start one with /watch."))
@@ -266,7 +298,70 @@ def watches_view(
                 _button(codec, t.gettext("🗑 Remove"), LIST_ACTION, chat_id, ListOp.REMOVE, watch.id),
             ]
         )
+    entries += ["", _quiet_summary(t, quiet)]
+    rows.append([_button(codec, t.gettext("🌙 Quiet hours"), QUIET_ACTION, chat_id, QuietOp.OPEN)])
     return View(lines(*entries), InlineKeyboardMarkup(rows))
+
+
+# Quiet hours ------------------------------------------------------------------------------------
+
+
+def _hour(hour: int) -> str:
+    return f"{hour:02d}:00"
+
+
+def utc_offset_label(minutes: int) -> str:
+    sign = "+" if minutes >= 0 else "−"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours:02d}:{rest:02d}"
+
+
+def _quiet_summary(t: Translator, quiet: QuietHours | None) -> Html:
+    if quiet is None or not quiet.on:
+        return gettext_html(t, "🌙 Quiet hours: off")
+    return gettext_html(
+        t,
+        "🌙 Quiet hours: {start}–{end} ({offset})",
+        start=_hour(quiet.start_hour),
+        end=_hour(quiet.end_hour),
+        offset=utc_offset_label(quiet.utc_offset_minutes),
+    )
+
+
+def quiet_hours_view(t: Translator, codec: CallbackCodec, chat_id: int, quiet: QuietHours) -> View:
+    """The group's quiet hours: on or off, start and end hour, the group's UTC offset."""
+    hours = {
+        "start": _hour(quiet.start_hour),
+        "end": _hour(quiet.end_hour),
+        "offset": utc_offset_label(quiet.utc_offset_minutes),
+    }
+    state = (
+        gettext_html(t, "On: from {start} to {end} ({offset}).", **hours)
+        if quiet.on
+        else gettext_html(t, "Off. When on: from {start} to {end} ({offset}).", **hours)
+    )
+    text = lines(
+        bold(t.gettext("🌙 Quiet hours")),
+        state,
+        "",
+        gettext_html(
+            t, "Announcements that come during quiet hours wait, and arrive together in one message when they end."
+        ),
+    )
+
+    def step(label: str, op: str, value: int) -> InlineKeyboardButton:
+        return _button(codec, label, QUIET_ACTION, chat_id, op, value)
+
+    rows = [
+        [step(t.gettext("Start −1 h"), QuietOp.START, -1), step(t.gettext("Start +1 h"), QuietOp.START, 1)],
+        [step(t.gettext("End −1 h"), QuietOp.END, -1), step(t.gettext("End +1 h"), QuietOp.END, 1)],
+        [step(t.gettext("UTC offset −1 h"), QuietOp.OFFSET, -1), step(t.gettext("UTC offset +1 h"), QuietOp.OFFSET, 1)],
+        [
+            step(t.gettext("🔔 Turn off") if quiet.on else t.gettext("🌙 Turn on"), QuietOp.TOGGLE, 0),
+            step(t.gettext("‹ Back"), QuietOp.BACK, 0),
+        ],
+    ]
+    return View(text, InlineKeyboardMarkup(rows))
 
 
 def confirm_removal_view(t: Translator, codec: CallbackCodec, watch: Watch, unit: DistanceUnitChoice) -> View:

@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from ocm_bot.domain.announcements import AnnouncementQueue
 from ocm_bot.domain.geo import GeoPoint
-from ocm_bot.domain.watch_poller import LAST_POLL_KEY, OVERLAP, WatchPoller
-from ocm_bot.domain.watches import Announce, WatchBook, WatchDraft, WatchFilters
+from ocm_bot.domain.watch_poller import LAST_POLL_KEY, OVERLAP, WatchPoller, prune_known
+from ocm_bot.domain.watches import Announce, WatchBook, WatchDraft, WatchFilters, WatchIndex
 from ocm_bot.ocm.client import OcmClient, OcmLimits
 from ocm_bot.ocm.local import LocalSource
 from ocm_bot.ocm.query import PoiQuery
@@ -177,3 +178,73 @@ async def test_a_poll_cut_at_its_page_limit_goes_on_above_the_last_id_in_the_nex
     assert await poller.last_poll() == polls[0].polled_at  # the sweep's start: nothing in between is lost
     after = await poller.poll()
     assert after is not None and after.since == polls[0].polled_at - OVERLAP
+
+
+async def test_a_poll_queues_its_events_and_alerts_in_the_step_that_marks_them_told(
+    any_storage, client, ocm_server
+) -> None:
+    # A crash right after the poll (nothing sent yet) loses nothing: the queue holds the group's
+    # event and the favourite's alert, and a poll after the restart finds nothing to queue again.
+    await WatchBook(any_storage).add(WatchDraft(chat_id=GROUP, centre=position(ocm_server), radius_km=2))
+    await any_storage.add_favourite(42, CHARGER)
+    poller = WatchPoller(client, any_storage, instance_id="one")
+    ocm_server.modify_poi(CHARGER, UsageCost="Free")  # seen working first
+    await poller.poll()
+    ocm_server.modify_poi(CHARGER, StatusTypeID=100)
+    await poller.poll()
+
+    queued = await AnnouncementQueue(any_storage).pending()
+    assert [(i.kind, i.charger_id, i.after, i.alert) for i in queued[GROUP]] == [
+        (Announce.STATUS, CHARGER, "not_working", False)
+    ]
+    assert [(i.kind, i.charger_id, i.after, i.alert) for i in queued[42]] == [
+        (Announce.STATUS, CHARGER, "not_working", True)
+    ]
+    again = await WatchPoller(client, any_storage, instance_id="one").poll()
+    assert again is not None and again.events == {} and again.alerts == {}
+    assert await AnnouncementQueue(any_storage).pending() == queued
+
+
+async def test_known_states_no_watch_or_favourite_covers_are_pruned_without_a_false_new_event(
+    any_storage, client, ocm_server
+) -> None:
+    centre = position(ocm_server)
+    book = WatchBook(any_storage)
+    await book.add(WatchDraft(chat_id=GROUP, centre=centre, radius_km=2))
+    [far] = ocm_server.generate_chargers(1, (centre.latitude + 0.5, centre.longitude), radius_km=0.1, seed=11)
+    [starred] = ocm_server.generate_chargers(1, (centre.latitude + 1.0, centre.longitude), radius_km=0.1, seed=12)
+    far_watch = await book.add(WatchDraft(chat_id=-9, centre=position(ocm_server, far), radius_km=1))
+    await any_storage.add_favourite(42, starred)
+    poller = WatchPoller(client, any_storage, instance_id="one")
+    for charger in (CHARGER, far, starred):
+        ocm_server.modify_poi(charger, UsageCost="Free")
+    await poller.poll()
+    known = [key for key, _ in await any_storage.values_with_prefix("watch-charger:")]
+    assert known == sorted(f"watch-charger:{c}" for c in (CHARGER, far, starred))
+
+    await book.remove(-9, far_watch.id)
+    assert await prune_known(any_storage, WatchIndex(await book.all()), now=utc_now()) == 1
+    known = [key for key, _ in await any_storage.values_with_prefix("watch-charger:")]
+    assert known == sorted(f"watch-charger:{c}" for c in (CHARGER, starred))
+
+    # Watched again: the old charger's next change is no "new" event; the kept states still tell changes.
+    await book.add(WatchDraft(chat_id=-9, centre=position(ocm_server, far), radius_km=1))
+    for charger in (CHARGER, far):
+        ocm_server.modify_poi(charger, StatusTypeID=100)
+    result = await poller.poll()
+    assert result is not None
+    assert events_of(result, -9) == []
+    assert events_of(result) == [(Announce.STATUS, CHARGER)]
+
+
+async def test_the_poll_prunes_the_known_states_once_a_day(sqlite_storage, client, ocm_server) -> None:
+    clock = [utc_now()]
+    await sqlite_storage.set_value("watch-charger:1", {"condition": "working", "comment": None, "at": [0.0, 0.0]})
+    poller = WatchPoller(client, sqlite_storage, instance_id="one", now=lambda: clock[0])
+    await poller.poll()
+    clock[0] += timedelta(hours=23)
+    await poller.poll()
+    assert await sqlite_storage.get_value("watch-charger:1") is not None  # not a day yet
+    clock[0] += timedelta(hours=2)
+    await poller.poll()
+    assert await sqlite_storage.get_value("watch-charger:1") is None

@@ -172,6 +172,9 @@ def test_only_a_new_failed_checkin_is_a_fault_report() -> None:
 
 
 def test_what_the_bot_knows_survives_storage() -> None:
-    known = KnownCharger.of(charger(status=BROKEN, comments=(checkin(3, 20, positive=False),)))
-    assert KnownCharger.from_data(known.to_data()) == KnownCharger(Condition.NOT_WORKING, 3)
+    broken = charger(status=BROKEN, comments=(checkin(3, 20, positive=False),))
+    known = KnownCharger.of(broken)
+    position = (broken.address.latitude, broken.address.longitude)
+    assert KnownCharger.from_data(known.to_data()) == KnownCharger(Condition.NOT_WORKING, 3, position)
+    assert KnownCharger.from_data({"condition": "working", "comment": None}) == KnownCharger(Condition.WORKING)
     assert KnownCharger.from_data(None) is None

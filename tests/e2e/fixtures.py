@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 from telegram.request import HTTPXRequest
 
-from ocm_bot.app import build_application
+from ocm_bot.app import Overrides, build_application
 from ocm_bot.context import BotApplication, Services
 from ocm_bot.demo.botapi import application_idle
 from ocm_bot.settings import Secret, Settings
@@ -121,9 +121,11 @@ async def start_bot(
     errors = ErrorLog()
     logging.getLogger("ocm_bot").addHandler(errors)
 
-    async def start(settings: Settings | None = None, **changes: Any) -> RunningBot:
+    async def start(
+        settings: Settings | None = None, *, overrides: Overrides | None = None, **changes: Any
+    ) -> RunningBot:
         chosen = dataclasses.replace(settings or bot_settings, **changes)
-        application = build_application(chosen, request=loopback_request)
+        application = build_application(chosen, request=loopback_request, overrides=overrides)
         await application.initialize()
         if application.post_init:
             await application.post_init(application)

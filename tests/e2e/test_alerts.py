@@ -7,11 +7,13 @@ through the fake Bot API."""
 
 from __future__ import annotations
 
+from ocm_bot.domain.announcements import QUEUE_KEY, Announcement, AnnouncementQueue
+from ocm_bot.domain.watch_changes import Condition
 from ocm_bot.domain.watch_poller import WatchPoller
 from ocm_bot.domain.watches import Announce
 from ocm_bot.handlers.alerts import send_favourite_alerts
 from ocm_bot.handlers.announcements import poll_and_announce
-from ocm_bot.storage.base import utc_now
+from ocm_bot.storage.base import Notice, utc_now
 from tests.e2e.test_settings import tap
 
 CHARGER = 100627  # a real POI in east London (poi-more.json)
@@ -208,3 +210,20 @@ async def test_the_watch_job_alerts_a_favourites_owner_with_no_group_watching_an
     assert await poll_and_announce(bot.application) == 1
     assert len(poll_requests(ocm_server)) == 1
     assert "Your favourite is not working." in ada.messages[-1].text
+
+
+async def test_forget_drops_the_drivers_alerts_still_waiting_to_be_sent(telegram, bot) -> None:
+    ada = telegram.user("Ada")
+    await ada.send_text("/start")
+    waiting = Announcement(
+        CHARGER, Announce.STATUS, 0, before=Condition.WORKING, after=Condition.NOT_WORKING, alert=True
+    )
+    await bot.services.storage.record_notices(
+        [Notice(ada.id, CHARGER, "alert|x", (waiting.to_data(),))], queue_key=QUEUE_KEY
+    )
+    queue = AnnouncementQueue(bot.services.storage)
+    assert ada.id in await queue.pending()
+    await ada.send_text("/forget")
+    question = await ada.wait_for_message(containing="Delete everything I store about you?")
+    await tap(ada, question, "🗑 Delete everything")
+    assert ada.id not in await queue.pending()

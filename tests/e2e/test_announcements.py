@@ -4,12 +4,20 @@ twice after a restart; the bot removed from a group drops its watches, a migrati
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from datetime import UTC, datetime
 
+import pytest
+
+from ocm_bot.app import Overrides
 from ocm_bot.domain.announcements import AnnouncementQueue
 from ocm_bot.domain.geo import GeoPoint
 from ocm_bot.domain.watch_poller import LAST_POLL_KEY
 from ocm_bot.domain.watches import WatchBook, WatchDraft
+from ocm_bot.settings import Secret
+from ocm_bot.storage import open_storage
 from ocm_bot.storage.base import utc_now
+from tests.e2e.test_watches import tap
 
 CHARGER = 100627  # a real POI in east London
 
@@ -202,3 +210,83 @@ async def test_a_user_who_blocked_the_bot_gets_no_more_alerts(start_bot, telegra
     await telegram.wait_until_idle()
     assert await storage.get_value(f"alerts:{bob.id}") is False
     assert await AnnouncementQueue(storage).pending() == {}
+
+
+@pytest.mark.parametrize(
+    ("moment", "database"), [("polling", "sqlite"), ("queued", "sqlite"), ("queued", "postgresql")]
+)
+async def test_ocm_bot_killed_mid_announcement_sends_it_exactly_once_after_restart(
+    bot_settings, bot_process, telegram, telegram_server, ocm_server, moment, database, request
+) -> None:
+    if database == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+        bot_settings = dataclasses.replace(bot_settings, database_url=Secret(url))
+    ada = telegram.user("Ada")
+    club = telegram.group("EV Club", members=[ada], admins=[ada])
+    await club.add_bot(by=ada)
+    database_url = bot_settings.database_url.get() if bot_settings.database_url else None
+    async with await open_storage(database_url, data_dir=bot_settings.data_dir, secret=None) as storage:
+        await WatchBook(storage).add(WatchDraft(chat_id=club.chat_id, centre=centre_of(ocm_server), radius_km=3))
+    quick = {"WATCH_POLL_SECONDS": "1"}
+    first = bot_process(bot_settings, **quick)
+    await wait_for_polls(ocm_server, 1)
+    if moment == "polling":
+        ocm_server.inject("hang", times=None, path_prefix="/v3/poi")  # OCM answers no poll
+    else:
+        # Telegram refuses the group's messages: the event waits in the queue, sent never.
+        telegram_server.inject_error("sendMessage", 502, "Bad Gateway", times=1000, chat_id=club.chat_id)
+    centre = centre_of(ocm_server)
+    [inside] = ocm_server.generate_chargers(
+        1, (centre.latitude, centre.longitude), radius_km=0.5, seed=7, stamp_now=True
+    )
+    if moment == "polling":
+        await wait_for_polls(ocm_server, 1)  # a poll that would find it is under way
+    else:
+        # The poll queued the event (and marked it told); the send did not go through.
+        await telegram.wait_for_request("sendMessage", timeout=30, where=lambda p: p.get("chat_id") == club.chat_id)
+    first.kill()
+    assert club.messages == []
+    ocm_server.clear_faults()
+    telegram_server.injected.clear()
+
+    second = bot_process(bot_settings, **quick)
+    message = await club.wait_for_message(containing="New charger", timeout=30)
+    assert ocm_server.poi(inside)["AddressInfo"]["Title"] in message.text
+    await wait_for_polls(ocm_server, 3)  # the job that sent it is over, and two more polls found nothing new
+    assert len(club.messages) == 1
+    assert second.terminate() == 0  # before the PostgreSQL database (set up after it) is dropped
+
+
+async def test_quiet_hours_set_from_watches_keep_announcements_until_they_end_then_one_digest(
+    start_bot, telegram, ocm_server
+) -> None:
+    clock = [datetime(2026, 1, 10, 21, 30, tzinfo=UTC)]  # 22:30 on the group's clock (UTC+1)
+    bot = await start_bot(watch_poll_seconds=1, overrides=Overrides(clock=lambda: clock[0]))
+    ada, club = await watching_group(bot, telegram, ocm_server)
+    await ada.send_text_in(club, "/watches")
+    listing = await club.wait_for_message(containing="This group's watches")
+    assert "🌙 Quiet hours: off" in listing.text
+    screen = await tap(ada, listing, "🌙 Quiet hours", club)
+    assert "Off. When on: from 22:00 to 07:00 (UTC+00:00)." in screen.text  # London: UTC+0 guessed
+    screen = await tap(ada, screen, "UTC offset +1 h", club)
+    screen = await tap(ada, screen, "🌙 Turn on", club)
+    assert "On: from 22:00 to 07:00 (UTC+01:00)." in screen.text
+    back = await tap(ada, screen, "‹ Back", club)
+    assert "🌙 Quiet hours: 22:00–07:00 (UTC+01:00)" in back.text
+    shown = len(club.messages)
+
+    centre = centre_of(ocm_server)
+    ocm_server.generate_chargers(2, (centre.latitude, centre.longitude), radius_km=0.5, seed=8, stamp_now=True)
+    queue = AnnouncementQueue(bot.services.storage)
+    async with asyncio.timeout(15):
+        while len((await queue.pending()).get(club.chat_id, [])) < 2:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+    await wait_for_polls(ocm_server, 2)
+    assert len(club.messages) == shown  # quiet: they wait
+
+    clock[0] = datetime(2026, 1, 11, 6, 0, tzinfo=UTC)  # 07:00 for the group: quiet hours are over
+    digest = await club.wait_for_message(containing="2 changes", timeout=15)
+    assert digest.text.count("New charger") == 2
+    await wait_for_polls(ocm_server, 2)
+    assert len(club.messages) == shown + 1
+    assert await queue.pending() == {}

@@ -227,3 +227,71 @@ async def test_a_deleted_setup_message_comes_back_with_the_next_step_and_its_but
     saved = await tap(ada, options, "💾 Save", club)
     assert "within 3 mi" in saved.text
     assert len(await watches_of(bot, club)) == 1
+
+
+async def test_help_names_the_group_commands_and_the_private_alerts(telegram, bot):
+    club, ada, _ = await club_with_bot(telegram)
+    await ada.send_text("/help")
+    reply = await ada.wait_for_message()
+    assert "/alerts" in reply.text
+    assert "/watch" in reply.text and "/watches" in reply.text
+    await ada.send_text_in(club, "/help")
+    in_group = await club.wait_for_message(containing="/watches")
+    assert "/watch:" in in_group.text
+
+
+async def test_a_charger_id_or_ocm_link_is_an_area_and_each_admin_keeps_their_own_draft(
+    telegram, bot, ocm_server, nominatim_server
+):
+    ada, cy = telegram.user("Ada"), telegram.user("Cy")
+    club = telegram.group("EV Club", admins=[ada, cy])
+    await club.add_bot(ada)
+    charger = ocm_server.poi(100627)
+    name, address = charger["AddressInfo"]["Title"], charger["AddressInfo"]
+
+    await ada.send_text_in(club, "/watch")
+    adas = await club.wait_for_message(containing="Which area should I watch?")
+    await cy.send_text_in(club, "/watch")
+    cys = await club.wait_for_message(containing="Which area should I watch?")
+    assert cys.message_id != adas.message_id
+
+    await ada.send_text(reply_to=adas, text="https://openchargemap.org/site/poi/details/100627", chat=club)
+    adas = await club.wait_for_edit(adas, containing="How far around it?")
+    assert f"Watch around {name}" in adas.text
+    await cy.send_text(reply_to=cys, text="Leeds", chat=club)
+    cys = await club.wait_for_edit(cys, containing="Watch around Leeds")  # Cy's draft was kept apart
+
+    options = await tap(ada, adas, "3 mi", club)  # the charger is in England
+    saved = await tap(ada, options, "💾 Save", club)
+    assert f"Watch saved: {name}, within 3 mi" in saved.text
+    [watch] = await watches_of(bot, club)
+    assert (watch.centre.latitude, watch.centre.longitude) == (address["Latitude"], address["Longitude"])
+    assert "How far around it?" in cys.text  # still Cy's to finish
+
+
+async def test_watch_with_a_charger_id_starts_at_the_radius(telegram, bot, ocm_server):
+    club, ada, _ = await club_with_bot(telegram)
+    await ada.send_text_in(club, "/watch 100627")
+    setup = await club.wait_for_message(containing="How far around it?")
+    assert ocm_server.poi(100627)["AddressInfo"]["Title"] in setup.text
+    await ada.send_text_in(club, "/watch 999999999")
+    missing = await club.wait_for_message(containing="couldn't find")
+    assert "999999999" in missing.text
+
+
+async def test_the_setup_offers_the_operators_common_near_the_area_and_the_watch_keeps_the_choice(telegram, bot):
+    club, ada, _ = await club_with_bot(telegram)
+    await ada.send_text_in(club, "/watch 100627")
+    setup = await club.wait_for_message(containing="How far around it?")
+    options = await tap(ada, setup, "10 mi", club)
+    assert "Operators: any" in options.text and "POD Point (UK)" in options.labels  # the one near Garforth
+    options = await tap(ada, options, "POD Point (UK)", club)
+    assert "Operators: POD Point (UK)" in options.text and "✓ POD Point (UK)" in options.labels
+    await tap(ada, options, "💾 Save", club)
+    [watch] = await watches_of(bot, club)
+    assert len(watch.filters.operator_ids) == 1
+
+    await ada.send_text_in(club, "/watches")
+    listing = await club.wait_for_message(containing="This group's watches")
+    editing = await tap(ada, listing, "✏️ Edit", club)
+    assert "Operators: POD Point (UK)" in editing.text and "✓ POD Point (UK)" in editing.labels

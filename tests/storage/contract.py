@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ocm_bot.storage import Storage, TokensDisabled, open_storage
-from ocm_bot.storage.base import OutboxStatus, SchemaTooNew
+from ocm_bot.storage.base import Notice, OutboxStatus, SchemaTooNew
 from ocm_bot.storage.migrations import HEAD
 from ocm_bot.storage.postgres import PostgresStorage
 from ocm_bot.storage.sql import SqlStorage
@@ -442,6 +442,44 @@ class StorageContract:
         assert await storage.mark_notified(-2, 5, "status=50")
         assert await storage.mark_notified(-1, 5, "status=75")
         assert not await storage.mark_notified(-1, 5, "status=75")
+
+    async def test_notices_are_marked_and_queued_in_one_step_and_only_once(self, storage: Storage) -> None:
+        notices = [Notice(-1, 5, "new", ({"charger": 5},)), Notice(-2, 5, "new", ({"charger": 5}, {"x": 1}))]
+        new = await storage.record_notices(notices, queue_key="q", values={"last": "t1", "gone": None})
+        assert new == [True, True]
+        assert await storage.get_value("q") == {"-1": [{"charger": 5}], "-2": [{"charger": 5}, {"x": 1}]}
+        assert await storage.get_value("last") == "t1"
+        # The same events again (a poll seen twice): nothing more is queued.
+        again = await storage.record_notices([*notices, Notice(-1, 6, "new", ({"charger": 6},))], queue_key="q")
+        assert again == [False, False, True]
+        queue = await storage.get_value("q")
+        assert queue == {"-1": [{"charger": 5}, {"charger": 6}], "-2": [{"charger": 5}, {"x": 1}]}
+
+    async def test_notices_whose_step_fails_are_neither_marked_nor_queued(self, storage: Storage) -> None:
+        with pytest.raises(TypeError):
+            await storage.record_notices(
+                [Notice(-1, 5, "new", ({"charger": 5},))], queue_key="q", values={"known": object()}
+            )
+        assert await storage.get_value("q") is None
+        assert await storage.mark_notified(-1, 5, "new")  # not marked: a later poll queues it
+
+    async def test_values_are_listed_by_prefix_in_pages_and_deleted_unless_stored_again(self, storage: Storage) -> None:
+        for key in ("k:1", "k:2", "k:3", "k_x", "kx:1", "other"):
+            await storage.set_value(key, {"v": key})
+        first = await storage.values_with_prefix("k:", limit=2)
+        assert first == [("k:1", {"v": "k:1"}), ("k:2", {"v": "k:2"})]
+        assert await storage.values_with_prefix("k:", after="k:2") == [("k:3", {"v": "k:3"})]
+        assert [key for key, _ in await storage.values_with_prefix("k_")] == ["k_x"]  # "_" is no wildcard
+        cutoff = datetime.now(UTC)
+        await storage.set_value("k:3", {"v": "again"})  # stored again after the cutoff: kept
+        assert await storage.delete_values(["k:1", "k:3", "missing"], unchanged_since=cutoff) == 1
+        assert [key for key, _ in await storage.values_with_prefix("k:")] == ["k:2", "k:3"]
+
+    async def test_a_value_updated_by_many_at_once_keeps_every_change(self, storage: Storage) -> None:
+        await asyncio.gather(*(storage.update_value("n", lambda v: (v or 0) + 1) for _ in range(20)))
+        assert await storage.get_value("n") == 20
+        assert await storage.update_value("n", lambda v: None) is None
+        assert await storage.get_value("n") is None
 
     async def test_old_notification_history_is_pruned(self, storage: Storage) -> None:
         await storage.mark_notified(-1, 5, "f", now=T0)
