@@ -162,7 +162,7 @@ async def _geocoded(t: Translator, context: BotContext, setup: WatchSetup, query
             found = await context.services.chargers.get_chargers([charger_id])
         except OcmError as error:
             log.warning("reading a watch's charger failed: %r", error)
-            return setup, View(ocm_error_text(t, error), setup_view(t, codec, setup, _unit(setup)).keyboard)
+            return setup, View.plain(ocm_error_text(t, error), setup_view(t, codec, setup, _unit(setup)).keyboard)
         if not found:
             return setup, place_not_found_view(t, codec, setup, query)
         charger = found[0]
