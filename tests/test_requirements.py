@@ -21,9 +21,10 @@ def disagreements(pyproject: str, requirements: str) -> list[str]:
     }
     pins: dict[str, re.Match[str]] = {}
     problems = []
-    for line in requirements.splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
+    lines = [line for line in requirements.splitlines() if line.strip() and not line.startswith("#")]
+    if not lines or lines[-1] != ".":
+        problems.append("the last line is not '.': the platform would not install the ocm-bot command itself")
+    for line in lines[:-1]:
         match = PIN.match(line)
         if match is None:
             problems.append(f"not pinned as name==version  # via ...: {line}")
