@@ -21,7 +21,7 @@ from telegram.ext import (
 
 from ocm_bot.app import build_application
 from ocm_bot.delivery import derived_webhook_secret, handled_update_types
-from ocm_bot.settings import Secret, Settings
+from ocm_bot.settings import Secret, Settings, SettingsError
 
 TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef"
 
@@ -106,3 +106,12 @@ def test_the_derived_webhook_secret_is_stable_per_token_telegram_accepts_it_and_
     assert secret != derived_webhook_secret("123456:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdeg")
     assert re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret) and len(secret) >= 40
     assert TOKEN.split(":")[1][:8] not in secret
+
+
+def test_take_over_webhook_is_off_unless_said_and_a_typo_is_named():
+    assert Settings.from_env({}).take_over_webhook is False
+    assert Settings.from_env({"TAKE_OVER_WEBHOOK": "1"}).take_over_webhook is True
+    assert Settings.from_env({"TAKE_OVER_WEBHOOK": "no"}).take_over_webhook is False
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"TAKE_OVER_WEBHOOK": "please"})
+    assert "TAKE_OVER_WEBHOOK" in caught.value.problems[0]
