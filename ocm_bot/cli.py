@@ -59,7 +59,7 @@ optional:
   TELEGRAM_API_URL, OCM_API_URL, NOMINATIM_URL, ROUTER_URL    the services' addresses
   OCM_WRITE_KEY, OCM_DATA_FILE, DATABASE_URL, DATA_DIR, STORAGE_SECRET, DEFAULT_LANGUAGE, BOT_CONTACT,
   CHECKIN_MIN_INTERVAL_MINUTES, OCM_REQUESTS_PER_MINUTE, OUTBOX_POLL_SECONDS, OUTBOX_LEASE_SECONDS,
-  WATCH_POLL_SECONDS, LOG_LEVEL"""
+  WATCH_POLL_SECONDS, LOG_LEVEL, TAKE_OVER_WEBHOOK (run: 1 deletes a webhook and polls instead of refusing)"""
 
 _READS = "Variables come from the environment, or else from the --env-file (default: .env in this folder).\n\n"
 
@@ -67,7 +67,9 @@ _COMMANDS = {
     "run": (
         "run the bot with long polling (the offline demo when no token is set)",
         "Run the bot with long polling: it asks Telegram for new messages, so it needs no public URL.\n"
-        "Run one instance per bot token. Without TELEGRAM_BOT_TOKEN it starts the offline demo instead.",
+        "Run one instance per bot token. Without TELEGRAM_BOT_TOKEN it starts the offline demo instead.\n"
+        "While a webhook is set for the bot it refuses to poll (the webhook gets the updates), unless\n"
+        "--take-over (or TAKE_OVER_WEBHOOK=1) says to delete the webhook, keeping its pending updates.",
         f"{_READS}{_BOT_VARIABLES}",
     ),
     "webhook": (
@@ -80,6 +82,7 @@ _COMMANDS = {
         "  WEBHOOK_URL                   the public https:// URL Telegram posts to\n"
         "optional:\n"
         "  WEBHOOK_SECRET                checked against Telegram's X-Telegram-Bot-Api-Secret-Token header\n"
+        "                                (default: one derived from TELEGRAM_BOT_TOKEN, the same on every instance)\n"
         "  WEBHOOK_LISTEN                the address to listen on (default 0.0.0.0)\n"
         "  PORT                          the port to listen on (default 8443)\n"
         f"and what `ocm-bot run` reads:\n{_BOT_VARIABLES}",
@@ -123,6 +126,12 @@ def _parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         command.set_defaults(handler=handlers[name])
+        if name == "run":
+            command.add_argument(
+                "--take-over",
+                action="store_true",
+                help="when a webhook is set, delete it (keeping its pending updates) and poll instead of refusing",
+            )
         if name == "demo":
             command.add_argument("--no-color", action="store_true", help="plain text, no colours")
             command.set_defaults(no_color=False)
@@ -139,6 +148,9 @@ def _secret_values(settings: Settings) -> list[str]:
         settings.webhook_secret,
     ]
     values = [secret.get() for secret in secrets if secret is not None]
+    derived = webhook_secret(settings)
+    if derived is not None:
+        values.append(derived)
     if settings.database_url is not None:
         # A driver's error message may quote the password alone.
         password = urlsplit(settings.database_url.get()).password
@@ -156,9 +168,14 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     if not _can_search(settings):
         return 2
     from ocm_bot.app import build_application
+    from ocm_bot.delivery import guard_polling, handled_update_types
 
     application = build_application(settings)
-    return _serve(settings, lambda: application.run_polling(allowed_updates=None, drop_pending_updates=False))
+    guard_polling(application, take_over=args.take_over or settings.take_over_webhook)
+    return _serve(
+        settings,
+        lambda: application.run_polling(allowed_updates=handled_update_types(application), drop_pending_updates=False),
+    )
 
 
 def _can_search(settings: Settings) -> bool:
@@ -186,8 +203,11 @@ def _webhook(settings: Settings, args: argparse.Namespace) -> int:
     if not _can_search(settings):
         return 2
     from ocm_bot.app import build_application
+    from ocm_bot.delivery import WEBHOOK_SECRET_HELP, handled_update_types
 
     application = build_application(settings)
+    if settings.webhook_secret is None:
+        log.info(WEBHOOK_SECRET_HELP)
     return _serve(
         settings,
         lambda: application.run_webhook(
@@ -195,9 +215,23 @@ def _webhook(settings: Settings, args: argparse.Namespace) -> int:
             port=settings.port,
             url_path=webhook_path(settings.webhook_url or ""),
             webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret.get() if settings.webhook_secret else None,
+            secret_token=webhook_secret(settings),
+            # Updates that arrived while no instance ran (a deploy, a restart) are delivered, not dropped.
+            drop_pending_updates=False,
+            allowed_updates=handled_update_types(application),
         ),
     )
+
+
+def webhook_secret(settings: Settings) -> str | None:
+    """WEBHOOK_SECRET, or else the secret derived from the bot token (the same on every instance)."""
+    from ocm_bot.delivery import derived_webhook_secret
+
+    if settings.webhook_secret is not None:
+        return settings.webhook_secret.get()
+    if settings.telegram_bot_token is not None:
+        return derived_webhook_secret(settings.telegram_bot_token.get())
+    return None
 
 
 def _serve(settings: Settings, run: Callable[[], None]) -> int:

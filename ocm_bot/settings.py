@@ -24,6 +24,8 @@ DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org"
 DEFAULT_OCM_API_URL = "https://api.openchargemap.io/v3"
 DEFAULT_NOMINATIM_URL = "https://nominatim.openstreetmap.org"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_YES = ("1", "true", "yes", "on")
+_NO = ("0", "false", "no", "off")
 
 _TOKEN_PATTERN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{8,}$")
 _GUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
@@ -69,6 +71,7 @@ class Settings:
     webhook_secret: Secret | None = None
     webhook_listen: str = "0.0.0.0"
     port: int = 8443
+    take_over_webhook: bool = False
     log_level: str = "INFO"
     default_language: str = "en"
     contact: str | None = field(default=None, metadata={"env": "BOT_CONTACT"})
@@ -157,6 +160,11 @@ class Settings:
         watch_poll = whole_number(
             "WATCH_POLL_SECONDS", 300, 1, 86400, "how often OCM is asked what changed in watched areas"
         )
+        take_over = (text("TAKE_OVER_WEBHOOK") or "0").lower()
+        if take_over not in _YES + _NO:
+            problems.append(
+                "TAKE_OVER_WEBHOOK must be 1 (delete a webhook and poll) or 0 (refuse to poll while one is set)"
+            )
         language = (text("DEFAULT_LANGUAGE") or "en").lower()
         if not re.fullmatch(r"[a-z]{2,3}([_-][a-z0-9]{2,8})?", language):
             problems.append("DEFAULT_LANGUAGE must be a language code like en, de or pt-br")
@@ -178,6 +186,7 @@ class Settings:
             webhook_secret=webhook_secret,
             webhook_listen=text("WEBHOOK_LISTEN") or "0.0.0.0",
             port=port,
+            take_over_webhook=take_over in _YES,
             log_level=log_level,
             default_language=language,
             contact=text("BOT_CONTACT"),

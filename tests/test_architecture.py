@@ -49,6 +49,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "ocm_bot.app",
         "ocm_bot.cli",
         "ocm_bot.context",
+        "ocm_bot.delivery",
         "ocm_bot.demo",
         "ocm_bot.health",
         "ocm_bot.runtime",
