@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from ocm_bot.logging_setup import configure_logging
 
-    configure_logging(settings.log_level, _secret_values(settings))
+    configure_logging(settings.log_level, _secret_values(settings), log_format=settings.log_format)
     # A hint for developers about a deliberate choice of the check-in conversation, not for operators.
     warnings.filterwarnings("ignore", message="If 'per_message=False'")
     return args.handler(settings, args)
@@ -59,7 +59,8 @@ optional:
   TELEGRAM_API_URL, OCM_API_URL, NOMINATIM_URL    the services' addresses
   OCM_WRITE_KEY, OCM_DATA_FILE, DATABASE_URL, DATA_DIR, STORAGE_SECRET, DEFAULT_LANGUAGE, BOT_CONTACT,
   CHECKIN_MIN_INTERVAL_MINUTES, OCM_REQUESTS_PER_MINUTE, OUTBOX_POLL_SECONDS, OUTBOX_LEASE_SECONDS,
-  WATCH_POLL_SECONDS, LOG_LEVEL"""
+  WATCH_POLL_SECONDS, JOB_LEASE_SECONDS, LOG_LEVEL, LOG_FORMAT
+  METRICS_PORT                  /healthz and /metrics on this port (webhook mode also serves them on PORT)"""
 
 _READS = "Variables come from the environment, or else from the --env-file (default: .env in this folder).\n\n"
 
@@ -156,8 +157,10 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     if not _can_search(settings):
         return 2
     from ocm_bot.app import build_application
+    from ocm_bot.runtime import run_as_service
 
     application = build_application(settings)
+    run_as_service(application, settings, webhook=False)
     return _serve(settings, lambda: application.run_polling(allowed_updates=None, drop_pending_updates=False))
 
 
@@ -186,8 +189,10 @@ def _webhook(settings: Settings, args: argparse.Namespace) -> int:
     if not _can_search(settings):
         return 2
     from ocm_bot.app import build_application
+    from ocm_bot.runtime import run_as_service
 
     application = build_application(settings)
+    run_as_service(application, settings, webhook=True)
     return _serve(
         settings,
         lambda: application.run_webhook(

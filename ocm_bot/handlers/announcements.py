@@ -19,6 +19,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 from telegram.ext import Application, BaseHandler, CallbackQueryHandler, ChatMemberHandler, MessageHandler, filters
 
+from ocm_bot import metrics
 from ocm_bot.context import BotContext, Services
 from ocm_bot.domain.announcements import (
     Announcement,
@@ -81,7 +82,10 @@ async def poll_and_announce(application: Application) -> int:
     queue = AnnouncementQueue(services.storage)
     await queue.put(result)
     sent = await send_pending(application, services, queue)
-    return sent + await _send_alerts(application, services, result.alerts)
+    metrics.NOTIFICATIONS.labels(kind="watch").inc(sent)
+    alerts_sent = await _send_alerts(application, services, result.alerts)
+    metrics.NOTIFICATIONS.labels(kind="favourite_alert").inc(alerts_sent)
+    return sent + alerts_sent
 
 
 async def _send_alerts(application: Application, services: Services, alerts: Mapping[int, list[ChargerEvent]]) -> int:

@@ -67,8 +67,25 @@ async def notify(application: Application, delivery: Delivery) -> None:
         log.warning("could not tell chat %s about check-in %s: %s", chat_id, delivery.item.key, error)
 
 
+OUTBOX_JOB_LEASE = "checkin-outbox"
+"""The storage lease of the instance that runs the repeating delivery (one at a time across instances)."""
+
+
 async def outbox_job(context: BotContext) -> None:
-    """The repeating job: deliver whatever is due (each item's backoff decides when it is due)."""
+    """The repeating job: deliver whatever is due (each item's backoff decides when it is due).
+
+    With several instances on one database only the holder of the ``checkin-outbox`` lease runs
+    it; the lease is renewed on every run, so when its holder dies another instance takes over
+    ``JOB_LEASE_SECONDS`` after the holder's last run. (A driver's own Submit or Retry is
+    delivered at once by the instance that got the tap; each item's claim keeps it to one.)
+    """
+    services: Services | None = getattr(context.application.bot_data, "services", None)
+    if services is None:  # a job before post_init
+        return
+    outbox = services.checkin.outbox
+    lease = max(float(services.settings.job_lease_seconds), 1.0)
+    if not await services.storage.try_acquire_lease(OUTBOX_JOB_LEASE, outbox.instance_id, lease):
+        return
     await deliver_outbox(context.application)
 
 

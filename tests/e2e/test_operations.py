@@ -1,0 +1,95 @@
+"""Operating the bot as a service: /healthz and /metrics, JSON logs, SIGTERM, Telegram's 429s, several instances."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.e2e.test_processes import free_port
+from tests.e2e.test_search import search_at
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of a /metrics page: {(name, sorted labels): value}."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def total(found: dict, name: str, **labels: str) -> float:
+    return sum(
+        value for (n, have), value in found.items() if n == name and set(labels.items()) <= set(dict(have).items())
+    )
+
+
+async def get(url: str, *, within: float = 30) -> httpx.Response:
+    """GET ``url`` once the server answers it (it starts with the bot)."""
+    deadline = time.monotonic() + within
+    async with httpx.AsyncClient(timeout=5) as http:
+        while True:
+            try:
+                response = await http.get(url)
+                if response.status_code != 404:
+                    return response
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{url} did not answer within {within} s")
+            await asyncio.sleep(0.1)
+
+
+async def test_webhook_serves_health_and_metrics_with_real_numbers_after_a_search(
+    bot_settings, bot_process, telegram, ocm_server
+):
+    port = free_port()
+    process = bot_process(
+        bot_settings,
+        command="webhook",
+        WEBHOOK_URL=f"http://127.0.0.1:{port}/hook",
+        PORT=str(port),
+        WEBHOOK_LISTEN="127.0.0.1",
+    )
+    health = await get(f"http://127.0.0.1:{port}/healthz")
+    assert health.status_code == 200, health.text
+    assert health.json()["storage"] == "ok" and health.json()["outbox_backlog"] == 0
+    before = samples((await get(f"http://127.0.0.1:{port}/metrics")).text)
+
+    ada = telegram.user("Ada")
+    await search_at(ada)
+    after = samples((await get(f"http://127.0.0.1:{port}/metrics")).text)
+
+    poi_requests = len(ocm_server.requests_to("/v3/poi"))
+    assert poi_requests >= 1
+    assert total(after, "ocm_bot_ocm_requests_total", path="/poi", status="200") == poi_requests
+    assert total(after, "ocm_bot_updates_total", type="message") - total(before, "ocm_bot_updates_total") >= 1
+    assert total(after, "ocm_bot_handler_seconds_count", type="message") >= 1
+    assert total(after, "ocm_bot_handler_seconds_sum", type="message") > 0
+    assert after[("ocm_bot_ocm_last_success_timestamp_seconds", ())] > time.time() - 60
+    health = (await get(f"http://127.0.0.1:{port}/healthz")).json()
+    assert 0 <= health["seconds_since_ocm_success"] < 60
+    assert process.terminate() == 0
+
+
+async def test_polling_serves_metrics_on_metrics_port_counting_geocoder_and_cache_hits(
+    bot_settings, bot_process, telegram, ocm_server, nominatim_server
+):
+    port = free_port()
+    process = bot_process(bot_settings, METRICS_PORT=str(port))
+    ada = telegram.user("Ada")
+    await ada.send_text("Portland, Oregon")
+    await ada.wait_for_message(containing="Chargers near", timeout=30)
+    await ada.send_text("Portland, Oregon")  # the same search again: answered from the caches
+    await ada.wait_for_message(containing="Chargers near", timeout=30)
+    found = samples((await get(f"http://127.0.0.1:{port}/metrics")).text)
+    assert total(found, "ocm_bot_geocoder_calls_total", outcome="ok") == len(nominatim_server.requests) >= 1
+    assert total(found, "ocm_bot_updates_total", type="message") == 2
+    assert total(found, "ocm_bot_ocm_cache_hits_total") >= 1
+    assert total(found, "ocm_bot_ocm_requests_total", path="/poi") == len(ocm_server.requests_to("/v3/poi")) == 1
+    health = await get(f"http://127.0.0.1:{port}/healthz")
+    assert health.status_code == 200
+    assert process.terminate() == 0
