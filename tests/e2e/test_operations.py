@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 
 import httpx
@@ -25,6 +26,15 @@ def total(found: dict, name: str, **labels: str) -> float:
     return sum(
         value for (n, have), value in found.items() if n == name and set(labels.items()) <= set(dict(have).items())
     )
+
+
+async def until(condition, *, what: str, timeout: float) -> None:  # noqa: ASYNC109 (polls a process)
+    """Wait until ``condition()`` holds (a process's state or log, which no fake server sees change)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        await asyncio.sleep(0.05)
 
 
 async def get(url: str, *, within: float = 30) -> httpx.Response:
@@ -93,3 +103,42 @@ async def test_polling_serves_metrics_on_metrics_port_counting_geocoder_and_cach
     health = await get(f"http://127.0.0.1:{port}/healthz")
     assert health.status_code == 200
     assert process.terminate() == 0
+
+
+async def test_sigterm_during_a_search_still_delivers_the_reply_and_exits_0_within_10_s(
+    bot_settings, bot_process, telegram, ocm_server
+):
+    process = bot_process(bot_settings)
+    ada = telegram.user("Ada")
+    await ada.send_text("/start")
+    await ada.wait_for_message(timeout=30)
+    ocm_server.inject("delay", path_prefix="/v3/poi", delay=2.0)
+    await ada.send_location(45.5122, -122.6587)
+    await until(lambda: ocm_server.requests_to("/v3/poi"), what="the search reached OCM", timeout=30)
+    sent_at = time.monotonic()
+    process.process.send_signal(signal.SIGTERM)
+    results = await ada.wait_for_message(containing="Chargers near", timeout=15)
+    assert "openchargemap.org/site/poi/details/" in str(results.url_buttons)
+    await until(lambda: process.process.poll() is not None, what="the process ended", timeout=12)
+    assert process.process.returncode == 0, process.log
+    assert time.monotonic() - sent_at < 10
+    assert "Traceback" not in process.log
+
+
+async def test_a_second_sigterm_during_a_hung_stop_exits_at_once(bot_settings, bot_process, telegram, ocm_server):
+    process = bot_process(bot_settings)
+    ada = telegram.user("Ada")
+    await ada.send_text("/start")
+    await ada.wait_for_message(timeout=30)
+    ocm_server.inject("hang", path_prefix="/v3/poi", times=None)
+    await ada.send_location(45.5122, -122.6587)
+    await until(lambda: ocm_server.requests_to("/v3/poi"), what="the search reached OCM", timeout=30)
+    process.process.send_signal(signal.SIGTERM)
+    await until(lambda: "SIGTERM: stopping" in process.log, what="the stop began", timeout=10)
+    assert process.process.poll() is None  # still finishing the hung search
+    second_at = time.monotonic()
+    process.process.send_signal(signal.SIGTERM)
+    await until(lambda: process.process.poll() is not None, what="the process ended", timeout=5)
+    assert time.monotonic() - second_at < 2
+    assert process.process.returncode != 0
+    assert "SIGTERM again: exiting now" in process.log
