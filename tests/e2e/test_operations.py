@@ -7,6 +7,7 @@ import signal
 import time
 
 import httpx
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.test_processes import free_port
@@ -142,3 +143,19 @@ async def test_a_second_sigterm_during_a_hung_stop_exits_at_once(bot_settings, b
     assert time.monotonic() - second_at < 2
     assert process.process.returncode != 0
     assert "SIGTERM again: exiting now" in process.log
+
+
+async def test_a_429_is_waited_out_for_retry_after_then_the_reply_arrives_and_is_counted(
+    bot, telegram, telegram_server
+):
+    counted_before = REGISTRY.get_sample_value("ocm_bot_telegram_retry_after_total", {"method": "sendMessage"}) or 0
+    telegram_server.inject_error("sendMessage", 429, retry_after=2)
+    ada = telegram.user("Ada")
+    results = await search_at(ada)
+    assert "openchargemap.org/site/poi/details/" in str(results.url_buttons)
+    attempts = [r for r in telegram_server.requests if r.method.lower() == "sendmessage"]
+    refused, delivered = attempts[-2:]
+    assert not refused.ok and "retry after 2" in (refused.error or "")
+    assert delivered.ok and delivered.time - refused.time >= 2.0  # no earlier retry
+    counted = REGISTRY.get_sample_value("ocm_bot_telegram_retry_after_total", {"method": "sendMessage"})
+    assert counted == counted_before + 1
