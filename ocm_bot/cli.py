@@ -8,7 +8,6 @@ import logging
 import os
 import re
 import sys
-import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -45,8 +44,6 @@ def main(argv: list[str] | None = None) -> int:
     from ocm_bot.logging_setup import configure_logging
 
     configure_logging(settings.log_level, _secret_values(settings), log_format=settings.log_format)
-    # A hint for developers about a deliberate choice of the check-in conversation, not for operators.
-    warnings.filterwarnings("ignore", message="If 'per_message=False'")
     return args.handler(settings, args)
 
 

@@ -95,13 +95,16 @@ def configure_logging(level: str, secrets: Iterable[str], *, log_format: str = "
     handler.addFilter(SecretMaskingFilter(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level)
+    # Libraries' DEBUG output carries what users typed (python-telegram-bot's updates, aiosqlite's and
+    # psycopg's SQL parameters: a check-in comment, a password sent to /login), so LOG_LEVEL=DEBUG
+    # applies to our own code only; the libraries stay at INFO or above.
+    requested = logging.getLevelName(level) if isinstance(level, str) else level
+    root.setLevel(max(logging.INFO, requested))
+    logging.getLogger("ocm_bot").setLevel(requested)
     # httpx logs every request URL at INFO, and Telegram URLs carry the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    # python-telegram-bot's DEBUG output carries whole updates, i.e. what users typed (a password
-    # sent to /login among them), so LOG_LEVEL=DEBUG applies to our own code only.
     logging.getLogger("telegram").setLevel(max(logging.INFO, root.level))
     ptb_requests = logging.getLogger("telegram.request.BaseRequest")
     if not any(isinstance(f, NonJsonAnswerIsAWarning) for f in ptb_requests.filters):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
 
@@ -159,3 +160,28 @@ async def test_a_429_is_waited_out_for_retry_after_then_the_reply_arrives_and_is
     assert delivered.ok and delivered.time - refused.time >= 2.0  # no earlier retry
     counted = REGISTRY.get_sample_value("ocm_bot_telegram_retry_after_total", {"method": "sendMessage"})
     assert counted == counted_before + 1
+
+
+async def test_json_logs_are_one_object_per_line_without_secrets_or_what_drivers_typed(
+    bot_settings, bot_process, telegram, ocm_server, nominatim_server
+):
+    process = bot_process(bot_settings, LOG_FORMAT="json", LOG_LEVEL="DEBUG")
+    ada = telegram.user("Ada")
+    await ada.send_text("/start")
+    await ada.wait_for_message(timeout=30)
+    await ada.send_text("Portland, Oregon")
+    await ada.wait_for_message(containing="Chargers near", timeout=30)
+    assert process.terminate() == 0
+    lines = process.log.splitlines()
+    events = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert {"time", "level", "logger", "message"} <= set(events[0])
+    assert any(event["message"] == "stopped" for event in events)
+    for forbidden in (
+        bot_settings.telegram_bot_token.get(),
+        bot_settings.ocm_api_key.get(),
+        "Portland, Oregon",  # what the driver typed
+        ada.user["first_name"],
+    ):
+        assert forbidden not in process.log, forbidden
+    assert not any(event["logger"] == "httpx" for event in events)  # request URLs carry the token
+    assert not any("per_message" in event["message"] for event in events)
