@@ -83,10 +83,17 @@ async def outbox_job(context: BotContext) -> None:
     if services is None:  # a job before post_init
         return
     outbox = services.checkin.outbox
-    lease = max(float(services.settings.job_lease_seconds), 1.0)
-    if not await services.storage.try_acquire_lease(OUTBOX_JOB_LEASE, outbox.instance_id, lease):
-        return
-    await deliver_outbox(context.application)
+    lease = float(services.settings.job_lease_seconds)
+    holding = await services.storage.try_acquire_lease(OUTBOX_JOB_LEASE, outbox.instance_id, lease)
+    state = context.job.data if context.job is not None and isinstance(context.job.data, dict) else {}
+    if state.get("holding") is not holding:
+        state["holding"] = holding
+        if holding:
+            log.info("this instance runs the check-in delivery now (lease %s)", OUTBOX_JOB_LEASE)
+        else:
+            log.info("another instance runs the check-in delivery (lease %s)", OUTBOX_JOB_LEASE)
+    if holding:
+        await deliver_outbox(context.application)
 
 
 async def prune_job(context: BotContext) -> None:
@@ -102,7 +109,7 @@ def register_outbox_job(application: Application) -> None:
         return
     settings: Settings | None = getattr(application.bot_data, "settings", None)
     interval = settings.outbox_poll_seconds if settings is not None else OUTBOX_POLL_SECONDS
-    application.job_queue.run_repeating(outbox_job, interval=interval, first=1.0, name="checkin-outbox")
+    application.job_queue.run_repeating(outbox_job, interval=interval, first=1.0, name="checkin-outbox", data={})
     application.job_queue.run_repeating(prune_job, interval=24 * 3600, first=600, name="checkin-outbox-prune")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import signal
 import time
@@ -11,8 +12,11 @@ import httpx
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
+from ocm_bot.settings import Secret
+from tests.e2e.test_postgres import two_webhook_instances
 from tests.e2e.test_processes import free_port
-from tests.e2e.test_search import search_at
+from tests.e2e.test_search import cards, search_at
+from tests.e2e.test_search import tap as tap_button
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -185,3 +189,31 @@ async def test_json_logs_are_one_object_per_line_without_secrets_or_what_drivers
         assert forbidden not in process.log, forbidden
     assert not any(event["logger"] == "httpx" for event in events)  # request URLs carry the token
     assert not any("per_message" in event["message"] for event in events)
+
+
+async def test_two_instances_on_postgresql_share_a_conversation_and_one_runs_the_outbox_until_killed(
+    postgres_url, bot_process, bot_settings, telegram, telegram_server, ocm_server
+):
+    settings = dataclasses.replace(bot_settings, database_url=Secret(postgres_url))
+    quick = {"OUTBOX_POLL_SECONDS": "1", "JOB_LEASE_SECONDS": "3"}
+    route_to, (a, b) = await two_webhook_instances(settings, bot_process, telegram, telegram_server, **quick)
+    runs, waits = "runs the check-in delivery now", "another instance runs the check-in delivery"
+    await until(lambda: runs in a.log + b.log, what="an instance took the delivery", timeout=30)
+    holder, other = (a, b) if runs in a.log else (b, a)
+    await until(lambda: waits in other.log, what="the other instance saw the lease taken", timeout=30)
+    assert runs not in other.log
+
+    ada = telegram.user("Ada")
+    route_to("A")
+    results = await search_at(ada)  # sent by A
+    route_to("B")
+    await tap_button(ada, results, "Next ›")  # pressed on B, which never saw the search
+    page2 = await ada.wait_for_edit(results, timeout=15)
+    assert cards(page2)[0][0] == 6  # the page after A's five cards
+
+    holder.kill()  # kill -9: its lease is not released
+    killed_at = time.monotonic()
+    await until(lambda: runs in other.log, what="the other instance took over the delivery", timeout=30)
+    assert time.monotonic() - killed_at < 3 + 5  # the lease time, plus a poll interval and a busy CPU
+    assert other.terminate() == 0
+    assert "Traceback" not in other.log
