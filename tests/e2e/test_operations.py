@@ -17,6 +17,7 @@ from tests.e2e.test_postgres import two_webhook_instances
 from tests.e2e.test_processes import free_port
 from tests.e2e.test_search import cards, search_at
 from tests.e2e.test_search import tap as tap_button
+from tests.storage.fixtures import PostgresCluster, find_postgres_bin
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -217,3 +218,20 @@ async def test_two_instances_on_postgresql_share_a_conversation_and_one_runs_the
     assert time.monotonic() - killed_at < 3 + 5  # the lease time, plus a poll interval and a busy CPU
     assert other.terminate() == 0
     assert "Traceback" not in other.log
+
+
+async def test_healthz_answers_503_with_the_reason_when_the_database_goes_away(bot_settings, bot_process, telegram):
+    cluster = PostgresCluster(find_postgres_bin())  # a server of its own: this test stops it
+    cluster.start()
+    try:
+        settings = dataclasses.replace(bot_settings, database_url=Secret(cluster.create_database()))
+        port = free_port()
+        bot_process(settings, METRICS_PORT=str(port))
+        healthy = await get(f"http://127.0.0.1:{port}/healthz")
+        assert healthy.status_code == 200 and healthy.json()["status"] == "ok", healthy.text
+    finally:
+        cluster.stop()
+    down = await get(f"http://127.0.0.1:{port}/healthz")
+    assert down.status_code == 503
+    assert down.json()["status"] == "unhealthy"
+    assert "storage unreachable" in down.json()["reason"]
