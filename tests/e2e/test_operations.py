@@ -226,7 +226,7 @@ async def test_healthz_answers_503_with_the_reason_when_the_database_goes_away(b
     try:
         settings = dataclasses.replace(bot_settings, database_url=Secret(cluster.create_database()))
         port = free_port()
-        bot_process(settings, METRICS_PORT=str(port))
+        process = bot_process(settings, METRICS_PORT=str(port))
         healthy = await get(f"http://127.0.0.1:{port}/healthz")
         assert healthy.status_code == 200 and healthy.json()["status"] == "ok", healthy.text
     finally:
@@ -235,3 +235,4 @@ async def test_healthz_answers_503_with_the_reason_when_the_database_goes_away(b
     assert down.status_code == 503
     assert down.json()["status"] == "unhealthy"
     assert "storage unreachable" in down.json()["reason"]
+    process.kill()  # its stop would wait for the gone database to flush the conversation state
