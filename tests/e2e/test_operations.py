@@ -7,12 +7,15 @@ import dataclasses
 import json
 import signal
 import time
+import warnings
 
 import httpx
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
+from ocm_bot.app import build_application
 from ocm_bot.settings import Secret
+from tests.e2e.test_checkin import open_checkin, tap, tap_and_wait_edit
 from tests.e2e.test_postgres import two_webhook_instances
 from tests.e2e.test_processes import free_port
 from tests.e2e.test_search import cards, search_at
@@ -236,3 +239,28 @@ async def test_healthz_answers_503_with_the_reason_when_the_database_goes_away(b
     assert down.json()["status"] == "unhealthy"
     assert "storage unreachable" in down.json()["reason"]
     process.kill()  # its stop would wait for the gone database to flush the conversation state
+
+
+def checkins_counted(result: str) -> float:
+    return REGISTRY.get_sample_value("ocm_bot_checkins_total", {"result": result}) or 0.0
+
+
+async def test_a_submitted_check_in_is_counted_as_submitted_then_delivered(start_bot, telegram, ocm_server):
+    await start_bot(ocm_write_key=Secret(ocm_server.add_write_key()))
+    before = {result: checkins_counted(result) for result in ("submitted", "delivered", "queued", "failed")}
+    ada = telegram.user("Ada")
+    panel = await open_checkin(ada)
+    rating = await tap_and_wait_edit(ada, panel, "✅ Charged successfully")
+    comment_step = await tap_and_wait_edit(ada, rating, "5")
+    summary = await tap_and_wait_edit(ada, comment_step, "Skip")
+    await tap(ada, summary, "Submit")
+    await ada.wait_for_edit(summary, containing="Thanks!")
+    moved = {result: checkins_counted(result) - count for result, count in before.items()}
+    assert moved == {"submitted": 1, "delivered": 1, "queued": 0, "failed": 0}
+
+
+def test_building_the_bot_warns_about_nothing(bot_settings):
+    """python-telegram-bot's per_message warning (and any other) is gone, not filtered."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        build_application(bot_settings)
