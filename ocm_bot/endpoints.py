@@ -106,10 +106,17 @@ async def _read_backlog(application: Any) -> None:
 
 def serve(application: Any, listen: str, port: int) -> HTTPServer:
     """``/healthz`` and ``/metrics`` on a server of their own (``METRICS_PORT``), in the running loop."""
-    server = HTTPServer(tornado.web.Application(routes(application)))
+    server = HTTPServer(tornado.web.Application(routes(application), log_function=_log_request))
     server.listen(port, address=listen)
     log.info("health and metrics at http://%s:%d/healthz and /metrics", listen, port)
     return server
+
+
+def _log_request(handler: tornado.web.RequestHandler) -> None:
+    """A scrape every few seconds is not news (the webhook server logs requests at DEBUG too)."""
+    status = handler.get_status()
+    level = logging.WARNING if status >= 500 else logging.DEBUG
+    log.log(level, "%d %s %s", status, handler.request.method, handler.request.path)
 
 
 def add_to_webhook_server(application: Any) -> bool:

@@ -113,6 +113,7 @@ async def test_polling_serves_metrics_on_metrics_port_counting_geocoder_and_cach
     health = await get(f"http://127.0.0.1:{port}/healthz")
     assert health.status_code == 200
     assert process.terminate() == 0
+    assert "GET /metrics" not in process.log  # a scrape every few seconds is not logged
 
 
 async def test_sigterm_during_a_search_still_delivers_the_reply_and_exits_0_within_10_s(
