@@ -320,6 +320,8 @@ async def _open_services(
         refresh_charger=charger_refresher(ocm_client),
         lease_seconds=settings.outbox_lease_seconds,
     )
+    # At a clean stop another instance runs the delivery at once (kill -9: after JOB_LEASE_SECONDS).
+    closers.append(lambda: _release_lease(storage, outbox.OUTBOX_JOB_LEASE, outbox_service.instance_id))
     checkin_service = CheckinService(
         storage,
         outbox_service,
@@ -352,6 +354,10 @@ async def _open_services(
         routes=RoutePlanner(router),
         clock=overrides.clock or utc_now,
     )
+
+
+async def _release_lease(storage: Storage, name: str, holder: str) -> None:
+    await storage.release_lease(name, holder)
 
 
 async def _open_local_source(path: Path) -> LocalSource:

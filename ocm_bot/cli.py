@@ -8,7 +8,6 @@ import logging
 import os
 import re
 import sys
-import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -44,9 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from ocm_bot.logging_setup import configure_logging
 
-    configure_logging(settings.log_level, _secret_values(settings))
-    # A hint for developers about a deliberate choice of the check-in conversation, not for operators.
-    warnings.filterwarnings("ignore", message="If 'per_message=False'")
+    configure_logging(settings.log_level, _secret_values(settings), log_format=settings.log_format)
     return args.handler(settings, args)
 
 
@@ -59,7 +56,9 @@ optional:
   TELEGRAM_API_URL, OCM_API_URL, NOMINATIM_URL, ROUTER_URL    the services' addresses
   OCM_WRITE_KEY, OCM_DATA_FILE, DATABASE_URL, DATA_DIR, STORAGE_SECRET, DEFAULT_LANGUAGE, BOT_CONTACT,
   CHECKIN_MIN_INTERVAL_MINUTES, OCM_REQUESTS_PER_MINUTE, OUTBOX_POLL_SECONDS, OUTBOX_LEASE_SECONDS,
-  WATCH_POLL_SECONDS, LOG_LEVEL, TAKE_OVER_WEBHOOK (run: 1 deletes a webhook and polls instead of refusing)"""
+  WATCH_POLL_SECONDS, JOB_LEASE_SECONDS, LOG_LEVEL, LOG_FORMAT,
+  TAKE_OVER_WEBHOOK (run: 1 deletes a webhook and polls instead of refusing)
+  METRICS_PORT                  /healthz and /metrics on this port (webhook mode also serves them on PORT)"""
 
 _READS = "Variables come from the environment, or else from the --env-file (default: .env in this folder).\n\n"
 
@@ -169,8 +168,10 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     from ocm_bot.app import build_application
     from ocm_bot.delivery import guard_polling, handled_update_types
+    from ocm_bot.runtime import run_as_service
 
     application = build_application(settings)
+    run_as_service(application, settings, webhook=False)
     guard_polling(application, take_over=args.take_over or settings.take_over_webhook)
     return _serve(
         settings,
@@ -204,8 +205,10 @@ def _webhook(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     from ocm_bot.app import build_application
     from ocm_bot.delivery import WEBHOOK_SECRET_HELP, handled_update_types
+    from ocm_bot.runtime import run_as_service
 
     application = build_application(settings)
+    run_as_service(application, settings, webhook=True)
     if settings.webhook_secret is None:
         log.info(WEBHOOK_SECRET_HELP)
     return _serve(

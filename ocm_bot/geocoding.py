@@ -40,6 +40,7 @@ from geopy import exc as geopy_errors
 from geopy.adapters import AdapterHTTPError, BaseAsyncAdapter
 from geopy.geocoders import Nominatim
 
+from ocm_bot import metrics
 from ocm_bot.domain.geo import GeoPoint
 from ocm_bot.errors import OcmBotError
 from ocm_bot.ocm.single_flight import SingleFlight
@@ -217,9 +218,13 @@ class Geocoder:
         except geopy_errors.GeocoderQueryError:
             found = None  # Nominatim could not make sense of the text: no place by that name
         except geopy_errors.GeopyError as error:
-            raise self._translate(error) from error
+            translated = self._translate(error)
+            metrics.GEOCODER_CALLS.labels(outcome=type(translated).__name__).inc()
+            raise translated from error
         except (KeyError, TypeError, ValueError, AttributeError) as error:
+            metrics.GEOCODER_CALLS.labels(outcome="GeocoderDown").inc()
             raise GeocoderDown(f"unreadable Nominatim answer: {error!r}") from error
+        metrics.GEOCODER_CALLS.labels(outcome="ok").inc()
         read = (_place(location) for location in found or ())
         places = [place for place in read if place is not None][:limit]
         self._cache[key] = places

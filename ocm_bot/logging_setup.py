@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 _BOT_PATH = re.compile(r"/bot\d+:[A-Za-z0-9_-]+")
 
@@ -57,19 +59,52 @@ class NonJsonAnswerIsAWarning(logging.Filter):
         return True
 
 
-def configure_logging(level: str, secrets: Iterable[str]) -> None:
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line (``LOG_FORMAT=json``): time, level, logger, message, and the
+    traceback (masked like the message) as one string, so a log collector never splits an event."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        event = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            event["traceback"] = record.exc_text
+        if record.stack_info:
+            event["stack"] = record.stack_info
+        return json.dumps(event, ensure_ascii=False)
+
+
+class OneLineFormatter(logging.Formatter):
+    """The text format, one line per event: a traceback's lines are joined with " | "."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return " | ".join(super().format(record).splitlines())
+
+
+def configure_logging(level: str, secrets: Iterable[str], *, log_format: str = "text") -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(OneLineFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(SecretMaskingFilter(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level)
+    # Libraries' DEBUG output carries what users typed (python-telegram-bot's updates, aiosqlite's and
+    # psycopg's SQL parameters: a check-in comment, a password sent to /login), so LOG_LEVEL=DEBUG
+    # applies to our own code only; the libraries stay at INFO or above.
+    requested = logging.getLevelName(level) if isinstance(level, str) else level
+    root.setLevel(max(logging.INFO, requested))
+    logging.getLogger("ocm_bot").setLevel(requested)
     # httpx logs every request URL at INFO, and Telegram URLs carry the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    # python-telegram-bot's DEBUG output carries whole updates, i.e. what users typed (a password
-    # sent to /login among them), so LOG_LEVEL=DEBUG applies to our own code only.
     logging.getLogger("telegram").setLevel(max(logging.INFO, root.level))
     ptb_requests = logging.getLogger("telegram.request.BaseRequest")
     if not any(isinstance(f, NonJsonAnswerIsAWarning) for f in ptb_requests.filters):

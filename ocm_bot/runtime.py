@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
+import threading
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import httpx
 from telegram import Update
-from telegram.error import BadRequest, NetworkError, TelegramError
-from telegram.ext import AIORateLimiter, BaseUpdateProcessor
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor
 
+from ocm_bot import endpoints, metrics
+from ocm_bot.settings import Settings
 from ocm_bot.storage.base import Storage
 
 log = logging.getLogger(__name__)
@@ -43,13 +49,13 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _ordering_key(update)
         if key is None:
-            await coroutine
+            await _measured(update, coroutine)
             return
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
             async with lock:
-                await coroutine
+                await _measured(update, coroutine)
         finally:
             self._waiting[key] -= 1
             if not self._waiting[key]:
@@ -61,6 +67,26 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         """Nothing to tear down."""
+
+
+async def _measured(update: object, coroutine: Awaitable[Any]) -> None:
+    kind = str(update_type(update))
+    started = time.monotonic()
+    try:
+        await coroutine
+    finally:
+        metrics.UPDATES.labels(type=kind).inc()
+        metrics.HANDLER_SECONDS.labels(type=kind).observe(time.monotonic() - started)
+
+
+def update_type(update: object) -> str:
+    """The kind of an update as the Bot API names its field ("message", "callback_query", ...)."""
+    if isinstance(update, Update):
+        for kind in Update.ALL_TYPES:
+            if getattr(update, kind, None) is not None:
+                return kind
+        return "other"
+    return type(update).__name__
 
 
 def _ordering_key(update: object) -> int | None:
@@ -152,6 +178,7 @@ class RetryingRateLimiter(AIORateLimiter):
             return await callback(*args, **kwargs)
         if endpoint in _CHAT_READS:  # no message: outside a chat's message budget (the global limit still holds)
             data = {key: value for key, value in data.items() if key != "chat_id"}
+        callback = _counted(callback, endpoint)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + TRANSIENT_RETRY_DEADLINE_SECONDS
         may_have_been_done = False
@@ -186,6 +213,27 @@ UNTHROTTLED = frozenset({"setMyCommands", "setMyDescription", "setMyShortDescrip
 """Start-up calls sent straight to Telegram: python-telegram-bot's limiter holds back every call of the
 bot while a ``RetryAfter`` lasts, and Telegram can ask for an hour after many menu changes; the caller
 (``app.publish_menus``) gets the ``RetryAfter`` at once and leaves the rest for the next start."""
+
+
+def _counted(
+    callback: Callable[..., Coroutine[Any, Any, Any]], endpoint: str
+) -> Callable[..., Coroutine[Any, Any, Any]]:
+    """``callback``, counting Telegram's 429s (which the rate limiter waits out) and blocked users."""
+
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await callback(*args, **kwargs)
+        except RetryAfter as error:
+            metrics.TELEGRAM_RETRY_AFTER.labels(method=endpoint).inc()
+            log.warning("Telegram asked to wait %s s before %s (429)", error.retry_after, endpoint)
+            raise
+        except Forbidden:
+            metrics.TELEGRAM_BLOCKED.inc()
+            raise
+
+    return call
+
+
 _CHAT_READS = frozenset({"getChat", "getChatMember", "getChatAdministrators", "getChatMemberCount"})
 """Calls that only read a chat: Telegram's per-chat limits (about 20 messages a minute in a group)
 count messages, so the admin check of every watch button neither waits for nor uses up that budget."""
@@ -209,3 +257,80 @@ def _describe_error(error: NetworkError) -> str:
     """The error in one short line (PTB quotes a whole HTML error page in its message)."""
     text = str(error)
     return text.split(". Parsing the server response", 1)[0] if "Parsing the server response" in text else text
+
+
+SHUTDOWN_SECONDS = 10.0
+"""A stop signal ends the process within this many seconds, whatever is still running."""
+
+
+def run_as_service(application: Application, settings: Settings, *, webhook: bool) -> None:
+    """What ``ocm-bot run`` and ``ocm-bot webhook`` add to the application (not the in-process tests).
+
+    - ``/healthz`` and ``/metrics`` on the webhook server (webhook mode) and on ``METRICS_PORT`` when set;
+    - SIGTERM (or SIGINT) stops it gracefully: no new updates, in-flight handlers finish, the
+      conversation state is written, leases are released, and the process ends within
+      ``SHUTDOWN_SECONDS``; a second SIGTERM ends it at once.
+    """
+    inner_init, inner_shutdown = application.post_init, application.post_shutdown
+    servers: list[Any] = []
+
+    async def post_init(app: Application) -> None:
+        if inner_init is not None:
+            await inner_init(app)
+        _handle_stop_signals(app)
+        if settings.metrics_port is not None:
+            servers.append(endpoints.serve(app, settings.webhook_listen, settings.metrics_port))
+        if webhook and app.job_queue is not None:
+            # The webhook server exists once the updater started, which is before the job queue starts.
+            app.job_queue.run_once(_add_routes_to_webhook_server, when=0, name="webhook-endpoints")
+
+    async def post_shutdown(app: Application) -> None:
+        for server in servers:
+            server.stop()
+        if inner_shutdown is not None:
+            await inner_shutdown(app)
+        log.info("stopped")
+
+    application.post_init = post_init
+    application.post_shutdown = post_shutdown
+
+
+async def _add_routes_to_webhook_server(context: Any) -> None:
+    if not endpoints.add_to_webhook_server(context.application):
+        log.warning("/healthz and /metrics could not be added to the webhook server; set METRICS_PORT")
+
+
+def _handle_stop_signals(application: Application) -> None:
+    """python-telegram-bot stops gracefully on the first signal; a second one, or a stop that takes
+    longer than ``SHUTDOWN_SECONDS``, ends the process at once (a hung OCM request must not keep an
+    orchestrator waiting until it kills the process anyway)."""
+    loop = asyncio.get_running_loop()
+    received: list[int] = []
+
+    def on_signal(signum: int) -> None:
+        received.append(signum)
+        name = signal.Signals(signum).name
+        if len(received) > 1:
+            log.warning("%s again: exiting now", name)
+            _exit_now(1)
+        in_flight = application.update_processor.current_concurrent_updates
+        log.info(
+            "%s: stopping (no new updates; finishing %d in progress; at most %.0f s)", name, in_flight, SHUTDOWN_SECONDS
+        )
+        watchdog = threading.Timer(SHUTDOWN_SECONDS - 0.5, _overdue)
+        watchdog.daemon = True
+        watchdog.start()
+        raise SystemExit(0)  # what python-telegram-bot's own handler does: run_* then stops in order
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal, signum)
+
+
+def _overdue() -> None:
+    log.warning("the stop took longer than %.0f s: exiting now", SHUTDOWN_SECONDS)
+    _exit_now(1)
+
+
+def _exit_now(status: int) -> None:
+    logging.shutdown()
+    os._exit(status)

@@ -26,6 +26,7 @@ DEFAULT_NOMINATIM_URL = "https://nominatim.openstreetmap.org"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _YES = ("1", "true", "yes", "on")
 _NO = ("0", "false", "no", "off")
+LOG_FORMATS = ("text", "json")
 
 _TOKEN_PATTERN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{8,}$")
 _GUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
@@ -73,6 +74,8 @@ class Settings:
     port: int = 8443
     take_over_webhook: bool = False
     log_level: str = "INFO"
+    log_format: str = "text"
+    metrics_port: int | None = None
     default_language: str = "en"
     contact: str | None = field(default=None, metadata={"env": "BOT_CONTACT"})
     checkin_min_interval_minutes: int = 10
@@ -80,6 +83,7 @@ class Settings:
     outbox_poll_seconds: int = 10
     outbox_lease_seconds: int = 90
     watch_poll_seconds: int = 300
+    job_lease_seconds: int = 60
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, dotenv: Path | None = None) -> Settings:
@@ -127,6 +131,16 @@ class Settings:
         if log_level not in LOG_LEVELS:
             problems.append(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
             log_level = "INFO"
+        log_format = (text("LOG_FORMAT") or "text").lower()
+        if log_format not in LOG_FORMATS:
+            problems.append(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
+            log_format = "text"
+        metrics_port: int | None = None
+        if (metrics_port_text := text("METRICS_PORT")) is not None:
+            if not metrics_port_text.isdigit() or not 0 < int(metrics_port_text) < 65536:
+                problems.append(f"METRICS_PORT must be a number from 1 to 65535 (got {metrics_port_text!r})")
+            else:
+                metrics_port = int(metrics_port_text)
         database_url = secret("DATABASE_URL")
         if database_url and not re.match(r"^(sqlite|postgres|postgresql)(\+\w+)?://", database_url.get()):
             problems.append("DATABASE_URL must start with postgresql:// or sqlite:///")
@@ -165,6 +179,13 @@ class Settings:
             problems.append(
                 "TAKE_OVER_WEBHOOK must be 1 (delete a webhook and poll) or 0 (refuse to poll while one is set)"
             )
+        job_lease = whole_number(
+            "JOB_LEASE_SECONDS",
+            60,
+            1,
+            3600,
+            "how long the instance running the periodic work keeps it after its last sign of life",
+        )
         language = (text("DEFAULT_LANGUAGE") or "en").lower()
         if not re.fullmatch(r"[a-z]{2,3}([_-][a-z0-9]{2,8})?", language):
             problems.append("DEFAULT_LANGUAGE must be a language code like en, de or pt-br")
@@ -188,6 +209,8 @@ class Settings:
             port=port,
             take_over_webhook=take_over in _YES,
             log_level=log_level,
+            log_format=log_format,
+            metrics_port=metrics_port,
             default_language=language,
             contact=text("BOT_CONTACT"),
             checkin_min_interval_minutes=checkin_interval,
@@ -195,6 +218,7 @@ class Settings:
             outbox_poll_seconds=outbox_poll,
             outbox_lease_seconds=outbox_lease,
             watch_poll_seconds=watch_poll,
+            job_lease_seconds=job_lease,
         )
         if problems:
             raise SettingsError(problems)

@@ -117,6 +117,9 @@ def test_check_shows_every_setting_under_the_variable_an_operator_sets(
         "OUTBOX_LEASE_SECONDS": "91",
         "WATCH_POLL_SECONDS": "301",
         "TAKE_OVER_WEBHOOK": "True",
+        "JOB_LEASE_SECONDS": "61",
+        "LOG_FORMAT": "json",
+        "METRICS_PORT": "9101",
     }
     hidden = {
         "OCM_WRITE_KEY": "write-key-0123456789",

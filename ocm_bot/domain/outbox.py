@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from ocm_bot import metrics
 from ocm_bot.ocm.client import CommentSubmission
 from ocm_bot.ocm.errors import OcmAuthError, OcmError, OcmRateLimited, OcmRejected
 from ocm_bot.ocm.models import Comment
@@ -194,6 +195,16 @@ def charger_refresher(client: Any) -> Callable[[int], Awaitable[None]]:
     return refresh
 
 
+_COUNTED_AS = {
+    DeliveryResult.DELIVERED: "delivered",
+    DeliveryResult.RETRY: "queued",
+    DeliveryResult.NEEDS_SIGN_IN: "queued",
+    DeliveryResult.REJECTED: "failed",
+    DeliveryResult.GAVE_UP: "failed",
+}
+"""Each delivery as ``ocm_bot_checkins_total{result}`` counts it (queued: waiting for a retry)."""
+
+
 @dataclass
 class Outbox:
     """Queues check-ins and delivers them to OCM (see the module docstring)."""
@@ -211,9 +222,12 @@ class Outbox:
 
     async def enqueue(self, *, key: str, user_id: int, chat_id: int, checkin: QueuedCheckin) -> bool:
         """Queue a check-in; False when this key was queued before (a double tap, a retry)."""
-        return await self.storage.enqueue_outbox(
+        queued = await self.storage.enqueue_outbox(
             key, user_id, chat_id, checkin.to_payload(), charger_id=checkin.charger_id, now=self.now()
         )
+        if queued:
+            metrics.CHECKINS.labels(result="submitted").inc()
+        return queued
 
     async def deliver_due(self, *, limit: int = 20) -> list[Delivery]:
         """Claim and deliver every due item; one entry per item attempted."""
@@ -223,7 +237,9 @@ class Outbox:
         deliveries = []
         for item in items:
             try:
-                deliveries.append(await self._deliver(item))
+                delivery = await self._deliver(item)
+                deliveries.append(delivery)
+                metrics.CHECKINS.labels(result=_COUNTED_AS[delivery.result]).inc()
             except Exception:
                 # One broken item must not block the others; its lease expires and it is retried.
                 log.exception("delivering outbox item %s failed", item.key)

@@ -19,6 +19,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 from telegram.ext import Application, BaseHandler, CallbackQueryHandler, ChatMemberHandler, MessageHandler, filters
 
+from ocm_bot import metrics
 from ocm_bot.context import BotContext, Services
 from ocm_bot.domain.announcements import (
     Announcement,
@@ -95,7 +96,9 @@ async def _send_alerts(
     for pairs in by_charger.values():
         events = [_event_of(item, charger) for item, charger in pairs]
         try:
-            sent += await send_favourite_alerts(application.bot, services, user_id, events)
+            delivered = await send_favourite_alerts(application.bot, services, user_id, events)
+            metrics.NOTIFICATIONS.labels(kind="favourite_alert").inc(delivered)
+            sent += delivered
         except Forbidden:
             await stop_alerts_for(services.storage, user_id)
             await queue.done(user_id)
@@ -169,6 +172,7 @@ async def send_pending(application: Application, services: Services, queue: Anno
             log.warning("announcements wait: Telegram did not take them (%s)", type(error).__name__)
             return sent
         await queue.done(chat_id, items)
+        metrics.NOTIFICATIONS.labels(kind="watch").inc()
         sent += 1
     return sent
 

@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, BaseHandler, ConversationHandler
+from telegram.ext import Application, BaseHandler, CallbackQueryHandler, ConversationHandler
 
 from ocm_bot.context import BotContext
 
@@ -36,6 +36,38 @@ class _ReadStoredStep:
 
 
 _READ_STORED_STEP = _ReadStoredStep()
+
+
+class PanelButton(BaseHandler[Update, BotContext, object]):
+    """A button of a stored conversation, taken as its ``CallbackQueryHandler`` would take it.
+
+    python-telegram-bot tracks a conversation's buttons per message only with ``per_message=True``,
+    which a conversation that also takes typed text (a comment, an e-mail) cannot use; without it,
+    it warns that buttons "will not be tracked for every message". Ours are: each stored step
+    records its panel message, and a step's handler refuses a button of any other message as
+    expired. A button is therefore held as this handler (which python-telegram-bot does not try to
+    track per message) instead of as a bare ``CallbackQueryHandler``.
+    """
+
+    def __init__(self, button: CallbackQueryHandler[BotContext, object]) -> None:
+        super().__init__(button.callback, block=button.block)
+        self.button = button
+
+    def check_update(self, update: object) -> object | None:
+        return self.button.check_update(update)
+
+    def collect_additional_context(
+        self,
+        context: BotContext,
+        update: Update,
+        application: Application[Any, BotContext, Any, Any, Any, Any],
+        check_result: Any,
+    ) -> None:
+        self.button.collect_additional_context(context, update, application, check_result)
+
+
+def _panel_buttons(handlers: StepHandlers) -> list[BaseHandler[Update, BotContext, Any]]:
+    return [PanelButton(h) if isinstance(h, CallbackQueryHandler) else h for h in handlers]
 
 
 class StoredConversationHandler(ConversationHandler[BotContext]):
@@ -57,9 +89,9 @@ class StoredConversationHandler(ConversationHandler[BotContext]):
         stored_step: StoredStep,
     ) -> None:
         super().__init__(
-            entry_points=list(entry_points),
-            states={state: list(handlers) for state, handlers in states.items()},
-            fallbacks=list(fallbacks),
+            entry_points=_panel_buttons(entry_points),
+            states={state: _panel_buttons(handlers) for state, handlers in states.items()},
+            fallbacks=_panel_buttons(fallbacks),
             allow_reentry=True,
             conversation_timeout=conversation_timeout,
             name=name,

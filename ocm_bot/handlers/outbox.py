@@ -67,9 +67,33 @@ async def notify(application: Application, delivery: Delivery) -> None:
         log.warning("could not tell chat %s about check-in %s: %s", chat_id, delivery.item.key, error)
 
 
+OUTBOX_JOB_LEASE = "checkin-outbox"
+"""The storage lease of the instance that runs the repeating delivery (one at a time across instances)."""
+
+
 async def outbox_job(context: BotContext) -> None:
-    """The repeating job: deliver whatever is due (each item's backoff decides when it is due)."""
-    await deliver_outbox(context.application)
+    """The repeating job: deliver whatever is due (each item's backoff decides when it is due).
+
+    With several instances on one database only the holder of the ``checkin-outbox`` lease runs
+    it; the lease is renewed on every run, so when its holder dies another instance takes over
+    ``JOB_LEASE_SECONDS`` after the holder's last run. (A driver's own Submit or Retry is
+    delivered at once by the instance that got the tap; each item's claim keeps it to one.)
+    """
+    services: Services | None = getattr(context.application.bot_data, "services", None)
+    if services is None:  # a job before post_init
+        return
+    outbox = services.checkin.outbox
+    lease = float(services.settings.job_lease_seconds)
+    holding = await services.storage.try_acquire_lease(OUTBOX_JOB_LEASE, outbox.instance_id, lease)
+    state = context.job.data if context.job is not None and isinstance(context.job.data, dict) else {}
+    if state.get("holding") is not holding:
+        state["holding"] = holding
+        if holding:
+            log.info("this instance runs the check-in delivery now (lease %s)", OUTBOX_JOB_LEASE)
+        else:
+            log.info("another instance runs the check-in delivery (lease %s)", OUTBOX_JOB_LEASE)
+    if holding:
+        await deliver_outbox(context.application)
 
 
 async def prune_job(context: BotContext) -> None:
@@ -85,7 +109,7 @@ def register_outbox_job(application: Application) -> None:
         return
     settings: Settings | None = getattr(application.bot_data, "settings", None)
     interval = settings.outbox_poll_seconds if settings is not None else OUTBOX_POLL_SECONDS
-    application.job_queue.run_repeating(outbox_job, interval=interval, first=1.0, name="checkin-outbox")
+    application.job_queue.run_repeating(outbox_job, interval=interval, first=1.0, name="checkin-outbox", data={})
     application.job_queue.run_repeating(prune_job, interval=24 * 3600, first=600, name="checkin-outbox-prune")
 
 

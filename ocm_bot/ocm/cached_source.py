@@ -28,6 +28,7 @@ from typing import Any
 
 from cachetools import TTLCache
 
+from ocm_bot import metrics
 from ocm_bot.ocm.cache import CachedSearch, SearchCache, is_area_search, is_truncated, may_contain
 from ocm_bot.ocm.errors import OcmError
 from ocm_bot.ocm.models import Charger
@@ -75,11 +76,11 @@ class CachingSource:
             fresh = await self._flights.run(("poi", query.cache_key()), lambda: self._ask(query))
             return _answer_of(fresh)
         found = self._from_cache(query, enough)
+        if found is None and (exact := self._searches.exact(query)) is not None:
+            found = _answer_of(exact)
         if found is not None:
+            metrics.OCM_CACHE_HITS.inc()
             return found
-        exact = self._searches.exact(query)
-        if exact is not None:
-            return _answer_of(exact)
         found = await self._answer_after_pending(query, enough)
         if found is not None:
             return found

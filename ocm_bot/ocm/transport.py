@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from ocm_bot import metrics
 from ocm_bot.ocm.errors import (
     OcmBadResponse,
     OcmBudgetExhausted,
@@ -166,8 +167,10 @@ class OcmTransport:
                         method, url, params=params, json=json_body, headers=request_headers, timeout=self._timeout
                     )
             except (httpx.TimeoutException, TimeoutError) as exc:
+                metrics.OCM_ERRORS.labels(kind="Timeout").inc()
                 raise OcmUnavailable(f"OCM did not answer {method} {path} in time") from exc
             except httpx.TransportError as exc:
+                metrics.OCM_ERRORS.labels(kind=type(exc).__name__).inc()
                 raise OcmUnavailable(f"could not reach OCM for {method} {path}: {type(exc).__name__}") from exc
         log.debug(
             "OCM %s %s -> %d (%d bytes, %.0f ms)",
@@ -177,7 +180,13 @@ class OcmTransport:
             len(response.content),
             (self._clock() - started) * 1000,
         )
-        raise_for_response(response)
+        metrics.OCM_REQUESTS.labels(path=path, status=str(response.status_code)).inc()
+        try:
+            raise_for_response(response)
+        except Exception as error:
+            metrics.OCM_ERRORS.labels(kind=type(error).__name__).inc()
+            raise
+        metrics.ocm_succeeded()
         return response
 
     def _take_budget(self) -> float:

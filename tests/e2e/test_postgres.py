@@ -132,7 +132,7 @@ async def test_a_sign_in_goes_on_whichever_instance_gets_the_e_mail_and_the_pass
         assert "s3cret-pass" not in process.log
 
 
-async def two_webhook_instances(settings, bot_process, telegram, telegram_server):
+async def two_webhook_instances(settings, bot_process, telegram, telegram_server, **env):
     """Two `ocm-bot webhook` processes behind one public URL, as a load balancer would run them.
 
     Returns ``route_to("A" | "B")``, which makes the reverse proxy (the Bot API server's
@@ -147,7 +147,7 @@ async def two_webhook_instances(settings, bot_process, telegram, telegram_server
     route_to("A")
     before = len(telegram_server.requests)
     processes = [
-        bot_process(settings, command="webhook", WEBHOOK_URL="https://bots.example.test/hook", PORT=str(port))
+        bot_process(settings, command="webhook", WEBHOOK_URL="https://bots.example.test/hook", PORT=str(port), **env)
         for port in ports.values()
     ]
     for port in ports.values():

@@ -52,7 +52,7 @@ async def test_ocm_bot_run_killed_mid_submission_delivers_exactly_once_after_res
 ):
     charger = 142465 if ocm_stored_it else 8378  # Salt Lake City samples of their own per case
     settings = dataclasses.replace(bot_settings, ocm_write_key=Secret(ocm_server.add_write_key()))
-    quick_outbox = {"OUTBOX_LEASE_SECONDS": "2", "OUTBOX_POLL_SECONDS": "1"}
+    quick_outbox = {"OUTBOX_LEASE_SECONDS": "2", "OUTBOX_POLL_SECONDS": "1", "JOB_LEASE_SECONDS": "2"}
     first = bot_process(settings, **quick_outbox)
     ada = telegram.user("Ada")
     panel = await open_checkin(ada, charger)
