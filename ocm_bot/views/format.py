@@ -15,10 +15,10 @@ inside Arabic text.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from functools import lru_cache
 
-from babel.dates import format_date
+from babel.dates import format_date, format_time
 from babel.numbers import format_currency, get_decimal_symbol, get_group_symbol
 
 from ocm_bot.domain.preferences import DistanceUnitChoice
@@ -168,3 +168,15 @@ def clip(text: str | None, limit: int) -> str:
 def html_text(text: str | None, limit: int) -> Html:
     """OCM or user text, clipped and HTML-escaped for a ``parse_mode=HTML`` message."""
     return escape(clip(text, limit))
+
+
+def clock_hour(t: Translator, hour: int) -> str:
+    """A whole hour on a clock as the driver's locale writes it ("22:00", "10:00 PM")."""
+    return format_time(time(hour % 24), format="short", locale=t.locale)
+
+
+def utc_offset(minutes: int) -> str:
+    """A time zone's offset from UTC, as clocks and phones show it ("UTC+01:00", "UTC−05:30")."""
+    sign = "+" if minutes >= 0 else "−"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours:02d}:{rest:02d}"

@@ -21,6 +21,7 @@ from ocm_bot.geometry import miles_to_km
 from ocm_bot.i18n import N_, Translator
 from ocm_bot.views.callbacks import Callback, CallbackCodec, InvalidCallback
 from ocm_bot.views.common import View
+from ocm_bot.views.format import clock_hour, utc_offset
 from ocm_bot.views.format import radius as format_radius
 from ocm_bot.views.html import Html, bold, escape, gettext_html, lines
 from ocm_bot.views.preferences.labels import CONNECTOR_LABELS, marked, power_label
@@ -306,34 +307,24 @@ def watches_view(
 # Quiet hours ------------------------------------------------------------------------------------
 
 
-def _hour(hour: int) -> str:
-    return f"{hour:02d}:00"
-
-
-def utc_offset_label(minutes: int) -> str:
-    sign = "+" if minutes >= 0 else "−"
-    hours, rest = divmod(abs(minutes), 60)
-    return f"UTC{sign}{hours:02d}:{rest:02d}"
-
-
 def _quiet_summary(t: Translator, quiet: QuietHours | None) -> Html:
     if quiet is None or not quiet.on:
         return gettext_html(t, "🌙 Quiet hours: off")
     return gettext_html(
         t,
         "🌙 Quiet hours: {start}–{end} ({offset})",
-        start=_hour(quiet.start_hour),
-        end=_hour(quiet.end_hour),
-        offset=utc_offset_label(quiet.utc_offset_minutes),
+        start=clock_hour(t, quiet.start_hour),
+        end=clock_hour(t, quiet.end_hour),
+        offset=utc_offset(quiet.utc_offset_minutes),
     )
 
 
 def quiet_hours_view(t: Translator, codec: CallbackCodec, chat_id: int, quiet: QuietHours) -> View:
     """The group's quiet hours: on or off, start and end hour, the group's UTC offset."""
     hours = {
-        "start": _hour(quiet.start_hour),
-        "end": _hour(quiet.end_hour),
-        "offset": utc_offset_label(quiet.utc_offset_minutes),
+        "start": clock_hour(t, quiet.start_hour),
+        "end": clock_hour(t, quiet.end_hour),
+        "offset": utc_offset(quiet.utc_offset_minutes),
     }
     state = (
         gettext_html(t, "On: from {start} to {end} ({offset}).", **hours)

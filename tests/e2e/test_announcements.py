@@ -267,12 +267,12 @@ async def test_quiet_hours_set_from_watches_keep_announcements_until_they_end_th
     listing = await club.wait_for_message(containing="This group's watches")
     assert "🌙 Quiet hours: off" in listing.text
     screen = await tap(ada, listing, "🌙 Quiet hours", club)
-    assert "Off. When on: from 22:00 to 07:00 (UTC+00:00)." in screen.text  # London: UTC+0 guessed
+    assert "Off. When on: from 10:00\u202fPM to 7:00\u202fAM (UTC+00:00)." in screen.text  # London: UTC+0 guessed
     screen = await tap(ada, screen, "UTC offset +1 h", club)
     screen = await tap(ada, screen, "🌙 Turn on", club)
-    assert "On: from 22:00 to 07:00 (UTC+01:00)." in screen.text
+    assert "On: from 10:00 PM to 7:00 AM (UTC+01:00)." in screen.text
     back = await tap(ada, screen, "‹ Back", club)
-    assert "🌙 Quiet hours: 22:00–07:00 (UTC+01:00)" in back.text
+    assert "🌙 Quiet hours: 10:00 PM–7:00 AM (UTC+01:00)" in back.text
     shown = len(club.messages)
 
     centre = centre_of(ocm_server)

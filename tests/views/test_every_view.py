@@ -28,6 +28,7 @@ from ocm_bot.domain.outbox import Delivery, DeliveryResult, QueuedCheckin, Submi
 from ocm_bot.domain.preferences import DistanceUnitChoice, UsageChoice, UserPreferences
 from ocm_bot.domain.search import Hit
 from ocm_bot.domain.watch_changes import ChargerEvent, Condition
+from ocm_bot.domain.watch_quiet import QuietHours
 from ocm_bot.domain.watch_setup import Step, WatchSetup
 from ocm_bot.domain.watches import Announce, Watch, WatchFilters
 from ocm_bot.i18n import Translator, available_languages, translator
@@ -282,6 +283,10 @@ def scenarios(t: Translator, wide, filtered) -> dict[str, Callable[[], Iterable[
         "signin.signed_in_text": lambda: [signin.signed_in_text(t, LONG, resumed=r) for r in (True, False)],
         "watches.setup_view": lambda: [
             watches.setup_view(t, CODEC, setup, unit) for setup in setups() for unit in DistanceUnitChoice
+        ],
+        "watches.quiet_hours_view": lambda: [
+            watches.quiet_hours_view(t, CODEC, -1001234567890, QuietHours(22, 7, utc_offset_minutes=offset, on=on))
+            for offset, on in ((60, True), (-330, False), (14 * 60, True))
         ],
         "watches.saved_view": lambda: [watches.saved_view(t, watch(), DistanceUnitChoice.MILES)],
         "watches.cancelled_view": lambda: [watches.cancelled_view(t)],
