@@ -51,6 +51,7 @@ from telegram.ext import (
 )
 
 from ocm_bot.app import StartupError
+from ocm_bot.handlers.conversation import PanelButton
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,8 @@ def _update_types_of(handler: BaseHandler) -> set[str]:
             if state != ConversationHandler.TIMEOUT:  # run by the conversation's timer, not by an update
                 inner.extend(state_handlers)
         return set().union(*(_update_types_of(each) for each in inner))
+    if isinstance(handler, PanelButton):  # a stored conversation's button: its callback query handler
+        return _update_types_of(handler.button)
     for kind, update_type in _ONE_UPDATE_TYPE.items():
         if isinstance(handler, kind):
             return {update_type}
