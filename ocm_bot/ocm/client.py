@@ -43,10 +43,10 @@ from ocm_bot.ocm.reference_store import ReferenceStore
 from ocm_bot.ocm.single_flight import SingleFlight
 from ocm_bot.ocm.source import SearchAnswer, returned_count
 from ocm_bot.ocm.transport import CLIENT_NAME, DEFAULT_BASE_URL, USER_AGENT, OcmLimits, OcmTransport, json_of
-from ocm_bot.ocm.writing import CommentSubmission, OcmSession
+from ocm_bot.ocm.writing import CommentSubmission, OcmSession, PhotoSubmission
 
 # CommentSubmission is imported from here by the outbox and the demo.
-__all__ = ["CommentSubmission", "OcmClient", "OcmLimits", "OcmSession"]
+__all__ = ["CommentSubmission", "OcmClient", "OcmLimits", "OcmSession", "PhotoSubmission"]
 
 
 class OcmClient:
@@ -275,6 +275,16 @@ class OcmClient:
         finally:
             # Whatever happened (even a timeout: OCM may have stored it), the next look at this
             # charger's comments must come from OCM, not from our cache.
+            self.forget_charger(submission.charger_id)
+
+    async def submit_photo(
+        self, submission: PhotoSubmission, *, token: str | None = None, write_key: str | None = None
+    ) -> None:
+        """``POST /mediaitem`` (:func:`ocm_bot.ocm.writing.submit_photo`); the charger's cached copy
+        is dropped whatever happened, so its photos are read again from OCM."""
+        try:
+            await writing.submit_photo(self._transport, submission, token=token, write_key=write_key)
+        finally:
             self.forget_charger(submission.charger_id)
 
 
