@@ -40,6 +40,7 @@ from ocm_bot.domain.accounts import Accounts
 from ocm_bot.domain.checkin import CheckinService
 from ocm_bot.domain.live import LiveTracker
 from ocm_bot.domain.outbox import Outbox, charger_refresher
+from ocm_bot.domain.photos import PhotoService
 from ocm_bot.domain.results import StoredResults
 from ocm_bot.domain.search import SearchService
 from ocm_bot.domain.watch_poller import WatchPoller
@@ -53,6 +54,7 @@ from ocm_bot.handlers import (
     language,
     live,
     outbox,
+    photos,
     preferences,
     privacy,
     search,
@@ -155,6 +157,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handlers(checkin.priority_handlers(), group=-2)  # the check-in steps (a comment)
     application.add_handlers(preferences.priority_handlers(), group=-1)  # an operator name to filter by
     application.add_handlers(watches.priority_handlers(), group=-4)  # a watch's place, typed by the asking admin
+    application.add_handlers(photos.priority_handlers(), group=-5)  # a photo's caption, while one waits for it
     # Commands and buttons; deep links (/start sign-in, /start poi-...) before the plain /start.
     application.add_handlers(signin.handlers())
     application.add_handlers(checkin.handlers())
@@ -169,6 +172,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handlers(alerts.handlers())  # /alerts and its on/off button
     application.add_handlers(watches.handlers())  # /watch, /watches and their buttons (group admins)
     application.add_handlers(announcements.handlers())  # the bot removed from a group, a group migrated, digest pages
+    application.add_handlers(photos.handlers())  # a charger photo (or a file, a sticker) and its caption step
     # Whatever no feature claimed: unknown commands, stale buttons, then any private text as a place.
     application.add_handlers(start.fallback_handlers())
     application.add_handlers(search.text_handlers())
@@ -327,6 +331,7 @@ async def _open_services(
         checkin=checkin_service,
         closers=closers,
         watch_poller=watch_poller,
+        photos=PhotoService(storage, outbox_service, checkin_service.submitter_for),
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from ocm_bot.domain.checkin import CheckinService
+from ocm_bot.domain.photos import PhotoService
 from ocm_bot.domain.search import SearchService
 from ocm_bot.domain.watch_poller import WatchPoller
 from ocm_bot.geocoding import GeocodedPlace
@@ -63,6 +64,7 @@ class Services:
     search: SearchService
     checkin: CheckinService
     watch_poller: WatchPoller  # one OCM request per interval for every watch (under a storage lease)
+    photos: PhotoService  # drivers' photos of chargers, through the check-in outbox
     closers: list[Closer] = field(default_factory=list)  # closed in reverse order at shutdown
 
 

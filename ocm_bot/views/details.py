@@ -40,6 +40,7 @@ from ocm_bot.views.checkin import START as CHECK_IN
 from ocm_bot.views.checkin import private_checkin_url
 from ocm_bot.views.format import ago, clip, html_text, power, stars
 from ocm_bot.views.html import Html, bold, gettext_html, italic, join, link, ngettext_html
+from ocm_bot.views.photos import add_photo_button
 from ocm_bot.views.results import DETAILS, NO_SEARCH, View
 from ocm_bot.views.vocabulary import outcome_text
 
@@ -185,7 +186,10 @@ def details_keyboard(
     favourite = InlineKeyboardButton(
         favourite_label, callback_data=codec.encode(FAVOURITE, charger.id, search_id or NO_SEARCH)
     )
-    return InlineKeyboardMarkup([top, [check_in, favourite]])
+    rows = [top, [check_in, favourite]]
+    if private:
+        rows.append([add_photo_button(t, codec, charger.id)])
+    return InlineKeyboardMarkup(rows)
 
 
 def details_view(

@@ -503,6 +503,11 @@ class FakeTelegramServer:
     def new_id(self) -> int:
         return next(self._ids)
 
+    def add_file(self, file_id: str, file_path: str, content: bytes) -> None:
+        """A file a person sent, for getFile and the file download URL."""
+        with self._lock:
+            self.files[file_id] = (file_path, content)
+
     def add_user(self, user: dict) -> None:
         with self._lock:
             self.users[user["id"]] = user
