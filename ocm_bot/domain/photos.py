@@ -39,6 +39,7 @@ DRAFT_LIFETIME = timedelta(hours=1)
 
 _DRAFT_PREFIX = "photo-draft:"
 _WAIT_PREFIX = "photo-wait:"
+_PICK_PREFIX = "photo-pick:"
 
 
 class MediaKind(enum.StrEnum):
@@ -135,6 +136,45 @@ class PhotoDraft:
             return None
 
 
+@dataclass(frozen=True, slots=True)
+class HeldMedia:
+    """A picture sent in reply to several chargers' cards, held (not downloaded) until the driver
+    says which charger it shows; ``file_ref`` is the messenger's reference to download it later."""
+
+    file_ref: str
+    mime_type: str | None
+    size: int | None
+    caption: str | None
+    charger_ids: tuple[int, ...]
+    at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file_ref": self.file_ref,
+            "mime_type": self.mime_type,
+            "size": self.size,
+            "caption": self.caption,
+            "charger_ids": list(self.charger_ids),
+            "at": self.at.isoformat(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> HeldMedia | None:
+        if not isinstance(data, Mapping):
+            return None
+        try:
+            return cls(
+                file_ref=str(data["file_ref"]),
+                mime_type=data.get("mime_type"),
+                size=data.get("size"),
+                caption=data.get("caption"),
+                charger_ids=tuple(int(i) for i in data["charger_ids"]),
+                at=datetime.fromisoformat(str(data["at"])),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
 class PhotoStatus(enum.StrEnum):
     QUEUED = "queued"
     ALREADY_QUEUED = "already_queued"  # a second tap on Send, a replayed update
@@ -176,6 +216,18 @@ class PhotoService:
         except (KeyError, TypeError, ValueError):
             return None
         return target if self.now() - since <= WAIT_FOR_PHOTO else None
+
+    async def hold_for_choice(self, user_id: int, held: HeldMedia) -> None:
+        """Keep a picture sent in reply to several cards until the driver picks the charger."""
+        await self.storage.set_value(_PICK_PREFIX + str(user_id), held.to_dict())
+
+    async def take_choice(self, user_id: int, index: int) -> tuple[HeldMedia, int] | None:
+        """The held picture and the charger at ``index`` of its cards; None when nothing is held."""
+        held = HeldMedia.from_dict(await self.storage.get_value(_PICK_PREFIX + str(user_id)))
+        if held is None or not 0 <= index < len(held.charger_ids) or self.now() - held.at > WAIT_FOR_PHOTO:
+            return None
+        await self.storage.set_value(_PICK_PREFIX + str(user_id), None)
+        return held, held.charger_ids[index]
 
     async def begin(
         self,

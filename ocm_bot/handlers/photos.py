@@ -21,6 +21,7 @@ from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandl
 
 from ocm_bot.context import BotContext
 from ocm_bot.domain.photos import (
+    HeldMedia,
     MediaKind,
     PhotoDraft,
     PhotoProblem,
@@ -94,19 +95,55 @@ async def on_media(update: Update, context: BotContext) -> None:
     replied = charger_ids_in(message.reply_to_message)
     target_id = replied[0] if len(replied) == 1 else None
     awaited = await photos.awaited_target(user.id) if not replied else None
-    if len(replied) > 1:
-        await answers.reply(update, views.several_chargers_view(t))
-        return
-    if target_id is None and awaited is None:
+    if not replied and awaited is None:
         if kind is MediaKind.PHOTO or (kind is MediaKind.DOCUMENT and (mime_type or "").startswith("image/")):
             await answers.reply(update, views.no_charger_view(t))
         return  # a sticker or a file with no charger in sight is not meant for OCM
     if (problem := check_media(kind, mime_type, size)) is not None:
         await answers.reply(update, views.problem_view(t, problem))
         return
+    if len(replied) > 1:
+        if not await photos.can_post(user.id):
+            await answers.reply(update, views.cannot_post_view(t, replied[0], f"#{replied[0]}"))
+            return
+        held = HeldMedia(file_id, mime_type, size, message.caption, tuple(replied), photos.now())
+        await photos.hold_for_choice(user.id, held)
+        await answers.reply(update, views.pick_charger_view(t, context.services.callbacks, len(replied)))
+        return
     target = awaited or PhotoTarget(
         target_id or 0, (await context.services.checkin.lookup_charger(target_id or 0)).name
     )
+    await _take(update, context, t, target, file_id, mime_type, message.caption)
+
+
+async def on_pick(update: Update, context: BotContext) -> None:
+    """📷 n under "Which charger is in your photo?": the held picture is for that card's charger."""
+    button = await answers.button(update, context)
+    if button is None or len(button.args) != 1:
+        await answers.expired(update, context)
+        return
+    t, _ = await answers.driver(update, context)
+    taken = await _photos(context).take_choice(user_of(update).id, button.int_arg(0))
+    if taken is None:
+        await answer_query(query_of(update), views.no_draft_text(t), show_alert=True)
+        return
+    await answer_query(query_of(update))
+    held, charger_id = taken
+    target = PhotoTarget(charger_id, (await context.services.checkin.lookup_charger(charger_id)).name)
+    await _take(update, context, t, target, held.file_ref, held.mime_type, held.caption)
+
+
+async def _take(
+    update: Update,
+    context: BotContext,
+    t: Translator,
+    target: PhotoTarget,
+    file_id: str,
+    mime_type: str | None,
+    caption: str | None,
+) -> None:
+    """Download the picture for ``target``, keep it and show the caption step (or say why not)."""
+    photos, user = _photos(context), user_of(update)
     if not await photos.can_post(user.id):
         await answers.reply(update, views.cannot_post_view(t, target.charger_id, target.charger_name))
         return
@@ -124,7 +161,7 @@ async def on_media(update: Update, context: BotContext) -> None:
         target=target,
         image=data,
         mime_type=real_type,
-        caption=message.caption,
+        caption=caption,
     )
     await _show_caption_step(update, context, t, draft)
 
@@ -259,6 +296,7 @@ def handlers() -> list[BaseHandler]:
     return [
         MessageHandler(_MEDIA, on_media),
         CallbackQueryHandler(on_add_photo, pattern=action_pattern(views.ADD_PHOTO)),
+        CallbackQueryHandler(on_pick, pattern=action_pattern(views.PICK_CHARGER)),
         CallbackQueryHandler(on_send, pattern=action_pattern(views.SEND_PHOTO)),
         CallbackQueryHandler(on_cancel, pattern=action_pattern(views.CANCEL_PHOTO)),
     ]

@@ -5,6 +5,7 @@ Buttons (callback data signed by :class:`~ocm_bot.views.callbacks.CallbackCodec`
     ph|<charger id>            📷 Add a photo (under a charger's details)
     phs|<draft key>|c or -     Send the kept photo with its caption (c) or without one (-)
     phx|<draft key>            Cancel: the kept photo is dropped
+    php|<n>                    the n-th card of the message the photo replied to (0-based)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ocm_bot.views.format import html_text
 from ocm_bot.views.html import Html, bold, gettext_html, link
 
 ADD_PHOTO = "ph"
+PICK_CHARGER = "php"
 SEND_PHOTO = "phs"
 CANCEL_PHOTO = "phx"
 WITH_CAPTION = "c"
@@ -78,14 +80,11 @@ def no_charger_view(t: Translator) -> View:
     )
 
 
-def several_chargers_view(t: Translator) -> View:
-    return View(
-        gettext_html(
-            t,
-            "That message shows several chargers. Open the one in your photo (ℹ️), "
-            "then send the photo in reply to its details.",
-        )
-    )
+def pick_charger_view(t: Translator, codec: CallbackCodec, count: int) -> View:
+    """A photo in reply to a results message: which of its numbered cards it shows."""
+    buttons = [InlineKeyboardButton(f"📷 {n + 1}", callback_data=codec.encode(PICK_CHARGER, n)) for n in range(count)]
+    rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
+    return View(gettext_html(t, "Which charger is in your photo? Tap its number."), InlineKeyboardMarkup(rows))
 
 
 def problem_view(t: Translator, problem: PhotoProblem) -> View:

@@ -12,6 +12,7 @@ import pytest
 
 from ocm_bot.settings import Secret
 from tests.e2e.test_checkin import sign_in, tap
+from tests.e2e.test_search import search_at
 
 SEASON, SEASON_NAME = 102848, "SEASON SCC"  # Salt Lake City samples
 HILTON = 13343
@@ -55,6 +56,25 @@ async def test_a_photo_in_reply_to_the_details_reaches_ocm_once_with_its_caption
     assert body["ImageDataBase64"].startswith("data:image/jpeg;base64,")
     await telegram.wait_until_idle()
     assert len(ocm_server.media_items) == 1
+
+
+async def test_a_photo_in_reply_to_a_results_card_asks_which_card_and_reaches_ocm_once(
+    bot_with_write_key, telegram, ocm_server
+):
+    ada = telegram.user("Ada")
+    results = await search_at(ada)
+    second = int(results.url_buttons["2 · Open in OCM ↗"].rsplit("/", 1)[1])
+    await ada.send_photo(content=JPEG, reply_to=results)
+    which = await ada.wait_for_message(containing="Which charger is in your photo?")
+    assert which.labels[:3] == ["📷 1", "📷 2", "📷 3"]
+    await tap(ada, which, "📷 2")
+    step = await ada.wait_for_message(containing="Add a caption")
+    await tap(ada, step, "Skip")
+    await ada.wait_for_edit(step, containing="Thanks! Your photo")
+    await telegram.wait_until_idle()
+    [stored] = ocm_server.media_items
+    assert (stored.poi_id, stored.image, stored.comment) == (second, JPEG, None)
+    assert len(uploads(ocm_server)) == 1
 
 
 async def test_add_a_photo_then_an_image_file_goes_up_as_the_signed_in_driver(start_bot, telegram, ocm_server):
