@@ -454,6 +454,10 @@ class Outbox:
     async def _delivered(self, item: OutboxItem, checkin: Queued, result: dict[str, Any]) -> Delivery:
         await self.storage.mark_outbox_sent(item.key, result)
         await self.storage.set_value(_INFLIGHT_PREFIX + item.key, None)
+        note = getattr(self.client, "note_own_checkin", None)
+        if isinstance(checkin, QueuedCheckin) and note is not None:
+            # The driver's next look at a card (from a cached search) shows this check-in at once.
+            await note(checkin.submission, self.now())
         if self.refresh_charger is not None:
             try:
                 await self.refresh_charger(checkin.charger_id)

@@ -35,7 +35,8 @@ import httpx
 
 from ocm_bot.ocm import writing
 from ocm_bot.ocm.cached_source import CachingSource
-from ocm_bot.ocm.models import Charger
+from ocm_bot.ocm.errors import OcmError
+from ocm_bot.ocm.models import Charger, Comment
 from ocm_bot.ocm.parse import parse_pois
 from ocm_bot.ocm.query import KM_PER_MILE, OutputFormat, PoiQuery, SortBy
 from ocm_bot.ocm.reference import ReferenceData
@@ -276,6 +277,24 @@ class OcmClient:
             # Whatever happened (even a timeout: OCM may have stored it), the next look at this
             # charger's comments must come from OCM, not from our cache.
             self.forget_charger(submission.charger_id)
+
+    async def note_own_checkin(self, submission: CommentSubmission, when: datetime) -> None:
+        """A check-in the bot posted a moment ago: every cached copy of the charger shows it (its
+        trust line on a card included) without asking OCM again."""
+        try:
+            reference = await self.reference_data()
+        except OcmError:
+            reference = None
+        status = submission.checkin_status_type_id
+        comment = Comment(
+            id=None,
+            comment_type=reference.comment_types.get(submission.comment_type_id or 10) if reference else None,
+            checkin_status=reference.checkin_status_types.get(status) if reference and status is not None else None,
+            rating=submission.rating,
+            text=submission.comment,
+            date_created=when,
+        )
+        self._cached.note_own_comment(submission.charger_id, comment)
 
     async def submit_photo(
         self, submission: PhotoSubmission, *, token: str | None = None, write_key: str | None = None

@@ -21,6 +21,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from ocm_bot.domain.checkin import outcomes_from
 from ocm_bot.domain.filters import StatusKind, connection_status_kind
 from ocm_bot.domain.preferences import DistanceUnitChoice
+from ocm_bot.domain.trust import trust_of
 from ocm_bot.i18n import Translator
 from ocm_bot.ocm.models import Charger, CheckinStatusType, Comment, Connection
 from ocm_bot.views.callbacks import CallbackCodec
@@ -42,6 +43,7 @@ from ocm_bot.views.format import ago, clip, html_text, power, stars
 from ocm_bot.views.html import Html, bold, gettext_html, italic, join, link, ngettext_html
 from ocm_bot.views.photos import add_photo_button
 from ocm_bot.views.results import DETAILS, NO_SEARCH, View
+from ocm_bot.views.trust import charger_button_style, trust_line
 from ocm_bot.views.vocabulary import outcome_text
 
 FAVOURITE = "fv"
@@ -126,7 +128,10 @@ def details_text(
         )
     if charger.address.phone and charger.address.phone.strip():
         sections.append("📞 " + html_text(charger.address.phone, 40))
-    sections.append(join(" · ", status_and_usage(t, charger)))
+    status = join(" · ", status_and_usage(t, charger))
+    if trust := trust_line(t, trust_of(charger, now, with_comments=True), now, full=True):
+        status = join("\n", [status, trust])
+    sections.append(status)
     if charger.usage_cost and charger.usage_cost.strip():
         sections.append(gettext_html(t, "Cost: {cost}", cost=html_text(charger.usage_cost, NOTE_CHARS)))
     if charger.connections:
@@ -231,7 +236,13 @@ def venue_address(charger: Charger) -> str:
 
 
 def favourites_views(
-    t: Translator, chargers: list[Charger], gone: list[int], codec: CallbackCodec, *, unit: DistanceUnitChoice
+    t: Translator,
+    chargers: list[Charger],
+    gone: list[int],
+    codec: CallbackCodec,
+    *,
+    unit: DistanceUnitChoice,
+    now: datetime | None = None,
 ) -> list[View]:
     """/favourites: each favourite's name, status and plugs, with a details button.
 
@@ -250,7 +261,8 @@ def favourites_views(
             line += " · ⚡ " + connector_summary(t, charger.connections, groups=2)
         if address := address_line(charger, 80):
             line += "\n   " + address
-        button = InlineKeyboardButton(f"ℹ️ {n}", callback_data=codec.encode(DETAILS, charger.id, NO_SEARCH))
+        style = charger_button_style(charger, now) if now is not None else None
+        button = InlineKeyboardButton(f"ℹ️ {n}", callback_data=codec.encode(DETAILS, charger.id, NO_SEARCH), style=style)
         entries.append((line, button))
     if gone:
         ids = ", ".join(f"#{i}" for i in gone[:50])

@@ -38,6 +38,7 @@ from ocm_bot.views.common import View
 from ocm_bot.views.format import clip, power, radius
 from ocm_bot.views.html import Html, bold, gettext_html, join, lines, ngettext_html
 from ocm_bot.views.preferences.labels import connector_names, short_level_name
+from ocm_bot.views.trust import charger_button_style
 
 PAGE = "pg"
 DETAILS = "dt"
@@ -183,7 +184,9 @@ def results_keyboard(
     codec: CallbackCodec,
     *,
     reference: ReferenceData | None = None,
+    now: datetime | None = None,
 ) -> InlineKeyboardMarkup:
+    """The buttons under a page; with ``now``, each ℹ️ button carries its charger's status colour."""
     page = _clamp(result, page)
     hits = result.page(page)
     first = page * result.prefs.page_size + 1
@@ -198,7 +201,11 @@ def results_keyboard(
     if hits:
         rows.append(
             [
-                InlineKeyboardButton(f"ℹ️ {n}", callback_data=codec.encode(DETAILS, hit.charger.id, result.id))
+                InlineKeyboardButton(
+                    f"ℹ️ {n}",
+                    callback_data=codec.encode(DETAILS, hit.charger.id, result.id),
+                    style=charger_button_style(hit.charger, now) if now is not None else None,
+                )
                 for n, hit in enumerate(hits, start=first)
             ]
         )
@@ -261,7 +268,7 @@ def results_view(
 ) -> View:
     return View(
         results_text(t, result, page, now=now, reference=reference),
-        results_keyboard(t, result, page, codec, reference=reference),
+        results_keyboard(t, result, page, codec, reference=reference, now=now),
     )
 
 
