@@ -53,6 +53,7 @@ from ocm_bot.handlers import (
     details,
     language,
     live,
+    missing,
     outbox,
     photos,
     preferences,
@@ -173,6 +174,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handlers(watches.handlers())  # /watch, /watches and their buttons (group admins)
     application.add_handlers(announcements.handlers())  # the bot removed from a group, a group migrated, digest pages
     application.add_handlers(photos.handlers())  # a charger photo (or a file, a sticker) and its caption step
+    application.add_handlers(missing.handlers())  # ➕ Charger not listed?: OCM's add-a-charger page
     # Whatever no feature claimed: unknown commands, stale buttons, then any private text as a place.
     application.add_handlers(start.fallback_handlers())
     application.add_handlers(search.text_handlers())

@@ -41,6 +41,7 @@ from ocm_bot.views.checkin import START as CHECK_IN
 from ocm_bot.views.checkin import private_checkin_url
 from ocm_bot.views.format import ago, clip, html_text, power, stars
 from ocm_bot.views.html import Html, bold, gettext_html, italic, join, link, ngettext_html
+from ocm_bot.views.missing import not_listed_button
 from ocm_bot.views.photos import add_photo_button
 from ocm_bot.views.results import DETAILS, NO_SEARCH, View
 from ocm_bot.views.trust import charger_button_style, trust_line
@@ -193,7 +194,9 @@ def details_keyboard(
     )
     rows = [top, [check_in, favourite]]
     if private:
-        rows.append([add_photo_button(t, codec, charger.id)])
+        rows.append(
+            [add_photo_button(t, codec, charger.id), not_listed_button(t, codec, charger.latitude, charger.longitude)]
+        )
     return InlineKeyboardMarkup(rows)
 
 

@@ -37,6 +37,7 @@ from ocm_bot.views.cards import card, navigation_url, poi_url
 from ocm_bot.views.common import View
 from ocm_bot.views.format import clip, power, radius
 from ocm_bot.views.html import Html, bold, gettext_html, join, lines, ngettext_html
+from ocm_bot.views.missing import not_listed_button
 from ocm_bot.views.preferences.labels import connector_names, short_level_name
 from ocm_bot.views.trust import charger_button_style
 
@@ -232,7 +233,8 @@ def results_keyboard(
                 )
             ]
         )
-    rows.append([InlineKeyboardButton(t.gettext("⚙️ Filters"), callback_data=codec.encode(SETTINGS))])
+    filters_button = InlineKeyboardButton(t.gettext("⚙️ Filters"), callback_data=codec.encode(SETTINGS))
+    rows.append([filters_button, not_listed_button(t, codec, result.point.latitude, result.point.longitude)])
     return InlineKeyboardMarkup(rows)
 
 
