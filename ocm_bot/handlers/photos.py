@@ -14,7 +14,7 @@ import contextlib
 import logging
 import re
 
-from telegram import Message, Update
+from telegram import InputMediaPhoto, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandler, MessageHandler, filters
@@ -35,11 +35,15 @@ from ocm_bot.handlers import answers
 from ocm_bot.handlers.common import answer_query, chat_of, message_of, query_of, user_of
 from ocm_bot.handlers.outbox import deliver_outbox
 from ocm_bot.i18n import Translator
+from ocm_bot.ocm.errors import OcmError
 from ocm_bot.views import photos as views
 from ocm_bot.views.callbacks import action_pattern
+from ocm_bot.views.cards import short_licence
 from ocm_bot.views.delivery import queued_item_text
 
 log = logging.getLogger(__name__)
+
+OCM_CONTRIBUTORS = 1  # OCM's data provider "Open Charge Map Contributors": whose licence user photos carry
 
 _CHARGER_PAGE = re.compile(r"openchargemap\.org/site/poi/details/(\d{1,9})\b")
 _MEDIA = (
@@ -287,6 +291,42 @@ async def on_add_photo(update: Update, context: BotContext) -> None:
     await answers.reply(update, views.send_photo_now_view(t, target.charger_name))
 
 
+async def on_album(update: Update, context: BotContext) -> None:
+    """📷 Photos (n) under the details: the first photos as one album, each credited."""
+    button = await answers.button(update, context)
+    if button is None or len(button.args) != 1:
+        await answers.expired(update, context)
+        return
+    t, _ = await answers.driver(update, context)
+    charger_id = button.int_arg(0)
+    try:
+        charger = await context.services.search.charger(charger_id, include_comments=True)
+    except OcmError as error:
+        retry = context.services.callbacks.encode(views.ALBUM, charger_id)
+        await answer_query(query_of(update))
+        await answers.report_ocm_failure(update, context, t, error, retry)
+        return
+    await answer_query(query_of(update))
+    reference = await answers.reference(context)
+    contributors = reference.data_providers.get(OCM_CONTRIBUTORS) if reference else None
+    licence = short_licence(t, contributors.license) if contributors else None
+    items = views.album(t, charger, licence, answers.now()) if charger is not None else []
+    if not items:
+        await answers.reply(update, views.album_failed_view(t, charger_id))
+        return
+    chat_id = chat_of(update).id
+    try:
+        if len(items) == 1:
+            url, caption = items[0]
+            await context.bot.send_photo(chat_id, url, caption=caption, parse_mode=ParseMode.HTML)
+        else:
+            media = [InputMediaPhoto(url, caption=caption, parse_mode=ParseMode.HTML) for url, caption in items]
+            await context.bot.send_media_group(chat_id, media)
+    except BadRequest as error:  # Telegram could not fetch an image from OCM's storage
+        log.info("the photos of charger %s could not be sent: %s", charger_id, error)
+        await answers.reply(update, views.album_failed_view(t, charger_id))
+
+
 def priority_handlers() -> list[BaseHandler]:
     """A typed caption, before the check-in's comment step and the search take text (group -5)."""
     return [MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, on_caption)]
@@ -297,6 +337,7 @@ def handlers() -> list[BaseHandler]:
         MessageHandler(_MEDIA, on_media),
         CallbackQueryHandler(on_add_photo, pattern=action_pattern(views.ADD_PHOTO)),
         CallbackQueryHandler(on_pick, pattern=action_pattern(views.PICK_CHARGER)),
+        CallbackQueryHandler(on_album, pattern=action_pattern(views.ALBUM)),
         CallbackQueryHandler(on_send, pattern=action_pattern(views.SEND_PHOTO)),
         CallbackQueryHandler(on_cancel, pattern=action_pattern(views.CANCEL_PHOTO)),
     ]

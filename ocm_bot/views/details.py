@@ -42,13 +42,13 @@ from ocm_bot.views.checkin import private_checkin_url
 from ocm_bot.views.format import ago, clip, html_text, power, stars
 from ocm_bot.views.html import Html, bold, gettext_html, italic, join, link, ngettext_html
 from ocm_bot.views.missing import not_listed_button
-from ocm_bot.views.photos import add_photo_button
+from ocm_bot.views.photos import add_photo_button, album_button
 from ocm_bot.views.results import DETAILS, NO_SEARCH, View
 from ocm_bot.views.trust import charger_button_style, trust_line
 from ocm_bot.views.vocabulary import outcome_text
 
 FAVOURITE = "fv"
-RECENT_COMMENTS = 5
+RECENT_COMMENTS = 3
 COMMENT_CHARS = 200
 NOTE_CHARS = 300
 CONNECTIONS_SHOWN = 12
@@ -193,6 +193,8 @@ def details_keyboard(
         favourite_label, callback_data=codec.encode(FAVOURITE, charger.id, search_id or NO_SEARCH)
     )
     rows = [top, [check_in, favourite]]
+    if photos := album_button(t, codec, charger):
+        rows.append([photos])
     if private:
         rows.append(
             [add_photo_button(t, codec, charger.id), not_listed_button(t, codec, charger.latitude, charger.longitude)]

@@ -6,9 +6,12 @@ Buttons (callback data signed by :class:`~ocm_bot.views.callbacks.CallbackCodec`
     phs|<draft key>|c or -     Send the kept photo with its caption (c) or without one (-)
     phx|<draft key>            Cancel: the kept photo is dropped
     php|<n>                    the n-th card of the message the photo replied to (0-based)
+    pa|<charger id>            📷 Photos (n): the first photos as an album, each credited
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -17,12 +20,15 @@ from ocm_bot.domain.photos import MAX_PHOTO_BYTES, PhotoDraft, PhotoProblem
 from ocm_bot.i18n import Translator
 from ocm_bot.ocm.errors import OcmAuthError
 from ocm_bot.ocm.identity import add_photo_url, poi_page_url
+from ocm_bot.ocm.models import Charger
 from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.common import View
-from ocm_bot.views.format import html_text
-from ocm_bot.views.html import Html, bold, gettext_html, link
+from ocm_bot.views.format import ago, html_text
+from ocm_bot.views.html import Html, bold, gettext_html, join, link
 
 ADD_PHOTO = "ph"
+ALBUM = "pa"
+ALBUM_SIZE = 5  # the first photos of a charger, as one album
 PICK_CHARGER = "php"
 SEND_PHOTO = "phs"
 CANCEL_PHOTO = "phx"
@@ -218,3 +224,37 @@ def photo_delivery_screen(t: Translator, codec: CallbackCodec, delivery: Deliver
         name=name,
     )
     return View(text, keyboard)
+
+
+def album_button(t: Translator, codec: CallbackCodec, charger: Charger) -> InlineKeyboardButton | None:
+    """📷 Photos (n) under the details of a charger with photos."""
+    count = len([m for m in charger.media_items if m.url])
+    if not count:
+        return None
+    return InlineKeyboardButton(t.gettext("📷 Photos ({n})", n=count), callback_data=codec.encode(ALBUM, charger.id))
+
+
+def album(t: Translator, charger: Charger, licence: str | None, now: datetime) -> list[tuple[str, Html]]:
+    """The first photos of ``charger``: (image URL, caption crediting who took it, when, and the licence)."""
+    items = []
+    for media in [m for m in charger.media_items if m.url][:ALBUM_SIZE]:
+        who = html_text(media.user_name or t.gettext("an Open Charge Map contributor"), 40)
+        if licence:
+            credit = gettext_html(t, "📷 {user} on Open Charge Map ({licence})", user=who, licence=licence)
+        else:
+            credit = gettext_html(t, "📷 {user} on Open Charge Map", user=who)
+        parts = [credit]
+        if when := ago(t, media.date_created, now):
+            parts.append(Html(when))
+        caption = join(" · ", parts)
+        if media.comment and media.comment.strip():
+            caption = join("\n", ["“" + html_text(media.comment, 300) + "”", caption])
+        items.append((media.url or "", caption))
+    return items
+
+
+def album_failed_view(t: Translator, charger_id: int) -> View:
+    return View(
+        gettext_html(t, "Telegram could not load these photos. See them on the charger's page:"),
+        InlineKeyboardMarkup([[InlineKeyboardButton(t.gettext("Open in OCM ↗"), url=poi_page_url(charger_id))]]),
+    )
