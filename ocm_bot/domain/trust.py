@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 from statistics import mean
 
 from ocm_bot.domain.checkin import Sentiment, checkin_sentiment
-from ocm_bot.domain.filters import StatusKind, status_kind
 from ocm_bot.ocm.models import Charger
 
 RECENT_CHECKINS = timedelta(days=90)
@@ -91,13 +90,6 @@ def trust_of(charger: Charger, now: datetime, *, with_comments: bool | None = No
 def has_recent_fault(trust: Trust, now: datetime, within: timedelta = RECENT_FAULT) -> bool:
     """A fault reported within ``within`` and not confirmed working since."""
     return trust.last_fault is not None and now - trust.last_fault <= within
-
-
-def charger_standing(charger: Charger, now: datetime) -> Standing:
-    """A charger OCM lists as not operational (or removed) is never shown as working."""
-    if status_kind(charger) in (StatusKind.NOT_OPERATIONAL, StatusKind.REMOVED):
-        return Standing.FAULT
-    return standing(trust_of(charger, now), now)
 
 
 def standing(trust: Trust, now: datetime) -> Standing:

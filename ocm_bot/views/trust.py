@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ocm_bot.domain.trust import Standing, Trust, charger_standing
+from ocm_bot.domain.filters import StatusKind, status_kind
+from ocm_bot.domain.trust import Standing, Trust, standing, trust_of
 from ocm_bot.i18n import Translator
 from ocm_bot.ocm.models import Charger
 from ocm_bot.views.format import ago
@@ -41,6 +42,13 @@ def trust_line(t: Translator, trust: Trust, now: datetime, *, full: bool) -> Htm
         rating = t.number(trust.average_rating, digits=1)
         parts.append(gettext_html(t, "★ {rating} ({n})", rating=rating, n=trust.ratings))
     return join(" · ", parts) if parts else None
+
+
+def charger_standing(charger: Charger, now: datetime) -> Standing:
+    """A charger OCM lists as not operational (or removed) is never shown as working."""
+    if status_kind(charger) in (StatusKind.NOT_OPERATIONAL, StatusKind.REMOVED):
+        return Standing.FAULT
+    return standing(trust_of(charger, now), now)
 
 
 def charger_button_style(charger: Charger, now: datetime) -> str | None:

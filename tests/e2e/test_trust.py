@@ -84,3 +84,20 @@ async def test_details_show_when_it_last_worked_recent_check_ins_and_the_rating(
     assert "fault reported" not in details.text  # the fault is older than the last success
     assert "2 check-ins in 90 days" in details.text
     assert "★ 3.5 (2)" in details.text
+
+
+async def test_working_only_can_also_hide_chargers_with_a_recent_fault_report(start_bot, telegram, ocm_server):
+    await start_bot(ocm_write_key=Secret(ocm_server.add_write_key()), outbox_poll_seconds=1)
+    ada = telegram.user("Ada")
+    await ada.send_text("/settings")
+    menu = await ada.wait_for_message(containing="Settings")
+    assert "Hide recent fault reports" in menu.text
+    await tap(ada, menu, "Hide recent fault reports")
+    menu = await ada.wait_for_edit(menu)
+    summary = await fill_in(ada, charger=SEASON)  # a fault report, now
+    await tap(ada, summary, "Submit")
+    await ada.wait_for_edit(summary, containing="Thanks!")
+    await ada.send_location(*where(ocm_server, SEASON))
+    results = await ada.wait_for_message(containing="Chargers near")
+    assert SEASON_NAME not in results.text
+    assert "working only" in results.text  # the filter that hides it, removable with one tap
