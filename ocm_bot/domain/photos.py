@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ocm_bot.domain.outbox import Outbox, QueuedPhoto, Submitter, photo_file_key
+from ocm_bot.domain.outbox import PHOTO_KIND, Outbox, QueuedPhoto, Submitter, photo_file_key
 from ocm_bot.ocm.writing import PHOTO_MIME_TYPES
 from ocm_bot.storage.base import OutboxItem
 
@@ -275,6 +275,15 @@ class PhotoService:
             await self.storage.set_value(photo_file_key(draft.key), None)
         await self.storage.set_value(_DRAFT_PREFIX + str(user_id), None)
         return True
+
+    async def forget(self, user_id: int) -> None:
+        """/forget: the driver's kept photos (unconfirmed, or queued and never to be sent) and waits."""
+        await self.discard(user_id)
+        for prefix in (_WAIT_PREFIX, _PICK_PREFIX):
+            await self.storage.set_value(prefix + str(user_id), None)
+        for item in await self.storage.outbox_for_user(user_id):
+            if item.payload.get("kind") == PHOTO_KIND:
+                await self.storage.set_value(photo_file_key(item.key), None)
 
     async def confirm(self, user_id: int, key: str, *, caption: str | None, language: str) -> PhotoResult:
         """Queue the draft ``key`` with ``caption`` (None: none); nothing is queued twice."""

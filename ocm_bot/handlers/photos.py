@@ -117,7 +117,7 @@ async def on_media(update: Update, context: BotContext) -> None:
     target = awaited or PhotoTarget(
         target_id or 0, (await context.services.checkin.lookup_charger(target_id or 0)).name
     )
-    await _take(update, context, t, target, file_id, mime_type, message.caption)
+    await _take(update, context, t, target, file_id, message.caption)
 
 
 async def on_pick(update: Update, context: BotContext) -> None:
@@ -134,7 +134,7 @@ async def on_pick(update: Update, context: BotContext) -> None:
     await answer_query(query_of(update))
     held, charger_id = taken
     target = PhotoTarget(charger_id, (await context.services.checkin.lookup_charger(charger_id)).name)
-    await _take(update, context, t, target, held.file_ref, held.mime_type, held.caption)
+    await _take(update, context, t, target, held.file_ref, held.caption)
 
 
 async def _take(
@@ -143,7 +143,6 @@ async def _take(
     t: Translator,
     target: PhotoTarget,
     file_id: str,
-    mime_type: str | None,
     caption: str | None,
 ) -> None:
     """Download the picture for ``target``, keep it and show the caption step (or say why not)."""

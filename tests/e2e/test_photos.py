@@ -188,3 +188,19 @@ async def test_ocm_bot_run_killed_between_confirm_and_upload_posts_the_photo_onc
     assert (stored.poi_id, stored.image) == (HILTON, JPEG)
     await ada.expect_silence()
     assert len(ocm_server.media_items) == 1
+
+
+async def test_forget_deletes_the_kept_photo(bot_with_write_key, telegram, ocm_server):
+    ada = telegram.user("Ada")
+    details = await details_of(ada, SEASON)
+    await ada.send_photo(content=JPEG, reply_to=details)
+    await ada.wait_for_message(containing="Add a caption")
+    storage = bot_with_write_key.services.storage
+    draft = await storage.get_value(f"photo-draft:{ada.id}")
+    assert await storage.get_value(f"photo-file:{draft['key']}") is not None
+    await ada.send_text("/forget")
+    question = await ada.wait_for_message(containing="?")
+    await tap(ada, question, "🗑 Delete everything")
+    await ada.wait_for_edit(question)
+    assert await storage.get_value(f"photo-file:{draft['key']}") is None
+    assert await storage.get_value(f"photo-draft:{ada.id}") is None
