@@ -4,6 +4,7 @@ after a kill -9 of a real ``ocm-bot run`` between the confirmation and the uploa
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import json
@@ -164,30 +165,53 @@ async def test_a_photo_with_no_charger_in_sight_gets_a_hint(bot_with_write_key, 
     assert "📷 Add a photo" in hint.text
 
 
+def answer_uploads_late(ocm_server, monkeypatch, *, seconds: float) -> None:
+    """OCM stores each photo at once but answers ``seconds`` later (the bot dies before it hears)."""
+    store_and_answer = ocm_server.dispatch
+
+    async def dispatch(request):
+        response = store_and_answer(request)
+        if request.path.startswith("/v3/mediaitem"):
+            await asyncio.sleep(seconds)
+        return response
+
+    monkeypatch.setattr(ocm_server, "dispatch", dispatch)
+
+
+@pytest.mark.parametrize("ocm_stored_it", [False, True], ids=["ocm-never-got-it", "ocm-stored-it"])
 async def test_ocm_bot_run_killed_between_confirm_and_upload_posts_the_photo_once_after_restart(
-    bot_settings, bot_process, telegram, ocm_server
+    bot_settings, bot_process, telegram, ocm_server, monkeypatch, ocm_stored_it
 ):
+    charger = CITY_CREEK if ocm_stored_it else HILTON
     settings = dataclasses.replace(bot_settings, ocm_write_key=Secret(ocm_server.add_write_key()))
     quick_outbox = {"OUTBOX_LEASE_SECONDS": "2", "OUTBOX_POLL_SECONDS": "1"}
     first = bot_process(settings, **quick_outbox)
     ada = telegram.user("Ada")
-    await ada.send_text(f"/charger {HILTON}")
+    await ada.send_text(f"/charger {charger}")
     details = await ada.wait_for_message(containing="📍", timeout=30)
     await ada.send_photo(content=JPEG, reply_to=details)
     step = await ada.wait_for_message(containing="Add a caption", timeout=30)
-    ocm_server.inject("hang", path_prefix="/v3/mediaitem")
+    if ocm_stored_it:
+        answer_uploads_late(ocm_server, monkeypatch, seconds=10.0)
+    else:
+        ocm_server.inject("hang", path_prefix="/v3/mediaitem")
     await tap(ada, step, "Skip")
     sending = await ada.wait_for_edit(step, containing="Sending your photo")
     await ada.wait_until(lambda: ocm_server.requests_to("/v3/mediaitem", "POST"), what="the upload reached OCM")
+    if ocm_stored_it:
+        await ada.wait_until(lambda: ocm_server.media_items, what="OCM stored the photo")
     first.kill()
     ocm_server.clear_faults()
+    monkeypatch.undo()
 
     bot_process(settings, **quick_outbox)
     await ada.wait_for_edit(sending, containing="Thanks! Your photo", timeout=30)
     [stored] = ocm_server.media_items
-    assert (stored.poi_id, stored.image) == (HILTON, JPEG)
+    assert (stored.poi_id, stored.image) == (charger, JPEG)
     await ada.expect_silence()
     assert len(ocm_server.media_items) == 1
+    # Stored: the restarted bot found it among the charger's photos and did not post it again.
+    assert len(uploads(ocm_server)) == (1 if ocm_stored_it else 2)
 
 
 async def test_forget_deletes_the_kept_photo(bot_with_write_key, telegram, ocm_server):
