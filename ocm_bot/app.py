@@ -158,7 +158,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handlers(checkin.priority_handlers(), group=-2)  # the check-in steps (a comment)
     application.add_handlers(preferences.priority_handlers(), group=-1)  # an operator name to filter by
     application.add_handlers(watches.priority_handlers(), group=-4)  # a watch's place, typed by the asking admin
-    application.add_handlers(photos.priority_handlers(), group=-5)  # a photo's caption, while one waits for it
+    application.add_handlers(photos.priority_handlers(), group=-5)  # a photo's caption (never a sign-in's text)
     # Commands and buttons; deep links (/start sign-in, /start poi-...) before the plain /start.
     application.add_handlers(signin.handlers())
     application.add_handlers(checkin.handlers())

@@ -34,6 +34,7 @@ from ocm_bot.domain.photos import (
 from ocm_bot.handlers import answers
 from ocm_bot.handlers.common import answer_query, chat_of, message_of, query_of, user_of
 from ocm_bot.handlers.outbox import deliver_outbox
+from ocm_bot.handlers.signin import sign_in_under_way
 from ocm_bot.i18n import Translator
 from ocm_bot.ocm.errors import OcmError
 from ocm_bot.views import photos as views
@@ -195,8 +196,8 @@ async def on_caption(update: Update, context: BotContext) -> None:
     """Text typed while a photo waits for its caption: the caption, and the photo is queued."""
     user = user_of(update)
     draft = await _photos(context).draft(user.id)
-    if draft is None:
-        return  # not ours: the next group (check-in comment, search...) takes it
+    if draft is None or await sign_in_under_way(update, context):
+        return  # not ours: the next group (sign-in, check-in comment, search...) takes it
     await _confirm(update, context, draft.key, message_of(update).text)
     raise ApplicationHandlerStop
 
@@ -327,7 +328,11 @@ async def on_album(update: Update, context: BotContext) -> None:
 
 
 def priority_handlers() -> list[BaseHandler]:
-    """A typed caption, before the check-in's comment step and the search take text (group -5)."""
+    """A typed caption, before the check-in's comment step and the search take text (group -5).
+
+    While a sign-in is under way its e-mail address and password go to the sign-in (group -3), never
+    into a photo's caption (:func:`ocm_bot.handlers.signin.sign_in_under_way`).
+    """
     return [MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, on_caption)]
 
 

@@ -130,7 +130,7 @@ def details_text(
     if charger.address.phone and charger.address.phone.strip():
         sections.append("📞 " + html_text(charger.address.phone, 40))
     status = join(" · ", status_and_usage(t, charger))
-    if trust := trust_line(t, trust_of(charger, now, with_comments=True), now, full=True):
+    if trust := trust_line(t, trust_of(charger, now), now, full=True):
         status = join("\n", [status, trust])
     sections.append(status)
     if charger.usage_cost and charger.usage_cost.strip():

@@ -228,3 +228,19 @@ async def test_forget_deletes_the_kept_photo(bot_with_write_key, telegram, ocm_s
     await ada.wait_for_edit(question)
     assert await storage.get_value(f"photo-file:{draft['key']}") is None
     assert await storage.get_value(f"photo-draft:{ada.id}") is None
+
+
+async def test_a_sign_in_while_a_photo_waits_for_its_caption_keeps_the_password_out_of_it(
+    start_bot, telegram, ocm_server
+):
+    await start_bot(storage_secret=Secret("e2e storage secret"), ocm_write_key=Secret(ocm_server.add_write_key()))
+    ada = telegram.user("Ada")
+    details = await details_of(ada, SEASON)
+    await ada.send_photo(content=JPEG, reply_to=details)
+    step = await ada.wait_for_message(containing="Add a caption")
+    _, reply = await sign_in(ada, ocm_server)
+    assert "Signed in" in reply.text
+    await ada.send_text("Left bay")
+    await ada.wait_for_edit(step, containing="Thanks! Your photo")
+    [stored] = ocm_server.media_items
+    assert stored.comment == "Left bay" and stored.username == "ada"  # the driver's own account by now
