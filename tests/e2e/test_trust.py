@@ -84,6 +84,7 @@ async def test_details_show_when_it_last_worked_recent_check_ins_and_the_rating(
     assert "fault reported" not in details.text  # the fault is older than the last success
     assert "2 check-ins in 90 days" in details.text
     assert "★ 3.5 (2)" in details.text
+    assert "“Fine <b>today</b>”" in details.text  # a driver's words shown as typed (escaped), not as markup
 
 
 async def test_working_only_can_also_hide_chargers_with_a_recent_fault_report(start_bot, telegram, ocm_server):
