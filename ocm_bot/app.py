@@ -45,6 +45,7 @@ from ocm_bot.domain.checkin import CheckinService
 from ocm_bot.domain.inline import InlineSearch
 from ocm_bot.domain.live import LiveTracker
 from ocm_bot.domain.outbox import Outbox, charger_refresher
+from ocm_bot.domain.photos import PhotoService
 from ocm_bot.domain.results import StoredResults
 from ocm_bot.domain.route import RoutePlanner
 from ocm_bot.domain.search import SearchService
@@ -63,7 +64,9 @@ from ocm_bot.handlers import (
     inline,
     language,
     live,
+    missing,
     outbox,
+    photos,
     preferences,
     privacy,
     route,
@@ -164,6 +167,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handlers(checkin.priority_handlers(), group=-2)  # the check-in steps (a comment)
     application.add_handlers(preferences.priority_handlers(), group=-1)  # an operator name to filter by
     application.add_handlers(watches.priority_handlers(), group=-4)  # a watch's place, typed by the asking admin
+    application.add_handlers(photos.priority_handlers(), group=-5)  # a photo's caption (never a sign-in's text)
     # Commands and buttons; deep links (/start sign-in, /start poi-...) before the plain /start.
     application.add_handlers(groups.handlers())  # /near, mentions, a group's /settings (before the private ones)
     application.add_handlers(signin.handlers())
@@ -184,6 +188,8 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handlers(announcements.handlers())  # the bot removed from a group, a group migrated, digest pages
     application.add_handlers(inline.handlers())  # "@bot <place>" in any chat: venue results
     application.add_handlers(guest.handlers(), group=-5)  # "@bot CCS near Leeds" where the bot is a guest; stops there
+    application.add_handlers(photos.handlers())  # a charger photo (or a file, a sticker) and its caption step
+    application.add_handlers(missing.handlers())  # ➕ Charger not listed?: OCM's add-a-charger page
     # Whatever no feature claimed: unknown commands, stale buttons, then any private text as a place.
     application.add_handlers(start.fallback_handlers())
     application.add_handlers(search.text_handlers())
@@ -353,6 +359,7 @@ async def _open_services(
         inline=InlineSearch(search_service, geocoder),
         routes=RoutePlanner(router),
         clock=overrides.clock or utc_now,
+        photos=PhotoService(storage, outbox_service, checkin_service.submitter_for),
     )
 
 

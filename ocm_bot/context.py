@@ -17,6 +17,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from ocm_bot.domain.checkin import CheckinService
 from ocm_bot.domain.inline import InlineSearch
+from ocm_bot.domain.photos import PhotoService
 from ocm_bot.domain.route import RoutePlanner
 from ocm_bot.domain.search import SearchService
 from ocm_bot.domain.watch_poller import WatchPoller
@@ -71,6 +72,7 @@ class Services:
     watch_poller: WatchPoller  # one OCM request per interval for every watch (under a storage lease)
     inline: InlineSearch  # inline and guest queries: debounced, cached per query
     routes: RoutePlanner  # ROUTER_URL's OSRM router, else great circles
+    photos: PhotoService  # drivers' photos of chargers, through the check-in outbox
     closers: list[Closer] = field(default_factory=list)  # closed in reverse order at shutdown
     clock: Callable[[], datetime] = utc_now  # the time groups' quiet hours are read against
 

@@ -36,9 +36,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from ocm_bot.domain.geo import GeoPoint
 from ocm_bot.domain.preferences import UsageChoice, UserPreferences
+from ocm_bot.domain.trust import has_recent_fault, trust_of
 from ocm_bot.domain.usage import usage_type_ids
 from ocm_bot.ocm.models import Charger, Connection
 from ocm_bot.ocm.query import PoiQuery
@@ -171,7 +173,11 @@ def failed_filters(charger: Charger, prefs: UserPreferences, *, stop_at_first: b
     kind = status_kind(charger)
     if kind is StatusKind.REMOVED:
         return {None}
-    if prefs.operational_only and kind in (StatusKind.NOT_OPERATIONAL, StatusKind.PLANNED):
+    if prefs.operational_only and (
+        kind in (StatusKind.NOT_OPERATIONAL, StatusKind.PLANNED)
+        # A filter has no clock of its own; "recent" is counted back from now, as a driver reads it.
+        or (prefs.hide_recent_faults and has_recent_fault(trust_of(charger, datetime.now(UTC)), datetime.now(UTC)))
+    ):
         failed.add(FilterKey.OPERATIONAL)
         if stop_at_first:
             return failed

@@ -1,4 +1,7 @@
-"""Delivering check-ins to OCM: nothing lost, nothing twice.
+"""Delivering check-ins and photos to OCM: nothing lost, nothing twice.
+
+Over 400 lines: the one delivery path for both kinds of submission (check-ins and photos) and their
+in-doubt checks, kept in one module so the rules against posting twice live in one place.
 
 A submitted check-in goes into the storage outbox under its draft's idempotency key, so a double
 tap, a retried webhook delivery or a restart finds the key taken and posts nothing new. Delivery
@@ -10,9 +13,14 @@ claims due items with a lease (one instance per item), posts each once, and reco
     rejected         OCM refused it (400, "Error: Validation Failed"): never marked delivered
     gave_up          still failing after ``max_age``: the driver is told and given OCM's own page
 
-OCM's ``POST /comment`` has no idempotency key, so a post whose answer never came (timeout, reset,
-a crash mid-request) may have been stored anyway. Such an item is marked *in doubt*; before posting
-it again the outbox reads the charger's comments and looks for it. Example::
+A photo (:class:`QueuedPhoto`, ``POST /mediaitem``) takes the same path; its image waits in storage
+beside the item (``photo-file:<key>``) from the moment the driver confirmed it until OCM took it or
+refused it for good.
+
+OCM's ``POST /comment`` and ``POST /mediaitem`` have no idempotency key, so a post whose answer
+never came (timeout, reset, a crash mid-request) may have been stored anyway. Such an item is marked
+*in doubt*; before posting it again the outbox reads the charger's comments (or photos) and looks
+for it. Example::
 
     outbox = Outbox(storage, ocm_client, write_key=None)
     await outbox.enqueue(key=draft.key, user_id=7, chat_id=7, checkin=queued)
@@ -22,6 +30,7 @@ it again the outbox reads the charger's comments and looks for it. Example::
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import enum
 import logging
@@ -33,9 +42,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ocm_bot import metrics
-from ocm_bot.ocm.client import CommentSubmission
+from ocm_bot.ocm.client import CommentSubmission, PhotoSubmission
 from ocm_bot.ocm.errors import OcmAuthError, OcmError, OcmRateLimited, OcmRejected
-from ocm_bot.ocm.models import Comment
+from ocm_bot.ocm.models import Comment, MediaItem
 from ocm_bot.ocm.query import PoiQuery
 from ocm_bot.ocm.wire import comment_body, comment_fields
 from ocm_bot.storage.base import OutboxDelivery, OutboxItem, TokensDisabled, utc_now
@@ -87,6 +96,9 @@ class DeliveryResult(enum.StrEnum):
     GAVE_UP = "gave_up"
 
 
+_FINAL = frozenset({DeliveryResult.DELIVERED, DeliveryResult.REJECTED, DeliveryResult.GAVE_UP})
+
+
 @dataclass(frozen=True, slots=True)
 class QueuedCheckin:
     """What an outbox item carries: the comment to post and what to tell the driver.
@@ -129,12 +141,87 @@ class QueuedCheckin:
         )
 
 
+PHOTO_KIND = "photo"
+PHOTO_FILE_PREFIX = "photo-file:"
+
+
+def photo_file_key(key: str) -> str:
+    """Where a queued photo's image waits in storage (a value beside its outbox item)."""
+    return PHOTO_FILE_PREFIX + key
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedPhoto:
+    """A photo waiting for ``POST /mediaitem``; its image is kept in storage under :func:`photo_file_key`."""
+
+    charger_id: int
+    mime_type: str
+    caption: str | None
+    submitter: Submitter
+    charger_name: str
+    language: str = "en"
+    panel_message_id: int | None = None
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "v": 1,
+            "kind": PHOTO_KIND,
+            "charger_id": self.charger_id,
+            "mime_type": self.mime_type,
+            "caption": self.caption,
+            "submitter": self.submitter.value,
+            "charger_name": self.charger_name,
+            "language": self.language,
+            "panel_message_id": self.panel_message_id,
+        }
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> QueuedPhoto:
+        return cls(
+            charger_id=int(payload["charger_id"]),
+            mime_type=str(payload.get("mime_type") or "image/jpeg"),
+            caption=payload.get("caption") or None,
+            submitter=Submitter(payload.get("submitter") or Submitter.APP),
+            charger_name=str(payload.get("charger_name") or ""),
+            language=str(payload.get("language") or "en"),
+            panel_message_id=payload.get("panel_message_id"),
+        )
+
+    def submission(self, image: bytes) -> PhotoSubmission:
+        return PhotoSubmission(self.charger_id, image, self.mime_type, self.caption)
+
+
+Queued = QueuedCheckin | QueuedPhoto
+
+
+def queued_from_payload(payload: Mapping[str, Any]) -> Queued:
+    """An outbox item's payload as what it carries: a check-in (any release's) or a photo."""
+    if payload.get("kind") == PHOTO_KIND:
+        return QueuedPhoto.from_payload(payload)
+    return QueuedCheckin.from_payload(payload)
+
+
+def matches_photo(media: MediaItem, photo: QueuedPhoto, *, since: datetime) -> bool:
+    """Whether ``media`` on OCM is ``photo``'s upload queued at ``since`` (same caption, dated after it).
+
+    OCM keeps no client reference with a photo, so two captionless photos of one charger posted in
+    the same minute look alike; the in-doubt check then takes the other for ours rather than
+    risk posting the same picture twice.
+    """
+    created = media.date_created
+    if created is None:
+        return False
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=since.tzinfo)
+    return created >= since - _CLOCK_SKEW and (media.comment or None) == (photo.caption or None)
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """The outcome of one delivery attempt, for the driver's notification."""
+    """The outcome of one delivery attempt, for the driver's notification (``checkin`` may be a photo)."""
 
     item: OutboxItem
-    checkin: QueuedCheckin
+    checkin: Queued
     result: DeliveryResult
     error: OcmError | None = None
     retry_at: datetime | None = None
@@ -229,6 +316,16 @@ class Outbox:
             metrics.CHECKINS.labels(result="submitted").inc()
         return queued
 
+    async def keep_photo_file(self, key: str, image: bytes) -> None:
+        """Store a photo's image under the key it will be queued with (before it is queued, so a
+        queued photo always has its file, whatever instance delivers it and whenever)."""
+        await self.storage.set_value(photo_file_key(key), base64.b64encode(image).decode("ascii"))
+
+    async def enqueue_photo(self, *, key: str, user_id: int, chat_id: int, photo: QueuedPhoto) -> bool:
+        """Queue a photo whose file :meth:`keep_photo_file` stored; False when this key was queued before."""
+        # No charger_id: a photo is not a check-in and must not hold back the next check-in there.
+        return await self.storage.enqueue_outbox(key, user_id, chat_id, photo.to_payload(), now=self.now())
+
     async def deliver_due(self, *, limit: int = 20) -> list[Delivery]:
         """Claim and deliver every due item; one entry per item attempted."""
         items = await self.storage.claim_due_outbox(
@@ -239,7 +336,10 @@ class Outbox:
             try:
                 delivery = await self._deliver(item)
                 deliveries.append(delivery)
-                metrics.CHECKINS.labels(result=_COUNTED_AS[delivery.result]).inc()
+                if not isinstance(delivery.checkin, QueuedPhoto):  # photos are not check-ins
+                    metrics.CHECKINS.labels(result=_COUNTED_AS[delivery.result]).inc()
+                elif delivery.result in _FINAL:
+                    await self.storage.set_value(photo_file_key(item.key), None)  # done with the image
             except Exception:
                 # One broken item must not block the others; its lease expires and it is retried.
                 log.exception("delivering outbox item %s failed", item.key)
@@ -277,7 +377,7 @@ class Outbox:
     # Delivery -----------------------------------------------------------------------------------
 
     async def _deliver(self, item: OutboxItem) -> Delivery:
-        checkin = QueuedCheckin.from_payload(item.payload)
+        checkin = queued_from_payload(item.payload)
         inflight_key = _INFLIGHT_PREFIX + item.key
         in_doubt = item.last_error == OutboxReason.IN_DOUBT or await self.storage.get_value(inflight_key) is not None
         if in_doubt:
@@ -297,9 +397,19 @@ class Outbox:
             await self.storage.mark_outbox_failed(item.key, OutboxReason.NO_CREDENTIALS, permanent=True)
             return Delivery(item, checkin, DeliveryResult.REJECTED, no_key)
 
+        image = None
+        if isinstance(checkin, QueuedPhoto):
+            image = await self._photo_image(item)
+            if image is None:
+                lost = OcmRejected("the photo's file is gone from storage")
+                await self.storage.mark_outbox_failed(item.key, note(OutboxReason.REJECTED, lost), permanent=True)
+                return Delivery(item, checkin, DeliveryResult.REJECTED, lost)
         await self.storage.set_value(inflight_key, {"by": self.instance_id, "at": self.now().isoformat()})
         try:
-            await self.client.submit_comment(checkin.submission, **credentials)
+            if isinstance(checkin, QueuedPhoto) and image is not None:
+                await self.client.submit_photo(checkin.submission(image), **credentials)
+            elif isinstance(checkin, QueuedCheckin):
+                await self.client.submit_comment(checkin.submission, **credentials)
         except OcmRejected as error:
             await self.storage.set_value(inflight_key, None)
             if "read only" in error.description.lower():
@@ -323,7 +433,16 @@ class Outbox:
             return await self._retry(item, checkin, error, keep_doubt=True)
         return await self._delivered(item, checkin, {"status": "OK"})
 
-    async def _credentials(self, item: OutboxItem, checkin: QueuedCheckin) -> dict[str, str] | None:
+    async def _photo_image(self, item: OutboxItem) -> bytes | None:
+        stored = await self.storage.get_value(photo_file_key(item.key))
+        if not isinstance(stored, str):
+            return None
+        try:
+            return base64.b64decode(stored)
+        except ValueError:
+            return None
+
+    async def _credentials(self, item: OutboxItem, checkin: Queued) -> dict[str, str] | None:
         if checkin.submitter is Submitter.USER:
             try:
                 stored = await self.storage.get_ocm_token(item.user_id)
@@ -332,8 +451,15 @@ class Outbox:
             return {"token": stored.token} if stored is not None else None
         return {"write_key": self.write_key} if self.write_key else None
 
-    async def _already_on_ocm(self, item: OutboxItem, checkin: QueuedCheckin) -> bool:
+    async def _already_on_ocm(self, item: OutboxItem, checkin: Queued) -> bool:
         chargers = await self.client.search(charger_with_comments(checkin.charger_id))
+        if isinstance(checkin, QueuedPhoto):
+            return any(
+                matches_photo(media, checkin, since=item.created_at)
+                for charger in chargers
+                if charger.id == checkin.charger_id
+                for media in charger.media_items
+            )
         return any(
             matches_submission(comment, checkin.submission, since=item.created_at)
             for charger in chargers
@@ -341,9 +467,13 @@ class Outbox:
             for comment in charger.comments
         )
 
-    async def _delivered(self, item: OutboxItem, checkin: QueuedCheckin, result: dict[str, Any]) -> Delivery:
+    async def _delivered(self, item: OutboxItem, checkin: Queued, result: dict[str, Any]) -> Delivery:
         await self.storage.mark_outbox_sent(item.key, result)
         await self.storage.set_value(_INFLIGHT_PREFIX + item.key, None)
+        note = getattr(self.client, "note_own_checkin", None)
+        if isinstance(checkin, QueuedCheckin) and note is not None:
+            # The driver's next look at a card (from a cached search) shows this check-in at once.
+            await note(checkin.submission, self.now())
         if self.refresh_charger is not None:
             try:
                 await self.refresh_charger(checkin.charger_id)
@@ -351,9 +481,7 @@ class Outbox:
                 log.info("could not refresh charger %s after a check-in: %s", checkin.charger_id, error)
         return Delivery(item, checkin, DeliveryResult.DELIVERED)
 
-    async def _retry(
-        self, item: OutboxItem, checkin: QueuedCheckin, error: OcmError, *, keep_doubt: bool = False
-    ) -> Delivery:
+    async def _retry(self, item: OutboxItem, checkin: Queued, error: OcmError, *, keep_doubt: bool = False) -> Delivery:
         now = self.now()
         if now - item.created_at > self.max_age:
             await self.storage.mark_outbox_failed(item.key, note(OutboxReason.GAVE_UP, error), permanent=True)
@@ -366,7 +494,7 @@ class Outbox:
         log.info("outbox item %s not delivered (%s); next attempt at %s", item.key, error, retry_at.isoformat())
         return Delivery(item, checkin, DeliveryResult.RETRY, error, retry_at)
 
-    async def _park_for_sign_in(self, item: OutboxItem, checkin: QueuedCheckin, error: OcmError | None) -> Delivery:
+    async def _park_for_sign_in(self, item: OutboxItem, checkin: Queued, error: OcmError | None) -> Delivery:
         if self.now() - item.created_at > self.park_for:
             # Waited a month for a sign-in that never came: tell the driver rather than keep it forever.
             await self.storage.mark_outbox_failed(item.key, OutboxReason.SIGN_IN_NEVER_CAME, permanent=True)

@@ -48,6 +48,7 @@ class UserPreferences:
     level_ids: frozenset[int] = frozenset()
     usage: UsageChoice = UsageChoice.INCLUDE_MEMBERSHIP
     operational_only: bool = True
+    hide_recent_faults: bool = False  # with operational_only: also hide chargers with a recent fault report
     open_data_only: bool = False
     page_size: int = 5
 

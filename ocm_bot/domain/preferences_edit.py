@@ -55,6 +55,7 @@ class Setting(enum.StrEnum):
     USAGE = "us"
     OPERATORS = "or"
     OPEN_DATA = "od"
+    HIDE_FAULTS = "hf"
     RADIUS = "rd"
     UNIT = "un"
     PAGE_SIZE = "ps"
@@ -272,6 +273,8 @@ def apply_choice(
         return replace(prefs, operational_only=not prefs.operational_only)
     if setting is Setting.OPEN_DATA:
         return replace(prefs, open_data_only=not prefs.open_data_only)
+    if setting is Setting.HIDE_FAULTS:
+        return replace(prefs, hide_recent_faults=not prefs.hide_recent_faults)
     if setting is Setting.RESET:
         return reset_filters(prefs)
     if not values:

@@ -68,7 +68,7 @@ async def on_favourites(update: Update, context: BotContext) -> None:
         await answers.report_ocm_failure(update, context, t, error, context.services.callbacks.encode(FAVOURITES_RETRY))
         return
     unit = unit_for_place(prefs, answers.country_of(chargers))  # no searched place: the chargers' own country
-    for view in favourites_views(t, chargers, gone, context.services.callbacks, unit=unit):
+    for view in favourites_views(t, chargers, gone, context.services.callbacks, unit=unit, now=answers.now()):
         await answers.reply(update, view)
 
 

@@ -54,6 +54,7 @@ async def on_forget_button(update: Update, context: BotContext) -> None:
         await query.answer(forget_button_expired(await translator_for(update, context)))
         return
     if choice is AccountChoice.FORGET:
+        await context.services.photos.forget(user.id)  # kept images first: forget_user drops their queue entries
         await context.services.storage.forget_user(user.id)
         await AnnouncementQueue(context.services.storage).done(user.id)  # alerts still waiting to be sent
         # The in-memory copies go too, or persistence would write them back.

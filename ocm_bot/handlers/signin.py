@@ -202,6 +202,18 @@ async def _pending_email(context: BotContext, driver: _Driver) -> str | None:
     return None
 
 
+async def sign_in_under_way(update: Update, context: BotContext) -> bool:
+    """Whether the driver is in the middle of a sign-in (their next text is an e-mail or a password):
+    other features' awaited text (a photo's caption) leaves such text alone."""
+    driver = _driver(update)
+    if driver is None or context.services.storage is None:
+        return False
+    for stored_key, record in await context.services.storage.load_conversations(LOGIN_CONVERSATION):
+        if stored_key == driver.key and _live_sign_in_step(record) is not None:
+            return True
+    return False
+
+
 async def _sign_in_ran_out_while_away(context: BotContext, driver: _Driver) -> bool:
     if context.services.storage is None:
         return False

@@ -24,6 +24,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from cachetools import TTLCache
@@ -31,7 +32,7 @@ from cachetools import TTLCache
 from ocm_bot import metrics
 from ocm_bot.ocm.cache import CachedSearch, SearchCache, is_area_search, is_truncated, may_contain
 from ocm_bot.ocm.errors import OcmError
-from ocm_bot.ocm.models import Charger
+from ocm_bot.ocm.models import Charger, Comment
 from ocm_bot.ocm.query import PoiQuery
 from ocm_bot.ocm.reference import ReferenceData
 from ocm_bot.ocm.single_flight import SingleFlight
@@ -60,11 +61,33 @@ class CachingSource:
         self._chargers: TTLCache[tuple[int, bool], Charger] = TTLCache(
             maxsize=self.limits.search_cache_size * 20, ttl=self.limits.charger_ttl, timer=clock
         )
+        # The bot's own comments, shown on every cached copy of their charger (see note_own_comment).
+        self._own: TTLCache[int, tuple[Comment, ...]] = TTLCache(
+            maxsize=self.limits.search_cache_size * 20, ttl=self.limits.charger_ttl, timer=clock
+        )
 
     async def reference_data(self) -> ReferenceData:
         return await self._inner.reference_data()
 
+    def note_own_comment(self, charger_id: int, comment: Comment) -> None:
+        """A check-in the bot itself just posted: every cached copy of the charger shows it at once
+        (a card from a compact search, which carries no comments, included), until the cached
+        answers expire; a copy that already has it (OCM's fresh answer) is left as it is."""
+        self._own[charger_id] = (comment, *self._own.get(charger_id, ()))[:5]
+
+    def _with_own(self, chargers: list[Charger]) -> list[Charger]:
+        if not self._own or not any(c.id in self._own for c in chargers):
+            return chargers
+        patched = [_with_comments(c, self._own.get(c.id, ())) for c in chargers]
+        if isinstance(chargers, SearchAnswer):
+            return SearchAnswer(patched, returned=chargers.returned, may_be_partial=chargers.may_be_partial)
+        return patched
+
     async def search(self, query: PoiQuery, *, enough: int | None = None) -> list[Charger]:
+        """Chargers matching ``query``, nearest first when it has a point (with the bot's own comments)."""
+        return self._with_own(await self._search(query, enough=enough))
+
+    async def _search(self, query: PoiQuery, *, enough: int | None = None) -> list[Charger]:
         """Chargers matching ``query``, nearest first when it has a point.
 
         Answered from the cache when an earlier answer provably contains it (or, with ``enough``,
@@ -114,6 +137,9 @@ class CachingSource:
 
     async def get_chargers(self, ids: list[int], *, include_comments: bool = False) -> list[Charger]:
         """Chargers by OCM ID, in the order asked; unknown IDs are left out."""
+        return self._with_own(await self._get_chargers(ids, include_comments=include_comments))
+
+    async def _get_chargers(self, ids: list[int], *, include_comments: bool = False) -> list[Charger]:
         wanted = list(dict.fromkeys(int(i) for i in ids))
         if not wanted:
             return []
@@ -177,6 +203,43 @@ class CachingSource:
 def _answer_of(entry: CachedSearch) -> SearchAnswer:
     """``entry``'s chargers, saying how many the source sent and whether they prove anything."""
     return SearchAnswer(entry.chargers, returned=entry.returned, may_be_partial=entry.may_be_partial)
+
+
+def _with_comments(charger: Charger, own: tuple[Comment, ...]) -> Charger:
+    """``charger`` with those of ``own`` it does not carry yet, newest first."""
+    missing = tuple(c for c in own if not any(_same_comment(c, known) for known in charger.comments))
+    if not missing:
+        return charger
+    newest = max((c.date_created for c in missing if c.date_created), default=None)
+    changes: dict[str, Any] = {"comments": (*missing, *charger.comments)}
+    if newest is not None and (
+        charger.date_last_status_update is None or _later(newest, charger.date_last_status_update)
+    ):
+        changes["date_last_status_update"] = newest
+    worked = [c.date_created for c in missing if c.date_created and c.checkin_status and c.checkin_status.is_positive]
+    if worked and (charger.date_last_verified is None or _later(max(worked), charger.date_last_verified)):
+        changes["date_last_verified"] = max(worked)  # as OCM does on a successful check-in
+    return replace(charger, **changes)
+
+
+def _later(a: datetime, b: datetime) -> bool:
+    if (a.tzinfo is None) != (b.tzinfo is None):
+        a, b = a.replace(tzinfo=None), b.replace(tzinfo=None)
+    return a > b
+
+
+def _same_comment(mine: Comment, theirs: Comment) -> bool:
+    """OCM's copy of the bot's own comment: the same outcome, rating and text, dated within minutes."""
+    if mine.date_created is None or theirs.date_created is None:
+        return False
+    status = (mine.checkin_status.id if mine.checkin_status else None) == (
+        theirs.checkin_status.id if theirs.checkin_status else None
+    )
+    close = abs(mine.date_created.replace(tzinfo=None) - theirs.date_created.replace(tzinfo=None)) < _SAME_POST
+    return status and close and mine.rating == theirs.rating and (mine.text or None) == (theirs.text or None)
+
+
+_SAME_POST = timedelta(minutes=5)
 
 
 def _without_comments(charger: Charger) -> Charger:

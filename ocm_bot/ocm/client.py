@@ -35,7 +35,8 @@ import httpx
 
 from ocm_bot.ocm import writing
 from ocm_bot.ocm.cached_source import CachingSource
-from ocm_bot.ocm.models import Charger
+from ocm_bot.ocm.errors import OcmError
+from ocm_bot.ocm.models import Charger, Comment
 from ocm_bot.ocm.parse import parse_pois
 from ocm_bot.ocm.query import KM_PER_MILE, OutputFormat, PoiQuery, SortBy
 from ocm_bot.ocm.reference import ReferenceData
@@ -43,10 +44,10 @@ from ocm_bot.ocm.reference_store import ReferenceStore
 from ocm_bot.ocm.single_flight import SingleFlight
 from ocm_bot.ocm.source import SearchAnswer, returned_count
 from ocm_bot.ocm.transport import CLIENT_NAME, DEFAULT_BASE_URL, USER_AGENT, OcmLimits, OcmTransport, json_of
-from ocm_bot.ocm.writing import CommentSubmission, OcmSession
+from ocm_bot.ocm.writing import CommentSubmission, OcmSession, PhotoSubmission
 
 # CommentSubmission is imported from here by the outbox and the demo.
-__all__ = ["CommentSubmission", "OcmClient", "OcmLimits", "OcmSession"]
+__all__ = ["CommentSubmission", "OcmClient", "OcmLimits", "OcmSession", "PhotoSubmission"]
 
 
 class OcmClient:
@@ -275,6 +276,34 @@ class OcmClient:
         finally:
             # Whatever happened (even a timeout: OCM may have stored it), the next look at this
             # charger's comments must come from OCM, not from our cache.
+            self.forget_charger(submission.charger_id)
+
+    async def note_own_checkin(self, submission: CommentSubmission, when: datetime) -> None:
+        """A check-in the bot posted a moment ago: every cached copy of the charger shows it (its
+        trust line on a card included) without asking OCM again."""
+        try:
+            reference = await self.reference_data()
+        except OcmError:
+            reference = None
+        status = submission.checkin_status_type_id
+        comment = Comment(
+            id=None,
+            comment_type=reference.comment_types.get(submission.comment_type_id or 10) if reference else None,
+            checkin_status=reference.checkin_status_types.get(status) if reference and status is not None else None,
+            rating=submission.rating,
+            text=submission.comment,
+            date_created=when,
+        )
+        self._cached.note_own_comment(submission.charger_id, comment)
+
+    async def submit_photo(
+        self, submission: PhotoSubmission, *, token: str | None = None, write_key: str | None = None
+    ) -> None:
+        """``POST /mediaitem`` (:func:`ocm_bot.ocm.writing.submit_photo`); the charger's cached copy
+        is dropped whatever happened, so its photos are read again from OCM."""
+        try:
+            await writing.submit_photo(self._transport, submission, token=token, write_key=write_key)
+        finally:
             self.forget_charger(submission.charger_id)
 
 

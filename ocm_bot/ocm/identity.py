@@ -38,3 +38,8 @@ def add_comment_url(charger_id: int) -> str:
 def add_charger_url() -> str:
     """OCM's page for adding a charger it does not know."""
     return f"{OCM_SITE_URL}/poi/add"
+
+
+def add_photo_url(charger_id: int) -> str:
+    """OCM's own page for adding a photo of the charger."""
+    return f"{OCM_SITE_URL}/poi/addmediaitem/{charger_id}"

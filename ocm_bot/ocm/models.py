@@ -181,6 +181,7 @@ class MediaItem:
     thumbnail_url: str | None = None
     comment: str | None = None
     date_created: datetime | None = None
+    user_name: str | None = None  # who took it (photo credits)
 
 
 @dataclass(frozen=True, slots=True)

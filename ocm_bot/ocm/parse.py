@@ -179,6 +179,7 @@ def _parse_media_item(item: Raw) -> MediaItem:
         thumbnail_url=_text(item.get("ItemThumbnailURL")),
         comment=_text(item.get("Comment")),
         date_created=_date(item.get("DateCreated")),
+        user_name=_text(_object(item.get("User")).get("Username")),
     )
 
 

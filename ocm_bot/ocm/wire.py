@@ -1,4 +1,4 @@
-"""OCM's JSON for what the bot writes: the ``POST /comment`` body, and back from it.
+"""OCM's JSON for what the bot writes: the ``POST /comment`` and ``POST /mediaitem`` bodies.
 
 The domain builds a :class:`~ocm_bot.ocm.writing.CommentSubmission`; this module alone spells OCM's
 field names for it (OCM's openapi ``/comment`` schema). The outbox stores the body as OCM takes it,
@@ -11,11 +11,12 @@ so a check-in queued by any release reads back the same. Example::
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ocm_bot.ocm.writing import CommentSubmission
+    from ocm_bot.ocm.writing import CommentSubmission, PhotoSubmission
 
 # CommentSubmission's field -> OCM's JSON key, in the order OCM's schema lists them
 _COMMENT_KEYS = {
@@ -38,3 +39,18 @@ def comment_body(submission: CommentSubmission) -> dict[str, Any]:
 def comment_fields(body: Mapping[str, Any]) -> dict[str, Any]:
     """A stored ``POST /comment`` body as :class:`CommentSubmission`'s keyword arguments."""
     return {field: body[key] for field, key in _COMMENT_KEYS.items() if body.get(key) is not None}
+
+
+def mediaitem_body(submission: PhotoSubmission) -> dict[str, Any]:
+    """The ``POST /mediaitem`` JSON body (OCM's ``MediaItemSubmission``): the image as a data URL.
+
+    OCM names the stored file from the data URL's media type (jpeg, png, tiff) and decodes the rest,
+    so the prefix is always sent; a caption is sent only when there is one.
+    """
+    body: dict[str, Any] = {
+        "ChargePointID": submission.charger_id,
+        "ImageDataBase64": f"data:{submission.mime_type};base64," + base64.b64encode(submission.image).decode("ascii"),
+    }
+    if submission.comment:
+        body["Comment"] = submission.comment
+    return body

@@ -1,4 +1,5 @@
-"""Writing to OCM: signing a driver in, and posting check-ins and comments (``POST /comment``).
+"""Writing to OCM: signing a driver in, posting check-ins and comments (``POST /comment``) and
+photos (``POST /mediaitem``).
 
 POSTs are never retried (OCM has no idempotency keys; a retry could post twice).
 """
@@ -11,7 +12,7 @@ from typing import Any
 from ocm_bot.ocm.errors import OcmAuthError, OcmBadResponse, OcmPasswordlessAccount, OcmRejected
 from ocm_bot.ocm.parse import _ci
 from ocm_bot.ocm.transport import OcmTransport, json_of
-from ocm_bot.ocm.wire import comment_body
+from ocm_bot.ocm.wire import comment_body, mediaitem_body
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,36 @@ class CommentSubmission:
         return comment_body(self)
 
 
+PHOTO_MIME_TYPES = ("image/jpeg", "image/png", "image/webp")
+"""What the bot sends to ``POST /mediaitem``: still images OCM's image library decodes."""
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoSubmission:
+    """A photo of a charger for ``POST /mediaitem`` (OCM's ``MediaItemSubmission``).
+
+    Example::
+
+        PhotoSubmission(charger_id=100627, image=jpeg_bytes, mime_type="image/jpeg", comment="The CCS bay")
+    """
+
+    charger_id: int
+    image: bytes = field(repr=False)
+    mime_type: str = "image/jpeg"
+    comment: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.charger_id, bool) or not isinstance(self.charger_id, int) or self.charger_id < 1:
+            raise ValueError(f"charger_id must be a positive OCM ID, got {self.charger_id!r}")
+        if not self.image:
+            raise ValueError("a photo needs its image bytes")
+        if self.mime_type not in PHOTO_MIME_TYPES:
+            raise ValueError(f"OCM takes {', '.join(PHOTO_MIME_TYPES)} photos, not {self.mime_type!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        return mediaitem_body(self)
+
+
 async def authenticate(transport: OcmTransport, email: str, password: str) -> OcmSession:
     """Sign a user in; the password goes to OCM only and is never kept or logged."""
     response = await transport.post("/profile/authenticate", {"emailaddress": email, "password": password})
@@ -74,6 +105,32 @@ async def authenticate(transport: OcmTransport, email: str, password: str) -> Oc
         user_id=int(user_id) if isinstance(user_id, int) else None,
         username=profile.get("username"),
     )
+
+
+def _write_credentials(token: str | None, write_key: str | None) -> tuple[dict[str, str], dict[str, str] | None]:
+    if not token and not write_key:
+        raise OcmAuthError("a user token or a write-enabled API key is needed", status=401)
+    headers = {"Authorization": f"Bearer {token}"} if token and not write_key else {}
+    params = {"apikey": write_key} if write_key else None
+    return headers, params
+
+
+async def submit_photo(
+    transport: OcmTransport, submission: PhotoSubmission, *, token: str | None = None, write_key: str | None = None
+) -> None:
+    """``POST /mediaitem`` as the signed-in user (``token``) or with a write-enabled app key.
+
+    The same credentials and answers as ``POST /comment`` (OCM's submission handler serves both),
+    except that every refusal of the photo itself (unknown charger, an image OCM cannot decode,
+    a body it cannot read) is ``400 {"status":"error","description":"Failed"}``.
+    """
+    headers, params = _write_credentials(token, write_key)
+    response = await transport.post("/mediaitem", submission.to_json(), headers=headers, params=params)
+    if token and not write_key and not response.content.strip():
+        raise OcmAuthError("OCM could not read the sign-in token", status=response.status_code, user_token=True)
+    answer = _ci(json_of(response))
+    if str(answer.get("status", "")).upper() != "OK":
+        raise OcmRejected(str(answer.get("description") or "OCM did not accept the photo"), status=200)
 
 
 async def submit_comment(

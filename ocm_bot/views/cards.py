@@ -21,11 +21,13 @@ from datetime import datetime
 
 from ocm_bot.domain.filters import StatusKind, status_kind
 from ocm_bot.domain.preferences import DistanceUnitChoice
+from ocm_bot.domain.trust import trust_of
 from ocm_bot.i18n import N_, Translator, isolate
 from ocm_bot.ocm.identity import poi_page_url
 from ocm_bot.ocm.models import Charger, Connection
 from ocm_bot.views.format import ago, distance, html_text, power, price
 from ocm_bot.views.html import Html, bold, escape, gettext_html, italic, join
+from ocm_bot.views.trust import trust_line
 from ocm_bot.views.vocabulary import compass_arrow, compass_point, connection_type_name, usage_type_name
 
 NAME_CHARS = 80
@@ -239,6 +241,8 @@ def card(
     if cost := cost_text(t, charger, COST_CHARS):
         facts.append(cost)
     lines.append(indent + join(" · ", facts))
+    if trust := trust_line(t, trust_of(charger, now), now, full=False):
+        lines.append(indent + trust)
     who = operator_and_verified(t, charger, now)
     if who and not compact:
         lines.append(indent + join(" · ", who))

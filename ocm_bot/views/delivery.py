@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from ocm_bot.domain.outbox import NEEDS_SIGN_IN, Delivery, DeliveryResult, OutboxStatus
+from ocm_bot.domain.outbox import NEEDS_SIGN_IN, Delivery, DeliveryResult, OutboxStatus, QueuedPhoto
 from ocm_bot.i18n import Translator
 from ocm_bot.ocm.errors import OcmAuthError, OcmBudgetExhausted, OcmRateLimited
 from ocm_bot.ocm.identity import poi_page_url
@@ -16,6 +16,7 @@ from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.checkin import RETRY, add_comment_keyboard
 from ocm_bot.views.common import View
 from ocm_bot.views.html import Html, bold, gettext_html, link
+from ocm_bot.views.photos import photo_delivery_screen
 
 
 def _details_keyboard(t: Translator, charger_id: int) -> InlineKeyboardMarkup:
@@ -23,7 +24,9 @@ def _details_keyboard(t: Translator, charger_id: int) -> InlineKeyboardMarkup:
 
 
 def delivery_screen(t: Translator, codec: CallbackCodec, delivery: Delivery) -> View:
-    """What the driver is told after an attempt to post their check-in."""
+    """What the driver is told after an attempt to post their check-in (or their photo)."""
+    if isinstance(delivery.checkin, QueuedPhoto):
+        return photo_delivery_screen(t, codec, delivery, RETRY)
     checkin = delivery.checkin
     charger_id = checkin.charger_id
     name = bold(checkin.charger_name or f"#{charger_id}")

@@ -21,6 +21,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from ocm_bot.domain.checkin import outcomes_from
 from ocm_bot.domain.filters import StatusKind, connection_status_kind, status_kind
 from ocm_bot.domain.preferences import DistanceUnitChoice
+from ocm_bot.domain.trust import trust_of
 from ocm_bot.i18n import Translator
 from ocm_bot.ocm.models import Charger, CheckinStatusType, Comment, Connection
 from ocm_bot.views.callbacks import CallbackCodec
@@ -43,7 +44,10 @@ from ocm_bot.views.checkin import START as CHECK_IN
 from ocm_bot.views.checkin import private_checkin_url
 from ocm_bot.views.format import ago, amount, clip, date, html_text, power, stars
 from ocm_bot.views.html import Html, bold, gettext_html, italic, join, link, ngettext_html
+from ocm_bot.views.missing import not_listed_button
+from ocm_bot.views.photos import add_photo_button, album_button
 from ocm_bot.views.results import DETAILS, NO_SEARCH, View
+from ocm_bot.views.trust import charger_button_style, trust_line
 from ocm_bot.views.vocabulary import (
     checkin_status_name,
     connection_type_name,
@@ -54,7 +58,7 @@ from ocm_bot.views.vocabulary import (
 )
 
 FAVOURITE = "fv"
-RECENT_COMMENTS = 5
+RECENT_COMMENTS = 3
 COMMENT_CHARS = 200
 NOTE_CHARS = 300
 CONNECTIONS_SHOWN = 12
@@ -147,7 +151,10 @@ def details_text(
     facts = status_and_usage(t, charger)
     if charger.date_planned is not None and status_kind(charger) is StatusKind.PLANNED:
         facts.append(gettext_html(t, "opening planned for {date}", date=date(t, charger.date_planned)))
-    sections.append(join(" · ", facts))
+    status = join(" · ", facts)
+    if trust := trust_line(t, trust_of(charger, now), now, full=True):
+        status = join("\n", [status, trust])
+    sections.append(status)
     if cost := cost_text(t, charger, NOTE_CHARS):
         sections.append(gettext_html(t, "Cost: {cost}", cost=cost))
     if charger.connections:
@@ -207,7 +214,14 @@ def details_keyboard(
     favourite = InlineKeyboardButton(
         favourite_label, callback_data=codec.encode(FAVOURITE, charger.id, search_id or NO_SEARCH)
     )
-    return InlineKeyboardMarkup([top, [check_in, favourite]])
+    rows = [top, [check_in, favourite]]
+    if photos := album_button(t, codec, charger):
+        rows.append([photos])
+    if private:
+        rows.append(
+            [add_photo_button(t, codec, charger.id), not_listed_button(t, codec, charger.latitude, charger.longitude)]
+        )
+    return InlineKeyboardMarkup(rows)
 
 
 def details_view(
@@ -249,7 +263,13 @@ def venue_address(charger: Charger) -> str:
 
 
 def favourites_views(
-    t: Translator, chargers: list[Charger], gone: list[int], codec: CallbackCodec, *, unit: DistanceUnitChoice
+    t: Translator,
+    chargers: list[Charger],
+    gone: list[int],
+    codec: CallbackCodec,
+    *,
+    unit: DistanceUnitChoice,
+    now: datetime | None = None,
 ) -> list[View]:
     """/favourites: each favourite's name, status and plugs, with a details button.
 
@@ -268,7 +288,8 @@ def favourites_views(
             line += " · ⚡ " + connector_summary(t, charger.connections, groups=2)
         if address := address_line(charger, 80):
             line += "\n   " + address
-        button = InlineKeyboardButton(f"ℹ️ {n}", callback_data=codec.encode(DETAILS, charger.id, NO_SEARCH))
+        style = charger_button_style(charger, now) if now is not None else None
+        button = InlineKeyboardButton(f"ℹ️ {n}", callback_data=codec.encode(DETAILS, charger.id, NO_SEARCH), style=style)
         entries.append((line, button))
     if gone:
         ids = ", ".join(f"#{i}" for i in gone[:50])

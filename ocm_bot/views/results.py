@@ -38,8 +38,10 @@ from ocm_bot.views.cards import card, navigation_url, poi_url
 from ocm_bot.views.common import View, reading_order
 from ocm_bot.views.format import clip, power, radius
 from ocm_bot.views.html import Html, bold, gettext_html, join, lines, ngettext_html
+from ocm_bot.views.missing import not_listed_button
 from ocm_bot.views.preferences.labels import connector_names, short_level_name
 from ocm_bot.views.route import NEAR_DESTINATION, along_line, route_summary_lines, route_title
+from ocm_bot.views.trust import charger_button_style
 
 EXPORT = "xp"
 """``xp|<search id>``: the result's chargers as GPX and KML documents (:mod:`ocm_bot.views.export`)."""
@@ -200,7 +202,9 @@ def results_keyboard(
     codec: CallbackCodec,
     *,
     reference: ReferenceData | None = None,
+    now: datetime | None = None,
 ) -> InlineKeyboardMarkup:
+    """The buttons under a page; with ``now``, each ℹ️ button carries its charger's status colour."""
     page = _clamp(result, page)
     hits = result.page(page)
     first = page * result.prefs.page_size + 1
@@ -215,7 +219,11 @@ def results_keyboard(
     if hits:
         rows.append(
             [
-                InlineKeyboardButton(f"ℹ️ {n}", callback_data=codec.encode(DETAILS, hit.charger.id, result.id))
+                InlineKeyboardButton(
+                    f"ℹ️ {n}",
+                    callback_data=codec.encode(DETAILS, hit.charger.id, result.id),
+                    style=charger_button_style(hit.charger, now) if now is not None else None,
+                )
                 for n, hit in enumerate(hits, start=first)
             ]
         )
@@ -255,7 +263,8 @@ def results_keyboard(
                 )
             ]
         )
-    rows.append([InlineKeyboardButton(t.gettext("⚙️ Filters"), callback_data=codec.encode(SETTINGS))])
+    filters_button = InlineKeyboardButton(t.gettext("⚙️ Filters"), callback_data=codec.encode(SETTINGS))
+    rows.append([filters_button, not_listed_button(t, codec, result.point.latitude, result.point.longitude)])
     return InlineKeyboardMarkup(rows)
 
 
@@ -291,7 +300,7 @@ def results_view(
 ) -> View:
     return View(
         results_text(t, result, page, now=now, reference=reference),
-        results_keyboard(t, result, page, codec, reference=reference),
+        results_keyboard(t, result, page, codec, reference=reference, now=now),
     )
 
 

@@ -63,7 +63,7 @@ async def test_every_button_fits_and_decodes(service):
     view = results_view(t, result, 0, codec, now=NOW, reference=reference())
     for data in all_callback_data(view):
         assert len(data.encode()) <= MAX_CALLBACK_BYTES
-        assert codec.decode(data).action in {"pg", "dt", "fx", "wr", "sf", "xp"}
+        assert codec.decode(data).action in {"pg", "dt", "fx", "wr", "sf", "xp", "nl"}
 
 
 async def test_active_filters_are_listed_and_each_removable(service):

@@ -103,6 +103,7 @@ def main_menu(
         _line(t.gettext("Operators"), operators_label(t, prefs, reference)),
         _line(t.gettext("Access"), t.gettext(USAGE_LABELS[prefs.usage])),
         _line(t.gettext("Working chargers only"), on_off(t, prefs.operational_only)),
+        _line(t.gettext("Hide recent fault reports"), on_off(t, prefs.hide_recent_faults)),
         _line(t.gettext("Open data only"), on_off(t, prefs.open_data_only)),
         _line(t.gettext("Radius"), radius_label(t, prefs.radius_km, unit)),
         _line(t.gettext("Distance unit"), unit_value),
@@ -122,6 +123,11 @@ def main_menu(
         ],
         [button(t.gettext("🏢 Operators"), show_screen(codec, Screen.OPERATORS))],
         [toggle(t.gettext("Working chargers only"), prefs.operational_only, set_value(codec, Setting.OPERATIONAL))],
+        [
+            toggle(
+                t.gettext("Hide recent fault reports"), prefs.hide_recent_faults, set_value(codec, Setting.HIDE_FAULTS)
+            )
+        ],
         [toggle(t.gettext("Open data only"), prefs.open_data_only, set_value(codec, Setting.OPEN_DATA))],
         [
             button(t.gettext("📏 Radius"), show_screen(codec, Screen.RADIUS)),

@@ -114,6 +114,20 @@ class StoredComment:
         return self.stored.get("CommentTypeID")
 
 
+@dataclass
+class StoredMediaItem:
+    """A photo the fake accepted (``server.media_items``)."""
+
+    poi_id: int
+    user_id: int
+    username: str
+    via: str  # "token" or "write-key"
+    comment: str | None
+    image: bytes
+    media_type: str | None  # from the data URL prefix, None when there was none
+    stored: dict[str, Any]
+
+
 class FakeOcmServer(LoopbackServer):
     """Open Charge Map API v3 (``/v3/poi``, ``/v3/referencedata``, ``/v3/comment``, ``/v3/profile/authenticate``)."""
 
@@ -132,6 +146,8 @@ class FakeOcmServer(LoopbackServer):
         self.users: dict[str, FakeUser] = {}  # by lower-cased e-mail address
         self._app_users: dict[str, FakeUser] = {}  # by write-enabled application key
         self.comments: list[StoredComment] = []
+        self.media_items: list[StoredMediaItem] = []
+        self._next_media_id = 900_000
         self.read_only = False
         self._secret = secrets.token_bytes(32)
         self._next_user_id = 100_000
@@ -155,6 +171,7 @@ class FakeOcmServer(LoopbackServer):
         self.users = {}
         self._app_users = {}
         self.comments = []
+        self.media_items = []
         self.read_only = False
         self._secret = secrets.token_bytes(32)
 
@@ -418,8 +435,10 @@ class FakeOcmServer(LoopbackServer):
             return Response(200, b"", None)
         if user is None:
             return Response(401, b"", None)
+        if path.startswith("/v3/mediaitem"):
+            return self._post_media_item(request, user, via)
         if not path.startswith("/v3/comment"):
-            return _error("Failed", 400)  # media items and POI edits are not faked
+            return _error("Failed", 400)  # POI edits are not faked
         parsed = _parse_comment(request.body)
         if parsed is None:
             return Response.text("Error: Validation Failed", 200)
@@ -440,6 +459,41 @@ class FakeOcmServer(LoopbackServer):
             stored = self.store.add_comment(poi_id, comment)
         user.reputation += 1
         self.comments.append(StoredComment(poi_id, user.id, user.username, via, parsed, stored))
+        return Response(200, b'{"status":"OK","description":"OK"}', None)
+
+    # ------------------------------------------------------------------ POST /mediaitem
+    def _post_media_item(self, request: RecordedRequest, user: FakeUser, via: str) -> Response:
+        """OCM's JSONInputProvider + MediaItemManager: any failure (unreadable body, no image, an
+        image it cannot decode, unknown POI) is caught and answered 400 "Failed"."""
+        parsed = _parse_media_item(request.body)
+        if parsed is None:
+            return _error("Failed", 400)
+        poi_id, comment, image, media_type = parsed
+        if image_format(image) is None:
+            return _error("Failed", 400)  # ImageSharp cannot load it: the upload fails
+        with self.store.lock:
+            if poi_id not in self.store.records:
+                return _error("Failed", 400)
+            self._next_media_id += 1
+            stamp = utc_now()
+            base = f"https://ocm.example.org/images/OCM{poi_id}/OCM-{poi_id}.{stamp.strftime('%Y%m%d%H%M%S%f')}"
+            item = {
+                "ID": self._next_media_id,
+                "ChargePointID": poi_id,
+                "ItemURL": f"{base}.orig.{image_format(image)}",
+                "ItemThumbnailURL": f"{base}.thmb.{image_format(image)}",
+                "Comment": comment,
+                "IsEnabled": True,
+                "IsVideo": False,
+                "IsFeaturedItem": False,
+                "IsExternalResource": False,
+                "MetadataValue": None,
+                "User": {"ID": user.id, "Username": user.username, "ReputationPoints": user.reputation},
+                "DateCreated": stamp.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            }
+            self.store.add_media_item(poi_id, item)
+        user.reputation += 1
+        self.media_items.append(StoredMediaItem(poi_id, user.id, user.username, via, comment, image, media_type, item))
         return Response(200, b'{"status":"OK","description":"OK"}', None)
 
     def _submitting_user(self, request: RecordedRequest) -> tuple[FakeUser | None, str]:
@@ -512,6 +566,51 @@ def _parse_comment(body: bytes) -> dict[str, Any] | None:
 
 
 _INVALID = object()
+_IMAGE_MAGIC = (
+    (b"\xff\xd8\xff", "jpg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+    (b"BM", "bmp"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+)
+
+
+def image_format(data: bytes) -> str | None:
+    """The image format OCM's ImageSharp would decode ``data`` as; None when it cannot."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return next((name for magic, name in _IMAGE_MAGIC if data.startswith(magic)), None)
+
+
+def _parse_media_item(body: bytes) -> tuple[int, str | None, bytes, str | None] | None:
+    """Json.NET's view of a MediaItemSubmission: (ChargePointID, Comment, image bytes, media type).
+
+    None where OCM's handler throws or gives up: unreadable JSON, no ``ImageDataBase64``, bad base64.
+    A data URL's prefix is cut at the first comma, as OCM does.
+    """
+    try:
+        raw = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(raw, dict):
+        return None
+    by_lower = {k.lower(): v for k, v in raw.items()}
+    poi_id = _json_int(by_lower.get("chargepointid", 0))
+    data = by_lower.get("imagedatabase64")
+    comment = by_lower.get("comment")
+    if poi_id is _INVALID or not isinstance(data, str) or isinstance(comment, (dict, list)):
+        return None
+    media_type = None
+    if data.startswith("data:"):
+        media_type = data[5:].split(";", 1)[0].split(",", 1)[0] or None
+        data = data[data.index(",") + 1 :] if "," in data else ""
+    try:
+        image = base64.b64decode(data, validate=True)
+    except ValueError:
+        return None
+    return poi_id or 0, None if comment is None else str(comment), image, media_type
 
 
 def _json_int(value: Any) -> Any:

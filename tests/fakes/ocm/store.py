@@ -438,6 +438,14 @@ class PoiStore:
             self._put(record)
             return comment
 
+    def add_media_item(self, poi_id: int, item: dict[str, Any]) -> None:
+        """A photo on a POI (first in its ``MediaItems``); the POI counts as updated now."""
+        with self.lock:
+            record = copy.deepcopy(self.records[poi_id])
+            record["MediaItems"] = [item, *(record.get("MediaItems") or [])]
+            record["DateLastStatusUpdate"] = format_ocm_date(utc_now())
+            self._put(record)
+
     # ---- generated data
     def generate(
         self,

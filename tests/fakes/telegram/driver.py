@@ -557,14 +557,60 @@ class FakeUser(ChatObserver):
             contact["user_id"] = user_id
         return await self._send({"contact": contact}, chat, None)
 
-    async def send_photo(self, caption: str | None = None, *, chat: ChatObserver | None = None) -> MessageView:
+    async def send_photo(
+        self,
+        caption: str | None = None,
+        *,
+        chat: ChatObserver | None = None,
+        content: bytes | None = None,
+        reply_to: MessageView | None = None,
+    ) -> MessageView:
+        """Send a photo; with ``content`` the bot can download it (getFile + the file URL)."""
         file_id = f"user-photo-{self.server.new_id()}"
-        content: dict[str, Any] = {
-            "photo": [{"file_id": file_id, "file_unique_id": file_id[-16:], "width": 1280, "height": 960}]
-        }
+        size = {"width": 1280, "height": 960}
+        if content is not None:
+            self.server.add_file(file_id, f"photos/{file_id}.jpg", content)
+            size["file_size"] = len(content)
+        message: dict[str, Any] = {"photo": [{"file_id": file_id, "file_unique_id": file_id[-16:], **size}]}
         if caption:
-            content["caption"] = caption
-        return await self._send(content, chat, None)
+            message["caption"] = caption
+        return await self._send(message, chat, reply_to)
+
+    async def send_file(
+        self,
+        kind: str,
+        *,
+        content: bytes | None = None,
+        file_size: int | None = None,
+        mime_type: str | None = None,
+        file_name: str | None = None,
+        caption: str | None = None,
+        reply_to: MessageView | None = None,
+        chat: ChatObserver | None = None,
+    ) -> MessageView:
+        """Send a ``document``, ``video``, ``animation`` or ``sticker``; ``content`` makes it downloadable,
+        ``file_size`` alone describes a file the bot must not need to download (a 40 MB video)."""
+        file_id = f"user-{kind}-{self.server.new_id()}"
+        described: dict[str, Any] = {"file_id": file_id, "file_unique_id": file_id[-16:]}
+        if content is not None:
+            self.server.add_file(file_id, f"{kind}s/{file_id}_{file_name or 'file'}", content)
+            described["file_size"] = len(content)
+        if file_size is not None:
+            described["file_size"] = file_size
+        if mime_type is not None and kind != "sticker":
+            described["mime_type"] = mime_type
+        if file_name is not None and kind in ("document", "animation", "video"):
+            described["file_name"] = file_name
+        if kind in ("video", "animation"):
+            described.update(width=640, height=480, duration=12)
+        if kind == "sticker":
+            described.update(type="regular", width=512, height=512, is_animated=False, is_video=False)
+        message: dict[str, Any] = {kind: described}
+        if kind == "animation":  # Telegram sends a GIF as an animation and a document
+            message["document"] = {k: v for k, v in described.items() if k not in ("width", "height", "duration")}
+        if caption:
+            message["caption"] = caption
+        return await self._send(message, chat, reply_to)
 
     async def forward(
         self,

@@ -520,6 +520,11 @@ class FakeTelegramServer:
     def new_id(self) -> int:
         return next(self._ids)
 
+    def add_file(self, file_id: str, file_path: str, content: bytes) -> None:
+        """A file a person sent, for getFile and the file download URL."""
+        with self._lock:
+            self.files[file_id] = (file_path, content)
+
     def add_user(self, user: dict) -> None:
         with self._lock:
             self.users[user["id"]] = user
@@ -1299,6 +1304,29 @@ class FakeTelegramServer:
             stored = chat.messages[message["message_id"]]
             stored.source_text, stored.parse_mode = params["caption"], params.get("parse_mode")
         return message
+
+    def _api_sendMediaGroup(self, params: dict, files: dict) -> list[dict]:
+        """An album: 2-10 photos (or videos...), one message each, a caption per item (1,024 characters)."""
+        chat = self._writable_chat(params["chat_id"])
+        media = params.get("media") or []
+        if not 2 <= len(media) <= 10:
+            raise ApiError(400, "Bad Request: wrong number of media specified; must contain 2-10 items")
+        group_id = str(self.new_id())
+        sent = []
+        for item in media:
+            if item.get("type") != "photo":  # the bot sends photo albums only; other kinds are not modelled
+                self._violate("sendMediaGroup", f"media of type {item.get('type')!r} is not modelled by the fake")
+            file_id = self._store_file("media", item.get("media"), files, "photo")
+            content: dict[str, Any] = {
+                "photo": [{"file_id": file_id, "file_unique_id": f"u{file_id}"[:32], "width": 800, "height": 600}],
+                "media_group_id": group_id,
+            }
+            if item.get("caption"):
+                parsed = self._formatted("sendMediaGroup", item, "caption", "caption_entities", 1024, required=False)
+                if parsed is not None:
+                    content.update(self._text_content(parsed, "caption"))
+            sent.append(self._new_bot_message(chat, content, params))
+        return sent
 
     def _api_sendDocument(self, params: dict, files: dict) -> dict:
         chat = self._writable_chat(params["chat_id"])

@@ -597,3 +597,23 @@ async def test_leave_chat_and_reset(telegram, telegram_server):
     )
     telegram_server.reset()
     assert telegram_server.requests == [] and telegram_server.chats == {}
+
+
+def test_a_photo_album_is_one_message_per_photo_with_its_caption_and_checked_like_telegram(telegram, telegram_server):
+    ada = telegram.user("Ada")
+    telegram_server.user_message(ada.chat_id, ada.user, {"text": "hi"})
+    media = [
+        {"type": "photo", "media": "https://example.org/a.jpg", "caption": "<b>one</b>", "parse_mode": "HTML"},
+        {"type": "photo", "media": "https://example.org/b.jpg", "caption": "two"},
+    ]
+    sent = call(telegram_server, "sendMediaGroup", chat_id=ada.chat_id, media=media).json()["result"]
+    assert [m["caption"] for m in sent] == ["one", "two"]
+    assert len({m["media_group_id"] for m in sent}) == 1
+    single = call(telegram_server, "sendMediaGroup", chat_id=ada.chat_id, media=media[:1])
+    assert single.status_code == 400 and "2-10 items" in single.json()["description"]
+    broken = [{"type": "photo", "media": "x", "caption": "<b>open", "parse_mode": "HTML"}, media[1]]
+    assert call(telegram_server, "sendMediaGroup", chat_id=ada.chat_id, media=broken).status_code == 400
+    assert telegram_server.take_violations()  # the caption Telegram cannot parse is named
+    missing_media = call(telegram_server, "sendMediaGroup", chat_id=ada.chat_id)
+    assert missing_media.status_code == 400
+    telegram_server.take_violations()
