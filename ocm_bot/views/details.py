@@ -52,6 +52,7 @@ from ocm_bot.views.vocabulary import (
     outcome_text,
     status_type_name,
 )
+from ocm_bot.views.watches import watch_here_button
 
 FAVOURITE = "fv"
 RECENT_COMMENTS = 5
@@ -194,7 +195,9 @@ def details_keyboard(
     private: bool,
     bot_username: str | None,
     search_id: str | None = None,
+    watch_chat_id: int | None = None,
 ) -> InlineKeyboardMarkup:
+    """``watch_chat_id``: the group the details are shown in, whose admins may watch around the charger."""
     top = [
         InlineKeyboardButton(t.gettext("Open in OCM ↗"), url=poi_url(charger.id)),
         InlineKeyboardButton(t.gettext("Navigate 🧭"), url=navigation_url(charger)),
@@ -207,7 +210,10 @@ def details_keyboard(
     favourite = InlineKeyboardButton(
         favourite_label, callback_data=codec.encode(FAVOURITE, charger.id, search_id or NO_SEARCH)
     )
-    return InlineKeyboardMarkup([top, [check_in, favourite]])
+    rows = [top, [check_in, favourite]]
+    if watch_chat_id is not None and not private:
+        rows.append([watch_here_button(t, codec, watch_chat_id, charger.id)])
+    return InlineKeyboardMarkup(rows)
 
 
 def details_view(
@@ -223,6 +229,7 @@ def details_view(
     search_id: str | None = None,
     distance_km: float | None = None,
     bearing: float | None = None,
+    watch_chat_id: int | None = None,
 ) -> View:
     return View(
         details_text(t, charger, now=now, unit=unit, distance_km=distance_km, bearing=bearing),
@@ -234,6 +241,7 @@ def details_view(
             private=private,
             bot_username=bot_username,
             search_id=search_id,
+            watch_chat_id=watch_chat_id,
         ),
     )
 
