@@ -1,5 +1,9 @@
 """Chargers in a town or district: ``/area Leeds`` or "chargers in Leeds" typed in a private chat.
 
+"chargers in <place>" is read in the driver's language (the catalog's translation of the message id
+``chargers in {place}``, e.g. "Ladestationen in {place}") and in English; another language's phrase
+stays a place name searched nearby, as does a place typed alone.
+
 The place is geocoded with its outline (Nominatim ``polygon_geojson``; its bounding box when it has
 none), searched with ONE OCM request (:mod:`ocm_bot.domain.area`) and answered with a summary and
 paged cards, the same results message as a nearby search (paging, details and export buttons).
