@@ -7,7 +7,8 @@ callback data, so a forged button or one from another group is refused. The setu
 live in the group's ``chat_data`` by message (it survives a restart; each admin's /watch has its
 own); while one asks for the area, its admin's next text in the group (within
 :data:`AWAIT_PLACE_SECONDS`) is read as the area: a place name, a charger's OCM ID or its Open
-Charge Map link (the charger's position); nobody else's text is touched.
+Charge Map link (the charger's position); nobody else's text is touched. "🔔 Watch here" on a
+charger's details in a group starts the same setup around that charger, for an admin (checked on press).
 
 Over 400 lines because the setup, the list and the quiet hours screen are one keyboard family: one
 button handler, one admin check and one set of signed buttons for the three screens.

@@ -3,7 +3,8 @@
 Buttons (UX.md): ``[Open in OCM ↗] [Navigate 🧭]`` / ``[✅ Check in] [☆ Favourite]`` (★ when it is
 one). Check in is the check-in conversation's ``ci|<id>`` button in private chats and a deep link
 ``https://t.me/<bot>?start=checkin-<id>`` in groups, so a group is not flooded. Favourite is
-``fv|<id>|<search id or ->``.
+``fv|<id>|<search id or ->``. In a group a last row ``[🔔 Watch here]`` (``wh|<chat>|<id>``) lets an
+admin start ``/watch`` around the charger; private chats have no such row.
 
 Example::
 
