@@ -87,11 +87,12 @@ _COMMANDS = {
         f"and what `ocm-bot run` reads:\n{_BOT_VARIABLES}",
     ),
     "check": (
-        "validate the configuration and check that Telegram, OCM, Nominatim and the database answer",
+        "validate the configuration and check that Telegram, OCM, Nominatim, the database and the router answer",
         "Validate the configuration, show every setting under its variable's name (secrets hidden) and\n"
-        "check that Telegram accepts the token, Open Charge Map the API key, that Nominatim answers and\n"
-        "that the database opens.\n"
-        "Exits with 1 when a service fails, 2 when the configuration is invalid.",
+        "check that Telegram accepts the token, Open Charge Map the API key, that Nominatim answers,\n"
+        "that the database opens and, when ROUTER_URL is set, that the router answers a route.\n"
+        "Exits with 1 when a service fails, 2 when the configuration is invalid. The router is optional:\n"
+        "its failure is shown but leaves the exit status at 0 (/route then draws great-circle lines).",
         f"{_READS}It reads what `ocm-bot webhook` reads (WEBHOOK_URL, WEBHOOK_SECRET, WEBHOOK_LISTEN, PORT)\n"
         f"and what `ocm-bot run` reads:\n{_BOT_VARIABLES}",
     ),
@@ -364,9 +365,10 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
     print("\nServices:")
     results = asyncio.run(check_services(settings))
     for result in results:
-        mark = "ok  " if result.ok else "FAIL"
+        mark = "--  " if not result.configured else "ok  " if result.ok else "FAIL"
         print(f"  [{mark}] {result.service:<10} {result.detail}")
-    return 0 if all(result.ok for result in results) else 1
+    # An optional service (the router) that fails is shown, but the bot runs without it: exit 0.
+    return 0 if all(result.ok or result.optional for result in results) else 1
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:

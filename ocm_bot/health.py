@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ocm_bot.ocm.identity import user_agent
+from ocm_bot.routing import NoRoute, Router, RouterDown
 from ocm_bot.settings import Settings
 from ocm_bot.storage import open_storage
 from ocm_bot.storage.base import StorageError
@@ -17,11 +18,21 @@ USER_AGENT = user_agent(purpose="configuration check")
 TIMEOUT = httpx.Timeout(10.0)
 
 
+ROUTER_TIMEOUT_SECONDS = 5.0
+ROUTER_PROBE = ((52.517033, 13.388798), (52.529407, 13.397634))
+"""Two points in central Berlin (OSRM's own example): any OSRM server answers a route between them,
+or, when it holds another region's roads only, "NoSegment", which still proves it is an OSRM server."""
+
+
 @dataclass(frozen=True)
 class CheckResult:
     service: str
     ok: bool
     detail: str
+    optional: bool = False
+    """The bot works without this service (with less): a failure is shown, the exit status stays 0."""
+    configured: bool = True
+    """False: an optional service the settings do not name (nothing was asked)."""
 
 
 async def check_services(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> list[CheckResult]:
@@ -32,6 +43,7 @@ async def check_services(settings: Settings, *, transport: httpx.AsyncBaseTransp
                 _check_ocm(http, settings),
                 _check_nominatim(http, settings),
                 _check_storage(settings),
+                _check_router(http, settings),
             )
         )
 
@@ -86,6 +98,21 @@ async def _check_nominatim(http: httpx.AsyncClient, settings: Settings) -> Check
     if response.status_code != 200:
         return CheckResult("Nominatim", False, f"{settings.nominatim_url} answered HTTP {response.status_code}")
     return CheckResult("Nominatim", True, f"{settings.nominatim_url} answers")
+
+
+async def _check_router(http: httpx.AsyncClient, settings: Settings) -> CheckResult:
+    """One OSRM ``route`` request between two fixed points, with a short timeout (``ROUTER_URL`` is optional)."""
+    fallback = "/route draws great-circle lines without it"
+    if not settings.router_url:
+        return CheckResult("Router", True, f"ROUTER_URL is not set (optional: {fallback})", True, configured=False)
+    router = Router(settings.router_url, user_agent=USER_AGENT, timeout=ROUTER_TIMEOUT_SECONDS, client=http)
+    try:
+        await router.route(*ROUTER_PROBE)
+    except NoRoute:
+        return CheckResult("Router", True, f"{settings.router_url} answers (no road at the test points)", True)
+    except RouterDown as error:
+        return CheckResult("Router", False, f"{settings.router_url}: {error} (optional: {fallback})", True)
+    return CheckResult("Router", True, f"{settings.router_url} answers routes", True)
 
 
 async def _check_storage(settings: Settings) -> CheckResult:

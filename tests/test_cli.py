@@ -60,6 +60,27 @@ def test_check_names_the_bot_to_ocm_and_nominatim_as_the_bot_itself_does(
     assert agents and all(a.startswith("ocm-bot/") and "+https://github.com/ocm-bot/ocm-bot" in a for a in agents)
 
 
+def test_check_asks_the_router_for_a_route_when_router_url_is_set(
+    telegram_server, ocm_server, nominatim_server, osrm_server, tmp_path
+):
+    settings = settings_for(telegram_server, ocm_server, nominatim_server, tmp_path / "data")
+    result = ocm_bot("check", env=environment_for(settings), tmp_path=tmp_path)
+    assert "[--  ] Router     ROUTER_URL is not set (optional" in result.stdout
+    assert osrm_server.requests_to("/route/") == []
+
+    result = ocm_bot("check", env=environment_for(settings) | {"ROUTER_URL": osrm_server.url}, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"[ok  ] Router     {osrm_server.url} answers routes" in result.stdout
+    [probe] = osrm_server.requests_to("/route/v1/driving/")
+    assert probe.headers.get("User-Agent", "").startswith("ocm-bot/")
+
+    osrm_server.inject("status500", times=None)
+    result = ocm_bot("check", env=environment_for(settings) | {"ROUTER_URL": osrm_server.url}, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr  # optional: the bot runs without it
+    [line] = [line for line in result.stdout.splitlines() if "] Router" in line]
+    assert line.startswith("  [FAIL] Router") and "optional" in line and "500" in line
+
+
 def test_check_names_the_service_that_is_down_and_fails(telegram_server, ocm_server, nominatim_server, tmp_path):
     settings = settings_for(telegram_server, ocm_server, nominatim_server, tmp_path / "data")
     env = environment_for(settings) | {"OCM_API_KEY": "00000000-0000-0000-0000-000000000000"}
@@ -128,7 +149,11 @@ def test_check_shows_every_setting_under_the_variable_an_operator_sets(
     }
     env = environment_for(settings) | plain | hidden
     result = ocm_bot("check", env=env, tmp_path=tmp_path)
+    # Nothing answers at ROUTER_URL: shown as failed, but the router is optional, so the exit status is 0.
     assert result.returncode == 0, result.stdout + result.stderr
+    [router_line] = [line for line in result.stdout.splitlines() if "] Router" in line]
+    assert router_line.startswith("  [FAIL] Router") and "https://router.example.test" in router_line
+    assert "optional" in router_line
     shown = configuration_shown(result.stdout)
     variables = set(env) - {"PATH", "HOME"}
     assert set(shown) == variables, (

@@ -11,6 +11,7 @@ Example::
     geocoder = OfflineGeocoder.bundled()
     [place, *_] = await geocoder.search("Mile End")
     place.point          # GeoPoint(latitude=51.5254, longitude=-0.0335)
+    place.bounds         # (51.516, 51.532, -0.047, -0.022): south, north, west, east (for /area)
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +55,13 @@ class OfflineGeocoder:
         places = []
         for item in document.get("places", ()):
             names = tuple(normalise(name) for name in (item["name"], *item.get("aliases", ())) if normalise(name))
+            bounds = item.get("bounds")
             place = GeocodedPlace(
                 label=item.get("label") or item["name"],
                 point=GeoPoint(float(item["lat"]), float(item["lon"])),
                 country_code=item.get("country_code"),
+                bounds=(float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3])) if bounds else None,
+                outline=tuple(tuple((float(lat), float(lon)) for lat, lon in ring) for ring in item.get("outline", ())),
             )
             places.append(GazetteerPlace(names, place))
         return cls(places)
@@ -87,7 +91,9 @@ class OfflineGeocoder:
                 whole = any(f" {name} " == text for name in matched)
                 scored.append((not whole, -longest, order, entry.place))
         scored.sort(key=lambda item: item[:3])
-        return [place for *_, place in scored[:limit]]
+        places = [place for *_, place in scored[:limit]]
+        # Like Nominatim: the outline only when asked for (``polygon_geojson``), the bounding box always.
+        return places if outline else [replace(place, outline=()) for place in places]
 
     async def close(self) -> None:
         """Nothing to close (the same interface as the Nominatim geocoder)."""

@@ -35,6 +35,38 @@ FAST_DC_KW = 50.0
 DC_CURRENT_TYPE = 30  # OCM's "DC"
 
 
+PLACE_FIELD = "{place}"
+_END_PUNCTUATION = "?.!¿¡。？！ \t"
+
+
+def place_after_phrase(text: str, phrase: str) -> str | None:
+    """The place in ``text`` when it is ``phrase`` ("chargers in {place}") with a place filled in, else None.
+
+    The phrase is split on ``{place}``: what comes before must open the text as whole words and what
+    comes after must close it (a language that puts the place first), ignoring case, runs of spaces
+    and a closing "?" or "!". Nothing in the phrase is a pattern, so a translation cannot break the
+    matching. A phrase without exactly one ``{place}``, or with nothing but it, matches nothing.
+    """
+    if phrase.count(PLACE_FIELD) != 1:
+        return None
+    before, after = (" ".join(part.split()).casefold() for part in phrase.split(PLACE_FIELD))
+    said = " ".join(text.split()).rstrip(_END_PUNCTUATION)
+    folded = said.casefold()
+    if len(folded) != len(said):  # a letter whose case folding changes its length: positions would drift
+        return None
+    if not (before or after) or not folded.startswith(before):
+        return None  # a phrase of the place alone would make every place an area search
+    if before and before[-1].isalnum() and folded[len(before) : len(before) + 1].isalnum():
+        return None  # "chargers inverness" is no "chargers in …"
+    end = len(folded)
+    if after:
+        if not folded.endswith(after) or (after[0].isalnum() and folded[-len(after) - 1 : -len(after)].isalnum()):
+            return None
+        end -= len(after)
+    place = said[len(before) : end].strip(" ,:;-–—")
+    return place or None
+
+
 def area_of(
     outline: tuple[tuple[tuple[float, float], ...], ...], bounds: tuple[float, float, float, float] | None
 ) -> Area | None:

@@ -1,5 +1,9 @@
 """Chargers in a town or district: ``/area Leeds`` or "chargers in Leeds" typed in a private chat.
 
+"chargers in <place>" is read in the driver's language (the catalog's translation of the message id
+``chargers in {place}``, e.g. "Ladestationen in {place}") and in English; another language's phrase
+stays a place name searched nearby, as does a place typed alone.
+
 The place is geocoded with its outline (Nominatim ``polygon_geojson``; its bounding box when it has
 none), searched with ONE OCM request (:mod:`ocm_bot.domain.area`) and answered with a summary and
 paged cards, the same results message as a nearby search (paging, details and export buttons).
@@ -9,17 +13,20 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
+from functools import cache
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from ocm_bot.context import BotContext
-from ocm_bot.domain.area import area_of, search_in_area
+from ocm_bot.domain.area import area_of, place_after_phrase, search_in_area
 from ocm_bot.geocoding import GeocoderBusy, GeocodingError
-from ocm_bot.handlers import answers
+from ocm_bot.handlers import answers, search
 from ocm_bot.handlers.common import button_message, message_of, query_of
+from ocm_bot.i18n import available_languages, translator
 from ocm_bot.ocm.errors import OcmError
-from ocm_bot.views.area import area_usage_text, no_area_text
+from ocm_bot.views.area import area_usage_text, chargers_in_phrases, no_area_text
 from ocm_bot.views.callbacks import action_pattern
 from ocm_bot.views.common import View, retry_keyboard
 from ocm_bot.views.results import geocoder_busy_text, geocoder_down_text, place_not_found_text, results_view
@@ -29,7 +36,7 @@ log = logging.getLogger(__name__)
 RETRY = "ar"
 """``ar|<note id>``: the same area search again (after OCM or Nominatim failed)."""
 CHARGERS_IN = re.compile(r"^\s*(?:ev\s+)?(?:chargers?|charging\s+stations?)\s+in\s+(?P<place>\S.*?)\s*[?.!]*\s*$", re.I)
-"""English text that asks for an area; anything else typed stays a nearby search."""
+"""English variants that ask for an area besides the catalog's phrase ("EV chargers in", "charging stations in")."""
 
 
 async def on_area_command(update: Update, context: BotContext) -> None:
@@ -42,9 +49,37 @@ async def on_area_command(update: Update, context: BotContext) -> None:
 
 
 async def on_chargers_in(update: Update, context: BotContext) -> None:
-    found = CHARGERS_IN.match(message_of(update).text or "")
-    if found is not None:
-        await search_area_named(update, context, found.group("place"))
+    """ "chargers in <place>" in the driver's language or in English; any other text is a nearby search."""
+    t, _ = await answers.driver(update, context)
+    place = typed_area(message_of(update).text or "", chargers_in_phrases(t))
+    if place is None:
+        await search.on_text(update, context)  # another language's phrase: a place name as typed
+        return
+    await search_area_named(update, context, place)
+
+
+def typed_area(text: str, phrases: Iterable[str]) -> str | None:
+    """The place of "chargers in <place>" typed with one of ``phrases`` (or English's variants)."""
+    for phrase in phrases:
+        if (place := place_after_phrase(text, phrase)) is not None:
+            return place
+    found = CHARGERS_IN.match(text)
+    return found.group("place") if found else None
+
+
+@cache
+def _every_phrase() -> tuple[str, ...]:
+    """The area phrase of every language the bot speaks (what the message filter lets through)."""
+    return tuple(
+        dict.fromkeys(p for language in available_languages() for p in chargers_in_phrases(translator(language)))
+    )
+
+
+class _AreaPhrase(filters.MessageFilter):
+    """A text that asks for an area in some language; the handler checks it is the driver's."""
+
+    def filter(self, message: Message) -> bool:
+        return typed_area(message.text or "", _every_phrase()) is not None
 
 
 async def on_retry(update: Update, context: BotContext) -> None:
@@ -101,6 +136,6 @@ def handlers() -> list[BaseHandler]:
     private_text = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
     return [
         CommandHandler("area", on_area_command),
-        MessageHandler(private_text & filters.Regex(CHARGERS_IN), on_chargers_in),
+        MessageHandler(private_text & _AreaPhrase(), on_chargers_in),
         CallbackQueryHandler(on_retry, pattern=action_pattern(RETRY)),
     ]

@@ -25,6 +25,7 @@ from ocm_bot.handlers import answers
 from ocm_bot.handlers.common import (
     button_message,
     chat_of,
+    is_group,
     is_private,
     query_of,
     user_of,
@@ -161,6 +162,7 @@ async def _send_details(update: Update, context: BotContext, charger_id: int, se
         search_id=search_id,
         distance_km=haversine_km(result.point, where) if result else None,
         bearing=initial_bearing(result.point, where) if result else None,
+        watch_chat_id=chat_of(update).id if is_group(update) else None,  # "Watch here", for the group's admins
     )
     await answers.reply(update, view)
     await context.bot.send_venue(

@@ -257,6 +257,7 @@ async def _menu(context: BotContext, prefs: UserPreferences, reference: Referenc
         automatic_unit=None,  # a group's searches follow each searched place's country
         telegram_language=default,  # "automatic" in a group: the bot's default language
         languages=available_languages(),
+        group=True,
     )
 
 

@@ -9,7 +9,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from ocm_bot.context import BotContext
 from ocm_bot.handlers.common import is_group, is_private, message_of, query_of, translator_for
 from ocm_bot.views.common import expired_button_text, help_view, location_keyboard, welcome_view
-from ocm_bot.views.groups import group_welcome_view
+from ocm_bot.views.groups import group_help_view, group_welcome_view
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -29,7 +29,8 @@ async def start(update: Update, context: BotContext) -> None:
 async def show_help(update: Update, context: BotContext) -> None:
     """List what the bot can do."""
     t = await translator_for(update, context)
-    await message_of(update).reply_text(help_view(t).text, parse_mode=ParseMode.HTML)
+    view = group_help_view(t) if is_group(update) else help_view(t, context.bot.username)
+    await message_of(update).reply_text(view.text, parse_mode=ParseMode.HTML)
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:

@@ -7,7 +7,8 @@ callback data, so a forged button or one from another group is refused. The setu
 live in the group's ``chat_data`` by message (it survives a restart; each admin's /watch has its
 own); while one asks for the area, its admin's next text in the group (within
 :data:`AWAIT_PLACE_SECONDS`) is read as the area: a place name, a charger's OCM ID or its Open
-Charge Map link (the charger's position); nobody else's text is touched.
+Charge Map link (the charger's position); nobody else's text is touched. "🔔 Watch here" on a
+charger's details in a group starts the same setup around that charger, for an admin (checked on press).
 
 Over 400 lines because the setup, the list and the quiet hours screen are one keyboard family: one
 button handler, one admin check and one set of signed buttons for the three screens.
@@ -35,6 +36,7 @@ from telegram.ext import (
 
 from ocm_bot.context import BotContext
 from ocm_bot.domain.geo import GeoPoint
+from ocm_bot.domain.group_preferences import group_preferences
 from ocm_bot.domain.preferences import DistanceUnitChoice, UserPreferences
 from ocm_bot.domain.units import place_country, unit_for_place
 from ocm_bot.domain.watch_quiet import QuietHours, quiet_hours_of, save_quiet_hours
@@ -53,13 +55,14 @@ from ocm_bot.handlers.common import (
 )
 from ocm_bot.i18n import Translator
 from ocm_bot.ocm.errors import OcmError
-from ocm_bot.views.callbacks import InvalidCallback
+from ocm_bot.views.callbacks import InvalidCallback, action_pattern
 from ocm_bot.views.common import View, ocm_error_text
 from ocm_bot.views.results import geocoder_busy_text, geocoder_down_text
 from ocm_bot.views.watches import (
     LIST_ACTION,
     QUIET_ACTION,
     SETUP_ACTION,
+    WATCH_HERE_ACTION,
     ListOp,
     QuietOp,
     SetupOp,
@@ -73,6 +76,7 @@ from ocm_bot.views.watches import (
     quiet_hours_view,
     radius_km,
     read_watch_button,
+    read_watch_here_button,
     saved_view,
     setup_view,
     watch_changed_notice,
@@ -95,6 +99,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler("watch", on_watch),
         CommandHandler("watches", on_watches),
         CallbackQueryHandler(on_button, pattern=rf"^(?:{SETUP_ACTION}|{LIST_ACTION}|{QUIET_ACTION})\|"),
+        CallbackQueryHandler(on_watch_here, pattern=action_pattern(WATCH_HERE_ACTION)),
     ]
 
 
@@ -142,18 +147,45 @@ async def on_watch(update: Update, context: BotContext) -> None:
         return
     admin = sender_id(message)
     assert admin is not None
-    setup = WatchSetup(chat_id=chat.id, admin_id=admin, since=time.time())
-    query = " ".join(context.args or ()).strip()
+    await _start_setup(t, context, message, admin, " ".join(context.args or ()).strip())
+
+
+async def _start_setup(t: Translator, context: BotContext, message: Message, admin: int, query: str) -> None:
+    """A new setup, its area ``query`` filled in when there is one, sent as a reply to ``message``."""
+    setup = WatchSetup(chat_id=message.chat.id, admin_id=admin, since=time.time())
+    chosen = await _chosen_unit(context, message.chat.id)
     view: View
     if query:
-        setup, view = await _geocoded(t, context, setup, query)
+        setup, view = await _geocoded(t, context, setup, query, chosen)
     else:
-        view = setup_view(t, context.services.callbacks, setup, _unit(setup))
+        view = setup_view(t, context.services.callbacks, setup, _unit(setup, chosen))
     sent = await message.reply_text(view.text, parse_mode=ParseMode.HTML, reply_markup=view.keyboard)
     _keep(context, replace(setup, message_id=sent.message_id))
 
 
-async def _geocoded(t: Translator, context: BotContext, setup: WatchSetup, query: str) -> tuple[WatchSetup, View]:
+async def on_watch_here(update: Update, context: BotContext) -> None:
+    """🔔 Watch here on a charger's details in a group: an admin's /watch around that charger."""
+    query, chat, user = query_of(update), chat_of(update), user_of(update)
+    t = await translator_for(update, context)
+    message = button_message(query)
+    try:
+        chat_id, charger_id = read_watch_here_button(context.services.callbacks.decode(query.data))
+        if chat_id != chat.id or message is None:
+            raise InvalidCallback(f"a watch-here button of chat {chat_id} pressed in {chat.id}")
+    except InvalidCallback as error:
+        log.info("watch-here button refused: %s", error)
+        await answer_query(query, button_refused_text(t), show_alert=True)
+        return
+    if not await is_admin(context, chat, user.id):
+        await answer_query(query, admins_only_text(t), show_alert=True)
+        return
+    await answer_query(query)
+    await _start_setup(t, context, message, user.id, str(charger_id))
+
+
+async def _geocoded(
+    t: Translator, context: BotContext, setup: WatchSetup, query: str, chosen: DistanceUnitChoice | None
+) -> tuple[WatchSetup, View]:
     """The area a typed text names: a charger (its ID or OCM link) or a place."""
     codec = context.services.callbacks
     charger_id = charger_reference(query)
@@ -162,24 +194,26 @@ async def _geocoded(t: Translator, context: BotContext, setup: WatchSetup, query
             found = await context.services.chargers.get_chargers([charger_id])
         except OcmError as error:
             log.warning("reading a watch's charger failed: %r", error)
-            return setup, View.plain(ocm_error_text(t, error), setup_view(t, codec, setup, _unit(setup)).keyboard)
+            return setup, View.plain(
+                ocm_error_text(t, error), setup_view(t, codec, setup, _unit(setup, chosen)).keyboard
+            )
         if not found:
             return setup, place_not_found_view(t, codec, setup, query)
         charger = found[0]
         country = charger.address.country.iso_code if charger.address.country else None
         setup = setup.with_area(GeoPoint(charger.latitude, charger.longitude), charger.name, country)
-        return setup, setup_view(t, codec, setup, _unit(setup))
+        return setup, setup_view(t, codec, setup, _unit(setup, chosen))
     try:
         places = await context.services.geocoder.search(query, language=t.language, limit=1)
     except GeocodingError as error:
         log.warning("geocoding a watch's place failed: %r", error)
         notice = geocoder_busy_text(t) if isinstance(error, GeocoderBusy) else geocoder_down_text(t)
-        return setup, View(notice.text, setup_view(t, codec, setup, _unit(setup)).keyboard)
+        return setup, View(notice.text, setup_view(t, codec, setup, _unit(setup, chosen)).keyboard)
     if not places:
         return setup, place_not_found_view(t, codec, setup, query)
     place = places[0]
     setup = setup.with_area(place.point, place.short_label, place.country_code)
-    return setup, setup_view(t, codec, setup, _unit(setup))
+    return setup, setup_view(t, codec, setup, _unit(setup, chosen))
 
 
 async def on_area(update: Update, context: BotContext) -> None:
@@ -196,14 +230,15 @@ async def on_area(update: Update, context: BotContext) -> None:
     if not await is_admin(context, chat, sender_id(message), message):
         await message.reply_text(admins_only_text(t))
         raise ApplicationHandlerStop
+    chosen = await _chosen_unit(context, chat.id)
     if message.location is not None:
         setup = setup.with_area(GeoPoint(message.location.latitude, message.location.longitude), "", None)
-        view = setup_view(t, context.services.callbacks, setup, _unit(setup))
+        view = setup_view(t, context.services.callbacks, setup, _unit(setup, chosen))
     else:
-        setup, view = await _geocoded(t, context, setup, (message.text or "").strip())
+        setup, view = await _geocoded(t, context, setup, (message.text or "").strip(), chosen)
     looked = await _with_operators(context, setup)  # a new area for a setup past its radius
     if looked is not setup:
-        setup, view = looked, setup_view(t, context.services.callbacks, looked, _unit(looked))
+        setup, view = looked, setup_view(t, context.services.callbacks, looked, _unit(looked, chosen))
     message_id = await _edit(context, chat.id, setup.message_id, view)
     _keep(context, replace(setup, message_id=message_id), replacing=setup.message_id)
     raise ApplicationHandlerStop
@@ -227,13 +262,14 @@ async def on_button(update: Update, context: BotContext) -> None:
     if not await is_admin(context, chat, user.id):
         await answer_query(query, admins_only_text(t), show_alert=True)
         return
+    chosen = await _chosen_unit(context, chat.id)
     try:
         if button.action == SETUP_ACTION:
-            notice, view = await _setup_button(t, context, button, message, user.id)
+            notice, view = await _setup_button(t, context, button, message, user.id, chosen)
         elif button.action == QUIET_ACTION:
             notice, view = await _quiet_button(t, context, button)
         else:
-            notice, view = await _list_button(t, context, button, message, user.id)
+            notice, view = await _list_button(t, context, button, message, user.id, chosen)
     except (InvalidCallback, InvalidWatch, ValueError) as error:
         log.info("watch button refused: %s", error)
         await answer_query(query, button_refused_text(t), show_alert=True)
@@ -243,7 +279,12 @@ async def on_button(update: Update, context: BotContext) -> None:
 
 
 async def _setup_button(
-    t: Translator, context: BotContext, button: WatchButton, message: Message, user_id: int
+    t: Translator,
+    context: BotContext,
+    button: WatchButton,
+    message: Message,
+    user_id: int,
+    chosen: DistanceUnitChoice | None,
 ) -> tuple[str, View]:
     setup = _setup(context, message.message_id)
     if setup is None:
@@ -261,13 +302,13 @@ async def _setup_button(
         else:
             watch = await book.add(draft)
         _drop(context, setup)
-        return "", saved_view(t, watch, _unit(setup))
+        return "", saved_view(t, watch, _unit(setup, chosen))
     if op == SetupOp.RADIUS:
         value = int(button.value)
         setup = (
             replace(setup, step=Step.RADIUS)
             if value == 0
-            else replace(setup, radius_km=radius_km(value, _unit(setup)), step=Step.OPTIONS)
+            else replace(setup, radius_km=radius_km(value, _unit(setup, chosen)), step=Step.OPTIONS)
         )
     elif op == SetupOp.AREA:
         setup = replace(setup, step=Step.AREA, admin_id=user_id, since=time.time())
@@ -285,11 +326,16 @@ async def _setup_button(
         raise InvalidCallback("the setup has no area yet")
     setup = await _with_operators(context, setup)
     _keep(context, setup)
-    return "", setup_view(t, codec, setup, _unit(setup))
+    return "", setup_view(t, codec, setup, _unit(setup, chosen))
 
 
 async def _list_button(
-    t: Translator, context: BotContext, button: WatchButton, message: Message, user_id: int
+    t: Translator,
+    context: BotContext,
+    button: WatchButton,
+    message: Message,
+    user_id: int,
+    chosen: DistanceUnitChoice | None,
 ) -> tuple[str, View]:
     book = WatchBook(context.services.storage)
     watch = await book.get(button.chat_id, int(button.value))
@@ -300,14 +346,14 @@ async def _list_button(
     if op in (ListOp.PAUSE, ListOp.RESUME):
         await book.set_paused(watch.chat_id, watch.id, op == ListOp.PAUSE)
     elif op == ListOp.REMOVE:
-        return "", confirm_removal_view(t, codec, watch, _watch_unit(watch))
+        return "", confirm_removal_view(t, codec, watch, _watch_unit(watch, chosen))
     elif op == ListOp.CONFIRM:
         await book.remove(watch.chat_id, watch.id)
     elif op == ListOp.EDIT:
         setup = replace(WatchSetup.editing(watch, user_id), message_id=message.message_id)
         setup = await _with_operators(context, setup)
         _keep(context, setup)
-        return "", setup_view(t, codec, setup, _unit(setup))
+        return "", setup_view(t, codec, setup, _unit(setup, chosen))
     elif op != ListOp.KEEP:
         raise InvalidCallback(f"no watch list action {op!r}")
     return watch_changed_notice(t, op), await _list_view(t, context, watch.chat_id)
@@ -380,22 +426,28 @@ async def on_watches(update: Update, context: BotContext) -> None:
 async def _list_view(t: Translator, context: BotContext, chat_id: int) -> View:
     watches = await WatchBook(context.services.storage).for_chat(chat_id)
     quiet = await quiet_hours_of(context.services.storage, chat_id)
-    units = {w.id: _watch_unit(w) for w in watches}
+    chosen = await _chosen_unit(context, chat_id)
+    units = {w.id: _watch_unit(w, chosen) for w in watches}
     return watches_view(t, context.services.callbacks, chat_id, watches, units, quiet)
 
 
 # Helpers ----------------------------------------------------------------------------------------
 
 
-def _unit(setup: WatchSetup) -> DistanceUnitChoice:
+async def _chosen_unit(context: BotContext, chat_id: int) -> DistanceUnitChoice | None:
+    """The unit an admin chose in the group's /settings (None: each place's country decides)."""
+    return (await group_preferences(context.services.storage, chat_id)).unit
+
+
+def _unit(setup: WatchSetup, chosen: DistanceUnitChoice | None) -> DistanceUnitChoice:
     centre = setup.centre
     if centre is None:
-        return DistanceUnitChoice.KM
-    return unit_for_place(UserPreferences(), place_country(centre, setup.country))
+        return chosen or DistanceUnitChoice.KM
+    return unit_for_place(UserPreferences(unit=chosen), place_country(centre, setup.country))
 
 
-def _watch_unit(watch: Watch) -> DistanceUnitChoice:
-    return unit_for_place(UserPreferences(), place_country(watch.centre))
+def _watch_unit(watch: Watch, chosen: DistanceUnitChoice | None) -> DistanceUnitChoice:
+    return unit_for_place(UserPreferences(unit=chosen), place_country(watch.centre))
 
 
 def _fields(draft: Any) -> dict[str, Any]:

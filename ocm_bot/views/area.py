@@ -14,13 +14,23 @@ from __future__ import annotations
 
 from ocm_bot.domain.area import FAST_DC_KW, summarise
 from ocm_bot.domain.search import SearchResult
-from ocm_bot.i18n import Translator
+from ocm_bot.i18n import N_, Translator
 from ocm_bot.views.common import View
 from ocm_bot.views.format import clip, html_text, power
 from ocm_bot.views.html import Html, bold, gettext_html, join, ngettext_html
 
 LABEL_CHARS = 60
 NAME_CHARS = 28
+
+CHARGERS_IN = N_("chargers in {place}")
+"""What a driver types to search an area ("chargers in Leeds"). Its translation is the phrase drivers
+of that language type, matched literally (case ignored) with the place where ``{place}`` stands; the
+place must come last or be followed by fixed words only (read by :func:`chargers_in_phrases`)."""
+
+
+def chargers_in_phrases(t: Translator) -> tuple[str, ...]:
+    """The phrases that ask for an area search: the driver's language's and English."""
+    return tuple(dict.fromkeys((t.gettext(CHARGERS_IN), CHARGERS_IN)))
 
 
 def area_title(t: Translator, result: SearchResult) -> Html:

@@ -63,10 +63,18 @@ def welcome_view(t: Translator, first_name: str | None) -> View:
     return View(text)
 
 
-def help_view(t: Translator) -> View:
+def help_view(t: Translator, bot_username: str | None = None) -> View:
+    """/help in a private chat (a group's /help is :func:`ocm_bot.views.groups.group_help_view`)."""
+    mention = "@" + (bot_username or "bot")
     help_lines = [
         bold(t.gettext("What I can do")),
         t.gettext("📍 Send a location, an address, coordinates or a map link: the nearest chargers."),
+        t.gettext("/area PLACE: every charger in a town or district, with a summary."),
+        t.gettext("/route FROM -> TO: the chargers along the way, in driving order."),
+        t.gettext(
+            "In any chat, type {example} and a place: pick a nearby charger to share it there.",
+            example=mention + " Leeds",
+        ),
         t.gettext("/settings: minimum power, plugs, operators, radius, units, language."),
         t.gettext("/favourites: your saved chargers with their current status."),
         t.gettext("/alerts: a message when a favourite breaks, is fixed or gets a fault report."),

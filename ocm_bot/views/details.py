@@ -3,7 +3,8 @@
 Buttons (UX.md): ``[Open in OCM ↗] [Navigate 🧭]`` / ``[✅ Check in] [☆ Favourite]`` (★ when it is
 one). Check in is the check-in conversation's ``ci|<id>`` button in private chats and a deep link
 ``https://t.me/<bot>?start=checkin-<id>`` in groups, so a group is not flooded. Favourite is
-``fv|<id>|<search id or ->``.
+``fv|<id>|<search id or ->``. In a group a last row ``[🔔 Watch here]`` (``wh|<chat>|<id>``) lets an
+admin start ``/watch`` around the charger; private chats have no such row.
 
 Example::
 
@@ -56,6 +57,7 @@ from ocm_bot.views.vocabulary import (
     outcome_text,
     status_type_name,
 )
+from ocm_bot.views.watches import watch_here_button
 
 FAVOURITE = "fv"
 RECENT_COMMENTS = 3
@@ -201,7 +203,9 @@ def details_keyboard(
     private: bool,
     bot_username: str | None,
     search_id: str | None = None,
+    watch_chat_id: int | None = None,
 ) -> InlineKeyboardMarkup:
+    """``watch_chat_id``: the group the details are shown in, whose admins may watch around the charger."""
     top = [
         InlineKeyboardButton(t.gettext("Open in OCM ↗"), url=poi_url(charger.id)),
         InlineKeyboardButton(t.gettext("Navigate 🧭"), url=navigation_url(charger)),
@@ -221,6 +225,8 @@ def details_keyboard(
         rows.append(
             [add_photo_button(t, codec, charger.id), not_listed_button(t, codec, charger.latitude, charger.longitude)]
         )
+    if watch_chat_id is not None and not private:
+        rows.append([watch_here_button(t, codec, watch_chat_id, charger.id)])
     return InlineKeyboardMarkup(rows)
 
 
@@ -237,6 +243,7 @@ def details_view(
     search_id: str | None = None,
     distance_km: float | None = None,
     bearing: float | None = None,
+    watch_chat_id: int | None = None,
 ) -> View:
     return View(
         details_text(t, charger, now=now, unit=unit, distance_km=distance_km, bearing=bearing),
@@ -248,6 +255,7 @@ def details_view(
             private=private,
             bot_username=bot_username,
             search_id=search_id,
+            watch_chat_id=watch_chat_id,
         ),
     )
 

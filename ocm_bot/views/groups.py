@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ocm_bot.i18n import Translator
 from ocm_bot.views.common import View
-from ocm_bot.views.html import Html, bold, escape, gettext_html
+from ocm_bot.views.html import Html, bold, escape, gettext_html, lines
 
 
 def near_prompt(t: Translator) -> View:
@@ -35,6 +35,25 @@ def group_welcome_view(t: Translator) -> View:
                 ),
                 gettext_html(t, "Admins choose this group's radius, filters, units and language in /settings."),
             ]
+        )
+    )
+
+
+def group_help_view(t: Translator) -> View:
+    """/help in a group: what the group can do with the bot, and that its admins choose the settings."""
+    return View(
+        lines(
+            bold(t.gettext("What I can do in this group")),
+            t.gettext("/near PLACE: the nearest chargers, for everyone here. /near alone: I ask which place."),
+            t.gettext("/watch: announce new, broken and fixed chargers around a place (admins)."),
+            t.gettext("/watches: the group's watched areas, quiet hours, pause or remove (admins)."),
+            t.gettext(
+                "/settings: the radius, filters, units and language of this group. Admins choose them; "
+                "every search here uses them."
+            ),
+            t.gettext("/language: the language I speak in this group (admins)."),
+            "",
+            t.gettext("Your own settings, favourites, alerts and check-ins: talk to me in a private chat."),
         )
     )
 

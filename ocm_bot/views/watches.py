@@ -29,6 +29,7 @@ from ocm_bot.views.preferences.labels import CONNECTOR_LABELS, marked, power_lab
 SETUP_ACTION = "wf"
 LIST_ACTION = "wl"
 QUIET_ACTION = "wq"
+WATCH_HERE_ACTION = "wh"
 OPERATOR_CHARS = 28  # an operator's name on its button
 
 ANNOUNCE_LABELS: dict[Announce, str] = {
@@ -87,6 +88,20 @@ def _button(
     codec: CallbackCodec, label: str, action: str, chat_id: int, op: str, value: str | int = ""
 ) -> InlineKeyboardButton:
     return InlineKeyboardButton(label, callback_data=codec.encode(action, chat_id, op, value))
+
+
+def watch_here_button(t: Translator, codec: CallbackCodec, chat_id: int, charger_id: int) -> InlineKeyboardButton:
+    """On a charger's details in a group: start ``/watch`` around it (``wh|<chat>|<charger id>``; admins)."""
+    return InlineKeyboardButton(
+        t.gettext("🔔 Watch here"), callback_data=codec.encode(WATCH_HERE_ACTION, chat_id, charger_id)
+    )
+
+
+def read_watch_here_button(callback: Callback) -> tuple[int, int]:
+    """The group and the charger of a "Watch here" button."""
+    if callback.action != WATCH_HERE_ACTION or len(callback.args) != 2:
+        raise InvalidCallback(f"not a watch-here button: {callback!r}")
+    return callback.int_arg(0), callback.int_arg(1)
 
 
 # Labels -----------------------------------------------------------------------------------------

@@ -257,3 +257,20 @@ def test_a_route_is_split_only_at_one_clear_separator():
     assert split_route("Leeds -> York -> Hull") is None
     assert split_route("Leeds") is None
     assert split_route("-> Leeds") is None
+
+
+async def test_chargers_in_a_place_is_understood_in_the_drivers_language_and_in_english(bot, telegram, ocm_server):
+    hans = telegram.user("Hans", language_code="de")
+    await hans.send_text("Ladestationen in Leeds?")
+    area = await hans.wait_for_message(containing="Ladestationen in Leeds")
+    assert "polygon" in poi_requests(ocm_server)[-1].params  # the area, not a search around a point
+    await hans.send_text("CHARGERS IN Leeds")  # English works for everyone
+    await hans.wait_for_message(containing="Ladestationen in Leeds", where=lambda m: m.message_id != area.message_id)
+    assert "polygon" in poi_requests(ocm_server)[-1].params
+
+    # Another language's phrase is not this driver's: it stays a place name to search near.
+    ocm_server.clear()
+    zoe = telegram.user("Zoé", language_code="fr")
+    await zoe.send_text("Ladestationen in Leeds")
+    answer = await zoe.wait_for_message()
+    assert "Ladestationen" in answer.text and "polygon" not in str([r.params for r in poi_requests(ocm_server)])

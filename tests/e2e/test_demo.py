@@ -191,3 +191,18 @@ def test_the_demo_speaks_the_terminal_language(tmp_path):
     child.expect("Meinen Standort senden")
     child.sendline("/quit")
     child.expect(pexpect.EOF)
+
+
+def test_the_demo_searches_an_area_with_its_outline_and_a_route_as_a_great_circle(demo: pexpect.spawn) -> None:
+    demo.expect_exact(PROMPT)
+    area = say(demo, "/area Tower Hamlets")
+    assert "Chargers in Tower Hamlets" in area and "not its area" not in area
+    count = re.search(r"(\d+) chargers · ", area)
+    assert count and int(count.group(1)) > 50  # the Bow / Mile End records inside the borough
+    town = say(demo, "/area Garforth")  # a town's bounding box
+    assert "Chargers in Garforth" in town and "Lidl-Garforth" in town
+
+    route = say(demo, "/route Mile End -> Garforth")
+    assert "Chargers along Mile End" in route
+    assert "straight line (great circle)" in route  # the demo has no router, and says so
+    assert "in driving order" in route

@@ -321,3 +321,25 @@ async def test_near_works_in_a_private_chat_too(telegram, bot):
     prompt = await ada.wait_for_message(containing="Near which place?")
     await ada.send_text("Garforth", reply_to=prompt)
     assert "Lidl-Garforth" in (await ada.wait_for_message(containing="Chargers near Garforth")).text
+
+
+async def test_a_group_language_menu_offers_the_bot_default_and_only_admins_open_it(telegram, bot):
+    club, ada, bea = await club_with_bot(telegram)
+    await bea.send_text_in(club, "/language")
+    refusal = await club.wait_for_message()
+    assert refusal.text.startswith("Only this group's admins can change its settings")
+    assert not refusal.buttons
+
+    await ada.send_text_in(club, "/settings")
+    menu = await club.wait_for_message(containing="This group's settings")
+    assert "Language: bot's default (English)" in menu.text and "Telegram" not in menu.text
+
+    await ada.send_text_in(club, "/language")
+    languages = await club.wait_for_message(containing="Language")
+    assert "✓ Bot's default (English)" in languages.labels
+    assert not [label for label in languages.labels if "Telegram" in label], languages.labels
+    await tap(ada, languages, "Deutsch", club)
+    assert (await group_preferences(bot.services.storage, club.chat_id)).language == "de"
+    await ada.send_text_in(club, "/language")
+    german = await club.wait_for_message(containing="Sprache")
+    assert "Standardsprache des Bots (English)" in german.labels and "✓ Deutsch" in german.labels

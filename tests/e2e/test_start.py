@@ -99,3 +99,39 @@ async def test_with_ocm_down_at_first_start_the_bot_still_starts_and_says_so(sta
     await (await ada.press(answer, "🔄 Retry")).answered()
     results = await ada.wait_for_edit(answer, containing="Chargers near", timeout=30)
     assert "openchargemap.org/site/poi/details/" in " ".join(results.url_buttons.values())
+
+
+async def test_help_in_a_group_explains_the_group_commands_and_who_chooses_the_settings(bot, telegram):
+    ada, bea = telegram.user("Ada"), telegram.user("Bea")
+    club = telegram.group("EV Club", members=[bea], admins=[ada])
+    await club.add_bot(ada)
+    await bea.send_text_in(club, "/help")
+    reply = await club.wait_for_message(containing="/near")
+    for command in ("/near", "/watch", "/watches", "/settings", "/language"):
+        assert command in reply.text
+    assert "admins" in reply.text and "radius, filters, units and language" in reply.text
+    # Not the private help: no personal commands that only work with the bot in private.
+    for personal in ("/favourites", "/checkin", "/login", "/forget"):
+        assert personal not in reply.text
+
+
+async def test_private_help_names_area_route_inline_mode_and_alerts(bot, telegram):
+    ada = telegram.user("Ada")
+    await ada.send_text("/help")
+    reply = await ada.wait_for_message()
+    assert "/area" in reply.text and "/route" in reply.text and "/alerts" in reply.text
+    assert "@ocm_test_bot Leeds" in reply.text  # inline mode, with the bot's own name
+
+
+async def test_help_in_a_group_speaks_the_group_language(bot, telegram):
+    ada = telegram.user("Ada", language_code="en")
+    club = telegram.group("EV Club", admins=[ada])
+    await club.add_bot(ada)
+    await ada.send_text_in(club, "/language")
+    languages = await club.wait_for_message(containing="Language")
+    await (await ada.press(languages, "Deutsch")).answered()
+    await club.wait_for_edit(languages)
+    await ada.send_text_in(club, "/help")
+    reply = await club.wait_for_message(containing="/near")
+    assert "Admins" in reply.text or "Admin" in reply.text
+    assert "Ladestationen" in reply.text

@@ -295,3 +295,52 @@ async def test_the_setup_offers_the_operators_common_near_the_area_and_the_watch
     listing = await club.wait_for_message(containing="This group's watches")
     editing = await tap(ada, listing, "✏️ Edit", club)
     assert "Operators: POD Point (UK)" in editing.text and "✓ POD Point (UK)" in editing.labels
+
+
+async def test_watches_use_the_unit_an_admin_chose_for_the_group(telegram, bot):
+    club, ada, _ = await club_with_bot(telegram)
+    await ada.send_text_in(club, "/settings")
+    menu = await club.wait_for_message(containing="This group's settings")
+    units = await tap(ada, menu, "📐 Distance unit", club)
+    await tap(ada, units, "Kilometres", club)  # Leeds would read miles by its country
+
+    await ada.send_text_in(club, "/watch Leeds")
+    setup = await club.wait_for_message(containing="How far around it?")
+    assert "5 km" in setup.labels and not [label for label in setup.labels if label.endswith(" mi")]
+    options = await tap(ada, setup, "5 km", club)
+    assert "Radius: 5 km" in options.text
+    saved = await tap(ada, options, "💾 Save", club)
+    assert "Watch saved: Leeds, West Yorkshire, within 5 km" in saved.text
+    [watch] = await watches_of(bot, club)
+    assert abs(watch.radius_km - 5) < 0.01
+
+    await ada.send_text_in(club, "/watches")
+    listing = await club.wait_for_message(containing="This group's watches")
+    assert "1. Leeds, West Yorkshire · 5 km ·" in listing.text
+    confirm = await tap(ada, listing, "🗑 Remove", club)
+    assert "5 km" in confirm.text and " mi" not in confirm.text
+
+
+async def test_watch_here_on_a_group_card_starts_a_watch_around_that_charger_for_admins_only(telegram, bot, ocm_server):
+    club, ada, bea = await club_with_bot(telegram)
+    await bea.send_text_in(club, "/near Garforth")
+    results = await club.wait_for_message(containing="Chargers near Garforth")
+    await (await bea.press(results, "ℹ️ 1")).answered()
+    card = await club.wait_for_message(containing="Lidl-Garforth", where=lambda m: m.message_id != results.message_id)
+    assert "🔔 Watch here" in card.labels
+
+    refused = await (await bea.press(card, "🔔 Watch here")).answered()
+    assert refused.text == "Sorry, only this group's admins can change its watches." and refused.show_alert
+    await (await ada.press(card, "🔔 Watch here")).answered()
+    setup = await club.wait_for_message(containing="How far around it?")
+    assert "Watch around Lidl-Garforth" in setup.text
+    options = await tap(ada, setup, "3 mi", club)
+    await tap(ada, options, "💾 Save", club)
+    [watch] = await watches_of(bot, club)
+    charger = ocm_server.poi(100627)["AddressInfo"]
+    assert (watch.centre.latitude, watch.centre.longitude) == (charger["Latitude"], charger["Longitude"])
+
+    # In a private chat the same details have no such button.
+    await ada.send_text("/charger 100627")
+    private = await ada.wait_for_message(containing="Lidl-Garforth")
+    assert "🔔 Watch here" not in private.labels and "✅ Check in" in private.labels

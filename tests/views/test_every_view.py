@@ -192,7 +192,7 @@ def scenarios(t: Translator, wide, filtered) -> dict[str, Callable[[], Iterable[
         "checkin.too_soon_text": lambda: [checkin.too_soon_text(t, LONG, timedelta(minutes=m)) for m in (1, 5, 59)],
         "checkin.private_chat_screen": lambda: [checkin.private_chat_screen(t, "ocm_charging_bot", 100627)],
         "common.welcome_view": lambda: [common.welcome_view(t, LONG), common.welcome_view(t, None)],
-        "common.help_view": lambda: [common.help_view(t)],
+        "common.help_view": lambda: [common.help_view(t), common.help_view(t, "ocm_charging_bot")],
         "common.location_keyboard": lambda: [common.location_keyboard(t)],
         "common.retry_keyboard": lambda: [common.retry_keyboard(t, CODEC.encode("rt", "x" * 8))],
         "delivery.delivery_screen": lambda: [
@@ -202,7 +202,14 @@ def scenarios(t: Translator, wide, filtered) -> dict[str, Callable[[], Iterable[
         ],
         "details.details_keyboard": lambda: [
             details.details_keyboard(
-                t, charger, CODEC, is_favourite=True, private=False, bot_username="ocm_charging_bot", search_id="s" * 12
+                t,
+                charger,
+                CODEC,
+                is_favourite=True,
+                private=False,
+                bot_username="ocm_charging_bot",
+                search_id="s" * 12,
+                watch_chat_id=-1001234567890123,
             )
         ],
         "details.details_view": lambda: [
@@ -234,7 +241,7 @@ def scenarios(t: Translator, wide, filtered) -> dict[str, Callable[[], Iterable[
         "account.privacy_text": lambda: [account.privacy_text(t)],
         # Every settings screen, through the one entry the handlers use.
         "menus.render": lambda: [menus.render(screen, menu) for screen in Screen],
-        "menus.main_menu": lambda: [menus.render(Screen.MAIN, menu)],
+        "menus.main_menu": lambda: [menus.render(Screen.MAIN, m) for m in (menu, replace(menu, group=True))],
         "groups.near_prompt": lambda: [group_views.near_prompt(t)],
         "area.area_usage_text": lambda: [area_views.area_usage_text(t)],
         "area.no_area_text": lambda: [area_views.no_area_text(t, LONG)],
@@ -244,6 +251,7 @@ def scenarios(t: Translator, wide, filtered) -> dict[str, Callable[[], Iterable[
         "route.route_too_long_text": lambda: [route_views.route_too_long_text(t)],
         "export.export_caption": lambda: [export_views.export_caption(t, wide)],
         "groups.group_welcome_view": lambda: [group_views.group_welcome_view(t)],
+        "groups.group_help_view": lambda: [group_views.group_help_view(t)],
         "groups.group_settings_view": lambda: [
             group_views.group_settings_view(t, menus.render(screen, menu)) for screen in Screen
         ],
@@ -260,7 +268,7 @@ def scenarios(t: Translator, wide, filtered) -> dict[str, Callable[[], Iterable[
         "menus.radius_menu": lambda: [menus.render(Screen.RADIUS, menu)],
         "menus.unit_menu": lambda: [menus.render(Screen.UNIT, menu)],
         "menus.page_size_menu": lambda: [menus.render(Screen.PAGE_SIZE, menu)],
-        "menus.language_menu": lambda: [menus.render(Screen.LANGUAGE, menu)],
+        "menus.language_menu": lambda: [menus.render(Screen.LANGUAGE, m) for m in (menu, replace(menu, group=True))],
         "menus.private_chat_only": lambda: [menus.private_chat_only(t, "/settings")],
         "results.results_keyboard": lambda: [
             results.results_keyboard(t, filtered, 0, CODEC, reference=reference()),

@@ -76,11 +76,13 @@ def main_menu(
     *,
     automatic_unit: DistanceUnitChoice | None,
     telegram_language: str,
+    group: bool = False,
 ) -> View:
     """The overview: every setting with its value, and a button to change each.
 
     ``automatic_unit`` is the unit used while the driver has not chosen one (None: it follows the
-    searched place's country); ``telegram_language`` the language used while they have not chosen one.
+    searched place's country); ``telegram_language`` the language used while they have not chosen one
+    (in a ``group``, the bot's default language: a group has no Telegram language).
     """
     unit = prefs.unit or automatic_unit or DistanceUnitChoice.KM
     if prefs.unit is not None:
@@ -89,11 +91,12 @@ def main_menu(
         unit_value = t.gettext("automatic (by country)")
     else:
         unit_value = t.gettext("automatic ({unit})", unit=_unit_name(t, automatic_unit))
-    language_value = (
-        t.gettext("as in Telegram ({language})", language=language_name(telegram_language))
-        if prefs.language is None
-        else language_name(prefs.language)
-    )
+    if prefs.language is not None:
+        language_value = language_name(prefs.language)
+    elif group:
+        language_value = t.gettext("bot's default ({language})", language=language_name(telegram_language))
+    else:
+        language_value = t.gettext("as in Telegram ({language})", language=language_name(telegram_language))
     lines = [
         bold(t.gettext("⚙️ Settings")),
         "",
@@ -368,18 +371,15 @@ def language_menu(
     *,
     languages: Sequence[str],
     telegram_language: str,
+    group: bool = False,
 ) -> View:
-    rows = [
-        [
-            button(
-                marked(
-                    t.gettext("As in Telegram ({language})", language=language_name(telegram_language)),
-                    prefs.language is None,
-                ),
-                set_value(codec, Setting.LANGUAGE, AUTOMATIC),
-            )
-        ]
-    ]
+    """The language choice; its automatic choice is Telegram's language, in a ``group`` the bot's default."""
+    automatic = (
+        t.gettext("Bot's default ({language})", language=language_name(telegram_language))
+        if group
+        else t.gettext("As in Telegram ({language})", language=language_name(telegram_language))
+    )
+    rows = [[button(marked(automatic, prefs.language is None), set_value(codec, Setting.LANGUAGE, AUTOMATIC))]]
     rows += in_rows(
         (
             button(marked(language_name(code), prefs.language == code), set_value(codec, Setting.LANGUAGE, code))
@@ -387,7 +387,8 @@ def language_menu(
         ),
         2,
     )
-    text = _submenu(t.gettext("Language"), escape(t.gettext("The language I answer you in.")))
+    about = t.gettext("The language I speak in this group.") if group else t.gettext("The language I answer you in.")
+    text = _submenu(t.gettext("Language"), escape(about))
     return View(text, InlineKeyboardMarkup([*rows, back_row(t, codec)]))
 
 
@@ -397,7 +398,8 @@ class MenuContext:
 
     ``automatic_unit`` is the unit used while the driver has not chosen one (None: it follows the
     searched place's country); ``telegram_language`` the language used while they have not chosen
-    one; ``languages`` those with a catalog.
+    one; ``languages`` those with a catalog; ``group``: a group's settings (its automatic language is
+    the bot's default).
     """
 
     t: Translator
@@ -407,6 +409,7 @@ class MenuContext:
     automatic_unit: DistanceUnitChoice | None
     telegram_language: str
     languages: Sequence[str]
+    group: bool = False
 
     @property
     def unit(self) -> DistanceUnitChoice:
@@ -438,9 +441,17 @@ def render(screen: Screen, menu: MenuContext) -> View:
     if screen is Screen.PAGE_SIZE:
         return page_size_menu(t, prefs, codec)
     if screen is Screen.LANGUAGE:
-        return language_menu(t, prefs, codec, languages=menu.languages, telegram_language=menu.telegram_language)
+        return language_menu(
+            t, prefs, codec, languages=menu.languages, telegram_language=menu.telegram_language, group=menu.group
+        )
     return main_menu(
-        t, prefs, menu.reference, codec, automatic_unit=menu.automatic_unit, telegram_language=menu.telegram_language
+        t,
+        prefs,
+        menu.reference,
+        codec,
+        automatic_unit=menu.automatic_unit,
+        telegram_language=menu.telegram_language,
+        group=menu.group,
     )
 
 
