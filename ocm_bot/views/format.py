@@ -175,6 +175,21 @@ def clock_hour(t: Translator, hour: int) -> str:
     return format_time(time(hour % 24), format="short", locale=t.locale)
 
 
+def coordinate(degrees: float) -> str:
+    """One latitude or longitude as machine-readable text: a dot, 4 decimals (about 10 m), "-1.5400".
+
+    Not for reading in the driver's locale: it is typed or pasted into a web form (OCM's add page),
+    travels in callback data or a map link, so it is the same in every language (no comma decimals,
+    no grouping, no right-to-left isolation marks that would be copied along with it).
+    """
+    return f"{degrees:.4f}"
+
+
+def coordinates(latitude: float, longitude: float) -> str:
+    """A position as machine-readable text for forms and map links: "53.8000, -1.5400" in every language."""
+    return f"{coordinate(latitude)}, {coordinate(longitude)}"
+
+
 def utc_offset(minutes: int) -> str:
     """A time zone's offset from UTC, as clocks and phones show it ("UTC+01:00", "UTC−05:30")."""
     sign = "+" if minutes >= 0 else "−"

@@ -16,7 +16,8 @@ from ocm_bot.i18n import Translator
 from ocm_bot.ocm.identity import add_charger_url
 from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.common import View
-from ocm_bot.views.html import Html, gettext_html
+from ocm_bot.views.format import coordinate, coordinates
+from ocm_bot.views.html import Html, escape, gettext_html
 
 NOT_LISTED = "nl"
 
@@ -24,13 +25,13 @@ NOT_LISTED = "nl"
 def not_listed_button(t: Translator, codec: CallbackCodec, latitude: float, longitude: float) -> InlineKeyboardButton:
     return InlineKeyboardButton(
         t.gettext("➕ Charger not listed?"),
-        callback_data=codec.encode(NOT_LISTED, f"{latitude:.4f}", f"{longitude:.4f}"),
+        callback_data=codec.encode(NOT_LISTED, coordinate(latitude), coordinate(longitude)),
     )
 
 
 def not_listed_view(t: Translator, latitude: float, longitude: float) -> View:
     """Where to add a missing charger, what OCM will ask for, and the position to give it."""
-    position = Html("<code>{:.4f}, {:.4f}</code>").format(latitude, longitude)
+    position = Html("<code>{}</code>").format(escape(coordinates(latitude, longitude)))
     text = gettext_html(
         t,
         "A charger missing from the map? Add it on Open Charge Map: it asks you to sign in, then for "

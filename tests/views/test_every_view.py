@@ -24,7 +24,8 @@ from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup
 
 from ocm_bot.domain.checkin import CheckinDraft, find_outcome, group_outcomes, outcomes_from
 from ocm_bot.domain.geo import GeoPoint
-from ocm_bot.domain.outbox import Delivery, DeliveryResult, QueuedCheckin, Submitter
+from ocm_bot.domain.outbox import Delivery, DeliveryResult, QueuedCheckin, QueuedPhoto, Submitter
+from ocm_bot.domain.photos import PhotoDraft, PhotoProblem, PhotoTarget
 from ocm_bot.domain.preferences import DistanceUnitChoice, UsageChoice, UserPreferences
 from ocm_bot.domain.search import Hit
 from ocm_bot.domain.watch_changes import ChargerEvent, Condition
@@ -33,10 +34,22 @@ from ocm_bot.domain.watch_setup import Step, WatchSetup
 from ocm_bot.domain.watches import Announce, Watch, WatchFilters
 from ocm_bot.i18n import Translator, available_languages, translator
 from ocm_bot.ocm.client import CommentSubmission
-from ocm_bot.ocm.errors import OcmRejected, OcmUnavailable
+from ocm_bot.ocm.errors import OcmAuthError, OcmRejected, OcmUnavailable
 from ocm_bot.ocm.models import Comment, Operator
 from ocm_bot.storage.base import OutboxItem
-from ocm_bot.views import alerts, announcements, checkin, common, delivery, details, results, signin, watches
+from ocm_bot.views import (
+    alerts,
+    announcements,
+    checkin,
+    common,
+    delivery,
+    details,
+    missing,
+    photos,
+    results,
+    signin,
+    watches,
+)
 from ocm_bot.views import area as area_views
 from ocm_bot.views import export as export_views
 from ocm_bot.views import groups as group_views
@@ -94,6 +107,17 @@ def a_delivery(result: DeliveryResult, error: Exception | None = None) -> Delive
     item = OutboxItem("a" * 32, 7, 7, 100627, {}, "pending", 3, NOW, NOW, None, None, "refused", None)
     queued = QueuedCheckin(CommentSubmission(charger_id=100627), Submitter.APP, LONG)
     return Delivery(item, queued, result, error)
+
+
+def a_photo_delivery(result: DeliveryResult, error: Exception | None = None) -> Delivery:
+    item = OutboxItem("a" * 32, 7, 7, 100627, {}, "pending", 3, NOW, NOW, None, None, "refused", None)
+    queued = QueuedPhoto(100627, "image/jpeg", LONG * 3, Submitter.APP, LONG, language="de", panel_message_id=9)
+    return Delivery(item, queued, result, error)
+
+
+def photo_draft(caption: str | None) -> PhotoDraft:
+    target = PhotoTarget(charger_id=100627, charger_name=LONG)
+    return PhotoDraft("d" * 32, target, chat_id=7, mime_type="image/jpeg", created_at=NOW, caption=caption)
 
 
 def watch(watch_id: int = 1) -> Watch:
@@ -270,6 +294,26 @@ def scenarios(t: Translator, wide, filtered) -> dict[str, Callable[[], Iterable[
         "menus.page_size_menu": lambda: [menus.render(Screen.PAGE_SIZE, menu)],
         "menus.language_menu": lambda: [menus.render(Screen.LANGUAGE, m) for m in (menu, replace(menu, group=True))],
         "menus.private_chat_only": lambda: [menus.private_chat_only(t, "/settings")],
+        "missing.not_listed_view": lambda: [
+            missing.not_listed_view(t, latitude, longitude)
+            for latitude, longitude in ((53.8, -1.54), (-33.8688, 151.2093))
+        ],
+        "photos.album_failed_view": lambda: [photos.album_failed_view(t, 100627)],
+        "photos.cancelled_view": lambda: [photos.cancelled_view(t)],
+        "photos.cannot_post_view": lambda: [photos.cannot_post_view(t, 100627, LONG)],
+        "photos.caption_view": lambda: [photos.caption_view(t, CODEC, photo_draft(c)) for c in (None, LONG * 5)],
+        "photos.download_failed_view": lambda: [photos.download_failed_view(t)],
+        "photos.no_charger_view": lambda: [photos.no_charger_view(t)],
+        "photos.ocm_photo_page_keyboard": lambda: [photos.ocm_photo_page_keyboard(t, 123456789)],
+        "photos.photo_delivery_screen": lambda: [
+            photos.photo_delivery_screen(t, CODEC, a_photo_delivery(result, error), checkin.RETRY)
+            for result in DeliveryResult
+            for error in (None, OcmRejected(LONG * 5), OcmUnavailable("down"), OcmAuthError("key", status=403))
+        ],
+        "photos.pick_charger_view": lambda: [photos.pick_charger_view(t, CODEC, n) for n in (1, 5, 10)],
+        "photos.problem_view": lambda: [photos.problem_view(t, problem) for problem in PhotoProblem],
+        "photos.send_photo_now_view": lambda: [photos.send_photo_now_view(t, LONG)],
+        "photos.sending_view": lambda: [photos.sending_view(t, LONG)],
         "results.results_keyboard": lambda: [
             results.results_keyboard(t, filtered, 0, CODEC, reference=reference()),
         ],

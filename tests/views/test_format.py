@@ -16,7 +16,7 @@ from ocm_bot.domain.preferences import DistanceUnitChoice
 from ocm_bot.i18n import DOMAIN, FSI, PDI, translator
 from ocm_bot.views.cards import card
 from ocm_bot.views.common import reading_order
-from ocm_bot.views.format import ago, amount, date, distance, power, price, radius
+from ocm_bot.views.format import ago, amount, coordinates, date, distance, power, price, radius
 from tests.domain.samples import by_id
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
@@ -143,6 +143,15 @@ def test_a_planned_charger_s_opening_date_is_a_local_date():
     planned = replace(by_id(100627), status=StatusType(150, "Planned For Future Date", False), date_planned=NOW)
     assert "Eröffnung geplant für 04.12.2026" in details_text(translator("de"), planned, now=NOW, unit=KM)
     assert "opening planned for Dec 4, 2026" in details_text(translator("en"), planned, now=NOW, unit=KM)
+
+
+@pytest.mark.parametrize("language", ["en", "de", "fr", "ar"])
+def test_the_position_to_type_into_ocm_s_form_has_a_dot_in_every_language(language):
+    from ocm_bot.views.missing import not_listed_view
+
+    text = str(not_listed_view(translator(language), 53.8, -1.54).text)
+    assert "<code>53.8000, -1.5400</code>" in text
+    assert coordinates(-33.86882, 151.20929) == "-33.8688, 151.2093"
 
 
 def test_no_view_formats_a_number_itself():
