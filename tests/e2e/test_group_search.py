@@ -184,7 +184,7 @@ async def test_group_searches_use_the_group_settings_not_the_askers(telegram, bo
 async def test_the_group_language_is_chosen_by_an_admin_and_used_for_everything(telegram, bot):
     club, ada, _ = await club_with_bot(telegram)
     chloe = telegram.user("Chloé", language_code="fr")
-    club.add_member(chloe)
+    await club.add_member(chloe)
     await ada.send_text_in(club, "/settings")
     menu = await club.wait_for_message(containing="This group's settings")
     languages = await tap(ada, menu, "🌐 Language", club)
