@@ -279,3 +279,58 @@ def test_arabic_counts_take_the_form_their_number_needs():
         for n in (3, 11, 100):  # a number Arabic cannot imply by the word's form is written
             assert f"{FSI}{n}{PDI}" in shown[n], (singular, n, shown[n])
         assert shown[1] != shown[2] and f"{FSI}1{PDI}" not in shown[1], (singular, shown)
+
+
+# Choosing the language ---------------------------------------------------------------------------
+
+
+async def test_norwegian_and_brazilian_drivers_get_bokmal_and_portuguese(telegram, start_bot):
+    await start_bot()
+    for language_code, language in [("nb", "nb"), ("no", "nb"), ("nn", "nb"), ("pt-br", "pt"), ("sw", "en")]:
+        t = translator(language)
+        kari = telegram.user("Kari", language_code=language_code)
+        await kari.send_text("/start")
+        welcome = await kari.wait_for_message()
+        assert welcome.text.startswith(t.gettext("Hi {name}!", name="Kari")), language_code
+        assert kari.reply_keyboard_labels == [t.gettext("📍 Send my location")], language_code
+        await kari.send_text("/settings")
+        settings = await kari.wait_for_message(containing=t.gettext("⚙️ Settings"))
+        assert t.gettext("🔌 Plugs") in settings.labels, language_code
+    assert translator("nb").gettext("Hi {name}!", name="Kari") == "Hei, Kari!"
+    assert translator("pt").gettext("Hi {name}!", name="Kari") == "Olá, Kari!"
+    assert translator("nb").gettext("📍 Send my location") != "📍 Send my location"
+
+
+async def test_language_switches_the_next_screen_the_keyboard_and_the_chat_menu_and_survives_a_restart(
+    telegram, telegram_server, bot, start_bot
+):
+    de = translator("de")
+    ada = telegram.user("Ada", language_code="en")
+    await ada.send_text("/start")
+    await ada.wait_for_message()
+    assert ada.reply_keyboard_labels == ["📍 Send my location"]
+
+    await ada.send_text("/language")
+    languages = await ada.wait_for_message(containing="language")
+    menu = await tap_and_wait_edit(ada, languages, "Deutsch")
+    assert menu.text.startswith(de.gettext("⚙️ Settings")) and "Sprache: Deutsch" in menu.text
+    prompt = await ada.wait_for_message(where=lambda m: m.reply_keyboard is not None)
+    assert ada.reply_keyboard_labels == ["📍 Meinen Standort senden"]
+    assert ARABIC_LETTER.search(prompt.text) is None and not english_leaks("de", [prompt.text])
+    chat_menu = telegram_server.commands.get(json.dumps([{"chat_id": ada.id, "type": "chat"}, ""], sort_keys=True))
+    assert {c["command"]: c["description"] for c in chat_menu}["start"] == "Ladestationen in deiner Nähe finden"
+
+    await bot.stop()
+    await start_bot()
+    await ada.send_text("/start")
+    welcome = await ada.wait_for_message(containing="Hallo Ada!")
+    assert ada.reply_keyboard_labels == ["📍 Meinen Standort senden"] and welcome.text.startswith("Hallo Ada!")
+
+    await ada.send_text("/language")
+    languages = await ada.wait_for_message(containing="Sprache")
+    menu = await tap_and_wait_edit(ada, languages, re.compile("Telegram"))
+    assert "Language: as in Telegram (English)" in menu.text
+    await ada.wait_for_message(where=lambda m: m.reply_keyboard is not None)
+    assert ada.reply_keyboard_labels == ["📍 Send my location"]
+    key = json.dumps([{"chat_id": ada.id, "type": "chat"}, ""], sort_keys=True)
+    assert not telegram_server.commands.get(key)  # the chat follows Telegram's language again
