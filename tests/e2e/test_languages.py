@@ -284,6 +284,13 @@ def test_arabic_counts_take_the_form_their_number_needs():
 # Choosing the language ---------------------------------------------------------------------------
 
 
+SETTINGS_LANGUAGE_LINE = {
+    "nb": "Språk: som i Telegram (norsk bokmål)",
+    "pt": "Idioma: o do Telegram (português)",
+    "en": "Language: as in Telegram (English)",
+}
+
+
 async def test_norwegian_and_brazilian_drivers_get_bokmal_and_portuguese(telegram, start_bot):
     await start_bot()
     for language_code, language in [("nb", "nb"), ("no", "nb"), ("nn", "nb"), ("pt-br", "pt"), ("sw", "en")]:
@@ -296,6 +303,8 @@ async def test_norwegian_and_brazilian_drivers_get_bokmal_and_portuguese(telegra
         await kari.send_text("/settings")
         settings = await kari.wait_for_message(containing=t.gettext("⚙️ Settings"))
         assert t.gettext("🔌 Plugs") in settings.labels, language_code
+        # A language's name inside a sentence is written as the language writes it (lower case in most)
+        assert SETTINGS_LANGUAGE_LINE[language] in settings.text, language_code
     assert translator("nb").gettext("Hi {name}!", name="Kari") == "Hei, Kari!"
     assert translator("pt").gettext("Hi {name}!", name="Kari") == "Olá, Kari!"
     assert translator("nb").gettext("📍 Send my location") != "📍 Send my location"

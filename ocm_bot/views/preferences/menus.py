@@ -90,9 +90,9 @@ def main_menu(
     else:
         unit_value = t.gettext("automatic ({unit})", unit=_unit_name(t, automatic_unit))
     language_value = (
-        t.gettext("as in Telegram ({language})", language=language_name(telegram_language))
+        t.gettext("as in Telegram ({language})", language=language_name(telegram_language, in_sentence=True))
         if prefs.language is None
-        else language_name(prefs.language)
+        else language_name(prefs.language, in_sentence=True)
     )
     lines = [
         bold(t.gettext("⚙️ Settings")),
@@ -367,7 +367,9 @@ def language_menu(
         [
             button(
                 marked(
-                    t.gettext("As in Telegram ({language})", language=language_name(telegram_language)),
+                    t.gettext(
+                        "As in Telegram ({language})", language=language_name(telegram_language, in_sentence=True)
+                    ),
                     prefs.language is None,
                 ),
                 set_value(codec, Setting.LANGUAGE, AUTOMATIC),
