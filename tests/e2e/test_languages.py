@@ -65,15 +65,18 @@ def literal_parts(msgid: str) -> list[str]:
 def english_leaks(language: str, texts: list[str]) -> list[str]:
     """English message text that has a different translation in ``language`` but was sent as is.
 
-    A literal part of a message id (the text around its placeholders) counts when it has two words
-    or more and does not also appear in the translation itself ("Open Charge Map")."""
+    A whole text or label that is an English message id counts ("Skip"); so does a literal part of a
+    message id (the text around its placeholders) of two words or more that does not also appear in
+    the translation itself ("Open Charge Map")."""
     with (LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as handle:
         catalog = read_po(handle, locale=language)
-    shown = "\n".join(texts)
+    shown, whole = "\n".join(texts), set(texts)
     leaks = []
     for message in catalog:
         if not message.id or isinstance(message.id, tuple) or not message.string or message.string == message.id:
             continue
+        if message.id in whole:  # a button or an answer that is one English word ("Skip")
+            leaks.append(f"{message.id!r}")
         for part in literal_parts(message.id):
             words = re.findall(r"[A-Za-z]{2,}", part)
             if len(words) >= 2 and part not in message.string and re.search(rf"(?<!\w){re.escape(part)}", shown):
@@ -161,6 +164,7 @@ def test_the_english_leak_check_finds_english_text(telegram_server):
     en = translator("en")
     shown = [en.gettext("Hi {name}!", name="Hans") + " " + en.gettext("Chargers near you"), "⚙️ Filter"]
     assert english_leaks("de", shown)
+    assert english_leaks("de", ["Skip"]) == ["'Skip'"]
     assert not english_leaks("de", [translator("de").gettext("Chargers near you")])
 
 
