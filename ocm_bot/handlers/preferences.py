@@ -15,9 +15,9 @@ import weakref
 from collections.abc import Awaitable, Callable
 from functools import partial
 
-from telegram import MaybeInaccessibleMessage, Message, Update
+from telegram import BotCommandScopeChat, MaybeInaccessibleMessage, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     ApplicationHandlerStop,
     BaseHandler,
@@ -43,10 +43,12 @@ from ocm_bot.handlers.common import (
     user_data_of,
     user_of,
 )
-from ocm_bot.i18n import available_languages, negotiate_language
+from ocm_bot.i18n import Translator, available_languages, negotiate_language
 from ocm_bot.ocm.errors import OcmError
 from ocm_bot.ocm.reference import ReferenceData
 from ocm_bot.views.callbacks import InvalidCallback, action_pattern
+from ocm_bot.views.common import location_keyboard, location_prompt
+from ocm_bot.views.menus import PRIVATE_SCOPE, bot_menus
 from ocm_bot.views.preferences import (
     SETTINGS_ACTION,
     MenuContext,
@@ -87,6 +89,7 @@ async def on_button(update: Update, context: BotContext) -> None:
     query, user = query_of(update), user_of(update)
     async with user_lock(user.id):
         document, prefs = await load_preferences(update, context)
+        speaking = driver_translator(update, context, prefs)
         reference = await reference_data(context)  # one snapshot for the choice and the menu
         try:
             button = read_settings_button(context.services.callbacks.decode(query.data))
@@ -102,6 +105,22 @@ async def on_button(update: Update, context: BotContext) -> None:
         view = _view_after(button, menu, context, query.message)
         await query.answer(saved_notice(menu.t) if button.setting is not None else None)
         await edit_view(query.edit_message_text, view)
+        if button.setting is Setting.LANGUAGE and menu.t.language != speaking.language and query.message:
+            await follow_language(context, query.message.chat.id, menu.t, chosen=prefs.language is not None)
+
+
+async def follow_language(context: BotContext, chat_id: int, t: Translator, *, chosen: bool) -> None:
+    """Beyond the menu, a new language shows at once: the "Send my location" keyboard and the chat's
+    command menu (Telegram picks menus by the app's language; a chat scope overrides it)."""
+    scope = BotCommandScopeChat(chat_id)
+    try:
+        if chosen:
+            await context.bot.set_my_commands(bot_menus(t).commands[PRIVATE_SCOPE], scope=scope)
+        else:
+            await context.bot.delete_my_commands(scope=scope)
+    except TelegramError as error:  # the menu is a convenience: the language is saved anyway
+        log.warning("chat menu not updated after a language change: %s", error)
+    await context.bot.send_message(chat_id, location_prompt(t), reply_markup=location_keyboard(t))
 
 
 def _apply(prefs: UserPreferences, button: SettingsButton, reference: ReferenceData) -> UserPreferences:

@@ -100,6 +100,11 @@ def location_keyboard(t: Translator) -> ReplyKeyboardMarkup:
     )
 
 
+def location_prompt(t: Translator) -> str:
+    """The words that come with the "Send my location" keyboard when it is sent again (a new language)."""
+    return t.gettext("Send me a location, an address, a place name, coordinates or a map link.")
+
+
 def expired_button_text(t: Translator) -> str:
     return t.gettext("This button has expired. Please search again.")
 

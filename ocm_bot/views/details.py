@@ -23,7 +23,7 @@ from ocm_bot.domain.checkin import outcomes_from
 from ocm_bot.domain.filters import StatusKind, connection_status_kind, status_kind
 from ocm_bot.domain.preferences import DistanceUnitChoice
 from ocm_bot.domain.trust import trust_of
-from ocm_bot.i18n import Translator
+from ocm_bot.i18n import Translator, isolate
 from ocm_bot.ocm.models import Charger, CheckinStatusType, Comment, Connection
 from ocm_bot.views.callbacks import CallbackCodec
 from ocm_bot.views.cards import (
@@ -78,11 +78,14 @@ def full_address(t: Translator, charger: Charger) -> str:
         address.postcode,
         country,
     ]
-    return html_text(", ".join(p.strip() for p in parts if p and p.strip()), 200)
+    text = html_text(", ".join(p.strip() for p in parts[:-1] if p and p.strip()), 200)
+    if text and t.rtl:  # the Latin street and town as one unit, so the line reads right to left
+        text = Html(isolate(text))
+    return join(", ", [part for part in (text, country) if part])
 
 
 def connection_line(t: Translator, connection: Connection) -> str:
-    parts: list[str | Html] = [html_text(connection_type_name(t, connection.connection_type), 40)]
+    parts: list[str | Html] = [_isolated(t, html_text(connection_type_name(t, connection.connection_type), 40))]
     if connection.power_kw is not None:
         parts.append(power(t, connection.power_kw))
     if connection.amps:
@@ -90,12 +93,17 @@ def connection_line(t: Translator, connection: Connection) -> str:
     if connection.voltage:
         parts.append(amount(t, connection.voltage, "V"))
     if current := current_type_name(t, connection.current_type):
-        parts.append(html_text(current, 24))
-    parts.append(f"×{max(1, connection.quantity or 1)}")
+        parts.append(_isolated(t, html_text(current, 24)))
+    parts.append("×" + _isolated(t, Html(max(1, connection.quantity or 1))))
     kind_of_status = connection_status_kind(connection)
     if kind_of_status is not StatusKind.UNKNOWN:
         parts.append(connection_status_label(t, connection, kind_of_status))
     return "• " + join(" · ", parts)
+
+
+def _isolated(t: Translator, text: Html) -> Html:
+    """In right-to-left text, a Latin plug name or a count between isolates: its line reads right to left."""
+    return Html(isolate(text)) if t.rtl else text
 
 
 def connection_status_label(t: Translator, connection: Connection, kind: StatusKind) -> str:

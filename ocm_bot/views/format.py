@@ -138,7 +138,8 @@ def ago(t: Translator, moment: datetime | None, now: datetime) -> str | None:
         return None
     seconds = max(0, int((now - moment).total_seconds()))
     # Babel's wording changes by the minute below two hours and by the hour above: cache on that.
-    bucket = seconds // 60 * 60 if seconds < 7200 else seconds // 3600 * 3600
+    # Under a minute is "1 minute ago": Babel words a zero delta as the future ("in 0 seconds").
+    bucket = max(60, seconds // 60 * 60) if seconds < 7200 else seconds // 3600 * 3600
     return _unit(t, _ago(t, bucket))
 
 

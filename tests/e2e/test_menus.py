@@ -7,8 +7,17 @@ import json
 import time
 
 from ocm_bot.app import MENUS_SECONDS
-from ocm_bot.i18n import available_languages
-from ocm_bot.views.menus import GROUP_COMMANDS, PRIVATE_COMMANDS
+from ocm_bot.i18n import available_languages, translator
+from ocm_bot.views.menus import (
+    DESCRIPTION,
+    DESCRIPTION_CHARS,
+    GROUP_COMMANDS,
+    PRIVATE_COMMANDS,
+    SHORT_DESCRIPTION,
+    SHORT_DESCRIPTION_CHARS,
+    bot_menus,
+    menu_language_codes,
+)
 
 MENU_METHODS = ("setMyCommands", "setMyDescription", "setMyShortDescription")
 
@@ -73,3 +82,33 @@ async def test_the_bot_starts_when_telegram_refuses_the_menus_and_finishes_them_
     await start_bot()
     assert "Open Charge Map" in telegram_server.descriptions[""]
     assert "de" in telegram_server.short_descriptions
+
+
+async def test_every_language_has_its_own_menus_and_descriptions_within_telegram_s_limits(bot, telegram_server):
+    """Each language code Telegram may send gets translated command descriptions (private chats and
+    groups) and descriptions that fit whole: at most one command description per menu is the
+    English one (a word shared across languages), and nothing was cut to fit."""
+    english = bot_menus(translator("en"))
+    published = 0
+    for language in available_languages():
+        if language == "en":
+            continue
+        t = translator(language)
+        for code in menu_language_codes(language):
+            for scope, names in (("default", PRIVATE_COMMANDS), ("all_group_chats", GROUP_COMMANDS)):
+                sent = menu(telegram_server, scope, code)
+                assert [c["command"] for c in sent] == [name for name, _ in names], (code, scope)
+                same = [
+                    c["command"]
+                    for c, mine in zip(sent, english.commands[scope], strict=True)
+                    if c["description"] == mine.description
+                ]
+                assert len(same) <= 1, (code, scope, same)
+                assert all(c["description"] == t.gettext(msgid) for c, (_, msgid) in zip(sent, names, strict=True))
+                published += 1
+            description, short = telegram_server.descriptions[code], telegram_server.short_descriptions[code]
+            assert description == t.gettext(DESCRIPTION) != english.description, code  # whole, not cut
+            assert short == t.gettext(SHORT_DESCRIPTION) != english.short_description, code
+            assert len(description) <= DESCRIPTION_CHARS and len(short) <= SHORT_DESCRIPTION_CHARS, code
+    assert published == 2 * (len(available_languages()) - 1 + 2)  # nb also under "no" and "nn"
+    assert len(available_languages()) == 12

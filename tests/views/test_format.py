@@ -49,6 +49,16 @@ def test_relative_times_and_dates_read_in_the_driver_s_language():
 
 
 @pytest.mark.parametrize(
+    ("language", "expected"), [("en", "1 minute ago"), ("de", "vor 1 Minute"), ("nb", "for 1 minutt siden")]
+)
+def test_a_moment_ago_or_a_clock_slightly_ahead_reads_as_past_not_future(language, expected):
+    """OCM's clock a second ahead of ours, or a charger verified seconds ago: never "in 0 seconds"."""
+    t = translator(language)
+    assert ago(t, NOW - timedelta(seconds=20), NOW) == expected
+    assert ago(t, NOW + timedelta(seconds=2), NOW) == expected
+
+
+@pytest.mark.parametrize(
     ("language", "text", "country", "expected"),
     [
         ("de", "£0.45/kWh", "GB", f"0,45{NBSP}£/kWh"),

@@ -96,13 +96,14 @@ def operators_label(t: Translator, prefs: UserPreferences, reference: ReferenceD
     return _names_summary(t, names, empty=t.gettext("any operator"))
 
 
-def language_name(code: str) -> str:
-    """A language's own name for itself ("Deutsch", "English", "Français")."""
+def language_name(code: str, *, in_sentence: bool = False) -> str:
+    """A language's own name for itself ("Deutsch", "English", "Français"); ``in_sentence``: as the
+    language writes it inside a sentence ("som i Telegram (svenska)", "Langue : français")."""
     try:
         name = Locale.parse(code).get_display_name(code) or code
     except (UnknownLocaleError, ValueError):
         return code
-    return name[:1].upper() + name[1:]
+    return name if in_sentence else name[:1].upper() + name[1:]
 
 
 def _names_summary(t: Translator, names: Sequence[str], *, empty: str) -> str:

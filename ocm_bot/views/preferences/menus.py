@@ -92,11 +92,15 @@ def main_menu(
     else:
         unit_value = t.gettext("automatic ({unit})", unit=_unit_name(t, automatic_unit))
     if prefs.language is not None:
-        language_value = language_name(prefs.language)
+        language_value = language_name(prefs.language, in_sentence=True)
     elif group:
-        language_value = t.gettext("bot's default ({language})", language=language_name(telegram_language))
+        language_value = t.gettext(
+            "bot's default ({language})", language=language_name(telegram_language, in_sentence=True)
+        )
     else:
-        language_value = t.gettext("as in Telegram ({language})", language=language_name(telegram_language))
+        language_value = t.gettext(
+            "as in Telegram ({language})", language=language_name(telegram_language, in_sentence=True)
+        )
     lines = [
         bold(t.gettext("⚙️ Settings")),
         "",
@@ -375,9 +379,9 @@ def language_menu(
 ) -> View:
     """The language choice; its automatic choice is Telegram's language, in a ``group`` the bot's default."""
     automatic = (
-        t.gettext("Bot's default ({language})", language=language_name(telegram_language))
+        t.gettext("Bot's default ({language})", language=language_name(telegram_language, in_sentence=True))
         if group
-        else t.gettext("As in Telegram ({language})", language=language_name(telegram_language))
+        else t.gettext("As in Telegram ({language})", language=language_name(telegram_language, in_sentence=True))
     )
     rows = [[button(marked(automatic, prefs.language is None), set_value(codec, Setting.LANGUAGE, AUTOMATIC))]]
     rows += in_rows(
