@@ -8,6 +8,7 @@ Example::
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -17,6 +18,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from ocm_bot.domain.checkin import CheckinService
 from ocm_bot.domain.inline import InlineSearch
 from ocm_bot.domain.search import SearchService
+from ocm_bot.domain.search_limit import SearchRateLimit
 from ocm_bot.domain.watch_poller import WatchPoller
 from ocm_bot.geocoding import GeocodedPlace
 from ocm_bot.ocm.source import ChargerSource
@@ -65,6 +67,7 @@ class Services:
     checkin: CheckinService
     watch_poller: WatchPoller  # one OCM request per interval for every watch (under a storage lease)
     inline: InlineSearch  # inline and guest queries: debounced, cached per query
+    search_limit: SearchRateLimit = field(default_factory=lambda: SearchRateLimit(0, time.monotonic))
     closers: list[Closer] = field(default_factory=list)  # closed in reverse order at shutdown
 
 

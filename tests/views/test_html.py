@@ -143,3 +143,13 @@ async def test_a_translation_with_html_characters_is_escaped_on_the_results_page
     parsed = parse_html(view.text)
     assert parsed.warnings == []
     assert MARK.strip() in parsed.text and "Pioneer & <Square>" in parsed.text
+
+
+# Found by tests/e2e/test_fuzz.py: a venue titled "\ud800" (a lone surrogate, which JSON carries and
+# UTF-8 cannot) made the results message unsendable, and the driver got no answer at all.
+def test_a_lone_surrogate_in_text_becomes_the_replacement_character():
+    from ocm_bot.views.html import bold, escape
+
+    assert escape("Leeds\ud800 <b>") == "Leeds\ufffd &lt;b&gt;"
+    assert bold("\udfff").encode("utf-8") == "<b>\ufffd</b>".encode()
+    assert escape("🚗 kept") == "🚗 kept"
