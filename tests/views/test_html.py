@@ -153,3 +153,14 @@ def test_a_lone_surrogate_in_text_becomes_the_replacement_character():
     assert escape("Leeds\ud800 <b>") == "Leeds\ufffd &lt;b&gt;"
     assert bold("\udfff").encode("utf-8") == "<b>\ufffd</b>".encode()
     assert escape("🚗 kept") == "🚗 kept"
+
+
+def test_clipped_user_text_is_sendable_too():
+    # Found by tests/e2e/test_fuzz.py: a guest call "@bot \ud86d" was answered with
+    # "I could not find “\ud86d”", which no Bot API request can carry.
+    from ocm_bot.i18n import translator
+    from ocm_bot.views.inline import guest_place_not_found_text, no_place_text
+
+    t = translator("en")
+    assert guest_place_not_found_text(t, ">\ud86d\ud8f1").encode("utf-8")
+    assert no_place_text(t, "x\udfff").encode("utf-8")
