@@ -8,7 +8,16 @@ group (tests/e2e/test_watches.py::test_a_forged_or_foreign_button_is_refused).
 
 from __future__ import annotations
 
+import json
 import re
+
+import pytest
+
+from ocm_bot.domain.alerts import ALERTS_KEY
+from ocm_bot.settings import Secret
+from tests.e2e.test_checkin import CHARGER, open_checkin, tap_and_wait_edit
+from tests.e2e.test_settings import open_settings, tap
+from tests.storage.contract import raw_rows
 
 PORTLAND = (45.5122, -122.6587)
 
@@ -61,3 +70,90 @@ async def test_a_venue_or_place_with_a_lone_surrogate_is_answered(bot, telegram,
     assert "Pioneer\ufffd" in results.text
     telegram_server.user_message(ada.id, ada.user, {"text": "Nowhere\udfff"})
     assert "I could not find “Nowhere" in (await ada.wait_for_message()).text
+
+
+# --- /forget: no row of any table names the driver afterwards -----------------------------------
+
+TABLES_SQL = {
+    "SqliteStorage": "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    "PostgresStorage": "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()",
+}
+
+
+def _names(cell: object, person: int) -> bool:
+    if isinstance(cell, bool) or cell is None:
+        return False
+    if isinstance(cell, int):
+        return cell == person
+    if isinstance(cell, bytes | memoryview):
+        cell = bytes(cell).decode("utf-8", "replace")
+    if not isinstance(cell, str):
+        cell = json.dumps(cell, default=str)  # PostgreSQL's jsonb comes back as dicts and lists
+    return re.search(rf"(?<!\d){person}(?!\d)", cell) is not None
+
+
+async def rows_naming(storage, person: int) -> dict[str, list]:
+    """Every row, in every table the database has (listed by the database itself), that names ``person``."""
+    tables = [name for (name,) in await raw_rows(storage, TABLES_SQL[type(storage).__name__])]
+    assert {"users", "favourites", "drafts", "kv"} <= set(tables)
+    found = {}
+    for table in tables:
+        rows = [row for row in await raw_rows(storage, f"SELECT * FROM {table}") if any(_names(c, person) for c in row)]
+        if rows:
+            found[table] = rows
+    return found
+
+
+async def use_everything(bot, person, ocm_server) -> None:
+    """What a driver leaves in the bot's storage: settings, searches, a live location, a favourite,
+    alerts, a check-in begun, a sign-in begun, a subscription and its notifications."""
+    storage = bot.services.storage
+    menu = await open_settings(person)
+    await tap(person, await tap(person, menu, "⚡ Minimum power"), "50 kW")
+    await person.send_location(*PORTLAND)
+    await person.wait_for_message(containing="Chargers near")
+    await person.send_live_location(*PORTLAND)
+    await person.wait_for_message(containing="Chargers near")
+    await person.send_text("Leeds")
+    await person.wait_for_message()
+    await storage.add_favourite(person.id, CHARGER)
+    await storage.set_value(ALERTS_KEY.format(person.id), {"on": True})
+    await storage.save_subscription(person.id, {"private": True})
+    await storage.mark_notified(person.id, CHARGER, "f")
+    panel = await open_checkin(person)
+    await tap_and_wait_edit(person, panel, "✅ Charged successfully")
+    await person.send_text("/login")
+    await person.wait_for_message(containing="e-mail address")
+    await bot.application.update_persistence()
+
+
+async def test_forget_leaves_no_row_that_names_the_driver_in_any_sqlite_table(start_bot, telegram, ocm_server):
+    await forget_leaves_nothing(await start_bot(), telegram, ocm_server)
+
+
+@pytest.mark.postgres
+async def test_forget_leaves_no_row_that_names_the_driver_in_any_postgresql_table(
+    postgres_url, start_bot, telegram, ocm_server
+):
+    # postgres_url first: its database must outlive the bot, which flushes its state when stopped.
+    await forget_leaves_nothing(await start_bot(database_url=Secret(postgres_url)), telegram, ocm_server)
+
+
+async def forget_leaves_nothing(bot, telegram, ocm_server) -> None:
+    ada, bea = telegram.user("Ada", user_id=918273645), telegram.user("Bea", user_id=918273646)
+    for person in (ada, bea):
+        await use_everything(bot, person, ocm_server)
+    storage = bot.services.storage
+    before = await rows_naming(storage, ada.id)
+    assert {"users", "favourites", "drafts", "kv", "short_lived", "ptb_conversations"} <= set(before)
+
+    await ada.send_text("/cancel")  # the sign-in waits for an e-mail address
+    await ada.wait_for_message()
+    await ada.send_text("/forget")
+    question = await ada.wait_for_message(containing="Delete everything")
+    done = await tap(ada, question, "🗑 Delete everything")
+    assert "I deleted everything I stored about you" in done.text
+    await bot.application.update_persistence()
+
+    assert await rows_naming(storage, ada.id) == {}
+    assert set(await rows_naming(storage, bea.id)) == set(before)  # Bea's are all still there
