@@ -157,3 +157,76 @@ async def forget_leaves_nothing(bot, telegram, ocm_server) -> None:
 
     assert await rows_naming(storage, ada.id) == {}
     assert set(await rows_naming(storage, bea.id)) == set(before)  # Bea's are all still there
+
+
+# --- every OCM-provided and user-provided text is escaped ---------------------------------------
+
+HOSTILE = ' <a href="https://evil.example/">x</a> </b> & '
+GARFORTH = (53.79762, -1.379818)  # Lidl-Garforth, OCM 100627 (Pod Point, operator 3)
+
+
+@pytest.fixture
+def hostile_english(tmp_path, monkeypatch):
+    """An English catalog whose every translation ends in HTML that must show as text."""
+    from babel.messages.pofile import read_po, write_po
+
+    from ocm_bot import i18n
+
+    source = i18n.LOCALES_DIR / "en" / "LC_MESSAGES" / "ocm_bot.po"
+    with source.open("rb") as handle:
+        catalog = read_po(handle, locale="en")
+    for message in catalog:
+        if not message.id:
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        message.string = tuple(i + HOSTILE for i in ids) if len(ids) > 1 else ids[0] + HOSTILE
+        message.flags.discard("fuzzy")
+    folder = tmp_path / "locales" / "en" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    with (folder / "ocm_bot.po").open("wb") as handle:
+        write_po(handle, catalog)
+    monkeypatch.setattr(i18n, "LOCALES_DIR", tmp_path / "locales")
+    i18n.translator.cache_clear()
+    yield
+    i18n.translator.cache_clear()
+
+
+@pytest.fixture
+def hostile_operator(ocm_server):
+    """Operator 3's name, as OCM's reference data gives it, full of HTML (put back afterwards)."""
+    [operator] = [o for o in ocm_server.ref.document["Operators"] if o["ID"] == 3]
+    title = operator["Title"]
+    operator["Title"] = "Pod </b>Point & <a href='https://evil.example/'>Co</a>"
+    yield operator["Title"]
+    operator["Title"] = title
+
+
+async def test_ocm_text_user_text_and_translations_with_html_are_shown_as_text(
+    hostile_english, hostile_operator, start_bot, telegram, telegram_server, ocm_server
+):
+    name = '<a href="https://evil.example/">Lidl</a> </b> Fish & Chips'
+    comment = "Works </b> <a href=https://evil.example/>fine</a> & fast"
+    ocm_server.modify_poi(
+        100627,
+        AddressInfo={"Title": name, "AddressLine1": "Aberford Rd </i> & <b>"},
+        UsageCost="<b>£0.28</b> & free",
+        UserComments=[{**ocm_server.poi(100627)["UserComments"][0], "Comment": comment, "UserName": "A&<B>"}],
+    )
+    await start_bot()
+    ada = telegram.user("Ada </b> & <i>")
+    await ada.send_text("/start")
+    assert "Ada </b> & <i>" in (await ada.wait_for_message()).text
+    await ada.send_location(*GARFORTH)
+    results = await ada.wait_for_message(containing=name)
+    assert hostile_operator[:40] in results.text and "<b>£0.28</b> & free" in results.text  # the operator clipped
+    await ada.press(results, re.compile("^ℹ️ 1"))
+    details = await ada.wait_for_message(containing="Connections")
+    assert name in details.text and "fine</a> & fast" in details.text
+    for command in ("/help", "/settings", "/privacy", "/favourites", "/alerts", "/nonsense"):
+        await ada.send_text(command)
+        await ada.wait_for_message(containing=HOSTILE.strip())
+    await ada.send_text("Main St & <1st> </b>")
+    assert "Main St & <1st> </b>" in (await ada.wait_for_message()).text
+    await telegram.wait_until_idle()
+    # Every message was HTML Telegram accepts, with no bare & or > left unescaped.
+    assert telegram_server.violations == []
