@@ -230,3 +230,68 @@ async def test_ocm_text_user_text_and_translations_with_html_are_shown_as_text(
     await telegram.wait_until_idle()
     # Every message was HTML Telegram accepts, with no bare & or > left unescaped.
     assert telegram_server.violations == []
+
+
+# --- forged callback data: another person's buttons reach only the presser's own data ----------
+
+
+def _callback_data(chat) -> list[str]:
+    return [b.value for m in chat.messages for b in m.buttons if b.kind == "callback_data"]
+
+
+async def _press_all(telegram, telegram_server, presser, chat_id: int, message_id: int, data: list[str]) -> None:
+    for each in data:
+        query_id = telegram_server.new_callback_query(presser.user, chat_id, message_id, each)
+        await telegram.wait_until_idle()
+        assert telegram_server.callback_queries[query_id].answer is not None  # answered, never ignored
+
+
+async def test_another_persons_buttons_forged_by_a_driver_or_a_group_admin_change_only_their_own(
+    telegram, telegram_server, bot
+):
+    from ocm_bot.domain.group_preferences import group_preferences
+
+    storage = bot.services.storage
+    ada, bea = telegram.user("Ada"), telegram.user("Bea")
+    # Ada: settings, a search and a charger's details, a favourite, a check-in begun.
+    menu = await open_settings(ada)
+    menu = await tap(ada, await tap(ada, menu, "⚡ Minimum power"), "22 kW")
+    await tap(ada, await tap(ada, menu, "📏 Radius"), "25 km")
+    await ada.send_location(*GARFORTH)
+    results = await ada.wait_for_message(containing="nearest first")
+    await ada.press(results, re.compile("^ℹ️ 1"))
+    details = await ada.wait_for_message(containing="Connections")
+    await tap(ada, details, "☆ Favourite")
+    panel = await open_checkin(ada)
+    await tap_and_wait_edit(ada, panel, "✅ Charged successfully")
+    ada_before = (
+        await storage.get_user(ada.id),
+        await storage.list_favourites(ada.id),
+        await storage.get_draft(ada.id),
+    )
+    assert ada_before[1] and ada_before[2]
+
+    # Bea sends every one of Ada's buttons, exactly as signed, from a message of her own chat.
+    await bea.send_text("/settings")
+    own = await bea.wait_for_message(containing="Settings")
+    await _press_all(telegram, telegram_server, bea, bea.id, own.message_id, _callback_data(ada))
+    assert (await storage.get_user(ada.id), await storage.list_favourites(ada.id), await storage.get_draft(ada.id)) == (
+        ada_before
+    )
+
+    # An admin of another group sends a group's settings buttons from their own group.
+    club = telegram.group("EV Club", admins=[ada])
+    other = telegram.group("Other club", admins=[bea])
+    await club.add_bot(by=ada)
+    await other.add_bot(by=bea)
+    await ada.send_text_in(club, "/settings")
+    club_menu = await club.wait_for_message(containing="This group's settings")
+    club_data = _callback_data(club)
+    await ada.press(club_menu, "📏 Radius")  # the radius choices: buttons that would save a setting
+    await club.wait_for_edit(club_menu)
+    club_data += _callback_data(club)
+    before = await group_preferences(storage, club.chat_id)
+    await bea.send_text_in(other, "/settings")
+    own_menu = await other.wait_for_message(containing="This group's settings")
+    await _press_all(telegram, telegram_server, bea, other.chat_id, own_menu.message_id, club_data)
+    assert await group_preferences(storage, club.chat_id) == before
