@@ -295,3 +295,22 @@ async def test_another_persons_buttons_forged_by_a_driver_or_a_group_admin_chang
     own_menu = await other.wait_for_message(containing="This group's settings")
     await _press_all(telegram, telegram_server, bea, other.chat_id, own_menu.message_id, club_data)
     assert await group_preferences(storage, club.chat_id) == before
+
+
+async def test_privacy_names_everything_kept_and_for_how_long(telegram, bot):
+    ada = telegram.user("Ada")
+    await ada.send_text("/privacy")
+    reply = (await ada.wait_for_message(containing="What I store about you")).text
+    for kept in (
+        "Your settings",
+        "Your favourite chargers",
+        "alert you when they stop working",  # /alerts
+        "check-ins waiting to be sent",  # the outbox
+        "Open Charge Map sign-in",
+        "Your recent searches",
+        "live location",
+        "A group's settings and watched areas",  # watches and group settings
+    ):
+        assert kept in reply
+    for how_long in ("Kept until you send /forget", "about an hour", "deleted when I am removed from it"):
+        assert how_long in reply
