@@ -116,6 +116,8 @@ def test_check_shows_every_setting_under_the_variable_an_operator_sets(
         "OUTBOX_POLL_SECONDS": "12",
         "OUTBOX_LEASE_SECONDS": "91",
         "WATCH_POLL_SECONDS": "301",
+        "NOMINATIM_REQUESTS_PER_SECOND": "2",
+        "SEARCH_RATE_LIMIT": "21",
     }
     hidden = {
         "OCM_WRITE_KEY": "write-key-0123456789",

@@ -314,3 +314,42 @@ async def test_privacy_names_everything_kept_and_for_how_long(telegram, bot):
         assert kept in reply
     for how_long in ("Kept until you send /forget", "about an hour", "deleted when I am removed from it"):
         assert how_long in reply
+
+
+async def test_the_webhook_refuses_updates_without_the_secret_or_with_a_wrong_one(
+    bot_settings, bot_process, telegram, telegram_server
+):
+    import dataclasses
+
+    import httpx
+
+    from tests.e2e.test_processes import free_port
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram-hook"
+    settings = dataclasses.replace(bot_settings, webhook_secret=Secret("hook-secret_1"))
+    bot_process(settings, command="webhook", WEBHOOK_URL=url, PORT=str(port), WEBHOOK_LISTEN="127.0.0.1")
+    await telegram.wait_for_request("setWebhook", timeout=30)
+    ada = telegram.user("Ada")
+    telegram_server.chat(ada.id).known_to_bot = True  # Ada wrote to the bot before, as far as Telegram knows
+    forged = {
+        "update_id": 990001,
+        "message": {
+            "message_id": 1,
+            "date": 1,
+            "chat": {"id": ada.id, "type": "private", "first_name": "Ada"},
+            "from": ada.user,
+            "text": "/start",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        },
+    }
+    async with httpx.AsyncClient() as client:
+        for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "hook-secret_2"}):
+            answer = await client.post(url, json=forged, headers=headers)
+            assert answer.status_code == 403
+        # The same request with the secret is taken: the check is the secret, nothing else.
+        answer = await client.post(url, json=forged, headers={"X-Telegram-Bot-Api-Secret-Token": "hook-secret_1"})
+        assert answer.status_code == 200
+    welcome = await ada.wait_for_message(timeout=30)
+    assert "Hi Ada!" in welcome.text
+    assert len(telegram_server.calls("sendMessage")) == 1  # the two forged posts were answered by nobody
