@@ -353,3 +353,19 @@ async def test_the_webhook_refuses_updates_without_the_secret_or_with_a_wrong_on
     welcome = await ada.wait_for_message(timeout=30)
     assert "Hi Ada!" in welcome.text
     assert len(telegram_server.calls("sendMessage")) == 1  # the two forged posts were answered by nobody
+
+
+async def test_inline_and_guest_searches_count_towards_the_same_limit(start_bot, telegram, ocm_server):
+    await start_bot(search_rate_limit=2)
+    ada = telegram.user("Ada")
+    club = telegram.group("Not joined", members=[ada])
+    assert (await ada.send_inline_query("Garforth")).results
+    posted = await (await ada.send_guest_message(club, "@ocm_test_bot near Salt Lake City")).answered()
+    assert "Chargers near Salt Lake City" in posted.text
+    asked = len(ocm_server.requests_to("/v3/poi"))
+    refused = await ada.send_inline_query("Portland")
+    assert refused.results == [] and "a lot of searches" in refused.raw["button"]["text"]
+    refused = await (await ada.send_guest_message(club, "@ocm_test_bot near Portland")).answered()
+    assert "a lot of searches" in refused.text
+    assert (await ada.send_inline_query("Garforth")).results  # the answer already found costs nothing
+    assert len(ocm_server.requests_to("/v3/poi")) == asked
