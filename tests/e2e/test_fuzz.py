@@ -4,7 +4,10 @@ Each update is built by the fake Bot API (so callback queries and edits refer to
 in its chats), taken from its queue and fed to the application the way its update fetcher does
 (``update_processor.process_update``), one at a time, so every Bot API call the bot makes can be
 put down to the update that caused it. Inline queries go in without waiting (the bot debounces
-them); they are checked at the end of each example.
+them); they are checked as they finish, the last ones when the run ends.
+
+The fair-use throttles are lifted (the loopback servers stand in for an operator's own) so that
+every generated search is really made; ``FUZZ_EXAMPLES`` (default 200, of 55 updates each) sets the size.
 
 "Answered" is what a person would see, read from the fake's request log:
 
