@@ -49,6 +49,7 @@ from ocm_bot.domain.photos import PhotoService
 from ocm_bot.domain.results import StoredResults
 from ocm_bot.domain.route import RoutePlanner
 from ocm_bot.domain.search import SearchService
+from ocm_bot.domain.search_limit import SearchRateLimit
 from ocm_bot.domain.watch_poller import WatchPoller
 from ocm_bot.errors import OcmBotError
 from ocm_bot.geocoding import Geocoder
@@ -111,6 +112,7 @@ def build_application(
     *,
     overrides: Overrides | None = None,
     request: BaseRequest | Callable[[], BaseRequest] | None = None,
+    paced: bool = True,
 ) -> BotApplication:
     """The bot, wired to the Bot API server at ``settings.telegram_api_url``.
 
@@ -118,7 +120,9 @@ def build_application(
     ``overrides`` in place of the network services (the offline demo's OCM and gazetteer).
     ``request`` replaces the HTTP transport to the Bot API: one request object for all calls (the
     offline demo answers them in memory), or a factory called once for ordinary calls and once
-    for long polling.
+    for long polling. ``paced=False`` drops the bot's own pacing to Telegram's flood limits (30
+    messages a second, 20 a minute per group; ``RetryAfter`` is still obeyed): for a Bot API server
+    that has no such limits, like the loopback one the fuzz test sends 10,000 updates through.
     """
     if settings.telegram_bot_token is None:
         raise ValueError("build_application needs TELEGRAM_BOT_TOKEN")
@@ -130,7 +134,12 @@ def build_application(
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
-        .rate_limiter(RetryingRateLimiter(max_retries=2))  # RetryAfter twice; 5xx and network failures too
+        # RetryAfter twice; 5xx and network failures too
+        .rate_limiter(
+            RetryingRateLimiter(max_retries=2)
+            if paced
+            else RetryingRateLimiter(max_retries=2, overall_max_rate=0, group_max_rate=0)
+        )
         .concurrent_updates(PerChatUpdateProcessor())
         .persistence(
             StoragePersistence(
@@ -304,7 +313,9 @@ async def _open_services(
             chargers = local
 
     geocoder = overrides.geocoder or Geocoder(
-        settings.nominatim_url, user_agent=user_agent(contact=settings.contact or None)
+        settings.nominatim_url,
+        user_agent=user_agent(contact=settings.contact or None),
+        min_interval=1.0 / settings.nominatim_requests_per_second,
     )
     closers.append(geocoder.close)
     router: Router | None = None
@@ -360,6 +371,7 @@ async def _open_services(
         routes=RoutePlanner(router),
         clock=overrides.clock or utc_now,
         photos=PhotoService(storage, outbox_service, checkin_service.submitter_for),
+        search_limit=SearchRateLimit(settings.search_rate_limit, clock=time.monotonic),
     )
 
 
@@ -469,7 +481,7 @@ async def on_error(update: object, context: BotContext) -> None:
     if isinstance(error, TimedOut | RetryAfter | NetworkError) and not isinstance(update, Update):
         log.warning("Telegram connection problem: %s", error)
         return
-    if isinstance(error, RetryAfter | NetworkError) and not isinstance(error, BadRequest):
+    if isinstance(error, RetryAfter | NetworkError) and not isinstance(error, BadRequest) and not _unsendable(error):
         # Telegram could not be reached after the retries (RetryingRateLimiter): an outage, not a
         # bug, and an apology would not get through either.
         log.warning("Telegram could not take the reply to update %s: %s", _describe(update), type(error).__name__)
@@ -486,6 +498,11 @@ async def on_error(update: object, context: BotContext) -> None:
         )
     except Exception:
         log.warning("could not send the apology", exc_info=True)
+
+
+def _unsendable(error: Exception) -> bool:
+    """python-telegram-bot reports a request it could not even encode as a NetworkError: our bug, no outage."""
+    return isinstance(error.__cause__, UnicodeError)
 
 
 def _describe(update: object) -> str:

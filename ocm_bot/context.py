@@ -8,6 +8,7 @@ Example::
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +21,7 @@ from ocm_bot.domain.inline import InlineSearch
 from ocm_bot.domain.photos import PhotoService
 from ocm_bot.domain.route import RoutePlanner
 from ocm_bot.domain.search import SearchService
+from ocm_bot.domain.search_limit import SearchRateLimit
 from ocm_bot.domain.watch_poller import WatchPoller
 from ocm_bot.geocoding import GeocodedPlace
 from ocm_bot.ocm.source import ChargerSource
@@ -73,6 +75,7 @@ class Services:
     inline: InlineSearch  # inline and guest queries: debounced, cached per query
     routes: RoutePlanner  # ROUTER_URL's OSRM router, else great circles
     photos: PhotoService  # drivers' photos of chargers, through the check-in outbox
+    search_limit: SearchRateLimit = field(default_factory=lambda: SearchRateLimit(0, time.monotonic))
     closers: list[Closer] = field(default_factory=list)  # closed in reverse order at shutdown
     clock: Callable[[], datetime] = utc_now  # the time groups' quiet hours are read against
 

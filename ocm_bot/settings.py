@@ -84,6 +84,8 @@ class Settings:
     outbox_lease_seconds: int = 90
     watch_poll_seconds: int = 300
     job_lease_seconds: int = 60
+    nominatim_requests_per_second: int = 1
+    search_rate_limit: int = 20
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, dotenv: Path | None = None) -> Settings:
@@ -186,6 +188,10 @@ class Settings:
             3600,
             "how long the instance running the periodic work keeps it after its last sign of life",
         )
+        nominatim_rate = whole_number(
+            "NOMINATIM_REQUESTS_PER_SECOND", 1, 1, 1000, "requests per second to NOMINATIM_URL; 1 for the public server"
+        )
+        search_rate = whole_number("SEARCH_RATE_LIMIT", 20, 0, 10000, "searches per driver per minute; 0 for no limit")
         language = (text("DEFAULT_LANGUAGE") or "en").lower()
         if not re.fullmatch(r"[a-z]{2,3}([_-][a-z0-9]{2,8})?", language):
             problems.append("DEFAULT_LANGUAGE must be a language code like en, de or pt-br")
@@ -219,6 +225,8 @@ class Settings:
             outbox_lease_seconds=outbox_lease,
             watch_poll_seconds=watch_poll,
             job_lease_seconds=job_lease,
+            nominatim_requests_per_second=nominatim_rate,
+            search_rate_limit=search_rate,
         )
         if problems:
             raise SettingsError(problems)

@@ -1,6 +1,7 @@
 """Shared pytest set-up: every fake server's fixtures are plugins, usable by any test."""
 
 pytest_plugins = [
+    "tests.secret_watch",
     "tests.fakes.telegram.fixtures",
     "tests.fakes.ocm_fixtures",
     "tests.fakes.geo_fixtures",

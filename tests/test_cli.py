@@ -141,6 +141,8 @@ def test_check_shows_every_setting_under_the_variable_an_operator_sets(
         "JOB_LEASE_SECONDS": "61",
         "LOG_FORMAT": "json",
         "METRICS_PORT": "9101",
+        "NOMINATIM_REQUESTS_PER_SECOND": "2",
+        "SEARCH_RATE_LIMIT": "21",
     }
     hidden = {
         "OCM_WRITE_KEY": "write-key-0123456789",

@@ -47,3 +47,21 @@ def test_an_html_error_page_from_telegram_is_one_warning_line_not_an_error_with_
     assert "WARNING telegram.request.BaseRequest: Telegram answered a page that is not JSON: <html> <head>" in logged
     assert "502 Bad Gateway" in logged
     assert "ERROR" not in logged and "Traceback" not in logged
+
+
+def test_the_suite_s_secret_watch_sees_a_registered_secret_in_a_record_and_in_output():
+    import logging as logging_module
+
+    from tests import secret_watch
+
+    secret_watch.register("a-registered-test-secret")
+    assert secret_watch.leaks_in("token=a-registered-test-secret!") != []
+    assert secret_watch.leaks_in("nothing here") == []
+    handler = secret_watch._SecretWatch()
+    record = logging_module.LogRecord(
+        "ocm_bot.x", logging_module.INFO, __file__, 1, "%s", ("a-registered-test-secret",), None
+    )
+    handler.emit(record)
+    secret_watch.scan_output("printed a-registered-test-secret", "a process")
+    seen, secret_watch._seen[:] = list(secret_watch._seen), []
+    assert len(seen) == 2 and all("a-registered-test-secret" not in line for line in seen)

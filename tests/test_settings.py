@@ -85,3 +85,16 @@ def test_invalid_configuration_exits_2_with_the_problems_and_no_traceback(tmp_pa
     assert result.returncode == 2
     assert "OCM_API_KEY" in result.stderr and "PORT" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_search_rate_limit_and_nominatim_rate_are_read_and_checked():
+    settings = Settings.from_env({"SEARCH_RATE_LIMIT": "0", "NOMINATIM_REQUESTS_PER_SECOND": "50"})
+    assert (settings.search_rate_limit, settings.nominatim_requests_per_second) == (0, 50)
+    assert Settings.from_env({}).search_rate_limit == 20
+    assert Settings.from_env({}).nominatim_requests_per_second == 1
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"SEARCH_RATE_LIMIT": "many", "NOMINATIM_REQUESTS_PER_SECOND": "0"})
+    assert {problem.split()[0] for problem in caught.value.problems} == {
+        "SEARCH_RATE_LIMIT",
+        "NOMINATIM_REQUESTS_PER_SECOND",
+    }

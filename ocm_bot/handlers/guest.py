@@ -29,6 +29,7 @@ from ocm_bot.views.inline import (
     guest_place_not_found_text,
     guest_results_article,
     guest_usage_text,
+    search_limit_notice,
 )
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,10 @@ async def on_guest_message(update: Update, context: BotContext) -> None:
     reference = await answers.reference(context)
     titles = {i: c.title for i, c in reference.connection_types.items() if c.title} if reference else {}
     prefs = request.preferences(prefs, connector_ids_for(request.plug_words, titles))
+    wait = context.services.search_limit.check(user_of(update).id)
+    if wait is not None:
+        await _answer(message, guest_notice_article(t, search_limit_notice(t, wait), bot_username))
+        raise ApplicationHandlerStop
     try:
         found = await context.services.inline.near_place(
             request.place, prefs, language=t.language, owner=user_of(update).id

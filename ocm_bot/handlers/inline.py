@@ -32,6 +32,7 @@ from ocm_bot.views.inline import (
     no_place_text,
     ocm_down_text,
     open_bot_button,
+    search_limit_notice,
     type_a_place_text,
     venue_results,
 )
@@ -53,6 +54,10 @@ async def on_inline_query(update: Update, context: BotContext) -> None:
     typing = text and inline.cached_place(text, prefs) is None  # cached answers need no wait
     if typing and not await inline.debouncer.settle(query.from_user.id, update.update_id):
         return  # a newer query of the same person is answered instead; Telegram drops this one
+    wait = context.services.search_limit.check(query.from_user.id) if typing or not text else None
+    if wait is not None:
+        await _notice(query, search_limit_notice(t, wait))
+        return
     found = await _look_up(query, context, t, prefs, text)
     if isinstance(found, str):
         await _notice(query, found)

@@ -52,6 +52,7 @@ from ocm_bot.views.results import (
     place_error_text,
     place_not_found_text,
     results_view,
+    search_limit_text,
 )
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,8 @@ SAME_PLACE_KM = 1.0
 async def on_location(update: Update, context: BotContext) -> None:
     """A location, venue, forwarded location or a live location's first message: nearest chargers."""
     message = message_of(update)
+    if await _over_the_limit(update, context):
+        return
     location = answers.shared_location(message)
     label = message.venue.title if message.venue else None
     point = GeoPoint(location.latitude, location.longitude)
@@ -93,6 +96,8 @@ async def on_text(update: Update, context: BotContext) -> None:
 
 async def search_typed(update: Update, context: BotContext, text: str | None) -> None:
     """Chargers near a typed place (``/near <place>``, a mention, a reply with a place, private text)."""
+    if await _over_the_limit(update, context):
+        return
     try:
         place = parse_place(text)
     except PlaceInputError as error:
@@ -216,6 +221,16 @@ async def on_settings(update: Update, context: BotContext) -> None:
 
 
 # Steps shared by the handlers ---------------------------------------------------------------------
+
+
+async def _over_the_limit(update: Update, context: BotContext) -> bool:
+    """True (and the driver told when to try again) when they searched too often this minute."""
+    wait = context.services.search_limit.check(answers.user_id(update))
+    if wait is None:
+        return False
+    t, _ = await answers.driver(update, context)
+    await answers.reply(update, search_limit_text(t, wait))
+    return True
 
 
 async def _search_and_send(

@@ -50,6 +50,15 @@ def action_pattern(action: str) -> re.Pattern[str]:
     return re.compile("^" + re.escape(action + _SEPARATOR))
 
 
+def _encodable(text: str) -> bool:
+    """Whether ``text`` is valid Unicode (no lone surrogate, which JSON can carry and UTF-8 cannot)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class CallbackCodec:
     """Encodes and verifies signed callback data."""
 
@@ -77,10 +86,13 @@ class CallbackCodec:
         return data
 
     def decode(self, data: str | None) -> Callback:
-        if not data or len(data.encode()) > MAX_CALLBACK_BYTES:
+        if not data or len(data.encode("utf-8", "surrogatepass")) > MAX_CALLBACK_BYTES:
             raise InvalidCallback("empty or oversized callback data")
         payload, _, signature = data.rpartition(_SEPARATOR)
-        if not payload or not hmac.compare_digest(signature, self._sign(payload)):
+        # compare_digest refuses non-ASCII text, and our signatures are ASCII: anything else is forged.
+        if not payload or not signature.isascii() or not _encodable(payload):
+            raise InvalidCallback("callback data that no button of ours carries")
+        if not hmac.compare_digest(signature, self._sign(payload)):
             raise InvalidCallback("callback data signature does not match")
         action, *args = payload.split(_SEPARATOR)
         return Callback(action, tuple(args))

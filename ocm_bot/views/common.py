@@ -28,6 +28,7 @@ from ocm_bot.ocm.errors import (
 )
 from ocm_bot.ocm.identity import add_charger_url
 from ocm_bot.ocm.local import LocalDataError
+from ocm_bot.views.format import clip
 from ocm_bot.views.html import Html, bold, escape, gettext_html, lines
 
 OCM_ADD_CHARGER_URL = add_charger_url()
@@ -96,13 +97,22 @@ def location_keyboard(t: Translator) -> ReplyKeyboardMarkup:
     return ReplyKeyboardMarkup(
         [[KeyboardButton(t.gettext("📍 Send my location"), request_location=True)]],
         resize_keyboard=True,
-        input_field_placeholder=t.gettext("An address, a place or a map link"),
+        input_field_placeholder=placeholder(t.gettext("An address, a place or a map link")),
     )
 
 
 def location_prompt(t: Translator) -> str:
     """The words that come with the "Send my location" keyboard when it is sent again (a new language)."""
     return t.gettext("Send me a location, an address, a place name, coordinates or a map link.")
+
+
+PLACEHOLDER_CHARS = 64
+"""Telegram refuses the whole message when an input field placeholder is longer (Bot API: 1-64 characters)."""
+
+
+def placeholder(text: str) -> str:
+    """``text`` fit for ``input_field_placeholder``: a long translation must not make the message unsendable."""
+    return clip(text, PLACEHOLDER_CHARS)
 
 
 def expired_button_text(t: Translator) -> str:

@@ -24,7 +24,7 @@ from babel.numbers import format_currency, get_decimal_symbol, get_group_symbol
 from ocm_bot.domain.preferences import DistanceUnitChoice
 from ocm_bot.geometry import km_to_miles
 from ocm_bot.i18n import Translator, isolate
-from ocm_bot.views.html import Html, escape
+from ocm_bot.views.html import Html, escape, sendable
 
 
 def _unit(t: Translator, text: str) -> str:
@@ -161,8 +161,8 @@ def stars(rating: int) -> str:
 
 
 def clip(text: str | None, limit: int) -> str:
-    """``text`` on one line, at most ``limit`` characters (an ellipsis marks a cut)."""
-    flat = " ".join((text or "").split())
+    """``text`` on one line, at most ``limit`` characters (an ellipsis marks a cut), sendable as UTF-8."""
+    flat = " ".join(sendable(text or "").split())
     return flat if len(flat) <= limit else flat[: max(0, limit - 1)].rstrip() + "…"
 
 

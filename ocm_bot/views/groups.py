@@ -4,7 +4,7 @@ header, and the refusals (a non-admin changing settings, someone changing anothe
 from __future__ import annotations
 
 from ocm_bot.i18n import Translator
-from ocm_bot.views.common import View
+from ocm_bot.views.common import View, placeholder
 from ocm_bot.views.html import Html, bold, escape, gettext_html, lines
 
 
@@ -17,7 +17,7 @@ def near_prompt(t: Translator) -> View:
 
 def near_prompt_placeholder(t: Translator) -> str:
     """The input field's hint while the asker answers the prompt (at most 64 characters)."""
-    return t.gettext("A place or a location")
+    return placeholder(t.gettext("A place or a location"))
 
 
 def group_welcome_view(t: Translator) -> View:

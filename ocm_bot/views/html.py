@@ -8,10 +8,13 @@ driver's words containing ``&`` or ``<`` can never break a message::
     lines(bold(title), "Fish & chips")                     # the second line escaped
 
 Quotes stay as they are (our HTML never puts text inside attributes), as ``html.escape(quote=False)``.
+A lone surrogate (which JSON can carry, as ``"\\ud800"``, but UTF-8 cannot: the message could not be
+sent at all) becomes U+FFFD, the replacement character.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from html import escape as _escape_text
 from typing import Any, Self
@@ -19,6 +22,13 @@ from typing import Any, Self
 from markupsafe import Markup
 
 from ocm_bot.i18n import Translator, isolate
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def sendable(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD, so that it can be encoded as UTF-8."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
 
 
 class Html(Markup):
@@ -30,7 +40,7 @@ class Html(Markup):
     def escape(cls, s: Any) -> Self:
         if hasattr(s, "__html__"):
             return cls(s.__html__())
-        return cls(_escape_text(str(s), quote=False))
+        return cls(_escape_text(sendable(str(s)), quote=False))
 
 
 def escape(text: str | Html) -> Html:

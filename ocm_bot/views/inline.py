@@ -12,6 +12,7 @@ nearest chargers (compact cards) with a row of the same two buttons per charger.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 from markupsafe import Markup
@@ -124,6 +125,16 @@ def type_a_place_text(t: Translator) -> str:
 
 def no_place_text(t: Translator, query: str) -> str:
     return t.gettext("No place called “{query}”. Open the bot", query=clip(query, 24))
+
+
+def search_limit_notice(t: Translator, wait_seconds: float) -> str:
+    """A person who searched too often this minute (``SEARCH_RATE_LIMIT``): when to try again."""
+    seconds = max(1, math.ceil(wait_seconds))
+    return t.ngettext(
+        "That's a lot of searches in one minute. Please wait {n} second, then try again.",
+        "That's a lot of searches in one minute. Please wait {n} seconds, then try again.",
+        seconds,
+    )
 
 
 def no_chargers_text(t: Translator) -> str:

@@ -21,6 +21,7 @@ Example::
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -352,6 +353,19 @@ def place_not_found_text(t: Translator, query: str) -> View:
             t,
             "I could not find “{query}”. Try adding the town or country, or send your location.",
             query=clip(query, LABEL_CHARS),
+        )
+    )
+
+
+def search_limit_text(t: Translator, wait_seconds: float) -> View:
+    """A driver who searched too often this minute: when to try again."""
+    seconds = max(1, math.ceil(wait_seconds))
+    return View(
+        ngettext_html(
+            t,
+            "That's a lot of searches in one minute. Please wait {n} second, then try again.",
+            "That's a lot of searches in one minute. Please wait {n} seconds, then try again.",
+            seconds,
         )
     )
 

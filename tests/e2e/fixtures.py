@@ -32,10 +32,12 @@ from ocm_bot.app import Overrides, build_application
 from ocm_bot.context import BotApplication, Services
 from ocm_bot.demo.botapi import application_idle
 from ocm_bot.settings import Secret, Settings
+from tests import secret_watch
 from tests.fakes.telegram.server import FakeTelegramServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STORAGE_SECRET = "end-to-end-storage-secret"
+secret_watch.register(STORAGE_SECRET)
 
 
 def loopback_request() -> HTTPXRequest:
@@ -204,6 +206,7 @@ def environment_for(settings: Settings) -> dict[str, str]:
         "WEBHOOK_SECRET": settings.webhook_secret,
     }
     env.update({name: secret.get() for name, secret in secrets.items() if secret is not None})
+    secret_watch.register(*(secret.get() for secret in secrets.values() if secret is not None))
     return env
 
 
@@ -235,6 +238,7 @@ def started_processes(
     finally:
         for running in processes:
             running.terminate()
+            secret_watch.scan_output(running.log, f"the output of {running.log_path.name}")
 
 
 @pytest.fixture

@@ -34,9 +34,18 @@ from pathlib import Path
 
 import pytest
 
+from tests import secret_watch
 from tests.e2e.fixtures import REPO_ROOT, BotProcess, started_processes
 
 _SOURCES = ("pyproject.toml", "README.md", "ocm_bot")
+SECRET_VARIABLES = (
+    "TELEGRAM_BOT_TOKEN",
+    "OCM_API_KEY",
+    "OCM_WRITE_KEY",
+    "STORAGE_SECRET",
+    "DATABASE_URL",
+    "WEBHOOK_SECRET",
+)
 _NOT_SHIPPED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "*.mo")
 
 
@@ -159,6 +168,8 @@ def run_installed(installed_bot: InstalledBot, outside_checkout: Path) -> Callab
             text=True,
             timeout=timeout,
         )
+        secret_watch.register(*(env.get(name) for name in SECRET_VARIABLES))
+        secret_watch.scan_output(result.stdout, f"the output of ocm-bot {' '.join(args)}")
         return Finished(result.returncode, result.stdout, time.monotonic() - started)
 
     return run

@@ -46,3 +46,20 @@ def test_encoded_ids_always_fit_and_round_trip(ids):
     data = codec.encode("d", *ids)
     assert len(data.encode()) <= MAX_CALLBACK_BYTES
     assert codec.decode(data).args == tuple(str(i) for i in ids)
+
+
+# Found by tests/e2e/test_fuzz.py: Telegram's JSON can carry a lone surrogate ("\ud800") and any
+# text at all, where our buttons carry ASCII signatures; decoding such data raised instead of refusing.
+@pytest.mark.parametrize("data", ["pg|\ud800|1", "\udfff", "pg|a|é", "pg|1|2|AAAAAAA\u00e9", "pg|\ud800|AAAAAAAA"])
+def test_data_with_lone_surrogates_or_non_ascii_signatures_is_refused(data):
+    with pytest.raises(InvalidCallback):
+        codec.decode(data)
+
+
+@given(st.text(max_size=64))
+def test_any_text_decodes_or_is_refused(data):
+    try:
+        decoded = codec.decode(data)
+    except InvalidCallback:
+        return
+    assert codec.encode(decoded.action, *decoded.args) == data

@@ -143,3 +143,24 @@ async def test_a_translation_with_html_characters_is_escaped_on_the_results_page
     parsed = parse_html(view.text)
     assert parsed.warnings == []
     assert MARK.strip() in parsed.text and "Pioneer & <Square>" in parsed.text
+
+
+# Found by tests/e2e/test_fuzz.py: a venue titled "\ud800" (a lone surrogate, which JSON carries and
+# UTF-8 cannot) made the results message unsendable, and the driver got no answer at all.
+def test_a_lone_surrogate_in_text_becomes_the_replacement_character():
+    from ocm_bot.views.html import bold, escape
+
+    assert escape("Leeds\ud800 <b>") == "Leeds\ufffd &lt;b&gt;"
+    assert bold("\udfff").encode("utf-8") == "<b>\ufffd</b>".encode()
+    assert escape("🚗 kept") == "🚗 kept"
+
+
+def test_clipped_user_text_is_sendable_too():
+    # Found by tests/e2e/test_fuzz.py: a guest call "@bot \ud86d" was answered with
+    # "I could not find “\ud86d”", which no Bot API request can carry.
+    from ocm_bot.i18n import translator
+    from ocm_bot.views.inline import guest_place_not_found_text, no_place_text
+
+    t = translator("en")
+    assert guest_place_not_found_text(t, ">\ud86d\ud8f1").encode("utf-8")
+    assert no_place_text(t, "x\udfff").encode("utf-8")

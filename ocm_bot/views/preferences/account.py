@@ -86,6 +86,15 @@ def privacy_text(t: Translator) -> View:
             )
         ),
         "",
+        bold(t.gettext("In groups")),
+        escape(
+            t.gettext(
+                "• A group's settings and watched areas, and which chargers it was told about, chosen by its "
+                "admins: kept while I am in the group, deleted when I am removed from it. They belong to the "
+                "group, so /forget does not delete them."
+            )
+        ),
+        "",
         escape(t.gettext("Check-ins you submit are published on Open Charge Map for every driver to see.")),
         escape(t.gettext("/forget deletes everything I store about you.")),
     ]

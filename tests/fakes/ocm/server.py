@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape
 
+from tests import secret_watch
+
 from .loopback import COMMON_FAULTS, Fault, LoopbackServer, RecordedRequest, Response
 from .query import PoiQuery, parse_query, run_search
 from .store import PoiStore, ReferenceData, camelise, format_ocm_date, strip_nulls, utc_now
@@ -137,6 +139,7 @@ class FakeOcmServer(LoopbackServer):
     def __init__(self, *, api_key: str | None = None, load_samples: bool = True) -> None:
         super().__init__()
         self.api_key = (api_key or str(uuid.uuid4())).lower()
+        secret_watch.register(self.api_key)
         self._load_samples = load_samples
         self.ref = ReferenceData.load()
         self.store = PoiStore(self.ref)
@@ -219,6 +222,7 @@ class FakeOcmServer(LoopbackServer):
     def register_user(self, email: str, password: str | None, username: str | None = None) -> FakeUser:
         """An OCM account; ``password=None`` is one made with a social login (no password set)."""
         self._next_user_id += 1
+        secret_watch.register(password)
         user = FakeUser(self._next_user_id, email, password, username or email.split("@")[0])
         self.users[email.lower()] = user
         return user
@@ -230,6 +234,7 @@ class FakeOcmServer(LoopbackServer):
         ``X-API-Key``/``key=``, so a client sends its primary key there and this one as ``apikey=``.
         """
         key = (key or str(uuid.uuid4())).lower()
+        secret_watch.register(key)
         self.write_keys.add(key)
         self._next_user_id += 1
         self._app_users[key] = FakeUser(self._next_user_id, f"app-{self._next_user_id}@example.invalid", "", username)
@@ -408,7 +413,9 @@ class FakeOcmServer(LoopbackServer):
         claims = {"UserID": str(user.id), "nonce": user.session_nonce, "iat": now, "exp": now + TOKEN_LIFETIME_S}
         payload = _b64(json.dumps(claims).encode())
         signature = hmac.new(self._secret, f"{header}.{payload}".encode(), hashlib.sha256).digest()
-        return f"{header}.{payload}.{_b64(signature)}"
+        token = f"{header}.{payload}.{_b64(signature)}"
+        secret_watch.register(token)
+        return token
 
     def _user_from_token(self, token: str) -> FakeUser | None:
         """The token's user; None when refused (401). Raises MalformedToken when it is no JWT."""

@@ -14,10 +14,13 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests import secret_watch
+
 from .driver import TelegramDriver
 from .server import DEFAULT_TOKEN, FakeTelegramServer
 
 BOT_TOKEN = DEFAULT_TOKEN
+secret_watch.register(BOT_TOKEN)
 
 
 def fail_on_violations(server: FakeTelegramServer) -> None:
