@@ -329,6 +329,7 @@ def scenarios(t: Translator, wide, filtered) -> dict[str, Callable[[], Iterable[
         "results.place_error_text": lambda: [results.place_error_text(t, reason) for reason in results.PLACE_ERRORS],
         "results.place_not_found_text": lambda: [results.place_not_found_text(t, LONG)],
         "results.geocoder_busy_text": lambda: [results.geocoder_busy_text(t)],
+        "results.search_limit_text": lambda: [results.search_limit_text(t, s) for s in (0.2, 1, 2, 11, 59.5)],
         "results.geocoder_down_text": lambda: [results.geocoder_down_text(t)],
         "results.charger_not_found_text": lambda: [results.charger_not_found_text(t, 123456789)],
         "results.charger_usage_text": lambda: [results.charger_usage_text(t)],
