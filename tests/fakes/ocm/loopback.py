@@ -23,6 +23,9 @@ Faults every server understands (``inject(kind, ...)``):
     empty        200 with an empty body
     reset        close the connection without any answer
 
+A service that is down altogether: ``refuse_connections()`` stops listening (connections are
+refused) until ``accept_connections()`` or ``reset()`` listens again on the same port.
+
 Subclasses may add kinds through ``fault_response``.
 """
 
@@ -182,11 +185,35 @@ class LoopbackServer:
         self.stop()
 
     def reset(self) -> None:
-        """Forget requests and faults and release hung requests; subclasses also restore their data."""
+        """Forget requests and faults, release hung requests, listen again; subclasses also restore their data."""
         with self._lock:
             self._faults.clear()
             self.requests.clear()
         self.call_in_loop(self._release_hung)
+        self.accept_connections()
+
+    def refuse_connections(self) -> None:
+        """Stop listening and drop open connections: every connection is refused, as when the service is down."""
+        self._in_loop(self._refuse)
+
+    def accept_connections(self) -> None:
+        """Listen again on the same port (the service is back)."""
+        self._in_loop(self._accept)
+
+    async def _refuse(self) -> None:
+        if self._server is not None:
+            await self._server.refuse_connections()
+
+    async def _accept(self) -> None:
+        if self._server is not None:
+            self._server.accept_connections()
+
+    def _in_loop(self, coroutine_function: Any) -> None:
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            return
+        with contextlib.suppress(RuntimeError):
+            asyncio.run_coroutine_threadsafe(coroutine_function(), loop).result(5)
 
     def clear(self) -> None:
         """Forget the recorded requests only."""
