@@ -121,9 +121,11 @@ async def start_bot(
     errors = ErrorLog()
     logging.getLogger("ocm_bot").addHandler(errors)
 
-    async def start(settings: Settings | None = None, **changes: Any) -> RunningBot:
+    async def start(
+        settings: Settings | None = None, *, request: Callable[[], HTTPXRequest] = loopback_request, **changes: Any
+    ) -> RunningBot:
         chosen = dataclasses.replace(settings or bot_settings, **changes)
-        application = build_application(chosen, request=loopback_request)
+        application = build_application(chosen, request=request)
         await application.initialize()
         if application.post_init:
             await application.post_init(application)
