@@ -160,8 +160,18 @@ class RetryingRateLimiter(AIORateLimiter):
                 if may_have_been_done and endpoint.startswith("editMessage") and "not modified" in str(error):
                     return True  # the attempt whose answer was lost did the edit
                 raise
-            except NetworkError as error:
-                retry, maybe_done = _worth_retrying(error, endpoint)
+            except (NetworkError, TelegramError) as caught:
+                if isinstance(caught, NetworkError):
+                    error: NetworkError = caught
+                    retry, maybe_done = _worth_retrying(caught, endpoint)
+                elif _unreadable_answer(caught):
+                    # A 2xx whose body is not JSON (a broken proxy or front end): the call reached
+                    # Telegram and was very probably carried out; treated like a lost answer.
+                    error = NetworkError(f"unreadable answer to {endpoint}")
+                    error.__cause__ = caught
+                    retry, maybe_done = endpoint.startswith(_REPEATABLE_PREFIXES), True
+                else:
+                    raise
                 if not retry or delay is None or loop.time() + delay > deadline:
                     if retry or maybe_done:
                         log.warning(
@@ -171,7 +181,9 @@ class RetryingRateLimiter(AIORateLimiter):
                             attempt,
                             "" if attempt == 1 else "s",
                         )
-                    raise
+                    if error is caught:
+                        raise
+                    raise error from caught
                 may_have_been_done = may_have_been_done or maybe_done
                 log.info(
                     "Telegram did not take %s (%s); trying again in %.1f s", endpoint, _describe_error(error), delay
@@ -185,6 +197,11 @@ _CHAT_READS = frozenset({"getChat", "getChatMember", "getChatAdministrators", "g
 count messages, so the admin check of every watch button neither waits for nor uses up that budget."""
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _REPEATABLE_PREFIXES = ("get", "set", "editMessage", "deleteWebhook", "deleteMyCommands")
+
+
+def _unreadable_answer(error: TelegramError) -> bool:
+    """python-telegram-bot's error for an answer that is not JSON (``BaseRequest.parse_json_payload``)."""
+    return type(error) is TelegramError and str(error) == "Invalid server response"
 
 
 def _worth_retrying(error: NetworkError, endpoint: str) -> tuple[bool, bool]:

@@ -260,3 +260,81 @@ async def test_a_place_search_while_nominatim_fails_is_answered_in_time_and_aske
     )
     assert len(nominatim_server.requests_to("/search")) > asked_before
     record("Nominatim (place search)", fault.name, expected, seconds, f"results in {recovery:.2f} s")
+
+
+# The Bot API: the reply to a search ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BotApiFault:
+    name: str
+    start: Callable[[Any, int], None]  # (telegram_server, chat_id)
+    outage: float = 0.0  # seconds the Bot API stays unreachable before it is back
+
+
+BOT_API_FAULTS = [
+    BotApiFault("times out (never answers)", lambda s, chat: s.inject_failure("sendMessage", None, delay=3600, chat_id=chat)),
+    BotApiFault("hangs 30 s, then answers", lambda s, chat: s.inject_failure("sendMessage", None, delay=30, chat_id=chat)),
+    BotApiFault("refuses connections", lambda s, chat: s.refuse_connections(), outage=3.0),
+    BotApiFault(
+        "5xx (500)",
+        lambda s, chat: s.inject_error("sendMessage", 500, "Internal Server Error", times=2, chat_id=chat),
+    ),
+    BotApiFault(
+        f"429, Retry-After: {RETRY_AFTER}",
+        lambda s, chat: s.inject_error("sendMessage", 429, retry_after=RETRY_AFTER, chat_id=chat),
+    ),
+    BotApiFault(
+        "malformed JSON",
+        lambda s, chat: s.inject_failure("sendMessage", 200, body=b'{"ok":true,"result":{"mess', processed=True, chat_id=chat),
+    ),
+    BotApiFault("HTML error page (502)", lambda s, chat: s.inject_failure("sendMessage", 502, times=2, chat_id=chat)),
+]
+
+
+def results_shown(chat) -> list:
+    return [m for m in chat.messages if OCM_PAGE in str(m.url_buttons)]
+
+
+@pytest.mark.parametrize("fault", BOT_API_FAULTS, ids=lambda f: f.name)
+async def test_a_search_while_the_bot_api_fails_is_answered_once_and_the_bot_carries_on(
+    fault, start_bot, telegram, telegram_server
+):
+    await start_bot(request=production_request)
+    anna = telegram.user("Anna", language_code="de")
+    fault.start(telegram_server, anna.id)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await anna.send_location(*PORTLAND)
+    if fault.outage:
+        await asyncio.sleep(fault.outage)  # the length of the outage, not a wait for the bot
+        telegram_server.accept_connections()
+        started = loop.time()
+    if fault.name.startswith(("times out", "hangs")):
+        # A new message whose answer never came may have been delivered: it is not sent again.
+        await anna.wait_until(
+            lambda: any(not r.ok for r in telegram_server.requests if r.method == "sendMessage")
+            or any(r.method == "sendMessage" for r in telegram_server.requests),
+            timeout=5,
+            what="the reply sent",
+        )
+        telegram_server.failures.clear()
+        await telegram.wait_until_idle(timeout=15)  # the bot's read timeout ends the wait
+        seconds = loop.time() - started
+        assert results_shown(anna) == []
+        answer = "no reply: a sendMessage whose answer never came is not sent again (Telegram may have delivered it)"
+    else:
+        await anna.wait_for_message(timeout=ANSWER_WITHIN + 5, where=lambda m: OCM_PAGE in str(m.url_buttons))
+        seconds = loop.time() - started
+        assert seconds < ANSWER_WITHIN
+        await telegram.wait_until_idle()
+        assert len(results_shown(anna)) == 1, "the reply arrived twice"
+        answer = "the results, once"
+
+    shown = len(results_shown(anna))
+    _, recovery = await timed(
+        lambda: anna.send_location(*PORTLAND),
+        lambda: anna.wait_for_message(timeout=ANSWER_WITHIN, where=lambda m: OCM_PAGE in str(m.url_buttons)),
+    )
+    assert len(results_shown(anna)) == shown + 1
+    record("Bot API (the reply)", fault.name, answer, seconds, f"next search answered in {recovery:.2f} s")
