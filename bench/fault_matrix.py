@@ -80,11 +80,11 @@ def main() -> None:
         "Each upstream failing in each way, one at a time, while a driver acts: a location search (OCM), "
         "a check-in submit (OCM `POST /comment`), a place typed as text (Nominatim), the reply to a "
         "search (Bot API). The driver writes in German for the searches, so each answer is the translated "
-        "one (the table gives the English message id). \"Answered after\" is from the driver's action to "
-        "the answer (for refused Bot API connections: from the Bot API's return); \"recovery\" is the same "
+        'one (the table gives the English message id). "Answered after" is from the driver\'s action to '
+        'the answer (for refused Bot API connections: from the Bot API\'s return); "recovery" is the same '
         "action once the service is back, answered by the service again (nothing cached that should not "
         "be), with no restart. Faults last until the service is back (`times=None`), except the Bot API's "
-        "5xx and 502 (two failed calls) and 429 (one). A \"30 s hang\" holds the request 30 s; the "
+        '5xx and 502 (two failed calls) and 429 (one). A "30 s hang" holds the request 30 s; the '
         "bot's own timeouts decide: 5 s for a search (`domain.search`), 3 s for Nominatim, 7 s for a "
         "check-in `POST` (`OcmLimits.post_timeout`), python-telegram-bot's 5 s for the Bot API.\n\n"
         f"{started}. Measured by `tests/e2e/test_fault_matrix.py` (in the suite, asserting an answer "

@@ -273,8 +273,14 @@ class BotApiFault:
 
 
 BOT_API_FAULTS = [
-    BotApiFault("times out (never answers)", lambda s, chat: s.inject_failure("sendMessage", None, delay=3600, chat_id=chat)),
-    BotApiFault("hangs 30 s, then answers", lambda s, chat: s.inject_failure("sendMessage", None, delay=30, chat_id=chat)),
+    BotApiFault(
+        "times out (never answers)",
+        lambda s, chat: s.inject_failure("sendMessage", None, delay=3600, chat_id=chat),
+    ),
+    BotApiFault(
+        "hangs 30 s, then answers",
+        lambda s, chat: s.inject_failure("sendMessage", None, delay=30, chat_id=chat),
+    ),
     BotApiFault("refuses connections", lambda s, chat: s.refuse_connections(), outage=3.0),
     BotApiFault(
         "5xx (500)",
@@ -286,7 +292,9 @@ BOT_API_FAULTS = [
     ),
     BotApiFault(
         "malformed JSON",
-        lambda s, chat: s.inject_failure("sendMessage", 200, body=b'{"ok":true,"result":{"mess', processed=True, chat_id=chat),
+        lambda s, chat: s.inject_failure(
+            "sendMessage", 200, body=b'{"ok":true,"result":{"mess', processed=True, chat_id=chat
+        ),
     ),
     BotApiFault("HTML error page (502)", lambda s, chat: s.inject_failure("sendMessage", 502, times=2, chat_id=chat)),
 ]
@@ -313,8 +321,10 @@ async def test_a_search_while_the_bot_api_fails_is_answered_once_and_the_bot_car
     if fault.name.startswith(("times out", "hangs")):
         # A new message whose answer never came may have been delivered: it is not sent again.
         await anna.wait_until(
-            lambda: any(not r.ok for r in telegram_server.requests if r.method == "sendMessage")
-            or any(r.method == "sendMessage" for r in telegram_server.requests),
+            lambda: (
+                any(not r.ok for r in telegram_server.requests if r.method == "sendMessage")
+                or any(r.method == "sendMessage" for r in telegram_server.requests)
+            ),
             timeout=5,
             what="the reply sent",
         )
