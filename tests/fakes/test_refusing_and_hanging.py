@@ -59,3 +59,17 @@ def test_a_front_end_can_answer_malformed_json(telegram_server: FakeTelegramServ
     assert answer.status_code == 200 and answer.content == b'{"ok": true, "result": {"id'
     with pytest.raises(ValueError):
         answer.json()
+
+
+def test_a_fault_with_a_probability_strikes_that_share_of_requests_reproducibly(ocm_server):
+    def statuses() -> list[int]:
+        ocm_server.reset()
+        ocm_server.fault_random.seed(7)
+        ocm_server.inject("status500", times=None, probability=0.25)
+        with httpx.Client(timeout=2, verify=False, headers={"X-API-Key": ocm_server.api_key}) as client:
+            return [client.get(f"{ocm_server.url}/poi", params={"maxresults": 1}).status_code for _ in range(200)]
+
+    first = statuses()
+    assert 30 <= first.count(500) <= 70 and first.count(200) == 200 - first.count(500)
+    assert statuses() == first  # seeded: the same requests fail again
+    assert all(r.answered is not None and r.answered >= r.monotonic for r in ocm_server.requests)
