@@ -192,7 +192,10 @@ async def drive(args, rng, telegram, telegram_server, ocm, pid: int) -> dict:
     await collector
     cpu = cpu_seconds(pid) - cpu_before
     actions = [a for d in drivers for a in d.actions]
-    return analyse(args, actions, replies_at, refused, ocm, started, ended, cpu)
+    errors = Counter(f"{method}: {text}" for method, text in list(telegram_server.errors))
+    figures = analyse(args, actions, replies_at, refused, ocm, started, ended, cpu)
+    figures["Bot API error answers"] = ", ".join(f"{text} ×{n}" for text, n in errors.most_common()) or "none"
+    return figures
 
 
 def analyse(args, actions, replies_at, refused, ocm, started, ended, cpu) -> dict:
@@ -280,7 +283,7 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=30.0, help="mean pause between a driver's actions (s)")
     parser.add_argument("--fault-share", type=float, default=0.05)
     parser.add_argument(
-        "--ocm-per-minute", type=int, default=3000, help="OCM_REQUESTS_PER_MINUTE of the bot (production default: 60)"
+        "--ocm-per-minute", type=int, default=600, help="OCM_REQUESTS_PER_MINUTE of the bot (production default: 60)"
     )
     parser.add_argument("--answer-within", type=float, default=60.0, help="an update unanswered this long is lost")
     parser.add_argument("--seed", type=int, default=1)
