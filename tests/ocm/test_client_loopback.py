@@ -260,6 +260,20 @@ async def test_hanging_ocm_times_out_as_unavailable(
     assert len(poi_requests(ocm_server)) == 2  # first try and one retry
 
 
+async def test_a_hanging_post_gives_up_at_the_post_timeout_not_the_read_timeout(
+    make_client: Callable[..., OcmClient], ocm_server: FakeOcmServer
+) -> None:
+    """A driver watches "Sending…": a check-in POST waits ``post_timeout``, never the 15 s read timeout."""
+    key = ocm_server.add_write_key()
+    ocm = make_client(limits=OcmLimits(read_timeout=5.0, total_timeout=5.0, post_timeout=0.3))
+    ocm_server.inject("hang", times=None, path_prefix="/v3/comment")
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(OcmUnavailable):
+        await ocm.submit_comment(CommentSubmission(charger_id=100627, rating=4), write_key=key)
+    assert asyncio.get_running_loop().time() - started < 1.5
+    assert len(ocm_server.requests_to("/v3/comment")) == 1  # never retried
+
+
 @pytest.mark.parametrize("fault", ["status500", "status503", "502-text", "reset"])
 async def test_server_errors_are_retried_then_reported_unavailable(
     ocm: OcmClient, ocm_server: FakeOcmServer, fault: str, sleeps: Sleeps
