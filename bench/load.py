@@ -156,7 +156,7 @@ async def drive(args, rng, telegram, telegram_server, ocm, pid: int) -> dict:
         chat = user.chat_id
         waiters[chat] = asyncio.Event()
         while True:
-            await asyncio.sleep(rng.expovariate(1 / args.think))
+            await asyncio.sleep(min(rng.expovariate(1 / args.think), max(0.0, deadline - time.time())))
             if time.time() >= deadline:
                 return
             page = driver.results is not None and rng.random() < 0.2
