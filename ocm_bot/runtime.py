@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 from telegram import Update
-from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, BaseUpdateProcessor
 
 from ocm_bot.storage.base import Storage
@@ -159,6 +159,8 @@ class RetryingRateLimiter(AIORateLimiter):
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         if endpoint in _CHAT_READS:  # no message: outside a chat's message budget (the global limit still holds)
             data = {key: value for key, value in data.items() if key != "chat_id"}
+        elif _private_chat(data.get("chat_id")):
+            callback = _waiting_out_chat_floods(callback)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + TRANSIENT_RETRY_DEADLINE_SECONDS
         may_have_been_done = False
@@ -206,6 +208,38 @@ _CHAT_READS = frozenset({"getChat", "getChatMember", "getChatAdministrators", "g
 count messages, so the admin check of every watch button neither waits for nor uses up that budget."""
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _REPEATABLE_PREFIXES = ("get", "set", "editMessage", "deleteWebhook", "deleteMyCommands")
+
+
+CHAT_FLOOD_RETRIES = 3
+
+
+def _private_chat(chat_id: object) -> bool:
+    try:
+        return int(chat_id) > 0  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return False
+
+
+def _waiting_out_chat_floods(
+    callback: Callable[..., Coroutine[Any, Any, Any]],
+) -> Callable[..., Coroutine[Any, Any, Any]]:
+    """``callback`` waiting out a 429 itself: in a private chat it is the chat's own limit (about one
+    message a second; the overall pace is kept below Telegram's ceiling), and python-telegram-bot's
+    limiter would pause *every* chat for it. A driver who taps twice in a second waits; nobody else does."""
+
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        for attempt in range(CHAT_FLOOD_RETRIES + 1):
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as error:
+                if attempt == CHAT_FLOOD_RETRIES:
+                    raise
+                wait = error._retry_after.total_seconds()  # the public retry_after is deprecated
+                log.info("Telegram asks to slow down in one chat; waiting %.0f s", wait)
+                await asyncio.sleep(wait + 0.1)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    return call
 
 
 def _unreadable_answer(error: TelegramError) -> bool:

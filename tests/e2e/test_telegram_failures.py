@@ -120,3 +120,23 @@ async def test_replies_beyond_telegrams_30_messages_a_second_are_paced_and_none_
     await telegram.wait_until_idle()
     assert all(len(driver.messages) == 2 for driver in drivers)
     assert [r for r in telegram_server.requests if r.method == "sendMessage" and not r.ok] == []
+
+
+async def test_a_driver_who_taps_twice_in_a_second_does_not_hold_up_anybody_else(start_bot, telegram, telegram_server):
+    """Telegram's 429 for one chat (about one message a second there) is waited out in that chat
+    only; python-telegram-bot's limiter would pause every chat for it."""
+    telegram_server.enable_flood_control(per_second=30, per_chat_per_second=1, per_group_per_minute=20)
+    await start_bot()
+    ada, bob = telegram.user("Ada"), telegram.user("Bob")
+    await ada.send_text("/help")
+    await ada.send_text("/privacy")  # answered within the same second: Telegram says 429 in Ada's chat
+    await ada.wait_until(
+        lambda: any("Too Many Requests" in text for _, text in telegram_server.errors), timeout=5, what="a 429"
+    )
+    loop = asyncio.get_running_loop()
+    asked = loop.time()
+    await bob.send_text("/help")
+    await bob.wait_for_message(containing="What I can do", timeout=5)
+    assert loop.time() - asked < 0.8  # not held up by the wait in Ada's chat (1.1 s)
+    await ada.wait_for_message(containing="What I can do")
+    await ada.wait_for_message(containing="store", timeout=5)  # Ada's second answer, a second later
