@@ -173,13 +173,13 @@ class RetryingRateLimiter(AIORateLimiter):
                 raise
             except (NetworkError, TelegramError) as caught:
                 if isinstance(caught, NetworkError):
-                    error: NetworkError = caught
+                    failure: NetworkError = caught
                     retry, maybe_done = _worth_retrying(caught, endpoint)
                 elif _unreadable_answer(caught):
                     # A 2xx whose body is not JSON (a broken proxy or front end): the call reached
                     # Telegram and was very probably carried out; treated like a lost answer.
-                    error = NetworkError(f"unreadable answer to {endpoint}")
-                    error.__cause__ = caught
+                    failure = NetworkError(f"unreadable answer to {endpoint}")
+                    failure.__cause__ = caught
                     retry, maybe_done = endpoint.startswith(_REPEATABLE_PREFIXES), True
                 else:
                     raise
@@ -188,16 +188,16 @@ class RetryingRateLimiter(AIORateLimiter):
                         log.warning(
                             "Telegram did not take %s (%s); gave up after %d attempt%s",
                             endpoint,
-                            _describe_error(error),
+                            _describe_error(failure),
                             attempt,
                             "" if attempt == 1 else "s",
                         )
-                    if error is caught:
+                    if failure is caught:
                         raise
-                    raise error from caught
+                    raise failure from caught
                 may_have_been_done = may_have_been_done or maybe_done
                 log.info(
-                    "Telegram did not take %s (%s); trying again in %.1f s", endpoint, _describe_error(error), delay
+                    "Telegram did not take %s (%s); trying again in %.1f s", endpoint, _describe_error(failure), delay
                 )
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable: the last attempt returns or raises")
