@@ -25,6 +25,7 @@ ORDER = [
     "refuses connections",
     "5xx (500)",
     "429, Retry-After: 4",
+    "429, Retry-After: 2",
     "malformed JSON",
     "HTML error page (502)",
     "200 Error: Validation Failed",

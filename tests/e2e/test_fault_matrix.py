@@ -281,14 +281,14 @@ BOT_API_FAULTS = [
         "hangs 30 s, then answers",
         lambda s, chat: s.inject_failure("sendMessage", None, delay=30, chat_id=chat),
     ),
-    BotApiFault("refuses connections", lambda s, chat: s.refuse_connections(), outage=3.0),
+    BotApiFault("refuses connections", lambda s, chat: s.refuse_connections(), outage=2.0),
     BotApiFault(
         "5xx (500)",
         lambda s, chat: s.inject_error("sendMessage", 500, "Internal Server Error", times=2, chat_id=chat),
     ),
     BotApiFault(
-        f"429, Retry-After: {RETRY_AFTER}",
-        lambda s, chat: s.inject_error("sendMessage", 429, retry_after=RETRY_AFTER, chat_id=chat),
+        "429, Retry-After: 2",
+        lambda s, chat: s.inject_error("sendMessage", 429, retry_after=2, chat_id=chat),
     ),
     BotApiFault(
         "malformed JSON",
