@@ -136,6 +136,9 @@ class DeferredStorage:
         return call
 
 
+MESSAGES_PER_SECOND = 29  # Telegram's ceiling is about 30 a second overall, in any one second
+
+
 class RetryingRateLimiter(AIORateLimiter):
     """python-telegram-bot's rate limiter (which retries ``RetryAfter``), also retrying a Bot API call
     that failed on the way to Telegram, a few times with a growing wait (``TRANSIENT_RETRY_DELAYS``).
@@ -162,6 +165,12 @@ class RetryingRateLimiter(AIORateLimiter):
     """
 
     def __init__(self, *args: Any, delays: tuple[float, ...] = TRANSIENT_RETRY_DELAYS, **kwargs: Any) -> None:
+        # python-telegram-bot's default limiter (30 per 1 s, a bucket of 30) lets a burst of 30 through
+        # and 30 more within the same second: under a sustained load Telegram refuses about every
+        # other message (429) and a reply refused three times is dropped. One message per 1/29 s
+        # never puts more than 30 into any one second.
+        kwargs.setdefault("overall_max_rate", 1)
+        kwargs.setdefault("overall_time_period", 1 / MESSAGES_PER_SECOND)
         super().__init__(*args, **kwargs)
         self._delays = delays
 
@@ -179,6 +188,8 @@ class RetryingRateLimiter(AIORateLimiter):
         if endpoint in _CHAT_READS:  # no message: outside a chat's message budget (the global limit still holds)
             data = {key: value for key, value in data.items() if key != "chat_id"}
         callback = _counted(callback, endpoint)
+        if endpoint not in _CHAT_READS and _private_chat(data.get("chat_id")):
+            callback = _waiting_out_chat_floods(callback)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + TRANSIENT_RETRY_DEADLINE_SECONDS
         may_have_been_done = False
@@ -189,21 +200,33 @@ class RetryingRateLimiter(AIORateLimiter):
                 if may_have_been_done and endpoint.startswith("editMessage") and "not modified" in str(error):
                     return True  # the attempt whose answer was lost did the edit
                 raise
-            except NetworkError as error:
-                retry, maybe_done = _worth_retrying(error, endpoint)
+            except (NetworkError, TelegramError) as caught:
+                if isinstance(caught, NetworkError):
+                    failure: NetworkError = caught
+                    retry, maybe_done = _worth_retrying(caught, endpoint)
+                elif _unreadable_answer(caught):
+                    # A 2xx whose body is not JSON (a broken proxy or front end): the call reached
+                    # Telegram and was very probably carried out; treated like a lost answer.
+                    failure = NetworkError(f"unreadable answer to {endpoint}")
+                    failure.__cause__ = caught
+                    retry, maybe_done = endpoint.startswith(_REPEATABLE_PREFIXES), True
+                else:
+                    raise
                 if not retry or delay is None or loop.time() + delay > deadline:
                     if retry or maybe_done:
                         log.warning(
                             "Telegram did not take %s (%s); gave up after %d attempt%s",
                             endpoint,
-                            _describe_error(error),
+                            _describe_error(failure),
                             attempt,
                             "" if attempt == 1 else "s",
                         )
-                    raise
+                    if failure is caught:
+                        raise
+                    raise failure from caught
                 may_have_been_done = may_have_been_done or maybe_done
                 log.info(
-                    "Telegram did not take %s (%s); trying again in %.1f s", endpoint, _describe_error(error), delay
+                    "Telegram did not take %s (%s); trying again in %.1f s", endpoint, _describe_error(failure), delay
                 )
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable: the last attempt returns or raises")
@@ -239,6 +262,43 @@ _CHAT_READS = frozenset({"getChat", "getChatMember", "getChatAdministrators", "g
 count messages, so the admin check of every watch button neither waits for nor uses up that budget."""
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _REPEATABLE_PREFIXES = ("get", "set", "editMessage", "deleteWebhook", "deleteMyCommands")
+
+
+CHAT_FLOOD_RETRIES = 3
+
+
+def _private_chat(chat_id: object) -> bool:
+    try:
+        return int(chat_id) > 0  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return False
+
+
+def _waiting_out_chat_floods(
+    callback: Callable[..., Coroutine[Any, Any, Any]],
+) -> Callable[..., Coroutine[Any, Any, Any]]:
+    """``callback`` waiting out a 429 itself: in a private chat it is the chat's own limit (about one
+    message a second; the overall pace is kept below Telegram's ceiling), and python-telegram-bot's
+    limiter would pause *every* chat for it. A driver who taps twice in a second waits; nobody else does."""
+
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        for attempt in range(CHAT_FLOOD_RETRIES + 1):
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as error:
+                if attempt == CHAT_FLOOD_RETRIES:
+                    raise
+                wait = error._retry_after.total_seconds()  # the public retry_after is deprecated
+                log.info("Telegram asks to slow down in one chat; waiting %.0f s", wait)
+                await asyncio.sleep(wait + 0.1)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    return call
+
+
+def _unreadable_answer(error: TelegramError) -> bool:
+    """python-telegram-bot's error for an answer that is not JSON (``BaseRequest.parse_json_payload``)."""
+    return type(error) is TelegramError and str(error) == "Invalid server response"
 
 
 def _worth_retrying(error: NetworkError, endpoint: str) -> tuple[bool, bool]:

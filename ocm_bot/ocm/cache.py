@@ -14,8 +14,9 @@ OCM knows but we do not is outside that disc, hence farther than those k.
 
 Answers that prove nothing are kept apart: while OCM's cache rebuilds it answers ``200 []`` or
 part of the list. An empty area answer, and one that lacks a charger an earlier answer showed in
-its circle, answer no other search (their known disc is empty) and are asked again after
-:data:`DOUBTFUL_TTL`. Completeness always counts what OCM *sent*, unusable records included.
+its circle, answer no other search (their known disc is empty); the same search asks again at
+once after an empty one, and after :data:`DOUBTFUL_TTL` after a partial one. Completeness always
+counts what OCM *sent*, unusable records included.
 
 Distances are haversine kilometres on OCM's 6371 km sphere, the formula of OCM's own ``Distance``
 field. OCM's radius *filter* runs in MongoDB (``$nearSphere``, a 6378.1 km sphere: distances 0.11 %
@@ -41,7 +42,7 @@ _DISTANCE_MARGIN = 0.995  # trust in the farthest charger of a truncated answer
 _OFFSET_SCALE = 1.0012  # MongoDB's 6378.1 km sphere against our 6371 km one, rounded up
 
 _Key = tuple[tuple[str, str], ...]
-DOUBTFUL_TTL = 60.0  # an answer that may be partial (an empty 200 [] above all) is asked again after this
+DOUBTFUL_TTL = 60.0  # an answer that may be partial (not an empty 200 []: never reused) is asked again after this
 _MAX_TRIED = 16
 
 # Parameters after which a result is no longer "the nearest chargers matching filters in a circle".
@@ -268,6 +269,10 @@ class SearchCache:
     def exact(self, query: PoiQuery) -> CachedSearch | None:
         key = query.cache_key()
         entry = self._entries.get(key)
+        if entry is not None and entry.may_be_partial and entry.returned == 0:
+            # An empty 200 [] (OCM's cache rebuilding) shows the driver nothing: repeating the search
+            # must ask OCM again, not repeat "no chargers". Identical searches in flight share it.
+            return None
         if entry is not None and entry.may_be_partial and self._doubtful_until.get(key, 0.0) <= self._timer():
             self._entries.pop(key, None)
             self._doubtful_until.pop(key, None)

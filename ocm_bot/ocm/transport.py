@@ -48,6 +48,10 @@ class OcmLimits:
     connect_timeout: float = 5.0
     read_timeout: float = 15.0
     total_timeout: float = 25.0  # OCM has hung for 20 s and more on valid requests (ocm-system#260)
+    # A POST (a check-in, a sign-in) has a driver watching "Sending…": give up within 10 s of the
+    # tap. Safe for check-ins: one whose answer never came is looked for on OCM before it is posted
+    # again (domain.outbox), so a slow OCM that stored it anyway does not get it twice.
+    post_timeout: float = 7.0
     max_concurrency: int = 4
     requests_per_minute: int = 60
     max_results: int = 200  # per request; with requests_per_minute it bounds what one instance can pull
@@ -159,12 +163,16 @@ class OcmTransport:
             await self._sleep(wait)
         request_headers = {**self._headers(), **(headers or {})}
         url = f"{self.base_url}{path}"
+        timeout, total = self._timeout, self.limits.total_timeout
+        if method == "POST":
+            timeout = httpx.Timeout(self.limits.post_timeout, connect=self.limits.connect_timeout)
+            total = min(total, self.limits.post_timeout)
         async with self._semaphore:
             started = self._clock()
             try:
-                async with asyncio.timeout(self.limits.total_timeout):
+                async with asyncio.timeout(total):
                     response = await self.http.request(
-                        method, url, params=params, json=json_body, headers=request_headers, timeout=self._timeout
+                        method, url, params=params, json=json_body, headers=request_headers, timeout=timeout
                     )
             except (httpx.TimeoutException, TimeoutError) as exc:
                 metrics.OCM_ERRORS.labels(kind="Timeout").inc()

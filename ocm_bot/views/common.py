@@ -159,6 +159,9 @@ def ocm_error_text(t: Translator, error: OcmError) -> str:
         return t.gettext(
             "Open Charge Map refused this bot's request. The bot's operator has been told; please try later."
         )
+    if isinstance(error, OcmRejected) and error.status == 200:
+        # "200 Error: Validation Failed" to a request we built correctly: OCM's trouble, worth a retry.
+        return t.gettext("Open Charge Map could not answer. Please try again in a minute.")
     if isinstance(error, OcmRejected):
         return t.gettext("Open Charge Map did not accept that request.")
     if isinstance(error, OcmBadResponse):

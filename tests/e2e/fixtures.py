@@ -124,10 +124,14 @@ async def start_bot(
     logging.getLogger("ocm_bot").addHandler(errors)
 
     async def start(
-        settings: Settings | None = None, *, overrides: Overrides | None = None, **changes: Any
+        settings: Settings | None = None,
+        *,
+        overrides: Overrides | None = None,
+        request: Callable[[], HTTPXRequest] = loopback_request,
+        **changes: Any,
     ) -> RunningBot:
         chosen = dataclasses.replace(settings or bot_settings, **changes)
-        application = build_application(chosen, request=loopback_request, overrides=overrides)
+        application = build_application(chosen, request=request, overrides=overrides)
         await application.initialize()
         if application.post_init:
             await application.post_init(application)

@@ -3,6 +3,7 @@ proxy in front of the Bot API, a connection that breaks), and a lasting outage i
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from ocm_bot.domain.preferences import UsageChoice, UserPreferences
@@ -98,3 +99,44 @@ async def test_a_page_turn_whose_answer_was_lost_after_the_edit_is_edited_again_
     assert "page 2" in page2.text and "page 2" in ada.message(results).text
     assert len(ada.messages) == shown + 1  # the privacy answer; no apology, no second results message
     assert any("not modified" in text for method, text in telegram_server.errors if method == "editMessageText")
+
+
+async def test_replies_beyond_telegrams_30_messages_a_second_are_paced_and_none_is_lost(
+    start_bot, telegram, telegram_server
+):
+    """Telegram refuses (429) more than 30 messages in any second: under a sustained load above
+    that the bot paces its replies below the ceiling and waits out a refusal, never dropping a reply."""
+    telegram_server.enable_flood_control(per_second=30, per_chat_per_second=1, per_group_per_minute=20)
+    await start_bot()
+    drivers = [telegram.user(f"Driver {n}") for n in range(60)]
+
+    async def ask_twice(driver) -> None:
+        for _ in range(2):
+            await driver.send_text("/help")
+            await driver.wait_for_message(containing="What I can do", timeout=30)
+            await asyncio.sleep(1.1)  # a person's pace: Telegram's one message a second per chat
+
+    await asyncio.gather(*(ask_twice(driver) for driver in drivers))
+    await telegram.wait_until_idle()
+    assert all(len(driver.messages) == 2 for driver in drivers)
+    assert [r for r in telegram_server.requests if r.method == "sendMessage" and not r.ok] == []
+
+
+async def test_a_driver_who_taps_twice_in_a_second_does_not_hold_up_anybody_else(start_bot, telegram, telegram_server):
+    """Telegram's 429 for one chat (about one message a second there) is waited out in that chat
+    only; python-telegram-bot's limiter would pause every chat for it."""
+    telegram_server.enable_flood_control(per_second=30, per_chat_per_second=1, per_group_per_minute=20)
+    await start_bot()
+    ada, bob = telegram.user("Ada"), telegram.user("Bob")
+    await ada.send_text("/help")
+    await ada.send_text("/privacy")  # answered within the same second: Telegram says 429 in Ada's chat
+    await ada.wait_until(
+        lambda: any("Too Many Requests" in text for _, text in telegram_server.errors), timeout=5, what="a 429"
+    )
+    loop = asyncio.get_running_loop()
+    asked = loop.time()
+    await bob.send_text("/help")
+    await bob.wait_for_message(containing="What I can do", timeout=5)
+    assert loop.time() - asked < 0.8  # not held up by the wait in Ada's chat (1.1 s)
+    await ada.wait_for_message(containing="What I can do")
+    await ada.wait_for_message(containing="store", timeout=5)  # Ada's second answer, a second later

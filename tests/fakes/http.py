@@ -193,26 +193,54 @@ class HttpServer(httputil.HTTPServerConnectionDelegate):
     def __init__(self, respond: Responder) -> None:
         self.respond = respond
         self.tasks: set[asyncio.Future[Any]] = set()
-        self._server = HTTPServer(self, max_body_size=MAX_BODY, max_header_size=MAX_HEAD)
+        self._server: HTTPServer | None = HTTPServer(self, max_body_size=MAX_BODY, max_header_size=MAX_HEAD)
+        self._retired: list[HTTPServer] = []
+        self._port: int | None = None
 
     def start_request(self, server_conn: object, request_conn: httputil.HTTPConnection) -> httputil.HTTPMessageDelegate:
         return _Exchange(self, request_conn)
 
     def listen(self, sock: socket.socket) -> None:
+        self._port = sock.getsockname()[1]
+        assert self._server is not None
         self._server.add_socket(sock)
 
-    async def close(self) -> None:
-        self._server.stop()
+    @property
+    def refusing(self) -> bool:
+        return self._server is None
+
+    async def refuse_connections(self) -> None:
+        """Stop listening and drop every open connection: new connections are refused (ECONNREFUSED),
+        as when the service is down. The port stays reserved for :meth:`accept_connections`."""
+        if self._server is None:
+            return
+        server, self._server = self._server, None
+        self._retired.append(server)
+        server.stop()
         for task in list(self.tasks):
             task.cancel()
-        await self._server.close_all_connections()
+        await server.close_all_connections()
+
+    def accept_connections(self) -> None:
+        """Listen again on the same port (the service is back)."""
+        if self._server is not None or self._port is None:
+            return
+        self._server = HTTPServer(self, max_body_size=MAX_BODY, max_header_size=MAX_HEAD)
+        self._server.add_socket(listening_socket(self._port))
+
+    async def close(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        for server in [*self._retired, *([self._server] if self._server is not None else [])]:
+            server.stop()
+            await server.close_all_connections()
 
 
-def listening_socket() -> socket.socket:
-    """A non-blocking socket listening on a free port of 127.0.0.1 (its port: ``getsockname()[1]``)."""
+def listening_socket(port: int = 0) -> socket.socket:
+    """A non-blocking socket listening on ``port`` of 127.0.0.1 (0: a free one; ``getsockname()[1]``)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     sock.listen(128)
     sock.setblocking(False)
     return sock

@@ -23,6 +23,10 @@ Faults every server understands (``inject(kind, ...)``):
     empty        200 with an empty body
     reset        close the connection without any answer
 
+Any fault may strike at random: ``inject("status500", times=None, probability=0.05)``.
+A service that is down altogether: ``refuse_connections()`` stops listening (connections are
+refused) until ``accept_connections()`` or ``reset()`` listens again on the same port.
+
 Subclasses may add kinds through ``fault_response``.
 """
 
@@ -31,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import socket
 import threading
 import time
@@ -66,6 +71,7 @@ class RecordedRequest:
     status: int | None = None
     response_bytes: int = 0
     fault: str | None = None
+    answered: float | None = None  # time.monotonic() when the answer was ready (None: dropped)
 
     @property
     def params(self) -> dict[str, str]:
@@ -98,6 +104,11 @@ class Fault:
     def matches(self, path: str) -> bool:
         return path.startswith(self.path_prefix)
 
+    def strikes(self, rng: random.Random) -> bool:
+        """Whether this request gets the fault (``probability=`` faults strike at random, seeded)."""
+        probability = self.options.get("probability")
+        return probability is None or rng.random() < probability
+
 
 class LoopbackServer:
     """Base class: background HTTP server, request log, faults. Subclasses define dispatch()."""
@@ -109,6 +120,7 @@ class LoopbackServer:
         self.requests: list[RecordedRequest] = []
         self.port: int | None = None
         self._faults: list[Fault] = []
+        self.fault_random = random.Random(0)  # for faults injected with probability=
         self._lock = threading.RLock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -182,11 +194,35 @@ class LoopbackServer:
         self.stop()
 
     def reset(self) -> None:
-        """Forget requests and faults and release hung requests; subclasses also restore their data."""
+        """Forget requests and faults, release hung requests, listen again; subclasses also restore their data."""
         with self._lock:
             self._faults.clear()
             self.requests.clear()
         self.call_in_loop(self._release_hung)
+        self.accept_connections()
+
+    def refuse_connections(self) -> None:
+        """Stop listening and drop open connections: every connection is refused, as when the service is down."""
+        self._in_loop(self._refuse)
+
+    def accept_connections(self) -> None:
+        """Listen again on the same port (the service is back)."""
+        self._in_loop(self._accept)
+
+    async def _refuse(self) -> None:
+        if self._server is not None:
+            await self._server.refuse_connections()
+
+    async def _accept(self) -> None:
+        if self._server is not None:
+            self._server.accept_connections()
+
+    def _in_loop(self, coroutine_function: Any) -> None:
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            return
+        with contextlib.suppress(RuntimeError):
+            asyncio.run_coroutine_threadsafe(coroutine_function(), loop).result(5)
 
     def clear(self) -> None:
         """Forget the recorded requests only."""
@@ -213,7 +249,11 @@ class LoopbackServer:
         delay: float = 0.0,
         **options: Any,
     ) -> None:
-        """Make the next ``times`` requests under ``path_prefix`` fail with ``kind`` (None: forever)."""
+        """Make the next ``times`` requests under ``path_prefix`` fail with ``kind`` (None: forever).
+
+        ``probability=0.05``: each matching request fails with that chance instead (seeded by
+        ``fault_random``), for load with a share of faults; ``times`` then counts the failures.
+        """
         if kind not in self.fault_kinds:
             raise ValueError(f"unknown fault {kind!r}; known: {sorted(self.fault_kinds)}")
         if kind == "delay" and delay <= 0:
@@ -229,7 +269,7 @@ class LoopbackServer:
     def _take_fault(self, path: str) -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.matches(path):
+                if fault.matches(path) and fault.strikes(self.fault_random):
                     if fault.times is not None:
                         fault.times -= 1
                         if fault.times <= 0:
@@ -328,6 +368,7 @@ class LoopbackServer:
                 traceback.print_exception(exc)
         record.status = response.status
         record.response_bytes = len(response.body)
+        record.answered = time.monotonic()
         return response
 
     async def _wait_released(self) -> None:

@@ -124,6 +124,8 @@ class InjectedFailure:
     times: int
     processed: bool  # the call took effect before the answer was lost
     chat_id: int | str | None
+    delay: float = 0.0  # seconds before the failure's answer (or the dropped connection)
+    body: bytes | None = None  # the answer's body in place of nginx's page (e.g. truncated JSON)
 
 
 class _TransportFailure(Exception):
@@ -419,16 +421,47 @@ class FakeTelegramServer:
         times: int = 1,
         processed: bool = False,
         chat_id: int | str | None = None,
+        delay: float = 0.0,
+        body: bytes | None = None,
     ) -> None:
         """Make the next `times` calls of `method` ("*" for any) fail on the way, not in Telegram.
 
         `status` (default 502 Bad Gateway) answers nginx's HTML error page, as Telegram's front end
         does when the Bot API server behind it is away; `status=None` closes the connection without
         an answer. `processed=True`: the call takes effect first and only its answer is lost (a
-        message that reached the chat although the bot never heard back). Calls over HTTP only.
+        message that reached the chat although the bot never heard back). `delay`: the answer (or
+        the dropped connection) comes that many seconds late, a hung front end (`status=None,
+        delay=30`); `refuse_connections()` ends the wait early. `body`: answer it with `status`
+        in place of the page (`inject_failure(m, 200, body=b'{"ok":tr')` is malformed JSON).
+        Calls over HTTP only.
         """
         with self._lock:
-            self.failures.append(InjectedFailure(method.lower(), status, times, processed, chat_id))
+            self.failures.append(
+                InjectedFailure(method.lower(), status, times, processed, chat_id, delay=delay, body=body)
+            )
+
+    def refuse_connections(self) -> None:
+        """Stop listening and drop open connections (long polls too): the Bot API is unreachable."""
+        self._run_in_loop(self._refuse())
+
+    def accept_connections(self) -> None:
+        """Listen again on the same port."""
+        self._run_in_loop(self._accept())
+
+    async def _refuse(self) -> None:
+        assert self._http is not None
+        await self._http.refuse_connections()
+
+    async def _accept(self) -> None:
+        assert self._http is not None
+        self._http.accept_connections()
+
+    def _run_in_loop(self, coroutine: Any) -> None:
+        loop = self._loop
+        if loop is None:
+            coroutine.close()
+            return
+        asyncio.run_coroutine_threadsafe(coroutine, loop).result(5)
 
     def enable_flood_control(
         self, *, per_second: float = 30, per_chat_per_second: float = 1, per_group_per_minute: float = 20
@@ -743,11 +776,13 @@ class FakeTelegramServer:
             return _json_response(*self.handle(token, method, raw, files))
         except _TransportFailure as lost:
             self._notify()  # the failed call is in the request log
-            if lost.failure.status is None:
-                return None  # the connection is closed without an answer
-            phrase = HTTPStatus(lost.failure.status).phrase
-            page = _GATEWAY_PAGE.format(status=lost.failure.status, phrase=phrase)
-            return http.Response(lost.failure.status, page.encode(), "text/html")
+            if lost.failure.delay > 0:
+                return self._fail_later(lost.failure)
+            return _failure_response(lost.failure)
+
+    async def _fail_later(self, failure: InjectedFailure) -> http.Response | None:
+        await asyncio.sleep(failure.delay)
+        return _failure_response(failure)
 
     async def _respond_later(self, answer: Any) -> http.Response:
         return _json_response(*await answer)
@@ -1599,6 +1634,16 @@ def _inline_result_content(result: dict) -> dict[str, Any]:
     if content.get("latitude") is not None:
         return {"location": location}
     return {"text": result.get("title", "")}
+
+
+def _failure_response(failure: InjectedFailure) -> http.Response | None:
+    if failure.status is None:
+        return None  # the connection is closed without an answer
+    if failure.body is not None:
+        return http.Response(failure.status, failure.body, "application/json")
+    phrase = HTTPStatus(failure.status).phrase
+    page = _GATEWAY_PAGE.format(status=failure.status, phrase=phrase)
+    return http.Response(failure.status, page.encode(), "text/html")
 
 
 def _failure_text(failure: InjectedFailure) -> str:
