@@ -343,7 +343,9 @@ def scenarios(t: Translator, wide, filtered) -> dict[str, Callable[[], Iterable[
         ],
         "watches.saved_view": lambda: [watches.saved_view(t, watch(), DistanceUnitChoice.MILES)],
         "watches.cancelled_view": lambda: [watches.cancelled_view(t)],
-        "watches.place_not_found_view": lambda: [watches.place_not_found_view(t, CODEC, setups()[1], LONG)],
+        "watches.place_not_found_view": lambda: [
+            watches.place_not_found_view(t, CODEC, setups()[1], query) for query in (LONG, "x" * 10_000)
+        ],
         "watches.watches_view": lambda: [
             watches.watches_view(t, CODEC, -100, [watch(i) for i in range(1, 11)], {-100: DistanceUnitChoice.KM}),
             watches.watches_view(t, CODEC, -100, [], {}),
