@@ -84,6 +84,11 @@ def charger_ids_in(message: Message | None) -> list[int]:
     return found
 
 
+async def _target(context: BotContext, charger_id: int) -> PhotoTarget:
+    """The charger a photo is for, with its name as the driver sees it."""
+    return PhotoTarget(charger_id, (await context.services.checkin.lookup_charger(charger_id)).name)
+
+
 def _photos(context: BotContext) -> PhotoService:
     return context.services.photos
 
@@ -115,9 +120,7 @@ async def on_media(update: Update, context: BotContext) -> None:
         await photos.hold_for_choice(user.id, held)
         await answers.reply(update, views.pick_charger_view(t, context.services.callbacks, len(replied)))
         return
-    target = awaited or PhotoTarget(
-        target_id or 0, (await context.services.checkin.lookup_charger(target_id or 0)).name
-    )
+    target = awaited or await _target(context, target_id or 0)
     await _take(update, context, t, target, file_id, message.caption)
 
 
@@ -134,7 +137,7 @@ async def on_pick(update: Update, context: BotContext) -> None:
         return
     await answer_query(query_of(update))
     held, charger_id = taken
-    target = PhotoTarget(charger_id, (await context.services.checkin.lookup_charger(charger_id)).name)
+    target = await _target(context, charger_id)
     await _take(update, context, t, target, held.file_ref, held.caption)
 
 
@@ -282,7 +285,7 @@ async def on_add_photo(update: Update, context: BotContext) -> None:
     t, _ = await answers.driver(update, context)
     await answer_query(query_of(update))
     charger_id = button.int_arg(0)
-    target = PhotoTarget(charger_id, (await context.services.checkin.lookup_charger(charger_id)).name)
+    target = await _target(context, charger_id)
     photos = _photos(context)
     if not await photos.can_post(user_of(update).id):
         await answers.reply(update, views.cannot_post_view(t, charger_id, target.charger_name))
