@@ -126,9 +126,8 @@ async def on_media(update: Update, context: BotContext) -> None:
 
 async def on_pick(update: Update, context: BotContext) -> None:
     """📷 n under "Which charger is in your photo?": the held picture is for that card's charger."""
-    button = await answers.button(update, context)
-    if button is None or len(button.args) != 1:
-        await answers.expired(update, context)
+    button = await answers.button_with_args(update, context, 1)
+    if button is None:
         return
     t, _ = await answers.driver(update, context)
     taken = await _photos(context).take_choice(user_of(update).id, button.int_arg(0))
@@ -207,9 +206,8 @@ async def on_caption(update: Update, context: BotContext) -> None:
 
 async def on_send(update: Update, context: BotContext) -> None:
     """✅ Send / Send without caption / Skip."""
-    button = await answers.button(update, context)
-    if button is None or len(button.args) != 2:
-        await answers.expired(update, context)
+    button = await answers.button_with_args(update, context, 2)
+    if button is None:
         return
     key = button.args[0]
     draft = await _photos(context).draft(user_of(update).id)
@@ -278,9 +276,8 @@ def _button_message(update: Update) -> Message | None:
 
 async def on_add_photo(update: Update, context: BotContext) -> None:
     """📷 Add a photo under a charger's details: the next picture the driver sends is for it."""
-    button = await answers.button(update, context)
-    if button is None or len(button.args) != 1:
-        await answers.expired(update, context)
+    button = await answers.button_with_args(update, context, 1)
+    if button is None:
         return
     t, _ = await answers.driver(update, context)
     await answer_query(query_of(update))
@@ -296,9 +293,8 @@ async def on_add_photo(update: Update, context: BotContext) -> None:
 
 async def on_album(update: Update, context: BotContext) -> None:
     """📷 Photos (n) under the details: the first photos as one album, each credited."""
-    button = await answers.button(update, context)
-    if button is None or len(button.args) != 1:
-        await answers.expired(update, context)
+    button = await answers.button_with_args(update, context, 1)
+    if button is None:
         return
     t, _ = await answers.driver(update, context)
     charger_id = button.int_arg(0)
