@@ -123,6 +123,15 @@ async def button(update: Update, context: BotContext) -> Callback | None:
         return None
 
 
+async def button_with_args(update: Update, context: BotContext, count: int) -> Callback | None:
+    """The tapped button when it decodes and carries ``count`` arguments; else the expired alert and None."""
+    tapped = await button(update, context)
+    if tapped is None or len(tapped.args) != count:
+        await expired(update, context)
+        return None
+    return tapped
+
+
 async def expired(update: Update, context: BotContext) -> None:
     t, _ = await driver(update, context)
     await query_of(update).answer(expired_button_text(t), show_alert=True)

@@ -75,9 +75,8 @@ async def on_favourites(update: Update, context: BotContext) -> None:
 
 async def on_details(update: Update, context: BotContext) -> None:
     """ℹ️ n: a charger's details with comments, and a venue pin."""
-    button = await answers.button(update, context)
-    if button is None or len(button.args) != 2:
-        await answers.expired(update, context)
+    button = await answers.button_with_args(update, context, 2)
+    if button is None:
         return
     await query_of(update).answer()
     await _send_details(update, context, button.int_arg(0), None if button.args[1] == NO_SEARCH else button.args[1])
@@ -85,9 +84,8 @@ async def on_details(update: Update, context: BotContext) -> None:
 
 async def on_favourite(update: Update, context: BotContext) -> None:
     """☆ / ★ Favourite: toggle, and flip the star on the button."""
-    button = await answers.button(update, context)
-    if button is None or len(button.args) != 2:
-        await answers.expired(update, context)
+    button = await answers.button_with_args(update, context, 2)
+    if button is None:
         return
     t, _ = await answers.driver(update, context)
     try:

@@ -14,9 +14,8 @@ from ocm_bot.views.missing import NOT_LISTED, not_listed_view
 
 async def on_not_listed(update: Update, context: BotContext) -> None:
     """The page, what OCM asks for, and the position the button carries."""
-    button = await answers.button(update, context)
-    if button is None or len(button.args) != 2:
-        await answers.expired(update, context)
+    button = await answers.button_with_args(update, context, 2)
+    if button is None:
         return
     try:
         latitude, longitude = float(button.args[0]), float(button.args[1])

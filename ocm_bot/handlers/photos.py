@@ -84,6 +84,11 @@ def charger_ids_in(message: Message | None) -> list[int]:
     return found
 
 
+async def _target(context: BotContext, charger_id: int) -> PhotoTarget:
+    """The charger a photo is for, with its name as the driver sees it."""
+    return PhotoTarget(charger_id, (await context.services.checkin.lookup_charger(charger_id)).name)
+
+
 def _photos(context: BotContext) -> PhotoService:
     return context.services.photos
 
@@ -115,17 +120,14 @@ async def on_media(update: Update, context: BotContext) -> None:
         await photos.hold_for_choice(user.id, held)
         await answers.reply(update, views.pick_charger_view(t, context.services.callbacks, len(replied)))
         return
-    target = awaited or PhotoTarget(
-        target_id or 0, (await context.services.checkin.lookup_charger(target_id or 0)).name
-    )
+    target = awaited or await _target(context, target_id or 0)
     await _take(update, context, t, target, file_id, message.caption)
 
 
 async def on_pick(update: Update, context: BotContext) -> None:
     """📷 n under "Which charger is in your photo?": the held picture is for that card's charger."""
-    button = await answers.button(update, context)
-    if button is None or len(button.args) != 1:
-        await answers.expired(update, context)
+    button = await answers.button_with_args(update, context, 1)
+    if button is None:
         return
     t, _ = await answers.driver(update, context)
     taken = await _photos(context).take_choice(user_of(update).id, button.int_arg(0))
@@ -134,7 +136,7 @@ async def on_pick(update: Update, context: BotContext) -> None:
         return
     await answer_query(query_of(update))
     held, charger_id = taken
-    target = PhotoTarget(charger_id, (await context.services.checkin.lookup_charger(charger_id)).name)
+    target = await _target(context, charger_id)
     await _take(update, context, t, target, held.file_ref, held.caption)
 
 
@@ -204,9 +206,8 @@ async def on_caption(update: Update, context: BotContext) -> None:
 
 async def on_send(update: Update, context: BotContext) -> None:
     """✅ Send / Send without caption / Skip."""
-    button = await answers.button(update, context)
-    if button is None or len(button.args) != 2:
-        await answers.expired(update, context)
+    button = await answers.button_with_args(update, context, 2)
+    if button is None:
         return
     key = button.args[0]
     draft = await _photos(context).draft(user_of(update).id)
@@ -275,14 +276,13 @@ def _button_message(update: Update) -> Message | None:
 
 async def on_add_photo(update: Update, context: BotContext) -> None:
     """📷 Add a photo under a charger's details: the next picture the driver sends is for it."""
-    button = await answers.button(update, context)
-    if button is None or len(button.args) != 1:
-        await answers.expired(update, context)
+    button = await answers.button_with_args(update, context, 1)
+    if button is None:
         return
     t, _ = await answers.driver(update, context)
     await answer_query(query_of(update))
     charger_id = button.int_arg(0)
-    target = PhotoTarget(charger_id, (await context.services.checkin.lookup_charger(charger_id)).name)
+    target = await _target(context, charger_id)
     photos = _photos(context)
     if not await photos.can_post(user_of(update).id):
         await answers.reply(update, views.cannot_post_view(t, charger_id, target.charger_name))
@@ -293,9 +293,8 @@ async def on_add_photo(update: Update, context: BotContext) -> None:
 
 async def on_album(update: Update, context: BotContext) -> None:
     """📷 Photos (n) under the details: the first photos as one album, each credited."""
-    button = await answers.button(update, context)
-    if button is None or len(button.args) != 1:
-        await answers.expired(update, context)
+    button = await answers.button_with_args(update, context, 1)
+    if button is None:
         return
     t, _ = await answers.driver(update, context)
     charger_id = button.int_arg(0)

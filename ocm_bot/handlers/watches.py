@@ -22,7 +22,7 @@ from collections import Counter
 from dataclasses import replace
 from typing import Any
 
-from telegram import Chat, Message, Update
+from telegram import CallbackQuery, Chat, Message, Update
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
@@ -173,11 +173,9 @@ async def on_watch_here(update: Update, context: BotContext) -> None:
         if chat_id != chat.id or message is None:
             raise InvalidCallback(f"a watch-here button of chat {chat_id} pressed in {chat.id}")
     except InvalidCallback as error:
-        log.info("watch-here button refused: %s", error)
-        await answer_query(query, button_refused_text(t), show_alert=True)
+        await _refuse(t, query, "watch-here button", error)
         return
-    if not await is_admin(context, chat, user.id):
-        await answer_query(query, admins_only_text(t), show_alert=True)
+    if not await _pressed_by_admin(t, context, chat, query, user.id):
         return
     await answer_query(query)
     await _start_setup(t, context, message, user.id, str(charger_id))
@@ -256,11 +254,9 @@ async def on_button(update: Update, context: BotContext) -> None:
         if button.chat_id != chat.id or message is None:
             raise InvalidCallback(f"a watch button of chat {button.chat_id} pressed in {chat.id}")
     except InvalidCallback as error:
-        log.info("watch button refused: %s", error)
-        await answer_query(query, button_refused_text(t), show_alert=True)
+        await _refuse(t, query, "watch button", error)
         return
-    if not await is_admin(context, chat, user.id):
-        await answer_query(query, admins_only_text(t), show_alert=True)
+    if not await _pressed_by_admin(t, context, chat, query, user.id):
         return
     chosen = await _chosen_unit(context, chat.id)
     try:
@@ -271,11 +267,24 @@ async def on_button(update: Update, context: BotContext) -> None:
         else:
             notice, view = await _list_button(t, context, button, message, user.id, chosen)
     except (InvalidCallback, InvalidWatch, ValueError) as error:
-        log.info("watch button refused: %s", error)
-        await answer_query(query, button_refused_text(t), show_alert=True)
+        await _refuse(t, query, "watch button", error)
         return
     await answer_query(query, notice or None)  # first: the tap stops spinning even if the edit waits
     await _edit_view(message, view)
+
+
+async def _refuse(t: Translator, query: CallbackQuery, what: str, error: Exception) -> None:
+    """A forged, foreign or stale button: logged, and an alert for the one who pressed it."""
+    log.info("%s refused: %s", what, error)
+    await answer_query(query, button_refused_text(t), show_alert=True)
+
+
+async def _pressed_by_admin(t: Translator, context: BotContext, chat: Chat, query: CallbackQuery, user_id: int) -> bool:
+    """Whether one of the group's admins pressed the button; anyone else gets an alert."""
+    if await is_admin(context, chat, user_id):
+        return True
+    await answer_query(query, admins_only_text(t), show_alert=True)
+    return False
 
 
 async def _setup_button(
