@@ -15,6 +15,7 @@ import asyncio
 import logging
 import math
 import random
+import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -172,7 +173,7 @@ class OcmTransport:
             try:
                 async with asyncio.timeout(total):
                     response = await self.http.request(
-                        method, url, params=params, json=json_body, headers=request_headers, timeout=timeout
+                        method, url, params=params, json=_encodable(json_body), headers=request_headers, timeout=timeout
                     )
             except (httpx.TimeoutException, TimeoutError) as exc:
                 metrics.OCM_ERRORS.labels(kind="Timeout").inc()
@@ -227,3 +228,18 @@ def json_of(response: httpx.Response) -> Any:
         return response.json()
     except (ValueError, UnicodeDecodeError) as exc:
         raise OcmBadResponse(f"OCM sent unreadable JSON for {response.request.url.path}") from exc
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _encodable(body: Any) -> Any:
+    """``body`` with every lone surrogate in its strings replaced by U+FFFD: Telegram may hand us text
+    (a comment, a typed password) that UTF-8 cannot encode, and the request must still be sent."""
+    if isinstance(body, str):
+        return _LONE_SURROGATE.sub("\ufffd", body)
+    if isinstance(body, Mapping):
+        return {key: _encodable(value) for key, value in body.items()}
+    if isinstance(body, list | tuple):
+        return [_encodable(value) for value in body]
+    return body

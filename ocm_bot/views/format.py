@@ -196,3 +196,7 @@ def utc_offset(minutes: int) -> str:
     sign = "+" if minutes >= 0 else "−"
     hours, rest = divmod(abs(minutes), 60)
     return f"UTC{sign}{hours:02d}:{rest:02d}"
+
+
+TYPED_PLACE_CHARS = 120
+"""A place the driver typed, echoed back: 10 kB of text must not make the reply unsendable."""

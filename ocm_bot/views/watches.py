@@ -21,7 +21,7 @@ from ocm_bot.geometry import miles_to_km
 from ocm_bot.i18n import N_, Translator
 from ocm_bot.views.callbacks import Callback, CallbackCodec, InvalidCallback
 from ocm_bot.views.common import View
-from ocm_bot.views.format import clip, clock_hour, utc_offset
+from ocm_bot.views.format import TYPED_PLACE_CHARS, clip, clock_hour, utc_offset
 from ocm_bot.views.format import radius as format_radius
 from ocm_bot.views.html import Html, bold, escape, gettext_html, lines
 from ocm_bot.views.preferences.labels import CONNECTOR_LABELS, marked, power_label
@@ -116,11 +116,8 @@ def filters_summary(t: Translator, min_power_kw: float | None, connectors: Seque
     return t.gettext("{power}, plugs: {plugs}", power=power_label(t, min_power_kw), plugs=plugs or t.gettext("any"))
 
 
-PLACE_CHARS = 120  # a typed place is echoed back: 10 kB of text must not make the reply unsendable
-
-
 def area_label(t: Translator, label: str) -> str:
-    return clip(label, PLACE_CHARS) or t.gettext("the shared location")
+    return clip(label, TYPED_PLACE_CHARS) or t.gettext("the shared location")
 
 
 # The setup --------------------------------------------------------------------------------------
@@ -252,7 +249,7 @@ def place_not_found_view(t: Translator, codec: CallbackCodec, setup: WatchSetup,
     text = gettext_html(
         t,
         "I couldn't find “{place}”. Reply to this message with another place name, or share a location.",
-        place=clip(query, PLACE_CHARS),
+        place=clip(query, TYPED_PLACE_CHARS),
     )
     cancel = _button(codec, t.gettext("Cancel"), SETUP_ACTION, setup.chat_id, SetupOp.CANCEL)
     return View(lines(bold(t.gettext("New watch")), text), InlineKeyboardMarkup([[cancel]]))

@@ -606,6 +606,16 @@ async def test_sign_in_then_check_in_reaches_ocm_as_that_user(
     assert post.headers["Authorization"] == f"Bearer {session.token}"
 
 
+async def test_text_utf_8_cannot_encode_still_reaches_ocm(ocm: OcmClient, ocm_server: FakeOcmServer) -> None:
+    """Telegram can deliver a lone surrogate (found by the fuzzer in a typed password)."""
+    ocm_server.register_user("ann@example.org", "pw", username="Ann")
+    with pytest.raises(OcmAuthError):
+        await ocm.authenticate("ann@example.org", "pw\ud800")
+    session = await ocm.authenticate("ann@example.org", "pw")
+    await ocm.submit_comment(CommentSubmission(charger_id=100627, rating=4, comment="ok \ud800"), token=session.token)
+    assert ocm_server.comments[-1].comment == "ok \ufffd"
+
+
 async def test_after_a_check_in_the_chargers_comments_come_fresh_from_ocm(
     ocm: OcmClient, ocm_server: FakeOcmServer
 ) -> None:
