@@ -1,11 +1,11 @@
 """The fault matrix (issue 16, item 2): every upstream failing in every way a driver may meet.
 
-For each service (Open Charge Map for searches and for check-ins, Nominatim, the Bot API) and each
+For each service (Open Charge Map for searches and for check-ins, Nominatim, the router, the Bot API) and each
 fault (no answer, an answer 30 s late, connections refused, 5xx, 429 with ``Retry-After``, malformed
 JSON, an HTML error page, and OCM's own ``200 Error: Validation Failed``, ``200 []`` and empty
-body) a driver acts and gets a clear answer in their language within ``ANSWER_WITHIN`` seconds;
-then the service comes back and the same action is answered from the service again (nothing was
-cached that should not have been), without anyone restarting the bot.
+body, and the router's ``NoRoute``) a driver acts and gets a clear answer in their language
+within ``ANSWER_WITHIN`` seconds; then the service comes back and the same action is answered from
+the service again (nothing was cached that should not have been), without anyone restarting the bot.
 
 The timeouts of the bot decide how long a case takes, never the fault: a fake that "hangs 30 s"
 holds the request 30 s, but the driver is answered at the bot's deadline.
