@@ -31,8 +31,15 @@ ORDER = [
     "200 Error: Validation Failed",
     "200 []",
     "200, empty body",
+    '400 {"code": "NoRoute"}',
 ]
-SERVICES = ["Open Charge Map (search)", "Open Charge Map (check-in)", "Nominatim (place search)", "Bot API (the reply)"]
+SERVICES = [
+    "Open Charge Map (search)",
+    "Open Charge Map (check-in)",
+    "Nominatim (place search)",
+    "router (OSRM) (route search)",
+    "Bot API (the reply)",
+]
 
 
 def run(workers: int) -> list[dict]:
@@ -62,11 +69,6 @@ def table(rows: list[dict]) -> str:
         lines.append(
             f"| {row['service']} | {row['fault']} | {row['answer']} | {row['seconds']:.2f} s | {row['recovery']} |"
         )
-    lines.append(
-        "| router (OSRM) | every fault | pending: the bot does not call a router yet (`ROUTER_URL` arrives with "
-        "route search, issue 14); the fake OSRM has the same faults (`refuse_connections`, `hang`, `delay`, ...) "
-        "for when it does | — | — |"
-    )
     return "\n".join(lines)
 
 
@@ -79,15 +81,17 @@ def main() -> None:
     rows = run(args.workers)
     body = (
         "Each upstream failing in each way, one at a time, while a driver acts: a location search (OCM), "
-        "a check-in submit (OCM `POST /comment`), a place typed as text (Nominatim), the reply to a "
-        "search (Bot API). The driver writes in German for the searches, so each answer is the translated "
+        "a check-in submit (OCM `POST /comment`), a place typed as text (Nominatim), a `/route` between "
+        "two coordinates (the router at `ROUTER_URL`), the reply to a search (Bot API). "
+        "The driver writes in German for the searches, so each answer is the translated "
         'one (the table gives the English message id). "Answered after" is from the driver\'s action to '
         'the answer (for refused Bot API connections: from the Bot API\'s return); "recovery" is the same '
         "action once the service is back, answered by the service again (nothing cached that should not "
         "be), with no restart. Faults last until the service is back (`times=None`), except the Bot API's "
         '5xx and 502 (two failed calls) and 429 (one). A "30 s hang" holds the request 30 s; the '
-        "bot's own timeouts decide: 5 s for a search (`domain.search`), 3 s for Nominatim, 7 s for a "
-        "check-in `POST` (`OcmLimits.post_timeout`), python-telegram-bot's 5 s for the Bot API.\n\n"
+        "bot's own timeouts decide: 5 s for a search (`domain.search`), 3 s for Nominatim, 3 s for the "
+        "router (`routing.ROUTE_TIMEOUT_SECONDS`, the whole answer), 7 s for a check-in `POST` "
+        "(`OcmLimits.post_timeout`), python-telegram-bot's 5 s for the Bot API.\n\n"
         f"{started}. Measured by `tests/e2e/test_fault_matrix.py` (in the suite, asserting an answer "
         "within 10 s, the translation, the recovery and a single post); this table by "
         "`.venv/bin/python bench/fault_matrix.py`.\n\n" + table(rows) + "\n\n"
@@ -97,7 +101,9 @@ def main() -> None:
         "kept *in doubt*: before posting it again the outbox looks for it among the charger's comments, "
         "so a post that OCM stored late (the 30 s hang) is not posted twice. OCM's "
         "`200 Error: Validation Failed` to a check-in means OCM refused that body: it is not retried, "
-        "and the driver gets OCM's own check-in page."
+        "and the driver gets OCM's own check-in page. A route whose router fails in any way is drawn as "
+        "the great circle between its ends, and the message says so; it is still one OCM request, and "
+        "the next route asks the router again (the router's answers are not cached, nor its failures)."
     )
     print(table(rows))
     if not args.no_write:

@@ -17,6 +17,7 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 import httpx
@@ -26,6 +27,9 @@ from ocm_bot.errors import OcmBotError
 from ocm_bot.geometry import EARTH_RADIUS_KM
 
 Point = tuple[float, float]
+
+ROUTE_TIMEOUT_SECONDS = 3.0
+"""The whole exchange with the router, at most: a driver whose router hangs gets the great circle after this."""
 
 
 class RoutingError(OcmBotError):
@@ -44,7 +48,12 @@ class Router:
     """An OSRM ``/route/v1/driving`` client. See the module docstring."""
 
     def __init__(
-        self, base_url: str, *, user_agent: str, timeout: float = 5.0, client: httpx.AsyncClient | None = None
+        self,
+        base_url: str,
+        *,
+        user_agent: str,
+        timeout: float = ROUTE_TIMEOUT_SECONDS,
+        client: httpx.AsyncClient | None = None,
     ) -> None:
         self._base = base_url.rstrip("/")
         self._own_client = client is None
@@ -60,8 +69,9 @@ class Router:
         params = {"overview": "full", "geometries": "polyline6"}
         self.requests += 1
         try:
-            response = await self._client.get(url, params=params, headers=self._headers, timeout=self._timeout)
-        except httpx.HTTPError as error:
+            async with asyncio.timeout(self._timeout):  # the whole answer, not each read of it
+                response = await self._client.get(url, params=params, headers=self._headers, timeout=self._timeout)
+        except (httpx.HTTPError, TimeoutError) as error:
             raise RouterDown(f"router unreachable: {type(error).__name__}") from error
         try:
             body = response.json()

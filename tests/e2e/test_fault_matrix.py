@@ -1,11 +1,11 @@
 """The fault matrix (issue 16, item 2): every upstream failing in every way a driver may meet.
 
-For each service (Open Charge Map for searches and for check-ins, Nominatim, the Bot API) and each
+For each service (Open Charge Map for searches and for check-ins, Nominatim, the router, the Bot API) and each
 fault (no answer, an answer 30 s late, connections refused, 5xx, 429 with ``Retry-After``, malformed
 JSON, an HTML error page, and OCM's own ``200 Error: Validation Failed``, ``200 []`` and empty
-body) a driver acts and gets a clear answer in their language within ``ANSWER_WITHIN`` seconds;
-then the service comes back and the same action is answered from the service again (nothing was
-cached that should not have been), without anyone restarting the bot.
+body, and the router's ``NoRoute``) a driver acts and gets a clear answer in their language
+within ``ANSWER_WITHIN`` seconds; then the service comes back and the same action is answered from
+the service again (nothing was cached that should not have been), without anyone restarting the bot.
 
 The timeouts of the bot decide how long a case takes, never the fault: a fake that "hangs 30 s"
 holds the request 30 s, but the driver is answered at the bot's deadline.
@@ -348,3 +348,50 @@ async def test_a_search_while_the_bot_api_fails_is_answered_once_and_the_bot_car
     )
     assert len(results_shown(anna)) == shown + 1
     record("Bot API (the reply)", fault.name, answer, seconds, f"next search answered in {recovery:.2f} s")
+
+
+# The router (OSRM): a route search ------------------------------------------------------------------
+
+ROUTE = "/route 52.5170, 13.3889 -> 52.3906, 13.0645"  # Berlin -> Potsdam, typed as coordinates (no Nominatim)
+GREAT_CIRCLE = (
+    "No road route available: this is the straight line (great circle) between the two places, "
+    "{length}. Chargers near the roads you take may be missing."
+)
+ROUTER_ONLY = [Fault('400 {"code": "NoRoute"}', "no-route")]
+ROUTER_HANG_WITHIN = 4.0
+"""A router that does not answer costs the driver its timeout (3 s), not the 5 s of a whole search."""
+
+
+def great_circle_notice(language) -> str:
+    return language.gettext(GREAT_CIRCLE).split("{length}")[0]
+
+
+@pytest.mark.parametrize("fault", COMMON + ROUTER_ONLY, ids=lambda f: f.name)
+async def test_a_route_search_while_the_router_fails_is_a_labelled_great_circle_and_the_next_one_goes_by_road(
+    fault, start_bot, telegram, ocm_server, osrm_server
+):
+    await start_bot(request=production_request, router_url=osrm_server.url)
+    anna = telegram.user("Anna", language_code="de")
+    fault.start(osrm_server, "/route/")
+    ocm_before = len(ocm_server.requests_to("/v3/poi"))
+    answer, seconds = await timed(
+        lambda: anna.send_text(ROUTE), lambda: anna.wait_for_message(timeout=ANSWER_WITHIN + 5)
+    )
+    assert great_circle_notice(de) != great_circle_notice(en), "no German translation"
+    assert great_circle_notice(de) in answer.text
+    assert seconds < ROUTER_HANG_WITHIN
+    assert len(ocm_server.requests_to("/v3/poi")) == ocm_before + 1  # one OCM request per route
+
+    fault.stop(osrm_server)  # nothing of the failure is kept: the very next route asks the router
+    asked_before = len(osrm_server.requests_to("/route/"))
+    by_road = de.gettext("{length} by road").split("{length}")[1]
+    recovered, recovery = await timed(
+        lambda: anna.send_text(ROUTE),
+        lambda: anna.wait_for_message(timeout=ANSWER_WITHIN, where=lambda m: by_road in m.text),
+    )
+    assert great_circle_notice(de) not in recovered.text
+    assert len(osrm_server.requests_to("/route/")) == asked_before + 1
+    # At most one: the fake's road line between two points is straight, so OCM's answer may come from the cache.
+    assert len(ocm_server.requests_to("/v3/poi")) <= ocm_before + 2
+    answered = great_circle_notice(en) + "… (the chargers along it)"
+    record("router (OSRM) (route search)", fault.name, answered, seconds, f"by road in {recovery:.2f} s")
