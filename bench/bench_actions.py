@@ -79,18 +79,23 @@ async def throughput(users: int, mode: str, seconds: float, think: float) -> dic
     bench = Bench(mode=mode, flood=True)
     await bench.start()
     try:
-        warm = Bench.__new__(Bench)  # noqa: F841  (placeholder for symmetry; the first actions warm up)
         rng = random.Random(users)
         before = bench.usage()
+        first_call = len(bench.telegram.requests)
         started = time.monotonic()
         until = started + seconds
-        sessions = [bench.session(n, random.Random(rng.random()), think=think, until=until) for n in range(users)]
+        # Drivers arrive spread over the first half of the window and go on until it is over.
+        sessions = [
+            bench.session(n, random.Random(rng.random()), think=think, until=until, arrive=rng.uniform(0, seconds / 2))
+            for n in range(users)
+        ]
         await asyncio.gather(*sessions)
         took = time.monotonic() - started
         after = bench.usage()
         ocm_requests = [r for r in bench.ocm.requests_to("/v3/poi") if r.method == "GET"]
         ocm = {"requests": len(ocm_requests), "bytes": sum(r.response_bytes for r in ocm_requests)}
-        updates_sent = sum(1 for r in bench.telegram.requests if r.method in ("getUpdates",))  # noqa: F841
+        ignored = ("getUpdates", "setWebhook", "getMe")
+        calls = sum(1 for r in bench.telegram.requests[first_call:] if r.method not in ignored)
     finally:
         stats = await bench.stop()
     pairs = matched(bench.done, bot_side(stats))
@@ -99,12 +104,7 @@ async def throughput(users: int, mode: str, seconds: float, think: float) -> dic
     unhandled = sum(1 for _, row in pairs if row is None)
     waits = [(a.replied - a.sent) * 1000 for a in answered]
     rows = [row for _, row in pairs if row is not None and row["total"] is not None]
-    messages = sum(
-        1
-        for record in stats["records"]
-        for reply in record["replies"]
-        if reply[0] != "answerCallbackQuery"
-    )
+    messages = sum(1 for record in stats["records"] for reply in record["replies"] if reply[0] != "answerCallbackQuery")
     return {
         "users": users,
         "mode": mode,
@@ -112,6 +112,7 @@ async def throughput(users: int, mode: str, seconds: float, think: float) -> dic
         "actions": len(answered),
         "actions_per_s": len(answered) / took,
         "messages_per_s": messages / took,
+        "calls_per_s": calls / took,
         "ceiling": CEILING,
         "reply_p50_ms": percentile(waits, 0.5),
         "reply_p99_ms": percentile(waits, 0.99),

@@ -51,6 +51,10 @@ class Done:
     params: dict[str, Any] = field(default_factory=dict)  # what a naive client would ask OCM for
 
 
+class WindowOver(Exception):
+    """The measuring window is over: the driver starts no new action."""
+
+
 class Replies:
     """Watches the fake Bot API's request log and wakes the driver whose chat got a reply."""
 
@@ -120,6 +124,8 @@ class Bench:
         self.process: subprocess.Popen[bytes] | None = None
         self.stats_path = self.folder / "stats.json"
         self.done: list[Done] = []
+        self.until = 0.0  # time.monotonic() after which drivers start no new action (0: none)
+        self.acted: set[int] = set()
 
     async def start(self) -> None:
         if self.flood:
@@ -183,16 +189,22 @@ class Bench:
     # --- one driver's session ----------------------------------------------------------------------
 
     async def act(self, user: FakeUser, number: int, kind: str, params: dict[str, Any], do: Any) -> None:
+        if self.until and time.monotonic() > self.until and user.chat_id in self.acted:
+            raise WindowOver
+        self.acted.add(user.chat_id)
         event = self.replies.arm(user.chat_id)
         record = Done(user.chat_id, kind, time.time(), params=params)
         self.done.append(record)
-        await do()
-        await asyncio.wait_for(event.wait(), TIMEOUT)
+        await do  # a coroutine: it runs only now, after the reply watch is armed
+        try:
+            await asyncio.wait_for(event.wait(), TIMEOUT)
+        except TimeoutError:
+            raise WindowOver from None  # no reply in time: counted as unanswered; this driver gives up
         record.replied = self.replies.first.get(user.chat_id)
 
-    async def settle(self, user: FakeUser, probe: Any, timeout: float = TIMEOUT) -> MessageView:
+    async def settle(self, user: FakeUser, probe: Any, within: float = TIMEOUT) -> MessageView:
         """The message the reply made (a later reply of the same action may still be on its way)."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while True:
             found = probe()
             if found is not None:
@@ -203,9 +215,23 @@ class Bench:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), 0.5)
 
-    async def session(self, number: int, rng: random.Random, think: float = 0.0, until: float = 0.0) -> int:
-        """One driver's scripted session, repeated until ``until`` (time.monotonic, default: once); actions done."""
+    async def session(
+        self, number: int, rng: random.Random, think: float = 0.0, until: float = 0.0, arrive: float = 0.0
+    ) -> int:
+        """One driver's scripted session, repeated until ``until`` (time.monotonic; default: once).
+
+        The driver arrives after ``arrive`` seconds; once the window is over it starts no new action.
+        """
+        self.until = until
+        if arrive:
+            await asyncio.sleep(arrive)
         user = self.driver.user(f"Driver{number}")
+        try:
+            return await self._session(user, number, rng, think, until)
+        except WindowOver:
+            return 0
+
+    async def _session(self, user: FakeUser, number: int, rng: random.Random, think: float, until: float) -> int:
         count = 0
         first = True
         while first or time.monotonic() < until:
@@ -230,17 +256,17 @@ class Bench:
                     await asyncio.sleep(rng.expovariate(1 / think))
 
             last = max((m.message_id for m in user.messages), default=0)
-            await self.act(user, number, "location search", {**area, "page": 1}, lambda: user.send_location(*point))
+            await self.act(user, number, "location search", {**area, "page": 1}, user.send_location(*point))
             results = await self.settle(user, latest("Chargers near", last))
             await pause()
             if "Next ›" in results.labels:
-                await self.act(user, number, "page", {**area, "page": 2}, lambda: user.press(results, "Next ›"))
+                await self.act(user, number, "page", {**area, "page": 2}, user.press(results, "Next ›"))
                 results = await self.settle(user, edited(results))
                 await pause()
             chip = next((label for label in results.labels if label.startswith("✕")), None)
             if chip is not None:
                 await self.act(user, number, "filter change", {**area, "page": 1, "unfiltered": True},
-                               lambda: user.press(results, chip))  # fmt: skip
+                               user.press(results, chip))  # fmt: skip
                 results = await self.settle(user, edited(results))
                 await pause()
             info = next((label for label in results.labels if label.startswith("ℹ️")), None)
@@ -248,25 +274,25 @@ class Bench:
                 last = max(m.message_id for m in user.messages)
                 ids = [int(url.rsplit("/", 1)[-1]) for label, url in results.url_buttons.items() if "OCM" in label]
                 await self.act(user, number, "details", {"id": ids[0] if ids else None},
-                               lambda: user.press(results, info))  # fmt: skip
+                               user.press(results, info))  # fmt: skip
                 details = await self.settle(user, latest("Connections", last))
                 await self.settle(user, lambda: True if user.messages[-1].venue is not None else None)  # its pin
                 await pause()
                 if any("Check in" in label for label in details.labels):
                     last = max(m.message_id for m in user.messages)
                     await self.act(user, number, "check-in step", {"id": ids[0] if ids else None},
-                                   lambda: user.press(details, "Check in"))  # fmt: skip
+                                   user.press(details, "Check in"))  # fmt: skip
                     outcome = await self.settle(user, latest("How did it go", last))
                     await pause()
                     count += 1
                     await self.act(user, number, "check-in step", {"id": ids[0] if ids else None},
-                                   lambda: user.press(outcome, "Charged successfully"))  # fmt: skip
+                                   user.press(outcome, "Charged successfully"))  # fmt: skip
                     await pause()
                 count += 2
             moved = (point[0] + 0.0027, point[1])
             last = max(m.message_id for m in user.messages)
             await self.act(user, number, "location search", {"latitude": moved[0], "longitude": moved[1], "page": 1},
-                           lambda: user.send_location(*moved))  # fmt: skip
+                           user.send_location(*moved))  # fmt: skip
             await self.settle(user, latest("Chargers near", last))
             await pause()
             count += 4
