@@ -219,7 +219,7 @@ def dense_city(size: int, queries: int, seed: int = 4) -> dict[str, dict[str, fl
 
     rng = random.Random(seed)
     city = (48.8566, 2.3522)
-    pois, _ = generate(50_000, seed=seed)
+    pois, _ = generate(min(50_000, size), seed=seed)
     for n in range(size):  # half spread over the 50 km, half packed towards the centre
         km = 50 * math.sqrt(rng.random()) if n % 2 else min(49.9, abs(rng.gauss(0, 8)))
         bearing = rng.uniform(0, 2 * math.pi)
@@ -242,7 +242,7 @@ def dense_city(size: int, queries: int, seed: int = 4) -> dict[str, dict[str, fl
     return results
 
 
-def world(count: int, queries: int) -> dict[str, object]:
+def world(count: int, queries: int, dense_sizes: tuple[int, ...] | list[int] = (10_000, 50_000)) -> dict[str, object]:
     """Everything the report needs: each form's load and memory, and dense-city nearest-20."""
     print(f"Generating {count:,} chargers (generated data, not real OCM records)...", flush=True)
     pois, _ = generate(count)
@@ -255,11 +255,10 @@ def world(count: int, queries: int) -> dict[str, object]:
             size = sum(f.stat().st_size for f in path.rglob("*")) if path.is_dir() else path.stat().st_size
             forms[name] = load_in_fresh_process(path) | {"size_mb": size / 1e6}
             print(f"  {name}: {forms[name]}", flush=True)
-    dense = {size: dense_city(size, queries) for size in (10_000, 50_000)}
+    dense = {size: dense_city(size, queries) for size in dense_sizes}
     for size, figures in dense.items():
         print(f"  dense city, {size:,} chargers within 50 km: {figures}", flush=True)
     return {"count": count, "forms": forms, "dense": dense}
-
 
 
 def main() -> None:
