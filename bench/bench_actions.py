@@ -89,13 +89,17 @@ async def throughput(users: int, mode: str, seconds: float, think: float) -> dic
             bench.session(n, random.Random(rng.random()), think=think, until=until, arrive=rng.uniform(0, seconds / 2))
             for n in range(users)
         ]
+        harness_cpu = time.process_time()
         await asyncio.gather(*sessions)
+        await bench.drain()
         took = time.monotonic() - started
+        harness_cpu = time.process_time() - harness_cpu
         after = bench.usage()
         ocm_requests = [r for r in bench.ocm.requests_to("/v3/poi") if r.method == "GET"]
         ocm = {"requests": len(ocm_requests), "bytes": sum(r.response_bytes for r in ocm_requests)}
         ignored = ("getUpdates", "setWebhook", "getMe")
         calls = sum(1 for r in bench.telegram.requests[first_call:] if r.method not in ignored)
+        too_many = sum(1 for r in bench.telegram.requests[first_call:] if "Too Many Requests" in (r.error or ""))
     finally:
         stats = await bench.stop()
     pairs = matched(bench.done, bot_side(stats))
@@ -122,6 +126,9 @@ async def throughput(users: int, mode: str, seconds: float, think: float) -> dic
         "own_p99_ms": percentile([r["own"] for r in rows], 0.99),
         "ocm_p99_ms": percentile([r["ocm"] for r in rows], 0.99),
         "lost": lost,
+        "late": sum(1 for _, a in bench.late if a.replied is not None),
+        "too_many": too_many,
+        "harness_cpu_share": harness_cpu / took,
         "unhandled": unhandled,
         "cpu_s": after["cpu_s"] - before["cpu_s"],
         "cpu_share": (after["cpu_s"] - before["cpu_s"]) / took,

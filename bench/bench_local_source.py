@@ -25,6 +25,7 @@ import gc
 import gzip
 import json
 import math
+import multiprocessing
 import os
 import random
 import resource
@@ -168,11 +169,11 @@ def write_forms(pois: list[dict], folder: Path) -> dict[str, Path]:
     with lines.open("w", encoding="utf-8") as out:
         for poi in pois:
             out.write(json.dumps(poi, ensure_ascii=False, separators=(",", ":")) + "\n")
-    array = folder / "poi.json"
+    array = folder / "poi.json"  # as OCM's API answers: one compact array
     with array.open("w", encoding="utf-8") as out:
         out.write("[")
         for n, poi in enumerate(pois):
-            out.write(("," if n else "") + json.dumps(poi, ensure_ascii=False, indent=2))
+            out.write(("," if n else "") + json.dumps(poi, ensure_ascii=False, separators=(",", ":")))
         out.write("]")
     compressed = folder / "poi.jsonl.gz"
     with lines.open("rb") as raw, gzip.open(compressed, "wb", compresslevel=3) as out:
@@ -181,10 +182,21 @@ def write_forms(pois: list[dict], folder: Path) -> dict[str, Path]:
     countries = {1: "GB", 2: "US", 87: "DE", 10: "FR", 179: "NL"}
     for iso in countries.values():
         (export / iso).mkdir(parents=True, exist_ok=True)
-    for poi in pois:
-        iso = countries.get(poi["AddressInfo"]["CountryID"], "GB")
-        (export / iso / f"OCM-{poi['ID']}.json").write_text(json.dumps(poi, indent=4), encoding="utf-8")
+    global _PRETTY
+    _PRETTY = [(export / countries.get(p["AddressInfo"]["CountryID"], "GB") / f"OCM-{p['ID']}.json", p) for p in pois]
+    workers = os.cpu_count() or 1
+    with multiprocessing.get_context("fork").Pool(workers) as pool:  # pretty-printing 300,000 files is slow
+        pool.map(_write_pretty, [(n, workers) for n in range(workers)])  # forked: the list is not copied
+    _PRETTY = []
     return dict(zip(FORMS, (lines, array, compressed, export), strict=True))
+
+
+_PRETTY: list[tuple[Path, dict]] = []
+
+
+def _write_pretty(share: tuple[int, int]) -> None:
+    for path, poi in _PRETTY[share[0] :: share[1]]:
+        path.write_text(json.dumps(poi, indent=4), encoding="utf-8")
 
 
 def load_in_fresh_process(path: Path) -> dict[str, float]:

@@ -126,6 +126,15 @@ class Bench:
         self.done: list[Done] = []
         self.until = 0.0  # time.monotonic() after which drivers start no new action (0: none)
         self.acted: set[int] = set()
+        self.late: list[tuple[int, Done]] = []
+
+    async def drain(self, within: float = 60.0) -> None:
+        """Wait (up to ``within`` s) for the replies the drivers gave up on; a reply that comes is late, not lost."""
+        deadline = time.monotonic() + within
+        while any(chat not in self.replies.first for chat, _ in self.late) and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+        for chat, record in self.late:
+            record.replied = self.replies.first.get(chat)
 
     async def start(self) -> None:
         if self.flood:
@@ -199,7 +208,8 @@ class Bench:
         try:
             await asyncio.wait_for(event.wait(), TIMEOUT)
         except TimeoutError:
-            raise WindowOver from None  # no reply in time: counted as unanswered; this driver gives up
+            self.late.append((user.chat_id, record))  # a reply may still come: see drain()
+            raise WindowOver from None  # this driver gives up
         record.replied = self.replies.first.get(user.chat_id)
 
     async def settle(self, user: FakeUser, probe: Any, within: float = TIMEOUT) -> MessageView:
