@@ -84,9 +84,9 @@ async def throughput(users: int, mode: str, seconds: float, think: float) -> dic
         first_call = len(bench.telegram.requests)
         started = time.monotonic()
         until = started + seconds
-        # Drivers arrive spread over the first half of the window and go on until it is over.
+        # Drivers arrive spread over the window and go on until it is over.
         sessions = [
-            bench.session(n, random.Random(rng.random()), think=think, until=until, arrive=rng.uniform(0, seconds / 2))
+            bench.session(n, random.Random(rng.random()), think=think, until=until, arrive=rng.uniform(0, seconds))
             for n in range(users)
         ]
         harness_cpu = time.process_time()
@@ -112,6 +112,8 @@ async def throughput(users: int, mode: str, seconds: float, think: float) -> dic
     return {
         "users": users,
         "mode": mode,
+        "window": seconds,
+        "think": think,
         "seconds": took,
         "actions": len(answered),
         "actions_per_s": len(answered) / took,
