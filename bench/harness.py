@@ -262,8 +262,11 @@ class Bench:
                 return lambda: (lambda v: v if v.edits > message.edits else None)(user.message(message))
 
             async def pause() -> None:
-                if think:
-                    await asyncio.sleep(rng.expovariate(1 / think))
+                if think:  # not past the window's end: a driver still thinking then starts nothing more
+                    wait = rng.expovariate(1 / think)
+                    if until:
+                        wait = min(wait, max(0.0, until - time.monotonic()) + 0.01)
+                    await asyncio.sleep(wait)
 
             last = max((m.message_id for m in user.messages), default=0)
             await self.act(user, number, "location search", {**area, "page": 1}, user.send_location(*point))
