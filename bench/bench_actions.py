@@ -75,7 +75,7 @@ async def latency(sessions: int, delay: float) -> dict[str, Any]:
     }
 
 
-async def throughput(users: int, mode: str, seconds: float, think: float) -> dict[str, Any]:
+async def throughput(users: int, mode: str, seconds: float, think: float, search_only: bool = False) -> dict[str, Any]:
     bench = Bench(mode=mode, flood=True)
     await bench.start()
     try:
@@ -86,7 +86,14 @@ async def throughput(users: int, mode: str, seconds: float, think: float) -> dic
         until = started + seconds
         # Drivers arrive spread over the window and go on until it is over.
         sessions = [
-            bench.session(n, random.Random(rng.random()), think=think, until=until, arrive=rng.uniform(0, seconds))
+            bench.session(
+                n,
+                random.Random(rng.random()),
+                think=think,
+                until=until,
+                arrive=rng.uniform(0, seconds),
+                search_only=search_only,
+            )
             for n in range(users)
         ]
         harness_cpu = time.process_time()
@@ -114,6 +121,7 @@ async def throughput(users: int, mode: str, seconds: float, think: float) -> dic
         "mode": mode,
         "window": seconds,
         "think": think,
+        "search_only": search_only,
         "seconds": took,
         "actions": len(answered),
         "actions_per_s": len(answered) / took,

@@ -199,6 +199,7 @@ class Bench:
 
     async def act(self, user: FakeUser, number: int, kind: str, params: dict[str, Any], do: Any) -> None:
         if self.until and time.monotonic() > self.until and user.chat_id in self.acted:
+            do.close()  # never sent
             raise WindowOver
         self.acted.add(user.chat_id)
         event = self.replies.arm(user.chat_id)
@@ -226,7 +227,13 @@ class Bench:
                 await asyncio.wait_for(event.wait(), 0.5)
 
     async def session(
-        self, number: int, rng: random.Random, think: float = 0.0, until: float = 0.0, arrive: float = 0.0
+        self,
+        number: int,
+        rng: random.Random,
+        think: float = 0.0,
+        until: float = 0.0,
+        arrive: float = 0.0,
+        search_only: bool = False,
     ) -> int:
         """One driver's scripted session, repeated until ``until`` (time.monotonic; default: once).
 
@@ -236,6 +243,12 @@ class Bench:
         if arrive:
             await asyncio.sleep(arrive)
         user = self.driver.user(f"Driver{number}")
+        if search_only:  # one location search, nothing else
+            point = (CENTER[0] + rng.uniform(-0.08, 0.08), CENTER[1] + rng.uniform(-0.12, 0.12))
+            params = {"latitude": point[0], "longitude": point[1], "page": 1}
+            with contextlib.suppress(WindowOver):
+                await self.act(user, number, "location search", params, user.send_location(*point))
+            return 1
         try:
             return await self._session(user, number, rng, think, until)
         except WindowOver:
