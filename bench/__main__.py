@@ -190,7 +190,7 @@ def render(results: dict[str, Any], config: dict[str, Any], meta: dict[str, Any]
         "throughput_users": " and ".join(f"{u:,}" for u in sorted({run[0] for run in config["throughput"]})),
         "throughput_seconds": f"{config['throughput_seconds']:g}",
         "think": f"{config['think']:g}",
-        "timeout": f"{float(os.environ.get('BENCH_TIMEOUT', '180')):g}",
+        "timeout": f"{float(os.environ.get('BENCH_TIMEOUT', '60')):g}",
         "economy_users": results.get("economy_users", "–"),
         "local_count": f"{config['local_count']:,}",
         "dense_queries": f"{config['dense_queries']:,}",

@@ -37,7 +37,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 CENTER = (51.5200, -0.0300)  # Bow / Mile End: the real compact samples, plus generated chargers
 ACTIONS = ("location search", "page", "filter change", "details", "check-in step")
 REPLIES = frozenset({"sendMessage", "editMessageText", "sendVenue", "sendLocation", "editMessageReplyMarkup"})
-TIMEOUT = float(os.environ.get("BENCH_TIMEOUT", "180"))
+TIMEOUT = float(os.environ.get("BENCH_TIMEOUT", "60"))
 
 
 @dataclass
@@ -128,7 +128,7 @@ class Bench:
         self.acted: set[int] = set()
         self.late: list[tuple[int, Done]] = []
 
-    async def drain(self, within: float = 60.0) -> None:
+    async def drain(self, within: float = 15.0) -> None:
         """Wait (up to ``within`` s) for the replies the drivers gave up on; a reply that comes is late, not lost."""
         deadline = time.monotonic() + within
         while any(chat not in self.replies.first for chat, _ in self.late) and time.monotonic() < deadline:  # noqa: ASYNC110
