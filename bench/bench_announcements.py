@@ -62,7 +62,7 @@ def delivered(server: FakeTelegramServer, start: int) -> int:
     return sum(1 for r in server.requests[start:] if r.method == "sendMessage" and r.ok is not False and not r.error)
 
 
-async def run(groups: int, burst: int) -> None:
+async def run(groups: int, burst: int) -> dict[str, float]:
     server = FakeTelegramServer().start()
     server.enable_flood_control(per_second=30, per_chat_per_second=1, per_group_per_minute=20)
     driver = TelegramDriver(server)
@@ -95,6 +95,15 @@ async def run(groups: int, burst: int) -> None:
             sent = await send_pending(application, services, queue)
             took = time.perf_counter() - began
             left = sum(len(items) for items in (await queue.pending()).values())
+            result = {
+                "groups": groups,
+                "sent": sent,
+                "seconds": took,
+                "per_s": sent / took,
+                "delivered": delivered(server, start),
+                "too_many": too_many(server, start),
+                "left": left,
+            }
             print(
                 f"{groups} groups, one announcement each: {sent} sent in {took:.1f} s = {sent / took:.1f} messages/s;"
                 f" delivered {delivered(server, start)}, 429 answers {too_many(server, start)}, left queued {left}"
@@ -109,6 +118,14 @@ async def run(groups: int, burst: int) -> None:
                 sent += await send_pending(application, services, queue)
             took = time.perf_counter() - began
             left = sum(len(items) for items in (await queue.pending()).values())
+            result |= {
+                "burst": burst,
+                "burst_sent": sent,
+                "burst_seconds": took,
+                "burst_delivered": delivered(server, start),
+                "burst_too_many": too_many(server, start),
+                "burst_left": left,
+            }
             print(
                 f"one group, {burst} polls with one announcement each: {sent} sent in {took:.1f} s"
                 f" = {60 * sent / took:.1f} messages/minute; delivered {delivered(server, start)},"
@@ -119,6 +136,7 @@ async def run(groups: int, burst: int) -> None:
             if application.post_shutdown:
                 await application.post_shutdown(application)
             server.stop()
+    return result
 
 
 def main() -> None:

@@ -22,11 +22,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import gzip
 import json
+import math
+import multiprocessing
 import os
 import random
 import resource
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -153,13 +158,132 @@ async def timed(source: LocalSource, queries: list[PoiQuery]) -> tuple[list[floa
     return wall, cpu, found
 
 
+# --- every supported form, each loaded in a fresh process --------------------------------------------
+
+FORMS = ("JSON lines", "JSON array", "gzip JSON lines", "folder of per-POI files")
+
+
+def write_forms(pois: list[dict], folder: Path) -> dict[str, Path]:
+    """The same records as each supported form; the folder as OCM's export lays it out (data/<ISO>/OCM-<id>.json)."""
+    lines = folder / "poi.jsonl"
+    with lines.open("w", encoding="utf-8") as out:
+        for poi in pois:
+            out.write(json.dumps(poi, ensure_ascii=False, separators=(",", ":")) + "\n")
+    array = folder / "poi.json"  # as OCM's API answers: one compact array
+    with array.open("w", encoding="utf-8") as out:
+        out.write("[")
+        for n, poi in enumerate(pois):
+            out.write(("," if n else "") + json.dumps(poi, ensure_ascii=False, separators=(",", ":")))
+        out.write("]")
+    compressed = folder / "poi.jsonl.gz"
+    with lines.open("rb") as raw, gzip.open(compressed, "wb", compresslevel=3) as out:
+        shutil.copyfileobj(raw, out, 1 << 20)
+    export = folder / "export" / "data"
+    countries = {1: "GB", 2: "US", 87: "DE", 10: "FR", 179: "NL"}
+    for iso in countries.values():
+        (export / iso).mkdir(parents=True, exist_ok=True)
+    global _PRETTY
+    _PRETTY = [(export / countries.get(p["AddressInfo"]["CountryID"], "GB") / f"OCM-{p['ID']}.json", p) for p in pois]
+    workers = os.cpu_count() or 1
+    with multiprocessing.get_context("fork").Pool(workers) as pool:  # pretty-printing 300,000 files is slow
+        pool.map(_write_pretty, [(n, workers) for n in range(workers)])  # forked: the list is not copied
+    _PRETTY = []
+    return dict(zip(FORMS, (lines, array, compressed, export), strict=True))
+
+
+_PRETTY: list[tuple[Path, dict]] = []
+
+
+def _write_pretty(share: tuple[int, int]) -> None:
+    for path, poi in _PRETTY[share[0] :: share[1]]:
+        path.write_text(json.dumps(poi, indent=4), encoding="utf-8")
+
+
+def load_in_fresh_process(path: Path) -> dict[str, float]:
+    """Load time, resident and peak memory of a process that loads ``path`` as OCM_DATA_FILE would be."""
+    code = f"""
+import json, sys, time
+sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+from ocm_bot.ocm.local import LocalSource
+started = time.perf_counter()
+source = LocalSource.load({str(path)!r}, reload_interval=None)
+took = time.perf_counter() - started
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+print(json.dumps({{"load_s": took, "chargers": len(source), "rss_mb": int(status["VmRSS"].split()[0]) / 1024,
+                  "peak_rss_mb": int(status["VmHWM"].split()[0]) / 1024}}))
+"""
+    started = time.perf_counter()
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    result = json.loads(output.strip().splitlines()[-1])
+    result["process_s"] = time.perf_counter() - started
+    return result
+
+
+def dense_city(size: int, queries: int, seed: int = 4) -> dict[str, dict[str, float]]:
+    """Nearest-20 p50/p99 (CPU ms) in a city of ``size`` chargers within 50 km, plus 50,000 elsewhere.
+
+    With the index as the bot builds it, and with the coarse 0.1° grid alone (the baseline: the
+    index before it had a finer grid for dense places), on the same data in the same run.
+    """
+    from ocm_bot.ocm.local.grid import Grid
+    from ocm_bot.ocm.local.rows import entry_from
+    from ocm_bot.ocm.reference import ReferenceData
+
+    rng = random.Random(seed)
+    city = (48.8566, 2.3522)
+    pois, _ = generate(min(50_000, size), seed=seed)
+    for n in range(size):  # half spread over the 50 km, half packed towards the centre
+        km = 50 * math.sqrt(rng.random()) if n % 2 else min(49.9, abs(rng.gauss(0, 8)))
+        bearing = rng.uniform(0, 2 * math.pi)
+        lat = city[0] + km * math.cos(bearing) / 111.2
+        lon = city[1] + km * math.sin(bearing) / (111.2 * math.cos(math.radians(city[0])))
+        pois.append({"ID": 10_000_000 + n, "AddressInfo": {"Latitude": lat, "Longitude": lon, "CountryID": 10}})
+    reference = ReferenceData()
+    entries = [e for e in (entry_from(p, None, reference) for p in pois) if e is not None]
+    points = [(city[0] + rng.gauss(0, 0.15), city[1] + rng.gauss(0, 0.2)) for _ in range(queries)]
+    results = {}
+    for name, grid in (("index", Grid(entries, 0.1)), ("coarse grid alone", Grid(entries, 0.1, fine_factor=1))):
+        timings = []
+        for lat, lon in points:
+            started = time.thread_time()
+            found = grid.nearest(lat, lon, 50, 20, lambda entry: True)
+            timings.append((time.thread_time() - started) * 1000)
+            assert len(found) == 20
+        timings.sort()
+        results[name] = {"p50_ms": statistics.median(timings), "p99_ms": timings[int(len(timings) * 0.99)]}
+    return results
+
+
+def world(count: int, queries: int, dense_sizes: tuple[int, ...] | list[int] = (10_000, 50_000)) -> dict[str, object]:
+    """Everything the report needs: each form's load and memory, and dense-city nearest-20."""
+    print(f"Generating {count:,} chargers (generated data, not real OCM records)...", flush=True)
+    pois, _ = generate(count)
+    forms = {}
+    with tempfile.TemporaryDirectory() as folder:
+        paths = write_forms(pois, Path(folder))
+        del pois
+        gc.collect()
+        for name, path in paths.items():
+            size = sum(f.stat().st_size for f in path.rglob("*")) if path.is_dir() else path.stat().st_size
+            forms[name] = load_in_fresh_process(path) | {"size_mb": size / 1e6}
+            print(f"  {name}: {forms[name]}", flush=True)
+    dense = {size: dense_city(size, queries) for size in dense_sizes}
+    for size, figures in dense.items():
+        print(f"  dense city, {size:,} chargers within 50 km: {figures}", flush=True)
+    return {"count": count, "forms": forms, "dense": dense}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=300_000)
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--cell", type=float, default=0.1, help="grid cell size in degrees")
     parser.add_argument("--workers", type=int, default=None, help="processes that read the dump (default: CPUs)")
+    parser.add_argument("--forms", action="store_true", help="each supported form in a fresh process, and dense cities")
     args = parser.parse_args()
+    if args.forms:
+        print(json.dumps(world(args.count, args.queries), indent=1))
+        return
 
     print(f"machine load average at the start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"Generating {args.count:,} chargers (generated data, not real OCM records)...")

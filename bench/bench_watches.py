@@ -97,7 +97,7 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def bench_matching(watch_count: int, change_count: int) -> None:
+def bench_matching(watch_count: int, change_count: int, sample: int = 100) -> dict[str, float]:
     rng = random.Random(12)
     places = towns(rng)
     watches = make_watches(rng, places, watch_count)
@@ -113,7 +113,7 @@ def bench_matching(watch_count: int, change_count: int) -> None:
     matches = sum(len(list(index.matching(charger))) for charger in chargers)
     matched = time.perf_counter() - started
 
-    sample = chargers[:100]
+    sample = chargers[:sample]
     started = time.perf_counter()
     naive = 0
     for charger in sample:
@@ -127,12 +127,22 @@ def bench_matching(watch_count: int, change_count: int) -> None:
     every_watch = (time.perf_counter() - started) / len(sample) * len(chargers)
     assert naive == sum(len(list(index.matching(c))) for c in sample)
 
+    result = {
+        "watches": watch_count,
+        "changes": change_count,
+        "build_s": built,
+        "index_mb": after - before,
+        "match_s": matched,
+        "matches": matches,
+        "every_watch_s": every_watch,
+    }
     print(f"watches {watch_count:,}, changed chargers {change_count:,}")
     print(f"  build index: {built:.2f} s, resident memory +{after - before:.0f} MB (peak RSS {after:.0f} MB)")
     print(
         f"  match all changes: {matched:.3f} s ({matched / change_count * 1e6:.1f} us per charger), {matches:,} matches"
     )
     print(f"  measuring every watch instead: about {every_watch:.0f} s (from {len(sample)} chargers)")
+    return result
 
 
 class CountingSource:
@@ -149,7 +159,7 @@ class CountingSource:
         return SearchAnswer(page, returned=len(page))
 
 
-async def bench_poll(watch_count: int, change_count: int) -> None:
+async def bench_poll(watch_count: int, change_count: int) -> dict[str, float]:
     rng = random.Random(5)
     places = towns(rng)
     watches = make_watches(rng, places, watch_count)
@@ -178,6 +188,7 @@ async def bench_poll(watch_count: int, change_count: int) -> None:
         f"poll, {watch_count:,} watches in SQLite, {change_count:,} changes: {source.requests} OCM requests "
         f"(one query per watch: {watch_count:,}), {took:.2f} s, {events:,} events to {len(result.events):,} chats"
     )
+    return {"watches": watch_count, "changes": change_count, "requests": source.requests, "poll_s": took}
 
 
 def main() -> None:

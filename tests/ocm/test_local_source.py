@@ -611,3 +611,58 @@ async def test_boxes_and_routes_across_a_whole_region_match_brute_force() -> Non
         if 50.0 <= r["AddressInfo"]["Latitude"] <= 53.0 and -2.0 <= r["AddressInfo"]["Longitude"] <= 1.5
     }
     assert inside and {c.id for c in found} == inside
+
+
+def _dense_city(count: int, seed: int) -> list[dict[str, Any]]:
+    """Generated records (not OCM data): two dense cities, one across the antimeridian, thousands per 0.1° cell."""
+    rng = random.Random(seed)
+    records = []
+    for poi_id in range(1, count + 1):
+        lat, lon = rng.choice([(48.85, 2.35), (-16.5, 179.98)])
+        spread = rng.choice([0.02, 0.1, 0.4])
+        lat += rng.gauss(0, spread)
+        lon = (lon + rng.gauss(0, spread) + 180) % 360 - 180
+        records.append(
+            {
+                "ID": poi_id,
+                "AddressInfo": {"Title": f"Generated {poi_id}", "Latitude": lat, "Longitude": lon, "CountryID": 1},
+                "Connections": [{"ConnectionTypeID": rng.choice((25, 33)), "PowerKW": rng.choice((7.4, 22, 50, 150))}],
+                "StatusTypeID": 50,
+                "SubmissionStatusTypeID": 100,
+            }
+        )
+    return records
+
+
+DENSE = _dense_city(6000, seed=5)
+DENSE_SOURCE = LocalSource.from_pois(DENSE, shared_reference())  # the default cell, as a dump is loaded
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    centre=st.sampled_from([(48.85, 2.35), (-16.5, 179.98), (-16.5, -179.99)]),
+    dlat=st.floats(-0.6, 0.6),
+    dlon=st.floats(-0.6, 0.6),
+    radius=st.floats(0.05, 60),
+    limit=st.integers(1, 40),
+    min_kw=st.sampled_from([None, 50.0, 150.0]),
+)
+def test_nearest_in_a_dense_city_equals_brute_force(
+    centre: tuple[float, float], dlat: float, dlon: float, radius: float, limit: int, min_kw: float | None
+) -> None:
+    # Dense cells are answered from the finer grid; the answer must be the same as measuring everything.
+    assert DENSE_SOURCE.index.grid.fine is not None
+    lat = centre[0] + dlat
+    lon = (centre[1] + dlon + 180) % 360 - 180
+    query = PoiQuery(latitude=lat, longitude=lon, distance=radius, maxresults=limit, minpowerkw=min_kw)
+    found = asyncio.run(DENSE_SOURCE.search(query))
+
+    def distance(record: dict[str, Any]) -> float:
+        return km_between(lat, lon, record["AddressInfo"]["Latitude"], record["AddressInfo"]["Longitude"])
+
+    matching = sorted(
+        (distance(r), r["ID"])
+        for r in DENSE
+        if distance(r) <= radius and (min_kw is None or r["Connections"][0]["PowerKW"] >= min_kw)
+    )[:limit]
+    assert [c.id for c in found] == [poi_id for _, poi_id in matching]
