@@ -47,3 +47,20 @@ def test_a_button_on_a_message_telegram_no_longer_shares_has_no_message_to_edit(
     assert button_message(old) is None
     assert button_message(current) is current.message
     assert query_of(Update(update_id=3, callback_query=current)) is current
+
+
+async def test_a_button_replayed_on_a_message_without_text_redraws_nothing_and_raises_nothing():
+    """Found by the fuzzer: a settings button's data pressed on the bot's venue message."""
+    from telegram.error import BadRequest
+
+    from ocm_bot.handlers.common import edit_unless_not_modified
+
+    async def edit_a_venue(**fields):
+        raise BadRequest("Bad Request: there is no text in the message to edit")
+
+    async def edit_a_deleted_message(**fields):
+        raise BadRequest("Bad Request: message to edit not found")
+
+    assert await edit_unless_not_modified(edit_a_venue, text="menu") is None
+    with pytest.raises(BadRequest):
+        await edit_unless_not_modified(edit_a_deleted_message, text="menu")

@@ -170,13 +170,19 @@ def is_not_modified(error: BadRequest) -> bool:
 async def edit_unless_not_modified(edit: Callable[..., Awaitable[object]], **fields: Any) -> object | None:
     """``await edit(**fields)`` (an ``edit_message_text`` or the like); None when it changed nothing.
 
-    "Message is not modified" is no failure; any other ``BadRequest`` (the message is gone or too
+    "Message is not modified" is no failure, nor is a message without text to redraw (a button's data
+    replayed on a venue or a photo); any other ``BadRequest`` (the message is gone or too
     old to edit) is raised for the caller to decide.
     """
     try:
         return await edit(**fields)
     except BadRequest as error:
         if is_not_modified(error):
+            return None
+        if "no text in the message to edit" in error.message.lower():
+            # A button's data replayed on a message without text (a venue, a photo): a forged or
+            # foreign tap; the tap was answered, and there is no screen here to redraw.
+            log.info("a button pressed on a message without text: nothing to redraw")
             return None
         raise
 
