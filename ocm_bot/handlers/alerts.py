@@ -22,7 +22,14 @@ from ocm_bot.domain.geo import GeoPoint
 from ocm_bot.domain.preferences import DistanceUnitChoice, UserPreferences
 from ocm_bot.domain.search import Hit
 from ocm_bot.domain.watch_changes import ChargerEvent, Condition, condition_of
-from ocm_bot.handlers.common import message_of, private_or_explain, query_of, translator_for, user_of
+from ocm_bot.handlers.common import (
+    edit_unless_not_modified,
+    message_of,
+    private_or_explain,
+    query_of,
+    translator_for,
+    user_of,
+)
 from ocm_bot.i18n import negotiate_language, translator
 from ocm_bot.ocm.errors import OcmError
 from ocm_bot.storage.base import utc_now
@@ -113,7 +120,10 @@ async def on_alerts_button(update: Update, context: BotContext) -> None:
     await set_alerts(context.services.storage, user_of(update).id, on=on)
     await query.answer()
     view = alerts_settings_view(t, context.services.callbacks, on=on)
-    await query.edit_message_text(view.text, parse_mode=ParseMode.HTML, reply_markup=view.keyboard)
+    # A double tap (or a replayed button) asks for the screen already shown: not a failure.
+    await edit_unless_not_modified(
+        query.edit_message_text, text=view.text, parse_mode=ParseMode.HTML, reply_markup=view.keyboard
+    )
 
 
 def handlers() -> list[BaseHandler]:

@@ -227,3 +227,16 @@ async def test_forget_drops_the_drivers_alerts_still_waiting_to_be_sent(telegram
     question = await ada.wait_for_message(containing="Delete everything I store about you?")
     await tap(ada, question, "🗑 Delete everything")
     assert ada.id not in await queue.pending()
+
+
+async def test_a_double_tap_on_turn_alerts_off_is_no_error(telegram, bot, telegram_server, caplog) -> None:
+    """Found by the fuzzer: the second tap asks for the screen already shown ("message is not modified")."""
+    ada = telegram.user("Ada")
+    screen = await alerts_screen(ada)
+    [turn_off] = [button for button in screen.buttons if button.text == "🔕 Turn alerts off"]
+    await tap(ada, screen, "🔕 Turn alerts off")
+    again = telegram_server.new_callback_query(ada.user, ada.id, screen.message_id, turn_off.value)
+    await telegram.wait_until_idle()
+    assert any(c["callback_query_id"] == again for c in telegram_server.calls("answerCallbackQuery"))
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]
+    assert await bot.services.storage.get_value(f"alerts:{ada.id}") is False
