@@ -555,6 +555,21 @@ GENERATED = _generated(1500, seed=3, spread=2.0)
 GENERATED_SOURCE = LocalSource.from_pois(GENERATED, shared_reference(), cell_degrees=0.25)
 
 
+def brute_force_nearest(
+    records: list[dict[str, Any]], lat: float, lon: float, radius: float, limit: int, min_kw: float | None
+) -> list[tuple[float, int]]:
+    """(distance, ID) of the nearest ``limit`` records within ``radius``, measuring every one."""
+
+    def distance(record: dict[str, Any]) -> float:
+        return km_between(lat, lon, record["AddressInfo"]["Latitude"], record["AddressInfo"]["Longitude"])
+
+    return sorted(
+        (distance(r), r["ID"])
+        for r in records
+        if distance(r) <= radius and (min_kw is None or r["Connections"][0]["PowerKW"] >= min_kw)
+    )[:limit]
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     centre=st.sampled_from(
@@ -583,17 +598,7 @@ def test_nearest_equals_brute_force_everywhere(
     lon = (centre[1] + dlon + 180) % 360 - 180
     query = PoiQuery(latitude=lat, longitude=lon, distance=radius, maxresults=limit, minpowerkw=min_kw)
     found = asyncio.run(GENERATED_SOURCE.search(query))
-
-    def distance(record: dict[str, Any]) -> float:
-        return km_between(lat, lon, record["AddressInfo"]["Latitude"], record["AddressInfo"]["Longitude"])
-
-    matching = sorted(
-        (
-            (distance(r), r["ID"])
-            for r in GENERATED
-            if distance(r) <= radius and (min_kw is None or r["Connections"][0]["PowerKW"] >= min_kw)
-        ),
-    )[:limit]
+    matching = brute_force_nearest(GENERATED, lat, lon, radius, limit, min_kw)
     found_distances = [km_between(lat, lon, c.latitude, c.longitude) for c in found]
     assert len(found) == len(matching)
     assert all(math.isclose(a, b, abs_tol=1e-6) for a, (b, _) in zip(found_distances, matching, strict=True))
@@ -656,13 +661,5 @@ def test_nearest_in_a_dense_city_equals_brute_force(
     lon = (centre[1] + dlon + 180) % 360 - 180
     query = PoiQuery(latitude=lat, longitude=lon, distance=radius, maxresults=limit, minpowerkw=min_kw)
     found = asyncio.run(DENSE_SOURCE.search(query))
-
-    def distance(record: dict[str, Any]) -> float:
-        return km_between(lat, lon, record["AddressInfo"]["Latitude"], record["AddressInfo"]["Longitude"])
-
-    matching = sorted(
-        (distance(r), r["ID"])
-        for r in DENSE
-        if distance(r) <= radius and (min_kw is None or r["Connections"][0]["PowerKW"] >= min_kw)
-    )[:limit]
+    matching = brute_force_nearest(DENSE, lat, lon, radius, limit, min_kw)
     assert [c.id for c in found] == [poi_id for _, poi_id in matching]
